@@ -1,0 +1,270 @@
+//! Command-line parsing with lexopt, driven entirely by the table in `defs`.
+
+pub mod complete;
+pub mod defs;
+pub mod doc;
+
+use std::ffi::OsString;
+
+pub use defs::{Arity, Command, Flag, Positionals};
+
+use crate::error::{Error, Result};
+
+/// The parsed command line of one invocation.
+#[derive(Debug)]
+pub struct Args {
+    pub command: &'static Command,
+    values: Vec<(&'static Flag, Option<String>)>,
+    pub positionals: Vec<String>,
+    /// What follows `--` for commands that run a command (`exec`).
+    pub trailing: Vec<String>,
+}
+
+/// What the user asked for.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Args),
+    ShortHelp(Option<&'static Command>),
+    LongHelp(Option<&'static Command>),
+    Version,
+}
+
+impl Args {
+    /// Args for running `command` with nothing given (used by `demo` to call other commands).
+    pub fn of(command: &'static Command) -> Args {
+        Args {
+            command,
+            values: Vec::new(),
+            positionals: Vec::new(),
+            trailing: Vec::new(),
+        }
+    }
+
+    fn check(&self, flag: &'static Flag) {
+        debug_assert!(
+            defs::GLOBAL_FLAGS.iter().any(|f| std::ptr::eq(*f, flag))
+                || self.command.flags.iter().any(|f| std::ptr::eq(*f, flag)),
+            "--{} is not a flag of {}",
+            flag.long,
+            self.command.name
+        );
+    }
+
+    /// Whether a switch was given.
+    pub fn on(&self, flag: &'static Flag) -> bool {
+        self.check(flag);
+        self.values.iter().any(|(f, _)| std::ptr::eq(*f, flag))
+    }
+
+    /// The last value given for a flag.
+    pub fn value(&self, flag: &'static Flag) -> Option<&str> {
+        self.check(flag);
+        self.values
+            .iter()
+            .rev()
+            .find(|(f, _)| std::ptr::eq(*f, flag))
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Adds a flag as if given on the command line.
+    pub fn set(&mut self, flag: &'static Flag, value: Option<String>) {
+        self.values.push((flag, value));
+    }
+}
+
+fn lookup_long(cmd: Option<&'static Command>, name: &str) -> Option<&'static Flag> {
+    defs::GLOBAL_FLAGS
+        .iter()
+        .chain(cmd.map(|c| c.flags).unwrap_or(&[]).iter())
+        .copied()
+        .find(|f| f.long == name)
+}
+
+fn lookup_short(cmd: Option<&'static Command>, c: char) -> Option<&'static Flag> {
+    defs::GLOBAL_FLAGS
+        .iter()
+        .chain(cmd.map(|c| c.flags).unwrap_or(&[]).iter())
+        .copied()
+        .find(|f| f.short == Some(c))
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
+    use lexopt::prelude::*;
+
+    // Everything after the first `--` is either the command to run (exec) or plain positionals.
+    let split = argv.iter().position(|a| a == "--");
+    let (head, tail) = match split {
+        Some(i) => (argv[..i].to_vec(), argv[i + 1..].to_vec()),
+        None => (argv, Vec::new()),
+    };
+    let mut parser = lexopt::Parser::from_args(head);
+    let mut command: Option<&'static Command> = None;
+    let mut values = Vec::new();
+    let mut positionals = Vec::new();
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
+
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => break,
+            Err(e) => return Err(usage(e.to_string(), command)),
+        };
+        let (flag, shown) = match arg {
+            Short('h') => return Ok(Parsed::ShortHelp(command)),
+            Long("help") => return Ok(Parsed::LongHelp(command)),
+            Short('V') | Long("version") if command.is_none() => return Ok(Parsed::Version),
+            Short(c) => match lookup_short(command, c) {
+                Some(f) => (f, format!("-{c}")),
+                None => return Err(usage(format!("unknown switch `{c}'"), command)),
+            },
+            Long(name) => match lookup_long(command, name) {
+                Some(f) => (f, format!("--{name}")),
+                None => return Err(usage(format!("unknown option `{name}'"), command)),
+            },
+            Value(v) => {
+                let v = v
+                    .into_string()
+                    .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
+                if command.is_none() {
+                    match defs::find(&v) {
+                        Some(c) => command = Some(c),
+                        None => {
+                            return Err(usage(
+                                format!("'{v}' is not a git-parallel command. See 'git parallel -h'."),
+                                None,
+                            ))
+                        }
+                    }
+                } else {
+                    positionals.push(v);
+                }
+                continue;
+            }
+        };
+        let value = match flag.arity {
+            Arity::Switch => {
+                if let Some(v) = parser.optional_value() {
+                    return Err(usage(
+                        format!("option `{}' takes no value (got {:?})", flag.long, v),
+                        command,
+                    ));
+                }
+                None
+            }
+            Arity::Value(name) => {
+                let v = parser
+                    .value()
+                    .map_err(|_| usage(format!("option `{shown}' requires a value ({name})"), command))?;
+                Some(v.string().map_err(|e| usage(e.to_string(), command))?)
+            }
+        };
+        values.push((flag, value));
+    }
+
+    let command = command.unwrap_or(&defs::STATUS);
+    let tail: Vec<String> = tail
+        .into_iter()
+        .map(|a| a.into_string().map_err(|a| usage(format!("argument is not UTF-8: {a:?}"), Some(command))))
+        .collect::<Result<_>>()?;
+    let mut trailing = Vec::new();
+    match command.positionals {
+        Positionals::IdsThenCommand => {
+            if tail.is_empty() {
+                return Err(usage("missing command after `--'".into(), Some(command)));
+            }
+            trailing = tail;
+        }
+        _ => positionals.extend(tail),
+    }
+    match command.positionals {
+        Positionals::None if !positionals.is_empty() => {
+            return Err(usage(format!("unexpected argument '{}'", positionals[0]), Some(command)))
+        }
+        Positionals::One(name) if positionals.len() != 1 => {
+            return Err(usage(
+                if positionals.is_empty() {
+                    format!("missing {name}")
+                } else {
+                    format!("expected one {name}, got {}", positionals.len())
+                },
+                Some(command),
+            ))
+        }
+        _ => {}
+    }
+    Ok(Parsed::Run(Args {
+        command,
+        values,
+        positionals,
+        trailing,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Parsed> {
+        parse(args.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn default_command_is_status() {
+        match run(&[]).unwrap() {
+            Parsed::Run(a) => assert_eq!(a.command.name, "status"),
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn globals_anywhere_and_values() {
+        match run(&["--json", "start", "A", "--tasks", "x.yml", "-n", "B"]).unwrap() {
+            Parsed::Run(a) => {
+                assert!(a.on(&defs::JSON));
+                assert!(a.on(&defs::DRY_RUN));
+                assert_eq!(a.value(&defs::TASKS), Some("x.yml"));
+                assert_eq!(a.positionals, ["A", "B"]);
+            }
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn exec_takes_a_command_after_dashdash() {
+        match run(&["exec", "A", "-j", "2", "--", "cargo", "test", "--", "-q"]).unwrap() {
+            Parsed::Run(a) => {
+                assert_eq!(a.positionals, ["A"]);
+                assert_eq!(a.trailing, ["cargo", "test", "--", "-q"]);
+                assert_eq!(a.value(&defs::JOBS), Some("2"));
+            }
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            &["start", "--bogus"][..],
+            &["nope"],
+            &["path"],
+            &["status", "extra"],
+            &["start", "--dry-run=yes"],
+            &["finish", "--test"],
+            &["exec", "A"],
+        ] {
+            match run(bad) {
+                Err(Error::Usage { .. }) => {}
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn help_forms() {
+        assert!(matches!(run(&["-h"]).unwrap(), Parsed::ShortHelp(None)));
+        assert!(matches!(run(&["start", "-h"]).unwrap(), Parsed::ShortHelp(Some(c)) if c.name == "start"));
+        assert!(matches!(run(&["finish", "--help"]).unwrap(), Parsed::LongHelp(Some(_))));
+        assert!(matches!(run(&["--version"]).unwrap(), Parsed::Version));
+    }
+}

@@ -1,0 +1,18 @@
+//! One module per command; `run` dispatches on the parsed command.
+
+pub mod help;
+
+use crate::cli::Args;
+use crate::context::Context;
+use crate::error::Result;
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command.name {
+        "generate" => return Err(crate::fatal!("generate: not implemented yet")),
+        _ => {}
+    }
+    let ctx = Context::open(args)?;
+    match ctx.args.command.name {
+        name => Err(crate::fatal!("{name}: not implemented yet")),
+    }
+}

@@ -1,0 +1,94 @@
+//! The `git` executable (found with `which`), run with one controlled environment.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use crate::error::{Error, Result};
+
+/// Runs the git CLI for what gix does not do (worktrees, checkout of the main worktree).
+#[derive(Clone, Debug)]
+pub struct GitCli {
+    exe: Utf8PathBuf,
+}
+
+impl GitCli {
+    pub fn find() -> Result<GitCli> {
+        let exe = which::which("git").map_err(|e| crate::fatal!(help = "install git and put it on PATH", "cannot find the git executable: {e}"))?;
+        let exe = Utf8PathBuf::from_path_buf(exe).map_err(|p| crate::fatal!("git executable path is not UTF-8: {}", p.display()))?;
+        Ok(GitCli { exe })
+    }
+
+    /// A git command run in `dir` with the repository taken from `dir` alone: the caller's
+    /// GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE are removed so they cannot point it elsewhere.
+    pub fn in_dir(&self, dir: &Utf8Path) -> Command {
+        let mut c = Command::new(self.exe.as_std_path());
+        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+            c.env_remove(var);
+        }
+        c.arg("-C").arg(dir.as_std_path());
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// A git command for the main worktree given its git dir and work tree explicitly, so that it
+    /// works with any layout (separate git dir, GIT_DIR set by the user).
+    pub fn for_repo(&self, git_dir: &Utf8Path, work_tree: Option<&Utf8Path>) -> Command {
+        let mut c = Command::new(self.exe.as_std_path());
+        for var in ["GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+            c.env_remove(var);
+        }
+        c.env("GIT_DIR", git_dir.as_std_path());
+        match work_tree {
+            Some(wt) => {
+                c.env("GIT_WORK_TREE", wt.as_std_path());
+                c.current_dir(wt.as_std_path());
+            }
+            None => {
+                c.env_remove("GIT_WORK_TREE");
+            }
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+}
+
+/// Runs a command, capturing output; a non-zero exit becomes an error quoting stderr.
+pub fn run(mut cmd: Command) -> Result<Output> {
+    let shown = describe(&cmd);
+    let out = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Fatal(miette::miette!(
+            "{shown} failed ({}): {}",
+            out.status,
+            stderr.trim()
+        )));
+    }
+    Ok(out)
+}
+
+/// Runs a command and returns its stdout as text.
+pub fn stdout(cmd: Command) -> Result<String> {
+    let out = run(cmd)?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `git worktree add …` style description for messages.
+pub fn describe(cmd: &Command) -> String {
+    let mut s = String::from("git");
+    let mut args = cmd.get_args().peekable();
+    // Skip "-C dir" noise.
+    while let Some(a) = args.next() {
+        if a == "-C" {
+            args.next();
+            continue;
+        }
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}

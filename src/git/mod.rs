@@ -1,0 +1,474 @@
+//! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
+//! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+
+pub mod cli;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::Target;
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+pub use cli::GitCli;
+
+/// The repository as git-parallel sees it: the main worktree, the common git dir, and git.
+pub struct Repo {
+    /// Opened on the main worktree (or the bare repository).
+    pub gix: gix::Repository,
+    pub common_dir: Utf8PathBuf,
+    /// The main worktree's git dir (equals `common_dir` except in unusual layouts).
+    pub git_dir: Utf8PathBuf,
+    pub main_worktree: Option<Utf8PathBuf>,
+    /// The worktree the command was started in (main or linked), if any.
+    pub current_worktree: Option<Utf8PathBuf>,
+    pub git: GitCli,
+}
+
+/// One ref change with the value it must have before (compare-and-swap).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RefUpdate {
+    pub name: String,
+    /// None: the ref must not exist.
+    pub old: Option<String>,
+    /// None: delete the ref.
+    pub new: Option<String>,
+}
+
+/// A linked worktree as git records it.
+#[derive(Clone, Debug)]
+pub struct WorktreeInfo {
+    pub path: Utf8PathBuf,
+    pub branch: Option<String>,
+    pub locked: bool,
+}
+
+fn utf8(p: &std::path::Path) -> Result<Utf8PathBuf> {
+    Utf8PathBuf::from_path_buf(p.to_path_buf())
+        .map_err(|p| crate::fatal!("path is not valid UTF-8: {}", p.display()))
+}
+
+fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
+    // Canonical paths make worktree paths comparable with what git records.
+    let p = p.canonicalize().unwrap_or(p);
+    utf8(&p)
+}
+
+pub fn oid(s: &str) -> Result<ObjectId> {
+    ObjectId::from_hex(s.as_bytes()).map_err(|e| crate::fatal!("bad object id {s:?}: {e}"))
+}
+
+impl Repo {
+    /// Finds the repository like git does from `cwd`, honouring GIT_DIR and GIT_WORK_TREE.
+    pub fn discover(cwd: &Utf8Path) -> Result<Repo> {
+        let found = gix::discover_with_environment_overrides(cwd.as_std_path()).map_err(|_| {
+            Error::Fatal(miette::miette!(
+                "not a git repository (or any of the parent directories): .git"
+            ))
+        })?;
+        let current_worktree = match found.workdir() {
+            Some(w) => Some(absolute(w)?),
+            None => None,
+        };
+        let linked = found.git_dir() != found.common_dir();
+        let main = if linked {
+            found
+                .main_repo()
+                .map_err(|e| crate::fatal!("cannot open the main worktree of this repository: {e}"))?
+        } else {
+            found
+        };
+        let common_dir = absolute(main.common_dir())?;
+        let git_dir = absolute(main.git_dir())?;
+        let main_worktree = match main.workdir() {
+            Some(w) => Some(absolute(w)?),
+            None => None,
+        };
+        Ok(Repo {
+            gix: main,
+            common_dir,
+            git_dir,
+            main_worktree,
+            current_worktree,
+            git: GitCli::find()?,
+        })
+    }
+
+    /// The main worktree, or a fatal error for bare repositories.
+    pub fn workdir(&self) -> Result<&Utf8Path> {
+        self.main_worktree.as_deref().ok_or_else(|| {
+            crate::fatal!(
+                help = "run git parallel in a repository with a working tree",
+                "this operation must be run in a work tree (the repository is bare)"
+            )
+        })
+    }
+
+    /// A git command for the main worktree.
+    pub fn git_main(&self) -> std::process::Command {
+        self.git
+            .for_repo(&self.git_dir, self.main_worktree.as_deref())
+    }
+
+    // ---- configuration ------------------------------------------------------------------------
+
+    /// A `git config` value (the last one wins), including `git -c` overrides.
+    pub fn config(&self, key: &str) -> Option<String> {
+        if let Some(v) = env_config(key).pop() {
+            return Some(v);
+        }
+        self.gix
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
+    }
+
+    /// Every value of a multi-valued `git config` key.
+    pub fn config_all(&self, key: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .gix
+            .config_snapshot()
+            .strings(key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(env_config(key));
+        v
+    }
+
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.config(key).map(|v| {
+            matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1" | "")
+        })
+    }
+
+    pub fn config_int(&self, key: &str) -> Result<Option<i64>> {
+        match self.config(key) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                crate::fatal!(help = "fix it with: git config {key} <number>", "bad numeric config value '{v}' for '{key}'")
+            }),
+        }
+    }
+
+    // ---- refs ---------------------------------------------------------------------------------
+
+    /// The branch checked out in the main worktree (`refs/heads/…`), None when detached.
+    pub fn head_branch(&self) -> Result<Option<String>> {
+        let name = self
+            .gix
+            .head_name()
+            .map_err(|e| crate::fatal!("cannot read HEAD: {e}"))?;
+        Ok(name.map(|n| n.as_bstr().to_string()))
+    }
+
+    /// The object a ref points at (peeled through symbolic refs), None if it does not exist.
+    pub fn ref_id(&self, name: &str) -> Result<Option<ObjectId>> {
+        let r = self
+            .gix
+            .try_find_reference(name)
+            .map_err(|e| crate::fatal!("cannot read {name}: {e}"))?;
+        match r {
+            None => Ok(None),
+            Some(mut r) => {
+                let id = r
+                    .peel_to_id()
+                    .map_err(|e| crate::fatal!("cannot resolve {name}: {e}"))?;
+                Ok(Some(id.detach()))
+            }
+        }
+    }
+
+    /// All refs under a prefix, with their targets.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self
+            .gix
+            .references()
+            .map_err(|e| crate::fatal!("cannot list refs: {e}"))?;
+        let iter = platform
+            .prefixed(prefix)
+            .map_err(|e| crate::fatal!("cannot list refs: {e}"))?;
+        let mut out = Vec::new();
+        for r in iter {
+            let mut r = r.map_err(|e| crate::fatal!("cannot read a ref: {e}"))?;
+            let name = r.name().as_bstr().to_string();
+            if let Ok(id) = r.peel_to_id() {
+                out.push((name, id.detach()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies ref changes atomically, each checked against its expected old value.
+    pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<()> {
+        let mut edits = Vec::new();
+        for u in updates {
+            let expected = match &u.old {
+                None => PreviousValue::MustNotExist,
+                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(oid(o)?)),
+            };
+            let change = match &u.new {
+                Some(n) => Change::Update {
+                    log: LogChange {
+                        mode: RefLog::AndReference,
+                        force_create_reflog: false,
+                        message: message.into(),
+                    },
+                    expected,
+                    new: Target::Object(oid(n)?),
+                },
+                None => Change::Delete {
+                    expected,
+                    log: RefLog::AndReference,
+                },
+            };
+            let name = u
+                .name
+                .as_str()
+                .try_into()
+                .map_err(|e| crate::fatal!("invalid ref name {}: {e}", u.name))?;
+            edits.push(RefEdit {
+                change,
+                name,
+                deref: false,
+            });
+        }
+        self.gix.edit_references(edits).map_err(|e| {
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                src = s.source();
+            }
+            let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+            crate::refused!(
+                help = "another process changed these refs meanwhile; look at them and run the command again",
+                "cannot update {}: {msg}",
+                names.join(", ")
+            )
+        })?;
+        Ok(())
+    }
+
+    // ---- objects ------------------------------------------------------------------------------
+
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
+        let c = self
+            .gix
+            .find_commit(commit)
+            .map_err(|e| crate::fatal!("cannot read commit {commit}: {e}"))?;
+        c.tree_id()
+            .map(|t| t.detach())
+            .map_err(|e| crate::fatal!("cannot read the tree of {commit}: {e}"))
+    }
+
+    /// The bytes of `path` in `commit`, None if absent.
+    pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let c = self
+            .gix
+            .find_commit(commit)
+            .map_err(|e| crate::fatal!("cannot read commit {commit}: {e}"))?;
+        let tree = c
+            .tree()
+            .map_err(|e| crate::fatal!("cannot read the tree of {commit}: {e}"))?;
+        let entry = tree
+            .lookup_entry_by_path(path)
+            .map_err(|e| crate::fatal!("cannot look up {path} in {commit}: {e}"))?;
+        match entry {
+            None => Ok(None),
+            Some(e) => {
+                let obj = e
+                    .object()
+                    .map_err(|err| crate::fatal!("cannot read {path} in {commit}: {err}"))?;
+                Ok(Some(obj.data.clone()))
+            }
+        }
+    }
+
+    /// Writes a commit whose tree is `parent`'s with `path` replaced by `bytes`; moves no ref.
+    pub fn commit_file_change(
+        &self,
+        parent: ObjectId,
+        path: &str,
+        bytes: &[u8],
+        message: &str,
+    ) -> Result<ObjectId> {
+        let blob = self
+            .gix
+            .write_blob(bytes)
+            .map_err(|e| crate::fatal!("cannot write blob: {e}"))?
+            .detach();
+        let tree = self.tree_of(parent)?;
+        let mut editor = self
+            .gix
+            .edit_tree(tree)
+            .map_err(|e| crate::fatal!("cannot edit tree: {e}"))?;
+        editor
+            .upsert(path, gix::object::tree::EntryKind::Blob, blob)
+            .map_err(|e| crate::fatal!("cannot edit tree at {path}: {e}"))?;
+        let new_tree = editor
+            .write()
+            .map_err(|e| crate::fatal!("cannot write tree: {e}"))?
+            .detach();
+        self.commit_tree(new_tree, &[parent], message)
+    }
+
+    /// `git commit-tree`: the user's identity and config apply as for any git commit.
+    pub fn commit_tree(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId> {
+        let mut cmd = self.git_main();
+        cmd.arg("commit-tree").arg(tree.to_string());
+        for p in parents {
+            cmd.arg("-p").arg(p.to_string());
+        }
+        cmd.arg("-m").arg(message);
+        let out = cli::stdout(cmd)?;
+        oid(out.trim())
+    }
+
+    /// Commits reachable from `tip` but not from `base`.
+    pub fn count_between(&self, base: ObjectId, tip: ObjectId) -> Result<usize> {
+        if base == tip {
+            return Ok(0);
+        }
+        let walk = self
+            .gix
+            .rev_walk([tip])
+            .with_hidden([base])
+            .all()
+            .map_err(|e| crate::fatal!("cannot walk history: {e}"))?;
+        let mut n = 0;
+        for info in walk {
+            info.map_err(|e| crate::fatal!("cannot walk history: {e}"))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>> {
+        match self.gix.merge_base(a, b) {
+            Ok(id) => Ok(id.map(|i| i.detach())),
+            Err(_) => Ok(None),
+        }
+    }
+
+    // ---- worktrees ----------------------------------------------------------------------------
+
+    /// Linked worktrees (not the main one), read from the common git dir.
+    pub fn worktrees(&self) -> Result<Vec<WorktreeInfo>> {
+        let mut out = Vec::new();
+        for proxy in self
+            .gix
+            .worktrees()
+            .map_err(|e| crate::fatal!("cannot list worktrees: {e}"))?
+        {
+            let base = match proxy.base() {
+                Ok(b) => b,
+                Err(_) => continue,
+            };
+            let path = absolute(&base)?;
+            let head = std::fs::read_to_string(proxy.git_dir().join("HEAD")).unwrap_or_default();
+            let branch = head
+                .trim()
+                .strip_prefix("ref: ")
+                .map(|s| s.to_string());
+            out.push(WorktreeInfo {
+                path,
+                branch,
+                locked: proxy.is_locked(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `git status --porcelain` lines of a worktree (untracked included, ignored excluded).
+    pub fn status_lines(&self, worktree: &Utf8Path) -> Result<Vec<String>> {
+        let mut cmd = self.git.in_dir(worktree);
+        cmd.args(["status", "--porcelain", "--untracked-files=all"]);
+        let out = cli::stdout(cmd)?;
+        Ok(out.lines().map(|l| l.to_string()).collect())
+    }
+}
+
+/// Values given with `git -c key=value` (GIT_CONFIG_PARAMETERS) or GIT_CONFIG_COUNT/KEY_n/VALUE_n.
+fn env_config(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let want = key.to_ascii_lowercase();
+    if let Ok(params) = std::env::var("GIT_CONFIG_PARAMETERS") {
+        for (k, v) in parse_config_parameters(&params) {
+            if k.to_ascii_lowercase() == want {
+                out.push(v);
+            }
+        }
+    }
+    if let Some(n) = std::env::var("GIT_CONFIG_COUNT").ok().and_then(|n| n.parse::<usize>().ok()) {
+        for i in 0..n {
+            if let (Ok(k), Ok(v)) = (
+                std::env::var(format!("GIT_CONFIG_KEY_{i}")),
+                std::env::var(format!("GIT_CONFIG_VALUE_{i}")),
+            ) {
+                if k.to_ascii_lowercase() == want {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Parses git's `'key'='value' 'key2'='value2'` (shell single-quoted) encoding.
+fn parse_config_parameters(s: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut chars = s.chars().peekable();
+    let mut have = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_quote = !in_quote;
+                have = true;
+            }
+            '\\' if !in_quote => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ' ' if !in_quote => {
+                if have {
+                    words.push(std::mem::take(&mut cur));
+                    have = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                have = true;
+            }
+        }
+    }
+    if have {
+        words.push(cur);
+    }
+    words
+        .into_iter()
+        .filter_map(|w| {
+            let (k, v) = w.split_once('=').unwrap_or((w.as_str(), "true"));
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_parameters() {
+        let p = super::parse_config_parameters("'parallel.target'='dev' 'core.x'='a b'");
+        assert_eq!(p[0], ("parallel.target".into(), "dev".into()));
+        assert_eq!(p[1], ("core.x".into(), "a b".into()));
+    }
+}

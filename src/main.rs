@@ -1,0 +1,69 @@
+//! git-parallel: run a task graph's parallel work in git worktrees.
+//!
+//! parse → dispatch → report; the exit code follows git (0 ok, 1 refused or conflicts,
+//! 128 fatal, 129 usage).
+
+mod cli;
+mod commands;
+mod context;
+mod error;
+mod git;
+mod taskgraph;
+mod txn;
+
+use std::io::Write;
+
+use cli::Parsed;
+use error::Error;
+
+fn main() {
+    let code = match real_main() {
+        Ok(()) => 0,
+        Err(e) => report(e),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+fn real_main() -> error::Result<()> {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = cli::parse(argv)?;
+    let args = match parsed {
+        Parsed::Version => {
+            println!("git-parallel version {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Parsed::ShortHelp(cmd) => {
+            print!("{}", cli::doc::short_usage(cmd));
+            return Ok(());
+        }
+        Parsed::LongHelp(cmd) => return commands::help::open_manual(cmd),
+        Parsed::Run(args) => args,
+    };
+    if let Some(dir) = args.value(&cli::defs::CHDIR) {
+        std::env::set_current_dir(dir)
+            .map_err(|e| fatal!("cannot change to '{dir}': {e}"))?;
+    }
+    commands::run(args)
+}
+
+fn report(e: Error) -> i32 {
+    let code = e.code();
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut err = std::io::stderr().lock();
+    match e {
+        Error::Usage { message, command } => {
+            let _ = writeln!(err, "error: {message}");
+            let _ = write!(err, "{}", cli::doc::short_usage(command));
+        }
+        Error::Refused(r) => {
+            let _ = write!(err, "{}", error::render("error", &r, color));
+        }
+        Error::Fatal(r) => {
+            let _ = write!(err, "{}", error::render("fatal", &r, color));
+        }
+        Error::Exit(_) => {}
+    }
+    code
+}

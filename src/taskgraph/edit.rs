@@ -1,0 +1,526 @@
+//! Format-preserving scalar edits: splice new values into the source text (keeping comments,
+//! key order, quoting and indentation), insert missing keys after a mapping's last entry, and
+//! verify by re-parsing that exactly the intended values changed.
+
+use std::fmt;
+
+use miette::{miette, Report};
+use saphyr_parser::ScalarStyle;
+use serde_yaml::Value;
+
+use super::spans::Node;
+use super::TaskFile;
+
+/// Which mapping an edit changes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EditTarget {
+    /// The top-level `metadata` mapping.
+    Metadata,
+    /// The task with this id.
+    Task(String),
+}
+
+/// A new scalar value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    Str(String),
+    Int(i64),
+    /// Written as `null` (clears a value).
+    Null,
+}
+
+/// Set `key` of `target` to `value`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub target: EditTarget,
+    pub key: String,
+    pub value: Scalar,
+}
+
+impl Edit {
+    /// An edit of a task's key.
+    pub fn task(id: impl Into<String>, key: impl Into<String>, value: impl Into<Scalar>) -> Edit {
+        Edit { target: EditTarget::Task(id.into()), key: key.into(), value: value.into() }
+    }
+
+    /// An edit of a metadata key.
+    pub fn metadata(key: impl Into<String>, value: impl Into<Scalar>) -> Edit {
+        Edit { target: EditTarget::Metadata, key: key.into(), value: value.into() }
+    }
+}
+
+impl From<&str> for Scalar {
+    fn from(s: &str) -> Scalar {
+        Scalar::Str(s.to_string())
+    }
+}
+
+impl From<String> for Scalar {
+    fn from(s: String) -> Scalar {
+        Scalar::Str(s)
+    }
+}
+
+impl From<i64> for Scalar {
+    fn from(n: i64) -> Scalar {
+        Scalar::Int(n)
+    }
+}
+
+impl From<u32> for Scalar {
+    fn from(n: u32) -> Scalar {
+        Scalar::Int(i64::from(n))
+    }
+}
+
+impl Scalar {
+    fn to_value(&self) -> Value {
+        match self {
+            Scalar::Str(s) => Value::String(s.clone()),
+            Scalar::Int(n) => Value::Number((*n).into()),
+            Scalar::Null => Value::Null,
+        }
+    }
+}
+
+impl fmt::Display for EditTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EditTarget::Metadata => f.write_str("metadata"),
+            EditTarget::Task(id) => write!(f, "task {id}"),
+        }
+    }
+}
+
+/// Quoting to use for a new string.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Quote {
+    Plain,
+    Single,
+    Double,
+}
+
+/// One replacement of `start..end` by `text`; `seq` orders insertions at the same point.
+struct Splice {
+    start: usize,
+    end: usize,
+    text: String,
+    seq: usize,
+}
+
+pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
+    // Later edits of the same key win; keep first-occurrence order.
+    let mut list: Vec<&Edit> = Vec::with_capacity(edits.len());
+    for e in edits {
+        match list.iter_mut().find(|x| x.target == e.target && x.key == e.key) {
+            Some(slot) => *slot = e,
+            None => list.push(e),
+        }
+    }
+    let src = file.source.as_str();
+    let file_quote = file_quote_style(file);
+    let mut splices = Vec::with_capacity(list.len());
+    for (seq, e) in list.iter().enumerate() {
+        let map = target_node(file, &e.target)?;
+        splices.push(splice_for(file, map, e, file_quote, seq)?);
+    }
+    splices.sort_by_key(|s| (s.start, s.seq));
+    let mut out = String::with_capacity(src.len() + 64 * splices.len());
+    let mut at = 0;
+    for s in &splices {
+        if s.start < at {
+            return Err(miette!("{}: overlapping edits; refusing to edit", file.path));
+        }
+        out.push_str(src.get(at..s.start).ok_or_else(|| bad_offset(file))?);
+        out.push_str(&s.text);
+        at = s.end;
+    }
+    out.push_str(src.get(at..).ok_or_else(|| bad_offset(file))?);
+    verify(file, &list, &out)?;
+    Ok(out)
+}
+
+fn bad_offset(file: &TaskFile) -> Report {
+    miette!("{}: internal error: edit position is not on a character boundary", file.path)
+}
+
+fn target_node<'a>(file: &'a TaskFile, target: &EditTarget) -> Result<&'a Node, Report> {
+    let node = match target {
+        EditTarget::Metadata => file.index.root.get("metadata").ok_or_else(|| {
+            miette!("{}: there is no top-level `metadata` mapping to edit", file.path)
+        })?,
+        EditTarget::Task(id) => {
+            let i = file
+                .index_of(id)
+                .ok_or_else(|| miette!("{}: no task with id `{id}`", file.path))?;
+            file.index
+                .tasks()
+                .get(i)
+                .ok_or_else(|| miette!("{}: task `{id}` not found in the source", file.path))?
+        }
+    };
+    if node.as_map().is_none() || node.decorated {
+        return Err(miette!("{}: {target} is not a plain mapping; refusing to edit it", file.path));
+    }
+    Ok(node)
+}
+
+fn splice_for(
+    file: &TaskFile,
+    map: &Node,
+    e: &Edit,
+    file_quote: Quote,
+    seq: usize,
+) -> Result<Splice, Report> {
+    let src = file.source.as_str();
+    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
+    if let Some((k, v)) = map.entry(&e.key) {
+        let Some((_, style)) = v.scalar().filter(|_| !v.decorated) else {
+            return Err(miette!(
+                "{}: the current value is not a plain scalar; refusing to replace it",
+                where_()
+            ));
+        };
+        if v.is_empty_plain() {
+            // `key:` with nothing written: put the value right after the colon.
+            let colon = src
+                .get(k.end..)
+                .and_then(|rest| rest.find(':'))
+                .map(|i| k.end + i + 1)
+                .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
+            let text = format!(" {}", render(&e.value, file_quote, map.flow));
+            return Ok(Splice { start: colon, end: colon, text, seq });
+        }
+        let quote = match style {
+            ScalarStyle::Plain => Quote::Plain,
+            ScalarStyle::SingleQuoted => Quote::Single,
+            ScalarStyle::DoubleQuoted => Quote::Double,
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                return block_replacement(src, v, e, seq);
+            }
+        };
+        let text = render(&e.value, quote, map.flow || in_flow(file, v));
+        return Ok(Splice { start: v.start.byte, end: v.end, text, seq });
+    }
+    if map.flow {
+        return Err(miette!(
+            "{}: cannot add a key to a flow mapping `{{...}}`; write the task as a block mapping",
+            where_()
+        ));
+    }
+    let first_key = map
+        .as_map()
+        .and_then(|m| m.first())
+        .map(|(k, _)| k)
+        .ok_or_else(|| miette!("{}: cannot add a key to an empty mapping", where_()))?;
+    let indent = " ".repeat(first_key.start.col.saturating_sub(1));
+    let line = format!("{indent}{}: {}", plain_key(&e.key), render(&e.value, file_quote, false));
+    let end = content_line_end(src, map.content_end());
+    Ok(match src[..].get(end..).and_then(|rest| rest.find('\n')) {
+        Some(nl) => Splice { start: end + nl + 1, end: end + nl + 1, text: format!("{line}\n"), seq },
+        None => Splice { start: src.len(), end: src.len(), text: format!("\n{line}"), seq },
+    })
+}
+
+/// Replace a `|`/`>` block scalar by a double-quoted one on the key's line, keeping the line
+/// break that ended the block.
+fn block_replacement(src: &str, v: &Node, e: &Edit, seq: usize) -> Result<Splice, Report> {
+    let end = content_line_end(src, v.end);
+    let text = render(&e.value, Quote::Double, false);
+    Ok(Splice { start: v.start.byte, end: end.max(v.start.byte), text, seq })
+}
+
+/// The offset just after the last non-whitespace byte before `end`.
+fn content_line_end(src: &str, end: usize) -> usize {
+    let b = src.as_bytes();
+    let mut e = end.min(b.len());
+    while e > 0 && matches!(b[e - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        e -= 1;
+    }
+    e
+}
+
+/// Whether a value node sits inside some flow collection (then plain text may not contain
+/// flow indicators).
+fn in_flow(file: &TaskFile, v: &Node) -> bool {
+    let before = &file.source[..v.start.byte.min(file.source.len())];
+    let line = before.rsplit('\n').next().unwrap_or("");
+    line.contains('{') || line.contains('[')
+}
+
+fn plain_key(key: &str) -> String {
+    if is_safe_plain(key, true) {
+        key.to_string()
+    } else {
+        double_quoted(key)
+    }
+}
+
+/// The quoting style the file mostly uses for `status:` values.
+fn file_quote_style(file: &TaskFile) -> Quote {
+    let (mut plain, mut single, mut double) = (0, 0, 0);
+    for t in file.index.tasks() {
+        match t.get("status").and_then(Node::scalar).map(|(_, s)| s) {
+            Some(ScalarStyle::Plain) => plain += 1,
+            Some(ScalarStyle::SingleQuoted) => single += 1,
+            Some(ScalarStyle::DoubleQuoted) => double += 1,
+            _ => {}
+        }
+    }
+    if double > plain && double >= single {
+        Quote::Double
+    } else if single > plain && single > double {
+        Quote::Single
+    } else {
+        Quote::Plain
+    }
+}
+
+fn render(v: &Scalar, quote: Quote, flow: bool) -> String {
+    match v {
+        Scalar::Int(n) => n.to_string(),
+        Scalar::Null => "null".to_string(),
+        Scalar::Str(s) => match quote {
+            Quote::Plain if is_safe_plain(s, flow) => s.clone(),
+            Quote::Single if s.chars().all(|c| !c.is_control()) => {
+                format!("'{}'", s.replace('\'', "''"))
+            }
+            _ => double_quoted(s),
+        },
+    }
+}
+
+/// Conservative: text that reads back as exactly this string when written unquoted.
+fn is_safe_plain(s: &str, flow: bool) -> bool {
+    let Some(first) = s.chars().next() else { return false };
+    if !first.is_ascii_alphanumeric() && first != '_' && first != '.' && first != '/' {
+        return false;
+    }
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_./:@+ ".contains(c) || (!flow && c == ',');
+    s.chars().all(ok_char)
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.ends_with([':', ' '])
+        && serde_yaml::from_str::<Value>(s).ok() == Some(Value::String(s.to_string()))
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Re-parse `new` and check it equals the original document with exactly these edits.
+fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
+    let mut expected = file.index.value.clone();
+    for e in edits {
+        let map = match &e.target {
+            EditTarget::Metadata => expected.get_mut("metadata"),
+            EditTarget::Task(id) => match file.index_of(id) {
+                Some(i) => expected.get_mut("tasks").and_then(|t| t.get_mut(i)),
+                None => None,
+            },
+        }
+        .and_then(Value::as_mapping_mut)
+        .ok_or_else(|| miette!("{}: internal error: edit target vanished", file.path))?;
+        map.insert(Value::String(e.key.clone()), e.value.to_value());
+    }
+    let got: Value = serde_yaml::from_str(new).map_err(|err| {
+        miette!("{}: internal error: the edited file would not parse ({err}); nothing written", file.path)
+    })?;
+    if got != expected {
+        return Err(miette!(
+            "{}: internal error: the edit would change more than the intended values; nothing written",
+            file.path
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+    use camino::Utf8Path;
+
+    fn file(src: &str) -> TaskFile {
+        TaskFile::parse(Utf8Path::new("t.yml"), src.to_string()).unwrap()
+    }
+
+    fn changed_lines(a: &str, b: &str) -> (Vec<String>, Vec<String>) {
+        // Lines of `b` not in `a`, lines of `a` not in `b`, by multiset difference.
+        let mut removed: Vec<String> = a.lines().map(str::to_string).collect();
+        let mut added = Vec::new();
+        for l in b.lines() {
+            if let Some(i) = removed.iter().position(|x| x == l) {
+                removed.remove(i);
+            } else {
+                added.push(l.to_string());
+            }
+        }
+        (added, removed)
+    }
+
+    #[test]
+    fn keeps_quote_styles() {
+        let src = "metadata:\n  updated_at: '2026'\ntasks:\n- id: a\n  status: \"pending\" # c\n  name: plain\n";
+        let f = file(src);
+        let out = f
+            .apply_edits(&[
+                Edit::task("a", "status", "in_progress"),
+                Edit::task("a", "name", "it's: odd"),
+                Edit::metadata("updated_at", "x'y"),
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "metadata:\n  updated_at: 'x''y'\ntasks:\n- id: a\n  status: \"in_progress\" # c\n  name: \"it's: odd\"\n"
+        );
+    }
+
+    #[test]
+    fn inserts_after_block_scalar_before_comments() {
+        let src = "tasks:\n  - id: \"a\"\n    status: \"pending\"\n    description: |\n      one\n      two\n\n  # next\n  - id: b\n";
+        let f = file(src);
+        let out = f
+            .apply_edits(&[
+                Edit::task("a", "started_at", "2026-01-01T00:00:00Z"),
+                Edit::task("a", "retry_count", 2i64),
+                Edit::task("b", "assigned_to", "me"),
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "tasks:\n  - id: \"a\"\n    status: \"pending\"\n    description: |\n      one\n      two\n    started_at: \"2026-01-01T00:00:00Z\"\n    retry_count: 2\n\n  # next\n  - id: b\n    assigned_to: \"me\"\n"
+        );
+    }
+
+    #[test]
+    fn fills_empty_value_and_null() {
+        let src = "tasks:\n- id: a\n  started_at:\n  result: done\n";
+        let f = file(src);
+        let out = f
+            .apply_edits(&[Edit::task("a", "started_at", "now"), Edit::task("a", "result", Scalar::Null)])
+            .unwrap();
+        assert_eq!(out, "tasks:\n- id: a\n  started_at: now\n  result: null\n");
+    }
+
+    #[test]
+    fn plain_unsafe_values_get_quoted() {
+        let src = "tasks:\n- id: a\n  result: x\n";
+        let f = file(src);
+        for (v, want) in [("true", "\"true\""), ("12", "\"12\""), ("", "\"\""), ("a\nb", "\"a\\nb\""), ("#x", "\"#x\"")] {
+            let out = f.apply_edits(&[Edit::task("a", "result", v)]).unwrap();
+            assert_eq!(out, format!("tasks:\n- id: a\n  result: {want}\n"));
+        }
+    }
+
+    #[test]
+    fn flow_mapping_task() {
+        let src = "tasks:\n- {id: a, status: pending}\n";
+        let f = file(src);
+        let out = f.apply_edits(&[Edit::task("a", "status", "in_progress")]).unwrap();
+        assert_eq!(out, "tasks:\n- {id: a, status: in_progress}\n");
+        let e = f.apply_edits(&[Edit::task("a", "started_at", "x")]).unwrap_err();
+        assert!(e.to_string().contains("flow mapping"), "{e}");
+    }
+
+    #[test]
+    fn replaces_block_scalar() {
+        let src = "tasks:\n- id: a\n  result: |\n    long\n    text\n  status: done\n";
+        let f = file(src);
+        let out = f.apply_edits(&[Edit::task("a", "result", "short")]).unwrap();
+        assert_eq!(out, "tasks:\n- id: a\n  result: short\n  status: done\n");
+    }
+
+    #[test]
+    fn no_trailing_newline_and_unknown_targets() {
+        let f = file("tasks:\n- id: a\n  name: n");
+        let out = f.apply_edits(&[Edit::task("a", "status", "ready")]).unwrap();
+        assert_eq!(out, "tasks:\n- id: a\n  name: n\n  status: ready");
+        assert!(f.apply_edits(&[Edit::task("zz", "status", "ready")]).is_err());
+        assert!(f.apply_edits(&[Edit::metadata("updated_at", "x")]).is_err());
+    }
+
+    #[test]
+    fn refuses_collections_and_aliases() {
+        let f = file("tasks:\n- id: a\n  result: [1, 2]\n  name: &n x\n");
+        assert!(f.apply_edits(&[Edit::task("a", "result", "x")]).is_err());
+        assert!(f.apply_edits(&[Edit::task("a", "name", "y")]).is_err());
+    }
+
+    #[test]
+    fn fixtures_edit_only_intended_lines() {
+        for (p, s) in fixtures::graphs() {
+            let f = TaskFile::parse(&p, s.clone()).unwrap();
+            let n = f.graph.tasks.len();
+            let (first, mid, last) = (
+                f.graph.tasks[0].id.clone(),
+                f.graph.tasks[n / 2].id.clone(),
+                f.graph.tasks[n - 1].id.clone(),
+            );
+            let edits = vec![
+                Edit::task(&mid, "status", "in_progress"),
+                Edit::task(&mid, "started_at", "2026-03-01T10:00:00Z"),
+                Edit::task(&mid, "assigned_to", "worker 1"),
+                Edit::task(&first, "approved_at", "2026-03-01T09:00:00Z"),
+                Edit::task(&last, "retry_count", 3i64),
+                Edit::task(&last, "status", "failed"),
+                Edit::metadata("updated_at", "2026-03-01T10:00:00Z"),
+            ];
+            let out = f.apply_edits(&edits).unwrap_or_else(|e| panic!("{p}: {e:?}"));
+            let (added, removed) = changed_lines(&s, &out);
+            // Replaced lines: status x2, updated_at; inserted: started_at, assigned_to,
+            // approved_at (unless present), retry_count.
+            assert_eq!(removed.len(), 3, "{p}: removed {removed:#?}");
+            assert_eq!(added.len(), 7, "{p}: added {added:#?}");
+            assert!(added.iter().all(|l| ["status:", "started_at:", "assigned_to:", "approved_at:", "retry_count:", "updated_at:"]
+                .iter()
+                .any(|k| l.trim_start().starts_with(k))), "{p}: {added:#?}");
+            // Line-by-line: the non-edited lines are byte-identical and in the same order.
+            let keep = |t: &str| -> Vec<String> {
+                t.lines()
+                    .filter(|l| {
+                        !["status:", "started_at:", "assigned_to:", "approved_at:", "retry_count:", "updated_at:"]
+                            .iter()
+                            .any(|k| l.trim_start().starts_with(k))
+                    })
+                    .map(str::to_string)
+                    .collect()
+            };
+            assert_eq!(keep(&s), keep(&out), "{p}");
+            let g = TaskFile::parse(&p, out).unwrap();
+            let t = g.task(&mid).unwrap();
+            assert_eq!(t.status, super::super::Status::InProgress);
+            assert_eq!(t.started_at.as_deref(), Some("2026-03-01T10:00:00Z"));
+            assert_eq!(t.assigned_to.as_deref(), Some("worker 1"));
+            assert_eq!(g.task(&first).unwrap().approved_at.as_deref(), Some("2026-03-01T09:00:00Z"));
+            assert_eq!(g.task(&last).unwrap().retry_count, 3);
+            assert_eq!(g.task(&last).unwrap().status, super::super::Status::Failed);
+            assert_eq!(
+                g.graph.metadata.get("updated_at").and_then(Value::as_str),
+                Some("2026-03-01T10:00:00Z")
+            );
+            // Inserted keys are indented like their siblings.
+            let ind = |text: &str, key: &str| {
+                text.lines().find(|l| l.trim_start().starts_with(key)).map(|l| l.len() - l.trim_start().len())
+            };
+            let out2 = &g.source;
+            assert_eq!(ind(out2, "started_at:"), ind(out2, "assigned_to:"));
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `TaskFile::parse`: YAML text → `Graph` plus the span index, with located errors for syntax
+//! errors and for documents that are not a task graph at all.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use camino::Utf8Path;
+use miette::{LabeledSpan, NamedSource, Report};
+use serde_yaml::Value;
+
+use super::model::Graph;
+use super::spans::{self, CharIndex, Node};
+use super::{report, TaskFile};
+
+/// The private span index of a `TaskFile`.
+#[derive(Debug)]
+pub(crate) struct Index {
+    /// The source again, shared by every diagnostic.
+    pub shared: Arc<str>,
+    /// The document as serde_yaml reads it (the reference for verifying edits).
+    pub value: Value,
+    /// The node tree of the document (a mapping).
+    pub root: Node,
+    /// First index of each task id.
+    pub by_id: HashMap<String, usize>,
+}
+
+impl Index {
+    /// The task mapping nodes, in file order (same length as `graph.tasks`).
+    pub(crate) fn tasks(&self) -> &[Node] {
+        self.root.get("tasks").and_then(Node::as_seq).unwrap_or(&[])
+    }
+}
+
+pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report> {
+    let shared: Arc<str> = Arc::from(source.as_str());
+    let named = || NamedSource::new(path.as_str(), shared.clone());
+    let fail = |code: &str, msg: String, at: (usize, usize), label: &str, help: &str| {
+        report(
+            named(),
+            code,
+            miette::Severity::Error,
+            msg,
+            vec![LabeledSpan::new_primary_with_span(
+                Some(label.to_string()),
+                at.0..at.1,
+            )],
+            Some(help.to_string()),
+        )
+    };
+    let ci = CharIndex::new(&source);
+
+    let value: Value = match serde_yaml::from_str(&source) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e.location().map_or(0, |l| ci.byte(l.index()));
+            let mut msg = e.to_string();
+            if let Some(i) = msg.rfind(" at line ") {
+                msg.truncate(i);
+            }
+            return Err(fail(
+                "taskgraph::syntax",
+                format!("{path}: invalid YAML: {msg}"),
+                (at, at),
+                "here",
+                "fix the YAML syntax at the marked position",
+            ));
+        }
+    };
+    let root = match spans::parse_tree(&source, &ci) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return Err(fail(
+                "taskgraph::empty",
+                format!("{path}: the file is empty, not a task graph"),
+                (0, 0),
+                "empty",
+                "a task graph has top-level `metadata:` and `tasks:` keys",
+            ))
+        }
+        Err(e) => {
+            return Err(fail(
+                "taskgraph::syntax",
+                format!("{path}: invalid YAML: {}", e.message),
+                (e.pos.byte, e.pos.byte),
+                "here",
+                "fix the YAML syntax at the marked position",
+            ))
+        }
+    };
+    let whole = root.label_range(&source);
+
+    let Some(top) = value.as_mapping() else {
+        return Err(fail(
+            "taskgraph::not-a-mapping",
+            format!("{path}: not a task graph: the document is not a mapping"),
+            whole,
+            "expected `metadata:` and `tasks:` keys here",
+            "a task graph has top-level `metadata:` and `tasks:` keys",
+        ));
+    };
+    let Some(tasks) = top.get("tasks") else {
+        if top.contains_key("TaskGraph") {
+            let at = root.entry("TaskGraph").map_or(whole, |(k, _)| k.label_range(&source));
+            return Err(fail(
+                "taskgraph::schema-file",
+                format!("{path}: this is the task-graph schema, not a task graph"),
+                at,
+                "schema definition",
+                "pass a task graph file (e.g. `*.task-graph.yml` with top-level `metadata:` and `tasks:`)",
+            ));
+        }
+        let at = root
+            .as_map()
+            .and_then(|m| m.first())
+            .map_or(whole, |(k, _)| k.label_range(&source));
+        return Err(fail(
+            "taskgraph::missing-tasks",
+            format!("{path}: not a task graph: missing top-level `tasks`"),
+            at,
+            "no `tasks:` key in this mapping",
+            "add a top-level `tasks:` list of task mappings",
+        ));
+    };
+    let Some(task_values) = tasks.as_sequence() else {
+        let at = root.get("tasks").map_or(whole, |n| n.label_range(&source));
+        return Err(fail(
+            "taskgraph::tasks-not-a-list",
+            format!("{path}: `tasks` must be a list of tasks"),
+            at,
+            "not a list",
+            "write `tasks:` followed by `- id: ...` entries",
+        ));
+    };
+    let task_nodes = root.get("tasks").and_then(Node::as_seq).unwrap_or(&[]);
+    if task_nodes.len() != task_values.len() {
+        return Err(fail(
+            "taskgraph::unsupported",
+            format!("{path}: cannot locate the tasks in the source (anchors or aliases in `tasks`?)"),
+            root.get("tasks").map_or(whole, |n| n.label_range(&source)),
+            "here",
+            "write the task list out without YAML aliases",
+        ));
+    }
+    for (v, n) in task_values.iter().zip(task_nodes) {
+        if !v.is_mapping() || n.as_map().is_none() {
+            return Err(fail(
+                "taskgraph::task-not-a-mapping",
+                format!("{path}: every task must be a mapping of keys (`id:`, `name:`, ...)"),
+                n.label_range(&source),
+                "not a mapping",
+                "write each task as `- id: ...` followed by its keys",
+            ));
+        }
+    }
+
+    let graph = Graph::from_parts(top.get("metadata"), task_values);
+    let mut by_id = HashMap::with_capacity(graph.tasks.len());
+    for (i, t) in graph.tasks.iter().enumerate() {
+        if !t.id.is_empty() {
+            by_id.entry(t.id.clone()).or_insert(i);
+        }
+    }
+    let index = Index { shared: shared.clone(), value, root, by_id };
+    Ok(TaskFile { path: path.to_owned(), source, graph, index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+
+    fn err(src: &str) -> String {
+        let e = TaskFile::parse(Utf8Path::new("t.yml"), src.to_string()).unwrap_err();
+        format!("{e:?}")
+    }
+
+    #[test]
+    fn fixtures_parse() {
+        for (p, s) in fixtures::graphs() {
+            let f = TaskFile::parse(&p, s).unwrap_or_else(|e| panic!("{p}: {e:?}"));
+            assert!(!f.graph.tasks.is_empty());
+            assert!(f.graph.product.is_some());
+            for (i, t) in f.graph.tasks.iter().enumerate() {
+                assert_eq!(f.index_of(&t.id), Some(i));
+                assert!(f.task(&t.id).is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn schema_is_refused() {
+        let p = fixtures::dir().join("task-graph.schema.yml");
+        let s = std::fs::read_to_string(&p).unwrap();
+        let e = TaskFile::parse(&p, s).unwrap_err();
+        assert!(e.to_string().contains("this is the task-graph schema, not a task graph"), "{e}");
+        let rendered = format!("{e:?}");
+        assert!(rendered.contains("task-graph.schema.yml:5:1"), "{rendered}");
+    }
+
+    #[test]
+    fn structural_errors() {
+        assert!(err("metadata: {}\n").contains("missing top-level `tasks`"));
+        assert!(err("metadata: {}\ntasks: 3\n").contains("`tasks` must be a list"));
+        assert!(err("tasks:\n- id: a\n- just-a-string\n").contains("t.yml:3:3"));
+        assert!(err("- a\n- b\n").contains("not a mapping"));
+        assert!(err("").contains("empty"));
+        let e = err("tasks:\n- id: a\n  name: [unclosed\n");
+        assert!(e.contains("invalid YAML"), "{e}");
+        assert!(e.contains("t.yml:4:1") || e.contains("t.yml:3:"), "{e}");
+    }
+
+    #[test]
+    fn location_of_task_is_one_based() {
+        let f = TaskFile::parse(Utf8Path::new("t.yml"), "tasks:\n- id: a\n  name: x\n- name: y\n  id: \"b\"\n".into())
+            .unwrap();
+        assert_eq!(f.location_of_task("a"), "t.yml:2:7");
+        assert_eq!(f.location_of_task("b"), "t.yml:5:7");
+        assert_eq!(f.location_of_task("zzz"), "t.yml");
+    }
+}

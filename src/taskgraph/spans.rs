@@ -1,0 +1,282 @@
+//! Where each YAML node sits in the source: a light node tree built from `saphyr-parser` events,
+//! with byte offsets (saphyr counts characters; we convert) and 1-based line/column.
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
+
+/// Converts saphyr's character indices to byte offsets in O(1) per lookup.
+pub(crate) struct CharIndex {
+    /// `bytes[i]` = byte offset of char `i`; empty when the text is ASCII (identity).
+    bytes: Vec<u32>,
+    len: usize,
+}
+
+impl CharIndex {
+    pub(crate) fn new(src: &str) -> CharIndex {
+        if src.is_ascii() {
+            return CharIndex { bytes: Vec::new(), len: src.len() };
+        }
+        let mut bytes: Vec<u32> = src.char_indices().map(|(b, _)| b as u32).collect();
+        bytes.push(src.len() as u32);
+        CharIndex { bytes, len: src.len() }
+    }
+
+    /// Byte offset of char index `i` (clamped to the end of the text).
+    pub(crate) fn byte(&self, i: usize) -> usize {
+        if self.bytes.is_empty() {
+            i.min(self.len)
+        } else {
+            self.bytes.get(i).map_or(self.len, |&b| b as usize)
+        }
+    }
+}
+
+/// A position: byte offset plus 1-based line and column (column in characters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub byte: usize,
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    Scalar { value: String, style: ScalarStyle },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    Alias,
+}
+
+/// One node with its source extent. For block collections `end` is where the parser noticed
+/// the end (possibly after trailing comments); use [`Node::content_end`] for the last byte of
+/// real content.
+#[derive(Clone)]
+pub(crate) struct Node {
+    pub kind: Kind,
+    pub start: Pos,
+    pub end: usize,
+    /// `[`/`{` collection.
+    pub flow: bool,
+    /// Has an anchor (`&a`) or a tag: edits refuse to touch such nodes.
+    pub decorated: bool,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Node@{}:{}", self.start.line, self.start.col)
+    }
+}
+
+impl Node {
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            Kind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            Kind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn scalar(&self) -> Option<(&str, ScalarStyle)> {
+        match &self.kind {
+            Kind::Scalar { value, style } => Some((value, *style)),
+            _ => None,
+        }
+    }
+
+    /// `key:` with no value written (an implicit null).
+    pub(crate) fn is_empty_plain(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { value, style: ScalarStyle::Plain } if value.is_empty())
+    }
+
+    /// The key node and value node of `key` in a mapping (first match).
+    pub(crate) fn entry(&self, key: &str) -> Option<&(Node, Node)> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.scalar().is_some_and(|(s, _)| s == key))
+    }
+
+    /// The value node of `key` in a mapping.
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// Byte offset just after the last character of this node's own content.
+    pub(crate) fn content_end(&self) -> usize {
+        if self.flow {
+            return self.end;
+        }
+        match &self.kind {
+            Kind::Seq(items) => items.last().map_or(self.end, Node::content_end),
+            Kind::Map(entries) => entries.last().map_or(self.end, |(k, v)| {
+                if v.is_empty_plain() {
+                    // `key:` with nothing after: the parser places the empty value at the
+                    // next token, which may be lines further down.
+                    k.content_end()
+                } else {
+                    v.content_end()
+                }
+            }),
+            _ => self.end,
+        }
+    }
+
+    /// A short span for labels: the whole node for scalars and flow collections, the first
+    /// line for block collections.
+    pub(crate) fn label_range(&self, src: &str) -> (usize, usize) {
+        let start = self.start.byte.min(src.len());
+        let mut end = match self.kind {
+            Kind::Scalar { .. } | Kind::Alias => self.end,
+            _ if self.flow => self.end,
+            _ => self.content_end(),
+        }
+        .clamp(start, src.len());
+        if !matches!(self.kind, Kind::Scalar { .. }) || end - start > 200 {
+            if let Some(nl) = src[start..end].find('\n') {
+                end = start + nl;
+            }
+        }
+        (start, end.max(start))
+    }
+}
+
+/// A syntax error with its position.
+#[derive(Debug)]
+pub(crate) struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+fn pos(ci: &CharIndex, m: &Marker) -> Pos {
+    Pos { byte: ci.byte(m.index()), line: m.line(), col: m.col() + 1 }
+}
+
+fn scan_err(ci: &CharIndex, e: &ScanError) -> SyntaxError {
+    SyntaxError { pos: pos(ci, e.marker()), message: e.info().to_string() }
+}
+
+enum Open {
+    Seq(Node, Vec<Node>),
+    Map(Node, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Parse the first document of `src` into a node tree. `Ok(None)` for an empty document.
+pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, SyntaxError> {
+    let mut parser = Parser::new_from_str(src);
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<Node> = None;
+    let mut in_doc = false;
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e| scan_err(ci, &e))?;
+        let start = pos(ci, &span.start);
+        let end = ci.byte(span.end.index());
+        let done: Option<Node> = match ev {
+            Event::DocumentStart(_) => {
+                if root.is_some() {
+                    // Only the first document is a task graph; serde_yaml rejects the rest.
+                    break;
+                }
+                in_doc = true;
+                None
+            }
+            Event::DocumentEnd => {
+                in_doc = false;
+                None
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::Alias(_) => Some(Node { kind: Kind::Alias, start, end, flow: false, decorated: true }),
+            Event::Scalar(value, style, anchor, tag) => Some(Node {
+                kind: Kind::Scalar { value: value.into_owned(), style },
+                start,
+                end,
+                flow: false,
+                decorated: anchor != 0 || tag.is_some(),
+            }),
+            Event::SequenceStart(anchor, tag) => {
+                let flow = src.as_bytes().get(start.byte) == Some(&b'[');
+                let n = Node { kind: Kind::Alias, start, end, flow, decorated: anchor != 0 || tag.is_some() };
+                stack.push(Open::Seq(n, Vec::new()));
+                None
+            }
+            Event::MappingStart(anchor, tag) => {
+                let flow = src.as_bytes().get(start.byte) == Some(&b'{');
+                let n = Node { kind: Kind::Alias, start, end, flow, decorated: anchor != 0 || tag.is_some() };
+                stack.push(Open::Map(n, Vec::new(), None));
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Open::Seq(mut n, items)) => {
+                    n.kind = Kind::Seq(items);
+                    n.end = end.max(n.start.byte);
+                    Some(n)
+                }
+                _ => return Err(SyntaxError { pos: start, message: "unbalanced sequence".into() }),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Open::Map(mut n, entries, _)) => {
+                    n.kind = Kind::Map(entries);
+                    n.end = end.max(n.start.byte);
+                    Some(n)
+                }
+                _ => return Err(SyntaxError { pos: start, message: "unbalanced mapping".into() }),
+            },
+        };
+        let Some(node) = done else { continue };
+        match stack.last_mut() {
+            Some(Open::Seq(_, items)) => items.push(node),
+            Some(Open::Map(_, entries, pending)) => match pending.take() {
+                Some(k) => entries.push((k, node)),
+                None => *pending = Some(node),
+            },
+            None if in_doc || root.is_none() => root = Some(node),
+            None => {}
+        }
+    }
+    Ok(root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(src: &str) -> Node {
+        parse_tree(src, &CharIndex::new(src)).unwrap().unwrap()
+    }
+
+    fn text<'a>(src: &'a str, n: &Node) -> &'a str {
+        &src[n.start.byte..n.end]
+    }
+
+    #[test]
+    fn scalar_spans_include_quotes_and_use_bytes() {
+        let src = "a: \"é✅\"\nb: 'x''y'\nc: plain\n";
+        let t = tree(src);
+        assert_eq!(text(src, t.get("a").unwrap()), "\"é✅\"");
+        assert_eq!(text(src, t.get("b").unwrap()), "'x''y'");
+        assert_eq!(text(src, t.get("c").unwrap()), "plain");
+        let c = t.get("c").unwrap();
+        assert_eq!((c.start.line, c.start.col), (3, 4));
+    }
+
+    #[test]
+    fn block_content_end() {
+        let src = "t:\n  - id: x\n    d: |\n      hello\n\n    # comment\n  - id: y\n";
+        let t = tree(src);
+        let first = &t.get("t").unwrap().as_seq().unwrap()[0];
+        let end = first.content_end();
+        assert!(src[..end].trim_end().ends_with("hello"), "{:?}", &src[..end]);
+    }
+
+    #[test]
+    fn flow_collections_are_marked() {
+        let src = "a: [x, \"y\"]\nb:\n- z\n";
+        let t = tree(src);
+        assert!(t.get("a").unwrap().flow);
+        assert_eq!(text(src, t.get("a").unwrap()), "[x, \"y\"]");
+        assert!(!t.get("b").unwrap().flow);
+    }
+}
