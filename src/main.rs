@@ -9,6 +9,7 @@ mod context;
 mod error;
 mod git;
 mod taskgraph;
+mod time;
 mod txn;
 
 use std::io::Write;

@@ -1,27 +1,640 @@
-//! Help text and the roff man page, rendered from the command table.
+//! Help text and the roff man page, rendered from the command table in `defs`.
+//!
+//! `-h` prints a git-style short usage (`short_usage`). The long help (`long_help`) and the
+//! man page (`man_page`) are built from one small document model (`Section`, `Block`, `Span`)
+//! and rendered either as plain text wrapped at 80 columns or as roff, so the two never say
+//! different things.
 
-use super::defs::{self, Command};
+use super::defs::{self, Arity, Command, Flag, Positionals};
 
-/// `-h`: short usage, git style.
-pub fn short_usage(cmd: Option<&Command>) -> String {
-    match cmd {
-        None => {
-            let mut s = String::from("usage: git parallel [-C <path>] [--tasks <path>] <command> [<args>]\n\n");
-            for c in defs::COMMANDS.iter().filter(|c| !c.hidden) {
-                s.push_str(&format!("   {:<10} {}\n", c.name, c.summary));
-            }
-            s
+/// Width of plain-text output.
+const WIDTH: usize = 80;
+/// Column where a flag's help starts in `-h` output (git's USAGE_OPTS_WIDTH + USAGE_GAP).
+const HELP_COLUMN: usize = 26;
+
+/// What the program is, for NAME.
+const NAME_LINE: &str = "git-parallel - run a task graph's parallel work in git worktrees";
+
+/// DESCRIPTION of the whole program.
+const ABOUT: &[&str] = &[
+    "git parallel runs the tasks of a task graph file (the tasks of a project, what each one \
+     depends on, which files it produces, and its status) in parallel, each task on its own branch \
+     in its own git worktree. start creates the branches and worktrees of the tasks that are ready; \
+     agents, people or programs, work and commit there; finish merges the finished branches back \
+     into the target branch and removes them. The task file records every status change.",
+    "Every command that changes the repository runs as one transaction: its steps are planned \
+     first (--dry-run prints them), journaled while they run, and rolled back when one fails, so \
+     the repository is never left half-changed. git parallel recover rolls back or completes a \
+     command that was killed, and git parallel undo reverses the last completed one.",
+    "Without a command, git parallel runs status.",
+];
+
+/// The TASK FILE section: introduction.
+const TASK_FILE: &[&str] = &[
+    "The task graph is a YAML file with two keys: metadata (product, version, created_at, \
+     updated_at) and tasks, a list of mappings, one per task. It is found, in this order, from \
+     --tasks, $GIT_PARALLEL_TASKS, parallel.tasks, products/<product>/.claude/task-graph.yml for \
+     --product or parallel.product, .claude/task-graph.yml, and the only \
+     products/*/.claude/task-graph.yml of the repository.",
+    "git parallel changes only the values it records (status, started_at, completed_at, \
+     approved_at, retry_count, result), in place: comments, quoting, key order and unknown keys \
+     are kept. git parallel validate reports every problem with its line and column.",
+];
+
+/// The TASK FILE section: the keys of a task.
+const TASK_KEYS: &[(&str, &str)] = &[
+    ("id", "Unique id, for example BACKEND-01. It is part of the task's branch and worktree names, so it must be valid in a branch name."),
+    ("name, description", "What the task is."),
+    ("agent", "Who does the work, for example backend-engineer. The branch and worktree templates use it as {agent}, and without a trailing -engineer as {role}."),
+    ("depends_on", "Ids of the tasks that must be completed (or skipped) before this one is ready."),
+    ("parallel_ok", "Whether the task may run at the same time as other tasks (default false: it runs alone)."),
+    ("checkpoint", "When true, the tasks that depend on this one wait, after it is completed, until it is approved with git parallel approve."),
+    ("priority", "critical, high, normal (or medium) or low: the order in which ready tasks are started."),
+    ("estimated_time_minutes", "Used by git parallel plan for the critical path and the time estimates."),
+    ("status", "pending, ready, in_progress, completed, failed, blocked or skipped. git parallel maintains it, together with started_at, completed_at, approved_at, retry_count and result."),
+    ("produces", "A list of artifacts with name, type and path: the paths the task writes. Tasks whose paths overlap do not run at the same time, and finish refuses a branch that changed files elsewhere (see --allow-outside)."),
+    ("consumes", "A list of artifacts with name and required_from_task: what the task needs from earlier tasks. validate warns about an artifact that no task produces."),
+    ("shared_files", "Paths this task may change besides its own: tasks that share a path do not run at the same time (start --force overrides this)."),
+];
+
+/// ENVIRONMENT.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("GIT_PARALLEL_TASKS", "The task graph file, when --tasks is not given."),
+    ("NO_COLOR", "When set and not empty, no colour is used."),
+    ("GIT_DIR, GIT_WORK_TREE", "Honoured like git does when finding the repository."),
+];
+
+/// FILES.
+const FILES: &[(&str, &str)] = &[
+    ("$GIT_COMMON_DIR/parallel/lock", "Held while a command changes the repository; a second command waits or refuses."),
+    ("$GIT_COMMON_DIR/parallel/journal", "The steps of the running operation. It remains when a command was interrupted: see git parallel recover."),
+    ("$GIT_COMMON_DIR/parallel/log", "The operation log of completed operations, used by git parallel undo."),
+    ("refs/parallel/backup/", "Branch tips saved before a task branch is deleted or replaced; git parallel gc deletes old ones."),
+];
+
+/// EXIT STATUS.
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "Success."),
+    ("1", "The operation was refused, merges conflicted, the task graph has errors, or a command run by exec failed."),
+    ("128", "A fatal error: not a git repository, an I/O error, or corrupt state."),
+    ("129", "Wrong usage: an unknown command or option, or a missing argument."),
+];
+
+// ---- the document model ------------------------------------------------------------------------
+
+/// A run of text with a style.
+#[derive(Clone, Debug)]
+pub(crate) enum Span {
+    Plain(String),
+    /// Literal text to type: commands and flags.
+    Bold(String),
+    /// A placeholder: `<PATH>` in plain text, italic in roff.
+    Ital(String),
+}
+
+/// A unit of a section.
+#[derive(Clone, Debug)]
+pub(crate) enum Block {
+    /// A filled paragraph.
+    Para(Vec<Span>),
+    /// A tagged paragraph: the tag, then the indented body.
+    Item(Vec<Span>, Vec<Span>),
+    /// Lines kept as they are (synopses).
+    Lines(Vec<Vec<Span>>),
+    /// A subsection heading.
+    Sub(String),
+}
+
+/// A titled section.
+#[derive(Clone, Debug)]
+pub(crate) struct Section {
+    pub title: &'static str,
+    pub blocks: Vec<Block>,
+}
+
+fn plain(s: &str) -> Vec<Span> {
+    vec![Span::Plain(s.to_string())]
+}
+
+fn bold(s: &str) -> Vec<Span> {
+    vec![Span::Bold(s.to_string())]
+}
+
+// ---- pieces rendered from the table ------------------------------------------------------------
+
+/// `-n, --dry-run` / `--tasks <PATH>` as spans.
+fn flag_spans(f: &Flag) -> Vec<Span> {
+    let mut v = Vec::new();
+    if let Some(c) = f.short {
+        v.push(Span::Bold(format!("-{c}")));
+        v.push(Span::Plain(", ".into()));
+    }
+    v.push(Span::Bold(format!("--{}", f.long)));
+    if let Arity::Value(name) = f.arity {
+        v.push(Span::Plain(" ".into()));
+        v.push(Span::Ital(name.into()));
+    }
+    v
+}
+
+/// A flag's long text, with the configuration key that sets its default.
+fn flag_doc(f: &Flag) -> String {
+    let mut s = if f.doc.is_empty() { f.help.to_string() } else { f.doc.to_string() };
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    if let Some(key) = f.config {
+        s.push_str(&format!(" The default can be set with git config {key}."));
+    }
+    s
+}
+
+/// `git parallel start [<options>] [<ID>...]` as spans.
+pub(crate) fn synopsis(cmd: Option<&Command>) -> Vec<Span> {
+    let Some(c) = cmd else {
+        return vec![
+            Span::Bold("git parallel".into()),
+            Span::Plain(" [".into()),
+            Span::Ital("options".into()),
+            Span::Plain("] [".into()),
+            Span::Ital("command".into()),
+            Span::Plain("] [".into()),
+            Span::Ital("args".into()),
+            Span::Plain("]".into()),
+        ];
+    };
+    let mut v = vec![
+        Span::Bold(format!("git parallel {}", c.name)),
+        Span::Plain(" [".into()),
+        Span::Ital("options".into()),
+        Span::Plain("]".into()),
+    ];
+    match c.positionals {
+        Positionals::None => {}
+        Positionals::One(n) => {
+            v.push(Span::Plain(" ".into()));
+            v.push(Span::Ital(n.into()));
         }
-        Some(c) => format!("usage: git parallel {}\n", c.name),
+        Positionals::Many(n) => {
+            v.push(Span::Plain(" [".into()));
+            v.push(Span::Ital(n.into()));
+            v.push(Span::Plain("...]".into()));
+        }
+        Positionals::IdsThenCommand => {
+            v.push(Span::Plain(" [".into()));
+            v.push(Span::Ital("ID".into()));
+            v.push(Span::Plain("...] ".into()));
+            v.push(Span::Bold("--".into()));
+            v.push(Span::Plain(" ".into()));
+            v.push(Span::Ital("command".into()));
+            v.push(Span::Plain("...".into()));
+        }
+    }
+    v
+}
+
+/// The flags listed as global options: the global flags, and `--version`.
+fn global_flags() -> impl Iterator<Item = &'static Flag> {
+    defs::GLOBAL_FLAGS.iter().copied().chain(std::iter::once(&defs::VERSION))
+}
+
+fn visible_commands() -> impl Iterator<Item = &'static Command> {
+    defs::COMMANDS.iter().copied().filter(|c| !c.hidden)
+}
+
+fn flag_items<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<Block> {
+    flags.map(|f| Block::Item(flag_spans(f), plain(&flag_doc(f)))).collect()
+}
+
+fn example_items(cmd: &Command) -> Vec<Block> {
+    cmd.examples
+        .iter()
+        .map(|(code, what)| Block::Item(bold(code), plain(&sentence(what))))
+        .collect()
+}
+
+fn table_items(rows: &[(&str, &str)], tag_bold: bool) -> Vec<Block> {
+    rows.iter()
+        .map(|(k, v)| {
+            let tag = if tag_bold { bold(k) } else { plain(k) };
+            Block::Item(tag, plain(v))
+        })
+        .collect()
+}
+
+/// Capitalises the first letter and ends with a period.
+fn sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    let mut out: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+fn paras(texts: &[&str]) -> Vec<Block> {
+    texts.iter().map(|t| Block::Para(plain(t))).collect()
+}
+
+// ---- sections ----------------------------------------------------------------------------------
+
+fn name_section(cmd: Option<&Command>) -> Section {
+    let line = match cmd {
+        None => NAME_LINE.to_string(),
+        Some(c) => format!("git-parallel-{} - {}", c.name, c.summary),
+    };
+    Section { title: "NAME", blocks: vec![Block::Para(plain(&line))] }
+}
+
+fn synopsis_section(cmd: Option<&Command>) -> Section {
+    let mut lines = vec![synopsis(cmd)];
+    if cmd.is_none() {
+        lines.extend(visible_commands().map(|c| synopsis(Some(c))));
+    }
+    Section { title: "SYNOPSIS", blocks: vec![Block::Lines(lines)] }
+}
+
+fn commands_section(detailed: bool) -> Section {
+    let mut blocks = Vec::new();
+    for c in visible_commands() {
+        if !detailed {
+            blocks.push(Block::Item(bold(c.name), plain(&sentence(c.summary))));
+            continue;
+        }
+        blocks.push(Block::Sub(format!("git parallel {}", c.name)));
+        blocks.push(Block::Lines(vec![synopsis(Some(c))]));
+        blocks.push(Block::Para(plain(c.doc)));
+        blocks.extend(flag_items(c.flags.iter().copied()));
+    }
+    Section { title: "COMMANDS", blocks }
+}
+
+fn configuration_section() -> Section {
+    let mut blocks = vec![Block::Para(plain(
+        "These git config keys are read (git config --get; the last value wins, and git -c \
+         overrides them):",
+    ))];
+    blocks.extend(config_rows().into_iter().map(|(k, v)| Block::Item(bold(&k), plain(&v))));
+    Section { title: "CONFIGURATION", blocks }
+}
+
+/// Every configuration key with its text: `CONFIG_KEYS`, then flag defaults not listed there.
+#[allow(non_snake_case)]
+fn config_rows() -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = defs::CONFIG_KEYS
+        .iter()
+        .map(|(k, v)| (k.to_string(), sentence(v)))
+        .collect();
+    let flags = global_flags().chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter().copied()));
+    for f in flags {
+        let Some(key) = f.config else { continue };
+        if let Some(row) = rows.iter_mut().find(|(k, _)| k == key) {
+            let note = format!(" Overridden by --{}.", f.long);
+            if !row.1.contains(&note) {
+                row.1.push_str(&note);
+            }
+        } else {
+            rows.push((key.to_string(), format!("The default of --{}: {}", f.long, sentence(f.help))));
+        }
+    }
+    rows
+}
+
+fn examples_section(cmd: Option<&Command>) -> Section {
+    let blocks = match cmd {
+        Some(c) => example_items(c),
+        None => visible_commands().flat_map(example_items).collect(),
+    };
+    Section { title: "EXAMPLES", blocks }
+}
+
+fn see_also(cmd: Option<&Command>) -> Section {
+    let mut spans = Vec::new();
+    if cmd.is_some() {
+        spans.push(Span::Bold("git-parallel".into()));
+        spans.push(Span::Plain("(1), ".into()));
+    }
+    spans.extend([
+        Span::Bold("git-worktree".into()),
+        Span::Plain("(1), ".into()),
+        Span::Bold("git".into()),
+        Span::Plain("(1)".into()),
+    ]);
+    Section { title: "SEE ALSO", blocks: vec![Block::Para(spans)] }
+}
+
+/// The sections of the long help of one command.
+fn command_sections(c: &Command) -> Vec<Section> {
+    let mut v = vec![
+        name_section(Some(c)),
+        synopsis_section(Some(c)),
+        Section { title: "DESCRIPTION", blocks: vec![Block::Para(plain(c.doc))] },
+    ];
+    if !c.flags.is_empty() {
+        v.push(Section { title: "OPTIONS", blocks: flag_items(c.flags.iter().copied()) });
+    }
+    v.push(Section { title: "GLOBAL OPTIONS", blocks: flag_items(defs::GLOBAL_FLAGS.iter().copied()) });
+    if !c.examples.is_empty() {
+        v.push(examples_section(Some(c)));
+    }
+    v.push(see_also(Some(c)));
+    v
+}
+
+/// The sections of the whole manual; `detailed` adds each command's options (the man page).
+fn program_sections(detailed: bool) -> Vec<Section> {
+    let mut v = vec![
+        name_section(None),
+        synopsis_section(None),
+        Section { title: "DESCRIPTION", blocks: paras(ABOUT) },
+        commands_section(detailed),
+        Section { title: "GLOBAL OPTIONS", blocks: flag_items(global_flags()) },
+    ];
+    if detailed {
+        let mut blocks = paras(TASK_FILE);
+        blocks.extend(table_items(TASK_KEYS, true));
+        v.push(Section { title: "TASK FILE", blocks });
+    }
+    v.push(configuration_section());
+    v.push(Section { title: "ENVIRONMENT", blocks: table_items(ENVIRONMENT, true) });
+    v.push(Section { title: "FILES", blocks: table_items(FILES, false) });
+    v.push(Section { title: "EXIT STATUS", blocks: table_items(EXIT_STATUS, true) });
+    v.push(examples_section(None));
+    v.push(see_also(None));
+    v
+}
+
+// ---- plain text --------------------------------------------------------------------------------
+
+fn spans_text(spans: &[Span]) -> String {
+    spans
+        .iter()
+        .map(|s| match s {
+            Span::Plain(t) | Span::Bold(t) => t.clone(),
+            Span::Ital(t) => format!("<{t}>"),
+        })
+        .collect()
+}
+
+/// Greedy word wrap of `text`, each line indented by `indent`, at most `WIDTH` columns where
+/// words allow.
+fn wrap(text: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent + line.len() + 1 + word.len() > WIDTH {
+            out.push_str(&format!("{pad}{line}\n"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{pad}{line}\n"));
+    }
+    out
+}
+
+fn render_plain(sections: &[Section]) -> String {
+    let mut out = String::new();
+    for (i, s) in sections.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(s.title);
+        out.push('\n');
+        for (j, b) in s.blocks.iter().enumerate() {
+            let spaced = j > 0 && !matches!(b, Block::Item(..));
+            if spaced {
+                out.push('\n');
+            }
+            out.push_str(&plain_block(b));
+        }
+    }
+    out
+}
+
+fn plain_block(b: &Block) -> String {
+    match b {
+        Block::Para(spans) => wrap(&spans_text(spans), 4),
+        Block::Item(tag, body) => format!("    {}\n{}", spans_text(tag), wrap(&spans_text(body), 8)),
+        Block::Lines(lines) => lines.iter().map(|l| format!("    {}\n", spans_text(l))).collect(),
+        Block::Sub(title) => format!("  {title}\n"),
     }
 }
 
-/// `--help` without a man page: the long help.
-pub fn long_help(cmd: Option<&Command>) -> String {
-    short_usage(cmd)
+// ---- roff --------------------------------------------------------------------------------------
+
+/// Escapes text for a roff text line (not a request): backslashes, hyphens, quotes that groff
+/// would turn typographic, and a leading control character.
+fn roff_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\(rs"),
+            '-' => out.push_str("\\-"),
+            '\'' => out.push_str("\\(aq"),
+            '`' => out.push_str("\\(ga"),
+            '~' => out.push_str("\\(ti"),
+            '^' => out.push_str("\\(ha"),
+            '"' => out.push_str("\\(dq"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
-/// The whole man page, roff.
+fn roff_spans(spans: &[Span]) -> String {
+    let text: String = spans
+        .iter()
+        .map(|s| match s {
+            Span::Plain(t) => roff_escape(t),
+            Span::Bold(t) => format!("\\fB{}\\fR", roff_escape(t)),
+            Span::Ital(t) => format!("\\fI{}\\fR", roff_escape(t)),
+        })
+        .collect();
+    // A text line must not start with a control character or a space.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.starts_with('.') || text.starts_with('\'') {
+        format!("\\&{text}")
+    } else {
+        text
+    }
+}
+
+fn roff_block(b: &Block) -> String {
+    match b {
+        Block::Para(spans) => format!(".PP\n{}\n", roff_spans(spans)),
+        Block::Item(tag, body) => format!(".TP\n{}\n{}\n", roff_spans(tag), roff_spans(body)),
+        Block::Lines(lines) => {
+            let body: String = lines.iter().map(|l| format!("{}\n.br\n", roff_spans(l))).collect();
+            format!(".PP\n.nf\n{body}.fi\n")
+        }
+        Block::Sub(title) => format!(".SS \"{}\"\n", roff_escape(title)),
+    }
+}
+
+fn render_roff(sections: &[Section]) -> String {
+    let mut out = format!(
+        ".\\\" Generated by `git parallel generate man`; do not edit.\n\
+         .TH GIT\\-PARALLEL 1 \"\" \"git\\-parallel {}\" \"Git Parallel Manual\"\n",
+        roff_escape(env!("CARGO_PKG_VERSION"))
+    );
+    for s in sections {
+        out.push_str(&format!(".SH \"{}\"\n", s.title));
+        for (i, b) in s.blocks.iter().enumerate() {
+            let text = roff_block(b);
+            // The first paragraph of a section needs no .PP.
+            match text.strip_prefix(".PP\n") {
+                Some(rest) if i == 0 => out.push_str(rest),
+                _ => out.push_str(&text),
+            }
+        }
+    }
+    out
+}
+
+// ---- public entry points -----------------------------------------------------------------------
+
+/// Formats one option line of `-h`: `    -n, --dry-run         help`, aligned like git.
+fn usage_line(names: &str, help: &str) -> String {
+    let left = format!("    {names}");
+    if left.len() + 2 <= HELP_COLUMN {
+        format!("{left:<HELP_COLUMN$}{help}\n")
+    } else {
+        format!("{left}\n{:HELP_COLUMN$}{help}\n", "")
+    }
+}
+
+fn usage_flags<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
+    flags.map(|f| usage_line(&spans_text(&flag_spans(f)), f.help)).collect()
+}
+
+/// `-h`: short usage, git parse-options style.
+pub fn short_usage(cmd: Option<&Command>) -> String {
+    let mut s = format!("usage: {}\n\n", spans_text(&synopsis(cmd)));
+    match cmd {
+        None => {
+            s.push_str("These are the git parallel commands:\n");
+            for c in visible_commands() {
+                s.push_str(&format!("   {:<10} {}\n", c.name, c.summary));
+            }
+            s.push_str("\nGlobal options\n");
+            s.push_str(&usage_flags(global_flags()));
+            s.push_str(
+                "\n'git parallel <command> -h' lists a command's options; \
+                 'git parallel --help' opens the manual.\n",
+            );
+        }
+        Some(c) => {
+            s.push_str(&usage_flags(c.flags.iter().copied()));
+            if !c.flags.is_empty() {
+                s.push('\n');
+            }
+            s.push_str("Global options\n");
+            s.push_str(&usage_flags(defs::GLOBAL_FLAGS.iter().copied()));
+        }
+    }
+    s
+}
+
+/// `--help` without a man page: NAME, SYNOPSIS, DESCRIPTION, OPTIONS, EXAMPLES as plain text.
+pub fn long_help(cmd: Option<&Command>) -> String {
+    match cmd {
+        Some(c) => render_plain(&command_sections(c)),
+        None => render_plain(&program_sections(false)),
+    }
+}
+
+/// The whole man page git-parallel(1), roff.
 pub fn man_page() -> String {
-    String::new()
+    render_roff(&program_sections(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_flags() -> Vec<&'static Flag> {
+        let mut v: Vec<&Flag> = global_flags().collect();
+        v.extend(defs::COMMANDS.iter().filter(|c| !c.hidden).flat_map(|c| c.flags.iter().copied()));
+        v
+    }
+
+    #[test]
+    fn man_page_names_every_command_flag_and_config_key() {
+        let man = man_page();
+        for c in visible_commands() {
+            assert!(man.contains(&format!(".SS \"git parallel {}\"", roff_escape(c.name))), "{}", c.name);
+        }
+        for f in all_flags() {
+            assert!(man.contains(&format!("\\fB\\-\\-{}\\fR", roff_escape(f.long))), "--{}", f.long);
+        }
+        for (k, _) in defs::CONFIG_KEYS {
+            assert!(man.contains(&roff_escape(k)), "{k}");
+        }
+        assert!(!man.contains("__complete"));
+    }
+
+    #[test]
+    fn roff_text_lines_never_start_with_a_control_character() {
+        for line in man_page().lines() {
+            assert!(!line.starts_with('\''), "{line}");
+            assert!(!line.starts_with(' '), "{line:?}");
+            if let Some(rest) = line.strip_prefix('.') {
+                let req: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                let known = ["\\\"", "TH", "SH", "SS", "PP", "TP", "nf", "fi", "br"];
+                assert!(known.contains(&req.as_str()), "unexpected request: {line}");
+            }
+        }
+        assert_eq!(roff_spans(&plain(".hidden")), "\\&.hidden");
+        assert_eq!(roff_escape("a-b 'c' \\"), "a\\-b \\(aqc\\(aq \\(rs");
+    }
+
+    #[test]
+    fn short_usage_aligns_like_git() {
+        let s = short_usage(defs::find("start"));
+        assert!(s.starts_with("usage: git parallel start [<options>] [<ID>...]\n\n"), "{s}");
+        assert!(s.contains("\n    -n, --dry-run         print the plan and change nothing\n"), "{s}");
+        assert!(s.contains("\n    -C, --directory <PATH>\n                          run as if"), "{s}");
+        assert!(s.contains("Global options\n"));
+        let top = short_usage(None);
+        assert!(top.contains("   start      create a branch"), "{top}");
+        assert!(!top.contains("__complete"));
+        assert!(short_usage(defs::find("exec")).starts_with(
+            "usage: git parallel exec [<options>] [<ID>...] -- <command>...\n"
+        ));
+    }
+
+    #[test]
+    fn long_help_fits_in_80_columns_where_words_allow() {
+        let mut texts = vec![long_help(None)];
+        texts.extend(visible_commands().map(|c| long_help(Some(c))));
+        for t in &texts {
+            for line in t.lines() {
+                let long_word = line.split_whitespace().any(|w| w.len() > 40);
+                assert!(line.len() <= WIDTH || long_word, "too long: {line}");
+            }
+        }
+        let start = long_help(defs::find("start"));
+        for title in ["NAME\n", "SYNOPSIS\n", "DESCRIPTION\n", "OPTIONS\n", "EXAMPLES\n"] {
+            assert!(start.contains(title), "{title}");
+        }
+        assert!(start.contains("    git parallel start --dry-run\n        Show what would be done.\n"));
+    }
+
+    #[test]
+    fn wrap_breaks_at_the_width() {
+        let text = "word ".repeat(40);
+        for line in wrap(&text, 8).lines() {
+            assert!(line.len() <= WIDTH);
+            assert!(line.starts_with("        word"));
+        }
+    }
 }

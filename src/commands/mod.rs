@@ -1,18 +1,22 @@
 //! One module per command; `run` dispatches on the parsed command.
 
+pub mod common;
 pub mod help;
+pub mod start;
 
 use crate::cli::Args;
 use crate::context::Context;
 use crate::error::Result;
 
 pub fn run(args: Args) -> Result<()> {
+    #[allow(clippy::single_match)]
     match args.command.name {
         "generate" => return Err(crate::fatal!("generate: not implemented yet")),
         _ => {}
     }
     let ctx = Context::open(args)?;
     match ctx.args.command.name {
+        "start" => start::run(&ctx),
         name => Err(crate::fatal!("{name}: not implemented yet")),
     }
 }

@@ -225,19 +225,16 @@ fn splice_for(
 /// Replace a `|`/`>` block scalar by a double-quoted one on the key's line, keeping the line
 /// break that ended the block.
 fn block_replacement(src: &str, v: &Node, e: &Edit, seq: usize) -> Result<Splice, Report> {
-    let end = content_line_end(src, v.end);
-    let text = render(&e.value, Quote::Double, false);
-    Ok(Splice { start: v.start.byte, end: end.max(v.start.byte), text, seq })
+    if !matches!(src.as_bytes().get(v.start.byte), Some(b'|' | b'>')) {
+        return Err(miette!("cannot locate the block scalar of `{}`; refusing to replace it", e.key));
+    }
+    let text = render(&e.value, Quote::Plain, false);
+    Ok(Splice { start: v.start.byte, end: v.end, text, seq })
 }
 
 /// The offset just after the last non-whitespace byte before `end`.
 fn content_line_end(src: &str, end: usize) -> usize {
-    let b = src.as_bytes();
-    let mut e = end.min(b.len());
-    while e > 0 && matches!(b[e - 1], b' ' | b'\t' | b'\n' | b'\r') {
-        e -= 1;
-    }
-    e
+    super::spans::trim_end(src, 0, end)
 }
 
 /// Whether a value node sits inside some flow collection (then plain text may not contain

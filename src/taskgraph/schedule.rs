@@ -1,5 +1,13 @@
 //! Scheduling decisions over a `Graph` (pure functions; task indices into `graph.tasks`):
 //! readiness, resource conflicts, what to start now, waves, critical path and time estimates.
+//!
+//! Rules: a task is ready when its status is pending or ready, every dependency is completed or
+//! skipped, and no completed `checkpoint` dependency awaits approval (approved = has
+//! `approved_at`, or some task depending on it has already started). Ready tasks are taken by
+//! priority, then file order; `parallel_ok` tasks run together unless their paths overlap with
+//! a running or already selected task; a `parallel_ok: false` task runs only alone.
+
+use std::collections::HashMap;
 
 use super::model::{Graph, Status, Task};
 
@@ -20,64 +28,475 @@ pub enum Blocker {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wait {
     Blocked(Vec<Blocker>),
-    /// Its paths collide with a selected or running task.
+    /// Its paths collide with a selected or running task (`path` as written in this task).
     Conflict { with: String, path: String },
     /// `parallel_ok: false` and other work is selected or running.
     RunsAlone,
-    /// Others are running and this one cannot join them.
+    /// Others are running (or selected) and one of them must run alone.
     Busy,
 }
 
 /// What to start now, and why the rest waits.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selection {
+    /// Tasks to start, in start order (priority, then file order).
     pub run: Vec<usize>,
+    /// Every other task that is not running, done or skipped, with the reason; same order.
     pub waiting: Vec<(usize, Wait)>,
 }
 
-/// The longest dependency chain by estimated minutes.
+/// The longest dependency chain of remaining work by estimated minutes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CriticalPath {
+    /// From the first task to the last.
     pub tasks: Vec<usize>,
     pub minutes: u64,
 }
 
-pub fn blockers(_graph: &Graph, _idx: usize) -> Vec<Blocker> {
-    Vec::new()
+/// The graph plus a status per task (real or simulated) and an id index.
+struct View<'a> {
+    graph: &'a Graph,
+    status: Vec<Status>,
+    by_id: HashMap<&'a str, usize>,
+    /// Simulation: completed checkpoints count as approved.
+    all_approved: bool,
+    /// Some task depending on this one has started (computed from the real statuses).
+    dependent_started: Vec<bool>,
 }
 
+impl<'a> View<'a> {
+    fn new(graph: &'a Graph) -> View<'a> {
+        let mut by_id = HashMap::with_capacity(graph.tasks.len());
+        for (i, t) in graph.tasks.iter().enumerate() {
+            by_id.entry(t.id.as_str()).or_insert(i);
+        }
+        let mut v = View {
+            graph,
+            status: graph.tasks.iter().map(|t| t.status).collect(),
+            by_id,
+            all_approved: false,
+            dependent_started: vec![false; graph.tasks.len()],
+        };
+        for k in 0..graph.tasks.len() {
+            if v.started(k) {
+                for d in &graph.tasks[k].depends_on {
+                    if let Some(&j) = v.by_id.get(d.as_str()) {
+                        v.dependent_started[j] = true;
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    fn task(&self, i: usize) -> &'a Task {
+        &self.graph.tasks[i]
+    }
+
+    fn started(&self, i: usize) -> bool {
+        matches!(self.status[i], Status::InProgress | Status::Completed | Status::Failed)
+            || self.task(i).started_at.is_some()
+    }
+
+    /// A completed checkpoint is approved by `approved_at` or by a dependent having started.
+    fn approved(&self, j: usize) -> bool {
+        self.all_approved || self.task(j).approved_at.is_some() || self.dependent_started[j]
+    }
+
+    fn blockers(&self, idx: usize) -> Vec<Blocker> {
+        let Some(t) = self.graph.tasks.get(idx) else { return Vec::new() };
+        let st = self.status[idx];
+        if !matches!(st, Status::Pending | Status::Ready) {
+            return vec![Blocker::Status(st)];
+        }
+        let mut out = Vec::new();
+        for dep in &t.depends_on {
+            match self.by_id.get(dep.as_str()) {
+                None => out.push(Blocker::UnknownDependency(dep.clone())),
+                Some(&j) => {
+                    let ds = self.status[j];
+                    if !ds.is_done() {
+                        out.push(Blocker::Dependency { dep: dep.clone(), status: ds });
+                    } else if ds == Status::Completed && self.task(j).checkpoint && !self.approved(j) {
+                        out.push(Blocker::Checkpoint { dep: dep.clone() });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Why `c` cannot join `occupied` (running tasks first, then selected ones), if it can't.
+    fn why_not(&self, c: usize, occupied: &[usize]) -> Option<Wait> {
+        if occupied.iter().any(|&o| !self.task(o).parallel_ok) {
+            return Some(Wait::Busy);
+        }
+        if !self.task(c).parallel_ok && !occupied.is_empty() {
+            return Some(Wait::RunsAlone);
+        }
+        occupied.iter().find_map(|&o| {
+            conflict(self.task(o), self.task(c))
+                .map(|path| Wait::Conflict { with: self.task(o).id.clone(), path })
+        })
+    }
+
+    fn select(&self) -> Selection {
+        let n = self.graph.tasks.len();
+        let mut order: Vec<usize> = (0..n)
+            .filter(|&i| !matches!(self.status[i], Status::InProgress) && !self.status[i].is_done())
+            .collect();
+        order.sort_by_key(|&i| (self.task(i).priority, i));
+        let mut occupied: Vec<usize> = (0..n).filter(|&i| self.status[i] == Status::InProgress).collect();
+        let mut sel = Selection::default();
+        for c in order {
+            let b = self.blockers(c);
+            if !b.is_empty() {
+                sel.waiting.push((c, Wait::Blocked(b)));
+                continue;
+            }
+            match self.why_not(c, &occupied) {
+                Some(w) => sel.waiting.push((c, w)),
+                None => {
+                    occupied.push(c);
+                    sel.run.push(c);
+                }
+            }
+        }
+        sel
+    }
+}
+
+/// Why task `idx` is not ready; empty = ready.
+pub fn blockers(graph: &Graph, idx: usize) -> Vec<Blocker> {
+    View::new(graph).blockers(idx)
+}
+
+/// Ready to start: pending/ready, dependencies done, checkpoints approved.
 pub fn is_ready(graph: &Graph, idx: usize) -> bool {
-    blockers(graph, idx).is_empty()
+    idx < graph.tasks.len() && blockers(graph, idx).is_empty()
 }
 
-pub fn select(_graph: &Graph) -> Selection {
-    Selection::default()
+/// What `start` with no ids would start now (running = tasks `in_progress`).
+pub fn select(graph: &Graph) -> Selection {
+    View::new(graph).select()
 }
 
-pub fn check_explicit(_graph: &Graph, _ids: &[usize]) -> Vec<(usize, Wait)> {
-    Vec::new()
+/// For explicit task indices (in the given order): which may not start, and why. Checks
+/// readiness, then conflicts with running tasks and with the earlier accepted ones.
+pub fn check_explicit(graph: &Graph, ids: &[usize]) -> Vec<(usize, Wait)> {
+    let v = View::new(graph);
+    let mut occupied: Vec<usize> = (0..graph.tasks.len())
+        .filter(|&i| v.status[i] == Status::InProgress)
+        .collect();
+    let mut refused = Vec::new();
+    for (k, &c) in ids.iter().enumerate() {
+        if c >= graph.tasks.len() || ids[..k].contains(&c) {
+            continue;
+        }
+        let b = v.blockers(c);
+        if !b.is_empty() {
+            refused.push((c, Wait::Blocked(b)));
+            continue;
+        }
+        match v.why_not(c, &occupied) {
+            Some(w) => refused.push((c, w)),
+            None => occupied.push(c),
+        }
+    }
+    refused
 }
 
-pub fn waves(_graph: &Graph) -> Vec<Vec<usize>> {
-    Vec::new()
+/// The waves a full run would take: each wave = tasks started together, assuming every task
+/// of a wave completes (and completed checkpoints are approved) before the next. Completed and
+/// skipped tasks are in no wave; `in_progress` tasks are in the first. Tasks that can never
+/// start (failed or unknown dependencies, cycles) are in none.
+pub fn waves(graph: &Graph) -> Vec<Vec<usize>> {
+    let mut v = View::new(graph);
+    v.all_approved = true;
+    let mut out = Vec::new();
+    loop {
+        let mut wave: Vec<usize> = (0..graph.tasks.len())
+            .filter(|&i| v.status[i] == Status::InProgress)
+            .collect();
+        wave.extend(v.select().run);
+        if wave.is_empty() {
+            return out;
+        }
+        for &i in &wave {
+            v.status[i] = Status::Completed;
+        }
+        out.push(wave);
+    }
 }
 
-pub fn critical_path(_graph: &Graph) -> CriticalPath {
-    CriticalPath::default()
+fn minutes(t: &Task) -> u64 {
+    t.estimated_time_minutes.unwrap_or(0)
 }
 
+/// Longest chain of remaining (not completed/skipped) tasks by estimated minutes (missing = 0).
+/// Tasks on a dependency cycle are ignored.
+pub fn critical_path(graph: &Graph) -> CriticalPath {
+    let v = View::new(graph);
+    let n = graph.tasks.len();
+    let live = |i: usize| !graph.tasks[i].status.is_done();
+    // Resolved dependency edges between remaining tasks.
+    let deps: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut d: Vec<usize> = graph.tasks[i]
+                .depends_on
+                .iter()
+                .filter_map(|d| v.by_id.get(d.as_str()).copied())
+                .filter(|&j| j != i && live(j))
+                .collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    // Kahn's algorithm over dependents.
+    let mut indeg: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        for &j in d {
+            dependents[j].push(i);
+        }
+    }
+    let mut queue: Vec<usize> = (0..n).filter(|&i| live(i) && indeg[i] == 0).collect();
+    let mut best: Vec<u64> = vec![0; n];
+    let mut prev: Vec<Option<usize>> = vec![None; n];
+    let mut done = vec![false; n];
+    let mut head = 0;
+    while head < queue.len() {
+        let i = queue[head];
+        head += 1;
+        done[i] = true;
+        let base = deps[i]
+            .iter()
+            .filter(|&&j| done[j])
+            .max_by_key(|&&j| (best[j], std::cmp::Reverse(j)))
+            .copied();
+        prev[i] = base;
+        best[i] = base.map_or(0, |j| best[j]) + minutes(&graph.tasks[i]);
+        for &k in &dependents[i] {
+            indeg[k] -= 1;
+            if indeg[k] == 0 && live(k) {
+                queue.push(k);
+            }
+        }
+    }
+    let Some(end) = (0..n)
+        .filter(|&i| done[i])
+        .max_by_key(|&i| (best[i], std::cmp::Reverse(i)))
+    else {
+        return CriticalPath::default();
+    };
+    let mut tasks = vec![end];
+    let mut cur = end;
+    while let Some(p) = prev[cur] {
+        tasks.push(p);
+        cur = p;
+    }
+    tasks.reverse();
+    CriticalPath { tasks, minutes: best[end] }
+}
+
+/// Sum of the estimated minutes of the remaining (not completed/skipped) tasks.
 pub fn sequential_minutes(graph: &Graph) -> u64 {
-    graph.tasks.iter().filter_map(|t| t.estimated_time_minutes).sum()
+    graph.tasks.iter().filter(|t| !t.status.is_done()).map(minutes).sum()
 }
 
-pub fn parallel_minutes(_graph: &Graph) -> u64 {
-    0
+/// Sum over `waves` of the longest task of each wave.
+pub fn parallel_minutes(graph: &Graph) -> u64 {
+    waves(graph)
+        .iter()
+        .map(|w| w.iter().map(|&i| minutes(&graph.tasks[i])).max().unwrap_or(0))
+        .sum()
 }
 
-pub fn paths_overlap(_a: &str, _b: &str) -> bool {
-    false
+/// A path as comparable components: `./` and empty components dropped; a glob pattern is cut
+/// at its first component with a wildcard (it stands for that directory).
+fn components(p: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for c in p.split(['/', '\\']) {
+        if c.is_empty() || c == "." {
+            continue;
+        }
+        if c.contains(['*', '?', '[']) {
+            break;
+        }
+        out.push(c);
+    }
+    out
 }
 
-pub fn conflict(_a: &Task, _b: &Task) -> Option<String> {
-    None
+/// Resource conflict: the same path, or one is inside the other (a directory prefix at a
+/// component boundary). `src/a` and `src/ab` do not overlap; `src/` and `src/a.rs` do.
+pub fn paths_overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (components(a), components(b));
+    let n = a.len().min(b.len());
+    a[..n] == b[..n]
+}
+
+/// The first path of `b` (as written in `b`) that overlaps a path of `a`.
+pub fn conflict(a: &Task, b: &Task) -> Option<String> {
+    let pa: Vec<&str> = a.paths().collect();
+    b.paths()
+        .find(|pb| pa.iter().any(|x| paths_overlap(x, pb)))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Artifact, Priority};
+    use super::super::{fixtures, TaskFile};
+    use super::*;
+
+    fn task(id: &str, deps: &[&str], paths: &[&str]) -> Task {
+        Task {
+            id: id.into(),
+            depends_on: deps.iter().map(|s| s.to_string()).collect(),
+            produces: paths
+                .iter()
+                .map(|p| Artifact { path: Some(p.to_string()), ..Artifact::default() })
+                .collect(),
+            parallel_ok: true,
+            estimated_time_minutes: Some(10),
+            ..Task::default()
+        }
+    }
+
+    fn graph(tasks: Vec<Task>) -> Graph {
+        Graph { tasks, ..Graph::default() }
+    }
+
+    #[test]
+    fn overlap_rules() {
+        assert!(paths_overlap("src/a.rs", "src/a.rs"));
+        assert!(paths_overlap("src/", "src/a.rs"));
+        assert!(paths_overlap("src", "src/x/a.rs"));
+        assert!(paths_overlap("./src//x", "src/x/"));
+        assert!(!paths_overlap("src/a", "src/ab"));
+        assert!(!paths_overlap("docs/PRD.md", "docs/PRD.md.bak"));
+        assert!(paths_overlap("src/**/*.rs", "src/lib.rs"));
+        assert!(paths_overlap("#{PR_NUMBER}", "#{PR_NUMBER}"));
+        let a = Task { shared_files: vec!["package.json".into()], ..task("A", &[], &["api/"]) };
+        let b = Task { shared_files: vec!["package.json".into()], ..task("B", &[], &["web/"]) };
+        assert_eq!(conflict(&a, &b).as_deref(), Some("package.json"));
+        assert_eq!(conflict(&a, &task("C", &[], &["api/x.ts"])).as_deref(), Some("api/x.ts"));
+        assert_eq!(conflict(&a, &task("D", &[], &["apix"])), None);
+    }
+
+    #[test]
+    fn readiness_and_checkpoints() {
+        let mut cp = task("CP", &[], &[]);
+        cp.checkpoint = true;
+        cp.status = Status::Completed;
+        let mut g = graph(vec![cp, task("A", &["CP"], &[]), task("B", &["A", "ZZ"], &[])]);
+        assert_eq!(blockers(&g, 1), [Blocker::Checkpoint { dep: "CP".into() }]);
+        assert_eq!(
+            blockers(&g, 2),
+            [
+                Blocker::Dependency { dep: "A".into(), status: Status::Pending },
+                Blocker::UnknownDependency("ZZ".into())
+            ]
+        );
+        assert_eq!(blockers(&g, 0), [Blocker::Status(Status::Completed)]);
+        g.tasks[0].approved_at = Some("now".into());
+        assert!(is_ready(&g, 1));
+        // A started dependent also approves the checkpoint.
+        g.tasks[0].approved_at = None;
+        let mut c = task("C", &["CP"], &[]);
+        c.started_at = Some("t".into());
+        g.tasks.push(c);
+        assert!(is_ready(&g, 1));
+        assert!(!is_ready(&g, 99));
+    }
+
+    #[test]
+    fn select_orders_by_priority_and_conflicts() {
+        let mut a = task("A", &[], &["src/a.rs"]);
+        a.priority = Priority::Low;
+        let mut b = task("B", &[], &["src/"]);
+        b.priority = Priority::Critical;
+        let c = task("C", &[], &["docs/x.md"]);
+        let d = task("D", &["C"], &[]);
+        let g = graph(vec![a, b, c, d]);
+        let s = select(&g);
+        assert_eq!(s.run, [1, 2]);
+        assert_eq!(
+            s.waiting,
+            [
+                (3, Wait::Blocked(vec![Blocker::Dependency { dep: "C".into(), status: Status::Pending }])),
+                (0, Wait::Conflict { with: "B".into(), path: "src/a.rs".into() }),
+            ]
+        );
+        assert_eq!(waves(&g), [vec![1, 2], vec![3, 0]]);
+        assert_eq!(parallel_minutes(&g), 20);
+        assert_eq!(sequential_minutes(&g), 40);
+    }
+
+    #[test]
+    fn runs_alone_and_busy() {
+        let mut solo = task("S", &[], &[]);
+        solo.parallel_ok = false;
+        let g = graph(vec![solo.clone(), task("A", &[], &[]), task("B", &[], &[])]);
+        let s = select(&g);
+        assert_eq!(s.run, [0]);
+        assert_eq!(s.waiting, [(1, Wait::Busy), (2, Wait::Busy)]);
+        // Something else running: the solo task waits, others join.
+        let mut running = task("R", &[], &["x"]);
+        running.status = Status::InProgress;
+        let g = graph(vec![solo, task("A", &[], &["x/y"]), task("B", &[], &[]), running]);
+        let s = select(&g);
+        assert_eq!(s.run, [2]);
+        assert_eq!(
+            s.waiting,
+            [(0, Wait::RunsAlone), (1, Wait::Conflict { with: "R".into(), path: "x/y".into() })]
+        );
+        assert_eq!(waves(&g), [vec![3, 2], vec![0], vec![1]]);
+        assert_eq!(
+            check_explicit(&g, &[1, 2, 0]),
+            [
+                (1, Wait::Conflict { with: "R".into(), path: "x/y".into() }),
+                (0, Wait::RunsAlone)
+            ]
+        );
+        assert_eq!(check_explicit(&g, &[2]), []);
+        assert!(matches!(check_explicit(&g, &[3])[0].1, Wait::Blocked(_)));
+    }
+
+    #[test]
+    fn critical_path_and_cycles() {
+        let mut g = graph(vec![
+            task("A", &[], &[]),
+            task("B", &["A"], &[]),
+            task("C", &["A"], &[]),
+            task("D", &["B", "C"], &[]),
+        ]);
+        g.tasks[2].estimated_time_minutes = Some(50);
+        let cp = critical_path(&g);
+        assert_eq!(cp, CriticalPath { tasks: vec![0, 2, 3], minutes: 70 });
+        // A cycle: no panic, no infinite loop; cyclic tasks never run.
+        let g = graph(vec![task("X", &["Y"], &[]), task("Y", &["X"], &[]), task("Z", &[], &[])]);
+        assert_eq!(critical_path(&g).tasks, [2]);
+        assert_eq!(waves(&g), [vec![2]]);
+    }
+
+    #[test]
+    fn fixture_waves_cover_remaining_tasks() {
+        for (p, s) in fixtures::graphs() {
+            let f = TaskFile::parse(&p, s).unwrap();
+            let g = &f.graph;
+            let w = waves(g);
+            let mut seen: Vec<usize> = w.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            let expected: Vec<usize> = (0..g.tasks.len()).filter(|&i| !g.tasks[i].status.is_done()).collect();
+            assert_eq!(seen, expected, "{p}: {w:?}");
+            let cp = critical_path(g);
+            assert!(cp.minutes <= parallel_minutes(g) && parallel_minutes(g) <= sequential_minutes(g), "{p}");
+            for pair in cp.tasks.windows(2) {
+                assert!(g.tasks[pair[1]].depends_on.contains(&g.tasks[pair[0]].id), "{p}");
+            }
+        }
+    }
 }

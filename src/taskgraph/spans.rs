@@ -189,13 +189,24 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::Alias(_) => Some(Node { kind: Kind::Alias, start, end, flow: false, decorated: true }),
-            Event::Scalar(value, style, anchor, tag) => Some(Node {
-                kind: Kind::Scalar { value: value.into_owned(), style },
-                start,
-                end,
-                flow: false,
-                decorated: anchor != 0 || tag.is_some(),
-            }),
+            Event::Scalar(value, style, anchor, tag) => {
+                let end = match style {
+                    // saphyr's span of a quoted scalar runs on over trailing blanks and comments.
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        quoted_end(src, start.byte).unwrap_or(end)
+                    }
+                    // A block scalar's span covers its content and the following indentation.
+                    ScalarStyle::Literal | ScalarStyle::Folded => trim_end(src, start.byte, end),
+                    ScalarStyle::Plain => end,
+                };
+                Some(Node {
+                    kind: Kind::Scalar { value: value.into_owned(), style },
+                    start,
+                    end,
+                    flow: false,
+                    decorated: anchor != 0 || tag.is_some(),
+                })
+            }
             Event::SequenceStart(anchor, tag) => {
                 let flow = src.as_bytes().get(start.byte) == Some(&b'[');
                 let n = Node { kind: Kind::Alias, start, end, flow, decorated: anchor != 0 || tag.is_some() };
@@ -229,7 +240,21 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
         match stack.last_mut() {
             Some(Open::Seq(_, items)) => items.push(node),
             Some(Open::Map(_, entries, pending)) => match pending.take() {
-                Some(k) => entries.push((k, node)),
+                Some(k) => {
+                    let mut node = node;
+                    if matches!(node.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. }) {
+                        // Start block scalars at their `|`/`>` indicator, not at the content.
+                        if let Some(ind) = block_indicator(src, k.end, node.start.byte) {
+                            let line_start = src[..ind].rfind('\n').map_or(0, |i| i + 1);
+                            node.start = Pos {
+                                byte: ind,
+                                line: k.start.line + src[k.end..ind].matches('\n').count(),
+                                col: src[line_start..ind].chars().count() + 1,
+                            };
+                        }
+                    }
+                    entries.push((k, node))
+                }
                 None => *pending = Some(node),
             },
             None if in_doc || root.is_none() => root = Some(node),
@@ -237,6 +262,47 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
         }
     }
     Ok(root)
+}
+
+/// The end of a quoted scalar starting at byte `start` (just after its closing quote).
+fn quoted_end(src: &str, start: usize) -> Option<usize> {
+    let b = src.as_bytes();
+    let q = *b.get(start)?;
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if q == b'"' => i += 2,
+            c if c == q => {
+                if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `end` moved back over trailing whitespace, not before `start`.
+pub(crate) fn trim_end(src: &str, start: usize, end: usize) -> usize {
+    let b = src.as_bytes();
+    let mut e = end.min(b.len());
+    while e > start && matches!(b[e - 1], b' ' | b'\t' | b'\n' | b'\r') {
+        e -= 1;
+    }
+    e
+}
+
+/// The `|`/`>` of a block scalar value: first non-blank after the `:` that follows the key.
+fn block_indicator(src: &str, key_end: usize, content: usize) -> Option<usize> {
+    let between = src.get(key_end..content)?;
+    let colon = between.find(':')?;
+    let rest = &between[colon + 1..];
+    let off = rest.find(|c: char| c != ' ' && c != '\t')?;
+    let at = key_end + colon + 1 + off;
+    matches!(src.as_bytes().get(at), Some(b'|' | b'>')).then_some(at)
 }
 
 #[cfg(test)]
@@ -258,6 +324,13 @@ mod tests {
         assert_eq!(text(src, t.get("a").unwrap()), "\"é✅\"");
         assert_eq!(text(src, t.get("b").unwrap()), "'x''y'");
         assert_eq!(text(src, t.get("c").unwrap()), "plain");
+        let src2 = "a: \"x\\\"y\"  # c\nb: 'it''s' # d\nc: |  # e\n  text\n\n  more\n\nd: 1\n";
+        let t2 = tree(src2);
+        assert_eq!(text(src2, t2.get("a").unwrap()), "\"x\\\"y\"");
+        assert_eq!(text(src2, t2.get("b").unwrap()), "'it''s'");
+        let c = t2.get("c").unwrap();
+        assert_eq!(text(src2, c), "|  # e\n  text\n\n  more");
+        assert_eq!((c.start.line, c.start.col), (3, 4));
         let c = t.get("c").unwrap();
         assert_eq!((c.start.line, c.start.col), (3, 4));
     }

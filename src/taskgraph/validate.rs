@@ -1,9 +1,14 @@
 //! Semantic validation of a parsed task file: every finding carries a code, a message, a help
 //! line and a labelled span into the source.
 
-use miette::Report;
+use std::collections::HashMap;
 
-use super::TaskFile;
+use miette::{LabeledSpan, Report};
+use serde_yaml::Value;
+
+use super::model::{status_list, Priority, Status};
+use super::spans::Node;
+use super::{report, TaskFile};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +32,746 @@ pub struct Finding {
     pub col: usize,
 }
 
-pub(crate) fn validate(_file: &TaskFile) -> Vec<Finding> {
-    Vec::new()
+/// Collects findings for one file.
+struct Ctx<'a> {
+    file: &'a TaskFile,
+    out: Vec<Finding>,
+}
+
+impl Ctx<'_> {
+    /// Report `node` (primary label) plus optional secondary labelled nodes.
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        message: String,
+        node: &Node,
+        label: &str,
+        others: &[(&Node, &str)],
+        help: String,
+    ) {
+        let src = self.file.source.as_str();
+        let (s, e) = node.label_range(src);
+        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(label.to_string()), s..e)];
+        for (n, l) in others {
+            let (s, e) = n.label_range(src);
+            labels.push(LabeledSpan::new_with_span(Some(l.to_string()), s..e));
+        }
+        let sev = match severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        };
+        let report = report(self.file.named_source(), code, sev, message.clone(), labels, Some(help));
+        self.out.push(Finding {
+            severity,
+            code,
+            message,
+            report,
+            line: node.start.line,
+            col: node.start.col,
+        });
+    }
+
+    fn error(&mut self, code: &'static str, message: String, node: &Node, label: &str, help: String) {
+        self.emit(Severity::Error, code, message, node, label, &[], help);
+    }
+
+    fn warn(&mut self, code: &'static str, message: String, node: &Node, label: &str, help: String) {
+        self.emit(Severity::Warning, code, message, node, label, &[], help);
+    }
+}
+
+/// What a key's value must look like.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// Any scalar (text, number, bool) or null.
+    Text,
+    Bool,
+    /// A non-negative integer (or null).
+    Count,
+    StringList,
+    MapList,
+}
+
+fn expected(key: &str) -> Option<Expect> {
+    Some(match key {
+        "name" | "description" | "agent" | "started_at" | "completed_at" | "approved_at"
+        | "assigned_to" | "result" | "priority" | "status" => Expect::Text,
+        "parallel_ok" | "checkpoint" => Expect::Bool,
+        "estimated_time_minutes" | "retry_count" => Expect::Count,
+        "depends_on" | "shared_files" => Expect::StringList,
+        "produces" | "consumes" => Expect::MapList,
+        _ => return None,
+    })
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
+    let mut cx = Ctx { file, out: Vec::new() };
+    let nodes = file.index.tasks();
+    let values: &[Value] = file
+        .index
+        .value
+        .get("tasks")
+        .and_then(Value::as_sequence)
+        .map_or(&[], |s| s.as_slice());
+
+    if let (Some(meta), Some(n)) = (file.index.value.get("metadata"), file.index.root.get("metadata")) {
+        if !meta.is_mapping() && !meta.is_null() {
+            cx.error(
+                "taskgraph::wrong-type",
+                format!("`metadata` must be a mapping, found {}", type_name(meta)),
+                n,
+                "not a mapping",
+                "write `metadata:` followed by indented `key: value` lines".into(),
+            );
+        }
+    }
+
+    // First node of each id, for duplicates and dependency checks.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, (node, value)) in nodes.iter().zip(values).enumerate() {
+        let Some(map) = value.as_mapping() else { continue };
+        check_id(&mut cx, node, map.get("id"), i, &mut first);
+        check_types(&mut cx, node, map);
+        check_paths(&mut cx, node, map);
+    }
+    check_dependencies(&mut cx, nodes, values);
+    check_cycles(&mut cx, nodes);
+    check_consumes(&mut cx, nodes);
+    cx.out
+}
+
+fn check_id<'a>(
+    cx: &mut Ctx<'_>,
+    node: &Node,
+    id: Option<&'a Value>,
+    i: usize,
+    first: &mut HashMap<&'a str, usize>,
+) {
+    let Some(id) = id else {
+        cx.error(
+            "taskgraph::missing-id",
+            format!("task #{} has no `id`", i + 1),
+            node,
+            "this task",
+            "add `id: SOME-ID` (letters, digits, `-`, `_`)".into(),
+        );
+        return;
+    };
+    let id_node = node.get("id").unwrap_or(node);
+    let Some(s) = id.as_str() else {
+        cx.error(
+            "taskgraph::id-not-string",
+            format!("task id must be a string, found {}", type_name(id)),
+            id_node,
+            "not a string",
+            "write the id as text, e.g. `id: \"TASK-01\"`".into(),
+        );
+        return;
+    };
+    if let Err(why) = check_ref_name(s) {
+        cx.error(
+            "taskgraph::invalid-id",
+            format!("task id `{s}` cannot be used as a git branch name or directory: {why}"),
+            id_node,
+            "invalid id",
+            "use letters, digits, `-` and `_` (e.g. `API-01`)".into(),
+        );
+    }
+    match first.get(s) {
+        Some(&j) => {
+            let nodes = cx.file.index.tasks();
+            let prev = nodes.get(j).and_then(|n| n.get("id")).unwrap_or(id_node);
+            cx.emit(
+                Severity::Error,
+                "taskgraph::duplicate-id",
+                format!("duplicate task id `{s}`"),
+                id_node,
+                "used again here",
+                &[(prev, "first defined here")],
+                "give each task a unique id".into(),
+            );
+        }
+        None => {
+            first.insert(s, i);
+        }
+    }
+}
+
+/// Why `id` cannot be a git branch name component or a directory name (git check-ref-format
+/// rules plus no `/`).
+pub(crate) fn check_ref_name(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(c) = id.chars().find(|c| c.is_control()) {
+        return Err(format!("it contains the control character {:?}", c));
+    }
+    if let Some(c) = id.chars().find(|c| " ~^:?*[\\/".contains(*c)) {
+        return Err(format!("it contains {:?}", c));
+    }
+    if id.contains("..") {
+        return Err("it contains `..`".into());
+    }
+    if id.contains("@{") || id == "@" {
+        return Err("it contains `@{` or is `@`".into());
+    }
+    if id.starts_with('-') || id.starts_with('.') {
+        return Err("it starts with `-` or `.`".into());
+    }
+    if id.ends_with('.') || id.ends_with(".lock") {
+        return Err("it ends with `.` or `.lock`".into());
+    }
+    Ok(())
+}
+
+fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
+    for (k, v) in map {
+        let Some(key) = k.as_str() else { continue };
+        let Some(want) = expected(key) else { continue };
+        let Some((key_node, vnode)) = node.entry(key) else { continue };
+        let at = if vnode.is_empty_plain() { key_node } else { vnode };
+        let bad = match want {
+            Expect::Text => v.is_sequence() || v.is_mapping(),
+            Expect::Bool => !v.is_bool(),
+            Expect::Count => !(v.is_u64() || v.is_null()),
+            Expect::StringList => match v {
+                Value::Null => false,
+                Value::Sequence(items) => {
+                    if let Some((item, n)) = items
+                        .iter()
+                        .zip(vnode.as_seq().unwrap_or(&[]))
+                        .find(|(item, _)| !item.is_string())
+                    {
+                        cx.error(
+                            "taskgraph::wrong-type",
+                            format!("every entry of `{key}` must be a string, found {}", type_name(item)),
+                            n,
+                            "not a string",
+                            "quote the entry, e.g. `- \"TASK-01\"`".into(),
+                        );
+                    }
+                    false
+                }
+                _ => true,
+            },
+            Expect::MapList => match v {
+                Value::Null => false,
+                Value::Sequence(items) => {
+                    if let Some((item, n)) = items
+                        .iter()
+                        .zip(vnode.as_seq().unwrap_or(&[]))
+                        .find(|(item, _)| !item.is_mapping())
+                    {
+                        cx.error(
+                            "taskgraph::wrong-type",
+                            format!("every entry of `{key}` must be a mapping, found {}", type_name(item)),
+                            n,
+                            "not a mapping",
+                            "write entries as `- name: ...` with their keys".into(),
+                        );
+                    }
+                    false
+                }
+                _ => true,
+            },
+        };
+        if bad {
+            let what = match want {
+                Expect::Text => "a single value",
+                Expect::Bool => "`true` or `false`",
+                Expect::Count => "a whole number of 0 or more",
+                Expect::StringList | Expect::MapList => "a list",
+            };
+            cx.error(
+                "taskgraph::wrong-type",
+                format!("`{key}` must be {what}, found {}", type_name(v)),
+                at,
+                "wrong type",
+                format!("change `{key}` to {what}"),
+            );
+            continue;
+        }
+        match key {
+            "status" if !v.is_null() || !vnode.is_empty_plain() => {
+                let ok = v.as_str().is_some_and(|s| s.parse::<Status>().is_ok());
+                if !ok {
+                    let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
+                    cx.error(
+                        "taskgraph::unknown-status",
+                        format!("unknown status `{shown}`"),
+                        at,
+                        "unknown status",
+                        format!("use one of: {}", status_list()),
+                    );
+                }
+            }
+            "priority" => {
+                if v.as_str().and_then(Priority::parse).is_none() {
+                    let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
+                    cx.warn(
+                        "taskgraph::unknown-priority",
+                        format!("unknown priority `{shown}`; treated as normal"),
+                        at,
+                        "unknown priority",
+                        "use one of: critical, high, normal, low".into(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Why a path written in a task is unsafe: absolute or leaving the repository.
+pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
+    if p.trim().is_empty() {
+        return Some("it is empty");
+    }
+    let b = p.as_bytes();
+    if p.starts_with('/') || p.starts_with('\\') || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
+        return Some("it is absolute");
+    }
+    if p.split(['/', '\\']).any(|c| c == "..") {
+        return Some("it leaves the repository (`..`)");
+    }
+    None
+}
+
+fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
+    let mut bad: Vec<(&Node, String)> = Vec::new();
+    if let (Some(Value::Sequence(items)), Some(seq)) =
+        (map.get("produces"), node.get("produces").and_then(Node::as_seq))
+    {
+        for (item, n) in items.iter().zip(seq) {
+            if let (Some(p), Some(pn)) = (item.get("path").and_then(Value::as_str), n.get("path")) {
+                bad.push((pn, p.to_string()));
+            }
+        }
+    }
+    if let (Some(Value::Sequence(items)), Some(seq)) =
+        (map.get("shared_files"), node.get("shared_files").and_then(Node::as_seq))
+    {
+        for (item, n) in items.iter().zip(seq) {
+            if let Some(p) = item.as_str() {
+                bad.push((n, p.to_string()));
+            }
+        }
+    }
+    for (n, p) in bad {
+        if let Some(why) = path_problem(&p) {
+            cx.error(
+                "taskgraph::unsafe-path",
+                format!("path `{p}` is not inside the repository: {why}"),
+                n,
+                "unsafe path",
+                "write paths relative to the repository root, without `..`".into(),
+            );
+        }
+    }
+}
+
+/// The `depends_on` item nodes of a task paired with their string values.
+fn deps_of(node: &Node) -> Vec<(&str, &Node)> {
+    node.get("depends_on")
+        .and_then(Node::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|n| n.scalar().map(|(s, _)| (s, n)))
+        .collect()
+}
+
+fn closest<'a>(ids: impl Iterator<Item = &'a str>, want: &str) -> Option<&'a str> {
+    ids.map(|id| (edit_distance(id, want), id))
+        .filter(|(d, _)| *d <= 2.max(want.len() / 4))
+        .min()
+        .map(|(_, id)| id)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn check_dependencies(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
+    let _ = values;
+    let graph = &cx.file.graph;
+    let ids: Vec<&str> = graph.tasks.iter().map(|t| t.id.as_str()).collect();
+    for node in nodes {
+        for (dep, n) in deps_of(node) {
+            if cx.file.index_of(dep).is_none() {
+                let help = match closest(ids.iter().copied(), dep) {
+                    Some(s) => format!("did you mean `{s}`? Otherwise remove it or add a task with that id"),
+                    None => "remove it or add a task with that id".into(),
+                };
+                cx.error(
+                    "taskgraph::unknown-dependency",
+                    format!("`depends_on` names unknown task `{dep}`"),
+                    n,
+                    "no task has this id",
+                    help,
+                );
+            }
+        }
+    }
+}
+
+/// Tarjan's strongly connected components over resolved dependencies; one finding per cycle.
+fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
+    let file = cx.file;
+    let n = nodes.len();
+    let adj: Vec<Vec<(usize, &Node)>> = nodes
+        .iter()
+        .map(|node| {
+            deps_of(node)
+                .into_iter()
+                .filter_map(|(d, dn)| file.index_of(d).map(|j| (j, dn)))
+                .collect()
+        })
+        .collect();
+    let sccs = tarjan(&adj);
+    let mut comp = vec![usize::MAX; n];
+    for (c, members) in sccs.iter().enumerate() {
+        for &m in members {
+            comp[m] = c;
+        }
+    }
+    for members in &sccs {
+        let Some(&start) = members.iter().min() else { continue };
+        let self_loop = adj[start].iter().any(|(j, _)| *j == start);
+        if members.len() < 2 && !self_loop {
+            continue;
+        }
+        // Walk from `start` inside the component back to `start` (BFS for a short cycle).
+        let c = comp[start];
+        let mut prev: Vec<Option<(usize, usize)>> = vec![None; n];
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut end_edge: Option<(usize, usize)> = None;
+        'bfs: while let Some(u) = queue.pop_front() {
+            for (k, (v, _)) in adj[u].iter().enumerate() {
+                if *v == start {
+                    end_edge = Some((u, k));
+                    break 'bfs;
+                }
+                if comp[*v] == c && prev[*v].is_none() && *v != start {
+                    prev[*v] = Some((u, k));
+                    queue.push_back(*v);
+                }
+            }
+        }
+        let Some((last, last_k)) = end_edge else { continue };
+        // Edges of the cycle in order, as (task, edge index).
+        let mut edges = vec![(last, last_k)];
+        let mut cur = last;
+        while cur != start {
+            let Some((p, k)) = prev[cur] else { break };
+            edges.push((p, k));
+            cur = p;
+        }
+        edges.reverse();
+        let name = |i: usize| file.graph.tasks.get(i).map_or("?", |t| t.id.as_str());
+        let mut path: Vec<&str> = edges.iter().map(|(u, _)| name(*u)).collect();
+        path.push(name(start));
+        let (u0, k0) = edges[0];
+        let primary = adj[u0][k0].1;
+        let others: Vec<(&Node, &str)> = edges[1..]
+            .iter()
+            .map(|(u, k)| (adj[*u][*k].1, "…which depends on this"))
+            .collect();
+        cx.emit(
+            Severity::Error,
+            "taskgraph::cycle",
+            format!("dependency cycle: {}", path.join(" → ")),
+            primary,
+            "cycle starts here",
+            &others,
+            "remove one of these `depends_on` entries to break the cycle".into(),
+        );
+    }
+}
+
+/// Iterative Tarjan SCC.
+fn tarjan(adj: &[Vec<(usize, &Node)>]) -> Vec<Vec<usize>> {
+    let n = adj.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut ei)) = call.last_mut() {
+            if let Some(&(w, _)) = adj[v].get(*ei) {
+                *ei += 1;
+                if index[w] == usize::MAX {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(p, _)) = call.last() {
+                    low[p] = low[p].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    out.push(comp);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `t` depends on task `from`, directly or through other tasks.
+fn depends_transitively(file: &TaskFile, t: &super::Task, from: &str) -> bool {
+    let mut seen = vec![false; file.graph.tasks.len()];
+    let mut stack: Vec<&str> = t.depends_on.iter().map(String::as_str).collect();
+    while let Some(d) = stack.pop() {
+        if d == from {
+            return true;
+        }
+        if let Some(i) = file.index_of(d) {
+            if !std::mem::replace(&mut seen[i], true) {
+                stack.extend(file.graph.tasks[i].depends_on.iter().map(String::as_str));
+            }
+        }
+    }
+    false
+}
+
+fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
+    let file = cx.file;
+    for (t, node) in file.graph.tasks.iter().zip(nodes) {
+        let Some(items) = node.get("consumes").and_then(Node::as_seq) else { continue };
+        for (c, n) in t.consumes.iter().zip(items) {
+            let Some(from) = c.required_from_task.as_deref() else { continue };
+            let at = n.get("required_from_task").unwrap_or(n);
+            let Some(src) = file.task(from) else {
+                cx.warn(
+                    "taskgraph::consume-unknown-task",
+                    format!("`consumes` names unknown task `{from}`"),
+                    at,
+                    "no task has this id",
+                    "fix `required_from_task` or add that task".into(),
+                );
+                continue;
+            };
+            if let Some(name) = c.name.as_deref() {
+                if !src.produces.iter().any(|a| a.name.as_deref() == Some(name)) {
+                    let names: Vec<&str> = src.produces.iter().filter_map(|a| a.name.as_deref()).collect();
+                    let at = n.get("name").unwrap_or(n);
+                    cx.warn(
+                        "taskgraph::consume-not-produced",
+                        format!("task `{from}` does not produce an artifact named `{name}`"),
+                        at,
+                        "not produced",
+                        if names.is_empty() {
+                            format!("`{from}` produces nothing; fix the name or add it to its `produces`")
+                        } else {
+                            format!("`{from}` produces: {}", names.join(", "))
+                        },
+                    );
+                }
+            }
+            if from != t.id && !depends_transitively(file, t, from) {
+                cx.warn(
+                    "taskgraph::consume-without-dependency",
+                    format!("`{}` consumes from `{from}` but does not depend on it", t.id),
+                    at,
+                    "not in depends_on",
+                    format!("add `{from}` to `depends_on` so it finishes first"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+    use super::*;
+    use camino::Utf8Path;
+
+    fn findings(src: &str) -> Vec<Finding> {
+        TaskFile::parse(Utf8Path::new("t.yml"), src.to_string()).unwrap().validate()
+    }
+
+    /// The single finding with `code`: (message, line, col).
+    fn one(src: &str, code: &str) -> (String, usize, usize) {
+        let f = findings(src);
+        let hits: Vec<_> = f.iter().filter(|f| f.code == code).collect();
+        assert_eq!(hits.len(), 1, "{code}: {:#?}", f.iter().map(|f| (&f.code, &f.message)).collect::<Vec<_>>());
+        (hits[0].message.clone(), hits[0].line, hits[0].col)
+    }
+
+    #[test]
+    fn fixtures_have_no_errors() {
+        for (p, s) in fixtures::graphs() {
+            let f = TaskFile::parse(&p, s).unwrap();
+            let errs: Vec<_> = f
+                .validate()
+                .into_iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| format!("{:?}", f.report))
+                .collect();
+            assert!(errs.is_empty(), "{p}:\n{}", errs.join("\n"));
+        }
+    }
+
+    #[test]
+    fn duplicate_id() {
+        let src = "tasks:\n- id: A\n- id: B\n- id: \"A\"\n";
+        assert_eq!(one(src, "taskgraph::duplicate-id"), ("duplicate task id `A`".into(), 4, 7));
+        let f = findings(src);
+        let r = format!("{:?}", f[0].report);
+        assert!(r.contains("first defined here") && r.contains("used again here"), "{r}");
+        assert!(r.contains("give each task a unique id"), "{r}");
+    }
+
+    #[test]
+    fn unknown_dependency() {
+        let src = "tasks:\n- id: API-01\n- id: B\n  depends_on: [API-1]\n";
+        let (m, l, c) = one(src, "taskgraph::unknown-dependency");
+        assert_eq!((m.as_str(), l, c), ("`depends_on` names unknown task `API-1`", 4, 16));
+        let r = format!("{:?}", findings(src)[0].report);
+        assert!(r.contains("did you mean `API-01`?"), "{r}");
+        assert!(r.contains("t.yml:4:16"), "{r}");
+    }
+
+    #[test]
+    fn cycle() {
+        let src = "tasks:\n- id: A\n  depends_on: [C]\n- id: B\n  depends_on:\n    - A\n- id: C\n  depends_on: [B]\n- id: D\n  depends_on: [D]\n";
+        let f = findings(src);
+        let cycles: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::cycle").collect();
+        assert_eq!(cycles.len(), 2);
+        let mut got: Vec<_> = cycles.iter().map(|f| (f.message.as_str(), f.line, f.col)).collect();
+        got.sort_by_key(|g| g.1);
+        assert_eq!(got, [("dependency cycle: A → C → B → A", 3, 16), ("dependency cycle: D → D", 10, 16)]);
+    }
+
+    #[test]
+    fn unknown_status() {
+        let src = "tasks:\n- id: A\n  status: done\n";
+        let (m, l, c) = one(src, "taskgraph::unknown-status");
+        assert_eq!((m.as_str(), l, c), ("unknown status `done`", 3, 11));
+        let help = findings(src)[0].report.help().map(|h| h.to_string());
+        assert_eq!(help.as_deref(), Some("use one of: pending, ready, in_progress, completed, failed, blocked, skipped"));
+    }
+
+    #[test]
+    fn invalid_ids() {
+        for bad in ["a b", "a..b", "-a", ".a", "a.", "a.lock", "a/b", "a~", "a^", "a:b", "a?", "a*", "a[", "a\\\\b", "a@{b", "\"\""] {
+            let src = format!("tasks:\n- name: x\n  id: {}\n", if bad.starts_with('"') { bad.to_string() } else { format!("\"{bad}\"") });
+            let (m, l, c) = one(&src, "taskgraph::invalid-id");
+            assert!(m.contains("cannot be used as a git branch name"), "{m}");
+            assert_eq!((l, c), (3, 7), "{bad}");
+        }
+        assert!(check_ref_name("API-01_x").is_ok());
+        assert!(check_ref_name("a\u{7f}").is_err());
+    }
+
+    #[test]
+    fn non_string_id_and_missing_id() {
+        let (m, l, c) = one("tasks:\n- id: 12\n", "taskgraph::id-not-string");
+        assert_eq!((m.as_str(), l, c), ("task id must be a string, found a number", 2, 7));
+        let (m, l, c) = one("tasks:\n- id: a\n-   name: x\n", "taskgraph::missing-id");
+        assert_eq!((m.as_str(), l, c), ("task #2 has no `id`", 3, 5));
+    }
+
+    #[test]
+    fn unsafe_paths() {
+        let src = "tasks:\n- id: A\n  produces:\n  - name: x\n    path: /etc/passwd\n  shared_files: [ok/file, \"a/../../b\", '#{PR}']\n";
+        let f = findings(src);
+        let got: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::unsafe-path").map(|f| (f.message.as_str(), f.line, f.col)).collect();
+        assert_eq!(got, [
+            ("path `/etc/passwd` is not inside the repository: it is absolute", 5, 11),
+            ("path `a/../../b` is not inside the repository: it leaves the repository (`..`)", 6, 27),
+        ]);
+    }
+
+    #[test]
+    fn wrong_types() {
+        let src = "tasks:\n- id: A\n  parallel_ok: \"yes\"\n  depends_on: B\n  estimated_time_minutes: -3\n  name: [x]\n  shared_files: [1]\n  produces: [x]\n";
+        let f = findings(src);
+        let got: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::wrong-type").map(|f| (f.message.as_str(), f.line, f.col)).collect();
+        assert_eq!(got, [
+            ("`parallel_ok` must be `true` or `false`, found a string", 3, 16),
+            ("`depends_on` must be a list, found a string", 4, 15),
+            ("`estimated_time_minutes` must be a whole number of 0 or more, found a number", 5, 27),
+            ("`name` must be a single value, found a list", 6, 9),
+            ("every entry of `shared_files` must be a string, found a number", 7, 18),
+            ("every entry of `produces` must be a mapping, found a string", 8, 14),
+        ]);
+        let (m, l, c) = one("metadata: [1]\ntasks: []\n", "taskgraph::wrong-type");
+        assert_eq!((m.as_str(), l, c), ("`metadata` must be a mapping, found a list", 1, 11));
+    }
+
+    #[test]
+    fn consumes_warnings() {
+        let src = "tasks:\n- id: A\n  produces:\n  - name: PRD\n    path: a.md\n- id: B\n  depends_on: [A]\n  consumes:\n  - name: Spec\n    required_from_task: A\n";
+        let f = findings(src);
+        assert!(f.iter().all(|f| f.severity == Severity::Warning));
+        let (m, l, c) = one(src, "taskgraph::consume-not-produced");
+        assert_eq!((m.as_str(), l, c), ("task `A` does not produce an artifact named `Spec`", 9, 11));
+        let src2 = "tasks:\n- id: A\n  produces: [{name: P}]\n- id: B\n  depends_on: [A]\n- id: C\n  depends_on: [B]\n  consumes:\n  - {name: P, required_from_task: A}\n- id: D\n  consumes:\n  - {name: P, required_from_task: A}\n  - {name: Q, required_from_task: NOPE}\n";
+        let f2 = findings(src2);
+        let got: Vec<_> = f2.iter().map(|f| (f.code, f.line, f.col)).collect();
+        assert_eq!(got, [
+            ("taskgraph::consume-without-dependency", 12, 35),
+            ("taskgraph::consume-unknown-task", 13, 35),
+        ]);
+        let r = format!("{:?}", f[0].report);
+        assert!(r.contains("`A` produces: PRD"), "{r}");
+    }
+
+    #[test]
+    fn non_ascii_columns() {
+        let src = "tasks:\n- id: A\n  name: \"✅ é\"\n  depends_on: [\"✅\", Z]\n";
+        let f = findings(src);
+        let pos: Vec<_> = f.iter().map(|f| (f.line, f.col)).collect();
+        assert_eq!(pos, [(4, 16), (4, 21)]);
+    }
 }

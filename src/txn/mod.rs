@@ -1,1 +1,337 @@
-//! The transaction engine.
+//! The one transaction engine. A command builds a [`Plan`] (pure: ordered steps) and hands it
+//! to [`execute`], which takes the repository lock, journals every step, rolls back on failure
+//! (or rolls forward past the commit point), and appends the completed operation to the log.
+//! `recover` and `undo` are built on the same journal and log.
+
+pub mod journal;
+pub mod lock;
+pub mod oplog;
+pub mod step;
+
+use camino::Utf8PathBuf;
+
+use crate::error::{Error, Result};
+use crate::git::Repo;
+pub use journal::{Journal, JournalStep, StepState};
+pub use step::Step;
+
+/// What a command intends to do, before anything is done.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Plan {
+    pub command: String,
+    /// One line for the log and messages, e.g. "start DEVOPS-01, BACKEND-01".
+    pub summary: String,
+    pub steps: Vec<Step>,
+    /// Index of the step that makes the operation take effect: a failure up to it rolls
+    /// everything back; a failure after it leaves the journal for `recover --continue`.
+    pub commit_point: Option<usize>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub meta: serde_json::Value,
+}
+
+impl Plan {
+    pub fn print(&self) {
+        println!("plan: {}", self.summary);
+        for (i, s) in self.steps.iter().enumerate() {
+            let mark = if Some(i) == self.commit_point { "  <- commit point" } else { "" };
+            println!("  {:>2}. {}{}", i + 1, s.describe(), mark);
+        }
+    }
+}
+
+/// The directory of git-parallel's state in the common git dir.
+pub fn state_dir(repo: &Repo) -> Utf8PathBuf {
+    repo.common_dir.join("parallel")
+}
+
+/// The text of an error, for embedding in another message.
+pub fn message_of(e: &Error) -> String {
+    match e {
+        Error::Refused(r) | Error::Fatal(r) => r.to_string(),
+        Error::Usage { message, .. } => message.clone(),
+        Error::Exit(c) => format!("exit {c}"),
+    }
+}
+
+/// Refuses to act while an interrupted operation's journal exists.
+pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
+    let dir = state_dir(repo);
+    if let Some(j) = Journal::load(&dir)? {
+        let done = j.steps.iter().filter(|s| s.state == StepState::Done).count();
+        let alive = lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| lock::pid_alive(pid) && pid == j.pid);
+        if alive {
+            return Err(crate::refused!(
+                help = "wait for it to finish",
+                "another git-parallel is running here (pid {}: {})",
+                j.pid,
+                j.summary
+            ));
+        }
+        return Err(crate::refused!(
+            help = "run 'git parallel recover --abort' to roll it back, or 'git parallel recover --continue' to complete it",
+            "an interrupted operation is pending: '{}' stopped after {done} of {} steps{}",
+            j.summary,
+            j.steps.len(),
+            if j.committed() { " (it had already taken effect)" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
+/// The result of a completed transaction.
+pub struct Applied {
+    pub id: String,
+}
+
+fn now_id() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", t.as_nanos(), std::process::id())
+}
+
+/// Applies a plan as one transaction.
+pub fn execute(repo: &Repo, plan: Plan) -> Result<Applied> {
+    let dir = state_dir(repo);
+    let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
+    ensure_no_pending(repo)?;
+    let mut journal = Journal {
+        version: 1,
+        id: now_id(),
+        command: plan.command.clone(),
+        summary: plan.summary.clone(),
+        started_at: crate::time::now_iso(),
+        pid: std::process::id(),
+        commit_point: plan.commit_point,
+        rolling_back: false,
+        steps: plan
+            .steps
+            .into_iter()
+            .map(|step| JournalStep {
+                step,
+                state: StepState::Pending,
+            })
+            .collect(),
+        meta: plan.meta,
+    };
+    journal.save(&dir)?;
+    let result = run_forward(repo, &dir, &mut journal, 0);
+    match result {
+        Ok(()) => {
+            finish_log(&dir, &journal)?;
+            Journal::remove(&dir)?;
+            lock.release();
+            Ok(Applied { id: journal.id })
+        }
+        Err((i, e)) => {
+            let after_commit = journal.commit_point.is_some_and(|cp| i > cp);
+            if after_commit {
+                lock.release();
+                return Err(crate::refused!(
+                    help = "fix the cause, then run 'git parallel recover --continue' to finish the cleanup \
+                            (or 'git parallel recover --abort' to put everything back)",
+                    "'{}' took effect, but step {} ({}) failed: {}",
+                    journal.summary,
+                    i + 1,
+                    journal.steps[i].step.describe(),
+                    message_of(&e)
+                ));
+            }
+            match rollback(repo, &dir, &mut journal) {
+                Ok(()) => {
+                    Journal::remove(&dir)?;
+                    lock.release();
+                    Err(Error::Refused(miette::miette!(
+                        help = "nothing was changed; fix the cause and run the command again",
+                        "{} failed at step {} ({}): {}",
+                        journal.command,
+                        i + 1,
+                        journal.steps[i].step.describe(),
+                        message_of(&e)
+                    )))
+                }
+                Err((j, re)) => {
+                    lock.release();
+                    Err(crate::fatal!(
+                        help = "fix the cause of the rollback failure, then run 'git parallel recover --abort'",
+                        "{} failed at step {} ({}): {}\nand rolling back failed at step {} ({}): {}",
+                        journal.command,
+                        i + 1,
+                        journal.steps[i].step.describe(),
+                        message_of(&e),
+                        j + 1,
+                        journal.steps[j].step.describe(),
+                        message_of(&re)
+                    ))
+                }
+            }
+        }
+    }
+}
+
+fn finish_log(dir: &camino::Utf8Path, journal: &Journal) -> Result<()> {
+    let undoes = journal
+        .meta
+        .get("undoes")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    oplog::append(
+        dir,
+        &oplog::Entry {
+            id: journal.id.clone(),
+            command: journal.command.clone(),
+            summary: journal.summary.clone(),
+            time: crate::time::now_iso(),
+            steps: journal.steps.iter().map(|s| s.step.clone()).collect(),
+            undoes,
+            meta: journal.meta.clone(),
+        },
+    )
+}
+
+/// Applies steps from `from` on, journaling each; returns the failing step's index on error.
+fn run_forward(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    from: usize,
+) -> std::result::Result<(), (usize, Error)> {
+    for i in from..journal.steps.len() {
+        if journal.steps[i].state == StepState::Done {
+            continue;
+        }
+        journal.steps[i].state = StepState::Started;
+        journal.save(dir).map_err(|e| (i, e))?;
+        failpoint::hit("before", i).map_err(|e| (i, e))?;
+        journal.steps[i].step.apply(repo).map_err(|e| (i, e))?;
+        failpoint::hit("after", i).map_err(|e| (i, e))?;
+        journal.steps[i].state = StepState::Done;
+        journal.save(dir).map_err(|e| (i, e))?;
+    }
+    Ok(())
+}
+
+/// Undoes every started or done step, newest first.
+fn rollback(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+) -> std::result::Result<(), (usize, Error)> {
+    journal.rolling_back = true;
+    journal.save(dir).map_err(|e| (0, e))?;
+    for i in (0..journal.steps.len()).rev() {
+        if matches!(journal.steps[i].state, StepState::Started | StepState::Done) {
+            journal.steps[i].step.undo(repo).map_err(|e| (i, e))?;
+            journal.steps[i].state = StepState::Undone;
+            journal.save(dir).map_err(|e| (i, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// What `recover` did.
+pub enum Recovered {
+    RolledBack(String),
+    Completed(String),
+}
+
+/// `recover --abort` (roll back) or `recover --continue` (complete) an interrupted operation.
+pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
+    let dir = state_dir(repo);
+    let Some(mut journal) = Journal::load(&dir)? else {
+        return Err(crate::refused!("there is no interrupted operation to recover"));
+    };
+    if lock::pid_alive(journal.pid) && journal.pid != std::process::id() {
+        if lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == journal.pid) {
+            return Err(crate::refused!(
+                help = "wait for it to finish",
+                "the operation '{}' is still running (pid {})",
+                journal.summary,
+                journal.pid
+            ));
+        }
+    }
+    let lock = lock::Lock::acquire(&dir, &format!("recover {}", journal.summary), true)?;
+    if complete && !journal.rolling_back {
+        if let Err((i, e)) = run_forward(repo, &dir, &mut journal, 0) {
+            lock.release();
+            return Err(crate::refused!(
+                help = "fix the cause and run 'git parallel recover --continue' again, or roll back with 'git parallel recover --abort'",
+                "step {} ({}) failed again: {}",
+                i + 1,
+                journal.steps[i].step.describe(),
+                message_of(&e)
+            ));
+        }
+        finish_log(&dir, &journal)?;
+        Journal::remove(&dir)?;
+        lock.release();
+        return Ok(Recovered::Completed(journal.summary));
+    }
+    if complete && journal.rolling_back {
+        eprintln!("note: '{}' was being rolled back when it stopped; finishing the rollback", journal.summary);
+    }
+    if let Err((i, e)) = rollback(repo, &dir, &mut journal) {
+        lock.release();
+        return Err(crate::refused!(
+            help = "fix the cause and run 'git parallel recover --abort' again",
+            "undoing step {} ({}) failed: {}",
+            i + 1,
+            journal.steps[i].step.describe(),
+            message_of(&e)
+        ));
+    }
+    Journal::remove(&dir)?;
+    lock.release();
+    Ok(Recovered::RolledBack(journal.summary))
+}
+
+/// The plan that reverses the last completed operation.
+pub fn undo_plan(repo: &Repo) -> Result<Plan> {
+    let entries = oplog::read(&state_dir(repo))?;
+    let Some(last) = oplog::last_undoable(&entries) else {
+        return Err(crate::refused!("there is no operation to undo"));
+    };
+    let steps: Vec<Step> = last.steps.iter().rev().filter_map(Step::inverse).collect();
+    Ok(Plan {
+        command: "undo".into(),
+        summary: format!("undo {}", last.summary),
+        steps,
+        commit_point: None,
+        meta: serde_json::json!({ "undoes": last.id, "undone_command": last.command }),
+    })
+}
+
+/// Test-only fault injection: GIT_PARALLEL_FAILPOINT=`fail:N`, `kill:N` (before step N, 1-based,
+/// is applied) or `killafter:N` (after it is applied, before the journal records it).
+mod failpoint {
+    use crate::error::Result;
+
+    #[cfg(feature = "failpoints")]
+    pub fn hit(when: &str, i: usize) -> Result<()> {
+        let Ok(spec) = std::env::var("GIT_PARALLEL_FAILPOINT") else {
+            return Ok(());
+        };
+        let Some((action, n)) = spec.split_once(':') else {
+            return Ok(());
+        };
+        if n.parse::<usize>().ok() != Some(i + 1) {
+            return Ok(());
+        }
+        match (action, when) {
+            ("fail", "before") => Err(crate::fatal!("failpoint: step {} failed", i + 1)),
+            ("kill", "before") | ("killafter", "after") => {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &std::process::id().to_string()])
+                    .status();
+                std::process::abort()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[cfg(not(feature = "failpoints"))]
+    pub fn hit(_when: &str, _i: usize) -> Result<()> {
+        Ok(())
+    }
+}

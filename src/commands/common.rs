@@ -1,0 +1,239 @@
+//! What the mutating commands share: the target branch, task branch and worktree names, the
+//! active tasks found in the repository, and the steps that put a task-file edit on the target.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use gix::ObjectId;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::git::RefUpdate;
+use crate::taskgraph::{Edit, Status, Task, TaskFile};
+use crate::txn::Step;
+
+/// The task file, the product and the target branch of one command run.
+pub struct Env<'a> {
+    pub ctx: &'a Context,
+    pub tf: TaskFile,
+    /// Absolute path of the task file.
+    pub task_path: Utf8PathBuf,
+    /// Its path inside the repository (None: outside the main worktree, never committed).
+    pub task_rel: Option<String>,
+    pub product: String,
+    /// `refs/heads/…`
+    pub target: String,
+    pub target_tip: ObjectId,
+    /// The target is the branch checked out in the main worktree.
+    pub target_checked_out: bool,
+    pub main: Utf8PathBuf,
+}
+
+impl<'a> Env<'a> {
+    pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
+        crate::txn::ensure_no_pending(&ctx.repo)?;
+        let main = ctx.repo.workdir()?.to_path_buf();
+        let task_path = ctx.locate_task_file()?;
+        let tf = ctx.load_tasks()?;
+        let task_rel = ctx.repo_relative(&task_path);
+        let product = tf
+            .graph
+            .product
+            .clone()
+            .or_else(|| ctx.flag_or_config(&crate::cli::defs::PRODUCT))
+            .or_else(|| product_from_path(&task_rel))
+            .unwrap_or_else(|| "product".to_string());
+        let head = ctx.repo.head_branch()?;
+        let target = match ctx.repo.config("parallel.target") {
+            Some(t) if t.starts_with("refs/") => t,
+            Some(t) => format!("refs/heads/{t}"),
+            None => head.clone().ok_or_else(|| {
+                crate::refused!(
+                    help = "check out the branch tasks should merge into, or set it: git config parallel.target main",
+                    "HEAD is detached in the main worktree, so there is no target branch"
+                )
+            })?,
+        };
+        let target_tip = ctx.repo.ref_id(&target)?.ok_or_else(|| {
+            crate::refused!(
+                help = "create it or set parallel.target to an existing branch",
+                "the target branch {} does not exist",
+                short_branch(&target)
+            )
+        })?;
+        Ok(Env {
+            target_checked_out: head.as_deref() == Some(target.as_str()),
+            ctx,
+            tf,
+            task_path,
+            task_rel,
+            product,
+            target,
+            target_tip,
+            main,
+        })
+    }
+
+    fn fill(&self, template: &str, task: &Task) -> String {
+        template
+            .replace("{product}", &self.product)
+            .replace("{role}", &task.role())
+            .replace("{agent}", &task.agent)
+            .replace("{id}", &task.id)
+    }
+
+    /// `refs/heads/…` of a task's branch: the one recorded in `assigned_to` once started.
+    pub fn branch_of(&self, task: &Task) -> String {
+        if let Some(b) = task.assigned_to.as_deref().filter(|b| !b.is_empty() && task.status != Status::Pending) {
+            return format!("refs/heads/{}", short_branch(b));
+        }
+        self.new_branch_name(task)
+    }
+
+    pub fn new_branch_name(&self, task: &Task) -> String {
+        let t = self
+            .ctx
+            .repo
+            .config("parallel.branchTemplate")
+            .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+        format!("refs/heads/{}", self.fill(&t, task))
+    }
+
+    /// The absolute worktree path for a task by the template.
+    pub fn worktree_path(&self, task: &Task) -> Utf8PathBuf {
+        let t = self
+            .ctx
+            .repo
+            .config("parallel.worktreeTemplate")
+            .unwrap_or_else(|| "../worktrees/{product}/{role}-{id}".into());
+        normalize(&self.main.join(self.fill(&t, task)))
+    }
+
+    /// The worktree a task's branch is checked out in, if any.
+    pub fn worktree_of(&self, task: &Task) -> Result<Option<crate::git::WorktreeInfo>> {
+        let branch = self.branch_of(task);
+        Ok(self
+            .ctx
+            .repo
+            .worktrees()?
+            .into_iter()
+            .find(|w| w.branch.as_deref() == Some(branch.as_str())))
+    }
+
+    /// Steps that record `edits` in the task file: a commit on the target (moving the main
+    /// worktree along when the target is checked out there) or, with `no_commit` or a task file
+    /// outside the repository, a plain write. Returns the steps and the target's new tip.
+    pub fn task_file_steps(
+        &self,
+        edits: &[Edit],
+        message: &str,
+        no_commit: bool,
+    ) -> Result<(Vec<Step>, ObjectId)> {
+        let new_text = self.tf.apply_edits(edits).map_err(crate::error::Error::Refused)?;
+        let rel = match (&self.task_rel, no_commit) {
+            (Some(rel), false) => rel.clone(),
+            _ => {
+                return Ok((
+                    vec![Step::WriteFile {
+                        path: self.task_path.clone(),
+                        old: self.tf.source.clone(),
+                        new: new_text,
+                    }],
+                    self.target_tip,
+                ))
+            }
+        };
+        self.check_task_file_clean(&rel)?;
+        let committed = self.ctx.repo.file_at(self.target_tip, &rel)?;
+        if committed.as_deref() != Some(self.tf.source.as_bytes()) {
+            return Err(crate::refused!(
+                help = "commit it first (git commit {rel}), or pass --no-commit",
+                "the task file {rel} differs from the one committed on {}",
+                short_branch(&self.target)
+            ));
+        }
+        let commit = self
+            .ctx
+            .repo
+            .commit_file_change(self.target_tip, &rel, new_text.as_bytes(), message)?;
+        let mut steps = vec![Step::Refs {
+            updates: vec![RefUpdate {
+                name: self.target.clone(),
+                old: Some(self.target_tip.to_string()),
+                new: Some(commit.to_string()),
+            }],
+            message: format!("git-parallel: {message}"),
+        }];
+        if self.target_checked_out {
+            steps.push(Step::SyncMain {
+                from: self.target_tip.to_string(),
+                to: commit.to_string(),
+            });
+        }
+        Ok((steps, commit))
+    }
+
+    /// Refuses when the task file has uncommitted changes in the main worktree.
+    pub fn check_task_file_clean(&self, rel: &str) -> Result<()> {
+        if !self.target_checked_out {
+            return Ok(());
+        }
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args(["status", "--porcelain", "--", rel]);
+        let out = crate::git::cli::stdout(cmd)?;
+        if !out.trim().is_empty() {
+            return Err(crate::refused!(
+                help = "commit or stash the change to {rel} first, or pass --no-commit",
+                "the task file {rel} has uncommitted changes in the main worktree"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The path relative to the current directory, for messages.
+    pub fn show(&self, p: &Utf8Path) -> String {
+        self.ctx.display_path(p)
+    }
+}
+
+pub fn short_branch(r: &str) -> &str {
+    r.strip_prefix("refs/heads/").unwrap_or(r)
+}
+
+fn product_from_path(rel: &Option<String>) -> Option<String> {
+    let rel = rel.as_deref()?;
+    let rest = rel.strip_prefix("products/")?;
+    rest.split('/').next().map(str::to_string)
+}
+
+/// Lexically resolves `.` and `..` (the path may not exist yet).
+pub fn normalize(p: &Utf8Path) -> Utf8PathBuf {
+    let mut out = Utf8PathBuf::new();
+    for c in p.components() {
+        match c {
+            camino::Utf8Component::ParentDir => {
+                out.pop();
+            }
+            camino::Utf8Component::CurDir => {}
+            c => out.push(c.as_str()),
+        }
+    }
+    out
+}
+
+/// Whether `name` (without refs/heads/) is a valid branch name.
+pub fn valid_branch(name: &str) -> bool {
+    let full = format!("refs/heads/{name}");
+    gix::refs::FullName::try_from(full.as_str()).is_ok() && !name.starts_with('-')
+}
+
+/// JSON envelope shared by every command's --json output.
+pub fn json_envelope(command: &str, body: serde_json::Value) -> serde_json::Value {
+    let mut v = serde_json::json!({ "version": 1, "command": command });
+    if let (Some(obj), serde_json::Value::Object(b)) = (v.as_object_mut(), body) {
+        obj.extend(b);
+    }
+    v
+}
+
+pub fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}

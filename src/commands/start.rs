@@ -1,0 +1,324 @@
+//! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
+//! in_progress and committed on the target first — all as one transaction.
+
+use camino::Utf8PathBuf;
+
+use super::common::{self, short_branch, Env};
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::Result;
+use crate::git::{cli, RefUpdate};
+use crate::taskgraph::schedule::{self, Blocker, Wait};
+use crate::taskgraph::{Edit, Status};
+use crate::txn::{self, step::CopyFile, Plan, Step};
+
+/// One task about to start.
+struct Launch {
+    id: String,
+    branch: String,
+    worktree: Utf8PathBuf,
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let env = Env::load(ctx)?;
+    let idx = select(&env)?;
+    if idx.is_empty() {
+        return nothing_to_start(&env);
+    }
+    let launches: Vec<Launch> = idx
+        .iter()
+        .map(|&i| {
+            let t = &env.tf.graph.tasks[i];
+            Launch {
+                id: t.id.clone(),
+                branch: env.new_branch_name(t),
+                worktree: env.worktree_path(t),
+            }
+        })
+        .collect();
+    check_names(&env, &launches)?;
+    let (plan, base) = build_plan(&env, &launches)?;
+    if ctx.args.on(&defs::DRY_RUN) {
+        return print_dry_run(&env, &plan);
+    }
+    txn::execute(&ctx.repo, plan)?;
+    report(&env, &launches, &base.to_string());
+    Ok(())
+}
+
+/// The tasks to start: the named ones (each checked) or the scheduler's selection.
+fn select(env: &Env) -> Result<Vec<usize>> {
+    let graph = &env.tf.graph;
+    let ids = &env.ctx.args.positionals;
+    if ids.is_empty() {
+        return Ok(schedule::select(graph).run);
+    }
+    let mut idx = Vec::new();
+    let mut problems = Vec::new();
+    for id in ids {
+        match env.tf.index_of(id) {
+            Some(i) if !idx.contains(&i) => idx.push(i),
+            Some(_) => {}
+            None => problems.push(format!("{id}: no such task in {}", env.tf.path)),
+        }
+    }
+    let force = env.ctx.args.on(&defs::START_FORCE);
+    for (i, wait) in schedule::check_explicit(graph, &idx) {
+        if force && matches!(wait, Wait::Conflict { .. }) {
+            continue;
+        }
+        problems.push(format!("{}: {}", graph.tasks[i].id, explain(&wait)));
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = format!(
+                "see 'git parallel status' for what is ready{}",
+                if force { "" } else { "; --force starts tasks despite shared files (never despite dependencies)" }
+            ),
+            "cannot start:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(idx)
+}
+
+/// Why a task waits, in words.
+pub fn explain(wait: &Wait) -> String {
+    match wait {
+        Wait::Blocked(bs) => bs.iter().map(explain_blocker).collect::<Vec<_>>().join("; "),
+        Wait::Conflict { with, path } => format!("shares {path} with {with}"),
+        Wait::RunsAlone => "runs alone (parallel_ok: false) and other tasks are selected or running".into(),
+        Wait::Busy => "waits for the running tasks (parallel_ok: false)".into(),
+    }
+}
+
+pub fn explain_blocker(b: &Blocker) -> String {
+    match b {
+        Blocker::Status(Status::InProgress) => "already started (in_progress)".into(),
+        Blocker::Status(s) => format!("status is {s}"),
+        Blocker::Dependency { dep, status } => format!("depends on {dep} ({status})"),
+        Blocker::Checkpoint { dep } => {
+            format!("checkpoint {dep} awaits approval (git parallel approve {dep})")
+        }
+        Blocker::UnknownDependency(d) => format!("depends on unknown task {d}"),
+    }
+}
+
+fn nothing_to_start(env: &Env) -> Result<()> {
+    let graph = &env.tf.graph;
+    let running: Vec<&str> = graph
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::InProgress)
+        .map(|t| t.id.as_str())
+        .collect();
+    if env.ctx.out.json {
+        common::print_json(&common::json_envelope(
+            "start",
+            serde_json::json!({ "started": [], "in_progress": running }),
+        ));
+        return Ok(());
+    }
+    if !env.ctx.out.quiet {
+        if running.is_empty() {
+            println!("Nothing to start: no task is ready (see 'git parallel status').");
+        } else {
+            println!(
+                "Nothing to start: {} already in progress; no other task is ready.",
+                running.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every branch and path is valid and free, checked before anything is touched.
+fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
+    let mut problems = Vec::new();
+    let existing = env.ctx.repo.worktrees()?;
+    for (n, l) in launches.iter().enumerate() {
+        let b = short_branch(&l.branch);
+        if !common::valid_branch(b) {
+            problems.push(format!("{}: '{b}' is not a valid branch name (check parallel.branchTemplate and the task id)", l.id));
+        } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
+            problems.push(format!("{}: branch {b} already exists", l.id));
+        }
+        if l.worktree.exists() {
+            problems.push(format!("{}: {} already exists", l.id, env.show(&l.worktree)));
+        } else if existing.iter().any(|w| w.path == l.worktree) {
+            problems.push(format!("{}: a worktree is registered at {} (run git worktree prune)", l.id, env.show(&l.worktree)));
+        }
+        if l.worktree.starts_with(&env.main) {
+            problems.push(format!("{}: worktree {} would be inside the main worktree", l.id, env.show(&l.worktree)));
+        }
+        for other in &launches[..n] {
+            if other.branch == l.branch {
+                problems.push(format!("{} and {}: both would use branch {b}", other.id, l.id));
+            }
+            if other.worktree == l.worktree {
+                problems.push(format!("{} and {}: both would use {}", other.id, l.id, l.worktree));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "remove or rename what is in the way (git branch -d, git worktree remove), or change parallel.branchTemplate / parallel.worktreeTemplate",
+            "cannot start; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
+fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
+    let now = crate::time::now_iso();
+    let mut edits = Vec::new();
+    for l in launches {
+        edits.push(Edit::task(&l.id, "status", "in_progress"));
+        edits.push(Edit::task(&l.id, "started_at", now.as_str()));
+        edits.push(Edit::task(&l.id, "assigned_to", short_branch(&l.branch)));
+    }
+    edits.push(Edit::metadata("updated_at", now.as_str()));
+    let ids: Vec<&str> = launches.iter().map(|l| l.id.as_str()).collect();
+    let message = format!("chore({}): start {}", env.product, ids.join(", "));
+    let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
+    let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
+    steps.push(Step::Refs {
+        updates: launches
+            .iter()
+            .map(|l| RefUpdate {
+                name: l.branch.clone(),
+                old: None,
+                new: Some(base.to_string()),
+            })
+            .collect(),
+        message: format!("git-parallel: {message}"),
+    });
+    let copy = include_files(env)?;
+    let post_start = env.ctx.repo.config("parallel.postStart");
+    for l in launches {
+        steps.push(Step::AddWorktree {
+            path: l.worktree.clone(),
+            branch: l.branch.clone(),
+            copy: copy.clone(),
+            post_start: post_start.clone(),
+        });
+    }
+    let plan = Plan {
+        command: "start".into(),
+        summary: format!("start {}", ids.join(", ")),
+        steps,
+        commit_point: None,
+        meta: serde_json::json!({ "tasks": ids }),
+    };
+    Ok((plan, base))
+}
+
+/// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
+fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
+    let include = env.main.join(".worktreeinclude");
+    let globs = env.ctx.repo.config_all("parallel.copy");
+    if !include.is_file() && globs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = env.ctx.repo.git_main();
+    cmd.args(["ls-files", "-z", "--others", "--ignored"]);
+    if include.is_file() {
+        cmd.arg(format!("--exclude-from={include}"));
+    }
+    for g in &globs {
+        cmd.arg(format!("--exclude={g}"));
+    }
+    let out = cli::stdout(cmd)?;
+    Ok(out
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(|rel| CopyFile {
+            from: env.main.join(rel),
+            rel: rel.to_string(),
+        })
+        .collect())
+}
+
+fn launch_line(env: &Env, l: &Launch) -> String {
+    let template = env
+        .ctx
+        .repo
+        .config("parallel.launch")
+        .unwrap_or_else(|| "cd {worktree}".into());
+    template
+        .replace("{worktree}", &shell_quote(l.worktree.as_str()))
+        .replace("{product}", &env.product)
+        .replace("{id}", &l.id)
+        .replace("{branch}", short_branch(&l.branch))
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {
+    if env.ctx.out.json {
+        common::print_json(&common::json_envelope(
+            "start",
+            serde_json::json!({ "dry_run": true, "plan": plan }),
+        ));
+    } else {
+        plan.print();
+    }
+    Ok(())
+}
+
+fn report(env: &Env, launches: &[Launch], base: &str) {
+    let out = &env.ctx.out;
+    if out.json {
+        let tasks: Vec<serde_json::Value> = launches
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "id": l.id,
+                    "branch": short_branch(&l.branch),
+                    "worktree": l.worktree,
+                    "next": launch_line(env, l),
+                })
+            })
+            .collect();
+        common::print_json(&common::json_envelope(
+            "start",
+            serde_json::json!({
+                "target": short_branch(&env.target),
+                "base": base,
+                "started": tasks,
+            }),
+        ));
+        return;
+    }
+    if out.quiet {
+        return;
+    }
+    let w_id = launches.iter().map(|l| l.id.len()).max().unwrap_or(0);
+    let w_br = launches.iter().map(|l| short_branch(&l.branch).len()).max().unwrap_or(0);
+    println!(
+        "Started {} task{} from {} at {}:",
+        launches.len(),
+        if launches.len() == 1 { "" } else { "s" },
+        short_branch(&env.target),
+        crate::txn::step::short(base)
+    );
+    for l in launches {
+        println!(
+            "  {}  {:<w_br$}  {}",
+            out.paint("1", &format!("{:<w_id$}", l.id)),
+            short_branch(&l.branch),
+            env.show(&l.worktree)
+        );
+    }
+    println!("Next:");
+    for l in launches {
+        println!("  {}", launch_line(env, l));
+    }
+}

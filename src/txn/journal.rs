@@ -1,0 +1,95 @@
+//! The journal of the operation in flight (`<common git dir>/parallel/journal`): every step and
+//! its state, rewritten atomically and fsynced after each step, so a killed run can be rolled
+//! back or completed by `git parallel recover`.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+use super::step::Step;
+use crate::error::Result;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    /// Being applied: it may or may not have taken effect.
+    Started,
+    Done,
+    Undone,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JournalStep {
+    pub step: Step,
+    pub state: StepState,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Journal {
+    pub version: u32,
+    pub id: String,
+    pub command: String,
+    pub summary: String,
+    pub started_at: String,
+    pub pid: u32,
+    /// Steps up to and including this index roll back on failure; later ones roll forward.
+    pub commit_point: Option<usize>,
+    pub rolling_back: bool,
+    pub steps: Vec<JournalStep>,
+    /// Free-form facts about the operation kept in the operation log (task ids, …).
+    #[serde(default)]
+    pub meta: serde_json::Value,
+}
+
+pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
+    dir.join("journal")
+}
+
+impl Journal {
+    pub fn load(dir: &Utf8Path) -> Result<Option<Journal>> {
+        let p = path(dir);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(crate::fatal!("cannot read {p}: {e}")),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            crate::fatal!(
+                help = "inspect it; if the operation is known to be complete, remove it",
+                "the journal {p} is corrupt: {e}"
+            )
+        })
+    }
+
+    /// Writes the journal atomically (temp file, fsync, rename, fsync of the directory).
+    pub fn save(&self, dir: &Utf8Path) -> Result<()> {
+        let p = path(dir);
+        let tmp = dir.join("journal.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(|e| crate::fatal!("cannot encode the journal: {e}"))?;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &p)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    pub fn remove(dir: &Utf8Path) -> Result<()> {
+        match std::fs::remove_file(path(dir)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the commit point was passed (the operation has taken effect).
+    pub fn committed(&self) -> bool {
+        match self.commit_point {
+            Some(cp) => self.steps.get(cp).is_some_and(|s| s.state == StepState::Done),
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The repository-wide lock (`<common git dir>/parallel/lock`), created exclusively like git's
+//! `index.lock` and holding the pid and command of its owner.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use std::io::Write;
+
+use crate::error::Result;
+
+/// Held while a mutating command runs; removed on drop.
+pub struct Lock {
+    path: Utf8PathBuf,
+    released: bool,
+}
+
+/// Whether a process with this pid is alive (Linux: /proc; elsewhere assume it is).
+pub fn pid_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = std::path::Path::new("/proc");
+    if proc.is_dir() {
+        return proc.join(pid.to_string()).exists();
+    }
+    true
+}
+
+/// The owner recorded in a lock file: (pid, command).
+pub fn owner(path: &Utf8Path) -> Option<(u32, String)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim().parse().ok()?;
+    Some((pid, lines.next().unwrap_or("").to_string()))
+}
+
+impl Lock {
+    /// Takes the lock or explains who holds it. `reclaim_stale`: take over a lock whose owner
+    /// is dead (used by `recover`, which exists to clean up after dead processes).
+    pub fn acquire(dir: &Utf8Path, command: &str, reclaim_stale: bool) -> Result<Lock> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    writeln!(f, "{}\n{}", std::process::id(), command)?;
+                    f.sync_all()?;
+                    return Ok(Lock {
+                        path,
+                        released: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let who = owner(&path);
+                    match who {
+                        Some((pid, cmd)) if pid_alive(pid) => {
+                            return Err(crate::refused!(
+                                help = "wait for it to finish; if no git-parallel is running, remove {path}",
+                                "another git-parallel is running here (pid {pid}: {cmd}); the repository is locked by {path}"
+                            ))
+                        }
+                        Some((pid, cmd)) if reclaim_stale => {
+                            eprintln!("note: taking over the lock of git-parallel pid {pid} ({cmd}), which is no longer running");
+                            std::fs::remove_file(&path)?;
+                        }
+                        Some((pid, cmd)) => {
+                            return Err(crate::refused!(
+                                help = "if no git-parallel is running, remove it: rm {path}\nthen run git parallel recover if an operation was interrupted",
+                                "stale lock {path}: its owner (pid {pid}: {cmd}) is no longer running"
+                            ))
+                        }
+                        None if reclaim_stale => {
+                            std::fs::remove_file(&path)?;
+                        }
+                        None => {
+                            return Err(crate::refused!(
+                                help = "if no git-parallel is running, remove it: rm {path}",
+                                "the repository is locked by {path} (unreadable lock file)"
+                            ))
+                        }
+                    }
+                }
+                Err(e) => return Err(crate::fatal!("cannot create {path}: {e}")),
+            }
+        }
+        Err(crate::fatal!("cannot take the lock {path}"))
+    }
+
+    pub fn release(mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        self.released = true;
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if !self.released {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! TestRepo: a real git repository in a temp dir, git run with an isolated environment (no user
+//! or system config, fixed identities and dates), and the real git-parallel binary.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-parallel");
+pub const NOW: &str = "2026-03-01T12:00:00Z";
+
+pub fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Sets `status` of task `id` in a task file's text (keeping the line's quoting).
+pub fn set_status(text: &str, id: &str, status: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t == format!("id: \"{id}\"") || t == format!("id: {id}") || t == format!("id: '{id}'")
+        })
+        .unwrap_or_else(|| panic!("no task {id}"));
+    let mut out: Vec<String> = lines.iter().map(|s| s.to_string()).collect();
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let t = line.trim_start().trim_start_matches("- ");
+        if t.starts_with("id:") {
+            panic!("task {id} has no status line");
+        }
+        if let Some(rest) = line.trim_start().strip_prefix("status:") {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            let quoted = rest.trim().starts_with('"');
+            out[i] = if quoted {
+                format!("{indent}status: \"{status}\"")
+            } else {
+                format!("{indent}status: {status}")
+            };
+            break;
+        }
+    }
+    let mut s = out.join("\n");
+    if text.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}
+
+/// Applies the isolated git environment to a command.
+pub fn isolate(cmd: &mut Command, home: &Path) {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_COMMON_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "GIT_PARALLEL_TASKS",
+        "GIT_PARALLEL_FAILPOINT",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", home)
+        .env("GIT_AUTHOR_NAME", "Agent Smith")
+        .env("GIT_AUTHOR_EMAIL", "agent@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-03-01T12:00:00Z")
+        .env("GIT_COMMITTER_NAME", "Agent Smith")
+        .env("GIT_COMMITTER_EMAIL", "agent@example.com")
+        .env("GIT_COMMITTER_DATE", "2026-03-01T12:00:00Z")
+        .env("GIT_TERMINAL_PROMPT", "false")
+        .env("GIT_PARALLEL_NOW", NOW)
+        .env("LC_ALL", "C");
+}
+
+pub struct TestRepo {
+    pub tmp: tempfile::TempDir,
+    /// The main worktree.
+    pub root: PathBuf,
+    /// Repository-relative path of the task file.
+    pub tasks: String,
+}
+
+impl TestRepo {
+    /// An empty repository with one commit on `main`.
+    pub fn new() -> TestRepo {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("repo");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let root = root.canonicalize().expect("canonicalize");
+        let r = TestRepo {
+            tmp,
+            root,
+            tasks: String::new(),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.write("README.md", "# product\n");
+        r.git(&["add", "-A"]);
+        r.git(&["commit", "-q", "-m", "initial"]);
+        r
+    }
+
+    /// A repository whose task file is `fixture` (after `edit`) at the orchestrator's path.
+    pub fn with_graph(fixture_name: &str, product: &str, edit: impl FnOnce(String) -> String) -> TestRepo {
+        let mut r = TestRepo::new();
+        let rel = format!("products/{product}/.claude/task-graph.yml");
+        r.write(&rel, &edit(fixture(fixture_name)));
+        r.git(&["add", "-A"]);
+        r.git(&["commit", "-q", "-m", "add task graph"]);
+        r.tasks = rel;
+        r
+    }
+
+    /// The muaththir graph with PRD-01 and ARCH-01 completed: DEVOPS-01, BACKEND-01 and
+    /// FRONTEND-01 are ready.
+    pub fn muaththir() -> TestRepo {
+        TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+            let t = set_status(&t, "PRD-01", "completed");
+            set_status(&t, "ARCH-01", "completed")
+        })
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.tmp.path().to_path_buf()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(p, content).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    pub fn task_file(&self) -> String {
+        self.read(&self.tasks)
+    }
+
+    pub fn git_cmd(&self, dir: &Path) -> Command {
+        let mut c = Command::new("git");
+        isolate(&mut c, &self.home());
+        c.current_dir(dir);
+        c
+    }
+
+    /// Runs git in `dir`, panicking with its stderr when it fails; returns stdout.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.git_cmd(dir).args(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.root, args)
+    }
+
+    pub fn rev(&self, rev: &str) -> String {
+        self.git(&["rev-parse", rev]).trim().to_string()
+    }
+
+    /// The git-parallel binary, run in the main worktree.
+    pub fn cmd(&self) -> Command {
+        self.cmd_in(&self.root)
+    }
+
+    pub fn cmd_in(&self, dir: &Path) -> Command {
+        let mut c = Command::new(BIN);
+        isolate(&mut c, &self.home());
+        c.current_dir(dir);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run git-parallel")
+    }
+
+    /// Runs and asserts exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_ok(&out, args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Everything that makes up the repository's state, for before/after comparisons.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut files = BTreeMap::new();
+        collect_files(&self.root, &self.root, &mut files);
+        let worktrees = self.git(&["worktree", "list", "--porcelain"]);
+        let mut wt_files = BTreeMap::new();
+        for line in worktrees.lines() {
+            if let Some(p) = line.strip_prefix("worktree ") {
+                let p = PathBuf::from(p);
+                if p != self.root {
+                    let mut f = BTreeMap::new();
+                    collect_files(&p, &p, &mut f);
+                    wt_files.insert(p.display().to_string(), f);
+                }
+            }
+        }
+        Snapshot {
+            refs: self.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+            head: self.git(&["symbolic-ref", "-q", "HEAD"]),
+            worktrees,
+            index: self.git(&["ls-files", "-s"]),
+            status: self.git(&["status", "--porcelain", "--untracked-files=all"]),
+            files,
+            worktree_files: wt_files,
+            worktree_dirs: list_dir(&self.tmp.path().join("worktrees")),
+        }
+    }
+}
+
+fn list_dir(p: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            v.push(e.file_name().to_string_lossy().into_owned());
+            v.extend(list_dir(&e.path()).into_iter().map(|s| format!("{}/{s}", e.file_name().to_string_lossy())));
+        }
+    }
+    v.sort();
+    v
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if name == ".git" {
+            continue;
+        }
+        if p.is_dir() {
+            collect_files(root, &p, out);
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+            out.insert(rel, std::fs::read_to_string(&p).unwrap_or_else(|_| "<binary>".into()));
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub refs: String,
+    pub head: String,
+    pub worktrees: String,
+    pub index: String,
+    pub status: String,
+    pub files: BTreeMap<String, String>,
+    pub worktree_files: BTreeMap<String, BTreeMap<String, String>>,
+    pub worktree_dirs: Vec<String>,
+}
+
+pub fn assert_ok(out: &Output, what: &[&str]) {
+    assert!(
+        out.status.success(),
+        "git-parallel {what:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
