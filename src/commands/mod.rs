@@ -1,6 +1,9 @@
 //! One module per command; `run` dispatches on the parsed command.
 
 pub mod common;
+pub mod finish;
+pub mod recover;
+pub mod undo;
 pub mod help;
 pub mod start;
 
@@ -17,6 +20,9 @@ pub fn run(args: Args) -> Result<()> {
     let ctx = Context::open(args)?;
     match ctx.args.command.name {
         "start" => start::run(&ctx),
+        "finish" => finish::run(&ctx),
+        "recover" => recover::run(&ctx),
+        "undo" => undo::run(&ctx),
         name => Err(crate::fatal!("{name}: not implemented yet")),
     }
 }

@@ -159,7 +159,7 @@ fn target_node<'a>(file: &'a TaskFile, target: &EditTarget) -> Result<&'a Node, 
                 .ok_or_else(|| miette!("{}: task `{id}` not found in the source", file.path))?
         }
     };
-    if node.as_map().is_none() || node.decorated {
+    if node.as_map().is_none() || node.decorated() {
         return Err(miette!("{}: {target} is not a plain mapping; refusing to edit it", file.path));
     }
     Ok(node)
@@ -175,7 +175,7 @@ fn splice_for(
     let src = file.source.as_str();
     let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     if let Some((k, v)) = map.entry(&e.key) {
-        let Some((_, style)) = v.scalar().filter(|_| !v.decorated) else {
+        let Some((_, style)) = v.scalar().filter(|_| !v.decorated()) else {
             return Err(miette!(
                 "{}: the current value is not a plain scalar; refusing to replace it",
                 where_()
@@ -323,7 +323,10 @@ fn double_quoted(s: &str) -> String {
 
 /// Re-parse `new` and check it equals the original document with exactly these edits.
 fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
-    let mut expected = file.index.value.clone();
+    // Both sides through serde_yaml: an independent reading of the text.
+    let mut expected: Value = serde_yaml::from_str(&file.source).map_err(|err| {
+        miette!("{}: cannot verify edits: serde_yaml cannot read the file ({err})", file.path)
+    })?;
     for e in edits {
         let map = match &e.target {
             EditTarget::Metadata => expected.get_mut("metadata"),

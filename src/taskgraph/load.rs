@@ -10,6 +10,7 @@ use serde_yaml::Value;
 
 use super::model::Graph;
 use super::spans::{self, CharIndex, Node};
+use super::value;
 use super::{report, TaskFile};
 
 /// The private span index of a `TaskFile`.
@@ -17,7 +18,7 @@ use super::{report, TaskFile};
 pub(crate) struct Index {
     /// The source again, shared by every diagnostic.
     pub shared: Arc<str>,
-    /// The document as serde_yaml reads it (the reference for verifying edits).
+    /// The document as a YAML value (resolved like serde_yaml does).
     pub value: Value,
     /// The node tree of the document (a mapping).
     pub root: Node,
@@ -50,23 +51,6 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     };
     let ci = CharIndex::new(&source);
 
-    let value: Value = match serde_yaml::from_str(&source) {
-        Ok(v) => v,
-        Err(e) => {
-            let at = e.location().map_or(0, |l| ci.byte(l.index()));
-            let mut msg = e.to_string();
-            if let Some(i) = msg.rfind(" at line ") {
-                msg.truncate(i);
-            }
-            return Err(fail(
-                "taskgraph::syntax",
-                format!("{path}: invalid YAML: {msg}"),
-                (at, at),
-                "here",
-                "fix the YAML syntax at the marked position",
-            ));
-        }
-    };
     let root = match spans::parse_tree(&source, &ci) {
         Ok(Some(root)) => root,
         Ok(None) => {
@@ -86,6 +70,35 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
                 "here",
                 "fix the YAML syntax at the marked position",
             ))
+        }
+    };
+    let value = match value::to_value(&root) {
+        Ok(Value::Null) if root.is_empty_plain() => {
+            return Err(fail(
+                "taskgraph::empty",
+                format!("{path}: the file is empty, not a task graph"),
+                (0, 0),
+                "empty",
+                "a task graph has top-level `metadata:` and `tasks:` keys",
+            ))
+        }
+        Ok(v) => v,
+        Err(e) => {
+            let mut labels = vec![LabeledSpan::new_primary_with_span(
+                Some("here".to_string()),
+                e.pos.byte..e.pos.byte,
+            )];
+            if let Some(o) = e.other {
+                labels.push(LabeledSpan::new_with_span(Some("first here".to_string()), o.byte..o.byte));
+            }
+            return Err(report(
+                named(),
+                "taskgraph::syntax",
+                miette::Severity::Error,
+                format!("{path}: invalid YAML: {}", e.message),
+                labels,
+                Some("fix the YAML at the marked position".to_string()),
+            ));
         }
     };
     let whole = root.label_range(&source);

@@ -8,6 +8,7 @@ mod model;
 pub mod schedule;
 mod spans;
 mod validate;
+mod value;
 
 use std::sync::Arc;
 

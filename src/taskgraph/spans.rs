@@ -43,7 +43,8 @@ pub(crate) enum Kind {
     Scalar { value: String, style: ScalarStyle },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
-    Alias,
+    /// `*name`: the anchor id it refers to.
+    Alias(usize),
 }
 
 /// One node with its source extent. For block collections `end` is where the parser noticed
@@ -56,8 +57,10 @@ pub(crate) struct Node {
     pub end: usize,
     /// `[`/`{` collection.
     pub flow: bool,
-    /// Has an anchor (`&a`) or a tag: edits refuse to touch such nodes.
-    pub decorated: bool,
+    /// Anchor id (`&a`), 0 for none.
+    pub anchor: usize,
+    /// Tag as `handle` + `suffix` (`tag:yaml.org,2002:str`, `!foo`).
+    pub tag: Option<String>,
 }
 
 impl std::fmt::Debug for Node {
@@ -67,6 +70,11 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
+    /// Has an anchor or a tag, or is an alias: edits refuse to touch such nodes.
+    pub(crate) fn decorated(&self) -> bool {
+        self.anchor != 0 || self.tag.is_some() || matches!(self.kind, Kind::Alias(_))
+    }
+
     pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             Kind::Map(m) => Some(m),
@@ -130,7 +138,7 @@ impl Node {
     pub(crate) fn label_range(&self, src: &str) -> (usize, usize) {
         let start = self.start.byte.min(src.len());
         let mut end = match self.kind {
-            Kind::Scalar { .. } | Kind::Alias => self.end,
+            Kind::Scalar { .. } | Kind::Alias(_) => self.end,
             _ if self.flow => self.end,
             _ => self.content_end(),
         }
@@ -164,31 +172,38 @@ enum Open {
     Map(Node, Vec<(Node, Node)>, Option<Node>),
 }
 
-/// Parse the first document of `src` into a node tree. `Ok(None)` for an empty document.
+/// Deeper nesting is refused (serde_yaml's limit too); keeps every recursion over the tree
+/// shallow.
+const MAX_DEPTH: usize = 128;
+
+fn tag_string(tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>) -> Option<String> {
+    tag.map(|t| format!("{}{}", t.handle, t.suffix))
+}
+
+/// Parse the single document of `src` into a node tree. `Ok(None)` for an empty stream.
 pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, SyntaxError> {
     let mut parser = Parser::new_from_str(src);
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
-    let mut in_doc = false;
+    let mut docs = 0;
     while let Some(ev) = parser.next_event() {
         let (ev, span) = ev.map_err(|e| scan_err(ci, &e))?;
         let start = pos(ci, &span.start);
-        let end = ci.byte(span.end.index());
+        let end = ci.byte(span.end.index()).max(start.byte);
+        let leaf = |kind, anchor, tag, end| Node { kind, start, end, flow: false, anchor, tag };
         let done: Option<Node> = match ev {
             Event::DocumentStart(_) => {
-                if root.is_some() {
-                    // Only the first document is a task graph; serde_yaml rejects the rest.
-                    break;
+                docs += 1;
+                if docs > 1 {
+                    return Err(SyntaxError {
+                        pos: start,
+                        message: "more than one YAML document (`---`) in the file".into(),
+                    });
                 }
-                in_doc = true;
                 None
             }
-            Event::DocumentEnd => {
-                in_doc = false;
-                None
-            }
-            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
-            Event::Alias(_) => Some(Node { kind: Kind::Alias, start, end, flow: false, decorated: true }),
+            Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::Alias(id) => Some(leaf(Kind::Alias(id), 0, None, end)),
             Event::Scalar(value, style, anchor, tag) => {
                 let end = match style {
                     // saphyr's span of a quoted scalar runs on over trailing blanks and comments.
@@ -199,23 +214,21 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                     ScalarStyle::Literal | ScalarStyle::Folded => trim_end(src, start.byte, end),
                     ScalarStyle::Plain => end,
                 };
-                Some(Node {
-                    kind: Kind::Scalar { value: value.into_owned(), style },
-                    start,
-                    end,
-                    flow: false,
-                    decorated: anchor != 0 || tag.is_some(),
-                })
+                Some(leaf(Kind::Scalar { value: value.into_owned(), style }, anchor, tag_string(tag), end))
+            }
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) if stack.len() >= MAX_DEPTH => {
+                let _ = (anchor, tag);
+                return Err(SyntaxError { pos: start, message: format!("nesting deeper than {MAX_DEPTH} levels") });
             }
             Event::SequenceStart(anchor, tag) => {
-                let flow = src.as_bytes().get(start.byte) == Some(&b'[');
-                let n = Node { kind: Kind::Alias, start, end, flow, decorated: anchor != 0 || tag.is_some() };
+                let mut n = leaf(Kind::Seq(Vec::new()), anchor, tag_string(tag), end);
+                n.flow = src.as_bytes().get(start.byte) == Some(&b'[');
                 stack.push(Open::Seq(n, Vec::new()));
                 None
             }
             Event::MappingStart(anchor, tag) => {
-                let flow = src.as_bytes().get(start.byte) == Some(&b'{');
-                let n = Node { kind: Kind::Alias, start, end, flow, decorated: anchor != 0 || tag.is_some() };
+                let mut n = leaf(Kind::Map(Vec::new()), anchor, tag_string(tag), end);
+                n.flow = src.as_bytes().get(start.byte) == Some(&b'{');
                 stack.push(Open::Map(n, Vec::new(), None));
                 None
             }
@@ -244,21 +257,15 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                     let mut node = node;
                     if matches!(node.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. }) {
                         // Start block scalars at their `|`/`>` indicator, not at the content.
-                        if let Some(ind) = block_indicator(src, k.end, node.start.byte) {
-                            let line_start = src[..ind].rfind('\n').map_or(0, |i| i + 1);
-                            node.start = Pos {
-                                byte: ind,
-                                line: k.start.line + src[k.end..ind].matches('\n').count(),
-                                col: src[line_start..ind].chars().count() + 1,
-                            };
+                        if let Some(p) = block_indicator(src, &k, node.start.byte) {
+                            node.start = p;
                         }
                     }
                     entries.push((k, node))
                 }
                 None => *pending = Some(node),
             },
-            None if in_doc || root.is_none() => root = Some(node),
-            None => {}
+            None => root = Some(node),
         }
     }
     Ok(root)
@@ -296,13 +303,21 @@ pub(crate) fn trim_end(src: &str, start: usize, end: usize) -> usize {
 }
 
 /// The `|`/`>` of a block scalar value: first non-blank after the `:` that follows the key.
-fn block_indicator(src: &str, key_end: usize, content: usize) -> Option<usize> {
-    let between = src.get(key_end..content)?;
+fn block_indicator(src: &str, key: &Node, content: usize) -> Option<Pos> {
+    let between = src.get(key.end..content)?;
     let colon = between.find(':')?;
     let rest = &between[colon + 1..];
     let off = rest.find(|c: char| c != ' ' && c != '\t')?;
-    let at = key_end + colon + 1 + off;
-    matches!(src.as_bytes().get(at), Some(b'|' | b'>')).then_some(at)
+    let at = key.end + colon + 1 + off;
+    if !matches!(src.as_bytes().get(at), Some(b'|' | b'>')) {
+        return None;
+    }
+    let line_start = src.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    Some(Pos {
+        byte: at,
+        line: key.start.line + src.get(key.end..at)?.matches('\n').count(),
+        col: src.get(line_start..at)?.chars().count() + 1,
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,59 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
+/// Checks, before anything changes, that every ref update will find the value it expects
+/// (following the plan's own earlier updates) and that worktrees to remove without force are
+/// clean, so a plan that would fail half-way is refused up front.
+fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
+    let mut refs: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut problems = Vec::new();
+    for s in &plan.steps {
+        match s {
+            Step::Refs { updates, .. } => {
+                for u in updates {
+                    let cur = match refs.get(&u.name) {
+                        Some(v) => v.clone(),
+                        None => repo.ref_id(&u.name)?.map(|i| i.to_string()),
+                    };
+                    if cur != u.old {
+                        problems.push(match (&cur, &u.old) {
+                            (Some(c), None) => format!("{} exists (at {})", u.name, step::short(c)),
+                            (None, Some(_)) => format!("{} does not exist any more", u.name),
+                            (Some(c), Some(o)) => format!(
+                                "{} is at {}, expected {}",
+                                u.name,
+                                step::short(c),
+                                step::short(o)
+                            ),
+                            (None, None) => continue,
+                        });
+                    }
+                    refs.insert(u.name.clone(), u.new.clone());
+                }
+            }
+            Step::RemoveWorktree { path, force: false, .. } if path.exists() => {
+                let lines = repo.status_lines(path).unwrap_or_default();
+                if !lines.is_empty() {
+                    problems.push(format!(
+                        "{path} has uncommitted or untracked changes:\n      {}",
+                        lines.join("\n      ")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "nothing was changed; something changed since (a new commit, a moved branch, work in a worktree): look at it and decide",
+            "cannot {}:\n  {}",
+            plan.summary,
+            problems.join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
 /// The result of a completed transaction.
 pub struct Applied {
     pub id: String,
@@ -95,6 +148,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<Applied> {
     let dir = state_dir(repo);
     let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
     ensure_no_pending(repo)?;
+    preflight(repo, &plan)?;
     let mut journal = Journal {
         version: 1,
         id: now_id(),
@@ -203,7 +257,12 @@ fn run_forward(
         journal.steps[i].state = StepState::Started;
         journal.save(dir).map_err(|e| (i, e))?;
         failpoint::hit("before", i).map_err(|e| (i, e))?;
-        journal.steps[i].step.apply(repo).map_err(|e| (i, e))?;
+        if let Err(e) = journal.steps[i].step.apply(repo) {
+            // A step that reports failure has cleaned up after itself: nothing to undo.
+            journal.steps[i].state = StepState::Pending;
+            let _ = journal.save(dir);
+            return Err((i, e));
+        }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;

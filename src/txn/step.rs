@@ -164,6 +164,7 @@ impl Step {
                 remove_worktree(repo, path, false, &ours)
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
+            Step::Refs { updates, message } => undo_refs(repo, updates, message),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo),
                 None => Ok(()),
@@ -194,6 +195,26 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str) -> Result<()> {
         return Ok(());
     }
     repo.update_refs(updates, message)
+}
+
+/// Reverses the updates that took effect (a ref transaction is atomic, so normally all or
+/// none did); refs not at their new value are left alone.
+fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str) -> Result<()> {
+    let mut back = Vec::new();
+    for u in updates {
+        let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
+        if cur == u.new && u.new != u.old {
+            back.push(RefUpdate {
+                name: u.name.clone(),
+                old: u.new.clone(),
+                new: u.old.clone(),
+            });
+        }
+    }
+    if back.is_empty() {
+        return Ok(());
+    }
+    repo.update_refs(&back, &format!("undo: {message}"))
 }
 
 fn index_matches(repo: &Repo, commit: &str) -> Result<bool> {

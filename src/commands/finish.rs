@@ -1,0 +1,555 @@
+//! `git parallel finish [ID…]`: merge every finished task branch into the target in memory,
+//! test the result, advance the target in one compare-and-swap step, mark the tasks completed,
+//! then remove their worktrees and branches — as one transaction.
+
+use camino::Utf8PathBuf;
+use gix::ObjectId;
+
+use super::common::{self, short_branch, Env};
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::git::{cli, RefUpdate};
+use crate::taskgraph::{schedule, Edit, Status, Task, TaskFile};
+use crate::txn::{self, Plan, Step};
+
+/// A task whose branch is to be merged.
+struct Candidate {
+    idx: usize,
+    id: String,
+    branch: String,
+    tip: ObjectId,
+    commits: usize,
+    worktree: Option<Utf8PathBuf>,
+    files: Vec<String>,
+}
+
+/// The in-memory result of merging the candidates.
+struct Merged {
+    tip: ObjectId,
+    merged: Vec<(usize, ObjectId)>,
+    conflicts: Vec<(usize, Vec<String>)>,
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let env = Env::load(ctx)?;
+    let candidates = select(&env)?;
+    if candidates.is_empty() {
+        if ctx.out.json {
+            common::print_json(&common::json_envelope("finish", serde_json::json!({ "merged": [] })));
+        } else if !ctx.out.quiet {
+            println!("Nothing to finish: no in-progress task has commits of its own.");
+        }
+        return Ok(());
+    }
+    check_preconditions(&env, &candidates)?;
+    check_boundaries(&env, &candidates)?;
+    let merged = merge_all(&env, &candidates)?;
+    if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
+        return Err(report_conflicts(&env, &candidates, &merged));
+    }
+    let (plan, final_tip) = build_plan(&env, &candidates, &merged)?;
+    if ctx.args.on(&defs::DRY_RUN) {
+        if ctx.out.json {
+            common::print_json(&common::json_envelope(
+                "finish",
+                serde_json::json!({ "dry_run": true, "plan": plan }),
+            ));
+        } else {
+            plan.print();
+        }
+        return Ok(());
+    }
+    txn::execute(&ctx.repo, plan)?;
+    report(&env, &candidates, &merged, final_tip);
+    Ok(())
+}
+
+fn select(env: &Env) -> Result<Vec<Candidate>> {
+    let graph = &env.tf.graph;
+    let ids = &env.ctx.args.positionals;
+    let mut idx = Vec::new();
+    let mut problems = Vec::new();
+    if ids.is_empty() {
+        idx.extend((0..graph.tasks.len()).filter(|&i| graph.tasks[i].status == Status::InProgress));
+    } else {
+        for id in ids {
+            match env.tf.index_of(id) {
+                Some(i) if graph.tasks[i].status == Status::InProgress => {
+                    if !idx.contains(&i) {
+                        idx.push(i)
+                    }
+                }
+                Some(i) => problems.push(format!("{id}: status is {}, not in_progress", graph.tasks[i].status)),
+                None => problems.push(format!("{id}: no such task")),
+            }
+        }
+    }
+    idx.sort();
+    let mut out = Vec::new();
+    for i in idx {
+        let task = &graph.tasks[i];
+        let branch = env.branch_of(task);
+        let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
+            problems.push(format!("{}: its branch {} does not exist", task.id, short_branch(&branch)));
+            continue;
+        };
+        let base = env.ctx.repo.merge_base(env.target_tip, tip)?.unwrap_or(env.target_tip);
+        let commits = env.ctx.repo.count_between(base, tip)?;
+        if commits == 0 {
+            if !ids.is_empty() {
+                problems.push(format!("{}: branch {} has no commits of its own yet", task.id, short_branch(&branch)));
+            }
+            continue;
+        }
+        let worktree = env.worktree_of(task)?.map(|w| w.path);
+        let files = changed_files(env, base, tip)?;
+        out.push(Candidate {
+            idx: i,
+            id: task.id.clone(),
+            branch,
+            tip,
+            commits,
+            worktree,
+            files,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "see 'git parallel status'",
+            "cannot finish; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(out)
+}
+
+fn changed_files(env: &Env, base: ObjectId, tip: ObjectId) -> Result<Vec<String>> {
+    let mut cmd = env.ctx.repo.git_main();
+    cmd.args(["diff", "--name-only", "-z", "--no-renames"])
+        .arg(base.to_string())
+        .arg(tip.to_string())
+        .arg("--");
+    let out = cli::stdout(cmd)?;
+    Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
+}
+
+/// Everything that must hold before anything changes, all failures listed at once.
+fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
+    let mut problems = Vec::new();
+    if !env.target_checked_out {
+        problems.push(format!(
+            "the target branch {} is not checked out in the main worktree {} (git switch {})",
+            short_branch(&env.target),
+            env.main,
+            short_branch(&env.target)
+        ));
+    } else {
+        let dirty: Vec<String> = env
+            .ctx
+            .repo
+            .status_lines(&env.main)?
+            .into_iter()
+            .filter(|l| !l.starts_with("??"))
+            .collect();
+        if !dirty.is_empty() {
+            problems.push(format!(
+                "the main worktree has uncommitted changes (commit or stash them):\n      {}",
+                dirty.join("\n      ")
+            ));
+        }
+    }
+    let worktrees = env.ctx.repo.worktrees()?;
+    for c in candidates {
+        let Some(wt) = &c.worktree else { continue };
+        let lines = env.ctx.repo.status_lines(wt)?;
+        if !lines.is_empty() {
+            problems.push(format!(
+                "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
+                c.id,
+                env.show(wt),
+                lines.join("\n      ")
+            ));
+        }
+        if worktrees.iter().any(|w| &w.path == wt && w.locked) {
+            problems.push(format!(
+                "{}: worktree {} is locked (git worktree unlock {})",
+                c.id,
+                env.show(wt),
+                wt
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "fix these, then run 'git parallel finish' again",
+            "cannot finish; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
+/// Files each branch changed must lie inside its task's paths; overlaps are reported.
+fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
+    let warn_only = env.ctx.args.on(&defs::ALLOW_OUTSIDE)
+        || env
+            .ctx
+            .repo
+            .config("parallel.boundaries")
+            .is_some_and(|v| v.eq_ignore_ascii_case("warn"));
+    let mut outside = Vec::new();
+    for c in candidates {
+        let task = &env.tf.graph.tasks[c.idx];
+        let allowed: Vec<&str> = task.paths().collect();
+        for f in &c.files {
+            let inside = allowed.iter().any(|p| schedule::paths_overlap(p, f) && within(p, f))
+                || env.task_rel.as_deref() == Some(f.as_str());
+            if !inside {
+                outside.push(format!("{}: {f} is outside its produces/shared_files paths", c.id));
+            }
+        }
+    }
+    if !env.ctx.out.quiet && !env.ctx.out.json {
+        for (n, a) in candidates.iter().enumerate() {
+            for b in &candidates[n + 1..] {
+                let shared: Vec<&String> = a.files.iter().filter(|f| b.files.contains(f)).collect();
+                for f in shared {
+                    eprintln!("note: {} and {} both changed {f}", a.id, b.id);
+                }
+            }
+        }
+    }
+    if outside.is_empty() {
+        return Ok(());
+    }
+    if warn_only {
+        if !env.ctx.out.quiet {
+            for o in &outside {
+                eprintln!("warning: {o}");
+            }
+        }
+        return Ok(());
+    }
+    Err(crate::refused!(
+        help = "move the changes into the task's paths, add the paths to produces/shared_files, or pass --allow-outside (parallel.boundaries = warn)",
+        "cannot finish; files changed outside the tasks' boundaries:\n  {}",
+        outside.join("\n  ")
+    ))
+}
+
+/// `file` is the declared path itself or inside it (a declared directory).
+fn within(declared: &str, file: &str) -> bool {
+    let d = declared.trim_start_matches("./").trim_end_matches('/');
+    file == d || file.starts_with(&format!("{d}/"))
+}
+
+fn merge_type(task: &Task) -> &'static str {
+    match task.role().as_str() {
+        "devops" => "ci",
+        "technical-writer" => "docs",
+        "qa" => "test",
+        _ => "feat",
+    }
+}
+
+fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
+    let template = env
+        .ctx
+        .repo
+        .config("parallel.mergeMessage")
+        .unwrap_or_else(|| "{type}({product}): {name} ({id})".into());
+    template
+        .replace("{type}", merge_type(task))
+        .replace("{product}", &env.product)
+        .replace("{name}", &task.name.to_lowercase())
+        .replace("{id}", &task.id)
+        .replace("{branch}", short_branch(branch))
+}
+
+/// Merges the candidates one after the other onto the target, writing only objects.
+fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
+    let mut acc = env.target_tip;
+    let mut merged = Vec::new();
+    let mut conflicts = Vec::new();
+    for c in candidates {
+        let task = &env.tf.graph.tasks[c.idx];
+        let mut cmd = env.ctx.repo.git_main();
+        cmd.args(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"])
+            .arg(acc.to_string())
+            .arg(c.tip.to_string());
+        let out = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| crate::fatal!("cannot run git merge-tree: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split('\0').filter(|s| !s.is_empty());
+        match out.status.code() {
+            Some(0) => {
+                let tree = crate::git::oid(parts.next().unwrap_or("").trim())?;
+                let commit = env.ctx.repo.commit_tree(tree, &[acc, c.tip], &merge_message(env, task, &c.branch))?;
+                acc = commit;
+                merged.push((c.idx, commit));
+            }
+            Some(1) => {
+                let _tree = parts.next();
+                let mut files: Vec<String> = parts.map(str::to_string).collect();
+                files.dedup();
+                conflicts.push((c.idx, files));
+            }
+            _ => {
+                return Err(crate::fatal!(
+                    "git merge-tree failed for {}: {}",
+                    c.id,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        }
+    }
+    Ok(Merged {
+        tip: acc,
+        merged,
+        conflicts,
+    })
+}
+
+fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Error {
+    let mut lines = Vec::new();
+    for (idx, files) in &merged.conflicts {
+        let Some(c) = candidates.iter().find(|c| c.idx == *idx) else { continue };
+        lines.push(format!("{} ({}) conflicts in:", c.id, short_branch(&c.branch)));
+        for f in files {
+            lines.push(format!("    {f}"));
+        }
+        let wt = c
+            .worktree
+            .as_ref()
+            .map(|w| w.to_string())
+            .unwrap_or_else(|| "<worktree>".into());
+        lines.push(format!(
+            "  reproduce and resolve it there: git -C {wt} merge {}",
+            short_branch(&env.target)
+        ));
+    }
+    let merged_before = merged.merged.len();
+    if env.ctx.out.json {
+        let conflicts: Vec<serde_json::Value> = merged
+            .conflicts
+            .iter()
+            .map(|(idx, files)| {
+                serde_json::json!({ "id": env.tf.graph.tasks[*idx].id, "files": files })
+            })
+            .collect();
+        common::print_json(&common::json_envelope(
+            "finish",
+            serde_json::json!({ "merged": [], "conflicts": conflicts }),
+        ));
+    }
+    Error::Refused(miette::miette!(
+        help = if merged_before > 0 {
+            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others)"
+        } else {
+            "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
+        },
+        "merge conflicts:\n  {}",
+        lines.join("\n  ")
+    ))
+}
+
+fn backup_name(env: &Env, id: &str, taken: &[String]) -> Result<String> {
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("refs/parallel/backup/{id}")
+        } else {
+            format!("refs/parallel/backup/{id}-{n}")
+        };
+        if !taken.contains(&name) && env.ctx.repo.ref_id(&name)?.is_none() {
+            return Ok(name);
+        }
+        n += 1;
+    }
+}
+
+fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(Plan, ObjectId)> {
+    let now = crate::time::now_iso();
+    let done: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| merged.merged.iter().any(|(i, _)| *i == c.idx))
+        .collect();
+    let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
+    let message = format!("chore({}): complete {}", env.product, ids.join(", "));
+    // The status commit is made on the merged result, whose task file may have changed.
+    let mut final_tip = merged.tip;
+    if let Some(rel) = &env.task_rel {
+        let text = env
+            .ctx
+            .repo
+            .file_at(merged.tip, rel)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_else(|| env.tf.source.clone());
+        let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
+        let mut edits = Vec::new();
+        for id in &ids {
+            edits.push(Edit::task(*id, "status", "completed"));
+            edits.push(Edit::task(*id, "completed_at", now.as_str()));
+        }
+        edits.push(Edit::metadata("updated_at", now.as_str()));
+        let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
+        final_tip = env
+            .ctx
+            .repo
+            .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?;
+    }
+    let mut steps = Vec::new();
+    if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
+        let dir = std::env::temp_dir().join(format!("git-parallel-test-{}", std::process::id()));
+        let dir = Utf8PathBuf::from_path_buf(dir).map_err(|p| crate::fatal!("temp dir is not UTF-8: {}", p.display()))?;
+        steps.push(Step::TestGate {
+            commit: final_tip.to_string(),
+            command: cmd,
+            dir,
+        });
+    }
+    let keep = env.ctx.args.on(&defs::KEEP);
+    let mut updates = vec![RefUpdate {
+        name: env.target.clone(),
+        old: Some(env.target_tip.to_string()),
+        new: Some(final_tip.to_string()),
+    }];
+    let mut backups = Vec::new();
+    if !keep {
+        for c in &done {
+            let name = backup_name(env, &c.id, &backups)?;
+            backups.push(name.clone());
+            updates.push(RefUpdate {
+                name,
+                old: None,
+                new: Some(c.tip.to_string()),
+            });
+        }
+    }
+    steps.push(Step::Refs {
+        updates,
+        message: format!("git-parallel: finish {}", ids.join(", ")),
+    });
+    steps.push(Step::SyncMain {
+        from: env.target_tip.to_string(),
+        to: final_tip.to_string(),
+    });
+    let commit_point = Some(steps.len() - 1);
+    if !keep {
+        for c in &done {
+            if let Some(wt) = &c.worktree {
+                steps.push(Step::RemoveWorktree {
+                    path: wt.clone(),
+                    branch: c.branch.clone(),
+                    force: false,
+                });
+            }
+        }
+        steps.push(Step::Refs {
+            updates: done
+                .iter()
+                .map(|c| RefUpdate {
+                    name: c.branch.clone(),
+                    old: Some(c.tip.to_string()),
+                    new: None,
+                })
+                .collect(),
+            message: format!("git-parallel: finish {}", ids.join(", ")),
+        });
+    }
+    let plan = Plan {
+        command: "finish".into(),
+        summary: format!("finish {}", ids.join(", ")),
+        steps,
+        commit_point,
+        meta: serde_json::json!({ "tasks": ids, "backups": backups }),
+    };
+    Ok((plan, final_tip))
+}
+
+fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: ObjectId) {
+    let out = &env.ctx.out;
+    let keep = env.ctx.args.on(&defs::KEEP);
+    let done: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| merged.merged.iter().any(|(i, _)| *i == c.idx))
+        .collect();
+    let left: Vec<&str> = merged
+        .conflicts
+        .iter()
+        .map(|(i, _)| env.tf.graph.tasks[*i].id.as_str())
+        .collect();
+    if out.json {
+        let tasks: Vec<serde_json::Value> = done
+            .iter()
+            .map(|c| {
+                let merge = merged.merged.iter().find(|(i, _)| *i == c.idx).map(|(_, m)| m.to_string());
+                serde_json::json!({
+                    "id": c.id,
+                    "branch": short_branch(&c.branch),
+                    "commits": c.commits,
+                    "files_changed": c.files.len(),
+                    "merge_commit": merge,
+                    "worktree_removed": !keep && c.worktree.is_some(),
+                    "branch_deleted": !keep,
+                })
+            })
+            .collect();
+        let conflicts: Vec<serde_json::Value> = merged
+            .conflicts
+            .iter()
+            .map(|(i, files)| serde_json::json!({ "id": env.tf.graph.tasks[*i].id, "files": files }))
+            .collect();
+        common::print_json(&common::json_envelope(
+            "finish",
+            serde_json::json!({
+                "target": short_branch(&env.target),
+                "old_tip": env.target_tip.to_string(),
+                "new_tip": final_tip.to_string(),
+                "tested": env.ctx.flag_or_config(&defs::TEST),
+                "merged": tasks,
+                "conflicts": conflicts,
+            }),
+        ));
+        return;
+    }
+    if out.quiet {
+        return;
+    }
+    println!(
+        "Merged {} task{} into {}:",
+        done.len(),
+        if done.len() == 1 { "" } else { "s" },
+        short_branch(&env.target)
+    );
+    for c in &done {
+        println!(
+            "  {}  {}  {} commit{}, {} file{} changed",
+            out.paint("1", &c.id),
+            short_branch(&c.branch),
+            c.commits,
+            if c.commits == 1 { "" } else { "s" },
+            c.files.len(),
+            if c.files.len() == 1 { "" } else { "s" },
+        );
+    }
+    if let Some(t) = env.ctx.flag_or_config(&defs::TEST) {
+        println!("Test `{t}` passed on the merged result.");
+    }
+    println!(
+        "{} is now at {} (was {}).",
+        short_branch(&env.target),
+        crate::txn::step::short(&final_tip.to_string()),
+        crate::txn::step::short(&env.target_tip.to_string())
+    );
+    if !keep {
+        println!("Removed their worktrees and branches (tips kept under refs/parallel/backup/; 'git parallel undo' reverses this).");
+    }
+    if !left.is_empty() {
+        println!("Left running (conflicts): {}", left.join(", "));
+    }
+}

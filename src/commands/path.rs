@@ -1,0 +1,53 @@
+//! `git parallel path ID`: the absolute worktree path of a started task, for
+//! `cd "$(git parallel path ID)"`.
+
+use serde_json::json;
+
+use super::common::{self, short_branch, Env};
+use crate::context::Context;
+use crate::error::Result;
+use crate::taskgraph::Status;
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let env = Env::load(ctx)?;
+    let id = ctx.args.positionals.first().map(String::as_str).unwrap_or_default();
+    let Some(task) = env.tf.task(id) else {
+        return Err(crate::refused!(
+            help = "list the tasks with: git parallel status",
+            "no task '{id}' in {}",
+            env.show(&env.task_path)
+        ));
+    };
+    let Some(wt) = env.worktree_of(task)? else {
+        let branch = env.branch_of(task);
+        let branch = short_branch(&branch);
+        return Err(match task.status {
+            Status::Pending | Status::Ready => crate::refused!(
+                help = format!("start it first: git parallel start {id}"),
+                "task {id} has no worktree: it is {} (not started)",
+                task.status
+            ),
+            Status::InProgress | Status::Failed => crate::refused!(
+                help = format!(
+                    "recreate it with: git worktree add <path> {branch}; or abort the task: git parallel abort {id}"
+                ),
+                "task {id} is {} but no worktree has its branch {branch} checked out",
+                task.status
+            ),
+            _ => crate::refused!(
+                help = format!("only started tasks have a worktree (git parallel start {id} for pending ones)"),
+                "task {id} has no worktree: it is {}",
+                task.status
+            ),
+        });
+    };
+    if ctx.out.json {
+        common::print_json(&common::json_envelope(
+            "path",
+            json!({ "id": task.id, "status": task.status, "path": wt.path }),
+        ));
+    } else {
+        println!("{}", wt.path);
+    }
+    Ok(())
+}

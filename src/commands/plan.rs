@@ -1,0 +1,369 @@
+//! `git parallel plan [--format text|json|dot|mermaid]`: the waves a full run would take, the
+//! critical path, and sequential against parallel minutes. Reads only the task file.
+
+use serde_json::{json, Value};
+
+use super::common;
+use super::start::explain_blocker;
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::taskgraph::schedule::{self, CriticalPath};
+use crate::taskgraph::{Graph, Status, TaskFile};
+
+/// Everything the formats print, computed once.
+struct Plan<'a> {
+    graph: &'a Graph,
+    waves: Vec<Vec<usize>>,
+    /// Wave number (0-based) of each task, None when it is in no wave.
+    wave_of: Vec<Option<usize>>,
+    critical: CriticalPath,
+    sequential: u64,
+    parallel: u64,
+    /// Remaining tasks in no wave: they can never start as things stand.
+    stuck: Vec<usize>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(graph: &'a Graph) -> Plan<'a> {
+        let waves = schedule::waves(graph);
+        let mut wave_of = vec![None; graph.tasks.len()];
+        for (w, wave) in waves.iter().enumerate() {
+            for &i in wave {
+                wave_of[i] = Some(w);
+            }
+        }
+        let stuck = (0..graph.tasks.len())
+            .filter(|&i| wave_of[i].is_none() && !graph.tasks[i].status.is_done())
+            .collect();
+        let parallel = waves
+            .iter()
+            .map(|w| w.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0))
+            .sum();
+        Plan {
+            graph,
+            critical: schedule::critical_path(graph),
+            sequential: schedule::sequential_minutes(graph),
+            parallel,
+            waves,
+            wave_of,
+            stuck,
+        }
+    }
+
+    fn id(&self, i: usize) -> &str {
+        &self.graph.tasks[i].id
+    }
+
+    /// Both ends on the critical path, consecutively.
+    fn critical_edge(&self, from: usize, to: usize) -> bool {
+        self.critical.tasks.windows(2).any(|w| w[0] == from && w[1] == to)
+    }
+
+    /// Resolved dependency edges (dependency, dependent), in file order.
+    fn edges(&self, tf: &TaskFile) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, t) in self.graph.tasks.iter().enumerate() {
+            for d in &t.depends_on {
+                if let Some(j) = tf.index_of(d) {
+                    if !out.contains(&(j, i)) {
+                        out.push((j, i));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn minutes(graph: &Graph, i: usize) -> u64 {
+    graph.tasks[i].estimated_time_minutes.unwrap_or(0)
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let format = match ctx.args.value(&defs::FORMAT) {
+        Some(f) => f,
+        None if ctx.out.json => "json",
+        None => "text",
+    };
+    if !matches!(format, "text" | "json" | "dot" | "mermaid") {
+        return Err(Error::usage(
+            format!("unknown format '{format}' (expected text, json, dot or mermaid)"),
+            Some(&defs::PLAN),
+        ));
+    }
+    let tf = ctx.load_tasks()?;
+    let plan = Plan::new(&tf.graph);
+    match format {
+        "json" => common::print_json(&to_json(&plan)),
+        "dot" => print!("{}", to_dot(&plan, &tf)),
+        "mermaid" => print!("{}", to_mermaid(&plan, &tf)),
+        _ if ctx.out.quiet => {}
+        _ => print_text(ctx, &plan, &tf),
+    }
+    Ok(())
+}
+
+fn print_text(ctx: &Context, plan: &Plan, tf: &TaskFile) {
+    let graph = plan.graph;
+    let out = &ctx.out;
+    let remaining = graph.tasks.iter().filter(|t| !t.status.is_done()).count();
+    let shown = ctx.display_path(&tf.path);
+    if remaining == 0 {
+        println!("{shown}: every task is done; nothing to plan.");
+        return;
+    }
+    println!(
+        "{shown}: {remaining} task{} remaining in {} wave{}",
+        if remaining == 1 { "" } else { "s" },
+        plan.waves.len(),
+        if plan.waves.len() == 1 { "" } else { "s" }
+    );
+    for (n, wave) in plan.waves.iter().enumerate() {
+        let longest = wave.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0);
+        let ids: Vec<String> = wave
+            .iter()
+            .map(|&i| {
+                let t = &graph.tasks[i];
+                let mut s = t.id.clone();
+                if t.status == Status::InProgress {
+                    s.push_str(" (running)");
+                }
+                if t.checkpoint {
+                    s.push_str(" (checkpoint)");
+                }
+                s
+            })
+            .collect();
+        println!(
+            "  {} ({longest} min):  {}",
+            out.paint("1", &format!("Wave {}", n + 1)),
+            ids.join(", ")
+        );
+    }
+    for &i in &plan.stuck {
+        let why: Vec<String> = schedule::blockers(graph, i).iter().map(explain_blocker).collect();
+        let why = if why.is_empty() {
+            "on a dependency cycle".to_string()
+        } else {
+            why.join("; ")
+        };
+        println!("  {} {}: {why}", out.paint("31", "Cannot run"), plan.id(i));
+    }
+    if !plan.critical.tasks.is_empty() {
+        let ids: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
+        println!("Critical path ({} min): {}", plan.critical.minutes, ids.join(" -> "));
+    }
+    let saved = plan.sequential.saturating_sub(plan.parallel);
+    let speedup = if plan.parallel > 0 {
+        format!(", {:.1}x", plan.sequential as f64 / plan.parallel as f64)
+    } else {
+        String::new()
+    };
+    println!(
+        "Time: {} min sequential, {} min in parallel (saves {saved} min{speedup})",
+        plan.sequential, plan.parallel
+    );
+}
+
+fn to_json(plan: &Plan) -> Value {
+    let graph = plan.graph;
+    let waves: Vec<Vec<&str>> = plan
+        .waves
+        .iter()
+        .map(|w| w.iter().map(|&i| plan.id(i)).collect())
+        .collect();
+    let tasks: Vec<Value> = graph
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            json!({
+                "id": t.id,
+                "name": t.name,
+                "agent": t.agent,
+                "status": t.status,
+                "depends_on": t.depends_on,
+                "estimated_time_minutes": t.estimated_time_minutes,
+                "checkpoint": t.checkpoint,
+                "parallel_ok": t.parallel_ok,
+                "wave": plan.wave_of[i].map(|w| w + 1),
+            })
+        })
+        .collect();
+    let critical: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
+    let stuck: Vec<&str> = plan.stuck.iter().map(|&i| plan.id(i)).collect();
+    common::json_envelope(
+        "plan",
+        json!({
+            "product": graph.product,
+            "waves": waves,
+            "critical_path": { "tasks": critical, "minutes": plan.critical.minutes },
+            "sequential_minutes": plan.sequential,
+            "parallel_minutes": plan.parallel,
+            "unschedulable": stuck,
+            "tasks": tasks,
+        }),
+    )
+}
+
+/// Fill and border colours of a status, shared by dot and mermaid.
+fn colors(s: Status) -> (&'static str, &'static str) {
+    match s {
+        Status::Completed => ("#b7e1a1", "#4d8b31"),
+        Status::InProgress => ("#ffe08a", "#b8860b"),
+        Status::Failed => ("#f4a3a3", "#b22222"),
+        Status::Blocked => ("#d0d0d0", "#808080"),
+        Status::Skipped => ("#eeeeee", "#a0a0a0"),
+        Status::Ready => ("#cfe8ff", "#4682b4"),
+        Status::Pending => ("#ffffff", "#333333"),
+    }
+}
+
+fn dot_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
+    let graph = plan.graph;
+    let name = graph.product.as_deref().unwrap_or("task graph");
+    let mut s = format!("digraph {} {{\n", dot_quote(name));
+    s.push_str("  rankdir=LR;\n");
+    s.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];\n");
+    s.push_str("  edge [color=\"#666666\"];\n");
+    let node = |i: usize| -> String {
+        let t = &graph.tasks[i];
+        let (fill, border) = colors(t.status);
+        let mut label = format!("{}\n{}", t.id, t.agent);
+        if let Some(m) = t.estimated_time_minutes {
+            label.push_str(&format!(" · {m} min"));
+        }
+        label.push_str(&format!("\n{}", t.status));
+        let mut attrs = format!(
+            "label={}, fillcolor=\"{fill}\", color=\"{border}\", tooltip={}",
+            dot_quote(&label),
+            dot_quote(&t.name)
+        );
+        if t.checkpoint {
+            attrs.push_str(", peripheries=2");
+        }
+        if plan.critical.tasks.contains(&i) {
+            attrs.push_str(", penwidth=2");
+        }
+        format!("{} [{attrs}];\n", dot_quote(&t.id))
+    };
+    for (n, wave) in plan.waves.iter().enumerate() {
+        s.push_str(&format!(
+            "  subgraph cluster_wave{} {{\n    label=\"Wave {}\";\n    style=dashed;\n    color=\"#999999\";\n",
+            n + 1,
+            n + 1
+        ));
+        for &i in wave {
+            s.push_str("    ");
+            s.push_str(&node(i));
+        }
+        s.push_str("  }\n");
+    }
+    for i in 0..graph.tasks.len() {
+        if plan.wave_of[i].is_none() {
+            s.push_str("  ");
+            s.push_str(&node(i));
+        }
+    }
+    for (from, to) in plan.edges(tf) {
+        let attrs = if plan.critical_edge(from, to) {
+            " [color=\"#b22222\", penwidth=2]"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "  {} -> {}{attrs};\n",
+            dot_quote(plan.id(from)),
+            dot_quote(plan.id(to))
+        ));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// Mermaid label text: quotes and angle brackets as entities.
+fn mermaid_text(s: &str) -> String {
+    s.replace('&', "#amp;")
+        .replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+}
+
+fn to_mermaid(plan: &Plan, tf: &TaskFile) -> String {
+    let graph = plan.graph;
+    let mut s = String::from("flowchart LR\n");
+    let node = |i: usize| -> String {
+        let t = &graph.tasks[i];
+        let mut label = format!("{}<br/>{}", mermaid_text(&t.id), mermaid_text(&t.agent));
+        if let Some(m) = t.estimated_time_minutes {
+            label.push_str(&format!(" · {m} min"));
+        }
+        if t.checkpoint {
+            format!("t{i}{{{{\"{label}\"}}}}\n")
+        } else {
+            format!("t{i}[\"{label}\"]\n")
+        }
+    };
+    for (n, wave) in plan.waves.iter().enumerate() {
+        s.push_str(&format!("  subgraph wave{} [\"Wave {}\"]\n", n + 1, n + 1));
+        for &i in wave {
+            s.push_str("    ");
+            s.push_str(&node(i));
+        }
+        s.push_str("  end\n");
+    }
+    for i in 0..graph.tasks.len() {
+        if plan.wave_of[i].is_none() {
+            s.push_str("  ");
+            s.push_str(&node(i));
+        }
+    }
+    let edges = plan.edges(tf);
+    let mut critical_links = Vec::new();
+    for (k, &(from, to)) in edges.iter().enumerate() {
+        if plan.critical_edge(from, to) {
+            s.push_str(&format!("  t{from} ==> t{to}\n"));
+            critical_links.push(k.to_string());
+        } else {
+            s.push_str(&format!("  t{from} --> t{to}\n"));
+        }
+    }
+    for st in Status::ALL {
+        let members: Vec<String> = (0..graph.tasks.len())
+            .filter(|&i| graph.tasks[i].status == st)
+            .map(|i| format!("t{i}"))
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let (fill, border) = colors(st);
+        s.push_str(&format!(
+            "  classDef {} fill:{fill},stroke:{border},color:#000\n",
+            st.as_str()
+        ));
+        s.push_str(&format!("  class {} {}\n", members.join(","), st.as_str()));
+    }
+    if !critical_links.is_empty() {
+        s.push_str(&format!(
+            "  linkStyle {} stroke:#b22222,stroke-width:2px\n",
+            critical_links.join(",")
+        ));
+    }
+    s
+}

@@ -1,0 +1,249 @@
+//! `git parallel status` (the default command): every task with its status, the branch and
+//! worktree of active tasks, what is ready now and why the rest waits.
+//!
+//! Fast path: with no active task nothing but the task file and two refs are read; no git
+//! process is spawned. Each active worktree costs one `git status`.
+
+use camino::Utf8PathBuf;
+use serde_json::{json, Value};
+
+use super::common::{self, short_branch, Env};
+use super::start::explain;
+use crate::context::{Context, Output};
+use crate::error::Result;
+use crate::git::WorktreeInfo;
+use crate::taskgraph::schedule::{self, Wait};
+use crate::taskgraph::{Status, Task};
+
+/// What the repository says about an active (in_progress or failed) task.
+struct Active {
+    branch: String,
+    /// The branch exists.
+    tip: Option<gix::ObjectId>,
+    worktree: Option<Utf8PathBuf>,
+    /// Changed or untracked files in the worktree (None: no worktree).
+    changes: Option<usize>,
+    ahead: Option<usize>,
+    behind: Option<usize>,
+}
+
+/// One row of the report.
+struct Row<'a> {
+    task: &'a Task,
+    active: Option<Active>,
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let env = Env::load(ctx)?;
+    let graph = &env.tf.graph;
+    let is_active = |t: &Task| matches!(t.status, Status::InProgress | Status::Failed);
+    // Worktrees are only listed (and git only run) when some task is active.
+    let worktrees: Vec<WorktreeInfo> = if graph.tasks.iter().any(is_active) {
+        ctx.repo.worktrees()?
+    } else {
+        Vec::new()
+    };
+    let mut rows = Vec::with_capacity(graph.tasks.len());
+    for t in &graph.tasks {
+        let active = if is_active(t) {
+            Some(inspect(&env, t, &worktrees)?)
+        } else {
+            None
+        };
+        rows.push(Row { task: t, active });
+    }
+    let sel = schedule::select(graph);
+    let waiting: Vec<(usize, &Wait)> = sel
+        .waiting
+        .iter()
+        .filter(|(i, _)| matches!(graph.tasks[*i].status, Status::Pending | Status::Ready))
+        .map(|(i, w)| (*i, w))
+        .collect();
+    if ctx.out.json {
+        print_json(&env, &rows, &sel.run, &waiting);
+    } else if !ctx.out.quiet {
+        print_text(&env, &rows, &sel.run, &waiting);
+    }
+    Ok(())
+}
+
+fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
+    let repo = &env.ctx.repo;
+    let branch = env.branch_of(t);
+    let tip = repo.ref_id(&branch)?;
+    let worktree = worktrees
+        .iter()
+        .find(|w| w.branch.as_deref() == Some(branch.as_str()))
+        .map(|w| w.path.clone());
+    let changes = match &worktree {
+        Some(p) if p.is_dir() => Some(repo.status_lines(p)?.len()),
+        _ => None,
+    };
+    let (mut ahead, mut behind) = (None, None);
+    if let Some(tip) = tip {
+        if let Some(base) = repo.merge_base(env.target_tip, tip)? {
+            ahead = Some(repo.count_between(base, tip)?);
+            behind = Some(repo.count_between(base, env.target_tip)?);
+        }
+    }
+    Ok(Active {
+        branch: short_branch(&branch).to_string(),
+        tip,
+        worktree,
+        changes,
+        ahead,
+        behind,
+    })
+}
+
+/// The ANSI colour of a status.
+fn status_color(s: Status) -> &'static str {
+    match s {
+        Status::Completed => "32",
+        Status::InProgress => "33",
+        Status::Failed => "31",
+        Status::Ready => "36",
+        Status::Blocked | Status::Skipped => "90",
+        Status::Pending => "0",
+    }
+}
+
+fn paint_padded(out: &Output, code: &str, s: &str, width: usize) -> String {
+    let pad = " ".repeat(width.saturating_sub(s.chars().count()));
+    format!("{}{pad}", out.paint(code, s))
+}
+
+fn print_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) {
+    let out = &env.ctx.out;
+    let graph = &env.tf.graph;
+    let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
+    println!(
+        "{} ({}): {done} of {} tasks done; target {}",
+        env.show(&env.task_path),
+        env.product,
+        graph.tasks.len(),
+        short_branch(&env.target)
+    );
+    let w_id = rows.iter().map(|r| r.task.id.chars().count()).max().unwrap_or(0);
+    let w_agent = rows.iter().map(|r| r.task.agent.chars().count()).max().unwrap_or(0);
+    let w_status = rows
+        .iter()
+        .map(|r| r.task.status.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for (i, r) in rows.iter().enumerate() {
+        let t = r.task;
+        let id_code = if ready.contains(&i) { "1" } else { "0" };
+        let mut line = format!(
+            "  {}  {:<w_agent$}  {}",
+            paint_padded(out, id_code, &t.id, w_id),
+            t.agent,
+            paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
+        );
+        if let Some(a) = &r.active {
+            line.push_str(&format!("  {}", a.branch));
+            if a.tip.is_none() {
+                line.push_str(&format!("  {}", out.paint("31", "(branch missing)")));
+            }
+            match &a.worktree {
+                Some(p) => line.push_str(&format!("  {}", env.show(p))),
+                None => line.push_str(&format!("  {}", out.paint("31", "(no worktree)"))),
+            }
+            match a.changes {
+                Some(0) => line.push_str("  clean"),
+                Some(n) => line.push_str(&format!(
+                    "  {}",
+                    out.paint("31", &format!("dirty ({n} change{})", if n == 1 { "" } else { "s" }))
+                )),
+                None => {}
+            }
+            if let (Some(ahead), Some(behind)) = (a.ahead, a.behind) {
+                line.push_str(&format!("  ahead {ahead}, behind {behind}"));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+    let ids = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
+        v.map(|i| graph.tasks[i].id.clone()).collect()
+    };
+    if ready.is_empty() {
+        let running = graph.tasks.iter().any(|t| t.status == Status::InProgress);
+        let remaining = graph.tasks.iter().any(|t| !t.status.is_done());
+        let why = if !remaining {
+            "nothing (every task is done)"
+        } else if running {
+            "nothing (waiting for the running tasks)"
+        } else {
+            "nothing"
+        };
+        println!("Ready now: {why}");
+    } else {
+        println!(
+            "Ready now: {}  (git parallel start)",
+            out.paint("1", &ids(&mut ready.iter().copied()).join(", "))
+        );
+    }
+    if !waiting.is_empty() {
+        println!("Waiting:");
+        let w = waiting
+            .iter()
+            .map(|(i, _)| graph.tasks[*i].id.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (i, wait) in waiting {
+            println!("  {:<w$}  {}", graph.tasks[*i].id, explain(wait));
+        }
+    }
+}
+
+fn print_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) {
+    let graph = &env.tf.graph;
+    let tasks: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let t = r.task;
+            let mut v = json!({
+                "id": t.id,
+                "name": t.name,
+                "agent": t.agent,
+                "status": t.status,
+            });
+            if let (Some(a), Some(obj)) = (&r.active, v.as_object_mut()) {
+                obj.insert("branch".into(), json!(a.branch));
+                obj.insert("branch_exists".into(), json!(a.tip.is_some()));
+                if let Some(p) = &a.worktree {
+                    obj.insert("worktree".into(), json!(p));
+                }
+                if let Some(n) = a.changes {
+                    obj.insert("dirty".into(), json!(n > 0));
+                    obj.insert("changes".into(), json!(n));
+                }
+                if let (Some(ahead), Some(behind)) = (a.ahead, a.behind) {
+                    obj.insert("ahead".into(), json!(ahead));
+                    obj.insert("behind".into(), json!(behind));
+                }
+            }
+            v
+        })
+        .collect();
+    let ready: Vec<&str> = ready.iter().map(|&i| graph.tasks[i].id.as_str()).collect();
+    let waiting: Vec<Value> = waiting
+        .iter()
+        .map(|(i, w)| json!({ "id": graph.tasks[*i].id, "reason": explain(w) }))
+        .collect();
+    let task_file = env
+        .task_rel
+        .clone()
+        .unwrap_or_else(|| env.task_path.to_string());
+    common::print_json(&common::json_envelope(
+        "status",
+        json!({
+            "task_file": task_file,
+            "product": env.product,
+            "target": short_branch(&env.target),
+            "tasks": tasks,
+            "ready": ready,
+            "waiting": waiting,
+        }),
+    ));
+}
