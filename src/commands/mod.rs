@@ -1,11 +1,17 @@
 //! One module per command; `run` dispatches on the parsed command.
 
 pub mod common;
+pub mod complete;
+pub mod generate;
 pub mod finish;
 pub mod recover;
 pub mod undo;
 pub mod help;
+pub mod path;
+pub mod plan;
 pub mod start;
+pub mod status;
+pub mod validate;
 
 use crate::cli::Args;
 use crate::context::Context;
@@ -14,11 +20,16 @@ use crate::error::Result;
 pub fn run(args: Args) -> Result<()> {
     #[allow(clippy::single_match)]
     match args.command.name {
-        "generate" => return Err(crate::fatal!("generate: not implemented yet")),
+        "generate" => return generate::run(&args),
         _ => {}
     }
     let ctx = Context::open(args)?;
     match ctx.args.command.name {
+        "__complete" => complete::run(&ctx),
+        "status" => status::run(&ctx),
+        "plan" => plan::run(&ctx),
+        "path" => path::run(&ctx),
+        "validate" => validate::run(&ctx),
         "start" => start::run(&ctx),
         "finish" => finish::run(&ctx),
         "recover" => recover::run(&ctx),

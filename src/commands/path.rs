@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::common::{self, short_branch, Env};
+use super::status::{json_text, write_stdout};
 use crate::context::Context;
 use crate::error::Result;
 use crate::taskgraph::Status;
@@ -42,12 +43,12 @@ pub fn run(ctx: &Context) -> Result<()> {
         });
     };
     if ctx.out.json {
-        common::print_json(&common::json_envelope(
+        write_stdout(&json_text(&common::json_envelope(
             "path",
             json!({ "id": task.id, "status": task.status, "path": wt.path }),
-        ));
+        )));
     } else {
-        println!("{}", wt.path);
+        write_stdout(&format!("{}\n", wt.path));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::common;
+use super::status::{json_text, outln, write_stdout};
 use super::start::explain_blocker;
 use crate::cli::defs;
 use crate::context::Context;
@@ -95,25 +96,26 @@ pub fn run(ctx: &Context) -> Result<()> {
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph);
     match format {
-        "json" => common::print_json(&to_json(&plan)),
-        "dot" => print!("{}", to_dot(&plan, &tf)),
-        "mermaid" => print!("{}", to_mermaid(&plan, &tf)),
+        "json" => write_stdout(&json_text(&to_json(&plan))),
+        "dot" => write_stdout(&to_dot(&plan, &tf)),
+        "mermaid" => write_stdout(&to_mermaid(&plan, &tf)),
         _ if ctx.out.quiet => {}
-        _ => print_text(ctx, &plan, &tf),
+        _ => write_stdout(&to_text(ctx, &plan, &tf)),
     }
     Ok(())
 }
 
-fn print_text(ctx: &Context, plan: &Plan, tf: &TaskFile) {
+fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
+    let mut o = String::new();
     let graph = plan.graph;
     let out = &ctx.out;
     let remaining = graph.tasks.iter().filter(|t| !t.status.is_done()).count();
-    let shown = ctx.display_path(&tf.path);
+    let shown = &tf.path;
     if remaining == 0 {
-        println!("{shown}: every task is done; nothing to plan.");
-        return;
+        outln!(o, "{shown}: every task is done; nothing to plan.");
+        return o;
     }
-    println!(
+    outln!(o, 
         "{shown}: {remaining} task{} remaining in {} wave{}",
         if remaining == 1 { "" } else { "s" },
         plan.waves.len(),
@@ -135,8 +137,8 @@ fn print_text(ctx: &Context, plan: &Plan, tf: &TaskFile) {
                 s
             })
             .collect();
-        println!(
-            "  {} ({longest} min):  {}",
+        outln!(o, 
+            "  {} ({longest} min): {}",
             out.paint("1", &format!("Wave {}", n + 1)),
             ids.join(", ")
         );
@@ -148,11 +150,11 @@ fn print_text(ctx: &Context, plan: &Plan, tf: &TaskFile) {
         } else {
             why.join("; ")
         };
-        println!("  {} {}: {why}", out.paint("31", "Cannot run"), plan.id(i));
+        outln!(o, "  {} {}: {why}", out.paint("31", "Cannot run"), plan.id(i));
     }
     if !plan.critical.tasks.is_empty() {
         let ids: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
-        println!("Critical path ({} min): {}", plan.critical.minutes, ids.join(" -> "));
+        outln!(o, "Critical path ({} min): {}", plan.critical.minutes, ids.join(" -> "));
     }
     let saved = plan.sequential.saturating_sub(plan.parallel);
     let speedup = if plan.parallel > 0 {
@@ -160,10 +162,11 @@ fn print_text(ctx: &Context, plan: &Plan, tf: &TaskFile) {
     } else {
         String::new()
     };
-    println!(
+    outln!(o, 
         "Time: {} min sequential, {} min in parallel (saves {saved} min{speedup})",
         plan.sequential, plan.parallel
     );
+    o
 }
 
 fn to_json(plan: &Plan) -> Value {

@@ -215,7 +215,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
 }
 
 /// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
-fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
+pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
     let include = env.main.join(".worktreeinclude");
     let globs = env.ctx.repo.config_all("parallel.copy");
     if !include.is_file() && globs.is_empty() {

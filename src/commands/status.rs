@@ -15,6 +15,29 @@ use crate::git::WorktreeInfo;
 use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
 
+/// `writeln!` into a String (writing to a String cannot fail).
+macro_rules! outln {
+    ($o:ident, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($o, $($arg)*);
+    }};
+}
+pub(crate) use outln;
+
+/// Writes to stdout in one go. A closed pipe (`git parallel status | head -1`) is not an error.
+pub(crate) fn write_stdout(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+}
+
+/// A JSON document as printed: pretty, with a final newline.
+pub(crate) fn json_text(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
     branch: String,
@@ -53,16 +76,19 @@ pub fn run(ctx: &Context) -> Result<()> {
         rows.push(Row { task: t, active });
     }
     let sel = schedule::select(graph);
-    let waiting: Vec<(usize, &Wait)> = sel
+    // Pending tasks that do not start now, in file order.
+    let mut waiting: Vec<(usize, &Wait)> = sel
         .waiting
         .iter()
         .filter(|(i, _)| matches!(graph.tasks[*i].status, Status::Pending | Status::Ready))
         .map(|(i, w)| (*i, w))
         .collect();
+    waiting.sort_by_key(|(i, _)| *i);
     if ctx.out.json {
-        print_json(&env, &rows, &sel.run, &waiting);
+        let doc = to_json(&env, &rows, &sel.run, &waiting);
+        write_stdout(&json_text(&doc));
     } else if !ctx.out.quiet {
-        print_text(&env, &rows, &sel.run, &waiting);
+        write_stdout(&to_text(&env, &rows, &sel.run, &waiting));
     }
     Ok(())
 }
@@ -113,11 +139,12 @@ fn paint_padded(out: &Output, code: &str, s: &str, width: usize) -> String {
     format!("{}{pad}", out.paint(code, s))
 }
 
-fn print_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) {
+fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> String {
+    let mut o = String::new();
     let out = &env.ctx.out;
     let graph = &env.tf.graph;
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
-    println!(
+    outln!(o, 
         "{} ({}): {done} of {} tasks done; target {}",
         env.show(&env.task_path),
         env.product,
@@ -161,7 +188,7 @@ fn print_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait
                 line.push_str(&format!("  ahead {ahead}, behind {behind}"));
             }
         }
-        println!("{}", line.trim_end());
+        outln!(o, "{}", line.trim_end());
     }
     let ids = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
         v.map(|i| graph.tasks[i].id.clone()).collect()
@@ -176,27 +203,28 @@ fn print_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait
         } else {
             "nothing"
         };
-        println!("Ready now: {why}");
+        outln!(o, "Ready now: {why}");
     } else {
-        println!(
+        outln!(o, 
             "Ready now: {}  (git parallel start)",
             out.paint("1", &ids(&mut ready.iter().copied()).join(", "))
         );
     }
     if !waiting.is_empty() {
-        println!("Waiting:");
+        outln!(o, "Waiting:");
         let w = waiting
             .iter()
             .map(|(i, _)| graph.tasks[*i].id.chars().count())
             .max()
             .unwrap_or(0);
         for (i, wait) in waiting {
-            println!("  {:<w$}  {}", graph.tasks[*i].id, explain(wait));
+            outln!(o, "  {:<w$}  {}", graph.tasks[*i].id, explain(wait));
         }
     }
+    o
 }
 
-fn print_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) {
+fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> Value {
     let graph = &env.tf.graph;
     let tasks: Vec<Value> = rows
         .iter()
@@ -235,7 +263,7 @@ fn print_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait
         .task_rel
         .clone()
         .unwrap_or_else(|| env.task_path.to_string());
-    common::print_json(&common::json_envelope(
+    common::json_envelope(
         "status",
         json!({
             "task_file": task_file,
@@ -245,5 +273,5 @@ fn print_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait
             "ready": ready,
             "waiting": waiting,
         }),
-    ));
+    )
 }

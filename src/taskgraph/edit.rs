@@ -40,12 +40,20 @@ pub struct Edit {
 impl Edit {
     /// An edit of a task's key.
     pub fn task(id: impl Into<String>, key: impl Into<String>, value: impl Into<Scalar>) -> Edit {
-        Edit { target: EditTarget::Task(id.into()), key: key.into(), value: value.into() }
+        Edit {
+            target: EditTarget::Task(id.into()),
+            key: key.into(),
+            value: value.into(),
+        }
     }
 
     /// An edit of a metadata key.
     pub fn metadata(key: impl Into<String>, value: impl Into<Scalar>) -> Edit {
-        Edit { target: EditTarget::Metadata, key: key.into(), value: value.into() }
+        Edit {
+            target: EditTarget::Metadata,
+            key: key.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -112,7 +120,10 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
     // Later edits of the same key win; keep first-occurrence order.
     let mut list: Vec<&Edit> = Vec::with_capacity(edits.len());
     for e in edits {
-        match list.iter_mut().find(|x| x.target == e.target && x.key == e.key) {
+        match list
+            .iter_mut()
+            .find(|x| x.target == e.target && x.key == e.key)
+        {
             Some(slot) => *slot = e,
             None => list.push(e),
         }
@@ -129,7 +140,10 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
     let mut at = 0;
     for s in &splices {
         if s.start < at {
-            return Err(miette!("{}: overlapping edits; refusing to edit", file.path));
+            return Err(miette!(
+                "{}: overlapping edits; refusing to edit",
+                file.path
+            ));
         }
         out.push_str(src.get(at..s.start).ok_or_else(|| bad_offset(file))?);
         out.push_str(&s.text);
@@ -141,13 +155,19 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
 }
 
 fn bad_offset(file: &TaskFile) -> Report {
-    miette!("{}: internal error: edit position is not on a character boundary", file.path)
+    miette!(
+        "{}: internal error: edit position is not on a character boundary",
+        file.path
+    )
 }
 
 fn target_node<'a>(file: &'a TaskFile, target: &EditTarget) -> Result<&'a Node, Report> {
     let node = match target {
         EditTarget::Metadata => file.index.root.get("metadata").ok_or_else(|| {
-            miette!("{}: there is no top-level `metadata` mapping to edit", file.path)
+            miette!(
+                "{}: there is no top-level `metadata` mapping to edit",
+                file.path
+            )
         })?,
         EditTarget::Task(id) => {
             let i = file
@@ -160,7 +180,10 @@ fn target_node<'a>(file: &'a TaskFile, target: &EditTarget) -> Result<&'a Node, 
         }
     };
     if node.as_map().is_none() || node.decorated() {
-        return Err(miette!("{}: {target} is not a plain mapping; refusing to edit it", file.path));
+        return Err(miette!(
+            "{}: {target} is not a plain mapping; refusing to edit it",
+            file.path
+        ));
     }
     Ok(node)
 }
@@ -189,7 +212,12 @@ fn splice_for(
                 .map(|i| k.end + i + 1)
                 .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
             let text = format!(" {}", render(&e.value, file_quote, map.flow));
-            return Ok(Splice { start: colon, end: colon, text, seq });
+            return Ok(Splice {
+                start: colon,
+                end: colon,
+                text,
+                seq,
+            });
         }
         let quote = match style {
             ScalarStyle::Plain => Quote::Plain,
@@ -200,7 +228,12 @@ fn splice_for(
             }
         };
         let text = render(&e.value, quote, map.flow || in_flow(file, v));
-        return Ok(Splice { start: v.start.byte, end: v.end, text, seq });
+        return Ok(Splice {
+            start: v.start.byte,
+            end: v.end,
+            text,
+            seq,
+        });
     }
     if map.flow {
         return Err(miette!(
@@ -214,11 +247,25 @@ fn splice_for(
         .map(|(k, _)| k)
         .ok_or_else(|| miette!("{}: cannot add a key to an empty mapping", where_()))?;
     let indent = " ".repeat(first_key.start.col.saturating_sub(1));
-    let line = format!("{indent}{}: {}", plain_key(&e.key), render(&e.value, file_quote, false));
+    let line = format!(
+        "{indent}{}: {}",
+        plain_key(&e.key),
+        render(&e.value, file_quote, false)
+    );
     let end = content_line_end(src, map.content_end());
     Ok(match src[..].get(end..).and_then(|rest| rest.find('\n')) {
-        Some(nl) => Splice { start: end + nl + 1, end: end + nl + 1, text: format!("{line}\n"), seq },
-        None => Splice { start: src.len(), end: src.len(), text: format!("\n{line}"), seq },
+        Some(nl) => Splice {
+            start: end + nl + 1,
+            end: end + nl + 1,
+            text: format!("{line}\n"),
+            seq,
+        },
+        None => Splice {
+            start: src.len(),
+            end: src.len(),
+            text: format!("\n{line}"),
+            seq,
+        },
     })
 }
 
@@ -226,10 +273,18 @@ fn splice_for(
 /// break that ended the block.
 fn block_replacement(src: &str, v: &Node, e: &Edit, seq: usize) -> Result<Splice, Report> {
     if !matches!(src.as_bytes().get(v.start.byte), Some(b'|' | b'>')) {
-        return Err(miette!("cannot locate the block scalar of `{}`; refusing to replace it", e.key));
+        return Err(miette!(
+            "cannot locate the block scalar of `{}`; refusing to replace it",
+            e.key
+        ));
     }
     let text = render(&e.value, Quote::Plain, false);
-    Ok(Splice { start: v.start.byte, end: v.end, text, seq })
+    Ok(Splice {
+        start: v.start.byte,
+        end: v.end,
+        text,
+        seq,
+    })
 }
 
 /// The offset just after the last non-whitespace byte before `end`.
@@ -289,11 +344,14 @@ fn render(v: &Scalar, quote: Quote, flow: bool) -> String {
 
 /// Conservative: text that reads back as exactly this string when written unquoted.
 fn is_safe_plain(s: &str, flow: bool) -> bool {
-    let Some(first) = s.chars().next() else { return false };
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
     if !first.is_ascii_alphanumeric() && first != '_' && first != '.' && first != '/' {
         return false;
     }
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || "-_./:@+ ".contains(c) || (!flow && c == ',');
+    let ok_char =
+        |c: char| c.is_ascii_alphanumeric() || "-_./:@+ ".contains(c) || (!flow && c == ',');
     s.chars().all(ok_char)
         && !s.contains(": ")
         && !s.contains(" #")
@@ -325,7 +383,10 @@ fn double_quoted(s: &str) -> String {
 fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
     // Both sides through serde_yaml: an independent reading of the text.
     let mut expected: Value = serde_yaml::from_str(&file.source).map_err(|err| {
-        miette!("{}: cannot verify edits: serde_yaml cannot read the file ({err})", file.path)
+        miette!(
+            "{}: cannot verify edits: serde_yaml cannot read the file ({err})",
+            file.path
+        )
     })?;
     for e in edits {
         let map = match &e.target {
@@ -340,7 +401,10 @@ fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
         map.insert(Value::String(e.key.clone()), e.value.to_value());
     }
     let got: Value = serde_yaml::from_str(new).map_err(|err| {
-        miette!("{}: internal error: the edited file would not parse ({err}); nothing written", file.path)
+        miette!(
+            "{}: internal error: the edited file would not parse ({err}); nothing written",
+            file.path
+        )
     })?;
     if got != expected {
         return Err(miette!(
@@ -414,7 +478,10 @@ mod tests {
         let src = "tasks:\n- id: a\n  started_at:\n  result: done\n";
         let f = file(src);
         let out = f
-            .apply_edits(&[Edit::task("a", "started_at", "now"), Edit::task("a", "result", Scalar::Null)])
+            .apply_edits(&[
+                Edit::task("a", "started_at", "now"),
+                Edit::task("a", "result", Scalar::Null),
+            ])
             .unwrap();
         assert_eq!(out, "tasks:\n- id: a\n  started_at: now\n  result: null\n");
     }
@@ -423,7 +490,13 @@ mod tests {
     fn plain_unsafe_values_get_quoted() {
         let src = "tasks:\n- id: a\n  result: x\n";
         let f = file(src);
-        for (v, want) in [("true", "\"true\""), ("12", "\"12\""), ("", "\"\""), ("a\nb", "\"a\\nb\""), ("#x", "\"#x\"")] {
+        for (v, want) in [
+            ("true", "\"true\""),
+            ("12", "\"12\""),
+            ("", "\"\""),
+            ("a\nb", "\"a\\nb\""),
+            ("#x", "\"#x\""),
+        ] {
             let out = f.apply_edits(&[Edit::task("a", "result", v)]).unwrap();
             assert_eq!(out, format!("tasks:\n- id: a\n  result: {want}\n"));
         }
@@ -433,9 +506,13 @@ mod tests {
     fn flow_mapping_task() {
         let src = "tasks:\n- {id: a, status: pending}\n";
         let f = file(src);
-        let out = f.apply_edits(&[Edit::task("a", "status", "in_progress")]).unwrap();
+        let out = f
+            .apply_edits(&[Edit::task("a", "status", "in_progress")])
+            .unwrap();
         assert_eq!(out, "tasks:\n- {id: a, status: in_progress}\n");
-        let e = f.apply_edits(&[Edit::task("a", "started_at", "x")]).unwrap_err();
+        let e = f
+            .apply_edits(&[Edit::task("a", "started_at", "x")])
+            .unwrap_err();
         assert!(e.to_string().contains("flow mapping"), "{e}");
     }
 
@@ -443,16 +520,22 @@ mod tests {
     fn replaces_block_scalar() {
         let src = "tasks:\n- id: a\n  result: |\n    long\n    text\n  status: done\n";
         let f = file(src);
-        let out = f.apply_edits(&[Edit::task("a", "result", "short")]).unwrap();
+        let out = f
+            .apply_edits(&[Edit::task("a", "result", "short")])
+            .unwrap();
         assert_eq!(out, "tasks:\n- id: a\n  result: short\n  status: done\n");
     }
 
     #[test]
     fn no_trailing_newline_and_unknown_targets() {
         let f = file("tasks:\n- id: a\n  name: n");
-        let out = f.apply_edits(&[Edit::task("a", "status", "ready")]).unwrap();
+        let out = f
+            .apply_edits(&[Edit::task("a", "status", "ready")])
+            .unwrap();
         assert_eq!(out, "tasks:\n- id: a\n  name: n\n  status: ready");
-        assert!(f.apply_edits(&[Edit::task("zz", "status", "ready")]).is_err());
+        assert!(f
+            .apply_edits(&[Edit::task("zz", "status", "ready")])
+            .is_err());
         assert!(f.apply_edits(&[Edit::metadata("updated_at", "x")]).is_err());
     }
 
@@ -482,22 +565,41 @@ mod tests {
                 Edit::task(&last, "status", "failed"),
                 Edit::metadata("updated_at", "2026-03-01T10:00:00Z"),
             ];
-            let out = f.apply_edits(&edits).unwrap_or_else(|e| panic!("{p}: {e:?}"));
+            let out = f
+                .apply_edits(&edits)
+                .unwrap_or_else(|e| panic!("{p}: {e:?}"));
             let (added, removed) = changed_lines(&s, &out);
             // Replaced lines: status x2, updated_at; inserted: started_at, assigned_to,
             // approved_at (unless present), retry_count.
             assert_eq!(removed.len(), 3, "{p}: removed {removed:#?}");
             assert_eq!(added.len(), 7, "{p}: added {added:#?}");
-            assert!(added.iter().all(|l| ["status:", "started_at:", "assigned_to:", "approved_at:", "retry_count:", "updated_at:"]
+            assert!(
+                added.iter().all(|l| [
+                    "status:",
+                    "started_at:",
+                    "assigned_to:",
+                    "approved_at:",
+                    "retry_count:",
+                    "updated_at:"
+                ]
                 .iter()
-                .any(|k| l.trim_start().starts_with(k))), "{p}: {added:#?}");
+                .any(|k| l.trim_start().starts_with(k))),
+                "{p}: {added:#?}"
+            );
             // Line-by-line: the non-edited lines are byte-identical and in the same order.
             let keep = |t: &str| -> Vec<String> {
                 t.lines()
                     .filter(|l| {
-                        !["status:", "started_at:", "assigned_to:", "approved_at:", "retry_count:", "updated_at:"]
-                            .iter()
-                            .any(|k| l.trim_start().starts_with(k))
+                        ![
+                            "status:",
+                            "started_at:",
+                            "assigned_to:",
+                            "approved_at:",
+                            "retry_count:",
+                            "updated_at:",
+                        ]
+                        .iter()
+                        .any(|k| l.trim_start().starts_with(k))
                     })
                     .map(str::to_string)
                     .collect()
@@ -508,7 +610,10 @@ mod tests {
             assert_eq!(t.status, super::super::Status::InProgress);
             assert_eq!(t.started_at.as_deref(), Some("2026-03-01T10:00:00Z"));
             assert_eq!(t.assigned_to.as_deref(), Some("worker 1"));
-            assert_eq!(g.task(&first).unwrap().approved_at.as_deref(), Some("2026-03-01T09:00:00Z"));
+            assert_eq!(
+                g.task(&first).unwrap().approved_at.as_deref(),
+                Some("2026-03-01T09:00:00Z")
+            );
             assert_eq!(g.task(&last).unwrap().retry_count, 3);
             assert_eq!(g.task(&last).unwrap().status, super::super::Status::Failed);
             assert_eq!(
@@ -517,7 +622,9 @@ mod tests {
             );
             // Inserted keys are indented like their siblings.
             let ind = |text: &str, key: &str| {
-                text.lines().find(|l| l.trim_start().starts_with(key)).map(|l| l.len() - l.trim_start().len())
+                text.lines()
+                    .find(|l| l.trim_start().starts_with(key))
+                    .map(|l| l.len() - l.trim_start().len())
             };
             let out2 = &g.source;
             assert_eq!(ind(out2, "started_at:"), ind(out2, "assigned_to:"));

@@ -89,7 +89,10 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
                 e.pos.byte..e.pos.byte,
             )];
             if let Some(o) = e.other {
-                labels.push(LabeledSpan::new_with_span(Some("first here".to_string()), o.byte..o.byte));
+                labels.push(LabeledSpan::new_with_span(
+                    Some("first here".to_string()),
+                    o.byte..o.byte,
+                ));
             }
             return Err(report(
                 named(),
@@ -114,7 +117,9 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     };
     let Some(tasks) = top.get("tasks") else {
         if top.contains_key("TaskGraph") {
-            let at = root.entry("TaskGraph").map_or(whole, |(k, _)| k.label_range(&source));
+            let at = root
+                .entry("TaskGraph")
+                .map_or(whole, |(k, _)| k.label_range(&source));
             return Err(fail(
                 "taskgraph::schema-file",
                 format!("{path}: this is the task-graph schema, not a task graph"),
@@ -149,7 +154,9 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     if task_nodes.len() != task_values.len() {
         return Err(fail(
             "taskgraph::unsupported",
-            format!("{path}: cannot locate the tasks in the source (anchors or aliases in `tasks`?)"),
+            format!(
+                "{path}: cannot locate the tasks in the source (anchors or aliases in `tasks`?)"
+            ),
             root.get("tasks").map_or(whole, |n| n.label_range(&source)),
             "here",
             "write the task list out without YAML aliases",
@@ -174,8 +181,18 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
             by_id.entry(t.id.clone()).or_insert(i);
         }
     }
-    let index = Index { shared: shared.clone(), value, root, by_id };
-    Ok(TaskFile { path: path.to_owned(), source, graph, index })
+    let index = Index {
+        shared: shared.clone(),
+        value,
+        root,
+        by_id,
+    };
+    Ok(TaskFile {
+        path: path.to_owned(),
+        source,
+        graph,
+        index,
+    })
 }
 
 #[cfg(test)]
@@ -206,7 +223,11 @@ mod tests {
         let p = fixtures::dir().join("task-graph.schema.yml");
         let s = std::fs::read_to_string(&p).unwrap();
         let e = TaskFile::parse(&p, s).unwrap_err();
-        assert!(e.to_string().contains("this is the task-graph schema, not a task graph"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("this is the task-graph schema, not a task graph"),
+            "{e}"
+        );
         let rendered = format!("{e:?}");
         assert!(rendered.contains("task-graph.schema.yml:5:1"), "{rendered}");
     }
@@ -225,8 +246,11 @@ mod tests {
 
     #[test]
     fn location_of_task_is_one_based() {
-        let f = TaskFile::parse(Utf8Path::new("t.yml"), "tasks:\n- id: a\n  name: x\n- name: y\n  id: \"b\"\n".into())
-            .unwrap();
+        let f = TaskFile::parse(
+            Utf8Path::new("t.yml"),
+            "tasks:\n- id: a\n  name: x\n- name: y\n  id: \"b\"\n".into(),
+        )
+        .unwrap();
         assert_eq!(f.location_of_task("a"), "t.yml:2:7");
         assert_eq!(f.location_of_task("b"), "t.yml:5:7");
         assert_eq!(f.location_of_task("zzz"), "t.yml");

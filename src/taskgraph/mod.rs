@@ -5,6 +5,8 @@
 mod edit;
 mod load;
 mod model;
+#[cfg(test)]
+mod robustness;
 pub mod schedule;
 mod spans;
 mod validate;

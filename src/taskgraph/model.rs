@@ -116,7 +116,12 @@ pub struct UnknownStatus(pub String);
 
 impl fmt::Display for UnknownStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown status `{}` (expected one of: {})", self.0, status_list())
+        write!(
+            f,
+            "unknown status `{}` (expected one of: {})",
+            self.0,
+            status_list()
+        )
     }
 }
 
@@ -124,7 +129,11 @@ impl std::error::Error for UnknownStatus {}
 
 /// "pending, ready, ..." for messages.
 pub(crate) fn status_list() -> String {
-    Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    Status::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl FromStr for Status {
@@ -139,9 +148,7 @@ impl FromStr for Status {
 }
 
 /// Scheduling priority; `Ord` puts `Critical` first.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, serde::Serialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Critical,
@@ -232,14 +239,15 @@ impl Task {
                 "shared_files" => t.shared_files = string_list(v),
                 "parallel_ok" => t.parallel_ok = v.as_bool().unwrap_or(false),
                 "checkpoint" => t.checkpoint = v.as_bool().unwrap_or(false),
-                "priority" => {
-                    t.priority = v.as_str().and_then(Priority::parse).unwrap_or_default()
-                }
+                "priority" => t.priority = v.as_str().and_then(Priority::parse).unwrap_or_default(),
                 "estimated_time_minutes" => t.estimated_time_minutes = v.as_u64(),
                 "status" => {
                     t.status = match v {
                         Value::Null => Status::Pending,
-                        _ => v.as_str().and_then(|s| s.parse().ok()).unwrap_or(Status::Blocked),
+                        _ => v
+                            .as_str()
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(Status::Blocked),
                     }
                 }
                 "started_at" => t.started_at = scalar_string(v),
@@ -267,14 +275,16 @@ impl Graph {
             .and_then(Value::as_mapping)
             .cloned()
             .unwrap_or_default();
-        let product = metadata
-            .get("product")
-            .and_then(scalar_string);
+        let product = metadata.get("product").and_then(scalar_string);
         let tasks = tasks
             .iter()
             .map(|t| t.as_mapping().map(Task::from_mapping).unwrap_or_default())
             .collect();
-        Graph { product, metadata, tasks }
+        Graph {
+            product,
+            metadata,
+            tasks,
+        }
     }
 }
 
@@ -331,9 +341,15 @@ mod tests {
 
     #[test]
     fn role_strips_engineer() {
-        let t = Task { agent: "backend-engineer".into(), ..Task::default() };
+        let t = Task {
+            agent: "backend-engineer".into(),
+            ..Task::default()
+        };
         assert_eq!(t.role(), "backend");
-        let t = Task { agent: "architect".into(), ..Task::default() };
+        let t = Task {
+            agent: "architect".into(),
+            ..Task::default()
+        };
         assert_eq!(t.role(), "architect");
     }
 

@@ -29,7 +29,10 @@ pub enum Blocker {
 pub enum Wait {
     Blocked(Vec<Blocker>),
     /// Its paths collide with a selected or running task (`path` as written in this task).
-    Conflict { with: String, path: String },
+    Conflict {
+        with: String,
+        path: String,
+    },
     /// `parallel_ok: false` and other work is selected or running.
     RunsAlone,
     /// Others are running (or selected) and one of them must run alone.
@@ -94,8 +97,10 @@ impl<'a> View<'a> {
     }
 
     fn started(&self, i: usize) -> bool {
-        matches!(self.status[i], Status::InProgress | Status::Completed | Status::Failed)
-            || self.task(i).started_at.is_some()
+        matches!(
+            self.status[i],
+            Status::InProgress | Status::Completed | Status::Failed
+        ) || self.task(i).started_at.is_some()
     }
 
     /// A completed checkpoint is approved by `approved_at` or by a dependent having started.
@@ -104,7 +109,9 @@ impl<'a> View<'a> {
     }
 
     fn blockers(&self, idx: usize) -> Vec<Blocker> {
-        let Some(t) = self.graph.tasks.get(idx) else { return Vec::new() };
+        let Some(t) = self.graph.tasks.get(idx) else {
+            return Vec::new();
+        };
         let st = self.status[idx];
         if !matches!(st, Status::Pending | Status::Ready) {
             return vec![Blocker::Status(st)];
@@ -116,8 +123,14 @@ impl<'a> View<'a> {
                 Some(&j) => {
                     let ds = self.status[j];
                     if !ds.is_done() {
-                        out.push(Blocker::Dependency { dep: dep.clone(), status: ds });
-                    } else if ds == Status::Completed && self.task(j).checkpoint && !self.approved(j) {
+                        out.push(Blocker::Dependency {
+                            dep: dep.clone(),
+                            status: ds,
+                        });
+                    } else if ds == Status::Completed
+                        && self.task(j).checkpoint
+                        && !self.approved(j)
+                    {
                         out.push(Blocker::Checkpoint { dep: dep.clone() });
                     }
                 }
@@ -135,8 +148,10 @@ impl<'a> View<'a> {
             return Some(Wait::RunsAlone);
         }
         occupied.iter().find_map(|&o| {
-            conflict(self.task(o), self.task(c))
-                .map(|path| Wait::Conflict { with: self.task(o).id.clone(), path })
+            conflict(self.task(o), self.task(c)).map(|path| Wait::Conflict {
+                with: self.task(o).id.clone(),
+                path,
+            })
         })
     }
 
@@ -146,7 +161,9 @@ impl<'a> View<'a> {
             .filter(|&i| !matches!(self.status[i], Status::InProgress) && !self.status[i].is_done())
             .collect();
         order.sort_by_key(|&i| (self.task(i).priority, i));
-        let mut occupied: Vec<usize> = (0..n).filter(|&i| self.status[i] == Status::InProgress).collect();
+        let mut occupied: Vec<usize> = (0..n)
+            .filter(|&i| self.status[i] == Status::InProgress)
+            .collect();
         let mut sel = Selection::default();
         for c in order {
             let b = self.blockers(c);
@@ -297,19 +314,32 @@ pub fn critical_path(graph: &Graph) -> CriticalPath {
         cur = p;
     }
     tasks.reverse();
-    CriticalPath { tasks, minutes: best[end] }
+    CriticalPath {
+        tasks,
+        minutes: best[end],
+    }
 }
 
 /// Sum of the estimated minutes of the remaining (not completed/skipped) tasks.
 pub fn sequential_minutes(graph: &Graph) -> u64 {
-    graph.tasks.iter().filter(|t| !t.status.is_done()).map(minutes).sum()
+    graph
+        .tasks
+        .iter()
+        .filter(|t| !t.status.is_done())
+        .map(minutes)
+        .sum()
 }
 
 /// Sum over `waves` of the longest task of each wave.
 pub fn parallel_minutes(graph: &Graph) -> u64 {
     waves(graph)
         .iter()
-        .map(|w| w.iter().map(|&i| minutes(&graph.tasks[i])).max().unwrap_or(0))
+        .map(|w| {
+            w.iter()
+                .map(|&i| minutes(&graph.tasks[i]))
+                .max()
+                .unwrap_or(0)
+        })
         .sum()
 }
 
@@ -357,7 +387,10 @@ mod tests {
             depends_on: deps.iter().map(|s| s.to_string()).collect(),
             produces: paths
                 .iter()
-                .map(|p| Artifact { path: Some(p.to_string()), ..Artifact::default() })
+                .map(|p| Artifact {
+                    path: Some(p.to_string()),
+                    ..Artifact::default()
+                })
                 .collect(),
             parallel_ok: true,
             estimated_time_minutes: Some(10),
@@ -366,7 +399,10 @@ mod tests {
     }
 
     fn graph(tasks: Vec<Task>) -> Graph {
-        Graph { tasks, ..Graph::default() }
+        Graph {
+            tasks,
+            ..Graph::default()
+        }
     }
 
     #[test]
@@ -379,10 +415,19 @@ mod tests {
         assert!(!paths_overlap("docs/PRD.md", "docs/PRD.md.bak"));
         assert!(paths_overlap("src/**/*.rs", "src/lib.rs"));
         assert!(paths_overlap("#{PR_NUMBER}", "#{PR_NUMBER}"));
-        let a = Task { shared_files: vec!["package.json".into()], ..task("A", &[], &["api/"]) };
-        let b = Task { shared_files: vec!["package.json".into()], ..task("B", &[], &["web/"]) };
+        let a = Task {
+            shared_files: vec!["package.json".into()],
+            ..task("A", &[], &["api/"])
+        };
+        let b = Task {
+            shared_files: vec!["package.json".into()],
+            ..task("B", &[], &["web/"])
+        };
         assert_eq!(conflict(&a, &b).as_deref(), Some("package.json"));
-        assert_eq!(conflict(&a, &task("C", &[], &["api/x.ts"])).as_deref(), Some("api/x.ts"));
+        assert_eq!(
+            conflict(&a, &task("C", &[], &["api/x.ts"])).as_deref(),
+            Some("api/x.ts")
+        );
         assert_eq!(conflict(&a, &task("D", &[], &["apix"])), None);
     }
 
@@ -391,12 +436,19 @@ mod tests {
         let mut cp = task("CP", &[], &[]);
         cp.checkpoint = true;
         cp.status = Status::Completed;
-        let mut g = graph(vec![cp, task("A", &["CP"], &[]), task("B", &["A", "ZZ"], &[])]);
+        let mut g = graph(vec![
+            cp,
+            task("A", &["CP"], &[]),
+            task("B", &["A", "ZZ"], &[]),
+        ]);
         assert_eq!(blockers(&g, 1), [Blocker::Checkpoint { dep: "CP".into() }]);
         assert_eq!(
             blockers(&g, 2),
             [
-                Blocker::Dependency { dep: "A".into(), status: Status::Pending },
+                Blocker::Dependency {
+                    dep: "A".into(),
+                    status: Status::Pending
+                },
                 Blocker::UnknownDependency("ZZ".into())
             ]
         );
@@ -426,8 +478,20 @@ mod tests {
         assert_eq!(
             s.waiting,
             [
-                (3, Wait::Blocked(vec![Blocker::Dependency { dep: "C".into(), status: Status::Pending }])),
-                (0, Wait::Conflict { with: "B".into(), path: "src/a.rs".into() }),
+                (
+                    3,
+                    Wait::Blocked(vec![Blocker::Dependency {
+                        dep: "C".into(),
+                        status: Status::Pending
+                    }])
+                ),
+                (
+                    0,
+                    Wait::Conflict {
+                        with: "B".into(),
+                        path: "src/a.rs".into()
+                    }
+                ),
             ]
         );
         assert_eq!(waves(&g), [vec![1, 2], vec![3, 0]]);
@@ -446,18 +510,38 @@ mod tests {
         // Something else running: the solo task waits, others join.
         let mut running = task("R", &[], &["x"]);
         running.status = Status::InProgress;
-        let g = graph(vec![solo, task("A", &[], &["x/y"]), task("B", &[], &[]), running]);
+        let g = graph(vec![
+            solo,
+            task("A", &[], &["x/y"]),
+            task("B", &[], &[]),
+            running,
+        ]);
         let s = select(&g);
         assert_eq!(s.run, [2]);
         assert_eq!(
             s.waiting,
-            [(0, Wait::RunsAlone), (1, Wait::Conflict { with: "R".into(), path: "x/y".into() })]
+            [
+                (0, Wait::RunsAlone),
+                (
+                    1,
+                    Wait::Conflict {
+                        with: "R".into(),
+                        path: "x/y".into()
+                    }
+                )
+            ]
         );
         assert_eq!(waves(&g), [vec![3, 2], vec![0], vec![1]]);
         assert_eq!(
             check_explicit(&g, &[1, 2, 0]),
             [
-                (1, Wait::Conflict { with: "R".into(), path: "x/y".into() }),
+                (
+                    1,
+                    Wait::Conflict {
+                        with: "R".into(),
+                        path: "x/y".into()
+                    }
+                ),
                 (0, Wait::RunsAlone)
             ]
         );
@@ -475,9 +559,19 @@ mod tests {
         ]);
         g.tasks[2].estimated_time_minutes = Some(50);
         let cp = critical_path(&g);
-        assert_eq!(cp, CriticalPath { tasks: vec![0, 2, 3], minutes: 70 });
+        assert_eq!(
+            cp,
+            CriticalPath {
+                tasks: vec![0, 2, 3],
+                minutes: 70
+            }
+        );
         // A cycle: no panic, no infinite loop; cyclic tasks never run.
-        let g = graph(vec![task("X", &["Y"], &[]), task("Y", &["X"], &[]), task("Z", &[], &[])]);
+        let g = graph(vec![
+            task("X", &["Y"], &[]),
+            task("Y", &["X"], &[]),
+            task("Z", &[], &[]),
+        ]);
         assert_eq!(critical_path(&g).tasks, [2]);
         assert_eq!(waves(&g), [vec![2]]);
     }
@@ -490,12 +584,20 @@ mod tests {
             let w = waves(g);
             let mut seen: Vec<usize> = w.iter().flatten().copied().collect();
             seen.sort_unstable();
-            let expected: Vec<usize> = (0..g.tasks.len()).filter(|&i| !g.tasks[i].status.is_done()).collect();
+            let expected: Vec<usize> = (0..g.tasks.len())
+                .filter(|&i| !g.tasks[i].status.is_done())
+                .collect();
             assert_eq!(seen, expected, "{p}: {w:?}");
             let cp = critical_path(g);
-            assert!(cp.minutes <= parallel_minutes(g) && parallel_minutes(g) <= sequential_minutes(g), "{p}");
+            assert!(
+                cp.minutes <= parallel_minutes(g) && parallel_minutes(g) <= sequential_minutes(g),
+                "{p}"
+            );
             for pair in cp.tasks.windows(2) {
-                assert!(g.tasks[pair[1]].depends_on.contains(&g.tasks[pair[0]].id), "{p}");
+                assert!(
+                    g.tasks[pair[1]].depends_on.contains(&g.tasks[pair[0]].id),
+                    "{p}"
+                );
             }
         }
     }

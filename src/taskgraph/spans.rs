@@ -13,11 +13,17 @@ pub(crate) struct CharIndex {
 impl CharIndex {
     pub(crate) fn new(src: &str) -> CharIndex {
         if src.is_ascii() {
-            return CharIndex { bytes: Vec::new(), len: src.len() };
+            return CharIndex {
+                bytes: Vec::new(),
+                len: src.len(),
+            };
         }
         let mut bytes: Vec<u32> = src.char_indices().map(|(b, _)| b as u32).collect();
         bytes.push(src.len() as u32);
-        CharIndex { bytes, len: src.len() }
+        CharIndex {
+            bytes,
+            len: src.len(),
+        }
     }
 
     /// Byte offset of char index `i` (clamped to the end of the text).
@@ -40,7 +46,10 @@ pub(crate) struct Pos {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Kind {
-    Scalar { value: String, style: ScalarStyle },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
     /// `*name`: the anchor id it refers to.
@@ -160,11 +169,18 @@ pub(crate) struct SyntaxError {
 }
 
 fn pos(ci: &CharIndex, m: &Marker) -> Pos {
-    Pos { byte: ci.byte(m.index()), line: m.line(), col: m.col() + 1 }
+    Pos {
+        byte: ci.byte(m.index()),
+        line: m.line(),
+        col: m.col() + 1,
+    }
 }
 
 fn scan_err(ci: &CharIndex, e: &ScanError) -> SyntaxError {
-    SyntaxError { pos: pos(ci, e.marker()), message: e.info().to_string() }
+    SyntaxError {
+        pos: pos(ci, e.marker()),
+        message: e.info().to_string(),
+    }
 }
 
 enum Open {
@@ -190,7 +206,14 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
         let (ev, span) = ev.map_err(|e| scan_err(ci, &e))?;
         let start = pos(ci, &span.start);
         let end = ci.byte(span.end.index()).max(start.byte);
-        let leaf = |kind, anchor, tag, end| Node { kind, start, end, flow: false, anchor, tag };
+        let leaf = |kind, anchor, tag, end| Node {
+            kind,
+            start,
+            end,
+            flow: false,
+            anchor,
+            tag,
+        };
         let done: Option<Node> = match ev {
             Event::DocumentStart(_) => {
                 docs += 1;
@@ -214,11 +237,24 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                     ScalarStyle::Literal | ScalarStyle::Folded => trim_end(src, start.byte, end),
                     ScalarStyle::Plain => end,
                 };
-                Some(leaf(Kind::Scalar { value: value.into_owned(), style }, anchor, tag_string(tag), end))
+                Some(leaf(
+                    Kind::Scalar {
+                        value: value.into_owned(),
+                        style,
+                    },
+                    anchor,
+                    tag_string(tag),
+                    end,
+                ))
             }
-            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) if stack.len() >= MAX_DEPTH => {
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
+                if stack.len() >= MAX_DEPTH =>
+            {
                 let _ = (anchor, tag);
-                return Err(SyntaxError { pos: start, message: format!("nesting deeper than {MAX_DEPTH} levels") });
+                return Err(SyntaxError {
+                    pos: start,
+                    message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                });
             }
             Event::SequenceStart(anchor, tag) => {
                 let mut n = leaf(Kind::Seq(Vec::new()), anchor, tag_string(tag), end);
@@ -238,7 +274,12 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                     n.end = end.max(n.start.byte);
                     Some(n)
                 }
-                _ => return Err(SyntaxError { pos: start, message: "unbalanced sequence".into() }),
+                _ => {
+                    return Err(SyntaxError {
+                        pos: start,
+                        message: "unbalanced sequence".into(),
+                    })
+                }
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Open::Map(mut n, entries, _)) => {
@@ -246,7 +287,12 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                     n.end = end.max(n.start.byte);
                     Some(n)
                 }
-                _ => return Err(SyntaxError { pos: start, message: "unbalanced mapping".into() }),
+                _ => {
+                    return Err(SyntaxError {
+                        pos: start,
+                        message: "unbalanced mapping".into(),
+                    })
+                }
             },
         };
         let Some(node) = done else { continue };
@@ -255,7 +301,13 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
             Some(Open::Map(_, entries, pending)) => match pending.take() {
                 Some(k) => {
                     let mut node = node;
-                    if matches!(node.kind, Kind::Scalar { style: ScalarStyle::Literal | ScalarStyle::Folded, .. }) {
+                    if matches!(
+                        node.kind,
+                        Kind::Scalar {
+                            style: ScalarStyle::Literal | ScalarStyle::Folded,
+                            ..
+                        }
+                    ) {
                         // Start block scalars at their `|`/`>` indicator, not at the content.
                         if let Some(p) = block_indicator(src, &k, node.start.byte) {
                             node.start = p;
@@ -356,7 +408,11 @@ mod tests {
         let t = tree(src);
         let first = &t.get("t").unwrap().as_seq().unwrap()[0];
         let end = first.content_end();
-        assert!(src[..end].trim_end().ends_with("hello"), "{:?}", &src[..end]);
+        assert!(
+            src[..end].trim_end().ends_with("hello"),
+            "{:?}",
+            &src[..end]
+        );
     }
 
     #[test]

@@ -53,7 +53,10 @@ impl Ctx<'_> {
     ) {
         let src = self.file.source.as_str();
         let (s, e) = node.label_range(src);
-        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(label.to_string()), s..e)];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(label.to_string()),
+            s..e,
+        )];
         for (n, l) in others {
             let (s, e) = n.label_range(src);
             labels.push(LabeledSpan::new_with_span(Some(l.to_string()), s..e));
@@ -62,7 +65,14 @@ impl Ctx<'_> {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
         };
-        let report = report(self.file.named_source(), code, sev, message.clone(), labels, Some(help));
+        let report = report(
+            self.file.named_source(),
+            code,
+            sev,
+            message.clone(),
+            labels,
+            Some(help),
+        );
         self.out.push(Finding {
             severity,
             code,
@@ -73,11 +83,25 @@ impl Ctx<'_> {
         });
     }
 
-    fn error(&mut self, code: &'static str, message: String, node: &Node, label: &str, help: String) {
+    fn error(
+        &mut self,
+        code: &'static str,
+        message: String,
+        node: &Node,
+        label: &str,
+        help: String,
+    ) {
         self.emit(Severity::Error, code, message, node, label, &[], help);
     }
 
-    fn warn(&mut self, code: &'static str, message: String, node: &Node, label: &str, help: String) {
+    fn warn(
+        &mut self,
+        code: &'static str,
+        message: String,
+        node: &Node,
+        label: &str,
+        help: String,
+    ) {
         self.emit(Severity::Warning, code, message, node, label, &[], help);
     }
 }
@@ -119,7 +143,10 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
-    let mut cx = Ctx { file, out: Vec::new() };
+    let mut cx = Ctx {
+        file,
+        out: Vec::new(),
+    };
     let nodes = file.index.tasks();
     let values: &[Value] = file
         .index
@@ -128,7 +155,10 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
         .and_then(Value::as_sequence)
         .map_or(&[], |s| s.as_slice());
 
-    if let (Some(meta), Some(n)) = (file.index.value.get("metadata"), file.index.root.get("metadata")) {
+    if let (Some(meta), Some(n)) = (
+        file.index.value.get("metadata"),
+        file.index.root.get("metadata"),
+    ) {
         if !meta.is_mapping() && !meta.is_null() {
             cx.error(
                 "taskgraph::wrong-type",
@@ -143,7 +173,9 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
     // First node of each id, for duplicates and dependency checks.
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (i, (node, value)) in nodes.iter().zip(values).enumerate() {
-        let Some(map) = value.as_mapping() else { continue };
+        let Some(map) = value.as_mapping() else {
+            continue;
+        };
         check_id(&mut cx, node, map.get("id"), i, &mut first);
         check_types(&mut cx, node, map);
         check_paths(&mut cx, node, map);
@@ -242,8 +274,14 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     for (k, v) in map {
         let Some(key) = k.as_str() else { continue };
         let Some(want) = expected(key) else { continue };
-        let Some((key_node, vnode)) = node.entry(key) else { continue };
-        let at = if vnode.is_empty_plain() { key_node } else { vnode };
+        let Some((key_node, vnode)) = node.entry(key) else {
+            continue;
+        };
+        let at = if vnode.is_empty_plain() {
+            key_node
+        } else {
+            vnode
+        };
         let bad = match want {
             Expect::Text => v.is_sequence() || v.is_mapping(),
             Expect::Bool => !v.is_bool(),
@@ -258,7 +296,10 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                     {
                         cx.error(
                             "taskgraph::wrong-type",
-                            format!("every entry of `{key}` must be a string, found {}", type_name(item)),
+                            format!(
+                                "every entry of `{key}` must be a string, found {}",
+                                type_name(item)
+                            ),
                             n,
                             "not a string",
                             "quote the entry, e.g. `- \"TASK-01\"`".into(),
@@ -278,7 +319,10 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                     {
                         cx.error(
                             "taskgraph::wrong-type",
-                            format!("every entry of `{key}` must be a mapping, found {}", type_name(item)),
+                            format!(
+                                "every entry of `{key}` must be a mapping, found {}",
+                                type_name(item)
+                            ),
                             n,
                             "not a mapping",
                             "write entries as `- name: ...` with their keys".into(),
@@ -342,7 +386,10 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
         return Some("it is empty");
     }
     let b = p.as_bytes();
-    if p.starts_with('/') || p.starts_with('\\') || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
+    if p.starts_with('/')
+        || p.starts_with('\\')
+        || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic())
+    {
         return Some("it is absolute");
     }
     if p.split(['/', '\\']).any(|c| c == "..") {
@@ -353,18 +400,20 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
 
 fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     let mut bad: Vec<(&Node, String)> = Vec::new();
-    if let (Some(Value::Sequence(items)), Some(seq)) =
-        (map.get("produces"), node.get("produces").and_then(Node::as_seq))
-    {
+    if let (Some(Value::Sequence(items)), Some(seq)) = (
+        map.get("produces"),
+        node.get("produces").and_then(Node::as_seq),
+    ) {
         for (item, n) in items.iter().zip(seq) {
             if let (Some(p), Some(pn)) = (item.get("path").and_then(Value::as_str), n.get("path")) {
                 bad.push((pn, p.to_string()));
             }
         }
     }
-    if let (Some(Value::Sequence(items)), Some(seq)) =
-        (map.get("shared_files"), node.get("shared_files").and_then(Node::as_seq))
-    {
+    if let (Some(Value::Sequence(items)), Some(seq)) = (
+        map.get("shared_files"),
+        node.get("shared_files").and_then(Node::as_seq),
+    ) {
         for (item, n) in items.iter().zip(seq) {
             if let Some(p) = item.as_str() {
                 bad.push((n, p.to_string()));
@@ -407,7 +456,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -422,7 +473,9 @@ fn check_dependencies(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
         for (dep, n) in deps_of(node) {
             if cx.file.index_of(dep).is_none() {
                 let help = match closest(ids.iter().copied(), dep) {
-                    Some(s) => format!("did you mean `{s}`? Otherwise remove it or add a task with that id"),
+                    Some(s) => format!(
+                        "did you mean `{s}`? Otherwise remove it or add a task with that id"
+                    ),
                     None => "remove it or add a task with that id".into(),
                 };
                 cx.error(
@@ -458,7 +511,9 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
         }
     }
     for members in &sccs {
-        let Some(&start) = members.iter().min() else { continue };
+        let Some(&start) = members.iter().min() else {
+            continue;
+        };
         let self_loop = adj[start].iter().any(|(j, _)| *j == start);
         if members.len() < 2 && !self_loop {
             continue;
@@ -480,7 +535,9 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 }
             }
         }
-        let Some((last, last_k)) = end_edge else { continue };
+        let Some((last, last_k)) = end_edge else {
+            continue;
+        };
         // Edges of the cycle in order, as (task, edge index).
         let mut edges = vec![(last, last_k)];
         let mut cur = last;
@@ -585,9 +642,13 @@ fn depends_transitively(file: &TaskFile, t: &super::Task, from: &str) -> bool {
 fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
     let file = cx.file;
     for (t, node) in file.graph.tasks.iter().zip(nodes) {
-        let Some(items) = node.get("consumes").and_then(Node::as_seq) else { continue };
+        let Some(items) = node.get("consumes").and_then(Node::as_seq) else {
+            continue;
+        };
         for (c, n) in t.consumes.iter().zip(items) {
-            let Some(from) = c.required_from_task.as_deref() else { continue };
+            let Some(from) = c.required_from_task.as_deref() else {
+                continue;
+            };
             let at = n.get("required_from_task").unwrap_or(n);
             let Some(src) = file.task(from) else {
                 cx.warn(
@@ -601,7 +662,11 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
             };
             if let Some(name) = c.name.as_deref() {
                 if !src.produces.iter().any(|a| a.name.as_deref() == Some(name)) {
-                    let names: Vec<&str> = src.produces.iter().filter_map(|a| a.name.as_deref()).collect();
+                    let names: Vec<&str> = src
+                        .produces
+                        .iter()
+                        .filter_map(|a| a.name.as_deref())
+                        .collect();
                     let at = n.get("name").unwrap_or(n);
                     cx.warn(
                         "taskgraph::consume-not-produced",
@@ -619,7 +684,10 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
             if from != t.id && !depends_transitively(file, t, from) {
                 cx.warn(
                     "taskgraph::consume-without-dependency",
-                    format!("`{}` consumes from `{from}` but does not depend on it", t.id),
+                    format!(
+                        "`{}` consumes from `{from}` but does not depend on it",
+                        t.id
+                    ),
                     at,
                     "not in depends_on",
                     format!("add `{from}` to `depends_on` so it finishes first"),
@@ -636,14 +704,21 @@ mod tests {
     use camino::Utf8Path;
 
     fn findings(src: &str) -> Vec<Finding> {
-        TaskFile::parse(Utf8Path::new("t.yml"), src.to_string()).unwrap().validate()
+        TaskFile::parse(Utf8Path::new("t.yml"), src.to_string())
+            .unwrap()
+            .validate()
     }
 
     /// The single finding with `code`: (message, line, col).
     fn one(src: &str, code: &str) -> (String, usize, usize) {
         let f = findings(src);
         let hits: Vec<_> = f.iter().filter(|f| f.code == code).collect();
-        assert_eq!(hits.len(), 1, "{code}: {:#?}", f.iter().map(|f| (&f.code, &f.message)).collect::<Vec<_>>());
+        assert_eq!(
+            hits.len(),
+            1,
+            "{code}: {:#?}",
+            f.iter().map(|f| (&f.code, &f.message)).collect::<Vec<_>>()
+        );
         (hits[0].message.clone(), hits[0].line, hits[0].col)
     }
 
@@ -664,10 +739,16 @@ mod tests {
     #[test]
     fn duplicate_id() {
         let src = "tasks:\n- id: A\n- id: B\n- id: \"A\"\n";
-        assert_eq!(one(src, "taskgraph::duplicate-id"), ("duplicate task id `A`".into(), 4, 7));
+        assert_eq!(
+            one(src, "taskgraph::duplicate-id"),
+            ("duplicate task id `A`".into(), 4, 7)
+        );
         let f = findings(src);
         let r = format!("{:?}", f[0].report);
-        assert!(r.contains("first defined here") && r.contains("used again here"), "{r}");
+        assert!(
+            r.contains("first defined here") && r.contains("used again here"),
+            "{r}"
+        );
         assert!(r.contains("give each task a unique id"), "{r}");
     }
 
@@ -675,7 +756,10 @@ mod tests {
     fn unknown_dependency() {
         let src = "tasks:\n- id: API-01\n- id: B\n  depends_on: [API-1]\n";
         let (m, l, c) = one(src, "taskgraph::unknown-dependency");
-        assert_eq!((m.as_str(), l, c), ("`depends_on` names unknown task `API-1`", 4, 16));
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("`depends_on` names unknown task `API-1`", 4, 16)
+        );
         let r = format!("{:?}", findings(src)[0].report);
         assert!(r.contains("did you mean `API-01`?"), "{r}");
         assert!(r.contains("t.yml:4:16"), "{r}");
@@ -687,9 +771,18 @@ mod tests {
         let f = findings(src);
         let cycles: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::cycle").collect();
         assert_eq!(cycles.len(), 2);
-        let mut got: Vec<_> = cycles.iter().map(|f| (f.message.as_str(), f.line, f.col)).collect();
+        let mut got: Vec<_> = cycles
+            .iter()
+            .map(|f| (f.message.as_str(), f.line, f.col))
+            .collect();
         got.sort_by_key(|g| g.1);
-        assert_eq!(got, [("dependency cycle: A → C → B → A", 3, 16), ("dependency cycle: D → D", 10, 16)]);
+        assert_eq!(
+            got,
+            [
+                ("dependency cycle: A → C → B → A", 3, 16),
+                ("dependency cycle: D → D", 10, 16)
+            ]
+        );
     }
 
     #[test]
@@ -698,13 +791,26 @@ mod tests {
         let (m, l, c) = one(src, "taskgraph::unknown-status");
         assert_eq!((m.as_str(), l, c), ("unknown status `done`", 3, 11));
         let help = findings(src)[0].report.help().map(|h| h.to_string());
-        assert_eq!(help.as_deref(), Some("use one of: pending, ready, in_progress, completed, failed, blocked, skipped"));
+        assert_eq!(
+            help.as_deref(),
+            Some("use one of: pending, ready, in_progress, completed, failed, blocked, skipped")
+        );
     }
 
     #[test]
     fn invalid_ids() {
-        for bad in ["a b", "a..b", "-a", ".a", "a.", "a.lock", "a/b", "a~", "a^", "a:b", "a?", "a*", "a[", "a\\\\b", "a@{b", "\"\""] {
-            let src = format!("tasks:\n- name: x\n  id: {}\n", if bad.starts_with('"') { bad.to_string() } else { format!("\"{bad}\"") });
+        for bad in [
+            "a b", "a..b", "-a", ".a", "a.", "a.lock", "a/b", "a~", "a^", "a:b", "a?", "a*", "a[",
+            "a\\\\b", "a@{b", "\"\"",
+        ] {
+            let src = format!(
+                "tasks:\n- name: x\n  id: {}\n",
+                if bad.starts_with('"') {
+                    bad.to_string()
+                } else {
+                    format!("\"{bad}\"")
+                }
+            );
             let (m, l, c) = one(&src, "taskgraph::invalid-id");
             assert!(m.contains("cannot be used as a git branch name"), "{m}");
             assert_eq!((l, c), (3, 7), "{bad}");
@@ -716,7 +822,10 @@ mod tests {
     #[test]
     fn non_string_id_and_missing_id() {
         let (m, l, c) = one("tasks:\n- id: 12\n", "taskgraph::id-not-string");
-        assert_eq!((m.as_str(), l, c), ("task id must be a string, found a number", 2, 7));
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("task id must be a string, found a number", 2, 7)
+        );
         let (m, l, c) = one("tasks:\n- id: a\n-   name: x\n", "taskgraph::missing-id");
         assert_eq!((m.as_str(), l, c), ("task #2 has no `id`", 3, 5));
     }
@@ -725,7 +834,11 @@ mod tests {
     fn unsafe_paths() {
         let src = "tasks:\n- id: A\n  produces:\n  - name: x\n    path: /etc/passwd\n  shared_files: [ok/file, \"a/../../b\", '#{PR}']\n";
         let f = findings(src);
-        let got: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::unsafe-path").map(|f| (f.message.as_str(), f.line, f.col)).collect();
+        let got: Vec<_> = f
+            .iter()
+            .filter(|f| f.code == "taskgraph::unsafe-path")
+            .map(|f| (f.message.as_str(), f.line, f.col))
+            .collect();
         assert_eq!(got, [
             ("path `/etc/passwd` is not inside the repository: it is absolute", 5, 11),
             ("path `a/../../b` is not inside the repository: it leaves the repository (`..`)", 6, 27),
@@ -736,17 +849,43 @@ mod tests {
     fn wrong_types() {
         let src = "tasks:\n- id: A\n  parallel_ok: \"yes\"\n  depends_on: B\n  estimated_time_minutes: -3\n  name: [x]\n  shared_files: [1]\n  produces: [x]\n";
         let f = findings(src);
-        let got: Vec<_> = f.iter().filter(|f| f.code == "taskgraph::wrong-type").map(|f| (f.message.as_str(), f.line, f.col)).collect();
-        assert_eq!(got, [
-            ("`parallel_ok` must be `true` or `false`, found a string", 3, 16),
-            ("`depends_on` must be a list, found a string", 4, 15),
-            ("`estimated_time_minutes` must be a whole number of 0 or more, found a number", 5, 27),
-            ("`name` must be a single value, found a list", 6, 9),
-            ("every entry of `shared_files` must be a string, found a number", 7, 18),
-            ("every entry of `produces` must be a mapping, found a string", 8, 14),
-        ]);
+        let got: Vec<_> = f
+            .iter()
+            .filter(|f| f.code == "taskgraph::wrong-type")
+            .map(|f| (f.message.as_str(), f.line, f.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "`parallel_ok` must be `true` or `false`, found a string",
+                    3,
+                    16
+                ),
+                ("`depends_on` must be a list, found a string", 4, 15),
+                (
+                    "`estimated_time_minutes` must be a whole number of 0 or more, found a number",
+                    5,
+                    27
+                ),
+                ("`name` must be a single value, found a list", 6, 9),
+                (
+                    "every entry of `shared_files` must be a string, found a number",
+                    7,
+                    18
+                ),
+                (
+                    "every entry of `produces` must be a mapping, found a string",
+                    8,
+                    14
+                ),
+            ]
+        );
         let (m, l, c) = one("metadata: [1]\ntasks: []\n", "taskgraph::wrong-type");
-        assert_eq!((m.as_str(), l, c), ("`metadata` must be a mapping, found a list", 1, 11));
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("`metadata` must be a mapping, found a list", 1, 11)
+        );
     }
 
     #[test]
@@ -755,14 +894,20 @@ mod tests {
         let f = findings(src);
         assert!(f.iter().all(|f| f.severity == Severity::Warning));
         let (m, l, c) = one(src, "taskgraph::consume-not-produced");
-        assert_eq!((m.as_str(), l, c), ("task `A` does not produce an artifact named `Spec`", 9, 11));
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("task `A` does not produce an artifact named `Spec`", 9, 11)
+        );
         let src2 = "tasks:\n- id: A\n  produces: [{name: P}]\n- id: B\n  depends_on: [A]\n- id: C\n  depends_on: [B]\n  consumes:\n  - {name: P, required_from_task: A}\n- id: D\n  consumes:\n  - {name: P, required_from_task: A}\n  - {name: Q, required_from_task: NOPE}\n";
         let f2 = findings(src2);
         let got: Vec<_> = f2.iter().map(|f| (f.code, f.line, f.col)).collect();
-        assert_eq!(got, [
-            ("taskgraph::consume-without-dependency", 12, 35),
-            ("taskgraph::consume-unknown-task", 13, 35),
-        ]);
+        assert_eq!(
+            got,
+            [
+                ("taskgraph::consume-without-dependency", 12, 35),
+                ("taskgraph::consume-unknown-task", 13, 35),
+            ]
+        );
         let r = format!("{:?}", f[0].report);
         assert!(r.contains("`A` produces: PRD"), "{r}");
     }

@@ -29,12 +29,19 @@ struct Conv {
 }
 
 pub(crate) fn to_value(root: &Node) -> Result<Value, ValueError> {
-    let mut c = Conv { anchors: HashMap::new(), expanded: 0 };
+    let mut c = Conv {
+        anchors: HashMap::new(),
+        expanded: 0,
+    };
     c.node(root).map(|(v, _)| v)
 }
 
 fn err(pos: Pos, message: String) -> ValueError {
-    ValueError { pos, message, other: None }
+    ValueError {
+        pos,
+        message,
+        other: None,
+    }
 }
 
 impl Conv {
@@ -49,7 +56,10 @@ impl Conv {
                     .ok_or_else(|| err(n.start, "unknown alias".into()))?;
                 self.expanded += size;
                 if self.expanded > MAX_EXPANSION {
-                    return Err(err(n.start, "aliases expand to too large a document".into()));
+                    return Err(err(
+                        n.start,
+                        "aliases expand to too large a document".into(),
+                    ));
                 }
                 return Ok((v, size));
             }
@@ -78,7 +88,10 @@ impl Conv {
                             .map(|(k2, _)| k2.start);
                         let shown = match &kv {
                             Value::String(s) => s.clone(),
-                            other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                            other => serde_yaml::to_string(other)
+                                .unwrap_or_default()
+                                .trim()
+                                .to_string(),
                         };
                         return Err(ValueError {
                             pos: k.start,
@@ -103,9 +116,10 @@ const CORE: &str = "tag:yaml.org,2002:";
 /// Wrap a collection in its tag unless the tag is a core one (`!!seq`, `!!map`).
 fn tagged(n: &Node, v: Value) -> Value {
     match &n.tag {
-        Some(t) if !t.starts_with(CORE) && t != "!" => {
-            Value::Tagged(Box::new(TaggedValue { tag: Tag::new(t.as_str()), value: v }))
-        }
+        Some(t) if !t.starts_with(CORE) && t != "!" => Value::Tagged(Box::new(TaggedValue {
+            tag: Tag::new(t.as_str()),
+            value: v,
+        })),
         _ => v,
     }
 }
@@ -245,16 +259,25 @@ mod tests {
                    b: &x {k: v}\nc: *x\n";
         let theirs: Value = serde_yaml::from_str(src).unwrap();
         let mine = ours(src).unwrap();
-        assert_eq!(serde_yaml::to_string(&mine).unwrap(), serde_yaml::to_string(&theirs).unwrap());
+        assert_eq!(
+            serde_yaml::to_string(&mine).unwrap(),
+            serde_yaml::to_string(&theirs).unwrap()
+        );
         // NaN is never equal to itself; compare its spelling.
         let n = ours("[.nan]").unwrap();
-        assert_eq!(serde_yaml::to_string(&n).unwrap(), serde_yaml::to_string(&serde_yaml::from_str::<Value>("[.nan]").unwrap()).unwrap());
+        assert_eq!(
+            serde_yaml::to_string(&n).unwrap(),
+            serde_yaml::to_string(&serde_yaml::from_str::<Value>("[.nan]").unwrap()).unwrap()
+        );
     }
 
     #[test]
     fn duplicate_keys_and_alias_bombs() {
         let e = ours("a: 1\nb: 2\na: 3\n").unwrap_err();
-        assert_eq!((e.pos.line, e.pos.col, e.message.as_str()), (3, 1, "duplicate key `a` in the same mapping"));
+        assert_eq!(
+            (e.pos.line, e.pos.col, e.message.as_str()),
+            (3, 1, "duplicate key `a` in the same mapping")
+        );
         assert_eq!(e.other.map(|p| p.line), Some(1));
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {

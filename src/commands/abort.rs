@@ -1,0 +1,503 @@
+//! `git parallel abort [ID…]`: remove the worktrees and branches of started tasks and set them
+//! back to pending, the task file change committed on the target — one transaction.
+//!
+//! Without `--force` only tasks with no work of their own are aborted (no commits beyond the
+//! branch's start, no uncommitted or untracked changes, an unlocked worktree); every problem is
+//! listed at once and nothing changes. With `--force` each such branch tip is first saved under
+//! `refs/parallel/backup/<id>` and uncommitted changes as a commit under
+//! `refs/parallel/backup/<id>-wip`.
+//!
+//! This file also holds the small helpers `fail`, `retry`, `approve` and `gc` share.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use gix::ObjectId;
+
+use super::common::{self, short_branch, Env};
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::Result;
+use crate::git::{self, cli, RefUpdate, WorktreeInfo};
+use crate::taskgraph::{Edit, Scalar, Status, Task};
+use crate::txn::{self, step::CopyFile, Plan, Step};
+
+/// Where backups of task branches live.
+pub(crate) const BACKUP_PREFIX: &str = "refs/parallel/backup/";
+
+/// One task about to be aborted, with what was found about it.
+struct Target {
+    id: String,
+    branch: String,
+    /// The branch tip (None: the branch is gone already).
+    tip: Option<ObjectId>,
+    worktree: Option<Utf8PathBuf>,
+    commits: usize,
+    /// Uncommitted or untracked changes (porcelain lines), not counting copied include files.
+    changes: Vec<String>,
+    /// Untracked files this tool copied in at start, unchanged.
+    ours: Vec<String>,
+    locked: bool,
+    /// The worktree found at the task's path has something else checked out (this, shown).
+    foreign: Option<String>,
+    /// Set when --force saves the tip / the uncommitted changes.
+    backup: Option<String>,
+    wip: Option<String>,
+}
+
+impl Target {
+    fn needs_force(&self) -> bool {
+        self.commits > 0 || !self.changes.is_empty() || self.locked
+    }
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let env = Env::load(ctx)?;
+    let force = ctx.args.on(&defs::ABORT_FORCE);
+    let idx = select(&env)?;
+    if idx.is_empty() {
+        return nothing_to_abort(&env);
+    }
+    let mut targets = inspect(&env, &idx)?;
+    check(&env, &targets, force)?;
+    let plan = build_plan(&env, &mut targets, force)?;
+    if ctx.args.on(&defs::DRY_RUN) {
+        print_dry_run(ctx, "abort", &plan);
+        return Ok(());
+    }
+    txn::execute(&ctx.repo, plan)?;
+    report(&env, &targets);
+    Ok(())
+}
+
+/// The named tasks (each must be in progress), or every task in progress.
+fn select(env: &Env) -> Result<Vec<usize>> {
+    let ids = &env.ctx.args.positionals;
+    let tasks = &env.tf.graph.tasks;
+    if ids.is_empty() {
+        return Ok((0..tasks.len()).filter(|&i| tasks[i].status == Status::InProgress).collect());
+    }
+    let mut idx = Vec::new();
+    let mut problems = Vec::new();
+    for id in ids {
+        match env.tf.index_of(id) {
+            Some(i) if idx.contains(&i) => {}
+            Some(i) if tasks[i].status == Status::InProgress => idx.push(i),
+            Some(i) => problems.push(format!(
+                "{id}: status is {} (only in_progress tasks can be aborted)",
+                tasks[i].status
+            )),
+            None => problems.push(format!("{id}: no such task in {}", env.tf.path)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "see 'git parallel status' for the tasks in progress",
+            "cannot abort; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(idx)
+}
+
+fn nothing_to_abort(env: &Env) -> Result<()> {
+    if env.ctx.out.json {
+        common::print_json(&common::json_envelope(
+            "abort",
+            serde_json::json!({ "target": short_branch(&env.target), "aborted": [] }),
+        ));
+    } else if !env.ctx.out.quiet {
+        println!("Nothing to abort: no task is in progress.");
+    }
+    Ok(())
+}
+
+/// Looks at each task's branch and worktree.
+fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
+    let copy = crate::commands::start::include_files(env)?;
+    let mut out = Vec::new();
+    for &i in idx {
+        let t = &env.tf.graph.tasks[i];
+        let branch = env.branch_of(t);
+        let tip = env.ctx.repo.ref_id(&branch)?;
+        let commits = match tip {
+            Some(tip) => env.ctx.repo.count_between(env.target_tip, tip)?,
+            None => 0,
+        };
+        let wt = task_worktree(env, t)?;
+        let (changes, ours) = match &wt {
+            Some(w) if w.path.is_dir() => worktree_changes(env, &w.path, &copy)?,
+            _ => (Vec::new(), Vec::new()),
+        };
+        let foreign = wt.as_ref().and_then(|w| match &w.branch {
+            Some(b) if *b == branch => None,
+            Some(b) => Some(format!("branch {}", short_branch(b))),
+            None => Some("a detached HEAD".to_string()),
+        });
+        out.push(Target {
+            id: t.id.clone(),
+            foreign,
+            branch,
+            tip,
+            locked: wt.as_ref().is_some_and(|w| w.locked),
+            worktree: wt.map(|w| w.path),
+            commits,
+            changes,
+            ours,
+            backup: None,
+            wip: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Every problem at once; with --force only those force cannot override remain.
+fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
+    let mut problems = Vec::new();
+    for t in targets {
+        if let Some(wt) = &t.worktree {
+            if env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
+                problems.push(format!(
+                    "{}: you are inside its worktree {}; run the command from the main worktree",
+                    t.id,
+                    env.show(wt)
+                ));
+            }
+        }
+        if let (Some(wt), Some(what)) = (&t.worktree, &t.foreign) {
+            problems.push(format!(
+                "{}: its worktree {} has {what} checked out instead of {}; check the branch out there again, or remove the worktree yourself",
+                t.id,
+                env.show(wt),
+                short_branch(&t.branch)
+            ));
+        }
+        if force {
+            continue;
+        }
+        if t.commits > 0 {
+            problems.push(format!(
+                "{}: branch {} has {} commit{} of its own",
+                t.id,
+                short_branch(&t.branch),
+                t.commits,
+                plural(t.commits)
+            ));
+        }
+        if !t.changes.is_empty() {
+            let shown: Vec<&str> = t.changes.iter().take(5).map(String::as_str).collect();
+            problems.push(format!(
+                "{}: worktree {} has uncommitted or untracked changes ({} file{}: {}{})",
+                t.id,
+                env.show(t.worktree.as_deref().unwrap_or(Utf8Path::new("?"))),
+                t.changes.len(),
+                plural(t.changes.len()),
+                shown.join(", "),
+                if t.changes.len() > shown.len() { ", …" } else { "" }
+            ));
+        }
+        if t.locked {
+            problems.push(format!(
+                "{}: worktree {} is locked (git worktree unlock)",
+                t.id,
+                env.show(t.worktree.as_deref().unwrap_or(Utf8Path::new("?")))
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = if force {
+                "nothing was changed".to_string()
+            } else {
+                "--force aborts them anyway: each branch tip is saved under refs/parallel/backup/<id> \
+                 and uncommitted changes under refs/parallel/backup/<id>-wip"
+                    .to_string()
+            },
+            "cannot abort; nothing was changed:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(())
+}
+
+fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
+    let mut steps = Vec::new();
+    // 1. Backups (forced tasks with work or a lock only).
+    let mut backups = Vec::new();
+    let mut taken = Vec::new();
+    for t in targets.iter_mut() {
+        let Some(tip) = t.tip else { continue };
+        if !(force && t.needs_force()) {
+            continue;
+        }
+        let name = free_backup_name(env, &t.id, &mut taken)?;
+        backups.push(RefUpdate {
+            name: name.clone(),
+            old: None,
+            new: Some(tip.to_string()),
+        });
+        t.backup = Some(name);
+        if let (Some(wt), false) = (&t.worktree, t.changes.is_empty()) {
+            if let Some(commit) = snapshot_changes(env, wt, tip, &t.ours, &t.id)? {
+                let name = free_backup_name(env, &format!("{}-wip", t.id), &mut taken)?;
+                backups.push(RefUpdate {
+                    name: name.clone(),
+                    old: None,
+                    new: Some(commit.to_string()),
+                });
+                t.wip = Some(name);
+            }
+        }
+    }
+    let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+    let message = format!("chore({}): abort {}", env.product, ids.join(", "));
+    if !backups.is_empty() {
+        steps.push(Step::Refs {
+            updates: backups,
+            message: format!("git-parallel: backup before {message}"),
+        });
+    }
+    // 2. Worktrees.
+    for t in targets.iter() {
+        if let Some(wt) = &t.worktree {
+            steps.push(Step::RemoveWorktree {
+                path: wt.clone(),
+                branch: t.branch.clone(),
+                // Copied include files alone do not count as changes.
+                force: (force && t.needs_force()) || !t.ours.is_empty(),
+            });
+        }
+    }
+    // 3. Branches.
+    let deletes: Vec<RefUpdate> = targets
+        .iter()
+        .filter_map(|t| {
+            t.tip.map(|tip| RefUpdate {
+                name: t.branch.clone(),
+                old: Some(tip.to_string()),
+                new: None,
+            })
+        })
+        .collect();
+    if !deletes.is_empty() {
+        steps.push(Step::Refs {
+            updates: deletes,
+            message: format!("git-parallel: {message}"),
+        });
+    }
+    // 4. The task file.
+    let now = crate::time::now_iso();
+    let mut edits = Vec::new();
+    for t in targets.iter() {
+        let task = env.tf.task(&t.id).expect("selected task exists");
+        edits.push(Edit::task(&t.id, "status", "pending"));
+        if task.started_at.is_some() {
+            edits.push(Edit::task(&t.id, "started_at", Scalar::Null));
+        }
+        if task.assigned_to.is_some() {
+            edits.push(Edit::task(&t.id, "assigned_to", Scalar::Null));
+        }
+    }
+    edits.push(Edit::metadata("updated_at", now.as_str()));
+    let (file_steps, _) = env.task_file_steps(&edits, &message, false)?;
+    steps.extend(file_steps);
+    Ok(Plan {
+        command: "abort".into(),
+        summary: format!("abort {}", ids.join(", ")),
+        steps,
+        commit_point: None,
+        meta: serde_json::json!({
+            "tasks": ids,
+            "backups": targets.iter().filter_map(|t| t.backup.clone()).collect::<Vec<_>>(),
+        }),
+    })
+}
+
+fn report(env: &Env, targets: &[Target]) {
+    let out = &env.ctx.out;
+    if out.json {
+        let tasks: Vec<serde_json::Value> = targets
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "branch": short_branch(&t.branch),
+                    "worktree": t.worktree,
+                    "commits": t.commits,
+                    "backup": t.backup,
+                    "wip": t.wip,
+                })
+            })
+            .collect();
+        common::print_json(&common::json_envelope(
+            "abort",
+            serde_json::json!({ "target": short_branch(&env.target), "aborted": tasks }),
+        ));
+        return;
+    }
+    if out.quiet {
+        return;
+    }
+    println!(
+        "Aborted {} task{} (back to pending):",
+        targets.len(),
+        plural(targets.len())
+    );
+    let w_id = targets.iter().map(|t| t.id.len()).max().unwrap_or(0);
+    for t in targets {
+        let wt = t
+            .worktree
+            .as_ref()
+            .map(|w| format!("  removed {}", env.show(w)))
+            .unwrap_or_default();
+        println!(
+            "  {}  deleted {}{wt}",
+            out.paint("1", &format!("{:<w_id$}", t.id)),
+            short_branch(&t.branch)
+        );
+    }
+    for t in targets {
+        if let Some(b) = &t.backup {
+            println!(
+                "{}: its branch tip is saved as {b}; get it back with: git branch {} {b}",
+                t.id,
+                short_branch(&t.branch)
+            );
+        }
+        if let Some(w) = &t.wip {
+            println!(
+                "{}: its uncommitted changes are saved as {w}; restore them in a worktree of that branch with: git checkout {w} -- .",
+                t.id
+            );
+        }
+    }
+}
+
+// ---- shared with fail, retry, approve and gc ---------------------------------------------------
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Prints a plan for --dry-run (text or JSON).
+pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
+    if ctx.out.json {
+        common::print_json(&common::json_envelope(
+            command,
+            serde_json::json!({ "dry_run": true, "plan": plan }),
+        ));
+    } else {
+        plan.print();
+    }
+}
+
+/// The one task named on the command line, checked to exist.
+pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
+    let id = env.ctx.args.positionals.first().map(String::as_str).unwrap_or_default();
+    env.tf.task(id).ok_or_else(|| {
+        crate::refused!(
+            help = "see 'git parallel status' for the task ids",
+            "cannot {command} {id}: no such task in {}",
+            env.tf.path
+        )
+    })
+}
+
+/// The task's worktree: the one its branch is checked out in, else a registered worktree at
+/// the path the template gives (whatever it has checked out).
+pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInfo>> {
+    if let Some(w) = env.worktree_of(task)? {
+        return Ok(Some(w));
+    }
+    let path = env.worktree_path(task);
+    Ok(env.ctx.repo.worktrees()?.into_iter().find(|w| w.path == path))
+}
+
+/// `git status` of a worktree split into real changes and unchanged copies of the include
+/// files start put there (which removing the worktree may discard).
+pub(crate) fn worktree_changes(
+    env: &Env,
+    wt: &Utf8Path,
+    copy: &[CopyFile],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut changes = Vec::new();
+    let mut ours = Vec::new();
+    for line in env.ctx.repo.status_lines(wt)? {
+        if let Some(rel) = line.strip_prefix("?? ") {
+            if let Some(c) = copy.iter().find(|c| c.rel == rel) {
+                let same = match (std::fs::read(&c.from), std::fs::read(wt.join(rel))) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if same {
+                    ours.push(rel.to_string());
+                    continue;
+                }
+            }
+        }
+        changes.push(line);
+    }
+    Ok((changes, ours))
+}
+
+/// The first of `refs/parallel/backup/<base>`, `<base>-2`, `<base>-3`, … that neither exists
+/// nor is in `taken` (which it is added to).
+pub(crate) fn free_backup_name(env: &Env, base: &str, taken: &mut Vec<String>) -> Result<String> {
+    for n in 1.. {
+        let name = if n == 1 {
+            format!("{BACKUP_PREFIX}{base}")
+        } else {
+            format!("{BACKUP_PREFIX}{base}-{n}")
+        };
+        if !taken.contains(&name) && env.ctx.repo.ref_id(&name)?.is_none() {
+            taken.push(name.clone());
+            return Ok(name);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+/// Writes the worktree's uncommitted and untracked (not ignored) changes as a commit on top of
+/// `tip`, through a temporary index: objects only, no ref or file of the repository changes.
+/// None when there is nothing to save. `exclude`: untracked files left out (copied include files).
+pub(crate) fn snapshot_changes(
+    env: &Env,
+    wt: &Utf8Path,
+    tip: ObjectId,
+    exclude: &[String],
+    id: &str,
+) -> Result<Option<ObjectId>> {
+    let repo = &env.ctx.repo;
+    let dir = txn::state_dir(repo);
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!("wip-index-{}-{id}", std::process::id()));
+    // Start from the worktree's index so unchanged files need not be hashed again.
+    let mut cmd = repo.git.in_dir(wt);
+    cmd.args(["rev-parse", "--path-format=absolute", "--git-path", "index"]);
+    if let Ok(p) = cli::stdout(cmd) {
+        let _ = std::fs::copy(p.trim(), &tmp);
+    }
+    let result = (|| -> Result<Option<ObjectId>> {
+        let mut add = repo.git.in_dir(wt);
+        add.env("GIT_INDEX_FILE", tmp.as_std_path())
+            .args(["add", "-A", "--", "."]);
+        for e in exclude {
+            add.arg(format!(":(exclude,literal){e}"));
+        }
+        cli::run(add)?;
+        let mut write = repo.git.in_dir(wt);
+        write
+            .env("GIT_INDEX_FILE", tmp.as_std_path())
+            .arg("write-tree");
+        let tree = git::oid(cli::stdout(write)?.trim())?;
+        if tree == repo.tree_of(tip)? {
+            return Ok(None);
+        }
+        repo.commit_tree(tree, &[tip], &format!("git-parallel: uncommitted changes of {id}"))
+            .map(Some)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}

@@ -1,0 +1,43 @@
+//! `git parallel generate KIND [-o PATH]`: print or write the man page or a shell completion
+//! script. Needs no repository.
+
+use std::path::Path;
+
+use crate::cli::{complete, defs, doc, Args};
+use crate::error::{Error, Result};
+
+/// The kinds `generate` knows, each with the function that renders it.
+const KINDS: &[(&str, fn() -> String)] = &[
+    ("man", doc::man_page),
+    ("bash", complete::bash),
+    ("zsh", complete::zsh),
+    ("fish", complete::fish),
+];
+
+pub fn run(args: &Args) -> Result<()> {
+    let kind = args.positionals.first().map(String::as_str).unwrap_or_default();
+    let Some((_, render)) = KINDS.iter().find(|(name, _)| *name == kind) else {
+        let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+        return Err(Error::usage(
+            format!("unknown kind '{kind}' (expected one of: {})", names.join(", ")),
+            Some(&defs::GENERATE),
+        ));
+    };
+    let text = render();
+    match args.value(&defs::OUTPUT) {
+        Some(path) if path != "-" => write_file(Path::new(path), &text),
+        _ => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes `text` to `path`, creating missing parent directories.
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| crate::fatal!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| crate::fatal!("cannot write {}: {e}", path.display()))
+}
