@@ -1,10 +1,15 @@
 //! One module per command; `run` dispatches on the parsed command.
 
+pub mod abort;
+pub mod approve;
 pub mod common;
 pub mod complete;
 pub mod generate;
+pub mod fail;
 pub mod finish;
+pub mod gc;
 pub mod recover;
+pub mod retry;
 pub mod undo;
 pub mod help;
 pub mod path;
@@ -34,6 +39,11 @@ pub fn run(args: Args) -> Result<()> {
         "finish" => finish::run(&ctx),
         "recover" => recover::run(&ctx),
         "undo" => undo::run(&ctx),
+        "abort" => abort::run(&ctx),
+        "fail" => fail::run(&ctx),
+        "retry" => retry::run(&ctx),
+        "approve" => approve::run(&ctx),
+        "gc" => gc::run(&ctx),
         name => Err(crate::fatal!("{name}: not implemented yet")),
     }
 }

@@ -11,10 +11,17 @@ use gix::ObjectId;
 use crate::error::{Error, Result};
 pub use cli::GitCli;
 
-/// The repository as git-parallel sees it: the main worktree, the common git dir, and git.
+/// The repository as git-parallel sees it: gix for reads and ref edits, plus [`Location`].
 pub struct Repo {
     /// Opened on the main worktree (or the bare repository).
     pub gix: gix::Repository,
+    pub loc: Location,
+}
+
+/// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
+/// steps can run on several threads.
+#[derive(Clone, Debug)]
+pub struct Location {
     pub common_dir: Utf8PathBuf,
     /// The main worktree's git dir (equals `common_dir` except in unusual layouts).
     pub git_dir: Utf8PathBuf,
@@ -22,6 +29,13 @@ pub struct Repo {
     /// The worktree the command was started in (main or linked), if any.
     pub current_worktree: Option<Utf8PathBuf>,
     pub git: GitCli,
+}
+
+impl std::ops::Deref for Repo {
+    type Target = Location;
+    fn deref(&self) -> &Location {
+        &self.loc
+    }
 }
 
 /// One ref change with the value it must have before (compare-and-swap).
@@ -90,28 +104,14 @@ impl Repo {
         };
         Ok(Repo {
             gix: main,
-            common_dir,
-            git_dir,
-            main_worktree,
-            current_worktree,
-            git: GitCli::find()?,
+            loc: Location {
+                common_dir,
+                git_dir,
+                main_worktree,
+                current_worktree,
+                git: GitCli::find()?,
+            },
         })
-    }
-
-    /// The main worktree, or a fatal error for bare repositories.
-    pub fn workdir(&self) -> Result<&Utf8Path> {
-        self.main_worktree.as_deref().ok_or_else(|| {
-            crate::fatal!(
-                help = "run git parallel in a repository with a working tree",
-                "this operation must be run in a work tree (the repository is bare)"
-            )
-        })
-    }
-
-    /// A git command for the main worktree.
-    pub fn git_main(&self) -> std::process::Command {
-        self.git
-            .for_repo(&self.git_dir, self.main_worktree.as_deref())
     }
 
     // ---- configuration ------------------------------------------------------------------------
@@ -357,33 +357,23 @@ impl Repo {
         }
     }
 
-    // ---- worktrees ----------------------------------------------------------------------------
+}
 
-    /// Linked worktrees (not the main one), read from the common git dir.
-    pub fn worktrees(&self) -> Result<Vec<WorktreeInfo>> {
-        let mut out = Vec::new();
-        for proxy in self
-            .gix
-            .worktrees()
-            .map_err(|e| crate::fatal!("cannot list worktrees: {e}"))?
-        {
-            let base = match proxy.base() {
-                Ok(b) => b,
-                Err(_) => continue,
-            };
-            let path = absolute(&base)?;
-            let head = std::fs::read_to_string(proxy.git_dir().join("HEAD")).unwrap_or_default();
-            let branch = head
-                .trim()
-                .strip_prefix("ref: ")
-                .map(|s| s.to_string());
-            out.push(WorktreeInfo {
-                path,
-                branch,
-                locked: proxy.is_locked(),
-            });
-        }
-        Ok(out)
+impl Location {
+    /// The main worktree, or a fatal error for bare repositories.
+    pub fn workdir(&self) -> Result<&Utf8Path> {
+        self.main_worktree.as_deref().ok_or_else(|| {
+            crate::fatal!(
+                help = "run git parallel in a repository with a working tree",
+                "this operation must be run in a work tree (the repository is bare)"
+            )
+        })
+    }
+
+    /// A git command for the main worktree.
+    pub fn git_main(&self) -> std::process::Command {
+        self.git
+            .for_repo(&self.git_dir, self.main_worktree.as_deref())
     }
 
     /// `git status --porcelain` lines of a worktree (untracked included, ignored excluded).
@@ -392,6 +382,36 @@ impl Repo {
         cmd.args(["status", "--porcelain", "--untracked-files=all"]);
         let out = cli::stdout(cmd)?;
         Ok(out.lines().map(|l| l.to_string()).collect())
+    }
+
+    /// Linked worktrees (not the main one), read from `<common dir>/worktrees/*`.
+    pub fn worktrees(&self) -> Result<Vec<WorktreeInfo>> {
+        let mut out = Vec::new();
+        let admin = self.common_dir.join("worktrees");
+        let entries = match std::fs::read_dir(&admin) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(crate::fatal!("cannot list worktrees in {admin}: {e}")),
+        };
+        for e in entries.flatten() {
+            let dir = e.path();
+            let Ok(gitdir) = std::fs::read_to_string(dir.join("gitdir")) else {
+                continue;
+            };
+            let dotgit = std::path::PathBuf::from(gitdir.trim());
+            let dotgit = if dotgit.is_absolute() { dotgit } else { dir.join(dotgit) };
+            let Some(base) = dotgit.parent() else { continue };
+            let path = absolute(base)?;
+            let head = std::fs::read_to_string(dir.join("HEAD")).unwrap_or_default();
+            let branch = head.trim().strip_prefix("ref: ").map(|s| s.to_string());
+            out.push(WorktreeInfo {
+                path,
+                branch,
+                locked: dir.join("locked").exists(),
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 }
 

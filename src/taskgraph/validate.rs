@@ -363,17 +363,15 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                     );
                 }
             }
-            "priority" => {
-                if v.as_str().and_then(Priority::parse).is_none() {
-                    let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
-                    cx.warn(
-                        "taskgraph::unknown-priority",
-                        format!("unknown priority `{shown}`; treated as normal"),
-                        at,
-                        "unknown priority",
-                        "use one of: critical, high, normal, low".into(),
-                    );
-                }
+            "priority" if v.as_str().and_then(Priority::parse).is_none() => {
+                let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
+                cx.warn(
+                    "taskgraph::unknown-priority",
+                    format!("unknown priority `{shown}`; treated as normal"),
+                    at,
+                    "unknown priority",
+                    "use one of: critical, high, normal, low".into(),
+                );
             }
             _ => {}
         }

@@ -211,7 +211,7 @@ fn parse_int(s: &str, negative: bool) -> Option<i128> {
     if body.starts_with(['+', '-']) || digits_but_not_number(s) {
         return None;
     }
-    i128::from_str_radix(body, 10).ok().map(|n| sign * n)
+    body.parse::<i128>().ok().map(|n| sign * n)
 }
 
 fn parse_f64(s: &str) -> Option<f64> {

@@ -244,14 +244,31 @@ fn finish_log(dir: &camino::Utf8Path, journal: &Journal) -> Result<()> {
 }
 
 /// Applies steps from `from` on, journaling each; returns the failing step's index on error.
+/// A run of consecutive worktree steps is applied concurrently (bounded by the CPUs).
 fn run_forward(
     repo: &Repo,
     dir: &camino::Utf8Path,
     journal: &mut Journal,
     from: usize,
 ) -> std::result::Result<(), (usize, Error)> {
-    for i in from..journal.steps.len() {
+    let mut i = from;
+    while i < journal.steps.len() {
         if journal.steps[i].state == StepState::Done {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        if journal.steps[i].step.concurrent() {
+            while end < journal.steps.len()
+                && journal.steps[end].step.concurrent()
+                && journal.steps[end].state != StepState::Done
+            {
+                end += 1;
+            }
+        }
+        if end - i > 1 {
+            run_group(repo, dir, journal, i, end)?;
+            i = end;
             continue;
         }
         journal.steps[i].state = StepState::Started;
@@ -266,8 +283,70 @@ fn run_forward(
         failpoint::hit("after", i).map_err(|e| (i, e))?;
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;
+        i += 1;
     }
     Ok(())
+}
+
+/// Applies steps `start..end` (all worktree steps) on up to as many threads as CPUs.
+fn run_group(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    start: usize,
+    end: usize,
+) -> std::result::Result<(), (usize, Error)> {
+    for k in start..end {
+        journal.steps[k].state = StepState::Started;
+    }
+    journal.save(dir).map_err(|e| (start, e))?;
+    for k in start..end {
+        failpoint::hit("before", k).map_err(|e| (k, e))?;
+    }
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(end - start);
+    let next = std::sync::atomic::AtomicUsize::new(start);
+    let loc = &repo.loc;
+    let steps: Vec<Step> = journal.steps[start..end].iter().map(|s| s.step.clone()).collect();
+    let results: std::sync::Mutex<Vec<(usize, Result<()>)>> = Default::default();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if k >= end {
+                    break;
+                }
+                let r = steps[k - start].apply_concurrent(loc);
+                if let Ok(mut v) = results.lock() {
+                    v.push((k, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(k, _)| *k);
+    if results.iter().all(|(_, r)| r.is_ok()) {
+        for k in start..end {
+            failpoint::hit("after", k).map_err(|e| (k, e))?;
+        }
+    }
+    let mut first_err = None;
+    for (k, r) in results {
+        match r {
+            Ok(()) => journal.steps[k].state = StepState::Done,
+            Err(e) => {
+                journal.steps[k].state = StepState::Pending;
+                first_err.get_or_insert((k, e));
+            }
+        }
+    }
+    journal.save(dir).map_err(|e| (start, e))?;
+    match first_err {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 /// Undoes every started or done step, newest first.

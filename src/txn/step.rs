@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::git::{cli, RefUpdate, Repo};
+use crate::git::{cli, Location, RefUpdate, Repo};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -146,8 +146,8 @@ impl Step {
                 branch,
                 copy,
                 post_start,
-            } => add_worktree(repo, path, branch, copy, post_start.as_deref()),
-            Step::RemoveWorktree { path, force, .. } => remove_worktree(repo, path, *force, &[]),
+            } => add_worktree(&repo.loc, path, branch, copy, post_start.as_deref()),
+            Step::RemoveWorktree { path, force, .. } => remove_worktree(&repo.loc, path, *force, &[]),
             Step::WriteFile { path, old, new } => write_file(path, old, new),
             Step::TestGate {
                 commit,
@@ -157,11 +157,30 @@ impl Step {
         }
     }
 
+    /// Worktree steps touch only their own worktree, so a run of them may go concurrently.
+    pub fn concurrent(&self) -> bool {
+        matches!(self, Step::AddWorktree { .. } | Step::RemoveWorktree { .. })
+    }
+
+    /// Applies a worktree step without gix (callable from any thread).
+    pub fn apply_concurrent(&self, loc: &Location) -> Result<()> {
+        match self {
+            Step::AddWorktree {
+                path,
+                branch,
+                copy,
+                post_start,
+            } => add_worktree(loc, path, branch, copy, post_start.as_deref()),
+            Step::RemoveWorktree { path, force, .. } => remove_worktree(loc, path, *force, &[]),
+            other => Err(crate::fatal!("step cannot run concurrently: {}", other.describe())),
+        }
+    }
+
     pub fn undo(&self, repo: &Repo) -> Result<()> {
         match self {
             Step::AddWorktree { path, copy, .. } => {
                 let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
-                remove_worktree(repo, path, false, &ours)
+                remove_worktree(&repo.loc, path, false, &ours)
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message),
@@ -246,7 +265,7 @@ fn sync_main(repo: &Repo, from: &str, to: &str) -> Result<()> {
     Ok(())
 }
 
-fn worktree_registered(repo: &Repo, path: &Utf8Path) -> Result<bool> {
+fn worktree_registered(repo: &Location, path: &Utf8Path) -> Result<bool> {
     let canon = path.canonicalize_utf8().unwrap_or_else(|_| path.to_path_buf());
     Ok(repo
         .worktrees()?
@@ -255,7 +274,7 @@ fn worktree_registered(repo: &Repo, path: &Utf8Path) -> Result<bool> {
 }
 
 fn add_worktree(
-    repo: &Repo,
+    repo: &Location,
     path: &Utf8Path,
     branch: &str,
     copy: &[CopyFile],
@@ -321,7 +340,7 @@ pub fn run_shell(command: &str, dir: &Utf8Path, what: &str) -> Result<()> {
 }
 
 /// Removes a worktree. `ours`: untracked files this tool put there, which do not block removal.
-fn remove_worktree(repo: &Repo, path: &Utf8Path, force: bool, ours: &[&str]) -> Result<()> {
+fn remove_worktree(repo: &Location, path: &Utf8Path, force: bool, ours: &[&str]) -> Result<()> {
     if !worktree_registered(repo, path)? {
         // Not registered: a directory left behind by a half-done add is ours only if empty.
         if path.is_dir() && std::fs::read_dir(path).map(|mut d| d.next().is_none()).unwrap_or(false) {

@@ -1,0 +1,447 @@
+//! `git parallel exec [ID…] -- CMD…`: run a command in the worktree of every in-progress task
+//! (or the named ones), at most `-j N` at a time. Output lines are prefixed with the task id as
+//! they arrive; a summary of exit statuses follows. Exits 1 when any command failed.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use camino::Utf8PathBuf;
+use serde_json::json;
+
+use super::common::{self, short_branch, Env};
+use crate::cli::defs;
+use crate::context::{Context, Output};
+use crate::error::{Error, Result};
+use crate::taskgraph::Status;
+
+/// One command to run: a task and its worktree.
+struct Job {
+    id: String,
+    worktree: Utf8PathBuf,
+}
+
+/// How one command ended.
+struct Outcome {
+    /// `Err`: the command could not be started.
+    status: std::result::Result<ExitStatus, String>,
+    /// Captured output (only with --json; otherwise it was streamed).
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    elapsed: Duration,
+    /// The program was not found.
+    not_found: bool,
+}
+
+impl Outcome {
+    fn ok(&self) -> bool {
+        matches!(&self.status, Ok(s) if s.success())
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        self.status.as_ref().ok().and_then(|s| s.code())
+    }
+
+    fn signal(&self) -> Option<i32> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            self.status.as_ref().ok().and_then(|s| s.signal())
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
+
+    /// `ok`, `exit 2`, `killed by signal 9 (SIGKILL)`, `cannot run: …`.
+    fn describe(&self) -> String {
+        match &self.status {
+            Err(e) => format!("cannot run: {e}"),
+            Ok(s) if s.success() => "ok".into(),
+            Ok(_) => match (self.exit_code(), self.signal()) {
+                (Some(c), _) => format!("exit {c}"),
+                (None, Some(sig)) => match signal_name(sig) {
+                    Some(name) => format!("killed by signal {sig} ({name})"),
+                    None => format!("killed by signal {sig}"),
+                },
+                (None, None) => "failed".into(),
+            },
+        }
+    }
+}
+
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let argv = &ctx.args.trailing;
+    if argv.is_empty() {
+        return Err(Error::usage("missing command after `--'", Some(ctx.args.command)));
+    }
+    let jobs_max = jobs_limit(ctx)?;
+    let env = Env::load(ctx)?;
+    let jobs = select(&env)?;
+    if jobs.is_empty() {
+        if ctx.out.json {
+            common::print_json(&common::json_envelope("exec", json!({ "results": [] })));
+        } else if !ctx.out.quiet {
+            println!("No task is in progress; nothing to run (start tasks with 'git parallel start').");
+        }
+        return Ok(());
+    }
+    let outcomes = run_all(&jobs, argv, jobs_max, ctx.out);
+    let failed = outcomes.iter().filter(|o| !o.ok()).count();
+    if ctx.out.json {
+        print_json(&jobs, &outcomes);
+    } else {
+        print_summary(ctx, &jobs, &outcomes, argv);
+    }
+    if failed > 0 {
+        return Err(Error::Exit(1));
+    }
+    Ok(())
+}
+
+/// `-j N`, else the number of CPUs.
+fn jobs_limit(ctx: &Context) -> Result<usize> {
+    match ctx.args.value(&defs::JOBS) {
+        None => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::usage(
+                format!("-j/--jobs needs a positive number (got '{v}')"),
+                Some(ctx.args.command),
+            )),
+        },
+    }
+}
+
+/// The named tasks (each must have a worktree) or every in-progress task that has one.
+fn select(env: &Env) -> Result<Vec<Job>> {
+    let worktrees = env.ctx.repo.worktrees()?;
+    let worktree_for = |i: usize| {
+        let branch = env.branch_of(&env.tf.graph.tasks[i]);
+        worktrees
+            .iter()
+            .find(|w| w.branch.as_deref() == Some(branch.as_str()))
+            .map(|w| w.path.clone())
+    };
+    let graph = &env.tf.graph;
+    let ids = &env.ctx.args.positionals;
+    let mut jobs = Vec::new();
+    if ids.is_empty() {
+        for (i, t) in graph.tasks.iter().enumerate() {
+            if t.status != Status::InProgress || jobs.iter().any(|j: &Job| j.id == t.id) {
+                continue;
+            }
+            match worktree_for(i) {
+                Some(worktree) => jobs.push(Job {
+                    id: t.id.clone(),
+                    worktree,
+                }),
+                None => {
+                    if !env.ctx.out.quiet && !env.ctx.out.json {
+                        eprintln!(
+                            "warning: {} is in_progress but no worktree has its branch {} checked out; skipped",
+                            t.id,
+                            short_branch(&env.branch_of(t))
+                        );
+                    }
+                }
+            }
+        }
+        return Ok(jobs);
+    }
+    let mut problems = Vec::new();
+    for id in ids {
+        if jobs.iter().any(|j: &Job| &j.id == id) {
+            continue;
+        }
+        let Some(i) = env.tf.index_of(id) else {
+            problems.push(format!("{id}: no such task in {}", env.show(&env.task_path)));
+            continue;
+        };
+        match worktree_for(i) {
+            Some(worktree) => jobs.push(Job {
+                id: id.clone(),
+                worktree,
+            }),
+            None => {
+                let t = &graph.tasks[i];
+                problems.push(match t.status {
+                    Status::Pending | Status::Ready => {
+                        format!("{id}: has no worktree; it is {} (not started)", t.status)
+                    }
+                    Status::InProgress | Status::Failed => format!(
+                        "{id}: is {} but no worktree has its branch {} checked out",
+                        t.status,
+                        short_branch(&env.branch_of(t))
+                    ),
+                    s => format!("{id}: has no worktree; it is {s}"),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "see 'git parallel status' for the started tasks and their worktrees",
+            "cannot run the command; nothing was run:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    Ok(jobs)
+}
+
+/// Colours cycled over the task prefixes.
+const PREFIX_COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+
+/// Runs every job with at most `limit` at once; outcomes in job order.
+fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outcome> {
+    let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0) + 2;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
+    // Held while one whole line is written, to stdout or stderr, so lines never mix.
+    let write_lock = Mutex::new(());
+    let workers = limit.min(jobs.len()).max(1);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let prefix = format!("{:<width$} ", format!("[{}]", job.id));
+                let color = PREFIX_COLORS[i % PREFIX_COLORS.len()];
+                let sink = Sink {
+                    capture: out.json,
+                    out_prefix: paint(out.color, color, &prefix),
+                    err_prefix: paint(out.color_err, color, &prefix),
+                    lock: &write_lock,
+                };
+                let outcome = run_one(job, argv, &sink);
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or(Outcome {
+                status: Err("the worker running it panicked".into()),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                elapsed: Duration::ZERO,
+                not_found: false,
+            })
+        })
+        .collect()
+}
+
+fn paint(on: bool, code: &str, s: &str) -> Vec<u8> {
+    if on {
+        format!("\x1b[{code}m{s}\x1b[0m").into_bytes()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+/// Where one job's output goes: captured, or streamed line by line with a prefix.
+struct Sink<'a> {
+    capture: bool,
+    out_prefix: Vec<u8>,
+    err_prefix: Vec<u8>,
+    lock: &'a Mutex<()>,
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+impl Sink<'_> {
+    /// Reads `from` to the end; returns what was read when capturing, else streams it.
+    fn pump(&self, from: impl Read, stream: Stream) -> Vec<u8> {
+        let mut reader = BufReader::new(from);
+        let mut captured = Vec::new();
+        if self.capture {
+            let _ = reader.read_to_end(&mut captured);
+            return captured;
+        }
+        let prefix = match stream {
+            Stream::Out => &self.out_prefix,
+            Stream::Err => &self.err_prefix,
+        };
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if !line.ends_with(b"\n") {
+                line.push(b'\n');
+            }
+            let mut buf = Vec::with_capacity(prefix.len() + line.len());
+            buf.extend_from_slice(prefix);
+            buf.extend_from_slice(&line);
+            let _guard = self.lock.lock();
+            // A closed stdout (`| head`) must not stop the draining of the child's pipe.
+            let _ = match stream {
+                Stream::Out => {
+                    let mut o = std::io::stdout().lock();
+                    o.write_all(&buf).and_then(|_| o.flush())
+                }
+                Stream::Err => {
+                    let mut e = std::io::stderr().lock();
+                    e.write_all(&buf).and_then(|_| e.flush())
+                }
+            };
+        }
+        captured
+    }
+}
+
+fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
+    let started = Instant::now();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(job.worktree.as_std_path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // git run by the command must find the worktree's repository, not one from our environment.
+    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+        cmd.env_remove(var);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                status: Err(format!("{}: {e}", argv[0])),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+                elapsed: started.elapsed(),
+                not_found: e.kind() == std::io::ErrorKind::NotFound,
+            }
+        }
+    };
+    let child_out = child.stdout.take();
+    let child_err = child.stderr.take();
+    let (stdout, stderr) = std::thread::scope(|s| {
+        let o = s.spawn(|| child_out.map(|r| sink.pump(r, Stream::Out)).unwrap_or_default());
+        let e = s.spawn(|| child_err.map(|r| sink.pump(r, Stream::Err)).unwrap_or_default());
+        (o.join().unwrap_or_default(), e.join().unwrap_or_default())
+    });
+    let status = child.wait().map_err(|e| format!("{}: {e}", argv[0]));
+    Outcome {
+        status,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+        not_found: false,
+    }
+}
+
+fn print_json(jobs: &[Job], outcomes: &[Outcome]) {
+    let results: Vec<serde_json::Value> = jobs
+        .iter()
+        .zip(outcomes)
+        .map(|(j, o)| {
+            json!({
+                "id": j.id,
+                "worktree": j.worktree,
+                "exit_code": o.exit_code(),
+                "signal": o.signal(),
+                "error": o.status.as_ref().err(),
+                "stdout": String::from_utf8_lossy(&o.stdout),
+                "stderr": String::from_utf8_lossy(&o.stderr),
+            })
+        })
+        .collect();
+    common::print_json(&common::json_envelope("exec", json!({ "results": results })));
+}
+
+fn print_summary(ctx: &Context, jobs: &[Job], outcomes: &[Outcome], argv: &[String]) {
+    let out = &ctx.out;
+    let failed = outcomes.iter().filter(|o| !o.ok()).count();
+    let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0);
+    let lines: Vec<(bool, String)> = jobs
+        .iter()
+        .zip(outcomes)
+        .map(|(j, o)| {
+            (
+                o.ok(),
+                format!("{:<width$}  {}  ({:.1}s)", j.id, o.describe(), o.elapsed.as_secs_f64()),
+            )
+        })
+        .collect();
+    if out.quiet {
+        // Errors only.
+        for (ok, line) in &lines {
+            if !ok {
+                eprintln!("error: {line}");
+            }
+        }
+    } else {
+        println!();
+        println!("Summary:");
+        for (ok, line) in &lines {
+            println!("  {}", out.paint(if *ok { "32" } else { "31" }, line));
+        }
+        if failed == 0 {
+            println!(
+                "{} succeeded in {} worktree{}.",
+                show_command(argv),
+                jobs.len(),
+                if jobs.len() == 1 { "" } else { "s" }
+            );
+        } else {
+            println!("{} failed in {failed} of {} worktrees.", show_command(argv), jobs.len());
+        }
+    }
+    let not_found = outcomes.iter().any(|o| o.not_found);
+    if not_found && argv.len() == 1 && argv[0].contains(char::is_whitespace) {
+        eprintln!(
+            "hint: the command is run without a shell, so '{}' is taken as one program name;\n\
+             hint: give the words separately (-- {}) or use a shell: -- sh -c '{}'",
+            argv[0],
+            argv[0],
+            argv[0].replace('\'', "'\\''")
+        );
+    }
+}
+
+/// The command as it would be typed, for messages.
+fn show_command(argv: &[String]) -> String {
+    let words: Vec<String> = argv
+        .iter()
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    format!("`{}`", words.join(" "))
+}

@@ -1,0 +1,151 @@
+//! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) older than
+//! `parallel.keepBackups` days (default 30), as one compare-and-swap transaction.
+//!
+//! A backup's age is the time of the newest entry of its reflog (when the backup was written),
+//! else the committer date of the commit it points at.
+
+use super::abort::{plural, print_dry_run, BACKUP_PREFIX};
+use super::common;
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::Result;
+use crate::git::RefUpdate;
+use crate::txn::{self, Plan, Step};
+
+const DAY: u64 = 86_400;
+
+struct Backup {
+    name: String,
+    id: gix::ObjectId,
+    /// Seconds since the epoch.
+    time: Option<u64>,
+    age_days: u64,
+}
+
+pub fn run(ctx: &Context) -> Result<()> {
+    txn::ensure_no_pending(&ctx.repo)?;
+    let keep = ctx.repo.config_int("parallel.keepBackups")?.unwrap_or(30);
+    let keep = u64::try_from(keep).map_err(|_| {
+        crate::fatal!(
+            help = "set it to a number of days: git config parallel.keepBackups 30",
+            "parallel.keepBackups must not be negative (it is {keep})"
+        )
+    })?;
+    let now = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
+    let mut old = Vec::new();
+    let mut kept = Vec::new();
+    for (name, id) in ctx.repo.refs_under(BACKUP_PREFIX)? {
+        let time = backup_time(ctx, &name, id);
+        let age = time.map(|t| now.saturating_sub(t)).unwrap_or(0);
+        let b = Backup {
+            name,
+            id,
+            time,
+            age_days: age / DAY,
+        };
+        // Without a time (not a commit, no reflog) a backup is never deleted.
+        if time.is_some() && age >= keep.saturating_mul(DAY) {
+            old.push(b);
+        } else {
+            kept.push(b);
+        }
+    }
+    if old.is_empty() {
+        return report(ctx, keep, &old, &kept, false);
+    }
+    let plan = Plan {
+        command: "gc".into(),
+        summary: format!("gc {} backup ref{}", old.len(), plural(old.len())),
+        steps: vec![Step::Refs {
+            updates: old
+                .iter()
+                .map(|b| RefUpdate {
+                    name: b.name.clone(),
+                    old: Some(b.id.to_string()),
+                    new: None,
+                })
+                .collect(),
+            message: format!("git-parallel: gc backups older than {keep} days"),
+        }],
+        commit_point: None,
+        meta: serde_json::json!({ "deleted": old.iter().map(|b| &b.name).collect::<Vec<_>>() }),
+    };
+    if ctx.args.on(&defs::DRY_RUN) {
+        print_dry_run(ctx, "gc", &plan);
+        return Ok(());
+    }
+    txn::execute(&ctx.repo, plan)?;
+    report(ctx, keep, &old, &kept, true)
+}
+
+/// When the backup was written: its reflog's newest entry, else its commit's committer date.
+fn backup_time(ctx: &Context, name: &str, id: gix::ObjectId) -> Option<u64> {
+    let from_log = (|| {
+        let r = ctx.repo.gix.find_reference(name).ok()?;
+        let mut platform = r.log_iter();
+        let mut rev = platform.rev().ok()??;
+        let line = rev.next()?.ok()?;
+        u64::try_from(line.signature.time.seconds).ok()
+    })();
+    from_log.or_else(|| {
+        let c = ctx.repo.gix.find_commit(id).ok()?;
+        u64::try_from(c.time().ok()?.seconds).ok()
+    })
+}
+
+fn report(ctx: &Context, keep: u64, old: &[Backup], kept: &[Backup], deleted: bool) -> Result<()> {
+    let entry = |b: &Backup| {
+        serde_json::json!({
+            "ref": b.name,
+            "commit": b.id.to_string(),
+            "time": b.time.map(crate::time::iso),
+            "age_days": b.age_days,
+        })
+    };
+    if ctx.out.json {
+        common::print_json(&common::json_envelope(
+            "gc",
+            serde_json::json!({
+                "keep_days": keep,
+                "deleted": old.iter().map(entry).collect::<Vec<_>>(),
+                "kept": kept.iter().map(entry).collect::<Vec<_>>(),
+            }),
+        ));
+        return Ok(());
+    }
+    if ctx.out.quiet {
+        return Ok(());
+    }
+    if !deleted {
+        if kept.is_empty() {
+            println!("Nothing to delete: there are no backup refs.");
+        } else {
+            println!(
+                "Nothing to delete: {} backup ref{}, none older than {keep} day{} (parallel.keepBackups).",
+                kept.len(),
+                plural(kept.len()),
+                plural(keep as usize)
+            );
+        }
+        return Ok(());
+    }
+    println!(
+        "Deleted {} backup ref{} older than {keep} day{}:",
+        old.len(),
+        plural(old.len()),
+        plural(keep as usize)
+    );
+    for b in old {
+        println!(
+            "  {}  {}  ({} day{} old)",
+            b.name,
+            crate::txn::step::short(&b.id.to_string()),
+            b.age_days,
+            plural(b.age_days as usize)
+        );
+    }
+    if !kept.is_empty() {
+        println!("Kept {} newer backup ref{}.", kept.len(), plural(kept.len()));
+    }
+    Ok(())
+}

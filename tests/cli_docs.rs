@@ -1,0 +1,367 @@
+//! The generated documentation and completions: the committed man page and completion scripts
+//! are what `git parallel generate` prints, the man page renders without warnings, and the
+//! scripts complete commands, flags and task ids in real shells (bash through git's own
+//! completion; zsh and fish when installed, otherwise the test says it skipped).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_git-parallel");
+const GIT_BASH_COMPLETION: &str = "/usr/share/bash-completion/completions/git";
+const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
+
+fn source_tree() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The committed file of each generated kind.
+const GENERATED: &[(&str, &str)] = &[
+    ("man", "man/git-parallel.1"),
+    ("bash", "completions/git-parallel.bash"),
+    ("zsh", "completions/_git-parallel"),
+    ("fish", "completions/git-parallel.fish"),
+];
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether a program is on PATH.
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+// ---- generated files ---------------------------------------------------------------------------
+
+#[test]
+fn committed_man_page_and_completions_are_up_to_date() {
+    for (kind, path) in GENERATED {
+        let out = run(Command::new(BIN).args(["generate", kind]));
+        assert!(out.status.success(), "generate {kind}: {}", stderr(&out));
+        let committed = std::fs::read_to_string(source_tree().join(path)).unwrap_or_default();
+        assert!(
+            stdout(&out) == committed,
+            "{path} is not what `git parallel generate {kind}` prints (a flag or command changed?).\n\
+             Regenerate it:\n    cargo run -- generate {kind} -o {path}"
+        );
+    }
+}
+
+#[test]
+fn generate_output_writes_the_same_text_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/git-parallel.1");
+    let out = run(Command::new(BIN).args(["generate", "man", "--output"]).arg(&path));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    let printed = stdout(&run(Command::new(BIN).args(["generate", "man"])));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), printed);
+}
+
+#[test]
+fn generate_refuses_an_unknown_kind_with_usage() {
+    let out = run(Command::new(BIN).args(["generate", "pdf"]));
+    assert_eq!(out.status.code(), Some(129));
+    assert!(stderr(&out).contains("unknown kind 'pdf'"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("usage: git parallel generate"), "{}", stderr(&out));
+}
+
+#[test]
+fn man_page_renders_without_warnings() {
+    let page = source_tree().join("man/git-parallel.1");
+    if !have("groff") {
+        println!("skipped: groff not installed (apt-get install groff-base)");
+        return;
+    }
+    let out = run(Command::new("groff").args(["-man", "-ww", "-z"]).arg(&page));
+    assert!(out.status.success() && out.stderr.is_empty(), "groff: {}", stderr(&out));
+    if !have("man") {
+        println!("skipped: man not installed (apt-get install man-db)");
+        return;
+    }
+    let out = run(Command::new("man").args(["--warnings", "-l"]).arg(&page).env("MANWIDTH", "80"));
+    assert!(out.status.success() && out.stderr.is_empty(), "man: {}", stderr(&out));
+    let text = stdout(&out);
+    for section in ["NAME", "SYNOPSIS", "COMMANDS", "TASK FILE", "CONFIGURATION", "EXIT STATUS"] {
+        assert!(text.contains(section), "{section} missing from the rendered page");
+    }
+}
+
+#[test]
+fn help_when_not_a_terminal_prints_the_long_help() {
+    let out = run(Command::new(BIN).args(["start", "--help"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("NAME\n    git-parallel-start - "), "{text}");
+    assert!(text.contains("\nOPTIONS\n    -n, --dry-run\n"), "{text}");
+    let out = run(Command::new(BIN).arg("--help"));
+    assert!(stdout(&out).contains("\nCOMMANDS\n"), "{}", stdout(&out));
+    let out = run(Command::new(BIN).args(["start", "-h"]));
+    assert!(stdout(&out).starts_with("usage: git parallel start [<options>] [<ID>...]\n"));
+}
+
+// ---- a repository with a task file -------------------------------------------------------------
+
+/// A temporary repository with the muaththir task graph committed, and an isolated git
+/// environment (no system or global config, fixed identities and dates).
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        let repo = Repo { dir };
+        let tasks = repo.path().join("products/muaththir/.claude");
+        std::fs::create_dir_all(&tasks).unwrap();
+        std::fs::copy(
+            source_tree().join("tests/fixtures/muaththir.task-graph.yml"),
+            tasks.join("task-graph.yml"),
+        )
+        .unwrap();
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["add", "."]);
+        repo.git(&["commit", "-q", "-m", "task graph"]);
+        repo
+    }
+
+    /// The work tree (the temp dir's `repo` would do, but the home must be outside it).
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A command run in the work tree with the isolated environment, the built binary's
+    /// directory first on PATH.
+    fn command(&self, program: &str) -> Command {
+        std::fs::create_dir_all(self.path()).unwrap();
+        let bin_dir = Path::new(BIN).parent().unwrap();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![bin_dir.to_path_buf()];
+        paths.extend(std::env::split_paths(&path));
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.path())
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("XDG_DATA_HOME", self.home().join(".local/share"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A U Thor")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_NAME", "C O Mitter")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_TERMINAL_PROMPT", "false")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_COMMON_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_PARALLEL_TASKS");
+        cmd
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = run(self.command("git").args(args));
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn complete_command_lists_task_ids_by_status() {
+    let repo = Repo::new();
+    let ids = |args: &[&str]| stdout(&run(repo.command(BIN).arg("__complete").args(args)));
+    let all = ids(&[]);
+    assert!(all.starts_with("PRD-01\nARCH-01\nDEVOPS-01\n"), "{all}");
+    assert_eq!(all.lines().count(), 9, "{all}");
+    assert_eq!(ids(&["pending", "ready"]), all);
+    assert_eq!(ids(&["in_progress"]), "");
+    let out = run(repo.command("git").args(["parallel", "--product", "nope", "__complete"]));
+    assert_eq!(stdout(&out), "");
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+// ---- bash --------------------------------------------------------------------------------------
+
+/// Completes `line` (the cursor at its end) in bash with git's completion and ours loaded,
+/// returning COMPREPLY sorted. `None` when git's bash completion is not installed.
+fn bash_complete(repo: &Repo, line: &str) -> Option<Vec<String>> {
+    if !Path::new(GIT_BASH_COMPLETION).is_file() {
+        return None;
+    }
+    let script = format!(
+        r#"
+[ -f {BASH_COMPLETION} ] && . {BASH_COMPLETION}
+. {GIT_BASH_COMPLETION}
+. "$OURS"
+COMP_LINE=$LINE
+COMP_POINT=${{#LINE}}
+read -ra COMP_WORDS <<< "$LINE"
+[[ $LINE == *' ' ]] && COMP_WORDS+=('')
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMPREPLY=()
+func=$(complete -p "${{COMP_WORDS[0]}}" | sed 's/.*-F \([^ ]*\) .*/\1/')
+"$func" "${{COMP_WORDS[0]}}" "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#
+    );
+    let out = run(repo
+        .command("bash")
+        .args(["--norc", "--noprofile", "-c", &script])
+        .env("OURS", source_tree().join("completions/git-parallel.bash"))
+        .env("LINE", line));
+    assert!(out.status.success(), "bash failed for {line:?}: {}", stderr(&out));
+    let mut words: Vec<String> = stdout(&out).lines().filter(|l| !l.is_empty()).map(String::from).collect();
+    words.sort();
+    Some(words)
+}
+
+#[test]
+fn bash_completion_through_git() {
+    let repo = Repo::new();
+    let Some(commands) = bash_complete(&repo, "git parallel st") else {
+        println!("skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)");
+        return;
+    };
+    assert_eq!(commands, ["start ", "status "]);
+    let c = |line: &str| bash_complete(&repo, line).unwrap_or_default();
+    assert_eq!(c("git parallel start --dr"), ["--dry-run "]);
+    assert_eq!(c("git parallel start DEV"), ["DEVOPS-01 "]);
+    assert_eq!(c("git parallel start -n FRONT"), ["FRONTEND-01 "]);
+    assert_eq!(c("git parallel --product muaththir start QA"), ["QA-01 ", "QA-02 "]);
+    assert_eq!(c("git parallel finish "), Vec::<String>::new(), "nothing is in progress");
+    assert_eq!(c("git parallel plan --format=m"), ["mermaid "]);
+    assert_eq!(c("git parallel plan --format d"), ["dot "]);
+    assert_eq!(c("git parallel generate "), ["bash ", "fish ", "man ", "zsh "]);
+    assert_eq!(c("git parallel generate man "), Vec::<String>::new());
+    assert_eq!(c("git parallel --ta"), ["--tasks="]);
+    assert!(c("git parallel finish --").contains(&"--allow-outside ".to_string()));
+    assert!(c("git parallel --").contains(&"--version ".to_string()));
+}
+
+#[test]
+fn bash_completion_of_git_parallel_itself() {
+    let repo = Repo::new();
+    let Some(commands) = bash_complete(&repo, "git-parallel sta") else {
+        println!("skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)");
+        return;
+    };
+    assert_eq!(commands, ["start ", "status "]);
+    let c = |line: &str| bash_complete(&repo, line).unwrap_or_default();
+    assert_eq!(c("git-parallel path AR"), Vec::<String>::new(), "path completes in_progress/failed ids");
+    assert_eq!(c("git-parallel abort --f"), ["--force "]);
+    assert_eq!(c("git-parallel start ARCH-01 PR"), ["PRD-01 "]);
+}
+
+// ---- zsh and fish ------------------------------------------------------------------------------
+
+#[test]
+fn zsh_script_parses_and_completes() {
+    if !have("zsh") {
+        println!("skipped: zsh not installed (apt-get install zsh)");
+        return;
+    }
+    let script = source_tree().join("completions/_git-parallel");
+    let out = run(Command::new("zsh").arg("-n").arg(&script));
+    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n: {}", stderr(&out));
+    let repo = Repo::new();
+    let Some(words) = zsh_complete(&repo, "git parallel st") else { return };
+    assert!(words.contains(&"start".to_string()) && words.contains(&"status".to_string()), "{words:?}");
+    let words = zsh_complete(&repo, "git-parallel start DEV").unwrap_or_default();
+    assert_eq!(words, ["DEVOPS-01"]);
+    let words = zsh_complete(&repo, "git parallel start --dr").unwrap_or_default();
+    assert_eq!(words, ["--dry-run"]);
+}
+
+/// Completes `line` in an interactive zsh (through zpty) with compinit and our function on
+/// fpath, returning the candidates. `None` (and a message) when zsh's zpty module is missing.
+fn zsh_complete(repo: &Repo, line: &str) -> Option<Vec<String>> {
+    let fpath = repo.home().join("zfunc");
+    std::fs::create_dir_all(&fpath).unwrap();
+    std::fs::copy(source_tree().join("completions/_git-parallel"), fpath.join("_git-parallel")).unwrap();
+    let driver = r#"
+zmodload zsh/zpty || { print -r -- SKIP; exit 0 }
+zpty z zsh -f -i
+zpty -w z 'PS1=; fpath=("$ZFUNC" $fpath); autoload -Uz compinit; compinit -u -D'
+zpty -w z 'zstyle ":completion:*" list-grouped no; zstyle ":completion:*" menu no'
+zpty -w z '_show() { compadd() { local -a a; builtin compadd -O a "$@"; print -rl -- "<c>"$^a; builtin compadd "$@" }; _main_complete; unfunction compadd }'
+zpty -w z 'zle -C show complete-word _show; bindkey "^T" show'
+zpty -w z "print READY"
+local out
+while zpty -r z out; do [[ $out == *READY* && $out != *print* ]] && break; done
+zpty -w -n z "$LINE"$'\x14'
+zpty -w z $'\x03'
+zpty -w z 'print DONE'
+local all=
+while zpty -r -t z out; do all+=$out; [[ $out == *DONE* && $out != *print* ]] && break; done
+print -r -- $all
+zpty -d z
+"#;
+    let out = run(repo
+        .command("zsh")
+        .args(["-f", "-c", driver])
+        .env("ZFUNC", &fpath)
+        .env("LINE", line));
+    let text = stdout(&out);
+    if text.contains("SKIP") {
+        println!("skipped: zsh/zpty not available");
+        return None;
+    }
+    let mut words: Vec<String> = text
+        .split("<c>")
+        .skip(1)
+        .filter_map(|w| w.split(['\r', '\n']).next())
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort();
+    words.dedup();
+    Some(words)
+}
+
+#[test]
+fn fish_completes_commands_flags_and_task_ids() {
+    if !have("fish") {
+        println!("skipped: fish not installed (apt-get install fish)");
+        return;
+    }
+    let repo = Repo::new();
+    let complete = |line: &str| -> Vec<String> {
+        let out = run(repo
+            .command("fish")
+            .args(["-c", "source $OURS; complete -C $LINE"])
+            .env("OURS", source_tree().join("completions/git-parallel.fish"))
+            .env("LINE", line));
+        assert!(out.status.success() && out.stderr.is_empty(), "fish {line:?}: {}", stderr(&out));
+        let mut v: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(complete("git-parallel st"), ["start", "status"]);
+    assert_eq!(complete("git-parallel start --dr"), ["--dry-run"]);
+    assert_eq!(complete("git-parallel start DEV"), ["DEVOPS-01"]);
+    assert_eq!(complete("git-parallel plan --format "), ["dot", "json", "mermaid", "text"]);
+    assert_eq!(complete("git-parallel path "), Vec::<String>::new());
+    assert_eq!(complete("git parallel st"), ["start", "status"]);
+    assert_eq!(complete("git parallel start DEV"), ["DEVOPS-01"]);
+}
