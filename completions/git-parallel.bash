@@ -46,13 +46,14 @@ __git_parallel_files ()
 # Completes command names from $1.
 __git_parallel_commands_reply ()
 {
-	__git_parallel_reply "$(compgen -c -- "$1")" "$1"
+	__git_parallel_reply "$(compgen -c -- "$1" | sort -u)" "$1"
 }
 
-# Completes the ids of the tasks whose status is one of "$@" (any status when none).
+# Completes the ids of the tasks whose status is one of "$@" (any status when none), except
+# those already on the command line.
 __git_parallel_tasks ()
 {
-	local i w args=()
+	local i w id ids list= args=()
 	for (( i = ${__git_cmd_idx:-0} + 1; i < cword; i++ )); do
 		w=${words[i]}
 		case "$w" in
@@ -65,7 +66,14 @@ __git_parallel_tasks ()
 			;;
 		esac
 	done
-	__git_parallel_reply "$(git ${__git_C_args:+"${__git_C_args[@]}"} parallel "${args[@]}" __complete "$@" 2>/dev/null)" "$cur"
+	ids=$(git ${__git_C_args:+"${__git_C_args[@]}"} parallel "${args[@]}" __complete "$@" 2>/dev/null)
+	for id in $ids; do
+		for (( i = ${__git_cmd_idx:-0} + 1; i < cword; i++ )); do
+			[ "${words[i]}" = "$id" ] && continue 2
+		done
+		list+="$id "
+	done
+	__git_parallel_reply "$list" "$cur"
 }
 
 # Prints the options of command $1 (none: before the command).

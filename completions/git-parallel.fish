@@ -74,7 +74,8 @@ function __git_parallel_after_dashdash
     end
 end
 
-# The ids of the tasks whose status is one of $argv (any status when none).
+# The ids of the tasks whose status is one of $argv (any status when none), except those
+# already on the command line.
 function __git_parallel_tasks
     set -l words (__git_parallel_args)
     set -l args
@@ -89,7 +90,9 @@ function __git_parallel_tasks
                 set -a args $words[$i]
         end
     end
-    git parallel $args __complete $argv 2>/dev/null
+    for id in (git parallel $args __complete $argv 2>/dev/null)
+        contains -- $id $words; or printf '%s\n' $id
+    end
 end
 
 complete -c git-parallel -f

@@ -23,7 +23,8 @@ const GENERATED: &[(&str, &str)] = &[
 ];
 
 fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 fn stdout(out: &Output) -> String {
@@ -62,7 +63,9 @@ fn committed_man_page_and_completions_are_up_to_date() {
 fn generate_output_writes_the_same_text_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/dir/git-parallel.1");
-    let out = run(Command::new(BIN).args(["generate", "man", "--output"]).arg(&path));
+    let out = run(Command::new(BIN)
+        .args(["generate", "man", "--output"])
+        .arg(&path));
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
     let printed = stdout(&run(Command::new(BIN).args(["generate", "man"])));
@@ -73,8 +76,16 @@ fn generate_output_writes_the_same_text_to_a_file() {
 fn generate_refuses_an_unknown_kind_with_usage() {
     let out = run(Command::new(BIN).args(["generate", "pdf"]));
     assert_eq!(out.status.code(), Some(129));
-    assert!(stderr(&out).contains("unknown kind 'pdf'"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("usage: git parallel generate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown kind 'pdf'"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("usage: git parallel generate"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -85,16 +96,37 @@ fn man_page_renders_without_warnings() {
         return;
     }
     let out = run(Command::new("groff").args(["-man", "-ww", "-z"]).arg(&page));
-    assert!(out.status.success() && out.stderr.is_empty(), "groff: {}", stderr(&out));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "groff: {}",
+        stderr(&out)
+    );
     if !have("man") {
         println!("skipped: man not installed (apt-get install man-db)");
         return;
     }
-    let out = run(Command::new("man").args(["--warnings", "-l"]).arg(&page).env("MANWIDTH", "80"));
-    assert!(out.status.success() && out.stderr.is_empty(), "man: {}", stderr(&out));
+    let out = run(Command::new("man")
+        .args(["--warnings", "-l"])
+        .arg(&page)
+        .env("MANWIDTH", "80"));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "man: {}",
+        stderr(&out)
+    );
     let text = stdout(&out);
-    for section in ["NAME", "SYNOPSIS", "COMMANDS", "TASK FILE", "CONFIGURATION", "EXIT STATUS"] {
-        assert!(text.contains(section), "{section} missing from the rendered page");
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "COMMANDS",
+        "TASK FILE",
+        "CONFIGURATION",
+        "EXIT STATUS",
+    ] {
+        assert!(
+            text.contains(section),
+            "{section} missing from the rendered page"
+        );
     }
 }
 
@@ -103,7 +135,10 @@ fn help_when_not_a_terminal_prints_the_long_help() {
     let out = run(Command::new(BIN).args(["start", "--help"]));
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("NAME\n    git-parallel-start - "), "{text}");
+    assert!(
+        text.starts_with("NAME\n    git-parallel-start - "),
+        "{text}"
+    );
     assert!(text.contains("\nOPTIONS\n    -n, --dry-run\n"), "{text}");
     let out = run(Command::new(BIN).arg("--help"));
     assert!(stdout(&out).contains("\nCOMMANDS\n"), "{}", stdout(&out));
@@ -192,7 +227,9 @@ fn complete_command_lists_task_ids_by_status() {
     assert_eq!(all.lines().count(), 9, "{all}");
     assert_eq!(ids(&["pending", "ready"]), all);
     assert_eq!(ids(&["in_progress"]), "");
-    let out = run(repo.command("git").args(["parallel", "--product", "nope", "__complete"]));
+    let out = run(repo
+        .command("git")
+        .args(["parallel", "--product", "nope", "__complete"]));
     assert_eq!(stdout(&out), "");
     assert!(out.status.success(), "{}", stderr(&out));
 }
@@ -226,8 +263,16 @@ printf '%s\n' "${{COMPREPLY[@]}}"
         .args(["--norc", "--noprofile", "-c", &script])
         .env("OURS", source_tree().join("completions/git-parallel.bash"))
         .env("LINE", line));
-    assert!(out.status.success(), "bash failed for {line:?}: {}", stderr(&out));
-    let mut words: Vec<String> = stdout(&out).lines().filter(|l| !l.is_empty()).map(String::from).collect();
+    assert!(
+        out.status.success(),
+        "bash failed for {line:?}: {}",
+        stderr(&out)
+    );
+    let mut words: Vec<String> = stdout(&out)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
     words.sort();
     Some(words)
 }
@@ -236,7 +281,9 @@ printf '%s\n' "${{COMPREPLY[@]}}"
 fn bash_completion_through_git() {
     let repo = Repo::new();
     let Some(commands) = bash_complete(&repo, "git parallel st") else {
-        println!("skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)");
+        println!(
+            "skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)"
+        );
         return;
     };
     assert_eq!(commands, ["start ", "status "]);
@@ -244,11 +291,26 @@ fn bash_completion_through_git() {
     assert_eq!(c("git parallel start --dr"), ["--dry-run "]);
     assert_eq!(c("git parallel start DEV"), ["DEVOPS-01 "]);
     assert_eq!(c("git parallel start -n FRONT"), ["FRONTEND-01 "]);
-    assert_eq!(c("git parallel --product muaththir start QA"), ["QA-01 ", "QA-02 "]);
-    assert_eq!(c("git parallel finish "), Vec::<String>::new(), "nothing is in progress");
+    assert_eq!(
+        c("git parallel --product muaththir start QA"),
+        ["QA-01 ", "QA-02 "]
+    );
+    assert_eq!(
+        c("git parallel finish "),
+        Vec::<String>::new(),
+        "nothing is in progress"
+    );
+    assert_eq!(
+        c("git parallel start QA-01 QA"),
+        ["QA-02 "],
+        "QA-01 is given already"
+    );
     assert_eq!(c("git parallel plan --format=m"), ["mermaid "]);
     assert_eq!(c("git parallel plan --format d"), ["dot "]);
-    assert_eq!(c("git parallel generate "), ["bash ", "fish ", "man ", "zsh "]);
+    assert_eq!(
+        c("git parallel generate "),
+        ["bash ", "fish ", "man ", "zsh "]
+    );
     assert_eq!(c("git parallel generate man "), Vec::<String>::new());
     assert_eq!(c("git parallel --ta"), ["--tasks="]);
     assert!(c("git parallel finish --").contains(&"--allow-outside ".to_string()));
@@ -259,14 +321,25 @@ fn bash_completion_through_git() {
 fn bash_completion_of_git_parallel_itself() {
     let repo = Repo::new();
     let Some(commands) = bash_complete(&repo, "git-parallel sta") else {
-        println!("skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)");
+        println!(
+            "skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)"
+        );
         return;
     };
     assert_eq!(commands, ["start ", "status "]);
     let c = |line: &str| bash_complete(&repo, line).unwrap_or_default();
-    assert_eq!(c("git-parallel path AR"), Vec::<String>::new(), "path completes in_progress/failed ids");
+    assert_eq!(
+        c("git-parallel path AR"),
+        Vec::<String>::new(),
+        "path completes in_progress/failed ids"
+    );
     assert_eq!(c("git-parallel abort --f"), ["--force "]);
     assert_eq!(c("git-parallel start ARCH-01 PR"), ["PRD-01 "]);
+    assert_eq!(
+        c("git-parallel start ARCH-01 AR"),
+        Vec::<String>::new(),
+        "ARCH-01 is given already"
+    );
 }
 
 // ---- zsh and fish ------------------------------------------------------------------------------
@@ -279,43 +352,102 @@ fn zsh_script_parses_and_completes() {
     }
     let script = source_tree().join("completions/_git-parallel");
     let out = run(Command::new("zsh").arg("-n").arg(&script));
-    assert!(out.status.success() && out.stderr.is_empty(), "zsh -n: {}", stderr(&out));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "zsh -n: {}",
+        stderr(&out)
+    );
     let repo = Repo::new();
-    let Some(words) = zsh_complete(&repo, "git parallel st") else { return };
-    assert!(words.contains(&"start".to_string()) && words.contains(&"status".to_string()), "{words:?}");
-    let words = zsh_complete(&repo, "git-parallel start DEV").unwrap_or_default();
-    assert_eq!(words, ["DEVOPS-01"]);
-    let words = zsh_complete(&repo, "git parallel start --dr").unwrap_or_default();
-    assert_eq!(words, ["--dry-run"]);
+    let Some(words) = zsh_complete(&repo, "git parallel st") else {
+        return;
+    };
+    assert_eq!(words, ["start", "status"]);
+    let c = |line: &str| zsh_complete(&repo, line).unwrap_or_default();
+    assert_eq!(c("git-parallel sta"), ["start", "status"]);
+    assert_eq!(c("git-parallel start DEV"), ["DEVOPS-01"]);
+    assert_eq!(
+        c("git parallel --product muaththir start QA"),
+        ["QA-01", "QA-02"]
+    );
+    assert_eq!(c("git parallel start --dr"), ["--dry-run"]);
+    assert_eq!(
+        c("git parallel plan --format="),
+        ["dot", "json", "mermaid", "text"]
+    );
+    assert_eq!(c("git parallel generate "), ["bash", "fish", "man", "zsh"]);
+    assert_eq!(
+        c("git parallel finish "),
+        Vec::<String>::new(),
+        "nothing is in progress"
+    );
+    assert_eq!(
+        c("git parallel start QA-01 QA"),
+        ["QA-02"],
+        "QA-01 is given already"
+    );
 }
 
-/// Completes `line` in an interactive zsh (through zpty) with compinit and our function on
-/// fpath, returning the candidates. `None` (and a message) when zsh's zpty module is missing.
-fn zsh_complete(repo: &Repo, line: &str) -> Option<Vec<String>> {
-    let fpath = repo.home().join("zfunc");
-    std::fs::create_dir_all(&fpath).unwrap();
-    std::fs::copy(source_tree().join("completions/_git-parallel"), fpath.join("_git-parallel")).unwrap();
-    let driver = r#"
+/// Drives an interactive zsh through zsh/zpty and prints the matches offered for $LINE, one
+/// per line after `<c>` (after Valodim/zsh-capture-completion): compadd is wrapped to print its
+/// matches, and the completion system exits after the first completion.
+const ZSH_DRIVER: &str = r#"
 zmodload zsh/zpty || { print -r -- SKIP; exit 0 }
 zpty z zsh -f -i
-zpty -w z 'PS1=; fpath=("$ZFUNC" $fpath); autoload -Uz compinit; compinit -u -D'
-zpty -w z 'zstyle ":completion:*" list-grouped no; zstyle ":completion:*" menu no'
-zpty -w z '_show() { compadd() { local -a a; builtin compadd -O a "$@"; print -rl -- "<c>"$^a; builtin compadd "$@" }; _main_complete; unfunction compadd }'
-zpty -w z 'zle -C show complete-word _show; bindkey "^T" show'
-zpty -w z "print READY"
-local out
-while zpty -r z out; do [[ $out == *READY* && $out != *print* ]] && break; done
-zpty -w -n z "$LINE"$'\x14'
-zpty -w z $'\x03'
-zpty -w z 'print DONE'
-local all=
-while zpty -r -t z out; do all+=$out; [[ $out == *DONE* && $out != *print* ]] && break; done
-print -r -- $all
-zpty -d z
+local line init=$ZDOTDIR/init.zsh
+cat > $init <<'INIT'
+PROMPT=
+fpath=("$ZFUNC" $fpath)
+autoload -Uz compinit
+compinit -u -d "$ZDOTDIR/.zcompdump"
+bindkey '^M' undefined
+bindkey '^J' undefined
+bindkey '^I' complete-word
+null-line () { echo -E - $'\0' }
+compprefuncs=( null-line )
+comppostfuncs=( null-line exit )
+zstyle ':completion:*' list-grouped false
+zstyle ':completion:*' insert-tab false
+compadd () {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then
+    builtin compadd "$@"
+    return $?
+  fi
+  typeset -a __hits
+  builtin compadd -A __hits "$@"
+  (( $#__hits )) && print -rl -- "<c>"${^__hits}
+}
+echo ok
+INIT
+zpty -w z "source $init"
+repeat 4; do
+  zpty -r z line
+  [[ $line == ok* ]] && break
+done
+zpty -w z "$LINE"$'\t'
+integer tog=0
+while zpty -r z; do :; done | while IFS= read -r line; do
+  if [[ $line == *$'\0\r' ]]; then
+    (( tog++ )) && exit 0 || continue
+  fi
+  (( tog )) && print -r -- $line
+done
 "#;
+
+/// Completes `line` in zsh with compinit and our `_git-parallel` on fpath, returning the
+/// matches sorted. `None` (and a message) when zsh's zpty module is missing.
+fn zsh_complete(repo: &Repo, line: &str) -> Option<Vec<String>> {
+    let zdotdir = repo.home().join("zsh");
+    let fpath = zdotdir.join("functions");
+    std::fs::create_dir_all(&fpath).unwrap();
+    std::fs::copy(
+        source_tree().join("completions/_git-parallel"),
+        fpath.join("_git-parallel"),
+    )
+    .unwrap();
     let out = run(repo
-        .command("zsh")
-        .args(["-f", "-c", driver])
+        .command("timeout")
+        .args(["60", "zsh", "-f", "-c", ZSH_DRIVER])
+        .env("ZDOTDIR", &zdotdir)
         .env("ZFUNC", &fpath)
         .env("LINE", line));
     let text = stdout(&out);
@@ -324,11 +456,9 @@ zpty -d z
         return None;
     }
     let mut words: Vec<String> = text
-        .split("<c>")
-        .skip(1)
-        .filter_map(|w| w.split(['\r', '\n']).next())
-        .map(|w| w.trim().to_string())
-        .filter(|w| !w.is_empty())
+        .lines()
+        .filter_map(|l| l.strip_prefix("<c>"))
+        .map(|w| w.trim_end_matches('\r').to_string())
         .collect();
     words.sort();
     words.dedup();
@@ -348,7 +478,11 @@ fn fish_completes_commands_flags_and_task_ids() {
             .args(["-c", "source $OURS; complete -C $LINE"])
             .env("OURS", source_tree().join("completions/git-parallel.fish"))
             .env("LINE", line));
-        assert!(out.status.success() && out.stderr.is_empty(), "fish {line:?}: {}", stderr(&out));
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "fish {line:?}: {}",
+            stderr(&out)
+        );
         let mut v: Vec<String> = stdout(&out)
             .lines()
             .map(|l| l.split('\t').next().unwrap_or("").to_string())
@@ -360,8 +494,12 @@ fn fish_completes_commands_flags_and_task_ids() {
     assert_eq!(complete("git-parallel st"), ["start", "status"]);
     assert_eq!(complete("git-parallel start --dr"), ["--dry-run"]);
     assert_eq!(complete("git-parallel start DEV"), ["DEVOPS-01"]);
-    assert_eq!(complete("git-parallel plan --format "), ["dot", "json", "mermaid", "text"]);
+    assert_eq!(
+        complete("git-parallel plan --format "),
+        ["dot", "json", "mermaid", "text"]
+    );
     assert_eq!(complete("git-parallel path "), Vec::<String>::new());
     assert_eq!(complete("git parallel st"), ["start", "status"]);
     assert_eq!(complete("git parallel start DEV"), ["DEVOPS-01"]);
+    assert_eq!(complete("git parallel start QA-01 QA"), ["QA-02"]);
 }

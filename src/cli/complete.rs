@@ -30,7 +30,9 @@ fn flags_of(cmd: Option<&Command>) -> Vec<&'static Flag> {
 /// Every flag that takes a value, in any command, without duplicates.
 fn value_flags() -> Vec<&'static Flag> {
     let mut v: Vec<&'static Flag> = Vec::new();
-    let all = defs::GLOBAL_FLAGS.iter().chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter()));
+    let all = defs::GLOBAL_FLAGS
+        .iter()
+        .chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter()));
     for f in all.copied() {
         if matches!(f.arity, Arity::Value(_)) && !v.iter().any(|g| g.long == f.long) {
             v.push(f);
@@ -47,7 +49,11 @@ fn word_names(f: &Flag) -> Vec<String> {
 }
 
 fn file_flags() -> Vec<&'static Flag> {
-    defs::GLOBAL_FLAGS.iter().copied().filter(|f| FILE_FLAGS.contains(&f.long)).collect()
+    defs::GLOBAL_FLAGS
+        .iter()
+        .copied()
+        .filter(|f| FILE_FLAGS.contains(&f.long))
+        .collect()
 }
 
 /// Patterns (shell glob) of a file-choosing flag given with its value in the same word.
@@ -116,13 +122,14 @@ __git_parallel_files ()
 # Completes command names from $1.
 __git_parallel_commands_reply ()
 {
-	__git_parallel_reply "$(compgen -c -- "$1")" "$1"
+	__git_parallel_reply "$(compgen -c -- "$1" | sort -u)" "$1"
 }
 
-# Completes the ids of the tasks whose status is one of "$@" (any status when none).
+# Completes the ids of the tasks whose status is one of "$@" (any status when none), except
+# those already on the command line.
 __git_parallel_tasks ()
 {
-	local i w args=()
+	local i w id ids list= args=()
 	for (( i = ${__git_cmd_idx:-0} + 1; i < cword; i++ )); do
 		w=${words[i]}
 		case "$w" in
@@ -135,7 +142,14 @@ __git_parallel_tasks ()
 			;;
 		esac
 	done
-	__git_parallel_reply "$(git ${__git_C_args:+"${__git_C_args[@]}"} parallel "${args[@]}" __complete "$@" 2>/dev/null)" "$cur"
+	ids=$(git ${__git_C_args:+"${__git_C_args[@]}"} parallel "${args[@]}" __complete "$@" 2>/dev/null)
+	for id in $ids; do
+		for (( i = ${__git_cmd_idx:-0} + 1; i < cword; i++ )); do
+			[ "${words[i]}" = "$id" ] && continue 2
+		done
+		list+="$id "
+	done
+	__git_parallel_reply "$list" "$cur"
 }
 
 # Prints the options of command $1 (none: before the command).
@@ -249,7 +263,10 @@ fn bash_flags_case() -> String {
     for c in visible_commands().filter(|c| !c.flags.is_empty()) {
         s.push_str(&line(c.name, Some(c)));
     }
-    let globals: Vec<String> = defs::GLOBAL_FLAGS.iter().map(|f| bash_flag_word(f)).collect();
+    let globals: Vec<String> = defs::GLOBAL_FLAGS
+        .iter()
+        .map(|f| bash_flag_word(f))
+        .collect();
     s.push_str(&format!("\t*) echo \"{}\" ;;", globals.join(" ")));
     s
 }
@@ -261,21 +278,41 @@ fn bash_action(complete: Complete, word: &str) -> String {
         Complete::File => format!("__git_parallel_files -f \"{word}\""),
         Complete::Dir => format!("__git_parallel_files -d \"{word}\""),
         Complete::Choices(c) => format!("__git_parallel_reply \"{}\" \"{word}\"", c.join(" ")),
-        Complete::Tasks(s) => format!("__git_parallel_tasks {}", statuses(s)).trim_end().into(),
+        Complete::Tasks(s) => format!("__git_parallel_tasks {}", statuses(s))
+            .trim_end()
+            .into(),
         Complete::Command => format!("__git_parallel_commands_reply \"{word}\""),
     }
 }
 
 fn bash_values_case() -> String {
     let mut lines = Vec::new();
-    for f in defs::GLOBAL_FLAGS.iter().filter(|f| matches!(f.arity, Arity::Value(_))) {
+    for f in defs::GLOBAL_FLAGS
+        .iter()
+        .filter(|f| matches!(f.arity, Arity::Value(_)))
+    {
         let pats: Vec<String> = word_names(f).iter().map(|n| format!("*:{n}")).collect();
-        lines.push(format!("\t{}) {} ;;", pats.join("|"), bash_action(f.complete, "$3")));
+        lines.push(format!(
+            "\t{}) {} ;;",
+            pats.join("|"),
+            bash_action(f.complete, "$3")
+        ));
     }
     for c in visible_commands() {
-        for f in c.flags.iter().filter(|f| matches!(f.arity, Arity::Value(_))) {
-            let pats: Vec<String> = word_names(f).iter().map(|n| format!("{}:{n}", c.name)).collect();
-            lines.push(format!("\t{}) {} ;;", pats.join("|"), bash_action(f.complete, "$3")));
+        for f in c
+            .flags
+            .iter()
+            .filter(|f| matches!(f.arity, Arity::Value(_)))
+        {
+            let pats: Vec<String> = word_names(f)
+                .iter()
+                .map(|n| format!("{}:{n}", c.name))
+                .collect();
+            lines.push(format!(
+                "\t{}) {} ;;",
+                pats.join("|"),
+                bash_action(f.complete, "$3")
+            ));
         }
     }
     lines.join("\n")
@@ -291,7 +328,9 @@ fn bash_positionals_case() -> String {
                 "\t{}) if (( $2 < 1 )); then {action}; else __git_parallel_nothing; fi ;;",
                 c.name
             ),
-            Positionals::Many(_) | Positionals::IdsThenCommand => format!("\t{}) {action} ;;", c.name),
+            Positionals::Many(_) | Positionals::IdsThenCommand => {
+                format!("\t{}) {action} ;;", c.name)
+            }
         };
         lines.push(line);
     }
@@ -373,7 +412,8 @@ _git-parallel_commands() {
   _describe -t commands 'git parallel command' commands
 }
 
-# The ids of the tasks whose status is one of $@ (any status when none).
+# The ids of the tasks whose status is one of $@ (any status when none), except those already
+# on the command line.
 (( $+functions[_git-parallel_tasks] )) ||
 _git-parallel_tasks() {
   local -a ids args
@@ -391,6 +431,7 @@ _git-parallel_tasks() {
     esac
   done
   ids=(${(f)"$(_call_program task-ids git parallel ${(q)args} __complete $@ 2>/dev/null)"})
+  ids=(${ids:|_git_parallel_line})
   _wanted task-ids expl 'task id' compadd -a ids
 }
 
@@ -421,7 +462,11 @@ fn zsh_quote(s: &str) -> String {
 
 /// Escapes the text in brackets of an `_arguments` spec.
 fn zsh_describe(s: &str) -> String {
-    zsh_quote(&s.replace('\\', "\\\\").replace('[', "\\[").replace(']', "\\]"))
+    zsh_quote(
+        &s.replace('\\', "\\\\")
+            .replace('[', "\\[")
+            .replace(']', "\\]"),
+    )
 }
 
 fn zsh_action(complete: Complete) -> String {
@@ -430,7 +475,10 @@ fn zsh_action(complete: Complete) -> String {
         Complete::File => "_files".into(),
         Complete::Dir => "_directories".into(),
         Complete::Choices(c) => format!("({})", c.join(" ")),
-        Complete::Tasks(s) => format!("_git-parallel_tasks {}", statuses(s)).trim_end().into(),
+        // A leading space: call it as written, without compadd options inserted.
+        Complete::Tasks(s) => format!(" _git-parallel_tasks {}", statuses(s))
+            .trim_end()
+            .into(),
         Complete::Command => "_cmdstring".into(),
     }
 }
@@ -460,11 +508,18 @@ fn zsh_command_case(c: &Command) -> String {
     let action = zsh_action(c.complete_positionals);
     match c.positionals {
         Positionals::None => {}
-        Positionals::One(n) => specs.push(format!("'1:{}:{}'", n.to_lowercase(), zsh_quote(&action))),
-        Positionals::Many(n) => specs.push(format!("'*:{}:{}'", n.to_lowercase(), zsh_quote(&action))),
+        Positionals::One(n) => {
+            specs.push(format!("'1:{}:{}'", n.to_lowercase(), zsh_quote(&action)))
+        }
+        Positionals::Many(n) => {
+            specs.push(format!("'*:{}:{}'", n.to_lowercase(), zsh_quote(&action)))
+        }
         Positionals::IdsThenCommand => specs.push(format!("'*:id:{}'", zsh_quote(&action))),
     }
-    let args: String = specs.iter().map(|s| format!(" \\\n            {s}")).collect();
+    let args: String = specs
+        .iter()
+        .map(|s| format!(" \\\n            {s}"))
+        .collect();
     let call = format!("_arguments -s : $globals{args} && ret=0");
     let body = if c.positionals == Positionals::IdsThenCommand {
         format!("_git-parallel_command_line && return 0\n          {call}")
@@ -476,8 +531,14 @@ fn zsh_command_case(c: &Command) -> String {
 
 /// The zsh completion script (`_git-parallel`).
 pub fn zsh() -> String {
-    let globals: String = defs::GLOBAL_FLAGS.iter().map(|f| format!("    {}\n", zsh_flag_spec(f))).collect();
-    let top = format!("    {} \\\n", zsh_flag_spec(&defs::VERSION).replacen("'(-V --version)'", "'(- :)'", 1));
+    let globals: String = defs::GLOBAL_FLAGS
+        .iter()
+        .map(|f| format!("    {}\n", zsh_flag_spec(f)))
+        .collect();
+    let top = format!(
+        "    {} \\\n",
+        zsh_flag_spec(&defs::VERSION).replacen("'(-V --version)'", "'(- :)'", 1)
+    );
     let commands: String = visible_commands().map(zsh_command_case).collect();
     let list: String = visible_commands()
         .map(|c| format!("    '{}:{}'\n", c.name, zsh_quote(c.summary)))
@@ -570,7 +631,8 @@ function __git_parallel_after_dashdash
     end
 end
 
-# The ids of the tasks whose status is one of $argv (any status when none).
+# The ids of the tasks whose status is one of $argv (any status when none), except those
+# already on the command line.
 function __git_parallel_tasks
     set -l words (__git_parallel_args)
     set -l args
@@ -585,7 +647,9 @@ function __git_parallel_tasks
                 set -a args $words[$i]
         end
     end
-    git parallel $args __complete $argv 2>/dev/null
+    for id in (git parallel $args __complete $argv 2>/dev/null)
+        contains -- $id $words; or printf '%s\n' $id
+    end
 end
 
 complete -c git-parallel -f
@@ -603,7 +667,10 @@ fn fish_action(complete: Complete) -> String {
         Complete::File => "-F".into(),
         Complete::Dir => "-f -a '(__fish_complete_directories (commandline -ct))'".into(),
         Complete::Choices(c) => format!("-f -a {}", fish_quote(&c.join(" "))),
-        Complete::Tasks(s) => format!("-f -a {}", fish_quote(&format!("(__git_parallel_tasks {})", statuses(s)))),
+        Complete::Tasks(s) => format!(
+            "-f -a {}",
+            fish_quote(&format!("(__git_parallel_tasks {})", statuses(s)))
+        ),
         Complete::Command => "-f -a '(__fish_complete_command)'".into(),
     }
 }
@@ -624,9 +691,17 @@ fn fish_flag(f: &Flag) -> String {
 /// `complete` lines for one program; `cond` wraps a condition for it.
 fn fish_lines(prog: &str, cond: &dyn Fn(&str) -> String) -> String {
     let mut out = String::new();
-    let mut line = |c: &str, rest: &str| out.push_str(&format!("complete -c {prog} -n {}{rest}\n", fish_quote(&cond(c))));
+    let mut line = |c: &str, rest: &str| {
+        out.push_str(&format!(
+            "complete -c {prog} -n {}{rest}\n",
+            fish_quote(&cond(c))
+        ))
+    };
     for c in visible_commands() {
-        line("__git_parallel_needs_command", &format!(" -f -a {} -d {}", c.name, fish_quote(c.summary)));
+        line(
+            "__git_parallel_needs_command",
+            &format!(" -f -a {} -d {}", c.name, fish_quote(c.summary)),
+        );
     }
     line("__git_parallel_needs_command", &fish_flag(&defs::VERSION));
     for f in defs::GLOBAL_FLAGS.iter() {
@@ -642,10 +717,19 @@ fn fish_lines(prog: &str, cond: &dyn Fn(&str) -> String) -> String {
             Positionals::Many(_) | Positionals::IdsThenCommand => "'*'",
         };
         let action = fish_action(c.complete_positionals);
-        line(&format!("__git_parallel_positional {} {max}", c.name), &format!(" {action}"));
+        line(
+            &format!("__git_parallel_positional {} {max}", c.name),
+            &format!(" {action}"),
+        );
         if c.positionals == Positionals::IdsThenCommand {
-            line(&format!("__git_parallel_after_dashdash {} 0", c.name), " -f -a '(__fish_complete_command)'");
-            line(&format!("__git_parallel_after_dashdash {} '*'", c.name), " -F");
+            line(
+                &format!("__git_parallel_after_dashdash {} 0", c.name),
+                " -f -a '(__fish_complete_command)'",
+            );
+            line(
+                &format!("__git_parallel_after_dashdash {} '*'", c.name),
+                " -F",
+            );
         }
     }
     out
@@ -668,7 +752,10 @@ pub fn fish() -> String {
         .replace("@VALUE_FLAGS@", &value_flags.join(" "))
         .replace("@FILE_FLAGS@", &file_flags.join(" "))
         .replace("@FILE_FLAGS_JOINED@", &joined.join(" "))
-        .replace("@COMPLETIONS@", &format!("\n# git-parallel ...\n{own}\n# git parallel ...\n{git}"))
+        .replace(
+            "@COMPLETIONS@",
+            &format!("\n# git-parallel ...\n{own}\n# git parallel ...\n{git}"),
+        )
 }
 
 #[cfg(test)]
@@ -686,7 +773,10 @@ mod tests {
         let mut found = Vec::new();
         for (i, _) in script.match_indices('@') {
             let rest = &script[i + 1..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
             if !name.is_empty() && rest[name.len()..].starts_with('@') {
                 found.push(name);
             }
@@ -703,13 +793,23 @@ mod tests {
             for f in all_flags() {
                 let long = format!("--{}", f.long);
                 let fish = format!("-l {}", f.long);
-                assert!(script.contains(&long) || script.contains(&fish), "{shell}: --{}", f.long);
+                assert!(
+                    script.contains(&long) || script.contains(&fish),
+                    "{shell}: --{}",
+                    f.long
+                );
             }
             assert_eq!(placeholders(&script), Vec::<String>::new(), "{shell}");
         }
         let bash = bash();
-        let list = bash.lines().find(|l| l.starts_with("__git_parallel_commands=")).unwrap();
-        assert!(!list.contains("__complete"), "hidden command listed: {list}");
+        let list = bash
+            .lines()
+            .find(|l| l.starts_with("__git_parallel_commands="))
+            .unwrap();
+        assert!(
+            !list.contains("__complete"),
+            "hidden command listed: {list}"
+        );
         assert!(!zsh().contains("'__complete:"));
         assert!(!fish().contains("-a __complete"));
     }
@@ -717,11 +817,18 @@ mod tests {
     #[test]
     fn a_flag_name_takes_a_value_everywhere_or_nowhere() {
         // The scripts skip the value of any value-taking flag by name, whatever the command.
-        let all = defs::GLOBAL_FLAGS.iter().chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter()));
+        let all = defs::GLOBAL_FLAGS
+            .iter()
+            .chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter()));
         for f in all {
             for g in value_flags() {
                 let same = f.long == g.long || (f.short.is_some() && f.short == g.short);
-                assert!(!same || matches!(f.arity, Arity::Value(_)), "--{} / -{:?}", f.long, f.short);
+                assert!(
+                    !same || matches!(f.arity, Arity::Value(_)),
+                    "--{} / -{:?}",
+                    f.long,
+                    f.short
+                );
             }
         }
     }

@@ -59,9 +59,15 @@ const TASK_KEYS: &[(&str, &str)] = &[
 
 /// ENVIRONMENT.
 const ENVIRONMENT: &[(&str, &str)] = &[
-    ("GIT_PARALLEL_TASKS", "The task graph file, when --tasks is not given."),
+    (
+        "GIT_PARALLEL_TASKS",
+        "The task graph file, when --tasks is not given.",
+    ),
     ("NO_COLOR", "When set and not empty, no colour is used."),
-    ("GIT_DIR, GIT_WORK_TREE", "Honoured like git does when finding the repository."),
+    (
+        "GIT_DIR, GIT_WORK_TREE",
+        "Honoured like git does when finding the repository.",
+    ),
 ];
 
 /// FILES.
@@ -139,7 +145,11 @@ fn flag_spans(f: &Flag) -> Vec<Span> {
 
 /// A flag's long text, with the configuration key that sets its default.
 fn flag_doc(f: &Flag) -> String {
-    let mut s = if f.doc.is_empty() { f.help.to_string() } else { f.doc.to_string() };
+    let mut s = if f.doc.is_empty() {
+        f.help.to_string()
+    } else {
+        f.doc.to_string()
+    };
     if !s.ends_with('.') {
         s.push('.');
     }
@@ -195,7 +205,10 @@ pub(crate) fn synopsis(cmd: Option<&Command>) -> Vec<Span> {
 
 /// The flags listed as global options: the global flags, and `--version`.
 fn global_flags() -> impl Iterator<Item = &'static Flag> {
-    defs::GLOBAL_FLAGS.iter().copied().chain(std::iter::once(&defs::VERSION))
+    defs::GLOBAL_FLAGS
+        .iter()
+        .copied()
+        .chain(std::iter::once(&defs::VERSION))
 }
 
 fn visible_commands() -> impl Iterator<Item = &'static Command> {
@@ -203,7 +216,9 @@ fn visible_commands() -> impl Iterator<Item = &'static Command> {
 }
 
 fn flag_items<'a>(flags: impl Iterator<Item = &'a Flag>) -> Vec<Block> {
-    flags.map(|f| Block::Item(flag_spans(f), plain(&flag_doc(f)))).collect()
+    flags
+        .map(|f| Block::Item(flag_spans(f), plain(&flag_doc(f))))
+        .collect()
 }
 
 fn example_items(cmd: &Command) -> Vec<Block> {
@@ -255,7 +270,10 @@ fn name_section(cmd: Option<&Command>) -> Section {
         None => NAME_LINE.to_string(),
         Some(c) => format!("git-parallel-{} - {}", c.name, c.summary),
     };
-    Section { title: "NAME", blocks: vec![Block::Para(plain(&line))] }
+    Section {
+        title: "NAME",
+        blocks: vec![Block::Para(plain(&line))],
+    }
 }
 
 fn synopsis_section(cmd: Option<&Command>) -> Section {
@@ -263,7 +281,10 @@ fn synopsis_section(cmd: Option<&Command>) -> Section {
     if cmd.is_none() {
         lines.extend(visible_commands().map(|c| synopsis(Some(c))));
     }
-    Section { title: "SYNOPSIS", blocks: vec![Block::Lines(lines)] }
+    Section {
+        title: "SYNOPSIS",
+        blocks: vec![Block::Lines(lines)],
+    }
 }
 
 fn commands_section(detailed: bool) -> Section {
@@ -278,7 +299,10 @@ fn commands_section(detailed: bool) -> Section {
         blocks.push(Block::Para(plain(c.doc)));
         blocks.extend(flag_items(c.flags.iter().copied()));
     }
-    Section { title: "COMMANDS", blocks }
+    Section {
+        title: "COMMANDS",
+        blocks,
+    }
 }
 
 fn configuration_section() -> Section {
@@ -286,8 +310,15 @@ fn configuration_section() -> Section {
         "These git config keys are read (git config --get; the last value wins, and git -c \
          overrides them):",
     ))];
-    blocks.extend(config_rows().into_iter().map(|(k, v)| Block::Item(bold(&k), plain(&v))));
-    Section { title: "CONFIGURATION", blocks }
+    blocks.extend(
+        config_rows()
+            .into_iter()
+            .map(|(k, v)| Block::Item(bold(&k), plain(&v))),
+    );
+    Section {
+        title: "CONFIGURATION",
+        blocks,
+    }
 }
 
 /// Every configuration key with its text: `CONFIG_KEYS`, then flag defaults not listed there.
@@ -306,7 +337,10 @@ fn config_rows() -> Vec<(String, String)> {
                 row.1.push_str(&format!(" See {flag}."));
             }
         } else {
-            rows.push((key.to_string(), format!("The default of --{}: {}", f.long, sentence(f.help))));
+            rows.push((
+                key.to_string(),
+                format!("The default of --{}: {}", f.long, sentence(f.help)),
+            ));
         }
     }
     rows
@@ -317,7 +351,10 @@ fn examples_section(cmd: Option<&Command>) -> Section {
         Some(c) => example_items(c),
         None => visible_commands().flat_map(example_items).collect(),
     };
-    Section { title: "EXAMPLES", blocks }
+    Section {
+        title: "EXAMPLES",
+        blocks,
+    }
 }
 
 fn see_also(cmd: Option<&Command>) -> Section {
@@ -332,7 +369,10 @@ fn see_also(cmd: Option<&Command>) -> Section {
         Span::Bold("git".into()),
         Span::Plain("(1)".into()),
     ]);
-    Section { title: "SEE ALSO", blocks: vec![Block::Para(spans)] }
+    Section {
+        title: "SEE ALSO",
+        blocks: vec![Block::Para(spans)],
+    }
 }
 
 /// The sections of the long help of one command.
@@ -340,12 +380,21 @@ fn command_sections(c: &Command) -> Vec<Section> {
     let mut v = vec![
         name_section(Some(c)),
         synopsis_section(Some(c)),
-        Section { title: "DESCRIPTION", blocks: vec![Block::Para(plain(c.doc))] },
+        Section {
+            title: "DESCRIPTION",
+            blocks: vec![Block::Para(plain(c.doc))],
+        },
     ];
     if !c.flags.is_empty() {
-        v.push(Section { title: "OPTIONS", blocks: flag_items(c.flags.iter().copied()) });
+        v.push(Section {
+            title: "OPTIONS",
+            blocks: flag_items(c.flags.iter().copied()),
+        });
     }
-    v.push(Section { title: "GLOBAL OPTIONS", blocks: flag_items(defs::GLOBAL_FLAGS.iter().copied()) });
+    v.push(Section {
+        title: "GLOBAL OPTIONS",
+        blocks: flag_items(defs::GLOBAL_FLAGS.iter().copied()),
+    });
     if !c.examples.is_empty() {
         v.push(examples_section(Some(c)));
     }
@@ -358,19 +407,37 @@ fn program_sections(detailed: bool) -> Vec<Section> {
     let mut v = vec![
         name_section(None),
         synopsis_section(None),
-        Section { title: "DESCRIPTION", blocks: paras(ABOUT) },
+        Section {
+            title: "DESCRIPTION",
+            blocks: paras(ABOUT),
+        },
         commands_section(detailed),
-        Section { title: "GLOBAL OPTIONS", blocks: flag_items(global_flags()) },
+        Section {
+            title: "GLOBAL OPTIONS",
+            blocks: flag_items(global_flags()),
+        },
     ];
     if detailed {
         let mut blocks = paras(TASK_FILE);
         blocks.extend(table_items(TASK_KEYS, true));
-        v.push(Section { title: "TASK FILE", blocks });
+        v.push(Section {
+            title: "TASK FILE",
+            blocks,
+        });
     }
     v.push(configuration_section());
-    v.push(Section { title: "ENVIRONMENT", blocks: table_items(ENVIRONMENT, true) });
-    v.push(Section { title: "FILES", blocks: table_items(FILES, false) });
-    v.push(Section { title: "EXIT STATUS", blocks: table_items(EXIT_STATUS, true) });
+    v.push(Section {
+        title: "ENVIRONMENT",
+        blocks: table_items(ENVIRONMENT, true),
+    });
+    v.push(Section {
+        title: "FILES",
+        blocks: table_items(FILES, false),
+    });
+    v.push(Section {
+        title: "EXIT STATUS",
+        blocks: table_items(EXIT_STATUS, true),
+    });
     v.push(examples_section(None));
     v.push(see_also(None));
     v
@@ -432,8 +499,13 @@ fn render_plain(sections: &[Section]) -> String {
 fn plain_block(b: &Block) -> String {
     match b {
         Block::Para(spans) => wrap(&spans_text(spans), 4),
-        Block::Item(tag, body) => format!("    {}\n{}", spans_text(tag), wrap(&spans_text(body), 8)),
-        Block::Lines(lines) => lines.iter().map(|l| format!("    {}\n", spans_text(l))).collect(),
+        Block::Item(tag, body) => {
+            format!("    {}\n{}", spans_text(tag), wrap(&spans_text(body), 8))
+        }
+        Block::Lines(lines) => lines
+            .iter()
+            .map(|l| format!("    {}\n", spans_text(l)))
+            .collect(),
         Block::Sub(title) => format!("  {title}\n"),
     }
 }
@@ -482,7 +554,10 @@ fn roff_block(b: &Block) -> String {
         Block::Para(spans) => format!(".PP\n{}\n", roff_spans(spans)),
         Block::Item(tag, body) => format!(".TP\n{}\n{}\n", roff_spans(tag), roff_spans(body)),
         Block::Lines(lines) => {
-            let body: String = lines.iter().map(|l| format!("{}\n.br\n", roff_spans(l))).collect();
+            let body: String = lines
+                .iter()
+                .map(|l| format!("{}\n.br\n", roff_spans(l)))
+                .collect();
             format!(".PP\n.nf\n{body}.fi\n")
         }
         Block::Sub(title) => format!(".SS \"{}\"\n", roff_escape(title)),
@@ -525,7 +600,9 @@ fn usage_line(names: &str, help: &str) -> String {
 }
 
 fn usage_flags<'a>(flags: impl Iterator<Item = &'a Flag>) -> String {
-    flags.map(|f| usage_line(&spans_text(&flag_spans(f)), f.help)).collect()
+    flags
+        .map(|f| usage_line(&spans_text(&flag_spans(f)), f.help))
+        .collect()
 }
 
 /// `-h`: short usage, git parse-options style.
@@ -575,7 +652,12 @@ mod tests {
 
     fn all_flags() -> Vec<&'static Flag> {
         let mut v: Vec<&Flag> = global_flags().collect();
-        v.extend(defs::COMMANDS.iter().filter(|c| !c.hidden).flat_map(|c| c.flags.iter().copied()));
+        v.extend(
+            defs::COMMANDS
+                .iter()
+                .filter(|c| !c.hidden)
+                .flat_map(|c| c.flags.iter().copied()),
+        );
         v
     }
 
@@ -583,10 +665,18 @@ mod tests {
     fn man_page_names_every_command_flag_and_config_key() {
         let man = man_page();
         for c in visible_commands() {
-            assert!(man.contains(&format!(".SS \"{}\"", roff_escape(c.name))), "{}", c.name);
+            assert!(
+                man.contains(&format!(".SS \"{}\"", roff_escape(c.name))),
+                "{}",
+                c.name
+            );
         }
         for f in all_flags() {
-            assert!(man.contains(&format!("\\fB\\-\\-{}\\fR", roff_escape(f.long))), "--{}", f.long);
+            assert!(
+                man.contains(&format!("\\fB\\-\\-{}\\fR", roff_escape(f.long))),
+                "--{}",
+                f.long
+            );
         }
         for (k, _) in defs::CONFIG_KEYS {
             assert!(man.contains(&roff_escape(k)), "{k}");
@@ -601,7 +691,9 @@ mod tests {
             assert!(!line.starts_with(' '), "{line:?}");
             if let Some(rest) = line.strip_prefix('.') {
                 let req: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                let known = ["\\\"", "TH", "nh", "ad", "SH", "SS", "PP", "TP", "nf", "fi", "br"];
+                let known = [
+                    "\\\"", "TH", "nh", "ad", "SH", "SS", "PP", "TP", "nf", "fi", "br",
+                ];
                 assert!(known.contains(&req.as_str()), "unexpected request: {line}");
             }
         }
@@ -612,16 +704,24 @@ mod tests {
     #[test]
     fn short_usage_aligns_like_git() {
         let s = short_usage(defs::find("start"));
-        assert!(s.starts_with("usage: git parallel start [<options>] [<ID>...]\n\n"), "{s}");
-        assert!(s.contains("\n    -n, --dry-run         print the plan and change nothing\n"), "{s}");
-        assert!(s.contains("\n    -C, --directory <PATH>\n                          run as if"), "{s}");
+        assert!(
+            s.starts_with("usage: git parallel start [<options>] [<ID>...]\n\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("\n    -n, --dry-run         print the plan and change nothing\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("\n    -C, --directory <PATH>\n                          run as if"),
+            "{s}"
+        );
         assert!(s.contains("Global options\n"));
         let top = short_usage(None);
         assert!(top.contains("   start      create a branch"), "{top}");
         assert!(!top.contains("__complete"));
-        assert!(short_usage(defs::find("exec")).starts_with(
-            "usage: git parallel exec [<options>] [<ID>...] -- <command>...\n"
-        ));
+        assert!(short_usage(defs::find("exec"))
+            .starts_with("usage: git parallel exec [<options>] [<ID>...] -- <command>...\n"));
     }
 
     #[test]
@@ -635,10 +735,18 @@ mod tests {
             }
         }
         let start = long_help(defs::find("start"));
-        for title in ["NAME\n", "SYNOPSIS\n", "DESCRIPTION\n", "OPTIONS\n", "EXAMPLES\n"] {
+        for title in [
+            "NAME\n",
+            "SYNOPSIS\n",
+            "DESCRIPTION\n",
+            "OPTIONS\n",
+            "EXAMPLES\n",
+        ] {
             assert!(start.contains(title), "{title}");
         }
-        assert!(start.contains("    git parallel start --dry-run\n        Show what would be done.\n"));
+        assert!(
+            start.contains("    git parallel start --dry-run\n        Show what would be done.\n")
+        );
     }
 
     #[test]

@@ -73,7 +73,9 @@ fn select(env: &Env) -> Result<Vec<usize>> {
     let ids = &env.ctx.args.positionals;
     let tasks = &env.tf.graph.tasks;
     if ids.is_empty() {
-        return Ok((0..tasks.len()).filter(|&i| tasks[i].status == Status::InProgress).collect());
+        return Ok((0..tasks.len())
+            .filter(|&i| tasks[i].status == Status::InProgress)
+            .collect());
     }
     let mut idx = Vec::new();
     let mut problems = Vec::new();
@@ -191,7 +193,11 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
                 t.changes.len(),
                 plural(t.changes.len()),
                 shown.join(", "),
-                if t.changes.len() > shown.len() { ", …" } else { "" }
+                if t.changes.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
             ));
         }
         if t.locked {
@@ -395,7 +401,13 @@ pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
 
 /// The one task named on the command line, checked to exist.
 pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
-    let id = env.ctx.args.positionals.first().map(String::as_str).unwrap_or_default();
+    let id = env
+        .ctx
+        .args
+        .positionals
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     env.tf.task(id).ok_or_else(|| {
         crate::refused!(
             help = "see 'git parallel status' for the task ids",
@@ -412,7 +424,12 @@ pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInf
         return Ok(Some(w));
     }
     let path = env.worktree_path(task);
-    Ok(env.ctx.repo.worktrees()?.into_iter().find(|w| w.path == path))
+    Ok(env
+        .ctx
+        .repo
+        .worktrees()?
+        .into_iter()
+        .find(|w| w.path == path))
 }
 
 /// `git status` of a worktree split into real changes and unchanged copies of the include
@@ -495,8 +512,12 @@ pub(crate) fn snapshot_changes(
         if tree == repo.tree_of(tip)? {
             return Ok(None);
         }
-        repo.commit_tree(tree, &[tip], &format!("git-parallel: uncommitted changes of {id}"))
-            .map(Some)
+        repo.commit_tree(
+            tree,
+            &[tip],
+            &format!("git-parallel: uncommitted changes of {id}"),
+        )
+        .map(Some)
     })();
     let _ = std::fs::remove_file(&tmp);
     result

@@ -67,7 +67,9 @@ pub fn run(ctx: &Context) -> Result<()> {
     // Dependents that the approval makes ready (computed on the graph as it will be).
     let mut graph = env.tf.graph.clone();
     let i = env.tf.index_of(id).expect("the named task exists");
-    let before: Vec<bool> = (0..graph.tasks.len()).map(|k| schedule::is_ready(&graph, k)).collect();
+    let before: Vec<bool> = (0..graph.tasks.len())
+        .map(|k| schedule::is_ready(&graph, k))
+        .collect();
     graph.tasks[i].approved_at = Some(now.clone());
     let ready: Vec<&str> = (0..graph.tasks.len())
         .filter(|&k| !before[k] && graph.tasks[k].depends_on.iter().any(|d| d == id))

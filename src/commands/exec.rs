@@ -93,7 +93,10 @@ fn signal_name(sig: i32) -> Option<&'static str> {
 pub fn run(ctx: &Context) -> Result<()> {
     let argv = &ctx.args.trailing;
     if argv.is_empty() {
-        return Err(Error::usage("missing command after `--'", Some(ctx.args.command)));
+        return Err(Error::usage(
+            "missing command after `--'",
+            Some(ctx.args.command),
+        ));
     }
     let jobs_max = jobs_limit(ctx)?;
     let env = Env::load(ctx)?;
@@ -102,7 +105,9 @@ pub fn run(ctx: &Context) -> Result<()> {
         if ctx.out.json {
             common::print_json(&common::json_envelope("exec", json!({ "results": [] })));
         } else if !ctx.out.quiet {
-            println!("No task is in progress; nothing to run (start tasks with 'git parallel start').");
+            println!(
+                "No task is in progress; nothing to run (start tasks with 'git parallel start')."
+            );
         }
         return Ok(());
     }
@@ -122,7 +127,9 @@ pub fn run(ctx: &Context) -> Result<()> {
 /// `-j N`, else the number of CPUs.
 fn jobs_limit(ctx: &Context) -> Result<usize> {
     match ctx.args.value(&defs::JOBS) {
-        None => Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        None => Ok(std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(Error::usage(
@@ -175,7 +182,10 @@ fn select(env: &Env) -> Result<Vec<Job>> {
             continue;
         }
         let Some(i) = env.tf.index_of(id) else {
-            problems.push(format!("{id}: no such task in {}", env.show(&env.task_path)));
+            problems.push(format!(
+                "{id}: no such task in {}",
+                env.show(&env.task_path)
+            ));
             continue;
         };
         match worktree_for(i) {
@@ -330,7 +340,13 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // git run by the command must find the worktree's repository, not one from our environment.
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+    ] {
         cmd.env_remove(var);
     }
     let mut child = match cmd.spawn() {
@@ -348,8 +364,16 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
     let child_out = child.stdout.take();
     let child_err = child.stderr.take();
     let (stdout, stderr) = std::thread::scope(|s| {
-        let o = s.spawn(|| child_out.map(|r| sink.pump(r, Stream::Out)).unwrap_or_default());
-        let e = s.spawn(|| child_err.map(|r| sink.pump(r, Stream::Err)).unwrap_or_default());
+        let o = s.spawn(|| {
+            child_out
+                .map(|r| sink.pump(r, Stream::Out))
+                .unwrap_or_default()
+        });
+        let e = s.spawn(|| {
+            child_err
+                .map(|r| sink.pump(r, Stream::Err))
+                .unwrap_or_default()
+        });
         (o.join().unwrap_or_default(), e.join().unwrap_or_default())
     });
     let status = child.wait().map_err(|e| format!("{}: {e}", argv[0]));
@@ -378,7 +402,10 @@ fn print_json(jobs: &[Job], outcomes: &[Outcome]) {
             })
         })
         .collect();
-    common::print_json(&common::json_envelope("exec", json!({ "results": results })));
+    common::print_json(&common::json_envelope(
+        "exec",
+        json!({ "results": results }),
+    ));
 }
 
 fn print_summary(ctx: &Context, jobs: &[Job], outcomes: &[Outcome], argv: &[String]) {
@@ -391,7 +418,12 @@ fn print_summary(ctx: &Context, jobs: &[Job], outcomes: &[Outcome], argv: &[Stri
         .map(|(j, o)| {
             (
                 o.ok(),
-                format!("{:<width$}  {}  ({:.1}s)", j.id, o.describe(), o.elapsed.as_secs_f64()),
+                format!(
+                    "{:<width$}  {}  ({:.1}s)",
+                    j.id,
+                    o.describe(),
+                    o.elapsed.as_secs_f64()
+                ),
             )
         })
         .collect();
@@ -416,7 +448,11 @@ fn print_summary(ctx: &Context, jobs: &[Job], outcomes: &[Outcome], argv: &[Stri
                 if jobs.len() == 1 { "" } else { "s" }
             );
         } else {
-            println!("{} failed in {failed} of {} worktrees.", show_command(argv), jobs.len());
+            println!(
+                "{} failed in {failed} of {} worktrees.",
+                show_command(argv),
+                jobs.len()
+            );
         }
     }
     let not_found = outcomes.iter().any(|o| o.not_found);
@@ -436,7 +472,10 @@ fn show_command(argv: &[String]) -> String {
     let words: Vec<String> = argv
         .iter()
         .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c)) {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c))
+            {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', "'\\''"))

@@ -21,7 +21,11 @@ pub fn run(ctx: &Context) -> Result<()> {
             task.status
         ));
     }
-    let reason = ctx.args.value(&defs::REASON).map(str::trim).filter(|r| !r.is_empty());
+    let reason = ctx
+        .args
+        .value(&defs::REASON)
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     let count = i64::from(task.retry_count) + 1;
     let now = crate::time::now_iso();
     let mut edits = vec![
@@ -83,7 +87,10 @@ pub fn run(ctx: &Context) -> Result<()> {
         None => println!("Kept its branch {} for debugging.", short_branch(&branch)),
     }
     if count <= max {
-        println!("Next: git parallel retry {id}   (a fresh branch and worktree from {})", short_branch(&env.target));
+        println!(
+            "Next: git parallel retry {id}   (a fresh branch and worktree from {})",
+            short_branch(&env.target)
+        );
     } else {
         println!(
             "It has failed more than parallel.maxRetries ({max}) allows to retry; 'git parallel retry {id}' will mark it blocked."

@@ -418,6 +418,16 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
         old: Some(env.target_tip.to_string()),
         new: Some(final_tip.to_string()),
     }];
+    // The task branches must still be where they were merged from when the target moves: a
+    // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
+    // merge while its task is marked completed. Checked in the same atomic update.
+    for c in &done {
+        updates.push(RefUpdate {
+            name: c.branch.clone(),
+            old: Some(c.tip.to_string()),
+            new: Some(c.tip.to_string()),
+        });
+    }
     let mut backups = Vec::new();
     if !keep {
         for c in &done {

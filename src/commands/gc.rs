@@ -145,7 +145,11 @@ fn report(ctx: &Context, keep: u64, old: &[Backup], kept: &[Backup], deleted: bo
         );
     }
     if !kept.is_empty() {
-        println!("Kept {} newer backup ref{}.", kept.len(), plural(kept.len()));
+        println!(
+            "Kept {} newer backup ref{}.",
+            kept.len(),
+            plural(kept.len())
+        );
     }
     Ok(())
 }

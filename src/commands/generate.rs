@@ -6,8 +6,11 @@ use std::path::Path;
 use crate::cli::{complete, defs, doc, Args};
 use crate::error::{Error, Result};
 
+/// Renders one kind of file.
+type Render = fn() -> String;
+
 /// The kinds `generate` knows, each with the function that renders it.
-const KINDS: &[(&str, fn() -> String)] = &[
+const KINDS: &[(&str, Render)] = &[
     ("man", doc::man_page),
     ("bash", complete::bash),
     ("zsh", complete::zsh),
@@ -15,11 +18,18 @@ const KINDS: &[(&str, fn() -> String)] = &[
 ];
 
 pub fn run(args: &Args) -> Result<()> {
-    let kind = args.positionals.first().map(String::as_str).unwrap_or_default();
+    let kind = args
+        .positionals
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     let Some((_, render)) = KINDS.iter().find(|(name, _)| *name == kind) else {
         let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
         return Err(Error::usage(
-            format!("unknown kind '{kind}' (expected one of: {})", names.join(", ")),
+            format!(
+                "unknown kind '{kind}' (expected one of: {})",
+                names.join(", ")
+            ),
             Some(&defs::GENERATE),
         ));
     };

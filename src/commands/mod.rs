@@ -4,6 +4,8 @@ pub mod abort;
 pub mod approve;
 pub mod common;
 pub mod complete;
+pub mod demo;
+pub mod exec;
 pub mod generate;
 pub mod fail;
 pub mod finish;
@@ -26,6 +28,7 @@ pub fn run(args: Args) -> Result<()> {
     #[allow(clippy::single_match)]
     match args.command.name {
         "generate" => return generate::run(&args),
+        "demo" => return demo::run(&args),
         _ => {}
     }
     let ctx = Context::open(args)?;
@@ -44,6 +47,7 @@ pub fn run(args: Args) -> Result<()> {
         "retry" => retry::run(&ctx),
         "approve" => approve::run(&ctx),
         "gc" => gc::run(&ctx),
+        "exec" => exec::run(&ctx),
         name => Err(crate::fatal!("{name}: not implemented yet")),
     }
 }

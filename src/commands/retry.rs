@@ -9,9 +9,7 @@
 
 use camino::Utf8PathBuf;
 
-use super::abort::{
-    free_backup_name, named_task, print_dry_run, task_worktree, worktree_changes,
-};
+use super::abort::{free_backup_name, named_task, print_dry_run, task_worktree, worktree_changes};
 use super::common::{self, short_branch, Env};
 use crate::cli::defs;
 use crate::context::Context;
@@ -31,7 +29,11 @@ pub fn run(ctx: &Context) -> Result<()> {
             task.status
         ));
     }
-    let max = ctx.repo.config_int("parallel.maxRetries")?.unwrap_or(3).max(0);
+    let max = ctx
+        .repo
+        .config_int("parallel.maxRetries")?
+        .unwrap_or(3)
+        .max(0);
     if i64::from(task.retry_count) > max {
         return block(&env, task, max);
     }
@@ -54,12 +56,18 @@ pub fn run(ctx: &Context) -> Result<()> {
             problems.push(format!(
                 "its worktree {} has {} checked out instead of {}",
                 env.show(&w.path),
-                w.branch.as_deref().map(short_branch).unwrap_or("a detached HEAD"),
+                w.branch
+                    .as_deref()
+                    .map(short_branch)
+                    .unwrap_or("a detached HEAD"),
                 short_branch(&old_branch)
             ));
         }
         if w.locked {
-            problems.push(format!("its worktree {} is locked (git worktree unlock)", env.show(&w.path)));
+            problems.push(format!(
+                "its worktree {} is locked (git worktree unlock)",
+                env.show(&w.path)
+            ));
         }
         if ctx.repo.current_worktree.as_deref() == Some(w.path.as_path()) {
             problems.push(format!(
@@ -88,10 +96,16 @@ pub fn run(ctx: &Context) -> Result<()> {
             short_branch(&new_branch)
         ));
     } else if new_branch != old_branch && ctx.repo.ref_id(&new_branch)?.is_some() {
-        problems.push(format!("branch {} already exists", short_branch(&new_branch)));
+        problems.push(format!(
+            "branch {} already exists",
+            short_branch(&new_branch)
+        ));
     }
     if path.starts_with(&env.main) {
-        problems.push(format!("worktree {} would be inside the main worktree", env.show(&path)));
+        problems.push(format!(
+            "worktree {} would be inside the main worktree",
+            env.show(&path)
+        ));
     }
     if !problems.is_empty() {
         return Err(crate::refused!(
@@ -107,7 +121,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     let mut backup = None;
     if let Some(tip) = old_tip {
         let mut taken = Vec::new();
-        let name = free_backup_name(&env, &format!("{id}-retry{}", task.retry_count.max(1)), &mut taken)?;
+        let name = free_backup_name(
+            &env,
+            &format!("{id}-retry{}", task.retry_count.max(1)),
+            &mut taken,
+        )?;
         steps.push(Step::Refs {
             updates: vec![RefUpdate {
                 name: name.clone(),
@@ -208,9 +226,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         env.show(&path)
     );
     if let Some(b) = &backup {
-        println!(
-            "The previous attempt is saved as {b}; look at it with: git log {b}"
-        );
+        println!("The previous attempt is saved as {b}; look at it with: git log {b}");
     }
     println!("Next:\n  {next}");
     Ok(())
@@ -225,7 +241,10 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
         Edit::task(id, "status", "blocked"),
         Edit::metadata("updated_at", now.as_str()),
     ];
-    let message = format!("chore({}): block {id} after {} failures", env.product, task.retry_count);
+    let message = format!(
+        "chore({}): block {id} after {} failures",
+        env.product, task.retry_count
+    );
     let (steps, _) = env.task_file_steps(&edits, &message, false)?;
     let plan = Plan {
         command: "retry".into(),
@@ -270,7 +289,10 @@ fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> St
         .config("parallel.launch")
         .unwrap_or_else(|| "cd {worktree}".into());
     let p = path.as_str();
-    let quoted = if p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+    let quoted = if p
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
         p.to_string()
     } else {
         format!("'{}'", p.replace('\'', "'\\''"))

@@ -216,7 +216,8 @@ impl Repo {
                 Some(n) => Change::Update {
                     log: LogChange {
                         mode: RefLog::AndReference,
-                        force_create_reflog: false,
+                        // Backups get a reflog: it records when they were made (`gc` ages them by it).
+                        force_create_reflog: u.name.starts_with("refs/parallel/"),
                         message: message.into(),
                     },
                     expected,

@@ -8,7 +8,7 @@ use miette::{miette, Report};
 use saphyr_parser::ScalarStyle;
 use serde_yaml::Value;
 
-use super::spans::Node;
+use super::spans::{Kind, Node};
 use super::TaskFile;
 
 /// Which mapping an edit changes.
@@ -130,10 +130,34 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
     }
     let src = file.source.as_str();
     let file_quote = file_quote_style(file);
+    let fallback = fallback_quote(&file.index.root);
     let mut splices = Vec::with_capacity(list.len());
+    let no_metadata = file.index.value.get("metadata").is_none();
+    let mut new_metadata = String::new();
     for (seq, e) in list.iter().enumerate() {
+        if no_metadata && e.target == EditTarget::Metadata {
+            let v = render(&e.value, file_quote, fallback, false);
+            new_metadata.push_str(&format!("  {}: {v}{}", plain_key(&e.key), newline(src)));
+            continue;
+        }
         let map = target_node(file, &e.target)?;
-        splices.push(splice_for(file, map, e, file_quote, seq)?);
+        splices.push(splice_for(file, map, e, (file_quote, fallback), seq)?);
+    }
+    if !new_metadata.is_empty() {
+        // No `metadata:` yet: add one on the line before `tasks:`.
+        let at = file
+            .index
+            .root
+            .entry("tasks")
+            .filter(|(k, _)| k.start.col == 1 && !file.index.root.flow)
+            .map(|(k, _)| k.start.byte)
+            .ok_or_else(|| miette!("{}: cannot add a `metadata:` section", file.path))?;
+        splices.push(Splice {
+            start: at,
+            end: at,
+            text: format!("metadata:{}{new_metadata}", newline(src)),
+            seq: 0,
+        });
     }
     splices.sort_by_key(|s| (s.start, s.seq));
     let mut out = String::with_capacity(src.len() + 64 * splices.len());
@@ -152,6 +176,14 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
     out.push_str(src.get(at..).ok_or_else(|| bad_offset(file))?);
     verify(file, &list, &out)?;
     Ok(out)
+}
+
+/// The file's line break: `\r\n` if it uses them, else `\n`.
+fn newline(src: &str) -> &'static str {
+    match src.find('\n') {
+        Some(i) if i > 0 && src.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
 }
 
 fn bad_offset(file: &TaskFile) -> Report {
@@ -192,7 +224,7 @@ fn splice_for(
     file: &TaskFile,
     map: &Node,
     e: &Edit,
-    file_quote: Quote,
+    (file_quote, fallback): (Quote, Quote),
     seq: usize,
 ) -> Result<Splice, Report> {
     let src = file.source.as_str();
@@ -211,7 +243,7 @@ fn splice_for(
                 .and_then(|rest| rest.find(':'))
                 .map(|i| k.end + i + 1)
                 .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
-            let text = format!(" {}", render(&e.value, file_quote, map.flow));
+            let text = format!(" {}", render(&e.value, file_quote, fallback, map.flow));
             return Ok(Splice {
                 start: colon,
                 end: colon,
@@ -224,10 +256,10 @@ fn splice_for(
             ScalarStyle::SingleQuoted => Quote::Single,
             ScalarStyle::DoubleQuoted => Quote::Double,
             ScalarStyle::Literal | ScalarStyle::Folded => {
-                return block_replacement(src, v, e, seq);
+                return block_replacement(src, v, e, fallback, seq);
             }
         };
-        let text = render(&e.value, quote, map.flow || in_flow(file, v));
+        let text = render(&e.value, quote, fallback, map.flow || in_flow(file, v));
         return Ok(Splice {
             start: v.start.byte,
             end: v.end,
@@ -250,20 +282,20 @@ fn splice_for(
     let line = format!(
         "{indent}{}: {}",
         plain_key(&e.key),
-        render(&e.value, file_quote, false)
+        render(&e.value, file_quote, fallback, false)
     );
     let end = content_line_end(src, map.content_end());
     Ok(match src[..].get(end..).and_then(|rest| rest.find('\n')) {
         Some(nl) => Splice {
             start: end + nl + 1,
             end: end + nl + 1,
-            text: format!("{line}\n"),
+            text: format!("{line}{}", newline(src)),
             seq,
         },
         None => Splice {
             start: src.len(),
             end: src.len(),
-            text: format!("\n{line}"),
+            text: format!("{}{line}", newline(src)),
             seq,
         },
     })
@@ -271,14 +303,20 @@ fn splice_for(
 
 /// Replace a `|`/`>` block scalar by a double-quoted one on the key's line, keeping the line
 /// break that ended the block.
-fn block_replacement(src: &str, v: &Node, e: &Edit, seq: usize) -> Result<Splice, Report> {
+fn block_replacement(
+    src: &str,
+    v: &Node,
+    e: &Edit,
+    fallback: Quote,
+    seq: usize,
+) -> Result<Splice, Report> {
     if !matches!(src.as_bytes().get(v.start.byte), Some(b'|' | b'>')) {
         return Err(miette!(
             "cannot locate the block scalar of `{}`; refusing to replace it",
             e.key
         ));
     }
-    let text = render(&e.value, Quote::Plain, false);
+    let text = render(&e.value, Quote::Plain, fallback, false);
     Ok(Splice {
         start: v.start.byte,
         end: v.end,
@@ -328,26 +366,66 @@ fn file_quote_style(file: &TaskFile) -> Quote {
     }
 }
 
-fn render(v: &Scalar, quote: Quote, flow: bool) -> String {
+/// The quoting for strings that cannot be plain: what the file mostly uses for quoted
+/// scalars (PyYAML writes `'...'` unless escapes are needed), double when in doubt.
+fn fallback_quote(root: &Node) -> Quote {
+    let (mut single, mut double) = (0usize, 0usize);
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            Kind::Scalar {
+                style: ScalarStyle::SingleQuoted,
+                ..
+            } => single += 1,
+            Kind::Scalar {
+                style: ScalarStyle::DoubleQuoted,
+                ..
+            } => double += 1,
+            Kind::Seq(items) => stack.extend(items),
+            Kind::Map(entries) => stack.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+            _ => {}
+        }
+    }
+    if single > double {
+        Quote::Single
+    } else {
+        Quote::Double
+    }
+}
+
+fn render(v: &Scalar, quote: Quote, fallback: Quote, flow: bool) -> String {
+    let single_ok = |s: &str| s.chars().all(|c| !c.is_control());
     match v {
         Scalar::Int(n) => n.to_string(),
         Scalar::Null => "null".to_string(),
         Scalar::Str(s) => match quote {
             Quote::Plain if is_safe_plain(s, flow) => s.clone(),
-            Quote::Single if s.chars().all(|c| !c.is_control()) => {
-                format!("'{}'", s.replace('\'', "''"))
-            }
+            Quote::Plain if fallback == Quote::Single && single_ok(s) => single_quoted(s),
+            Quote::Single if single_ok(s) => single_quoted(s),
             _ => double_quoted(s),
         },
     }
 }
 
-/// Conservative: text that reads back as exactly this string when written unquoted.
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Conservative: text that reads back as exactly this string when written unquoted, under
+/// YAML 1.2 and YAML 1.1 readers alike (so no leading digit or sign: `2026-01-01`, `1:30`
+/// and `1_000` are not strings to YAML 1.1; no yes/no/on/off).
 fn is_safe_plain(s: &str, flow: bool) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    if !first.is_ascii_alphanumeric() && first != '_' && first != '.' && first != '/' {
+    if !first.is_ascii_alphabetic() && first != '_' && first != '/' {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+    ) {
         return false;
     }
     let ok_char =
@@ -356,7 +434,7 @@ fn is_safe_plain(s: &str, flow: bool) -> bool {
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.ends_with([':', ' '])
-        && serde_yaml::from_str::<Value>(s).ok() == Some(Value::String(s.to_string()))
+        && super::value::resolve_plain(s) == Value::String(s.to_string())
 }
 
 fn double_quoted(s: &str) -> String {
@@ -389,6 +467,11 @@ fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
         )
     })?;
     for e in edits {
+        if e.target == EditTarget::Metadata && expected.get("metadata").is_none() {
+            if let Some(top) = expected.as_mapping_mut() {
+                top.insert("metadata".into(), Value::Mapping(Default::default()));
+            }
+        }
         let map = match &e.target {
             EditTarget::Metadata => expected.get_mut("metadata"),
             EditTarget::Task(id) => match file.index_of(id) {
@@ -503,6 +586,21 @@ mod tests {
     }
 
     #[test]
+    fn crlf_files_keep_crlf() {
+        let f = file("tasks:\r\n- id: a\r\n  status: pending\r\n");
+        let out = f
+            .apply_edits(&[
+                Edit::task("a", "status", "ready"),
+                Edit::task("a", "started_at", "now"),
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "tasks:\r\n- id: a\r\n  status: ready\r\n  started_at: now\r\n"
+        );
+    }
+
+    #[test]
     fn flow_mapping_task() {
         let src = "tasks:\n- {id: a, status: pending}\n";
         let f = file(src);
@@ -536,7 +634,18 @@ mod tests {
         assert!(f
             .apply_edits(&[Edit::task("zz", "status", "ready")])
             .is_err());
-        assert!(f.apply_edits(&[Edit::metadata("updated_at", "x")]).is_err());
+        // No metadata yet: a `metadata:` section is added before `tasks:`.
+        let out = f
+            .apply_edits(&[
+                Edit::metadata("updated_at", "2026-01-01"),
+                Edit::metadata("version", "1"),
+                Edit::task("a", "status", "done"),
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "metadata:\n  updated_at: \"2026-01-01\"\n  version: \"1\"\ntasks:\n- id: a\n  name: n\n  status: done"
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
+#[allow(unused_imports)] // part of the API; not every item is used yet
 pub use edit::{Edit, EditTarget, Scalar};
+#[allow(unused_imports)] // part of the API; not every item is used yet
 pub use model::{Artifact, Consume, Graph, Priority, Status, Task};
 pub use validate::{Finding, Severity};
 
@@ -60,6 +62,7 @@ impl TaskFile {
     }
 
     /// `file:line:col` of a task's `id` value (of the task itself when it has no id).
+    #[allow(dead_code)] // API for messages; not used yet
     pub fn location_of_task(&self, id: &str) -> String {
         let pos = self.index_of(id).and_then(|i| {
             let task = self.index.tasks().get(i)?;

@@ -12,6 +12,7 @@ pub struct Graph {
     /// `metadata.product`, when it is a string.
     pub product: Option<String>,
     /// The whole `metadata` mapping (empty when absent).
+    #[allow(dead_code)] // API; not read yet
     pub metadata: Mapping,
     /// Tasks in file order.
     pub tasks: Vec<Task>,

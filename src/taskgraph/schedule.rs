@@ -331,6 +331,7 @@ pub fn sequential_minutes(graph: &Graph) -> u64 {
 }
 
 /// Sum over `waves` of the longest task of each wave.
+#[allow(dead_code)] // API for `plan`; not used yet
 pub fn parallel_minutes(graph: &Graph) -> u64 {
     waves(graph)
         .iter()

@@ -285,3 +285,116 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Inserts `approved_at` (a fixed time) after the `status:` line of task `id` in a task file's
+/// text, as `git parallel approve` records it.
+pub fn approve_in_text(text: &str, id: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_task = false;
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        out.push(line.to_string());
+        let t = line.trim().trim_start_matches("- ");
+        if t.starts_with("id:") {
+            in_task = t == format!("id: \"{id}\"") || t == format!("id: {id}") || t == format!("id: '{id}'");
+        } else if in_task && !done && line.trim_start().starts_with("status:") {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push(format!("{indent}approved_at: \"2026-01-01T00:00:00Z\"\n"));
+            done = true;
+        }
+    }
+    assert!(done, "no status line for task {id}");
+    out.concat()
+}
+
+/// Lines removed from `a` and lines added in `b` (by a longest-common-subsequence line diff).
+pub fn line_diff(a: &str, b: &str) -> (Vec<String>, Vec<String>) {
+    let a: Vec<&str> = a.lines().collect();
+    let b: Vec<&str> = b.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            added.push(b[j].to_string());
+            j += 1;
+        } else {
+            removed.push(a[i].to_string());
+            i += 1;
+        }
+    }
+    (removed, added)
+}
+
+impl TestRepo {
+    /// The muaththir graph with PRD-01 and ARCH-01 completed and the checkpoint ARCH-01
+    /// approved: `git parallel start` starts DEVOPS-01, BACKEND-01 and FRONTEND-01.
+    pub fn muaththir_approved() -> TestRepo {
+        TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+            let t = set_status(&t, "PRD-01", "completed");
+            approve_in_text(&set_status(&t, "ARCH-01", "completed"), "ARCH-01")
+        })
+    }
+
+    /// The directory holding the repository (and `worktrees/`), canonical.
+    pub fn base(&self) -> PathBuf {
+        self.root.parent().expect("repo has a parent").to_path_buf()
+    }
+
+    /// The worktree `start` makes for a muaththir task, e.g. `("devops", "DEVOPS-01")`.
+    pub fn task_worktree(&self, role: &str, id: &str) -> PathBuf {
+        self.base().join("worktrees/muaththir").join(format!("{role}-{id}"))
+    }
+
+    /// Runs with extra environment variables; returns the output whatever the exit.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.cmd();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(args).output().expect("run git-parallel")
+    }
+}
+
+impl Snapshot {
+    /// The snapshot with the repository's temp directory replaced by `<tmp>`, to compare the
+    /// states of two different repositories built the same way.
+    pub fn normalized(&self, r: &TestRepo) -> Snapshot {
+        let mut bases = vec![r.base().display().to_string(), r.tmp.path().display().to_string()];
+        bases.dedup();
+        let fix = |s: &str| {
+            let mut s = s.to_string();
+            for b in &bases {
+                s = s.replace(b.as_str(), "<tmp>");
+            }
+            s
+        };
+        Snapshot {
+            refs: fix(&self.refs),
+            head: self.head.clone(),
+            worktrees: fix(&self.worktrees),
+            index: self.index.clone(),
+            status: self.status.clone(),
+            files: self.files.iter().map(|(k, v)| (k.clone(), fix(v))).collect(),
+            worktree_files: self
+                .worktree_files
+                .iter()
+                .map(|(k, f)| (fix(k), f.iter().map(|(k, v)| (k.clone(), fix(v))).collect()))
+                .collect(),
+            worktree_dirs: self.worktree_dirs.clone(),
+        }
+    }
+}

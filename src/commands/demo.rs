@@ -1,0 +1,418 @@
+//! `git parallel demo [--keep]`: the whole lifecycle on a throwaway repository. A built-in task
+//! graph is committed in a temporary directory; then this same binary is run, as a user would,
+//! for status, start, the agents' commits in their worktrees, finish with a test gate, and the
+//! final history. Needs no repository of its own.
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cli::{defs, Args};
+use crate::context::Output;
+use crate::error::{Error, Result};
+
+/// The example graph: a completed, approved architecture checkpoint, three tasks that can run in
+/// parallel, and a QA task waiting for all three.
+const GRAPH: &str = r#"# The task graph of `git parallel demo`.
+metadata:
+  product: demo
+  version: 1.0.0
+  workflow_type: new-product
+  created_at: '2026-01-05T09:00:00Z'
+  updated_at: '2026-01-05T10:00:00Z'
+tasks:
+- id: ARCH-01
+  name: Design the architecture
+  description: Choose the API contract, the web client and the documentation layout.
+  agent: architect
+  depends_on: []
+  produces:
+  - name: Architecture Document
+    type: document
+    path: products/demo/architecture.md
+  parallel_ok: false
+  checkpoint: true
+  priority: critical
+  estimated_time_minutes: 60
+  acceptance_criteria:
+  - The API endpoints are listed
+  status: completed
+  completed_at: '2026-01-05T09:45:00Z'
+  approved_at: '2026-01-05T10:00:00Z'
+- id: BACKEND-01
+  name: Build the API
+  description: Implement the API server described in the architecture.
+  agent: backend-engineer
+  depends_on:
+  - ARCH-01
+  consumes:
+  - name: Architecture Document
+    required_from_task: ARCH-01
+  produces:
+  - name: API Server
+    type: code
+    path: products/demo/api/
+  parallel_ok: true
+  checkpoint: false
+  priority: high
+  estimated_time_minutes: 90
+  acceptance_criteria:
+  - The server answers GET /health
+  status: ready
+- id: FRONTEND-01
+  name: Build the web client
+  description: Implement the web pages that call the API.
+  agent: frontend-engineer
+  depends_on:
+  - ARCH-01
+  consumes:
+  - name: Architecture Document
+    required_from_task: ARCH-01
+  produces:
+  - name: Web Client
+    type: code
+    path: products/demo/web/
+  parallel_ok: true
+  checkpoint: false
+  priority: high
+  estimated_time_minutes: 90
+  acceptance_criteria:
+  - The home page loads
+  status: ready
+- id: DOCS-01
+  name: Write the user guide
+  description: Document how to run the API and the web client.
+  agent: technical-writer
+  depends_on:
+  - ARCH-01
+  consumes:
+  - name: Architecture Document
+    required_from_task: ARCH-01
+  produces:
+  - name: User Guide
+    type: document
+    path: products/demo/docs/
+  parallel_ok: true
+  checkpoint: false
+  priority: normal
+  estimated_time_minutes: 45
+  acceptance_criteria:
+  - The guide explains how to start the product
+  status: ready
+- id: QA-01
+  name: Test the product end to end
+  description: Run the end-to-end tests against the API and the web client.
+  agent: qa-engineer
+  depends_on:
+  - BACKEND-01
+  - FRONTEND-01
+  - DOCS-01
+  consumes:
+  - name: API Server
+    required_from_task: BACKEND-01
+  - name: Web Client
+    required_from_task: FRONTEND-01
+  produces:
+  - name: Test Report
+    type: document
+    path: products/demo/qa/
+  parallel_ok: false
+  checkpoint: true
+  priority: high
+  estimated_time_minutes: 60
+  acceptance_criteria:
+  - Every acceptance criterion above is checked
+  status: pending
+"#;
+
+const TASKS_PATH: &str = "products/demo/.claude/task-graph.yml";
+
+const README: &str = "# demo\n\nA throwaway repository made by `git parallel demo`.\n";
+
+const ARCHITECTURE: &str = "# Architecture\n\n- API: GET /health, GET /items\n- Web: one page listing the items\n- Docs: a user guide\n";
+
+/// Each agent's work: task, file, content, commit message.
+const AGENT_WORK: &[(&str, &str, &str, &str)] = &[
+    (
+        "BACKEND-01",
+        "products/demo/api/server.js",
+        "// The demo API.\nexport function health() {\n  return { ok: true };\n}\n",
+        "feat(api): add the API server",
+    ),
+    (
+        "FRONTEND-01",
+        "products/demo/web/index.html",
+        "<!doctype html>\n<title>demo</title>\n<h1>Items</h1>\n",
+        "feat(web): add the home page",
+    ),
+    (
+        "DOCS-01",
+        "products/demo/docs/guide.md",
+        "# User guide\n\nStart the API, then open web/index.html.\n",
+        "docs: add the user guide",
+    ),
+];
+
+/// The test gate of the finish step: every agent's file is in the merged result.
+const TEST_GATE: &str = "test -f products/demo/api/server.js && test -f products/demo/web/index.html && test -f products/demo/docs/guide.md";
+
+/// Environment variables that would point git (or git-parallel) somewhere else.
+const SCRUB: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_PARALLEL_TASKS",
+];
+
+const DEMO_NAME: &str = "git-parallel demo";
+const DEMO_EMAIL: &str = "demo@git-parallel.invalid";
+
+pub fn run(args: &Args) -> Result<()> {
+    let keep = args.on(&defs::KEEP_DEMO);
+    let out = Output::from_args(args);
+    let exe = std::env::current_exe()
+        .map_err(|e| crate::fatal!("cannot find this program's path: {e}"))?;
+    let base = std::env::temp_dir().join(format!("git-parallel-demo-{}", std::process::id()));
+    if base.exists() {
+        std::fs::remove_dir_all(&base).map_err(|e| {
+            crate::fatal!(
+                "cannot remove the old demo directory {}: {e}",
+                base.display()
+            )
+        })?;
+    }
+    let repo = base.join("repo");
+    std::fs::create_dir_all(&repo)
+        .map_err(|e| crate::fatal!("cannot create the demo directory {}: {e}", repo.display()))?;
+    let repo = repo.canonicalize().unwrap_or(repo);
+    let base = repo.parent().map(Path::to_path_buf).unwrap_or(base);
+    let mut demo = Demo {
+        exe,
+        base: base.clone(),
+        repo,
+        out,
+        identity: false,
+    };
+    let result = demo.steps();
+    let _ = std::io::stdout().flush();
+    println!();
+    match result {
+        Ok(()) => {
+            if keep {
+                println!("The demo repository is at {}", demo.repo.display());
+            } else {
+                let _ = std::fs::remove_dir_all(&base);
+                println!(
+                    "The demo repository was at {}; it has been removed.",
+                    demo.repo.display()
+                );
+                println!("Run 'git parallel demo --keep' to keep it and look around.");
+            }
+            Ok(())
+        }
+        Err(step) => {
+            eprintln!("error: the demo failed at: {step}");
+            eprintln!(
+                "hint: the demo repository is left at {} for inspection",
+                demo.repo.display()
+            );
+            Err(Error::Exit(1))
+        }
+    }
+}
+
+struct Demo {
+    exe: PathBuf,
+    /// The temporary directory: the repository and, by default, the task worktrees.
+    base: PathBuf,
+    repo: PathBuf,
+    out: Output,
+    /// Commits need the demo identity (the user has no user.email).
+    identity: bool,
+}
+
+/// A failed step, described.
+type StepResult = std::result::Result<(), String>;
+
+impl Demo {
+    fn steps(&mut self) -> StepResult {
+        self.heading("# a new repository with a task graph");
+        let init = self.git(&self.repo, &["init", "-q"]);
+        self.run_quiet(init, "git init")?;
+        let head = self.git(&self.repo, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        self.run_quiet(head, "git symbolic-ref HEAD refs/heads/main")?;
+        let mut email = self.git(&self.repo, &["config", "user.email"]);
+        self.identity = !email.stderr(Stdio::null()).output().is_ok_and(|o| {
+            o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty()
+        });
+        self.write("README.md", README)?;
+        self.write("products/demo/architecture.md", ARCHITECTURE)?;
+        self.write(TASKS_PATH, GRAPH)?;
+        let add = self.git(&self.repo, &["add", "-A"]);
+        self.run_quiet(add, "git add -A")?;
+        self.shown(
+            self.git(
+                &self.repo,
+                &[
+                    "commit",
+                    "-m",
+                    "Initial commit: the demo product and its task graph",
+                ],
+            ),
+            "git commit -m 'Initial commit: the demo product and its task graph'",
+        )?;
+        println!("Created {} with {TASKS_PATH}:", self.repo.display());
+        println!("  ARCH-01 (completed, approved) -> BACKEND-01, FRONTEND-01, DOCS-01 (in parallel) -> QA-01");
+
+        self.parallel(&["status"])?;
+        self.parallel(&["start"])?;
+
+        for (id, file, content, message) in AGENT_WORK {
+            let wt = self.worktree(id)?;
+            println!();
+            self.heading(&format!("# {id}: the agent works in its own worktree"));
+            let shown = match wt.strip_prefix(&self.base) {
+                Ok(rel) => Path::new("..").join(rel),
+                Err(_) => wt.clone(),
+            };
+            self.heading(&format!("$ cd {}", shown.display()));
+            let path = wt.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{id}: mkdir {}: {e}", parent.display()))?;
+            }
+            std::fs::write(&path, content)
+                .map_err(|e| format!("{id}: write {}: {e}", path.display()))?;
+            self.shown(self.git(&wt, &["add", file]), &format!("git add {file}"))?;
+            self.shown(
+                self.git(&wt, &["commit", "-m", message]),
+                &format!("git commit -m '{message}'"),
+            )?;
+        }
+
+        self.parallel(&["status"])?;
+        self.parallel(&["finish", "--test", TEST_GATE])?;
+        self.parallel(&["status"])?;
+        println!();
+        self.shown(
+            self.git(&self.repo, &["log", "--graph", "--oneline", "--all"]),
+            "git log --graph --oneline --all",
+        )
+    }
+
+    fn heading(&self, text: &str) {
+        println!("{}", self.out.paint("1", text));
+    }
+
+    fn write(&self, rel: &str, content: &str) -> StepResult {
+        let p = self.repo.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&p, content).map_err(|e| format!("write {}: {e}", p.display()))
+    }
+
+    /// The environment of every command the demo runs.
+    fn prepare(&self, cmd: &mut Command, dir: &Path) {
+        for var in SCRUB {
+            cmd.env_remove(var);
+        }
+        if self.identity {
+            // For the commits git-parallel itself makes (git commit-tree).
+            cmd.env("GIT_AUTHOR_NAME", DEMO_NAME)
+                .env("GIT_AUTHOR_EMAIL", DEMO_EMAIL)
+                .env("GIT_COMMITTER_NAME", DEMO_NAME)
+                .env("GIT_COMMITTER_EMAIL", DEMO_EMAIL);
+        }
+        cmd.current_dir(dir).stdin(Stdio::null());
+    }
+
+    /// `git …` in `dir`, never paged, with the demo identity when the user has none.
+    fn git(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new("git");
+        self.prepare(&mut cmd, dir);
+        cmd.arg("--no-pager");
+        if self.identity {
+            cmd.arg("-c")
+                .arg(format!("user.name={DEMO_NAME}"))
+                .arg("-c")
+                .arg(format!("user.email={DEMO_EMAIL}"));
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs `git parallel ARGS` in the repository, showing the command and its output.
+    fn parallel(&self, args: &[&str]) -> StepResult {
+        let mut cmd = Command::new(&self.exe);
+        self.prepare(&mut cmd, &self.repo);
+        cmd.args(args);
+        let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
+        println!();
+        self.shown(cmd, &format!("git parallel {}", shown.join(" ")))
+    }
+
+    /// Prints `$ shown`, then runs the command with our stdout and stderr.
+    fn shown(&self, mut cmd: Command, shown: &str) -> StepResult {
+        self.heading(&format!("$ {shown}"));
+        let _ = std::io::stdout().flush();
+        let status = cmd
+            .status()
+            .map_err(|e| format!("{shown}: cannot run: {e}"))?;
+        let _ = std::io::stdout().flush();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{shown} ({status})"))
+        }
+    }
+
+    /// Runs a setup command silently; its output is shown only when it fails.
+    fn run_quiet(&self, mut cmd: Command, shown: &str) -> StepResult {
+        let out = cmd
+            .output()
+            .map_err(|e| format!("{shown}: cannot run: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(format!(
+            "{shown} ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+
+    /// The worktree of a started task, from `git parallel path ID`.
+    fn worktree(&self, id: &str) -> std::result::Result<PathBuf, String> {
+        let mut cmd = Command::new(&self.exe);
+        self.prepare(&mut cmd, &self.repo);
+        cmd.args([OsStr::new("path"), OsStr::new(id)]);
+        let out = cmd
+            .output()
+            .map_err(|e| format!("git parallel path {id}: cannot run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "git parallel path {id} ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    }
+}
+
+/// Quotes a word for display like a shell would need it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
