@@ -93,7 +93,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         );
     } else {
         println!(
-            "It has failed more than parallel.maxRetries ({max}) allows to retry; 'git parallel retry {id}' will mark it blocked."
+            "It has used up its retries (parallel.maxRetries = {max}); 'git parallel retry {id}' will mark it blocked."
         );
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! while it has changes), the task file marked in_progress again and committed on the target,
 //! and the new branch made from that commit — one transaction, like `start`.
 //!
+//! The failed attempt's `result` is cleared (the reason stays in the `fail` commit's task file).
 //! `retry_count` (incremented by `fail`) counts failures. Once a task has failed more than
 //! `parallel.maxRetries` (default 3) times, retry refuses, records `status: blocked` (committed)
 //! and exits 1.
@@ -15,7 +16,7 @@ use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::git::RefUpdate;
-use crate::taskgraph::{Edit, Status, Task};
+use crate::taskgraph::{Edit, Scalar, Status, Task};
 use crate::txn::{self, Plan, Step};
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -155,12 +156,16 @@ pub fn run(ctx: &Context) -> Result<()> {
         });
     }
     let now = crate::time::now_iso();
-    let edits = vec![
+    let mut edits = vec![
         Edit::task(id, "status", "in_progress"),
         Edit::task(id, "started_at", now.as_str()),
         Edit::task(id, "assigned_to", short_branch(&new_branch)),
-        Edit::metadata("updated_at", now.as_str()),
     ];
+    if task.result.is_some() {
+        // The result was the failed attempt's; the new attempt has none yet.
+        edits.push(Edit::task(id, "result", Scalar::Null));
+    }
+    edits.push(Edit::metadata("updated_at", now.as_str()));
     let (file_steps, base) = env.task_file_steps(&edits, &message, false)?;
     steps.extend(file_steps);
     steps.push(Step::Refs {
@@ -256,7 +261,7 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
     if ctx.args.on(&defs::DRY_RUN) {
         if !ctx.out.json {
             eprintln!(
-                "note: {id} has failed {} times, more than parallel.maxRetries ({max}) allows; retry would mark it blocked",
+                "note: {id} has used up its retries (failed {} times; parallel.maxRetries = {max}); retry would mark it blocked",
                 task.retry_count
             );
         }
@@ -276,7 +281,7 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
     Err(crate::refused!(
         help = "its branch and worktree are kept; to try again anyway, raise parallel.maxRetries \
                 and set its status back to failed in the task file",
-        "{id} has failed {} times, more than parallel.maxRetries ({max}) allows to retry; marked it blocked",
+        "{id} has used up its retries (failed {} times; parallel.maxRetries = {max}); marked it blocked",
         task.retry_count
     ))
 }

@@ -285,7 +285,7 @@ fn splice_for(
         render(&e.value, file_quote, fallback, false)
     );
     let end = content_line_end(src, map.content_end());
-    Ok(match src[..].get(end..).and_then(|rest| rest.find('\n')) {
+    Ok(match src.get(end..).and_then(|rest| rest.find('\n')) {
         Some(nl) => Splice {
             start: end + nl + 1,
             end: end + nl + 1,
@@ -333,7 +333,7 @@ fn content_line_end(src: &str, end: usize) -> usize {
 /// Whether a value node sits inside some flow collection (then plain text may not contain
 /// flow indicators).
 fn in_flow(file: &TaskFile, v: &Node) -> bool {
-    let before = &file.source[..v.start.byte.min(file.source.len())];
+    let before = file.source.get(..v.start.byte).unwrap_or("");
     let line = before.rsplit('\n').next().unwrap_or("");
     line.contains('{') || line.contains('[')
 }

@@ -153,7 +153,7 @@ impl Node {
         }
         .clamp(start, src.len());
         if !matches!(self.kind, Kind::Scalar { .. }) || end - start > 200 {
-            if let Some(nl) = src[start..end].find('\n') {
+            if let Some(nl) = src.get(start..end).and_then(|t| t.find('\n')) {
                 end = start + nl;
             }
         }

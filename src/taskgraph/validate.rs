@@ -550,16 +550,20 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
         path.push(name(start));
         let (u0, k0) = edges[0];
         let primary = adj[u0][k0].1;
+        let label =
+            |u: usize, k: usize| format!("`{}` depends on `{}`", name(u), name(adj[u][k].0));
+        let texts: Vec<String> = edges[1..].iter().map(|&(u, k)| label(u, k)).collect();
         let others: Vec<(&Node, &str)> = edges[1..]
             .iter()
-            .map(|(u, k)| (adj[*u][*k].1, "…which depends on this"))
+            .zip(&texts)
+            .map(|(&(u, k), t)| (adj[u][k].1, t.as_str()))
             .collect();
         cx.emit(
             Severity::Error,
             "taskgraph::cycle",
             format!("dependency cycle: {}", path.join(" → ")),
             primary,
-            "cycle starts here",
+            &label(u0, k0),
             &others,
             "remove one of these `depends_on` entries to break the cycle".into(),
         );

@@ -274,6 +274,9 @@ fn worktree_registered(repo: &Location, path: &Utf8Path) -> Result<bool> {
         .any(|w| w.path == canon || w.path == path))
 }
 
+/// Serializes `git worktree add` between the threads of a concurrent group of steps.
+static WORKTREE_ADD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn add_worktree(
     repo: &Location,
     path: &Utf8Path,
@@ -289,6 +292,11 @@ fn add_worktree(
         cmd.args(["worktree", "add", "--quiet", "--"])
             .arg(path.as_str())
             .arg(branch_short(branch));
+        // One `git worktree add` at a time: while one creates its admin dir (.git/worktrees/X,
+        // written file by file), another one listing the worktrees can read a still empty
+        // `commondir` and die ("failed to read …/commondir: Success"). The copies and the
+        // postStart hook below still run concurrently.
+        let _serial = WORKTREE_ADD.lock().unwrap_or_else(|e| e.into_inner());
         cli::run(cmd)?;
     }
     let result = (|| -> Result<()> {
