@@ -54,7 +54,9 @@ fn run_json(ctx: &Context) -> Result<()> {
         }
         Ok(tf) => {
             tasks = Some(tf.graph.tasks.len());
-            for f in tf.validate() {
+            let mut findings = tf.validate();
+            findings.sort_by_key(|f| (f.line, f.col));
+            for f in findings {
                 let v = json!({
                     "code": f.code,
                     "message": f.message,
