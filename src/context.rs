@@ -18,8 +18,6 @@ pub struct Output {
     pub color: bool,
     /// Colour on stderr.
     pub color_err: bool,
-    /// Progress bars (stderr is a TTY and not quiet/json).
-    pub progress: bool,
 }
 
 impl Output {
@@ -33,7 +31,6 @@ impl Output {
             quiet,
             color: !no_color && std::io::stdout().is_terminal(),
             color_err: !no_color && std::io::stderr().is_terminal(),
-            progress: !quiet && !json && std::io::stderr().is_terminal(),
         }
     }
 

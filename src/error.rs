@@ -67,17 +67,6 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// Adds context to foreign errors, turning them into fatal errors.
-pub trait Context<T> {
-    fn fatal_with(self, what: impl FnOnce() -> String) -> Result<T>;
-}
-
-impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
-    fn fatal_with(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| Error::Fatal(miette::miette!("{}: {e}", what())))
-    }
-}
-
 /// Writes a report the way git does (`error: …` / `fatal: …`, then `hint: …` lines), or with
 /// miette's graphical renderer when the report points into source text (YAML diagnostics).
 pub fn render(prefix: &str, report: &miette::Report, color: bool) -> String {

@@ -62,8 +62,6 @@ pub struct Command {
     pub examples: &'static [(&'static str, &'static str)],
     /// Not listed in help, man page or completions (`__complete`).
     pub hidden: bool,
-    /// Whether the command changes the repository (goes through the transaction engine).
-    pub mutates: bool,
 }
 
 macro_rules! flag {
@@ -178,7 +176,6 @@ pub static STATUS: Command = Command {
     examples: &[("git parallel", "show the state of the task graph"),
                 ("git parallel status --json", "the same for a program")],
     hidden: false,
-    mutates: false,
 };
 
 pub static PLAN: Command = Command {
@@ -193,7 +190,6 @@ pub static PLAN: Command = Command {
     examples: &[("git parallel plan --format mermaid", "draw the graph for a Markdown page"),
                 ("git parallel plan --format dot | dot -Tsvg > graph.svg", "draw it with Graphviz")],
     hidden: false,
-    mutates: false,
 };
 
 pub static PATH: Command = Command {
@@ -205,7 +201,6 @@ pub static PATH: Command = Command {
     flags: &[],
     examples: &[("cd \"$(git parallel path BACKEND-01)\"", "go to a task's worktree")],
     hidden: false,
-    mutates: false,
 };
 
 pub static VALIDATE: Command = Command {
@@ -219,7 +214,6 @@ pub static VALIDATE: Command = Command {
     flags: &[],
     examples: &[("git parallel validate --tasks graph.yml", "check a file before committing it")],
     hidden: false,
-    mutates: false,
 };
 
 pub static START: Command = Command {
@@ -238,7 +232,6 @@ pub static START: Command = Command {
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
     hidden: false,
-    mutates: true,
 };
 
 pub static FINISH: Command = Command {
@@ -255,7 +248,6 @@ pub static FINISH: Command = Command {
     examples: &[("git parallel finish --test 'cargo test'", "merge everything, land only if tests pass"),
                 ("git parallel finish --partial", "merge what merges cleanly")],
     hidden: false,
-    mutates: true,
 };
 
 pub static ABORT: Command = Command {
@@ -268,7 +260,6 @@ pub static ABORT: Command = Command {
     flags: &[&DRY_RUN, &ABORT_FORCE],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
-    mutates: true,
 };
 
 pub static FAIL: Command = Command {
@@ -281,7 +272,6 @@ pub static FAIL: Command = Command {
     flags: &[&REASON, &DRY_RUN],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
-    mutates: true,
 };
 
 pub static RETRY: Command = Command {
@@ -295,7 +285,6 @@ pub static RETRY: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[("git parallel retry API-01", "try again")],
     hidden: false,
-    mutates: true,
 };
 
 pub static APPROVE: Command = Command {
@@ -307,7 +296,6 @@ pub static APPROVE: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
     hidden: false,
-    mutates: true,
 };
 
 pub static RECOVER: Command = Command {
@@ -320,7 +308,6 @@ pub static RECOVER: Command = Command {
     flags: &[&ABORT_OP, &CONTINUE_OP],
     examples: &[("git parallel recover --abort", "put everything back as it was")],
     hidden: false,
-    mutates: true,
 };
 
 pub static UNDO: Command = Command {
@@ -334,7 +321,6 @@ pub static UNDO: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[("git parallel undo", "take back the last finish")],
     hidden: false,
-    mutates: true,
 };
 
 pub static GC: Command = Command {
@@ -346,7 +332,6 @@ pub static GC: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[],
     hidden: false,
-    mutates: true,
 };
 
 pub static EXEC: Command = Command {
@@ -361,7 +346,6 @@ pub static EXEC: Command = Command {
     examples: &[("git parallel exec -- cargo test", "test every task"),
                 ("git parallel exec API-01 -- git log --oneline -3", "one task")],
     hidden: false,
-    mutates: false,
 };
 
 pub static DEMO: Command = Command {
@@ -375,7 +359,6 @@ pub static DEMO: Command = Command {
     flags: &[&KEEP_DEMO],
     examples: &[("git parallel demo", "see it work")],
     hidden: false,
-    mutates: false,
 };
 
 pub static GENERATE: Command = Command {
@@ -387,7 +370,6 @@ pub static GENERATE: Command = Command {
     flags: &[&OUTPUT],
     examples: &[("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page")],
     hidden: false,
-    mutates: false,
 };
 
 pub static COMPLETE: Command = Command {
@@ -399,7 +381,6 @@ pub static COMPLETE: Command = Command {
     flags: &[],
     examples: &[],
     hidden: true,
-    mutates: false,
 };
 
 /// Every command, in the order help lists them.

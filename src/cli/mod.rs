@@ -30,16 +30,6 @@ pub enum Parsed {
 }
 
 impl Args {
-    /// Args for running `command` with nothing given (used by `demo` to call other commands).
-    pub fn of(command: &'static Command) -> Args {
-        Args {
-            command,
-            values: Vec::new(),
-            positionals: Vec::new(),
-            trailing: Vec::new(),
-        }
-    }
-
     fn check(&self, flag: &'static Flag) {
         debug_assert!(
             defs::GLOBAL_FLAGS.iter().any(|f| std::ptr::eq(*f, flag))
@@ -64,11 +54,6 @@ impl Args {
             .rev()
             .find(|(f, _)| std::ptr::eq(*f, flag))
             .and_then(|(_, v)| v.as_deref())
-    }
-
-    /// Adds a flag as if given on the command line.
-    pub fn set(&mut self, flag: &'static Flag, value: Option<String>) {
-        self.values.push((flag, value));
     }
 }
 

@@ -141,12 +141,6 @@ impl Repo {
         v
     }
 
-    pub fn config_bool(&self, key: &str) -> Option<bool> {
-        self.config(key).map(|v| {
-            matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1" | "")
-        })
-    }
-
     pub fn config_int(&self, key: &str) -> Result<Option<i64>> {
         match self.config(key) {
             None => Ok(None),
@@ -477,9 +471,9 @@ fn parse_config_parameters(s: &str) -> Vec<(String, String)> {
     }
     words
         .into_iter()
-        .filter_map(|w| {
+        .map(|w| {
             let (k, v) = w.split_once('=').unwrap_or((w.as_str(), "true"));
-            Some((k.to_string(), v.to_string()))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }

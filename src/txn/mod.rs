@@ -131,11 +131,6 @@ fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// The result of a completed transaction.
-pub struct Applied {
-    pub id: String,
-}
-
 fn now_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -144,7 +139,7 @@ fn now_id() -> String {
 }
 
 /// Applies a plan as one transaction.
-pub fn execute(repo: &Repo, plan: Plan) -> Result<Applied> {
+pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     let dir = state_dir(repo);
     let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
     ensure_no_pending(repo)?;
@@ -175,7 +170,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<Applied> {
             finish_log(&dir, &journal)?;
             Journal::remove(&dir)?;
             lock.release();
-            Ok(Applied { id: journal.id })
+            Ok(())
         }
         Err((i, e)) => {
             let after_commit = journal.commit_point.is_some_and(|cp| i > cp);
@@ -379,15 +374,16 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     let Some(mut journal) = Journal::load(&dir)? else {
         return Err(crate::refused!("there is no interrupted operation to recover"));
     };
-    if lock::pid_alive(journal.pid) && journal.pid != std::process::id() {
-        if lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == journal.pid) {
-            return Err(crate::refused!(
-                help = "wait for it to finish",
-                "the operation '{}' is still running (pid {})",
-                journal.summary,
-                journal.pid
-            ));
-        }
+    if lock::pid_alive(journal.pid)
+        && journal.pid != std::process::id()
+        && lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == journal.pid)
+    {
+        return Err(crate::refused!(
+            help = "wait for it to finish",
+            "the operation '{}' is still running (pid {})",
+            journal.summary,
+            journal.pid
+        ));
     }
     let lock = lock::Lock::acquire(&dir, &format!("recover {}", journal.summary), true)?;
     if complete && !journal.rolling_back {
