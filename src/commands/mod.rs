@@ -25,15 +25,15 @@ use crate::context::Context;
 use crate::error::Result;
 
 pub fn run(args: Args) -> Result<()> {
-    #[allow(clippy::single_match)]
     match args.command.name {
         "generate" => return generate::run(&args),
         "demo" => return demo::run(&args),
+        // Completion must stay silent: no repository or no task file simply completes nothing.
+        "__complete" => return Context::open(args).and_then(|ctx| complete::run(&ctx)).or(Ok(())),
         _ => {}
     }
     let ctx = Context::open(args)?;
     match ctx.args.command.name {
-        "__complete" => complete::run(&ctx),
         "status" => status::run(&ctx),
         "plan" => plan::run(&ctx),
         "path" => path::run(&ctx),
@@ -48,6 +48,6 @@ pub fn run(args: Args) -> Result<()> {
         "approve" => approve::run(&ctx),
         "gc" => gc::run(&ctx),
         "exec" => exec::run(&ctx),
-        name => Err(crate::fatal!("{name}: not implemented yet")),
+        name => Err(crate::fatal!("{name}: no such command")),
     }
 }

@@ -11,7 +11,12 @@ use crate::taskgraph::Status;
 
 pub fn run(ctx: &Context) -> Result<()> {
     let env = Env::load(ctx)?;
-    let id = ctx.args.positionals.first().map(String::as_str).unwrap_or_default();
+    let id = ctx
+        .args
+        .positionals
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     let Some(task) = env.tf.task(id) else {
         return Err(crate::refused!(
             help = "list the tasks with: git parallel status",

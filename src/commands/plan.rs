@@ -4,12 +4,11 @@
 use serde_json::{json, Value};
 
 use super::common;
-use super::status::{json_text, outln, write_stdout};
-use super::start::explain_blocker;
+use super::status::{json_text, outln, reason, write_stdout};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::taskgraph::schedule::{self, CriticalPath};
+use crate::taskgraph::schedule::{self, CriticalPath, Wait};
 use crate::taskgraph::{Graph, Status, TaskFile};
 
 /// Everything the formats print, computed once.
@@ -58,7 +57,10 @@ impl<'a> Plan<'a> {
 
     /// Both ends on the critical path, consecutively.
     fn critical_edge(&self, from: usize, to: usize) -> bool {
-        self.critical.tasks.windows(2).any(|w| w[0] == from && w[1] == to)
+        self.critical
+            .tasks
+            .windows(2)
+            .any(|w| w[0] == from && w[1] == to)
     }
 
     /// Resolved dependency edges (dependency, dependent), in file order.
@@ -115,7 +117,8 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
         outln!(o, "{shown}: every task is done; nothing to plan.");
         return o;
     }
-    outln!(o, 
+    outln!(
+        o,
         "{shown}: {remaining} task{} remaining in {} wave{}",
         if remaining == 1 { "" } else { "s" },
         plan.waves.len(),
@@ -137,24 +140,35 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
                 s
             })
             .collect();
-        outln!(o, 
+        outln!(
+            o,
             "  {} ({longest} min): {}",
             out.paint("1", &format!("Wave {}", n + 1)),
             ids.join(", ")
         );
     }
     for &i in &plan.stuck {
-        let why: Vec<String> = schedule::blockers(graph, i).iter().map(explain_blocker).collect();
-        let why = if why.is_empty() {
+        let blockers = schedule::blockers(graph, i);
+        let why = if blockers.is_empty() {
             "on a dependency cycle".to_string()
         } else {
-            why.join("; ")
+            reason(&Wait::Blocked(blockers))
         };
-        outln!(o, "  {} {}: {why}", out.paint("31", "Cannot run"), plan.id(i));
+        outln!(
+            o,
+            "  {} {}: {why}",
+            out.paint("31", "Cannot run"),
+            plan.id(i)
+        );
     }
     if !plan.critical.tasks.is_empty() {
         let ids: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
-        outln!(o, "Critical path ({} min): {}", plan.critical.minutes, ids.join(" -> "));
+        outln!(
+            o,
+            "Critical path ({} min): {}",
+            plan.critical.minutes,
+            ids.join(" -> ")
+        );
     }
     let saved = plan.sequential.saturating_sub(plan.parallel);
     let speedup = if plan.parallel > 0 {
@@ -162,9 +176,11 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
     } else {
         String::new()
     };
-    outln!(o, 
+    outln!(
+        o,
         "Time: {} min sequential, {} min in parallel (saves {saved} min{speedup})",
-        plan.sequential, plan.parallel
+        plan.sequential,
+        plan.parallel
     );
     o
 }

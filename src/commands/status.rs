@@ -2,17 +2,17 @@
 //! worktree of active tasks, what is ready now and why the rest waits.
 //!
 //! Fast path: with no active task nothing but the task file and two refs are read; no git
-//! process is spawned. Each active worktree costs one `git status`.
+//! process is spawned. Each active worktree costs one `git status`, all run at once.
 
 use camino::Utf8PathBuf;
 use serde_json::{json, Value};
 
 use super::common::{self, short_branch, Env};
-use super::start::explain;
+use super::start::{explain, explain_blocker};
 use crate::context::{Context, Output};
 use crate::error::Result;
-use crate::git::WorktreeInfo;
-use crate::taskgraph::schedule::{self, Wait};
+use crate::git::{cli, WorktreeInfo};
+use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Status, Task};
 
 /// `writeln!` into a String (writing to a String cannot fail).
@@ -75,6 +75,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         };
         rows.push(Row { task: t, active });
     }
+    count_changes(ctx, &mut rows)?;
     let sel = schedule::select(graph);
     // Pending tasks that do not start now, in file order.
     let mut waiting: Vec<(usize, &Wait)> = sel
@@ -101,10 +102,6 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
         .iter()
         .find(|w| w.branch.as_deref() == Some(branch.as_str()))
         .map(|w| w.path.clone());
-    let changes = match &worktree {
-        Some(p) if p.is_dir() => Some(repo.status_lines(p)?.len()),
-        _ => None,
-    };
     let (mut ahead, mut behind) = (None, None);
     if let Some(tip) = tip {
         if let Some(base) = repo.merge_base(env.target_tip, tip)? {
@@ -116,13 +113,75 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
         branch: short_branch(&branch).to_string(),
         tip,
         worktree,
-        changes,
+        changes: None,
         ahead,
         behind,
     })
 }
 
-/// The ANSI colour of a status.
+/// Fills in `changes` of every active row with a worktree: `git status --porcelain` (the same
+/// as `Repo::status_lines`), run in all worktrees at once.
+fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
+    const AT_ONCE: usize = 16;
+    let mut todo: Vec<(&mut Option<usize>, Utf8PathBuf)> = rows
+        .iter_mut()
+        .filter_map(|r| r.active.as_mut())
+        .filter_map(|a| match &a.worktree {
+            Some(p) if p.is_dir() => Some((&mut a.changes, p.clone())),
+            _ => None,
+        })
+        .collect();
+    for chunk in todo.chunks_mut(AT_ONCE) {
+        let results: Vec<Result<usize>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|(_, path)| {
+                    let mut cmd = ctx.repo.git.in_dir(path);
+                    cmd.args(["status", "--porcelain", "--untracked-files=all"]);
+                    scope.spawn(move || cli::stdout(cmd).map(|out| out.lines().count()))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(crate::fatal!("git status panicked")))
+                })
+                .collect()
+        });
+        for ((slot, _), n) in chunk.iter_mut().zip(results) {
+            **slot = Some(n?);
+        }
+    }
+    Ok(())
+}
+
+/// Why a task waits, in words: `explain`, with unmet dependencies listed in one clause.
+pub(crate) fn reason(wait: &Wait) -> String {
+    let Wait::Blocked(blockers) = wait else {
+        return explain(wait);
+    };
+    let deps: Vec<String> = blockers
+        .iter()
+        .filter_map(|b| match b {
+            Blocker::Dependency { dep, status } => Some(format!("{dep} ({status})")),
+            _ => None,
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !deps.is_empty() {
+        parts.push(format!("depends on {}", deps.join(", ")));
+    }
+    parts.extend(
+        blockers
+            .iter()
+            .filter(|b| !matches!(b, Blocker::Dependency { .. }))
+            .map(explain_blocker),
+    );
+    parts.join("; ")
+}
+
+/// The ANSI colour of a status (empty: none).
 fn status_color(s: Status) -> &'static str {
     match s {
         Status::Completed => "32",
@@ -130,13 +189,17 @@ fn status_color(s: Status) -> &'static str {
         Status::Failed => "31",
         Status::Ready => "36",
         Status::Blocked | Status::Skipped => "90",
-        Status::Pending => "0",
+        Status::Pending => "",
     }
 }
 
 fn paint_padded(out: &Output, code: &str, s: &str, width: usize) -> String {
     let pad = " ".repeat(width.saturating_sub(s.chars().count()));
-    format!("{}{pad}", out.paint(code, s))
+    if code.is_empty() {
+        format!("{s}{pad}")
+    } else {
+        format!("{}{pad}", out.paint(code, s))
+    }
 }
 
 fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> String {
@@ -144,15 +207,24 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     let out = &env.ctx.out;
     let graph = &env.tf.graph;
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
-    outln!(o, 
+    outln!(
+        o,
         "{} ({}): {done} of {} tasks done; target {}",
         env.show(&env.task_path),
         env.product,
         graph.tasks.len(),
         short_branch(&env.target)
     );
-    let w_id = rows.iter().map(|r| r.task.id.chars().count()).max().unwrap_or(0);
-    let w_agent = rows.iter().map(|r| r.task.agent.chars().count()).max().unwrap_or(0);
+    let w_id = rows
+        .iter()
+        .map(|r| r.task.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let w_agent = rows
+        .iter()
+        .map(|r| r.task.agent.chars().count())
+        .max()
+        .unwrap_or(0);
     let w_status = rows
         .iter()
         .map(|r| r.task.status.as_str().len())
@@ -160,7 +232,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         .unwrap_or(0);
     for (i, r) in rows.iter().enumerate() {
         let t = r.task;
-        let id_code = if ready.contains(&i) { "1" } else { "0" };
+        let id_code = if ready.contains(&i) { "1" } else { "" };
         let mut line = format!(
             "  {}  {:<w_agent$}  {}",
             paint_padded(out, id_code, &t.id, w_id),
@@ -180,7 +252,10 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
                 Some(0) => line.push_str("  clean"),
                 Some(n) => line.push_str(&format!(
                     "  {}",
-                    out.paint("31", &format!("dirty ({n} change{})", if n == 1 { "" } else { "s" }))
+                    out.paint(
+                        "31",
+                        &format!("dirty ({n} change{})", if n == 1 { "" } else { "s" })
+                    )
                 )),
                 None => {}
             }
@@ -205,7 +280,8 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         };
         outln!(o, "Ready now: {why}");
     } else {
-        outln!(o, 
+        outln!(
+            o,
             "Ready now: {}  (git parallel start)",
             out.paint("1", &ids(&mut ready.iter().copied()).join(", "))
         );
@@ -218,7 +294,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             .max()
             .unwrap_or(0);
         for (i, wait) in waiting {
-            outln!(o, "  {:<w$}  {}", graph.tasks[*i].id, explain(wait));
+            outln!(o, "  {:<w$}  {}", graph.tasks[*i].id, reason(wait));
         }
     }
     o
@@ -257,7 +333,7 @@ fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     let ready: Vec<&str> = ready.iter().map(|&i| graph.tasks[i].id.as_str()).collect();
     let waiting: Vec<Value> = waiting
         .iter()
-        .map(|(i, w)| json!({ "id": graph.tasks[*i].id, "reason": explain(w) }))
+        .map(|(i, w)| json!({ "id": graph.tasks[*i].id, "reason": reason(w) }))
         .collect();
     let task_file = env
         .task_rel

@@ -35,7 +35,10 @@ pub fn run(ctx: &Context) -> Result<()> {
 fn run_json(ctx: &Context) -> Result<()> {
     let path = ctx.locate_task_file()?;
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        crate::refused!(help = "check --tasks / parallel.tasks", "cannot read task file {path}: {e}")
+        crate::refused!(
+            help = "check --tasks / parallel.tasks",
+            "cannot read task file {path}: {e}"
+        )
     })?;
     let shown = ctx.display_path(&path);
     let file = ctx.repo_relative(&path).unwrap_or_else(|| path.to_string());
@@ -94,7 +97,10 @@ fn report_position(report: &miette::Report, text: &str) -> (usize, usize) {
         .and_then(|mut l| l.next())
         .map_or(0, |l| l.offset())
         .min(text.len());
-    let offset = (0..=offset).rev().find(|&o| text.is_char_boundary(o)).unwrap_or(0);
+    let offset = (0..=offset)
+        .rev()
+        .find(|&o| text.is_char_boundary(o))
+        .unwrap_or(0);
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -65,7 +65,9 @@ impl Step {
                     .map(|u| match (&u.old, &u.new) {
                         (None, Some(n)) => format!("create {} at {}", u.name, short(n)),
                         (Some(o), None) => format!("delete {} (at {})", u.name, short(o)),
-                        (Some(o), Some(n)) if o == n => format!("check {} is at {}", u.name, short(o)),
+                        (Some(o), Some(n)) if o == n => {
+                            format!("check {} is at {}", u.name, short(o))
+                        }
                         (Some(o), Some(n)) => format!("move {} {}..{}", u.name, short(o), short(n)),
                         (None, None) => format!("check {} is absent", u.name),
                     })

@@ -1,1 +1,308 @@
-//! Tests of faults.
+//! Fault injection (GIT_PARALLEL_FAILPOINT, cargo feature `failpoints`): start and finish made
+//! to fail or be killed at every step. A failure before the commit point leaves the repository
+//! exactly as it was; after a kill (or a failure past the commit point) every command refuses
+//! and points at `recover`, whose `--abort` restores the state before the command and whose
+//! `--continue` reaches the state of an uninterrupted run.
+
+#![cfg(feature = "failpoints")]
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Output;
+
+use crate::support::{assert_same, stderr, stdout, Snapshot, TestRepo};
+
+const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
+
+fn all_output(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
+}
+
+/// The number of steps of a command's plan and its commit point (0-based), from its dry run.
+fn plan_of(r: &TestRepo, args: &[&str]) -> (usize, Option<usize>) {
+    let mut a = args.to_vec();
+    a.extend(["--dry-run", "--json"]);
+    let v = json(&r.ok(&a));
+    let steps = v["plan"]["steps"].as_array().expect("plan.steps").len();
+    (
+        steps,
+        v["plan"]["commit_point"].as_u64().map(|c| c as usize),
+    )
+}
+
+/// muaththir ready to start, with an include file (.env, ignored) and a postStart hook that
+/// leaves an ignored file, so recovery covers copies and hooks too.
+fn start_repo() -> TestRepo {
+    let r = TestRepo::muaththir_approved();
+    r.write(".gitignore", ".env\n.ready\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "ignore local files"]);
+    r.write(".env", "SECRET=42\n");
+    r.git(&["config", "parallel.postStart", "touch .ready"]);
+    r
+}
+
+const START: &[&str] = &["start"];
+
+/// muaththir with the tasks started and one commit in each worktree, ready to finish. (No
+/// include files or hook here: finish removes the worktrees, and the ignored files in them
+/// are not brought back by `recover --abort`, which recreates a worktree from its branch.)
+fn finish_repo() -> TestRepo {
+    let r = TestRepo::muaththir_approved();
+    r.ok(&["start"]);
+    for (dir, file) in [
+        ("devops-DEVOPS-01", ".github/workflows/muaththir-ci.yml"),
+        (
+            "backend-BACKEND-01",
+            "products/muaththir/apps/api/src/server.ts",
+        ),
+        (
+            "frontend-FRONTEND-01",
+            "products/muaththir/apps/web/src/app/page.tsx",
+        ),
+    ] {
+        let wt = r.base().join("worktrees/muaththir").join(dir);
+        let p = wt.join(file);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("// {dir}\n")).unwrap();
+        r.git_in(&wt, &["add", "-A"]);
+        r.git_in(&wt, &["commit", "-q", "-m", &format!("work in {dir}")]);
+    }
+    r
+}
+
+const FINISH: &[&str] = &["finish", "--test", "true"];
+
+/// The normalized state after an uninterrupted run of `args` on a fresh `setup()` repository.
+fn reference(setup: fn() -> TestRepo, args: &[&str]) -> Snapshot {
+    let r = setup();
+    r.ok(args);
+    r.snapshot().normalized(&r)
+}
+
+/// Asserts no operation is pending (and the lock is free): recover has nothing to do.
+fn assert_nothing_pending(r: &TestRepo, what: &str) {
+    let out = r.run(&["recover", "--abort"]);
+    assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
+    assert!(
+        all_output(&out).contains("no interrupted operation"),
+        "{what}: {}",
+        all_output(&out)
+    );
+}
+
+/// Asserts the command was killed by a signal and that the next command refuses, naming recover.
+fn assert_killed_and_pending(r: &TestRepo, out: &Output, args: &[&str], what: &str) {
+    assert!(
+        out.status.signal().is_some(),
+        "{what}: expected death by signal, got {:?}\n{}",
+        out.status,
+        all_output(out)
+    );
+    let again = r.run(args);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{what}: {}",
+        all_output(&again)
+    );
+    let text = all_output(&again);
+    assert!(
+        text.contains("interrupted operation is pending"),
+        "{what}: {text}"
+    );
+    assert!(
+        text.contains("git parallel recover --abort"),
+        "{what}: {text}"
+    );
+    assert!(
+        text.contains("git parallel recover --continue"),
+        "{what}: {text}"
+    );
+}
+
+fn recover(r: &TestRepo, how: &str, what: &str) {
+    let out = r.run(&["recover", how]);
+    assert!(
+        out.status.success(),
+        "{what}: recover {how} failed:\n{}",
+        all_output(&out)
+    );
+}
+
+/// `fail:N` for every step N: before (or at) the commit point the command exits 1 and the
+/// repository is as before; after it, it exits 1 pointing at `recover --continue`, which then
+/// completes the run, while `recover --abort` restores the state before.
+///
+/// A repository found exactly as before is used again for the next step (which also shows that
+/// nothing is left in the way); a run that completes needs a fresh one.
+fn fail_at_each_step(setup: fn() -> TestRepo, args: &[&str]) {
+    let done = reference(setup, args);
+    let (steps, commit_point) = plan_of(&setup(), args);
+    assert!(steps >= 3, "{args:?}: only {steps} steps");
+    let r = setup();
+    let before = r.snapshot();
+    std::thread::scope(|scope| {
+        for n in 1..=steps {
+            let what = format!("{args:?} fail:{n}");
+            let spec = format!("fail:{n}");
+            let out = r.run_env(args, &[(FAILPOINT, &spec)]);
+            let text = all_output(&out);
+            assert_eq!(out.status.code(), Some(1), "{what}: {text}");
+            assert!(
+                text.contains(&format!("failpoint: step {n} failed")),
+                "{what}: {text}"
+            );
+            let took_effect = commit_point.is_some_and(|cp| n - 1 > cp);
+            if !took_effect {
+                assert!(text.contains("nothing was changed"), "{what}: {text}");
+                assert_same(&r.snapshot(), &before, &what);
+                assert_nothing_pending(&r, &what);
+                continue;
+            }
+            assert!(text.contains("took effect"), "{what}: {text}");
+            assert!(
+                text.contains("git parallel recover --continue"),
+                "{what}: {text}"
+            );
+            let next = r.run(args);
+            assert_eq!(next.status.code(), Some(1), "{what}: {}", all_output(&next));
+            assert!(
+                all_output(&next).contains("recover"),
+                "{what}: {}",
+                all_output(&next)
+            );
+            recover(&r, "--abort", &what);
+            assert_same(&r.snapshot(), &before, &format!("{what}: recover --abort"));
+            assert_nothing_pending(&r, &what);
+
+            // On a fresh copy, alongside: recover --continue completes the run.
+            let done = &done;
+            scope.spawn(move || {
+                let r = setup();
+                let out = r.run_env(args, &[(FAILPOINT, &spec)]);
+                assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
+                recover(&r, "--continue", &what);
+                assert_same(
+                    &r.snapshot().normalized(&r),
+                    done,
+                    &format!("{what}: recover --continue"),
+                );
+                assert_nothing_pending(&r, &what);
+            });
+        }
+    });
+    // After all these failures, the command runs to the normal result.
+    r.ok(args);
+    assert_same(
+        &r.snapshot().normalized(&r),
+        &done,
+        &format!("{args:?} after the failures"),
+    );
+}
+
+/// `kill:N` / `killafter:N` for every step N: the process dies, every command refuses naming
+/// recover; `recover --abort` restores the state before (and the repository is used again for
+/// the next step), `recover --continue` (on a fresh copy) reaches the state of an
+/// uninterrupted run.
+fn kill_at_each_step(setup: fn() -> TestRepo, args: &[&str], kind: &str) {
+    let done = reference(setup, args);
+    let (steps, _) = plan_of(&setup(), args);
+    std::thread::scope(|scope| {
+        // The fresh copies (mostly waiting on git and fsync) run alongside.
+        for n in 1..=steps {
+            let done = &done;
+            scope.spawn(move || {
+                let what = format!("{args:?} {kind}:{n}");
+                let r = setup();
+                let out = r.run_env(args, &[(FAILPOINT, &format!("{kind}:{n}"))]);
+                assert_killed_and_pending(&r, &out, args, &what);
+                recover(&r, "--continue", &what);
+                assert_same(
+                    &r.snapshot().normalized(&r),
+                    done,
+                    &format!("{what}: recover --continue"),
+                );
+                assert_nothing_pending(&r, &what);
+            });
+        }
+        let r = setup();
+        let before = r.snapshot();
+        for n in 1..=steps {
+            let what = format!("{args:?} {kind}:{n}");
+            let out = r.run_env(args, &[(FAILPOINT, &format!("{kind}:{n}"))]);
+            assert_killed_and_pending(&r, &out, args, &what);
+            recover(&r, "--abort", &what);
+            assert_same(&r.snapshot(), &before, &format!("{what}: recover --abort"));
+            assert_nothing_pending(&r, &what);
+        }
+    });
+}
+
+#[test]
+fn start_plan_has_no_commit_point() {
+    let (steps, cp) = plan_of(&start_repo(), START);
+    assert_eq!(steps, 6);
+    assert_eq!(cp, None);
+}
+
+#[test]
+fn finish_plan_commits_when_the_target_moves() {
+    let r = finish_repo();
+    let (steps, cp) = plan_of(&r, FINISH);
+    // test gate, refs (target + backups), main worktree <- commit point, 3 worktree removals,
+    // branch deletions.
+    assert_eq!(steps, 7);
+    assert_eq!(cp, Some(2));
+}
+
+#[test]
+fn start_fail_at_each_step() {
+    fail_at_each_step(start_repo, START);
+}
+
+#[test]
+fn start_kill_before_each_step() {
+    kill_at_each_step(start_repo, START, "kill");
+}
+
+#[test]
+fn start_kill_after_each_step() {
+    kill_at_each_step(start_repo, START, "killafter");
+}
+
+#[test]
+fn finish_fail_at_each_step() {
+    fail_at_each_step(finish_repo, FINISH);
+}
+
+#[test]
+fn finish_kill_before_each_step() {
+    kill_at_each_step(finish_repo, FINISH, "kill");
+}
+
+#[test]
+fn finish_kill_after_each_step() {
+    kill_at_each_step(finish_repo, FINISH, "killafter");
+}
+
+#[test]
+fn undo_fail_at_each_step_restores_the_finished_state() {
+    // undo is a transaction too: a failure at any of its steps leaves the finished state.
+    let r = finish_repo();
+    r.ok(FINISH);
+    let (steps, cp) = plan_of(&r, &["undo"]);
+    assert_eq!(cp, None);
+    for n in 1..=steps {
+        let what = format!("undo fail:{n}");
+        let before = r.snapshot();
+        let out = r.run_env(&["undo"], &[(FAILPOINT, &format!("fail:{n}"))]);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
+        assert_same(&r.snapshot(), &before, &format!("{what}"));
+        assert_nothing_pending(&r, &what);
+    }
+}

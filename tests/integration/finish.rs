@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{line_diff, stderr, stdout, TestRepo, NOW};
+use crate::support::{assert_same, line_diff, stderr, stdout, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role, a file inside its produces paths, merge message).
 const TASKS: [(&str, &str, &str, &str); 3] = [
@@ -38,12 +38,18 @@ fn all_output(out: &Output) -> String {
 }
 
 fn refused(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "expected exit 1:\n{}", all_output(out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1:\n{}",
+        all_output(out)
+    );
     all_output(out)
 }
 
 fn started_file() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected/muaththir-started.task-graph.yml");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/expected/muaththir-started.task-graph.yml");
     std::fs::read_to_string(p).expect("expected started file")
 }
 
@@ -62,7 +68,13 @@ fn started_with_work() -> TestRepo {
     let r = TestRepo::muaththir_approved();
     r.ok(&["start"]);
     for (id, role, file, _) in TASKS {
-        commit_in(&r, &r.task_worktree(role, id), file, &format!("// {id}\n"), &format!("work on {id}"));
+        commit_in(
+            &r,
+            &r.task_worktree(role, id),
+            file,
+            &format!("// {id}\n"),
+            &format!("work on {id}"),
+        );
     }
     r
 }
@@ -96,8 +108,15 @@ fn field(text: &str, id: &str, key: &str) -> Option<String> {
 
 /// Asserts task `id` is still running: in_progress on main, its branch and worktree in place.
 fn assert_running(r: &TestRepo, id: &str, role: &str) {
-    assert_eq!(field(&r.task_file(), id, "status").as_deref(), Some("in_progress"), "{id}");
-    assert!(ref_exists(r, &format!("refs/heads/{}", branch(role, id))), "{id}: branch gone");
+    assert_eq!(
+        field(&r.task_file(), id, "status").as_deref(),
+        Some("in_progress"),
+        "{id}"
+    );
+    assert!(
+        ref_exists(r, &format!("refs/heads/{}", branch(role, id))),
+        "{id}: branch gone"
+    );
     let wt = r.task_worktree(role, id);
     assert!(wt.join("README.md").is_file(), "{id}: worktree gone");
     assert_eq!(
@@ -118,7 +137,10 @@ fn linked_worktree_count(r: &TestRepo) -> usize {
 fn finish_merges_each_task_marks_them_completed_and_cleans_up() {
     let r = started_with_work();
     let old_tip = r.rev("main");
-    let tips: Vec<String> = TASKS.iter().map(|(id, role, ..)| r.rev(&branch(role, id))).collect();
+    let tips: Vec<String> = TASKS
+        .iter()
+        .map(|(id, role, ..)| r.rev(&branch(role, id)))
+        .collect();
     let out = r.ok(&["finish"]);
     for (id, ..) in TASKS {
         assert!(out.contains(id), "{out}");
@@ -126,13 +148,21 @@ fn finish_merges_each_task_marks_them_completed_and_cleans_up() {
 
     // First-parent history: one --no-ff merge per task, in the file's order, then the status
     // commit.
-    let log = r.git(&["log", "--first-parent", "--format=%H %P%x09%s", &format!("{old_tip}..main")]);
+    let log = r.git(&[
+        "log",
+        "--first-parent",
+        "--format=%H %P%x09%s",
+        &format!("{old_tip}..main"),
+    ]);
     let commits: Vec<(Vec<String>, String)> = log
         .lines()
         .rev()
         .map(|l| {
             let (ids, subject) = l.split_once('\t').unwrap();
-            (ids.split(' ').map(str::to_string).collect(), subject.to_string())
+            (
+                ids.split(' ').map(str::to_string).collect(),
+                subject.to_string(),
+            )
         })
         .collect();
     assert_eq!(commits.len(), 4, "{log}");
@@ -146,7 +176,10 @@ fn finish_merges_each_task_marks_them_completed_and_cleans_up() {
         prev = ids[0].clone();
     }
     let (ids, subject) = &commits[3];
-    assert_eq!(subject, "chore(muaththir): complete DEVOPS-01, BACKEND-01, FRONTEND-01");
+    assert_eq!(
+        subject,
+        "chore(muaththir): complete DEVOPS-01, BACKEND-01, FRONTEND-01"
+    );
     assert_eq!(ids.len(), 2, "the status commit has one parent");
     assert_eq!(ids[1], prev);
     assert_eq!(
@@ -177,15 +210,30 @@ fn finish_merges_each_task_marks_them_completed_and_cleans_up() {
     for (id, _, file, _) in TASKS {
         assert_eq!(r.read(file), format!("// {id}\n"));
     }
-    assert_eq!(r.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
     assert_eq!(linked_worktree_count(&r), 0);
     assert!(!r.base().join("worktrees").exists());
-    assert_eq!(r.git(&["for-each-ref", "--format=%(refname)", "refs/heads/"]).trim(), "refs/heads/main");
+    assert_eq!(
+        r.git(&["for-each-ref", "--format=%(refname)", "refs/heads/"])
+            .trim(),
+        "refs/heads/main"
+    );
     for (k, (id, ..)) in TASKS.iter().enumerate() {
         assert_eq!(r.rev(&format!("refs/parallel/backup/{id}")), tips[k]);
     }
-    let fsck = r.git_cmd(&r.root).args(["fsck", "--no-dangling"]).output().unwrap();
-    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+    let fsck = r
+        .git_cmd(&r.root)
+        .args(["fsck", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&fsck.stdout), "");
 }
 
@@ -194,25 +242,39 @@ fn conflict_refuses_and_partial_merges_the_others() {
     let r = started_with_work();
     // BACKEND-01 and FRONTEND-01 both change the first line of README.md (outside their
     // paths, hence --allow-outside).
-    commit_in(&r, &r.task_worktree("backend", "BACKEND-01"), "README.md", "# backend\n", "readme b");
+    commit_in(
+        &r,
+        &r.task_worktree("backend", "BACKEND-01"),
+        "README.md",
+        "# backend\n",
+        "readme b",
+    );
     let fe = r.task_worktree("frontend", "FRONTEND-01");
     commit_in(&r, &fe, "README.md", "# frontend\n", "readme f");
     let before = r.snapshot();
     let text = refused(&r.run(&["finish", "--allow-outside"]));
     assert!(text.contains("FRONTEND-01"), "{text}");
     assert!(text.contains("README.md"), "{text}");
-    assert!(text.contains(&format!("git -C {} merge main", fe.display())), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains(&format!("git -C {} merge main", fe.display())),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
 
     // Without --allow-outside, README.md is outside both tasks' paths.
     let text = refused(&r.run(&["finish"]));
     assert!(text.contains("BACKEND-01: README.md is outside"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 
     let old_tip = r.rev("main");
     let fe_tip = r.rev(&branch("frontend", "FRONTEND-01"));
     r.ok(&["finish", "--partial", "--allow-outside"]);
-    let subjects = r.git(&["log", "--first-parent", "--format=%s", &format!("{old_tip}..main")]);
+    let subjects = r.git(&[
+        "log",
+        "--first-parent",
+        "--format=%s",
+        &format!("{old_tip}..main"),
+    ]);
     assert_eq!(
         subjects.lines().collect::<Vec<_>>(),
         [
@@ -223,13 +285,25 @@ fn conflict_refuses_and_partial_merges_the_others() {
     );
     assert_eq!(r.read("README.md"), "# backend\n");
     let text = r.task_file();
-    assert_eq!(field(&text, "DEVOPS-01", "status").as_deref(), Some("completed"));
-    assert_eq!(field(&text, "BACKEND-01", "status").as_deref(), Some("completed"));
+    assert_eq!(
+        field(&text, "DEVOPS-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        field(&text, "BACKEND-01", "status").as_deref(),
+        Some("completed")
+    );
     assert_running(&r, "FRONTEND-01", "frontend");
     assert_eq!(r.rev(&branch("frontend", "FRONTEND-01")), fe_tip);
     assert_eq!(linked_worktree_count(&r), 1);
-    assert!(!ref_exists(&r, &format!("refs/heads/{}", branch("devops", "DEVOPS-01"))));
-    assert!(!ref_exists(&r, &format!("refs/heads/{}", branch("backend", "BACKEND-01"))));
+    assert!(!ref_exists(
+        &r,
+        &format!("refs/heads/{}", branch("devops", "DEVOPS-01"))
+    ));
+    assert!(!ref_exists(
+        &r,
+        &format!("refs/heads/{}", branch("backend", "BACKEND-01"))
+    ));
     assert!(!ref_exists(&r, "refs/parallel/backup/FRONTEND-01"));
 }
 
@@ -239,7 +313,7 @@ fn failing_test_refuses_and_passing_test_lands() {
     let before = r.snapshot();
     let text = refused(&r.run(&["finish", "--test", "false"]));
     assert!(text.contains("the test `false` failed"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 
     // The test runs on the merged result.
     let check = TASKS
@@ -251,7 +325,10 @@ fn failing_test_refuses_and_passing_test_lands() {
     assert!(out.contains("passed"), "{out}");
     assert_eq!(linked_worktree_count(&r), 0);
     for (id, ..) in TASKS {
-        assert_eq!(field(&r.task_file(), id, "status").as_deref(), Some("completed"));
+        assert_eq!(
+            field(&r.task_file(), id, "status").as_deref(),
+            Some("completed")
+        );
     }
 }
 
@@ -262,17 +339,23 @@ fn dirty_or_untracked_worktree_is_refused() {
     std::fs::write(wt.join("README.md"), "# changed, not committed\n").unwrap();
     let before = r.snapshot();
     let text = refused(&r.run(&["finish"]));
-    assert!(text.contains("BACKEND-01") && text.contains("uncommitted or untracked"), "{text}");
+    assert!(
+        text.contains("BACKEND-01") && text.contains("uncommitted or untracked"),
+        "{text}"
+    );
     assert!(text.contains("README.md"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     r.git_in(&wt, &["checkout", "--", "README.md"]);
 
     let wt = r.task_worktree("frontend", "FRONTEND-01");
     std::fs::write(wt.join("scratch.txt"), "notes\n").unwrap();
     let before = r.snapshot();
     let text = refused(&r.run(&["finish"]));
-    assert!(text.contains("FRONTEND-01") && text.contains("scratch.txt"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains("FRONTEND-01") && text.contains("scratch.txt"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
@@ -291,7 +374,7 @@ fn file_outside_the_task_paths_is_refused() {
         text.contains("BACKEND-01: products/muaththir/apps/web/hack.ts is outside"),
         "{text}"
     );
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     r.ok(&["finish", "--allow-outside"]);
     assert_eq!(r.read("products/muaththir/apps/web/hack.ts"), "x\n");
 }
@@ -305,14 +388,23 @@ fn branch_without_commits_is_skipped_or_refused() {
     }
     let before = r.snapshot();
     let text = refused(&r.run(&["finish", "FRONTEND-01"]));
-    assert!(text.contains("FRONTEND-01") && text.contains("no commits of its own"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains("FRONTEND-01") && text.contains("no commits of its own"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
 
     let out = r.ok(&["finish"]);
     assert!(!out.contains("FRONTEND-01"), "{out}");
     let text = r.task_file();
-    assert_eq!(field(&text, "DEVOPS-01", "status").as_deref(), Some("completed"));
-    assert_eq!(field(&text, "BACKEND-01", "status").as_deref(), Some("completed"));
+    assert_eq!(
+        field(&text, "DEVOPS-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        field(&text, "BACKEND-01", "status").as_deref(),
+        Some("completed")
+    );
     assert_running(&r, "FRONTEND-01", "frontend");
     assert_eq!(linked_worktree_count(&r), 1);
     assert_eq!(
@@ -324,21 +416,30 @@ fn branch_without_commits_is_skipped_or_refused() {
     let before = r.snapshot();
     let out = r.ok(&["finish"]);
     assert!(out.contains("Nothing to finish"), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
 fn target_moved_during_the_test_is_refused() {
     let r = started_with_work();
     let start_tip = r.rev("main");
-    let tips: Vec<String> = TASKS.iter().map(|(id, role, ..)| r.rev(&branch(role, id))).collect();
-    let cmd = format!("git -C '{}' commit -q --allow-empty -m moved", r.root.display());
+    let tips: Vec<String> = TASKS
+        .iter()
+        .map(|(id, role, ..)| r.rev(&branch(role, id)))
+        .collect();
+    let cmd = format!(
+        "git -C '{}' commit -q --allow-empty -m moved",
+        r.root.display()
+    );
     let text = refused(&r.run(&["finish", "--test", &cmd]));
     assert!(text.contains("refs/heads/main"), "{text}");
     // main keeps the "moved" commit; every task is still in progress with its work.
     assert_eq!(r.git(&["log", "-1", "--format=%s"]).trim(), "moved");
     assert_eq!(r.rev("main~1"), start_tip);
-    assert_eq!(r.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
     for (k, (id, role, ..)) in TASKS.iter().enumerate() {
         assert_running(&r, id, role);
         assert_eq!(r.rev(&branch(role, id)), tips[k]);
@@ -347,7 +448,12 @@ fn target_moved_during_the_test_is_refused() {
     // Nothing is pending: finishing again merges onto the moved target.
     r.ok(&["finish"]);
     assert_eq!(linked_worktree_count(&r), 0);
-    let subjects = r.git(&["log", "--first-parent", "--format=%s", &format!("{start_tip}..main")]);
+    let subjects = r.git(&[
+        "log",
+        "--first-parent",
+        "--format=%s",
+        &format!("{start_tip}..main"),
+    ]);
     assert_eq!(subjects.lines().last(), Some("moved"), "{subjects}");
 }
 
@@ -356,21 +462,35 @@ fn branch_moved_during_the_test_is_refused() {
     let r = started_with_work();
     let wt = r.task_worktree("backend", "BACKEND-01");
     let start_tip = r.rev("main");
-    let cmd = format!("git -C '{}' commit -q --allow-empty -m sneaky", wt.display());
+    let cmd = format!(
+        "git -C '{}' commit -q --allow-empty -m sneaky",
+        wt.display()
+    );
     let text = refused(&r.run(&["finish", "--test", &cmd]));
     assert!(text.contains("backend-BACKEND-01"), "{text}");
     assert!(text.contains("nothing was changed"), "{text}");
     // Nothing taken effect, nothing pending, nothing lost.
     assert_eq!(r.rev("main"), start_tip);
-    assert_eq!(r.git(&["log", "-1", "--format=%s", &branch("backend", "BACKEND-01")]).trim(), "sneaky");
+    assert_eq!(
+        r.git(&["log", "-1", "--format=%s", &branch("backend", "BACKEND-01")])
+            .trim(),
+        "sneaky"
+    );
     for (id, role, ..) in TASKS {
         assert_running(&r, id, role);
         assert!(!ref_exists(&r, &format!("refs/parallel/backup/{id}")));
     }
-    assert_eq!(r.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
     let sneaky = r.rev(&branch("backend", "BACKEND-01"));
     r.ok(&["finish"]);
-    let merged = r.git_cmd(&r.root).args(["merge-base", "--is-ancestor", &sneaky, "main"]).status().unwrap();
+    let merged = r
+        .git_cmd(&r.root)
+        .args(["merge-base", "--is-ancestor", &sneaky, "main"])
+        .status()
+        .unwrap();
     assert!(merged.success(), "the moved branch's commit is merged");
 }
 
@@ -381,11 +501,17 @@ fn undo_after_finish_restores_the_repository() {
     r.ok(&["finish", "--test", "true"]);
     assert_eq!(linked_worktree_count(&r), 0);
     let out = r.ok(&["undo"]);
-    assert!(out.contains("finish DEVOPS-01, BACKEND-01, FRONTEND-01"), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        out.contains("finish DEVOPS-01, BACKEND-01, FRONTEND-01"),
+        "{out}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
     for (id, role, file, _) in TASKS {
         let wt: PathBuf = r.task_worktree(role, id);
-        assert_eq!(std::fs::read_to_string(wt.join(file)).unwrap(), format!("// {id}\n"));
+        assert_eq!(
+            std::fs::read_to_string(wt.join(file)).unwrap(),
+            format!("// {id}\n")
+        );
     }
     // And finishing again gives the same result as the first time.
     r.ok(&["finish", "--test", "true"]);

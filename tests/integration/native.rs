@@ -11,7 +11,11 @@ use super::support::{fixture, isolate, stderr, stdout, TestRepo, BIN};
 /// PATH with the directory of the built git-parallel first, so `git parallel` finds it.
 fn path_with_bin() -> String {
     let dir = Path::new(BIN).parent().expect("bin dir");
-    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// `git ARGS` run in `dir` with the isolated environment and git-parallel on PATH.
@@ -68,7 +72,10 @@ fn works_from_a_subdirectory() {
     assert!(text.contains(READY), "{text}");
     let out = git(&r, &r.path("products"), &["parallel", "validate"]);
     assert_code(&out, 0, "validate in a subdirectory");
-    assert_eq!(stdout(&out), "muaththir/.claude/task-graph.yml: ok (9 tasks, 0 warnings)\n");
+    assert_eq!(
+        stdout(&out),
+        "muaththir/.claude/task-graph.yml: ok (9 tasks, 0 warnings)\n"
+    );
 }
 
 #[test]
@@ -82,7 +89,10 @@ fn works_from_inside_a_linked_worktree() {
     assert_code(&out, 0, "status in a linked worktree");
     let text = stdout(&out);
     let main_file = r.path(&r.tasks);
-    assert!(text.starts_with(&format!("{} (muaththir):", main_file.display())), "{text}");
+    assert!(
+        text.starts_with(&format!("{} (muaththir):", main_file.display())),
+        "{text}"
+    );
     assert!(text.contains(READY), "{text}");
     // From a task worktree created by start, in a subdirectory of it, through git.
     start(&r, &["DEVOPS-01"]);
@@ -90,7 +100,10 @@ fn works_from_inside_a_linked_worktree() {
     let out = git(&r, &task_wt.join("products"), &["parallel", "status"]);
     assert_code(&out, 0, "status in a task worktree");
     let text = stdout(&out);
-    assert!(text.contains("Ready now: BACKEND-01, FRONTEND-01"), "{text}");
+    assert!(
+        text.contains("Ready now: BACKEND-01, FRONTEND-01"),
+        "{text}"
+    );
     let out = git(&r, &task_wt, &["parallel", "path", "DEVOPS-01"]);
     assert_code(&out, 0, "path in a task worktree");
     assert_eq!(stdout(&out), format!("{}\n", task_wt.display()));
@@ -105,16 +118,32 @@ fn git_dash_c_and_own_dash_c() {
     let out = git(&r, &away, &["-C", root, "parallel", "status"]);
     assert_code(&out, 0, "git -C dir parallel status");
     assert_eq!(stdout(&out), expected);
-    let out = r.cmd_in(&away).args(["-C", root, "status"]).output().unwrap();
+    let out = r
+        .cmd_in(&away)
+        .args(["-C", root, "status"])
+        .output()
+        .unwrap();
     assert_code(&out, 0, "git-parallel -C dir status");
     assert_eq!(stdout(&out), expected);
     // After the command, and relative to the current directory, as with git.
-    let out = r.cmd_in(&r.home()).args(["status", "-C", "repo"]).output().unwrap();
+    let out = r
+        .cmd_in(&r.home())
+        .args(["status", "-C", "repo"])
+        .output()
+        .unwrap();
     assert_code(&out, 0, "git-parallel status -C repo");
     assert_eq!(stdout(&out), expected);
-    let out = r.cmd_in(&away).args(["-C", "/nonexistent/dir", "status"]).output().unwrap();
+    let out = r
+        .cmd_in(&away)
+        .args(["-C", "/nonexistent/dir", "status"])
+        .output()
+        .unwrap();
     assert_code(&out, 128, "-C into a missing directory");
-    assert!(stderr(&out).starts_with("fatal: cannot change to '/nonexistent/dir'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("fatal: cannot change to '/nonexistent/dir'"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -132,18 +161,44 @@ fn git_dir_and_git_work_tree_from_outside() {
     assert_code(&out, 0, "status with GIT_DIR and GIT_WORK_TREE");
     let text = stdout(&out);
     // Paths below the current directory are shown relative to it.
-    assert!(text.starts_with("repo/products/muaththir/.claude/task-graph.yml (muaththir):"), "{text}");
-    let devops = text.lines().find(|l| l.trim_start().starts_with("DEVOPS-01 ")).unwrap();
-    assert!(devops.contains("  worktrees/muaththir/devops-DEVOPS-01  clean"), "{devops}");
-    assert!(text.contains("Ready now: BACKEND-01, FRONTEND-01"), "{text}");
+    assert!(
+        text.starts_with("repo/products/muaththir/.claude/task-graph.yml (muaththir):"),
+        "{text}"
+    );
+    let devops = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("DEVOPS-01 "))
+        .unwrap();
+    assert!(
+        devops.contains("  worktrees/muaththir/devops-DEVOPS-01  clean"),
+        "{devops}"
+    );
+    assert!(
+        text.contains("Ready now: BACKEND-01, FRONTEND-01"),
+        "{text}"
+    );
     // The same through git, which exports them to the subcommand.
     let out = git(
         &r,
         &home,
-        &["--git-dir", r.path(".git").to_str().unwrap(), "--work-tree", r.root.to_str().unwrap(), "parallel", "path", "DEVOPS-01"],
+        &[
+            "--git-dir",
+            r.path(".git").to_str().unwrap(),
+            "--work-tree",
+            r.root.to_str().unwrap(),
+            "parallel",
+            "path",
+            "DEVOPS-01",
+        ],
     );
     assert_code(&out, 0, "git --git-dir --work-tree parallel path");
-    assert_eq!(stdout(&out), format!("{}\n", home.join("worktrees/muaththir/devops-DEVOPS-01").display()));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{}\n",
+            home.join("worktrees/muaththir/devops-DEVOPS-01").display()
+        )
+    );
 }
 
 #[test]
@@ -155,14 +210,24 @@ fn an_alias_runs_it() {
     assert_eq!(stdout(&out), r.ok(&["status"]));
     let out = git(&r, &r.root, &["pst", "--json"]);
     assert_code(&out, 0, "git pst --json");
-    assert!(stdout(&out).contains("\"command\": \"status\""), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("\"command\": \"status\""),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
 fn outside_a_repository_is_fatal() {
     let r = TestRepo::new();
     let away = outside(&r);
-    for args in [&[][..], &["status"], &["plan"], &["validate"], &["path", "X"]] {
+    for args in [
+        &[][..],
+        &["status"],
+        &["plan"],
+        &["validate"],
+        &["path", "X"],
+    ] {
         let out = r
             .cmd_in(&away)
             .env("GIT_CEILING_DIRECTORIES", r.home())
@@ -171,20 +236,38 @@ fn outside_a_repository_is_fatal() {
             .unwrap();
         assert_code(&out, 128, &format!("{args:?} outside a repository"));
         assert!(stdout(&out).is_empty());
-        assert!(stderr(&out).starts_with("fatal: not a git repository"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("fatal: not a git repository"),
+            "{}",
+            stderr(&out)
+        );
     }
     let out = git(&r, &away, &["parallel", "status"]);
     assert_code(&out, 128, "git parallel status outside a repository");
-    assert!(stderr(&out).contains("fatal: not a git repository"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("fatal: not a git repository"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn dash_h_prints_usage_on_stdout() {
     let r = TestRepo::new();
-    for args in [&["-h"][..], &["status", "-h"], &["plan", "-h"], &["path", "-h"], &["validate", "-h"]] {
+    for args in [
+        &["-h"][..],
+        &["status", "-h"],
+        &["plan", "-h"],
+        &["path", "-h"],
+        &["validate", "-h"],
+    ] {
         let out = r.run(args);
         assert_code(&out, 0, &format!("{args:?}"));
-        assert!(stdout(&out).contains("usage: git parallel"), "{args:?}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains("usage: git parallel"),
+            "{args:?}: {}",
+            stdout(&out)
+        );
         assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
     }
     assert!(stdout(&r.run(&["plan", "-h"])).contains("--format"));
@@ -193,7 +276,11 @@ fn dash_h_prints_usage_on_stdout() {
     assert_code(&out, 0, "-h outside a repository");
     let out = git(&r, &r.root, &["parallel", "status", "-h"]);
     assert_code(&out, 0, "git parallel status -h");
-    assert!(stdout(&out).contains("usage: git parallel status"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("usage: git parallel status"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -206,7 +293,10 @@ fn usage_errors_exit_129_with_usage_on_stderr() {
         (&["plan", "--format"], "requires a value"),
         (&["path"], "error: missing ID"),
         (&["path", "A", "B"], "error: expected one ID, got 2"),
-        (&["frobnicate"], "error: 'frobnicate' is not a git-parallel command"),
+        (
+            &["frobnicate"],
+            "error: 'frobnicate' is not a git-parallel command",
+        ),
         (&["--json=yes"], "takes no value"),
     ] {
         let out = r.run(args);
@@ -239,8 +329,14 @@ fn version() {
 /// custom/graph.yml (36) and env.yml (9, basic-calculator).
 fn many_graphs() -> TestRepo {
     let r = TestRepo::new();
-    r.write("products/alpha/.claude/task-graph.yml", &fixture("muaththir.task-graph.yml"));
-    r.write("products/beta/.claude/task-graph.yml", &fixture("studyflow.task-graph.yml"));
+    r.write(
+        "products/alpha/.claude/task-graph.yml",
+        &fixture("muaththir.task-graph.yml"),
+    );
+    r.write(
+        "products/beta/.claude/task-graph.yml",
+        &fixture("studyflow.task-graph.yml"),
+    );
     r.write("custom/graph.yml", &fixture("connectgrc.task-graph.yml"));
     r.write("env.yml", &fixture("basic-calculator.task-graph.yml"));
     r.git(&["add", "-A"]);
@@ -268,37 +364,82 @@ fn task_file_precedence() {
     assert_code(&out, 1, "two products");
     let err = stderr(&out);
     assert!(err.contains("several task graphs found"), "{err}");
-    assert!(err.contains("products/alpha/.claude/task-graph.yml"), "{err}");
-    assert!(err.contains("products/beta/.claude/task-graph.yml"), "{err}");
-    assert!(err.contains("--product NAME (one of: alpha, beta)"), "{err}");
+    assert!(
+        err.contains("products/alpha/.claude/task-graph.yml"),
+        "{err}"
+    );
+    assert!(
+        err.contains("products/beta/.claude/task-graph.yml"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--product NAME (one of: alpha, beta)"),
+        "{err}"
+    );
     assert!(err.contains("git config parallel.product NAME"), "{err}");
 
-    assert_eq!(chosen(&r, &["--product", "beta"], &[]), "products/beta/.claude/task-graph.yml");
+    assert_eq!(
+        chosen(&r, &["--product", "beta"], &[]),
+        "products/beta/.claude/task-graph.yml"
+    );
     r.git(&["config", "parallel.product", "alpha"]);
-    assert_eq!(chosen(&r, &[], &[]), "products/alpha/.claude/task-graph.yml");
+    assert_eq!(
+        chosen(&r, &[], &[]),
+        "products/alpha/.claude/task-graph.yml"
+    );
     // --product beats parallel.product.
-    assert_eq!(chosen(&r, &["--product", "beta"], &[]), "products/beta/.claude/task-graph.yml");
+    assert_eq!(
+        chosen(&r, &["--product", "beta"], &[]),
+        "products/beta/.claude/task-graph.yml"
+    );
     // A product named (flag or config) beats .claude/task-graph.yml ...
-    r.write(".claude/task-graph.yml", &fixture("stablecoin-gateway.task-graph.yml"));
-    assert_eq!(chosen(&r, &[], &[]), "products/alpha/.claude/task-graph.yml");
+    r.write(
+        ".claude/task-graph.yml",
+        &fixture("stablecoin-gateway.task-graph.yml"),
+    );
+    assert_eq!(
+        chosen(&r, &[], &[]),
+        "products/alpha/.claude/task-graph.yml"
+    );
     // ... which beats the products/ scan.
     r.git(&["config", "--unset", "parallel.product"]);
     assert_eq!(chosen(&r, &[], &[]), ".claude/task-graph.yml");
     // parallel.tasks (relative to the main worktree) beats --product.
     r.git(&["config", "parallel.tasks", "custom/graph.yml"]);
     let sub = r.path("products");
-    let out = r.cmd_in(&sub).args(["validate", "--product", "beta"]).output().unwrap();
+    let out = r
+        .cmd_in(&sub)
+        .args(["validate", "--product", "beta"])
+        .output()
+        .unwrap();
     assert_code(&out, 0, "parallel.tasks from a subdirectory");
     // Outside the current directory: shown absolute.
-    assert_eq!(stdout(&out), format!("{}: ok (36 tasks, 0 warnings)\n", r.path("custom/graph.yml").display()));
-    // GIT_PARALLEL_TASKS beats parallel.tasks; --tasks beats everything.
-    assert_eq!(chosen(&r, &[], &[("GIT_PARALLEL_TASKS", "env.yml")]), "env.yml");
     assert_eq!(
-        chosen(&r, &["--tasks", "products/beta/.claude/task-graph.yml"], &[("GIT_PARALLEL_TASKS", "env.yml")]),
+        stdout(&out),
+        format!(
+            "{}: ok (36 tasks, 0 warnings)\n",
+            r.path("custom/graph.yml").display()
+        )
+    );
+    // GIT_PARALLEL_TASKS beats parallel.tasks; --tasks beats everything.
+    assert_eq!(
+        chosen(&r, &[], &[("GIT_PARALLEL_TASKS", "env.yml")]),
+        "env.yml"
+    );
+    assert_eq!(
+        chosen(
+            &r,
+            &["--tasks", "products/beta/.claude/task-graph.yml"],
+            &[("GIT_PARALLEL_TASKS", "env.yml")]
+        ),
         "products/beta/.claude/task-graph.yml"
     );
     // `git -c` counts as configuration too.
-    let out = git(&r, &r.root, &["-c", "parallel.tasks=env.yml", "parallel", "validate"]);
+    let out = git(
+        &r,
+        &r.root,
+        &["-c", "parallel.tasks=env.yml", "parallel", "validate"],
+    );
     assert_code(&out, 0, "git -c parallel.tasks");
     assert_eq!(stdout(&out), "env.yml: ok (9 tasks, 0 warnings)\n");
 }
@@ -306,10 +447,17 @@ fn task_file_precedence() {
 #[test]
 fn a_single_product_is_found_and_a_missing_one_is_refused() {
     let r = muaththir_ready();
-    assert_eq!(chosen(&r, &[], &[]), "products/muaththir/.claude/task-graph.yml");
+    assert_eq!(
+        chosen(&r, &[], &[]),
+        "products/muaththir/.claude/task-graph.yml"
+    );
     let out = r.run(&["status", "--product", "nope"]);
     assert_code(&out, 1, "unknown product");
-    assert!(stderr(&out).contains("no task graph for product 'nope'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no task graph for product 'nope'"),
+        "{}",
+        stderr(&out)
+    );
     let r = TestRepo::new();
     let out = r.run(&["status"]);
     assert_code(&out, 1, "no task graph");

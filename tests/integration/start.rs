@@ -5,15 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{line_diff, stderr, stdout, TestRepo, NOW};
+use crate::support::{assert_same, line_diff, stderr, stdout, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role).
-const TASKS: [(&str, &str); 3] = [("DEVOPS-01", "devops"), ("BACKEND-01", "backend"), ("FRONTEND-01", "frontend")];
+const TASKS: [(&str, &str); 3] = [
+    ("DEVOPS-01", "devops"),
+    ("BACKEND-01", "backend"),
+    ("FRONTEND-01", "frontend"),
+];
 
 const START_MESSAGE: &str = "chore(muaththir): start DEVOPS-01, BACKEND-01, FRONTEND-01";
 
 fn expected_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected/muaththir-started.task-graph.yml")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/expected/muaththir-started.task-graph.yml")
 }
 
 fn json(s: &str) -> serde_json::Value {
@@ -30,7 +35,12 @@ fn all_output(out: &Output) -> String {
 
 /// Asserts the command was refused (exit 1) and returns its stdout + stderr.
 fn refused(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "expected exit 1:\n{}", all_output(out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1:\n{}",
+        all_output(out)
+    );
     all_output(out)
 }
 
@@ -85,7 +95,10 @@ fn assert_started(r: &TestRepo) {
     want.sort();
     assert_eq!(linked_worktrees(r), want);
     for (id, role) in TASKS {
-        assert!(r.task_worktree(role, id).join("README.md").is_file(), "{id}: worktree not checked out");
+        assert!(
+            r.task_worktree(role, id).join("README.md").is_file(),
+            "{id}: worktree not checked out"
+        );
     }
 }
 
@@ -108,14 +121,28 @@ fn start_creates_branches_worktrees_and_the_start_commit() {
         std::fs::write(expected_path(), &text).unwrap();
     }
     let expected = std::fs::read_to_string(expected_path()).expect("expected file");
-    assert_eq!(text, expected, "task file differs from {}", expected_path().display());
+    assert_eq!(
+        text,
+        expected,
+        "task file differs from {}",
+        expected_path().display()
+    );
     assert_eq!(r.git(&["show", &format!("main:{}", r.tasks)]), expected);
-    assert_eq!(r.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
 
     // One commit on main, with the message, changing only the task file, only these lines.
     assert_eq!(r.rev("main~1"), old_tip);
-    assert_eq!(r.git(&["log", "-1", "--format=%s", "main"]).trim(), START_MESSAGE);
-    assert_eq!(r.git(&["diff", "--name-only", &old_tip, "main"]).trim(), r.tasks);
+    assert_eq!(
+        r.git(&["log", "-1", "--format=%s", "main"]).trim(),
+        START_MESSAGE
+    );
+    assert_eq!(
+        r.git(&["diff", "--name-only", &old_tip, "main"]).trim(),
+        r.tasks
+    );
     let diff = r.git(&["diff", "-U0", &old_tip, "main", "--", &r.tasks]);
     let mut minus = Vec::new();
     let mut plus = Vec::new();
@@ -154,8 +181,15 @@ fn start_creates_branches_worktrees_and_the_start_commit() {
         assert_eq!(r.rev(&branch(role, id)), tip, "{id}");
         let wt = r.task_worktree(role, id);
         assert_eq!(r.git_in(&wt, &["rev-parse", "HEAD"]).trim(), tip);
-        assert_eq!(r.git_in(&wt, &["status", "--porcelain"]), "", "{id}: worktree not clean");
-        assert_eq!(std::fs::read_to_string(wt.join(&r.tasks)).unwrap(), expected);
+        assert_eq!(
+            r.git_in(&wt, &["status", "--porcelain"]),
+            "",
+            "{id}: worktree not clean"
+        );
+        assert_eq!(
+            std::fs::read_to_string(wt.join(&r.tasks)).unwrap(),
+            expected
+        );
     }
 }
 
@@ -195,13 +229,16 @@ fn dry_run_changes_nothing() {
     let r = TestRepo::muaththir_approved();
     let before = r.snapshot();
     let out = r.ok(&["start", "--dry-run"]);
-    assert!(out.contains("start DEVOPS-01, BACKEND-01, FRONTEND-01"), "{out}");
+    assert!(
+        out.contains("start DEVOPS-01, BACKEND-01, FRONTEND-01"),
+        "{out}"
+    );
     assert!(out.contains("add worktree"), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     let v = json(&r.ok(&["start", "--dry-run", "--json"]));
     assert_eq!(v["dry_run"], true);
     assert!(!v["plan"]["steps"].as_array().expect("steps").is_empty());
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
@@ -235,7 +272,10 @@ fn no_commit_leaves_the_edit_uncommitted() {
         assert_eq!(r.rev(&branch(role, id)), old_tip, "{id}");
     }
     // The edit is in the main worktree only, uncommitted, and the same as a committed start's.
-    assert_eq!(r.git(&["status", "--porcelain"]).trim(), format!("M {}", r.tasks));
+    assert_eq!(
+        r.git(&["status", "--porcelain"]).trim(),
+        format!("M {}", r.tasks)
+    );
     let expected = std::fs::read_to_string(expected_path()).expect("expected file");
     assert_eq!(r.task_file(), expected);
     assert_eq!(r.git(&["show", &format!("main:{}", r.tasks)]), old_text);
@@ -251,11 +291,14 @@ fn second_start_has_nothing_to_start() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Nothing to start"), "{text}");
     assert!(text.contains("already in progress"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     // Naming a running task explicitly is refused.
     let text = refused(&r.run(&["start", "BACKEND-01"]));
-    assert!(text.contains("BACKEND-01") && text.contains("in_progress"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains("BACKEND-01") && text.contains("in_progress"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
@@ -264,11 +307,18 @@ fn unapproved_checkpoint_blocks_its_dependents() {
     let before = r.snapshot();
     let out = r.run(&["start"]);
     assert!(out.status.success(), "{}", all_output(&out));
-    assert!(stdout(&out).contains("Nothing to start"), "{}", all_output(&out));
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        stdout(&out).contains("Nothing to start"),
+        "{}",
+        all_output(&out)
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
     let text = refused(&r.run(&["start", "DEVOPS-01"]));
-    assert!(text.contains("checkpoint ARCH-01 awaits approval"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains("checkpoint ARCH-01 awaits approval"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
@@ -276,18 +326,24 @@ fn explicit_ids_are_checked() {
     let r = TestRepo::muaththir_approved();
     let before = r.snapshot();
     let text = refused(&r.run(&["start", "QA-01"]));
-    assert!(text.contains("QA-01: depends on FRONTEND-01 (pending)"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        text.contains("QA-01: depends on FRONTEND-01 (pending)"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
     let text = refused(&r.run(&["start", "DEVOPS-01", "NOPE-99"]));
     assert!(text.contains("NOPE-99: no such task"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 
     // A ready one by name starts alone.
     r.ok(&["start", "BACKEND-01"]);
     assert_eq!(task_branches(&r), [branch("backend", "BACKEND-01")]);
     assert_eq!(
         linked_worktrees(&r),
-        [(r.task_worktree("backend", "BACKEND-01"), branch("backend", "BACKEND-01"))]
+        [(
+            r.task_worktree("backend", "BACKEND-01"),
+            branch("backend", "BACKEND-01")
+        )]
     );
     assert_eq!(
         r.git(&["log", "-1", "--format=%s"]).trim(),
@@ -301,9 +357,12 @@ fn existing_branch_is_refused() {
     r.git(&["branch", "feature/muaththir/backend-BACKEND-01"]);
     let before = r.snapshot();
     let text = refused(&r.run(&["start"]));
-    assert!(text.contains("BACKEND-01: branch feature/muaththir/backend-BACKEND-01 already exists"), "{text}");
+    assert!(
+        text.contains("BACKEND-01: branch feature/muaththir/backend-BACKEND-01 already exists"),
+        "{text}"
+    );
     assert!(text.contains("nothing was changed"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
 }
 
 #[test]
@@ -314,24 +373,39 @@ fn existing_worktree_path_is_refused() {
     std::fs::write(p.join("notes.txt"), "mine\n").unwrap();
     let before = r.snapshot();
     let text = refused(&r.run(&["start"]));
-    assert!(text.contains("FRONTEND-01:") && text.contains("already exists"), "{text}");
-    assert_eq!(r.snapshot(), before);
-    assert_eq!(std::fs::read_to_string(p.join("notes.txt")).unwrap(), "mine\n");
+    assert!(
+        text.contains("FRONTEND-01:") && text.contains("already exists"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
+    assert_eq!(
+        std::fs::read_to_string(p.join("notes.txt")).unwrap(),
+        "mine\n"
+    );
 }
 
 /// A task id that cannot be a ref is refused by validation, with file:line:col.
 fn assert_invalid_id_refused(bad: &str) {
     let r = TestRepo::muaththir_approved();
-    let text = r.task_file().replace("id: \"DEVOPS-01\"", &format!("id: \"{bad}\""));
+    let text = r
+        .task_file()
+        .replace("id: \"DEVOPS-01\"", &format!("id: \"{bad}\""));
     r.write(&r.tasks, &text);
     r.git(&["commit", "-q", "-am", "bad id"]);
-    let line = text.lines().position(|l| l.contains(&format!("id: \"{bad}\""))).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains(&format!("id: \"{bad}\"")))
+        .unwrap()
+        + 1;
     let col = text.lines().nth(line - 1).unwrap().find('"').unwrap() + 1;
     let before = r.snapshot();
     let out = refused(&r.run(&["start"]));
-    assert!(out.contains(&format!("{}:{line}:{col}", r.tasks)), "{bad}: no file:line:col in\n{out}");
+    assert!(
+        out.contains(&format!("{}:{line}:{col}", r.tasks)),
+        "{bad}: no file:line:col in\n{out}"
+    );
     assert!(out.contains(bad), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     assert!(task_branches(&r).is_empty());
 }
 
@@ -344,12 +418,17 @@ fn id_invalid_in_a_ref_is_refused() {
 #[test]
 fn modified_task_file_is_refused() {
     let r = TestRepo::muaththir_approved();
-    let text = r.task_file().replace("# New Product Workflow", "# Edited Product Workflow");
+    let text = r
+        .task_file()
+        .replace("# New Product Workflow", "# Edited Product Workflow");
     r.write(&r.tasks, &text);
     let before = r.snapshot();
     let out = refused(&r.run(&["start"]));
-    assert!(out.contains(&r.tasks) && out.contains("uncommitted changes"), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        out.contains(&r.tasks) && out.contains("uncommitted changes"),
+        "{out}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
     assert_eq!(r.task_file(), text);
 }
 
@@ -362,7 +441,7 @@ fn failing_post_start_hook_rolls_everything_back() {
     let text = refused(&out);
     assert!(text.contains("hook-said-no"), "{text}");
     assert!(text.contains("exit status: 3"), "{text}");
-    assert_eq!(r.snapshot(), before);
+    assert_same(&r.snapshot(), &before, "snapshot");
     assert!(!r.base().join("worktrees").exists());
 }
 
@@ -373,7 +452,10 @@ fn post_start_hook_runs_in_each_worktree() {
     r.ok(&["start"]);
     assert_started(&r);
     for (id, role) in TASKS {
-        assert!(r.task_worktree(role, id).join(".ready").is_file(), "{id}: no .ready");
+        assert!(
+            r.task_worktree(role, id).join(".ready").is_file(),
+            "{id}: no .ready"
+        );
     }
     assert!(!r.path(".ready").exists());
 }
@@ -390,7 +472,11 @@ fn worktreeinclude_files_are_copied() {
     assert_started(&r);
     for (id, role) in TASKS {
         let wt = r.task_worktree(role, id);
-        assert_eq!(std::fs::read_to_string(wt.join(".env")).unwrap(), "SECRET=42\n", "{id}");
+        assert_eq!(
+            std::fs::read_to_string(wt.join(".env")).unwrap(),
+            "SECRET=42\n",
+            "{id}"
+        );
         assert_eq!(r.git_in(&wt, &["status", "--porcelain"]), "", "{id}");
     }
 }
@@ -408,7 +494,10 @@ fn concurrent_starts_leave_one_consistent_result() {
     };
     let (a, b) = (spawn(), spawn());
     let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
-    let started: Vec<&Output> = outs.iter().filter(|o| stdout(o).contains("Started 3 tasks")).collect();
+    let started: Vec<&Output> = outs
+        .iter()
+        .filter(|o| stdout(o).contains("Started 3 tasks"))
+        .collect();
     assert_eq!(
         started.len(),
         1,
@@ -417,7 +506,10 @@ fn concurrent_starts_leave_one_consistent_result() {
         all_output(&outs[1])
     );
     assert!(started[0].status.success());
-    let other = outs.iter().find(|o| !stdout(o).contains("Started 3 tasks")).unwrap();
+    let other = outs
+        .iter()
+        .find(|o| !stdout(o).contains("Started 3 tasks"))
+        .unwrap();
     let text = all_output(other);
     if other.status.success() {
         assert!(text.contains("Nothing to start"), "{text}");
@@ -437,7 +529,10 @@ fn concurrent_starts_leave_one_consistent_result() {
     let expected = std::fs::read_to_string(expected_path()).expect("expected file");
     assert_eq!(r.task_file(), expected);
     r.ok(&["validate"]);
-    assert_eq!(r.git(&["status", "--porcelain", "--untracked-files=all"]), "");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
     // No leftover lock or journal: the next command runs.
     let out = r.run(&["start"]);
     assert!(out.status.success(), "{}", all_output(&out));
@@ -455,8 +550,11 @@ fn undo_after_start_restores_the_repository() {
     r.ok(&["start"]);
     assert_started(&r);
     let out = r.ok(&["undo"]);
-    assert!(out.contains("start DEVOPS-01, BACKEND-01, FRONTEND-01"), "{out}");
-    assert_eq!(r.snapshot(), before);
+    assert!(
+        out.contains("start DEVOPS-01, BACKEND-01, FRONTEND-01"),
+        "{out}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
     // And it can start again, to the same result.
     r.ok(&["start"]);
     assert_started(&r);

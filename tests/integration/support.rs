@@ -296,7 +296,9 @@ pub fn approve_in_text(text: &str, id: &str) -> String {
         out.push(line.to_string());
         let t = line.trim().trim_start_matches("- ");
         if t.starts_with("id:") {
-            in_task = t == format!("id: \"{id}\"") || t == format!("id: {id}") || t == format!("id: '{id}'");
+            in_task = t == format!("id: \"{id}\"")
+                || t == format!("id: {id}")
+                || t == format!("id: '{id}'");
         } else if in_task && !done && line.trim_start().starts_with("status:") {
             let indent = &line[..line.len() - line.trim_start().len()];
             out.push(format!("{indent}approved_at: \"2026-01-01T00:00:00Z\"\n"));
@@ -356,7 +358,9 @@ impl TestRepo {
 
     /// The worktree `start` makes for a muaththir task, e.g. `("devops", "DEVOPS-01")`.
     pub fn task_worktree(&self, role: &str, id: &str) -> PathBuf {
-        self.base().join("worktrees/muaththir").join(format!("{role}-{id}"))
+        self.base()
+            .join("worktrees/muaththir")
+            .join(format!("{role}-{id}"))
     }
 
     /// Runs with extra environment variables; returns the output whatever the exit.
@@ -373,7 +377,10 @@ impl Snapshot {
     /// The snapshot with the repository's temp directory replaced by `<tmp>`, to compare the
     /// states of two different repositories built the same way.
     pub fn normalized(&self, r: &TestRepo) -> Snapshot {
-        let mut bases = vec![r.base().display().to_string(), r.tmp.path().display().to_string()];
+        let mut bases = vec![
+            r.base().display().to_string(),
+            r.tmp.path().display().to_string(),
+        ];
         bases.dedup();
         let fix = |s: &str| {
             let mut s = s.to_string();
@@ -388,7 +395,11 @@ impl Snapshot {
             worktrees: fix(&self.worktrees),
             index: self.index.clone(),
             status: self.status.clone(),
-            files: self.files.iter().map(|(k, v)| (k.clone(), fix(v))).collect(),
+            files: self
+                .files
+                .iter()
+                .map(|(k, v)| (k.clone(), fix(v)))
+                .collect(),
             worktree_files: self
                 .worktree_files
                 .iter()
@@ -396,5 +407,74 @@ impl Snapshot {
                 .collect(),
             worktree_dirs: self.worktree_dirs.clone(),
         }
+    }
+}
+
+impl Snapshot {
+    /// What differs between two snapshots, field by field (empty when equal): a readable
+    /// message instead of two whole snapshots.
+    pub fn diff(&self, other: &Snapshot) -> String {
+        fn text(out: &mut String, name: &str, a: &str, b: &str) {
+            if a != b {
+                let (removed, added) = line_diff(a, b);
+                out.push_str(&format!("{name}:\n"));
+                for l in removed {
+                    out.push_str(&format!("  - {l}\n"));
+                }
+                for l in added {
+                    out.push_str(&format!("  + {l}\n"));
+                }
+            }
+        }
+        fn files(
+            out: &mut String,
+            name: &str,
+            a: &BTreeMap<String, String>,
+            b: &BTreeMap<String, String>,
+        ) {
+            for (k, v) in a {
+                match b.get(k) {
+                    None => out.push_str(&format!("{name}: {k} only in the first\n")),
+                    Some(w) => text(out, &format!("{name}: {k}"), v, w),
+                }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                out.push_str(&format!("{name}: {k} only in the second\n"));
+            }
+        }
+        let mut out = String::new();
+        text(&mut out, "refs", &self.refs, &other.refs);
+        text(&mut out, "HEAD", &self.head, &other.head);
+        text(&mut out, "worktrees", &self.worktrees, &other.worktrees);
+        text(&mut out, "index", &self.index, &other.index);
+        text(&mut out, "status", &self.status, &other.status);
+        files(&mut out, "file", &self.files, &other.files);
+        let empty = BTreeMap::new();
+        for k in self
+            .worktree_files
+            .keys()
+            .chain(other.worktree_files.keys())
+        {
+            let a = self.worktree_files.get(k).unwrap_or(&empty);
+            let b = other.worktree_files.get(k).unwrap_or(&empty);
+            if a != b && !out.contains(&format!("worktree {k}:")) {
+                files(&mut out, &format!("worktree {k}:"), a, b);
+            }
+        }
+        text(
+            &mut out,
+            "worktrees dir",
+            &self.worktree_dirs.join("\n"),
+            &other.worktree_dirs.join("\n"),
+        );
+        out
+    }
+}
+
+/// Asserts two snapshots are equal, showing only what differs.
+#[track_caller]
+pub fn assert_same(a: &Snapshot, b: &Snapshot, what: &str) {
+    if a != b {
+        panic!("{what}: the repository state differs:\n{}", a.diff(b));
     }
 }
