@@ -96,3 +96,12 @@ pub fn render(prefix: &str, report: &miette::Report, color: bool) -> String {
     }
     out
 }
+
+/// Renders any error as `render` does, for warnings about errors that do not stop the command.
+pub fn render_error(prefix: &str, e: &Error, color: bool) -> String {
+    match e {
+        Error::Refused(r) | Error::Fatal(r) => render(prefix, r, color),
+        Error::Usage { message, .. } => format!("{prefix}: {message}\n"),
+        Error::Exit(_) => String::new(),
+    }
+}

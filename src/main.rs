@@ -18,6 +18,13 @@ use cli::Parsed;
 use error::Error;
 
 fn main() {
+    // Like git: a closed pipe (`git parallel status | head`) ends the process quietly instead
+    // of making every print fail.
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition to its default before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let code = match real_main() {
         Ok(()) => 0,
         Err(e) => report(e),

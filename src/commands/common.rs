@@ -28,8 +28,19 @@ pub struct Env<'a> {
 }
 
 impl<'a> Env<'a> {
+    /// For commands that change the repository: refuses while an interrupted operation is pending.
     pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
         crate::txn::ensure_no_pending(&ctx.repo)?;
+        Env::load_readonly(ctx)
+    }
+
+    /// For commands that only read: works while an interrupted operation is pending (and says so).
+    pub fn load_readonly(ctx: &'a Context) -> Result<Env<'a>> {
+        if let Err(e) = crate::txn::ensure_no_pending(&ctx.repo) {
+            if !ctx.out.quiet && !ctx.out.json {
+                eprint!("{}", crate::error::render_error("warning", &e, ctx.out.color_err));
+            }
+        }
         let main = ctx.repo.workdir()?.to_path_buf();
         let task_path = ctx.locate_task_file()?;
         let tf = ctx.load_tasks()?;

@@ -99,7 +99,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     }
     let jobs_max = jobs_limit(ctx)?;
-    let env = Env::load(ctx)?;
+    let env = Env::load_readonly(ctx)?;
     let jobs = select(&env)?;
     if jobs.is_empty() {
         if ctx.out.json {

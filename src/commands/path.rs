@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::taskgraph::Status;
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Env::load(ctx)?;
+    let env = Env::load_readonly(ctx)?;
     let id = ctx
         .args
         .positionals

@@ -57,7 +57,7 @@ struct Row<'a> {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Env::load(ctx)?;
+    let env = Env::load_readonly(ctx)?;
     let graph = &env.tf.graph;
     let is_active = |t: &Task| matches!(t.status, Status::InProgress | Status::Failed);
     // Worktrees are only listed (and git only run) when some task is active.
