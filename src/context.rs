@@ -34,6 +34,11 @@ impl Output {
         }
     }
 
+    /// Whether escape sequences may go to stderr (NO_COLOR and TERM=dumb say no).
+    pub fn color_err_allowed(&self) -> bool {
+        self.color_err
+    }
+
     /// Wraps `s` in an ANSI colour when colour is on.
     pub fn paint(&self, code: &str, s: &str) -> String {
         if self.color {
@@ -59,6 +64,9 @@ impl Context {
             .map_err(|p| crate::fatal!("current directory is not UTF-8: {}", p.display()))?;
         let repo = Repo::discover(&cwd)?;
         let out = Output::from_args(&args);
+        crate::progress::enable(
+            !out.quiet && !out.json && std::io::stderr().is_terminal() && out.color_err_allowed(),
+        );
         Ok(Context {
             repo,
             args,

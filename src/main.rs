@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod error;
 mod git;
+mod progress;
 mod taskgraph;
 mod time;
 mod txn;

@@ -272,7 +272,9 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
     let mut acc = env.target_tip;
     let mut merged = Vec::new();
     let mut conflicts = Vec::new();
+    let progress = crate::progress::Progress::new(candidates.len(), "finish");
     for c in candidates {
+        progress.show(&format!("merge {}", c.id));
         let task = &env.tf.graph.tasks[c.idx];
         let mut cmd = env.ctx.repo.git_main();
         cmd.args(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"])

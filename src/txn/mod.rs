@@ -246,6 +246,7 @@ fn run_forward(
     journal: &mut Journal,
     from: usize,
 ) -> std::result::Result<(), (usize, Error)> {
+    let progress = crate::progress::Progress::new(journal.steps.len() - from, &journal.command);
     let mut i = from;
     while i < journal.steps.len() {
         if journal.steps[i].state == StepState::Done {
@@ -262,9 +263,13 @@ fn run_forward(
             }
         }
         if end - i > 1 {
-            run_group(repo, dir, journal, i, end)?;
+            run_group(repo, dir, journal, i, end, &progress)?;
             i = end;
             continue;
+        }
+        progress.show(&journal.steps[i].step.describe());
+        if matches!(journal.steps[i].step, Step::TestGate { .. }) {
+            progress.clear();
         }
         journal.steps[i].state = StepState::Started;
         journal.save(dir).map_err(|e| (i, e))?;
@@ -278,6 +283,7 @@ fn run_forward(
         failpoint::hit("after", i).map_err(|e| (i, e))?;
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;
+        progress.tick();
         i += 1;
     }
     Ok(())
@@ -290,6 +296,7 @@ fn run_group(
     journal: &mut Journal,
     start: usize,
     end: usize,
+    progress: &crate::progress::Progress,
 ) -> std::result::Result<(), (usize, Error)> {
     for k in start..end {
         journal.steps[k].state = StepState::Started;
@@ -313,7 +320,9 @@ fn run_group(
                 if k >= end {
                     break;
                 }
+                progress.show(&steps[k - start].describe());
                 let r = steps[k - start].apply_concurrent(loc);
+                progress.tick();
                 if let Ok(mut v) = results.lock() {
                     v.push((k, r));
                 }

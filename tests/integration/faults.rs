@@ -302,7 +302,7 @@ fn undo_fail_at_each_step_restores_the_finished_state() {
         let before = r.snapshot();
         let out = r.run_env(&["undo"], &[(FAILPOINT, &format!("fail:{n}"))]);
         assert_eq!(out.status.code(), Some(1), "{what}: {}", all_output(&out));
-        assert_same(&r.snapshot(), &before, &format!("{what}"));
+        assert_same(&r.snapshot(), &before, &what);
         assert_nothing_pending(&r, &what);
     }
 }
