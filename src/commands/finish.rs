@@ -9,7 +9,7 @@ use super::common::{self, short_branch, Env};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::git::{cli, RefUpdate};
+use crate::git::{cli, Merge, RefUpdate};
 use crate::taskgraph::{schedule, Edit, Status, Task, TaskFile};
 use crate::txn::{self, Plan, Step};
 
@@ -276,37 +276,14 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
     for c in candidates {
         progress.show(&format!("merge {}", c.id));
         let task = &env.tf.graph.tasks[c.idx];
-        let mut cmd = env.ctx.repo.git_main();
-        cmd.args(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"])
-            .arg(acc.to_string())
-            .arg(c.tip.to_string());
-        let out = cmd
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .map_err(|e| crate::fatal!("cannot run git merge-tree: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut parts = text.split('\0').filter(|s| !s.is_empty());
-        match out.status.code() {
-            Some(0) => {
-                let tree = crate::git::oid(parts.next().unwrap_or("").trim())?;
-                let commit = env.ctx.repo.commit_tree(tree, &[acc, c.tip], &merge_message(env, task, &c.branch))?;
+        match env.ctx.repo.merge_in_memory(acc, c.tip)? {
+            Merge::Clean(tree) => {
+                let message = merge_message(env, task, &c.branch);
+                let commit = env.ctx.repo.commit_tree(tree, &[acc, c.tip], &message)?;
                 acc = commit;
                 merged.push((c.idx, commit));
             }
-            Some(1) => {
-                let _tree = parts.next();
-                let mut files: Vec<String> = parts.map(str::to_string).collect();
-                files.dedup();
-                conflicts.push((c.idx, files));
-            }
-            _ => {
-                return Err(crate::fatal!(
-                    "git merge-tree failed for {}: {}",
-                    c.id,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
-            }
+            Merge::Conflicts(files) => conflicts.push((c.idx, files)),
         }
     }
     Ok(Merged {

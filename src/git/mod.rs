@@ -48,6 +48,14 @@ pub struct RefUpdate {
     pub new: Option<String>,
 }
 
+/// The result of an in-memory merge.
+pub enum Merge {
+    /// The merged tree.
+    Clean(ObjectId),
+    /// The paths that conflict.
+    Conflicts(Vec<String>),
+}
+
 /// A linked worktree as git records it.
 #[derive(Clone, Debug)]
 pub struct WorktreeInfo {
@@ -324,6 +332,45 @@ impl Repo {
         cmd.arg("-m").arg(message);
         let out = cli::stdout(cmd)?;
         oid(out.trim())
+    }
+
+    /// Merges `theirs` into `ours` in memory (no working tree, no index) with gix, the way
+    /// `git merge` would resolve it. Writes only objects: the merged tree, or nothing useful
+    /// when it conflicts, in which case the conflicting paths are returned.
+    pub fn merge_in_memory(&self, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
+        use gix::merge::tree::TreatAsUnresolved;
+        let options = self
+            .gix
+            .tree_merge_options()
+            .map_err(|e| crate::fatal!("cannot read the merge configuration: {e}"))?;
+        let labels = gix::merge::blob::builtin_driver::text::Labels {
+            ancestor: Some("base".into()),
+            current: Some("ours".into()),
+            other: Some("theirs".into()),
+        };
+        let mut out = self
+            .gix
+            .merge_commits(ours, theirs, labels, options.into())
+            .map_err(|e| crate::fatal!("cannot merge {theirs} into {ours}: {e}"))?;
+        let how = TreatAsUnresolved::git();
+        if out.tree_merge.has_unresolved_conflicts(how) {
+            let mut files: Vec<String> = out
+                .tree_merge
+                .conflicts
+                .iter()
+                .filter(|c| c.is_unresolved(how))
+                .flat_map(|c| [c.ours.location().to_string(), c.theirs.location().to_string()])
+                .collect();
+            files.sort();
+            files.dedup();
+            return Ok(Merge::Conflicts(files));
+        }
+        let tree = out
+            .tree_merge
+            .tree
+            .write()
+            .map_err(|e| crate::fatal!("cannot write the merged tree: {e}"))?;
+        Ok(Merge::Clean(tree.detach()))
     }
 
     /// Commits reachable from `tip` but not from `base`.
