@@ -156,7 +156,10 @@ impl Context {
     pub fn load_tasks(&self) -> Result<TaskFile> {
         let path = self.locate_task_file()?;
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            crate::refused!(help = "check --tasks / parallel.tasks", "cannot read task file {path}: {e}")
+            crate::refused!(
+                help = "check --tasks / parallel.tasks",
+                "cannot read task file {path}: {e}"
+            )
         })?;
         let shown = self.display_path(&path);
         let tf = TaskFile::parse(Utf8Path::new(&shown), text).map_err(Error::Refused)?;
@@ -166,11 +169,17 @@ impl Context {
             match f.severity {
                 Severity::Error => {
                     errors += 1;
-                    eprint!("{}", crate::error::render("error", &f.report, self.out.color_err));
+                    eprint!(
+                        "{}",
+                        crate::error::render("error", &f.report, self.out.color_err)
+                    );
                 }
                 Severity::Warning => {
                     if !self.out.quiet && !self.out.json {
-                        eprint!("{}", crate::error::render("warning", &f.report, self.out.color_err));
+                        eprint!(
+                            "{}",
+                            crate::error::render("warning", &f.report, self.out.color_err)
+                        );
                     }
                 }
             }

@@ -30,7 +30,10 @@ impl Error {
         }
     }
 
-    pub fn usage(message: impl Into<String>, command: Option<&'static crate::cli::Command>) -> Error {
+    pub fn usage(
+        message: impl Into<String>,
+        command: Option<&'static crate::cli::Command>,
+    ) -> Error {
         Error::Usage {
             message: message.into(),
             command,

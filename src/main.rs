@@ -50,8 +50,7 @@ fn real_main() -> error::Result<()> {
         Parsed::Run(args) => args,
     };
     if let Some(dir) = args.value(&cli::defs::CHDIR) {
-        std::env::set_current_dir(dir)
-            .map_err(|e| fatal!("cannot change to '{dir}': {e}"))?;
+        std::env::set_current_dir(dir).map_err(|e| fatal!("cannot change to '{dir}': {e}"))?;
     }
     commands::run(args)
 }

@@ -66,6 +66,9 @@ mod tests {
     fn round_trip() {
         assert_eq!(super::iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::iso(1_770_462_906), "2026-02-07T11:15:06Z");
-        assert_eq!(super::parse_iso("2026-02-07T11:15:06Z"), Some(1_770_462_906));
+        assert_eq!(
+            super::parse_iso("2026-02-07T11:15:06Z"),
+            Some(1_770_462_906)
+        );
     }
 }

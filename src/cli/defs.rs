@@ -81,23 +81,44 @@ macro_rules! flag {
 use Arity::{Switch, Value};
 
 // ---- global flags (accepted before or after the command) -------------------------------------
-flag!(CHDIR, "directory", Some('C'), Value("PATH"), Complete::Dir, None,
+flag!(
+    CHDIR,
+    "directory",
+    Some('C'),
+    Value("PATH"),
+    Complete::Dir,
+    None,
     "run as if started in PATH",
-    "Run as if git-parallel was started in PATH instead of the current directory, like git -C.");
+    "Run as if git-parallel was started in PATH instead of the current directory, like git -C."
+);
 flag!(TASKS, "tasks", None, Value("PATH"), Complete::File, Some("parallel.tasks"),
     "the task graph file to use",
     "Use this task graph file. Without it: $GIT_PARALLEL_TASKS, then parallel.tasks, then \
      products/<product>/.claude/task-graph.yml when a product is named, then .claude/task-graph.yml, \
      then the only products/*/.claude/task-graph.yml.");
-flag!(PRODUCT, "product", None, Value("NAME"), Complete::Nothing, Some("parallel.product"),
+flag!(
+    PRODUCT,
+    "product",
+    None,
+    Value("NAME"),
+    Complete::Nothing,
+    Some("parallel.product"),
     "use products/NAME/.claude/task-graph.yml",
-    "Choose the product whose task graph (products/NAME/.claude/task-graph.yml) is used.");
+    "Choose the product whose task graph (products/NAME/.claude/task-graph.yml) is used."
+);
 flag!(JSON, "json", None, Switch, Complete::Nothing, None,
     "print machine-readable JSON (see docs/json.md)",
     "Print one JSON document on stdout instead of text. The schema is versioned and documented in docs/json.md.");
-flag!(QUIET, "quiet", Some('q'), Switch, Complete::Nothing, None,
+flag!(
+    QUIET,
+    "quiet",
+    Some('q'),
+    Switch,
+    Complete::Nothing,
+    None,
     "print nothing but errors; no progress",
-    "Print nothing on success and show no progress bars.");
+    "Print nothing on success and show no progress bars."
+);
 flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
     "-h: short usage; --help: the manual page",
     "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
@@ -105,13 +126,28 @@ flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
 
 pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &HELP];
 
-flag!(VERSION, "version", Some('V'), Switch, Complete::Nothing, None,
-    "print the version", "Print the program's version and exit.");
+flag!(
+    VERSION,
+    "version",
+    Some('V'),
+    Switch,
+    Complete::Nothing,
+    None,
+    "print the version",
+    "Print the program's version and exit."
+);
 
 // ---- command flags ---------------------------------------------------------------------------
-flag!(DRY_RUN, "dry-run", Some('n'), Switch, Complete::Nothing, None,
+flag!(
+    DRY_RUN,
+    "dry-run",
+    Some('n'),
+    Switch,
+    Complete::Nothing,
+    None,
     "print the plan and change nothing",
-    "Compute and print the plan (every step the transaction would take) and change nothing.");
+    "Compute and print the plan (every step the transaction would take) and change nothing."
+);
 flag!(FORMAT, "format", None, Value("FORMAT"), Complete::Choices(&["text", "json", "dot", "mermaid"]), None,
     "output format: text, json, dot or mermaid",
     "How to print the plan: text (default), json, dot (Graphviz) or mermaid. dot and mermaid draw the \
@@ -120,48 +156,112 @@ flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
      the main worktree. Task branches then start from the target tip as it is.");
-flag!(START_FORCE, "force", Some('f'), Switch, Complete::Nothing, None,
+flag!(
+    START_FORCE,
+    "force",
+    Some('f'),
+    Switch,
+    Complete::Nothing,
+    None,
     "start named tasks despite resource conflicts",
     "Start the named tasks even when they share files with each other or with running tasks. \
-     Dependencies and checkpoints are always checked.");
+     Dependencies and checkpoints are always checked."
+);
 flag!(ABORT_FORCE, "force", Some('f'), Switch, Complete::Nothing, None,
     "abort tasks with commits or changes (their tips are backed up)",
     "Also abort tasks whose branch has commits of its own, whose worktree has uncommitted or untracked \
      changes, or whose worktree is locked. Each branch tip is first saved under \
      refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted changes are \
      discarded.");
-flag!(PARTIAL, "partial", None, Switch, Complete::Nothing, None,
+flag!(
+    PARTIAL,
+    "partial",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
     "merge the tasks that merge cleanly, leave the others running",
     "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
-     in progress, saying which.");
+     in progress, saying which."
+);
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
     "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
      branch only moves when CMD exits 0.");
-flag!(KEEP, "keep", None, Switch, Complete::Nothing, None,
+flag!(
+    KEEP,
+    "keep",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
     "keep the task worktrees and branches after merging",
-    "Keep each task's worktree and branch after its work is merged.");
-flag!(ALLOW_OUTSIDE, "allow-outside", None, Switch, Complete::Nothing, Some("parallel.boundaries"),
+    "Keep each task's worktree and branch after its work is merged."
+);
+flag!(
+    ALLOW_OUTSIDE,
+    "allow-outside",
+    None,
+    Switch,
+    Complete::Nothing,
+    Some("parallel.boundaries"),
     "warn, instead of refusing, about files changed outside a task's paths",
     "A task branch that changed files outside its produces[].path and shared_files is refused by \
-     default; with this flag (or parallel.boundaries=warn) it is only a warning.");
-flag!(REASON, "reason", Some('m'), Value("TEXT"), Complete::Nothing, None,
+     default; with this flag (or parallel.boundaries=warn) it is only a warning."
+);
+flag!(
+    REASON,
+    "reason",
+    Some('m'),
+    Value("TEXT"),
+    Complete::Nothing,
+    None,
     "why the task failed (recorded as its result)",
-    "A short reason, recorded in the task's result field.");
+    "A short reason, recorded in the task's result field."
+);
 flag!(ABORT_OP, "abort", None, Switch, Complete::Nothing, None,
     "roll the interrupted operation back",
     "Undo every step the interrupted operation had done, in reverse, restoring the repository as it was before it.");
-flag!(CONTINUE_OP, "continue", None, Switch, Complete::Nothing, None,
+flag!(
+    CONTINUE_OP,
+    "continue",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
     "complete the interrupted operation",
-    "Run the remaining steps of the interrupted operation.");
-flag!(JOBS, "jobs", Some('j'), Value("N"), Complete::Nothing, None,
+    "Run the remaining steps of the interrupted operation."
+);
+flag!(
+    JOBS,
+    "jobs",
+    Some('j'),
+    Value("N"),
+    Complete::Nothing,
+    None,
     "run at most N commands at once (default: number of CPUs)",
-    "Run at most N commands at the same time. The default is the number of CPUs.");
-flag!(OUTPUT, "output", Some('o'), Value("PATH"), Complete::File, None,
+    "Run at most N commands at the same time. The default is the number of CPUs."
+);
+flag!(
+    OUTPUT,
+    "output",
+    Some('o'),
+    Value("PATH"),
+    Complete::File,
+    None,
     "write to PATH instead of stdout",
-    "Write the generated file to PATH instead of standard output.");
-flag!(KEEP_DEMO, "keep", None, Switch, Complete::Nothing, None,
-    "keep the demo repository", "Keep the demo repository and print where it is.");
+    "Write the generated file to PATH instead of standard output."
+);
+flag!(
+    KEEP_DEMO,
+    "keep",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "keep the demo repository",
+    "Keep the demo repository and print where it is."
+);
 
 // ---- commands ----------------------------------------------------------------------------------
 pub static STATUS: Command = Command {
@@ -199,7 +299,10 @@ pub static PATH: Command = Command {
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress", "failed"]),
     flags: &[],
-    examples: &[("cd \"$(git parallel path BACKEND-01)\"", "go to a task's worktree")],
+    examples: &[(
+        "cd \"$(git parallel path BACKEND-01)\"",
+        "go to a task's worktree",
+    )],
     hidden: false,
 };
 
@@ -306,14 +409,18 @@ pub static RECOVER: Command = Command {
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&ABORT_OP, &CONTINUE_OP],
-    examples: &[("git parallel recover --abort", "put everything back as it was")],
+    examples: &[(
+        "git parallel recover --abort",
+        "put everything back as it was",
+    )],
     hidden: false,
 };
 
 pub static UNDO: Command = Command {
     name: "undo",
     summary: "reverse the last completed operation",
-    doc: "Reverse the last completed operation recorded in the operation log (start, finish, abort, \
+    doc:
+        "Reverse the last completed operation recorded in the operation log (start, finish, abort, \
           fail, retry, approve, undo): refs move back with expected values, deleted branches and \
           worktrees are recreated, the task file is restored. Refuses when something changed since.",
     positionals: Positionals::None,
@@ -337,14 +444,20 @@ pub static GC: Command = Command {
 pub static EXEC: Command = Command {
     name: "exec",
     summary: "run a command in every active task worktree",
-    doc: "Run CMD in the worktree of every in-progress task (or the named ones), concurrently, each \
+    doc:
+        "Run CMD in the worktree of every in-progress task (or the named ones), concurrently, each \
           output line prefixed with the task id; a summary of exit statuses at the end. Exits 1 if \
           any command failed.",
     positionals: Positionals::IdsThenCommand,
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&JOBS],
-    examples: &[("git parallel exec -- cargo test", "test every task"),
-                ("git parallel exec API-01 -- git log --oneline -3", "one task")],
+    examples: &[
+        ("git parallel exec -- cargo test", "test every task"),
+        (
+            "git parallel exec API-01 -- git log --oneline -3",
+            "one task",
+        ),
+    ],
     hidden: false,
 };
 
@@ -437,9 +550,16 @@ mod tests {
 
     #[test]
     fn help_lines_are_short_and_lowercase() {
-        for f in GLOBAL_FLAGS.iter().chain(COMMANDS.iter().flat_map(|c| c.flags.iter())) {
+        for f in GLOBAL_FLAGS
+            .iter()
+            .chain(COMMANDS.iter().flat_map(|c| c.flags.iter()))
+        {
             assert!(f.help.len() <= 72, "--{} help too long", f.long);
-            assert!(!f.help.ends_with('.'), "--{} help ends with a period", f.long);
+            assert!(
+                !f.help.ends_with('.'),
+                "--{} help ends with a period",
+                f.long
+            );
         }
     }
 }

@@ -95,38 +95,39 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
             Ok(None) => break,
             Err(e) => return Err(usage(e.to_string(), command)),
         };
-        let (flag, shown) = match arg {
-            Short('h') => return Ok(Parsed::ShortHelp(command)),
-            Long("help") => return Ok(Parsed::LongHelp(command)),
-            Short('V') | Long("version") if command.is_none() => return Ok(Parsed::Version),
-            Short(c) => match lookup_short(command, c) {
-                Some(f) => (f, format!("-{c}")),
-                None => return Err(usage(format!("unknown switch `{c}'"), command)),
-            },
-            Long(name) => match lookup_long(command, name) {
-                Some(f) => (f, format!("--{name}")),
-                None => return Err(usage(format!("unknown option `{name}'"), command)),
-            },
-            Value(v) => {
-                let v = v
-                    .into_string()
-                    .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
-                if command.is_none() {
-                    match defs::find(&v) {
-                        Some(c) => command = Some(c),
-                        None => {
-                            return Err(usage(
-                                format!("'{v}' is not a git-parallel command. See 'git parallel -h'."),
+        let (flag, shown) =
+            match arg {
+                Short('h') => return Ok(Parsed::ShortHelp(command)),
+                Long("help") => return Ok(Parsed::LongHelp(command)),
+                Short('V') | Long("version") if command.is_none() => return Ok(Parsed::Version),
+                Short(c) => match lookup_short(command, c) {
+                    Some(f) => (f, format!("-{c}")),
+                    None => return Err(usage(format!("unknown switch `{c}'"), command)),
+                },
+                Long(name) => match lookup_long(command, name) {
+                    Some(f) => (f, format!("--{name}")),
+                    None => return Err(usage(format!("unknown option `{name}'"), command)),
+                },
+                Value(v) => {
+                    let v = v
+                        .into_string()
+                        .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
+                    if command.is_none() {
+                        match defs::find(&v) {
+                            Some(c) => command = Some(c),
+                            None => return Err(usage(
+                                format!(
+                                    "'{v}' is not a git-parallel command. See 'git parallel -h'."
+                                ),
                                 None,
-                            ))
+                            )),
                         }
+                    } else {
+                        positionals.push(v);
                     }
-                } else {
-                    positionals.push(v);
+                    continue;
                 }
-                continue;
-            }
-        };
+            };
         let value = match flag.arity {
             Arity::Switch => {
                 if let Some(v) = parser.optional_value() {
@@ -138,9 +139,12 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
                 None
             }
             Arity::Value(name) => {
-                let v = parser
-                    .value()
-                    .map_err(|_| usage(format!("option `{shown}' requires a value ({name})"), command))?;
+                let v = parser.value().map_err(|_| {
+                    usage(
+                        format!("option `{shown}' requires a value ({name})"),
+                        command,
+                    )
+                })?;
                 Some(v.string().map_err(|e| usage(e.to_string(), command))?)
             }
         };
@@ -150,7 +154,10 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     let command = command.unwrap_or(&defs::STATUS);
     let tail: Vec<String> = tail
         .into_iter()
-        .map(|a| a.into_string().map_err(|a| usage(format!("argument is not UTF-8: {a:?}"), Some(command))))
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| usage(format!("argument is not UTF-8: {a:?}"), Some(command)))
+        })
         .collect::<Result<_>>()?;
     let mut trailing = Vec::new();
     match command.positionals {
@@ -164,7 +171,10 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     }
     match command.positionals {
         Positionals::None if !positionals.is_empty() => {
-            return Err(usage(format!("unexpected argument '{}'", positionals[0]), Some(command)))
+            return Err(usage(
+                format!("unexpected argument '{}'", positionals[0]),
+                Some(command),
+            ))
         }
         Positionals::One(name) if positionals.len() != 1 => {
             return Err(usage(
@@ -248,8 +258,13 @@ mod tests {
     #[test]
     fn help_forms() {
         assert!(matches!(run(&["-h"]).unwrap(), Parsed::ShortHelp(None)));
-        assert!(matches!(run(&["start", "-h"]).unwrap(), Parsed::ShortHelp(Some(c)) if c.name == "start"));
-        assert!(matches!(run(&["finish", "--help"]).unwrap(), Parsed::LongHelp(Some(_))));
+        assert!(
+            matches!(run(&["start", "-h"]).unwrap(), Parsed::ShortHelp(Some(c)) if c.name == "start")
+        );
+        assert!(matches!(
+            run(&["finish", "--help"]).unwrap(),
+            Parsed::LongHelp(Some(_))
+        ));
         assert!(matches!(run(&["--version"]).unwrap(), Parsed::Version));
     }
 }

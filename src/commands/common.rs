@@ -38,7 +38,10 @@ impl<'a> Env<'a> {
     pub fn load_readonly(ctx: &'a Context) -> Result<Env<'a>> {
         if let Err(e) = crate::txn::ensure_no_pending(&ctx.repo) {
             if !ctx.out.quiet && !ctx.out.json {
-                eprint!("{}", crate::error::render_error("warning", &e, ctx.out.color_err));
+                eprint!(
+                    "{}",
+                    crate::error::render_error("warning", &e, ctx.out.color_err)
+                );
             }
         }
         let main = ctx.repo.workdir()?.to_path_buf();
@@ -93,7 +96,11 @@ impl<'a> Env<'a> {
 
     /// `refs/heads/…` of a task's branch: the one recorded in `assigned_to` once started.
     pub fn branch_of(&self, task: &Task) -> String {
-        if let Some(b) = task.assigned_to.as_deref().filter(|b| !b.is_empty() && task.status != Status::Pending) {
+        if let Some(b) = task
+            .assigned_to
+            .as_deref()
+            .filter(|b| !b.is_empty() && task.status != Status::Pending)
+        {
             return format!("refs/heads/{}", short_branch(b));
         }
         self.new_branch_name(task)
@@ -138,7 +145,10 @@ impl<'a> Env<'a> {
         message: &str,
         no_commit: bool,
     ) -> Result<(Vec<Step>, ObjectId)> {
-        let new_text = self.tf.apply_edits(edits).map_err(crate::error::Error::Refused)?;
+        let new_text = self
+            .tf
+            .apply_edits(edits)
+            .map_err(crate::error::Error::Refused)?;
         let rel = match (&self.task_rel, no_commit) {
             (Some(rel), false) => rel.clone(),
             _ => {
@@ -161,10 +171,12 @@ impl<'a> Env<'a> {
                 short_branch(&self.target)
             ));
         }
-        let commit = self
-            .ctx
-            .repo
-            .commit_file_change(self.target_tip, &rel, new_text.as_bytes(), message)?;
+        let commit = self.ctx.repo.commit_file_change(
+            self.target_tip,
+            &rel,
+            new_text.as_bytes(),
+            message,
+        )?;
         let mut steps = vec![Step::Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),

@@ -36,7 +36,10 @@ pub fn run(ctx: &Context) -> Result<()> {
     let candidates = select(&env)?;
     if candidates.is_empty() {
         if ctx.out.json {
-            common::print_json(&common::json_envelope("finish", serde_json::json!({ "merged": [] })));
+            common::print_json(&common::json_envelope(
+                "finish",
+                serde_json::json!({ "merged": [] }),
+            ));
         } else if !ctx.out.quiet {
             println!("Nothing to finish: no in-progress task has commits of its own.");
         }
@@ -80,7 +83,10 @@ fn select(env: &Env) -> Result<Vec<Candidate>> {
                         idx.push(i)
                     }
                 }
-                Some(i) => problems.push(format!("{id}: status is {}, not in_progress", graph.tasks[i].status)),
+                Some(i) => problems.push(format!(
+                    "{id}: status is {}, not in_progress",
+                    graph.tasks[i].status
+                )),
                 None => problems.push(format!("{id}: no such task")),
             }
         }
@@ -91,14 +97,26 @@ fn select(env: &Env) -> Result<Vec<Candidate>> {
         let task = &graph.tasks[i];
         let branch = env.branch_of(task);
         let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
-            problems.push(format!("{}: its branch {} does not exist", task.id, short_branch(&branch)));
+            problems.push(format!(
+                "{}: its branch {} does not exist",
+                task.id,
+                short_branch(&branch)
+            ));
             continue;
         };
-        let base = env.ctx.repo.merge_base(env.target_tip, tip)?.unwrap_or(env.target_tip);
+        let base = env
+            .ctx
+            .repo
+            .merge_base(env.target_tip, tip)?
+            .unwrap_or(env.target_tip);
         let commits = env.ctx.repo.count_between(base, tip)?;
         if commits == 0 {
             if !ids.is_empty() {
-                problems.push(format!("{}: branch {} has no commits of its own yet", task.id, short_branch(&branch)));
+                problems.push(format!(
+                    "{}: branch {} has no commits of its own yet",
+                    task.id,
+                    short_branch(&branch)
+                ));
             }
             continue;
         }
@@ -131,7 +149,11 @@ fn changed_files(env: &Env, base: ObjectId, tip: ObjectId) -> Result<Vec<String>
         .arg(tip.to_string())
         .arg("--");
     let out = cli::stdout(cmd)?;
-    Ok(out.split('\0').filter(|s| !s.is_empty()).map(str::to_string).collect())
+    Ok(out
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.
@@ -203,10 +225,15 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
         let task = &env.tf.graph.tasks[c.idx];
         let allowed: Vec<&str> = task.paths().collect();
         for f in &c.files {
-            let inside = allowed.iter().any(|p| schedule::paths_overlap(p, f) && within(p, f))
+            let inside = allowed
+                .iter()
+                .any(|p| schedule::paths_overlap(p, f) && within(p, f))
                 || env.task_rel.as_deref() == Some(f.as_str());
             if !inside {
-                outside.push(format!("{}: {f} is outside its produces/shared_files paths", c.id));
+                outside.push(format!(
+                    "{}: {f} is outside its produces/shared_files paths",
+                    c.id
+                ));
             }
         }
     }
@@ -296,8 +323,14 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
 fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Error {
     let mut lines = Vec::new();
     for (idx, files) in &merged.conflicts {
-        let Some(c) = candidates.iter().find(|c| c.idx == *idx) else { continue };
-        lines.push(format!("{} ({}) conflicts in:", c.id, short_branch(&c.branch)));
+        let Some(c) = candidates.iter().find(|c| c.idx == *idx) else {
+            continue;
+        };
+        lines.push(format!(
+            "{} ({}) conflicts in:",
+            c.id,
+            short_branch(&c.branch)
+        ));
         for f in files {
             lines.push(format!("    {f}"));
         }
@@ -376,15 +409,16 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
         }
         edits.push(Edit::metadata("updated_at", now.as_str()));
         let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
-        final_tip = env
-            .ctx
-            .repo
-            .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?;
+        final_tip =
+            env.ctx
+                .repo
+                .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?;
     }
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
         let dir = std::env::temp_dir().join(format!("git-parallel-test-{}", std::process::id()));
-        let dir = Utf8PathBuf::from_path_buf(dir).map_err(|p| crate::fatal!("temp dir is not UTF-8: {}", p.display()))?;
+        let dir = Utf8PathBuf::from_path_buf(dir)
+            .map_err(|p| crate::fatal!("temp dir is not UTF-8: {}", p.display()))?;
         steps.push(Step::TestGate {
             commit: final_tip.to_string(),
             command: cmd,
@@ -476,7 +510,11 @@ fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: Objec
         let tasks: Vec<serde_json::Value> = done
             .iter()
             .map(|c| {
-                let merge = merged.merged.iter().find(|(i, _)| *i == c.idx).map(|(_, m)| m.to_string());
+                let merge = merged
+                    .merged
+                    .iter()
+                    .find(|(i, _)| *i == c.idx)
+                    .map(|(_, m)| m.to_string());
                 serde_json::json!({
                     "id": c.id,
                     "branch": short_branch(&c.branch),
@@ -491,7 +529,9 @@ fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: Objec
         let conflicts: Vec<serde_json::Value> = merged
             .conflicts
             .iter()
-            .map(|(i, files)| serde_json::json!({ "id": env.tf.graph.tasks[*i].id, "files": files }))
+            .map(
+                |(i, files)| serde_json::json!({ "id": env.tf.graph.tasks[*i].id, "files": files }),
+            )
             .collect();
         common::print_json(&common::json_envelope(
             "finish",

@@ -6,18 +6,18 @@ pub mod common;
 pub mod complete;
 pub mod demo;
 pub mod exec;
-pub mod generate;
 pub mod fail;
 pub mod finish;
 pub mod gc;
-pub mod recover;
-pub mod retry;
-pub mod undo;
+pub mod generate;
 pub mod help;
 pub mod path;
 pub mod plan;
+pub mod recover;
+pub mod retry;
 pub mod start;
 pub mod status;
+pub mod undo;
 pub mod validate;
 
 use crate::cli::Args;
@@ -29,7 +29,11 @@ pub fn run(args: Args) -> Result<()> {
         "generate" => return generate::run(&args),
         "demo" => return demo::run(&args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
-        "__complete" => return Context::open(args).and_then(|ctx| complete::run(&ctx)).or(Ok(())),
+        "__complete" => {
+            return Context::open(args)
+                .and_then(|ctx| complete::run(&ctx))
+                .or(Ok(()))
+        }
         _ => {}
     }
     let ctx = Context::open(args)?;

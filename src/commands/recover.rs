@@ -26,7 +26,9 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     } else if !ctx.out.quiet {
         match done {
-            Recovered::RolledBack(s) => println!("Rolled back '{s}': the repository is as it was before it."),
+            Recovered::RolledBack(s) => {
+                println!("Rolled back '{s}': the repository is as it was before it.")
+            }
             Recovered::Completed(s) => println!("Completed '{s}'."),
         }
     }

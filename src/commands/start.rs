@@ -73,7 +73,11 @@ fn select(env: &Env) -> Result<Vec<usize>> {
         return Err(crate::refused!(
             help = format!(
                 "see 'git parallel status' for what is ready{}",
-                if force { "" } else { "; --force starts tasks despite shared files (never despite dependencies)" }
+                if force {
+                    ""
+                } else {
+                    "; --force starts tasks despite shared files (never despite dependencies)"
+                }
             ),
             "cannot start:\n  {}",
             problems.join("\n  ")
@@ -85,9 +89,15 @@ fn select(env: &Env) -> Result<Vec<usize>> {
 /// Why a task waits, in words.
 pub fn explain(wait: &Wait) -> String {
     match wait {
-        Wait::Blocked(bs) => bs.iter().map(explain_blocker).collect::<Vec<_>>().join("; "),
+        Wait::Blocked(bs) => bs
+            .iter()
+            .map(explain_blocker)
+            .collect::<Vec<_>>()
+            .join("; "),
         Wait::Conflict { with, path } => format!("shares {path} with {with}"),
-        Wait::RunsAlone => "runs alone (parallel_ok: false) and other tasks are selected or running".into(),
+        Wait::RunsAlone => {
+            "runs alone (parallel_ok: false) and other tasks are selected or running".into()
+        }
         Wait::Busy => "waits for the running tasks (parallel_ok: false)".into(),
     }
 }
@@ -144,19 +154,37 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
             problems.push(format!("{}: branch {b} already exists", l.id));
         }
         if l.worktree.exists() {
-            problems.push(format!("{}: {} already exists", l.id, env.show(&l.worktree)));
+            problems.push(format!(
+                "{}: {} already exists",
+                l.id,
+                env.show(&l.worktree)
+            ));
         } else if existing.iter().any(|w| w.path == l.worktree) {
-            problems.push(format!("{}: a worktree is registered at {} (run git worktree prune)", l.id, env.show(&l.worktree)));
+            problems.push(format!(
+                "{}: a worktree is registered at {} (run git worktree prune)",
+                l.id,
+                env.show(&l.worktree)
+            ));
         }
         if l.worktree.starts_with(&env.main) {
-            problems.push(format!("{}: worktree {} would be inside the main worktree", l.id, env.show(&l.worktree)));
+            problems.push(format!(
+                "{}: worktree {} would be inside the main worktree",
+                l.id,
+                env.show(&l.worktree)
+            ));
         }
         for other in &launches[..n] {
             if other.branch == l.branch {
-                problems.push(format!("{} and {}: both would use branch {b}", other.id, l.id));
+                problems.push(format!(
+                    "{} and {}: both would use branch {b}",
+                    other.id, l.id
+                ));
             }
             if other.worktree == l.worktree {
-                problems.push(format!("{} and {}: both would use {}", other.id, l.id, l.worktree));
+                problems.push(format!(
+                    "{} and {}: both would use {}",
+                    other.id, l.id, l.worktree
+                ));
             }
         }
     }
@@ -254,7 +282,9 @@ fn launch_line(env: &Env, l: &Launch) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -301,7 +331,11 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
         return;
     }
     let w_id = launches.iter().map(|l| l.id.len()).max().unwrap_or(0);
-    let w_br = launches.iter().map(|l| short_branch(&l.branch).len()).max().unwrap_or(0);
+    let w_br = launches
+        .iter()
+        .map(|l| short_branch(&l.branch).len())
+        .max()
+        .unwrap_or(0);
     println!(
         "Started {} task{} from {} at {}:",
         launches.len(),

@@ -13,8 +13,14 @@ pub struct GitCli {
 
 impl GitCli {
     pub fn find() -> Result<GitCli> {
-        let exe = which::which("git").map_err(|e| crate::fatal!(help = "install git and put it on PATH", "cannot find the git executable: {e}"))?;
-        let exe = Utf8PathBuf::from_path_buf(exe).map_err(|p| crate::fatal!("git executable path is not UTF-8: {}", p.display()))?;
+        let exe = which::which("git").map_err(|e| {
+            crate::fatal!(
+                help = "install git and put it on PATH",
+                "cannot find the git executable: {e}"
+            )
+        })?;
+        let exe = Utf8PathBuf::from_path_buf(exe)
+            .map_err(|p| crate::fatal!("git executable path is not UTF-8: {}", p.display()))?;
         Ok(GitCli { exe })
     }
 
@@ -22,7 +28,13 @@ impl GitCli {
     /// GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE are removed so they cannot point it elsewhere.
     pub fn in_dir(&self, dir: &Utf8Path) -> Command {
         let mut c = Command::new(self.exe.as_std_path());
-        for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"] {
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_INDEX_FILE",
+            "GIT_COMMON_DIR",
+            "GIT_PREFIX",
+        ] {
             c.env_remove(var);
         }
         c.arg("-C").arg(dir.as_std_path());

@@ -98,9 +98,9 @@ impl Repo {
         };
         let linked = found.git_dir() != found.common_dir();
         let main = if linked {
-            found
-                .main_repo()
-                .map_err(|e| crate::fatal!("cannot open the main worktree of this repository: {e}"))?
+            found.main_repo().map_err(|e| {
+                crate::fatal!("cannot open the main worktree of this repository: {e}")
+            })?
         } else {
             found
         };
@@ -153,7 +153,10 @@ impl Repo {
         match self.config(key) {
             None => Ok(None),
             Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                crate::fatal!(help = "fix it with: git config {key} <number>", "bad numeric config value '{v}' for '{key}'")
+                crate::fatal!(
+                    help = "fix it with: git config {key} <number>",
+                    "bad numeric config value '{v}' for '{key}'"
+                )
             }),
         }
     }
@@ -323,7 +326,12 @@ impl Repo {
     }
 
     /// `git commit-tree`: the user's identity and config apply as for any git commit.
-    pub fn commit_tree(&self, tree: ObjectId, parents: &[ObjectId], message: &str) -> Result<ObjectId> {
+    pub fn commit_tree(
+        &self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        message: &str,
+    ) -> Result<ObjectId> {
         let mut cmd = self.git_main();
         cmd.arg("commit-tree").arg(tree.to_string());
         for p in parents {
@@ -359,7 +367,12 @@ impl Repo {
                 .conflicts
                 .iter()
                 .filter(|c| c.is_unresolved(how))
-                .flat_map(|c| [c.ours.location().to_string(), c.theirs.location().to_string()])
+                .flat_map(|c| {
+                    [
+                        c.ours.location().to_string(),
+                        c.theirs.location().to_string(),
+                    ]
+                })
                 .collect();
             files.sort();
             files.dedup();
@@ -398,7 +411,6 @@ impl Repo {
             Err(_) => Ok(None),
         }
     }
-
 }
 
 impl Location {
@@ -441,8 +453,14 @@ impl Location {
                 continue;
             };
             let dotgit = std::path::PathBuf::from(gitdir.trim());
-            let dotgit = if dotgit.is_absolute() { dotgit } else { dir.join(dotgit) };
-            let Some(base) = dotgit.parent() else { continue };
+            let dotgit = if dotgit.is_absolute() {
+                dotgit
+            } else {
+                dir.join(dotgit)
+            };
+            let Some(base) = dotgit.parent() else {
+                continue;
+            };
             let path = absolute(base)?;
             let head = std::fs::read_to_string(dir.join("HEAD")).unwrap_or_default();
             let branch = head.trim().strip_prefix("ref: ").map(|s| s.to_string());
@@ -468,7 +486,10 @@ fn env_config(key: &str) -> Vec<String> {
             }
         }
     }
-    if let Some(n) = std::env::var("GIT_CONFIG_COUNT").ok().and_then(|n| n.parse::<usize>().ok()) {
+    if let Some(n) = std::env::var("GIT_CONFIG_COUNT")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
         for i in 0..n {
             if let (Ok(k), Ok(v)) = (
                 std::env::var(format!("GIT_CONFIG_KEY_{i}")),

@@ -66,7 +66,8 @@ impl Journal {
     pub fn save(&self, dir: &Utf8Path) -> Result<()> {
         let p = path(dir);
         let tmp = dir.join("journal.tmp");
-        let text = serde_json::to_string_pretty(self).map_err(|e| crate::fatal!("cannot encode the journal: {e}"))?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| crate::fatal!("cannot encode the journal: {e}"))?;
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
@@ -88,7 +89,10 @@ impl Journal {
     /// Whether the commit point was passed (the operation has taken effect).
     pub fn committed(&self) -> bool {
         match self.commit_point {
-            Some(cp) => self.steps.get(cp).is_some_and(|s| s.state == StepState::Done),
+            Some(cp) => self
+                .steps
+                .get(cp)
+                .is_some_and(|s| s.state == StepState::Done),
             None => false,
         }
     }

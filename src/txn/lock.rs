@@ -39,7 +39,11 @@ impl Lock {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("lock");
         for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut f) => {
                     writeln!(f, "{}\n{}", std::process::id(), command)?;
                     f.sync_all()?;

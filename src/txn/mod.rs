@@ -33,7 +33,11 @@ impl Plan {
     pub fn print(&self) {
         println!("plan: {}", self.summary);
         for (i, s) in self.steps.iter().enumerate() {
-            let mark = if Some(i) == self.commit_point { "  <- commit point" } else { "" };
+            let mark = if Some(i) == self.commit_point {
+                "  <- commit point"
+            } else {
+                ""
+            };
             println!("  {:>2}. {}{}", i + 1, s.describe(), mark);
         }
     }
@@ -57,8 +61,13 @@ pub fn message_of(e: &Error) -> String {
 pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
     let dir = state_dir(repo);
     if let Some(j) = Journal::load(&dir)? {
-        let done = j.steps.iter().filter(|s| s.state == StepState::Done).count();
-        let alive = lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| lock::pid_alive(pid) && pid == j.pid);
+        let done = j
+            .steps
+            .iter()
+            .filter(|s| s.state == StepState::Done)
+            .count();
+        let alive = lock::owner(&dir.join("lock"))
+            .is_some_and(|(pid, _)| lock::pid_alive(pid) && pid == j.pid);
         if alive {
             return Err(crate::refused!(
                 help = "wait for it to finish",
@@ -108,7 +117,9 @@ fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
                     refs.insert(u.name.clone(), u.new.clone());
                 }
             }
-            Step::RemoveWorktree { path, force: false, .. } if path.exists() => {
+            Step::RemoveWorktree {
+                path, force: false, ..
+            } if path.exists() => {
                 let lines = repo.status_lines(path).unwrap_or_default();
                 if !lines.is_empty() {
                     problems.push(format!(
@@ -311,7 +322,10 @@ fn run_group(
         .min(end - start);
     let next = std::sync::atomic::AtomicUsize::new(start);
     let loc = &repo.loc;
-    let steps: Vec<Step> = journal.steps[start..end].iter().map(|s| s.step.clone()).collect();
+    let steps: Vec<Step> = journal.steps[start..end]
+        .iter()
+        .map(|s| s.step.clone())
+        .collect();
     let results: std::sync::Mutex<Vec<(usize, Result<()>)>> = Default::default();
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -381,7 +395,9 @@ pub enum Recovered {
 pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     let dir = state_dir(repo);
     let Some(mut journal) = Journal::load(&dir)? else {
-        return Err(crate::refused!("there is no interrupted operation to recover"));
+        return Err(crate::refused!(
+            "there is no interrupted operation to recover"
+        ));
     };
     if lock::pid_alive(journal.pid)
         && journal.pid != std::process::id()
@@ -412,7 +428,10 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
         return Ok(Recovered::Completed(journal.summary));
     }
     if complete && journal.rolling_back {
-        eprintln!("note: '{}' was being rolled back when it stopped; finishing the rollback", journal.summary);
+        eprintln!(
+            "note: '{}' was being rolled back when it stopped; finishing the rollback",
+            journal.summary
+        );
     }
     if let Err((i, e)) = rollback(repo, &dir, &mut journal) {
         lock.release();

@@ -23,7 +23,8 @@ pub struct Entry {
 }
 
 pub fn append(dir: &Utf8Path, entry: &Entry) -> Result<()> {
-    let line = serde_json::to_string(entry).map_err(|e| crate::fatal!("cannot encode the log: {e}"))?;
+    let line =
+        serde_json::to_string(entry).map_err(|e| crate::fatal!("cannot encode the log: {e}"))?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -48,10 +49,7 @@ pub fn read(dir: &Utf8Path) -> Result<Vec<Entry>> {
 
 /// The newest operation that has not been undone (undo entries themselves are skipped).
 pub fn last_undoable(entries: &[Entry]) -> Option<&Entry> {
-    let undone: Vec<&str> = entries
-        .iter()
-        .filter_map(|e| e.undoes.as_deref())
-        .collect();
+    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
     entries
         .iter()
         .rev()

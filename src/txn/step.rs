@@ -75,7 +75,11 @@ impl Step {
                 parts.join("; ")
             }
             Step::SyncMain { from, to } => {
-                format!("update the main worktree from {} to {}", short(from), short(to))
+                format!(
+                    "update the main worktree from {} to {}",
+                    short(from),
+                    short(to)
+                )
             }
             Step::AddWorktree {
                 path,
@@ -93,10 +97,15 @@ impl Step {
                 s
             }
             Step::RemoveWorktree { path, force, .. } => {
-                format!("remove worktree {path}{}", if *force { " (forced)" } else { "" })
+                format!(
+                    "remove worktree {path}{}",
+                    if *force { " (forced)" } else { "" }
+                )
             }
             Step::WriteFile { path, .. } => format!("write {path}"),
-            Step::TestGate { commit, command, .. } => {
+            Step::TestGate {
+                commit, command, ..
+            } => {
                 format!("test {} with `{command}`", short(commit))
             }
         }
@@ -150,7 +159,9 @@ impl Step {
                 copy,
                 post_start,
             } => add_worktree(&repo.loc, path, branch, copy, post_start.as_deref()),
-            Step::RemoveWorktree { path, force, .. } => remove_worktree(&repo.loc, path, *force, &[]),
+            Step::RemoveWorktree { path, force, .. } => {
+                remove_worktree(&repo.loc, path, *force, &[])
+            }
             Step::WriteFile { path, old, new } => write_file(path, old, new),
             Step::TestGate {
                 commit,
@@ -175,7 +186,10 @@ impl Step {
                 post_start,
             } => add_worktree(loc, path, branch, copy, post_start.as_deref()),
             Step::RemoveWorktree { path, force, .. } => remove_worktree(loc, path, *force, &[]),
-            other => Err(crate::fatal!("step cannot run concurrently: {}", other.describe())),
+            other => Err(crate::fatal!(
+                "step cannot run concurrently: {}",
+                other.describe()
+            )),
         }
     }
 
@@ -269,7 +283,9 @@ fn sync_main(repo: &Repo, from: &str, to: &str) -> Result<()> {
 }
 
 fn worktree_registered(repo: &Location, path: &Utf8Path) -> Result<bool> {
-    let canon = path.canonicalize_utf8().unwrap_or_else(|_| path.to_path_buf());
+    let canon = path
+        .canonicalize_utf8()
+        .unwrap_or_else(|_| path.to_path_buf());
     Ok(repo
         .worktrees()?
         .iter()
@@ -354,7 +370,11 @@ pub fn run_shell(command: &str, dir: &Utf8Path, what: &str) -> Result<()> {
 fn remove_worktree(repo: &Location, path: &Utf8Path, force: bool, ours: &[&str]) -> Result<()> {
     if !worktree_registered(repo, path)? {
         // Not registered: a directory left behind by a half-done add is ours only if empty.
-        if path.is_dir() && std::fs::read_dir(path).map(|mut d| d.next().is_none()).unwrap_or(false) {
+        if path.is_dir()
+            && std::fs::read_dir(path)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false)
+        {
             let _ = std::fs::remove_dir(path);
         }
         return Ok(());

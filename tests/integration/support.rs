@@ -11,7 +11,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_git-parallel");
 pub const NOW: &str = "2026-03-01T12:00:00Z";
 
 pub fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -106,7 +108,11 @@ impl TestRepo {
     }
 
     /// A repository whose task file is `fixture` (after `edit`) at the orchestrator's path.
-    pub fn with_graph(fixture_name: &str, product: &str, edit: impl FnOnce(String) -> String) -> TestRepo {
+    pub fn with_graph(
+        fixture_name: &str,
+        product: &str,
+        edit: impl FnOnce(String) -> String,
+    ) -> TestRepo {
         let mut r = TestRepo::new();
         let rel = format!("products/{product}/.claude/task-graph.yml");
         r.write(&rel, &edit(fixture(fixture_name)));
@@ -232,7 +238,11 @@ fn list_dir(p: &Path) -> Vec<String> {
     if let Ok(rd) = std::fs::read_dir(p) {
         for e in rd.flatten() {
             v.push(e.file_name().to_string_lossy().into_owned());
-            v.extend(list_dir(&e.path()).into_iter().map(|s| format!("{}/{s}", e.file_name().to_string_lossy())));
+            v.extend(
+                list_dir(&e.path())
+                    .into_iter()
+                    .map(|s| format!("{}/{s}", e.file_name().to_string_lossy())),
+            );
         }
     }
     v.sort();
@@ -240,7 +250,9 @@ fn list_dir(p: &Path) -> Vec<String> {
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name();
@@ -251,7 +263,10 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
             collect_files(root, &p, out);
         } else {
             let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
-            out.insert(rel, std::fs::read_to_string(&p).unwrap_or_else(|_| "<binary>".into()));
+            out.insert(
+                rel,
+                std::fs::read_to_string(&p).unwrap_or_else(|_| "<binary>".into()),
+            );
         }
     }
 }
