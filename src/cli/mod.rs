@@ -95,39 +95,40 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
             Ok(None) => break,
             Err(e) => return Err(usage(e.to_string(), command)),
         };
-        let (flag, shown) =
-            match arg {
-                Short('h') => return Ok(Parsed::ShortHelp(command)),
-                Long("help") => return Ok(Parsed::LongHelp(command)),
-                Short('V') | Long("version") if command.is_none() => return Ok(Parsed::Version),
-                Short(c) => match lookup_short(command, c) {
-                    Some(f) => (f, format!("-{c}")),
-                    None => return Err(usage(format!("unknown switch `{c}'"), command)),
-                },
-                Long(name) => match lookup_long(command, name) {
-                    Some(f) => (f, format!("--{name}")),
-                    None => return Err(usage(format!("unknown option `{name}'"), command)),
-                },
-                Value(v) => {
-                    let v = v
-                        .into_string()
-                        .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
-                    if command.is_none() {
-                        match defs::find(&v) {
-                            Some(c) => command = Some(c),
-                            None => return Err(usage(
+        let (flag, shown) = match arg {
+            Short('h') => return Ok(Parsed::ShortHelp(command)),
+            Long("help") => return Ok(Parsed::LongHelp(command)),
+            Short('V') | Long("version") if command.is_none() => return Ok(Parsed::Version),
+            Short(c) => match lookup_short(command, c) {
+                Some(f) => (f, format!("-{c}")),
+                None => return Err(usage(format!("unknown switch `{c}'"), command)),
+            },
+            Long(name) => match lookup_long(command, name) {
+                Some(f) => (f, format!("--{name}")),
+                None => return Err(usage(format!("unknown option `{name}'"), command)),
+            },
+            Value(v) => {
+                let v = v
+                    .into_string()
+                    .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
+                if command.is_none() {
+                    match defs::find(&v) {
+                        Some(c) => command = Some(c),
+                        None => {
+                            return Err(usage(
                                 format!(
                                     "'{v}' is not a git-parallel command. See 'git parallel -h'."
                                 ),
                                 None,
-                            )),
+                            ))
                         }
-                    } else {
-                        positionals.push(v);
                     }
-                    continue;
+                } else {
+                    positionals.push(v);
                 }
-            };
+                continue;
+            }
+        };
         let value = match flag.arity {
             Arity::Switch => {
                 if let Some(v) = parser.optional_value() {

@@ -269,6 +269,8 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
                 branch: t.branch.clone(),
                 // Copied include files alone do not count as changes.
                 force: (force && t.needs_force()) || !t.ours.is_empty(),
+                restore: Vec::new(),
+                post_start: None,
             });
         }
     }

@@ -463,12 +463,17 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {
+        // What `undo` needs to make a removed worktree ready again, as start did.
+        let restore = super::start::include_files(env)?;
+        let post_start = env.ctx.repo.config("parallel.postStart");
         for c in &done {
             if let Some(wt) = &c.worktree {
                 steps.push(Step::RemoveWorktree {
                     path: wt.clone(),
                     branch: c.branch.clone(),
                     force: false,
+                    restore: restore.clone(),
+                    post_start: post_start.clone(),
                 });
             }
         }

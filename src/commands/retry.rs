@@ -143,6 +143,8 @@ pub fn run(ctx: &Context) -> Result<()> {
             branch: old_branch.clone(),
             // Unchanged copies of the include files alone do not block removal.
             force: !ours.is_empty(),
+            restore: Vec::new(),
+            post_start: None,
         });
     }
     if let Some(tip) = old_tip {

@@ -197,7 +197,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
                     message_of(&e)
                 ));
             }
-            match rollback(repo, &dir, &mut journal) {
+            match rollback(repo, &dir, &mut journal, true) {
                 Ok(()) => {
                     Journal::remove(&dir)?;
                     lock.release();
@@ -372,12 +372,16 @@ fn rollback(
     repo: &Repo,
     dir: &camino::Utf8Path,
     journal: &mut Journal,
+    fresh: bool,
 ) -> std::result::Result<(), (usize, Error)> {
     journal.rolling_back = true;
     journal.save(dir).map_err(|e| (0, e))?;
     for i in (0..journal.steps.len()).rev() {
         if matches!(journal.steps[i].state, StepState::Started | StepState::Done) {
-            journal.steps[i].step.undo(repo).map_err(|e| (i, e))?;
+            journal.steps[i]
+                .step
+                .undo(repo, fresh)
+                .map_err(|e| (i, e))?;
             journal.steps[i].state = StepState::Undone;
             journal.save(dir).map_err(|e| (i, e))?;
         }
@@ -433,7 +437,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
             journal.summary
         );
     }
-    if let Err((i, e)) = rollback(repo, &dir, &mut journal) {
+    if let Err((i, e)) = rollback(repo, &dir, &mut journal, false) {
         lock.release();
         return Err(crate::refused!(
             help = "fix the cause and run 'git parallel recover --abort' again",

@@ -28,12 +28,17 @@ pub enum Step {
         #[serde(default)]
         post_start: Option<String>,
     },
-    /// Remove a worktree. Without `force` git refuses when it has changes.
+    /// Remove a worktree. Without `force` git refuses when it has changes. `restore` and
+    /// `post_start` say how to make it ready again when the removal is undone.
     RemoveWorktree {
         path: Utf8PathBuf,
         branch: String,
         #[serde(default)]
         force: bool,
+        #[serde(default)]
+        restore: Vec<CopyFile>,
+        #[serde(default)]
+        post_start: Option<String>,
     },
     /// Replace a file's bytes in the main worktree (the task file with --no-commit).
     WriteFile {
@@ -129,16 +134,29 @@ impl Step {
                 from: to.clone(),
                 to: from.clone(),
             },
-            Step::AddWorktree { path, branch, .. } => Step::RemoveWorktree {
+            Step::AddWorktree {
+                path,
+                branch,
+                copy,
+                post_start,
+            } => Step::RemoveWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 force: false,
+                restore: copy.clone(),
+                post_start: post_start.clone(),
             },
-            Step::RemoveWorktree { path, branch, .. } => Step::AddWorktree {
+            Step::RemoveWorktree {
+                path,
+                branch,
+                restore,
+                post_start,
+                ..
+            } => Step::AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
-                copy: Vec::new(),
-                post_start: None,
+                copy: restore.clone(),
+                post_start: post_start.clone(),
             },
             Step::WriteFile { path, old, new } => Step::WriteFile {
                 path: path.clone(),
@@ -159,9 +177,12 @@ impl Step {
                 copy,
                 post_start,
             } => add_worktree(&repo.loc, path, branch, copy, post_start.as_deref()),
-            Step::RemoveWorktree { path, force, .. } => {
-                remove_worktree(&repo.loc, path, *force, &[])
-            }
+            Step::RemoveWorktree {
+                path,
+                force,
+                restore,
+                ..
+            } => remove_worktree(&repo.loc, path, *force, &rels(restore)),
             Step::WriteFile { path, old, new } => write_file(path, old, new),
             Step::TestGate {
                 commit,
@@ -185,7 +206,12 @@ impl Step {
                 copy,
                 post_start,
             } => add_worktree(loc, path, branch, copy, post_start.as_deref()),
-            Step::RemoveWorktree { path, force, .. } => remove_worktree(loc, path, *force, &[]),
+            Step::RemoveWorktree {
+                path,
+                force,
+                restore,
+                ..
+            } => remove_worktree(loc, path, *force, &rels(restore)),
             other => Err(crate::fatal!(
                 "step cannot run concurrently: {}",
                 other.describe()
@@ -193,11 +219,14 @@ impl Step {
         }
     }
 
-    pub fn undo(&self, repo: &Repo) -> Result<()> {
+    /// Undoes the step. `fresh`: rolling back in the same run that applied it, so a worktree it
+    /// added was never handed to anyone and may be removed with whatever its postStart hook
+    /// left there; later (`recover --abort`) such a worktree is removed only when clean.
+    pub fn undo(&self, repo: &Repo, fresh: bool) -> Result<()> {
         match self {
             Step::AddWorktree { path, copy, .. } => {
                 let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
-                remove_worktree(&repo.loc, path, false, &ours)
+                remove_worktree(&repo.loc, path, fresh, &ours)
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message),
@@ -207,6 +236,10 @@ impl Step {
             },
         }
     }
+}
+
+fn rels(copy: &[CopyFile]) -> Vec<&str> {
+    copy.iter().map(|c| c.rel.as_str()).collect()
 }
 
 pub fn short(oid: &str) -> &str {
@@ -307,15 +340,23 @@ fn add_worktree(
             std::fs::create_dir_all(parent)?;
         }
         let mut cmd = repo.git_main();
-        cmd.args(["worktree", "add", "--quiet", "--"])
+        cmd.args(["worktree", "add", "--quiet", "--no-checkout", "--"])
             .arg(path.as_str())
             .arg(branch_short(branch));
         // One `git worktree add` at a time: while one creates its admin dir (.git/worktrees/X,
         // written file by file), another one listing the worktrees can read a still empty
-        // `commondir` and die ("failed to read …/commondir: Success"). The copies and the
-        // postStart hook below still run concurrently.
+        // `commondir` and die ("failed to read …/commondir: Success"). Registering is quick;
+        // the checkout, copies and postStart hook below run concurrently.
         let _serial = WORKTREE_ADD.lock().unwrap_or_else(|e| e.into_inner());
         cli::run(cmd)?;
+    }
+    if !checked_out(path) {
+        let mut cmd = repo.git.in_dir(path);
+        cmd.args(["checkout", "--force", "--quiet"]);
+        if let Err(e) = cli::run(cmd) {
+            let _ = remove_worktree(repo, path, true, &[]);
+            return Err(e);
+        }
     }
     let result = (|| -> Result<()> {
         for f in copy {
@@ -336,6 +377,18 @@ fn add_worktree(
         return Err(e);
     }
     Ok(())
+}
+
+/// Whether a worktree has been checked out (its index exists): a worktree registered with
+/// `--no-checkout` by a run that was killed before its checkout has none.
+fn checked_out(path: &Utf8Path) -> bool {
+    let Ok(dotgit) = std::fs::read_to_string(path.join(".git")) else {
+        return false;
+    };
+    match dotgit.trim().strip_prefix("gitdir:") {
+        Some(admin) => std::path::Path::new(admin.trim()).join("index").exists(),
+        None => false,
+    }
 }
 
 /// Copies a file, as a copy-on-write clone where the filesystem supports it (`cp --reflink=auto`
