@@ -517,3 +517,37 @@ fn undo_after_finish_restores_the_repository() {
     r.ok(&["finish", "--test", "true"]);
     assert_eq!(linked_worktree_count(&r), 0);
 }
+
+#[test]
+fn undo_after_finish_makes_the_worktrees_ready_again() {
+    let r = TestRepo::muaththir_approved();
+    r.write(".gitignore", ".env\n.ready\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "ignore .env"]);
+    r.write(".env", "SECRET=42\n");
+    r.git(&["config", "parallel.postStart", "touch .ready"]);
+    r.ok(&["start"]);
+    for (id, role, file, _) in TASKS {
+        let wt = r.task_worktree(role, id);
+        commit_in(
+            &r,
+            &wt,
+            file,
+            &format!("// {id}\n"),
+            &format!("work on {id}"),
+        );
+    }
+    r.ok(&["finish"]);
+    assert_eq!(linked_worktree_count(&r), 0);
+    r.ok(&["undo"]);
+    for (id, role, _, _) in TASKS {
+        let wt = r.task_worktree(role, id);
+        assert_eq!(
+            std::fs::read_to_string(wt.join(".env")).unwrap(),
+            "SECRET=42\n",
+            "{id}"
+        );
+        assert!(wt.join(".ready").is_file(), "{id}: postStart not rerun");
+    }
+}

@@ -561,3 +561,20 @@ fn undo_after_start_restores_the_repository() {
     let expected = std::fs::read_to_string(expected_path()).expect("expected file");
     assert_eq!(r.task_file(), expected);
 }
+
+#[test]
+fn a_hook_failing_in_one_worktree_rolls_back_the_others_despite_their_hook_output() {
+    let r = TestRepo::muaththir_approved();
+    // Every worktree gets an untracked file from the hook; the last one also fails.
+    r.git(&[
+        "config",
+        "parallel.postStart",
+        "touch .ready; case $PWD in *FRONTEND*) exit 1;; esac",
+    ]);
+    let before = r.snapshot();
+    let out = r.run(&["start"]);
+    let text = refused(&out);
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert_same(&r.snapshot(), &before, "snapshot");
+    assert!(!r.base().join("worktrees").exists());
+}
