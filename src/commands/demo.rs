@@ -157,16 +157,6 @@ const AGENT_WORK: &[(&str, &str, &str, &str)] = &[
 /// The test gate of the finish step: every agent's file is in the merged result.
 const TEST_GATE: &str = "test -f products/demo/api/server.js && test -f products/demo/web/index.html && test -f products/demo/docs/guide.md";
 
-/// Environment variables that would point git (or git-parallel) somewhere else.
-const SCRUB: &[&str] = &[
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
-    "GIT_PARALLEL_TASKS",
-];
-
 const DEMO_NAME: &str = "git-parallel demo";
 const DEMO_EMAIL: &str = "demo@git-parallel.invalid";
 
@@ -318,7 +308,10 @@ impl Demo {
 
     /// The environment of every command the demo runs.
     fn prepare(&self, cmd: &mut Command, dir: &Path) {
-        for var in SCRUB {
+        for var in crate::git::cli::REPO_ENV
+            .iter()
+            .chain([&"GIT_PARALLEL_TASKS"])
+        {
             cmd.env_remove(var);
         }
         if self.identity {

@@ -340,13 +340,7 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // git run by the command must find the worktree's repository, not one from our environment.
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_COMMON_DIR",
-        "GIT_PREFIX",
-    ] {
+    for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
     }
     let mut child = match cmd.spawn() {

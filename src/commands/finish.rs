@@ -182,8 +182,15 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
         }
     }
     let worktrees = env.ctx.repo.worktrees()?;
+    let keep = env.ctx.args.on(&defs::KEEP);
     for c in candidates {
         let Some(wt) = &c.worktree else { continue };
+        if !keep && env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
+            problems.push(format!(
+                "{}: you are inside its worktree, which finish removes (cd {} first, or pass --keep)",
+                c.id, env.main
+            ));
+        }
         let lines = env.ctx.repo.status_lines(wt)?;
         if !lines.is_empty() {
             problems.push(format!(

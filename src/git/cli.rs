@@ -5,6 +5,16 @@ use std::process::{Command, Output, Stdio};
 
 use crate::error::{Error, Result};
 
+/// Environment variables that point git at a repository other than the one found from its
+/// working directory; removed for every git run inside a particular worktree.
+pub const REPO_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+];
+
 /// Runs the git CLI for what gix does not do (worktrees, checkout of the main worktree).
 #[derive(Clone, Debug)]
 pub struct GitCli {
@@ -28,13 +38,7 @@ impl GitCli {
     /// GIT_DIR/GIT_WORK_TREE/GIT_INDEX_FILE are removed so they cannot point it elsewhere.
     pub fn in_dir(&self, dir: &Utf8Path) -> Command {
         let mut c = Command::new(self.exe.as_std_path());
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_COMMON_DIR",
-            "GIT_PREFIX",
-        ] {
+        for var in REPO_ENV {
             c.env_remove(var);
         }
         c.arg("-C").arg(dir.as_std_path());

@@ -551,3 +551,15 @@ fn undo_after_finish_makes_the_worktrees_ready_again() {
         assert!(wt.join(".ready").is_file(), "{id}: postStart not rerun");
     }
 }
+
+#[test]
+fn finish_from_inside_a_task_worktree_is_refused() {
+    let r = started_with_work();
+    let (id, role, _, _) = TASKS[1];
+    let wt = r.task_worktree(role, id);
+    let before = r.snapshot();
+    let out = r.cmd_in(&wt).arg("finish").output().unwrap();
+    let text = refused(&out);
+    assert!(text.contains("you are inside its worktree"), "{text}");
+    assert_same(&r.snapshot(), &before, "snapshot");
+}
