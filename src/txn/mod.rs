@@ -469,7 +469,8 @@ pub fn undo_plan(repo: &Repo) -> Result<Plan> {
 }
 
 /// Test-only fault injection: GIT_PARALLEL_FAILPOINT=`fail:N`, `kill:N` (before step N, 1-based,
-/// is applied) or `killafter:N` (after it is applied, before the journal records it).
+/// is applied), `killafter:N` (after it is applied, before the journal records it) or
+/// `run:N:CMD` (run CMD with sh before step N: another process changing the repository).
 mod failpoint {
     use crate::error::Result;
 
@@ -478,13 +479,22 @@ mod failpoint {
         let Ok(spec) = std::env::var("GIT_PARALLEL_FAILPOINT") else {
             return Ok(());
         };
-        let Some((action, n)) = spec.split_once(':') else {
+        let Some((action, rest)) = spec.split_once(':') else {
             return Ok(());
         };
+        let (n, command) = rest.split_once(':').unwrap_or((rest, ""));
         if n.parse::<usize>().ok() != Some(i + 1) {
             return Ok(());
         }
         match (action, when) {
+            // Simulates another process acting between the plan and step N.
+            ("run", "before") => {
+                let _ = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(command)
+                    .status();
+                Ok(())
+            }
             ("fail", "before") => Err(crate::fatal!("failpoint: step {} failed", i + 1)),
             ("kill", "before") | ("killafter", "after") => {
                 let _ = std::process::Command::new("kill")

@@ -48,9 +48,7 @@ fn start_repo() -> TestRepo {
 
 const START: &[&str] = &["start"];
 
-/// muaththir with the tasks started and one commit in each worktree, ready to finish. (No
-/// include files or hook here: finish removes the worktrees, and the ignored files in them
-/// are not brought back by `recover --abort`, which recreates a worktree from its branch.)
+/// muaththir with the tasks started and one commit in each worktree, ready to finish.
 fn finish_repo() -> TestRepo {
     let r = TestRepo::muaththir_approved();
     r.ok(&["start"]);
@@ -305,4 +303,61 @@ fn undo_fail_at_each_step_restores_the_finished_state() {
         assert_same(&r.snapshot(), &before, &what);
         assert_nothing_pending(&r, &what);
     }
+}
+
+/// Another process moves the target after the plan was checked: the compare-and-swap of the
+/// first step fails and everything is rolled back; the other process's commit stays.
+#[test]
+fn start_refuses_when_the_target_moves_under_it() {
+    let r = start_repo();
+    let out = r
+        .cmd()
+        .env(
+            "GIT_PARALLEL_FAILPOINT",
+            "run:1:git commit -q --allow-empty -m moved-meanwhile",
+        )
+        .arg("start")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("nothing was changed"),
+        "{}",
+        all_output(&out)
+    );
+    assert_eq!(
+        r.git(&["log", "-1", "--format=%s"]).trim(),
+        "moved-meanwhile"
+    );
+    assert_nothing_pending(&r, "after a refused start");
+    assert_eq!(
+        r.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        1
+    );
+    assert!(r.git(&["branch", "--list", "feature/*"]).trim().is_empty());
+}
+
+/// A task branch created by someone else between the plan and its creation.
+#[test]
+fn start_refuses_when_a_branch_appears_under_it() {
+    let r = start_repo();
+    let before = r.snapshot();
+    let out = r
+        .cmd()
+        .env(
+            "GIT_PARALLEL_FAILPOINT",
+            "run:3:git branch feature/muaththir/backend-BACKEND-01 HEAD~1",
+        )
+        .arg("start")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    r.git(&["branch", "-D", "feature/muaththir/backend-BACKEND-01"]);
+    let after = r.snapshot();
+    assert_eq!(after.refs, before.refs);
+    assert_eq!(after.worktrees, before.worktrees);
+    assert_eq!(after.files, before.files);
+    assert_eq!(after.head, before.head);
 }
