@@ -232,9 +232,7 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
         let task = &env.tf.graph.tasks[c.idx];
         let allowed: Vec<&str> = task.paths().collect();
         for f in &c.files {
-            let inside = allowed
-                .iter()
-                .any(|p| schedule::paths_overlap(p, f) && within(p, f))
+            let inside = allowed.iter().any(|p| schedule::path_contains(p, f))
                 || env.task_rel.as_deref() == Some(f.as_str());
             if !inside {
                 outside.push(format!(
@@ -270,12 +268,6 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
         "cannot finish; files changed outside the tasks' boundaries:\n  {}",
         outside.join("\n  ")
     ))
-}
-
-/// `file` is the declared path itself or inside it (a declared directory).
-fn within(declared: &str, file: &str) -> bool {
-    let d = declared.trim_start_matches("./").trim_end_matches('/');
-    file == d || file.starts_with(&format!("{d}/"))
 }
 
 fn merge_type(task: &Task) -> &'static str {

@@ -368,6 +368,13 @@ pub fn paths_overlap(a: &str, b: &str) -> bool {
     a[..n] == b[..n]
 }
 
+/// Whether `file` lies within the declared path: the same file, inside the declared directory,
+/// or under the fixed directory part of a glob (`e2e/tests/*.spec.ts` covers `e2e/tests/…`).
+pub fn path_contains(declared: &str, file: &str) -> bool {
+    let (d, f) = (components(declared), components(file));
+    d.len() <= f.len() && f[..d.len()] == d[..]
+}
+
 /// The first path of `b` (as written in `b`) that overlaps a path of `a`.
 pub fn conflict(a: &Task, b: &Task) -> Option<String> {
     let pa: Vec<&str> = a.paths().collect();
@@ -381,6 +388,18 @@ mod tests {
     use super::super::model::{Artifact, Priority};
     use super::super::{fixtures, TaskFile};
     use super::*;
+
+    #[test]
+    fn containment_for_task_boundaries() {
+        assert!(path_contains("products/x/api/", "products/x/api/src/a.ts"));
+        assert!(path_contains("./docs/guide.md", "docs/guide.md"));
+        assert!(path_contains(
+            "e2e/tests/*.spec.ts",
+            "e2e/tests/login.spec.ts"
+        ));
+        assert!(!path_contains("src/a", "src/ab"));
+        assert!(!path_contains("src/a/b.rs", "src/a"));
+    }
 
     fn task(id: &str, deps: &[&str], paths: &[&str]) -> Task {
         Task {
