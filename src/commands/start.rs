@@ -138,8 +138,39 @@ fn nothing_to_start(env: &Env) -> Result<()> {
                 running.join(", ")
             );
         }
+        for (checkpoint, waiting) in awaiting_approval(graph) {
+            println!(
+                "{} wait{} for checkpoint {checkpoint} to be approved: git parallel approve {checkpoint}",
+                waiting.join(", "),
+                if waiting.len() == 1 { "s" } else { "" }
+            );
+        }
     }
     Ok(())
+}
+
+/// Completed checkpoints that hold back otherwise ready tasks, with those tasks.
+fn awaiting_approval(graph: &crate::taskgraph::Graph) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, task) in graph.tasks.iter().enumerate() {
+        let blockers = schedule::blockers(graph, i);
+        let only_checkpoints = !blockers.is_empty()
+            && blockers
+                .iter()
+                .all(|b| matches!(b, Blocker::Checkpoint { .. }));
+        if !only_checkpoints {
+            continue;
+        }
+        for b in blockers {
+            if let Blocker::Checkpoint { dep } = b {
+                match out.iter_mut().find(|(c, _)| *c == dep) {
+                    Some((_, v)) => v.push(task.id.clone()),
+                    None => out.push((dep, vec![task.id.clone()])),
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Every branch and path is valid and free, checked before anything is touched.

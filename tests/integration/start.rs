@@ -312,7 +312,20 @@ fn unapproved_checkpoint_blocks_its_dependents() {
         "{}",
         all_output(&out)
     );
+    assert!(
+        stdout(&out).contains(
+            "DEVOPS-01, BACKEND-01, FRONTEND-01 wait for checkpoint ARCH-01 to be approved: git parallel approve ARCH-01"
+        ),
+        "{}",
+        all_output(&out)
+    );
     assert_same(&r.snapshot(), &before, "snapshot");
+    // Approving it is what makes them start.
+    r.ok(&["approve", "ARCH-01"]);
+    r.ok(&["start"]);
+    assert_eq!(task_branches(&r), expected_branches());
+    let r = TestRepo::muaththir();
+    let before = r.snapshot();
     let text = refused(&r.run(&["start", "DEVOPS-01"]));
     assert!(
         text.contains("checkpoint ARCH-01 awaits approval"),
