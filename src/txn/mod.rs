@@ -88,8 +88,8 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
 }
 
 /// Checks, before anything changes, that every ref update will find the value it expects
-/// (following the plan's own earlier updates) and that worktrees to remove without force are
-/// clean, so a plan that would fail half-way is refused up front.
+/// (following the plan's own earlier updates), so a plan that would fail half-way is refused up
+/// front. (Commands check the worktrees they remove themselves, listing every problem.)
 fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
     let mut refs: std::collections::HashMap<String, Option<String>> = Default::default();
     let mut problems = Vec::new();
@@ -115,17 +115,6 @@ fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
                         });
                     }
                     refs.insert(u.name.clone(), u.new.clone());
-                }
-            }
-            Step::RemoveWorktree {
-                path, force: false, ..
-            } if path.exists() => {
-                let lines = repo.status_lines(path).unwrap_or_default();
-                if !lines.is_empty() {
-                    problems.push(format!(
-                        "{path} has uncommitted or untracked changes:\n      {}",
-                        lines.join("\n      ")
-                    ));
                 }
             }
             _ => {}
@@ -459,6 +448,29 @@ pub fn undo_plan(repo: &Repo) -> Result<Plan> {
         return Err(crate::refused!("there is no operation to undo"));
     };
     let steps: Vec<Step> = last.steps.iter().rev().filter_map(Step::inverse).collect();
+    // Worktrees the undo would remove must hold no work made since.
+    let mut problems = Vec::new();
+    for s in &steps {
+        if let Step::RemoveWorktree { path, .. } = s {
+            if path.exists() {
+                let lines = repo.status_lines(path)?;
+                if !lines.is_empty() {
+                    problems.push(format!(
+                        "{path} has uncommitted or untracked changes:\n      {}",
+                        lines.join("\n      ")
+                    ));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::refused!(
+            help = "nothing was changed; commit or remove that work first if it should go",
+            "cannot undo {}:\n  {}",
+            last.summary,
+            problems.join("\n  ")
+        ));
+    }
     Ok(Plan {
         command: "undo".into(),
         summary: format!("undo {}", last.summary),
