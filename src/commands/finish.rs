@@ -167,13 +167,7 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
             short_branch(&env.target)
         ));
     } else {
-        let dirty: Vec<String> = env
-            .ctx
-            .repo
-            .status_lines(&env.main)?
-            .into_iter()
-            .filter(|l| !l.starts_with("??"))
-            .collect();
+        let dirty: Vec<String> = env.ctx.repo.tracked_changes(&env.main)?;
         if !dirty.is_empty() {
             problems.push(format!(
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
@@ -183,15 +177,20 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
     }
     let worktrees = env.ctx.repo.worktrees()?;
     let keep = env.ctx.args.on(&defs::KEEP);
-    for c in candidates {
-        let Some(wt) = &c.worktree else { continue };
+    let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
+        .iter()
+        .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
+        .collect();
+    let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
+    let statuses = env.ctx.repo.status_many(&paths);
+    for ((c, wt), lines) in with_worktree.into_iter().zip(statuses) {
         if !keep && env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
             problems.push(format!(
                 "{}: you are inside its worktree, which finish removes (cd {} first, or pass --keep)",
                 c.id, env.main
             ));
         }
-        let lines = env.ctx.repo.status_lines(wt)?;
+        let lines = lines?;
         if !lines.is_empty() {
             problems.push(format!(
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",

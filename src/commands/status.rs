@@ -2,7 +2,7 @@
 //! worktree of active tasks, what is ready now and why the rest waits.
 //!
 //! Fast path: with no active task nothing but the task file and two refs are read; no git
-//! process is spawned. Each active worktree costs one `git status`, all run at once.
+//! process is spawned. Each active worktree costs one `git status`, as many at once as CPUs.
 
 use camino::Utf8PathBuf;
 use serde_json::{json, Value};
@@ -11,7 +11,7 @@ use super::common::{self, short_branch, Env};
 use super::start::{explain, explain_blocker};
 use crate::context::{Context, Output};
 use crate::error::Result;
-use crate::git::{cli, WorktreeInfo};
+use crate::git::WorktreeInfo;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Status, Task};
 
@@ -119,10 +119,9 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
     })
 }
 
-/// Fills in `changes` of every active row with a worktree: `git status --porcelain` (the same
-/// as `Repo::status_lines`), run in all worktrees at once.
+/// Fills in `changes` of every active row with a worktree: `Repo::status_many`, as many
+/// worktrees at once as there are CPUs.
 fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
-    const AT_ONCE: usize = 16;
     let mut todo: Vec<(&mut Option<usize>, Utf8PathBuf)> = rows
         .iter_mut()
         .filter_map(|r| r.active.as_mut())
@@ -131,27 +130,10 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
             _ => None,
         })
         .collect();
-    for chunk in todo.chunks_mut(AT_ONCE) {
-        let results: Vec<Result<usize>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|(_, path)| {
-                    let mut cmd = ctx.repo.git.in_dir(path);
-                    cmd.args(["status", "--porcelain", "--untracked-files=all"]);
-                    scope.spawn(move || cli::stdout(cmd).map(|out| out.lines().count()))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(crate::fatal!("git status panicked")))
-                })
-                .collect()
-        });
-        for ((slot, _), n) in chunk.iter_mut().zip(results) {
-            **slot = Some(n?);
-        }
+    let paths: Vec<&camino::Utf8Path> = todo.iter().map(|(_, p)| p.as_path()).collect();
+    let results = ctx.repo.status_many(&paths);
+    for ((slot, _), lines) in todo.iter_mut().zip(results) {
+        **slot = Some(lines?.len());
     }
     Ok(())
 }

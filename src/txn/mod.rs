@@ -93,32 +93,29 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
 fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
     let mut refs: std::collections::HashMap<String, Option<String>> = Default::default();
     let mut problems = Vec::new();
-    for s in &plan.steps {
-        match s {
-            Step::Refs { updates, .. } => {
-                for u in updates {
-                    let cur = match refs.get(&u.name) {
-                        Some(v) => v.clone(),
-                        None => repo.ref_id(&u.name)?.map(|i| i.to_string()),
-                    };
-                    if cur != u.old {
-                        problems.push(match (&cur, &u.old) {
-                            (Some(c), None) => format!("{} exists (at {})", u.name, step::short(c)),
-                            (None, Some(_)) => format!("{} does not exist any more", u.name),
-                            (Some(c), Some(o)) => format!(
-                                "{} is at {}, expected {}",
-                                u.name,
-                                step::short(c),
-                                step::short(o)
-                            ),
-                            (None, None) => continue,
-                        });
-                    }
-                    refs.insert(u.name.clone(), u.new.clone());
-                }
-            }
-            _ => {}
+    let updates = plan.steps.iter().flat_map(|s| match s {
+        Step::Refs { updates, .. } => updates.as_slice(),
+        _ => &[],
+    });
+    for u in updates {
+        let cur = match refs.get(&u.name) {
+            Some(v) => v.clone(),
+            None => repo.ref_id(&u.name)?.map(|i| i.to_string()),
+        };
+        if cur != u.old {
+            problems.push(match (&cur, &u.old) {
+                (Some(c), None) => format!("{} exists (at {})", u.name, step::short(c)),
+                (None, Some(_)) => format!("{} does not exist any more", u.name),
+                (Some(c), Some(o)) => format!(
+                    "{} is at {}, expected {}",
+                    u.name,
+                    step::short(c),
+                    step::short(o)
+                ),
+                (None, None) => continue,
+            });
         }
+        refs.insert(u.name.clone(), u.new.clone());
     }
     if !problems.is_empty() {
         return Err(crate::refused!(
