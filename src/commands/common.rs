@@ -163,6 +163,20 @@ impl<'a> Env<'a> {
             }
         };
         self.check_task_file_clean(&rel)?;
+        if let Some(w) = self
+            .ctx
+            .repo
+            .worktrees()?
+            .into_iter()
+            .find(|w| w.branch.as_deref() == Some(self.target.as_str()))
+        {
+            return Err(crate::refused!(
+                help = "switch that worktree to another branch, or pass --no-commit",
+                "the target branch {} is checked out in the worktree {}; committing on it would leave that worktree behind",
+                short_branch(&self.target),
+                w.path
+            ));
+        }
         let committed = self.ctx.repo.file_at(self.target_tip, &rel)?;
         if committed.as_deref() != Some(self.tf.source.as_bytes()) {
             return Err(crate::refused!(

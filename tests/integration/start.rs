@@ -591,3 +591,16 @@ fn a_hook_failing_in_one_worktree_rolls_back_the_others_despite_their_hook_outpu
     assert_same(&r.snapshot(), &before, "snapshot");
     assert!(!r.base().join("worktrees").exists());
 }
+
+#[test]
+fn target_checked_out_in_another_worktree_is_refused() {
+    let r = TestRepo::muaththir_approved();
+    r.git(&["switch", "-q", "-c", "side"]);
+    let elsewhere = r.base().join("main-elsewhere");
+    r.git(&["worktree", "add", "-q", elsewhere.to_str().unwrap(), "main"]);
+    r.git(&["config", "parallel.target", "main"]);
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start"]));
+    assert!(text.contains("is checked out in the worktree"), "{text}");
+    assert_same(&r.snapshot(), &before, "snapshot");
+}
