@@ -558,10 +558,16 @@ fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: Objec
         if done.len() == 1 { "" } else { "s" },
         short_branch(&env.target)
     );
+    let w_id = done.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let w_br = done
+        .iter()
+        .map(|c| short_branch(&c.branch).len())
+        .max()
+        .unwrap_or(0);
     for c in &done {
         println!(
-            "  {}  {}  {} commit{}, {} file{} changed",
-            out.paint("1", &c.id),
+            "  {}  {:<w_br$}  {} commit{}, {} file{} changed",
+            out.paint("1", &format!("{:<w_id$}", c.id)),
             short_branch(&c.branch),
             c.commits,
             if c.commits == 1 { "" } else { "s" },

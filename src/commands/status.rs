@@ -212,6 +212,17 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         .map(|r| r.task.status.as_str().len())
         .max()
         .unwrap_or(0);
+    let w_branch = rows
+        .iter()
+        .filter_map(|r| r.active.as_ref().map(|a| a.branch.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let w_path = rows
+        .iter()
+        .filter_map(|r| r.active.as_ref()?.worktree.as_ref())
+        .map(|p| env.show(p).chars().count())
+        .max()
+        .unwrap_or(0);
     for (i, r) in rows.iter().enumerate() {
         let t = r.task;
         let id_code = if ready.contains(&i) { "1" } else { "" };
@@ -222,12 +233,12 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
         );
         if let Some(a) = &r.active {
-            line.push_str(&format!("  {}", a.branch));
+            line.push_str(&format!("  {:<w_branch$}", a.branch));
             if a.tip.is_none() {
                 line.push_str(&format!("  {}", out.paint("31", "(branch missing)")));
             }
             match &a.worktree {
-                Some(p) => line.push_str(&format!("  {}", env.show(p))),
+                Some(p) => line.push_str(&format!("  {:<w_path$}", env.show(p))),
                 None => line.push_str(&format!("  {}", out.paint("31", "(no worktree)"))),
             }
             match a.changes {
