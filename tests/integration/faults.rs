@@ -9,17 +9,9 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
 
-use crate::support::{assert_same, stderr, stdout, Snapshot, TestRepo};
+use crate::support::{all_output, assert_same, json, Snapshot, TestRepo};
 
 const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
-
-fn all_output(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
-}
 
 /// The number of steps of a command's plan and its commit point (0-based), from its dry run.
 fn plan_of(r: &TestRepo, args: &[&str]) -> (usize, Option<usize>) {

@@ -3,9 +3,8 @@
 //! paths, a target or branch that moved meanwhile), each leaving the repository as it was.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use crate::support::{assert_same, line_diff, stderr, stdout, TestRepo, NOW};
+use crate::support::{assert_same, field, line_diff, refused, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role, a file inside its produces paths, merge message).
 const TASKS: [(&str, &str, &str, &str); 3] = [
@@ -31,20 +30,6 @@ const TASKS: [(&str, &str, &str, &str); 3] = [
 
 fn branch(role: &str, id: &str) -> String {
     format!("feature/muaththir/{role}-{id}")
-}
-
-fn all_output(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-fn refused(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "expected exit 1:\n{}",
-        all_output(out)
-    );
-    all_output(out)
 }
 
 fn started_file() -> String {
@@ -79,33 +64,6 @@ fn started_with_work() -> TestRepo {
     r
 }
 
-fn ref_exists(r: &TestRepo, name: &str) -> bool {
-    r.git_cmd(&r.root)
-        .args(["rev-parse", "--verify", "-q", name])
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
-
-/// The value of `key` of task `id` in a task file's text (unquoted).
-fn field(text: &str, id: &str, key: &str) -> Option<String> {
-    let mut in_task = false;
-    for line in text.lines() {
-        let t = line.trim_start().trim_start_matches("- ");
-        if let Some(v) = t.strip_prefix("id:") {
-            in_task = v.trim().trim_matches('"') == id;
-            continue;
-        }
-        if in_task {
-            if let Some(v) = t.strip_prefix(&format!("{key}:")) {
-                return Some(v.trim().trim_matches('"').to_string());
-            }
-        }
-    }
-    None
-}
-
 /// Asserts task `id` is still running: in_progress on main, its branch and worktree in place.
 fn assert_running(r: &TestRepo, id: &str, role: &str) {
     assert_eq!(
@@ -114,7 +72,7 @@ fn assert_running(r: &TestRepo, id: &str, role: &str) {
         "{id}"
     );
     assert!(
-        ref_exists(r, &format!("refs/heads/{}", branch(role, id))),
+        r.ref_exists(&format!("refs/heads/{}", branch(role, id))),
         "{id}: branch gone"
     );
     let wt = r.task_worktree(role, id);
@@ -296,15 +254,9 @@ fn conflict_refuses_and_partial_merges_the_others() {
     assert_running(&r, "FRONTEND-01", "frontend");
     assert_eq!(r.rev(&branch("frontend", "FRONTEND-01")), fe_tip);
     assert_eq!(linked_worktree_count(&r), 1);
-    assert!(!ref_exists(
-        &r,
-        &format!("refs/heads/{}", branch("devops", "DEVOPS-01"))
-    ));
-    assert!(!ref_exists(
-        &r,
-        &format!("refs/heads/{}", branch("backend", "BACKEND-01"))
-    ));
-    assert!(!ref_exists(&r, "refs/parallel/backup/FRONTEND-01"));
+    assert!(!r.ref_exists(&format!("refs/heads/{}", branch("devops", "DEVOPS-01"))));
+    assert!(!r.ref_exists(&format!("refs/heads/{}", branch("backend", "BACKEND-01"))));
+    assert!(!r.ref_exists("refs/parallel/backup/FRONTEND-01"));
 }
 
 #[test]
@@ -443,7 +395,7 @@ fn target_moved_during_the_test_is_refused() {
     for (k, (id, role, ..)) in TASKS.iter().enumerate() {
         assert_running(&r, id, role);
         assert_eq!(r.rev(&branch(role, id)), tips[k]);
-        assert!(!ref_exists(&r, &format!("refs/parallel/backup/{id}")));
+        assert!(!r.ref_exists(&format!("refs/parallel/backup/{id}")));
     }
     // Nothing is pending: finishing again merges onto the moved target.
     r.ok(&["finish"]);
@@ -478,7 +430,7 @@ fn branch_moved_during_the_test_is_refused() {
     );
     for (id, role, ..) in TASKS {
         assert_running(&r, id, role);
-        assert!(!ref_exists(&r, &format!("refs/parallel/backup/{id}")));
+        assert!(!r.ref_exists(&format!("refs/parallel/backup/{id}")));
     }
     assert_eq!(
         r.git(&["status", "--porcelain", "--untracked-files=all"]),

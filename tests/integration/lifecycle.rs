@@ -2,16 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::support::{stderr, stdout, TestRepo, NOW};
+use crate::support::{field, json, stderr, stdout, TestRepo, NOW};
 
 /// A started task as `start --json` reports it.
 struct Started {
     branch: String,
     worktree: PathBuf,
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
 }
 
 /// muaththir with ARCH-01 approved: DEVOPS-01, BACKEND-01 and FRONTEND-01 are ready.
@@ -44,33 +40,6 @@ fn start(r: &TestRepo, ids: &[&str]) -> Vec<(String, Started)> {
 
 fn start_one(r: &TestRepo, id: &str) -> Started {
     start(r, &[id]).pop().expect("one started").1
-}
-
-/// The value of `key` of task `id` in the task file text (unquoted), None when absent.
-fn field(text: &str, id: &str, key: &str) -> Option<String> {
-    let mut in_task = false;
-    for line in text.lines() {
-        let t = line.trim_start().trim_start_matches("- ");
-        if let Some(v) = t.strip_prefix("id:") {
-            in_task = v.trim().trim_matches('"') == id;
-            continue;
-        }
-        if in_task {
-            if let Some(v) = t.strip_prefix(&format!("{key}:")) {
-                return Some(v.trim().trim_matches('"').trim_matches('\'').to_string());
-            }
-        }
-    }
-    None
-}
-
-fn ref_exists(r: &TestRepo, name: &str) -> bool {
-    r.git_cmd(&r.root)
-        .args(["rev-parse", "--verify", "-q", name])
-        .output()
-        .unwrap()
-        .status
-        .success()
 }
 
 /// `git for-each-ref` lines, without the target branch (which task-file commits move).
@@ -116,7 +85,7 @@ fn abort_clean_tasks_sets_them_back_to_pending() {
     for (id, s) in &started {
         assert!(!s.worktree.exists(), "{id}: worktree removed");
         assert!(
-            !ref_exists(&r, &format!("refs/heads/{}", s.branch)),
+            !r.ref_exists(&format!("refs/heads/{}", s.branch)),
             "{id}: branch deleted"
         );
         assert_eq!(
@@ -176,7 +145,7 @@ fn abort_named_task_leaves_the_others_running() {
         let running = id != "BACKEND-01";
         assert_eq!(s.worktree.exists(), running, "{id}");
         assert_eq!(
-            ref_exists(&r, &format!("refs/heads/{}", s.branch)),
+            r.ref_exists(&format!("refs/heads/{}", s.branch)),
             running,
             "{id}"
         );
@@ -288,7 +257,7 @@ fn abort_force_backs_up_commits_and_uncommitted_changes() {
         !wt("FRONTEND-01").exists(),
         "a locked worktree is removed with --force"
     );
-    assert!(!ref_exists(&r, &format!("refs/heads/{}", br("DEVOPS-01"))));
+    assert!(!r.ref_exists(&format!("refs/heads/{}", br("DEVOPS-01"))));
     assert!(wt("BACKEND-01").exists(), "not named, still running");
 
     // The committed work is in the backup ref.
@@ -304,8 +273,8 @@ fn abort_force_backs_up_commits_and_uncommitted_changes() {
         "new\n"
     );
     // FRONTEND-01 had only a lock: its tip is saved, no wip.
-    assert!(ref_exists(&r, "refs/parallel/backup/FRONTEND-01"));
-    assert!(!ref_exists(&r, "refs/parallel/backup/FRONTEND-01-wip"));
+    assert!(r.ref_exists("refs/parallel/backup/FRONTEND-01"));
+    assert!(!r.ref_exists("refs/parallel/backup/FRONTEND-01-wip"));
     assert_eq!(
         field(&r.task_file(), "DEVOPS-01", "status").as_deref(),
         Some("pending")
@@ -551,8 +520,8 @@ fn gc_deletes_only_old_backups() {
     assert!(out.status.success());
     std::fs::write(s.worktree.join("wip.txt"), "wip\n").unwrap();
     r.ok(&["abort", "--force"]);
-    assert!(ref_exists(&r, "refs/parallel/backup/DEVOPS-01"));
-    assert!(ref_exists(&r, "refs/parallel/backup/DEVOPS-01-wip"));
+    assert!(r.ref_exists("refs/parallel/backup/DEVOPS-01"));
+    assert!(r.ref_exists("refs/parallel/backup/DEVOPS-01-wip"));
 
     // Default: 30 days; the backups are new.
     let snap = r.snapshot();
@@ -570,7 +539,7 @@ fn gc_deletes_only_old_backups() {
     crate::support::assert_ok(&later, &["gc"]);
     let v = json(&stdout(&later));
     assert_eq!(v["deleted"].as_array().unwrap().len(), 2, "{v}");
-    assert!(!ref_exists(&r, "refs/parallel/backup/DEVOPS-01"));
+    assert!(!r.ref_exists("refs/parallel/backup/DEVOPS-01"));
 }
 
 #[test]
@@ -579,7 +548,7 @@ fn gc_with_keep_backups_zero_deletes_every_backup() {
     let s = start_one(&r, "DEVOPS-01");
     commit_in(&r, &s.worktree, "ci.yml", "on: push\n", "ci");
     r.ok(&["abort", "--force"]);
-    assert!(ref_exists(&r, "refs/parallel/backup/DEVOPS-01"));
+    assert!(r.ref_exists("refs/parallel/backup/DEVOPS-01"));
     r.git(&["config", "parallel.keepBackups", "0"]);
 
     let snap = r.snapshot();
@@ -592,7 +561,7 @@ fn gc_with_keep_backups_zero_deletes_every_backup() {
 
     let out = r.ok(&["gc"]);
     assert!(out.contains("Deleted 1 backup ref"), "{out}");
-    assert!(!ref_exists(&r, "refs/parallel/backup/DEVOPS-01"));
+    assert!(!r.ref_exists("refs/parallel/backup/DEVOPS-01"));
     assert!(refs_but_main(&r)
         .iter()
         .all(|l| !l.starts_with("refs/parallel/")));
@@ -634,7 +603,7 @@ fn abort_a_task_whose_worktree_is_gone() {
     let s = start_one(&r, "DEVOPS-01");
     r.git(&["worktree", "remove", s.worktree.to_str().unwrap()]);
     r.ok(&["abort"]);
-    assert!(!ref_exists(&r, &format!("refs/heads/{}", s.branch)));
+    assert!(!r.ref_exists(&format!("refs/heads/{}", s.branch)));
     assert_eq!(
         field(&r.task_file(), "DEVOPS-01", "status").as_deref(),
         Some("pending")
@@ -656,7 +625,7 @@ fn undo_of_a_forced_abort_brings_the_task_back() {
     assert_eq!(r.rev("main"), main_before);
     assert_eq!(r.rev(&format!("refs/heads/{}", s.branch)), tip);
     assert!(s.worktree.join("ci.yml").exists());
-    assert!(!ref_exists(&r, "refs/parallel/backup/DEVOPS-01"));
+    assert!(!r.ref_exists("refs/parallel/backup/DEVOPS-01"));
     assert_eq!(
         field(&r.task_file(), "DEVOPS-01", "status").as_deref(),
         Some("in_progress")

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::support::{assert_same, line_diff, stderr, stdout, TestRepo, NOW};
+use crate::support::{all_output, assert_same, json, line_diff, refused, stdout, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role).
 const TASKS: [(&str, &str); 3] = [
@@ -21,27 +21,8 @@ fn expected_path() -> PathBuf {
         .join("tests/fixtures/expected/muaththir-started.task-graph.yml")
 }
 
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
-}
-
 fn branch(role: &str, id: &str) -> String {
     format!("feature/muaththir/{role}-{id}")
-}
-
-fn all_output(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-/// Asserts the command was refused (exit 1) and returns its stdout + stderr.
-fn refused(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "expected exit 1:\n{}",
-        all_output(out)
-    );
-    all_output(out)
 }
 
 /// The linked worktrees (`git worktree list --porcelain`), as (path, branch).

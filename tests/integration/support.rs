@@ -493,3 +493,53 @@ pub fn assert_same(a: &Snapshot, b: &Snapshot, what: &str) {
         panic!("{what}: the repository state differs:\n{}", a.diff(b));
     }
 }
+
+/// stdout followed by stderr.
+pub fn all_output(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+/// Asserts the command was refused (exit 1) and returns its stdout + stderr.
+pub fn refused(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1:\n{}",
+        all_output(out)
+    );
+    all_output(out)
+}
+
+/// Parses a JSON document, panicking with the text when it is not one.
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
+}
+
+/// The value of `key` of task `id` in a task file's text (unquoted).
+pub fn field(text: &str, id: &str, key: &str) -> Option<String> {
+    let mut in_task = false;
+    for line in text.lines() {
+        let t = line.trim_start().trim_start_matches("- ");
+        if let Some(v) = t.strip_prefix("id:") {
+            in_task = v.trim().trim_matches('"') == id;
+            continue;
+        }
+        if in_task {
+            if let Some(v) = t.strip_prefix(&format!("{key}:")) {
+                return Some(v.trim().trim_matches('"').trim_matches('\'').to_string());
+            }
+        }
+    }
+    None
+}
+
+impl TestRepo {
+    /// Whether a ref (or any revision) resolves.
+    pub fn ref_exists(&self, name: &str) -> bool {
+        self.git_cmd(&self.root)
+            .args(["rev-parse", "--verify", "-q", name])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+}
