@@ -211,6 +211,9 @@ impl Repo {
 
     /// Applies ref changes atomically, each checked against its expected old value.
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<()> {
+        // The branch checked out in the main worktree is updated through HEAD (dereferenced),
+        // so HEAD's reflog records the move as it does when git itself commits or merges.
+        let head = self.head_branch().ok().flatten();
         let mut edits = Vec::new();
         for u in updates {
             let expected = match &u.old {
@@ -233,15 +236,16 @@ impl Repo {
                     log: RefLog::AndReference,
                 },
             };
-            let name = u
-                .name
-                .as_str()
+            let via_head =
+                u.new.is_some() && u.old.is_some() && head.as_deref() == Some(u.name.as_str());
+            let shown = if via_head { "HEAD" } else { u.name.as_str() };
+            let name = shown
                 .try_into()
                 .map_err(|e| crate::fatal!("invalid ref name {}: {e}", u.name))?;
             edits.push(RefEdit {
                 change,
                 name,
-                deref: false,
+                deref: via_head,
             });
         }
         self.gix.edit_references(edits).map_err(|e| {
