@@ -585,3 +585,15 @@ fn target_checked_out_in_another_worktree_is_refused() {
     assert!(text.contains("is checked out in the worktree"), "{text}");
     assert_same(&r.snapshot(), &before, "snapshot");
 }
+
+#[test]
+fn head_reflog_records_the_start_commit() {
+    let r = TestRepo::muaththir_approved();
+    r.ok(&["start"]);
+    assert_eq!(r.git(&["symbolic-ref", "HEAD"]).trim(), "refs/heads/main");
+    let reflog = r.git(&["reflog", "-1", "--format=%gs", "HEAD"]);
+    assert!(
+        reflog.contains("git-parallel: chore(muaththir): start DEVOPS-01"),
+        "{reflog}"
+    );
+}
