@@ -597,3 +597,34 @@ fn head_reflog_records_the_start_commit() {
         "{reflog}"
     );
 }
+
+#[test]
+fn a_stale_lock_is_reported_with_how_to_clear_it() {
+    let r = TestRepo::muaththir_approved();
+    let dir = r.root.join(".git/parallel");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A pid that cannot be running (above the kernel's pid limit).
+    std::fs::write(dir.join("lock"), "4194305\nstart\n").unwrap();
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start"]));
+    assert!(text.contains("stale lock"), "{text}");
+    assert!(text.contains("rm "), "{text}");
+    assert_same(&r.snapshot(), &before, "snapshot");
+    std::fs::remove_file(dir.join("lock")).unwrap();
+    r.ok(&["start"]);
+}
+
+#[test]
+fn a_live_lock_is_reported_as_another_run() {
+    let r = TestRepo::muaththir_approved();
+    let dir = r.root.join(".git/parallel");
+    std::fs::create_dir_all(&dir).unwrap();
+    // This test process is alive for the whole call.
+    std::fs::write(
+        dir.join("lock"),
+        format!("{}\nfinish\n", std::process::id()),
+    )
+    .unwrap();
+    let text = refused(&r.run(&["start"]));
+    assert!(text.contains("another git-parallel is running"), "{text}");
+}
