@@ -154,14 +154,18 @@ impl Context {
 
     /// Loads and validates the task file. Errors are printed in full; warnings too, unless quiet.
     pub fn load_tasks(&self) -> Result<TaskFile> {
-        let path = self.locate_task_file()?;
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        self.load_tasks_at(&self.locate_task_file()?)
+    }
+
+    /// `load_tasks` for a task file already located.
+    pub fn load_tasks_at(&self, path: &Utf8Path) -> Result<TaskFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
             crate::refused!(
                 help = "check --tasks / parallel.tasks",
                 "cannot read task file {path}: {e}"
             )
         })?;
-        let shown = self.display_path(&path);
+        let shown = self.display_path(path);
         let tf = TaskFile::parse(Utf8Path::new(&shown), text).map_err(Error::Refused)?;
         let findings = tf.validate();
         let mut errors = 0;

@@ -46,7 +46,7 @@ impl<'a> Env<'a> {
         }
         let main = ctx.repo.workdir()?.to_path_buf();
         let task_path = ctx.locate_task_file()?;
-        let tf = ctx.load_tasks()?;
+        let tf = ctx.load_tasks_at(&task_path)?;
         let task_rel = ctx.repo_relative(&task_path);
         let product = tf
             .graph
