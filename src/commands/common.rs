@@ -31,10 +31,11 @@ impl<'a> Env<'a> {
     /// For commands that change the repository: refuses while an interrupted operation is pending.
     pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
         crate::txn::ensure_no_pending(&ctx.repo)?;
-        Env::load_readonly(ctx)
+        Env::open(ctx, false)
     }
 
-    /// For commands that only read: works while an interrupted operation is pending (and says so).
+    /// For commands that only read: works while an interrupted operation is pending (and says
+    /// so), and on a detached HEAD (compared with HEAD then).
     pub fn load_readonly(ctx: &'a Context) -> Result<Env<'a>> {
         if let Err(e) = crate::txn::ensure_no_pending(&ctx.repo) {
             if !ctx.out.quiet && !ctx.out.json {
@@ -44,6 +45,10 @@ impl<'a> Env<'a> {
                 );
             }
         }
+        Env::open(ctx, true)
+    }
+
+    fn open(ctx: &'a Context, readonly: bool) -> Result<Env<'a>> {
         let main = ctx.repo.workdir()?.to_path_buf();
         let task_path = ctx.locate_task_file()?;
         let tf = ctx.load_tasks_at(&task_path)?;
@@ -59,12 +64,16 @@ impl<'a> Env<'a> {
         let target = match ctx.repo.config("parallel.target") {
             Some(t) if t.starts_with("refs/") => t,
             Some(t) => format!("refs/heads/{t}"),
-            None => head.clone().ok_or_else(|| {
-                crate::refused!(
-                    help = "check out the branch tasks should merge into, or set it: git config parallel.target main",
-                    "HEAD is detached in the main worktree, so there is no target branch"
-                )
-            })?,
+            None => match head.clone() {
+                Some(h) => h,
+                None if readonly => "HEAD".to_string(),
+                None => {
+                    return Err(crate::refused!(
+                        help = "check out the branch tasks should merge into, or set it: git config parallel.target main",
+                        "HEAD is detached in the main worktree, so there is no target branch"
+                    ))
+                }
+            },
         };
         let target_tip = ctx.repo.ref_id(&target)?.ok_or_else(|| {
             crate::refused!(

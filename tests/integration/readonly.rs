@@ -884,3 +884,18 @@ fn readonly_commands_leave_no_trace() {
         .unwrap_or_default();
     assert_eq!(state, after, "state directory changed");
 }
+
+#[test]
+fn status_works_on_a_detached_head_where_start_refuses() {
+    let r = muaththir_ready();
+    r.git(&["checkout", "-q", "--detach"]);
+    let out = r.ok(&["status"]);
+    assert!(out.contains("target HEAD"), "{out}");
+    let out = r.run(&["start"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("HEAD is detached"),
+        "{}",
+        stderr(&out)
+    );
+}
