@@ -270,6 +270,41 @@ pub(crate) fn check_ref_name(id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A list-valued key: `true` when it is a list (or empty); the first entry that is not `kind`
+/// is reported here.
+fn check_entries(
+    cx: &mut Ctx<'_>,
+    key: &str,
+    v: &Value,
+    vnode: &Node,
+    kind: (fn(&Value) -> bool, &str),
+    help: &str,
+) -> bool {
+    let (is_kind, what) = kind;
+    let items = match v {
+        Value::Null => return true,
+        Value::Sequence(items) => items,
+        _ => return false,
+    };
+    if let Some((item, n)) = items
+        .iter()
+        .zip(vnode.as_seq().unwrap_or(&[]))
+        .find(|(item, _)| !is_kind(item))
+    {
+        cx.error(
+            "taskgraph::wrong-type",
+            format!(
+                "every entry of `{key}` must be {what}, found {}",
+                type_name(item)
+            ),
+            n,
+            &format!("not {what}"),
+            help.into(),
+        );
+    }
+    true
+}
+
 fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     for (k, v) in map {
         let Some(key) = k.as_str() else { continue };
@@ -286,52 +321,22 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
             Expect::Text => v.is_sequence() || v.is_mapping(),
             Expect::Bool => !v.is_bool(),
             Expect::Count => !(v.is_u64() || v.is_null()),
-            Expect::StringList => match v {
-                Value::Null => false,
-                Value::Sequence(items) => {
-                    if let Some((item, n)) = items
-                        .iter()
-                        .zip(vnode.as_seq().unwrap_or(&[]))
-                        .find(|(item, _)| !item.is_string())
-                    {
-                        cx.error(
-                            "taskgraph::wrong-type",
-                            format!(
-                                "every entry of `{key}` must be a string, found {}",
-                                type_name(item)
-                            ),
-                            n,
-                            "not a string",
-                            "quote the entry, e.g. `- \"TASK-01\"`".into(),
-                        );
-                    }
-                    false
-                }
-                _ => true,
-            },
-            Expect::MapList => match v {
-                Value::Null => false,
-                Value::Sequence(items) => {
-                    if let Some((item, n)) = items
-                        .iter()
-                        .zip(vnode.as_seq().unwrap_or(&[]))
-                        .find(|(item, _)| !item.is_mapping())
-                    {
-                        cx.error(
-                            "taskgraph::wrong-type",
-                            format!(
-                                "every entry of `{key}` must be a mapping, found {}",
-                                type_name(item)
-                            ),
-                            n,
-                            "not a mapping",
-                            "write entries as `- name: ...` with their keys".into(),
-                        );
-                    }
-                    false
-                }
-                _ => true,
-            },
+            Expect::StringList => !check_entries(
+                cx,
+                key,
+                v,
+                vnode,
+                (Value::is_string, "a string"),
+                "quote the entry, e.g. `- \"TASK-01\"`",
+            ),
+            Expect::MapList => !check_entries(
+                cx,
+                key,
+                v,
+                vnode,
+                (Value::is_mapping, "a mapping"),
+                "write entries as `- name: ...` with their keys",
+            ),
         };
         if bad {
             let what = match want {
