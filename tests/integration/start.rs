@@ -628,3 +628,49 @@ fn a_live_lock_is_reported_as_another_run() {
     let text = refused(&r.run(&["start"]));
     assert!(text.contains("another git-parallel is running"), "{text}");
 }
+
+/// Progress shows on a terminal only: run under `script` (a pseudo-terminal) and through a pipe.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let r = TestRepo::muaththir_approved();
+    // `script` runs the command on a pseudo-terminal, with the test's isolated git environment.
+    let env = r.git_cmd(&r.root);
+    let mut script = std::process::Command::new("script");
+    for (k, v) in env.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let script = script
+        .env("TERM", "xterm")
+        .current_dir(&r.root)
+        .args([
+            "-qec",
+            &format!("{} start", crate::support::BIN),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&script.stdout);
+    assert!(script.status.success(), "{tty}");
+    assert!(
+        tty.contains("start [1/"),
+        "no progress on a terminal:\n{tty}"
+    );
+    assert!(tty.contains("\x1b[K"), "{tty}");
+
+    let r = TestRepo::muaththir_approved();
+    let piped = r.run(&["start"]);
+    assert!(!all_output(&piped).contains("start [1/"));
+    assert!(!all_output(&piped).contains('\x1b'));
+}
