@@ -10,6 +10,15 @@ struct Started {
     worktree: PathBuf,
 }
 
+/// The started task `id`.
+fn of<'a>(started: &'a [(String, Started)], id: &str) -> &'a Started {
+    &started
+        .iter()
+        .find(|(i, _)| i == id)
+        .unwrap_or_else(|| panic!("{id} was not started"))
+        .1
+}
+
 /// muaththir with ARCH-01 approved: DEVOPS-01, BACKEND-01 and FRONTEND-01 are ready.
 fn approved_repo() -> TestRepo {
     let r = TestRepo::muaththir();
@@ -161,15 +170,7 @@ fn abort_named_task_leaves_the_others_running() {
 fn abort_refuses_work_and_lists_every_problem() {
     let r = approved_repo();
     let started = start(&r, &[]);
-    let wt = |id: &str| {
-        started
-            .iter()
-            .find(|(i, _)| i == id)
-            .unwrap()
-            .1
-            .worktree
-            .clone()
-    };
+    let wt = |id: &str| of(&started, id).worktree.clone();
     commit_in(&r, &wt("DEVOPS-01"), "ci.yml", "on: push\n", "add ci");
     std::fs::write(wt("BACKEND-01").join("notes.txt"), "draft\n").unwrap();
     r.git(&["worktree", "lock", wt("FRONTEND-01").to_str().unwrap()]);
@@ -214,24 +215,8 @@ fn abort_refuses_work_and_lists_every_problem() {
 fn abort_force_backs_up_commits_and_uncommitted_changes() {
     let r = approved_repo();
     let started = start(&r, &[]);
-    let wt = |id: &str| {
-        started
-            .iter()
-            .find(|(i, _)| i == id)
-            .unwrap()
-            .1
-            .worktree
-            .clone()
-    };
-    let br = |id: &str| {
-        started
-            .iter()
-            .find(|(i, _)| i == id)
-            .unwrap()
-            .1
-            .branch
-            .clone()
-    };
+    let wt = |id: &str| of(&started, id).worktree.clone();
+    let br = |id: &str| of(&started, id).branch.clone();
     let devops = wt("DEVOPS-01");
     commit_in(&r, &devops, "ci.yml", "on: push\n", "add ci");
     let tip = r.git_in(&devops, &["rev-parse", "HEAD"]).trim().to_string();
