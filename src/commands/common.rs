@@ -212,6 +212,7 @@ impl<'a> Env<'a> {
             steps.push(Step::SyncMain {
                 from: self.target_tip.to_string(),
                 to: commit.to_string(),
+                branch: Some(self.target.clone()),
             });
         }
         Ok((steps, commit))
