@@ -4,6 +4,7 @@ mod exec_demo;
 mod faults;
 mod finish;
 mod json;
+mod kills;
 mod lifecycle;
 mod native;
 mod readonly;

@@ -1,0 +1,530 @@
+//! Real faults: the whole process group of `start` and `finish` killed (SIGKILL or SIGTERM, as
+//! a CI cancel, `timeout`, the OOM killer or a closed terminal deliver them) while their git
+//! children write, and the half-done states such kills leave, also made by hand so that each
+//! is covered whatever the timing. Every one must be explained by `status` and settled by
+//! `recover --abort` (exactly the state before) or `recover --continue` (exactly the state
+//! after). Also the cases where finish used to fail after its commit point (submodules), undo
+//! after a branch switch, and the test gate's temp directory. (Reproductions 03–05b, 07, 08, 10.)
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use crate::support::{all_output, TestRepo};
+
+/// A directory on tmpfs when there is one (the kill tests write tens of thousands of files).
+pub fn fast_tmp() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::tempdir_in(shm) {
+            drop(d);
+            return shm.to_path_buf();
+        }
+    }
+    std::env::temp_dir()
+}
+
+/// A task graph of `n` parallel tasks T1..Tn of product `demo`, each producing src/t<i>/.
+pub fn graph(n: usize) -> String {
+    let mut s =
+        String::from("metadata:\n  product: demo\n  updated_at: '2026-01-01T00:00:00Z'\ntasks:\n");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "  - id: T{i}\n    name: Task {i}\n    agent: backend-engineer\n    depends_on: []\n    \
+             produces:\n      - {{ name: out, type: directory, path: src/t{i}/ }}\n    \
+             parallel_ok: true\n    status: pending\n"
+        ));
+    }
+    s
+}
+
+/// A repository with the `graph(tasks)` task file and `files` data files, on tmpfs.
+pub fn demo_repo(tasks: usize, files: usize) -> TestRepo {
+    let mut r = TestRepo::new_in(&fast_tmp());
+    r.tasks = "products/demo/.claude/task-graph.yml".into();
+    r.write(&r.tasks, &graph(tasks));
+    for k in 0..files {
+        let p = r.path(&format!("data/d{}/f{}.txt", k / 100, k % 100));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, format!("{k}\n")).unwrap();
+    }
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "data"]);
+    r
+}
+
+pub fn wt(r: &TestRepo, i: usize) -> PathBuf {
+    r.base().join(format!("worktrees/demo/backend-T{i}"))
+}
+
+/// Commits `files` new files under src/t<i>/ in task i's worktree.
+pub fn work(r: &TestRepo, i: usize, files: usize) {
+    let w = wt(r, i);
+    let dir = w.join(format!("src/t{i}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in 0..files {
+        std::fs::write(dir.join(format!("f{f}")), format!("{i} {f}\n")).unwrap();
+    }
+    r.git_in(&w, &["add", "src"]);
+    r.git_in(&w, &["commit", "-q", "-m", &format!("work {i}")]);
+}
+
+/// Starts git-parallel in a process group of its own (as `setsid` does in the scripts).
+pub fn spawn(r: &TestRepo, args: &[&str]) -> Child {
+    r.cmd()
+        .args(args)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn git-parallel")
+}
+
+/// Sends `sig` to the child's whole process group and reaps the child.
+pub fn kill_group(child: &mut Child, sig: i32) {
+    // SAFETY: kill(2) on a process group we created; no memory is involved.
+    unsafe {
+        libc::kill(-(child.id() as i32), sig);
+    }
+    let _ = child.wait();
+    // The rest of the group (git children) dies with it; wait until none is left.
+    for _ in 0..500 {
+        // SAFETY: as above; signal 0 only checks that the group still exists.
+        if unsafe { libc::kill(-(child.id() as i32), 0) } != 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Polls (every 2 ms, at most ~20 s) until `cond` holds or the child has exited; whether it held.
+pub fn wait_for(child: &mut Child, cond: impl Fn() -> bool) -> bool {
+    for _ in 0..10_000 {
+        if cond() {
+            return true;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            return cond();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    false
+}
+
+/// What must be equal between "before"/"after" states: refs, HEAD, the worktree list (paths
+/// relative to the test dir), the task file, and the status of the main and every worktree.
+#[derive(Debug, PartialEq, Eq)]
+pub struct State {
+    pub refs: String,
+    pub head: String,
+    pub worktrees: String,
+    pub task_file: String,
+    pub statuses: Vec<(String, String)>,
+}
+
+pub fn state(r: &TestRepo) -> State {
+    let base = r.base().display().to_string();
+    let list = r.git(&["worktree", "list", "--porcelain"]);
+    let mut statuses = vec![(
+        "main".to_string(),
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+    )];
+    for line in list.lines() {
+        if let Some(p) = line.strip_prefix("worktree ") {
+            if Path::new(p) != r.root {
+                let st = r
+                    .git_cmd(Path::new(p))
+                    .args(["status", "--porcelain", "--untracked-files=all"])
+                    .output()
+                    .unwrap();
+                statuses.push((
+                    p.replace(&base, "<tmp>"),
+                    format!("{}{}", all_output(&st), st.status),
+                ));
+            }
+        }
+    }
+    State {
+        refs: r.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+        head: r.git(&["symbolic-ref", "-q", "HEAD"]),
+        worktrees: list.replace(&base, "<tmp>"),
+        task_file: r.task_file(),
+        statuses,
+    }
+}
+
+/// Asserts nothing is pending, no lock file is left in the git dir, and `git fsck` is clean.
+pub fn assert_settled(r: &TestRepo, what: &str) {
+    assert!(
+        !r.path(".git/parallel/journal").exists(),
+        "{what}: journal left"
+    );
+    let mut locks = Vec::new();
+    find_locks(&r.path(".git"), &mut locks);
+    assert!(locks.is_empty(), "{what}: lock files left: {locks:?}");
+    let fsck = r
+        .git_cmd(&r.root)
+        .args(["fsck", "--no-progress", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(fsck.status.success(), "{what}: fsck: {}", all_output(&fsck));
+}
+
+fn find_locks(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() && e.file_name() != "objects" {
+            find_locks(&p, out);
+        } else if p.extension().is_some_and(|x| x == "lock") || e.file_name() == "locked" {
+            out.push(p);
+        }
+    }
+}
+
+/// `status` exits 0 and, while a journal is pending, says so.
+pub fn assert_status_explains(r: &TestRepo, what: &str) {
+    let out = r.run(&["status"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{what}: status: {text}");
+    if r.path(".git/parallel/journal").exists() {
+        assert!(
+            text.contains("interrupted operation is pending"),
+            "{what}: status does not explain: {text}"
+        );
+    }
+}
+
+fn recover_ok(r: &TestRepo, how: &str, what: &str) -> String {
+    let out = r.run(&["recover", how]);
+    assert!(
+        out.status.success(),
+        "{what}: recover {how} failed:\n{}",
+        all_output(&out)
+    );
+    all_output(&out)
+}
+
+/// The state of a repository built like `setup` after `args` ran uninterrupted.
+fn reference(setup: &dyn Fn() -> TestRepo, args: &[&str]) -> State {
+    let r = setup();
+    r.ok(args);
+    state(&r)
+}
+
+fn start_setup() -> TestRepo {
+    demo_repo(6, 5000)
+}
+
+/// Reproduction 03: the process group killed while start checks the worktrees out.
+fn start_killed_during_checkouts(sig: i32, how: &str) {
+    let what = format!("start killed by signal {sig}, then recover {how}");
+    let after = reference(&start_setup, &["start", "-q"]);
+    let r = start_setup();
+    let before = state(&r);
+    let mut child = spawn(&r, &["start", "-q"]);
+    let base = r.base();
+    let begun = wait_for(&mut child, || {
+        (1..=6).any(|i| {
+            base.join(format!("worktrees/demo/backend-T{i}/data/d1"))
+                .exists()
+        })
+    });
+    assert!(begun, "{what}: no checkout was seen");
+    kill_group(&mut child, sig);
+    assert_status_explains(&r, &what);
+    recover_ok(&r, how, &what);
+    assert_settled(&r, &what);
+    let now = state(&r);
+    if how == "--abort" {
+        assert_eq!(now, before, "{what}");
+    } else {
+        assert_eq!(now, after, "{what}");
+    }
+    // Nothing is left in the way: the command runs normally afterwards.
+    if how == "--abort" {
+        r.ok(&["start", "-q"]);
+        assert_eq!(state(&r), after, "{what}: start after the rollback");
+    }
+}
+
+#[test]
+fn start_group_sigkill_during_checkouts_then_abort() {
+    start_killed_during_checkouts(libc::SIGKILL, "--abort");
+}
+
+#[test]
+fn start_group_sigkill_during_checkouts_then_continue() {
+    start_killed_during_checkouts(libc::SIGKILL, "--continue");
+}
+
+#[test]
+fn start_group_sigterm_during_checkouts_then_abort() {
+    start_killed_during_checkouts(libc::SIGTERM, "--abort");
+}
+
+fn finish_setup(files_per_task: usize) -> TestRepo {
+    let r = demo_repo(2, 5000);
+    r.ok(&["start", "-q"]);
+    for i in 1..=2 {
+        work(&r, i, files_per_task);
+    }
+    r
+}
+
+/// Reproduction 04: killed while finish updates the main worktree (`read-tree -m -u`).
+fn finish_killed_during_main_update(how: &str) {
+    let what = format!("finish killed in the main worktree update, then recover {how}");
+    let setup = || finish_setup(4000);
+    let after = reference(&setup, &["finish", "-q"]);
+    let r = setup();
+    let before = state(&r);
+    let mut child = spawn(&r, &["finish", "-q"]);
+    let src = r.path("src");
+    wait_for(&mut child, || src.exists());
+    kill_group(&mut child, libc::SIGKILL);
+    assert_status_explains(&r, &what);
+    recover_ok(&r, how, &what);
+    assert_settled(&r, &what);
+    let now = state(&r);
+    if how == "--abort" {
+        assert_eq!(now, before, "{what}");
+    } else {
+        assert_eq!(now, after, "{what}");
+    }
+}
+
+#[test]
+fn finish_group_kill_during_main_update_then_continue() {
+    finish_killed_during_main_update("--continue");
+}
+
+#[test]
+fn finish_group_kill_during_main_update_then_abort() {
+    finish_killed_during_main_update("--abort");
+}
+
+/// Reproductions 05 and 05b: killed while finish removes the task worktrees (after its commit
+/// point); `--abort` (twice, as the script does), or `--continue` then `--abort`.
+fn finish_killed_during_removal(order: &[&str]) {
+    let what = format!("finish killed removing worktrees, then recover {order:?}");
+    let setup = || finish_setup(1);
+    let after = reference(&setup, &["finish", "-q"]);
+    let r = setup();
+    let before = state(&r);
+    let tips = [
+        r.rev("feature/demo/backend-T1"),
+        r.rev("feature/demo/backend-T2"),
+    ];
+    let mut child = spawn(&r, &["finish", "-q"]);
+    let probe = wt(&r, 1).join("data/d1/f1.txt");
+    wait_for(&mut child, || !probe.exists());
+    kill_group(&mut child, libc::SIGKILL);
+    assert_status_explains(&r, &what);
+    // A kill that came too late finds finish done: nothing to recover.
+    let mut settled_by: Option<&str> =
+        (!r.path(".git/parallel/journal").exists()).then_some("completed");
+    for how in order {
+        let out = r.run(&["recover", how]);
+        if settled_by.is_none() {
+            assert!(
+                out.status.success(),
+                "{what}: recover {how}: {}",
+                all_output(&out)
+            );
+            settled_by = Some(how);
+        } else {
+            assert!(
+                all_output(&out).contains("no interrupted operation"),
+                "{what}: {}",
+                all_output(&out)
+            );
+        }
+    }
+    assert_settled(&r, &what);
+    assert_status_explains(&r, &what);
+    let all = r.git(&["rev-list", "--all"]);
+    for t in &tips {
+        assert!(all.contains(t.as_str()), "{what}: tip {t} lost");
+    }
+    let now = state(&r);
+    if settled_by == Some("--abort") {
+        assert_eq!(now, before, "{what}");
+    } else {
+        assert_eq!(now, after, "{what}");
+    }
+    assert!(!r
+        .git(&["worktree", "list", "--porcelain"])
+        .contains("prunable"));
+}
+
+#[test]
+fn finish_group_kill_during_removal_then_abort_twice() {
+    finish_killed_during_removal(&["--abort", "--abort", "--continue"]);
+}
+
+#[test]
+fn finish_group_kill_during_removal_then_continue_then_abort() {
+    finish_killed_during_removal(&["--continue", "--abort"]);
+}
+
+// ---- half-done states made by hand (what a git child killed mid-write leaves) -----------------
+
+const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
+
+/// Runs `args` killed (failpoint) before its step `n`, then lets `mess` make the half-done
+/// state a killed git child would leave; asserts `recover --abort` restores `before` exactly on
+/// one copy and `recover --continue` reaches the uninterrupted result on another.
+#[cfg(feature = "failpoints")]
+fn half_done(
+    setup: &dyn Fn() -> TestRepo,
+    args: &[&str],
+    n: usize,
+    mess: &dyn Fn(&TestRepo),
+    what: &str,
+) {
+    let after = reference(setup, args);
+    for how in ["--abort", "--continue"] {
+        let what = format!("{what}, then recover {how}");
+        let r = setup();
+        let before = state(&r);
+        let out = r.run_env(args, &[(FAILPOINT, &format!("kill:{n}"))]);
+        assert!(out.status.code().is_none(), "{what}: {}", all_output(&out));
+        mess(&r);
+        assert_status_explains(&r, &what);
+        recover_ok(&r, how, &what);
+        assert_settled(&r, &what);
+        let expected = if how == "--abort" { &before } else { &after };
+        assert_eq!(&state(&r), expected, "{what}");
+    }
+}
+
+fn small_start() -> TestRepo {
+    demo_repo(4, 300)
+}
+
+fn admin(r: &TestRepo, i: usize) -> PathBuf {
+    r.path(&format!(".git/worktrees/backend-T{i}"))
+}
+
+/// Start killed in its worktree steps: T1 registered with a half checkout (some files, one
+/// half-written, no index, a stale index.lock), T2 only git's first admin file (`locked`) and an
+/// empty directory, T3 registered but still locked "initializing" with no checkout, T4 nothing.
+#[cfg(feature = "failpoints")]
+#[test]
+fn start_half_made_worktrees_are_settled_both_ways() {
+    let mess = |r: &TestRepo| {
+        let branch = |i: usize| format!("feature/demo/backend-T{i}");
+        r.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "--no-checkout",
+            wt(r, 1).to_str().unwrap(),
+            &branch(1),
+        ]);
+        std::fs::create_dir_all(wt(r, 1).join("data/d0")).unwrap();
+        std::fs::write(wt(r, 1).join("data/d0/f0.txt"), "0\n").unwrap();
+        std::fs::write(wt(r, 1).join("data/d0/f1.txt"), "").unwrap();
+        std::fs::write(admin(r, 1).join("index.lock"), "partial").unwrap();
+        std::fs::create_dir_all(admin(r, 2)).unwrap();
+        std::fs::write(admin(r, 2).join("locked"), "initializing").unwrap();
+        std::fs::create_dir_all(wt(r, 2)).unwrap();
+        r.git(&[
+            "worktree",
+            "add",
+            "-q",
+            "--no-checkout",
+            wt(r, 3).to_str().unwrap(),
+            &branch(3),
+        ]);
+        std::fs::write(admin(r, 3).join("locked"), "initializing").unwrap();
+    };
+    // Steps: task file commit, main worktree, branches, then the four worktrees (4..7).
+    half_done(
+        &small_start,
+        &["start", "-q"],
+        4,
+        &mess,
+        "start killed in its checkouts",
+    );
+}
+
+fn small_finish() -> TestRepo {
+    let r = demo_repo(2, 300);
+    r.ok(&["start", "-q"]);
+    for i in 1..=2 {
+        work(&r, i, 3);
+    }
+    r
+}
+
+/// Finish killed while removing worktrees: T1 as `git worktree remove` leaves it (its `.git`
+/// file and part of its files gone, still registered), T2 as our removal leaves it (marked,
+/// part of its files gone, `.git` still there).
+#[cfg(feature = "failpoints")]
+#[test]
+fn finish_half_removed_worktrees_are_settled_both_ways() {
+    let mess = |r: &TestRepo| {
+        std::fs::remove_file(wt(r, 1).join(".git")).unwrap();
+        std::fs::remove_dir_all(wt(r, 1).join("data/d0")).unwrap();
+        std::fs::write(admin(r, 2).join("git-parallel-removing"), "").unwrap();
+        std::fs::remove_dir_all(wt(r, 2).join("data")).unwrap();
+        std::fs::write(admin(r, 2).join("index.lock"), "").unwrap();
+    };
+    // Steps: refs, main worktree (commit point), removals (3, 4), branch deletions.
+    half_done(
+        &small_finish,
+        &["finish", "-q"],
+        3,
+        &mess,
+        "finish killed removing worktrees",
+    );
+}
+
+/// Finish killed in `read-tree -m -u`: the index still at the old tip, a stale index.lock, the
+/// task file and some new files already at the new tip, one new file half-written.
+#[cfg(feature = "failpoints")]
+#[test]
+fn finish_half_updated_main_worktree_is_settled_both_ways() {
+    let mess = |r: &TestRepo| {
+        let show = |p: &str| r.git(&["show", &format!("main:{p}")]);
+        r.write(&r.tasks, &show(&r.tasks));
+        r.write("src/t1/f0", &show("src/t1/f0"));
+        let half = show("src/t2/f1");
+        r.write("src/t2/f1", &half[..half.len() / 2]);
+        std::fs::write(r.path(".git/index.lock"), "").unwrap();
+    };
+    // Steps: refs (1), main worktree (2, the commit point).
+    half_done(
+        &small_finish,
+        &["finish", "-q"],
+        2,
+        &mess,
+        "finish killed updating the main worktree",
+    );
+}
+
+/// A file of the user's in a path the update writes is never overwritten or deleted: recover
+/// refuses, naming it, and settles once it is moved away.
+#[cfg(feature = "failpoints")]
+#[test]
+fn half_updated_main_worktree_keeps_a_file_of_the_users() {
+    let r = small_finish();
+    let out = r.run_env(&["finish", "-q"], &[(FAILPOINT, "kill:2")]);
+    assert!(out.status.code().is_none(), "{}", all_output(&out));
+    r.write("src/t1/f0", "the user's own file\n");
+    let out = r.run(&["recover", "--continue"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("src/t1/f0"),
+        "{}",
+        all_output(&out)
+    );
+    assert_eq!(r.read("src/t1/f0"), "the user's own file\n");
+    std::fs::rename(r.path("src/t1/f0"), r.base().join("saved")).unwrap();
+    recover_ok(&r, "--continue", "after moving the file away");
+    assert_settled(&r, "after moving the file away");
+}
