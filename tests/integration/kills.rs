@@ -71,8 +71,15 @@ pub fn work(r: &TestRepo, i: usize, files: usize) {
 
 /// Starts git-parallel in a process group of its own (as `setsid` does in the scripts).
 pub fn spawn(r: &TestRepo, args: &[&str]) -> Child {
-    r.cmd()
-        .args(args)
+    spawn_env(r, args, &[])
+}
+
+pub fn spawn_env(r: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut c = r.cmd();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.args(args)
         .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -527,4 +534,188 @@ fn half_updated_main_worktree_keeps_a_file_of_the_users() {
     std::fs::rename(r.path("src/t1/f0"), r.base().join("saved")).unwrap();
     recover_ok(&r, "--continue", "after moving the file away");
     assert_settled(&r, "after moving the file away");
+}
+
+// ---- finish with a submodule; undo after a branch switch; the test gate's directory ----------
+
+fn git_file_ok(r: &TestRepo, dir: &Path, args: &[&str]) -> String {
+    let mut a = vec!["-c", "protocol.file.allow=always"];
+    a.extend(args);
+    r.git_in(dir, &a)
+}
+
+/// A task worktree with an initialised submodule, and one commit of work (reproduction 07).
+fn submodule_repo() -> TestRepo {
+    let r = demo_repo(1, 10);
+    let sub = r.base().join("sub-src");
+    std::fs::create_dir_all(&sub).unwrap();
+    r.git_in(&sub, &["init", "-q", "-b", "main"]);
+    std::fs::write(sub.join("lib.txt"), "lib\n").unwrap();
+    r.git_in(&sub, &["add", "-A"]);
+    r.git_in(&sub, &["commit", "-q", "-m", "lib"]);
+    git_file_ok(
+        &r,
+        &r.root,
+        &["submodule", "add", "-q", sub.to_str().unwrap(), "libs/sub"],
+    );
+    r.git(&["commit", "-q", "-m", "add submodule"]);
+    r.ok(&["start", "-q"]);
+    git_file_ok(&r, &wt(&r, 1), &["submodule", "update", "-q", "--init"]);
+    work(&r, 1, 1);
+    r
+}
+
+/// A clean submodule whose commit is on its remote: finish removes the worktree and completes.
+#[test]
+fn finish_removes_a_worktree_with_a_clean_pushed_submodule() {
+    let r = submodule_repo();
+    let out = r.run(&["finish"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(!wt(&r, 1).exists());
+    assert!(!r.path(".git/worktrees/backend-T1").exists());
+    assert_eq!(
+        crate::support::field(&r.task_file(), "T1", "status").as_deref(),
+        Some("completed")
+    );
+    assert!(r.path("src/t1/f0").exists());
+    assert_settled(&r, "finish with a submodule");
+}
+
+/// A submodule commit that exists only in the task worktree: finish refuses before anything
+/// changes (it used to move the target, then fail to remove the worktree and exit 1).
+#[test]
+fn finish_refuses_up_front_when_a_submodule_commit_exists_only_in_the_worktree() {
+    let r = submodule_repo();
+    let w = wt(&r, 1);
+    let sub = w.join("libs/sub");
+    std::fs::write(sub.join("lib.txt"), "changed\n").unwrap();
+    r.git_in(&sub, &["commit", "-q", "-am", "local only"]);
+    r.git_in(&w, &["commit", "-q", "-am", "record the submodule commit"]);
+    let before = state(&r);
+    let main_before = r.rev("main");
+    let out = r.run(&["finish", "--allow-outside"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("libs/sub"), "{text}");
+    assert!(text.contains("push"), "{text}");
+    assert_eq!(r.rev("main"), main_before);
+    assert_eq!(state(&r), before);
+    assert!(sub.join("lib.txt").exists());
+    assert_settled(&r, "refused finish");
+}
+
+/// Reproduction 08: undo after the user switched the main worktree to another branch moves
+/// the target back but leaves the other branch's index and files alone, and says so.
+#[test]
+fn undo_after_a_branch_switch_leaves_the_other_branch_alone() {
+    let r = demo_repo(1, 10);
+    r.ok(&["start", "-q"]);
+    work(&r, 1, 1);
+    let main_before = r.rev("main");
+    r.ok(&["finish", "-q"]);
+    let main_after = r.rev("main");
+    r.git(&["switch", "-q", "-c", "other"]);
+    let out = r.run(&["undo"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("only the branch was moved"), "{text}");
+    assert_eq!(r.git(&["symbolic-ref", "HEAD"]).trim(), "refs/heads/other");
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(r.rev("other"), main_after);
+    assert_eq!(r.rev("main"), main_before);
+    assert!(r.path("src/t1/f0").exists());
+    assert!(wt(&r, 1).join("src/t1/f0").exists());
+}
+
+/// The entries of a directory, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A private TMPDIR holding directories named like the test gate's used to be.
+fn tmpdir_with_lookalikes(r: &TestRepo) -> PathBuf {
+    let t = r.base().join("tmpdir");
+    for name in ["git-parallel-test-1", "git-parallel-test-4242"] {
+        std::fs::create_dir_all(t.join(name).join("sub")).unwrap();
+        std::fs::write(t.join(name).join("sub/precious"), "data\n").unwrap();
+    }
+    t
+}
+
+fn assert_lookalikes_intact(t: &Path) {
+    assert_eq!(
+        entries(t),
+        vec!["git-parallel-test-1", "git-parallel-test-4242"]
+    );
+    for name in ["git-parallel-test-1", "git-parallel-test-4242"] {
+        assert_eq!(
+            std::fs::read_to_string(t.join(name).join("sub/precious")).unwrap(),
+            "data\n"
+        );
+    }
+}
+
+/// Reproduction 10: the test gate makes a fresh directory of its own and deletes only that.
+#[test]
+fn test_gate_uses_a_fresh_directory_and_deletes_nothing_else() {
+    let r = demo_repo(1, 10);
+    r.ok(&["start", "-q"]);
+    work(&r, 1, 1);
+    let t = tmpdir_with_lookalikes(&r);
+    let out = r.run_env(
+        &["finish", "-q", "--test", "test -f src/t1/f0"],
+        &[("TMPDIR", t.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_lookalikes_intact(&t);
+    assert_settled(&r, "finish --test");
+}
+
+/// Killed during the test gate (its test still running): the first `recover --continue` runs
+/// the test again and completes; `recover --abort` removes the test worktree; only ever ours.
+#[test]
+fn finish_killed_in_the_test_gate_is_settled_both_ways() {
+    for how in ["--continue", "--abort"] {
+        let what = format!("finish --test killed, then recover {how}");
+        let r = demo_repo(2, 300);
+        r.ok(&["start", "-q"]);
+        work(&r, 1, 1);
+        work(&r, 2, 1);
+        let before = state(&r);
+        let t = tmpdir_with_lookalikes(&r);
+        let go = r.base().join("go");
+        let running = r.base().join("running");
+        let cmd = format!(
+            "test -e {go} || {{ touch {running}; sleep 30; }}",
+            go = go.display(),
+            running = running.display()
+        );
+        let tmp = t.to_str().unwrap();
+        let mut child = spawn_env(&r, &["finish", "-q", "--test", &cmd], &[("TMPDIR", tmp)]);
+        assert!(wait_for(&mut child, || running.exists()), "{what}");
+        kill_group(&mut child, libc::SIGKILL);
+        assert_status_explains(&r, &what);
+        std::fs::write(&go, "").unwrap();
+        let out = r.run_env(&["recover", how], &[("TMPDIR", tmp)]);
+        assert!(out.status.success(), "{what}: {}", all_output(&out));
+        assert_settled(&r, &what);
+        assert_lookalikes_intact(&t);
+        if how == "--abort" {
+            assert_eq!(state(&r), before, "{what}");
+        } else {
+            assert!(!wt(&r, 1).exists() && !wt(&r, 2).exists(), "{what}");
+            assert!(r.path("src/t2/f0").exists(), "{what}");
+        }
+    }
 }
