@@ -43,6 +43,8 @@ impl GitCli {
         }
         c.arg("-C").arg(dir.as_std_path());
         c.stdin(Stdio::null());
+        // Reads (`git status`) take no optional index lock: killed, they leave none behind.
+        c.env("GIT_OPTIONAL_LOCKS", "0");
         die_with_parent(&mut c);
         c
     }
@@ -65,6 +67,8 @@ impl GitCli {
             }
         }
         c.stdin(Stdio::null());
+        // Reads (`git status`) take no optional index lock: killed, they leave none behind.
+        c.env("GIT_OPTIONAL_LOCKS", "0");
         die_with_parent(&mut c);
         c
     }

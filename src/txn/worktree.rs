@@ -128,11 +128,18 @@ fn dotgit_ok(path: &Utf8Path, admin: &Utf8Path) -> bool {
     dotgit_target(path).is_some_and(|t| canon(&t) == canon(admin))
 }
 
-/// Clears lock files a killed git left in a worktree's admin dir (`proven` callers only).
-pub fn clear_stale_locks(admin: &Utf8Path) {
-    for f in ["index.lock", "HEAD.lock"] {
-        super::stale::clear(admin.join(f).as_std_path());
+/// Clears lock files a killed git child left in a worktree's admin dir (`index.lock`,
+/// `HEAD.lock`, `AUTO_MERGE.lock` of a checkout, …) and the `packed-refs.lock` a checkout takes
+/// to delete such a ref (`proven` callers only; a lock a live process holds is left).
+pub fn clear_stale_locks(loc: &Location, admin: &Utf8Path) {
+    if let Ok(entries) = std::fs::read_dir(admin) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".lock") {
+                super::stale::clear(&e.path());
+            }
+        }
     }
+    super::stale::clear(loc.common_dir.join("packed-refs.lock").as_std_path());
 }
 
 /// Deletes a directory's entries, `.git` last, then the directory itself.
@@ -360,7 +367,7 @@ pub fn remove(
     let found = find(loc, path)?;
     if proven {
         if let Some(admin) = &found.admin {
-            clear_stale_locks(admin);
+            clear_stale_locks(loc, admin);
         }
     }
     let Some(admin) = &found.admin else {
@@ -423,7 +430,7 @@ pub fn ensure(
     let mut found = find(loc, path)?;
     if proven {
         if let Some(admin) = &found.admin {
-            clear_stale_locks(admin);
+            clear_stale_locks(loc, admin);
         }
         for j in std::mem::take(&mut found.junk) {
             delete_admin(loc, &j)?;

@@ -7,6 +7,7 @@ mod json;
 mod kills;
 mod lifecycle;
 mod native;
+mod random_kills;
 mod readonly;
 mod start;
 mod support;
