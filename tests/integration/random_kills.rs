@@ -67,7 +67,7 @@ struct Timing {
 
 impl Timing {
     fn pick(&self, rng: &mut Rng) -> At {
-        if rng.next() % 3 == 0 {
+        if rng.next().is_multiple_of(3) {
             At::Spawn(rng.delay(self.total))
         } else {
             At::Journal(rng.delay(self.txn))
