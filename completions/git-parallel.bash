@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate"
+__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -94,6 +94,7 @@ __git_parallel_flags ()
 	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --help" ;;
 	generate) echo "--output= --directory= --tasks= --product= --json --quiet --help" ;;
+	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
 	*) echo "--directory= --tasks= --product= --json --quiet --help" ;;
 	esac
 }

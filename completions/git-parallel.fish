@@ -115,6 +115,7 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete b
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git-parallel -n '__git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git-parallel -n 'true' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
 complete -c git-parallel -n 'true' -l tasks -r -F -d 'the task graph file to use'
@@ -155,6 +156,7 @@ complete -c git-parallel -n '__git_parallel_after_dashdash exec \'*\'' -F
 complete -c git-parallel -n '__git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git-parallel -n '__git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
 complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git-parallel -n '__git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'
 
 # git parallel ...
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a status -d 'show every task, its worktree and what is ready to start'
@@ -173,6 +175,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git -n '__fish_git_using_command parallel' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
 complete -c git -n '__fish_git_using_command parallel' -l tasks -r -F -d 'the task graph file to use'
@@ -213,3 +216,4 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'

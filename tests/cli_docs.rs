@@ -503,3 +503,115 @@ fn fish_completes_commands_flags_and_task_ids() {
     assert_eq!(complete("git parallel start DEV"), ["DEVOPS-01"]);
     assert_eq!(complete("git parallel start QA-01 QA"), ["QA-02"]);
 }
+
+// ---- install-docs on a fresh HOME ------------------------------------------------------------
+
+/// `cargo install` into a fresh HOME (the binary copied to ~/.cargo/bin), then
+/// `git parallel install-docs`: man, bash, fish and zsh find what it wrote with no other setup
+/// (zsh: the one fpath line it asks for).
+#[test]
+fn install_docs_work_on_a_fresh_home() {
+    let repo = Repo::new();
+    let home = repo.home();
+    let bin = home.join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(BIN, bin.join("git-parallel")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let fresh = |program: &str| {
+        let mut c = repo.command(program);
+        c.env("PATH", &path);
+        c
+    };
+    let out = run(fresh("git").args(["parallel", "install-docs"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for what in ["man", "bash", "zsh", "fish"] {
+        assert!(text.contains(&format!("wrote {what:<5}")), "{text}");
+    }
+    assert!(
+        stderr(&out).contains("fpath=(~/.zfunc $fpath)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(home.join(".cargo/share/man/man1/git-parallel.1").is_file());
+
+    if have("man") {
+        let out = run(fresh("man").args(["-w", "git-parallel"]));
+        assert!(out.status.success(), "man -w: {}", stderr(&out));
+        assert!(stdout(&out).contains(".cargo/share/man/man1/git-parallel.1"));
+        let out = run(fresh("git")
+            .args(["help", "parallel"])
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat"));
+        assert!(
+            stdout(&out).contains("GIT-PARALLEL(1)"),
+            "git help parallel: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    } else {
+        println!("skipped man: not installed");
+    }
+
+    if Path::new(BASH_COMPLETION).is_file() && Path::new(GIT_BASH_COMPLETION).is_file() {
+        // Only bash-completion itself is sourced: git's completion and ours load lazily.
+        let script = format!(
+            r#"
+. {BASH_COMPLETION}
+_completion_loader git
+LINE="git parallel st"
+COMP_LINE=$LINE; COMP_POINT=${{#LINE}}
+read -ra COMP_WORDS <<< "$LINE"
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMPREPLY=()
+func=$(complete -p git | sed 's/.*-F \([^ ]*\) .*/\1/')
+"$func" git "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#
+        );
+        let out = run(fresh("bash").args(["--norc", "--noprofile", "-c", &script]));
+        let mut words: Vec<String> = stdout(&out).lines().map(String::from).collect();
+        words.sort();
+        assert_eq!(words, ["start ", "status "], "bash: {}", stderr(&out));
+    } else {
+        println!("skipped bash: bash-completion not installed");
+    }
+
+    if have("fish") {
+        let out = run(fresh("fish").args(["-c", "complete -C 'git parallel st'"]));
+        let mut words: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect();
+        words.sort();
+        assert_eq!(words, ["start", "status"], "fish: {}", stderr(&out));
+    } else {
+        println!("skipped fish: not installed");
+    }
+
+    if have("zsh") {
+        let zfunc = home.join(".zfunc");
+        assert!(zfunc.join("_git-parallel").is_file());
+        std::fs::create_dir_all(home.join("zsh-driver")).unwrap();
+        let out = run(fresh("timeout")
+            .args(["60", "zsh", "-f", "-c", ZSH_DRIVER])
+            .env("ZDOTDIR", home.join("zsh-driver"))
+            .env("ZFUNC", &zfunc)
+            .env("LINE", "git parallel st"));
+        let text = stdout(&out);
+        if text.contains("SKIP") {
+            println!("skipped zsh: zpty not available");
+        } else {
+            let mut words: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("<c>"))
+                .map(|w| w.trim_end_matches('\r'))
+                .collect();
+            words.sort();
+            words.dedup();
+            assert_eq!(words, ["start", "status"], "zsh: {text}");
+        }
+    } else {
+        println!("skipped zsh: not installed");
+    }
+}

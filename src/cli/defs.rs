@@ -485,6 +485,21 @@ pub static GENERATE: Command = Command {
     hidden: false,
 };
 
+pub static INSTALL_DOCS: Command = Command {
+    name: "install-docs",
+    summary: "install the man page and the bash, zsh and fish completions",
+    doc: "Write the man page beside this binary (<bin>/../share/man/man1, where man finds it for \
+          every directory on PATH) and the completion scripts where bash-completion, zsh and fish \
+          load them for the current user, then say what, if anything, is left to do (zsh needs \
+          ~/.zfunc on its fpath). Nothing is written outside the user's own directories and \
+          the binary's prefix. Run it again after an upgrade. Packagers use generate instead.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel install-docs", "after cargo install")],
+    hidden: false,
+};
+
 pub static COMPLETE: Command = Command {
     name: "__complete",
     summary: "list task ids for shell completion",
@@ -498,8 +513,24 @@ pub static COMPLETE: Command = Command {
 
 /// Every command, in the order help lists them.
 pub static COMMANDS: &[&Command] = &[
-    &STATUS, &PLAN, &PATH, &VALIDATE, &START, &FINISH, &ABORT, &FAIL, &RETRY, &APPROVE, &RECOVER,
-    &UNDO, &GC, &EXEC, &DEMO, &GENERATE, &COMPLETE,
+    &STATUS,
+    &PLAN,
+    &PATH,
+    &VALIDATE,
+    &START,
+    &FINISH,
+    &ABORT,
+    &FAIL,
+    &RETRY,
+    &APPROVE,
+    &RECOVER,
+    &UNDO,
+    &GC,
+    &EXEC,
+    &DEMO,
+    &GENERATE,
+    &INSTALL_DOCS,
+    &COMPLETE,
 ];
 
 /// `git config` keys read outside any flag (documented in the man page's CONFIGURATION).

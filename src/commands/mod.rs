@@ -11,6 +11,7 @@ pub mod finish;
 pub mod gc;
 pub mod generate;
 pub mod help;
+pub mod install_docs;
 pub mod path;
 pub mod plan;
 pub mod recover;
@@ -28,6 +29,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.command.name {
         "generate" => return generate::run(&args),
         "demo" => return demo::run(&args),
+        "install-docs" => return install_docs::run(&args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
         "__complete" => {
             return Context::open(args)
