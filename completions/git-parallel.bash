@@ -120,12 +120,12 @@ __git_parallel_positional ()
 {
 	case "$1" in
 	path) if (( $2 < 1 )); then __git_parallel_tasks in_progress failed; else __git_parallel_nothing; fi ;;
-	start) __git_parallel_tasks pending ready ;;
+	start) __git_parallel_tasks @ready ;;
 	finish) __git_parallel_tasks in_progress ;;
 	abort) __git_parallel_tasks in_progress ;;
 	fail) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
-	approve) if (( $2 < 1 )); then __git_parallel_tasks completed; else __git_parallel_nothing; fi ;;
+	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
 	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;

@@ -17,7 +17,8 @@ pub enum Complete {
     File,
     Dir,
     Choices(&'static [&'static str]),
-    /// Task ids of the task file in one of these statuses (empty: any task).
+    /// Task ids of the task file in one of these statuses (empty: any task); `@ready`: ready
+    /// to start now, `@approval`: completed checkpoints awaiting approval.
     Tasks(&'static [&'static str]),
     Command,
 }
@@ -329,7 +330,7 @@ pub static START: Command = Command {
           has been marked in_progress and committed there. Either every task starts or nothing \
           changes.",
     positionals: Positionals::Many("ID"),
-    complete_positionals: Complete::Tasks(&["pending", "ready"]),
+    complete_positionals: Complete::Tasks(&["@ready"]),
     flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
@@ -395,7 +396,7 @@ pub static APPROVE: Command = Command {
     summary: "approve a completed checkpoint task so its dependents may start",
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
     positionals: Positionals::One("ID"),
-    complete_positionals: Complete::Tasks(&["completed"]),
+    complete_positionals: Complete::Tasks(&["@approval"]),
     flags: &[&DRY_RUN],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
     hidden: false,
