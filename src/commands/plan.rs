@@ -8,6 +8,7 @@ use super::status::{json_text, outln, reason, write_stdout};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
 use crate::taskgraph::{Graph, Status, TaskFile};
 
@@ -264,7 +265,7 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
     let node = |i: usize| -> String {
         let t = &graph.tasks[i];
         let (fill, border) = colors(t.status);
-        let mut label = format!("{}\n{}", t.id, t.agent);
+        let mut label = format!("{}\n{}", safe(&t.id), safe(&t.agent));
         if let Some(m) = t.estimated_time_minutes {
             label.push_str(&format!(" · {m} min"));
         }
@@ -272,7 +273,7 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
         let mut attrs = format!(
             "label={}, fillcolor=\"{fill}\", color=\"{border}\", tooltip={}",
             dot_quote(&label),
-            dot_quote(&t.name)
+            dot_quote(&safe(&t.name))
         );
         if t.checkpoint {
             attrs.push_str(", peripheries=2");
@@ -329,7 +330,11 @@ fn to_mermaid(plan: &Plan, tf: &TaskFile) -> String {
     let mut s = String::from("flowchart LR\n");
     let node = |i: usize| -> String {
         let t = &graph.tasks[i];
-        let mut label = format!("{}<br/>{}", mermaid_text(&t.id), mermaid_text(&t.agent));
+        let mut label = format!(
+            "{}<br/>{}",
+            mermaid_text(&safe(&t.id)),
+            mermaid_text(&safe(&t.agent))
+        );
         if let Some(m) = t.estimated_time_minutes {
             label.push_str(&format!(" · {m} min"));
         }

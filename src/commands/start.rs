@@ -305,21 +305,16 @@ fn launch_line(env: &Env, l: &Launch) -> String {
         .repo
         .config("parallel.launch")
         .unwrap_or_else(|| "cd {worktree}".into());
-    template
-        .replace("{worktree}", &shell_quote(l.worktree.as_str()))
-        .replace("{product}", &env.product)
-        .replace("{id}", &l.id)
-        .replace("{branch}", short_branch(&l.branch))
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    // Every value is shell-quoted: ids and products come from the task file.
+    crate::taskgraph::display::fill_template(
+        &template,
+        &[
+            ("worktree", l.worktree.as_str()),
+            ("product", &env.product),
+            ("id", &l.id),
+            ("branch", short_branch(&l.branch)),
+        ],
+    )
 }
 
 fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {

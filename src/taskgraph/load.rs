@@ -34,7 +34,8 @@ impl Index {
 }
 
 pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report> {
-    let shared: Arc<str> = Arc::from(source.as_str());
+    // Diagnostics print snippets of the source: mask terminal controls in that copy.
+    let shared: Arc<str> = Arc::from(super::display::mask_source(&source).as_ref());
     let named = || NamedSource::new(path.as_str(), shared.clone());
     let fail = |code: &str, msg: String, at: (usize, usize), label: &str, help: &str| {
         report(

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use miette::{LabeledSpan, Report};
 use serde_yaml::Value;
 
+use super::display;
 use super::model::{status_list, Priority, Status};
+use super::names::{self, NameKind};
 use super::spans::Node;
 use super::{report, TaskFile};
 
@@ -170,6 +172,10 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
         }
     }
 
+    if let Some(meta) = file.index.root.get("metadata") {
+        check_name(&mut cx, meta, "product", NameKind::Product);
+    }
+
     // First node of each id, for duplicates and dependency checks.
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (i, (node, value)) in nodes.iter().zip(values).enumerate() {
@@ -177,6 +183,7 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
             continue;
         };
         check_id(&mut cx, node, map.get("id"), i, &mut first);
+        check_name(&mut cx, node, "agent", NameKind::Agent);
         check_types(&mut cx, node, map);
         check_paths(&mut cx, node, map);
     }
@@ -214,13 +221,19 @@ fn check_id<'a>(
         );
         return;
     };
-    if let Err(why) = check_ref_name(s) {
+    if let Some(why) = names::problem(NameKind::Id, s) {
         cx.error(
             "taskgraph::invalid-id",
-            format!("task id `{s}` cannot be used as a git branch name or directory: {why}"),
+            format!(
+                "task id `{}` cannot be used as a git branch name or directory: {why}",
+                display::short(s)
+            ),
             id_node,
             "invalid id",
-            "use letters, digits, `-` and `_` (e.g. `API-01`)".into(),
+            format!(
+                "use letters, digits, `-`, `_` and `.`, at most {} characters (e.g. `API-01`)",
+                names::ID_MAX
+            ),
         );
     }
     match first.get(s) {
@@ -230,7 +243,7 @@ fn check_id<'a>(
             cx.emit(
                 Severity::Error,
                 "taskgraph::duplicate-id",
-                format!("duplicate task id `{s}`"),
+                format!("duplicate task id `{}`", display::short(s)),
                 id_node,
                 "used again here",
                 &[(prev, "first defined here")],
@@ -243,31 +256,31 @@ fn check_id<'a>(
     }
 }
 
-/// Why `id` cannot be a git branch name component or a directory name (git check-ref-format
-/// rules plus no `/`).
-pub(crate) fn check_ref_name(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("it is empty".into());
+/// `key` of mapping `node` (an agent or the product), when it is a non-empty scalar: it becomes
+/// part of branch names and paths, so the same safe character set as ids applies.
+fn check_name(cx: &mut Ctx<'_>, node: &Node, key: &str, kind: NameKind) {
+    let Some(vnode) = node.get(key) else { return };
+    let Some((text, _)) = vnode.scalar() else {
+        return; // a wrong type is reported by check_types
+    };
+    if text.is_empty() {
+        return;
     }
-    if let Some(c) = id.chars().find(|c| c.is_control()) {
-        return Err(format!("it contains the control character {:?}", c));
+    if let Some(why) = names::problem(kind, text) {
+        cx.error(
+            "taskgraph::invalid-name",
+            format!(
+                "{key} `{}` cannot be used in a git branch name or directory: {why}",
+                display::short(text)
+            ),
+            vnode,
+            &format!("invalid {key}"),
+            format!(
+                "use letters, digits, `-`, `_` and `.`, at most {} characters (e.g. `backend-engineer`)",
+                kind.max()
+            ),
+        );
     }
-    if let Some(c) = id.chars().find(|c| " ~^:?*[\\/".contains(*c)) {
-        return Err(format!("it contains {:?}", c));
-    }
-    if id.contains("..") {
-        return Err("it contains `..`".into());
-    }
-    if id.contains("@{") || id == "@" {
-        return Err("it contains `@{` or is `@`".into());
-    }
-    if id.starts_with('-') || id.starts_with('.') {
-        return Err("it starts with `-` or `.`".into());
-    }
-    if id.ends_with('.') || id.ends_with(".lock") {
-        return Err("it ends with `.` or `.lock`".into());
-    }
-    Ok(())
 }
 
 /// A list-valued key: `true` when it is a list (or empty); the first entry that is not `kind`
@@ -361,7 +374,7 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                     let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
                     cx.error(
                         "taskgraph::unknown-status",
-                        format!("unknown status `{shown}`"),
+                        format!("unknown status `{}`", display::short(&shown)),
                         at,
                         "unknown status",
                         format!("use one of: {}", status_list()),
@@ -372,7 +385,10 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                 let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
                 cx.warn(
                     "taskgraph::unknown-priority",
-                    format!("unknown priority `{shown}`; treated as normal"),
+                    format!(
+                        "unknown priority `{}`; treated as normal",
+                        display::short(&shown)
+                    ),
                     at,
                     "unknown priority",
                     "use one of: critical, high, normal, low".into(),
@@ -397,6 +413,9 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
     }
     if p.split(['/', '\\']).any(|c| c == "..") {
         return Some("it leaves the repository (`..`)");
+    }
+    if p.chars().any(super::display::is_unsafe_char) {
+        return Some("it contains a control or invisible character");
     }
     None
 }
@@ -427,7 +446,10 @@ fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
         if let Some(why) = path_problem(&p) {
             cx.error(
                 "taskgraph::unsafe-path",
-                format!("path `{p}` is not inside the repository: {why}"),
+                format!(
+                    "path `{}` is not inside the repository: {why}",
+                    display::short(&p)
+                ),
                 n,
                 "unsafe path",
                 "write paths relative to the repository root, without `..`".into(),
@@ -472,18 +494,30 @@ fn check_dependencies(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
     let _ = values;
     let graph = &cx.file.graph;
     let ids: Vec<&str> = graph.tasks.iter().map(|t| t.id.as_str()).collect();
+    // Suggestions cost a comparison with every id: only for the first few unknown names.
+    let mut suggest_budget = 20usize;
     for node in nodes {
         for (dep, n) in deps_of(node) {
             if cx.file.index_of(dep).is_none() {
-                let help = match closest(ids.iter().copied(), dep) {
+                let suggestion = if suggest_budget > 0 && dep.len() <= names::ID_MAX {
+                    suggest_budget -= 1;
+                    closest(
+                        ids.iter().copied().filter(|i| i.len() <= names::ID_MAX),
+                        dep,
+                    )
+                } else {
+                    None
+                };
+                let help = match suggestion {
                     Some(s) => format!(
-                        "did you mean `{s}`? Otherwise remove it or add a task with that id"
+                        "did you mean `{}`? Otherwise remove it or add a task with that id",
+                        display::short(s)
                     ),
                     None => "remove it or add a task with that id".into(),
                 };
                 cx.error(
                     "taskgraph::unknown-dependency",
-                    format!("`depends_on` names unknown task `{dep}`"),
+                    format!("`depends_on` names unknown task `{}`", display::short(dep)),
                     n,
                     "no task has this id",
                     help,
@@ -550,8 +584,13 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
             cur = p;
         }
         edges.reverse();
-        let name = |i: usize| file.graph.tasks.get(i).map_or("?", |t| t.id.as_str());
-        let mut path: Vec<&str> = edges.iter().map(|(u, _)| name(*u)).collect();
+        let name = |i: usize| {
+            file.graph
+                .tasks
+                .get(i)
+                .map_or(std::borrow::Cow::Borrowed("?"), |t| display::short(&t.id))
+        };
+        let mut path: Vec<_> = edges.iter().map(|(u, _)| name(*u)).collect();
         path.push(name(start));
         let (u0, k0) = edges[0];
         let primary = adj[u0][k0].1;
@@ -631,14 +670,14 @@ fn tarjan(adj: &[Vec<(usize, &Node)>]) -> Vec<Vec<usize>> {
 
 /// Whether `t` depends on task `from`, directly or through other tasks.
 fn depends_transitively(file: &TaskFile, t: &super::Task, from: &str) -> bool {
-    let mut seen = vec![false; file.graph.tasks.len()];
+    let mut seen = std::collections::HashSet::new();
     let mut stack: Vec<&str> = t.depends_on.iter().map(String::as_str).collect();
     while let Some(d) = stack.pop() {
         if d == from {
             return true;
         }
         if let Some(i) = file.index_of(d) {
-            if !std::mem::replace(&mut seen[i], true) {
+            if seen.insert(i) {
                 stack.extend(file.graph.tasks[i].depends_on.iter().map(String::as_str));
             }
         }
@@ -657,10 +696,11 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 continue;
             };
             let at = n.get("required_from_task").unwrap_or(n);
+            let from_s = display::short(from);
             let Some(src) = file.task(from) else {
                 cx.warn(
                     "taskgraph::consume-unknown-task",
-                    format!("`consumes` names unknown task `{from}`"),
+                    format!("`consumes` names unknown task `{from_s}`"),
                     at,
                     "no task has this id",
                     "fix `required_from_task` or add that task".into(),
@@ -669,21 +709,23 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
             };
             if let Some(name) = c.name.as_deref() {
                 if !src.produces.iter().any(|a| a.name.as_deref() == Some(name)) {
-                    let names: Vec<&str> = src
+                    let names: Vec<_> = src
                         .produces
                         .iter()
                         .filter_map(|a| a.name.as_deref())
+                        .map(display::short)
                         .collect();
                     let at = n.get("name").unwrap_or(n);
+                    let name_s = display::short(name);
                     cx.warn(
                         "taskgraph::consume-not-produced",
-                        format!("task `{from}` does not produce an artifact named `{name}`"),
+                        format!("task `{from_s}` does not produce an artifact named `{name_s}`"),
                         at,
                         "not produced",
                         if names.is_empty() {
-                            format!("`{from}` produces nothing; fix the name or add it to its `produces`")
+                            format!("`{from_s}` produces nothing; fix the name or add it to its `produces`")
                         } else {
-                            format!("`{from}` produces: {}", names.join(", "))
+                            format!("`{from_s}` produces: {}", names.join(", "))
                         },
                     );
                 }
@@ -692,12 +734,12 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 cx.warn(
                     "taskgraph::consume-without-dependency",
                     format!(
-                        "`{}` consumes from `{from}` but does not depend on it",
-                        t.id
+                        "`{}` consumes from `{from_s}` but does not depend on it",
+                        display::short(&t.id)
                     ),
                     at,
                     "not in depends_on",
-                    format!("add `{from}` to `depends_on` so it finishes first"),
+                    format!("add `{from_s}` to `depends_on` so it finishes first"),
                 );
             }
         }
@@ -822,8 +864,41 @@ mod tests {
             assert!(m.contains("cannot be used as a git branch name"), "{m}");
             assert_eq!((l, c), (3, 7), "{bad}");
         }
-        assert!(check_ref_name("API-01_x").is_ok());
-        assert!(check_ref_name("a\u{7f}").is_err());
+        assert!(names::problem(NameKind::Id, "API-01_x").is_none());
+        assert!(names::problem(NameKind::Id, "a\u{7f}").is_some());
+    }
+
+    #[test]
+    fn unsafe_agent_product_and_escapes_in_messages() {
+        let src = "metadata:\n  product: \"demo\\e[2J\"\ntasks:\n  - id: \"T\\u202e1gpj.exe\"\n    agent: \"dev\\e]0;owned\\a\"\n  - id: ok\n    agent: \"-rf\"\n  - id: \"a|b>c$(x)`y`\"\n    agent: dev\n";
+        let f = findings(src);
+        let got: Vec<_> = f.iter().map(|f| (f.code, f.line, f.col)).collect();
+        assert_eq!(
+            got,
+            [
+                ("taskgraph::invalid-name", 2, 12),
+                ("taskgraph::invalid-id", 4, 9),
+                ("taskgraph::invalid-name", 5, 12),
+                ("taskgraph::invalid-name", 7, 12),
+                ("taskgraph::invalid-id", 8, 9),
+            ]
+        );
+        for x in &f {
+            let rendered = format!("{:?}", x.report);
+            assert!(
+                !rendered.contains(['\x1b', '\x07', '\u{202e}']),
+                "raw control in {rendered:?}"
+            );
+        }
+        assert!(f[1].message.contains("\\u{202e}"), "{}", f[1].message);
+        let long = format!("tasks:\n- id: T1\n  agent: {}\n", "a".repeat(10_000));
+        let (m, l, c) = one(&long, "taskgraph::invalid-name");
+        assert!(m.len() < 300, "{m}");
+        assert!(m.contains("10000 characters long (at most 64"), "{m}");
+        assert_eq!((l, c), (3, 10));
+        let long_id = format!("tasks:\n- id: {}\n", "i".repeat(101));
+        let (m, _, _) = one(&long_id, "taskgraph::invalid-id");
+        assert!(m.contains("101 characters long (at most 100"), "{m}");
     }
 
     #[test]
