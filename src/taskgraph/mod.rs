@@ -119,7 +119,12 @@ pub(crate) fn report(
         .any(|l| line_around(text, l.offset()).1 > SNIPPET_LINE_MAX);
     if let (true, Some(first)) = (too_long, labels.first()) {
         let (line, _, col) = line_around(text, first.offset());
-        message = format!("{}:{line}:{col}: {message}", src.name());
+        let name = src.name();
+        let rest = message
+            .strip_prefix(name)
+            .and_then(|m| m.strip_prefix(": "))
+            .unwrap_or(&message);
+        message = format!("{name}:{line}:{col}: {rest}");
         labels = Vec::new();
     }
     let mut d = MietteDiagnostic::new(message)
