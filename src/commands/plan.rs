@@ -1,6 +1,8 @@
 //! `git parallel plan [--format text|json|dot|mermaid]`: the waves a full run would take, the
 //! critical path, and sequential against parallel minutes. Reads only the task file.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 
 use super::common;
@@ -15,6 +17,9 @@ use crate::taskgraph::{Graph, Status, TaskFile};
 /// Everything the formats print, computed once.
 struct Plan<'a> {
     graph: &'a Graph,
+    /// Consecutive pairs of the critical path (dependency, dependent).
+    critical_edges: HashSet<(usize, usize)>,
+    on_critical: Vec<bool>,
     waves: Vec<Vec<usize>>,
     /// Wave number (0-based) of each task, None when it is in no wave.
     wave_of: Vec<Option<usize>>,
@@ -26,8 +31,8 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(graph: &'a Graph) -> Plan<'a> {
-        let waves = schedule::waves(graph);
+    fn new(graph: &'a Graph, max: Option<usize>) -> Plan<'a> {
+        let waves = schedule::waves_capped(graph, max);
         let mut wave_of = vec![None; graph.tasks.len()];
         for (w, wave) in waves.iter().enumerate() {
             for &i in wave {
@@ -41,9 +46,17 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|w| w.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0))
             .sum();
+        let critical = schedule::critical_path(graph);
+        let critical_edges = critical.tasks.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut on_critical = vec![false; graph.tasks.len()];
+        for &i in &critical.tasks {
+            on_critical[i] = true;
+        }
         Plan {
             graph,
-            critical: schedule::critical_path(graph),
+            critical_edges,
+            on_critical,
+            critical,
             sequential: schedule::sequential_minutes(graph),
             parallel,
             waves,
@@ -58,19 +71,17 @@ impl<'a> Plan<'a> {
 
     /// Both ends on the critical path, consecutively.
     fn critical_edge(&self, from: usize, to: usize) -> bool {
-        self.critical
-            .tasks
-            .windows(2)
-            .any(|w| w[0] == from && w[1] == to)
+        self.critical_edges.contains(&(from, to))
     }
 
     /// Resolved dependency edges (dependency, dependent), in file order.
     fn edges(&self, tf: &TaskFile) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
         for (i, t) in self.graph.tasks.iter().enumerate() {
             for d in &t.depends_on {
                 if let Some(j) = tf.index_of(d) {
-                    if !out.contains(&(j, i)) {
+                    if seen.insert((j, i)) {
                         out.push((j, i));
                     }
                 }
@@ -96,8 +107,9 @@ pub fn run(ctx: &Context) -> Result<()> {
             Some(&defs::PLAN),
         ));
     }
+    let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
-    let plan = Plan::new(&tf.graph);
+    let plan = Plan::new(&tf.graph, max);
     match format {
         "json" => write_stdout(&json_text(&to_json(&plan))),
         "dot" => write_stdout(&to_dot(&plan, &tf)),
@@ -106,6 +118,24 @@ pub fn run(ctx: &Context) -> Result<()> {
         _ => write_stdout(&to_text(ctx, &plan, &tf)),
     }
     Ok(())
+}
+
+/// The cap on tasks started at once: `--max N`, else `git config parallel.maxTasks`; `None`
+/// for no cap. A value that is not a whole number of 1 or more is a usage error.
+pub fn max_tasks(ctx: &Context) -> Result<Option<usize>> {
+    let Some(v) = ctx.flag_or_config(&defs::MAX) else {
+        return Ok(None);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(Error::usage(
+            format!(
+                "--max / parallel.maxTasks must be a whole number of 1 or more, not '{}'",
+                crate::taskgraph::display::short(&v)
+            ),
+            Some(ctx.args.command),
+        )),
+    }
 }
 
 fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
@@ -148,8 +178,8 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
             ids.join(", ")
         );
     }
-    for &i in &plan.stuck {
-        let blockers = schedule::blockers(graph, i);
+    let all_blockers = schedule::blockers_of(graph, &plan.stuck);
+    for (&i, blockers) in plan.stuck.iter().zip(all_blockers) {
         let why = if blockers.is_empty() {
             "on a dependency cycle".to_string()
         } else {
@@ -278,7 +308,7 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
         if t.checkpoint {
             attrs.push_str(", peripheries=2");
         }
-        if plan.critical.tasks.contains(&i) {
+        if plan.on_critical[i] {
             attrs.push_str(", penwidth=2");
         }
         format!("{} [{attrs}];\n", dot_quote(&t.id))
