@@ -175,6 +175,7 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
     if let Some(meta) = file.index.root.get("metadata") {
         check_name(&mut cx, meta, "product", NameKind::Product);
     }
+    check_merge_keys(&mut cx);
 
     // First node of each id, for duplicates and dependency checks.
     let mut first: HashMap<&str, usize> = HashMap::new();
@@ -253,6 +254,43 @@ fn check_id<'a>(
         None => {
             first.insert(s, i);
         }
+    }
+}
+
+/// YAML merge keys (`<<: *base`) are a YAML 1.1 feature that serde_yaml and many other
+/// readers ignore: the merged keys (an agent, a status) would be silently lost. Refused with
+/// the key's position rather than half supported.
+fn check_merge_keys(cx: &mut Ctx<'_>) {
+    let root = &cx.file.index.root;
+    let mut stack = vec![root];
+    let mut found: Vec<&Node> = Vec::new();
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            super::spans::Kind::Map(entries) => {
+                for (k, v) in entries {
+                    if k.tag.is_none()
+                        && k.scalar().is_some_and(|(t, st)| {
+                            t == "<<" && st == saphyr_parser::ScalarStyle::Plain
+                        })
+                    {
+                        found.push(k);
+                    }
+                    stack.push(v);
+                }
+            }
+            super::spans::Kind::Seq(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found.sort_by_key(|k| k.start.byte);
+    for k in found {
+        cx.error(
+            "taskgraph::merge-key",
+            "YAML merge keys (`<<`) are not supported".into(),
+            k,
+            "merge key",
+            "write the keys out in each task (e.g. `agent: backend-engineer`) instead of `<<: *anchor`".into(),
+        );
     }
 }
 
@@ -844,6 +882,18 @@ mod tests {
             help.as_deref(),
             Some("use one of: pending, ready, in_progress, completed, failed, blocked, skipped")
         );
+    }
+
+    #[test]
+    fn merge_keys_are_refused() {
+        let src = "metadata:\n  product: demo\nbase: &b\n  agent: backend-engineer\ntasks:\n  - <<: *b\n    id: A\n    status: pending\n";
+        let (m, l, c) = one(src, "taskgraph::merge-key");
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("YAML merge keys (`<<`) are not supported", 6, 5)
+        );
+        // A quoted "<<" is an ordinary key.
+        assert!(findings("tasks:\n  - id: A\n    \"<<\": x\n").is_empty());
     }
 
     #[test]
