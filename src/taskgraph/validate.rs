@@ -17,6 +17,9 @@ use super::{report, TaskFile};
 pub enum Severity {
     Error,
     Warning,
+    /// A liberal reading of an unambiguous form (`depends_on: A` for `[A]`); shown by
+    /// `validate` only.
+    Note,
 }
 
 /// One validation finding.
@@ -66,6 +69,7 @@ impl Ctx<'_> {
         let sev = match severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         };
         let report = report(
             self.file.named_source(),
@@ -94,6 +98,11 @@ impl Ctx<'_> {
         help: String,
     ) {
         self.emit(Severity::Error, code, message, node, label, &[], help);
+    }
+
+    fn note(&mut self, code: &'static str, message: String, node: &Node, label: &str) {
+        let help = "nothing to do; write the usual form to silence this note".to_string();
+        self.emit(Severity::Note, code, message, node, label, &[], help);
     }
 
     fn warn(
@@ -368,6 +377,37 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
         } else {
             vnode
         };
+        let single = matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+        if single && (matches!(want, Expect::StringList) || key == "produces") {
+            cx.note(
+                "taskgraph::single-value-list",
+                format!(
+                    "`{key}` is a single value; read as a list of one{}",
+                    if key == "produces" { " path" } else { "" }
+                ),
+                at,
+                "read as a one-entry list",
+            );
+            continue;
+        }
+        if key == "produces" {
+            let strings = v
+                .as_sequence()
+                .map_or(0, |items| items.iter().filter(|i| i.is_string()).count());
+            if strings > 0 {
+                cx.note(
+                    "taskgraph::path-artifact",
+                    format!(
+                        "{strings} entr{} of `produces` {} plain string{}; read as paths (named by the path)",
+                        if strings == 1 { "y" } else { "ies" },
+                        if strings == 1 { "is a" } else { "are" },
+                        if strings == 1 { "" } else { "s" },
+                    ),
+                    at,
+                    "paths",
+                );
+            }
+        }
         let bad = match want {
             Expect::Text => v.is_sequence() || v.is_mapping(),
             Expect::Bool => !v.is_bool(),
@@ -379,6 +419,14 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                 vnode,
                 (Value::is_string, "a string"),
                 "quote the entry, e.g. `- \"TASK-01\"`",
+            ),
+            Expect::MapList if key == "produces" => !check_entries(
+                cx,
+                key,
+                v,
+                vnode,
+                (|i| i.is_mapping() || i.is_string(), "a mapping or a path"),
+                "write entries as `- name: ...` with their keys, or as a path",
             ),
             Expect::MapList => !check_entries(
                 cx,
@@ -460,24 +508,31 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
 
 fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     let mut bad: Vec<(&Node, String)> = Vec::new();
-    if let (Some(Value::Sequence(items)), Some(seq)) = (
-        map.get("produces"),
-        node.get("produces").and_then(Node::as_seq),
-    ) {
-        for (item, n) in items.iter().zip(seq) {
-            if let (Some(p), Some(pn)) = (item.get("path").and_then(Value::as_str), n.get("path")) {
-                bad.push((pn, p.to_string()));
+    // Entries with their nodes; a single scalar stands for a one-entry list.
+    let entries = |key: &str| -> Vec<(&Value, &Node)> {
+        match (map.get(key), node.get(key)) {
+            (Some(Value::Sequence(items)), Some(n)) => {
+                items.iter().zip(n.as_seq().unwrap_or(&[])).collect()
+            }
+            (Some(v @ Value::String(_)), Some(n)) => vec![(v, n)],
+            _ => Vec::new(),
+        }
+    };
+    for (item, n) in entries("produces") {
+        match item {
+            Value::String(p) => bad.push((n, p.clone())),
+            _ => {
+                if let (Some(p), Some(pn)) =
+                    (item.get("path").and_then(Value::as_str), n.get("path"))
+                {
+                    bad.push((pn, p.to_string()));
+                }
             }
         }
     }
-    if let (Some(Value::Sequence(items)), Some(seq)) = (
-        map.get("shared_files"),
-        node.get("shared_files").and_then(Node::as_seq),
-    ) {
-        for (item, n) in items.iter().zip(seq) {
-            if let Some(p) = item.as_str() {
-                bad.push((n, p.to_string()));
-            }
+    for (item, n) in entries("shared_files") {
+        if let Some(p) = item.as_str() {
+            bad.push((n, p.to_string()));
         }
     }
     for (n, p) in bad {
@@ -498,8 +553,18 @@ fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
 
 /// The `depends_on` item nodes of a task paired with their string values.
 fn deps_of(node: &Node) -> Vec<(&str, &Node)> {
-    node.get("depends_on")
-        .and_then(Node::as_seq)
+    let Some(d) = node.get("depends_on") else {
+        return Vec::new();
+    };
+    if let Some((s, _)) = d.scalar() {
+        // `depends_on: A` reads as `[A]`; an empty value as no dependencies.
+        return if d.is_empty_plain() || s.is_empty() || s == "~" || s == "null" {
+            Vec::new()
+        } else {
+            vec![(s, d)]
+        };
+    }
+    d.as_seq()
         .unwrap_or(&[])
         .iter()
         .filter_map(|n| n.scalar().map(|(s, _)| (s, n)))
@@ -994,7 +1059,6 @@ mod tests {
                     3,
                     16
                 ),
-                ("`depends_on` must be a list, found a string", 4, 15),
                 (
                     "`estimated_time_minutes` must be a whole number of 0 or more, found a number",
                     5,
@@ -1006,12 +1070,28 @@ mod tests {
                     7,
                     18
                 ),
-                (
-                    "every entry of `produces` must be a mapping, found a string",
-                    8,
-                    14
-                ),
             ]
+        );
+        // Unambiguous liberal forms are notes, not errors.
+        let notes: Vec<_> = f
+            .iter()
+            .filter(|f| f.severity == Severity::Note)
+            .map(|f| (f.code, f.line, f.col))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("taskgraph::single-value-list", 4, 15),
+                ("taskgraph::path-artifact", 8, 13)
+            ]
+        );
+        let (m, _, _) = one(
+            "tasks:\n- id: A\n  produces: [1]\n",
+            "taskgraph::wrong-type",
+        );
+        assert_eq!(
+            m,
+            "every entry of `produces` must be a mapping or a path, found a number"
         );
         let (m, l, c) = one("metadata: [1]\ntasks: []\n", "taskgraph::wrong-type");
         assert_eq!(
