@@ -193,7 +193,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         o,
         "{} ({}): {done} of {} tasks done; target {}",
         env.show(&env.task_path),
-        env.product,
+        crate::taskgraph::display::safe(&env.product),
         graph.tasks.len(),
         short_branch(&env.target)
     );
@@ -229,7 +229,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         let mut line = format!(
             "  {}  {:<w_agent$}  {}",
             paint_padded(out, id_code, &t.id, w_id),
-            t.agent,
+            crate::taskgraph::display::safe(&t.agent),
             paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
         );
         if let Some(a) = &r.active {
