@@ -1,0 +1,141 @@
+//! The promise that the user's work is never lost: abort, undo, gc and fail keep or restore
+//! every change, ignored files are kept, foreign branches are never touched, and output errors
+//! never hide that an operation took effect. Each test is one of the reproductions in issue 10.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use crate::support::{field, stderr, stdout, TestRepo};
+
+/// A graph of `n` independent tasks T1..Tn (agent backend-engineer) for product `demo`.
+fn simple_graph(n: usize) -> String {
+    let mut s =
+        String::from("metadata:\n  product: demo\n  updated_at: '2026-01-01T00:00:00Z'\ntasks:\n");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "  - id: T{i}\n    name: Task {i}\n    agent: backend-engineer\n    depends_on: []\n    produces:\n      - {{ name: out, type: directory, path: src/t{i}/ }}\n    parallel_ok: true\n    status: pending\n"
+        ));
+    }
+    s
+}
+
+/// A repository whose task file is `text` at products/demo/.claude/task-graph.yml.
+fn repo_with(text: &str) -> TestRepo {
+    let mut r = TestRepo::new();
+    let rel = "products/demo/.claude/task-graph.yml".to_string();
+    r.write(&rel, text);
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "add task graph"]);
+    r.tasks = rel;
+    r
+}
+
+/// The worktree `start` makes for task `id` of the simple graph.
+fn wt(r: &TestRepo, id: &str) -> PathBuf {
+    r.base()
+        .join("worktrees/demo")
+        .join(format!("backend-{id}"))
+}
+
+fn branch(id: &str) -> String {
+    format!("refs/heads/feature/demo/backend-{id}")
+}
+
+/// Commits `file` with `content` in a worktree.
+fn commit_in(r: &TestRepo, dir: &Path, file: &str, content: &str) {
+    let p = dir.join(file);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+    r.git_in(dir, &["add", "-A"]);
+    r.git_in(dir, &["commit", "-q", "-m", &format!("work on {file}")]);
+}
+
+/// Whether `commit` is reachable from some ref of the repository at `git_dir`.
+fn reachable(r: &TestRepo, git_dir: &Path, commit: &str) -> bool {
+    let out = r
+        .git_cmd(&r.root)
+        .arg(format!("--git-dir={}", git_dir.display()))
+        .args(["for-each-ref", "--contains", commit, "--format=%(refname)"])
+        .output()
+        .unwrap();
+    out.status.success() && !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+}
+
+fn journal_exists(r: &TestRepo) -> bool {
+    std::fs::read_dir(r.path(".git/parallel"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("journal"))
+        })
+        .unwrap_or(false)
+}
+
+/// Runs git-parallel with stdout going to `/dev/full`.
+fn run_to_dev_full(r: &TestRepo, args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    r.cmd()
+        .args(args)
+        .stdout(Stdio::from(full))
+        .output()
+        .expect("run git-parallel")
+}
+
+// ---- repro 12: output errors ----------------------------------------------------------------
+
+#[test]
+fn a_full_stdout_is_a_fatal_error_that_says_the_operation_took_effect() {
+    let r = repo_with(&simple_graph(2));
+    // Nothing applied: a plain fatal error, nothing changed.
+    let before = r.snapshot();
+    let out = run_to_dev_full(&r, &["start", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write to standard output"));
+    assert_eq!(r.snapshot(), before);
+
+    // start applies, then cannot print: 128 naming that it DID take effect.
+    let out = run_to_dev_full(&r, &["start"]);
+    assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("took effect"), "{err}");
+    assert!(r.ref_exists(&branch("T1")) && r.ref_exists(&branch("T2")));
+    assert!(wt(&r, "T1").is_dir());
+    assert!(!journal_exists(&r), "the transaction is settled");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("in_progress")
+    );
+
+    // Read-only commands: non-zero, never 0 or 101.
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["path", "T1"],
+        &["plan"],
+    ] {
+        let out = run_to_dev_full(&r, args);
+        assert_eq!(out.status.code(), Some(128), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"));
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let r = repo_with(&simple_graph(3));
+    r.ok(&["start"]);
+    let mut child = r
+        .cmd()
+        .args(["status"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
