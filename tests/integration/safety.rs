@@ -139,3 +139,43 @@ fn a_closed_pipe_ends_quietly() {
     assert_ne!(out.status.code(), Some(101));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+// ---- repro 19: gc dates a backup by when it was made ------------------------------------------
+
+#[test]
+fn gc_dates_a_backup_by_when_it_was_made_not_by_its_commits() {
+    let r = repo_with(&simple_graph(1));
+    r.git(&["config", "core.logAllRefUpdates", "false"]);
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    std::fs::create_dir_all(w.join("src/t1")).unwrap();
+    std::fs::write(w.join("src/t1/f"), "valuable\n").unwrap();
+    r.git_in(&w, &["add", "-A"]);
+    let out = r
+        .git_cmd(&w)
+        .args(["commit", "-q", "-m", "old unmerged work"])
+        .env("GIT_COMMITTER_DATE", "2025-12-01T00:00:00Z")
+        .env("GIT_AUTHOR_DATE", "2025-12-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tip = r.rev(&branch("T1"));
+    r.ok(&["abort", "--force", "T1"]);
+    assert_eq!(r.rev("refs/parallel/backup/T1"), tip);
+    // A backup made by hand, with no reflog and no log entry: its age is unknown, so it is kept.
+    r.git(&["update-ref", "refs/parallel/backup/by-hand", &tip]);
+
+    let out = r.ok(&["gc"]);
+    assert!(out.contains("Nothing to delete"), "{out}");
+    assert_eq!(
+        r.rev("refs/parallel/backup/T1"),
+        tip,
+        "a backup made today is kept"
+    );
+
+    // 31 days after the abort it is old; the one of unknown age stays.
+    let out = r.run_env(&["gc"], &[("GIT_PARALLEL_NOW", "2026-04-01T12:00:00Z")]);
+    crate::support::assert_ok(&out, &["gc"]);
+    assert!(!r.ref_exists("refs/parallel/backup/T1"), "{}", stdout(&out));
+    assert!(r.ref_exists("refs/parallel/backup/by-hand"));
+}
