@@ -5,6 +5,7 @@
 
 mod failpoint;
 pub mod journal;
+pub mod keep;
 pub mod lock;
 pub mod oplog;
 pub mod step;

@@ -179,3 +179,138 @@ fn gc_dates_a_backup_by_when_it_was_made_not_by_its_commits() {
     assert!(!r.ref_exists("refs/parallel/backup/T1"), "{}", stdout(&out));
     assert!(r.ref_exists("refs/parallel/backup/by-hand"));
 }
+
+// ---- repro 01: undo of abort --force ----------------------------------------------------------
+
+#[test]
+fn undo_of_abort_force_puts_the_uncommitted_changes_back_and_keeps_the_backups() {
+    let r = repo_with(&simple_graph(1));
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    std::fs::create_dir_all(w.join("src/t1")).unwrap();
+    std::fs::write(w.join("src/t1/new.txt"), "precious uncommitted work\n").unwrap();
+    std::fs::write(w.join("README.md"), "# product\nedited\n").unwrap();
+    let tip = r.rev(&branch("T1"));
+
+    let out = r.ok(&["abort", "--force", "T1"]);
+    assert!(out.contains("refs/parallel/backup/T1-wip"), "{out}");
+    let wip = r.rev("refs/parallel/backup/T1-wip");
+    assert!(!w.exists());
+
+    let out = r.ok(&["undo"]);
+    assert!(out.contains("Undid"), "{out}");
+    // The worktree is back on the branch, WITH the changes, uncommitted.
+    assert_eq!(r.rev(&branch("T1")), tip);
+    assert_eq!(
+        std::fs::read_to_string(w.join("src/t1/new.txt")).unwrap(),
+        "precious uncommitted work\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(w.join("README.md")).unwrap(),
+        "# product\nedited\n"
+    );
+    assert_eq!(r.git_in(&w, &["rev-parse", "HEAD"]).trim(), tip);
+    let status = r.git_in(&w, &["status", "--porcelain"]);
+    assert!(status.contains(" M README.md"), "{status}");
+    assert!(status.contains("?? src/"), "{status}");
+    // The backups stay (gc trims them), so the saved work is reachable whatever happens next.
+    assert_eq!(r.rev("refs/parallel/backup/T1-wip"), wip);
+    assert_eq!(r.rev("refs/parallel/backup/T1"), tip);
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("in_progress")
+    );
+
+    // Aborting again (with --force) saves the changes again, under new names.
+    r.ok(&["abort", "--force", "T1"]);
+    assert!(r.ref_exists("refs/parallel/backup/T1-wip-2"));
+    assert_eq!(r.rev("refs/parallel/backup/T1-wip"), wip);
+}
+
+// ---- repro 11: assigned_to naming a foreign branch --------------------------------------------
+
+fn in_progress_graph(assigned_to: &str) -> String {
+    format!(
+        "metadata:\n  product: demo\ntasks:\n  - id: T1\n    name: n\n    agent: dev\n    status: in_progress\n    assigned_to: {assigned_to}\n"
+    )
+}
+
+#[test]
+fn abort_never_deletes_a_branch_it_did_not_create() {
+    let r = repo_with(&in_progress_graph("release/2.0"));
+    let rel_wt = r.base().join("release-wt");
+    r.git(&[
+        "worktree",
+        "add",
+        "-q",
+        rel_wt.to_str().unwrap(),
+        "-b",
+        "release/2.0",
+    ]);
+    std::fs::write(r.path(".git/info/exclude"), ".env.local\n").unwrap();
+    std::fs::write(rel_wt.join(".env.local"), "local build config\n").unwrap();
+    let release = r.rev("refs/heads/release/2.0");
+    let before = r.snapshot();
+
+    for args in [
+        &["abort"][..],
+        &["abort", "T1"],
+        &["abort", "--force", "T1"],
+    ] {
+        let out = r.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("release/2.0") && err.contains("did not create"),
+            "{err}"
+        );
+        assert!(err.contains("feature/demo/dev-T1"), "{err}");
+        assert_eq!(r.snapshot(), before, "{args:?} changed something");
+    }
+    assert_eq!(r.rev("refs/heads/release/2.0"), release);
+    assert!(rel_wt.join(".env.local").exists());
+
+    // The way out it names: point assigned_to at the task's own branch (which does not exist).
+    let text = r.task_file().replace("release/2.0", "feature/demo/dev-T1");
+    r.write(&r.tasks.clone(), &text);
+    r.git(&["commit", "-qam", "fix assigned_to"]);
+    let out = r.ok(&["abort"]);
+    assert!(out.contains("no branch here"), "{out}");
+    assert!(!out.contains("deleted"), "{out}");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("pending")
+    );
+    assert_eq!(r.rev("refs/heads/release/2.0"), release);
+    assert!(rel_wt.join(".env.local").exists());
+}
+
+#[test]
+fn a_path_like_assigned_to_does_not_break_status_or_abort() {
+    let r = repo_with(&in_progress_graph("../../../../HEAD"));
+    let out = r.run(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = r.run(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let main = r.rev("HEAD");
+    let out = r.ok(&["abort"]);
+    assert!(out.contains("no branch here"), "{out}");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("pending")
+    );
+    assert_ne!(r.rev("HEAD"), main, "only the task file commit moved main");
+    assert_eq!(r.git(&["rev-parse", "HEAD~1"]).trim(), main);
+}
+
+#[test]
+fn abort_of_a_task_whose_branch_never_existed_says_so() {
+    let r = repo_with(&in_progress_graph("feature/demo/dev-T1"));
+    let out = r.ok(&["abort", "--json"]);
+    let v = crate::support::json(&out);
+    assert_eq!(v["aborted"][0]["branch_deleted"], false, "{v}");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("pending")
+    );
+}
