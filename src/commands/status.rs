@@ -24,11 +24,9 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// Writes to stdout in one go. A closed pipe (`git parallel status | head -1`) is not an error.
+/// Writes to stdout in one go; a write error makes the command exit 128 (crate::output).
 pub(crate) fn write_stdout(s: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+    crate::output::print_str(s);
 }
 
 /// A JSON document as printed: pretty, with a final newline.

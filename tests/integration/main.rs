@@ -8,5 +8,6 @@ mod json;
 mod lifecycle;
 mod native;
 mod readonly;
+mod safety;
 mod start;
 mod support;
