@@ -4,6 +4,7 @@
 use camino::Utf8PathBuf;
 
 use super::common::{self, short_branch, Env};
+use super::status;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -63,17 +64,28 @@ fn select(env: &Env) -> Result<Vec<usize>> {
         }
     }
     let force = env.ctx.args.on(&defs::START_FORCE);
+    let mut conflicts = false;
     for (i, wait) in schedule::check_explicit(graph, &idx) {
         if force && matches!(wait, Wait::Conflict { .. }) {
             continue;
         }
-        problems.push(format!("{}: {}", graph.tasks[i].id, explain(&wait)));
+        let task = &graph.tasks[i];
+        if status::in_progress_elsewhere(env, task)? {
+            problems.push(format!(
+                "{}; to start it here, reset it first: git parallel abort {} (adopting a branch from a remote is not supported yet)",
+                status::elsewhere_note(env, task),
+                task.id
+            ));
+            continue;
+        }
+        conflicts |= matches!(wait, Wait::Conflict { .. });
+        problems.push(format!("{}: {}", task.id, explain(&wait)));
     }
     if !problems.is_empty() {
         return Err(crate::refused!(
             help = format!(
                 "see 'git parallel status' for what is ready{}",
-                if force {
+                if force || !conflicts {
                     ""
                 } else {
                     "; --force starts tasks despite shared files (never despite dependencies)"
@@ -116,16 +128,24 @@ pub fn explain_blocker(b: &Blocker) -> String {
 
 fn nothing_to_start(env: &Env) -> Result<()> {
     let graph = &env.tf.graph;
-    let running: Vec<&str> = graph
+    let mut running: Vec<&str> = Vec::new();
+    let mut elsewhere = Vec::new();
+    for t in graph
         .tasks
         .iter()
         .filter(|t| t.status == Status::InProgress)
-        .map(|t| t.id.as_str())
-        .collect();
+    {
+        if status::in_progress_elsewhere(env, t)? {
+            elsewhere.push(t);
+        } else {
+            running.push(t.id.as_str());
+        }
+    }
     if env.ctx.out.json {
+        let ids: Vec<&str> = elsewhere.iter().map(|t| t.id.as_str()).collect();
         common::print_json(&common::json_envelope(
             "start",
-            serde_json::json!({ "started": [], "in_progress": running }),
+            serde_json::json!({ "started": [], "in_progress": running, "elsewhere": ids }),
         ));
         return Ok(());
     }
@@ -136,6 +156,13 @@ fn nothing_to_start(env: &Env) -> Result<()> {
             println!(
                 "Nothing to start: {} already in progress; no other task is ready.",
                 running.join(", ")
+            );
+        }
+        for t in &elsewhere {
+            println!(
+                "{}; reset it with: git parallel abort {}",
+                status::elsewhere_note(env, t),
+                t.id
             );
         }
         for (checkpoint, waiting) in awaiting_approval(graph) {
