@@ -627,10 +627,10 @@ fn report(
         if done.len() == 1 { "" } else { "s" },
         short_branch(&env.target)
     );
-    let w_id = done.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let w_id = done.iter().map(|c| c.id.chars().count()).max().unwrap_or(0);
     let w_br = done
         .iter()
-        .map(|c| short_branch(&c.branch).len())
+        .map(|c| short_branch(&c.branch).chars().count())
         .max()
         .unwrap_or(0);
     for c in &done {

@@ -204,6 +204,7 @@ fn awaiting_approval(graph: &crate::taskgraph::Graph) -> Vec<(String, Vec<String
 fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
     let mut problems = Vec::new();
     let existing = env.ctx.repo.worktrees()?;
+    let heads = env.ctx.repo.refs_under("refs/heads/")?;
     for (n, l) in launches.iter().enumerate() {
         let b = short_branch(&l.branch);
         if !common::valid_branch(b) {
@@ -211,11 +212,10 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
         } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
             problems.push(format!("{}: branch {b} already exists", l.id));
         }
-        if l.worktree.exists() {
+        if let Some(why) = in_the_way(&l.worktree) {
             problems.push(format!(
-                "{}: {} already exists",
-                l.id,
-                env.show(&l.worktree)
+                "{}: {} already exists and {why} (move it away, or remove it if it is not needed)",
+                l.id, l.worktree
             ));
         } else if existing.iter().any(|w| w.path == l.worktree) {
             problems.push(format!(
@@ -231,7 +231,32 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
                 env.show(&l.worktree)
             ));
         }
+        for (name, _) in &heads {
+            if name != &l.branch && same_ignoring_case(name, &l.branch) {
+                problems.push(format!(
+                    "{}: its branch {b} and the existing branch {} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    l.id,
+                    short_branch(name)
+                ));
+            }
+        }
         for other in &launches[..n] {
+            if other.branch != l.branch && same_ignoring_case(&other.branch, &l.branch) {
+                problems.push(format!(
+                    "{} and {}: branches {} and {b} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    other.id,
+                    l.id,
+                    short_branch(&other.branch)
+                ));
+            }
+            if other.worktree != l.worktree
+                && same_ignoring_case(other.worktree.as_str(), l.worktree.as_str())
+            {
+                problems.push(format!(
+                    "{} and {}: worktrees {} and {} differ only in case (they would collide on a case-insensitive filesystem)",
+                    other.id, l.id, other.worktree, l.worktree
+                ));
+            }
             if other.branch == l.branch {
                 problems.push(format!(
                     "{} and {}: both would use branch {b}",
@@ -254,6 +279,25 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Why the path a worktree is to be made at is in the way: None when it is free (missing, or
+/// an empty directory, which `git worktree add` uses).
+fn in_the_way(path: &camino::Utf8Path) -> Option<&'static str> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_dir() {
+        return Some("is not a directory");
+    }
+    match std::fs::read_dir(path).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => None,
+        Ok(false) => Some("is not empty"),
+        Err(_) => Some("cannot be read"),
+    }
+}
+
+/// Equal ignoring case (Unicode simple lower-casing), as case-insensitive filesystems compare.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
 }
 
 fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
@@ -388,10 +432,14 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
     if out.quiet {
         return;
     }
-    let w_id = launches.iter().map(|l| l.id.len()).max().unwrap_or(0);
+    let w_id = launches
+        .iter()
+        .map(|l| l.id.chars().count())
+        .max()
+        .unwrap_or(0);
     let w_br = launches
         .iter()
-        .map(|l| short_branch(&l.branch).len())
+        .map(|l| short_branch(&l.branch).chars().count())
         .max()
         .unwrap_or(0);
     println!(

@@ -212,11 +212,16 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
     outln!(
         o,
-        "{} ({}): {done} of {} tasks done; target {}",
+        "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
         env.product,
         graph.tasks.len(),
-        short_branch(&env.target)
+        short_branch(&env.target),
+        if env.target_tip.is_null() {
+            " (no commits yet)"
+        } else {
+            ""
+        }
     );
     let w_id = rows
         .iter()

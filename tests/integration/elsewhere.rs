@@ -300,9 +300,18 @@ fn finish_without_ids_says_why_it_skips_each_task() {
         "{err}"
     );
     let tf = r.task_file();
-    assert_eq!(field(&tf, "DEVOPS-01", "status").as_deref(), Some("completed"));
-    assert_eq!(field(&tf, "BACKEND-01", "status").as_deref(), Some("in_progress"));
-    assert_eq!(field(&tf, "FRONTEND-01", "status").as_deref(), Some("in_progress"));
+    assert_eq!(
+        field(&tf, "DEVOPS-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        field(&tf, "BACKEND-01", "status").as_deref(),
+        Some("in_progress")
+    );
+    assert_eq!(
+        field(&tf, "FRONTEND-01", "status").as_deref(),
+        Some("in_progress")
+    );
     // The staged work is where it was.
     assert_eq!(
         r.git_in(&be, &["status", "--porcelain"]),
