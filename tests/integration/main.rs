@@ -4,6 +4,7 @@ mod elsewhere;
 mod exec_demo;
 mod faults;
 mod finish;
+mod first_hour;
 mod json;
 mod lifecycle;
 mod native;
