@@ -557,6 +557,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
+    ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", "days backup refs are kept before gc deletes them (default 30)"),
 ];
 

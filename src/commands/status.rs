@@ -132,7 +132,13 @@ fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
             })
         })
         .collect();
-    if running.is_empty() || env.target_tip.is_null() {
+    let off = env.ctx.repo.config("parallel.radar").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0"
+        )
+    });
+    if off || running.is_empty() || env.target_tip.is_null() {
         return Ok(Radar::default());
     }
     radar::scan(
