@@ -5,6 +5,7 @@
 
 mod failpoint;
 pub mod journal;
+pub mod keep;
 pub mod lock;
 pub mod oplog;
 mod stale;
@@ -189,6 +190,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
             finish_log(&dir, &journal)?;
             Journal::remove(&dir)?;
             lock.release();
+            crate::output::took_effect(&journal.summary);
             Ok(())
         }
         Err((i, e)) => {
@@ -470,6 +472,7 @@ fn verify(repo: &Repo, journal: &Journal, applied: bool) -> Result<(Vec<String>,
                 files.insert(path, (want, other));
             }
             Step::SyncMain { from, to, branch } => syncs.push((from, to, branch)),
+            Step::Keep(_) => {}
         }
     }
     let (mut ours, mut foreign) = (Vec::new(), Vec::new());
@@ -602,6 +605,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
         finish_log(&dir, &journal)?;
         Journal::remove(&dir)?;
         lock.release();
+        crate::output::took_effect(&format!("recover --continue of {}", journal.summary));
         return Ok(Recovered::Completed(journal.summary));
     }
     if complete && journal.rolling_back {
@@ -623,6 +627,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     check_result(repo, &dir, &mut journal, false)?;
     Journal::remove(&dir)?;
     lock.release();
+    crate::output::took_effect(&format!("recover --abort of {}", journal.summary));
     Ok(Recovered::RolledBack(journal.summary))
 }
 

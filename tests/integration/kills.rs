@@ -120,6 +120,8 @@ pub fn wait_for(child: &mut Child, cond: impl Fn() -> bool) -> bool {
 
 /// What must be equal between "before"/"after" states: refs, HEAD, the worktree list (paths
 /// relative to the test dir), the task file, and the status of the main and every worktree.
+/// Backup refs are left out: `undo` keeps them (and a later finish names its own `-2`, …);
+/// callers check that the tips they hold stay reachable.
 #[derive(Debug, PartialEq, Eq)]
 pub struct State {
     pub refs: String,
@@ -152,7 +154,12 @@ pub fn state(r: &TestRepo) -> State {
         }
     }
     State {
-        refs: r.git(&["for-each-ref", "--format=%(refname) %(objectname)"]),
+        refs: r
+            .git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+            .lines()
+            .filter(|l| !l.starts_with("refs/parallel/backup/"))
+            .map(|l| format!("{l}\n"))
+            .collect(),
         head: r.git(&["symbolic-ref", "-q", "HEAD"]),
         worktrees: list.replace(&base, "<tmp>"),
         task_file: r.task_file(),
