@@ -116,6 +116,13 @@ fn kill_once(
         std::thread::sleep(Duration::from_micros(500));
     }
     kill_group(&mut child, libc::SIGKILL);
+    if exited_first {
+        let status = child.wait().expect("wait");
+        assert!(
+            status.success(),
+            "{what}: the run that was not killed failed: {status}"
+        );
+    }
     assert_status_explains(r, what);
     let pending = journal.exists();
     if pending {
