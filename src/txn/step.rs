@@ -306,11 +306,38 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
     if todo.is_empty() {
         return Ok(());
     }
-    if proven && todo.len() < updates.len() {
-        // Part of it was applied; the rest must still find their old values.
-        return repo.update_refs(&todo, message);
-    }
-    repo.update_refs(updates, message)
+    // After a cut-short transaction only part of it may be in place; the rest must still
+    // find their old values.
+    let updates = if proven { todo.as_slice() } else { updates };
+    repo.update_refs(updates, message).map_err(|e| {
+        // Name what moved (another process committing, a branch moved meanwhile).
+        let moved: Vec<String> = updates
+            .iter()
+            .filter_map(|u| {
+                let cur = repo.ref_id(&u.name).ok()?.map(|i| i.to_string());
+                (cur != u.old).then(|| {
+                    format!(
+                        "{} is {} now, expected {}",
+                        branch_short(&u.name),
+                        cur.as_deref()
+                            .map_or("absent".into(), |c| format!("at {}", short(c))),
+                        u.old
+                            .as_deref()
+                            .map_or("absent".into(), |c| format!("at {}", short(c)))
+                    )
+                })
+            })
+            .collect();
+        if moved.is_empty() {
+            e
+        } else {
+            crate::refused!(
+                "another process changed {} meanwhile: {}",
+                if moved.len() == 1 { "a ref" } else { "refs" },
+                moved.join("; ")
+            )
+        }
+    })
 }
 
 /// Reverses the updates that took effect (a ref transaction is atomic, so normally all or
