@@ -4,6 +4,7 @@
 //! `recover` and `undo` are built on the same journal and log.
 
 mod failpoint;
+mod interrupt;
 pub mod journal;
 pub mod keep;
 pub mod lock;
@@ -161,6 +162,7 @@ fn now_id() -> String {
 /// Applies a plan as one transaction.
 pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     let dir = state_dir(repo);
+    interrupt::install();
     let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
     ensure_no_pending(repo)?;
     preflight(repo, &plan)?;
@@ -213,6 +215,14 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
                 Ok(()) => {
                     Journal::remove(&dir)?;
                     lock.release();
+                    if let Some(sig) = interrupt::received() {
+                        eprintln!(
+                            "error: interrupted by {}: '{}' was rolled back; nothing was changed",
+                            interrupt::name(sig),
+                            journal.summary
+                        );
+                        return Err(Error::Exit(128 + sig));
+                    }
                     Err(Error::Refused(miette::miette!(
                         help = "nothing was changed; fix the cause and run the command again",
                         "{} failed at step {} ({}): {}",
@@ -291,6 +301,14 @@ fn run_forward(
                 end += 1;
             }
         }
+        if !resumed && journal.commit_point.is_none_or(|cp| i <= cp) {
+            if let Some(sig) = interrupt::received() {
+                return Err((
+                    i,
+                    crate::refused!("interrupted by {}", interrupt::name(sig)),
+                ));
+            }
+        }
         if journal.commit_point == Some(i) {
             let problems =
                 post_commit_problems(repo, Some(i), &steps_of(journal)).map_err(|e| (i, e))?;
@@ -318,9 +336,8 @@ fn run_forward(
         journal.save(dir).map_err(|e| (i, e))?;
         failpoint::hit("before", i).map_err(|e| (i, e))?;
         if let Err(e) = journal.steps[i].step.apply(repo, proven) {
-            // A step that reports failure has cleaned up after itself: nothing to undo.
-            journal.steps[i].state = StepState::Pending;
-            let _ = journal.save(dir);
+            // It stays Started: a step may fail part-way (a git child interrupted mid-write),
+            // and undoing a step that did nothing is a no-op.
             return Err((i, e));
         }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
@@ -390,8 +407,8 @@ fn run_group(
     for (k, r) in results {
         match r {
             Ok(()) => journal.steps[k].state = StepState::Done,
+            // Stays Started (see run_forward).
             Err(e) => {
-                journal.steps[k].state = StepState::Pending;
                 first_err.get_or_insert((k, e));
             }
         }

@@ -5,6 +5,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use std::os::unix::process::CommandExt;
+
 use crate::error::Result;
 use crate::git::{Location, RefUpdate, Repo};
 
@@ -476,14 +478,23 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
     }
     super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
     eprintln!("testing {} with `{command}` in {dir}", short(commit));
-    let status = std::process::Command::new("sh")
-        .arg("-c")
+    // In a process group of its own, so that an interrupt reaches it through our handler
+    // (which passes it on) and the rollback runs after it ended.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
         .stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?))
-        .status();
+        .process_group(0);
+    crate::git::cli::die_with_parent(&mut cmd);
+    let status = cmd.spawn().and_then(|mut child| {
+        super::interrupt::set_test_group(child.id() as i32);
+        let status = child.wait();
+        super::interrupt::set_test_group(0);
+        status
+    });
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;

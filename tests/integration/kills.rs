@@ -249,6 +249,14 @@ fn start_killed_during_checkouts(sig: i32, how: &str) {
     assert!(begun, "{what}: no checkout was seen");
     kill_group(&mut child, sig);
     assert_status_explains(&r, &what);
+    if !r.path(".git/parallel/journal").exists() {
+        // SIGTERM: start rolled back by itself (or had just ended).
+        assert_eq!(sig, libc::SIGTERM, "{what}: no journal left");
+        assert_settled(&r, &what);
+        let now = state(&r);
+        assert!(now == before || now == after, "{what}: {now:?}");
+        return;
+    }
     recover_ok(&r, how, &what);
     assert_settled(&r, &what);
     let now = state(&r);
@@ -274,6 +282,7 @@ fn start_group_sigkill_during_checkouts_then_continue() {
     start_killed_during_checkouts(libc::SIGKILL, "--continue");
 }
 
+/// SIGTERM is caught: start rolls back by itself (see also the interrupt tests below).
 #[test]
 fn start_group_sigterm_during_checkouts_then_abort() {
     start_killed_during_checkouts(libc::SIGTERM, "--abort");
@@ -724,5 +733,60 @@ fn finish_killed_in_the_test_gate_is_settled_both_ways() {
             assert!(!wt(&r, 1).exists() && !wt(&r, 2).exists(), "{what}");
             assert!(r.path("src/t2/f0").exists(), "{what}");
         }
+    }
+}
+
+// ---- interrupts: rolled back by the command itself ---------------------------------------------
+
+/// SIGTERM to finish alone while its test runs: passed on to the test, then finish rolls back
+/// by itself and exits 128+15; nothing is pending, the state is the one before.
+#[test]
+fn sigterm_during_the_test_gate_rolls_finish_back_by_itself() {
+    let r = demo_repo(2, 50);
+    r.ok(&["start", "-q"]);
+    work(&r, 1, 1);
+    work(&r, 2, 1);
+    let before = state(&r);
+    let running = r.base().join("running");
+    let cmd = format!("touch '{}'; sleep 30", running.display());
+    let mut child = spawn(&r, &["finish", "--test", &cmd]);
+    assert!(wait_for(&mut child, || running.exists()));
+    // SAFETY: kill(2) on our child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status}");
+    assert_settled(&r, "finish after SIGTERM");
+    assert!(!r.path(".git/parallel/lock").exists());
+    assert_eq!(state(&r), before);
+}
+
+/// SIGINT to start's whole process group (a terminal's Ctrl-C) during its checkouts: it rolls
+/// back by itself (or, hit before it began or after it ended, is simply before or after).
+#[test]
+fn sigint_to_start_rolls_back_by_itself() {
+    let after = reference(&start_setup, &["start", "-q"]);
+    let r = start_setup();
+    let before = state(&r);
+    let mut child = spawn(&r, &["start", "-q"]);
+    let base = r.base();
+    wait_for(&mut child, || {
+        (1..=6).any(|i| {
+            base.join(format!("worktrees/demo/backend-T{i}/data/d1"))
+                .exists()
+        })
+    });
+    // SAFETY: kill(2) on the process group we created.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_settled(&r, "start after SIGINT");
+    assert!(!r.path(".git/parallel/lock").exists());
+    if status.success() {
+        assert_eq!(state(&r), after);
+    } else {
+        assert_eq!(state(&r), before, "{status}");
     }
 }
