@@ -171,8 +171,9 @@ flag!(ABORT_FORCE, "force", Some('f'), Switch, Complete::Nothing, None,
     "abort tasks with commits or changes (their tips are backed up)",
     "Also abort tasks whose branch has commits of its own, whose worktree has uncommitted or untracked \
      changes, or whose worktree is locked. Each branch tip is first saved under \
-     refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted changes are \
-     discarded.");
+     refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted and untracked \
+     changes are saved as a commit under refs/parallel/backup/<id>-wip ('git parallel undo' puts \
+     them back into the worktree). Ignored files are kept as without --force (parallel.keepIgnored).");
 flag!(
     PARTIAL,
     "partial",
@@ -432,8 +433,11 @@ pub static UNDO: Command = Command {
 
 pub static GC: Command = Command {
     name: "gc",
-    summary: "delete backup refs older than parallel.keepBackups days",
-    doc: "Delete refs/parallel/backup/* refs older than parallel.keepBackups days (default 30).",
+    summary: "delete backups older than parallel.keepBackups days",
+    doc: "Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
+          older than parallel.keepBackups days (default 30). A backup's age counts from when it was \
+          made (the operation log, else its reflog), never from its commits' dates; one of unknown \
+          age is kept.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -516,7 +520,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
-    ("parallel.keepBackups", "days backup refs are kept before gc deletes them (default 30)"),
+    ("parallel.keepBackups", "days backup refs and kept ignored files are kept before gc deletes them (default 30)"),
+    ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
 ];
 
 pub fn find(name: &str) -> Option<&'static Command> {

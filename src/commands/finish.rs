@@ -51,7 +51,15 @@ pub fn run(ctx: &Context) -> Result<()> {
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
         return Err(report_conflicts(&env, &candidates, &merged));
     }
-    let (plan, final_tip) = build_plan(&env, &candidates, &merged)?;
+    let (mut plan, final_tip) = build_plan(&env, &candidates, &merged)?;
+    if env.target_checked_out {
+        txn::keep::check_main_overwrites(
+            &ctx.repo,
+            &env.target_tip.to_string(),
+            &final_tip.to_string(),
+        )?;
+    }
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             common::print_json(&common::json_envelope(
@@ -65,6 +73,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     txn::execute(&ctx.repo, plan)?;
     report(&env, &candidates, &merged, final_tip);
+    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
     Ok(())
 }
 

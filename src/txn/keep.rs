@@ -56,6 +56,8 @@ pub enum Keep {
         commit: String,
         name: String,
     },
+    /// Delete a directory of kept ignored files (`git parallel gc`); cannot be undone.
+    IgnoredTrim { dir: Utf8PathBuf },
 }
 
 impl Keep {
@@ -75,6 +77,7 @@ impl Keep {
             Keep::IgnoredRestore { worktree, dir } => {
                 format!("move the ignored files kept in {dir} back into {worktree}")
             }
+            Keep::IgnoredTrim { dir } => format!("delete the kept ignored files in {dir}"),
             Keep::SubmoduleSave {
                 to, commit, name, ..
             } => format!(
@@ -103,7 +106,7 @@ impl Keep {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
             },
-            Keep::SubmoduleSave { .. } => return None,
+            Keep::SubmoduleSave { .. } | Keep::IgnoredTrim { .. } => return None,
         })
     }
 
@@ -114,6 +117,7 @@ impl Keep {
             Keep::WipRestore { worktree, commit } => wip_restore(loc, worktree, commit),
             Keep::IgnoredMove { worktree, dir } => ignored_move(loc, worktree, dir),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
+            Keep::IgnoredTrim { dir } => remove_any(dir),
             Keep::SubmoduleSave {
                 from,
                 to,
@@ -299,18 +303,22 @@ pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
     if !dst_there {
         match std::fs::rename(src, dst) {
             Ok(()) => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-                let tmp = Utf8PathBuf::from(format!("{dst}.git-parallel-tmp"));
-                remove_any(&tmp)?;
-                copy_tree(src, &tmp)?;
-                std::fs::rename(&tmp, dst)
-                    .map_err(|e| crate::fatal!("cannot move {tmp} to {dst}: {e}"))?;
-            }
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => copy_into_place(src, dst)?,
             Err(e) => return Err(crate::fatal!("cannot move {src} to {dst}: {e}")),
         }
     }
     // The copy is complete (it was renamed into place): the source can go.
     remove_any(src)
+}
+
+/// The cross-filesystem half of [`move_path`]: a copy under a temporary name, renamed into
+/// place once complete (the source is deleted by the caller afterwards).
+fn copy_into_place(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
+    let tmp = Utf8PathBuf::from(format!("{dst}.git-parallel-tmp"));
+    remove_any(&tmp)?;
+    copy_tree(src, &tmp)?;
+    std::fs::rename(&tmp, dst).map_err(|e| crate::fatal!("cannot move {tmp} to {dst}: {e}"))?;
+    Ok(())
 }
 
 fn remove_any(p: &Utf8Path) -> Result<()> {
@@ -341,6 +349,35 @@ fn copy_tree(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
         std::fs::copy(src, dst).map_err(|e| crate::fatal!("cannot copy {src} to {dst}: {e}"))?;
     }
     Ok(())
+}
+
+/// A directory of kept ignored files, with when it was made (None: unknown, from its name).
+pub struct KeptDir {
+    pub dir: Utf8PathBuf,
+    pub time: Option<u64>,
+}
+
+/// The directories of kept ignored files, oldest first.
+pub fn kept_dirs(repo: &Repo) -> Result<Vec<KeptDir>> {
+    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let entries = match std::fs::read_dir(&base) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::fatal!("cannot list {base}: {e}")),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let time = name.split('-').next().and_then(|s| s.parse::<u64>().ok());
+        out.push(KeptDir {
+            dir: base.join(&name),
+            time,
+        });
+    }
+    out.sort_by(|a, b| (a.time, &a.dir).cmp(&(b.time, &b.dir)));
+    Ok(out)
 }
 
 /// What happens to the ignored files of one worktree that is removed.
@@ -528,4 +565,101 @@ fn submodule_save(
     ]);
     cli::run(cmd)?;
     Ok(())
+}
+
+// ---- the main worktree ------------------------------------------------------------------------
+
+/// Refuses, before anything changes, when moving the main worktree from `from` to `to` would
+/// write a file over an untracked or ignored one there (`git read-tree -u` overwrites ignored
+/// files): a task that force-added `.env` must not replace the user's `.env`.
+pub fn check_main_overwrites(repo: &Repo, from: &str, to: &str) -> Result<()> {
+    let Some(main) = repo.main_worktree.as_deref() else {
+        return Ok(());
+    };
+    let mut cmd = repo.git_main();
+    cmd.args([
+        "diff",
+        "--no-renames",
+        "--name-only",
+        "--diff-filter=A",
+        "-z",
+        from,
+        to,
+        "--",
+    ]);
+    let out = cli::run(cmd)?;
+    let mut in_the_way = Vec::new();
+    for rel in out.stdout.split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        let rel = String::from_utf8_lossy(rel).into_owned();
+        if std::fs::symlink_metadata(main.join(&rel)).is_ok() {
+            in_the_way.push(rel);
+        }
+    }
+    if in_the_way.is_empty() {
+        return Ok(());
+    }
+    Err(crate::refused!(
+        help = "move them aside (they are yours, not in any commit), then run the command again",
+        "cannot update the main worktree {main}; nothing was changed:\n  \
+         these files would be overwritten by files the merge adds, and they are untracked or ignored there:\n    {}",
+        in_the_way.join("\n    ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(name: &str) -> Utf8PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("git-parallel-keep-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        Utf8PathBuf::from_path_buf(d).expect("utf-8 temp dir")
+    }
+
+    #[test]
+    fn the_copy_fallback_keeps_files_dirs_and_symlinks_and_is_idempotent() {
+        let d = tmpdir("copy");
+        let src = d.join("src");
+        std::fs::create_dir_all(src.join("a/b")).unwrap();
+        std::fs::write(src.join("a/b/f"), "data").unwrap();
+        std::os::unix::fs::symlink("b/f", src.join("a/link")).unwrap();
+        let dst = d.join("kept/src");
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        copy_into_place(&src, &dst).unwrap();
+        remove_any(&src).unwrap();
+        assert_eq!(std::fs::read_to_string(dst.join("a/b/f")).unwrap(), "data");
+        assert_eq!(
+            std::fs::read_link(dst.join("a/link")).unwrap().to_str(),
+            Some("b/f")
+        );
+        // A re-run (the source gone, the copy there) does nothing.
+        move_path(&src, &dst).unwrap();
+        assert!(dst.join("a/b/f").exists());
+        // Moving back merges into what exists.
+        let wt = d.join("wt");
+        std::fs::create_dir_all(wt.join("src/a")).unwrap();
+        std::fs::write(wt.join("src/a/other"), "x").unwrap();
+        ignored_restore(&wt, &d.join("kept")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(wt.join("src/a/b/f")).unwrap(),
+            "data"
+        );
+        assert!(wt.join("src/a/other").exists());
+        assert!(!d.join("kept").exists());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_step_round_trips_through_the_journal_format() {
+        let step = Step::Keep(Keep::IgnoredMove {
+            worktree: "/w".into(),
+            dir: "/d".into(),
+        });
+        let text = serde_json::to_string(&step).unwrap();
+        assert!(text.contains("\"type\":\"keep\""), "{text}");
+        let back: Step = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, step);
+    }
 }

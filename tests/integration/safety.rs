@@ -213,9 +213,10 @@ fn undo_of_abort_force_puts_the_uncommitted_changes_back_and_keeps_the_backups()
     let status = r.git_in(&w, &["status", "--porcelain"]);
     assert!(status.contains(" M README.md"), "{status}");
     assert!(status.contains("?? src/"), "{status}");
-    // The backups stay (gc trims them), so the saved work is reachable whatever happens next.
+    // The wip backup stays (gc trims it), so the saved work is reachable whatever happens
+    // next; the tip's backup went, as the branch holds that commit again.
     assert_eq!(r.rev("refs/parallel/backup/T1-wip"), wip);
-    assert_eq!(r.rev("refs/parallel/backup/T1"), tip);
+    assert!(!r.ref_exists("refs/parallel/backup/T1"));
     assert_eq!(
         field(&r.task_file(), "T1", "status").as_deref(),
         Some("in_progress")
@@ -313,4 +314,141 @@ fn abort_of_a_task_whose_branch_never_existed_says_so() {
         field(&r.task_file(), "T1", "status").as_deref(),
         Some("pending")
     );
+}
+
+// ---- repro 02: ignored files of removed worktrees -------------------------------------------
+
+/// A started repository with 3 tasks whose worktrees hold ignored files: `.env`,
+/// `notes.local` and a build directory.
+fn repo_with_ignored_files() -> TestRepo {
+    let r = repo_with(&simple_graph(3));
+    r.write(".gitignore", ".env\n*.local\nbuild/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    r.ok(&["start"]);
+    for i in 1..=3 {
+        let w = wt(&r, &format!("T{i}"));
+        std::fs::write(w.join(".env"), format!("SECRET_TOKEN=abc{i}\n")).unwrap();
+        std::fs::write(w.join("notes.local"), format!("my notes {i}\n")).unwrap();
+        std::fs::create_dir_all(w.join("build/deep")).unwrap();
+        std::fs::write(w.join("build/deep/out.o"), "object\n").unwrap();
+    }
+    r
+}
+
+fn kept_dirs(r: &TestRepo) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(r.path(".git/parallel/ignored"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn assert_ignored_files(dir: &Path, i: usize) {
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".env")).unwrap(),
+        format!("SECRET_TOKEN=abc{i}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.local")).unwrap(),
+        format!("my notes {i}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("build/deep/out.o")).unwrap(),
+        "object\n"
+    );
+}
+
+#[test]
+fn finish_keeps_ignored_files_and_undo_puts_them_back() {
+    let r = repo_with_ignored_files();
+    let w = wt(&r, "T1");
+    commit_in(&r, &w, "src/t1/f", "x\n");
+    let out = r.ok(&["finish", "T1"]);
+    assert!(!w.exists());
+    assert!(out.contains("Kept 3 ignored files"), "{out}");
+    assert!(
+        out.contains(".env") && out.contains(".git/parallel/ignored/"),
+        "{out}"
+    );
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert_ignored_files(&dirs[0], 1);
+
+    r.ok(&["undo"]);
+    assert!(w.is_dir());
+    assert_ignored_files(&w, 1);
+    assert!(kept_dirs(&r).is_empty(), "moved back, not copied");
+}
+
+#[test]
+fn abort_and_undo_of_start_keep_ignored_files() {
+    let r = repo_with_ignored_files();
+    let w2 = wt(&r, "T2");
+    let out = r.ok(&["abort", "T2"]);
+    assert!(!w2.exists());
+    assert!(out.contains("Kept 3 ignored files of"), "{out}");
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_ignored_files(&dirs[0], 2);
+    // Undo of the abort: back in the worktree.
+    r.ok(&["undo"]);
+    assert_ignored_files(&w2, 2);
+    assert!(kept_dirs(&r).is_empty());
+    // Undo of start: all three worktrees go, their ignored files are kept.
+    let out = r.ok(&["undo"]);
+    assert!(out.contains("Undid 'start"), "{out}");
+    for i in 1..=3 {
+        assert!(!wt(&r, &format!("T{i}")).exists());
+    }
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 3, "{out}");
+    for (i, d) in dirs.iter().enumerate() {
+        let n = d
+            .to_string_lossy()
+            .chars()
+            .last()
+            .unwrap()
+            .to_digit(10)
+            .unwrap() as usize;
+        assert_eq!(n, i + 1);
+        assert_ignored_files(d, n);
+    }
+    // gc trims them after parallel.keepBackups days, not before.
+    r.ok(&["gc"]);
+    assert_eq!(kept_dirs(&r).len(), 3);
+    let out = r.run_env(&["gc"], &[("GIT_PARALLEL_NOW", "2026-04-01T12:00:00Z")]);
+    crate::support::assert_ok(&out, &["gc"]);
+    assert!(kept_dirs(&r).is_empty(), "{}", stdout(&out));
+}
+
+#[test]
+fn keep_ignored_false_deletes_them_but_names_them() {
+    let r = repo_with_ignored_files();
+    r.git(&["config", "parallel.keepIgnored", "false"]);
+    let out = r.ok(&["abort", "T3"]);
+    assert!(!wt(&r, "T3").exists());
+    assert!(out.contains("Deleted 3 ignored files"), "{out}");
+    assert!(
+        out.contains(".env") && out.contains("notes.local") && out.contains("build/"),
+        "{out}"
+    );
+    assert!(kept_dirs(&r).is_empty());
+}
+
+#[test]
+fn finish_refuses_to_overwrite_an_ignored_file_in_the_main_worktree() {
+    let r = repo_with_ignored_files();
+    r.write(".env", "MY_MAIN_SECRET=1\n");
+    let w = wt(&r, "T1");
+    // The task force-adds a file at an ignored path.
+    std::fs::write(w.join(".env"), "TASK=1\n").unwrap();
+    r.git_in(&w, &["add", "-f", ".env"]);
+    commit_in(&r, &w, "src/t1/f", "x\n");
+    let before = r.snapshot();
+    let out = r.run(&["finish", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(".env"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+    assert_eq!(r.read(".env"), "MY_MAIN_SECRET=1\n");
 }
