@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate"
+__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -81,8 +81,8 @@ __git_parallel_flags ()
 {
 	case "$1" in
 	"") echo "--version --directory= --tasks= --product= --json --quiet --help" ;;
-	plan) echo "--format= --directory= --tasks= --product= --json --quiet --help" ;;
-	start) echo "--dry-run --no-commit --force --directory= --tasks= --product= --json --quiet --help" ;;
+	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --help" ;;
+	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --help" ;;
 	abort) echo "--dry-run --force --directory= --tasks= --product= --json --quiet --help" ;;
 	fail) echo "--reason= --dry-run --directory= --tasks= --product= --json --quiet --help" ;;
@@ -94,6 +94,7 @@ __git_parallel_flags ()
 	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --help" ;;
 	generate) echo "--output= --directory= --tasks= --product= --json --quiet --help" ;;
+	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
 	*) echo "--directory= --tasks= --product= --json --quiet --help" ;;
 	esac
 }
@@ -106,6 +107,8 @@ __git_parallel_value ()
 	*:--tasks) __git_parallel_files -f "$3" ;;
 	*:--product) __git_parallel_nothing ;;
 	plan:--format) __git_parallel_reply "text json dot mermaid" "$3" ;;
+	plan:--max) __git_parallel_nothing ;;
+	start:--max) __git_parallel_nothing ;;
 	finish:--test) __git_parallel_commands_reply "$3" ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
@@ -119,12 +122,12 @@ __git_parallel_positional ()
 {
 	case "$1" in
 	path) if (( $2 < 1 )); then __git_parallel_tasks in_progress failed; else __git_parallel_nothing; fi ;;
-	start) __git_parallel_tasks pending ready ;;
+	start) __git_parallel_tasks @ready ;;
 	finish) __git_parallel_tasks in_progress ;;
 	abort) __git_parallel_tasks in_progress ;;
 	fail) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
-	approve) if (( $2 < 1 )); then __git_parallel_tasks completed; else __git_parallel_nothing; fi ;;
+	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
 	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;
@@ -142,7 +145,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--format|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--format|--max|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --format --test -m --reason -j --jobs -o --output
+                case -C --directory --tasks --product --format --max --test -m --reason -j --jobs -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -115,6 +115,7 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete b
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git-parallel -n '__git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git-parallel -n 'true' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
 complete -c git-parallel -n 'true' -l tasks -r -F -d 'the task graph file to use'
@@ -123,11 +124,13 @@ complete -c git-parallel -n 'true' -l json -d 'print machine-readable JSON (see 
 complete -c git-parallel -n 'true' -s q -l quiet -d 'print nothing but errors; no progress'
 complete -c git-parallel -n 'true' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git-parallel -n '__git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
+complete -c git-parallel -n '__git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git-parallel -n '__git_parallel_positional path 1' -f -a '(__git_parallel_tasks in_progress failed)'
 complete -c git-parallel -n '__git_parallel_using start' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using start' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git-parallel -n '__git_parallel_using start' -s f -l force -d 'start named tasks despite resource conflicts'
-complete -c git-parallel -n '__git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks pending ready)'
+complete -c git-parallel -n '__git_parallel_using start' -l max -r -f -d 'start at most N tasks (highest priority first)'
+complete -c git-parallel -n '__git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks @ready)'
 complete -c git-parallel -n '__git_parallel_using finish' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using finish' -l partial -d 'merge the tasks that merge cleanly, leave the others running'
 complete -c git-parallel -n '__git_parallel_using finish' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
@@ -143,7 +146,7 @@ complete -c git-parallel -n '__git_parallel_positional fail 1' -f -a '(__git_par
 complete -c git-parallel -n '__git_parallel_using retry' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_positional retry 1' -f -a '(__git_parallel_tasks failed)'
 complete -c git-parallel -n '__git_parallel_using approve' -s n -l dry-run -d 'print the plan and change nothing'
-complete -c git-parallel -n '__git_parallel_positional approve 1' -f -a '(__git_parallel_tasks completed)'
+complete -c git-parallel -n '__git_parallel_positional approve 1' -f -a '(__git_parallel_tasks @approval)'
 complete -c git-parallel -n '__git_parallel_using recover' -l abort -d 'roll the interrupted operation back'
 complete -c git-parallel -n '__git_parallel_using recover' -l continue -d 'complete the interrupted operation'
 complete -c git-parallel -n '__git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
@@ -155,6 +158,7 @@ complete -c git-parallel -n '__git_parallel_after_dashdash exec \'*\'' -F
 complete -c git-parallel -n '__git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git-parallel -n '__git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
 complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git-parallel -n '__git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'
 
 # git parallel ...
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a status -d 'show every task, its worktree and what is ready to start'
@@ -173,6 +177,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git -n '__fish_git_using_command parallel' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
 complete -c git -n '__fish_git_using_command parallel' -l tasks -r -F -d 'the task graph file to use'
@@ -181,11 +186,13 @@ complete -c git -n '__fish_git_using_command parallel' -l json -d 'print machine
 complete -c git -n '__fish_git_using_command parallel' -s q -l quiet -d 'print nothing but errors; no progress'
 complete -c git -n '__fish_git_using_command parallel' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional path 1' -f -a '(__git_parallel_tasks in_progress failed)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -s f -l force -d 'start named tasks despite resource conflicts'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks pending ready)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -l max -r -f -d 'start at most N tasks (highest priority first)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks @ready)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -l partial -d 'merge the tasks that merge cleanly, leave the others running'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
@@ -201,7 +208,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positi
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using retry' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional retry 1' -f -a '(__git_parallel_tasks failed)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using approve' -s n -l dry-run -d 'print the plan and change nothing'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional approve 1' -f -a '(__git_parallel_tasks completed)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional approve 1' -f -a '(__git_parallel_tasks @approval)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using recover' -l abort -d 'roll the interrupted operation back'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using recover' -l continue -d 'complete the interrupted operation'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
@@ -213,3 +220,4 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'

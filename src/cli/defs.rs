@@ -17,7 +17,8 @@ pub enum Complete {
     File,
     Dir,
     Choices(&'static [&'static str]),
-    /// Task ids of the task file in one of these statuses (empty: any task).
+    /// Task ids of the task file in one of these statuses (empty: any task); `@ready`: ready
+    /// to start now, `@approval`: completed checkpoints awaiting approval.
     Tasks(&'static [&'static str]),
     Command,
 }
@@ -152,6 +153,11 @@ flag!(FORMAT, "format", None, Value("FORMAT"), Complete::Choices(&["text", "json
     "output format: text, json, dot or mermaid",
     "How to print the plan: text (default), json, dot (Graphviz) or mermaid. dot and mermaid draw the \
      dependency graph with each task coloured by status.");
+flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks"),
+    "start at most N tasks (highest priority first)",
+    "Start at most N of the ready tasks: highest priority first (critical, high, normal, low), then \
+     file order. For plan: at most N new tasks per wave. Default: git config parallel.maxTasks, \
+     else no limit.");
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
@@ -287,7 +293,7 @@ pub static PLAN: Command = Command {
           sequential against parallel minutes.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
-    flags: &[&FORMAT],
+    flags: &[&FORMAT, &MAX],
     examples: &[("git parallel plan --format mermaid", "draw the graph for a Markdown page"),
                 ("git parallel plan --format dot | dot -Tsvg > graph.svg", "draw it with Graphviz")],
     hidden: false,
@@ -330,8 +336,8 @@ pub static START: Command = Command {
           has been marked in_progress and committed there. Either every task starts or nothing \
           changes.",
     positionals: Positionals::Many("ID"),
-    complete_positionals: Complete::Tasks(&["pending", "ready"]),
-    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE],
+    complete_positionals: Complete::Tasks(&["@ready"]),
+    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
@@ -396,7 +402,7 @@ pub static APPROVE: Command = Command {
     summary: "approve a completed checkpoint task so its dependents may start",
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
     positionals: Positionals::One("ID"),
-    complete_positionals: Complete::Tasks(&["completed"]),
+    complete_positionals: Complete::Tasks(&["@approval"]),
     flags: &[&DRY_RUN],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
     hidden: false,
@@ -489,6 +495,21 @@ pub static GENERATE: Command = Command {
     hidden: false,
 };
 
+pub static INSTALL_DOCS: Command = Command {
+    name: "install-docs",
+    summary: "install the man page and the bash, zsh and fish completions",
+    doc: "Write the man page beside this binary (<bin>/../share/man/man1, where man finds it for \
+          every directory on PATH) and the completion scripts where bash-completion, zsh and fish \
+          load them for the current user, then say what, if anything, is left to do (zsh needs \
+          ~/.zfunc on its fpath). Nothing is written outside the user's own directories and \
+          the binary's prefix. Run it again after an upgrade. Packagers use generate instead.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel install-docs", "after cargo install")],
+    hidden: false,
+};
+
 pub static COMPLETE: Command = Command {
     name: "__complete",
     summary: "list task ids for shell completion",
@@ -502,8 +523,24 @@ pub static COMPLETE: Command = Command {
 
 /// Every command, in the order help lists them.
 pub static COMMANDS: &[&Command] = &[
-    &STATUS, &PLAN, &PATH, &VALIDATE, &START, &FINISH, &ABORT, &FAIL, &RETRY, &APPROVE, &RECOVER,
-    &UNDO, &GC, &EXEC, &DEMO, &GENERATE, &COMPLETE,
+    &STATUS,
+    &PLAN,
+    &PATH,
+    &VALIDATE,
+    &START,
+    &FINISH,
+    &ABORT,
+    &FAIL,
+    &RETRY,
+    &APPROVE,
+    &RECOVER,
+    &UNDO,
+    &GC,
+    &EXEC,
+    &DEMO,
+    &GENERATE,
+    &INSTALL_DOCS,
+    &COMPLETE,
 ];
 
 /// `git config` keys read outside any flag (documented in the man page's CONFIGURATION).
@@ -513,6 +550,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.target", "the branch tasks start from and merge into (default: the branch checked out in the main worktree)"),
     ("parallel.branchTemplate", "task branch names; {product}, {role}, {id}, {agent} are replaced (default feature/{product}/{role}-{id})"),
     ("parallel.worktreeTemplate", "task worktree paths, relative to the main worktree (default ../worktrees/{product}/{role}-{id})"),
+    ("parallel.maxTasks", "start at most this many tasks per start (and per plan wave); --max overrides"),
     ("parallel.launch", "the next step printed per started task; {worktree}, {product}, {id}, {branch} are replaced (default cd {worktree})"),
     ("parallel.copy", "multi-valued: globs of untracked or ignored files copied into each new worktree (also .worktreeinclude)"),
     ("parallel.postStart", "a shell command run in each new worktree; its failure rolls the start back"),

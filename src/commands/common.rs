@@ -75,13 +75,30 @@ impl<'a> Env<'a> {
                 }
             },
         };
-        let target_tip = ctx.repo.ref_id(&target)?.ok_or_else(|| {
-            crate::refused!(
-                help = "create it or set parallel.target to an existing branch",
-                "the target branch {} does not exist",
-                short_branch(&target)
-            )
-        })?;
+        let target_tip = match ctx.repo.ref_id(&target)? {
+            Some(tip) => tip,
+            // No commits yet (unborn HEAD): read-only commands see an empty target (null id).
+            None if head.as_deref() == Some(target.as_str()) => {
+                if !readonly {
+                    return Err(crate::refused!(
+                        help = format!(
+                            "commit the task file first: git add {} && git commit -m 'Add the task graph'",
+                            task_rel.as_deref().unwrap_or(".")
+                        ),
+                        "the target branch {} has no commits yet",
+                        short_branch(&target)
+                    ));
+                }
+                ObjectId::null(gix::hash::Kind::Sha1)
+            }
+            None => {
+                return Err(crate::refused!(
+                    help = "create it or set parallel.target to an existing branch",
+                    "the target branch {} does not exist",
+                    short_branch(&target)
+                ))
+            }
+        };
         Ok(Env {
             target_checked_out: head.as_deref() == Some(target.as_str()),
             ctx,

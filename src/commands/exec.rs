@@ -164,7 +164,16 @@ fn select(env: &Env) -> Result<Vec<Job>> {
                     worktree,
                 }),
                 None => {
-                    if !env.ctx.out.quiet && !env.ctx.out.json {
+                    if env.ctx.out.quiet || env.ctx.out.json {
+                        continue;
+                    }
+                    if super::status::in_progress_elsewhere(env, t)? {
+                        eprintln!(
+                            "note: {}; skipped (reset it with: git parallel abort {})",
+                            super::status::elsewhere_note(env, t),
+                            t.id
+                        );
+                    } else {
                         eprintln!(
                             "warning: {} is in_progress but no worktree has its branch {} checked out; skipped",
                             t.id,

@@ -36,11 +36,31 @@ pub(crate) fn json_text(v: &Value) -> String {
     s
 }
 
+/// How status shows a task in progress whose branch is not in this repository.
+pub(crate) const ELSEWHERE: &str = "in progress, no branch here";
+
+/// Whether `task` is in progress elsewhere: `in_progress` in the task file, but its branch does
+/// not exist in this repository (started on another machine, or the status set by hand).
+pub(crate) fn in_progress_elsewhere(env: &Env, task: &Task) -> Result<bool> {
+    Ok(task.status == Status::InProgress && env.ctx.repo.ref_id(&env.branch_of(task))?.is_none())
+}
+
+/// What such a task is, in one clause: `ID: in progress, no branch here (…)`.
+pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
+    format!(
+        "{}: {ELSEWHERE} (its branch {} is not in this repository: started on another machine, or the status set by hand)",
+        task.id,
+        short_branch(&env.branch_of(task)),
+    )
+}
+
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
     branch: String,
     /// The branch exists.
     tip: Option<gix::ObjectId>,
+    /// In progress with no branch here: started on another machine, or the status set by hand.
+    elsewhere: bool,
     worktree: Option<Utf8PathBuf>,
     /// Changed or untracked files in the worktree (None: no worktree).
     changes: Option<usize>,
@@ -101,7 +121,7 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
         .find(|w| w.branch.as_deref() == Some(branch.as_str()))
         .map(|w| w.path.clone());
     let (mut ahead, mut behind) = (None, None);
-    if let Some(tip) = tip {
+    if let (Some(tip), false) = (tip, env.target_tip.is_null()) {
         if let Some(base) = repo.merge_base(env.target_tip, tip)? {
             ahead = Some(repo.count_between(base, tip)?);
             behind = Some(repo.count_between(base, env.target_tip)?);
@@ -109,6 +129,7 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
     }
     Ok(Active {
         branch: short_branch(&branch).to_string(),
+        elsewhere: tip.is_none() && t.status == Status::InProgress,
         tip,
         worktree,
         changes: None,
@@ -189,11 +210,16 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
     outln!(
         o,
-        "{} ({}): {done} of {} tasks done; target {}",
+        "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
-        env.product,
+        crate::taskgraph::display::safe(&env.product),
         graph.tasks.len(),
-        short_branch(&env.target)
+        short_branch(&env.target),
+        if env.target_tip.is_null() {
+            " (no commits yet)"
+        } else {
+            ""
+        }
     );
     let w_id = rows
         .iter()
@@ -227,11 +253,16 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         let mut line = format!(
             "  {}  {:<w_agent$}  {}",
             paint_padded(out, id_code, &t.id, w_id),
-            t.agent,
+            crate::taskgraph::display::safe(&t.agent),
             paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
         );
         if let Some(a) = &r.active {
             line.push_str(&format!("  {:<w_branch$}", a.branch));
+            if a.elsewhere {
+                line.push_str(&format!("  {}", out.paint("33", ELSEWHERE)));
+                outln!(o, "{}", line.trim_end());
+                continue;
+            }
             if a.tip.is_none() {
                 line.push_str(&format!("  {}", out.paint("31", "(branch missing)")));
             }
@@ -306,6 +337,7 @@ fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             if let (Some(a), Some(obj)) = (&r.active, v.as_object_mut()) {
                 obj.insert("branch".into(), json!(a.branch));
                 obj.insert("branch_exists".into(), json!(a.tip.is_some()));
+                obj.insert("elsewhere".into(), json!(a.elsewhere));
                 if let Some(p) = &a.worktree {
                     obj.insert("worktree".into(), json!(p));
                 }

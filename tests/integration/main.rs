@@ -1,11 +1,14 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod elsewhere;
 mod exec_demo;
 mod faults;
 mod finish;
+mod first_hour;
 mod json;
 mod lifecycle;
 mod native;
+mod odd_repos;
 mod readonly;
 mod safety;
 mod start;
