@@ -161,7 +161,8 @@ flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks")
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
-     the main worktree. Task branches then start from the target tip as it is.");
+     the main worktree (start: task branches then start from the target tip as it is). finish needs \
+     the task file committed: git commit -- <task file>.");
 flag!(
     START_FORCE,
     "force",
@@ -367,7 +368,7 @@ pub static ABORT: Command = Command {
           tasks with commits, uncommitted or untracked changes, or a locked worktree unless --force.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &ABORT_FORCE],
+    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
 };
@@ -379,7 +380,7 @@ pub static FAIL: Command = Command {
           worktree are kept for debugging.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&REASON, &DRY_RUN],
+    flags: &[&REASON, &DRY_RUN, &NO_COMMIT],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
 };

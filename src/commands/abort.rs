@@ -353,7 +353,8 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
         }
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
-    let (file_steps, _) = env.task_file_steps(&edits, &message, false)?;
+    let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
+    let (file_steps, _) = env.task_file_steps(&edits, &message, no_commit)?;
     steps.extend(file_steps);
     let plan = Plan {
         command: "abort".into(),

@@ -244,6 +244,18 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
                 dirty.join("\n      ")
             ));
+            // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
+            // task states; committing is the way on.
+            if let Some(rel) = env
+                .task_rel
+                .as_deref()
+                .filter(|rel| dirty.iter().any(|l| l.get(3..) == Some(*rel)))
+            {
+                problems.push(format!(
+                    "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
+                    crate::taskgraph::display::shell_quote(rel)
+                ));
+            }
         }
     }
     let worktrees = env.ctx.repo.worktrees()?;

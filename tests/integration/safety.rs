@@ -452,3 +452,75 @@ fn finish_refuses_to_overwrite_an_ignored_file_in_the_main_worktree() {
     assert_eq!(r.snapshot(), before);
     assert_eq!(r.read(".env"), "MY_MAIN_SECRET=1\n");
 }
+
+// ---- repro 13: start --no-commit has a way on ------------------------------------------------
+
+/// Runs the `git commit …` line a refusal's hint gives, as a user would paste it.
+fn follow_commit_hint(r: &TestRepo, out: &Output) {
+    let text = stderr(out);
+    assert!(!text.contains("{rel}"), "unformatted hint: {text}");
+    let line = text
+        .lines()
+        .find_map(|l| l.find("git commit ").map(|at| l[at..].to_string()))
+        .unwrap_or_else(|| panic!("no git commit command in: {text}"));
+    let mut sh = std::process::Command::new("sh");
+    crate::support::isolate(&mut sh, &r.home());
+    let ran = sh
+        .arg("-c")
+        .arg(&line)
+        .current_dir(&r.root)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{line}: {}", stderr(&ran));
+}
+
+#[test]
+fn after_start_no_commit_the_hints_lead_to_a_finished_task() {
+    let r = repo_with(&simple_graph(1));
+    r.ok(&["start", "--no-commit"]);
+    commit_in(&r, &wt(&r, "T1"), "src/t1/f", "1\n");
+    let out = r.run(&["finish"]);
+    assert_eq!(out.status.code(), Some(1));
+    follow_commit_hint(&r, &out);
+    r.ok(&["finish"]);
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("completed")
+    );
+    assert!(r.git(&["status", "--porcelain"]).is_empty());
+    assert!(r.path("src/t1/f").exists());
+}
+
+#[test]
+fn after_start_no_commit_abort_and_fail_have_a_way_on() {
+    // abort: the hint's command, then abort works.
+    let r = repo_with(&simple_graph(2));
+    r.ok(&["start", "--no-commit"]);
+    let out = r.run(&["abort", "--force", "T1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--no-commit"), "{}", stderr(&out));
+    follow_commit_hint(&r, &out);
+    r.ok(&["abort", "T1"]);
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("pending")
+    );
+    assert!(r.git(&["status", "--porcelain"]).is_empty());
+
+    // Or --no-commit, which abort and fail take too: the task file is written, not committed.
+    let r = repo_with(&simple_graph(2));
+    r.ok(&["start", "--no-commit"]);
+    let main = r.rev("main");
+    r.ok(&["fail", "T1", "--no-commit", "--reason", "gave up"]);
+    r.ok(&["abort", "T2", "--no-commit"]);
+    assert_eq!(r.rev("main"), main, "nothing committed");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        field(&r.task_file(), "T2", "status").as_deref(),
+        Some("pending")
+    );
+    assert!(!r.ref_exists(&branch("T2")));
+}
