@@ -7,9 +7,6 @@
 //!   `git config parallel.keepIgnored false` deletes them instead (they are still named);
 //! - uncommitted changes saved by `abort --force` as a wip commit are put back into the
 //!   worktree, as uncommitted changes, when that abort is undone;
-//! - commits of an initialised submodule (whose repository lives inside the worktree's admin
-//!   directory and goes with it) are copied, with a backup ref, into the submodule's common
-//!   repository (`<git dir>/modules/<name>`).
 //!
 //! `git parallel gc` trims the kept ignored files after `parallel.keepBackups` days.
 
@@ -48,14 +45,6 @@ pub enum Keep {
         worktree: Utf8PathBuf,
         dir: Utf8PathBuf,
     },
-    /// Copy a submodule commit from the worktree's submodule repository `from` into the
-    /// submodule's common repository `to` and point `name` there at it.
-    SubmoduleSave {
-        from: Utf8PathBuf,
-        to: Utf8PathBuf,
-        commit: String,
-        name: String,
-    },
     /// Delete a directory of kept ignored files (`git parallel gc`); cannot be undone.
     IgnoredTrim { dir: Utf8PathBuf },
 }
@@ -78,12 +67,6 @@ impl Keep {
                 format!("move the ignored files kept in {dir} back into {worktree}")
             }
             Keep::IgnoredTrim { dir } => format!("delete the kept ignored files in {dir}"),
-            Keep::SubmoduleSave {
-                to, commit, name, ..
-            } => format!(
-                "save submodule commit {} as {name} in {to}",
-                super::step::short(commit)
-            ),
         }
     }
 
@@ -106,7 +89,7 @@ impl Keep {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
             },
-            Keep::SubmoduleSave { .. } | Keep::IgnoredTrim { .. } => return None,
+            Keep::IgnoredTrim { .. } => return None,
         })
     }
 
@@ -118,12 +101,6 @@ impl Keep {
             Keep::IgnoredMove { worktree, dir } => ignored_move(loc, worktree, dir),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
             Keep::IgnoredTrim { dir } => remove_any(dir),
-            Keep::SubmoduleSave {
-                from,
-                to,
-                commit,
-                name,
-            } => submodule_save(loc, from, to, commit, name),
         }
     }
 }
@@ -483,88 +460,6 @@ pub fn print_kept(kept: &[Kept], out: &crate::context::Output, show: impl Fn(&Ut
             println!("{line}");
         }
     }
-}
-
-// ---- submodules -------------------------------------------------------------------------------
-
-fn submodule_save(
-    loc: &Location,
-    from: &Utf8Path,
-    to: &Utf8Path,
-    commit: &str,
-    name: &str,
-) -> Result<()> {
-    let git_in = |dir: &Utf8Path| {
-        let mut c = loc.git.in_dir(&loc.common_dir);
-        c.env("GIT_DIR", dir.as_std_path());
-        c.env_remove("GIT_WORK_TREE");
-        c
-    };
-    // Already there?
-    let mut cmd = git_in(to);
-    cmd.args(["rev-parse", "--verify", "-q", name]);
-    if cli::stdout(cmd)
-        .map(|s| s.trim() == commit)
-        .unwrap_or(false)
-    {
-        return Ok(());
-    }
-    // Copy the objects: a pack of everything the commit reaches, indexed into `to`.
-    let mut cmd = git_in(to);
-    cmd.args(["cat-file", "-e", commit]);
-    if cli::run(cmd).is_err() {
-        let mut pack = git_in(from);
-        pack.args(["pack-objects", "--revs", "--stdout", "-q"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = pack
-            .spawn()
-            .map_err(|e| crate::fatal!("cannot run git pack-objects in {from}: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            writeln!(stdin, "{commit}")?;
-        }
-        let packed = child.wait_with_output()?;
-        if !packed.status.success() {
-            return Err(crate::fatal!(
-                "cannot pack submodule commit {commit} in {from}: {}",
-                String::from_utf8_lossy(&packed.stderr).trim()
-            ));
-        }
-        let mut index = git_in(to);
-        index
-            .args(["index-pack", "--stdin", "--fix-thin"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = index
-            .spawn()
-            .map_err(|e| crate::fatal!("cannot run git index-pack in {to}: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            stdin.write_all(&packed.stdout)?;
-        }
-        let indexed = child.wait_with_output()?;
-        if !indexed.status.success() {
-            return Err(crate::fatal!(
-                "cannot store submodule commit {commit} in {to}: {}",
-                String::from_utf8_lossy(&indexed.stderr).trim()
-            ));
-        }
-    }
-    // Create the backup ref only if absent (never overwrite another backup).
-    let mut cmd = git_in(to);
-    cmd.args([
-        "update-ref",
-        "-m",
-        "git-parallel: backup of a task's submodule work",
-        name,
-        commit,
-        "",
-    ]);
-    cli::run(cmd)?;
-    Ok(())
 }
 
 // ---- the main worktree ------------------------------------------------------------------------

@@ -524,3 +524,91 @@ fn after_start_no_commit_abort_and_fail_have_a_way_on() {
     );
     assert!(!r.ref_exists(&branch("T2")));
 }
+
+// ---- repro 06: submodule work in an aborted worktree -------------------------------------------
+
+#[test]
+fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
+    let r = repo_with(&simple_graph(1));
+    let src = r.base().join("sub-src");
+    std::fs::create_dir_all(&src).unwrap();
+    r.git_in(&src, &["init", "-q", "-b", "main"]);
+    std::fs::write(src.join("lib.txt"), "lib\n").unwrap();
+    r.git_in(&src, &["add", "-A"]);
+    r.git_in(&src, &["commit", "-q", "-m", "lib"]);
+    r.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        src.to_str().unwrap(),
+        "libs/sub",
+    ]);
+    r.git(&["commit", "-q", "-m", "add submodule"]);
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    r.git_in(
+        &w,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    );
+    let sub = w.join("libs/sub");
+    commit_in(&r, &sub, "work.txt", "agent work inside the submodule\n");
+    let sub_commit = r.git_in(&sub, &["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(sub.join("untracked.txt"), "not committed\n").unwrap();
+
+    // Without --force: refused, naming the submodule; nothing changes.
+    let before = r.snapshot();
+    let out = r.run(&["abort", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("libs/sub"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+
+    // With --force: the submodule commit and its untracked file are saved in this repository.
+    let out = r.ok(&["abort", "--force", "T1"]);
+    assert!(!w.exists());
+    assert!(
+        out.contains("refs/parallel/backup/T1-sub-libs-sub"),
+        "{out}"
+    );
+    assert_eq!(r.rev("refs/parallel/backup/T1-sub-libs-sub"), sub_commit);
+    assert!(reachable(&r, &r.path(".git"), &sub_commit));
+    let wip = r.rev("refs/parallel/backup/T1-sub-libs-sub-2");
+    assert_eq!(
+        r.git(&["show", &format!("{wip}:untracked.txt")]),
+        "not committed\n"
+    );
+    let fsck = r
+        .git_cmd(&r.root)
+        .args(["fsck", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(fsck.status.success(), "{}", stderr(&fsck));
+
+    // The way back it names: fetch into a checkout of the submodule.
+    let back = r.base().join("sub-back");
+    r.git_in(
+        &r.base(),
+        &["clone", "-q", src.to_str().unwrap(), back.to_str().unwrap()],
+    );
+    r.git_in(
+        &back,
+        &[
+            "fetch",
+            "-q",
+            r.path(".git").to_str().unwrap(),
+            "refs/parallel/backup/T1-sub-libs-sub",
+        ],
+    );
+    assert_eq!(
+        r.git_in(&back, &["show", "FETCH_HEAD:work.txt"]),
+        "agent work inside the submodule\n"
+    );
+}
