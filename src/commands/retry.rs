@@ -184,18 +184,20 @@ pub fn run(ctx: &Context) -> Result<()> {
         copy,
         post_start: ctx.repo.config("parallel.postStart"),
     });
-    let plan = Plan {
+    let mut plan = Plan {
         command: "retry".into(),
         summary: format!("retry {id}"),
         steps,
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id], "backup": backup }),
     };
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
     if ctx.args.on(&defs::DRY_RUN) {
         print_dry_run(ctx, "retry", &plan);
         return Ok(());
     }
     txn::execute(&ctx.repo, plan)?;
+    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
 
     let next = launch_line(&env, id, &new_branch, &path);
     if ctx.out.json {
