@@ -172,8 +172,9 @@ pub fn keep_ignored_enabled(repo: &Repo) -> bool {
 
 /// The ignored files and directories of a worktree (a wholly ignored directory is one entry,
 /// ending in `/`), relative to it.
+/// A worktree without its `.git` file (half removed) has none that can be told apart.
 pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
-    if !wt.is_dir() {
+    if !wt.is_dir() || std::fs::symlink_metadata(wt.join(".git")).is_err() {
         return Ok(Vec::new());
     }
     let mut cmd = loc.git.in_dir(wt);
@@ -379,7 +380,8 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
         let Step::RemoveWorktree { path, .. } = s else {
             continue;
         };
-        let files = ignored_entries(&repo.loc, path)?;
+        // A worktree git cannot read is left to the removal step to report.
+        let files = ignored_entries(&repo.loc, path).unwrap_or_default();
         if files.is_empty() {
             continue;
         }

@@ -612,3 +612,40 @@ fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
         "agent work inside the submodule\n"
     );
 }
+
+// ---- keeping ignored files is one more journaled step --------------------------------------
+
+#[test]
+fn an_interrupted_abort_puts_the_ignored_files_back_or_keeps_them() {
+    const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
+    for kind in ["fail", "kill", "killafter"] {
+        for n in 1..=3 {
+            let r = repo_with_ignored_files();
+            let w = wt(&r, "T1");
+            let before = r.snapshot();
+            let out = r.run_env(&["abort", "T1"], &[(FAILPOINT, &format!("{kind}:{n}"))]);
+            assert!(!out.status.success(), "{kind}:{n}");
+            if kind != "fail" {
+                r.ok(&["recover", "--abort"]);
+            }
+            assert_eq!(
+                r.snapshot(),
+                before,
+                "{kind}:{n}: {}",
+                before.diff(&r.snapshot())
+            );
+            assert_ignored_files(&w, 1);
+            assert!(kept_dirs(&r).is_empty(), "{kind}:{n}");
+            if kind != "fail" {
+                // The same interruption, completed instead: the files are kept.
+                let out = r.run_env(&["abort", "T1"], &[(FAILPOINT, &format!("{kind}:{n}"))]);
+                assert!(!out.status.success());
+                r.ok(&["recover", "--continue"]);
+                assert!(!w.exists(), "{kind}:{n}");
+                let dirs = kept_dirs(&r);
+                assert_eq!(dirs.len(), 1, "{kind}:{n}");
+                assert_ignored_files(&dirs[0], 1);
+            }
+        }
+    }
+}
