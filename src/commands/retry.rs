@@ -108,6 +108,20 @@ pub fn run(ctx: &Context) -> Result<()> {
             env.show(&path)
         ));
     }
+    // Submodule repositories live inside the worktree's admin dir and go with it.
+    if let Some(w) = old_wt.as_ref().filter(|w| w.path.is_dir()) {
+        let subs = super::submodules::find(&ctx.repo, &w.path)?;
+        if !subs.is_empty() {
+            let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
+            problems.push(format!(
+                "worktree {} has initialised submodules ({}) whose repositories would be removed with it; \
+                 push their work (git -C <submodule> push), then: git -C {} submodule deinit --all --force",
+                env.show(&w.path),
+                paths.join(", "),
+                env.show(&w.path)
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(crate::refused!(
             help = "nothing was changed; fix these and run 'git parallel retry {id}' again",

@@ -527,8 +527,9 @@ fn after_start_no_commit_abort_and_fail_have_a_way_on() {
 
 // ---- repro 06: submodule work in an aborted worktree -------------------------------------------
 
-#[test]
-fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
+/// A started task T1 whose worktree has the submodule libs/sub initialised, with a local
+/// commit and an untracked file in it: (repo, worktree, submodule dir, submodule commit).
+fn repo_with_submodule_work() -> (TestRepo, PathBuf, PathBuf, String, PathBuf) {
     let r = repo_with(&simple_graph(1));
     let src = r.base().join("sub-src");
     std::fs::create_dir_all(&src).unwrap();
@@ -563,6 +564,12 @@ fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
     commit_in(&r, &sub, "work.txt", "agent work inside the submodule\n");
     let sub_commit = r.git_in(&sub, &["rev-parse", "HEAD"]).trim().to_string();
     std::fs::write(sub.join("untracked.txt"), "not committed\n").unwrap();
+    (r, w, sub, sub_commit, src)
+}
+
+#[test]
+fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
+    let (r, w, _sub, sub_commit, src) = repo_with_submodule_work();
 
     // Without --force: refused, naming the submodule; nothing changes.
     let before = r.snapshot();
@@ -648,4 +655,17 @@ fn an_interrupted_abort_puts_the_ignored_files_back_or_keeps_them() {
             }
         }
     }
+}
+
+#[test]
+fn retry_refuses_to_remove_a_worktree_with_initialised_submodules() {
+    let (r, w, sub, sub_commit, _src) = repo_with_submodule_work();
+    r.ok(&["fail", "T1"]);
+    let before = r.snapshot();
+    let out = r.run(&["retry", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("libs/sub"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+    assert_eq!(r.git_in(&sub, &["rev-parse", "HEAD"]).trim(), sub_commit);
+    assert!(w.join("libs/sub/untracked.txt").exists());
 }
