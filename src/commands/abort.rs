@@ -357,7 +357,8 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
             });
         }
     }
-    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps)?;
+    let include = crate::commands::start::include_files(env)?;
+    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
     // 3. Branches.
     let deletes: Vec<RefUpdate> = targets
         .iter()

@@ -70,7 +70,7 @@ pub fn run(ctx: &Context) -> Result<()> {
             &final_tip.to_string(),
         )?;
     }
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             common::print_json(&common::json_envelope(

@@ -205,7 +205,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id], "backup": backup }),
     };
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         print_dry_run(ctx, "retry", &plan);
         return Ok(());

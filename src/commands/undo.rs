@@ -20,7 +20,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     txn::ensure_no_pending(&ctx.repo)?;
     let mut plan = txn::undo_plan(&ctx.repo)?;
     keep_backups(&mut plan);
-    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
+    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             super::common::print_json(&super::common::json_envelope(

@@ -35,10 +35,13 @@ pub enum Keep {
         worktree: Utf8PathBuf,
         commit: String,
     },
-    /// Move the worktree's ignored files into `dir`.
+    /// Move the worktree's ignored files into `dir`, but for `skip` (unchanged copies of the
+    /// main worktree's include files, which start copied in and undo copies in again).
     IgnoredMove {
         worktree: Utf8PathBuf,
         dir: Utf8PathBuf,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skip: Vec<String>,
     },
     /// Move the files kept in `dir` back into the worktree.
     IgnoredRestore {
@@ -60,7 +63,7 @@ impl Keep {
                 "put the uncommitted changes {} back into {worktree}",
                 super::step::short(commit)
             ),
-            Keep::IgnoredMove { worktree, dir } => {
+            Keep::IgnoredMove { worktree, dir, .. } => {
                 format!("keep the ignored files of {worktree} in {dir}")
             }
             Keep::IgnoredRestore { worktree, dir } => {
@@ -81,13 +84,14 @@ impl Keep {
                 worktree: worktree.clone(),
                 commit: commit.clone(),
             },
-            Keep::IgnoredMove { worktree, dir } => Keep::IgnoredRestore {
+            Keep::IgnoredMove { worktree, dir, .. } => Keep::IgnoredRestore {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
             },
             Keep::IgnoredRestore { worktree, dir } => Keep::IgnoredMove {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
+                skip: Vec::new(),
             },
             Keep::IgnoredTrim { .. } => return None,
         })
@@ -98,7 +102,11 @@ impl Keep {
         match self {
             Keep::WipSaved { .. } => Ok(()),
             Keep::WipRestore { worktree, commit } => wip_restore(loc, worktree, commit),
-            Keep::IgnoredMove { worktree, dir } => ignored_move(loc, worktree, dir),
+            Keep::IgnoredMove {
+                worktree,
+                dir,
+                skip,
+            } => ignored_move(loc, worktree, dir, skip),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
             Keep::IgnoredTrim { dir } => remove_any(dir),
         }
@@ -195,8 +203,9 @@ pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path) -> Result<()> {
-    let entries = ignored_entries(loc, wt)?;
+fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path, skip: &[String]) -> Result<()> {
+    let mut entries = ignored_entries(loc, wt)?;
+    entries.retain(|e| !skip.contains(e));
     if entries.is_empty() {
         return Ok(());
     }
@@ -369,7 +378,12 @@ pub struct Kept {
 
 /// Adds, before the worktree removals among `steps`, the steps that keep their ignored files
 /// (nothing with parallel.keepIgnored=false); returns what each removal does with them.
-pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
+/// Unchanged copies of the include files (a removal's `restore`, and `include`) are not kept.
+pub fn keep_ignored(
+    repo: &Repo,
+    steps: &mut Vec<Step>,
+    include: &[super::step::CopyFile],
+) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
     let base = super::state_dir(repo).join(IGNORED_DIR);
     let secs = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
@@ -377,11 +391,18 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
     let mut added = Vec::new();
     let mut taken: Vec<Utf8PathBuf> = Vec::new();
     for s in steps.iter() {
-        let Step::RemoveWorktree { path, .. } = s else {
+        let Step::RemoveWorktree { path, restore, .. } = s else {
             continue;
         };
+        let include: Vec<super::step::CopyFile> = restore.iter().chain(include).cloned().collect();
         // A worktree git cannot read is left to the removal step to report.
-        let files = ignored_entries(&repo.loc, path).unwrap_or_default();
+        let mut files = ignored_entries(&repo.loc, path).unwrap_or_default();
+        let skip: Vec<String> = files
+            .iter()
+            .filter(|rel| unchanged_copy(&include, path, rel))
+            .cloned()
+            .collect();
+        files.retain(|f| !skip.contains(f));
         if files.is_empty() {
             continue;
         }
@@ -405,6 +426,7 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
             added.push(Step::Keep(Keep::IgnoredMove {
                 worktree: path.clone(),
                 dir: d.clone(),
+                skip: skip.clone(),
             }));
         }
         kept.push(Kept {
@@ -420,6 +442,17 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
         steps.splice(at..at, added);
     }
     Ok(kept)
+}
+
+/// Whether `rel` in worktree `wt` is an unchanged copy of one of the include files.
+fn unchanged_copy(include: &[super::step::CopyFile], wt: &Utf8Path, rel: &str) -> bool {
+    include.iter().any(|c| {
+        c.rel == rel
+            && matches!(
+                (std::fs::read(&c.from), std::fs::read(wt.join(rel))),
+                (Ok(a), Ok(b)) if a == b
+            )
+    })
 }
 
 /// One line per worktree saying what became of its ignored files.
@@ -553,6 +586,7 @@ mod tests {
         let step = Step::Keep(Keep::IgnoredMove {
             worktree: "/w".into(),
             dir: "/d".into(),
+            skip: vec![".env".into()],
         });
         let text = serde_json::to_string(&step).unwrap();
         assert!(text.contains("\"type\":\"keep\""), "{text}");

@@ -669,3 +669,32 @@ fn retry_refuses_to_remove_a_worktree_with_initialised_submodules() {
     assert_eq!(r.git_in(&sub, &["rev-parse", "HEAD"]).trim(), sub_commit);
     assert!(w.join("libs/sub/untracked.txt").exists());
 }
+
+#[test]
+fn unchanged_copies_of_include_files_are_not_kept_changed_ones_are() {
+    let r = repo_with(&simple_graph(2));
+    r.write(".gitignore", ".env\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "include .env"]);
+    r.write(".env", "MAIN=1\n");
+    r.ok(&["start"]);
+    assert_eq!(
+        std::fs::read_to_string(wt(&r, "T1").join(".env")).unwrap(),
+        "MAIN=1\n"
+    );
+    std::fs::write(wt(&r, "T2").join(".env"), "CHANGED=2\n").unwrap();
+    let out = r.ok(&["abort"]);
+    assert!(
+        !out.contains("of ") || !out.contains("backend-T1 (.env)"),
+        "{out}"
+    );
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1, "{out}");
+    assert!(dirs[0].to_string_lossy().ends_with("backend-T2"));
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join(".env")).unwrap(),
+        "CHANGED=2\n"
+    );
+    assert_eq!(r.read(".env"), "MAIN=1\n");
+}
