@@ -368,7 +368,10 @@ pub static ABORT: Command = Command {
     name: "abort",
     summary: "remove started tasks that have no work yet and set them back to pending",
     doc: "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
-          tasks with commits, uncommitted or untracked changes, or a locked worktree unless --force.",
+          tasks with commits, uncommitted or untracked changes, a locked worktree, or initialised \
+          submodules unless --force. Only branches git-parallel made for the task are deleted: an \
+          assigned_to naming another branch is refused. Ignored files of a removed worktree are \
+          kept under $GIT_COMMON_DIR/parallel/ignored/ (parallel.keepIgnored).",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
@@ -433,7 +436,9 @@ pub static UNDO: Command = Command {
     doc:
         "Reverse the last completed operation recorded in the operation log (start, finish, abort, \
           fail, retry, approve, undo): refs move back with expected values, deleted branches and \
-          worktrees are recreated, the task file is restored. Refuses when something changed since.",
+          worktrees are recreated, the task file is restored; uncommitted changes saved by abort \
+          --force are put back into the worktree. Backup refs stay unless a restored branch holds \
+          their commit (gc trims them). Refuses when something changed since.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
