@@ -367,7 +367,8 @@ pub static FINISH: Command = Command {
 pub static ABORT: Command = Command {
     name: "abort",
     summary: "remove started tasks that have no work yet and set them back to pending",
-    doc: "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
+    doc:
+        "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
           tasks with commits, uncommitted or untracked changes, a locked worktree, or initialised \
           submodules unless --force. Only branches git-parallel made for the task are deleted: an \
           assigned_to naming another branch is refused. Ignored files of a removed worktree are \

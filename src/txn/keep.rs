@@ -468,13 +468,13 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
             let s = if n == 1 { "" } else { "s" };
             match &k.dir {
                 Some(d) => format!(
-                    "Kept {n} ignored file{s} of {} ({}) in {} ('git parallel undo' puts them back)",
+                    "Kept {n} ignored path{s} of {} ({}) in {} ('git parallel undo' puts them back)",
                     show(&k.worktree),
                     names.join(", "),
                     show(d)
                 ),
                 None => format!(
-                    "Deleted {n} ignored file{s} of {} ({}) (parallel.keepIgnored is false)",
+                    "Deleted {n} ignored path{s} of {} ({}) (parallel.keepIgnored is false)",
                     show(&k.worktree),
                     names.join(", ")
                 ),

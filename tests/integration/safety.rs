@@ -366,7 +366,7 @@ fn finish_keeps_ignored_files_and_undo_puts_them_back() {
     commit_in(&r, &w, "src/t1/f", "x\n");
     let out = r.ok(&["finish", "T1"]);
     assert!(!w.exists());
-    assert!(out.contains("Kept 3 ignored files"), "{out}");
+    assert!(out.contains("Kept 3 ignored paths"), "{out}");
     assert!(
         out.contains(".env") && out.contains(".git/parallel/ignored/"),
         "{out}"
@@ -387,7 +387,7 @@ fn abort_and_undo_of_start_keep_ignored_files() {
     let w2 = wt(&r, "T2");
     let out = r.ok(&["abort", "T2"]);
     assert!(!w2.exists());
-    assert!(out.contains("Kept 3 ignored files of"), "{out}");
+    assert!(out.contains("Kept 3 ignored paths of"), "{out}");
     let dirs = kept_dirs(&r);
     assert_eq!(dirs.len(), 1);
     assert_ignored_files(&dirs[0], 2);
@@ -428,7 +428,7 @@ fn keep_ignored_false_deletes_them_but_names_them() {
     r.git(&["config", "parallel.keepIgnored", "false"]);
     let out = r.ok(&["abort", "T3"]);
     assert!(!wt(&r, "T3").exists());
-    assert!(out.contains("Deleted 3 ignored files"), "{out}");
+    assert!(out.contains("Deleted 3 ignored paths"), "{out}");
     assert!(
         out.contains(".env") && out.contains("notes.local") && out.contains("build/"),
         "{out}"
