@@ -698,3 +698,39 @@ fn unchanged_copies_of_include_files_are_not_kept_changed_ones_are() {
     );
     assert_eq!(r.read(".env"), "MAIN=1\n");
 }
+
+#[test]
+fn ignored_files_are_kept_across_filesystems() {
+    // A worktree on tmpfs, the repository on disk: the move is a copy, then a delete.
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+        return; // no /dev/shm here: nothing to test
+    };
+    let r = repo_with(&simple_graph(1));
+    r.write(".gitignore", ".env\nbuild/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    let template = format!("{}/{{id}}", shm.path().display());
+    r.git(&["config", "parallel.worktreeTemplate", &template]);
+    r.ok(&["start"]);
+    let w = shm.path().join("T1");
+    std::fs::write(w.join(".env"), "S=1\n").unwrap();
+    std::fs::create_dir_all(w.join("build/a")).unwrap();
+    std::fs::write(w.join("build/a/o"), "obj\n").unwrap();
+    std::os::unix::fs::symlink("a/o", w.join("build/l")).unwrap();
+    r.ok(&["abort", "T1"]);
+    assert!(!w.exists());
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join("build/l")).unwrap(),
+        "obj\n"
+    );
+    r.ok(&["undo"]);
+    assert_eq!(std::fs::read_to_string(w.join(".env")).unwrap(), "S=1\n");
+    assert_eq!(
+        std::fs::read_link(w.join("build/l")).unwrap(),
+        Path::new("a/o")
+    );
+    assert!(kept_dirs(&r).is_empty());
+    r.ok(&["abort", "T1"]);
+}
