@@ -13,6 +13,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use std::path::Path;
+
 use super::step::Step;
 use crate::error::Result;
 use crate::git::{cli, Location, Repo};
@@ -108,7 +110,7 @@ impl Keep {
                 skip,
             } => ignored_move(loc, worktree, dir, skip),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
-            Keep::IgnoredTrim { dir } => remove_any(dir),
+            Keep::IgnoredTrim { dir } => remove_any(dir.as_std_path()),
         }
     }
 }
@@ -179,9 +181,9 @@ pub fn keep_ignored_enabled(repo: &Repo) -> bool {
 }
 
 /// The ignored files and directories of a worktree (a wholly ignored directory is one entry,
-/// ending in `/`), relative to it.
-/// A worktree without its `.git` file (half removed) has none that can be told apart.
-pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
+/// ending in `/`), relative to it, as raw names (any bytes but NUL). A worktree without its
+/// `.git` file (half removed) has none that can be told apart.
+fn ignored_raw(loc: &Location, wt: &Utf8Path) -> Result<Vec<Vec<u8>>> {
     if !wt.is_dir() || std::fs::symlink_metadata(wt.join(".git")).is_err() {
         return Ok(Vec::new());
     }
@@ -199,21 +201,31 @@ pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
         .stdout
         .split(|b| *b == 0)
         .filter(|s| !s.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// [`ignored_raw`] as text, for messages and plans.
+pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
+    Ok(ignored_raw(loc, wt)?
+        .iter()
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect())
 }
 
 fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path, skip: &[String]) -> Result<()> {
-    let mut entries = ignored_entries(loc, wt)?;
-    entries.retain(|e| !skip.contains(e));
+    use std::os::unix::ffi::OsStrExt;
+    let mut entries = ignored_raw(loc, wt)?;
+    entries.retain(|e| !skip.iter().any(|s| s.as_bytes() == e.as_slice()));
     if entries.is_empty() {
         return Ok(());
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::fatal!("cannot create {dir} to keep ignored files: {e}"))?;
     for rel in entries {
-        let rel = rel.trim_end_matches('/');
-        move_path(&wt.join(rel), &dir.join(rel))?;
+        let rel = rel.strip_suffix(b"/").unwrap_or(&rel);
+        let rel = std::ffi::OsStr::from_bytes(rel);
+        move_path(&wt.as_std_path().join(rel), &dir.as_std_path().join(rel))?;
     }
     Ok(())
 }
@@ -228,31 +240,24 @@ fn ignored_restore(wt: &Utf8Path, dir: &Utf8Path) -> Result<()> {
             "cannot move the kept ignored files back: the worktree {wt} does not exist"
         ));
     }
-    restore_into(dir, wt)?;
-    remove_empty_dirs(dir);
+    restore_into(dir.as_std_path(), wt.as_std_path())?;
+    remove_empty_dirs(dir.as_std_path());
     Ok(())
 }
 
 /// Moves everything under `from` into `to`, merging into directories that exist there; a kept
 /// file replaces what is at its path (the worktree was just made again).
-fn restore_into(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
-    let entries = std::fs::read_dir(from).map_err(|e| crate::fatal!("cannot read {from}: {e}"))?;
+fn restore_into(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from)
+        .map_err(|e| crate::fatal!("cannot read {}: {e}", from.display()))?;
     for e in entries.flatten() {
-        let Ok(name) = e.file_name().into_string() else {
-            continue;
-        };
-        let src = from.join(&name);
-        let dst = to.join(&name);
+        let src = e.path();
+        let dst = to.join(e.file_name());
         let src_is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        let dst_meta = std::fs::symlink_metadata(&dst);
-        match dst_meta {
+        match std::fs::symlink_metadata(&dst) {
             Ok(m) if m.is_dir() && src_is_dir => restore_into(&src, &dst)?,
-            Ok(m) => {
-                if m.is_dir() {
-                    std::fs::remove_dir_all(&dst)?;
-                } else {
-                    std::fs::remove_file(&dst)?;
-                }
+            Ok(_) => {
+                remove_any(&dst)?;
                 move_path(&src, &dst)?;
             }
             Err(_) => move_path(&src, &dst)?,
@@ -262,13 +267,11 @@ fn restore_into(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
 }
 
 /// Removes `dir` and its empty subdirectories (whatever is not empty stays).
-fn remove_empty_dirs(dir: &Utf8Path) {
+fn remove_empty_dirs(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                if let Ok(p) = Utf8PathBuf::from_path_buf(e.path()) {
-                    remove_empty_dirs(&p);
-                }
+                remove_empty_dirs(&e.path());
             }
         }
     }
@@ -277,7 +280,7 @@ fn remove_empty_dirs(dir: &Utf8Path) {
 
 /// Moves a file or directory: a rename, else (another filesystem) a copy to a temporary name
 /// renamed into place, then the source deleted. Idempotent: a finished copy is not redone.
-pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
+pub fn move_path(src: &Path, dst: &Path) -> Result<()> {
     let src_there = std::fs::symlink_metadata(src).is_ok();
     let dst_there = std::fs::symlink_metadata(dst).is_ok();
     if !src_there {
@@ -285,13 +288,19 @@ pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
     }
     if let Some(parent) = dst.parent() {
         std::fs::create_dir_all(parent)
-            .map_err(|e| crate::fatal!("cannot create {parent}: {e}"))?;
+            .map_err(|e| crate::fatal!("cannot create {}: {e}", parent.display()))?;
     }
     if !dst_there {
         match std::fs::rename(src, dst) {
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EXDEV) => copy_into_place(src, dst)?,
-            Err(e) => return Err(crate::fatal!("cannot move {src} to {dst}: {e}")),
+            Err(e) => {
+                return Err(crate::fatal!(
+                    "cannot move {} to {}: {e}",
+                    src.display(),
+                    dst.display()
+                ))
+            }
         }
     }
     // The copy is complete (it was renamed into place): the source can go.
@@ -300,40 +309,41 @@ pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
 
 /// The cross-filesystem half of [`move_path`]: a copy under a temporary name, renamed into
 /// place once complete (the source is deleted by the caller afterwards).
-fn copy_into_place(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
-    let tmp = Utf8PathBuf::from(format!("{dst}.git-parallel-tmp"));
+fn copy_into_place(src: &Path, dst: &Path) -> Result<()> {
+    let mut tmp = dst.as_os_str().to_owned();
+    tmp.push(".git-parallel-tmp");
+    let tmp = std::path::PathBuf::from(tmp);
     remove_any(&tmp)?;
     copy_tree(src, &tmp)?;
-    std::fs::rename(&tmp, dst).map_err(|e| crate::fatal!("cannot move {tmp} to {dst}: {e}"))?;
+    std::fs::rename(&tmp, dst)
+        .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", tmp.display(), dst.display()))?;
     Ok(())
 }
 
-fn remove_any(p: &Utf8Path) -> Result<()> {
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p)?,
-        Ok(_) => std::fs::remove_file(p)?,
-        Err(_) => {}
-    }
-    Ok(())
+fn remove_any(p: &Path) -> Result<()> {
+    let r = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(_) => Ok(()),
+    };
+    r.map_err(|e| crate::fatal!("cannot remove {}: {e}", p.display()))
 }
 
-fn copy_tree(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
-    let m = std::fs::symlink_metadata(src)?;
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        crate::fatal!("cannot copy {} to {}: {e}", src.display(), dst.display())
+    };
+    let m = std::fs::symlink_metadata(src).map_err(fail)?;
     if m.file_type().is_symlink() {
-        let target = std::fs::read_link(src)?;
-        std::os::unix::fs::symlink(target, dst)?;
+        let target = std::fs::read_link(src).map_err(fail)?;
+        std::os::unix::fs::symlink(target, dst).map_err(fail)?;
     } else if m.is_dir() {
-        std::fs::create_dir_all(dst)?;
-        for e in std::fs::read_dir(src)?.flatten() {
-            let Ok(name) = e.file_name().into_string() else {
-                return Err(crate::fatal!(
-                    "cannot copy {src}: a file name in it is not UTF-8"
-                ));
-            };
-            copy_tree(&src.join(&name), &dst.join(&name))?;
+        std::fs::create_dir_all(dst).map_err(fail)?;
+        for e in std::fs::read_dir(src).map_err(fail)?.flatten() {
+            copy_tree(&e.path(), &dst.join(e.file_name()))?;
         }
     } else {
-        std::fs::copy(src, dst).map_err(|e| crate::fatal!("cannot copy {src} to {dst}: {e}"))?;
+        std::fs::copy(src, dst).map_err(fail)?;
     }
     Ok(())
 }
@@ -557,15 +567,15 @@ mod tests {
         std::os::unix::fs::symlink("b/f", src.join("a/link")).unwrap();
         let dst = d.join("kept/src");
         std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-        copy_into_place(&src, &dst).unwrap();
-        remove_any(&src).unwrap();
+        copy_into_place(src.as_std_path(), dst.as_std_path()).unwrap();
+        remove_any(src.as_std_path()).unwrap();
         assert_eq!(std::fs::read_to_string(dst.join("a/b/f")).unwrap(), "data");
         assert_eq!(
             std::fs::read_link(dst.join("a/link")).unwrap().to_str(),
             Some("b/f")
         );
         // A re-run (the source gone, the copy there) does nothing.
-        move_path(&src, &dst).unwrap();
+        move_path(src.as_std_path(), dst.as_std_path()).unwrap();
         assert!(dst.join("a/b/f").exists());
         // Moving back merges into what exists.
         let wt = d.join("wt");

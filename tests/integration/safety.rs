@@ -734,3 +734,28 @@ fn ignored_files_are_kept_across_filesystems() {
     assert!(kept_dirs(&r).is_empty());
     r.ok(&["abort", "T1"]);
 }
+
+#[test]
+fn an_ignored_file_whose_name_is_not_utf8_is_kept_too() {
+    use std::os::unix::ffi::OsStrExt;
+    let r = repo_with(&simple_graph(1));
+    r.write(".gitignore", "*.local\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    let name = std::ffi::OsStr::from_bytes(b"notes-\xff.local");
+    std::fs::write(w.join(name), "latin-1 notes\n").unwrap();
+    r.ok(&["abort", "T1"]);
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join(name)).unwrap(),
+        "latin-1 notes\n"
+    );
+    r.ok(&["undo"]);
+    assert_eq!(
+        std::fs::read_to_string(w.join(name)).unwrap(),
+        "latin-1 notes\n"
+    );
+}
