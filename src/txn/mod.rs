@@ -564,8 +564,11 @@ fn check_result(
     }
     journal.rolling_back = !applied;
     journal.save(dir)?;
+    let again = if applied { "--continue" } else { "--abort" };
     Err(crate::fatal!(
-        help = "the journal is kept: fix the cause and run 'git parallel recover {}' again",
+        help = format!(
+            "the journal is kept: fix the cause and run 'git parallel recover {again}' again"
+        ),
         "{} '{}' did not reach the expected state:\n  {}",
         if applied {
             "completing"
