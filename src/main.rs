@@ -40,6 +40,8 @@ fn main() {
         Ok(()) => 0,
         Err(e) => report(e),
     };
+    // The repository lock a mutating command took when it began planning.
+    txn::lock::release_held();
     let code = match output::finish() {
         Ok(()) => code,
         Err(e) => report(output_failed(&e)),

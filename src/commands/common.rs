@@ -30,7 +30,10 @@ pub struct Env<'a> {
 impl<'a> Env<'a> {
     /// For commands that change the repository: refuses while an interrupted operation is pending.
     pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
-        crate::txn::ensure_no_pending(&ctx.repo)?;
+        crate::txn::begin(
+            &ctx.repo,
+            &format!("git parallel {}", ctx.args.command.name),
+        )?;
         Env::open(ctx, false)
     }
 

@@ -6,6 +6,32 @@ use std::io::Write;
 
 use crate::error::Result;
 
+/// The lock a mutating command took when it started planning (see [`hold`]).
+static HELD: std::sync::Mutex<Option<Lock>> = std::sync::Mutex::new(None);
+
+/// Takes the lock for the rest of this process (a mutating command, from its planning on), so
+/// that no other command changes the repository between the plan and its transaction. A lock
+/// whose owner is dead is taken over: callers refuse first when that owner left a journal.
+pub fn hold(dir: &Utf8Path, what: &str) -> Result<()> {
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if held.is_none() {
+        *held = Some(Lock::acquire(dir, what, true)?);
+    }
+    Ok(())
+}
+
+/// The lock [`hold`] took, handed to the transaction that releases it.
+pub fn take_held() -> Option<Lock> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// Releases the lock [`hold`] took, if the command ends without a transaction.
+pub fn release_held() {
+    if let Some(l) = take_held() {
+        l.release();
+    }
+}
+
 /// Held while a mutating command runs; removed on drop.
 pub struct Lock {
     path: Utf8PathBuf,

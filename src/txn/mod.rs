@@ -93,6 +93,15 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
+/// For a command that changes the repository, before it plans: refuses while an interrupted
+/// operation is pending, and takes the repository lock until the process ends (or its
+/// transaction releases it), so two commands never plan and apply over each other.
+pub fn begin(repo: &Repo, what: &str) -> Result<()> {
+    ensure_no_pending(repo)?;
+    lock::hold(&state_dir(repo), what)?;
+    ensure_no_pending(repo)
+}
+
 /// Checks, before anything changes, that every ref update will find the value it expects
 /// (following the plan's own earlier updates), so a plan that would fail half-way is refused up
 /// front. (Commands check the worktrees they remove themselves, listing every problem.)
@@ -163,7 +172,10 @@ fn now_id() -> String {
 pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     let dir = state_dir(repo);
     interrupt::install();
-    let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
+    let lock = match lock::take_held() {
+        Some(l) => l,
+        None => lock::Lock::acquire(&dir, &plan.summary, false)?,
+    };
     ensure_no_pending(repo)?;
     preflight(repo, &plan)?;
     let mut journal = Journal {
