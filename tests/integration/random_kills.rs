@@ -8,8 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+use std::os::unix::process::CommandExt;
+
 use crate::kills::{
-    assert_settled, assert_status_explains, demo_repo, kill_group, spawn, state, work, State,
+    assert_settled, assert_status_explains, demo_repo, kill_group, state, work, State,
 };
 use crate::support::{all_output, TestRepo};
 
@@ -91,7 +93,15 @@ fn kill_once(
 ) -> (bool, &'static str) {
     let journal = r.path(".git/parallel/journal");
     let t = Instant::now();
-    let mut child = spawn(r, args);
+    let log = r.base().join("killed.stderr");
+    let mut child = r
+        .cmd()
+        .args(args)
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("create the log"))
+        .spawn()
+        .expect("spawn git-parallel");
     let mut journal_seen: Option<Instant> = None;
     let mut exited_first = false;
     loop {
