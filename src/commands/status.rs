@@ -222,7 +222,8 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
         .iter_mut()
         .filter_map(|r| r.active.as_mut())
         .filter_map(|a| match &a.worktree {
-            Some(p) if p.is_dir() => Some((&mut a.changes, p.clone())),
+            // A worktree half-removed by an interrupted operation has no `.git` left.
+            Some(p) if p.join(".git").exists() => Some((&mut a.changes, p.clone())),
             _ => None,
         })
         .collect();

@@ -23,6 +23,11 @@ pub struct Entry {
 }
 
 pub fn append(dir: &Utf8Path, entry: &Entry) -> Result<()> {
+    // A run killed between this append and the journal's removal is completed again by
+    // `recover --continue`: log it once.
+    if read(dir).is_ok_and(|v| v.iter().any(|e| e.id == entry.id)) {
+        return Ok(());
+    }
     let line =
         serde_json::to_string(entry).map_err(|e| crate::fatal!("cannot encode the log: {e}"))?;
     let mut f = std::fs::OpenOptions::new()
