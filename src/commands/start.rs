@@ -208,7 +208,7 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
     for (n, l) in launches.iter().enumerate() {
         let b = short_branch(&l.branch);
         if !common::valid_branch(b) {
-            problems.push(format!("{}: '{b}' is not a valid branch name (check parallel.branchTemplate and the task id)", l.id));
+            problems.push(invalid_branch(env, l, b));
         } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
             problems.push(format!("{}: branch {b} already exists", l.id));
         }
@@ -279,6 +279,34 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What makes a task's branch name invalid: the template and the values put into it.
+fn invalid_branch(env: &Env, l: &Launch, b: &str) -> String {
+    let template = env
+        .ctx
+        .repo
+        .config("parallel.branchTemplate")
+        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+    let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
+    let bad = |v: &str| !v.is_empty() && !common::valid_branch(&format!("x{v}"));
+    let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
+        .into_iter()
+        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()))
+        .map(|(k, v)| format!("; its {k} {v:?} cannot be part of a branch name"))
+        .unwrap_or_default();
+    format!(
+        "{}: {b:?} (from parallel.branchTemplate {template:?}) is not a valid branch name{culprit}; \
+         change {} or set parallel.branchTemplate",
+        l.id,
+        if culprit.contains("its product") {
+            "the product name (metadata.product)"
+        } else if culprit.contains("its role") {
+            "the task's agent"
+        } else {
+            "the task id"
+        }
+    )
 }
 
 /// Why the path a worktree is to be made at is in the way: None when it is free (missing, or

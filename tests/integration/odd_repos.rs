@@ -435,6 +435,17 @@ fn spaces_and_non_ascii_in_the_repository_path_worktree_root_and_product() {
     assert_eq!(r.git(&["status", "--porcelain"]), "");
 }
 
+#[test]
+fn a_product_name_that_cannot_be_in_a_branch_is_refused_naming_it() {
+    let r = repo_in("repo", "my prod", &simple_graph(1, "my prod"));
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start"]));
+    assert!(text.contains("\"feature/my prod/backend-T1\""), "{text}");
+    assert!(text.contains("its product \"my prod\""), "{text}");
+    assert!(text.contains("metadata.product"), "{text}");
+    assert_same(&r.snapshot(), &before, "start");
+}
+
 // ---- the worktree directory already exists ----------------------------------------------
 
 #[test]
