@@ -81,8 +81,8 @@ __git_parallel_flags ()
 {
 	case "$1" in
 	"") echo "--version --directory= --tasks= --product= --json --quiet --help" ;;
-	plan) echo "--format= --directory= --tasks= --product= --json --quiet --help" ;;
-	start) echo "--dry-run --no-commit --force --directory= --tasks= --product= --json --quiet --help" ;;
+	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --help" ;;
+	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --help" ;;
 	abort) echo "--dry-run --force --directory= --tasks= --product= --json --quiet --help" ;;
 	fail) echo "--reason= --dry-run --directory= --tasks= --product= --json --quiet --help" ;;
@@ -107,6 +107,8 @@ __git_parallel_value ()
 	*:--tasks) __git_parallel_files -f "$3" ;;
 	*:--product) __git_parallel_nothing ;;
 	plan:--format) __git_parallel_reply "text json dot mermaid" "$3" ;;
+	plan:--max) __git_parallel_nothing ;;
+	start:--max) __git_parallel_nothing ;;
 	finish:--test) __git_parallel_commands_reply "$3" ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
@@ -143,7 +145,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--format|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--format|--max|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --format --test -m --reason -j --jobs -o --output
+                case -C --directory --tasks --product --format --max --test -m --reason -j --jobs -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -124,10 +124,12 @@ complete -c git-parallel -n 'true' -l json -d 'print machine-readable JSON (see 
 complete -c git-parallel -n 'true' -s q -l quiet -d 'print nothing but errors; no progress'
 complete -c git-parallel -n 'true' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git-parallel -n '__git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
+complete -c git-parallel -n '__git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git-parallel -n '__git_parallel_positional path 1' -f -a '(__git_parallel_tasks in_progress failed)'
 complete -c git-parallel -n '__git_parallel_using start' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using start' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git-parallel -n '__git_parallel_using start' -s f -l force -d 'start named tasks despite resource conflicts'
+complete -c git-parallel -n '__git_parallel_using start' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git-parallel -n '__git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks @ready)'
 complete -c git-parallel -n '__git_parallel_using finish' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using finish' -l partial -d 'merge the tasks that merge cleanly, leave the others running'
@@ -184,10 +186,12 @@ complete -c git -n '__fish_git_using_command parallel' -l json -d 'print machine
 complete -c git -n '__fish_git_using_command parallel' -s q -l quiet -d 'print nothing but errors; no progress'
 complete -c git -n '__fish_git_using_command parallel' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional path 1' -f -a '(__git_parallel_tasks in_progress failed)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -s f -l force -d 'start named tasks despite resource conflicts'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using start' -l max -r -f -d 'start at most N tasks (highest priority first)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional start \'*\'' -f -a '(__git_parallel_tasks @ready)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -l partial -d 'merge the tasks that merge cleanly, leave the others running'

@@ -178,6 +178,7 @@ impl Context {
                         crate::error::render("error", &f.report, self.out.color_err)
                     );
                 }
+                Severity::Note => {} // shown by `validate` only
                 Severity::Warning => {
                     if !self.out.quiet && !self.out.json {
                         eprint!(

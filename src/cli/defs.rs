@@ -153,6 +153,11 @@ flag!(FORMAT, "format", None, Value("FORMAT"), Complete::Choices(&["text", "json
     "output format: text, json, dot or mermaid",
     "How to print the plan: text (default), json, dot (Graphviz) or mermaid. dot and mermaid draw the \
      dependency graph with each task coloured by status.");
+flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks"),
+    "start at most N tasks (highest priority first)",
+    "Start at most N of the ready tasks: highest priority first (critical, high, normal, low), then \
+     file order. For plan: at most N new tasks per wave. Default: git config parallel.maxTasks, \
+     else no limit.");
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
@@ -287,7 +292,7 @@ pub static PLAN: Command = Command {
           sequential against parallel minutes.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
-    flags: &[&FORMAT],
+    flags: &[&FORMAT, &MAX],
     examples: &[("git parallel plan --format mermaid", "draw the graph for a Markdown page"),
                 ("git parallel plan --format dot | dot -Tsvg > graph.svg", "draw it with Graphviz")],
     hidden: false,
@@ -331,7 +336,7 @@ pub static START: Command = Command {
           changes.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["@ready"]),
-    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE],
+    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
@@ -541,6 +546,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.target", "the branch tasks start from and merge into (default: the branch checked out in the main worktree)"),
     ("parallel.branchTemplate", "task branch names; {product}, {role}, {id}, {agent} are replaced (default feature/{product}/{role}-{id})"),
     ("parallel.worktreeTemplate", "task worktree paths, relative to the main worktree (default ../worktrees/{product}/{role}-{id})"),
+    ("parallel.maxTasks", "start at most this many tasks per start (and per plan wave); --max overrides"),
     ("parallel.launch", "the next step printed per started task; {worktree}, {product}, {id}, {branch} are replaced (default cd {worktree})"),
     ("parallel.copy", "multi-valued: globs of untracked or ignored files copied into each new worktree (also .worktreeinclude)"),
     ("parallel.postStart", "a shell command run in each new worktree; its failure rolls the start back"),

@@ -335,7 +335,11 @@ impl Sink<'_> {
             let _ = match stream {
                 Stream::Out => {
                     let mut o = std::io::stdout().lock();
-                    o.write_all(&buf).and_then(|_| o.flush())
+                    let r = o.write_all(&buf).and_then(|_| o.flush());
+                    if let Err(e) = &r {
+                        crate::output::record(std::io::Error::new(e.kind(), e.to_string()));
+                    }
+                    r
                 }
                 Stream::Err => {
                     let mut e = std::io::stderr().lock();

@@ -1,6 +1,8 @@
 //! `git parallel plan [--format text|json|dot|mermaid]`: the waves a full run would take, the
 //! critical path, and sequential against parallel minutes. Reads only the task file.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 
 use super::common;
@@ -8,12 +10,16 @@ use super::status::{json_text, outln, reason, write_stdout};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
 use crate::taskgraph::{Graph, Status, TaskFile};
 
 /// Everything the formats print, computed once.
 struct Plan<'a> {
     graph: &'a Graph,
+    /// Consecutive pairs of the critical path (dependency, dependent).
+    critical_edges: HashSet<(usize, usize)>,
+    on_critical: Vec<bool>,
     waves: Vec<Vec<usize>>,
     /// Wave number (0-based) of each task, None when it is in no wave.
     wave_of: Vec<Option<usize>>,
@@ -25,8 +31,8 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    fn new(graph: &'a Graph) -> Plan<'a> {
-        let waves = schedule::waves(graph);
+    fn new(graph: &'a Graph, max: Option<usize>) -> Plan<'a> {
+        let waves = schedule::waves_capped(graph, max);
         let mut wave_of = vec![None; graph.tasks.len()];
         for (w, wave) in waves.iter().enumerate() {
             for &i in wave {
@@ -40,9 +46,17 @@ impl<'a> Plan<'a> {
             .iter()
             .map(|w| w.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0))
             .sum();
+        let critical = schedule::critical_path(graph);
+        let critical_edges = critical.tasks.windows(2).map(|w| (w[0], w[1])).collect();
+        let mut on_critical = vec![false; graph.tasks.len()];
+        for &i in &critical.tasks {
+            on_critical[i] = true;
+        }
         Plan {
             graph,
-            critical: schedule::critical_path(graph),
+            critical_edges,
+            on_critical,
+            critical,
             sequential: schedule::sequential_minutes(graph),
             parallel,
             waves,
@@ -57,19 +71,17 @@ impl<'a> Plan<'a> {
 
     /// Both ends on the critical path, consecutively.
     fn critical_edge(&self, from: usize, to: usize) -> bool {
-        self.critical
-            .tasks
-            .windows(2)
-            .any(|w| w[0] == from && w[1] == to)
+        self.critical_edges.contains(&(from, to))
     }
 
     /// Resolved dependency edges (dependency, dependent), in file order.
     fn edges(&self, tf: &TaskFile) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
         for (i, t) in self.graph.tasks.iter().enumerate() {
             for d in &t.depends_on {
                 if let Some(j) = tf.index_of(d) {
-                    if !out.contains(&(j, i)) {
+                    if seen.insert((j, i)) {
                         out.push((j, i));
                     }
                 }
@@ -95,8 +107,9 @@ pub fn run(ctx: &Context) -> Result<()> {
             Some(&defs::PLAN),
         ));
     }
+    let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
-    let plan = Plan::new(&tf.graph);
+    let plan = Plan::new(&tf.graph, max);
     match format {
         "json" => write_stdout(&json_text(&to_json(&plan))),
         "dot" => write_stdout(&to_dot(&plan, &tf)),
@@ -105,6 +118,24 @@ pub fn run(ctx: &Context) -> Result<()> {
         _ => write_stdout(&to_text(ctx, &plan, &tf)),
     }
     Ok(())
+}
+
+/// The cap on tasks started at once: `--max N`, else `git config parallel.maxTasks`; `None`
+/// for no cap. A value that is not a whole number of 1 or more is a usage error.
+pub fn max_tasks(ctx: &Context) -> Result<Option<usize>> {
+    let Some(v) = ctx.flag_or_config(&defs::MAX) else {
+        return Ok(None);
+    };
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(Error::usage(
+            format!(
+                "--max / parallel.maxTasks must be a whole number of 1 or more, not '{}'",
+                crate::taskgraph::display::short(&v)
+            ),
+            Some(ctx.args.command),
+        )),
+    }
 }
 
 fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
@@ -147,8 +178,8 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
             ids.join(", ")
         );
     }
-    for &i in &plan.stuck {
-        let blockers = schedule::blockers(graph, i);
+    let all_blockers = schedule::blockers_of(graph, &plan.stuck);
+    for (&i, blockers) in plan.stuck.iter().zip(all_blockers) {
         let why = if blockers.is_empty() {
             "on a dependency cycle".to_string()
         } else {
@@ -264,7 +295,7 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
     let node = |i: usize| -> String {
         let t = &graph.tasks[i];
         let (fill, border) = colors(t.status);
-        let mut label = format!("{}\n{}", t.id, t.agent);
+        let mut label = format!("{}\n{}", safe(&t.id), safe(&t.agent));
         if let Some(m) = t.estimated_time_minutes {
             label.push_str(&format!(" · {m} min"));
         }
@@ -272,12 +303,12 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
         let mut attrs = format!(
             "label={}, fillcolor=\"{fill}\", color=\"{border}\", tooltip={}",
             dot_quote(&label),
-            dot_quote(&t.name)
+            dot_quote(&safe(&t.name))
         );
         if t.checkpoint {
             attrs.push_str(", peripheries=2");
         }
-        if plan.critical.tasks.contains(&i) {
+        if plan.on_critical[i] {
             attrs.push_str(", penwidth=2");
         }
         format!("{} [{attrs}];\n", dot_quote(&t.id))
@@ -329,7 +360,11 @@ fn to_mermaid(plan: &Plan, tf: &TaskFile) -> String {
     let mut s = String::from("flowchart LR\n");
     let node = |i: usize| -> String {
         let t = &graph.tasks[i];
-        let mut label = format!("{}<br/>{}", mermaid_text(&t.id), mermaid_text(&t.agent));
+        let mut label = format!(
+            "{}<br/>{}",
+            mermaid_text(&safe(&t.id)),
+            mermaid_text(&safe(&t.agent))
+        );
         if let Some(m) = t.estimated_time_minutes {
             label.push_str(&format!(" · {m} min"));
         }

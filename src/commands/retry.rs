@@ -295,18 +295,14 @@ fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> St
         .repo
         .config("parallel.launch")
         .unwrap_or_else(|| "cd {worktree}".into());
-    let p = path.as_str();
-    let quoted = if p
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
-    {
-        p.to_string()
-    } else {
-        format!("'{}'", p.replace('\'', "'\\''"))
-    };
-    template
-        .replace("{worktree}", &quoted)
-        .replace("{product}", &env.product)
-        .replace("{id}", id)
-        .replace("{branch}", short_branch(branch))
+    // Every value is shell-quoted: ids and products come from the task file.
+    crate::taskgraph::display::fill_template(
+        &template,
+        &[
+            ("worktree", path.as_str()),
+            ("product", &env.product),
+            ("id", id),
+            ("branch", short_branch(branch)),
+        ],
+    )
 }

@@ -51,8 +51,16 @@ pub fn run(ctx: &Context) -> Result<()> {
 fn select(env: &Env) -> Result<Vec<usize>> {
     let graph = &env.tf.graph;
     let ids = &env.ctx.args.positionals;
+    let max = super::plan::max_tasks(env.ctx)?;
     if ids.is_empty() {
-        return Ok(schedule::select(graph).run);
+        return Ok(schedule::select_capped(graph, max).run);
+    }
+    if let Some(m) = max.filter(|&m| ids.len() > m) {
+        return Err(crate::refused!(
+            help = "name fewer tasks, or raise --max / parallel.maxTasks",
+            "cannot start {} tasks: at most {m} may start at once (--max / parallel.maxTasks)",
+            ids.len()
+        ));
     }
     let mut idx = Vec::new();
     let mut problems = Vec::new();
@@ -111,6 +119,9 @@ pub fn explain(wait: &Wait) -> String {
             "runs alone (parallel_ok: false) and other tasks are selected or running".into()
         }
         Wait::Busy => "waits for the running tasks (parallel_ok: false)".into(),
+        Wait::Capped => {
+            "waits: the cap on tasks started at once is reached (--max, parallel.maxTasks)".into()
+        }
     }
 }
 
@@ -404,21 +415,16 @@ fn launch_line(env: &Env, l: &Launch) -> String {
         .repo
         .config("parallel.launch")
         .unwrap_or_else(|| "cd {worktree}".into());
-    template
-        .replace("{worktree}", &shell_quote(l.worktree.as_str()))
-        .replace("{product}", &env.product)
-        .replace("{id}", &l.id)
-        .replace("{branch}", short_branch(&l.branch))
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    // Every value is shell-quoted: ids and products come from the task file.
+    crate::taskgraph::display::fill_template(
+        &template,
+        &[
+            ("worktree", l.worktree.as_str()),
+            ("product", &env.product),
+            ("id", &l.id),
+            ("branch", short_branch(&l.branch)),
+        ],
+    )
 }
 
 fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {

@@ -24,11 +24,9 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// Writes to stdout in one go. A closed pipe (`git parallel status | head -1`) is not an error.
+/// Writes to stdout in one go; a write error makes the command exit 128 (crate::output).
 pub(crate) fn write_stdout(s: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+    crate::output::print_str(s);
 }
 
 /// A JSON document as printed: pretty, with a final newline.
@@ -214,7 +212,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         o,
         "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
-        env.product,
+        crate::taskgraph::display::safe(&env.product),
         graph.tasks.len(),
         short_branch(&env.target),
         if env.target_tip.is_null() {
@@ -255,7 +253,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         let mut line = format!(
             "  {}  {:<w_agent$}  {}",
             paint_padded(out, id_code, &t.id, w_id),
-            t.agent,
+            crate::taskgraph::display::safe(&t.agent),
             paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
         );
         if let Some(a) = &r.active {

@@ -16,8 +16,15 @@ pub fn run(ctx: &Context) -> Result<()> {
     // Errors and warnings are printed by load_tasks (warnings unless quiet).
     let tf = ctx.load_tasks()?;
     if !ctx.out.quiet {
-        let warnings = tf
-            .validate()
+        let findings = tf.validate();
+        // Notes: forms read liberally (`depends_on: A`, paths in `produces`); not problems.
+        for f in findings.iter().filter(|f| f.severity == Severity::Note) {
+            eprint!(
+                "{}",
+                crate::error::render("note", &f.report, ctx.out.color_err)
+            );
+        }
+        let warnings = findings
             .iter()
             .filter(|f| f.severity == Severity::Warning)
             .count();
@@ -44,6 +51,7 @@ fn run_json(ctx: &Context) -> Result<()> {
     let file = ctx.repo_relative(&path).unwrap_or_else(|| path.to_string());
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    let mut notes = Vec::new();
     let mut tasks = None;
     match TaskFile::parse(Utf8Path::new(&shown), text.clone()) {
         Err(report) => {
@@ -69,6 +77,7 @@ fn run_json(ctx: &Context) -> Result<()> {
                 match f.severity {
                     Severity::Error => errors.push(v),
                     Severity::Warning => warnings.push(v),
+                    Severity::Note => notes.push(v),
                 }
             }
         }
@@ -82,6 +91,7 @@ fn run_json(ctx: &Context) -> Result<()> {
             "tasks": tasks,
             "errors": errors,
             "warnings": warnings,
+            "notes": notes,
         }),
     )));
     if failed {

@@ -178,11 +178,13 @@ pub(crate) fn apply(file: &TaskFile, edits: &[Edit]) -> Result<String, Report> {
     Ok(out)
 }
 
-/// The file's line break: `\r\n` if it uses them, else `\n`.
+/// The file's line break, from its first one: `\r\n`, a lone `\r` (old Mac style) or `\n`.
 fn newline(src: &str) -> &'static str {
-    match src.find('\n') {
-        Some(i) if i > 0 && src.as_bytes()[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
+    match src.find(['\n', '\r']) {
+        Some(i) if src.as_bytes()[i] == b'\n' => "\n",
+        Some(i) if src.as_bytes().get(i + 1) == Some(&b'\n') => "\r\n",
+        Some(_) => "\r",
+        None => "\n",
     }
 }
 
@@ -285,20 +287,23 @@ fn splice_for(
         render(&e.value, file_quote, fallback, false)
     );
     let end = content_line_end(src, map.content_end());
-    Ok(match src.get(end..).and_then(|rest| rest.find('\n')) {
-        Some(nl) => Splice {
-            start: end + nl + 1,
-            end: end + nl + 1,
-            text: format!("{line}{}", newline(src)),
-            seq,
+    let nl_len = newline(src).len();
+    Ok(
+        match src.get(end..).and_then(|rest| rest.find(newline(src))) {
+            Some(nl) => Splice {
+                start: end + nl + nl_len,
+                end: end + nl + nl_len,
+                text: format!("{line}{}", newline(src)),
+                seq,
+            },
+            None => Splice {
+                start: src.len(),
+                end: src.len(),
+                text: format!("{}{line}", newline(src)),
+                seq,
+            },
         },
-        None => Splice {
-            start: src.len(),
-            end: src.len(),
-            text: format!("{}{line}", newline(src)),
-            seq,
-        },
-    })
+    )
 }
 
 /// Replace a `|`/`>` block scalar by a double-quoted one on the key's line, keeping the line
@@ -334,7 +339,7 @@ fn content_line_end(src: &str, end: usize) -> usize {
 /// flow indicators).
 fn in_flow(file: &TaskFile, v: &Node) -> bool {
     let before = file.source.get(..v.start.byte).unwrap_or("");
-    let line = before.rsplit('\n').next().unwrap_or("");
+    let line = before.rsplit(['\n', '\r']).next().unwrap_or("");
     line.contains('{') || line.contains('[')
 }
 
@@ -460,7 +465,9 @@ fn double_quoted(s: &str) -> String {
 /// Re-parse `new` and check it equals the original document with exactly these edits.
 fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
     // Both sides through serde_yaml: an independent reading of the text.
-    let mut expected: Value = serde_yaml::from_str(&file.source).map_err(|err| {
+    // serde_yaml reads a leading BOM as a second document; the BOM is no content.
+    let unbom = |t: &str| t.strip_prefix('\u{feff}').unwrap_or(t).to_string();
+    let mut expected: Value = serde_yaml::from_str(&unbom(&file.source)).map_err(|err| {
         miette!(
             "{}: cannot verify edits: serde_yaml cannot read the file ({err})",
             file.path
@@ -483,7 +490,7 @@ fn verify(file: &TaskFile, edits: &[&Edit], new: &str) -> Result<(), Report> {
         .ok_or_else(|| miette!("{}: internal error: edit target vanished", file.path))?;
         map.insert(Value::String(e.key.clone()), e.value.to_value());
     }
-    let got: Value = serde_yaml::from_str(new).map_err(|err| {
+    let got: Value = serde_yaml::from_str(&unbom(new)).map_err(|err| {
         miette!(
             "{}: internal error: the edited file would not parse ({err}); nothing written",
             file.path
@@ -598,6 +605,36 @@ mod tests {
             out,
             "tasks:\r\n- id: a\r\n  status: ready\r\n  started_at: now\r\n"
         );
+    }
+
+    #[test]
+    fn cr_only_files_keep_cr() {
+        let src = "metadata:\r  product: demo\rtasks:\r  - id: A\r    agent: x\r    status: pending\r  - id: B\r    status: pending\r";
+        let f = file(src);
+        let out = f
+            .apply_edits(&[
+                Edit::task("A", "status", "in_progress"),
+                Edit::task("A", "started_at", "now"),
+                Edit::metadata("updated_at", "t"),
+            ])
+            .unwrap();
+        assert_eq!(
+            out,
+            "metadata:\r  product: demo\r  updated_at: t\rtasks:\r  - id: A\r    agent: x\r    status: in_progress\r    started_at: now\r  - id: B\r    status: pending\r"
+        );
+        assert!(!out.contains('\n'));
+    }
+
+    #[test]
+    fn bom_is_kept_and_positions_are_right() {
+        let src = "\u{feff}metadata:\n  product: demo\ntasks:\n  - id: A\n    status: pending\n";
+        let f = file(src);
+        assert_eq!(f.location_of_task("A"), "t.yml:4:9");
+        let out = f
+            .apply_edits(&[Edit::task("A", "status", "in_progress")])
+            .unwrap();
+        assert_eq!(out, src.replace("pending", "in_progress"));
+        assert!(out.starts_with('\u{feff}'));
     }
 
     #[test]

@@ -33,8 +33,23 @@ impl Index {
     }
 }
 
+/// Larger task files are refused before parsing (the largest real ones are ~100 KB; 100,000
+/// tasks take ~7 MB).
+pub(crate) const MAX_FILE_BYTES: usize = 32 << 20;
+
 pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report> {
-    let shared: Arc<str> = Arc::from(source.as_str());
+    if source.len() > MAX_FILE_BYTES {
+        return Err(miette::MietteDiagnostic::new(format!(
+            "{path}: the task file is {} MB; at most {} MB is accepted",
+            source.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        ))
+        .with_code("taskgraph::too-large")
+        .with_help("split the graph or remove bulky text (descriptions belong in linked documents)")
+        .into());
+    }
+    // Diagnostics print snippets of the source: mask terminal controls in that copy.
+    let shared: Arc<str> = Arc::from(super::display::mask_source(&source).as_ref());
     let named = || NamedSource::new(path.as_str(), shared.clone());
     let fail = |code: &str, msg: String, at: (usize, usize), label: &str, help: &str| {
         report(

@@ -2,9 +2,11 @@
 //! decisions (`schedule`), and format-preserving scalar edits (`TaskFile::apply_edits`).
 //! All YAML access of the crate lives in this module.
 
+pub mod display;
 mod edit;
 mod load;
 mod model;
+pub mod names;
 #[cfg(test)]
 mod robustness;
 pub mod schedule;
@@ -80,6 +82,26 @@ impl TaskFile {
     }
 }
 
+/// Source lines longer than this are not shown as snippets (a 10,000-character value would be
+/// printed twice, plus its underline); the message then starts with `file:line:col`.
+const SNIPPET_LINE_MAX: usize = 400;
+
+/// 1-based line, length in bytes of that line, and 1-based column (characters) of `offset`
+/// (clamped to the text and to a character boundary). CR, LF and CRLF all end a line.
+fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
+    let line = before.matches('\n').count() + before.matches('\r').count()
+        - before.matches("\r\n").count()
+        + 1;
+    (line, end - start, before[start..].chars().count() + 1)
+}
+
 /// Build a report with the file as source code, labelled spans and an optional help line.
 pub(crate) fn report(
     src: NamedSource<Arc<str>>,
@@ -89,6 +111,22 @@ pub(crate) fn report(
     labels: Vec<LabeledSpan>,
     help: Option<String>,
 ) -> Report {
+    let mut message: String = message.into();
+    let mut labels = labels;
+    let text: &str = src.inner();
+    let too_long = labels
+        .iter()
+        .any(|l| line_around(text, l.offset()).1 > SNIPPET_LINE_MAX);
+    if let (true, Some(first)) = (too_long, labels.first()) {
+        let (line, _, col) = line_around(text, first.offset());
+        let name = src.name();
+        let rest = message
+            .strip_prefix(name)
+            .and_then(|m| m.strip_prefix(": "))
+            .unwrap_or(&message);
+        message = format!("{name}:{line}:{col}: {rest}");
+        labels = Vec::new();
+    }
     let mut d = MietteDiagnostic::new(message)
         .with_code(code)
         .with_severity(severity)

@@ -220,15 +220,7 @@ impl Task {
                 "description" => t.description = scalar_string(v),
                 "agent" => t.agent = scalar_string(v).unwrap_or_default(),
                 "depends_on" => t.depends_on = string_list(v),
-                "produces" => {
-                    t.produces = seq_of_maps(v)
-                        .map(|m| Artifact {
-                            name: get_str(m, "name"),
-                            kind: get_str(m, "type"),
-                            path: get_str(m, "path"),
-                        })
-                        .collect()
-                }
+                "produces" => t.produces = artifacts(v),
                 "consumes" => {
                     t.consumes = seq_of_maps(v)
                         .map(|m| Consume {
@@ -305,10 +297,40 @@ fn get_str(m: &Mapping, key: &str) -> Option<String> {
     m.get(key).and_then(scalar_string)
 }
 
+/// A list of strings; a single non-empty scalar is read as a one-entry list
+/// (`depends_on: ARCH-01`).
 fn string_list(v: &Value) -> Vec<String> {
     match v {
         Value::Sequence(s) => s.iter().filter_map(scalar_string).collect(),
-        _ => Vec::new(),
+        Value::Mapping(_) | Value::Null => Vec::new(),
+        v => scalar_string(v)
+            .filter(|s| !s.is_empty())
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// `produces` entries: mappings (`{name, type, path}`), or plain strings, which are paths (their
+/// name is the path) as orchestrators often write them; a single string is one entry.
+fn artifacts(v: &Value) -> Vec<Artifact> {
+    let one = |item: &Value| match item {
+        Value::Mapping(m) => Some(Artifact {
+            name: get_str(m, "name"),
+            kind: get_str(m, "type"),
+            path: get_str(m, "path"),
+        }),
+        Value::Sequence(_) | Value::Null => None,
+        other => scalar_string(other)
+            .filter(|s| !s.is_empty())
+            .map(|p| Artifact {
+                name: Some(p.clone()),
+                kind: None,
+                path: Some(p),
+            }),
+    };
+    match v {
+        Value::Sequence(items) => items.iter().filter_map(one).collect(),
+        v => one(v).filter(|_| !v.is_mapping()).into_iter().collect(),
     }
 }
 
@@ -366,5 +388,24 @@ mod tests {
         assert_eq!(t.extra.get("notes").and_then(Value::as_str), Some("hi"));
         assert!(!t.parallel_ok, "`yes` is a string in YAML 1.2");
         assert_eq!(t.paths().collect::<Vec<_>>(), ["a/b", "c"]);
+    }
+
+    #[test]
+    fn liberal_forms() {
+        let v: Value = serde_yaml::from_str(
+            "id: A\ndepends_on: ARCH-01\nproduces: [\"docs/plan.md\", \"apps/api/\", {name: x, path: y}]\nshared_files: package.json\n",
+        )
+        .unwrap();
+        let t = Task::from_mapping(v.as_mapping().unwrap());
+        assert_eq!(t.depends_on, ["ARCH-01"]);
+        assert_eq!(
+            t.paths().collect::<Vec<_>>(),
+            ["docs/plan.md", "apps/api/", "y", "package.json"]
+        );
+        assert_eq!(t.produces[0].name.as_deref(), Some("docs/plan.md"));
+        let v: Value = serde_yaml::from_str("produces: docs/x.md\ndepends_on: ''\n").unwrap();
+        let t = Task::from_mapping(v.as_mapping().unwrap());
+        assert_eq!(t.paths().collect::<Vec<_>>(), ["docs/x.md"]);
+        assert!(t.depends_on.is_empty());
     }
 }

@@ -37,6 +37,8 @@ pub enum Wait {
     RunsAlone,
     /// Others are running (or selected) and one of them must run alone.
     Busy,
+    /// The cap on tasks started at once (`start --max`, `parallel.maxTasks`) is reached.
+    Capped,
 }
 
 /// What to start now, and why the rest waits.
@@ -140,12 +142,17 @@ impl<'a> View<'a> {
     }
 
     /// Why `c` cannot join `occupied` (running tasks first, then selected ones), if it can't.
-    fn why_not(&self, c: usize, occupied: &[usize]) -> Option<Wait> {
+    /// `paths` indexes the paths of `occupied`: the pairwise search for the conflicting task
+    /// only runs when the index says there is one.
+    fn why_not(&self, c: usize, occupied: &[usize], paths: &PathIndex<'a>) -> Option<Wait> {
         if occupied.iter().any(|&o| !self.task(o).parallel_ok) {
             return Some(Wait::Busy);
         }
         if !self.task(c).parallel_ok && !occupied.is_empty() {
             return Some(Wait::RunsAlone);
+        }
+        if !paths.conflicts(self.task(c)) {
+            return None;
         }
         occupied.iter().find_map(|&o| {
             conflict(self.task(o), self.task(c)).map(|path| Wait::Conflict {
@@ -155,7 +162,7 @@ impl<'a> View<'a> {
         })
     }
 
-    fn select(&self) -> Selection {
+    fn select(&self, max: Option<usize>) -> Selection {
         let n = self.graph.tasks.len();
         let mut order: Vec<usize> = (0..n)
             .filter(|&i| !matches!(self.status[i], Status::InProgress) && !self.status[i].is_done())
@@ -164,6 +171,10 @@ impl<'a> View<'a> {
         let mut occupied: Vec<usize> = (0..n)
             .filter(|&i| self.status[i] == Status::InProgress)
             .collect();
+        let mut paths = PathIndex::default();
+        for &o in &occupied {
+            paths.add(self.task(o));
+        }
         let mut sel = Selection::default();
         for c in order {
             let b = self.blockers(c);
@@ -171,15 +182,48 @@ impl<'a> View<'a> {
                 sel.waiting.push((c, Wait::Blocked(b)));
                 continue;
             }
-            match self.why_not(c, &occupied) {
+            if max.is_some_and(|m| sel.run.len() >= m) {
+                sel.waiting.push((c, Wait::Capped));
+                continue;
+            }
+            match self.why_not(c, &occupied, &paths) {
                 Some(w) => sel.waiting.push((c, w)),
                 None => {
                     occupied.push(c);
+                    paths.add(self.task(c));
                     sel.run.push(c);
                 }
             }
         }
         sel
+    }
+}
+
+/// The paths of a set of tasks, for O(path depth) overlap checks: every path's components and
+/// every prefix of them.
+#[derive(Default)]
+struct PathIndex<'a> {
+    full: std::collections::HashSet<Vec<&'a str>>,
+    prefixes: std::collections::HashSet<Vec<&'a str>>,
+}
+
+impl<'a> PathIndex<'a> {
+    fn add(&mut self, t: &'a Task) {
+        for p in t.paths() {
+            let c = components(p);
+            for k in 0..=c.len() {
+                self.prefixes.insert(c[..k].to_vec());
+            }
+            self.full.insert(c);
+        }
+    }
+
+    /// Some path of `t` overlaps an indexed path (one is a component prefix of the other).
+    fn conflicts(&self, t: &Task) -> bool {
+        t.paths().any(|p| {
+            let c = components(p);
+            self.prefixes.contains(&c) || (0..=c.len()).any(|k| self.full.contains(&c[..k]))
+        })
     }
 }
 
@@ -195,7 +239,19 @@ pub fn is_ready(graph: &Graph, idx: usize) -> bool {
 
 /// What `start` with no ids would start now (running = tasks `in_progress`).
 pub fn select(graph: &Graph) -> Selection {
-    View::new(graph).select()
+    View::new(graph).select(None)
+}
+
+/// `select` starting at most `max` tasks (highest priority first, then file order); the rest
+/// of the ready tasks wait with [`Wait::Capped`].
+pub fn select_capped(graph: &Graph, max: Option<usize>) -> Selection {
+    View::new(graph).select(max)
+}
+
+/// `blockers` of many tasks, sharing one view of the graph.
+pub fn blockers_of(graph: &Graph, idx: &[usize]) -> Vec<Vec<Blocker>> {
+    let v = View::new(graph);
+    idx.iter().map(|&i| v.blockers(i)).collect()
 }
 
 /// For explicit task indices (in the given order): which may not start, and why. Checks
@@ -205,9 +261,14 @@ pub fn check_explicit(graph: &Graph, ids: &[usize]) -> Vec<(usize, Wait)> {
     let mut occupied: Vec<usize> = (0..graph.tasks.len())
         .filter(|&i| v.status[i] == Status::InProgress)
         .collect();
+    let mut paths = PathIndex::default();
+    for &o in &occupied {
+        paths.add(v.task(o));
+    }
     let mut refused = Vec::new();
-    for (k, &c) in ids.iter().enumerate() {
-        if c >= graph.tasks.len() || ids[..k].contains(&c) {
+    let mut seen = std::collections::HashSet::new();
+    for &c in ids {
+        if c >= graph.tasks.len() || !seen.insert(c) {
             continue;
         }
         let b = v.blockers(c);
@@ -215,9 +276,12 @@ pub fn check_explicit(graph: &Graph, ids: &[usize]) -> Vec<(usize, Wait)> {
             refused.push((c, Wait::Blocked(b)));
             continue;
         }
-        match v.why_not(c, &occupied) {
+        match v.why_not(c, &occupied, &paths) {
             Some(w) => refused.push((c, w)),
-            None => occupied.push(c),
+            None => {
+                occupied.push(c);
+                paths.add(v.task(c));
+            }
         }
     }
     refused
@@ -228,19 +292,86 @@ pub fn check_explicit(graph: &Graph, ids: &[usize]) -> Vec<(usize, Wait)> {
 /// skipped tasks are in no wave; `in_progress` tasks are in the first. Tasks that can never
 /// start (failed or unknown dependencies, cycles) are in none.
 pub fn waves(graph: &Graph) -> Vec<Vec<usize>> {
-    let mut v = View::new(graph);
-    v.all_approved = true;
+    waves_capped(graph, None)
+}
+
+/// `waves` with at most `max` newly started tasks per wave (the `start --max` /
+/// `parallel.maxTasks` cap; running tasks are not counted).
+///
+/// Incremental (Kahn's algorithm): a task becomes a candidate when its last unfinished
+/// dependency completes; each wave scans the candidates by priority and file order with the
+/// same rules as `select`. Linear in tasks + dependencies for chains and wide graphs.
+pub fn waves_capped(graph: &Graph, max: Option<usize>) -> Vec<Vec<usize>> {
+    let v = View::new(graph);
+    let n = graph.tasks.len();
+    let tasks = &graph.tasks;
+    // Unfinished dependencies per task, and dependents per task. A task with an unknown
+    // dependency or a status other than pending/ready never becomes a candidate.
+    let mut waiting_on = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut eligible = vec![false; n];
+    for (i, t) in tasks.iter().enumerate() {
+        eligible[i] = matches!(v.status[i], Status::Pending | Status::Ready);
+        for d in &t.depends_on {
+            match v.by_id.get(d.as_str()) {
+                None => eligible[i] = false,
+                Some(&j) if !v.status[j].is_done() => {
+                    waiting_on[i] += 1;
+                    dependents[j].push(i);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let mut candidates: std::collections::BTreeSet<(super::model::Priority, usize)> = (0..n)
+        .filter(|&i| eligible[i] && waiting_on[i] == 0)
+        .map(|i| (tasks[i].priority, i))
+        .collect();
+    let mut running: Vec<usize> = (0..n)
+        .filter(|&i| v.status[i] == Status::InProgress)
+        .collect();
     let mut out = Vec::new();
     loop {
-        let mut wave: Vec<usize> = (0..graph.tasks.len())
-            .filter(|&i| v.status[i] == Status::InProgress)
-            .collect();
-        wave.extend(v.select().run);
+        let mut wave = std::mem::take(&mut running);
+        let mut paths = PathIndex::default();
+        let mut solo = false;
+        for &o in &wave {
+            paths.add(&tasks[o]);
+            solo |= !tasks[o].parallel_ok;
+        }
+        let mut started = 0;
+        if !solo {
+            for &(_, c) in &candidates {
+                if max.is_some_and(|m| started >= m) {
+                    break;
+                }
+                let t = &tasks[c];
+                if !t.parallel_ok {
+                    if wave.is_empty() {
+                        wave.push(c);
+                        break; // runs alone
+                    }
+                    continue;
+                }
+                if paths.conflicts(t) {
+                    continue;
+                }
+                paths.add(t);
+                wave.push(c);
+                started += 1;
+            }
+        }
         if wave.is_empty() {
             return out;
         }
         for &i in &wave {
-            v.status[i] = Status::Completed;
+            candidates.remove(&(tasks[i].priority, i));
+            for &k in &dependents[i] {
+                waiting_on[k] -= 1;
+                if waiting_on[k] == 0 && eligible[k] {
+                    candidates.insert((tasks[k].priority, k));
+                }
+            }
         }
         out.push(wave);
     }

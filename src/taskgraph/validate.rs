@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use miette::{LabeledSpan, Report};
 use serde_yaml::Value;
 
+use super::display;
 use super::model::{status_list, Priority, Status};
+use super::names::{self, NameKind};
 use super::spans::Node;
 use super::{report, TaskFile};
 
@@ -15,6 +17,9 @@ use super::{report, TaskFile};
 pub enum Severity {
     Error,
     Warning,
+    /// A liberal reading of an unambiguous form (`depends_on: A` for `[A]`); shown by
+    /// `validate` only.
+    Note,
 }
 
 /// One validation finding.
@@ -64,6 +69,7 @@ impl Ctx<'_> {
         let sev = match severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         };
         let report = report(
             self.file.named_source(),
@@ -92,6 +98,11 @@ impl Ctx<'_> {
         help: String,
     ) {
         self.emit(Severity::Error, code, message, node, label, &[], help);
+    }
+
+    fn note(&mut self, code: &'static str, message: String, node: &Node, label: &str) {
+        let help = "nothing to do; write the usual form to silence this note".to_string();
+        self.emit(Severity::Note, code, message, node, label, &[], help);
     }
 
     fn warn(
@@ -170,6 +181,11 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
         }
     }
 
+    if let Some(meta) = file.index.root.get("metadata") {
+        check_name(&mut cx, meta, "product", NameKind::Product);
+    }
+    check_merge_keys(&mut cx);
+
     // First node of each id, for duplicates and dependency checks.
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (i, (node, value)) in nodes.iter().zip(values).enumerate() {
@@ -177,6 +193,7 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
             continue;
         };
         check_id(&mut cx, node, map.get("id"), i, &mut first);
+        check_name(&mut cx, node, "agent", NameKind::Agent);
         check_types(&mut cx, node, map);
         check_paths(&mut cx, node, map);
     }
@@ -215,13 +232,19 @@ fn check_id<'a>(
         );
         return;
     };
-    if let Err(why) = check_ref_name(s) {
+    if let Some(why) = names::problem(NameKind::Id, s) {
         cx.error(
             "taskgraph::invalid-id",
-            format!("task id `{s}` cannot be used as a git branch name or directory: {why}"),
+            format!(
+                "task id `{}` cannot be used as a git branch name or directory: {why}",
+                display::short(s)
+            ),
             id_node,
             "invalid id",
-            "use letters, digits, `-` and `_` (e.g. `API-01`)".into(),
+            format!(
+                "use letters, digits, `-`, `_` and `.`, at most {} characters (e.g. `API-01`)",
+                names::ID_MAX
+            ),
         );
     }
     match first.get(s) {
@@ -231,7 +254,7 @@ fn check_id<'a>(
             cx.emit(
                 Severity::Error,
                 "taskgraph::duplicate-id",
-                format!("duplicate task id `{s}`"),
+                format!("duplicate task id `{}`", display::short(s)),
                 id_node,
                 "used again here",
                 &[(prev, "first defined here")],
@@ -278,31 +301,68 @@ fn check_case_collisions(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
     }
 }
 
-/// Why `id` cannot be a git branch name component or a directory name (git check-ref-format
-/// rules plus no `/`).
-pub(crate) fn check_ref_name(id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err("it is empty".into());
+/// YAML merge keys (`<<: *base`) are a YAML 1.1 feature that serde_yaml and many other
+/// readers ignore: the merged keys (an agent, a status) would be silently lost. Refused with
+/// the key's position rather than half supported.
+fn check_merge_keys(cx: &mut Ctx<'_>) {
+    let root = &cx.file.index.root;
+    let mut stack = vec![root];
+    let mut found: Vec<&Node> = Vec::new();
+    while let Some(n) = stack.pop() {
+        match &n.kind {
+            super::spans::Kind::Map(entries) => {
+                for (k, v) in entries {
+                    if k.tag.is_none()
+                        && k.scalar().is_some_and(|(t, st)| {
+                            t == "<<" && st == saphyr_parser::ScalarStyle::Plain
+                        })
+                    {
+                        found.push(k);
+                    }
+                    stack.push(v);
+                }
+            }
+            super::spans::Kind::Seq(items) => stack.extend(items),
+            _ => {}
+        }
     }
-    if let Some(c) = id.chars().find(|c| c.is_control()) {
-        return Err(format!("it contains the control character {:?}", c));
+    found.sort_by_key(|k| k.start.byte);
+    for k in found {
+        cx.error(
+            "taskgraph::merge-key",
+            "YAML merge keys (`<<`) are not supported".into(),
+            k,
+            "merge key",
+            "write the keys out in each task (e.g. `agent: backend-engineer`) instead of `<<: *anchor`".into(),
+        );
     }
-    if let Some(c) = id.chars().find(|c| " ~^:?*[\\/".contains(*c)) {
-        return Err(format!("it contains {:?}", c));
+}
+
+/// `key` of mapping `node` (an agent or the product), when it is a non-empty scalar: it becomes
+/// part of branch names and paths, so the same safe character set as ids applies.
+fn check_name(cx: &mut Ctx<'_>, node: &Node, key: &str, kind: NameKind) {
+    let Some(vnode) = node.get(key) else { return };
+    let Some((text, _)) = vnode.scalar() else {
+        return; // a wrong type is reported by check_types
+    };
+    if text.is_empty() {
+        return;
     }
-    if id.contains("..") {
-        return Err("it contains `..`".into());
+    if let Some(why) = names::problem(kind, text) {
+        cx.error(
+            "taskgraph::invalid-name",
+            format!(
+                "{key} `{}` cannot be used in a git branch name or directory: {why}",
+                display::short(text)
+            ),
+            vnode,
+            &format!("invalid {key}"),
+            format!(
+                "use letters, digits, `-`, `_` and `.`, at most {} characters (e.g. `backend-engineer`)",
+                kind.max()
+            ),
+        );
     }
-    if id.contains("@{") || id == "@" {
-        return Err("it contains `@{` or is `@`".into());
-    }
-    if id.starts_with('-') || id.starts_with('.') {
-        return Err("it starts with `-` or `.`".into());
-    }
-    if id.ends_with('.') || id.ends_with(".lock") {
-        return Err("it ends with `.` or `.lock`".into());
-    }
-    Ok(())
 }
 
 /// A list-valued key: `true` when it is a list (or empty); the first entry that is not `kind`
@@ -352,6 +412,37 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
         } else {
             vnode
         };
+        let single = matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+        if single && (matches!(want, Expect::StringList) || key == "produces") {
+            cx.note(
+                "taskgraph::single-value-list",
+                format!(
+                    "`{key}` is a single value; read as a list of one{}",
+                    if key == "produces" { " path" } else { "" }
+                ),
+                at,
+                "read as a one-entry list",
+            );
+            continue;
+        }
+        if key == "produces" {
+            let strings = v
+                .as_sequence()
+                .map_or(0, |items| items.iter().filter(|i| i.is_string()).count());
+            if strings > 0 {
+                cx.note(
+                    "taskgraph::path-artifact",
+                    format!(
+                        "{strings} entr{} of `produces` {} plain string{}; read as paths (named by the path)",
+                        if strings == 1 { "y" } else { "ies" },
+                        if strings == 1 { "is a" } else { "are" },
+                        if strings == 1 { "" } else { "s" },
+                    ),
+                    at,
+                    "paths",
+                );
+            }
+        }
         let bad = match want {
             Expect::Text => v.is_sequence() || v.is_mapping(),
             Expect::Bool => !v.is_bool(),
@@ -363,6 +454,14 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                 vnode,
                 (Value::is_string, "a string"),
                 "quote the entry, e.g. `- \"TASK-01\"`",
+            ),
+            Expect::MapList if key == "produces" => !check_entries(
+                cx,
+                key,
+                v,
+                vnode,
+                (|i| i.is_mapping() || i.is_string(), "a mapping or a path"),
+                "write entries as `- name: ...` with their keys, or as a path",
             ),
             Expect::MapList => !check_entries(
                 cx,
@@ -396,7 +495,7 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                     let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
                     cx.error(
                         "taskgraph::unknown-status",
-                        format!("unknown status `{shown}`"),
+                        format!("unknown status `{}`", display::short(&shown)),
                         at,
                         "unknown status",
                         format!("use one of: {}", status_list()),
@@ -407,7 +506,10 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
                 let shown = super::model::scalar_string(v).unwrap_or_else(|| "null".into());
                 cx.warn(
                     "taskgraph::unknown-priority",
-                    format!("unknown priority `{shown}`; treated as normal"),
+                    format!(
+                        "unknown priority `{}`; treated as normal",
+                        display::short(&shown)
+                    ),
                     at,
                     "unknown priority",
                     "use one of: critical, high, normal, low".into(),
@@ -433,36 +535,49 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
     if p.split(['/', '\\']).any(|c| c == "..") {
         return Some("it leaves the repository (`..`)");
     }
+    if p.chars().any(super::display::is_unsafe_char) {
+        return Some("it contains a control or invisible character");
+    }
     None
 }
 
 fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     let mut bad: Vec<(&Node, String)> = Vec::new();
-    if let (Some(Value::Sequence(items)), Some(seq)) = (
-        map.get("produces"),
-        node.get("produces").and_then(Node::as_seq),
-    ) {
-        for (item, n) in items.iter().zip(seq) {
-            if let (Some(p), Some(pn)) = (item.get("path").and_then(Value::as_str), n.get("path")) {
-                bad.push((pn, p.to_string()));
+    // Entries with their nodes; a single scalar stands for a one-entry list.
+    let entries = |key: &str| -> Vec<(&Value, &Node)> {
+        match (map.get(key), node.get(key)) {
+            (Some(Value::Sequence(items)), Some(n)) => {
+                items.iter().zip(n.as_seq().unwrap_or(&[])).collect()
+            }
+            (Some(v @ Value::String(_)), Some(n)) => vec![(v, n)],
+            _ => Vec::new(),
+        }
+    };
+    for (item, n) in entries("produces") {
+        match item {
+            Value::String(p) => bad.push((n, p.clone())),
+            _ => {
+                if let (Some(p), Some(pn)) =
+                    (item.get("path").and_then(Value::as_str), n.get("path"))
+                {
+                    bad.push((pn, p.to_string()));
+                }
             }
         }
     }
-    if let (Some(Value::Sequence(items)), Some(seq)) = (
-        map.get("shared_files"),
-        node.get("shared_files").and_then(Node::as_seq),
-    ) {
-        for (item, n) in items.iter().zip(seq) {
-            if let Some(p) = item.as_str() {
-                bad.push((n, p.to_string()));
-            }
+    for (item, n) in entries("shared_files") {
+        if let Some(p) = item.as_str() {
+            bad.push((n, p.to_string()));
         }
     }
     for (n, p) in bad {
         if let Some(why) = path_problem(&p) {
             cx.error(
                 "taskgraph::unsafe-path",
-                format!("path `{p}` is not inside the repository: {why}"),
+                format!(
+                    "path `{}` is not inside the repository: {why}",
+                    display::short(&p)
+                ),
                 n,
                 "unsafe path",
                 "write paths relative to the repository root, without `..`".into(),
@@ -473,8 +588,18 @@ fn check_paths(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
 
 /// The `depends_on` item nodes of a task paired with their string values.
 fn deps_of(node: &Node) -> Vec<(&str, &Node)> {
-    node.get("depends_on")
-        .and_then(Node::as_seq)
+    let Some(d) = node.get("depends_on") else {
+        return Vec::new();
+    };
+    if let Some((s, _)) = d.scalar() {
+        // `depends_on: A` reads as `[A]`; an empty value as no dependencies.
+        return if d.is_empty_plain() || s.is_empty() || s == "~" || s == "null" {
+            Vec::new()
+        } else {
+            vec![(s, d)]
+        };
+    }
+    d.as_seq()
         .unwrap_or(&[])
         .iter()
         .filter_map(|n| n.scalar().map(|(s, _)| (s, n)))
@@ -507,18 +632,30 @@ fn check_dependencies(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
     let _ = values;
     let graph = &cx.file.graph;
     let ids: Vec<&str> = graph.tasks.iter().map(|t| t.id.as_str()).collect();
+    // Suggestions cost a comparison with every id: only for the first few unknown names.
+    let mut suggest_budget = 20usize;
     for node in nodes {
         for (dep, n) in deps_of(node) {
             if cx.file.index_of(dep).is_none() {
-                let help = match closest(ids.iter().copied(), dep) {
+                let suggestion = if suggest_budget > 0 && dep.len() <= names::ID_MAX {
+                    suggest_budget -= 1;
+                    closest(
+                        ids.iter().copied().filter(|i| i.len() <= names::ID_MAX),
+                        dep,
+                    )
+                } else {
+                    None
+                };
+                let help = match suggestion {
                     Some(s) => format!(
-                        "did you mean `{s}`? Otherwise remove it or add a task with that id"
+                        "did you mean `{}`? Otherwise remove it or add a task with that id",
+                        display::short(s)
                     ),
                     None => "remove it or add a task with that id".into(),
                 };
                 cx.error(
                     "taskgraph::unknown-dependency",
-                    format!("`depends_on` names unknown task `{dep}`"),
+                    format!("`depends_on` names unknown task `{}`", display::short(dep)),
                     n,
                     "no task has this id",
                     help,
@@ -585,8 +722,13 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
             cur = p;
         }
         edges.reverse();
-        let name = |i: usize| file.graph.tasks.get(i).map_or("?", |t| t.id.as_str());
-        let mut path: Vec<&str> = edges.iter().map(|(u, _)| name(*u)).collect();
+        let name = |i: usize| {
+            file.graph
+                .tasks
+                .get(i)
+                .map_or(std::borrow::Cow::Borrowed("?"), |t| display::short(&t.id))
+        };
+        let mut path: Vec<_> = edges.iter().map(|(u, _)| name(*u)).collect();
         path.push(name(start));
         let (u0, k0) = edges[0];
         let primary = adj[u0][k0].1;
@@ -666,14 +808,14 @@ fn tarjan(adj: &[Vec<(usize, &Node)>]) -> Vec<Vec<usize>> {
 
 /// Whether `t` depends on task `from`, directly or through other tasks.
 fn depends_transitively(file: &TaskFile, t: &super::Task, from: &str) -> bool {
-    let mut seen = vec![false; file.graph.tasks.len()];
+    let mut seen = std::collections::HashSet::new();
     let mut stack: Vec<&str> = t.depends_on.iter().map(String::as_str).collect();
     while let Some(d) = stack.pop() {
         if d == from {
             return true;
         }
         if let Some(i) = file.index_of(d) {
-            if !std::mem::replace(&mut seen[i], true) {
+            if seen.insert(i) {
                 stack.extend(file.graph.tasks[i].depends_on.iter().map(String::as_str));
             }
         }
@@ -692,10 +834,11 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 continue;
             };
             let at = n.get("required_from_task").unwrap_or(n);
+            let from_s = display::short(from);
             let Some(src) = file.task(from) else {
                 cx.warn(
                     "taskgraph::consume-unknown-task",
-                    format!("`consumes` names unknown task `{from}`"),
+                    format!("`consumes` names unknown task `{from_s}`"),
                     at,
                     "no task has this id",
                     "fix `required_from_task` or add that task".into(),
@@ -704,21 +847,23 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
             };
             if let Some(name) = c.name.as_deref() {
                 if !src.produces.iter().any(|a| a.name.as_deref() == Some(name)) {
-                    let names: Vec<&str> = src
+                    let names: Vec<_> = src
                         .produces
                         .iter()
                         .filter_map(|a| a.name.as_deref())
+                        .map(display::short)
                         .collect();
                     let at = n.get("name").unwrap_or(n);
+                    let name_s = display::short(name);
                     cx.warn(
                         "taskgraph::consume-not-produced",
-                        format!("task `{from}` does not produce an artifact named `{name}`"),
+                        format!("task `{from_s}` does not produce an artifact named `{name_s}`"),
                         at,
                         "not produced",
                         if names.is_empty() {
-                            format!("`{from}` produces nothing; fix the name or add it to its `produces`")
+                            format!("`{from_s}` produces nothing; fix the name or add it to its `produces`")
                         } else {
-                            format!("`{from}` produces: {}", names.join(", "))
+                            format!("`{from_s}` produces: {}", names.join(", "))
                         },
                     );
                 }
@@ -727,12 +872,12 @@ fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 cx.warn(
                     "taskgraph::consume-without-dependency",
                     format!(
-                        "`{}` consumes from `{from}` but does not depend on it",
-                        t.id
+                        "`{}` consumes from `{from_s}` but does not depend on it",
+                        display::short(&t.id)
                     ),
                     at,
                     "not in depends_on",
-                    format!("add `{from}` to `depends_on` so it finishes first"),
+                    format!("add `{from_s}` to `depends_on` so it finishes first"),
                 );
             }
         }
@@ -840,6 +985,18 @@ mod tests {
     }
 
     #[test]
+    fn merge_keys_are_refused() {
+        let src = "metadata:\n  product: demo\nbase: &b\n  agent: backend-engineer\ntasks:\n  - <<: *b\n    id: A\n    status: pending\n";
+        let (m, l, c) = one(src, "taskgraph::merge-key");
+        assert_eq!(
+            (m.as_str(), l, c),
+            ("YAML merge keys (`<<`) are not supported", 6, 5)
+        );
+        // A quoted "<<" is an ordinary key.
+        assert!(findings("tasks:\n  - id: A\n    \"<<\": x\n").is_empty());
+    }
+
+    #[test]
     fn invalid_ids() {
         for bad in [
             "a b", "a..b", "-a", ".a", "a.", "a.lock", "a/b", "a~", "a^", "a:b", "a?", "a*", "a[",
@@ -857,8 +1014,41 @@ mod tests {
             assert!(m.contains("cannot be used as a git branch name"), "{m}");
             assert_eq!((l, c), (3, 7), "{bad}");
         }
-        assert!(check_ref_name("API-01_x").is_ok());
-        assert!(check_ref_name("a\u{7f}").is_err());
+        assert!(names::problem(NameKind::Id, "API-01_x").is_none());
+        assert!(names::problem(NameKind::Id, "a\u{7f}").is_some());
+    }
+
+    #[test]
+    fn unsafe_agent_product_and_escapes_in_messages() {
+        let src = "metadata:\n  product: \"demo\\e[2J\"\ntasks:\n  - id: \"T\\u202e1gpj.exe\"\n    agent: \"dev\\e]0;owned\\a\"\n  - id: ok\n    agent: \"-rf\"\n  - id: \"a|b>c$(x)`y`\"\n    agent: dev\n";
+        let f = findings(src);
+        let got: Vec<_> = f.iter().map(|f| (f.code, f.line, f.col)).collect();
+        assert_eq!(
+            got,
+            [
+                ("taskgraph::invalid-name", 2, 12),
+                ("taskgraph::invalid-id", 4, 9),
+                ("taskgraph::invalid-name", 5, 12),
+                ("taskgraph::invalid-name", 7, 12),
+                ("taskgraph::invalid-id", 8, 9),
+            ]
+        );
+        for x in &f {
+            let rendered = format!("{:?}", x.report);
+            assert!(
+                !rendered.contains(['\x1b', '\x07', '\u{202e}']),
+                "raw control in {rendered:?}"
+            );
+        }
+        assert!(f[1].message.contains("\\u{202e}"), "{}", f[1].message);
+        let long = format!("tasks:\n- id: T1\n  agent: {}\n", "a".repeat(10_000));
+        let (m, l, c) = one(&long, "taskgraph::invalid-name");
+        assert!(m.len() < 300, "{m}");
+        assert!(m.contains("10000 characters long (at most 64"), "{m}");
+        assert_eq!((l, c), (3, 10));
+        let long_id = format!("tasks:\n- id: {}\n", "i".repeat(101));
+        let (m, _, _) = one(&long_id, "taskgraph::invalid-id");
+        assert!(m.contains("101 characters long (at most 100"), "{m}");
     }
 
     #[test]
@@ -904,7 +1094,6 @@ mod tests {
                     3,
                     16
                 ),
-                ("`depends_on` must be a list, found a string", 4, 15),
                 (
                     "`estimated_time_minutes` must be a whole number of 0 or more, found a number",
                     5,
@@ -916,12 +1105,28 @@ mod tests {
                     7,
                     18
                 ),
-                (
-                    "every entry of `produces` must be a mapping, found a string",
-                    8,
-                    14
-                ),
             ]
+        );
+        // Unambiguous liberal forms are notes, not errors.
+        let notes: Vec<_> = f
+            .iter()
+            .filter(|f| f.severity == Severity::Note)
+            .map(|f| (f.code, f.line, f.col))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("taskgraph::single-value-list", 4, 15),
+                ("taskgraph::path-artifact", 8, 13)
+            ]
+        );
+        let (m, _, _) = one(
+            "tasks:\n- id: A\n  produces: [1]\n",
+            "taskgraph::wrong-type",
+        );
+        assert_eq!(
+            m,
+            "every entry of `produces` must be a mapping or a path, found a number"
         );
         let (m, l, c) = one("metadata: [1]\ntasks: []\n", "taskgraph::wrong-type");
         assert_eq!(

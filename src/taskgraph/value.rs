@@ -11,8 +11,11 @@ use serde_yaml::{Mapping, Number, Value};
 
 use super::spans::{Kind, Node, Pos};
 
-/// Aliases may not expand to more nodes than this (a "billion laughs" guard).
-const MAX_EXPANSION: usize = 1_000_000;
+/// Aliases may not expand to more nodes than this in total (a "billion laughs" guard).
+const MAX_EXPANSION: usize = 100_000;
+/// Nor to more bytes of scalar text than this in total (one big anchored scalar referenced
+/// many times costs memory in bytes, not nodes).
+const MAX_EXPANSION_BYTES: usize = 4 << 20;
 
 /// A document that parses as YAML but cannot be a value.
 #[derive(Debug)]
@@ -23,17 +26,22 @@ pub(crate) struct ValueError {
     pub other: Option<Pos>,
 }
 
+/// A converted node: its value, node count and bytes of scalar text.
+type Sized = (Value, usize, usize);
+
 struct Conv {
-    anchors: HashMap<usize, (Value, usize)>,
+    anchors: HashMap<usize, Sized>,
     expanded: usize,
+    expanded_bytes: usize,
 }
 
 pub(crate) fn to_value(root: &Node) -> Result<Value, ValueError> {
     let mut c = Conv {
         anchors: HashMap::new(),
         expanded: 0,
+        expanded_bytes: 0,
     };
-    c.node(root).map(|(v, _)| v)
+    c.node(root).map(|(v, _, _)| v)
 }
 
 fn err(pos: Pos, message: String) -> ValueError {
@@ -45,42 +53,52 @@ fn err(pos: Pos, message: String) -> ValueError {
 }
 
 impl Conv {
-    /// The value and its node count.
-    fn node(&mut self, n: &Node) -> Result<(Value, usize), ValueError> {
-        let (v, size) = match &n.kind {
+    /// The value, its node count and its bytes of scalar text.
+    fn node(&mut self, n: &Node) -> Result<Sized, ValueError> {
+        let (v, size, bytes) = match &n.kind {
             Kind::Alias(id) => {
-                let (v, size) = self
+                let (size, bytes) = self
                     .anchors
                     .get(id)
-                    .cloned()
+                    .map(|(_, s, b)| (*s, *b))
                     .ok_or_else(|| err(n.start, "unknown alias".into()))?;
+                // Check before cloning: the clone is what costs memory.
                 self.expanded += size;
-                if self.expanded > MAX_EXPANSION {
+                self.expanded_bytes += bytes;
+                if self.expanded > MAX_EXPANSION || self.expanded_bytes > MAX_EXPANSION_BYTES {
                     return Err(err(
                         n.start,
-                        "aliases expand to too large a document".into(),
+                        format!(
+                            "aliases expand to too large a document (more than {} nodes or {} MB); \
+                             write the values out or use fewer aliases",
+                            MAX_EXPANSION,
+                            MAX_EXPANSION_BYTES >> 20
+                        ),
                     ));
                 }
-                return Ok((v, size));
+                let v = self.anchors.get(id).map(|(v, _, _)| v.clone());
+                return Ok((v.unwrap_or(Value::Null), size, bytes));
             }
-            Kind::Scalar { value, style } => (scalar(n, value, *style)?, 1),
+            Kind::Scalar { value, style } => (scalar(n, value, *style)?, 1, value.len()),
             Kind::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
-                let mut size = 1;
+                let (mut size, mut bytes) = (1, 0);
                 for i in items {
-                    let (v, s) = self.node(i)?;
+                    let (v, s, b) = self.node(i)?;
                     size += s;
+                    bytes += b;
                     out.push(v);
                 }
-                (tagged(n, Value::Sequence(out)), size)
+                (tagged(n, Value::Sequence(out)), size, bytes)
             }
             Kind::Map(entries) => {
                 let mut out = Mapping::with_capacity(entries.len());
-                let mut size = 1;
+                let (mut size, mut bytes) = (1, 0);
                 for (i, (k, v)) in entries.iter().enumerate() {
-                    let (kv, ks) = self.node(k)?;
-                    let (vv, vs) = self.node(v)?;
+                    let (kv, ks, kb) = self.node(k)?;
+                    let (vv, vs, vb) = self.node(v)?;
                     size += ks + vs;
+                    bytes += kb + vb;
                     if out.contains_key(&kv) {
                         let other = entries[..i]
                             .iter()
@@ -101,13 +119,13 @@ impl Conv {
                     }
                     out.insert(kv, vv);
                 }
-                (tagged(n, Value::Mapping(out)), size)
+                (tagged(n, Value::Mapping(out)), size, bytes)
             }
         };
         if n.anchor != 0 {
-            self.anchors.insert(n.anchor, (v.clone(), size));
+            self.anchors.insert(n.anchor, (v.clone(), size, bytes));
         }
-        Ok((v, size))
+        Ok((v, size, bytes))
     }
 }
 
@@ -284,5 +302,16 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
         }
         assert!(ours(&bomb).unwrap_err().message.contains("too large"));
+        // One big scalar referenced many times: bounded by bytes, not nodes.
+        let big = format!(
+            "a: &b \"{}\"\nc: [{}]\n",
+            "x".repeat(1_000_000),
+            vec!["*b"; 2000].join(",")
+        );
+        let e = ours(&big).unwrap_err();
+        assert!(e.message.contains("too large"), "{}", e.message);
+        assert_eq!(e.pos.line, 2);
+        // A few aliases of a small anchor are fine.
+        assert!(ours("a: &x {k: v}\nb: [*x, *x, *x]\n").is_ok());
     }
 }

@@ -10,5 +10,6 @@ mod lifecycle;
 mod native;
 mod odd_repos;
 mod readonly;
+mod safety;
 mod start;
 mod support;
