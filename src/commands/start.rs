@@ -243,28 +243,26 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
             ));
         }
         for (name, _) in &heads {
-            if name != &l.branch && same_ignoring_case(name, &l.branch) {
+            if let Some(clash) = case_clash(name, &l.branch) {
                 problems.push(format!(
-                    "{}: its branch {b} and the existing branch {} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    "{}: its branch {b} and the existing branch {} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     l.id,
                     short_branch(name)
                 ));
             }
         }
         for other in &launches[..n] {
-            if other.branch != l.branch && same_ignoring_case(&other.branch, &l.branch) {
+            if let Some(clash) = case_clash(&other.branch, &l.branch) {
                 problems.push(format!(
-                    "{} and {}: branches {} and {b} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    "{} and {}: branches {} and {b} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     other.id,
                     l.id,
                     short_branch(&other.branch)
                 ));
             }
-            if other.worktree != l.worktree
-                && same_ignoring_case(other.worktree.as_str(), l.worktree.as_str())
-            {
+            if let Some(clash) = case_clash(other.worktree.as_str(), l.worktree.as_str()) {
                 problems.push(format!(
-                    "{} and {}: worktrees {} and {} differ only in case (they would collide on a case-insensitive filesystem)",
+                    "{} and {}: worktrees {} and {} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     other.id, l.id, other.worktree, l.worktree
                 ));
             }
@@ -334,9 +332,26 @@ fn in_the_way(path: &camino::Utf8Path) -> Option<&'static str> {
     }
 }
 
-/// Equal ignoring case (Unicode simple lower-casing), as case-insensitive filesystems compare.
-fn same_ignoring_case(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+/// Whether two slash-separated names (refs, paths) would name the same file or directory on a
+/// case-insensitive filesystem without being the same: the first component that differs, differs
+/// only in case. Some(where), empty when the whole names differ only in case.
+fn case_clash(a: &str, b: &str) -> Option<String> {
+    let (ca, cb): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    for (i, (x, y)) in ca.iter().zip(&cb).enumerate() {
+        if x == y {
+            continue;
+        }
+        if x.to_lowercase() != y.to_lowercase() {
+            return None;
+        }
+        let whole = i + 1 == ca.len() && i + 1 == cb.len();
+        return Some(if whole {
+            String::new()
+        } else {
+            format!(" in the directory {x:?} / {y:?}")
+        });
+    }
+    None
 }
 
 fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
@@ -494,5 +509,23 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
     println!("Next:");
     for l in launches {
         println!("  {}", launch_line(env, l));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_clash;
+
+    #[test]
+    fn case_clashes() {
+        assert_eq!(case_clash("a/b/API-01", "a/b/api-01").as_deref(), Some(""));
+        assert_eq!(
+            case_clash("refs/heads/Feature/x", "refs/heads/feature/y/z").as_deref(),
+            Some(" in the directory \"Feature\" / \"feature\"")
+        );
+        assert_eq!(case_clash("a/b", "a/b"), None);
+        assert_eq!(case_clash("a/B", "a/c"), None);
+        assert_eq!(case_clash("a/b", "a/b/c"), None);
+        assert_eq!(case_clash("x/É", "x/é").as_deref(), Some(""));
     }
 }

@@ -532,8 +532,16 @@ fn branches_differing_only_in_case_are_refused_by_start() {
     assert!(text.contains("feature/demo/Backend-t1"), "{text}");
     assert!(text.contains("case-insensitive"), "{text}");
     assert_same(&r.snapshot(), &before, "start T1");
-    // Two tasks started together whose branches differ only in case.
+    // A directory of an existing branch that differs only in case from one of T1's.
     r.git(&["branch", "-D", "feature/demo/Backend-t1"]);
+    r.git(&["branch", "Feature/other"]);
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start", "T1"]));
+    assert!(text.contains("only in case in the directory"), "{text}");
+    assert!(text.contains("Feature/other"), "{text}");
+    assert_same(&r.snapshot(), &before, "start T1");
+    r.git(&["branch", "-D", "Feature/other"]);
+    // Two tasks started together whose branches differ only in case.
     let graph = simple_graph(2, "demo")
         .replacen("agent: backend-engineer", "agent: Backend-engineer", 1)
         .replace("id: T2", "id: X2");
