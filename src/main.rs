@@ -18,8 +18,6 @@ mod context;
 mod error;
 mod git;
 mod progress;
-// Used by status once it shows the radar (next commit).
-#[allow(dead_code)]
 mod radar;
 mod taskgraph;
 mod time;

@@ -12,6 +12,8 @@ use super::start::{explain, explain_blocker};
 use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::WorktreeInfo;
+use crate::radar::{self, Radar};
+use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Status, Task};
 
@@ -103,13 +105,88 @@ pub fn run(ctx: &Context) -> Result<()> {
         .map(|(i, w)| (*i, w))
         .collect();
     waiting.sort_by_key(|(i, _)| *i);
+    let radar = radar_of(&env, &rows)?;
     if ctx.out.json {
-        let doc = to_json(&env, &rows, &sel.run, &waiting);
+        let mut doc = to_json(&env, &rows, &sel.run, &waiting);
+        doc["radar"] = serde_json::to_value(&radar).unwrap_or(Value::Null);
         write_stdout(&json_text(&doc));
     } else if !ctx.out.quiet {
-        write_stdout(&to_text(&env, &rows, &sel.run, &waiting));
+        let mut text = to_text(&env, &rows, &sel.run, &waiting);
+        text.push_str(&radar_text(&env, &radar));
+        write_stdout(&text);
     }
     Ok(())
+}
+
+/// The conflict radar over the in-progress tasks whose branch exists here.
+fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
+    let running: Vec<radar::Running> = rows
+        .iter()
+        .filter(|r| r.task.status == Status::InProgress)
+        .filter_map(|r| {
+            let tip = r.active.as_ref()?.tip?;
+            Some(radar::Running {
+                id: &r.task.id,
+                tip,
+                paths: r.task.paths().collect(),
+            })
+        })
+        .collect();
+    let off = env.ctx.repo.config("parallel.radar").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0"
+        )
+    });
+    if off || running.is_empty() || env.target_tip.is_null() {
+        return Ok(Radar::default());
+    }
+    radar::scan(
+        &env.ctx.repo,
+        env.target_tip,
+        &running,
+        env.task_rel.as_deref(),
+    )
+}
+
+/// The radar's findings as text (empty when there are none). Ids and paths are shown safely
+/// (no control characters reach the terminal).
+fn radar_text(env: &Env, radar: &Radar) -> String {
+    if radar.is_empty() {
+        return String::new();
+    }
+    let files = |f: &[String]| -> String {
+        let shown: Vec<String> = f.iter().map(|p| display::safe(p).into_owned()).collect();
+        shown.join(", ")
+    };
+    let target = short_branch(&env.target);
+    let mut o = String::from("\nConflict radar (committed work so far):\n");
+    for p in &radar.pairs {
+        outln!(
+            o,
+            "  {} and {} will conflict in {}",
+            display::safe(&p.tasks[0]),
+            display::safe(&p.tasks[1]),
+            files(&p.files)
+        );
+    }
+    for t in &radar.target {
+        outln!(
+            o,
+            "  {} conflicts with {target} in {}",
+            display::safe(&t.task),
+            files(&t.files)
+        );
+    }
+    for t in &radar.outside {
+        outln!(
+            o,
+            "  {} changes files outside its produces/shared_files: {}",
+            display::safe(&t.task),
+            files(&t.files)
+        );
+    }
+    o
 }
 
 fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
