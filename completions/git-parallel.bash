@@ -84,8 +84,8 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --help" ;;
-	abort) echo "--dry-run --force --directory= --tasks= --product= --json --quiet --help" ;;
-	fail) echo "--reason= --dry-run --directory= --tasks= --product= --json --quiet --help" ;;
+	abort) echo "--dry-run --force --no-commit --directory= --tasks= --product= --json --quiet --help" ;;
+	fail) echo "--reason= --dry-run --no-commit --directory= --tasks= --product= --json --quiet --help" ;;
 	retry) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
 	approve) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
 	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --help" ;;

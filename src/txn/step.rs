@@ -52,8 +52,8 @@ pub enum Step {
         command: String,
         dir: Utf8PathBuf,
     },
-    /// Keep what a worktree removal would lose (ignored files, saved changes, submodule
-    /// commits); see src/txn/keep.rs.
+    /// Keep what a worktree removal would lose (ignored files, saved changes); see
+    /// src/txn/keep.rs.
     Keep(super::keep::Keep),
 }
 
