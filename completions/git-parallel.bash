@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate"
+__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -94,6 +94,7 @@ __git_parallel_flags ()
 	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --help" ;;
 	generate) echo "--output= --directory= --tasks= --product= --json --quiet --help" ;;
+	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
 	*) echo "--directory= --tasks= --product= --json --quiet --help" ;;
 	esac
 }
@@ -121,12 +122,12 @@ __git_parallel_positional ()
 {
 	case "$1" in
 	path) if (( $2 < 1 )); then __git_parallel_tasks in_progress failed; else __git_parallel_nothing; fi ;;
-	start) __git_parallel_tasks pending ready ;;
+	start) __git_parallel_tasks @ready ;;
 	finish) __git_parallel_tasks in_progress ;;
 	abort) __git_parallel_tasks in_progress ;;
 	fail) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
-	approve) if (( $2 < 1 )); then __git_parallel_tasks completed; else __git_parallel_nothing; fi ;;
+	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
 	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;

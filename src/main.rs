@@ -9,6 +9,9 @@ mod context;
 mod error;
 mod git;
 mod progress;
+// Used by status once it shows the radar (next commit).
+#[allow(dead_code)]
+mod radar;
 mod taskgraph;
 mod time;
 mod txn;

@@ -216,6 +216,25 @@ impl Repo {
         let out = run(self.command("git").args(args));
         assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
     }
+
+    /// PRD-01 and ARCH-01 completed (committed): the rest waits for checkpoint ARCH-01.
+    fn ready() -> Repo {
+        let repo = Repo::new();
+        let file = repo
+            .path()
+            .join("products/muaththir/.claude/task-graph.yml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let text = text.replacen("status: \"pending\"", "status: \"completed\"", 2);
+        std::fs::write(&file, text).unwrap();
+        repo.git(&["commit", "-q", "-am", "PRD-01 and ARCH-01 done"]);
+        repo
+    }
+
+    /// Approves the completed checkpoint ARCH-01: DEVOPS-01, BACKEND-01, FRONTEND-01 are ready.
+    fn approve_arch(&self) -> &Repo {
+        self.git(&["parallel", "-q", "approve", "ARCH-01"]);
+        self
+    }
 }
 
 #[test]
@@ -227,6 +246,14 @@ fn complete_command_lists_task_ids_by_status() {
     assert_eq!(all.lines().count(), 9, "{all}");
     assert_eq!(ids(&["pending", "ready"]), all);
     assert_eq!(ids(&["in_progress"]), "");
+    assert_eq!(ids(&["@ready"]), "PRD-01\n");
+    let repo = Repo::ready();
+    let ids = |args: &[&str]| stdout(&run(repo.command(BIN).arg("__complete").args(args)));
+    assert_eq!(ids(&["@ready"]), "", "all wait for checkpoint ARCH-01");
+    assert_eq!(ids(&["@approval"]), "ARCH-01\n");
+    repo.approve_arch();
+    assert_eq!(ids(&["@ready"]), "DEVOPS-01\nBACKEND-01\nFRONTEND-01\n");
+    assert_eq!(ids(&["@approval"]), "");
     let out = run(repo
         .command("git")
         .args(["parallel", "--product", "nope", "__complete"]));
@@ -279,7 +306,7 @@ printf '%s\n' "${{COMPREPLY[@]}}"
 
 #[test]
 fn bash_completion_through_git() {
-    let repo = Repo::new();
+    let repo = Repo::ready();
     let Some(commands) = bash_complete(&repo, "git parallel st") else {
         println!(
             "skipped: {GIT_BASH_COMPLETION} not installed (apt-get install git bash-completion)"
@@ -289,21 +316,30 @@ fn bash_completion_through_git() {
     assert_eq!(commands, ["start ", "status "]);
     let c = |line: &str| bash_complete(&repo, line).unwrap_or_default();
     assert_eq!(c("git parallel start --dr"), ["--dry-run "]);
+    assert_eq!(
+        c("git parallel start DEV"),
+        Vec::<String>::new(),
+        "not ready: ARCH-01 awaits approval"
+    );
+    assert_eq!(c("git parallel approve "), ["ARCH-01 "]);
+    repo.approve_arch();
+    assert_eq!(c("git parallel approve "), Vec::<String>::new());
     assert_eq!(c("git parallel start DEV"), ["DEVOPS-01 "]);
     assert_eq!(c("git parallel start -n FRONT"), ["FRONTEND-01 "]);
     assert_eq!(
-        c("git parallel --product muaththir start QA"),
-        ["QA-01 ", "QA-02 "]
+        c("git parallel --product muaththir start BACK"),
+        ["BACKEND-01 "]
     );
+    assert_eq!(c("git parallel start QA"), Vec::<String>::new(), "QA waits");
     assert_eq!(
         c("git parallel finish "),
         Vec::<String>::new(),
         "nothing is in progress"
     );
     assert_eq!(
-        c("git parallel start QA-01 QA"),
-        ["QA-02 "],
-        "QA-01 is given already"
+        c("git parallel start DEVOPS-01 "),
+        ["BACKEND-01 ", "FRONTEND-01 "],
+        "DEVOPS-01 is given already"
     );
     assert_eq!(c("git parallel plan --format=m"), ["mermaid "]);
     assert_eq!(c("git parallel plan --format d"), ["dot "]);
@@ -357,17 +393,19 @@ fn zsh_script_parses_and_completes() {
         "zsh -n: {}",
         stderr(&out)
     );
-    let repo = Repo::new();
+    let repo = Repo::ready();
     let Some(words) = zsh_complete(&repo, "git parallel st") else {
         return;
     };
     assert_eq!(words, ["start", "status"]);
     let c = |line: &str| zsh_complete(&repo, line).unwrap_or_default();
     assert_eq!(c("git-parallel sta"), ["start", "status"]);
+    assert_eq!(c("git-parallel approve "), ["ARCH-01"]);
+    repo.approve_arch();
     assert_eq!(c("git-parallel start DEV"), ["DEVOPS-01"]);
     assert_eq!(
-        c("git parallel --product muaththir start QA"),
-        ["QA-01", "QA-02"]
+        c("git parallel --product muaththir start BACK"),
+        ["BACKEND-01"]
     );
     assert_eq!(c("git parallel start --dr"), ["--dry-run"]);
     assert_eq!(
@@ -381,9 +419,9 @@ fn zsh_script_parses_and_completes() {
         "nothing is in progress"
     );
     assert_eq!(
-        c("git parallel start QA-01 QA"),
-        ["QA-02"],
-        "QA-01 is given already"
+        c("git parallel start DEVOPS-01 "),
+        ["BACKEND-01", "FRONTEND-01"],
+        "DEVOPS-01 is given already"
     );
 }
 
@@ -471,7 +509,7 @@ fn fish_completes_commands_flags_and_task_ids() {
         println!("skipped: fish not installed (apt-get install fish)");
         return;
     }
-    let repo = Repo::new();
+    let repo = Repo::ready();
     let complete = |line: &str| -> Vec<String> {
         let out = run(repo
             .command("fish")
@@ -493,6 +531,9 @@ fn fish_completes_commands_flags_and_task_ids() {
     };
     assert_eq!(complete("git-parallel st"), ["start", "status"]);
     assert_eq!(complete("git-parallel start --dr"), ["--dry-run"]);
+    assert_eq!(complete("git-parallel start DEV"), Vec::<String>::new());
+    assert_eq!(complete("git-parallel approve "), ["ARCH-01"]);
+    repo.approve_arch();
     assert_eq!(complete("git-parallel start DEV"), ["DEVOPS-01"]);
     assert_eq!(
         complete("git-parallel plan --format "),
@@ -501,5 +542,120 @@ fn fish_completes_commands_flags_and_task_ids() {
     assert_eq!(complete("git-parallel path "), Vec::<String>::new());
     assert_eq!(complete("git parallel st"), ["start", "status"]);
     assert_eq!(complete("git parallel start DEV"), ["DEVOPS-01"]);
-    assert_eq!(complete("git parallel start QA-01 QA"), ["QA-02"]);
+    assert_eq!(
+        complete("git parallel start DEVOPS-01 "),
+        ["BACKEND-01", "FRONTEND-01"]
+    );
+}
+
+// ---- install-docs on a fresh HOME ------------------------------------------------------------
+
+/// `cargo install` into a fresh HOME (the binary copied to ~/.cargo/bin), then
+/// `git parallel install-docs`: man, bash, fish and zsh find what it wrote with no other setup
+/// (zsh: the one fpath line it asks for).
+#[test]
+fn install_docs_work_on_a_fresh_home() {
+    let repo = Repo::new();
+    let home = repo.home();
+    let bin = home.join(".cargo/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(BIN, bin.join("git-parallel")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let fresh = |program: &str| {
+        let mut c = repo.command(program);
+        c.env("PATH", &path);
+        c
+    };
+    let out = run(fresh("git").args(["parallel", "install-docs"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for what in ["man", "bash", "zsh", "fish"] {
+        assert!(text.contains(&format!("wrote {what:<5}")), "{text}");
+    }
+    assert!(
+        stderr(&out).contains("fpath=(~/.zfunc $fpath)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(home.join(".cargo/share/man/man1/git-parallel.1").is_file());
+
+    if have("man") {
+        let out = run(fresh("man").args(["-w", "git-parallel"]));
+        assert!(out.status.success(), "man -w: {}", stderr(&out));
+        assert!(stdout(&out).contains(".cargo/share/man/man1/git-parallel.1"));
+        let out = run(fresh("git")
+            .args(["help", "parallel"])
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat"));
+        assert!(
+            stdout(&out).contains("GIT-PARALLEL(1)"),
+            "git help parallel: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    } else {
+        println!("skipped man: not installed");
+    }
+
+    if Path::new(BASH_COMPLETION).is_file() && Path::new(GIT_BASH_COMPLETION).is_file() {
+        // Only bash-completion itself is sourced: git's completion and ours load lazily.
+        let script = format!(
+            r#"
+. {BASH_COMPLETION}
+_completion_loader git
+LINE="git parallel st"
+COMP_LINE=$LINE; COMP_POINT=${{#LINE}}
+read -ra COMP_WORDS <<< "$LINE"
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMPREPLY=()
+func=$(complete -p git | sed 's/.*-F \([^ ]*\) .*/\1/')
+"$func" git "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#
+        );
+        let out = run(fresh("bash").args(["--norc", "--noprofile", "-c", &script]));
+        let mut words: Vec<String> = stdout(&out).lines().map(String::from).collect();
+        words.sort();
+        assert_eq!(words, ["start ", "status "], "bash: {}", stderr(&out));
+    } else {
+        println!("skipped bash: bash-completion not installed");
+    }
+
+    if have("fish") {
+        let out = run(fresh("fish").args(["-c", "complete -C 'git parallel st'"]));
+        let mut words: Vec<String> = stdout(&out)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or("").to_string())
+            .collect();
+        words.sort();
+        assert_eq!(words, ["start", "status"], "fish: {}", stderr(&out));
+    } else {
+        println!("skipped fish: not installed");
+    }
+
+    if have("zsh") {
+        let zfunc = home.join(".zfunc");
+        assert!(zfunc.join("_git-parallel").is_file());
+        std::fs::create_dir_all(home.join("zsh-driver")).unwrap();
+        let out = run(fresh("timeout")
+            .args(["60", "zsh", "-f", "-c", ZSH_DRIVER])
+            .env("ZDOTDIR", home.join("zsh-driver"))
+            .env("ZFUNC", &zfunc)
+            .env("LINE", "git parallel st"));
+        let text = stdout(&out);
+        if text.contains("SKIP") {
+            println!("skipped zsh: zpty not available");
+        } else {
+            let mut words: Vec<&str> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("<c>"))
+                .map(|w| w.trim_end_matches('\r'))
+                .collect();
+            words.sort();
+            words.dedup();
+            assert_eq!(words, ["start", "status"], "zsh: {text}");
+        }
+    } else {
+        println!("skipped zsh: not installed");
+    }
 }

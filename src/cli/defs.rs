@@ -17,7 +17,8 @@ pub enum Complete {
     File,
     Dir,
     Choices(&'static [&'static str]),
-    /// Task ids of the task file in one of these statuses (empty: any task).
+    /// Task ids of the task file in one of these statuses (empty: any task); `@ready`: ready
+    /// to start now, `@approval`: completed checkpoints awaiting approval.
     Tasks(&'static [&'static str]),
     Command,
 }
@@ -334,7 +335,7 @@ pub static START: Command = Command {
           has been marked in_progress and committed there. Either every task starts or nothing \
           changes.",
     positionals: Positionals::Many("ID"),
-    complete_positionals: Complete::Tasks(&["pending", "ready"]),
+    complete_positionals: Complete::Tasks(&["@ready"]),
     flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
@@ -400,7 +401,7 @@ pub static APPROVE: Command = Command {
     summary: "approve a completed checkpoint task so its dependents may start",
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
     positionals: Positionals::One("ID"),
-    complete_positionals: Complete::Tasks(&["completed"]),
+    complete_positionals: Complete::Tasks(&["@approval"]),
     flags: &[&DRY_RUN],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
     hidden: false,
@@ -490,6 +491,21 @@ pub static GENERATE: Command = Command {
     hidden: false,
 };
 
+pub static INSTALL_DOCS: Command = Command {
+    name: "install-docs",
+    summary: "install the man page and the bash, zsh and fish completions",
+    doc: "Write the man page beside this binary (<bin>/../share/man/man1, where man finds it for \
+          every directory on PATH) and the completion scripts where bash-completion, zsh and fish \
+          load them for the current user, then say what, if anything, is left to do (zsh needs \
+          ~/.zfunc on its fpath). Nothing is written outside the user's own directories and \
+          the binary's prefix. Run it again after an upgrade. Packagers use generate instead.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel install-docs", "after cargo install")],
+    hidden: false,
+};
+
 pub static COMPLETE: Command = Command {
     name: "__complete",
     summary: "list task ids for shell completion",
@@ -503,8 +519,24 @@ pub static COMPLETE: Command = Command {
 
 /// Every command, in the order help lists them.
 pub static COMMANDS: &[&Command] = &[
-    &STATUS, &PLAN, &PATH, &VALIDATE, &START, &FINISH, &ABORT, &FAIL, &RETRY, &APPROVE, &RECOVER,
-    &UNDO, &GC, &EXEC, &DEMO, &GENERATE, &COMPLETE,
+    &STATUS,
+    &PLAN,
+    &PATH,
+    &VALIDATE,
+    &START,
+    &FINISH,
+    &ABORT,
+    &FAIL,
+    &RETRY,
+    &APPROVE,
+    &RECOVER,
+    &UNDO,
+    &GC,
+    &EXEC,
+    &DEMO,
+    &GENERATE,
+    &INSTALL_DOCS,
+    &COMPLETE,
 ];
 
 /// `git config` keys read outside any flag (documented in the man page's CONFIGURATION).

@@ -112,17 +112,10 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
                     .into_string()
                     .map_err(|v| usage(format!("argument is not UTF-8: {v:?}"), command))?;
                 if command.is_none() {
-                    match defs::find(&v) {
-                        Some(c) => command = Some(c),
-                        None => {
-                            return Err(usage(
-                                format!(
-                                    "'{v}' is not a git-parallel command. See 'git parallel -h'."
-                                ),
-                                None,
-                            ))
-                        }
+                    if v == "help" {
+                        return help_command(&mut parser);
                     }
+                    command = Some(defs::find(&v).ok_or_else(|| unknown_command(&v))?);
                 } else {
                     positionals.push(v);
                 }
@@ -197,6 +190,100 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     }))
 }
 
+/// `git parallel help [CMD]`, like `git help CMD`: the manual (long help) of CMD.
+fn help_command(parser: &mut lexopt::Parser) -> Result<Parsed> {
+    use lexopt::prelude::*;
+    match parser.next() {
+        Ok(None) => Ok(Parsed::LongHelp(None)),
+        Ok(Some(Value(v))) => {
+            let name = v.to_string_lossy().into_owned();
+            match defs::find(&name).filter(|c| !c.hidden) {
+                Some(c) => Ok(Parsed::LongHelp(Some(c))),
+                None => Err(unknown_command(&name)),
+            }
+        }
+        Ok(Some(_)) | Err(_) => Err(Error::usage("usage: git parallel help [<command>]", None)),
+    }
+}
+
+/// The error for an unknown command, with git's "The most similar command is" suggestion.
+/// Exit 1 and no usage dump, as git does for `git stat`.
+fn unknown_command(name: &str) -> Error {
+    // The user's own input, but still never echoed with raw control characters.
+    let shown: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let message = format!("'{shown}' is not a git-parallel command. See 'git parallel -h'.");
+    let similar = similar_commands(name);
+    match similar.len() {
+        0 => crate::refused!("{message}"),
+        1 => crate::refused!(
+            help = format!("The most similar command is\n\t{}", similar[0]),
+            "{message}"
+        ),
+        _ => crate::refused!(
+            help = format!("The most similar commands are\n\t{}", similar.join("\n\t")),
+            "{message}"
+        ),
+    }
+}
+
+/// Visible commands close to `name`: a prefix of it or it of them, or a small edit distance
+/// (at most a third of the longer name, and at least one edit allowed).
+fn similar_commands(name: &str) -> Vec<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let mut scored: Vec<(usize, &'static str)> = defs::COMMANDS
+        .iter()
+        .filter(|c| !c.hidden)
+        .filter_map(|c| {
+            let d = edit_distance(&lower, c.name);
+            let limit = (lower.len().max(c.name.len()) / 3).max(1);
+            let prefix =
+                lower.len() >= 2 && (c.name.starts_with(&lower) || lower.starts_with(c.name));
+            (d <= limit || prefix).then_some((if prefix { 0 } else { d }, c.name))
+        })
+        .collect();
+    scored.sort();
+    let best = scored.first().map(|(d, _)| *d);
+    scored
+        .into_iter()
+        .filter(|(d, _)| Some(*d) == best)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// Edit distance with adjacent transpositions counting as one edit ("strat" → "start"), over
+/// chars (names are short; O(n·m) is fine).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +329,6 @@ mod tests {
     fn usage_errors() {
         for bad in [
             &["start", "--bogus"][..],
-            &["nope"],
             &["path"],
             &["status", "extra"],
             &["start", "--dry-run=yes"],
@@ -267,5 +353,33 @@ mod tests {
             Parsed::LongHelp(Some(_))
         ));
         assert!(matches!(run(&["--version"]).unwrap(), Parsed::Version));
+    }
+
+    #[test]
+    fn typos_get_git_style_suggestions() {
+        assert_eq!(similar_commands("stat"), ["status"]);
+        assert_eq!(similar_commands("strat"), ["start"]);
+        assert_eq!(similar_commands("finsh"), ["finish"]);
+        assert_eq!(similar_commands("Status"), ["status"]);
+        assert!(similar_commands("xyzzy").is_empty());
+        match run(&["stat"]) {
+            Err(Error::Refused(r)) => {
+                assert!(r
+                    .to_string()
+                    .contains("'stat' is not a git-parallel command"));
+                assert!(r.help().unwrap().to_string().contains("\tstatus"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(run(&["nope"]), Err(Error::Refused(_))));
+    }
+
+    #[test]
+    fn help_subcommand() {
+        assert!(matches!(run(&["help"]).unwrap(), Parsed::LongHelp(None)));
+        assert!(
+            matches!(run(&["help", "start"]).unwrap(), Parsed::LongHelp(Some(c)) if c.name == "start")
+        );
+        assert!(matches!(run(&["help", "strat"]), Err(Error::Refused(_))));
     }
 }

@@ -11,6 +11,7 @@ pub mod finish;
 pub mod gc;
 pub mod generate;
 pub mod help;
+pub mod install_docs;
 pub mod path;
 pub mod plan;
 pub mod recover;
@@ -28,6 +29,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.command.name {
         "generate" => return generate::run(&args),
         "demo" => return demo::run(&args),
+        "install-docs" => return install_docs::run(&args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
         "__complete" => {
             return Context::open(args)
@@ -35,6 +37,10 @@ pub fn run(args: Args) -> Result<()> {
                 .or(Ok(()))
         }
         _ => {}
+    }
+    let dry_run = &crate::cli::defs::DRY_RUN;
+    if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
+        crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let ctx = Context::open(args)?;
     match ctx.args.command.name {

@@ -80,6 +80,9 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     utf8(&p)
 }
 
+/// Set for `--dry-run`: plan-time commits may use a stand-in identity when git has none.
+pub static PLAN_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn oid(s: &str) -> Result<ObjectId> {
     ObjectId::from_hex(s.as_bytes()).map_err(|e| crate::fatal!("bad object id {s:?}: {e}"))
 }
@@ -342,8 +345,42 @@ impl Repo {
             cmd.arg("-p").arg(p.to_string());
         }
         cmd.arg("-m").arg(message);
-        let out = cli::stdout(cmd)?;
-        oid(out.trim())
+        let out = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .map_err(|e| crate::fatal!("cannot run git commit-tree: {e}"))?;
+        if out.status.success() {
+            return oid(String::from_utf8_lossy(&out.stdout).trim());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        if !(err.contains("identity unknown") || err.contains("unable to auto-detect")) {
+            return Err(crate::fatal!("git commit-tree failed: {}", err.trim()));
+        }
+        if PLAN_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+            // A dry run only shows the plan: a stand-in identity makes the commit it would make.
+            eprintln!(
+                "note: git has no identity to commit with here; the real run needs one \
+                 (git config --global user.name / user.email)"
+            );
+            let mut cmd = self.git_main();
+            for var in ["AUTHOR", "COMMITTER"] {
+                cmd.env(format!("GIT_{var}_NAME"), "(your name)")
+                    .env(format!("GIT_{var}_EMAIL"), "(your email)");
+            }
+            cmd.arg("commit-tree").arg(tree.to_string());
+            for p in parents {
+                cmd.arg("-p").arg(p.to_string());
+            }
+            cmd.arg("-m").arg(message);
+            return oid(cli::stdout(cmd)?.trim());
+        }
+        Err(crate::refused!(
+            help = "tell git who you are, then run the command again:\n  \
+                    git config --global user.name \"Your Name\"\n  \
+                    git config --global user.email you@example.com",
+            "git needs your name and email to commit the task file change; nothing was changed"
+        ))
     }
 
     /// Merges `theirs` into `ours` in memory (no working tree, no index) with gix, the way

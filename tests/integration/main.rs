@@ -3,6 +3,7 @@
 mod exec_demo;
 mod faults;
 mod finish;
+mod first_hour;
 mod json;
 mod lifecycle;
 mod native;

@@ -293,10 +293,6 @@ fn usage_errors_exit_129_with_usage_on_stderr() {
         (&["plan", "--format"], "requires a value"),
         (&["path"], "error: missing ID"),
         (&["path", "A", "B"], "error: expected one ID, got 2"),
-        (
-            &["frobnicate"],
-            "error: 'frobnicate' is not a git-parallel command",
-        ),
         (&["--json=yes"], "takes no value"),
     ] {
         let out = r.run(args);
@@ -308,6 +304,32 @@ fn usage_errors_exit_129_with_usage_on_stderr() {
     }
     let out = git(&r, &r.root, &["parallel", "status", "--bogus"]);
     assert_code(&out, 129, "through git");
+}
+
+#[test]
+fn unknown_command_is_short_with_a_suggestion_like_git() {
+    let r = muaththir_ready();
+    let out = r.run(&["stat"]);
+    assert_code(&out, 1, "a typo of a command (git exits 1 for `git stat`)");
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: 'stat' is not a git-parallel command. See 'git parallel -h'."),
+        "{err}"
+    );
+    assert!(err.contains("The most similar command is"), "{err}");
+    assert!(err.contains("\tstatus"), "{err}");
+    assert!(!err.contains("usage: git parallel"), "no usage dump: {err}");
+    assert!(err.lines().count() <= 3, "{err}");
+    let out = r.run(&["frobnicate"]);
+    assert_code(&out, 1, "no similar command");
+    assert!(!stderr(&out).contains("most similar"), "{}", stderr(&out));
+    let out = r.run(&["help", "start"]);
+    assert_code(&out, 0, "git parallel help start");
+    assert!(
+        stdout(&out).contains("git-parallel-start"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -1,0 +1,320 @@
+//! The conflict radar: while agents still work, which running tasks will conflict with each
+//! other or with the target, and which change files outside their declared paths.
+//!
+//! Only committed tips are compared. Each task's changed paths (a tree diff from where it forked
+//! off the target) decide which pairs can conflict at all; only those pairs are merged, in memory
+//! (gix, objects kept in an in-memory store), so the radar costs at most the merges themselves
+//! and writes nothing to the repository.
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::git::{Merge, Repo};
+use crate::taskgraph::schedule;
+
+/// A running task as the radar sees it.
+pub struct Running<'a> {
+    pub id: &'a str,
+    pub tip: ObjectId,
+    /// Its declared `produces`/`shared_files` paths.
+    pub paths: Vec<&'a str>,
+}
+
+/// What the radar found.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Radar {
+    /// Pairs of running tasks whose tips conflict when merged.
+    pub pairs: Vec<PairConflict>,
+    /// Tasks whose tip conflicts with the target's current tip.
+    pub target: Vec<TaskFiles>,
+    /// Tasks that changed files outside their declared paths.
+    pub outside: Vec<TaskFiles>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PairConflict {
+    pub tasks: [String; 2],
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct TaskFiles {
+    pub task: String,
+    pub files: Vec<String>,
+}
+
+impl Radar {
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty() && self.target.is_empty() && self.outside.is_empty()
+    }
+}
+
+/// One task's changes since it forked off the target.
+struct Changes<'a> {
+    task: &'a Running<'a>,
+    base: ObjectId,
+    files: Vec<String>,
+}
+
+/// Scans the running tasks against each other and against `target` (the target's tip).
+/// `exempt` is a path every task may change (the task file).
+pub fn scan(
+    repo: &Repo,
+    target: ObjectId,
+    tasks: &[Running],
+    exempt: Option<&str>,
+) -> Result<Radar> {
+    // Trial merges write conflict blobs and trees: keep them in memory, never in the repository.
+    let mem = repo.gix.clone().with_object_memory();
+    let mut changes = Vec::new();
+    for t in tasks {
+        let base = repo.merge_base(target, t.tip)?.unwrap_or(target);
+        if base == t.tip {
+            continue; // nothing committed yet
+        }
+        changes.push(Changes {
+            task: t,
+            base,
+            files: changed_paths(&mem, base, t.tip)?,
+        });
+    }
+    let mut radar = Radar::default();
+    for c in &changes {
+        let outside: Vec<String> = c
+            .files
+            .iter()
+            .filter(|f| {
+                exempt != Some(f.as_str())
+                    && !c.task.paths.iter().any(|p| schedule::path_contains(p, f))
+            })
+            .cloned()
+            .collect();
+        if !outside.is_empty() {
+            radar.outside.push(TaskFiles {
+                task: c.task.id.to_string(),
+                files: outside,
+            });
+        }
+        if c.base != target {
+            let moved = changed_paths(&mem, c.base, target)?;
+            if overlap(&c.files, &moved) {
+                if let Merge::Conflicts(files) = merge(&mem, target, c.task.tip)? {
+                    radar.target.push(TaskFiles {
+                        task: c.task.id.to_string(),
+                        files,
+                    });
+                }
+            }
+        }
+    }
+    for (n, a) in changes.iter().enumerate() {
+        for b in &changes[n + 1..] {
+            if !overlap(&a.files, &b.files) {
+                continue;
+            }
+            if let Merge::Conflicts(files) = merge(&mem, a.task.tip, b.task.tip)? {
+                radar.pairs.push(PairConflict {
+                    tasks: [a.task.id.to_string(), b.task.id.to_string()],
+                    files,
+                });
+            }
+        }
+    }
+    Ok(radar)
+}
+
+/// Whether two sets of changed paths touch a common path (the same file, or a file where the
+/// other has a directory).
+fn overlap(a: &[String], b: &[String]) -> bool {
+    a.iter().any(|x| {
+        b.iter()
+            .any(|y| schedule::path_contains(x, y) || schedule::path_contains(y, x))
+    })
+}
+
+/// Files (not trees) that differ between two commits.
+fn changed_paths(repo: &gix::Repository, from: ObjectId, to: ObjectId) -> Result<Vec<String>> {
+    let tree = |c: ObjectId| {
+        repo.find_commit(c)
+            .and_then(|c| c.tree())
+            .map_err(|e| crate::fatal!("cannot read the tree of {c}: {e}"))
+    };
+    let (old, new) = (tree(from)?, tree(to)?);
+    let changes = repo
+        .diff_tree_to_tree(&old, &new, gix::diff::Options::default())
+        .map_err(|e| crate::fatal!("cannot compare {from} with {to}: {e}"))?;
+    let mut files: Vec<String> = changes
+        .iter()
+        .filter(|c| !c.entry_mode().is_tree())
+        .map(|c| c.location().to_string())
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// An in-memory trial merge: the conflicting paths, or clean.
+fn merge(repo: &gix::Repository, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
+    use gix::merge::tree::TreatAsUnresolved;
+    let options = repo
+        .tree_merge_options()
+        .map_err(|e| crate::fatal!("cannot read the merge configuration: {e}"))?;
+    let labels = gix::merge::blob::builtin_driver::text::Labels {
+        ancestor: None,
+        current: None,
+        other: None,
+    };
+    let out = repo
+        .merge_commits(ours, theirs, labels, options.into())
+        .map_err(|e| crate::fatal!("cannot merge {theirs} with {ours}: {e}"))?;
+    let how = TreatAsUnresolved::git();
+    if !out.tree_merge.has_unresolved_conflicts(how) {
+        return Ok(Merge::Clean(ours));
+    }
+    let mut files: Vec<String> = out
+        .tree_merge
+        .conflicts
+        .iter()
+        .filter(|c| c.is_unresolved(how))
+        .flat_map(|c| {
+            [
+                c.ours.location().to_string(),
+                c.theirs.location().to_string(),
+            ]
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(Merge::Conflicts(files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camino::Utf8Path;
+    use std::process::Command;
+
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@e")
+            .env("GIT_COMMITTER_NAME", "C")
+            .env("GIT_COMMITTER_EMAIL", "c@e")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Commits `files` on a new `branch` made from `from`, or on the current branch.
+    fn commit(
+        dir: &std::path::Path,
+        branch: &str,
+        from: Option<&str>,
+        files: &[(&str, &str)],
+    ) -> ObjectId {
+        match from {
+            Some(f) => git(dir, &["switch", "-q", "-c", branch, f]),
+            None => String::new(), // commit on the current branch
+        };
+        for (path, text) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-q", "-m", branch]);
+        ObjectId::from_hex(git(dir, &["rev-parse", "HEAD"]).as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn names_conflicting_pairs_target_conflicts_and_strays_without_writing_objects() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        commit(
+            dir,
+            "main",
+            None,
+            &[("shared.txt", "a\nb\nc\n"), ("README", "x\n")],
+        );
+        let a = commit(
+            dir,
+            "t-a",
+            Some("main"),
+            &[("shared.txt", "A\nb\nc\n"), ("api/x", "1")],
+        );
+        let b = commit(
+            dir,
+            "t-b",
+            Some("main"),
+            &[("shared.txt", "B\nb\nc\n"), ("web/y", "1")],
+        );
+        let c = commit(
+            dir,
+            "t-c",
+            Some("main"),
+            &[("docs/z", "1"), ("stray.txt", "1")],
+        );
+        git(dir, &["switch", "-q", "main"]);
+        let target = commit(dir, "main", None, &[("shared.txt", "a\nb\nC-main\n")]);
+        let objects = git(dir, &["count-objects", "-v"]);
+        let repo = Repo::discover(Utf8Path::from_path(dir).unwrap()).unwrap();
+        let tasks = [
+            Running {
+                id: "A",
+                tip: a,
+                paths: vec!["api/", "shared.txt"],
+            },
+            Running {
+                id: "B",
+                tip: b,
+                paths: vec!["web/", "shared.txt"],
+            },
+            Running {
+                id: "C",
+                tip: c,
+                paths: vec!["docs/"],
+            },
+        ];
+        let radar = scan(&repo, target, &tasks, None).unwrap();
+        assert_eq!(
+            radar.pairs,
+            [PairConflict {
+                tasks: ["A".into(), "B".into()],
+                files: vec!["shared.txt".into()]
+            }]
+        );
+        // Both change line 1 and main line 3: each merges cleanly with the target.
+        assert!(radar.target.is_empty(), "{radar:?}");
+        assert_eq!(
+            radar.outside,
+            [TaskFiles {
+                task: "C".into(),
+                files: vec!["stray.txt".into()]
+            }]
+        );
+        let target2 = commit(dir, "main", None, &[("shared.txt", "M\nb\nC-main\n")]);
+        let radar = scan(&repo, target2, &tasks, None).unwrap();
+        let with_target: Vec<&str> = radar.target.iter().map(|t| t.task.as_str()).collect();
+        assert_eq!(with_target, ["A", "B"]);
+        let _ = objects;
+        let after_main_commit = git(dir, &["count-objects", "-v"]);
+        let radar_again = scan(&repo, target2, &tasks, None).unwrap();
+        assert_eq!(radar, radar_again);
+        assert_eq!(
+            after_main_commit,
+            git(dir, &["count-objects", "-v"]),
+            "the radar wrote objects into the repository"
+        );
+    }
+}
