@@ -10,3 +10,4 @@ mod native;
 mod readonly;
 mod start;
 mod support;
+mod taskfile;
