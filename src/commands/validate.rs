@@ -60,19 +60,23 @@ pub fn run(ctx: &Context) -> Result<()> {
 
 fn run_json(ctx: &Context) -> Result<()> {
     let path = ctx.locate_task_file()?;
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let bytes = std::fs::read(&path).map_err(|e| {
         crate::refused!(
             help = "check --tasks / parallel.tasks",
             "cannot read task file {path}: {e}"
         )
     })?;
     let shown = ctx.display_path(&path);
+    let (text, decoded) = match TaskFile::decode(Utf8Path::new(&shown), bytes.clone()) {
+        Ok(t) => (t.clone(), Ok(t)),
+        Err(r) => (String::from_utf8_lossy(&bytes).into_owned(), Err(r)),
+    };
     let file = ctx.repo_relative(&path).unwrap_or_else(|| path.to_string());
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
     let mut tasks = None;
-    match TaskFile::parse(Utf8Path::new(&shown), text.clone()) {
+    match decoded.and_then(|t| TaskFile::parse(Utf8Path::new(&shown), t)) {
         Err(report) => {
             let (line, col) = report_position(&report, &text);
             errors.push(json!({

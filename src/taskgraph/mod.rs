@@ -43,6 +43,30 @@ impl TaskFile {
         load::parse(path, source)
     }
 
+    /// The text of a task file read as bytes: `Err` naming the line and column of the first
+    /// byte that is not UTF-8 (a task file must be UTF-8 text).
+    pub fn decode(path: &Utf8Path, bytes: Vec<u8>) -> Result<String, Report> {
+        String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let bad = bytes[at];
+            // Show the file with the bad bytes replaced (U+FFFD) and the first one marked.
+            let lossy = String::from_utf8_lossy(bytes);
+            let shown: Arc<str> = Arc::from(display::mask_source(&lossy).as_ref());
+            report(
+                NamedSource::new(path.as_str(), shown),
+                "taskgraph::not-utf8",
+                miette::Severity::Error,
+                format!("{path}: the task file is not UTF-8 text (byte {at} is 0x{bad:02x})"),
+                vec![LabeledSpan::new_primary_with_span(
+                    Some("not UTF-8".to_string()),
+                    at..at + 1,
+                )],
+                Some("save the file as UTF-8".to_string()),
+            )
+        })
+    }
+
     /// Semantic validation; every finding points into the source.
     pub fn validate(&self) -> Vec<Finding> {
         validate::validate(self)

@@ -321,6 +321,34 @@ fn hostile_yaml_gets_clear_errors() {
 }
 
 #[test]
+fn invalid_utf8_is_located() {
+    let r = repo_with("metadata:\n  product: demo\ntasks:\n  - id: A\n    status: pending\n");
+    std::fs::write(
+        r.path(REL),
+        b"metadata:\n  product: demo\ntasks:\n  - id: A\n    name: \xff\xfe\n",
+    )
+    .unwrap();
+    let out = r.run(&["validate"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert!(
+        e.contains("not UTF-8 text (byte 53 is 0xff)") && e.contains("task-graph.yml:5:11"),
+        "{e}"
+    );
+    let j = json(&stdout(&r.run(&["validate", "--json"])));
+    assert_eq!(j["errors"][0]["code"], "taskgraph::not-utf8");
+    assert_eq!(
+        (
+            j["errors"][0]["line"].clone(),
+            j["errors"][0]["col"].clone()
+        ),
+        (5.into(), 11.into())
+    );
+    assert_eq!(code(&r.run(&["start"])), 1);
+    assert_eq!(task_branches(&r), Vec::<String>::new());
+}
+
+#[test]
 fn plan_on_a_long_chain_is_fast_enough_to_finish() {
     // Repro 16: 8,000 tasks in one depends_on chain (quadratic before: 4.7 s).
     let mut text = String::from("metadata:\n  product: demo\ntasks:\n");
