@@ -315,7 +315,8 @@ pub static PATH: Command = Command {
 pub static VALIDATE: Command = Command {
     name: "validate",
     summary: "check the task graph and report every problem with its location",
-    doc: "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
+    doc:
+        "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
           unknown status values, ids, agents and products outside the safe character set or too \
           long, merge keys, paths that escape the repository, the branch and worktree names start \
           would use under the configured templates, and consumed artifacts that are never \
@@ -324,7 +325,10 @@ pub static VALIDATE: Command = Command {
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[],
-    examples: &[("git parallel validate --tasks graph.yml", "check a file before committing it")],
+    examples: &[(
+        "git parallel validate --tasks graph.yml",
+        "check a file before committing it",
+    )],
     hidden: false,
 };
 

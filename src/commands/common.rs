@@ -228,11 +228,16 @@ pub fn product_name(ctx: &Context, tf: &TaskFile, task_rel: &Option<String>) -> 
 }
 
 fn fill(template: &str, product: &str, task: &Task) -> String {
-    template
-        .replace("{product}", product)
-        .replace("{role}", &task.role())
-        .replace("{agent}", &task.agent)
-        .replace("{id}", &task.id)
+    // One pass: a value is never substituted again.
+    crate::taskgraph::display::substitute(
+        template,
+        &[
+            ("product", product),
+            ("role", &task.role()),
+            ("agent", &task.agent),
+            ("id", &task.id),
+        ],
+    )
 }
 
 const WORKTREE_TEMPLATE: &str = "../worktrees/{product}/{role}-{id}";

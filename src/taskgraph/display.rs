@@ -107,6 +107,20 @@ pub fn shell_quote(s: &str) -> Cow<'_, str> {
 /// `template` with each `{key}` of `values` replaced by the shell-quoted value, in one pass (a
 /// value containing `{id}` is not substituted again). Unknown `{…}` stay as written.
 pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    substitute_with(template, values, shell_quote)
+}
+
+/// `template` with each `{key}` of `values` replaced by the value as it is, in one pass (for
+/// names that are not shell commands: branch and worktree templates).
+pub fn substitute(template: &str, values: &[(&str, &str)]) -> String {
+    substitute_with(template, values, |v| Cow::Borrowed(v))
+}
+
+fn substitute_with(
+    template: &str,
+    values: &[(&str, &str)],
+    quote: for<'v> fn(&'v str) -> Cow<'v, str>,
+) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -121,7 +135,7 @@ pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
         });
         match hit {
             Some((close, v)) => {
-                out.push_str(&shell_quote(v));
+                out.push_str(&quote(v));
                 rest = &after[close + 1..];
             }
             None => {
@@ -223,6 +237,13 @@ mod tests {
         assert_eq!(
             out,
             "cd '/w/a b' && claude --task 'T1;rm -rf /' --b '{id}' {unknown} {"
+        );
+        assert_eq!(
+            substitute(
+                "f/{product}/{role}-{id}",
+                &[("product", "{id}"), ("id", "A"), ("role", "r")]
+            ),
+            "f/{id}/r-A"
         );
     }
 }
