@@ -3,14 +3,21 @@
 //! parse → dispatch → report; the exit code follows git (0 ok, 1 refused or conflicts,
 //! 128 fatal, 129 usage).
 
+// Every print goes through `output`, which never panics on a write error (see src/output.rs);
+// these shadow the std macros in every module below.
+macro_rules! println { ($($t:tt)*) => { $crate::out_println!($($t)*) }; }
+macro_rules! print { ($($t:tt)*) => { $crate::out_print!($($t)*) }; }
+macro_rules! eprintln { ($($t:tt)*) => { $crate::out_eprintln!($($t)*) }; }
+macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
+
+#[macro_use]
+mod output;
 mod cli;
 mod commands;
 mod context;
 mod error;
 mod git;
 mod progress;
-// Used by status once it shows the radar (next commit).
-#[allow(dead_code)]
 mod radar;
 mod taskgraph;
 mod time;
@@ -33,8 +40,23 @@ fn main() {
         Ok(()) => 0,
         Err(e) => report(e),
     };
-    let _ = std::io::stdout().flush();
+    let code = match output::finish() {
+        Ok(()) => code,
+        Err(e) => report(output_failed(&e)),
+    };
     std::process::exit(code);
+}
+
+/// The error for a report that could not be written: fatal (128) like git, and when a
+/// transaction had applied, saying so — the repository did change.
+fn output_failed(e: &std::io::Error) -> Error {
+    match output::applied() {
+        Some(summary) => fatal!(
+            help = "the operation DID take effect; see 'git parallel status' (do not run it again)",
+            "'{summary}' took effect, but its report could not be written to standard output: {e}"
+        ),
+        None => fatal!("cannot write to standard output: {e}"),
+    }
 }
 
 fn real_main() -> error::Result<()> {

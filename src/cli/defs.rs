@@ -275,7 +275,10 @@ pub static STATUS: Command = Command {
     summary: "show every task, its worktree and what is ready to start",
     doc: "One line per task: id, agent and status, and for active tasks the branch, worktree, whether \
           it is dirty and how many commits it is ahead of and behind the target. Then what is ready \
-          now and what blocks the rest. This is the default command.",
+          now and what blocks the rest. Then the conflict radar: in-progress tasks whose committed \
+          work conflicts with another running task or with the target (in-memory merges of their \
+          tips, nothing written), and files a task changed outside its produces/shared_files. \
+          This is the default command.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[],
@@ -561,6 +564,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
+    ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", "days backup refs are kept before gc deletes them (default 30)"),
 ];
 

@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::git::{self, cli, RefUpdate, WorktreeInfo};
 use crate::taskgraph::{Edit, Scalar, Status, Task};
+use crate::txn::keep::{self, Keep, Kept};
 use crate::txn::{self, step::CopyFile, Plan, Step};
 
 /// Where backups of task branches live.
@@ -38,9 +39,11 @@ struct Target {
     locked: bool,
     /// The worktree found at the task's path has something else checked out (this, shown).
     foreign: Option<String>,
-    /// Set when --force saves the tip / the uncommitted changes.
+    /// `assigned_to` names an existing branch git-parallel did not make for this task.
+    not_ours: bool,
+    /// Set when --force saves the tip / the uncommitted changes (ref name, commit).
     backup: Option<String>,
-    wip: Option<String>,
+    wip: Option<(String, ObjectId)>,
 }
 
 impl Target {
@@ -58,13 +61,13 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let mut targets = inspect(&env, &idx)?;
     check(&env, &targets, force)?;
-    let plan = build_plan(&env, &mut targets, force)?;
+    let (plan, kept) = build_plan(&env, &mut targets, force)?;
     if ctx.args.on(&defs::DRY_RUN) {
         print_dry_run(ctx, "abort", &plan);
         return Ok(());
     }
     txn::execute(&ctx.repo, plan)?;
-    report(&env, &targets);
+    report(&env, &targets, &kept);
     Ok(())
 }
 
@@ -120,6 +123,23 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
         let t = &env.tf.graph.tasks[i];
         let branch = env.branch_of(t);
         let tip = env.ctx.repo.ref_id(&branch)?;
+        if tip.is_some() && !env.made_for(t, &branch)? {
+            out.push(Target {
+                id: t.id.clone(),
+                foreign: None,
+                not_ours: true,
+                branch,
+                tip,
+                locked: false,
+                worktree: None,
+                commits: 0,
+                changes: Vec::new(),
+                ours: Vec::new(),
+                backup: None,
+                wip: None,
+            });
+            continue;
+        }
         let commits = match tip {
             Some(tip) => env.ctx.repo.count_between(env.target_tip, tip)?,
             None => 0,
@@ -137,6 +157,7 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
         out.push(Target {
             id: t.id.clone(),
             foreign,
+            not_ours: false,
             branch,
             tip,
             locked: wt.as_ref().is_some_and(|w| w.locked),
@@ -155,6 +176,24 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
 fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
     let mut problems = Vec::new();
     for t in targets {
+        if t.not_ours {
+            let task = env.tf.task(&t.id);
+            let expected = task
+                .map(|task| env.new_branch_name(task))
+                .unwrap_or_default();
+            problems.push(format!(
+                "{}: its assigned_to names the branch {}, which git-parallel did not create for it \
+                 (its branch would be {}); abort never deletes that branch or its worktree. \
+                 If {} should go back to pending, set assigned_to to {} or remove that line in {}, commit, and run abort again",
+                t.id,
+                short_branch(&t.branch),
+                short_branch(&expected),
+                t.id,
+                short_branch(&expected),
+                env.tf.path
+            ));
+            continue;
+        }
         if let Some(wt) = &t.worktree {
             if env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
                 problems.push(format!(
@@ -210,7 +249,7 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
     }
     if !problems.is_empty() {
         return Err(crate::refused!(
-            help = if force {
+            help = if force || !targets.iter().any(|t| !t.not_ours && t.needs_force()) {
                 "nothing was changed".to_string()
             } else {
                 "--force aborts them anyway: each branch tip is saved under refs/parallel/backup/<id> \
@@ -224,7 +263,7 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
     Ok(())
 }
 
-fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
+fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, Vec<Kept>)> {
     let mut steps = Vec::new();
     // 1. Backups (forced tasks with work or a lock only).
     let mut backups = Vec::new();
@@ -249,7 +288,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
                     old: None,
                     new: Some(commit.to_string()),
                 });
-                t.wip = Some(name);
+                t.wip = Some((name, commit));
             }
         }
     }
@@ -261,7 +300,15 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
             message: format!("git-parallel: backup before {message}"),
         });
     }
-    // 2. Worktrees.
+    // 2. Worktrees: saved changes noted (undoing the abort puts them back), ignored files kept.
+    for t in targets.iter() {
+        if let (Some(wt), Some((_, commit))) = (&t.worktree, &t.wip) {
+            steps.push(Step::Keep(Keep::WipSaved {
+                worktree: wt.clone(),
+                commit: commit.to_string(),
+            }));
+        }
+    }
     for t in targets.iter() {
         if let Some(wt) = &t.worktree {
             steps.push(Step::RemoveWorktree {
@@ -274,6 +321,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
             });
         }
     }
+    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps)?;
     // 3. Branches.
     let deletes: Vec<RefUpdate> = targets
         .iter()
@@ -307,7 +355,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let (file_steps, _) = env.task_file_steps(&edits, &message, false)?;
     steps.extend(file_steps);
-    Ok(Plan {
+    let plan = Plan {
         command: "abort".into(),
         summary: format!("abort {}", ids.join(", ")),
         steps,
@@ -316,10 +364,11 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<Plan> {
             "tasks": ids,
             "backups": targets.iter().filter_map(|t| t.backup.clone()).collect::<Vec<_>>(),
         }),
-    })
+    };
+    Ok((plan, kept))
 }
 
-fn report(env: &Env, targets: &[Target]) {
+fn report(env: &Env, targets: &[Target], kept: &[Kept]) {
     let out = &env.ctx.out;
     if out.json {
         let tasks: Vec<serde_json::Value> = targets
@@ -328,16 +377,21 @@ fn report(env: &Env, targets: &[Target]) {
                 serde_json::json!({
                     "id": t.id,
                     "branch": short_branch(&t.branch),
+                    "branch_deleted": t.tip.is_some(),
                     "worktree": t.worktree,
                     "commits": t.commits,
                     "backup": t.backup,
-                    "wip": t.wip,
+                    "wip": t.wip.as_ref().map(|(name, _)| name),
                 })
             })
             .collect();
         common::print_json(&common::json_envelope(
             "abort",
-            serde_json::json!({ "target": short_branch(&env.target), "aborted": tasks }),
+            serde_json::json!({
+                "target": short_branch(&env.target),
+                "aborted": tasks,
+                "ignored_files": kept,
+            }),
         ));
         return;
     }
@@ -351,15 +405,23 @@ fn report(env: &Env, targets: &[Target]) {
     );
     let w_id = targets.iter().map(|t| t.id.len()).max().unwrap_or(0);
     for t in targets {
-        let wt = t
-            .worktree
-            .as_ref()
-            .map(|w| format!("  removed {}", env.show(w)))
-            .unwrap_or_default();
+        let mut did = Vec::new();
+        if t.tip.is_some() {
+            did.push(format!("deleted {}", short_branch(&t.branch)));
+        }
+        if let Some(w) = &t.worktree {
+            did.push(format!("removed {}", env.show(w)));
+        }
+        if did.is_empty() {
+            did.push(format!(
+                "no branch here ({} does not exist); status reset",
+                short_branch(&t.branch)
+            ));
+        }
         println!(
-            "  {}  deleted {}{wt}",
+            "  {}  {}",
             out.paint("1", &format!("{:<w_id$}", t.id)),
-            short_branch(&t.branch)
+            did.join("  ")
         );
     }
     for t in targets {
@@ -370,13 +432,15 @@ fn report(env: &Env, targets: &[Target]) {
                 short_branch(&t.branch)
             );
         }
-        if let Some(w) = &t.wip {
+        if let Some((w, _)) = &t.wip {
             println!(
-                "{}: its uncommitted changes are saved as {w}; restore them in a worktree of that branch with: git checkout {w} -- .",
+                "{}: its uncommitted changes are saved as {w}; 'git parallel undo' puts them back, \
+                 or restore them in a worktree of that branch with: git checkout {w} -- .",
                 t.id
             );
         }
     }
+    keep::print_kept(kept, out, |p| env.show(p));
 }
 
 // ---- shared with fail, retry, approve and gc ---------------------------------------------------

@@ -69,13 +69,30 @@ impl<'a> Env<'a> {
                 }
             },
         };
-        let target_tip = ctx.repo.ref_id(&target)?.ok_or_else(|| {
-            crate::refused!(
-                help = "create it or set parallel.target to an existing branch",
-                "the target branch {} does not exist",
-                short_branch(&target)
-            )
-        })?;
+        let target_tip = match ctx.repo.ref_id(&target)? {
+            Some(tip) => tip,
+            // No commits yet (unborn HEAD): read-only commands see an empty target (null id).
+            None if head.as_deref() == Some(target.as_str()) => {
+                if !readonly {
+                    return Err(crate::refused!(
+                        help = format!(
+                            "commit the task file first: git add {} && git commit -m 'Add the task graph'",
+                            task_rel.as_deref().unwrap_or(".")
+                        ),
+                        "the target branch {} has no commits yet",
+                        short_branch(&target)
+                    ));
+                }
+                ObjectId::null(gix::hash::Kind::Sha1)
+            }
+            None => {
+                return Err(crate::refused!(
+                    help = "create it or set parallel.target to an existing branch",
+                    "the target branch {} does not exist",
+                    short_branch(&target)
+                ))
+            }
+        };
         Ok(Env {
             target_checked_out: head.as_deref() == Some(target.as_str()),
             ctx,
@@ -89,16 +106,35 @@ impl<'a> Env<'a> {
         })
     }
 
-    /// `refs/heads/…` of a task's branch: the one recorded in `assigned_to` once started.
+    /// `refs/heads/…` of a task's branch: the one recorded in `assigned_to` once started (when
+    /// that is a valid branch name; a hand-edited `../../HEAD` is not one, and is ignored).
     pub fn branch_of(&self, task: &Task) -> String {
-        if let Some(b) = task
-            .assigned_to
-            .as_deref()
-            .filter(|b| !b.is_empty() && task.status != Status::Pending)
-        {
+        if let Some(b) = task.assigned_to.as_deref().filter(|b| {
+            !b.is_empty() && task.status != Status::Pending && valid_branch(short_branch(b))
+        }) {
             return format!("refs/heads/{}", short_branch(b));
         }
         self.new_branch_name(task)
+    }
+
+    /// Whether `branch` is one git-parallel made for `task`: the name the branch template gives
+    /// it, or a branch a logged operation created while naming it as the task's. Only such
+    /// branches (and their worktrees) may be removed by abort; `assigned_to` is hand-editable.
+    pub fn made_for(&self, task: &Task, branch: &str) -> Result<bool> {
+        if branch == self.new_branch_name(task) {
+            return Ok(true);
+        }
+        let log = crate::txn::oplog::read(&crate::txn::state_dir(&self.ctx.repo))?;
+        Ok(log.iter().any(|e| {
+            let names_task = e.summary.split([' ', ',']).any(|w| w == task.id);
+            names_task
+                && e.steps.iter().any(|s| match s {
+                    Step::Refs { updates, .. } => updates
+                        .iter()
+                        .any(|u| u.name == branch && u.old.is_none() && u.new.is_some()),
+                    _ => false,
+                })
+        }))
     }
 
     pub fn new_branch_name(&self, task: &Task) -> String {

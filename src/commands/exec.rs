@@ -164,7 +164,16 @@ fn select(env: &Env) -> Result<Vec<Job>> {
                     worktree,
                 }),
                 None => {
-                    if !env.ctx.out.quiet && !env.ctx.out.json {
+                    if env.ctx.out.quiet || env.ctx.out.json {
+                        continue;
+                    }
+                    if super::status::in_progress_elsewhere(env, t)? {
+                        eprintln!(
+                            "note: {}; skipped (reset it with: git parallel abort {})",
+                            super::status::elsewhere_note(env, t),
+                            t.id
+                        );
+                    } else {
                         eprintln!(
                             "warning: {} is in_progress but no worktree has its branch {} checked out; skipped",
                             t.id,
@@ -319,7 +328,11 @@ impl Sink<'_> {
             let _ = match stream {
                 Stream::Out => {
                     let mut o = std::io::stdout().lock();
-                    o.write_all(&buf).and_then(|_| o.flush())
+                    let r = o.write_all(&buf).and_then(|_| o.flush());
+                    if let Err(e) = &r {
+                        crate::output::record(std::io::Error::new(e.kind(), e.to_string()));
+                    }
+                    r
                 }
                 Stream::Err => {
                     let mut e = std::io::stderr().lock();

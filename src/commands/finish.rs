@@ -24,6 +24,12 @@ struct Candidate {
     files: Vec<String>,
 }
 
+/// An in-progress task that `finish` with no ids leaves alone, and why.
+struct Skipped {
+    id: String,
+    reason: String,
+}
+
 /// The in-memory result of merging the candidates.
 struct Merged {
     tip: ObjectId,
@@ -33,12 +39,17 @@ struct Merged {
 
 pub fn run(ctx: &Context) -> Result<()> {
     let env = Env::load(ctx)?;
-    let candidates = select(&env)?;
+    let (candidates, skipped) = select(&env)?;
+    if !ctx.out.quiet && !ctx.out.json {
+        for s in &skipped {
+            eprintln!("note: {}", s.reason);
+        }
+    }
     if candidates.is_empty() {
         if ctx.out.json {
             common::print_json(&common::json_envelope(
                 "finish",
-                serde_json::json!({ "merged": [] }),
+                serde_json::json!({ "merged": [], "skipped": skipped_json(&skipped) }),
             ));
         } else if !ctx.out.quiet {
             println!("Nothing to finish: no in-progress task has commits of its own.");
@@ -64,11 +75,21 @@ pub fn run(ctx: &Context) -> Result<()> {
         return Ok(());
     }
     txn::execute(&ctx.repo, plan)?;
-    report(&env, &candidates, &merged, final_tip);
+    report(&env, &candidates, &merged, final_tip, &skipped);
     Ok(())
 }
 
-fn select(env: &Env) -> Result<Vec<Candidate>> {
+fn skipped_json(skipped: &[Skipped]) -> serde_json::Value {
+    serde_json::Value::Array(
+        skipped
+            .iter()
+            .map(|s| serde_json::json!({ "id": s.id, "reason": s.reason }))
+            .collect(),
+    )
+}
+
+/// The tasks to merge; with no ids also the in-progress tasks left alone, each with why.
+fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
     let graph = &env.tf.graph;
     let ids = &env.ctx.args.positionals;
     let mut idx = Vec::new();
@@ -93,15 +114,26 @@ fn select(env: &Env) -> Result<Vec<Candidate>> {
     }
     idx.sort();
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for i in idx {
         let task = &graph.tasks[i];
         let branch = env.branch_of(task);
         let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
-            problems.push(format!(
-                "{}: its branch {} does not exist",
-                task.id,
-                short_branch(&branch)
-            ));
+            let why = super::status::elsewhere_note(env, task);
+            if ids.is_empty() {
+                skipped.push(Skipped {
+                    id: task.id.clone(),
+                    reason: format!(
+                        "{why}; skipped (to reset it: git parallel abort {})",
+                        task.id
+                    ),
+                });
+            } else {
+                problems.push(format!(
+                    "{why}; finish it where its branch is, or reset it here: git parallel abort {}",
+                    task.id
+                ));
+            }
             continue;
         };
         let base = env
@@ -110,17 +142,19 @@ fn select(env: &Env) -> Result<Vec<Candidate>> {
             .merge_base(env.target_tip, tip)?
             .unwrap_or(env.target_tip);
         let commits = env.ctx.repo.count_between(base, tip)?;
+        let worktree = env.worktree_of(task)?.map(|w| w.path);
         if commits == 0 {
-            if !ids.is_empty() {
-                problems.push(format!(
-                    "{}: branch {} has no commits of its own yet",
-                    task.id,
-                    short_branch(&branch)
-                ));
+            let why = no_commits_reason(env, task, &branch, worktree.as_deref())?;
+            if ids.is_empty() {
+                skipped.push(Skipped {
+                    id: task.id.clone(),
+                    reason: format!("{why}; skipped"),
+                });
+            } else {
+                problems.push(why);
             }
             continue;
         }
-        let worktree = env.worktree_of(task)?.map(|w| w.path);
         let files = changed_files(env, base, tip)?;
         out.push(Candidate {
             idx: i,
@@ -139,7 +173,35 @@ fn select(env: &Env) -> Result<Vec<Candidate>> {
             problems.join("\n  ")
         ));
     }
-    Ok(out)
+    Ok((out, skipped))
+}
+
+/// Why a task whose branch has no commits of its own cannot be finished: nothing done yet, or
+/// work in its worktree that is not committed.
+fn no_commits_reason(
+    env: &Env,
+    task: &Task,
+    branch: &str,
+    worktree: Option<&camino::Utf8Path>,
+) -> Result<String> {
+    let dirty = match worktree {
+        Some(wt) if wt.is_dir() => env.ctx.repo.status_lines(wt)?.len(),
+        _ => 0,
+    };
+    Ok(match worktree {
+        Some(wt) if dirty > 0 => format!(
+            "{}: branch {} has no commits of its own yet, but {} has {dirty} uncommitted change{} (commit in that worktree, then finish again)",
+            task.id,
+            short_branch(branch),
+            env.show(wt),
+            if dirty == 1 { "" } else { "s" },
+        ),
+        _ => format!(
+            "{}: branch {} has no commits of its own yet",
+            task.id,
+            short_branch(branch)
+        ),
+    })
 }
 
 fn changed_files(env: &Env, base: ObjectId, tip: ObjectId) -> Result<Vec<String>> {
@@ -497,7 +559,13 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     Ok((plan, final_tip))
 }
 
-fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: ObjectId) {
+fn report(
+    env: &Env,
+    candidates: &[Candidate],
+    merged: &Merged,
+    final_tip: ObjectId,
+    skipped: &[Skipped],
+) {
     let out = &env.ctx.out;
     let keep = env.ctx.args.on(&defs::KEEP);
     let done: Vec<&Candidate> = candidates
@@ -545,6 +613,7 @@ fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: Objec
                 "tested": env.ctx.flag_or_config(&defs::TEST),
                 "merged": tasks,
                 "conflicts": conflicts,
+                "skipped": skipped_json(skipped),
             }),
         ));
         return;
@@ -558,10 +627,10 @@ fn report(env: &Env, candidates: &[Candidate], merged: &Merged, final_tip: Objec
         if done.len() == 1 { "" } else { "s" },
         short_branch(&env.target)
     );
-    let w_id = done.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let w_id = done.iter().map(|c| c.id.chars().count()).max().unwrap_or(0);
     let w_br = done
         .iter()
-        .map(|c| short_branch(&c.branch).len())
+        .map(|c| short_branch(&c.branch).chars().count())
         .max()
         .unwrap_or(0);
     for c in &done {

@@ -1,8 +1,10 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) older than
 //! `parallel.keepBackups` days (default 30), as one compare-and-swap transaction.
 //!
-//! A backup's age is the time of the newest entry of its reflog (when the backup was written),
-//! else the committer date of the commit it points at.
+//! A backup's age counts from when the backup was made: the time of the newest operation in
+//! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
+//! reflog. Never the dates of the commits it holds (old work backed up today is a new backup);
+//! a backup of unknown age is kept.
 
 use super::abort::{plural, print_dry_run, BACKUP_PREFIX};
 use super::common;
@@ -34,8 +36,9 @@ pub fn run(ctx: &Context) -> Result<()> {
     let now = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
     let mut old = Vec::new();
     let mut kept = Vec::new();
+    let log = txn::oplog::read(&txn::state_dir(&ctx.repo))?;
     for (name, id) in ctx.repo.refs_under(BACKUP_PREFIX)? {
-        let time = backup_time(ctx, &name, id);
+        let time = backup_time(ctx, &log, &name, id);
         let age = time.map(|t| now.saturating_sub(t)).unwrap_or(0);
         let b = Backup {
             name,
@@ -43,7 +46,7 @@ pub fn run(ctx: &Context) -> Result<()> {
             time,
             age_days: age / DAY,
         };
-        // Without a time (not a commit, no reflog) a backup is never deleted.
+        // Without a time (made by hand or before the log, no reflog) a backup is never deleted.
         if time.is_some() && age >= keep.saturating_mul(DAY) {
             old.push(b);
         } else {
@@ -78,18 +81,33 @@ pub fn run(ctx: &Context) -> Result<()> {
     report(ctx, keep, &old, &kept, true)
 }
 
-/// When the backup was written: its reflog's newest entry, else its commit's committer date.
-fn backup_time(ctx: &Context, name: &str, id: gix::ObjectId) -> Option<u64> {
-    let from_log = (|| {
+/// When the backup was made: the newest logged operation that set `name` to `id`, else the
+/// newest entry of its reflog; None when neither says.
+fn backup_time(
+    ctx: &Context,
+    log: &[txn::oplog::Entry],
+    name: &str,
+    id: gix::ObjectId,
+) -> Option<u64> {
+    let id = id.to_string();
+    let from_oplog = log
+        .iter()
+        .rev()
+        .find(|e| {
+            e.steps.iter().any(|s| match s {
+                Step::Refs { updates, .. } => updates
+                    .iter()
+                    .any(|u| u.name == name && u.new.as_deref() == Some(id.as_str())),
+                _ => false,
+            })
+        })
+        .and_then(|e| crate::time::parse_iso(&e.time));
+    from_oplog.or_else(|| {
         let r = ctx.repo.gix.find_reference(name).ok()?;
         let mut platform = r.log_iter();
         let mut rev = platform.rev().ok()??;
         let line = rev.next()?.ok()?;
         u64::try_from(line.signature.time.seconds).ok()
-    })();
-    from_log.or_else(|| {
-        let c = ctx.repo.gix.find_commit(id).ok()?;
-        u64::try_from(c.time().ok()?.seconds).ok()
     })
 }
 

@@ -25,6 +25,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     };
     let Some(wt) = env.worktree_of(task)? else {
+        if super::status::in_progress_elsewhere(&env, task)? {
+            return Err(crate::refused!(
+                help = format!("to start it here, reset it first: git parallel abort {id} && git parallel start {id}"),
+                "{}; it has no worktree here",
+                super::status::elsewhere_note(&env, task)
+            ));
+        }
         let branch = env.branch_of(task);
         let branch = short_branch(&branch);
         return Err(match task.status {

@@ -4,6 +4,7 @@
 use camino::Utf8PathBuf;
 
 use super::common::{self, short_branch, Env};
+use super::status;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -71,17 +72,28 @@ fn select(env: &Env) -> Result<Vec<usize>> {
         }
     }
     let force = env.ctx.args.on(&defs::START_FORCE);
+    let mut conflicts = false;
     for (i, wait) in schedule::check_explicit(graph, &idx) {
         if force && matches!(wait, Wait::Conflict { .. }) {
             continue;
         }
-        problems.push(format!("{}: {}", graph.tasks[i].id, explain(&wait)));
+        let task = &graph.tasks[i];
+        if status::in_progress_elsewhere(env, task)? {
+            problems.push(format!(
+                "{}; to start it here, reset it first: git parallel abort {} (adopting a branch from a remote is not supported yet)",
+                status::elsewhere_note(env, task),
+                task.id
+            ));
+            continue;
+        }
+        conflicts |= matches!(wait, Wait::Conflict { .. });
+        problems.push(format!("{}: {}", task.id, explain(&wait)));
     }
     if !problems.is_empty() {
         return Err(crate::refused!(
             help = format!(
                 "see 'git parallel status' for what is ready{}",
-                if force {
+                if force || !conflicts {
                     ""
                 } else {
                     "; --force starts tasks despite shared files (never despite dependencies)"
@@ -127,16 +139,24 @@ pub fn explain_blocker(b: &Blocker) -> String {
 
 fn nothing_to_start(env: &Env) -> Result<()> {
     let graph = &env.tf.graph;
-    let running: Vec<&str> = graph
+    let mut running: Vec<&str> = Vec::new();
+    let mut elsewhere = Vec::new();
+    for t in graph
         .tasks
         .iter()
         .filter(|t| t.status == Status::InProgress)
-        .map(|t| t.id.as_str())
-        .collect();
+    {
+        if status::in_progress_elsewhere(env, t)? {
+            elsewhere.push(t);
+        } else {
+            running.push(t.id.as_str());
+        }
+    }
     if env.ctx.out.json {
+        let ids: Vec<&str> = elsewhere.iter().map(|t| t.id.as_str()).collect();
         common::print_json(&common::json_envelope(
             "start",
-            serde_json::json!({ "started": [], "in_progress": running }),
+            serde_json::json!({ "started": [], "in_progress": running, "elsewhere": ids }),
         ));
         return Ok(());
     }
@@ -147,6 +167,13 @@ fn nothing_to_start(env: &Env) -> Result<()> {
             println!(
                 "Nothing to start: {} already in progress; no other task is ready.",
                 running.join(", ")
+            );
+        }
+        for t in &elsewhere {
+            println!(
+                "{}; reset it with: git parallel abort {}",
+                status::elsewhere_note(env, t),
+                t.id
             );
         }
         for (checkpoint, waiting) in awaiting_approval(graph) {
@@ -188,6 +215,7 @@ fn awaiting_approval(graph: &crate::taskgraph::Graph) -> Vec<(String, Vec<String
 fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
     let mut problems = Vec::new();
     let existing = env.ctx.repo.worktrees()?;
+    let heads = env.ctx.repo.refs_under("refs/heads/")?;
     for (n, l) in launches.iter().enumerate() {
         let b = short_branch(&l.branch);
         if !common::valid_branch(b) {
@@ -195,11 +223,10 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
         } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
             problems.push(format!("{}: branch {b} already exists", l.id));
         }
-        if l.worktree.exists() {
+        if let Some(why) = in_the_way(&l.worktree) {
             problems.push(format!(
-                "{}: {} already exists",
-                l.id,
-                env.show(&l.worktree)
+                "{}: {} already exists and {why} (move it away, or remove it if it is not needed)",
+                l.id, l.worktree
             ));
         } else if existing.iter().any(|w| w.path == l.worktree) {
             problems.push(format!(
@@ -215,7 +242,32 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
                 env.show(&l.worktree)
             ));
         }
+        for (name, _) in &heads {
+            if name != &l.branch && same_ignoring_case(name, &l.branch) {
+                problems.push(format!(
+                    "{}: its branch {b} and the existing branch {} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    l.id,
+                    short_branch(name)
+                ));
+            }
+        }
         for other in &launches[..n] {
+            if other.branch != l.branch && same_ignoring_case(&other.branch, &l.branch) {
+                problems.push(format!(
+                    "{} and {}: branches {} and {b} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    other.id,
+                    l.id,
+                    short_branch(&other.branch)
+                ));
+            }
+            if other.worktree != l.worktree
+                && same_ignoring_case(other.worktree.as_str(), l.worktree.as_str())
+            {
+                problems.push(format!(
+                    "{} and {}: worktrees {} and {} differ only in case (they would collide on a case-insensitive filesystem)",
+                    other.id, l.id, other.worktree, l.worktree
+                ));
+            }
             if other.branch == l.branch {
                 problems.push(format!(
                     "{} and {}: both would use branch {b}",
@@ -238,6 +290,25 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Why the path a worktree is to be made at is in the way: None when it is free (missing, or
+/// an empty directory, which `git worktree add` uses).
+fn in_the_way(path: &camino::Utf8Path) -> Option<&'static str> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_dir() {
+        return Some("is not a directory");
+    }
+    match std::fs::read_dir(path).map(|mut entries| entries.next().is_none()) {
+        Ok(true) => None,
+        Ok(false) => Some("is not empty"),
+        Err(_) => Some("cannot be read"),
+    }
+}
+
+/// Equal ignoring case (Unicode simple lower-casing), as case-insensitive filesystems compare.
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
 }
 
 fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
@@ -367,10 +438,14 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
     if out.quiet {
         return;
     }
-    let w_id = launches.iter().map(|l| l.id.len()).max().unwrap_or(0);
+    let w_id = launches
+        .iter()
+        .map(|l| l.id.chars().count())
+        .max()
+        .unwrap_or(0);
     let w_br = launches
         .iter()
-        .map(|l| short_branch(&l.branch).len())
+        .map(|l| short_branch(&l.branch).chars().count())
         .max()
         .unwrap_or(0);
     println!(

@@ -12,6 +12,8 @@ use super::start::{explain, explain_blocker};
 use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::WorktreeInfo;
+use crate::radar::{self, Radar};
+use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Status, Task};
 
@@ -24,11 +26,9 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// Writes to stdout in one go. A closed pipe (`git parallel status | head -1`) is not an error.
+/// Writes to stdout in one go; a write error makes the command exit 128 (crate::output).
 pub(crate) fn write_stdout(s: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+    crate::output::print_str(s);
 }
 
 /// A JSON document as printed: pretty, with a final newline.
@@ -38,11 +38,31 @@ pub(crate) fn json_text(v: &Value) -> String {
     s
 }
 
+/// How status shows a task in progress whose branch is not in this repository.
+pub(crate) const ELSEWHERE: &str = "in progress, no branch here";
+
+/// Whether `task` is in progress elsewhere: `in_progress` in the task file, but its branch does
+/// not exist in this repository (started on another machine, or the status set by hand).
+pub(crate) fn in_progress_elsewhere(env: &Env, task: &Task) -> Result<bool> {
+    Ok(task.status == Status::InProgress && env.ctx.repo.ref_id(&env.branch_of(task))?.is_none())
+}
+
+/// What such a task is, in one clause: `ID: in progress, no branch here (…)`.
+pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
+    format!(
+        "{}: {ELSEWHERE} (its branch {} is not in this repository: started on another machine, or the status set by hand)",
+        task.id,
+        short_branch(&env.branch_of(task)),
+    )
+}
+
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
     branch: String,
     /// The branch exists.
     tip: Option<gix::ObjectId>,
+    /// In progress with no branch here: started on another machine, or the status set by hand.
+    elsewhere: bool,
     worktree: Option<Utf8PathBuf>,
     /// Changed or untracked files in the worktree (None: no worktree).
     changes: Option<usize>,
@@ -85,13 +105,88 @@ pub fn run(ctx: &Context) -> Result<()> {
         .map(|(i, w)| (*i, w))
         .collect();
     waiting.sort_by_key(|(i, _)| *i);
+    let radar = radar_of(&env, &rows)?;
     if ctx.out.json {
-        let doc = to_json(&env, &rows, &sel.run, &waiting);
+        let mut doc = to_json(&env, &rows, &sel.run, &waiting);
+        doc["radar"] = serde_json::to_value(&radar).unwrap_or(Value::Null);
         write_stdout(&json_text(&doc));
     } else if !ctx.out.quiet {
-        write_stdout(&to_text(&env, &rows, &sel.run, &waiting));
+        let mut text = to_text(&env, &rows, &sel.run, &waiting);
+        text.push_str(&radar_text(&env, &radar));
+        write_stdout(&text);
     }
     Ok(())
+}
+
+/// The conflict radar over the in-progress tasks whose branch exists here.
+fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
+    let running: Vec<radar::Running> = rows
+        .iter()
+        .filter(|r| r.task.status == Status::InProgress)
+        .filter_map(|r| {
+            let tip = r.active.as_ref()?.tip?;
+            Some(radar::Running {
+                id: &r.task.id,
+                tip,
+                paths: r.task.paths().collect(),
+            })
+        })
+        .collect();
+    let off = env.ctx.repo.config("parallel.radar").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "false" | "no" | "off" | "0"
+        )
+    });
+    if off || running.is_empty() || env.target_tip.is_null() {
+        return Ok(Radar::default());
+    }
+    radar::scan(
+        &env.ctx.repo,
+        env.target_tip,
+        &running,
+        env.task_rel.as_deref(),
+    )
+}
+
+/// The radar's findings as text (empty when there are none). Ids and paths are shown safely
+/// (no control characters reach the terminal).
+fn radar_text(env: &Env, radar: &Radar) -> String {
+    if radar.is_empty() {
+        return String::new();
+    }
+    let files = |f: &[String]| -> String {
+        let shown: Vec<String> = f.iter().map(|p| display::safe(p).into_owned()).collect();
+        shown.join(", ")
+    };
+    let target = short_branch(&env.target);
+    let mut o = String::from("\nConflict radar (committed work so far):\n");
+    for p in &radar.pairs {
+        outln!(
+            o,
+            "  {} and {} will conflict in {}",
+            display::safe(&p.tasks[0]),
+            display::safe(&p.tasks[1]),
+            files(&p.files)
+        );
+    }
+    for t in &radar.target {
+        outln!(
+            o,
+            "  {} conflicts with {target} in {}",
+            display::safe(&t.task),
+            files(&t.files)
+        );
+    }
+    for t in &radar.outside {
+        outln!(
+            o,
+            "  {} changes files outside its produces/shared_files: {}",
+            display::safe(&t.task),
+            files(&t.files)
+        );
+    }
+    o
 }
 
 fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
@@ -103,7 +198,7 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
         .find(|w| w.branch.as_deref() == Some(branch.as_str()))
         .map(|w| w.path.clone());
     let (mut ahead, mut behind) = (None, None);
-    if let Some(tip) = tip {
+    if let (Some(tip), false) = (tip, env.target_tip.is_null()) {
         if let Some(base) = repo.merge_base(env.target_tip, tip)? {
             ahead = Some(repo.count_between(base, tip)?);
             behind = Some(repo.count_between(base, env.target_tip)?);
@@ -111,6 +206,7 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
     }
     Ok(Active {
         branch: short_branch(&branch).to_string(),
+        elsewhere: tip.is_none() && t.status == Status::InProgress,
         tip,
         worktree,
         changes: None,
@@ -191,11 +287,16 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
     outln!(
         o,
-        "{} ({}): {done} of {} tasks done; target {}",
+        "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
         crate::taskgraph::display::safe(&env.product),
         graph.tasks.len(),
-        short_branch(&env.target)
+        short_branch(&env.target),
+        if env.target_tip.is_null() {
+            " (no commits yet)"
+        } else {
+            ""
+        }
     );
     let w_id = rows
         .iter()
@@ -234,6 +335,11 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         );
         if let Some(a) = &r.active {
             line.push_str(&format!("  {:<w_branch$}", a.branch));
+            if a.elsewhere {
+                line.push_str(&format!("  {}", out.paint("33", ELSEWHERE)));
+                outln!(o, "{}", line.trim_end());
+                continue;
+            }
             if a.tip.is_none() {
                 line.push_str(&format!("  {}", out.paint("31", "(branch missing)")));
             }
@@ -308,6 +414,7 @@ fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             if let (Some(a), Some(obj)) = (&r.active, v.as_object_mut()) {
                 obj.insert("branch".into(), json!(a.branch));
                 obj.insert("branch_exists".into(), json!(a.tip.is_some()));
+                obj.insert("elsewhere".into(), json!(a.elsewhere));
                 if let Some(p) = &a.worktree {
                     obj.insert("worktree".into(), json!(p));
                 }

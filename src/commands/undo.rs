@@ -1,15 +1,24 @@
 //! `git parallel undo`: reverse the last completed operation by applying the inverse of each
 //! of its steps, newest first, through the transaction engine (refs move back only from the
 //! values the operation left, so anything changed since makes it refuse).
+//!
+//! Undo never deletes a backup (`refs/parallel/backup/*`): undoing an operation that made one
+//! leaves it for `git parallel gc` to trim. Undoing `abort --force` puts the saved uncommitted
+//! changes back into the re-made worktree, and a worktree the undo removes (undo of `start`)
+//! has its ignored files kept first (src/txn/keep.rs).
 
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
-use crate::txn;
+use crate::txn::{self, keep, Plan, Step};
+
+use super::abort::BACKUP_PREFIX;
 
 pub fn run(ctx: &Context) -> Result<()> {
     txn::ensure_no_pending(&ctx.repo)?;
-    let plan = txn::undo_plan(&ctx.repo)?;
+    let mut plan = txn::undo_plan(&ctx.repo)?;
+    keep_backups(&mut plan);
+    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             super::common::print_json(&super::common::json_envelope(
@@ -26,10 +35,26 @@ pub fn run(ctx: &Context) -> Result<()> {
     if ctx.out.json {
         super::common::print_json(&super::common::json_envelope(
             "undo",
-            serde_json::json!({ "undone": summary.trim_start_matches("undo ") }),
+            serde_json::json!({
+                "undone": summary.trim_start_matches("undo "),
+                "ignored_files": kept,
+            }),
         ));
     } else if !ctx.out.quiet {
         println!("Undid '{}'.", summary.trim_start_matches("undo "));
+        keep::print_kept(&kept, &ctx.out, |p| ctx.display_path(p));
     }
     Ok(())
+}
+
+/// Drops the deletions of backup refs from an undo plan: a backup outlives the undo of the
+/// operation that made it (gc trims it after parallel.keepBackups days).
+fn keep_backups(plan: &mut Plan) {
+    for s in plan.steps.iter_mut() {
+        if let Step::Refs { updates, .. } = s {
+            updates.retain(|u| !(u.name.starts_with(BACKUP_PREFIX) && u.new.is_none()));
+        }
+    }
+    plan.steps
+        .retain(|s| !matches!(s, Step::Refs { updates, .. } if updates.is_empty()));
 }

@@ -459,8 +459,12 @@ impl Location {
     pub fn workdir(&self) -> Result<&Utf8Path> {
         self.main_worktree.as_deref().ok_or_else(|| {
             crate::fatal!(
-                help = "run git parallel in a repository with a working tree",
-                "this operation must be run in a work tree (the repository is bare)"
+                help = format!(
+                    "git parallel needs the repository's main worktree; clone it and run there: git clone {} <dir>",
+                    self.common_dir
+                ),
+                "this operation must be run in a work tree (the repository {} is bare)",
+                self.common_dir
             )
         })
     }

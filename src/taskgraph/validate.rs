@@ -217,6 +217,7 @@ pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
         check_types(&mut cx, node, map);
         check_paths(&mut cx, node, map);
     }
+    check_case_collisions(&mut cx, nodes, values);
     check_dependencies(&mut cx, nodes, values);
     check_cycles(&mut cx, nodes);
     check_consumes(&mut cx, nodes);
@@ -282,6 +283,40 @@ fn check_id<'a>(
         }
         None => {
             first.insert(s, i);
+        }
+    }
+}
+
+/// Ids that differ only in case name branches and worktree directories that collide on a
+/// case-insensitive filesystem (macOS, Windows).
+fn check_case_collisions(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {
+    let mut seen: HashMap<String, (&str, usize)> = HashMap::new();
+    for (i, value) in values.iter().enumerate() {
+        let Some(id) = value.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        match seen.get(&id.to_lowercase()) {
+            Some(&(prev, j)) if prev != id => {
+                let (Some(node), Some(prev_node)) = (
+                    nodes.get(i).and_then(|n| n.get("id")),
+                    nodes.get(j).and_then(|n| n.get("id")),
+                ) else {
+                    continue;
+                };
+                cx.emit(
+                    Severity::Error,
+                    "taskgraph::id-case-collision",
+                    format!("task ids `{id}` and `{prev}` differ only in case"),
+                    node,
+                    "differs only in case",
+                    &[(prev_node, "from this one")],
+                    "their branches and worktree directories would collide on a case-insensitive filesystem (macOS, Windows); rename one".into(),
+                );
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(id.to_lowercase(), (id, i));
+            }
         }
     }
 }

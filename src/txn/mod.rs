@@ -5,6 +5,7 @@
 
 mod failpoint;
 pub mod journal;
+pub mod keep;
 pub mod lock;
 pub mod oplog;
 pub mod step;
@@ -168,6 +169,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
             finish_log(&dir, &journal)?;
             Journal::remove(&dir)?;
             lock.release();
+            crate::output::took_effect(&journal.summary);
             Ok(())
         }
         Err((i, e)) => {
@@ -416,6 +418,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
         finish_log(&dir, &journal)?;
         Journal::remove(&dir)?;
         lock.release();
+        crate::output::took_effect(&format!("recover --continue of {}", journal.summary));
         return Ok(Recovered::Completed(journal.summary));
     }
     if complete && journal.rolling_back {
@@ -436,6 +439,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     }
     Journal::remove(&dir)?;
     lock.release();
+    crate::output::took_effect(&format!("recover --abort of {}", journal.summary));
     Ok(Recovered::RolledBack(journal.summary))
 }
 

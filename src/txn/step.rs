@@ -52,6 +52,9 @@ pub enum Step {
         command: String,
         dir: Utf8PathBuf,
     },
+    /// Keep what a worktree removal would lose (ignored files, saved changes, submodule
+    /// commits); see src/txn/keep.rs.
+    Keep(super::keep::Keep),
 }
 
 /// A file copied from the main worktree into a new one.
@@ -113,6 +116,7 @@ impl Step {
             } => {
                 format!("test {} with `{command}`", short(commit))
             }
+            Step::Keep(k) => k.describe(),
         }
     }
 
@@ -164,6 +168,7 @@ impl Step {
                 new: old.clone(),
             },
             Step::TestGate { .. } => return None,
+            Step::Keep(k) => Step::Keep(k.inverse()?),
         })
     }
 
@@ -189,6 +194,7 @@ impl Step {
                 command,
                 dir,
             } => test_gate(repo, commit, command, dir),
+            Step::Keep(k) => k.apply(&repo.loc),
         }
     }
 

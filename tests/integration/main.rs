@@ -1,5 +1,6 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod elsewhere;
 mod exec_demo;
 mod faults;
 mod finish;
@@ -7,7 +8,9 @@ mod first_hour;
 mod json;
 mod lifecycle;
 mod native;
+mod odd_repos;
 mod readonly;
+mod safety;
 mod start;
 mod support;
 mod taskfile;
