@@ -131,17 +131,8 @@ fn report_position(report: &miette::Report, text: &str) -> (usize, usize) {
     let offset = report
         .labels()
         .and_then(|mut l| l.next())
-        .map_or(0, |l| l.offset())
-        .min(text.len());
-    let offset = (0..=offset)
-        .rev()
-        .find(|&o| text.is_char_boundary(o))
-        .unwrap_or(0);
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
-    (line, col)
+        .map_or(0, |l| l.offset());
+    crate::taskgraph::line_col(text, offset)
 }
 
 /// What `start` will need of every task not started yet: a valid branch name under

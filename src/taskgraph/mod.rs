@@ -124,7 +124,7 @@ const SNIPPET_LINE_MAX: usize = 400;
 
 /// 1-based line, length in bytes of that line, and 1-based column (characters) of `offset`
 /// (clamped to the text and to a character boundary). CR, LF and CRLF all end a line.
-fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
+pub(crate) fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
     let mut at = offset.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
@@ -136,6 +136,13 @@ fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
         - before.matches("\r\n").count()
         + 1;
     (line, end - start, before[start..].chars().count() + 1)
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`; CR, LF and CRLF all end
+/// a line.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let (line, _, col) = line_around(text, offset);
+    (line, col)
 }
 
 /// Build a report with the file as source code, labelled spans and an optional help line.
