@@ -70,6 +70,7 @@ impl Context {
             &[repo.config("color.parallel"), repo.config("color.ui")],
         );
         let out = Output::from_args(&args);
+        crate::output::set_quiet(out.quiet);
         crate::progress::enable(
             !out.quiet && !out.json && std::io::stderr().is_terminal() && out.color_err_allowed(),
         );

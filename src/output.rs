@@ -15,7 +15,7 @@
 use std::fmt;
 use std::io::IsTerminal;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// The first error writing to stdout.
@@ -107,6 +107,33 @@ pub fn color() -> (bool, bool) {
         c = COLOR.load(Ordering::Relaxed);
     }
     (c & 1 != 0, c & 2 != 0)
+}
+
+/// Whether `-q` was given: nothing on success but warnings the user must act on.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Keeps `-q` for code that has no [`crate::context::Output`] at hand (the transaction steps).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Announces a test gate's run on stderr (nothing with `-q`).
+pub fn testing(commit: &str, command: &str, dir: &str) {
+    if !quiet() {
+        eprint(format_args!("testing {commit} with `{command}` in {dir}\n"));
+    }
+}
+
+/// Shows the output a quiet test gate kept back, once the test has failed.
+pub fn failed_test_output(stdout: &[u8], stderr: &[u8]) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(stdout);
+    let _ = err.write_all(stderr);
 }
 
 /// Writes to stdout, returning any error.

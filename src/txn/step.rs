@@ -497,15 +497,25 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
         .arg(dir.as_str())
         .arg(commit);
     cli::run(cmd)?;
-    eprintln!("testing {} with `{command}` in {dir}", short(commit));
-    let status = std::process::Command::new("sh")
-        .arg("-c")
+    crate::output::testing(short(commit), command, dir.as_str());
+    let mut test = std::process::Command::new("sh");
+    test.arg("-c")
         .arg(command)
         .current_dir(dir)
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::null());
+    let status = if crate::output::quiet() {
+        // -q: the test's output is kept back and shown only if it fails.
+        test.output().map(|o| {
+            if !o.status.success() {
+                crate::output::failed_test_output(&o.stdout, &o.stderr);
+            }
+            o.status
+        })
+    } else {
         // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        .stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?))
-        .status();
+        test.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?))
+            .status()
+    };
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;
