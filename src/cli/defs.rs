@@ -125,7 +125,20 @@ flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
     "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
      the long help when no manual page is installed.");
 
-pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &HELP];
+flag!(
+    COLOR,
+    "color",
+    None,
+    Value("WHEN"),
+    Complete::Choices(&["always", "never", "auto"]),
+    None,
+    "colour output: always, never or auto",
+    "Colour the output: always, never, or auto (only on a terminal; the default). Without it, \
+     NO_COLOR (set and not empty) means never, then git config color.parallel, then color.ui \
+     (always, never, auto, or true meaning auto) decide, like git."
+);
+
+pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &COLOR, &HELP];
 
 flag!(
     VERSION,

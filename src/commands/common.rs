@@ -170,6 +170,16 @@ impl<'a> Env<'a> {
             .tf
             .apply_edits(edits)
             .map_err(crate::error::Error::Refused)?;
+        self.task_file_text_steps(new_text, message, no_commit)
+    }
+
+    /// [`Env::task_file_steps`] for a new text of the task file already made.
+    pub fn task_file_text_steps(
+        &self,
+        new_text: String,
+        message: &str,
+        no_commit: bool,
+    ) -> Result<(Vec<Step>, ObjectId)> {
         let rel = match (&self.task_rel, no_commit) {
             (Some(rel), false) => rel.clone(),
             _ => {
