@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --format --max --test -m --reason -j --jobs -o --output
+                case -C --directory --tasks --product --color --format --max --test -m --reason -j --jobs -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -122,6 +122,7 @@ complete -c git-parallel -n 'true' -l tasks -r -F -d 'the task graph file to use
 complete -c git-parallel -n 'true' -l product -r -f -d 'use products/NAME/.claude/task-graph.yml'
 complete -c git-parallel -n 'true' -l json -d 'print machine-readable JSON (see docs/json.md)'
 complete -c git-parallel -n 'true' -s q -l quiet -d 'print nothing but errors; no progress'
+complete -c git-parallel -n 'true' -l color -r -f -a 'always never auto' -d 'colour output: always, never or auto'
 complete -c git-parallel -n 'true' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git-parallel -n '__git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
 complete -c git-parallel -n '__git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
@@ -186,6 +187,7 @@ complete -c git -n '__fish_git_using_command parallel' -l tasks -r -F -d 'the ta
 complete -c git -n '__fish_git_using_command parallel' -l product -r -f -d 'use products/NAME/.claude/task-graph.yml'
 complete -c git -n '__fish_git_using_command parallel' -l json -d 'print machine-readable JSON (see docs/json.md)'
 complete -c git -n '__fish_git_using_command parallel' -s q -l quiet -d 'print nothing but errors; no progress'
+complete -c git -n '__fish_git_using_command parallel' -l color -r -f -a 'always never auto' -d 'colour output: always, never or auto'
 complete -c git -n '__fish_git_using_command parallel' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'

@@ -125,7 +125,20 @@ flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
     "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
      the long help when no manual page is installed.");
 
-pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &HELP];
+flag!(
+    COLOR,
+    "color",
+    None,
+    Value("WHEN"),
+    Complete::Choices(&["always", "never", "auto"]),
+    None,
+    "colour output: always, never or auto",
+    "Colour the output: always, never, or auto (only on a terminal; the default). Without it, \
+     NO_COLOR (set and not empty) means never, then git config color.parallel, then color.ui \
+     (always, never, auto, or true meaning auto) decide, like git."
+);
+
+pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &COLOR, &HELP];
 
 flag!(
     VERSION,
@@ -320,13 +333,20 @@ pub static PATH: Command = Command {
 pub static VALIDATE: Command = Command {
     name: "validate",
     summary: "check the task graph and report every problem with its location",
-    doc: "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
-          unknown status values, ids that cannot be branch names, paths that escape the repository, \
-          and consumed artifacts that are never produced (a warning). Exits 1 when there are errors.",
+    doc:
+        "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
+          unknown status values, ids, agents and products outside the safe character set or too \
+          long, merge keys, paths that escape the repository, the branch and worktree names start \
+          would use under the configured templates, and consumed artifacts that are never \
+          produced (a warning). Shorthand read liberally (a single value for a list, paths in \
+          produces) is shown as a note. Exits 1 when there are errors.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[],
-    examples: &[("git parallel validate --tasks graph.yml", "check a file before committing it")],
+    examples: &[(
+        "git parallel validate --tasks graph.yml",
+        "check a file before committing it",
+    )],
     hidden: false,
 };
 

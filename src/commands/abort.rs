@@ -379,19 +379,46 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
     // 4. The task file.
     let now = crate::time::now_iso();
     let mut edits = Vec::new();
+    let mut removals: Vec<(&str, &str)> = Vec::new();
     for t in targets.iter() {
-        let task = env.tf.task(&t.id).expect("selected task exists");
         edits.push(Edit::task(&t.id, "status", "pending"));
-        if task.started_at.is_some() {
-            edits.push(Edit::task(&t.id, "started_at", Scalar::Null));
-        }
-        if task.assigned_to.is_some() {
-            edits.push(Edit::task(&t.id, "assigned_to", Scalar::Null));
+        let before = before_start(env, &t.id);
+        for key in START_KEYS {
+            match before.as_ref().and_then(|m| m.get(key)) {
+                // The key was there before start: its old value comes back.
+                Some(old) => {
+                    if let Some(v) = scalar_of(old) {
+                        edits.push(Edit::task(&t.id, key, v));
+                    }
+                }
+                // Start added it: it goes.
+                None => removals.push((t.id.as_str(), key)),
+            }
         }
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
-    let (file_steps, _) = env.task_file_steps(&edits, &message, no_commit)?;
+    let text = env
+        .tf
+        .apply_edits(&edits)
+        .map_err(crate::error::Error::Refused)?;
+    let removed = crate::taskgraph::TaskFile::parse(&env.tf.path, text)
+        .and_then(|tf| tf.remove_task_keys(&removals));
+    let text = match removed {
+        Ok(text) => text,
+        // A line that cannot be cut out cleanly (a flow mapping, …) is cleared instead.
+        Err(_) => {
+            for (id, key) in &removals {
+                if env.tf.task(id).is_some_and(|t| has_key(t, key)) {
+                    edits.push(Edit::task(*id, *key, Scalar::Null));
+                }
+            }
+            env.tf
+                .apply_edits(&edits)
+                .map_err(crate::error::Error::Refused)?
+        }
+    };
+    let (file_steps, _) = env.task_file_text_steps(text, &message, no_commit)?;
     steps.extend(file_steps);
     let plan = Plan {
         command: "abort".into(),
@@ -404,6 +431,66 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
         }),
     };
     Ok((plan, kept))
+}
+
+/// The keys `start` (and `retry`) write into a task; abort puts them back as they were.
+const START_KEYS: [&str; 2] = ["started_at", "assigned_to"];
+
+/// Whether the task has a value for one of [`START_KEYS`].
+fn has_key(task: &Task, key: &str) -> bool {
+    match key {
+        "started_at" => task.started_at.is_some(),
+        _ => task.assigned_to.is_some(),
+    }
+}
+
+/// The task's entry as it was before the `start` that started it (the newest one not undone
+/// in the operation log), None when the log no longer has that start.
+fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
+    let entries = txn::oplog::read(&txn::state_dir(&env.ctx.repo)).ok()?;
+    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    let entry = entries.iter().rev().find(|e| {
+        e.command == "start"
+            && e.undoes.is_none()
+            && !undone.contains(&e.id.as_str())
+            && e.meta["tasks"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(id)))
+    })?;
+    // The task file as start found it: the old text it wrote over (--no-commit), else the
+    // file in the target's commit before start's commit.
+    let text = entry.steps.iter().find_map(|s| match s {
+        Step::WriteFile { path, old, .. } if *path == env.task_path => Some(old.clone()),
+        Step::Refs { updates, .. } => {
+            let old = updates
+                .iter()
+                .find(|u| u.name == env.target)?
+                .old
+                .as_deref()?;
+            let old = ObjectId::from_hex(old.as_bytes()).ok()?;
+            let bytes = env.ctx.repo.file_at(old, env.task_rel.as_deref()?).ok()??;
+            String::from_utf8(bytes).ok()
+        }
+        _ => None,
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    doc.get("tasks")?
+        .as_sequence()?
+        .iter()
+        .find(|t| t.get("id").and_then(serde_yaml::Value::as_str) == Some(id))?
+        .as_mapping()
+        .cloned()
+}
+
+/// A task file value as an edit's scalar (None for what an edit cannot write back).
+fn scalar_of(v: &serde_yaml::Value) -> Option<Scalar> {
+    match v {
+        serde_yaml::Value::Null => Some(Scalar::Null),
+        serde_yaml::Value::String(s) => Some(Scalar::Str(s.clone())),
+        serde_yaml::Value::Number(n) => n.as_i64().map(Scalar::Int),
+        _ => None,
+    }
 }
 
 fn report(env: &Env, targets: &[Target], kept: &[Kept]) {

@@ -370,7 +370,10 @@ fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)
-        .replace("{name}", &task.name.to_lowercase())
+        .replace(
+            "{name}",
+            &crate::taskgraph::display::safe(&task.name).to_lowercase(),
+        )
         .replace("{id}", &task.id)
         .replace("{branch}", short_branch(branch))
 }

@@ -477,7 +477,7 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
         });
     }
     super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    eprintln!("testing {} with `{command}` in {dir}", short(commit));
+    crate::output::testing(short(commit), command, dir.as_str());
     // In a process group of its own, so that an interrupt reaches it through our handler
     // (which passes it on) and the rollback runs after it ended.
     let mut cmd = std::process::Command::new("sh");
@@ -485,15 +485,27 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
         .arg(command)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
-        // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        .stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?))
         .process_group(0);
+    let quiet = crate::output::quiet();
+    if quiet {
+        // -q: the test's output is kept back and shown only if it fails.
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+    } else {
+        // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
+        cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
+    }
     crate::git::cli::die_with_parent(&mut cmd);
-    let status = cmd.spawn().and_then(|mut child| {
+    let status = cmd.spawn().and_then(|child| {
         super::interrupt::set_test_group(child.id() as i32);
-        let status = child.wait();
+        let out = child.wait_with_output();
         super::interrupt::set_test_group(0);
-        status
+        out.map(|o| {
+            if quiet && !o.status.success() {
+                crate::output::failed_test_output(&o.stdout, &o.stderr);
+            }
+            o.status
+        })
     });
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;

@@ -16,3 +16,4 @@ mod readonly;
 mod safety;
 mod start;
 mod support;
+mod taskfile;
