@@ -790,3 +790,54 @@ fn sigint_to_start_rolls_back_by_itself() {
         assert_eq!(state(&r), before, "{status}");
     }
 }
+
+/// `recover` itself killed (process group) in the middle, both ways: the next `recover` in
+/// the same direction settles it.
+#[cfg(feature = "failpoints")]
+#[test]
+fn a_killed_recover_is_settled_by_the_next_one() {
+    let after = reference(&start_setup, &["start", "-q"]);
+    for how in ["--continue", "--abort"] {
+        let what = format!("recover {how} killed");
+        let r = start_setup();
+        let before = state(&r);
+        // Killed after the last of the 6 worktrees (step 9) was added: an abort has all six to
+        // remove; killed before the first one (step 4): a continue has all six to add.
+        let kill = if how == "--abort" {
+            "killafter:9"
+        } else {
+            "kill:4"
+        };
+        let out = r.run_env(&["start", "-q"], &[(FAILPOINT, kill)]);
+        assert!(out.status.code().is_none(), "{what}: {}", all_output(&out));
+        let mut child = spawn(&r, &["recover", how]);
+        let base = r.base();
+        let probe = move || {
+            let n = (1..=6)
+                .filter(|i| {
+                    base.join(format!("worktrees/demo/backend-T{i}/data/d1"))
+                        .exists()
+                })
+                .count();
+            if how == "--abort" {
+                n < 6
+            } else {
+                n > 0
+            }
+        };
+        wait_for(&mut child, probe);
+        kill_group(&mut child, libc::SIGKILL);
+        assert_status_explains(&r, &what);
+        if r.path(".git/parallel/journal").exists() {
+            recover_ok(&r, how, &what);
+        }
+        assert_settled(&r, &what);
+        let now = state(&r);
+        assert!(now == before || now == after, "{what}: {now:?}");
+        if how == "--abort" {
+            assert_eq!(now, before, "{what}");
+        } else {
+            assert_eq!(now, after, "{what}");
+        }
+    }
+}
