@@ -246,10 +246,12 @@ pub fn is_complete(loc: &Location, path: &Utf8Path) -> Result<bool> {
     })
 }
 
-/// Whether nothing of a worktree is left at `path` (no admin dir names it, no files).
+/// Whether nothing of a worktree of this repository is left at `path`: no admin dir names it,
+/// no junk of a half-made one, no files linked to a vanished one. (A directory there that was
+/// never ours, e.g. one that made an add fail, is not this operation's to remove.)
 pub fn is_absent(loc: &Location, path: &Utf8Path) -> Result<bool> {
     let found = find(loc, path)?;
-    Ok(found.admin.is_none() && found.junk.is_empty() && !path.exists())
+    Ok(found.admin.is_none() && found.junk.is_empty() && !found.dangling)
 }
 
 /// Why removing the complete worktree at `path` (without force) would delete work:
