@@ -80,22 +80,22 @@ __git_parallel_tasks ()
 __git_parallel_flags ()
 {
 	case "$1" in
-	"") echo "--version --directory= --tasks= --product= --json --quiet --help" ;;
-	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --help" ;;
-	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --help" ;;
-	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --help" ;;
-	abort) echo "--dry-run --force --directory= --tasks= --product= --json --quiet --help" ;;
-	fail) echo "--reason= --dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	retry) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	approve) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --help" ;;
-	undo) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --help" ;;
-	demo) echo "--keep --directory= --tasks= --product= --json --quiet --help" ;;
-	generate) echo "--output= --directory= --tasks= --product= --json --quiet --help" ;;
-	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --help" ;;
-	*) echo "--directory= --tasks= --product= --json --quiet --help" ;;
+	"") echo "--version --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	abort) echo "--dry-run --force --no-commit --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	fail) echo "--reason= --dry-run --no-commit --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	retry) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	approve) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	undo) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	demo) echo "--keep --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	generate) echo "--output= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	*) echo "--directory= --tasks= --product= --json --quiet --color= --help" ;;
 	esac
 }
 
@@ -106,6 +106,7 @@ __git_parallel_value ()
 	*:-C|*:--directory) __git_parallel_files -d "$3" ;;
 	*:--tasks) __git_parallel_files -f "$3" ;;
 	*:--product) __git_parallel_nothing ;;
+	*:--color) __git_parallel_reply "always never auto" "$3" ;;
 	plan:--format) __git_parallel_reply "text json dot mermaid" "$3" ;;
 	plan:--max) __git_parallel_nothing ;;
 	start:--max) __git_parallel_nothing ;;
@@ -145,7 +146,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--format|--max|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--format|--max|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --format --max --test -m --reason -j --jobs -o --output
+                case -C --directory --tasks --product --color --format --max --test -m --reason -j --jobs -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -111,7 +111,7 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a retry -d 'resta
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a approve -d 'approve a completed checkpoint task so its dependents may start'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a recover -d 'roll back or complete an operation that was interrupted'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a undo -d 'reverse the last completed operation'
-complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete backup refs older than parallel.keepBackups days'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
@@ -122,6 +122,7 @@ complete -c git-parallel -n 'true' -l tasks -r -F -d 'the task graph file to use
 complete -c git-parallel -n 'true' -l product -r -f -d 'use products/NAME/.claude/task-graph.yml'
 complete -c git-parallel -n 'true' -l json -d 'print machine-readable JSON (see docs/json.md)'
 complete -c git-parallel -n 'true' -s q -l quiet -d 'print nothing but errors; no progress'
+complete -c git-parallel -n 'true' -l color -r -f -a 'always never auto' -d 'colour output: always, never or auto'
 complete -c git-parallel -n 'true' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git-parallel -n '__git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
 complete -c git-parallel -n '__git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
@@ -139,9 +140,11 @@ complete -c git-parallel -n '__git_parallel_using finish' -l allow-outside -d 'w
 complete -c git-parallel -n '__git_parallel_positional finish \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git-parallel -n '__git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
+complete -c git-parallel -n '__git_parallel_using abort' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git-parallel -n '__git_parallel_positional abort \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git-parallel -n '__git_parallel_using fail' -s m -l reason -r -f -d 'why the task failed (recorded as its result)'
 complete -c git-parallel -n '__git_parallel_using fail' -s n -l dry-run -d 'print the plan and change nothing'
+complete -c git-parallel -n '__git_parallel_using fail' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git-parallel -n '__git_parallel_positional fail 1' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git-parallel -n '__git_parallel_using retry' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_positional retry 1' -f -a '(__git_parallel_tasks failed)'
@@ -173,7 +176,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a approve -d 'approve a completed checkpoint task so its dependents may start'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a recover -d 'roll back or complete an operation that was interrupted'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a undo -d 'reverse the last completed operation'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a gc -d 'delete backup refs older than parallel.keepBackups days'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
@@ -184,6 +187,7 @@ complete -c git -n '__fish_git_using_command parallel' -l tasks -r -F -d 'the ta
 complete -c git -n '__fish_git_using_command parallel' -l product -r -f -d 'use products/NAME/.claude/task-graph.yml'
 complete -c git -n '__fish_git_using_command parallel' -l json -d 'print machine-readable JSON (see docs/json.md)'
 complete -c git -n '__fish_git_using_command parallel' -s q -l quiet -d 'print nothing but errors; no progress'
+complete -c git -n '__fish_git_using_command parallel' -l color -r -f -a 'always never auto' -d 'colour output: always, never or auto'
 complete -c git -n '__fish_git_using_command parallel' -s h -l help -d '-h: short usage; --help: the manual page'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l format -r -f -a 'text json dot mermaid' -d 'output format: text, json, dot or mermaid'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using plan' -l max -r -f -d 'start at most N tasks (highest priority first)'
@@ -201,9 +205,11 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional finish \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional abort \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using fail' -s m -l reason -r -f -d 'why the task failed (recorded as its result)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using fail' -s n -l dry-run -d 'print the plan and change nothing'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using fail' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional fail 1' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using retry' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional retry 1' -f -a '(__git_parallel_tasks failed)'

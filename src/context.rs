@@ -14,7 +14,7 @@ use crate::taskgraph::{Severity, TaskFile};
 pub struct Output {
     pub json: bool,
     pub quiet: bool,
-    /// Colour on stdout (a TTY and NO_COLOR unset).
+    /// Colour on stdout (decided once by [`crate::output::set_color`]).
     pub color: bool,
     /// Colour on stderr.
     pub color_err: bool,
@@ -22,15 +22,14 @@ pub struct Output {
 
 impl Output {
     pub fn from_args(args: &Args) -> Output {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var("TERM").is_ok_and(|t| t == "dumb");
         let json = args.on(&defs::JSON);
         let quiet = args.on(&defs::QUIET);
+        let (color, color_err) = crate::output::color();
         Output {
             json,
             quiet,
-            color: !no_color && std::io::stdout().is_terminal(),
-            color_err: !no_color && std::io::stderr().is_terminal(),
+            color,
+            color_err,
         }
     }
 
@@ -63,7 +62,15 @@ impl Context {
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| crate::fatal!("current directory is not UTF-8: {}", p.display()))?;
         let repo = Repo::discover(&cwd)?;
+        let when = args
+            .value(&defs::COLOR)
+            .and_then(crate::output::parse_color_flag);
+        crate::output::set_color(
+            when,
+            &[repo.config("color.parallel"), repo.config("color.ui")],
+        );
         let out = Output::from_args(&args);
+        crate::output::set_quiet(out.quiet);
         crate::progress::enable(
             !out.quiet && !out.json && std::io::stderr().is_terminal() && out.color_err_allowed(),
         );

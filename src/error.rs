@@ -41,15 +41,23 @@ impl Error {
     }
 }
 
-/// `refused!("...")` / `refused!(help = "...", "...")`: an exit-1 error.
+/// `refused!("...")` / `refused!(help = "...", "...")`: an exit-1 error. A literal help is a
+/// format string like the message (`help = "commit {rel} first"` names the variable's value;
+/// miette alone would print `{rel}` as is).
 #[macro_export]
 macro_rules! refused {
+    (help = $help:literal, $($arg:tt)*) => {
+        $crate::error::Error::Refused(miette::miette!(help = format!($help), $($arg)*))
+    };
     ($($arg:tt)*) => { $crate::error::Error::Refused(miette::miette!($($arg)*)) };
 }
 
-/// `fatal!("...")`: an exit-128 error.
+/// `fatal!("...")`: an exit-128 error (help as in `refused!`).
 #[macro_export]
 macro_rules! fatal {
+    (help = $help:literal, $($arg:tt)*) => {
+        $crate::error::Error::Fatal(miette::miette!(help = format!($help), $($arg)*))
+    };
     ($($arg:tt)*) => { $crate::error::Error::Fatal(miette::miette!($($arg)*)) };
 }
 

@@ -74,6 +74,17 @@ fn real_main() -> error::Result<()> {
         Parsed::LongHelp(cmd) => return commands::help::open_manual(cmd),
         Parsed::Run(args) => args,
     };
+    let when = match args.value(&cli::defs::COLOR) {
+        None => None,
+        Some(v) => Some(output::parse_color_flag(v).ok_or_else(|| {
+            Error::usage(
+                format!("invalid --color value '{v}' (use always, never or auto)"),
+                Some(args.command),
+            )
+        })?),
+    };
+    // Flag and NO_COLOR for now; Context::open adds the repository's color.* config.
+    output::set_color(when, &[]);
     if let Some(dir) = args.value(&cli::defs::CHDIR) {
         std::env::set_current_dir(dir).map_err(|e| fatal!("cannot change to '{dir}': {e}"))?;
     }
@@ -82,8 +93,7 @@ fn real_main() -> error::Result<()> {
 
 fn report(e: Error) -> i32 {
     let code = e.code();
-    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let (_, color) = output::color();
     let mut err = std::io::stderr().lock();
     match e {
         Error::Usage { message, command } => {

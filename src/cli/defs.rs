@@ -125,7 +125,20 @@ flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
     "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
      the long help when no manual page is installed.");
 
-pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &HELP];
+flag!(
+    COLOR,
+    "color",
+    None,
+    Value("WHEN"),
+    Complete::Choices(&["always", "never", "auto"]),
+    None,
+    "colour output: always, never or auto",
+    "Colour the output: always, never, or auto (only on a terminal; the default). Without it, \
+     NO_COLOR (set and not empty) means never, then git config color.parallel, then color.ui \
+     (always, never, auto, or true meaning auto) decide, like git."
+);
+
+pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &COLOR, &HELP];
 
 flag!(
     VERSION,
@@ -161,7 +174,8 @@ flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks")
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
-     the main worktree. Task branches then start from the target tip as it is.");
+     the main worktree (start: task branches then start from the target tip as it is). finish needs \
+     the task file committed: git commit -- <task file>.");
 flag!(
     START_FORCE,
     "force",
@@ -177,8 +191,9 @@ flag!(ABORT_FORCE, "force", Some('f'), Switch, Complete::Nothing, None,
     "abort tasks with commits or changes (their tips are backed up)",
     "Also abort tasks whose branch has commits of its own, whose worktree has uncommitted or untracked \
      changes, or whose worktree is locked. Each branch tip is first saved under \
-     refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted changes are \
-     discarded.");
+     refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted and untracked \
+     changes are saved as a commit under refs/parallel/backup/<id>-wip ('git parallel undo' puts \
+     them back into the worktree). Ignored files are kept as without --force (parallel.keepIgnored).");
 flag!(
     PARTIAL,
     "partial",
@@ -372,11 +387,15 @@ pub static FINISH: Command = Command {
 pub static ABORT: Command = Command {
     name: "abort",
     summary: "remove started tasks that have no work yet and set them back to pending",
-    doc: "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
-          tasks with commits, uncommitted or untracked changes, or a locked worktree unless --force.",
+    doc:
+        "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
+          tasks with commits, uncommitted or untracked changes, a locked worktree, or initialised \
+          submodules unless --force. Only branches git-parallel made for the task are deleted: an \
+          assigned_to naming another branch is refused. Ignored files of a removed worktree are \
+          kept under $GIT_COMMON_DIR/parallel/ignored/ (parallel.keepIgnored).",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &ABORT_FORCE],
+    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
 };
@@ -388,7 +407,7 @@ pub static FAIL: Command = Command {
           worktree are kept for debugging.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&REASON, &DRY_RUN],
+    flags: &[&REASON, &DRY_RUN, &NO_COMMIT],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
 };
@@ -438,7 +457,9 @@ pub static UNDO: Command = Command {
     doc:
         "Reverse the last completed operation recorded in the operation log (start, finish, abort, \
           fail, retry, approve, undo): refs move back with expected values, deleted branches and \
-          worktrees are recreated, the task file is restored. Refuses when something changed since.",
+          worktrees are recreated, the task file is restored; uncommitted changes saved by abort \
+          --force are put back into the worktree. Backup refs stay unless a restored branch holds \
+          their commit (gc trims them). Refuses when something changed since.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -448,8 +469,11 @@ pub static UNDO: Command = Command {
 
 pub static GC: Command = Command {
     name: "gc",
-    summary: "delete backup refs older than parallel.keepBackups days",
-    doc: "Delete refs/parallel/backup/* refs older than parallel.keepBackups days (default 30).",
+    summary: "delete backups older than parallel.keepBackups days",
+    doc: "Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
+          older than parallel.keepBackups days (default 30). A backup's age counts from when it was \
+          made (the operation log, else its reflog), never from its commits' dates; one of unknown \
+          age is kept.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -565,7 +589,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
-    ("parallel.keepBackups", "days backup refs are kept before gc deletes them (default 30)"),
+    ("parallel.keepBackups", "days backup refs and kept ignored files are kept before gc deletes them (default 30)"),
+    ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
 ];
 
 pub fn find(name: &str) -> Option<&'static Command> {

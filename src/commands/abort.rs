@@ -13,6 +13,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
 use super::common::{self, short_branch, Env};
+use super::submodules;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -41,6 +42,10 @@ struct Target {
     foreign: Option<String>,
     /// `assigned_to` names an existing branch git-parallel did not make for this task.
     not_ours: bool,
+    /// Initialised submodules whose repositories go with the worktree.
+    submodules: Vec<submodules::Submodule>,
+    /// Their commits saved by --force: (backup ref, what was saved).
+    sub_backups: Vec<(String, submodules::Saved)>,
     /// Set when --force saves the tip / the uncommitted changes (ref name, commit).
     backup: Option<String>,
     wip: Option<(String, ObjectId)>,
@@ -48,7 +53,7 @@ struct Target {
 
 impl Target {
     fn needs_force(&self) -> bool {
-        self.commits > 0 || !self.changes.is_empty() || self.locked
+        self.commits > 0 || !self.changes.is_empty() || self.locked || !self.submodules.is_empty()
     }
 }
 
@@ -135,6 +140,8 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
                 commits: 0,
                 changes: Vec::new(),
                 ours: Vec::new(),
+                submodules: Vec::new(),
+                sub_backups: Vec::new(),
                 backup: None,
                 wip: None,
             });
@@ -148,6 +155,10 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
         let (changes, ours) = match &wt {
             Some(w) if w.path.is_dir() => worktree_changes(env, &w.path, &copy)?,
             _ => (Vec::new(), Vec::new()),
+        };
+        let subs = match &wt {
+            Some(w) if w.path.is_dir() => submodules::find(&env.ctx.repo, &w.path)?,
+            _ => Vec::new(),
         };
         let foreign = wt.as_ref().and_then(|w| match &w.branch {
             Some(b) if *b == branch => None,
@@ -165,6 +176,8 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
             commits,
             changes,
             ours,
+            submodules: subs,
+            sub_backups: Vec::new(),
             backup: None,
             wip: None,
         });
@@ -239,6 +252,15 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
                 }
             ));
         }
+        if !t.submodules.is_empty() {
+            let paths: Vec<&str> = t.submodules.iter().map(|s| s.path.as_str()).collect();
+            problems.push(format!(
+                "{}: worktree {} has initialised submodules ({}) whose repositories are inside it and would be removed with it",
+                t.id,
+                env.show(t.worktree.as_deref().unwrap_or(Utf8Path::new("?"))),
+                paths.join(", ")
+            ));
+        }
         if t.locked {
             problems.push(format!(
                 "{}: worktree {} is locked (git worktree unlock)",
@@ -252,8 +274,9 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
             help = if force || !targets.iter().any(|t| !t.not_ours && t.needs_force()) {
                 "nothing was changed".to_string()
             } else {
-                "--force aborts them anyway: each branch tip is saved under refs/parallel/backup/<id> \
-                 and uncommitted changes under refs/parallel/backup/<id>-wip"
+                "--force aborts them anyway: each branch tip is saved under refs/parallel/backup/<id>, \
+                 uncommitted changes under refs/parallel/backup/<id>-wip, and submodule commits found \
+                 nowhere else under refs/parallel/backup/<id>-sub-<path>"
                     .to_string()
             },
             "cannot abort; nothing was changed:\n  {}",
@@ -269,10 +292,23 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
     let mut backups = Vec::new();
     let mut taken = Vec::new();
     for t in targets.iter_mut() {
-        let Some(tip) = t.tip else { continue };
         if !(force && t.needs_force()) {
             continue;
         }
+        // Submodule commits that would go with the worktree: copied into this repository.
+        for sub in &t.submodules {
+            for saved in submodules::save(&env.ctx.repo, sub)? {
+                let flat = saved.path.replace('/', "-");
+                let name = free_backup_name(env, &format!("{}-sub-{flat}", t.id), &mut taken)?;
+                backups.push(RefUpdate {
+                    name: name.clone(),
+                    old: None,
+                    new: Some(saved.commit.clone()),
+                });
+                t.sub_backups.push((name, saved));
+            }
+        }
+        let Some(tip) = t.tip else { continue };
         let name = free_backup_name(env, &t.id, &mut taken)?;
         backups.push(RefUpdate {
             name: name.clone(),
@@ -321,7 +357,8 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
             });
         }
     }
-    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps)?;
+    let include = crate::commands::start::include_files(env)?;
+    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
     // 3. Branches.
     let deletes: Vec<RefUpdate> = targets
         .iter()
@@ -342,18 +379,46 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
     // 4. The task file.
     let now = crate::time::now_iso();
     let mut edits = Vec::new();
+    let mut removals: Vec<(&str, &str)> = Vec::new();
     for t in targets.iter() {
-        let task = env.tf.task(&t.id).expect("selected task exists");
         edits.push(Edit::task(&t.id, "status", "pending"));
-        if task.started_at.is_some() {
-            edits.push(Edit::task(&t.id, "started_at", Scalar::Null));
-        }
-        if task.assigned_to.is_some() {
-            edits.push(Edit::task(&t.id, "assigned_to", Scalar::Null));
+        let before = before_start(env, &t.id);
+        for key in START_KEYS {
+            match before.as_ref().and_then(|m| m.get(key)) {
+                // The key was there before start: its old value comes back.
+                Some(old) => {
+                    if let Some(v) = scalar_of(old) {
+                        edits.push(Edit::task(&t.id, key, v));
+                    }
+                }
+                // Start added it: it goes.
+                None => removals.push((t.id.as_str(), key)),
+            }
         }
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
-    let (file_steps, _) = env.task_file_steps(&edits, &message, false)?;
+    let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
+    let text = env
+        .tf
+        .apply_edits(&edits)
+        .map_err(crate::error::Error::Refused)?;
+    let removed = crate::taskgraph::TaskFile::parse(&env.tf.path, text)
+        .and_then(|tf| tf.remove_task_keys(&removals));
+    let text = match removed {
+        Ok(text) => text,
+        // A line that cannot be cut out cleanly (a flow mapping, …) is cleared instead.
+        Err(_) => {
+            for (id, key) in &removals {
+                if env.tf.task(id).is_some_and(|t| has_key(t, key)) {
+                    edits.push(Edit::task(*id, *key, Scalar::Null));
+                }
+            }
+            env.tf
+                .apply_edits(&edits)
+                .map_err(crate::error::Error::Refused)?
+        }
+    };
+    let (file_steps, _) = env.task_file_text_steps(text, &message, no_commit)?;
     steps.extend(file_steps);
     let plan = Plan {
         command: "abort".into(),
@@ -366,6 +431,66 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
         }),
     };
     Ok((plan, kept))
+}
+
+/// The keys `start` (and `retry`) write into a task; abort puts them back as they were.
+const START_KEYS: [&str; 2] = ["started_at", "assigned_to"];
+
+/// Whether the task has a value for one of [`START_KEYS`].
+fn has_key(task: &Task, key: &str) -> bool {
+    match key {
+        "started_at" => task.started_at.is_some(),
+        _ => task.assigned_to.is_some(),
+    }
+}
+
+/// The task's entry as it was before the `start` that started it (the newest one not undone
+/// in the operation log), None when the log no longer has that start.
+fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
+    let entries = txn::oplog::read(&txn::state_dir(&env.ctx.repo)).ok()?;
+    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    let entry = entries.iter().rev().find(|e| {
+        e.command == "start"
+            && e.undoes.is_none()
+            && !undone.contains(&e.id.as_str())
+            && e.meta["tasks"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(id)))
+    })?;
+    // The task file as start found it: the old text it wrote over (--no-commit), else the
+    // file in the target's commit before start's commit.
+    let text = entry.steps.iter().find_map(|s| match s {
+        Step::WriteFile { path, old, .. } if *path == env.task_path => Some(old.clone()),
+        Step::Refs { updates, .. } => {
+            let old = updates
+                .iter()
+                .find(|u| u.name == env.target)?
+                .old
+                .as_deref()?;
+            let old = ObjectId::from_hex(old.as_bytes()).ok()?;
+            let bytes = env.ctx.repo.file_at(old, env.task_rel.as_deref()?).ok()??;
+            String::from_utf8(bytes).ok()
+        }
+        _ => None,
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    doc.get("tasks")?
+        .as_sequence()?
+        .iter()
+        .find(|t| t.get("id").and_then(serde_yaml::Value::as_str) == Some(id))?
+        .as_mapping()
+        .cloned()
+}
+
+/// A task file value as an edit's scalar (None for what an edit cannot write back).
+fn scalar_of(v: &serde_yaml::Value) -> Option<Scalar> {
+    match v {
+        serde_yaml::Value::Null => Some(Scalar::Null),
+        serde_yaml::Value::String(s) => Some(Scalar::Str(s.clone())),
+        serde_yaml::Value::Number(n) => n.as_i64().map(Scalar::Int),
+        _ => None,
+    }
 }
 
 fn report(env: &Env, targets: &[Target], kept: &[Kept]) {
@@ -382,6 +507,9 @@ fn report(env: &Env, targets: &[Target], kept: &[Kept]) {
                     "commits": t.commits,
                     "backup": t.backup,
                     "wip": t.wip.as_ref().map(|(name, _)| name),
+                    "submodule_backups": t.sub_backups.iter().map(|(name, s)| serde_json::json!({
+                        "ref": name, "path": s.path, "commit": s.commit, "what": s.what,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -437,6 +565,18 @@ fn report(env: &Env, targets: &[Target], kept: &[Kept]) {
                 "{}: its uncommitted changes are saved as {w}; 'git parallel undo' puts them back, \
                  or restore them in a worktree of that branch with: git checkout {w} -- .",
                 t.id
+            );
+        }
+    }
+    for t in targets {
+        for (name, saved) in &t.sub_backups {
+            println!(
+                "{}: submodule {} ({}) commit {} is saved as {name}; get it back in a checkout of that submodule with: git fetch {} {name}",
+                t.id,
+                saved.path,
+                saved.what,
+                crate::txn::step::short(&saved.commit),
+                env.ctx.repo.common_dir
             );
         }
     }

@@ -170,6 +170,16 @@ impl<'a> Env<'a> {
             .tf
             .apply_edits(edits)
             .map_err(crate::error::Error::Refused)?;
+        self.task_file_text_steps(new_text, message, no_commit)
+    }
+
+    /// [`Env::task_file_steps`] for a new text of the task file already made.
+    pub fn task_file_text_steps(
+        &self,
+        new_text: String,
+        message: &str,
+        no_commit: bool,
+    ) -> Result<(Vec<Step>, ObjectId)> {
         let rel = match (&self.task_rel, no_commit) {
             (Some(rel), false) => rel.clone(),
             _ => {
@@ -191,8 +201,13 @@ impl<'a> Env<'a> {
             .into_iter()
             .find(|w| w.branch.as_deref() == Some(self.target.as_str()))
         {
+            let or_no_commit = if self.takes_no_commit() {
+                ", or pass --no-commit"
+            } else {
+                ""
+            };
             return Err(crate::refused!(
-                help = "switch that worktree to another branch, or pass --no-commit",
+                help = "switch that worktree to another branch{or_no_commit}",
                 "the target branch {} is checked out in the worktree {}; committing on it would leave that worktree behind",
                 short_branch(&self.target),
                 w.path
@@ -201,7 +216,7 @@ impl<'a> Env<'a> {
         let committed = self.ctx.repo.file_at(self.target_tip, &rel)?;
         if committed.as_deref() != Some(self.tf.source.as_bytes()) {
             return Err(crate::refused!(
-                help = "commit it first (git commit {rel}), or pass --no-commit",
+                help = self.commit_first_hint(rel.as_str()),
                 "the task file {rel} differs from the one committed on {}",
                 short_branch(&self.target)
             ));
@@ -224,6 +239,7 @@ impl<'a> Env<'a> {
             steps.push(Step::SyncMain {
                 from: self.target_tip.to_string(),
                 to: commit.to_string(),
+                branch: Some(self.target.clone()),
             });
         }
         Ok((steps, commit))
@@ -239,11 +255,34 @@ impl<'a> Env<'a> {
         let out = crate::git::cli::stdout(cmd)?;
         if !out.trim().is_empty() {
             return Err(crate::refused!(
-                help = "commit or stash the change to {rel} first, or pass --no-commit",
+                help = self.commit_first_hint(rel),
                 "the task file {rel} has uncommitted changes in the main worktree"
             ));
         }
         Ok(())
+    }
+
+    /// Whether the running command takes `--no-commit` (start, abort, fail).
+    fn takes_no_commit(&self) -> bool {
+        self.ctx
+            .args
+            .command
+            .flags
+            .iter()
+            .any(|f| std::ptr::eq(*f, &crate::cli::defs::NO_COMMIT))
+    }
+
+    /// How to get past an uncommitted task file change: the exact command, and --no-commit
+    /// where the command takes it.
+    fn commit_first_hint(&self, rel: &str) -> String {
+        let mut h = format!(
+            "commit the task file first (from the main worktree), then run the command again:\n  git commit -m 'chore: update the task file' -- {}",
+            crate::taskgraph::display::shell_quote(rel)
+        );
+        if self.takes_no_commit() {
+            h.push_str("\nor pass --no-commit to leave this change uncommitted too");
+        }
+        h
     }
 
     /// The path relative to the current directory, for messages.

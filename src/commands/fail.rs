@@ -37,7 +37,8 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let message = format!("chore({}): fail {id}", env.product);
-    let (steps, _) = env.task_file_steps(&edits, &message, false)?;
+    let no_commit = ctx.args.on(&defs::NO_COMMIT);
+    let (steps, _) = env.task_file_steps(&edits, &message, no_commit)?;
     let plan = Plan {
         command: "fail".into(),
         summary: format!("fail {id}"),

@@ -62,7 +62,15 @@ pub fn run(ctx: &Context) -> Result<()> {
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
         return Err(report_conflicts(&env, &candidates, &merged));
     }
-    let (plan, final_tip) = build_plan(&env, &candidates, &merged)?;
+    let (mut plan, final_tip) = build_plan(&env, &candidates, &merged)?;
+    if env.target_checked_out {
+        txn::keep::check_main_overwrites(
+            &ctx.repo,
+            &env.target_tip.to_string(),
+            &final_tip.to_string(),
+        )?;
+    }
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             common::print_json(&common::json_envelope(
@@ -76,6 +84,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     txn::execute(&ctx.repo, plan)?;
     report(&env, &candidates, &merged, final_tip, &skipped);
+    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
     Ok(())
 }
 
@@ -235,6 +244,18 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
                 dirty.join("\n      ")
             ));
+            // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
+            // task states; committing is the way on.
+            if let Some(rel) = env
+                .task_rel
+                .as_deref()
+                .filter(|rel| dirty.iter().any(|l| l.get(3..) == Some(*rel)))
+            {
+                problems.push(format!(
+                    "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
+                    crate::taskgraph::display::shell_quote(rel)
+                ));
+            }
         }
     }
     let worktrees = env.ctx.repo.worktrees()?;
@@ -479,9 +500,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     }
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
-        let dir = std::env::temp_dir().join(format!("git-parallel-test-{}", std::process::id()));
-        let dir = Utf8PathBuf::from_path_buf(dir)
-            .map_err(|p| crate::fatal!("temp dir is not UTF-8: {}", p.display()))?;
+        let dir = crate::txn::step::test_dir()?;
         steps.push(Step::TestGate {
             commit: final_tip.to_string(),
             command: cmd,
@@ -523,6 +542,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     steps.push(Step::SyncMain {
         from: env.target_tip.to_string(),
         to: final_tip.to_string(),
+        branch: Some(env.target.clone()),
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {

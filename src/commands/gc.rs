@@ -1,5 +1,6 @@
-//! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) older than
-//! `parallel.keepBackups` days (default 30), as one compare-and-swap transaction.
+//! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
+//! (`<git dir>/parallel/ignored/*`, see src/txn/keep.rs) older than `parallel.keepBackups` days
+//! (default 30), as one transaction (compare-and-swap for the refs).
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -12,7 +13,7 @@ use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::git::RefUpdate;
-use crate::txn::{self, Plan, Step};
+use crate::txn::{self, keep, Plan, Step};
 
 const DAY: u64 = 86_400;
 
@@ -53,13 +54,19 @@ pub fn run(ctx: &Context) -> Result<()> {
             kept.push(b);
         }
     }
-    if old.is_empty() {
-        return report(ctx, keep, &old, &kept, false);
+    let old_dirs: Vec<keep::KeptDir> = keep::kept_dirs(&ctx.repo)?
+        .into_iter()
+        .filter(|d| {
+            d.time
+                .is_some_and(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY))
+        })
+        .collect();
+    if old.is_empty() && old_dirs.is_empty() {
+        return report(ctx, keep, &old, &kept, &old_dirs, false);
     }
-    let plan = Plan {
-        command: "gc".into(),
-        summary: format!("gc {} backup ref{}", old.len(), plural(old.len())),
-        steps: vec![Step::Refs {
+    let mut steps = Vec::new();
+    if !old.is_empty() {
+        steps.push(Step::Refs {
             updates: old
                 .iter()
                 .map(|b| RefUpdate {
@@ -69,7 +76,23 @@ pub fn run(ctx: &Context) -> Result<()> {
                 })
                 .collect(),
             message: format!("git-parallel: gc backups older than {keep} days"),
-        }],
+        });
+    }
+    for d in &old_dirs {
+        steps.push(Step::Keep(keep::Keep::IgnoredTrim { dir: d.dir.clone() }));
+    }
+    let mut summary = format!("gc {} backup ref{}", old.len(), plural(old.len()));
+    if !old_dirs.is_empty() {
+        summary.push_str(&format!(
+            ", {} dir{} of kept ignored files",
+            old_dirs.len(),
+            plural(old_dirs.len())
+        ));
+    }
+    let plan = Plan {
+        command: "gc".into(),
+        summary,
+        steps,
         commit_point: None,
         meta: serde_json::json!({ "deleted": old.iter().map(|b| &b.name).collect::<Vec<_>>() }),
     };
@@ -78,7 +101,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         return Ok(());
     }
     txn::execute(&ctx.repo, plan)?;
-    report(ctx, keep, &old, &kept, true)
+    report(ctx, keep, &old, &kept, &old_dirs, true)
 }
 
 /// When the backup was made: the newest logged operation that set `name` to `id`, else the
@@ -111,7 +134,14 @@ fn backup_time(
     })
 }
 
-fn report(ctx: &Context, keep: u64, old: &[Backup], kept: &[Backup], deleted: bool) -> Result<()> {
+fn report(
+    ctx: &Context,
+    keep: u64,
+    old: &[Backup],
+    kept: &[Backup],
+    old_dirs: &[keep::KeptDir],
+    deleted: bool,
+) -> Result<()> {
     let entry = |b: &Backup| {
         serde_json::json!({
             "ref": b.name,
@@ -127,6 +157,7 @@ fn report(ctx: &Context, keep: u64, old: &[Backup], kept: &[Backup], deleted: bo
                 "keep_days": keep,
                 "deleted": old.iter().map(entry).collect::<Vec<_>>(),
                 "kept": kept.iter().map(entry).collect::<Vec<_>>(),
+                "deleted_ignored_dirs": old_dirs.iter().map(|d| d.dir.as_str()).collect::<Vec<_>>(),
             }),
         ));
         return Ok(());
@@ -145,6 +176,16 @@ fn report(ctx: &Context, keep: u64, old: &[Backup], kept: &[Backup], deleted: bo
                 plural(keep as usize)
             );
         }
+        return Ok(());
+    }
+    for d in old_dirs {
+        println!(
+            "Deleted kept ignored files older than {keep} day{}: {}",
+            plural(keep as usize),
+            ctx.display_path(&d.dir)
+        );
+    }
+    if old.is_empty() {
         return Ok(());
     }
     println!(

@@ -18,6 +18,7 @@ pub mod recover;
 pub mod retry;
 pub mod start;
 pub mod status;
+pub mod submodules;
 pub mod undo;
 pub mod validate;
 

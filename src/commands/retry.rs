@@ -108,6 +108,20 @@ pub fn run(ctx: &Context) -> Result<()> {
             env.show(&path)
         ));
     }
+    // Submodule repositories live inside the worktree's admin dir and go with it.
+    if let Some(w) = old_wt.as_ref().filter(|w| w.path.is_dir()) {
+        let subs = super::submodules::find(&ctx.repo, &w.path)?;
+        if !subs.is_empty() {
+            let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
+            problems.push(format!(
+                "worktree {} has initialised submodules ({}) whose repositories would be removed with it; \
+                 push their work (git -C <submodule> push), then: git -C {} submodule deinit --all --force",
+                env.show(&w.path),
+                paths.join(", "),
+                env.show(&w.path)
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(crate::refused!(
             help = "nothing was changed; fix these and run 'git parallel retry {id}' again",
@@ -184,18 +198,20 @@ pub fn run(ctx: &Context) -> Result<()> {
         copy,
         post_start: ctx.repo.config("parallel.postStart"),
     });
-    let plan = Plan {
+    let mut plan = Plan {
         command: "retry".into(),
         summary: format!("retry {id}"),
         steps,
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id], "backup": backup }),
     };
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         print_dry_run(ctx, "retry", &plan);
         return Ok(());
     }
     txn::execute(&ctx.repo, plan)?;
+    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
 
     let next = launch_line(&env, id, &new_branch, &path);
     if ctx.out.json {

@@ -2,10 +2,12 @@
 //! of its steps, newest first, through the transaction engine (refs move back only from the
 //! values the operation left, so anything changed since makes it refuse).
 //!
-//! Undo never deletes a backup (`refs/parallel/backup/*`): undoing an operation that made one
-//! leaves it for `git parallel gc` to trim. Undoing `abort --force` puts the saved uncommitted
-//! changes back into the re-made worktree, and a worktree the undo removes (undo of `start`)
-//! has its ignored files kept first (src/txn/keep.rs).
+//! Undo deletes a backup (`refs/parallel/backup/*`) only when the same undo puts a branch back
+//! at exactly that commit (so nothing is held by the backup alone); any other backup — e.g. the
+//! `-wip` commit of `abort --force`'s uncommitted changes — is left for `git parallel gc`.
+//! Undoing `abort --force` puts the saved uncommitted changes back into the re-made worktree,
+//! and a worktree the undo removes (undo of `start`) has its ignored files kept first
+//! (src/txn/keep.rs).
 
 use crate::cli::defs;
 use crate::context::Context;
@@ -18,7 +20,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     txn::ensure_no_pending(&ctx.repo)?;
     let mut plan = txn::undo_plan(&ctx.repo)?;
     keep_backups(&mut plan);
-    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps)?;
+    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     if ctx.args.on(&defs::DRY_RUN) {
         if ctx.out.json {
             super::common::print_json(&super::common::json_envelope(
@@ -47,12 +49,25 @@ pub fn run(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// Drops the deletions of backup refs from an undo plan: a backup outlives the undo of the
-/// operation that made it (gc trims it after parallel.keepBackups days).
+/// Drops from an undo plan the deletions of backup refs whose commit no restored branch holds:
+/// such a backup outlives the undo (gc trims it after parallel.keepBackups days).
 fn keep_backups(plan: &mut Plan) {
+    let restored: Vec<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| match s {
+            Step::Refs { updates, .. } => updates.as_slice(),
+            _ => &[],
+        })
+        .filter(|u| u.name.starts_with("refs/heads/"))
+        .filter_map(|u| u.new.clone())
+        .collect();
     for s in plan.steps.iter_mut() {
         if let Step::Refs { updates, .. } = s {
-            updates.retain(|u| !(u.name.starts_with(BACKUP_PREFIX) && u.new.is_none()));
+            updates.retain(|u| {
+                let deletes_backup = u.name.starts_with(BACKUP_PREFIX) && u.new.is_none();
+                !deletes_backup || u.old.as_ref().is_some_and(|o| restored.contains(o))
+            });
         }
     }
     plan.steps

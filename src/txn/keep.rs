@@ -7,14 +7,13 @@
 //!   `git config parallel.keepIgnored false` deletes them instead (they are still named);
 //! - uncommitted changes saved by `abort --force` as a wip commit are put back into the
 //!   worktree, as uncommitted changes, when that abort is undone;
-//! - commits of an initialised submodule (whose repository lives inside the worktree's admin
-//!   directory and goes with it) are copied, with a backup ref, into the submodule's common
-//!   repository (`<git dir>/modules/<name>`).
 //!
 //! `git parallel gc` trims the kept ignored files after `parallel.keepBackups` days.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
+
+use std::path::Path;
 
 use super::step::Step;
 use crate::error::Result;
@@ -38,24 +37,21 @@ pub enum Keep {
         worktree: Utf8PathBuf,
         commit: String,
     },
-    /// Move the worktree's ignored files into `dir`.
+    /// Move the worktree's ignored files into `dir`, but for `skip` (unchanged copies of the
+    /// main worktree's include files, which start copied in and undo copies in again).
     IgnoredMove {
         worktree: Utf8PathBuf,
         dir: Utf8PathBuf,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skip: Vec<String>,
     },
     /// Move the files kept in `dir` back into the worktree.
     IgnoredRestore {
         worktree: Utf8PathBuf,
         dir: Utf8PathBuf,
     },
-    /// Copy a submodule commit from the worktree's submodule repository `from` into the
-    /// submodule's common repository `to` and point `name` there at it.
-    SubmoduleSave {
-        from: Utf8PathBuf,
-        to: Utf8PathBuf,
-        commit: String,
-        name: String,
-    },
+    /// Delete a directory of kept ignored files (`git parallel gc`); cannot be undone.
+    IgnoredTrim { dir: Utf8PathBuf },
 }
 
 impl Keep {
@@ -69,18 +65,13 @@ impl Keep {
                 "put the uncommitted changes {} back into {worktree}",
                 super::step::short(commit)
             ),
-            Keep::IgnoredMove { worktree, dir } => {
+            Keep::IgnoredMove { worktree, dir, .. } => {
                 format!("keep the ignored files of {worktree} in {dir}")
             }
             Keep::IgnoredRestore { worktree, dir } => {
                 format!("move the ignored files kept in {dir} back into {worktree}")
             }
-            Keep::SubmoduleSave {
-                to, commit, name, ..
-            } => format!(
-                "save submodule commit {} as {name} in {to}",
-                super::step::short(commit)
-            ),
+            Keep::IgnoredTrim { dir } => format!("delete the kept ignored files in {dir}"),
         }
     }
 
@@ -95,15 +86,16 @@ impl Keep {
                 worktree: worktree.clone(),
                 commit: commit.clone(),
             },
-            Keep::IgnoredMove { worktree, dir } => Keep::IgnoredRestore {
+            Keep::IgnoredMove { worktree, dir, .. } => Keep::IgnoredRestore {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
             },
             Keep::IgnoredRestore { worktree, dir } => Keep::IgnoredMove {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
+                skip: Vec::new(),
             },
-            Keep::SubmoduleSave { .. } => return None,
+            Keep::IgnoredTrim { .. } => return None,
         })
     }
 
@@ -112,14 +104,13 @@ impl Keep {
         match self {
             Keep::WipSaved { .. } => Ok(()),
             Keep::WipRestore { worktree, commit } => wip_restore(loc, worktree, commit),
-            Keep::IgnoredMove { worktree, dir } => ignored_move(loc, worktree, dir),
+            Keep::IgnoredMove {
+                worktree,
+                dir,
+                skip,
+            } => ignored_move(loc, worktree, dir, skip),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
-            Keep::SubmoduleSave {
-                from,
-                to,
-                commit,
-                name,
-            } => submodule_save(loc, from, to, commit, name),
+            Keep::IgnoredTrim { dir } => remove_any(dir.as_std_path()),
         }
     }
 }
@@ -190,9 +181,10 @@ pub fn keep_ignored_enabled(repo: &Repo) -> bool {
 }
 
 /// The ignored files and directories of a worktree (a wholly ignored directory is one entry,
-/// ending in `/`), relative to it.
-pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
-    if !wt.is_dir() {
+/// ending in `/`), relative to it, as raw names (any bytes but NUL). A worktree without its
+/// `.git` file (half removed) has none that can be told apart.
+fn ignored_raw(loc: &Location, wt: &Utf8Path) -> Result<Vec<Vec<u8>>> {
+    if !wt.is_dir() || std::fs::symlink_metadata(wt.join(".git")).is_err() {
         return Ok(Vec::new());
     }
     let mut cmd = loc.git.in_dir(wt);
@@ -209,20 +201,31 @@ pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
         .stdout
         .split(|b| *b == 0)
         .filter(|s| !s.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// [`ignored_raw`] as text, for messages and plans.
+pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
+    Ok(ignored_raw(loc, wt)?
+        .iter()
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect())
 }
 
-fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path) -> Result<()> {
-    let entries = ignored_entries(loc, wt)?;
+fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path, skip: &[String]) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut entries = ignored_raw(loc, wt)?;
+    entries.retain(|e| !skip.iter().any(|s| s.as_bytes() == e.as_slice()));
     if entries.is_empty() {
         return Ok(());
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::fatal!("cannot create {dir} to keep ignored files: {e}"))?;
     for rel in entries {
-        let rel = rel.trim_end_matches('/');
-        move_path(&wt.join(rel), &dir.join(rel))?;
+        let rel = rel.strip_suffix(b"/").unwrap_or(&rel);
+        let rel = std::ffi::OsStr::from_bytes(rel);
+        move_path(&wt.as_std_path().join(rel), &dir.as_std_path().join(rel))?;
     }
     Ok(())
 }
@@ -237,31 +240,24 @@ fn ignored_restore(wt: &Utf8Path, dir: &Utf8Path) -> Result<()> {
             "cannot move the kept ignored files back: the worktree {wt} does not exist"
         ));
     }
-    restore_into(dir, wt)?;
-    remove_empty_dirs(dir);
+    restore_into(dir.as_std_path(), wt.as_std_path())?;
+    remove_empty_dirs(dir.as_std_path());
     Ok(())
 }
 
 /// Moves everything under `from` into `to`, merging into directories that exist there; a kept
 /// file replaces what is at its path (the worktree was just made again).
-fn restore_into(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
-    let entries = std::fs::read_dir(from).map_err(|e| crate::fatal!("cannot read {from}: {e}"))?;
+fn restore_into(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from)
+        .map_err(|e| crate::fatal!("cannot read {}: {e}", from.display()))?;
     for e in entries.flatten() {
-        let Ok(name) = e.file_name().into_string() else {
-            continue;
-        };
-        let src = from.join(&name);
-        let dst = to.join(&name);
+        let src = e.path();
+        let dst = to.join(e.file_name());
         let src_is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        let dst_meta = std::fs::symlink_metadata(&dst);
-        match dst_meta {
+        match std::fs::symlink_metadata(&dst) {
             Ok(m) if m.is_dir() && src_is_dir => restore_into(&src, &dst)?,
-            Ok(m) => {
-                if m.is_dir() {
-                    std::fs::remove_dir_all(&dst)?;
-                } else {
-                    std::fs::remove_file(&dst)?;
-                }
+            Ok(_) => {
+                remove_any(&dst)?;
                 move_path(&src, &dst)?;
             }
             Err(_) => move_path(&src, &dst)?,
@@ -271,13 +267,11 @@ fn restore_into(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
 }
 
 /// Removes `dir` and its empty subdirectories (whatever is not empty stays).
-fn remove_empty_dirs(dir: &Utf8Path) {
+fn remove_empty_dirs(dir: &Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                if let Ok(p) = Utf8PathBuf::from_path_buf(e.path()) {
-                    remove_empty_dirs(&p);
-                }
+                remove_empty_dirs(&e.path());
             }
         }
     }
@@ -286,7 +280,7 @@ fn remove_empty_dirs(dir: &Utf8Path) {
 
 /// Moves a file or directory: a rename, else (another filesystem) a copy to a temporary name
 /// renamed into place, then the source deleted. Idempotent: a finished copy is not redone.
-pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
+pub fn move_path(src: &Path, dst: &Path) -> Result<()> {
     let src_there = std::fs::symlink_metadata(src).is_ok();
     let dst_there = std::fs::symlink_metadata(dst).is_ok();
     if !src_there {
@@ -294,53 +288,93 @@ pub fn move_path(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
     }
     if let Some(parent) = dst.parent() {
         std::fs::create_dir_all(parent)
-            .map_err(|e| crate::fatal!("cannot create {parent}: {e}"))?;
+            .map_err(|e| crate::fatal!("cannot create {}: {e}", parent.display()))?;
     }
     if !dst_there {
         match std::fs::rename(src, dst) {
             Ok(()) => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
-                let tmp = Utf8PathBuf::from(format!("{dst}.git-parallel-tmp"));
-                remove_any(&tmp)?;
-                copy_tree(src, &tmp)?;
-                std::fs::rename(&tmp, dst)
-                    .map_err(|e| crate::fatal!("cannot move {tmp} to {dst}: {e}"))?;
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => copy_into_place(src, dst)?,
+            Err(e) => {
+                return Err(crate::fatal!(
+                    "cannot move {} to {}: {e}",
+                    src.display(),
+                    dst.display()
+                ))
             }
-            Err(e) => return Err(crate::fatal!("cannot move {src} to {dst}: {e}")),
         }
     }
     // The copy is complete (it was renamed into place): the source can go.
     remove_any(src)
 }
 
-fn remove_any(p: &Utf8Path) -> Result<()> {
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p)?,
-        Ok(_) => std::fs::remove_file(p)?,
-        Err(_) => {}
+/// The cross-filesystem half of [`move_path`]: a copy under a temporary name, renamed into
+/// place once complete (the source is deleted by the caller afterwards).
+fn copy_into_place(src: &Path, dst: &Path) -> Result<()> {
+    let mut tmp = dst.as_os_str().to_owned();
+    tmp.push(".git-parallel-tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    remove_any(&tmp)?;
+    copy_tree(src, &tmp)?;
+    std::fs::rename(&tmp, dst)
+        .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", tmp.display(), dst.display()))?;
+    Ok(())
+}
+
+fn remove_any(p: &Path) -> Result<()> {
+    let r = match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(_) => Ok(()),
+    };
+    r.map_err(|e| crate::fatal!("cannot remove {}: {e}", p.display()))
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        crate::fatal!("cannot copy {} to {}: {e}", src.display(), dst.display())
+    };
+    let m = std::fs::symlink_metadata(src).map_err(fail)?;
+    if m.file_type().is_symlink() {
+        let target = std::fs::read_link(src).map_err(fail)?;
+        std::os::unix::fs::symlink(target, dst).map_err(fail)?;
+    } else if m.is_dir() {
+        std::fs::create_dir_all(dst).map_err(fail)?;
+        for e in std::fs::read_dir(src).map_err(fail)?.flatten() {
+            copy_tree(&e.path(), &dst.join(e.file_name()))?;
+        }
+    } else {
+        std::fs::copy(src, dst).map_err(fail)?;
     }
     Ok(())
 }
 
-fn copy_tree(src: &Utf8Path, dst: &Utf8Path) -> Result<()> {
-    let m = std::fs::symlink_metadata(src)?;
-    if m.file_type().is_symlink() {
-        let target = std::fs::read_link(src)?;
-        std::os::unix::fs::symlink(target, dst)?;
-    } else if m.is_dir() {
-        std::fs::create_dir_all(dst)?;
-        for e in std::fs::read_dir(src)?.flatten() {
-            let Ok(name) = e.file_name().into_string() else {
-                return Err(crate::fatal!(
-                    "cannot copy {src}: a file name in it is not UTF-8"
-                ));
-            };
-            copy_tree(&src.join(&name), &dst.join(&name))?;
-        }
-    } else {
-        std::fs::copy(src, dst).map_err(|e| crate::fatal!("cannot copy {src} to {dst}: {e}"))?;
+/// A directory of kept ignored files, with when it was made (None: unknown, from its name).
+pub struct KeptDir {
+    pub dir: Utf8PathBuf,
+    pub time: Option<u64>,
+}
+
+/// The directories of kept ignored files, oldest first.
+pub fn kept_dirs(repo: &Repo) -> Result<Vec<KeptDir>> {
+    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let entries = match std::fs::read_dir(&base) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(crate::fatal!("cannot list {base}: {e}")),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let time = name.split('-').next().and_then(|s| s.parse::<u64>().ok());
+        out.push(KeptDir {
+            dir: base.join(&name),
+            time,
+        });
     }
-    Ok(())
+    out.sort_by(|a, b| (a.time, &a.dir).cmp(&(b.time, &b.dir)));
+    Ok(out)
 }
 
 /// What happens to the ignored files of one worktree that is removed.
@@ -354,7 +388,12 @@ pub struct Kept {
 
 /// Adds, before the worktree removals among `steps`, the steps that keep their ignored files
 /// (nothing with parallel.keepIgnored=false); returns what each removal does with them.
-pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
+/// Unchanged copies of the include files (a removal's `restore`, and `include`) are not kept.
+pub fn keep_ignored(
+    repo: &Repo,
+    steps: &mut Vec<Step>,
+    include: &[super::step::CopyFile],
+) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
     let base = super::state_dir(repo).join(IGNORED_DIR);
     let secs = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
@@ -362,10 +401,18 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
     let mut added = Vec::new();
     let mut taken: Vec<Utf8PathBuf> = Vec::new();
     for s in steps.iter() {
-        let Step::RemoveWorktree { path, .. } = s else {
+        let Step::RemoveWorktree { path, restore, .. } = s else {
             continue;
         };
-        let files = ignored_entries(&repo.loc, path)?;
+        let include: Vec<super::step::CopyFile> = restore.iter().chain(include).cloned().collect();
+        // A worktree git cannot read is left to the removal step to report.
+        let mut files = ignored_entries(&repo.loc, path).unwrap_or_default();
+        let skip: Vec<String> = files
+            .iter()
+            .filter(|rel| unchanged_copy(&include, path, rel))
+            .cloned()
+            .collect();
+        files.retain(|f| !skip.contains(f));
         if files.is_empty() {
             continue;
         }
@@ -389,6 +436,7 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
             added.push(Step::Keep(Keep::IgnoredMove {
                 worktree: path.clone(),
                 dir: d.clone(),
+                skip: skip.clone(),
             }));
         }
         kept.push(Kept {
@@ -406,6 +454,17 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>) -> Result<Vec<Kept>> {
     Ok(kept)
 }
 
+/// Whether `rel` in worktree `wt` is an unchanged copy of one of the include files.
+fn unchanged_copy(include: &[super::step::CopyFile], wt: &Utf8Path, rel: &str) -> bool {
+    include.iter().any(|c| {
+        c.rel == rel
+            && matches!(
+                (std::fs::read(&c.from), std::fs::read(wt.join(rel))),
+                (Ok(a), Ok(b)) if a == b
+            )
+    })
+}
+
 /// One line per worktree saying what became of its ignored files.
 pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<String> {
     kept.iter()
@@ -419,13 +478,13 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
             let s = if n == 1 { "" } else { "s" };
             match &k.dir {
                 Some(d) => format!(
-                    "Kept {n} ignored file{s} of {} ({}) in {} ('git parallel undo' puts them back)",
+                    "Kept {n} ignored path{s} of {} ({}) in {} ('git parallel undo' puts them back)",
                     show(&k.worktree),
                     names.join(", "),
                     show(d)
                 ),
                 None => format!(
-                    "Deleted {n} ignored file{s} of {} ({}) (parallel.keepIgnored is false)",
+                    "Deleted {n} ignored path{s} of {} ({}) (parallel.keepIgnored is false)",
                     show(&k.worktree),
                     names.join(", ")
                 ),
@@ -448,84 +507,100 @@ pub fn print_kept(kept: &[Kept], out: &crate::context::Output, show: impl Fn(&Ut
     }
 }
 
-// ---- submodules -------------------------------------------------------------------------------
+// ---- the main worktree ------------------------------------------------------------------------
 
-fn submodule_save(
-    loc: &Location,
-    from: &Utf8Path,
-    to: &Utf8Path,
-    commit: &str,
-    name: &str,
-) -> Result<()> {
-    let git_in = |dir: &Utf8Path| {
-        let mut c = loc.git.in_dir(&loc.common_dir);
-        c.env("GIT_DIR", dir.as_std_path());
-        c.env_remove("GIT_WORK_TREE");
-        c
+/// Refuses, before anything changes, when moving the main worktree from `from` to `to` would
+/// write a file over an untracked or ignored one there (`git read-tree -u` overwrites ignored
+/// files): a task that force-added `.env` must not replace the user's `.env`.
+pub fn check_main_overwrites(repo: &Repo, from: &str, to: &str) -> Result<()> {
+    let Some(main) = repo.main_worktree.as_deref() else {
+        return Ok(());
     };
-    // Already there?
-    let mut cmd = git_in(to);
-    cmd.args(["rev-parse", "--verify", "-q", name]);
-    if cli::stdout(cmd)
-        .map(|s| s.trim() == commit)
-        .unwrap_or(false)
-    {
+    let mut cmd = repo.git_main();
+    cmd.args([
+        "diff",
+        "--no-renames",
+        "--name-only",
+        "--diff-filter=A",
+        "-z",
+        from,
+        to,
+        "--",
+    ]);
+    let out = cli::run(cmd)?;
+    let mut in_the_way = Vec::new();
+    for rel in out.stdout.split(|b| *b == 0).filter(|s| !s.is_empty()) {
+        let rel = String::from_utf8_lossy(rel).into_owned();
+        if std::fs::symlink_metadata(main.join(&rel)).is_ok() {
+            in_the_way.push(rel);
+        }
+    }
+    if in_the_way.is_empty() {
         return Ok(());
     }
-    // Copy the objects: a pack of everything the commit reaches, indexed into `to`.
-    let mut cmd = git_in(to);
-    cmd.args(["cat-file", "-e", commit]);
-    if cli::run(cmd).is_err() {
-        let mut pack = git_in(from);
-        pack.args(["pack-objects", "--revs", "--stdout", "-q"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = pack
-            .spawn()
-            .map_err(|e| crate::fatal!("cannot run git pack-objects in {from}: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            writeln!(stdin, "{commit}")?;
-        }
-        let packed = child.wait_with_output()?;
-        if !packed.status.success() {
-            return Err(crate::fatal!(
-                "cannot pack submodule commit {commit} in {from}: {}",
-                String::from_utf8_lossy(&packed.stderr).trim()
-            ));
-        }
-        let mut index = git_in(to);
-        index
-            .args(["index-pack", "--stdin", "--fix-thin"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = index
-            .spawn()
-            .map_err(|e| crate::fatal!("cannot run git index-pack in {to}: {e}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
-            stdin.write_all(&packed.stdout)?;
-        }
-        let indexed = child.wait_with_output()?;
-        if !indexed.status.success() {
-            return Err(crate::fatal!(
-                "cannot store submodule commit {commit} in {to}: {}",
-                String::from_utf8_lossy(&indexed.stderr).trim()
-            ));
-        }
+    Err(crate::refused!(
+        help = "move them aside (they are yours, not in any commit), then run the command again",
+        "cannot update the main worktree {main}; nothing was changed:\n  \
+         these files would be overwritten by files the merge adds, and they are untracked or ignored there:\n    {}",
+        in_the_way.join("\n    ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(name: &str) -> Utf8PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("git-parallel-keep-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        Utf8PathBuf::from_path_buf(d).expect("utf-8 temp dir")
     }
-    // Create the backup ref only if absent (never overwrite another backup).
-    let mut cmd = git_in(to);
-    cmd.args([
-        "update-ref",
-        "-m",
-        "git-parallel: backup of a task's submodule work",
-        name,
-        commit,
-        "",
-    ]);
-    cli::run(cmd)?;
-    Ok(())
+
+    #[test]
+    fn the_copy_fallback_keeps_files_dirs_and_symlinks_and_is_idempotent() {
+        let d = tmpdir("copy");
+        let src = d.join("src");
+        std::fs::create_dir_all(src.join("a/b")).unwrap();
+        std::fs::write(src.join("a/b/f"), "data").unwrap();
+        std::os::unix::fs::symlink("b/f", src.join("a/link")).unwrap();
+        let dst = d.join("kept/src");
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        copy_into_place(src.as_std_path(), dst.as_std_path()).unwrap();
+        remove_any(src.as_std_path()).unwrap();
+        assert_eq!(std::fs::read_to_string(dst.join("a/b/f")).unwrap(), "data");
+        assert_eq!(
+            std::fs::read_link(dst.join("a/link")).unwrap().to_str(),
+            Some("b/f")
+        );
+        // A re-run (the source gone, the copy there) does nothing.
+        move_path(src.as_std_path(), dst.as_std_path()).unwrap();
+        assert!(dst.join("a/b/f").exists());
+        // Moving back merges into what exists.
+        let wt = d.join("wt");
+        std::fs::create_dir_all(wt.join("src/a")).unwrap();
+        std::fs::write(wt.join("src/a/other"), "x").unwrap();
+        ignored_restore(&wt, &d.join("kept")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(wt.join("src/a/b/f")).unwrap(),
+            "data"
+        );
+        assert!(wt.join("src/a/other").exists());
+        assert!(!d.join("kept").exists());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_step_round_trips_through_the_journal_format() {
+        let step = Step::Keep(Keep::IgnoredMove {
+            worktree: "/w".into(),
+            dir: "/d".into(),
+            skip: vec![".env".into()],
+        });
+        let text = serde_json::to_string(&step).unwrap();
+        assert!(text.contains("\"type\":\"keep\""), "{text}");
+        let back: Step = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, step);
+    }
 }

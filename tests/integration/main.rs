@@ -1,14 +1,17 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod concurrency;
 mod elsewhere;
 mod exec_demo;
 mod faults;
 mod finish;
 mod first_hour;
 mod json;
+mod kills;
 mod lifecycle;
 mod native;
 mod odd_repos;
+mod random_kills;
 mod readonly;
 mod safety;
 mod start;

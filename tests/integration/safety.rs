@@ -213,9 +213,10 @@ fn undo_of_abort_force_puts_the_uncommitted_changes_back_and_keeps_the_backups()
     let status = r.git_in(&w, &["status", "--porcelain"]);
     assert!(status.contains(" M README.md"), "{status}");
     assert!(status.contains("?? src/"), "{status}");
-    // The backups stay (gc trims them), so the saved work is reachable whatever happens next.
+    // The wip backup stays (gc trims it), so the saved work is reachable whatever happens
+    // next; the tip's backup went, as the branch holds that commit again.
     assert_eq!(r.rev("refs/parallel/backup/T1-wip"), wip);
-    assert_eq!(r.rev("refs/parallel/backup/T1"), tip);
+    assert!(!r.ref_exists("refs/parallel/backup/T1"));
     assert_eq!(
         field(&r.task_file(), "T1", "status").as_deref(),
         Some("in_progress")
@@ -312,5 +313,449 @@ fn abort_of_a_task_whose_branch_never_existed_says_so() {
     assert_eq!(
         field(&r.task_file(), "T1", "status").as_deref(),
         Some("pending")
+    );
+}
+
+// ---- repro 02: ignored files of removed worktrees -------------------------------------------
+
+/// A started repository with 3 tasks whose worktrees hold ignored files: `.env`,
+/// `notes.local` and a build directory.
+fn repo_with_ignored_files() -> TestRepo {
+    let r = repo_with(&simple_graph(3));
+    r.write(".gitignore", ".env\n*.local\nbuild/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    r.ok(&["start"]);
+    for i in 1..=3 {
+        let w = wt(&r, &format!("T{i}"));
+        std::fs::write(w.join(".env"), format!("SECRET_TOKEN=abc{i}\n")).unwrap();
+        std::fs::write(w.join("notes.local"), format!("my notes {i}\n")).unwrap();
+        std::fs::create_dir_all(w.join("build/deep")).unwrap();
+        std::fs::write(w.join("build/deep/out.o"), "object\n").unwrap();
+    }
+    r
+}
+
+fn kept_dirs(r: &TestRepo) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(r.path(".git/parallel/ignored"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn assert_ignored_files(dir: &Path, i: usize) {
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".env")).unwrap(),
+        format!("SECRET_TOKEN=abc{i}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.local")).unwrap(),
+        format!("my notes {i}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("build/deep/out.o")).unwrap(),
+        "object\n"
+    );
+}
+
+#[test]
+fn finish_keeps_ignored_files_and_undo_puts_them_back() {
+    let r = repo_with_ignored_files();
+    let w = wt(&r, "T1");
+    commit_in(&r, &w, "src/t1/f", "x\n");
+    let out = r.ok(&["finish", "T1"]);
+    assert!(!w.exists());
+    assert!(out.contains("Kept 3 ignored paths"), "{out}");
+    assert!(
+        out.contains(".env") && out.contains(".git/parallel/ignored/"),
+        "{out}"
+    );
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert_ignored_files(&dirs[0], 1);
+
+    r.ok(&["undo"]);
+    assert!(w.is_dir());
+    assert_ignored_files(&w, 1);
+    assert!(kept_dirs(&r).is_empty(), "moved back, not copied");
+}
+
+#[test]
+fn abort_and_undo_of_start_keep_ignored_files() {
+    let r = repo_with_ignored_files();
+    let w2 = wt(&r, "T2");
+    let out = r.ok(&["abort", "T2"]);
+    assert!(!w2.exists());
+    assert!(out.contains("Kept 3 ignored paths of"), "{out}");
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_ignored_files(&dirs[0], 2);
+    // Undo of the abort: back in the worktree.
+    r.ok(&["undo"]);
+    assert_ignored_files(&w2, 2);
+    assert!(kept_dirs(&r).is_empty());
+    // Undo of start: all three worktrees go, their ignored files are kept.
+    let out = r.ok(&["undo"]);
+    assert!(out.contains("Undid 'start"), "{out}");
+    for i in 1..=3 {
+        assert!(!wt(&r, &format!("T{i}")).exists());
+    }
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 3, "{out}");
+    for (i, d) in dirs.iter().enumerate() {
+        let n = d
+            .to_string_lossy()
+            .chars()
+            .last()
+            .unwrap()
+            .to_digit(10)
+            .unwrap() as usize;
+        assert_eq!(n, i + 1);
+        assert_ignored_files(d, n);
+    }
+    // gc trims them after parallel.keepBackups days, not before.
+    r.ok(&["gc"]);
+    assert_eq!(kept_dirs(&r).len(), 3);
+    let out = r.run_env(&["gc"], &[("GIT_PARALLEL_NOW", "2026-04-01T12:00:00Z")]);
+    crate::support::assert_ok(&out, &["gc"]);
+    assert!(kept_dirs(&r).is_empty(), "{}", stdout(&out));
+}
+
+#[test]
+fn keep_ignored_false_deletes_them_but_names_them() {
+    let r = repo_with_ignored_files();
+    r.git(&["config", "parallel.keepIgnored", "false"]);
+    let out = r.ok(&["abort", "T3"]);
+    assert!(!wt(&r, "T3").exists());
+    assert!(out.contains("Deleted 3 ignored paths"), "{out}");
+    assert!(
+        out.contains(".env") && out.contains("notes.local") && out.contains("build/"),
+        "{out}"
+    );
+    assert!(kept_dirs(&r).is_empty());
+}
+
+#[test]
+fn finish_refuses_to_overwrite_an_ignored_file_in_the_main_worktree() {
+    let r = repo_with_ignored_files();
+    r.write(".env", "MY_MAIN_SECRET=1\n");
+    let w = wt(&r, "T1");
+    // The task force-adds a file at an ignored path.
+    std::fs::write(w.join(".env"), "TASK=1\n").unwrap();
+    r.git_in(&w, &["add", "-f", ".env"]);
+    commit_in(&r, &w, "src/t1/f", "x\n");
+    let before = r.snapshot();
+    let out = r.run(&["finish", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains(".env"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+    assert_eq!(r.read(".env"), "MY_MAIN_SECRET=1\n");
+}
+
+// ---- repro 13: start --no-commit has a way on ------------------------------------------------
+
+/// Runs the `git commit …` line a refusal's hint gives, as a user would paste it.
+fn follow_commit_hint(r: &TestRepo, out: &Output) {
+    let text = stderr(out);
+    assert!(!text.contains("{rel}"), "unformatted hint: {text}");
+    let line = text
+        .lines()
+        .find_map(|l| l.find("git commit ").map(|at| l[at..].to_string()))
+        .unwrap_or_else(|| panic!("no git commit command in: {text}"));
+    let mut sh = std::process::Command::new("sh");
+    crate::support::isolate(&mut sh, &r.home());
+    let ran = sh
+        .arg("-c")
+        .arg(&line)
+        .current_dir(&r.root)
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{line}: {}", stderr(&ran));
+}
+
+#[test]
+fn after_start_no_commit_the_hints_lead_to_a_finished_task() {
+    let r = repo_with(&simple_graph(1));
+    r.ok(&["start", "--no-commit"]);
+    commit_in(&r, &wt(&r, "T1"), "src/t1/f", "1\n");
+    let out = r.run(&["finish"]);
+    assert_eq!(out.status.code(), Some(1));
+    follow_commit_hint(&r, &out);
+    r.ok(&["finish"]);
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("completed")
+    );
+    assert!(r.git(&["status", "--porcelain"]).is_empty());
+    assert!(r.path("src/t1/f").exists());
+}
+
+#[test]
+fn after_start_no_commit_abort_and_fail_have_a_way_on() {
+    // abort: the hint's command, then abort works.
+    let r = repo_with(&simple_graph(2));
+    r.ok(&["start", "--no-commit"]);
+    let out = r.run(&["abort", "--force", "T1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--no-commit"), "{}", stderr(&out));
+    follow_commit_hint(&r, &out);
+    r.ok(&["abort", "T1"]);
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("pending")
+    );
+    assert!(r.git(&["status", "--porcelain"]).is_empty());
+
+    // Or --no-commit, which abort and fail take too: the task file is written, not committed.
+    let r = repo_with(&simple_graph(2));
+    r.ok(&["start", "--no-commit"]);
+    let main = r.rev("main");
+    r.ok(&["fail", "T1", "--no-commit", "--reason", "gave up"]);
+    r.ok(&["abort", "T2", "--no-commit"]);
+    assert_eq!(r.rev("main"), main, "nothing committed");
+    assert_eq!(
+        field(&r.task_file(), "T1", "status").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        field(&r.task_file(), "T2", "status").as_deref(),
+        Some("pending")
+    );
+    assert!(!r.ref_exists(&branch("T2")));
+}
+
+// ---- repro 06: submodule work in an aborted worktree -------------------------------------------
+
+/// A started task T1 whose worktree has the submodule libs/sub initialised, with a local
+/// commit and an untracked file in it: (repo, worktree, submodule dir, submodule commit).
+fn repo_with_submodule_work() -> (TestRepo, PathBuf, PathBuf, String, PathBuf) {
+    let r = repo_with(&simple_graph(1));
+    let src = r.base().join("sub-src");
+    std::fs::create_dir_all(&src).unwrap();
+    r.git_in(&src, &["init", "-q", "-b", "main"]);
+    std::fs::write(src.join("lib.txt"), "lib\n").unwrap();
+    r.git_in(&src, &["add", "-A"]);
+    r.git_in(&src, &["commit", "-q", "-m", "lib"]);
+    r.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        src.to_str().unwrap(),
+        "libs/sub",
+    ]);
+    r.git(&["commit", "-q", "-m", "add submodule"]);
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    r.git_in(
+        &w,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "update",
+            "-q",
+            "--init",
+        ],
+    );
+    let sub = w.join("libs/sub");
+    commit_in(&r, &sub, "work.txt", "agent work inside the submodule\n");
+    let sub_commit = r.git_in(&sub, &["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::write(sub.join("untracked.txt"), "not committed\n").unwrap();
+    (r, w, sub, sub_commit, src)
+}
+
+#[test]
+fn abort_force_saves_the_commits_and_files_of_an_initialised_submodule() {
+    let (r, w, _sub, sub_commit, src) = repo_with_submodule_work();
+
+    // Without --force: refused, naming the submodule; nothing changes.
+    let before = r.snapshot();
+    let out = r.run(&["abort", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("libs/sub"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+
+    // With --force: the submodule commit and its untracked file are saved in this repository.
+    let out = r.ok(&["abort", "--force", "T1"]);
+    assert!(!w.exists());
+    assert!(
+        out.contains("refs/parallel/backup/T1-sub-libs-sub"),
+        "{out}"
+    );
+    assert_eq!(r.rev("refs/parallel/backup/T1-sub-libs-sub"), sub_commit);
+    assert!(reachable(&r, &r.path(".git"), &sub_commit));
+    let wip = r.rev("refs/parallel/backup/T1-sub-libs-sub-2");
+    assert_eq!(
+        r.git(&["show", &format!("{wip}:untracked.txt")]),
+        "not committed\n"
+    );
+    let fsck = r
+        .git_cmd(&r.root)
+        .args(["fsck", "--no-dangling"])
+        .output()
+        .unwrap();
+    assert!(fsck.status.success(), "{}", stderr(&fsck));
+
+    // The way back it names: fetch into a checkout of the submodule.
+    let back = r.base().join("sub-back");
+    r.git_in(
+        &r.base(),
+        &["clone", "-q", src.to_str().unwrap(), back.to_str().unwrap()],
+    );
+    r.git_in(
+        &back,
+        &[
+            "fetch",
+            "-q",
+            r.path(".git").to_str().unwrap(),
+            "refs/parallel/backup/T1-sub-libs-sub",
+        ],
+    );
+    assert_eq!(
+        r.git_in(&back, &["show", "FETCH_HEAD:work.txt"]),
+        "agent work inside the submodule\n"
+    );
+}
+
+// ---- keeping ignored files is one more journaled step --------------------------------------
+
+#[test]
+fn an_interrupted_abort_puts_the_ignored_files_back_or_keeps_them() {
+    const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
+    for kind in ["fail", "kill", "killafter"] {
+        for n in 1..=3 {
+            let r = repo_with_ignored_files();
+            let w = wt(&r, "T1");
+            let before = r.snapshot();
+            let out = r.run_env(&["abort", "T1"], &[(FAILPOINT, &format!("{kind}:{n}"))]);
+            assert!(!out.status.success(), "{kind}:{n}");
+            if kind != "fail" {
+                r.ok(&["recover", "--abort"]);
+            }
+            assert_eq!(
+                r.snapshot(),
+                before,
+                "{kind}:{n}: {}",
+                before.diff(&r.snapshot())
+            );
+            assert_ignored_files(&w, 1);
+            assert!(kept_dirs(&r).is_empty(), "{kind}:{n}");
+            if kind != "fail" {
+                // The same interruption, completed instead: the files are kept.
+                let out = r.run_env(&["abort", "T1"], &[(FAILPOINT, &format!("{kind}:{n}"))]);
+                assert!(!out.status.success());
+                r.ok(&["recover", "--continue"]);
+                assert!(!w.exists(), "{kind}:{n}");
+                let dirs = kept_dirs(&r);
+                assert_eq!(dirs.len(), 1, "{kind}:{n}");
+                assert_ignored_files(&dirs[0], 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn retry_refuses_to_remove_a_worktree_with_initialised_submodules() {
+    let (r, w, sub, sub_commit, _src) = repo_with_submodule_work();
+    r.ok(&["fail", "T1"]);
+    let before = r.snapshot();
+    let out = r.run(&["retry", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("libs/sub"), "{}", stderr(&out));
+    assert_eq!(r.snapshot(), before);
+    assert_eq!(r.git_in(&sub, &["rev-parse", "HEAD"]).trim(), sub_commit);
+    assert!(w.join("libs/sub/untracked.txt").exists());
+}
+
+#[test]
+fn unchanged_copies_of_include_files_are_not_kept_changed_ones_are() {
+    let r = repo_with(&simple_graph(2));
+    r.write(".gitignore", ".env\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "include .env"]);
+    r.write(".env", "MAIN=1\n");
+    r.ok(&["start"]);
+    assert_eq!(
+        std::fs::read_to_string(wt(&r, "T1").join(".env")).unwrap(),
+        "MAIN=1\n"
+    );
+    std::fs::write(wt(&r, "T2").join(".env"), "CHANGED=2\n").unwrap();
+    let out = r.ok(&["abort"]);
+    assert!(
+        !out.contains("of ") || !out.contains("backend-T1 (.env)"),
+        "{out}"
+    );
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1, "{out}");
+    assert!(dirs[0].to_string_lossy().ends_with("backend-T2"));
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join(".env")).unwrap(),
+        "CHANGED=2\n"
+    );
+    assert_eq!(r.read(".env"), "MAIN=1\n");
+}
+
+#[test]
+fn ignored_files_are_kept_across_filesystems() {
+    // A worktree on tmpfs, the repository on disk: the move is a copy, then a delete.
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+        return; // no /dev/shm here: nothing to test
+    };
+    let r = repo_with(&simple_graph(1));
+    r.write(".gitignore", ".env\nbuild/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    let template = format!("{}/{{id}}", shm.path().display());
+    r.git(&["config", "parallel.worktreeTemplate", &template]);
+    r.ok(&["start"]);
+    let w = shm.path().join("T1");
+    std::fs::write(w.join(".env"), "S=1\n").unwrap();
+    std::fs::create_dir_all(w.join("build/a")).unwrap();
+    std::fs::write(w.join("build/a/o"), "obj\n").unwrap();
+    std::os::unix::fs::symlink("a/o", w.join("build/l")).unwrap();
+    r.ok(&["abort", "T1"]);
+    assert!(!w.exists());
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join("build/l")).unwrap(),
+        "obj\n"
+    );
+    r.ok(&["undo"]);
+    assert_eq!(std::fs::read_to_string(w.join(".env")).unwrap(), "S=1\n");
+    assert_eq!(
+        std::fs::read_link(w.join("build/l")).unwrap(),
+        Path::new("a/o")
+    );
+    assert!(kept_dirs(&r).is_empty());
+    r.ok(&["abort", "T1"]);
+}
+
+#[test]
+fn an_ignored_file_whose_name_is_not_utf8_is_kept_too() {
+    use std::os::unix::ffi::OsStrExt;
+    let r = repo_with(&simple_graph(1));
+    r.write(".gitignore", "*.local\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore"]);
+    r.ok(&["start"]);
+    let w = wt(&r, "T1");
+    let name = std::ffi::OsStr::from_bytes(b"notes-\xff.local");
+    std::fs::write(w.join(name), "latin-1 notes\n").unwrap();
+    r.ok(&["abort", "T1"]);
+    let dirs = kept_dirs(&r);
+    assert_eq!(dirs.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(dirs[0].join(name)).unwrap(),
+        "latin-1 notes\n"
+    );
+    r.ok(&["undo"]);
+    assert_eq!(
+        std::fs::read_to_string(w.join(name)).unwrap(),
+        "latin-1 notes\n"
     );
 }
