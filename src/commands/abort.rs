@@ -462,13 +462,13 @@ fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
     let text = entry.steps.iter().find_map(|s| match s {
         Step::WriteFile { path, old, .. } if *path == env.task_path => Some(old.clone()),
         Step::Refs { updates, .. } => {
-            let old = updates.iter().find(|u| u.name == env.target)?.old.as_deref()?;
+            let old = updates
+                .iter()
+                .find(|u| u.name == env.target)?
+                .old
+                .as_deref()?;
             let old = ObjectId::from_hex(old.as_bytes()).ok()?;
-            let bytes = env
-                .ctx
-                .repo
-                .file_at(old, env.task_rel.as_deref()?)
-                .ok()??;
+            let bytes = env.ctx.repo.file_at(old, env.task_rel.as_deref()?).ok()??;
             String::from_utf8(bytes).ok()
         }
         _ => None,
