@@ -166,13 +166,14 @@ impl Context {
 
     /// `load_tasks` for a task file already located.
     pub fn load_tasks_at(&self, path: &Utf8Path) -> Result<TaskFile> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             crate::refused!(
                 help = "check --tasks / parallel.tasks",
                 "cannot read task file {path}: {e}"
             )
         })?;
         let shown = self.display_path(path);
+        let text = TaskFile::decode(Utf8Path::new(&shown), bytes).map_err(Error::Refused)?;
         let tf = TaskFile::parse(Utf8Path::new(&shown), text).map_err(Error::Refused)?;
         let findings = tf.validate();
         let mut errors = 0;

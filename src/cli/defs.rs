@@ -333,13 +333,20 @@ pub static PATH: Command = Command {
 pub static VALIDATE: Command = Command {
     name: "validate",
     summary: "check the task graph and report every problem with its location",
-    doc: "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
-          unknown status values, ids that cannot be branch names, paths that escape the repository, \
-          and consumed artifacts that are never produced (a warning). Exits 1 when there are errors.",
+    doc:
+        "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
+          unknown status values, ids, agents and products outside the safe character set or too \
+          long, merge keys, paths that escape the repository, the branch and worktree names start \
+          would use under the configured templates, and consumed artifacts that are never \
+          produced (a warning). Shorthand read liberally (a single value for a list, paths in \
+          produces) is shown as a note. Exits 1 when there are errors.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[],
-    examples: &[("git parallel validate --tasks graph.yml", "check a file before committing it")],
+    examples: &[(
+        "git parallel validate --tasks graph.yml",
+        "check a file before committing it",
+    )],
     hidden: false,
 };
 

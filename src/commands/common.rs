@@ -53,13 +53,7 @@ impl<'a> Env<'a> {
         let task_path = ctx.locate_task_file()?;
         let tf = ctx.load_tasks_at(&task_path)?;
         let task_rel = ctx.repo_relative(&task_path);
-        let product = tf
-            .graph
-            .product
-            .clone()
-            .or_else(|| ctx.flag_or_config(&crate::cli::defs::PRODUCT))
-            .or_else(|| product_from_path(&task_rel))
-            .unwrap_or_else(|| "product".to_string());
+        let product = product_name(ctx, &tf, &task_rel);
         let head = ctx.repo.head_branch()?;
         let target = match ctx.repo.config("parallel.target") {
             Some(t) if t.starts_with("refs/") => t,
@@ -112,14 +106,6 @@ impl<'a> Env<'a> {
         })
     }
 
-    fn fill(&self, template: &str, task: &Task) -> String {
-        template
-            .replace("{product}", &self.product)
-            .replace("{role}", &task.role())
-            .replace("{agent}", &task.agent)
-            .replace("{id}", &task.id)
-    }
-
     /// `refs/heads/…` of a task's branch: the one recorded in `assigned_to` once started (when
     /// that is a valid branch name; a hand-edited `../../HEAD` is not one, and is ignored).
     pub fn branch_of(&self, task: &Task) -> String {
@@ -152,22 +138,12 @@ impl<'a> Env<'a> {
     }
 
     pub fn new_branch_name(&self, task: &Task) -> String {
-        let t = self
-            .ctx
-            .repo
-            .config("parallel.branchTemplate")
-            .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
-        format!("refs/heads/{}", self.fill(&t, task))
+        new_branch_name(self.ctx, &self.product, task)
     }
 
     /// The absolute worktree path for a task by the template.
     pub fn worktree_path(&self, task: &Task) -> Utf8PathBuf {
-        let t = self
-            .ctx
-            .repo
-            .config("parallel.worktreeTemplate")
-            .unwrap_or_else(|| "../worktrees/{product}/{role}-{id}".into());
-        normalize(&self.main.join(self.fill(&t, task)))
+        worktree_path(self.ctx, &self.main, &self.product, task)
     }
 
     /// The worktree a task's branch is checked out in, if any.
@@ -263,6 +239,7 @@ impl<'a> Env<'a> {
             steps.push(Step::SyncMain {
                 from: self.target_tip.to_string(),
                 to: commit.to_string(),
+                branch: Some(self.target.clone()),
             });
         }
         Ok((steps, commit))
@@ -312,6 +289,62 @@ impl<'a> Env<'a> {
     pub fn show(&self, p: &Utf8Path) -> String {
         self.ctx.display_path(p)
     }
+}
+
+/// The product of a task file: `metadata.product`, else --product / parallel.product, else the
+/// `products/<name>/` its path is in, else `product`.
+pub fn product_name(ctx: &Context, tf: &TaskFile, task_rel: &Option<String>) -> String {
+    tf.graph
+        .product
+        .clone()
+        .or_else(|| ctx.flag_or_config(&crate::cli::defs::PRODUCT))
+        .or_else(|| product_from_path(task_rel))
+        .unwrap_or_else(|| "product".to_string())
+}
+
+fn fill(template: &str, product: &str, task: &Task) -> String {
+    // One pass: a value is never substituted again.
+    crate::taskgraph::display::substitute(
+        template,
+        &[
+            ("product", product),
+            ("role", &task.role()),
+            ("agent", &task.agent),
+            ("id", &task.id),
+        ],
+    )
+}
+
+const WORKTREE_TEMPLATE: &str = "../worktrees/{product}/{role}-{id}";
+
+/// `refs/heads/…` of a new branch for `task` under parallel.branchTemplate.
+pub fn new_branch_name(ctx: &Context, product: &str, task: &Task) -> String {
+    let t = ctx
+        .repo
+        .config("parallel.branchTemplate")
+        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+    format!("refs/heads/{}", fill(&t, product, task))
+}
+
+/// The absolute worktree path for `task` under parallel.worktreeTemplate (relative to `main`).
+pub fn worktree_path(ctx: &Context, main: &Utf8Path, product: &str, task: &Task) -> Utf8PathBuf {
+    let t = ctx
+        .repo
+        .config("parallel.worktreeTemplate")
+        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
+    normalize(&main.join(fill(&t, product, task)))
+}
+
+/// The directory every task worktree must be inside: the worktree template's fixed part (up to
+/// the last `/` before its first `{`), e.g. `<main>/../worktrees` for the default.
+pub fn worktree_root(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
+    let t = ctx
+        .repo
+        .config("parallel.worktreeTemplate")
+        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
+    let fixed = &t[..t.find('{').unwrap_or(t.len())];
+    let dir = &fixed[..fixed.rfind('/').unwrap_or(0)];
+    normalize(&main.join(dir))
 }
 
 pub fn short_branch(r: &str) -> &str {

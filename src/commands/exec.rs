@@ -204,6 +204,13 @@ fn select(env: &Env) -> Result<Vec<Job>> {
             }),
             None => {
                 let t = &graph.tasks[i];
+                if super::status::in_progress_elsewhere(env, t)? {
+                    problems.push(format!(
+                        "{}; it has no worktree here",
+                        super::status::elsewhere_note(env, t)
+                    ));
+                    continue;
+                }
                 problems.push(match t.status {
                     Status::Pending | Status::Ready => {
                         format!("{id}: has no worktree; it is {} (not started)", t.status)

@@ -370,7 +370,10 @@ fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)
-        .replace("{name}", &task.name.to_lowercase())
+        .replace(
+            "{name}",
+            &crate::taskgraph::display::safe(&task.name).to_lowercase(),
+        )
         .replace("{id}", &task.id)
         .replace("{branch}", short_branch(branch))
 }
@@ -497,9 +500,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     }
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
-        let dir = std::env::temp_dir().join(format!("git-parallel-test-{}", std::process::id()));
-        let dir = Utf8PathBuf::from_path_buf(dir)
-            .map_err(|p| crate::fatal!("temp dir is not UTF-8: {}", p.display()))?;
+        let dir = crate::txn::step::test_dir()?;
         steps.push(Step::TestGate {
             commit: final_tip.to_string(),
             command: cmd,
@@ -541,6 +542,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     steps.push(Step::SyncMain {
         from: env.target_tip.to_string(),
         to: final_tip.to_string(),
+        branch: Some(env.target.clone()),
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {

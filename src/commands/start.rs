@@ -219,7 +219,7 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
     for (n, l) in launches.iter().enumerate() {
         let b = short_branch(&l.branch);
         if !common::valid_branch(b) {
-            problems.push(format!("{}: '{b}' is not a valid branch name (check parallel.branchTemplate and the task id)", l.id));
+            problems.push(invalid_branch(env, l, b));
         } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
             problems.push(format!("{}: branch {b} already exists", l.id));
         }
@@ -243,28 +243,26 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
             ));
         }
         for (name, _) in &heads {
-            if name != &l.branch && same_ignoring_case(name, &l.branch) {
+            if let Some(clash) = case_clash(name, &l.branch) {
                 problems.push(format!(
-                    "{}: its branch {b} and the existing branch {} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    "{}: its branch {b} and the existing branch {} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     l.id,
                     short_branch(name)
                 ));
             }
         }
         for other in &launches[..n] {
-            if other.branch != l.branch && same_ignoring_case(&other.branch, &l.branch) {
+            if let Some(clash) = case_clash(&other.branch, &l.branch) {
                 problems.push(format!(
-                    "{} and {}: branches {} and {b} differ only in case (they would collide on a case-insensitive filesystem such as macOS's or Windows')",
+                    "{} and {}: branches {} and {b} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     other.id,
                     l.id,
                     short_branch(&other.branch)
                 ));
             }
-            if other.worktree != l.worktree
-                && same_ignoring_case(other.worktree.as_str(), l.worktree.as_str())
-            {
+            if let Some(clash) = case_clash(other.worktree.as_str(), l.worktree.as_str()) {
                 problems.push(format!(
-                    "{} and {}: worktrees {} and {} differ only in case (they would collide on a case-insensitive filesystem)",
+                    "{} and {}: worktrees {} and {} differ only in case{clash}; they would collide on a case-insensitive filesystem (macOS, Windows)",
                     other.id, l.id, other.worktree, l.worktree
                 ));
             }
@@ -292,6 +290,34 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
     Ok(())
 }
 
+/// What makes a task's branch name invalid: the template and the values put into it.
+fn invalid_branch(env: &Env, l: &Launch, b: &str) -> String {
+    let template = env
+        .ctx
+        .repo
+        .config("parallel.branchTemplate")
+        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+    let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
+    let bad = |v: &str| !v.is_empty() && !common::valid_branch(&format!("x{v}"));
+    let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
+        .into_iter()
+        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()))
+        .map(|(k, v)| format!("; its {k} {v:?} cannot be part of a branch name"))
+        .unwrap_or_default();
+    format!(
+        "{}: {b:?} (from parallel.branchTemplate {template:?}) is not a valid branch name{culprit}; \
+         change {} or set parallel.branchTemplate",
+        l.id,
+        if culprit.contains("its product") {
+            "the product name (metadata.product)"
+        } else if culprit.contains("its role") {
+            "the task's agent"
+        } else {
+            "the task id"
+        }
+    )
+}
+
 /// Why the path a worktree is to be made at is in the way: None when it is free (missing, or
 /// an empty directory, which `git worktree add` uses).
 fn in_the_way(path: &camino::Utf8Path) -> Option<&'static str> {
@@ -306,9 +332,26 @@ fn in_the_way(path: &camino::Utf8Path) -> Option<&'static str> {
     }
 }
 
-/// Equal ignoring case (Unicode simple lower-casing), as case-insensitive filesystems compare.
-fn same_ignoring_case(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+/// Whether two slash-separated names (refs, paths) would name the same file or directory on a
+/// case-insensitive filesystem without being the same: the first component that differs, differs
+/// only in case. Some(where), empty when the whole names differ only in case.
+fn case_clash(a: &str, b: &str) -> Option<String> {
+    let (ca, cb): (Vec<&str>, Vec<&str>) = (a.split('/').collect(), b.split('/').collect());
+    for (i, (x, y)) in ca.iter().zip(&cb).enumerate() {
+        if x == y {
+            continue;
+        }
+        if x.to_lowercase() != y.to_lowercase() {
+            return None;
+        }
+        let whole = i + 1 == ca.len() && i + 1 == cb.len();
+        return Some(if whole {
+            String::new()
+        } else {
+            format!(" in the directory {x:?} / {y:?}")
+        });
+    }
+    None
 }
 
 fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
@@ -466,5 +509,23 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
     println!("Next:");
     for l in launches {
         println!("  {}", launch_line(env, l));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_clash;
+
+    #[test]
+    fn case_clashes() {
+        assert_eq!(case_clash("a/b/API-01", "a/b/api-01").as_deref(), Some(""));
+        assert_eq!(
+            case_clash("refs/heads/Feature/x", "refs/heads/feature/y/z").as_deref(),
+            Some(" in the directory \"Feature\" / \"feature\"")
+        );
+        assert_eq!(case_clash("a/b", "a/b"), None);
+        assert_eq!(case_clash("a/B", "a/c"), None);
+        assert_eq!(case_clash("a/b", "a/b/c"), None);
+        assert_eq!(case_clash("x/É", "x/é").as_deref(), Some(""));
     }
 }

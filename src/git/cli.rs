@@ -43,6 +43,9 @@ impl GitCli {
         }
         c.arg("-C").arg(dir.as_std_path());
         c.stdin(Stdio::null());
+        // Reads (`git status`) take no optional index lock: killed, they leave none behind.
+        c.env("GIT_OPTIONAL_LOCKS", "0");
+        die_with_parent(&mut c);
         c
     }
 
@@ -64,8 +67,30 @@ impl GitCli {
             }
         }
         c.stdin(Stdio::null());
+        // Reads (`git status`) take no optional index lock: killed, they leave none behind.
+        c.env("GIT_OPTIONAL_LOCKS", "0");
+        die_with_parent(&mut c);
         c
     }
+}
+
+/// Makes the child die (SIGKILL) when the thread that started it dies: a git-parallel killed
+/// mid-step leaves no git of its own running on, racing the `recover` that follows (Linux;
+/// elsewhere a no-op). Every thread that starts a child waits for it before it ends.
+pub fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// Runs a command, capturing output; a non-zero exit becomes an error quoting stderr.
@@ -107,4 +132,33 @@ pub fn describe(cmd: &Command) -> String {
         s.push_str(&a.to_string_lossy());
     }
     s
+}
+
+/// Runs a command with `input` on its stdin; a non-zero exit becomes an error quoting stderr.
+pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<Output> {
+    use std::io::Write;
+    let shown = describe(&cmd);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .map_err(|e| crate::fatal!("cannot write to {shown}: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Fatal(miette::miette!(
+            "{shown} failed ({}): {}",
+            out.status,
+            stderr.trim()
+        )));
+    }
+    Ok(out)
 }

@@ -67,14 +67,23 @@ pub fn truncate(s: Cow<'_, str>, max: usize) -> Cow<'_, str> {
 
 /// The source with unsafe characters replaced by printable ones of the same UTF-8 length (so
 /// byte spans and character columns still point at the same places): 1-byte controls → `?`,
-/// C1 controls → `¿`, 3-byte format characters → `�`. Tabs and line breaks are kept.
+/// C1 controls → `¿`, 3-byte format characters → `�`. Tabs and line breaks are kept; a lone
+/// CR (old Mac line end) becomes LF so snippets show one line per line.
 pub fn mask_source(src: &str) -> Cow<'_, str> {
     let bad = |c: char| is_unsafe_char(c) && !matches!(c, '\t' | '\n' | '\r');
-    if !src.chars().any(bad) {
+    let lone_cr = |i: usize| src.as_bytes().get(i + 1) != Some(&b'\n');
+    if !src
+        .char_indices()
+        .any(|(i, c)| bad(c) || (c == '\r' && lone_cr(i)))
+    {
         return Cow::Borrowed(src);
     }
     let mut out = String::with_capacity(src.len());
-    for c in src.chars() {
+    for (i, c) in src.char_indices() {
+        if c == '\r' && lone_cr(i) {
+            out.push('\n');
+            continue;
+        }
         if !bad(c) {
             out.push(c);
             continue;
@@ -107,6 +116,20 @@ pub fn shell_quote(s: &str) -> Cow<'_, str> {
 /// `template` with each `{key}` of `values` replaced by the shell-quoted value, in one pass (a
 /// value containing `{id}` is not substituted again). Unknown `{…}` stay as written.
 pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    substitute_with(template, values, shell_quote)
+}
+
+/// `template` with each `{key}` of `values` replaced by the value as it is, in one pass (for
+/// names that are not shell commands: branch and worktree templates).
+pub fn substitute(template: &str, values: &[(&str, &str)]) -> String {
+    substitute_with(template, values, |v| Cow::Borrowed(v))
+}
+
+fn substitute_with(
+    template: &str,
+    values: &[(&str, &str)],
+    quote: for<'v> fn(&'v str) -> Cow<'v, str>,
+) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -121,7 +144,7 @@ pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
         });
         match hit {
             Some((close, v)) => {
-                out.push_str(&shell_quote(v));
+                out.push_str(&quote(v));
                 rest = &after[close + 1..];
             }
             None => {
@@ -170,7 +193,9 @@ mod tests {
             .chars()
             .any(|c| is_unsafe_char(c) && !"\t\n\r".contains(c)));
         assert!(m.contains("\n\tb\r\n"));
-        assert!(matches!(mask_source("ok\n"), Cow::Borrowed(_)));
+        assert!(!m.contains('\x1b'));
+        assert!(matches!(mask_source("ok\r\n"), Cow::Borrowed(_)));
+        assert_eq!(mask_source("a\rb\r\nc\r"), "a\nb\r\nc\n");
     }
 
     #[test]
@@ -223,6 +248,13 @@ mod tests {
         assert_eq!(
             out,
             "cd '/w/a b' && claude --task 'T1;rm -rf /' --b '{id}' {unknown} {"
+        );
+        assert_eq!(
+            substitute(
+                "f/{product}/{role}-{id}",
+                &[("product", "{id}"), ("id", "A"), ("role", "r")]
+            ),
+            "f/{id}/r-A"
         );
     }
 }

@@ -43,9 +43,45 @@ impl TaskFile {
         load::parse(path, source)
     }
 
+    /// The text of a task file read as bytes: `Err` naming the line and column of the first
+    /// byte that is not UTF-8 (a task file must be UTF-8 text).
+    pub fn decode(path: &Utf8Path, bytes: Vec<u8>) -> Result<String, Report> {
+        String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let bad = bytes[at];
+            // Show the file with the bad bytes replaced (U+FFFD) and the first one marked.
+            let lossy = String::from_utf8_lossy(bytes);
+            let shown: Arc<str> = Arc::from(display::mask_source(&lossy).as_ref());
+            report(
+                NamedSource::new(path.as_str(), shown),
+                "taskgraph::not-utf8",
+                miette::Severity::Error,
+                format!("{path}: the task file is not UTF-8 text (byte {at} is 0x{bad:02x})"),
+                vec![LabeledSpan::new_primary_with_span(
+                    Some("not UTF-8".to_string()),
+                    at..at + 1,
+                )],
+                Some("save the file as UTF-8".to_string()),
+            )
+        })
+    }
+
     /// Semantic validation; every finding points into the source.
     pub fn validate(&self) -> Vec<Finding> {
         validate::validate(self)
+    }
+
+    /// An error finding located at task `index`'s id, for checks made by commands.
+    pub fn task_error(
+        &self,
+        index: usize,
+        code: &'static str,
+        message: String,
+        label: &str,
+        help: String,
+    ) -> Option<Finding> {
+        validate::task_error(self, index, code, message, label, help)
     }
 
     /// The first task with this id.
@@ -88,7 +124,7 @@ const SNIPPET_LINE_MAX: usize = 400;
 
 /// 1-based line, length in bytes of that line, and 1-based column (characters) of `offset`
 /// (clamped to the text and to a character boundary). CR, LF and CRLF all end a line.
-fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
+pub(crate) fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
     let mut at = offset.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
@@ -100,6 +136,13 @@ fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
         - before.matches("\r\n").count()
         + 1;
     (line, end - start, before[start..].chars().count() + 1)
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text`; CR, LF and CRLF all end
+/// a line.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let (line, _, col) = line_around(text, offset);
+    (line, col)
 }
 
 /// Build a report with the file as source code, labelled spans and an optional help line.

@@ -37,8 +37,14 @@ impl NameKind {
     }
 }
 
-fn allowed(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+/// Ids: ASCII only. Agents and products: letters and digits of any script too (`prodé`), but
+/// never controls, bidi or zero-width characters, spaces or punctuation.
+fn allowed(kind: NameKind, c: char) -> bool {
+    let letter = match kind {
+        NameKind::Id => c.is_ascii_alphanumeric(),
+        NameKind::Agent | NameKind::Product => c.is_alphanumeric(),
+    };
+    letter || matches!(c, '-' | '_' | '.')
 }
 
 /// Why `name` is not a safe id / agent / product, in words; `None` when it is.
@@ -53,7 +59,7 @@ pub fn problem(kind: NameKind, name: &str) -> Option<String> {
             kind.max()
         ));
     }
-    if let Some(c) = name.chars().find(|&c| !allowed(c)) {
+    if let Some(c) = name.chars().find(|&c| !allowed(kind, c)) {
         let what = if display::is_unsafe_char(c) {
             format!("the invisible or control character \\u{{{:x}}}", c as u32)
         } else if c == ' ' {
@@ -64,7 +70,8 @@ pub fn problem(kind: NameKind, name: &str) -> Option<String> {
             format!("the non-ASCII character `{c}` (\\u{{{:x}}})", c as u32)
         };
         return Some(format!(
-            "it contains {what}; only letters, digits, `-`, `_` and `.` are allowed"
+            "it contains {what}; only {}letters, digits, `-`, `_` and `.` are allowed",
+            if kind == NameKind::Id { "ASCII " } else { "" }
         ));
     }
     if name.starts_with('-') {
@@ -124,6 +131,20 @@ mod tests {
             "a\"b",
         ] {
             assert!(problem(NameKind::Id, bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(problem(NameKind::Product, "prodé"), None);
+        assert!(problem(NameKind::Id, "prodé").is_some());
+        for bad in [
+            "a\u{202e}b",
+            "a\u{200b}",
+            "x\x1b[2J",
+            "a b",
+            "a;b",
+            "-x",
+            "../x",
+            "a\u{301}",
+        ] {
+            assert!(problem(NameKind::Agent, bad).is_some(), "{bad:?}");
         }
         let long = problem(NameKind::Agent, &"a".repeat(10_000)).unwrap();
         assert_eq!(long, "it is 10000 characters long (at most 64 allowed)");

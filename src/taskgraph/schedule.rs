@@ -145,10 +145,10 @@ impl<'a> View<'a> {
     /// `paths` indexes the paths of `occupied`: the pairwise search for the conflicting task
     /// only runs when the index says there is one.
     fn why_not(&self, c: usize, occupied: &[usize], paths: &PathIndex<'a>) -> Option<Wait> {
-        if occupied.iter().any(|&o| !self.task(o).parallel_ok) {
+        if paths.solo {
             return Some(Wait::Busy);
         }
-        if !self.task(c).parallel_ok && !occupied.is_empty() {
+        if !self.task(c).parallel_ok && paths.tasks > 0 {
             return Some(Wait::RunsAlone);
         }
         if !paths.conflicts(self.task(c)) {
@@ -199,16 +199,21 @@ impl<'a> View<'a> {
     }
 }
 
-/// The paths of a set of tasks, for O(path depth) overlap checks: every path's components and
-/// every prefix of them.
+/// The running and selected tasks, for O(path depth) checks: every path's components and every
+/// prefix of them, how many tasks, and whether one of them must run alone.
 #[derive(Default)]
 struct PathIndex<'a> {
     full: std::collections::HashSet<Vec<&'a str>>,
     prefixes: std::collections::HashSet<Vec<&'a str>>,
+    tasks: usize,
+    /// Some task added is `parallel_ok: false`.
+    solo: bool,
 }
 
 impl<'a> PathIndex<'a> {
     fn add(&mut self, t: &'a Task) {
+        self.tasks += 1;
+        self.solo |= !t.parallel_ok;
         for p in t.paths() {
             let c = components(p);
             for k in 0..=c.len() {
@@ -334,13 +339,11 @@ pub fn waves_capped(graph: &Graph, max: Option<usize>) -> Vec<Vec<usize>> {
     loop {
         let mut wave = std::mem::take(&mut running);
         let mut paths = PathIndex::default();
-        let mut solo = false;
         for &o in &wave {
             paths.add(&tasks[o]);
-            solo |= !tasks[o].parallel_ok;
         }
         let mut started = 0;
-        if !solo {
+        if !paths.solo {
             for &(_, c) in &candidates {
                 if max.is_some_and(|m| started >= m) {
                     break;

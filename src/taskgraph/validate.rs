@@ -153,6 +153,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// An error finding pointing at task `index`'s `id` (for checks made outside this module, such
+/// as the branch and worktree names `start` would use).
+pub(crate) fn task_error(
+    file: &TaskFile,
+    index: usize,
+    code: &'static str,
+    message: String,
+    label: &str,
+    help: String,
+) -> Option<Finding> {
+    let node = file.index.tasks().get(index)?;
+    let at = node.get("id").unwrap_or(node);
+    let mut cx = Ctx {
+        file,
+        out: Vec::new(),
+    };
+    cx.error(code, message, at, label, help);
+    cx.out.pop()
+}
+
 pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
     let mut cx = Ctx {
         file,
@@ -520,8 +540,12 @@ fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mapping) {
     }
 }
 
+/// Longest path accepted in `produces` and `shared_files` (bytes).
+const PATH_MAX: usize = 1024;
+
 /// Why a path written in a task is unsafe: absolute or leaving the repository.
 pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
+    // (Also: control/invisible characters and over-long paths, which would reach terminals.)
     if p.trim().is_empty() {
         return Some("it is empty");
     }
@@ -537,6 +561,9 @@ pub(crate) fn path_problem(p: &str) -> Option<&'static str> {
     }
     if p.chars().any(super::display::is_unsafe_char) {
         return Some("it contains a control or invisible character");
+    }
+    if p.len() > PATH_MAX {
+        return Some("it is longer than 1024 bytes");
     }
     None
 }
@@ -1065,6 +1092,21 @@ mod tests {
     #[test]
     fn unsafe_paths() {
         let src = "tasks:\n- id: A\n  produces:\n  - name: x\n    path: /etc/passwd\n  shared_files: [ok/file, \"a/../../b\", '#{PR}']\n";
+        let long = format!(
+            "tasks:\n- id: A\n  shared_files: [\"{}\", \"a\\e[2J\"]\n",
+            "d/".repeat(600)
+        );
+        let got: Vec<_> = findings(&long)
+            .iter()
+            .map(|f| (f.code, f.message.len() < 300, f.col))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("taskgraph::unsafe-path", true, 18),
+                ("taskgraph::unsafe-path", true, 1222)
+            ]
+        );
         let f = findings(src);
         let got: Vec<_> = f
             .iter()

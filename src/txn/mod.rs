@@ -4,11 +4,15 @@
 //! `recover` and `undo` are built on the same journal and log.
 
 mod failpoint;
+mod interrupt;
 pub mod journal;
 pub mod keep;
 pub mod lock;
 pub mod oplog;
+mod stale;
 pub mod step;
+mod syncmain;
+pub mod worktree;
 
 use camino::Utf8PathBuf;
 
@@ -119,6 +123,7 @@ fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
         }
         refs.insert(u.name.clone(), u.new.clone());
     }
+    problems.extend(post_commit_problems(repo, plan.commit_point, &plan.steps)?);
     if !problems.is_empty() {
         return Err(crate::refused!(
             help = "nothing was changed; something changed since (a new commit, a moved branch, work in a worktree): look at it and decide",
@@ -128,6 +133,23 @@ fn preflight(repo: &Repo, plan: &Plan) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What would make a step after the commit point fail (see [`Step::precheck`]): checked up
+/// front and again just before the commit point, so that an operation is refused while
+/// nothing has taken effect rather than left half-done after it.
+fn post_commit_problems(
+    repo: &Repo,
+    commit_point: Option<usize>,
+    steps: &[Step],
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    if let Some(cp) = commit_point {
+        for s in steps.iter().skip(cp + 1) {
+            problems.extend(s.precheck(repo)?);
+        }
+    }
+    Ok(problems)
 }
 
 fn now_id() -> String {
@@ -140,6 +162,7 @@ fn now_id() -> String {
 /// Applies a plan as one transaction.
 pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     let dir = state_dir(repo);
+    interrupt::install();
     let lock = lock::Lock::acquire(&dir, &plan.summary, false)?;
     ensure_no_pending(repo)?;
     preflight(repo, &plan)?;
@@ -163,7 +186,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
         meta: plan.meta,
     };
     journal.save(&dir)?;
-    let result = run_forward(repo, &dir, &mut journal, 0);
+    let result = run_forward(repo, &dir, &mut journal, false);
     match result {
         Ok(()) => {
             finish_log(&dir, &journal)?;
@@ -186,10 +209,20 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
                     message_of(&e)
                 ));
             }
-            match rollback(repo, &dir, &mut journal, true) {
+            match rollback(repo, &dir, &mut journal, true)
+                .and_then(|()| check_result(repo, &dir, &mut journal, false).map_err(|e| (i, e)))
+            {
                 Ok(()) => {
                     Journal::remove(&dir)?;
                     lock.release();
+                    if let Some(sig) = interrupt::received() {
+                        eprintln!(
+                            "error: interrupted by {}: '{}' was rolled back; nothing was changed",
+                            interrupt::name(sig),
+                            journal.summary
+                        );
+                        return Err(Error::Exit(128 + sig));
+                    }
                     Err(Error::Refused(miette::miette!(
                         help = "nothing was changed; fix the cause and run the command again",
                         "{} failed at step {} ({}): {}",
@@ -238,16 +271,22 @@ fn finish_log(dir: &camino::Utf8Path, journal: &Journal) -> Result<()> {
     )
 }
 
-/// Applies steps from `from` on, journaling each; returns the failing step's index on error.
+/// Applies the steps not done yet, journaling each; returns the failing step's index on error.
 /// A run of consecutive worktree steps is applied concurrently (bounded by the CPUs).
+/// `resumed`: by `recover`, on the journal of a dead process (a started step may be half-done).
 fn run_forward(
     repo: &Repo,
     dir: &camino::Utf8Path,
     journal: &mut Journal,
-    from: usize,
+    resumed: bool,
 ) -> std::result::Result<(), (usize, Error)> {
-    let progress = crate::progress::Progress::new(journal.steps.len() - from, &journal.command);
-    let mut i = from;
+    let todo = journal
+        .steps
+        .iter()
+        .filter(|s| s.state != StepState::Done)
+        .count();
+    let progress = crate::progress::Progress::new(todo, &journal.command);
+    let mut i = 0;
     while i < journal.steps.len() {
         if journal.steps[i].state == StepState::Done {
             i += 1;
@@ -262,8 +301,29 @@ fn run_forward(
                 end += 1;
             }
         }
+        if !resumed && journal.commit_point.is_none_or(|cp| i <= cp) {
+            if let Some(sig) = interrupt::received() {
+                return Err((
+                    i,
+                    crate::refused!("interrupted by {}", interrupt::name(sig)),
+                ));
+            }
+        }
+        if journal.commit_point == Some(i) {
+            let problems =
+                post_commit_problems(repo, Some(i), &steps_of(journal)).map_err(|e| (i, e))?;
+            if !problems.is_empty() {
+                return Err((
+                    i,
+                    crate::refused!(
+                        "the cleanup after it would fail:\n  {}",
+                        problems.join("\n  ")
+                    ),
+                ));
+            }
+        }
         if end - i > 1 {
-            run_group(repo, dir, journal, i, end, &progress)?;
+            run_group(repo, dir, journal, i, end, &progress, resumed)?;
             i = end;
             continue;
         }
@@ -271,13 +331,13 @@ fn run_forward(
         if matches!(journal.steps[i].step, Step::TestGate { .. }) {
             progress.clear();
         }
+        let proven = resumed && journal.steps[i].state == StepState::Started;
         journal.steps[i].state = StepState::Started;
         journal.save(dir).map_err(|e| (i, e))?;
         failpoint::hit("before", i).map_err(|e| (i, e))?;
-        if let Err(e) = journal.steps[i].step.apply(repo) {
-            // A step that reports failure has cleaned up after itself: nothing to undo.
-            journal.steps[i].state = StepState::Pending;
-            let _ = journal.save(dir);
+        if let Err(e) = journal.steps[i].step.apply(repo, proven) {
+            // It stays Started: a step may fail part-way (a git child interrupted mid-write),
+            // and undoing a step that did nothing is a no-op.
             return Err((i, e));
         }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
@@ -297,7 +357,11 @@ fn run_group(
     start: usize,
     end: usize,
     progress: &crate::progress::Progress,
+    resumed: bool,
 ) -> std::result::Result<(), (usize, Error)> {
+    let proven: Vec<bool> = (start..end)
+        .map(|k| resumed && journal.steps[k].state == StepState::Started)
+        .collect();
     for k in start..end {
         journal.steps[k].state = StepState::Started;
     }
@@ -324,7 +388,7 @@ fn run_group(
                     break;
                 }
                 progress.show(&steps[k - start].describe());
-                let r = steps[k - start].apply_concurrent(loc);
+                let r = steps[k - start].apply_concurrent(loc, proven[k - start]);
                 progress.tick();
                 if let Ok(mut v) = results.lock() {
                     v.push((k, r));
@@ -343,8 +407,8 @@ fn run_group(
     for (k, r) in results {
         match r {
             Ok(()) => journal.steps[k].state = StepState::Done,
+            // Stays Started (see run_forward).
             Err(e) => {
-                journal.steps[k].state = StepState::Pending;
                 first_err.get_or_insert((k, e));
             }
         }
@@ -356,26 +420,168 @@ fn run_group(
     }
 }
 
-/// Undoes every started or done step, newest first.
+/// Undoes every started or done step, newest first. A step is undone as "proven" (its
+/// half-done leftovers may be cleared) when it never completed, or when a rollback was already
+/// under way when the journal's process died (its undo may be half-done).
 fn rollback(
     repo: &Repo,
     dir: &camino::Utf8Path,
     journal: &mut Journal,
     fresh: bool,
 ) -> std::result::Result<(), (usize, Error)> {
+    let was_rolling_back = journal.rolling_back && !fresh;
     journal.rolling_back = true;
     journal.save(dir).map_err(|e| (0, e))?;
     for i in (0..journal.steps.len()).rev() {
         if matches!(journal.steps[i].state, StepState::Started | StepState::Done) {
+            let proven = journal.steps[i].state == StepState::Started || was_rolling_back;
             journal.steps[i]
                 .step
-                .undo(repo, fresh)
+                .undo(repo, fresh, proven)
                 .map_err(|e| (i, e))?;
             journal.steps[i].state = StepState::Undone;
             journal.save(dir).map_err(|e| (i, e))?;
         }
     }
     Ok(())
+}
+
+/// What differs from the state the journal's steps leave when all are applied (`applied`) or
+/// all rolled back: `.0` what this operation should have changed and did not (a reason not to
+/// claim success), `.1` what someone else changed meanwhile (to mention; nothing to undo).
+fn verify(repo: &Repo, journal: &Journal, applied: bool) -> Result<(Vec<String>, Vec<String>)> {
+    use std::collections::BTreeMap;
+    let mut refs: BTreeMap<&str, (Option<&String>, Vec<&Option<String>>)> = BTreeMap::new();
+    let mut worktrees: BTreeMap<&camino::Utf8Path, bool> = BTreeMap::new();
+    let mut files: BTreeMap<&camino::Utf8Path, (&str, &str)> = BTreeMap::new();
+    let mut syncs = Vec::new();
+    let order: Vec<&JournalStep> = if applied {
+        journal.steps.iter().collect()
+    } else {
+        journal.steps.iter().rev().collect()
+    };
+    for s in order {
+        match &s.step {
+            Step::Refs { updates, .. } => {
+                for u in updates {
+                    let e = refs.entry(u.name.as_str()).or_default();
+                    e.0 = if applied {
+                        u.new.as_ref()
+                    } else {
+                        u.old.as_ref()
+                    };
+                    e.1.push(&u.old);
+                    e.1.push(&u.new);
+                }
+            }
+            Step::AddWorktree { path, .. } => {
+                worktrees.insert(path, applied);
+            }
+            Step::RemoveWorktree { path, .. } => {
+                worktrees.insert(path, !applied);
+            }
+            Step::TestGate { dir, .. } => {
+                worktrees.insert(dir, false);
+            }
+            Step::WriteFile { path, old, new } => {
+                let want = if applied { new } else { old };
+                let other = if applied { old } else { new };
+                files.insert(path, (want, other));
+            }
+            Step::SyncMain { from, to, branch } => syncs.push((from, to, branch)),
+            Step::Keep(_) => {}
+        }
+    }
+    let (mut ours, mut foreign) = (Vec::new(), Vec::new());
+    for (name, (want, seen)) in refs {
+        let cur = repo.ref_id(name)?.map(|i| i.to_string());
+        if cur.as_ref() == want {
+            continue;
+        }
+        let shown = |v: Option<&String>| v.map(|v| step::short(v).to_string());
+        let text = format!(
+            "{name} is {}, expected {}",
+            shown(cur.as_ref()).map_or("absent".into(), |v| format!("at {v}")),
+            shown(want).map_or("absent".into(), |v| format!("at {v}"))
+        );
+        if seen.contains(&&cur) {
+            ours.push(text);
+        } else {
+            foreign.push(text);
+        }
+    }
+    for (path, present) in worktrees {
+        if present && !worktree::is_complete(repo, path)? {
+            ours.push(format!("worktree {path} is not (fully) there"));
+        } else if !present && !worktree::is_absent(repo, path)? {
+            ours.push(format!("worktree {path} is still there"));
+        }
+    }
+    for (path, (want, other)) in files {
+        let cur = std::fs::read_to_string(path).unwrap_or_default();
+        if cur == other && want != other {
+            ours.push(format!("{path} was not restored"));
+        } else if cur != want {
+            foreign.push(format!("{path} was changed meanwhile"));
+        }
+    }
+    // The one that decides the final state: the last walked (last applied, first undone).
+    if let Some((from, to, branch)) = syncs.last() {
+        let want = if applied { *to } else { *from };
+        if let Some(false) = syncmain::index_at(repo, from, to, want, branch.as_deref())? {
+            ours.push(format!(
+                "the main worktree's index is not at {}",
+                step::short(want)
+            ));
+        }
+    }
+    Ok((ours, foreign))
+}
+
+/// Checks the result of a rollback (`applied` false) or completion: on a difference this
+/// operation should not have left, the journal is kept with every step marked for another
+/// try (apply and undo are idempotent) and an error says what differs; changes others made
+/// meanwhile are only mentioned.
+fn check_result(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    applied: bool,
+) -> Result<()> {
+    let (ours, foreign) = verify(repo, journal, applied)?;
+    for f in &foreign {
+        eprintln!("note: {f} (changed by someone else meanwhile; left as it is)");
+    }
+    if ours.is_empty() {
+        return Ok(());
+    }
+    for s in &mut journal.steps {
+        s.state = if applied {
+            StepState::Started
+        } else {
+            StepState::Done
+        };
+    }
+    journal.rolling_back = !applied;
+    journal.save(dir)?;
+    let again = if applied { "--continue" } else { "--abort" };
+    Err(crate::fatal!(
+        help = format!(
+            "the journal is kept: fix the cause and run 'git parallel recover {again}' again"
+        ),
+        "{} '{}' did not reach the expected state:\n  {}",
+        if applied {
+            "completing"
+        } else {
+            "rolling back"
+        },
+        journal.summary,
+        ours.join("\n  ")
+    ))
+}
+
+fn steps_of(journal: &Journal) -> Vec<Step> {
+    journal.steps.iter().map(|s| s.step.clone()).collect()
 }
 
 /// What `recover` did.
@@ -405,7 +611,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     }
     let lock = lock::Lock::acquire(&dir, &format!("recover {}", journal.summary), true)?;
     if complete && !journal.rolling_back {
-        if let Err((i, e)) = run_forward(repo, &dir, &mut journal, 0) {
+        if let Err((i, e)) = run_forward(repo, &dir, &mut journal, true) {
             lock.release();
             return Err(crate::refused!(
                 help = "fix the cause and run 'git parallel recover --continue' again, or roll back with 'git parallel recover --abort'",
@@ -415,6 +621,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
                 message_of(&e)
             ));
         }
+        check_result(repo, &dir, &mut journal, true)?;
         finish_log(&dir, &journal)?;
         Journal::remove(&dir)?;
         lock.release();
@@ -437,6 +644,7 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
             message_of(&e)
         ));
     }
+    check_result(repo, &dir, &mut journal, false)?;
     Journal::remove(&dir)?;
     lock.release();
     crate::output::took_effect(&format!("recover --abort of {}", journal.summary));

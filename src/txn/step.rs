@@ -5,8 +5,10 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use std::os::unix::process::CommandExt;
+
 use crate::error::Result;
-use crate::git::{cli, Location, RefUpdate, Repo};
+use crate::git::{Location, RefUpdate, Repo};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -18,7 +20,14 @@ pub enum Step {
     },
     /// Bring the main worktree's index and files from one commit to another (only the files
     /// that differ; local changes to them make it fail instead of being overwritten).
-    SyncMain { from: String, to: String },
+    /// `branch`: the branch the main worktree must still have checked out for its files to be
+    /// touched (otherwise only the ref moves; None in journals written before it was recorded).
+    SyncMain {
+        from: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+    },
     /// Create a worktree for an existing branch, copy the include files, run the postStart hook.
     AddWorktree {
         path: Utf8PathBuf,
@@ -82,7 +91,7 @@ impl Step {
                     .collect();
                 parts.join("; ")
             }
-            Step::SyncMain { from, to } => {
+            Step::SyncMain { from, to, .. } => {
                 format!(
                     "update the main worktree from {} to {}",
                     short(from),
@@ -134,9 +143,10 @@ impl Step {
                     .collect(),
                 message: format!("undo: {message}"),
             },
-            Step::SyncMain { from, to } => Step::SyncMain {
+            Step::SyncMain { from, to, branch } => Step::SyncMain {
                 from: to.clone(),
                 to: from.clone(),
+                branch: branch.clone(),
             },
             Step::AddWorktree {
                 path,
@@ -172,29 +182,22 @@ impl Step {
         })
     }
 
-    pub fn apply(&self, repo: &Repo) -> Result<()> {
+    /// Applies the step. `proven`: the journal shows this step was started by a process that
+    /// is dead (a re-run by `recover`), so a half-done effect of it may be finished: stale lock
+    /// files cleared, leftovers of a half-made or half-removed worktree completed or deleted.
+    pub fn apply(&self, repo: &Repo, proven: bool) -> Result<()> {
         match self {
-            Step::Refs { updates, message } => apply_refs(repo, updates, message),
-            Step::SyncMain { from, to } => sync_main(repo, from, to),
-            Step::AddWorktree {
-                path,
-                branch,
-                copy,
-                post_start,
-            } => add_worktree(&repo.loc, path, branch, copy, post_start.as_deref()),
-            Step::RemoveWorktree {
-                path,
-                force,
-                restore,
-                ..
-            } => remove_worktree(&repo.loc, path, *force, &rels(restore)),
-            Step::WriteFile { path, old, new } => write_file(path, old, new),
+            Step::Refs { updates, message } => apply_refs(repo, updates, message, proven),
+            Step::SyncMain { from, to, branch } => {
+                super::syncmain::sync(repo, from, to, branch.as_deref(), proven)
+            }
             Step::TestGate {
                 commit,
                 command,
                 dir,
             } => test_gate(repo, commit, command, dir),
             Step::Keep(k) => k.apply(&repo.loc),
+            other => other.apply_concurrent(&repo.loc, proven),
         }
     }
 
@@ -203,21 +206,23 @@ impl Step {
         matches!(self, Step::AddWorktree { .. } | Step::RemoveWorktree { .. })
     }
 
-    /// Applies a worktree step without gix (callable from any thread).
-    pub fn apply_concurrent(&self, loc: &Location) -> Result<()> {
+    /// Applies a step that needs no gix (callable from any thread): the worktree steps and
+    /// file writes.
+    pub fn apply_concurrent(&self, loc: &Location, proven: bool) -> Result<()> {
         match self {
             Step::AddWorktree {
                 path,
                 branch,
                 copy,
                 post_start,
-            } => add_worktree(loc, path, branch, copy, post_start.as_deref()),
+            } => add_worktree(loc, path, branch, copy, post_start.as_deref(), proven),
             Step::RemoveWorktree {
                 path,
                 force,
                 restore,
                 ..
-            } => remove_worktree(loc, path, *force, &rels(restore)),
+            } => super::worktree::remove(loc, path, *force, &rels(restore), proven),
+            Step::WriteFile { path, old, new } => write_file(path, old, new),
             other => Err(crate::fatal!(
                 "step cannot run concurrently: {}",
                 other.describe()
@@ -225,19 +230,36 @@ impl Step {
         }
     }
 
+    /// Checks, before anything changes, that a step after the commit point will not be
+    /// refused: a worktree it removes holds no work (changes, lock, submodule commits found
+    /// nowhere else). Such a step failing would leave the operation half-done.
+    pub fn precheck(&self, repo: &Repo) -> Result<Vec<String>> {
+        match self {
+            Step::RemoveWorktree {
+                path,
+                force: false,
+                restore,
+                ..
+            } => super::worktree::removal_problems(&repo.loc, path, &rels(restore)),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// Undoes the step. `fresh`: rolling back in the same run that applied it, so a worktree it
     /// added was never handed to anyone and may be removed with whatever its postStart hook
-    /// left there; later (`recover --abort`) such a worktree is removed only when clean.
-    pub fn undo(&self, repo: &Repo, fresh: bool) -> Result<()> {
+    /// left there; later (`recover --abort`) such a worktree is removed only when clean, unless
+    /// the step never completed (`proven`: it was started by a process now dead, or its undo
+    /// was under way), in which case whatever is there is the remains of this step.
+    pub fn undo(&self, repo: &Repo, fresh: bool, proven: bool) -> Result<()> {
         match self {
             Step::AddWorktree { path, copy, .. } => {
                 let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
-                remove_worktree(&repo.loc, path, fresh, &ours)
+                super::worktree::remove(&repo.loc, path, fresh, &ours, fresh || proven)
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
-            Step::Refs { updates, message } => undo_refs(repo, updates, message),
+            Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
             other => match other.inverse() {
-                Some(inv) => inv.apply(repo),
+                Some(inv) => inv.apply(repo, fresh || proven),
                 None => Ok(()),
             },
         }
@@ -256,25 +278,76 @@ fn branch_short(b: &str) -> &str {
     b.strip_prefix("refs/heads/").unwrap_or(b)
 }
 
-fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str) -> Result<()> {
-    // Already applied (a re-run after a crash)?
-    let mut all_new = true;
+/// Lock files a ref transaction on these refs takes (loose ref locks, packed-refs, HEAD).
+fn clear_ref_locks(repo: &Repo, updates: &[RefUpdate]) {
+    for u in updates {
+        let lock = repo.common_dir.join(format!("{}.lock", u.name));
+        super::stale::clear(lock.as_std_path());
+    }
+    for p in [
+        repo.common_dir.join("packed-refs.lock"),
+        repo.git_dir.join("HEAD.lock"),
+    ] {
+        super::stale::clear(p.as_std_path());
+    }
+}
+
+/// Moves the refs not yet at their new value (a transaction cut short by a kill may have
+/// renamed some of its lock files into place and not others); each from its expected old value.
+fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -> Result<()> {
+    if proven {
+        clear_ref_locks(repo, updates);
+    }
+    let mut todo = Vec::new();
     for u in updates {
         let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
-        if cur != u.new {
-            all_new = false;
-            break;
+        if cur != u.new || (u.old == u.new && cur != u.old) {
+            todo.push(u.clone());
         }
     }
-    if all_new {
+    if todo.is_empty() {
         return Ok(());
     }
-    repo.update_refs(updates, message)
+    // After a cut-short transaction only part of it may be in place; the rest must still
+    // find their old values.
+    let updates = if proven { todo.as_slice() } else { updates };
+    repo.update_refs(updates, message).map_err(|e| {
+        // Name what moved (another process committing, a branch moved meanwhile).
+        let moved: Vec<String> = updates
+            .iter()
+            .filter_map(|u| {
+                let cur = repo.ref_id(&u.name).ok()?.map(|i| i.to_string());
+                (cur != u.old).then(|| {
+                    format!(
+                        "{} is {} now, expected {}",
+                        branch_short(&u.name),
+                        cur.as_deref()
+                            .map_or("absent".into(), |c| format!("at {}", short(c))),
+                        u.old
+                            .as_deref()
+                            .map_or("absent".into(), |c| format!("at {}", short(c)))
+                    )
+                })
+            })
+            .collect();
+        if moved.is_empty() {
+            e
+        } else {
+            crate::refused!(
+                "another process changed {} meanwhile: {}",
+                if moved.len() == 1 { "a ref" } else { "refs" },
+                moved.join("; ")
+            )
+        }
+    })
 }
 
 /// Reverses the updates that took effect (a ref transaction is atomic, so normally all or
 /// none did); refs not at their new value are left alone.
-fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str) -> Result<()> {
+fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -> Result<()> {
+    if proven {
+        clear_ref_locks(repo, updates);
+    }
     let mut back = Vec::new();
     for u in updates {
         let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
@@ -292,78 +365,15 @@ fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str) -> Result<()> {
     repo.update_refs(&back, &format!("undo: {message}"))
 }
 
-fn index_matches(repo: &Repo, commit: &str) -> Result<bool> {
-    let mut cmd = repo.git_main();
-    cmd.args(["diff-index", "--cached", "--quiet", commit, "--"]);
-    let status = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()?;
-    Ok(status.success())
-}
-
-fn sync_main(repo: &Repo, from: &str, to: &str) -> Result<()> {
-    if repo.main_worktree.is_none() {
-        return Ok(());
-    }
-    if from == to || index_matches(repo, to)? {
-        return Ok(());
-    }
-    let mut cmd = repo.git_main();
-    cmd.args(["read-tree", "-m", "-u", from, to]);
-    cli::run(cmd).map_err(|e| {
-        crate::refused!(
-            help = "commit or stash your changes in the main worktree, then run the command again",
-            "cannot update the main worktree: {}",
-            crate::txn::message_of(&e)
-        )
-    })?;
-    Ok(())
-}
-
-fn worktree_registered(repo: &Location, path: &Utf8Path) -> Result<bool> {
-    let canon = path
-        .canonicalize_utf8()
-        .unwrap_or_else(|_| path.to_path_buf());
-    Ok(repo
-        .worktrees()?
-        .iter()
-        .any(|w| w.path == canon || w.path == path))
-}
-
-/// Serializes `git worktree add` between the threads of a concurrent group of steps.
-static WORKTREE_ADD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn add_worktree(
-    repo: &Location,
+    loc: &Location,
     path: &Utf8Path,
     branch: &str,
     copy: &[CopyFile],
     post_start: Option<&str>,
+    proven: bool,
 ) -> Result<()> {
-    if !worktree_registered(repo, path)? {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let mut cmd = repo.git_main();
-        cmd.args(["worktree", "add", "--quiet", "--no-checkout", "--"])
-            .arg(path.as_str())
-            .arg(branch_short(branch));
-        // One `git worktree add` at a time: while one creates its admin dir (.git/worktrees/X,
-        // written file by file), another one listing the worktrees can read a still empty
-        // `commondir` and die ("failed to read …/commondir: Success"). Registering is quick;
-        // the checkout, copies and postStart hook below run concurrently.
-        let _serial = WORKTREE_ADD.lock().unwrap_or_else(|e| e.into_inner());
-        cli::run(cmd)?;
-    }
-    if !checked_out(path) {
-        let mut cmd = repo.git.in_dir(path);
-        cmd.args(["checkout", "--force", "--quiet"]);
-        if let Err(e) = cli::run(cmd) {
-            let _ = remove_worktree(repo, path, true, &[]);
-            return Err(e);
-        }
-    }
+    super::worktree::ensure(loc, path, branch, false, proven)?;
     let result = (|| -> Result<()> {
         for f in copy {
             let dest = path.join(&f.rel);
@@ -379,22 +389,10 @@ fn add_worktree(
     })();
     if let Err(e) = result {
         let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
-        let _ = remove_worktree(repo, path, true, &ours);
+        let _ = super::worktree::remove(loc, path, true, &ours, true);
         return Err(e);
     }
     Ok(())
-}
-
-/// Whether a worktree has been checked out (its index exists): a worktree registered with
-/// `--no-checkout` by a run that was killed before its checkout has none.
-fn checked_out(path: &Utf8Path) -> bool {
-    let Ok(dotgit) = std::fs::read_to_string(path.join(".git")) else {
-        return false;
-    };
-    match dotgit.trim().strip_prefix("gitdir:") {
-        Some(admin) => std::path::Path::new(admin.trim()).join("index").exists(),
-        None => false,
-    }
 }
 
 /// Copies a file, as a copy-on-write clone where the filesystem supports it (`cp --reflink=auto`
@@ -425,52 +423,10 @@ pub fn run_shell(command: &str, dir: &Utf8Path, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes a worktree. `ours`: untracked files this tool put there, which do not block removal.
-fn remove_worktree(repo: &Location, path: &Utf8Path, force: bool, ours: &[&str]) -> Result<()> {
-    if !worktree_registered(repo, path)? {
-        // Not registered: a directory left behind by a half-done add is ours only if empty.
-        if path.is_dir()
-            && std::fs::read_dir(path)
-                .map(|mut d| d.next().is_none())
-                .unwrap_or(false)
-        {
-            let _ = std::fs::remove_dir(path);
-        }
-        return Ok(());
-    }
-    let mut force = force;
-    if !force && !ours.is_empty() {
-        let lines = repo.status_lines(path)?;
-        force = lines
-            .iter()
-            .all(|l| l.strip_prefix("?? ").is_some_and(|f| ours.contains(&f)));
-    }
-    let mut cmd = repo.git_main();
-    cmd.args(["worktree", "remove"]);
-    if force {
-        cmd.args(["--force", "--force"]);
-    }
-    cmd.arg("--").arg(path.as_str());
-    cli::run(cmd).map_err(|e| {
-        crate::refused!(
-            help = "commit, stash or remove the changes in {path} (or unlock it), then run again",
-            "cannot remove worktree {path}: {}",
-            crate::txn::message_of(&e)
-        )
-    })?;
-    // Remove directories the add created that are now empty (e.g. ../worktrees/<product>).
-    let mut dir = path.parent();
-    for _ in 0..2 {
-        let Some(d) = dir else { break };
-        if std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
-}
-
 fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
+    let tmp = Utf8PathBuf::from(format!("{path}.git-parallel.tmp"));
+    // A temp file of an earlier, killed run of this step.
+    let _ = std::fs::remove_file(&tmp);
     let cur = std::fs::read_to_string(path).unwrap_or_default();
     if cur == new {
         return Ok(());
@@ -481,7 +437,6 @@ fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
             "{path} was changed by someone else meanwhile; not overwriting it"
         ));
     }
-    let tmp = Utf8PathBuf::from(format!("{path}.git-parallel.tmp"));
     std::fs::write(&tmp, new)?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
@@ -490,32 +445,67 @@ fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
     Ok(())
 }
 
+/// A new directory name for a test gate's worktree: in the temp dir, with a random part, so
+/// that it names nothing that exists (the step creates it exclusively and refuses otherwise).
+pub fn test_dir() -> Result<Utf8PathBuf> {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    let dir = std::env::temp_dir().join(format!("git-parallel-test-{:016x}", h.finish()));
+    Utf8PathBuf::from_path_buf(dir)
+        .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
+}
+
 fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
+    // Leftovers of an earlier, killed run of this step (only what is provably ours).
     remove_temp_worktree(repo, dir)?;
-    let mut cmd = repo.git_main();
-    cmd.args(["worktree", "add", "--quiet", "--detach", "--"])
-        .arg(dir.as_str())
-        .arg(commit);
-    cli::run(cmd)?;
+    if let Err(e) = std::fs::create_dir(dir) {
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            crate::refused!(
+                help =
+                    "it was not made by git-parallel and is left alone; move it away and run again",
+                "cannot create the test worktree {dir}: it exists"
+            )
+        } else {
+            crate::fatal!("cannot create the test worktree {dir}: {e}")
+        });
+    }
+    super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
     crate::output::testing(short(commit), command, dir.as_str());
-    let mut test = std::process::Command::new("sh");
-    test.arg("-c")
+    let quiet = crate::output::quiet();
+    // In a process group of its own, so that an interrupt reaches it through our handler
+    // (which passes it on) and the rollback runs after it ended.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
-        .stdin(std::process::Stdio::null());
-    let status = if crate::output::quiet() {
+        .stdin(std::process::Stdio::null())
+        .process_group(0);
+    if quiet {
         // -q: the test's output is kept back and shown only if it fails.
-        test.output().map(|o| {
-            if !o.status.success() {
-                crate::output::failed_test_output(&o.stdout, &o.stderr);
-            }
-            o.status
-        })
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
     } else {
         // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        test.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?))
-            .status()
-    };
+        cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
+    }
+    crate::git::cli::die_with_parent(&mut cmd);
+    let status = cmd.spawn().and_then(|child| {
+        super::interrupt::set_test_group(child.id() as i32);
+        let out = child.wait_with_output();
+        super::interrupt::set_test_group(0);
+        let out = out?;
+        if quiet && !out.status.success() {
+            crate::output::failed_test_output(&out.stdout, &out.stderr);
+        }
+        Ok(out.status)
+    });
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;
@@ -539,18 +529,12 @@ impl AsFdOwned for std::io::Stderr {
     }
 }
 
+/// Removes the test gate's worktree: only a worktree of this repository registered at `dir`
+/// (or whose `.git` names one), or an empty directory. Anything else there is not ours.
 fn remove_temp_worktree(repo: &Repo, dir: &Utf8Path) -> Result<()> {
-    if worktree_registered(repo, dir)? || dir.exists() {
-        let mut cmd = repo.git_main();
-        cmd.args(["worktree", "remove", "--force", "--force", "--"])
-            .arg(dir.as_str());
-        let _ = cli::run(cmd);
-        if dir.exists() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        let mut cmd = repo.git_main();
-        cmd.args(["worktree", "prune"]);
-        let _ = cli::run(cmd);
+    let found = super::worktree::find(&repo.loc, dir)?;
+    if found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.is_dir() {
+        super::worktree::remove(&repo.loc, dir, true, &[], true)?;
     }
     Ok(())
 }

@@ -226,7 +226,10 @@ fn path_of_it_says_it_has_no_branch_here() {
 fn abort_resets_it_and_start_then_starts_it_here() {
     let r = frontend_elsewhere(true);
     let refs_before = r.git(&["for-each-ref", "--format=%(refname)"]);
-    r.ok(&["abort", "FRONTEND-01"]);
+    let out = r.ok(&["abort", "FRONTEND-01"]);
+    // It reports only what it did: no branch or worktree was removed.
+    assert!(!out.contains("deleted"), "{out}");
+    assert!(!out.contains("removed"), "{out}");
     let tf = r.task_file();
     assert_eq!(
         field(&tf, "FRONTEND-01", "status").as_deref(),

@@ -1,5 +1,6 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod concurrency;
 mod elsewhere;
 mod exec_demo;
 mod faults;
@@ -7,10 +8,13 @@ mod finish;
 mod first_hour;
 mod first_hour_output;
 mod json;
+mod kills;
 mod lifecycle;
 mod native;
 mod odd_repos;
+mod random_kills;
 mod readonly;
 mod safety;
 mod start;
 mod support;
+mod taskfile;

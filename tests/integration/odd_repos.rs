@@ -392,15 +392,15 @@ fn sparse_main_worktree_stays_sparse_through_start_and_finish() {
 // ---- spaces and non-ASCII ---------------------------------------------------------------
 
 #[test]
-fn spaces_and_non_ascii_in_the_repository_path_worktree_root_and_product() {
-    let product = "prodé";
+fn spaces_and_non_ascii_in_the_repository_path_and_worktree_root() {
+    let product = "prod-x";
     let r = repo_in("my repo é", product, &simple_graph(2, product));
     r.git(&[
         "config",
         "parallel.worktreeTemplate",
         "../work trees ü/{product}/{role}-{id}",
     ]);
-    let v = json(&ok(&r.run(&["start", "--json"]), "start"));
+    let v = json(&ok(&r.run(&["start", "--json", "T1"]), "start"));
     let w1 = r.base().join(format!("work trees ü/{product}/backend-T1"));
     assert_eq!(v["started"][0]["worktree"], w1.to_str().unwrap());
     assert_eq!(
@@ -411,15 +411,6 @@ fn spaces_and_non_ascii_in_the_repository_path_worktree_root_and_product() {
     assert_eq!(
         ok(&r.run(&["path", "T1"]), "path"),
         format!("{}\n", w1.display())
-    );
-    // The text report lines up although é takes two bytes.
-    let r2 = repo_in("other repo", product, &simple_graph(2, product));
-    let text = ok(&r2.run(&["start"]), "start (text)");
-    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  T")).collect();
-    assert_eq!(rows.len(), 2, "{text}");
-    assert!(
-        rows[0].contains(&format!("feature/{product}/backend-T1  /")),
-        "{text}"
     );
     commit_in(&r, &w1, "src/t1/f é.txt", "1\n");
     let text = ok(&r.run(&["status"]), "status");
@@ -433,6 +424,35 @@ fn spaces_and_non_ascii_in_the_repository_path_worktree_root_and_product() {
         format!("chore({product}): complete T1")
     );
     assert_eq!(r.git(&["status", "--porcelain"]), "");
+    // Non-ASCII in the branch template: the report's columns line up (widths in characters).
+    r.git(&["config", "parallel.branchTemplate", "tâche/{id}"]);
+    let text = ok(&r.run(&["start"]), "start T2");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("  T2"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(row.starts_with("  T2  tâche/T2  /"), "{text}");
+    assert!(r.ref_exists("refs/heads/tâche/T2"));
+}
+
+#[test]
+fn product_names_that_cannot_be_in_a_branch_are_refused_naming_them() {
+    for product in ["my prod", "prodé"] {
+        let r = repo_in("repo", product, &simple_graph(1, product));
+        let before = r.snapshot();
+        let text = refused(&r.run(&["start"]));
+        assert!(text.contains(&format!("product `{product}`")), "{text}");
+        assert!(text.contains("only letters, digits"), "{text}");
+        assert_same(&r.snapshot(), &before, "start");
+    }
+    // A branch template whose fixed part is invalid is refused by start, naming the template.
+    let r = simple(1);
+    r.git(&["config", "parallel.branchTemplate", "bad..name/{id}"]);
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start"]));
+    assert!(text.contains("\"bad..name/T1\""), "{text}");
+    assert!(text.contains("parallel.branchTemplate"), "{text}");
+    assert_same(&r.snapshot(), &before, "start");
 }
 
 // ---- the worktree directory already exists ----------------------------------------------
@@ -512,8 +532,16 @@ fn branches_differing_only_in_case_are_refused_by_start() {
     assert!(text.contains("feature/demo/Backend-t1"), "{text}");
     assert!(text.contains("case-insensitive"), "{text}");
     assert_same(&r.snapshot(), &before, "start T1");
-    // Two tasks started together whose branches differ only in case.
+    // A directory of an existing branch that differs only in case from one of T1's.
     r.git(&["branch", "-D", "feature/demo/Backend-t1"]);
+    r.git(&["branch", "Feature/other"]);
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start", "T1"]));
+    assert!(text.contains("only in case in the directory"), "{text}");
+    assert!(text.contains("Feature/other"), "{text}");
+    assert_same(&r.snapshot(), &before, "start T1");
+    r.git(&["branch", "-D", "Feature/other"]);
+    // Two tasks started together whose branches differ only in case.
     let graph = simple_graph(2, "demo")
         .replacen("agent: backend-engineer", "agent: Backend-engineer", 1)
         .replace("id: T2", "id: X2");

@@ -91,7 +91,15 @@ pub struct TestRepo {
 impl TestRepo {
     /// An empty repository with one commit on `main`.
     pub fn new() -> TestRepo {
-        let tmp = tempfile::tempdir().expect("tempdir");
+        TestRepo::new_at(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// An empty repository with one commit on `main`, in a new temp dir under `parent`.
+    pub fn new_in(parent: &Path) -> TestRepo {
+        TestRepo::new_at(tempfile::tempdir_in(parent).expect("tempdir"))
+    }
+
+    fn new_at(tmp: tempfile::TempDir) -> TestRepo {
         let root = tmp.path().join("repo");
         std::fs::create_dir_all(&root).expect("mkdir");
         let root = root.canonicalize().expect("canonicalize");
