@@ -288,3 +288,67 @@ fn undo_of_start_gives_back_the_task_file_byte_for_byte() {
     assert_eq!(r.task_file(), before);
     assert_eq!(r.rev("main"), main);
 }
+
+/// Runs, expects a refusal that changes nothing, and returns stderr.
+fn refusal(r: &TestRepo, args: &[&str]) -> String {
+    let before = r.snapshot();
+    let out = r.run(args);
+    let err = refused(&out);
+    assert_same(&before, &r.snapshot(), &args.join(" "));
+    err
+}
+
+#[test]
+fn wrong_status_and_unknown_ids_get_short_errors_with_the_right_command() {
+    let r = TestRepo::muaththir();
+    // Not a checkpoint; a checkpoint not completed (after approval the next one is pending).
+    let err = refusal(&r, &["approve", "BACKEND-01"]);
+    assert!(
+        err.contains("is not a checkpoint (its status is pending)"),
+        "{err}"
+    );
+    assert!(err.contains("git parallel start BACKEND-01"), "{err}");
+    let err = refusal(&r, &["approve", "CHECKPOINT-FOUNDATION"]);
+    assert!(
+        err.contains("its status is pending, not completed"),
+        "{err}"
+    );
+    // retry of a task that did not fail; fail and abort of a task not in progress.
+    let err = refusal(&r, &["retry", "ARCH-01"]);
+    assert!(err.contains("its status is completed, not failed"), "{err}");
+    assert!(err.contains("git parallel approve ARCH-01"), "{err}");
+    r.ok(&["approve", "ARCH-01"]);
+    r.ok(&["start", "BACKEND-01"]);
+    let err = refusal(&r, &["retry", "BACKEND-01"]);
+    assert!(
+        err.contains("its status is in_progress, not failed"),
+        "{err}"
+    );
+    assert!(err.contains("git parallel fail BACKEND-01"), "{err}");
+    let err = refusal(&r, &["fail", "FRONTEND-01"]);
+    assert!(
+        err.contains("its status is pending, not in_progress"),
+        "{err}"
+    );
+    let err = refusal(&r, &["abort", "FRONTEND-01"]);
+    assert!(
+        err.contains("its status is pending, not in_progress"),
+        "{err}"
+    );
+    r.ok(&["fail", "BACKEND-01"]);
+    let err = refusal(&r, &["abort", "BACKEND-01"]);
+    assert!(err.contains("git parallel retry BACKEND-01"), "{err}");
+    // Unknown ids: a case-insensitive match, then near ones; none: where to look.
+    for cmd in ["fail", "retry", "approve", "abort"] {
+        let err = refusal(&r, &[cmd, "backend-01"]);
+        assert!(err.contains("did you mean BACKEND-01?"), "{cmd}: {err}");
+    }
+    let err = refusal(&r, &["abort", "FRONTEND-1"]);
+    assert!(err.contains("did you mean FRONTEND-01?"), "{err}");
+    let err = refusal(&r, &["fail", "DEPLOY-77"]);
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("git parallel status"), "{err}");
+    // Short: one error line and one hint line.
+    let err = refusal(&r, &["retry", "backend-01"]);
+    assert_eq!(err.lines().count(), 2, "{err}");
+}
