@@ -478,7 +478,6 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
     }
     super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
     crate::output::testing(short(commit), command, dir.as_str());
-    let quiet = crate::output::quiet();
     // In a process group of its own, so that an interrupt reaches it through our handler
     // (which passes it on) and the rollback runs after it ended.
     let mut cmd = std::process::Command::new("sh");
@@ -487,6 +486,7 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .process_group(0);
+    let quiet = crate::output::quiet();
     if quiet {
         // -q: the test's output is kept back and shown only if it fails.
         cmd.stdout(std::process::Stdio::piped())
@@ -500,11 +500,12 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
         super::interrupt::set_test_group(child.id() as i32);
         let out = child.wait_with_output();
         super::interrupt::set_test_group(0);
-        let out = out?;
-        if quiet && !out.status.success() {
-            crate::output::failed_test_output(&out.stdout, &out.stderr);
-        }
-        Ok(out.status)
+        out.map(|o| {
+            if quiet && !o.status.success() {
+                crate::output::failed_test_output(&o.stdout, &o.stderr);
+            }
+            o.status
+        })
     });
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
