@@ -154,6 +154,18 @@ fn quiet_lifecycle_prints_nothing() {
     quiet_ok(&r, &["status"]);
     quiet_ok(&r, &["validate"]);
     quiet_ok(&r, &["exec", "--", "true"]);
+    // recover, both ways, after a start killed half-way (and its stale lock taken over).
+    for how in ["--abort", "--continue"] {
+        let out = r
+            .cmd()
+            .env("GIT_PARALLEL_FAILPOINT", "kill:2")
+            .args(["start", "FRONTEND-01"])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{}", all_output(&out));
+        quiet_ok(&r, &["recover", how]);
+    }
+    quiet_ok(&r, &["abort", "FRONTEND-01"]);
     // A failing test: its output is shown after all, with the error.
     commit_file(&r, &path("DEVOPS-01"), "products/muaththir/Dockerfile");
     let out = r.run(&[
