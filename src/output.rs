@@ -122,6 +122,13 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
+/// Writes `note: …` on stderr: information the user need not act on, so nothing with `-q`.
+pub fn note(args: fmt::Arguments<'_>) {
+    if !quiet() {
+        eprint(format_args!("note: {args}\n"));
+    }
+}
+
 /// Announces a test gate's run on stderr (nothing with `-q`).
 pub fn testing(commit: &str, command: &str, dir: &str) {
     if !quiet() {

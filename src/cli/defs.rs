@@ -591,6 +591,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", "days backup refs and kept ignored files are kept before gc deletes them (default 30)"),
     ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
+    ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
+    ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),
 ];
 
 pub fn find(name: &str) -> Option<&'static Command> {

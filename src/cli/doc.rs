@@ -63,7 +63,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "GIT_PARALLEL_TASKS",
         "The task graph file, when --tasks is not given.",
     ),
-    ("NO_COLOR", "When set and not empty, no colour is used."),
+    (
+        "NO_COLOR",
+        "When set and not empty, no colour is used, whatever color.parallel or color.ui say; only --color=always overrides it.",
+    ),
     (
         "GIT_DIR, GIT_WORK_TREE",
         "Honoured like git does when finding the repository.",

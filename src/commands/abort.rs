@@ -92,10 +92,15 @@ fn select(env: &Env) -> Result<Vec<usize>> {
             Some(i) if idx.contains(&i) => {}
             Some(i) if tasks[i].status == Status::InProgress => idx.push(i),
             Some(i) => problems.push(format!(
-                "{id}: status is {} (only in_progress tasks can be aborted)",
-                tasks[i].status
+                "{id}: its status is {}, not in_progress; {}",
+                tasks[i].status,
+                common::status_advice(&tasks[i])
             )),
-            None => problems.push(format!("{id}: no such task in {}", env.tf.path)),
+            None => problems.push(format!(
+                "{id}: no such task in {}; {}",
+                env.tf.path,
+                common::unknown_id_hint(&env.tf, id)
+            )),
         }
     }
     if !problems.is_empty() {
@@ -616,7 +621,7 @@ pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
         .unwrap_or_default();
     env.tf.task(id).ok_or_else(|| {
         crate::refused!(
-            help = "see 'git parallel status' for the task ids",
+            help = common::unknown_id_hint(&env.tf, id),
             "cannot {command} {id}: no such task in {}",
             env.tf.path
         )

@@ -18,14 +18,15 @@ pub fn run(ctx: &Context) -> Result<()> {
     let id = task.id.as_str();
     if !task.checkpoint {
         return Err(crate::refused!(
-            help = "only tasks with checkpoint: true wait for approval",
-            "cannot approve {id}: it is not a checkpoint"
+            help = common::status_advice(task),
+            "cannot approve {id}: it is not a checkpoint (its status is {}); only checkpoints wait for approval",
+            task.status
         ));
     }
     if task.status != Status::Completed {
         return Err(crate::refused!(
-            help = "a checkpoint is approved once its work is merged (git parallel finish {id})",
-            "cannot approve {id}: its status is {}, not completed",
+            help = common::status_advice(task),
+            "cannot approve {id}: its status is {}, not completed (a checkpoint is approved once its work is merged)",
             task.status
         ));
     }

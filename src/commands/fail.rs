@@ -16,8 +16,8 @@ pub fn run(ctx: &Context) -> Result<()> {
     let id = task.id.as_str();
     if task.status != Status::InProgress {
         return Err(crate::refused!(
-            help = "only tasks in progress can fail; see 'git parallel status'",
-            "cannot fail {id}: its status is {}",
+            help = common::status_advice(task),
+            "cannot fail {id}: its status is {}, not in_progress",
             task.status
         ));
     }

@@ -25,8 +25,8 @@ pub fn run(ctx: &Context) -> Result<()> {
     let id = task.id.as_str();
     if task.status != Status::Failed {
         return Err(crate::refused!(
-            help = "only failed tasks are retried (git parallel fail {id} records a failure)",
-            "cannot retry {id}: its status is {}",
+            help = common::status_advice(task),
+            "cannot retry {id}: its status is {}, not failed",
             task.status
         ));
     }

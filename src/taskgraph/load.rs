@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use camino::Utf8Path;
-use miette::{LabeledSpan, NamedSource, Report};
+use miette::{LabeledSpan, Report};
 use serde_yaml::Value;
 
 use super::model::Graph;
@@ -16,8 +16,8 @@ use super::{report, TaskFile};
 /// The private span index of a `TaskFile`.
 #[derive(Debug)]
 pub(crate) struct Index {
-    /// The source again, shared by every diagnostic.
-    pub shared: Arc<str>,
+    /// The source again (terminal controls masked), shared by every diagnostic.
+    pub shared: super::source::Source,
     /// The document as a YAML value (resolved like serde_yaml does).
     pub value: Value,
     /// The node tree of the document (a mapping).
@@ -50,7 +50,8 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     }
     // Diagnostics print snippets of the source: mask terminal controls in that copy.
     let shared: Arc<str> = Arc::from(super::display::mask_source(&source).as_ref());
-    let named = || NamedSource::new(path.as_str(), shared.clone());
+    let shared = super::source::Source::new(path.as_str(), shared);
+    let named = || shared.clone();
     let fail = |code: &str, msg: String, at: (usize, usize), label: &str, help: &str| {
         report(
             named(),

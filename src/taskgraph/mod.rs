@@ -10,6 +10,7 @@ pub mod names;
 #[cfg(test)]
 mod robustness;
 pub mod schedule;
+mod source;
 mod spans;
 mod validate;
 mod value;
@@ -17,7 +18,7 @@ mod value;
 use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
+use miette::{LabeledSpan, MietteDiagnostic, Report};
 
 #[allow(unused_imports)] // part of the API; not every item is used yet
 pub use edit::{Edit, EditTarget, Scalar};
@@ -54,7 +55,7 @@ impl TaskFile {
             let lossy = String::from_utf8_lossy(bytes);
             let shown: Arc<str> = Arc::from(display::mask_source(&lossy).as_ref());
             report(
-                NamedSource::new(path.as_str(), shown),
+                source::Source::new(path.as_str(), shown),
                 "taskgraph::not-utf8",
                 miette::Severity::Error,
                 format!("{path}: the task file is not UTF-8 text (byte {at} is 0x{bad:02x})"),
@@ -113,8 +114,8 @@ impl TaskFile {
     }
 
     /// Source shared by diagnostics.
-    fn named_source(&self) -> NamedSource<Arc<str>> {
-        NamedSource::new(self.path.as_str(), self.index.shared.clone())
+    fn named_source(&self) -> source::Source {
+        self.index.shared.clone()
     }
 }
 
@@ -122,32 +123,30 @@ impl TaskFile {
 /// printed twice, plus its underline); the message then starts with `file:line:col`.
 const SNIPPET_LINE_MAX: usize = 400;
 
-/// 1-based line, length in bytes of that line, and 1-based column (characters) of `offset`
-/// (clamped to the text and to a character boundary). CR, LF and CRLF all end a line.
-pub(crate) fn line_around(text: &str, offset: usize) -> (usize, usize, usize) {
-    let mut at = offset.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text[..at];
-    let start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
-    let end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
-    let line = before.matches('\n').count() + before.matches('\r').count()
-        - before.matches("\r\n").count()
-        + 1;
-    (line, end - start, before[start..].chars().count() + 1)
+/// Length in bytes of the line holding byte `offset` (cost: that line only).
+fn line_len(text: &str, offset: usize) -> usize {
+    let b = text.as_bytes();
+    let at = offset.min(b.len());
+    let start = b[..at]
+        .iter()
+        .rposition(|&c| c == b'\n' || c == b'\r')
+        .map_or(0, |i| i + 1);
+    let end = b[at..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map_or(b.len(), |i| at + i);
+    end - start
 }
 
 /// 1-based line and column (in characters) of byte `offset` of `text`; CR, LF and CRLF all end
 /// a line.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let (line, _, col) = line_around(text, offset);
-    (line, col)
+    source::Source::new("", Arc::from(text)).line_col(offset)
 }
 
 /// Build a report with the file as source code, labelled spans and an optional help line.
 pub(crate) fn report(
-    src: NamedSource<Arc<str>>,
+    src: source::Source,
     code: &str,
     severity: miette::Severity,
     message: impl Into<String>,
@@ -156,12 +155,12 @@ pub(crate) fn report(
 ) -> Report {
     let mut message: String = message.into();
     let mut labels = labels;
-    let text: &str = src.inner();
+    let text: &str = src.text();
     let too_long = labels
         .iter()
-        .any(|l| line_around(text, l.offset()).1 > SNIPPET_LINE_MAX);
+        .any(|l| line_len(text, l.offset()) > SNIPPET_LINE_MAX);
     if let (true, Some(first)) = (too_long, labels.first()) {
-        let (line, _, col) = line_around(text, first.offset());
+        let (line, col) = src.line_col(first.offset());
         let name = src.name();
         let rest = message
             .strip_prefix(name)

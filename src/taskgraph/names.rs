@@ -37,14 +37,9 @@ impl NameKind {
     }
 }
 
-/// Ids: ASCII only. Agents and products: letters and digits of any script too (`prodé`), but
-/// never controls, bidi or zero-width characters, spaces or punctuation.
-fn allowed(kind: NameKind, c: char) -> bool {
-    let letter = match kind {
-        NameKind::Id => c.is_ascii_alphanumeric(),
-        NameKind::Agent | NameKind::Product => c.is_alphanumeric(),
-    };
-    letter || matches!(c, '-' | '_' | '.')
+/// ASCII letters and digits, `-`, `_`, `.`: safe in refs, paths and shell words everywhere.
+fn allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 /// Why `name` is not a safe id / agent / product, in words; `None` when it is.
@@ -59,7 +54,7 @@ pub fn problem(kind: NameKind, name: &str) -> Option<String> {
             kind.max()
         ));
     }
-    if let Some(c) = name.chars().find(|&c| !allowed(kind, c)) {
+    if let Some(c) = name.chars().find(|&c| !allowed(c)) {
         let what = if display::is_unsafe_char(c) {
             format!("the invisible or control character \\u{{{:x}}}", c as u32)
         } else if c == ' ' {
@@ -70,8 +65,7 @@ pub fn problem(kind: NameKind, name: &str) -> Option<String> {
             format!("the non-ASCII character `{c}` (\\u{{{:x}}})", c as u32)
         };
         return Some(format!(
-            "it contains {what}; only {}letters, digits, `-`, `_` and `.` are allowed",
-            if kind == NameKind::Id { "ASCII " } else { "" }
+            "it contains {what}; only letters, digits, `-`, `_` and `.` are allowed"
         ));
     }
     if name.starts_with('-') {
@@ -132,8 +126,7 @@ mod tests {
         ] {
             assert!(problem(NameKind::Id, bad).is_some(), "{bad:?}");
         }
-        assert_eq!(problem(NameKind::Product, "prodé"), None);
-        assert!(problem(NameKind::Id, "prodé").is_some());
+        assert!(problem(NameKind::Product, "prodé").is_some());
         for bad in [
             "a\u{202e}b",
             "a\u{200b}",

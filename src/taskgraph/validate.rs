@@ -722,7 +722,8 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
         }
         // Walk from `start` inside the component back to `start` (BFS for a short cycle).
         let c = comp[start];
-        let mut prev: Vec<Option<(usize, usize)>> = vec![None; n];
+        // Sized by the component, not the graph: many small cycles stay linear.
+        let mut prev: HashMap<usize, (usize, usize)> = HashMap::new();
         let mut queue = std::collections::VecDeque::from([start]);
         let mut end_edge: Option<(usize, usize)> = None;
         'bfs: while let Some(u) = queue.pop_front() {
@@ -731,8 +732,8 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
                     end_edge = Some((u, k));
                     break 'bfs;
                 }
-                if comp[*v] == c && prev[*v].is_none() && *v != start {
-                    prev[*v] = Some((u, k));
+                if comp[*v] == c && !prev.contains_key(v) && *v != start {
+                    prev.insert(*v, (u, k));
                     queue.push_back(*v);
                 }
             }
@@ -744,7 +745,9 @@ fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
         let mut edges = vec![(last, last_k)];
         let mut cur = last;
         while cur != start {
-            let Some((p, k)) = prev[cur] else { break };
+            let Some(&(p, k)) = prev.get(&cur) else {
+                break;
+            };
             edges.push((p, k));
             cur = p;
         }

@@ -62,7 +62,7 @@ impl Lock {
                             ))
                         }
                         Some((pid, cmd)) if reclaim_stale => {
-                            eprintln!("note: taking over the lock of git-parallel pid {pid} ({cmd}), which is no longer running");
+                            crate::output::note(format_args!("taking over the lock of git-parallel pid {pid} ({cmd}), which is no longer running"));
                             std::fs::remove_file(&path)?;
                         }
                         Some((pid, cmd)) => {

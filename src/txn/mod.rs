@@ -629,10 +629,10 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
         return Ok(Recovered::Completed(journal.summary));
     }
     if complete && journal.rolling_back {
-        eprintln!(
-            "note: '{}' was being rolled back when it stopped; finishing the rollback",
+        crate::output::note(format_args!(
+            "'{}' was being rolled back when it stopped; finishing the rollback",
             journal.summary
-        );
+        ));
     }
     if let Err((i, e)) = rollback(repo, &dir, &mut journal, false) {
         lock.release();

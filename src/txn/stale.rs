@@ -40,10 +40,10 @@ pub fn clear(path: &Path) -> bool {
         }
         if !in_use(path) {
             if std::fs::remove_file(path).is_ok() {
-                eprintln!(
-                    "note: removed {}, left by the interrupted git-parallel",
+                crate::output::note(format_args!(
+                    "removed {}, left by the interrupted git-parallel",
                     path.display()
-                );
+                ));
                 return true;
             }
             return false;

@@ -68,10 +68,7 @@ fn unsafe_ids_are_refused_everywhere() {
     assert_eq!(code(&v), 1);
     let e = stderr(&v);
     assert!(e.contains("task-graph.yml:4:9"), "{e}");
-    assert!(
-        e.contains("only ASCII letters, digits, `-`, `_` and `.`"),
-        "{e}"
-    );
+    assert!(e.contains("only letters, digits, `-`, `_` and `.`"), "{e}");
     for args in [
         &["start"][..],
         &["start", "--json"],
@@ -519,4 +516,20 @@ fn validate_checks_the_names_start_would_use() {
     let j = json(&stdout(&r.run(&["validate", "--json"])));
     assert_eq!(j["errors"][0]["code"], "taskgraph::worktree-in-main");
     assert_eq!(task_branches(&r), Vec::<String>::new());
+}
+
+#[test]
+fn thousands_of_findings_are_all_reported() {
+    // Each report used to rescan the file from its start (minutes for 20,000 findings).
+    let mut text = String::from("metadata:\n  product: demo\ntasks:\n");
+    for i in 0..5000 {
+        text.push_str(&format!("  - id: T{i}\n    depends_on: [T{i}]\n"));
+    }
+    let r = repo_with(&text);
+    let out = r.run(&["validate"]);
+    assert_eq!(code(&out), 1);
+    let e = stderr(&out);
+    assert_eq!(e.matches("error: dependency cycle: T").count(), 5000);
+    assert!(e.contains("task-graph.yml:10003:18"), "last one located");
+    assert!(e.contains("5000 errors in the task graph"));
 }
