@@ -227,7 +227,6 @@ fn detached_head_mutating_commands_refuse_and_status_path_work() {
 }
 
 #[test]
-#[ignore = "undo's main-worktree update ignores a detached HEAD: the cause of repro 08, fixed with it"]
 fn detached_head_undo_leaves_the_checkout_alone() {
     let r = simple(2);
     ok(&r.run(&["start", "T1"]), "start");
