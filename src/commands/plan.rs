@@ -28,6 +28,11 @@ struct Plan<'a> {
     parallel: u64,
     /// Remaining tasks in no wave: they can never start as things stand.
     stuck: Vec<usize>,
+    /// Per wave, the checkpoints that must be approved (`git parallel approve`) before it can
+    /// start: what `status` says the tasks wait for.
+    approvals: Vec<Vec<usize>>,
+    /// Whether any task has an `estimated_time_minutes`.
+    estimated: bool,
 }
 
 impl<'a> Plan<'a> {
@@ -52,8 +57,14 @@ impl<'a> Plan<'a> {
         for &i in &critical.tasks {
             on_critical[i] = true;
         }
+        let approvals = approvals(graph, &waves);
         Plan {
             graph,
+            approvals,
+            estimated: graph
+                .tasks
+                .iter()
+                .any(|t| t.estimated_time_minutes.is_some()),
             critical_edges,
             on_critical,
             critical,
@@ -89,6 +100,42 @@ impl<'a> Plan<'a> {
         }
         out
     }
+}
+
+/// Per wave, the checkpoints its tasks depend on that are not approved yet, in file order. A
+/// checkpoint counts as approved once it has `approved_at` or a task depending on it has started
+/// (the scheduler's rule); one not completed yet will need approval when it is. Linear in tasks
+/// and dependencies.
+fn approvals(graph: &Graph, waves: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let tasks = &graph.tasks;
+    let mut by_id: std::collections::HashMap<&str, usize> = Default::default();
+    for (i, t) in tasks.iter().enumerate() {
+        by_id.entry(t.id.as_str()).or_insert(i);
+    }
+    let waits = |t: &crate::taskgraph::Task| matches!(t.status, Status::Pending | Status::Ready);
+    let mut approved: Vec<bool> = tasks.iter().map(|t| t.approved_at.is_some()).collect();
+    for t in tasks.iter().filter(|t| !waits(t)) {
+        for d in &t.depends_on {
+            if let Some(&j) = by_id.get(d.as_str()) {
+                approved[j] = true;
+            }
+        }
+    }
+    waves
+        .iter()
+        .map(|wave| {
+            let mut out: Vec<usize> = wave
+                .iter()
+                .filter(|&&i| waits(&tasks[i]))
+                .flat_map(|&i| tasks[i].depends_on.iter())
+                .filter_map(|d| by_id.get(d.as_str()).copied())
+                .filter(|&j| tasks[j].checkpoint && !approved[j])
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect()
 }
 
 fn minutes(graph: &Graph, i: usize) -> u64 {
@@ -171,9 +218,26 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
                 s
             })
             .collect();
+        let mut head = if plan.estimated {
+            format!("{longest} min")
+        } else {
+            String::new()
+        };
+        if !plan.approvals[n].is_empty() {
+            let ids: Vec<&str> = plan.approvals[n].iter().map(|&j| plan.id(j)).collect();
+            if !head.is_empty() {
+                head.push_str(", ");
+            }
+            head.push_str(&format!("after git parallel approve {}", ids.join(" ")));
+        }
+        let head = if head.is_empty() {
+            String::new()
+        } else {
+            format!(" ({head})")
+        };
         outln!(
             o,
-            "  {} ({longest} min): {}",
+            "  {}{head}: {}",
             out.paint("1", &format!("Wave {}", n + 1)),
             ids.join(", ")
         );
@@ -191,6 +255,13 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
             out.paint("31", "Cannot run"),
             plan.id(i)
         );
+    }
+    if !plan.estimated {
+        outln!(
+            o,
+            "No task has estimated_time_minutes: no critical path or time estimate to show."
+        );
+        return o;
     }
     if !plan.critical.tasks.is_empty() {
         let ids: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
@@ -241,6 +312,11 @@ fn to_json(plan: &Plan) -> Value {
             })
         })
         .collect();
+    let approvals: Vec<Vec<&str>> = plan
+        .approvals
+        .iter()
+        .map(|a| a.iter().map(|&j| plan.id(j)).collect())
+        .collect();
     let critical: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
     let stuck: Vec<&str> = plan.stuck.iter().map(|&i| plan.id(i)).collect();
     common::json_envelope(
@@ -248,6 +324,7 @@ fn to_json(plan: &Plan) -> Value {
         json!({
             "product": graph.product,
             "waves": waves,
+            "approvals": approvals,
             "critical_path": { "tasks": critical, "minutes": plan.critical.minutes },
             "sequential_minutes": plan.sequential,
             "parallel_minutes": plan.parallel,

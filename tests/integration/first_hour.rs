@@ -111,3 +111,33 @@ fn status_conflict_radar_names_pairs_target_conflicts_and_strays() {
         "{out}"
     );
 }
+
+/// `plan` agrees with `status` about checkpoints: a wave whose tasks wait for an approval says
+/// so (text and JSON), and a graph without estimates prints no "0 min" critical path.
+#[test]
+fn plan_names_the_approvals_a_wave_waits_for_and_skips_missing_estimates() {
+    let r = TestRepo::muaththir();
+    let out = r.ok(&["plan"]);
+    assert!(
+        out.contains("Wave 1 (150 min, after git parallel approve ARCH-01): DEVOPS-01"),
+        "{out}"
+    );
+    let status = r.ok(&["status"]);
+    assert!(status.contains("git parallel approve ARCH-01"), "{status}");
+    let doc = json(&r.ok(&["plan", "--json"]));
+    assert_eq!(doc["approvals"][0], serde_json::json!(["ARCH-01"]), "{doc}");
+    assert_eq!(doc["approvals"][1], serde_json::json!([]), "{doc}");
+    r.ok(&["approve", "-q", "ARCH-01"]);
+    let out = r.ok(&["plan"]);
+    assert!(out.contains("Wave 1 (150 min): DEVOPS-01"), "{out}");
+
+    let r = TestRepo::new();
+    r.write(
+        "tasks.yml",
+        "metadata:\n  product: demo\ntasks:\n  - id: A-01\n    agent: dev\n    status: pending\n  - id: B-01\n    agent: dev\n    depends_on: [A-01]\n    status: pending\n",
+    );
+    let out = r.ok(&["--tasks", "tasks.yml", "plan"]);
+    assert!(out.contains("  Wave 1: A-01\n  Wave 2: B-01\n"), "{out}");
+    assert!(!out.contains("0 min"), "{out}");
+    assert!(out.contains("No task has estimated_time_minutes"), "{out}");
+}
