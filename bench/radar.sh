@@ -22,7 +22,7 @@ W=$(mktemp -d "$base/radar-bench.XXXXXX"); trap 'rm -rf "$W"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_AUTHOR_NAME=B GIT_AUTHOR_EMAIL=b@e \
   GIT_COMMITTER_NAME=B GIT_COMMITTER_EMAIL=b@e NO_COLOR=1
 export PATH="$(dirname "$BIN"):$PATH"
-R=$W/repo; mkdir -p "$R" && cd "$R" && git init -q -b main
+R=$W/repo; mkdir -p "$R" && cd "$R" && git init -q -b main && git config gc.auto 0
 python3 - "$F" "$N" <<'PY'
 import os, sys
 f, n = int(sys.argv[1]), int(sys.argv[2])
