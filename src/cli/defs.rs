@@ -284,6 +284,10 @@ flag!(
     "Keep the demo repository and print where it is."
 );
 
+flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,
+    "list every task, completed ones too",
+    "List every completed and skipped task on its own line instead of summarising them in one line.");
+
 // ---- commands ----------------------------------------------------------------------------------
 pub static STATUS: Command = Command {
     name: "status",
@@ -296,8 +300,9 @@ pub static STATUS: Command = Command {
           This is the default command.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
-    flags: &[],
+    flags: &[&STATUS_ALL],
     examples: &[("git parallel", "show the state of the task graph"),
+                ("git parallel status --all", "list completed tasks too"),
                 ("git parallel status --json", "the same for a program")],
     hidden: false,
 };

@@ -272,22 +272,272 @@ fn status_color(s: Status) -> &'static str {
     }
 }
 
-fn paint_padded(out: &Output, code: &str, s: &str, width: usize) -> String {
-    let pad = " ".repeat(width.saturating_sub(s.chars().count()));
-    if code.is_empty() {
-        format!("{s}{pad}")
-    } else {
-        format!("{}{pad}", out.paint(code, s))
+/// One cell of the task table: its plain text and its ANSI colour (empty: none).
+#[derive(Clone, Default)]
+struct Cell {
+    text: String,
+    color: &'static str,
+}
+
+impl Cell {
+    fn new(text: impl Into<String>, color: &'static str) -> Cell {
+        Cell {
+            text: text.into(),
+            color,
+        }
     }
+}
+
+/// The table's columns, in display order.
+const C_ID: usize = 0;
+const C_AGENT: usize = 1;
+const C_STATUS: usize = 2;
+const C_BRANCH: usize = 3;
+const C_WHERE: usize = 4;
+const C_CHANGES: usize = 5;
+const C_AHEAD: usize = 6;
+const N_COLS: usize = 7;
+/// Which columns go first when the table is wider than the terminal.
+const DROP_ORDER: [usize; 4] = [C_AHEAD, C_AGENT, C_BRANCH, C_CHANGES];
+
+/// The terminal's width: the TTY's (ioctl TIOCGWINSZ on stdout), else `$COLUMNS`, else none
+/// (piped output is never cut).
+fn terminal_width() -> Option<usize> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd as _;
+        let fd = std::io::stdout().as_raw_fd();
+        // SAFETY: isatty and ioctl(TIOCGWINSZ) only read the descriptor and fill `ws`.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::isatty(fd) } == 1
+            && unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0
+            && ws.ws_col > 0
+        {
+            return Some(usize::from(ws.ws_col));
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+}
+
+/// `s` cut to `width` characters, ending in `…` when cut.
+fn fit_end(s: &str, width: Option<usize>) -> String {
+    match width {
+        Some(w) if s.chars().count() > w => {
+            let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// `s` cut to `width` characters from the left, starting with `…` when cut (for paths: the
+/// end names the task).
+fn fit_start(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        return s.to_string();
+    }
+    let keep = width.saturating_sub(1);
+    let mut t = String::from("…");
+    t.extend(s.chars().skip(n - keep));
+    t
+}
+
+/// The shortest way to write the absolute path `p` seen from `cwd`: relative (with `..`),
+/// absolute, or under `~`.
+fn short_path(p: &camino::Utf8Path, cwd: &camino::Utf8Path, home: Option<&str>) -> String {
+    let mut best = p.to_string();
+    let mut consider = |c: String| {
+        if !c.is_empty() && c.chars().count() < best.chars().count() {
+            best = c;
+        }
+    };
+    if p.is_absolute() && cwd.is_absolute() {
+        let pc: Vec<_> = p.components().collect();
+        let cc: Vec<_> = cwd.components().collect();
+        let common = pc.iter().zip(&cc).take_while(|(a, b)| a == b).count();
+        let mut parts: Vec<&str> = vec![".."; cc.len() - common];
+        parts.extend(pc[common..].iter().map(|c| c.as_str()));
+        consider(if parts.is_empty() {
+            ".".to_string()
+        } else {
+            parts.join("/")
+        });
+    }
+    if let Some(home) = home.filter(|h| h.len() > 1 && h.starts_with('/')) {
+        if let Ok(rest) = p.strip_prefix(home) {
+            consider(if rest.as_str().is_empty() {
+                "~".to_string()
+            } else {
+                format!("~/{rest}")
+            });
+        }
+    }
+    best
+}
+
+/// The cells of one task's row.
+fn row_cells(env: &Env, r: &Row, is_ready: bool, home: Option<&str>) -> [Cell; N_COLS] {
+    let t = r.task;
+    let mut c: [Cell; N_COLS] = Default::default();
+    c[C_ID] = Cell::new(t.id.as_str(), if is_ready { "1" } else { "" });
+    c[C_AGENT] = Cell::new(display::safe(&t.agent), "");
+    c[C_STATUS] = Cell::new(t.status.as_str(), status_color(t.status));
+    let Some(a) = &r.active else {
+        return c;
+    };
+    c[C_BRANCH] = Cell::new(a.branch.as_str(), "");
+    if a.elsewhere {
+        c[C_WHERE] = Cell::new(ELSEWHERE, "33");
+        return c;
+    }
+    c[C_WHERE] = match (&a.worktree, a.tip.is_none()) {
+        (Some(p), false) => Cell::new(short_path(p, &env.ctx.cwd, home), ""),
+        (Some(p), true) => Cell::new(
+            format!("(branch missing) {}", short_path(p, &env.ctx.cwd, home)),
+            "31",
+        ),
+        (None, false) => Cell::new("(no worktree)", "31"),
+        (None, true) => Cell::new("(branch missing) (no worktree)", "31"),
+    };
+    c[C_CHANGES] = match a.changes {
+        Some(0) => Cell::new("clean", ""),
+        Some(n) => Cell::new(
+            format!("dirty ({n} change{})", if n == 1 { "" } else { "s" }),
+            "31",
+        ),
+        None => Cell::default(),
+    };
+    if let (Some(ahead), Some(behind)) = (a.ahead, a.behind) {
+        c[C_AHEAD] = Cell::new(format!("ahead {ahead}, behind {behind}"), "");
+    }
+    c
+}
+
+/// Lays the table out in `width` columns: drops whole columns (DROP_ORDER), then cuts the
+/// worktree column from the left, then cuts any line still too long. Returns the text.
+fn layout(out: &Output, table: &[[Cell; N_COLS]], width: Option<usize>) -> String {
+    let mut widths = [0usize; N_COLS];
+    for row in table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.text.chars().count());
+        }
+    }
+    let mut shown: Vec<bool> = widths.iter().map(|&w| w > 0).collect();
+    let total = |shown: &[bool], widths: &[usize; N_COLS]| -> usize {
+        let cols: Vec<usize> = (0..N_COLS).filter(|&i| shown[i]).collect();
+        2 + cols.iter().map(|&i| widths[i]).sum::<usize>() + 2 * cols.len().saturating_sub(1)
+    };
+    let mut where_cap = None;
+    if let Some(limit) = width {
+        for col in DROP_ORDER {
+            if total(&shown, &widths) <= limit {
+                break;
+            }
+            shown[col] = false;
+        }
+        let over = total(&shown, &widths).saturating_sub(limit);
+        if over > 0 && shown[C_WHERE] {
+            // Keep at least a few characters of the worktree column.
+            let cap = widths[C_WHERE].saturating_sub(over).max(8);
+            if cap < widths[C_WHERE] {
+                widths[C_WHERE] = cap;
+                where_cap = Some(cap);
+            }
+        }
+    }
+    let last = (0..N_COLS).rev().find(|&i| shown[i]).unwrap_or(0);
+    let mut o = String::new();
+    for row in table {
+        let mut plain = String::from(" ");
+        let mut painted = String::from(" ");
+        for (i, cell) in row.iter().enumerate() {
+            if !shown[i] {
+                continue;
+            }
+            let text = match where_cap {
+                Some(cap) if i == C_WHERE => fit_start(&cell.text, cap),
+                _ => cell.text.clone(),
+            };
+            let pad = if i == last {
+                String::new()
+            } else {
+                " ".repeat(widths[i].saturating_sub(text.chars().count()))
+            };
+            plain.push(' ');
+            plain.push(' ');
+            painted.push(' ');
+            painted.push(' ');
+            plain.push_str(&text);
+            if cell.color.is_empty() || text.is_empty() {
+                painted.push_str(&text);
+            } else {
+                painted.push_str(&out.paint(cell.color, &text));
+            }
+            plain.push_str(&pad);
+            painted.push_str(&pad);
+        }
+        // `plain` starts with one space too many: the first cell is preceded by two spaces.
+        let plain = plain[1..].trim_end().to_string();
+        let painted = painted[1..].trim_end().to_string();
+        match width {
+            Some(w) if plain.chars().count() > w => outln!(o, "{}", fit_end(&plain, width)),
+            _ => outln!(o, "{painted}"),
+        }
+    }
+    o
+}
+
+/// One line naming the done tasks not listed: `12 completed, 1 skipped: A-01, B-02, … (…)`.
+fn done_summary(graph_tasks: &[&Task], width: Option<usize>) -> String {
+    let completed = graph_tasks
+        .iter()
+        .filter(|t| t.status == Status::Completed)
+        .count();
+    let skipped = graph_tasks.len() - completed;
+    let mut head = Vec::new();
+    if completed > 0 {
+        head.push(format!("{completed} completed"));
+    }
+    if skipped > 0 {
+        head.push(format!("{skipped} skipped"));
+    }
+    let tail = " (git parallel status --all to list them)";
+    let mut line = format!("  {}: ", head.join(", "));
+    let budget = width.map(|w| w.saturating_sub(line.chars().count() + tail.chars().count()));
+    let mut used = 0usize;
+    for (k, t) in graph_tasks.iter().enumerate() {
+        let sep = if k == 0 { "" } else { ", " };
+        let piece = format!("{sep}{}", t.id);
+        let n = piece.chars().count();
+        let more = k + 1 < graph_tasks.len();
+        // Room for the piece, and for ", …" after it when more follow.
+        if let Some(b) = budget {
+            if used + n + if more { 3 } else { 0 } > b {
+                line.push_str(if k == 0 { "…" } else { ", …" });
+                break;
+            }
+        }
+        line.push_str(&piece);
+        used += n;
+    }
+    line.push_str(tail);
+    fit_end(&line, width)
 }
 
 fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> String {
     let mut o = String::new();
     let out = &env.ctx.out;
     let graph = &env.tf.graph;
+    let width = terminal_width();
+    let all = env.ctx.args.on(&crate::cli::defs::STATUS_ALL);
+    let home = std::env::var("HOME").ok();
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
-    outln!(
-        o,
+    let head = format!(
         "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
         crate::taskgraph::display::safe(&env.product),
@@ -299,71 +549,26 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             ""
         }
     );
-    let w_id = rows
-        .iter()
-        .map(|r| r.task.id.chars().count())
-        .max()
-        .unwrap_or(0);
-    let w_agent = rows
-        .iter()
-        .map(|r| r.task.agent.chars().count())
-        .max()
-        .unwrap_or(0);
-    let w_status = rows
-        .iter()
-        .map(|r| r.task.status.as_str().len())
-        .max()
-        .unwrap_or(0);
-    let w_branch = rows
-        .iter()
-        .filter_map(|r| r.active.as_ref().map(|a| a.branch.chars().count()))
-        .max()
-        .unwrap_or(0);
-    let w_path = rows
-        .iter()
-        .filter_map(|r| r.active.as_ref()?.worktree.as_ref())
-        .map(|p| env.show(p).chars().count())
-        .max()
-        .unwrap_or(0);
-    for (i, r) in rows.iter().enumerate() {
-        let t = r.task;
-        let id_code = if ready.contains(&i) { "1" } else { "" };
-        let mut line = format!(
-            "  {}  {:<w_agent$}  {}",
-            paint_padded(out, id_code, &t.id, w_id),
-            crate::taskgraph::display::safe(&t.agent),
-            paint_padded(out, status_color(t.status), t.status.as_str(), w_status),
-        );
-        if let Some(a) = &r.active {
-            line.push_str(&format!("  {:<w_branch$}", a.branch));
-            if a.elsewhere {
-                line.push_str(&format!("  {}", out.paint("33", ELSEWHERE)));
-                outln!(o, "{}", line.trim_end());
-                continue;
-            }
-            if a.tip.is_none() {
-                line.push_str(&format!("  {}", out.paint("31", "(branch missing)")));
-            }
-            match &a.worktree {
-                Some(p) => line.push_str(&format!("  {:<w_path$}", env.show(p))),
-                None => line.push_str(&format!("  {}", out.paint("31", "(no worktree)"))),
-            }
-            match a.changes {
-                Some(0) => line.push_str("  clean"),
-                Some(n) => line.push_str(&format!(
-                    "  {}",
-                    out.paint(
-                        "31",
-                        &format!("dirty ({n} change{})", if n == 1 { "" } else { "s" })
-                    )
-                )),
-                None => {}
-            }
-            if let (Some(ahead), Some(behind)) = (a.ahead, a.behind) {
-                line.push_str(&format!("  ahead {ahead}, behind {behind}"));
-            }
+    outln!(o, "{}", fit_end(&head, width));
+    // Which rows are ready: one flag per task, so the table is linear in the number of tasks.
+    let mut is_ready = vec![false; rows.len()];
+    for &i in ready {
+        if let Some(f) = is_ready.get_mut(i) {
+            *f = true;
         }
-        outln!(o, "{}", line.trim_end());
+    }
+    let mut hidden: Vec<&Task> = Vec::new();
+    let mut table = Vec::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        if !all && r.task.status.is_done() && r.active.is_none() {
+            hidden.push(r.task);
+            continue;
+        }
+        table.push(row_cells(env, r, is_ready[i], home.as_deref()));
+    }
+    o.push_str(&layout(out, &table, width));
+    if !hidden.is_empty() {
+        outln!(o, "{}", done_summary(&hidden, width));
     }
     let ids = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
         v.map(|i| graph.tasks[i].id.clone()).collect()
@@ -380,10 +585,13 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         };
         outln!(o, "Ready now: {why}");
     } else {
+        let list = ids(&mut ready.iter().copied()).join(", ");
+        let fixed = "Ready now: ".len() + "  (git parallel start)".len();
+        let list = fit_end(&list, width.map(|w| w.saturating_sub(fixed).max(1)));
         outln!(
             o,
             "Ready now: {}  (git parallel start)",
-            out.paint("1", &ids(&mut ready.iter().copied()).join(", "))
+            out.paint("1", &list)
         );
     }
     if !waiting.is_empty() {
@@ -394,7 +602,8 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             .max()
             .unwrap_or(0);
         for (i, wait) in waiting {
-            outln!(o, "  {:<w$}  {}", graph.tasks[*i].id, reason(wait));
+            let line = format!("  {:<w$}  {}", graph.tasks[*i].id, reason(wait));
+            outln!(o, "{}", fit_end(&line, width));
         }
     }
     o
