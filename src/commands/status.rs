@@ -583,16 +583,24 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         } else {
             "nothing"
         };
-        outln!(o, "Ready now: {why}");
+        outln!(o, "{}", fit_end(&format!("Ready now: {why}"), width));
     } else {
         let list = ids(&mut ready.iter().copied()).join(", ");
         let fixed = "Ready now: ".len() + "  (git parallel start)".len();
-        let list = fit_end(&list, width.map(|w| w.saturating_sub(fixed).max(1)));
-        outln!(
-            o,
-            "Ready now: {}  (git parallel start)",
-            out.paint("1", &list)
-        );
+        match width {
+            Some(w) if w < fixed + 10 => {
+                let line = format!("Ready now: {list}  (git parallel start)");
+                outln!(o, "{}", fit_end(&line, width));
+            }
+            _ => {
+                let list = fit_end(&list, width.map(|w| w - fixed));
+                outln!(
+                    o,
+                    "Ready now: {}  (git parallel start)",
+                    out.paint("1", &list)
+                );
+            }
+        }
     }
     if !waiting.is_empty() {
         outln!(o, "Waiting:");

@@ -16,5 +16,6 @@ mod random_kills;
 mod readonly;
 mod safety;
 mod start;
+mod status_fit;
 mod support;
 mod taskfile;
