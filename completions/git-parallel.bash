@@ -81,6 +81,7 @@ __git_parallel_flags ()
 {
 	case "$1" in
 	"") echo "--version --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	status) echo "--all --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --color= --help" ;;
