@@ -568,7 +568,17 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
     }
     o.push_str(&layout(out, &table, width));
     if !hidden.is_empty() {
-        outln!(o, "{}", done_summary(&hidden, width));
+        let line = done_summary(&hidden, width);
+        // The counts take the colour of their status, as the rows would have.
+        let code = if hidden.iter().any(|t| t.status == Status::Completed) {
+            status_color(Status::Completed)
+        } else {
+            status_color(Status::Skipped)
+        };
+        match line.strip_prefix("  ").and_then(|l| l.split_once(": ")) {
+            Some((counts, rest)) => outln!(o, "  {}: {rest}", out.paint(code, counts)),
+            None => outln!(o, "{line}"),
+        }
     }
     let ids = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
         v.map(|i| graph.tasks[i].id.clone()).collect()
