@@ -506,12 +506,24 @@ fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Err
             serde_json::json!({ "merged": [], "conflicts": conflicts }),
         ));
     }
+    let help = if merged_before > 0 {
+        let ids = |v: Vec<usize>| -> String {
+            v.into_iter()
+                .map(|i| env.tf.graph.tasks[i].id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others: {} now, leaving {} running)",
+            ids(merged.merged.iter().map(|(i, _)| *i).collect()),
+            ids(merged.conflicts.iter().map(|(i, _)| *i).collect())
+        )
+    } else {
+        "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
+            .to_string()
+    };
     Error::Refused(miette::miette!(
-        help = if merged_before > 0 {
-            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others)"
-        } else {
-            "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
-        },
+        help = help,
         "merge conflicts:\n  {}",
         lines.join("\n  ")
     ))

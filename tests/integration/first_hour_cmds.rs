@@ -110,7 +110,12 @@ fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
         text.contains(&format!("git -C {} merge {be_branch}", fe.display())),
         "{text}"
     );
-    assert!(text.contains("--partial"), "{text}");
+    assert!(
+        text.contains(
+            "pass --partial to merge the others: DEVOPS-01, BACKEND-01 now, leaving FRONTEND-01 running"
+        ),
+        "{text}"
+    );
     assert!(
         !text.contains(&format!("git -C {} merge main", fe.display())),
         "{text}"
