@@ -592,6 +592,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.test", "the test gate command of finish (like --test)"),
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
+    ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
     ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", "days backup refs and kept ignored files are kept before gc deletes them (default 30)"),

@@ -192,8 +192,9 @@ fn select(env: &Env) -> Result<Vec<Job>> {
         }
         let Some(i) = env.tf.index_of(id) else {
             problems.push(format!(
-                "{id}: no such task in {}",
-                env.show(&env.task_path)
+                "{id}: no such task in {}; {}",
+                env.show(&env.task_path),
+                super::common::unknown_id_hint(&env.tf, id)
             ));
             continue;
         };

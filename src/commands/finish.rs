@@ -35,6 +35,22 @@ struct Merged {
     tip: ObjectId,
     merged: Vec<(usize, ObjectId)>,
     conflicts: Vec<(usize, Vec<String>)>,
+    /// The last clean merge's parents and message, to rewrite it with the status change folded
+    /// in (`parallel.foldStatus`).
+    last: Option<([ObjectId; 2], String)>,
+}
+
+/// Whether finish folds the task file's status change into its last merge commit instead of
+/// a separate `chore(...)` commit (`parallel.foldStatus`, default false).
+fn fold_status(env: &Env) -> bool {
+    matches!(
+        env.ctx
+            .repo
+            .config("parallel.foldStatus")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref(),
+        Some("true" | "yes" | "on" | "1")
+    )
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -117,7 +133,11 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
                     "{id}: status is {}, not in_progress",
                     graph.tasks[i].status
                 )),
-                None => problems.push(format!("{id}: no such task")),
+                None => problems.push(format!(
+                    "{id}: no such task in {}; {}",
+                    env.tf.path,
+                    super::common::unknown_id_hint(&env.tf, id)
+                )),
             }
         }
     }
@@ -383,6 +403,7 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
     let mut acc = env.target_tip;
     let mut merged = Vec::new();
     let mut conflicts = Vec::new();
+    let mut last = None;
     let progress = crate::progress::Progress::new(candidates.len(), "finish");
     for c in candidates {
         progress.show(&format!("merge {}", c.id));
@@ -391,6 +412,7 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
             Merge::Clean(tree) => {
                 let message = merge_message(env, task, &c.branch);
                 let commit = env.ctx.repo.commit_tree(tree, &[acc, c.tip], &message)?;
+                last = Some(([acc, c.tip], message));
                 acc = commit;
                 merged.push((c.idx, commit));
             }
@@ -401,7 +423,52 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
         tip: acc,
         merged,
         conflicts,
+        last,
     })
+}
+
+/// How to reproduce a candidate's conflict in its worktree. It conflicts with the target, with
+/// one of the tasks merged before it, or only with several of them together: the command names
+/// what it conflicts with so that running it there produces the same conflict.
+fn reproduce_hint(
+    env: &Env,
+    candidates: &[Candidate],
+    merged: &Merged,
+    c: &Candidate,
+    wt: &str,
+) -> String {
+    let target = short_branch(&env.target);
+    let conflicts_with = |ours: ObjectId| {
+        matches!(
+            env.ctx.repo.merge_in_memory(ours, c.tip),
+            Ok(Merge::Conflicts(_))
+        )
+    };
+    if merged.merged.is_empty() || conflicts_with(env.target_tip) {
+        return format!("  reproduce and resolve it there: git -C {wt} merge {target}");
+    }
+    let earlier: Vec<&Candidate> = merged
+        .merged
+        .iter()
+        .filter_map(|(i, _)| candidates.iter().find(|e| e.idx == *i))
+        .collect();
+    if let Some(e) = earlier.iter().find(|e| conflicts_with(e.tip)) {
+        return format!(
+            "  it conflicts with {} (merged before it); reproduce and resolve it there: git -C {wt} merge {}",
+            e.id,
+            short_branch(&e.branch)
+        );
+    }
+    let ids: Vec<&str> = earlier.iter().map(|e| e.id.as_str()).collect();
+    let chain: Vec<String> = std::iter::once(target)
+        .chain(earlier.iter().map(|e| short_branch(&e.branch)))
+        .map(|b| format!("git -C {wt} merge {b}"))
+        .collect();
+    format!(
+        "  it conflicts with {} together (merged before it); reproduce and resolve it there: {}",
+        ids.join(", "),
+        chain.join(" && ")
+    )
 }
 
 fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Error {
@@ -423,10 +490,7 @@ fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Err
             .as_ref()
             .map(|w| w.to_string())
             .unwrap_or_else(|| "<worktree>".into());
-        lines.push(format!(
-            "  reproduce and resolve it there: git -C {wt} merge {}",
-            short_branch(&env.target)
-        ));
+        lines.push(reproduce_hint(env, candidates, merged, c, &wt));
     }
     let merged_before = merged.merged.len();
     if env.ctx.out.json {
@@ -442,12 +506,24 @@ fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Err
             serde_json::json!({ "merged": [], "conflicts": conflicts }),
         ));
     }
+    let help = if merged_before > 0 {
+        let ids = |v: Vec<usize>| -> String {
+            v.into_iter()
+                .map(|i| env.tf.graph.tasks[i].id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others: {} now, leaving {} running)",
+            ids(merged.merged.iter().map(|(i, _)| *i).collect()),
+            ids(merged.conflicts.iter().map(|(i, _)| *i).collect())
+        )
+    } else {
+        "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
+            .to_string()
+    };
     Error::Refused(miette::miette!(
-        help = if merged_before > 0 {
-            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others)"
-        } else {
-            "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
-        },
+        help = help,
         "merge conflicts:\n  {}",
         lines.join("\n  ")
     ))
@@ -493,10 +569,20 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
         }
         edits.push(Edit::metadata("updated_at", now.as_str()));
         let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
-        final_tip =
-            env.ctx
+        final_tip = match &merged.last {
+            // The last merge commit again, its tree with the status change: one commit per task.
+            Some((parents, last_message)) if fold_status(env) => {
+                let tree = env
+                    .ctx
+                    .repo
+                    .tree_with_file(merged.tip, rel, new_text.as_bytes())?;
+                env.ctx.repo.commit_tree(tree, parents, last_message)?
+            }
+            _ => env
+                .ctx
                 .repo
-                .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?;
+                .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?,
+        };
     }
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {

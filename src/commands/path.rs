@@ -19,7 +19,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         .unwrap_or_default();
     let Some(task) = env.tf.task(id) else {
         return Err(crate::refused!(
-            help = "list the tasks with: git parallel status",
+            help = super::common::unknown_id_hint(&env.tf, id),
             "no task '{id}' in {}",
             env.show(&env.task_path)
         ));

@@ -68,7 +68,11 @@ fn select(env: &Env) -> Result<Vec<usize>> {
         match env.tf.index_of(id) {
             Some(i) if !idx.contains(&i) => idx.push(i),
             Some(_) => {}
-            None => problems.push(format!("{id}: no such task in {}", env.tf.path)),
+            None => problems.push(format!(
+                "{id}: no such task in {}; {}",
+                env.tf.path,
+                common::unknown_id_hint(&env.tf, id)
+            )),
         }
     }
     let force = env.ctx.args.on(&defs::START_FORCE);

@@ -312,12 +312,19 @@ impl Repo {
         bytes: &[u8],
         message: &str,
     ) -> Result<ObjectId> {
+        let new_tree = self.tree_with_file(parent, path, bytes)?;
+        self.commit_tree(new_tree, &[parent], message)
+    }
+
+    /// The tree of `commit` with the file at `path` set to `bytes` (objects written, nothing
+    /// else changed).
+    pub fn tree_with_file(&self, commit: ObjectId, path: &str, bytes: &[u8]) -> Result<ObjectId> {
         let blob = self
             .gix
             .write_blob(bytes)
             .map_err(|e| crate::fatal!("cannot write blob: {e}"))?
             .detach();
-        let tree = self.tree_of(parent)?;
+        let tree = self.tree_of(commit)?;
         let mut editor = self
             .gix
             .edit_tree(tree)
@@ -325,11 +332,10 @@ impl Repo {
         editor
             .upsert(path, gix::object::tree::EntryKind::Blob, blob)
             .map_err(|e| crate::fatal!("cannot edit tree at {path}: {e}"))?;
-        let new_tree = editor
+        Ok(editor
             .write()
             .map_err(|e| crate::fatal!("cannot write tree: {e}"))?
-            .detach();
-        self.commit_tree(new_tree, &[parent], message)
+            .detach())
     }
 
     /// `git commit-tree`: the user's identity and config apply as for any git commit.

@@ -214,7 +214,11 @@ fn conflict_refuses_and_partial_merges_the_others() {
     assert!(text.contains("FRONTEND-01"), "{text}");
     assert!(text.contains("README.md"), "{text}");
     assert!(
-        text.contains(&format!("git -C {} merge main", fe.display())),
+        text.contains(&format!(
+            "git -C {} merge {}",
+            fe.display(),
+            branch("backend", "BACKEND-01")
+        )),
         "{text}"
     );
     assert_same(&r.snapshot(), &before, "snapshot");

@@ -6,6 +6,7 @@ mod exec_demo;
 mod faults;
 mod finish;
 mod first_hour;
+mod first_hour_cmds;
 mod first_hour_output;
 mod json;
 mod kills;
