@@ -679,3 +679,38 @@ fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camino::Utf8Path;
+
+    #[test]
+    fn short_path_picks_the_shortest_form() {
+        let cwd = Utf8Path::new("/home/u/src/repo/sub");
+        let p = Utf8Path::new("/home/u/src/worktrees/p/a-01");
+        assert_eq!(short_path(p, cwd, None), "../../worktrees/p/a-01");
+        assert_eq!(
+            short_path(p, cwd, Some("/home/u")),
+            "~/src/worktrees/p/a-01"
+        );
+        assert_eq!(
+            short_path(
+                Utf8Path::new("/home/u/src/repo/sub/x"),
+                cwd,
+                Some("/home/u")
+            ),
+            "x"
+        );
+        assert_eq!(short_path(Utf8Path::new("/w"), cwd, None), "/w");
+    }
+
+    #[test]
+    fn fitting_cuts_with_an_ellipsis() {
+        assert_eq!(fit_end("abcdef", Some(4)), "abc…");
+        assert_eq!(fit_end("abcdef", None), "abcdef");
+        assert_eq!(fit_end("abc", Some(3)), "abc");
+        assert_eq!(fit_start("abcdef", 4), "…def");
+        assert_eq!(fit_start("ab", 0), "…");
+    }
+}
