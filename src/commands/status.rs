@@ -690,8 +690,14 @@ mod tests {
         let cwd = Utf8Path::new("/home/u/src/repo/sub");
         let p = Utf8Path::new("/home/u/src/worktrees/p/a-01");
         assert_eq!(short_path(p, cwd, None), "../../worktrees/p/a-01");
+        // A tie goes to the relative path; from deeper down, ~ is shorter.
         assert_eq!(
             short_path(p, cwd, Some("/home/u")),
+            "../../worktrees/p/a-01"
+        );
+        let deep = Utf8Path::new("/home/u/src/repo/a/b/c");
+        assert_eq!(
+            short_path(p, deep, Some("/home/u")),
             "~/src/worktrees/p/a-01"
         );
         assert_eq!(
