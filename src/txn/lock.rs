@@ -58,6 +58,30 @@ pub fn owner(path: &Utf8Path) -> Option<(u32, String)> {
     Some((pid, lines.next().unwrap_or("").to_string()))
 }
 
+/// Creates the lock file with its owner already written: the content goes to a private file
+/// first, which is then hard-linked to `path` (fails if `path` exists, atomically, like
+/// `O_EXCL`). Another process never sees an empty lock file and mistakes it for a stale one.
+fn create_with_owner(dir: &Utf8Path, path: &Utf8Path, command: &str) -> std::io::Result<()> {
+    let tmp = dir.join(format!("lock.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        writeln!(f, "{}\n{}", std::process::id(), command)?;
+        f.sync_all()?;
+        std::fs::hard_link(&tmp, path)
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Whether the file was last modified more than `secs` seconds ago.
+fn older_than(path: &Utf8Path, secs: u64) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > secs)
+}
+
 impl Lock {
     /// Takes the lock or explains who holds it. `reclaim_stale`: take over a lock whose owner
     /// is dead (used by `recover`, which exists to clean up after dead processes).
@@ -65,14 +89,8 @@ impl Lock {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("lock");
         for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    writeln!(f, "{}\n{}", std::process::id(), command)?;
-                    f.sync_all()?;
+            match create_with_owner(dir, &path, command) {
+                Ok(()) => {
                     return Ok(Lock {
                         path,
                         released: false,
@@ -97,7 +115,10 @@ impl Lock {
                                 "stale lock {path}: its owner (pid {pid}: {cmd}) is no longer running"
                             ))
                         }
-                        None if reclaim_stale => {
+                        // Never empty while its owner lives (written before it is linked in),
+                        // so an unreadable one is a damaged leftover; still, only an old one
+                        // is taken over.
+                        None if reclaim_stale && older_than(&path, 60) => {
                             std::fs::remove_file(&path)?;
                         }
                         None => {
