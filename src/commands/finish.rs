@@ -172,8 +172,33 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
             .unwrap_or(env.target_tip);
         let commits = env.ctx.repo.count_between(base, tip)?;
         let worktree = env.worktree_of(task)?.map(|w| w.path);
+        // A task that produces no files (a checkpoint, a review) is finished by naming it:
+        // completed without a merge, its clean worktree and branch removed.
+        let nothing_to_produce = task.checkpoint || task.produces.is_empty();
+        if commits == 0
+            && !ids.is_empty()
+            && nothing_to_produce
+            && worktree_clean(env, worktree.as_deref())?
+        {
+            out.push(Candidate {
+                idx: i,
+                id: task.id.clone(),
+                branch,
+                tip,
+                commits,
+                worktree,
+                files: Vec::new(),
+            });
+            continue;
+        }
         if commits == 0 {
-            let why = no_commits_reason(env, task, &branch, worktree.as_deref())?;
+            let mut why = no_commits_reason(env, task, &branch, worktree.as_deref())?;
+            if nothing_to_produce && ids.is_empty() {
+                why.push_str(&format!(
+                    "; it produces no files: 'git parallel finish {}' completes it without a merge",
+                    task.id
+                ));
+            }
             if ids.is_empty() {
                 skipped.push(Skipped {
                     id: task.id.clone(),
@@ -203,6 +228,14 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
         ));
     }
     Ok((out, skipped))
+}
+
+/// Whether a task's worktree (if any) has nothing uncommitted or untracked.
+fn worktree_clean(env: &Env, worktree: Option<&camino::Utf8Path>) -> Result<bool> {
+    Ok(match worktree {
+        Some(wt) if wt.is_dir() => env.ctx.repo.status_lines(wt)?.is_empty(),
+        _ => true,
+    })
 }
 
 /// Why a task whose branch has no commits of its own cannot be finished: nothing done yet, or
@@ -408,6 +441,11 @@ fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
     for c in candidates {
         progress.show(&format!("merge {}", c.id));
         let task = &env.tf.graph.tasks[c.idx];
+        if c.commits == 0 {
+            // Nothing of its own to merge (a task that produces no files): only completed.
+            merged.push((c.idx, acc));
+            continue;
+        }
         match env.ctx.repo.merge_in_memory(acc, c.tip)? {
             Merge::Clean(tree) => {
                 let message = merge_message(env, task, &c.branch);
@@ -743,6 +781,14 @@ fn report(
         .max()
         .unwrap_or(0);
     for c in &done {
+        if c.commits == 0 {
+            println!(
+                "  {}  {:<w_br$}  nothing to merge (produces no files): completed",
+                out.paint("1", &format!("{:<w_id$}", c.id)),
+                short_branch(&c.branch),
+            );
+            continue;
+        }
         println!(
             "  {}  {:<w_br$}  {} commit{}, {} file{} changed",
             out.paint("1", &format!("{:<w_id$}", c.id)),

@@ -141,3 +141,67 @@ fn plan_names_the_approvals_a_wave_waits_for_and_skips_missing_estimates() {
     assert!(!out.contains("0 min"), "{out}");
     assert!(out.contains("No task has estimated_time_minutes"), "{out}");
 }
+
+/// A task that produces no files (a checkpoint review) is finished by naming it: completed
+/// without a merge commit (no `git commit --allow-empty` needed), worktree and branch removed.
+/// `finish` with no ids skips it while it has nothing, and says how to finish it.
+#[test]
+fn a_task_that_produces_no_files_is_finished_by_name_without_a_merge() {
+    let r = TestRepo::new();
+    r.write(
+        "tasks.yml",
+        "metadata:\n  product: demo\ntasks:\n  - id: REVIEW-01\n    agent: reviewer\n    checkpoint: true\n    parallel_ok: true\n    status: pending\n  - id: API-01\n    agent: backend-engineer\n    produces: [\"api/\"]\n    parallel_ok: true\n    status: pending\n",
+    );
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "tasks"]);
+    let t = ["--tasks", "tasks.yml"];
+    r.ok(&[t[0], t[1], "start", "-q"]);
+    let api = r.base().join("worktrees/demo/backend-engineer-API-01");
+    let api = if api.is_dir() {
+        api
+    } else {
+        r.base().join("worktrees/demo/backend-API-01")
+    };
+    std::fs::create_dir_all(api.join("api")).unwrap();
+    std::fs::write(api.join("api/x"), "x\n").unwrap();
+    r.git_in(&api, &["add", "-A"]);
+    r.git_in(&api, &["commit", "-q", "-m", "api"]);
+    let out = r.run(&[t[0], t[1], "finish"]);
+    assert_ok(&out, &["finish"]);
+    let text = all_output(&out);
+    assert!(
+        text.contains("'git parallel finish REVIEW-01' completes it without a merge"),
+        "{text}"
+    );
+    let before = r.rev("main");
+    let out = r.run(&[t[0], t[1], "finish", "REVIEW-01"]);
+    assert_ok(&out, &["finish", "REVIEW-01"]);
+    assert!(
+        stdout(&out).contains("nothing to merge"),
+        "{}",
+        stdout(&out)
+    );
+    // One commit: the status change; no merge commit for the review.
+    assert_eq!(
+        r.git(&["rev-list", "--count", &format!("{before}..main")])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        r.git(&[
+            "rev-list",
+            "--count",
+            "--merges",
+            &format!("{before}..main")
+        ])
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        field(&r.read("tasks.yml"), "REVIEW-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(r.git(&["branch", "--list", "*REVIEW-01*"]).trim(), "");
+    let worktrees = r.git(&["worktree", "list"]);
+    assert!(!worktrees.contains("REVIEW-01"), "{worktrees}");
+}
