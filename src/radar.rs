@@ -156,7 +156,6 @@ fn changed_paths(repo: &gix::Repository, from: ObjectId, to: ObjectId) -> Result
 
 /// An in-memory trial merge: the conflicting paths, or clean.
 fn merge(repo: &gix::Repository, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-    use gix::merge::tree::TreatAsUnresolved;
     let options = repo
         .tree_merge_options()
         .map_err(|e| crate::fatal!("cannot read the merge configuration: {e}"))?;
@@ -168,25 +167,10 @@ fn merge(repo: &gix::Repository, ours: ObjectId, theirs: ObjectId) -> Result<Mer
     let out = repo
         .merge_commits(ours, theirs, labels, options.into())
         .map_err(|e| crate::fatal!("cannot merge {theirs} with {ours}: {e}"))?;
-    let how = TreatAsUnresolved::git();
-    if !out.tree_merge.has_unresolved_conflicts(how) {
-        return Ok(Merge::Clean(ours));
-    }
-    let mut files: Vec<String> = out
-        .tree_merge
-        .conflicts
-        .iter()
-        .filter(|c| c.is_unresolved(how))
-        .flat_map(|c| {
-            [
-                c.ours.location().to_string(),
-                c.theirs.location().to_string(),
-            ]
-        })
-        .collect();
-    files.sort();
-    files.dedup();
-    Ok(Merge::Conflicts(files))
+    Ok(match crate::git::conflict_paths(&out.tree_merge) {
+        Some(files) => Merge::Conflicts(files),
+        None => Merge::Clean(ours),
+    })
 }
 
 #[cfg(test)]

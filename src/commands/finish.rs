@@ -175,23 +175,11 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
         // A task that produces no files (a checkpoint, a review) is finished by naming it:
         // completed without a merge, its clean worktree and branch removed.
         let nothing_to_produce = task.checkpoint || task.produces.is_empty();
-        if commits == 0
+        let by_name = commits == 0
             && !ids.is_empty()
             && nothing_to_produce
-            && worktree_clean(env, worktree.as_deref())?
-        {
-            out.push(Candidate {
-                idx: i,
-                id: task.id.clone(),
-                branch,
-                tip,
-                commits,
-                worktree,
-                files: Vec::new(),
-            });
-            continue;
-        }
-        if commits == 0 {
+            && worktree_clean(env, worktree.as_deref())?;
+        if commits == 0 && !by_name {
             let mut why = no_commits_reason(env, task, &branch, worktree.as_deref())?;
             if nothing_to_produce && ids.is_empty() {
                 why.push_str(&format!(
@@ -209,7 +197,11 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
             }
             continue;
         }
-        let files = changed_files(env, base, tip)?;
+        let files = if commits == 0 {
+            Vec::new()
+        } else {
+            changed_files(env, base, tip)?
+        };
         out.push(Candidate {
             idx: i,
             id: task.id.clone(),

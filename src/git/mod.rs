@@ -83,6 +83,30 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
 /// Set for `--dry-run`: plan-time commits may use a stand-in identity when git has none.
 pub static PLAN_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The paths a tree merge left unresolved the way `git merge` would count them, or `None` when
+/// it is clean.
+pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<String>> {
+    use gix::merge::tree::TreatAsUnresolved;
+    let how = TreatAsUnresolved::git();
+    if !merge.has_unresolved_conflicts(how) {
+        return None;
+    }
+    let mut files: Vec<String> = merge
+        .conflicts
+        .iter()
+        .filter(|c| c.is_unresolved(how))
+        .flat_map(|c| {
+            [
+                c.ours.location().to_string(),
+                c.theirs.location().to_string(),
+            ]
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    Some(files)
+}
+
 pub fn oid(s: &str) -> Result<ObjectId> {
     ObjectId::from_hex(s.as_bytes()).map_err(|e| crate::fatal!("bad object id {s:?}: {e}"))
 }
@@ -393,7 +417,6 @@ impl Repo {
     /// `git merge` would resolve it. Writes only objects: the merged tree, or nothing useful
     /// when it conflicts, in which case the conflicting paths are returned.
     pub fn merge_in_memory(&self, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-        use gix::merge::tree::TreatAsUnresolved;
         let options = self
             .gix
             .tree_merge_options()
@@ -407,22 +430,7 @@ impl Repo {
             .gix
             .merge_commits(ours, theirs, labels, options.into())
             .map_err(|e| crate::fatal!("cannot merge {theirs} into {ours}: {e}"))?;
-        let how = TreatAsUnresolved::git();
-        if out.tree_merge.has_unresolved_conflicts(how) {
-            let mut files: Vec<String> = out
-                .tree_merge
-                .conflicts
-                .iter()
-                .filter(|c| c.is_unresolved(how))
-                .flat_map(|c| {
-                    [
-                        c.ours.location().to_string(),
-                        c.theirs.location().to_string(),
-                    ]
-                })
-                .collect();
-            files.sort();
-            files.dedup();
+        if let Some(files) = conflict_paths(&out.tree_merge) {
             return Ok(Merge::Conflicts(files));
         }
         let tree = out
