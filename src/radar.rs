@@ -76,7 +76,7 @@ pub fn scan(
         changes.push(Changes {
             task: t,
             base,
-            files: changed_paths(&mem, base, t.tip)?,
+            files: repo.changed_paths(base, t.tip)?,
         });
     }
     let mut radar = Radar::default();
@@ -97,7 +97,7 @@ pub fn scan(
             });
         }
         if c.base != target {
-            let moved = changed_paths(&mem, c.base, target)?;
+            let moved = repo.changed_paths(c.base, target)?;
             if overlap(&c.files, &moved) {
                 if let Merge::Conflicts(files) = merge(&mem, target, c.task.tip)? {
                     radar.target.push(TaskFiles {
@@ -131,27 +131,6 @@ fn overlap(a: &[String], b: &[String]) -> bool {
         b.iter()
             .any(|y| schedule::path_contains(x, y) || schedule::path_contains(y, x))
     })
-}
-
-/// Files (not trees) that differ between two commits.
-fn changed_paths(repo: &gix::Repository, from: ObjectId, to: ObjectId) -> Result<Vec<String>> {
-    let tree = |c: ObjectId| {
-        repo.find_commit(c)
-            .and_then(|c| c.tree())
-            .map_err(|e| crate::fatal!("cannot read the tree of {c}: {e}"))
-    };
-    let (old, new) = (tree(from)?, tree(to)?);
-    let changes = repo
-        .diff_tree_to_tree(&old, &new, gix::diff::Options::default())
-        .map_err(|e| crate::fatal!("cannot compare {from} with {to}: {e}"))?;
-    let mut files: Vec<String> = changes
-        .iter()
-        .filter(|c| !c.entry_mode().is_tree())
-        .map(|c| c.location().to_string())
-        .collect();
-    files.sort();
-    files.dedup();
-    Ok(files)
 }
 
 /// An in-memory trial merge: the conflicting paths, or clean.

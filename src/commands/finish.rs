@@ -9,7 +9,7 @@ use super::common::{self, short_branch, Env};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::git::{cli, Merge, RefUpdate};
+use crate::git::{Merge, RefUpdate};
 use crate::taskgraph::{schedule, Edit, Status, Task, TaskFile};
 use crate::txn::{self, Plan, Step};
 
@@ -200,7 +200,7 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
         let files = if commits == 0 {
             Vec::new()
         } else {
-            changed_files(env, base, tip)?
+            env.ctx.repo.changed_paths(base, tip)?
         };
         out.push(Candidate {
             idx: i,
@@ -256,20 +256,6 @@ fn no_commits_reason(
             short_branch(branch)
         ),
     })
-}
-
-fn changed_files(env: &Env, base: ObjectId, tip: ObjectId) -> Result<Vec<String>> {
-    let mut cmd = env.ctx.repo.git_main();
-    cmd.args(["diff", "--name-only", "-z", "--no-renames"])
-        .arg(base.to_string())
-        .arg(tip.to_string())
-        .arg("--");
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .split('\0')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.

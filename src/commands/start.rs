@@ -417,13 +417,11 @@ pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
     for g in &globs {
         cmd.arg(format!("--exclude={g}"));
     }
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .split('\0')
-        .filter(|s| !s.is_empty())
+    Ok(cli::stdout_z(cmd)?
+        .into_iter()
         .map(|rel| CopyFile {
-            from: env.main.join(rel),
-            rel: rel.to_string(),
+            from: env.main.join(&rel),
+            rel,
         })
         .collect())
 }

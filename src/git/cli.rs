@@ -101,6 +101,11 @@ pub fn run(mut cmd: Command) -> Result<Output> {
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+    checked(&shown, out)
+}
+
+/// The output of a finished command, or an error quoting its stderr when it failed.
+fn checked(shown: &str, out: Output) -> Result<Output> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(Error::Fatal(miette::miette!(
@@ -116,6 +121,15 @@ pub fn run(mut cmd: Command) -> Result<Output> {
 pub fn stdout(cmd: Command) -> Result<String> {
     let out = run(cmd)?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Runs a command that prints a NUL-separated list (`-z`) and returns its entries.
+pub fn stdout_z(cmd: Command) -> Result<Vec<String>> {
+    Ok(stdout(cmd)?
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect())
 }
 
 /// `git worktree add …` style description for messages.
@@ -152,13 +166,5 @@ pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<Output> {
     let out = child
         .wait_with_output()
         .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Fatal(miette::miette!(
-            "{shown} failed ({}): {}",
-            out.status,
-            stderr.trim()
-        )));
-    }
-    Ok(out)
+    checked(&shown, out)
 }

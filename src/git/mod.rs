@@ -441,6 +441,30 @@ impl Repo {
         Ok(Merge::Clean(tree.detach()))
     }
 
+    /// Files (not trees) that differ between two commits, sorted: a tree diff in process, no
+    /// renames (what `git diff --name-only --no-renames` lists).
+    pub fn changed_paths(&self, from: ObjectId, to: ObjectId) -> Result<Vec<String>> {
+        let tree = |c: ObjectId| {
+            self.gix
+                .find_commit(c)
+                .and_then(|c| c.tree())
+                .map_err(|e| crate::fatal!("cannot read the tree of {c}: {e}"))
+        };
+        let (old, new) = (tree(from)?, tree(to)?);
+        let changes = self
+            .gix
+            .diff_tree_to_tree(&old, &new, gix::diff::Options::default())
+            .map_err(|e| crate::fatal!("cannot compare {from} with {to}: {e}"))?;
+        let mut files: Vec<String> = changes
+            .iter()
+            .filter(|c| !c.entry_mode().is_tree())
+            .map(|c| c.location().to_string())
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(files)
+    }
+
     /// Commits reachable from `tip` but not from `base`.
     pub fn count_between(&self, base: ObjectId, tip: ObjectId) -> Result<usize> {
         if base == tip {

@@ -76,12 +76,7 @@ fn index_differs(repo: &Repo, commit: &str) -> Result<BTreeSet<String>> {
         commit,
         "--",
     ]);
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .split('\0')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(cli::stdout_z(cmd)?.into_iter().collect())
 }
 
 /// Tracked paths whose file differs from the index (content compared, missing included).
@@ -95,12 +90,7 @@ fn worktree_differs(repo: &Repo) -> Result<BTreeSet<String>> {
         "-z",
         "--",
     ]);
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .split('\0')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(cli::stdout_z(cmd)?.into_iter().collect())
 }
 
 /// The file's bytes (a symlink's target), None when absent, Err for what is neither.

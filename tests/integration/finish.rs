@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::support::{assert_same, field, line_diff, refused, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role, a file inside its produces paths, merge message).
-const TASKS: [(&str, &str, &str, &str); 3] = [
+pub(crate) const TASKS: [(&str, &str, &str, &str); 3] = [
     (
         "DEVOPS-01",
         "devops",
@@ -28,7 +28,7 @@ const TASKS: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
-fn branch(role: &str, id: &str) -> String {
+pub(crate) fn branch(role: &str, id: &str) -> String {
     format!("feature/muaththir/{role}-{id}")
 }
 
@@ -38,7 +38,7 @@ fn started_file() -> String {
     std::fs::read_to_string(p).expect("expected started file")
 }
 
-fn commit_in(r: &TestRepo, wt: &Path, file: &str, content: &str, msg: &str) -> String {
+pub(crate) fn commit_in(r: &TestRepo, wt: &Path, file: &str, content: &str, msg: &str) -> String {
     let p = wt.join(file);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, content).unwrap();
@@ -51,17 +51,22 @@ fn commit_in(r: &TestRepo, wt: &Path, file: &str, content: &str, msg: &str) -> S
 /// paths (as an agent would make it).
 fn started_with_work() -> TestRepo {
     let r = TestRepo::muaththir_approved();
+    start_with_work(&r);
+    r
+}
+
+/// Starts muaththir's three tasks in `r` and makes one commit in each, inside its paths.
+pub(crate) fn start_with_work(r: &TestRepo) {
     r.ok(&["start"]);
     for (id, role, file, _) in TASKS {
         commit_in(
-            &r,
+            r,
             &r.task_worktree(role, id),
             file,
             &format!("// {id}\n"),
             &format!("work on {id}"),
         );
     }
-    r
 }
 
 /// Asserts task `id` is still running: in_progress on main, its branch and worktree in place.

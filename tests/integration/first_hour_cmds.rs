@@ -2,57 +2,8 @@
 //! mean" in start, finish, exec and path; a conflict between two tasks gets a hint that really
 //! reproduces it; `parallel.foldStatus` makes finish one commit per merged task.
 
-use std::path::Path;
-
+use crate::finish::{branch, commit_in, start_with_work, TASKS};
 use crate::support::{assert_same, field, refused, TestRepo};
-
-/// The three tasks muaththir starts: (id, role, a file inside its produces paths, merge message).
-const TASKS: [(&str, &str, &str, &str); 3] = [
-    (
-        "DEVOPS-01",
-        "devops",
-        ".github/workflows/muaththir-ci.yml",
-        "ci(muaththir): setup ci/cd pipeline (DEVOPS-01)",
-    ),
-    (
-        "BACKEND-01",
-        "backend",
-        "products/muaththir/apps/api/src/server.ts",
-        "feat(muaththir): implement backend foundation (BACKEND-01)",
-    ),
-    (
-        "FRONTEND-01",
-        "frontend",
-        "products/muaththir/apps/web/src/app/page.tsx",
-        "feat(muaththir): implement frontend foundation (FRONTEND-01)",
-    ),
-];
-
-fn branch(role: &str, id: &str) -> String {
-    format!("feature/muaththir/{role}-{id}")
-}
-
-fn commit_in(r: &TestRepo, wt: &Path, file: &str, content: &str, msg: &str) {
-    let p = wt.join(file);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&p, content).expect("write");
-    r.git_in(wt, &["add", "-A"]);
-    r.git_in(wt, &["commit", "-q", "-m", msg]);
-}
-
-/// muaththir with the three tasks started, each with one commit inside its paths.
-fn started_with_work(r: &TestRepo) {
-    r.ok(&["start"]);
-    for (id, role, file, _) in TASKS {
-        commit_in(
-            r,
-            &r.task_worktree(role, id),
-            file,
-            &format!("// {id}\n"),
-            &format!("work on {id}"),
-        );
-    }
-}
 
 #[test]
 fn unknown_id_in_start_finish_exec_path_suggests_the_id_ignoring_case() {
@@ -92,7 +43,7 @@ fn unknown_id_in_start_finish_exec_path_suggests_the_id_ignoring_case() {
 #[test]
 fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
     let r = TestRepo::muaththir_approved();
-    started_with_work(&r);
+    start_with_work(&r);
     commit_in(
         &r,
         &r.task_worktree("backend", "BACKEND-01"),
@@ -151,7 +102,7 @@ fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
 fn fold_status_makes_one_commit_per_task_and_undo_restores_it() {
     let r = TestRepo::muaththir_approved();
     r.git(&["config", "parallel.foldStatus", "true"]);
-    started_with_work(&r);
+    start_with_work(&r);
     let old_tip = r.rev("main");
     let tips: Vec<String> = TASKS
         .iter()
@@ -220,7 +171,7 @@ fn fold_status_makes_one_commit_per_task_and_undo_restores_it() {
 #[test]
 fn without_fold_status_finish_keeps_its_separate_status_commit() {
     let r = TestRepo::muaththir_approved();
-    started_with_work(&r);
+    start_with_work(&r);
     let old_tip = r.rev("main");
     r.ok(&["finish"]);
     let subjects = r.git(&[
