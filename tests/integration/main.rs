@@ -16,6 +16,7 @@ mod odd_repos;
 mod random_kills;
 mod readonly;
 mod safety;
+mod snapshots;
 mod start;
 mod status_fit;
 mod support;
