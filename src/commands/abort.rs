@@ -7,23 +7,22 @@
 //! `refs/parallel/backup/<id>` and uncommitted changes as a commit under
 //! `refs/parallel/backup/<id>-wip`.
 //!
-//! This file also holds the small helpers `fail`, `retry`, `approve` and `gc` share.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
+use super::backup::{free_backup_name, snapshot_changes};
 use super::common::{self, short_branch, Env};
+use super::render::{plural, print_dry_run};
 use super::submodules;
+use super::worktrees::{task_worktree, worktree_changes};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
-use crate::git::{self, cli, RefUpdate, WorktreeInfo};
+use crate::git::RefUpdate;
 use crate::taskgraph::{Edit, Scalar, Status, Task};
 use crate::txn::keep::{self, Keep, Kept};
-use crate::txn::{self, step::CopyFile, Plan, Step};
-
-/// Where backups of task branches live.
-pub(crate) const BACKUP_PREFIX: &str = "refs/parallel/backup/";
+use crate::txn::{self, Plan, Step};
 
 /// One task about to be aborted, with what was found about it.
 struct Target {
@@ -127,7 +126,7 @@ fn nothing_to_abort(env: &Env) -> Result<()> {
 
 /// Looks at each task's branch and worktree.
 fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
-    let copy = crate::commands::start::include_files(env)?;
+    let copy = super::worktrees::include_files(env)?;
     let mut out = Vec::new();
     for &i in idx {
         let t = &env.tf.graph.tasks[i];
@@ -362,7 +361,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
             });
         }
     }
-    let include = crate::commands::start::include_files(env)?;
+    let include = super::worktrees::include_files(env)?;
     let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
     // 3. Branches.
     let deletes: Vec<RefUpdate> = targets
@@ -586,150 +585,4 @@ fn report(env: &Env, targets: &[Target], kept: &[Kept]) {
         }
     }
     keep::print_kept(kept, out, |p| env.show(p));
-}
-
-// ---- shared with fail, retry, approve and gc ---------------------------------------------------
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// Prints a plan for --dry-run (text or JSON).
-pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            command,
-            serde_json::json!({ "dry_run": true, "plan": plan }),
-        ));
-    } else {
-        plan.print();
-    }
-}
-
-/// The one task named on the command line, checked to exist.
-pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
-    let id = env
-        .ctx
-        .args
-        .positionals
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
-    env.tf.task(id).ok_or_else(|| {
-        crate::refused!(
-            help = common::unknown_id_hint(&env.tf, id),
-            "cannot {command} {id}: no such task in {}",
-            env.tf.path
-        )
-    })
-}
-
-/// The task's worktree: the one its branch is checked out in, else a registered worktree at
-/// the path the template gives (whatever it has checked out).
-pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInfo>> {
-    if let Some(w) = env.worktree_of(task)? {
-        return Ok(Some(w));
-    }
-    let path = env.worktree_path(task);
-    Ok(env
-        .ctx
-        .repo
-        .worktrees()?
-        .into_iter()
-        .find(|w| w.path == path))
-}
-
-/// `git status` of a worktree split into real changes and unchanged copies of the include
-/// files start put there (which removing the worktree may discard).
-pub(crate) fn worktree_changes(
-    env: &Env,
-    wt: &Utf8Path,
-    copy: &[CopyFile],
-) -> Result<(Vec<String>, Vec<String>)> {
-    let mut changes = Vec::new();
-    let mut ours = Vec::new();
-    for line in env.ctx.repo.status_lines(wt)? {
-        if let Some(rel) = line.strip_prefix("?? ") {
-            if let Some(c) = copy.iter().find(|c| c.rel == rel) {
-                let same = match (std::fs::read(&c.from), std::fs::read(wt.join(rel))) {
-                    (Ok(a), Ok(b)) => a == b,
-                    _ => false,
-                };
-                if same {
-                    ours.push(rel.to_string());
-                    continue;
-                }
-            }
-        }
-        changes.push(line);
-    }
-    Ok((changes, ours))
-}
-
-/// The first of `refs/parallel/backup/<base>`, `<base>-2`, `<base>-3`, … that neither exists
-/// nor is in `taken` (which it is added to).
-pub(crate) fn free_backup_name(env: &Env, base: &str, taken: &mut Vec<String>) -> Result<String> {
-    for n in 1.. {
-        let name = if n == 1 {
-            format!("{BACKUP_PREFIX}{base}")
-        } else {
-            format!("{BACKUP_PREFIX}{base}-{n}")
-        };
-        if !taken.contains(&name) && env.ctx.repo.ref_id(&name)?.is_none() {
-            taken.push(name.clone());
-            return Ok(name);
-        }
-    }
-    unreachable!("an unbounded range always yields a free name")
-}
-
-/// Writes the worktree's uncommitted and untracked (not ignored) changes as a commit on top of
-/// `tip`, through a temporary index: objects only, no ref or file of the repository changes.
-/// None when there is nothing to save. `exclude`: untracked files left out (copied include files).
-pub(crate) fn snapshot_changes(
-    env: &Env,
-    wt: &Utf8Path,
-    tip: ObjectId,
-    exclude: &[String],
-    id: &str,
-) -> Result<Option<ObjectId>> {
-    let repo = &env.ctx.repo;
-    let dir = txn::state_dir(repo);
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!("wip-index-{}-{id}", std::process::id()));
-    // Start from the worktree's index so unchanged files need not be hashed again.
-    let mut cmd = repo.git.in_dir(wt);
-    cmd.args(["rev-parse", "--path-format=absolute", "--git-path", "index"]);
-    if let Ok(p) = cli::stdout(cmd) {
-        let _ = std::fs::copy(p.trim(), &tmp);
-    }
-    let result = (|| -> Result<Option<ObjectId>> {
-        let mut add = repo.git.in_dir(wt);
-        add.env("GIT_INDEX_FILE", tmp.as_std_path())
-            .args(["add", "-A", "--", "."]);
-        for e in exclude {
-            add.arg(format!(":(exclude,literal){e}"));
-        }
-        cli::run(add)?;
-        let mut write = repo.git.in_dir(wt);
-        write
-            .env("GIT_INDEX_FILE", tmp.as_std_path())
-            .arg("write-tree");
-        let tree = git::oid(cli::stdout(write)?.trim())?;
-        if tree == repo.tree_of(tip)? {
-            return Ok(None);
-        }
-        repo.commit_tree(
-            tree,
-            &[tip],
-            &format!("git-parallel: uncommitted changes of {id}"),
-        )
-        .map(Some)
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }

@@ -4,8 +4,9 @@
 //! Refused (exit 1) when the task is not a checkpoint or not completed. A checkpoint that already
 //! has `approved_at` is left alone: a note, exit 0 (approving twice is not an error).
 
-use super::abort::{named_task, print_dry_run};
 use super::common::{self, Env};
+use super::render::print_dry_run;
+use super::select::named_task;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;

@@ -167,10 +167,10 @@ fn select(env: &Env) -> Result<Vec<Job>> {
                     if env.ctx.out.quiet || env.ctx.out.json {
                         continue;
                     }
-                    if super::status::in_progress_elsewhere(env, t)? {
+                    if super::worktrees::in_progress_elsewhere(env, t)? {
                         eprintln!(
                             "note: {}; skipped (reset it with: git parallel abort {})",
-                            super::status::elsewhere_note(env, t),
+                            super::worktrees::elsewhere_note(env, t),
                             t.id
                         );
                     } else {
@@ -205,10 +205,10 @@ fn select(env: &Env) -> Result<Vec<Job>> {
             }),
             None => {
                 let t = &graph.tasks[i];
-                if super::status::in_progress_elsewhere(env, t)? {
+                if super::worktrees::in_progress_elsewhere(env, t)? {
                     problems.push(format!(
                         "{}; it has no worktree here",
-                        super::status::elsewhere_note(env, t)
+                        super::worktrees::elsewhere_note(env, t)
                     ));
                     continue;
                 }

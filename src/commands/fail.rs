@@ -2,8 +2,10 @@
 //! failed, retry_count incremented, the reason as its result — committed on the target. The
 //! branch and worktree are kept for debugging; `git parallel retry ID` starts it afresh.
 
-use super::abort::{named_task, print_dry_run, task_worktree};
 use super::common::{self, short_branch, Env};
+use super::render::print_dry_run;
+use super::select::named_task;
+use super::worktrees::task_worktree;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -76,7 +78,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     println!(
         "Marked {id} failed ({count} failure{}{}).",
-        super::abort::plural(count as usize),
+        super::render::plural(count as usize),
         reason.map(|r| format!("; reason: {r}")).unwrap_or_default()
     );
     match &worktree {

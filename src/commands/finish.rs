@@ -148,7 +148,7 @@ fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
         let task = &graph.tasks[i];
         let branch = env.branch_of(task);
         let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
-            let why = super::status::elsewhere_note(env, task);
+            let why = super::worktrees::elsewhere_note(env, task);
             if ids.is_empty() {
                 skipped.push(Skipped {
                     id: task.id.clone(),
@@ -649,7 +649,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     let commit_point = Some(steps.len() - 1);
     if !keep {
         // What `undo` needs to make a removed worktree ready again, as start did.
-        let restore = super::start::include_files(env)?;
+        let restore = super::worktrees::include_files(env)?;
         let post_start = env.ctx.repo.config("parallel.postStart");
         for c in &done {
             if let Some(wt) = &c.worktree {

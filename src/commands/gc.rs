@@ -7,8 +7,9 @@
 //! reflog. Never the dates of the commits it holds (old work backed up today is a new backup);
 //! a backup of unknown age is kept.
 
-use super::abort::{plural, print_dry_run, BACKUP_PREFIX};
+use super::backup::BACKUP_PREFIX;
 use super::common;
+use super::render::{plural, print_dry_run};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;

@@ -22,6 +22,13 @@ pub mod submodules;
 pub mod undo;
 pub mod validate;
 
+// Shared pieces, not commands: no command module imports another.
+pub mod backup;
+pub mod readiness;
+pub mod render;
+pub mod select;
+pub mod worktrees;
+
 use crate::cli::Args;
 use crate::context::Context;
 use crate::error::Result;

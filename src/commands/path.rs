@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::common::{self, short_branch, Env};
-use super::status::{json_text, write_stdout};
+use super::render::{json_text, write_stdout};
 use crate::context::Context;
 use crate::error::Result;
 use crate::taskgraph::Status;
@@ -25,11 +25,11 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     };
     let Some(wt) = env.worktree_of(task)? else {
-        if super::status::in_progress_elsewhere(&env, task)? {
+        if super::worktrees::in_progress_elsewhere(&env, task)? {
             return Err(crate::refused!(
                 help = format!("to start it here, reset it first: git parallel abort {id} && git parallel start {id}"),
                 "{}; it has no worktree here",
-                super::status::elsewhere_note(&env, task)
+                super::worktrees::elsewhere_note(&env, task)
             ));
         }
         let branch = env.branch_of(task);

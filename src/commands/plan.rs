@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 
 use super::common;
-use super::status::{json_text, outln, reason, write_stdout};
+use super::readiness::{max_tasks, reason};
+use super::render::{json_text, outln, write_stdout};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -165,24 +166,6 @@ pub fn run(ctx: &Context) -> Result<()> {
         _ => write_stdout(&to_text(ctx, &plan, &tf)),
     }
     Ok(())
-}
-
-/// The cap on tasks started at once: `--max N`, else `git config parallel.maxTasks`; `None`
-/// for no cap. A value that is not a whole number of 1 or more is a usage error.
-pub fn max_tasks(ctx: &Context) -> Result<Option<usize>> {
-    let Some(v) = ctx.flag_or_config(&defs::MAX) else {
-        return Ok(None);
-    };
-    match v.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
-        _ => Err(Error::usage(
-            format!(
-                "--max / parallel.maxTasks must be a whole number of 1 or more, not '{}'",
-                crate::taskgraph::display::short(&v)
-            ),
-            Some(ctx.args.command),
-        )),
-    }
 }
 
 fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {

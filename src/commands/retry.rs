@@ -10,8 +10,11 @@
 
 use camino::Utf8PathBuf;
 
-use super::abort::{free_backup_name, named_task, print_dry_run, task_worktree, worktree_changes};
+use super::backup::free_backup_name;
 use super::common::{self, short_branch, Env};
+use super::render::print_dry_run;
+use super::select::named_task;
+use super::worktrees::{task_worktree, worktree_changes};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -42,7 +45,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let old_branch = env.branch_of(task);
     let old_tip = ctx.repo.ref_id(&old_branch)?;
     let old_wt = task_worktree(&env, task)?;
-    let copy = crate::commands::start::include_files(&env)?;
+    let copy = super::worktrees::include_files(&env)?;
     let new_branch = env.new_branch_name(task);
     let path: Utf8PathBuf = old_wt
         .as_ref()
@@ -238,7 +241,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     println!(
         "Retrying {id} (after {} failure{}) from {} at {}:",
         task.retry_count,
-        super::abort::plural(task.retry_count as usize),
+        super::render::plural(task.retry_count as usize),
         short_branch(&env.target),
         crate::txn::step::short(&base.to_string())
     );

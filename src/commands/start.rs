@@ -4,14 +4,15 @@
 use camino::Utf8PathBuf;
 
 use super::common::{self, short_branch, Env};
-use super::status;
+use super::readiness::explain;
+use super::worktrees::include_files;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
-use crate::git::{cli, RefUpdate};
+use crate::git::RefUpdate;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Edit, Status};
-use crate::txn::{self, step::CopyFile, Plan, Step};
+use crate::txn::{self, Plan, Step};
 
 /// One task about to start.
 struct Launch {
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 fn select(env: &Env) -> Result<Vec<usize>> {
     let graph = &env.tf.graph;
     let ids = &env.ctx.args.positionals;
-    let max = super::plan::max_tasks(env.ctx)?;
+    let max = super::readiness::max_tasks(env.ctx)?;
     if ids.is_empty() {
         return Ok(schedule::select_capped(graph, max).run);
     }
@@ -82,10 +83,10 @@ fn select(env: &Env) -> Result<Vec<usize>> {
             continue;
         }
         let task = &graph.tasks[i];
-        if status::in_progress_elsewhere(env, task)? {
+        if super::worktrees::in_progress_elsewhere(env, task)? {
             problems.push(format!(
                 "{}; to start it here, reset it first: git parallel abort {} (adopting a branch from a remote is not supported yet)",
-                status::elsewhere_note(env, task),
+                super::worktrees::elsewhere_note(env, task),
                 task.id
             ));
             continue;
@@ -110,37 +111,6 @@ fn select(env: &Env) -> Result<Vec<usize>> {
     Ok(idx)
 }
 
-/// Why a task waits, in words.
-pub fn explain(wait: &Wait) -> String {
-    match wait {
-        Wait::Blocked(bs) => bs
-            .iter()
-            .map(explain_blocker)
-            .collect::<Vec<_>>()
-            .join("; "),
-        Wait::Conflict { with, path } => format!("shares {path} with {with}"),
-        Wait::RunsAlone => {
-            "runs alone (parallel_ok: false) and other tasks are selected or running".into()
-        }
-        Wait::Busy => "waits for the running tasks (parallel_ok: false)".into(),
-        Wait::Capped => {
-            "waits: the cap on tasks started at once is reached (--max, parallel.maxTasks)".into()
-        }
-    }
-}
-
-pub fn explain_blocker(b: &Blocker) -> String {
-    match b {
-        Blocker::Status(Status::InProgress) => "already started (in_progress)".into(),
-        Blocker::Status(s) => format!("status is {s}"),
-        Blocker::Dependency { dep, status } => format!("depends on {dep} ({status})"),
-        Blocker::Checkpoint { dep } => {
-            format!("checkpoint {dep} awaits approval (git parallel approve {dep})")
-        }
-        Blocker::UnknownDependency(d) => format!("depends on unknown task {d}"),
-    }
-}
-
 fn nothing_to_start(env: &Env) -> Result<()> {
     let graph = &env.tf.graph;
     let mut running: Vec<&str> = Vec::new();
@@ -150,7 +120,7 @@ fn nothing_to_start(env: &Env) -> Result<()> {
         .iter()
         .filter(|t| t.status == Status::InProgress)
     {
-        if status::in_progress_elsewhere(env, t)? {
+        if super::worktrees::in_progress_elsewhere(env, t)? {
             elsewhere.push(t);
         } else {
             running.push(t.id.as_str());
@@ -176,7 +146,7 @@ fn nothing_to_start(env: &Env) -> Result<()> {
         for t in &elsewhere {
             println!(
                 "{}; reset it with: git parallel abort {}",
-                status::elsewhere_note(env, t),
+                super::worktrees::elsewhere_note(env, t),
                 t.id
             );
         }
@@ -400,30 +370,6 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
         meta: serde_json::json!({ "tasks": ids }),
     };
     Ok((plan, base))
-}
-
-/// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
-pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
-    let include = env.main.join(".worktreeinclude");
-    let globs = env.ctx.repo.config_all("parallel.copy");
-    if !include.is_file() && globs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut cmd = env.ctx.repo.git_main();
-    cmd.args(["ls-files", "-z", "--others", "--ignored"]);
-    if include.is_file() {
-        cmd.arg(format!("--exclude-from={include}"));
-    }
-    for g in &globs {
-        cmd.arg(format!("--exclude={g}"));
-    }
-    Ok(cli::stdout_z(cmd)?
-        .into_iter()
-        .map(|rel| CopyFile {
-            from: env.main.join(&rel),
-            rel,
-        })
-        .collect())
 }
 
 fn launch_line(env: &Env, l: &Launch) -> String {

@@ -8,53 +8,16 @@ use camino::Utf8PathBuf;
 use serde_json::{json, Value};
 
 use super::common::{self, short_branch, Env};
-use super::start::{explain, explain_blocker};
+use super::readiness::reason;
+use super::render::{json_text, outln, write_stdout};
+use super::worktrees::ELSEWHERE;
 use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::WorktreeInfo;
 use crate::radar::{self, Radar};
 use crate::taskgraph::display;
-use crate::taskgraph::schedule::{self, Blocker, Wait};
+use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
-
-/// `writeln!` into a String (writing to a String cannot fail).
-macro_rules! outln {
-    ($o:ident, $($arg:tt)*) => {{
-        use std::fmt::Write as _;
-        let _ = writeln!($o, $($arg)*);
-    }};
-}
-pub(crate) use outln;
-
-/// Writes to stdout in one go; a write error makes the command exit 128 (crate::output).
-pub(crate) fn write_stdout(s: &str) {
-    crate::output::print_str(s);
-}
-
-/// A JSON document as printed: pretty, with a final newline.
-pub(crate) fn json_text(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// How status shows a task in progress whose branch is not in this repository.
-pub(crate) const ELSEWHERE: &str = "in progress, no branch here";
-
-/// Whether `task` is in progress elsewhere: `in_progress` in the task file, but its branch does
-/// not exist in this repository (started on another machine, or the status set by hand).
-pub(crate) fn in_progress_elsewhere(env: &Env, task: &Task) -> Result<bool> {
-    Ok(task.status == Status::InProgress && env.ctx.repo.ref_id(&env.branch_of(task))?.is_none())
-}
-
-/// What such a task is, in one clause: `ID: in progress, no branch here (…)`.
-pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
-    format!(
-        "{}: {ELSEWHERE} (its branch {} is not in this repository: started on another machine, or the status set by hand)",
-        task.id,
-        short_branch(&env.branch_of(task)),
-    )
-}
 
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
@@ -233,31 +196,6 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
         **slot = Some(lines?.len());
     }
     Ok(())
-}
-
-/// Why a task waits, in words: `explain`, with unmet dependencies listed in one clause.
-pub(crate) fn reason(wait: &Wait) -> String {
-    let Wait::Blocked(blockers) = wait else {
-        return explain(wait);
-    };
-    let deps: Vec<String> = blockers
-        .iter()
-        .filter_map(|b| match b {
-            Blocker::Dependency { dep, status } => Some(format!("{dep} ({status})")),
-            _ => None,
-        })
-        .collect();
-    let mut parts = Vec::new();
-    if !deps.is_empty() {
-        parts.push(format!("depends on {}", deps.join(", ")));
-    }
-    parts.extend(
-        blockers
-            .iter()
-            .filter(|b| !matches!(b, Blocker::Dependency { .. }))
-            .map(explain_blocker),
-    );
-    parts.join("; ")
 }
 
 /// The ANSI colour of a status (empty: none).

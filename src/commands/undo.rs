@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::error::Result;
 use crate::txn::{self, keep, Plan, Step};
 
-use super::abort::BACKUP_PREFIX;
+use super::backup::BACKUP_PREFIX;
 
 pub fn run(ctx: &Context) -> Result<()> {
     txn::ensure_no_pending(&ctx.repo)?;

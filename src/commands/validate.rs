@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::json;
 
 use super::common;
-use super::status::{json_text, write_stdout};
+use super::render::{json_text, write_stdout};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::taskgraph::{display, Finding, Severity, Status, TaskFile};

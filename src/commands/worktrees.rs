@@ -1,0 +1,89 @@
+//! What the repository says about a task's worktree: which one it is, what changed in it, the
+//! include files copied into new ones, and tasks in progress on another machine.
+
+use camino::Utf8Path;
+
+use super::common::{short_branch, Env};
+use crate::error::Result;
+use crate::git::{cli, WorktreeInfo};
+use crate::taskgraph::{Status, Task};
+use crate::txn::step::CopyFile;
+
+/// The task's worktree: the one its branch is checked out in, else a registered worktree at
+/// the path the template gives (whatever it has checked out).
+pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInfo>> {
+    if let Some(w) = env.worktree_of(task)? {
+        return Ok(Some(w));
+    }
+    let path = env.worktree_path(task);
+    Ok(env
+        .ctx
+        .repo
+        .worktrees()?
+        .into_iter()
+        .find(|w| w.path == path))
+}
+/// `git status` of a worktree split into real changes and unchanged copies of the include
+/// files start put there (which removing the worktree may discard).
+pub(crate) fn worktree_changes(
+    env: &Env,
+    wt: &Utf8Path,
+    copy: &[CopyFile],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut changes = Vec::new();
+    let mut ours = Vec::new();
+    for line in env.ctx.repo.status_lines(wt)? {
+        if let Some(rel) = line.strip_prefix("?? ") {
+            if let Some(c) = copy.iter().find(|c| c.rel == rel) {
+                let same = match (std::fs::read(&c.from), std::fs::read(wt.join(rel))) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if same {
+                    ours.push(rel.to_string());
+                    continue;
+                }
+            }
+        }
+        changes.push(line);
+    }
+    Ok((changes, ours))
+}
+/// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
+pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
+    let include = env.main.join(".worktreeinclude");
+    let globs = env.ctx.repo.config_all("parallel.copy");
+    if !include.is_file() && globs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = env.ctx.repo.git_main();
+    cmd.args(["ls-files", "-z", "--others", "--ignored"]);
+    if include.is_file() {
+        cmd.arg(format!("--exclude-from={include}"));
+    }
+    for g in &globs {
+        cmd.arg(format!("--exclude={g}"));
+    }
+    Ok(cli::stdout_z(cmd)?
+        .into_iter()
+        .map(|rel| CopyFile {
+            from: env.main.join(&rel),
+            rel,
+        })
+        .collect())
+}
+/// How status shows a task in progress whose branch is not in this repository.
+pub(crate) const ELSEWHERE: &str = "in progress, no branch here";
+/// Whether `task` is in progress elsewhere: `in_progress` in the task file, but its branch does
+/// not exist in this repository (started on another machine, or the status set by hand).
+pub(crate) fn in_progress_elsewhere(env: &Env, task: &Task) -> Result<bool> {
+    Ok(task.status == Status::InProgress && env.ctx.repo.ref_id(&env.branch_of(task))?.is_none())
+}
+/// What such a task is, in one clause: `ID: in progress, no branch here (…)`.
+pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
+    format!(
+        "{}: {ELSEWHERE} (its branch {} is not in this repository: started on another machine, or the status set by hand)",
+        task.id,
+        short_branch(&env.branch_of(task)),
+    )
+}
