@@ -19,6 +19,7 @@ mod error;
 mod git;
 mod progress;
 mod radar;
+mod report;
 mod taskgraph;
 mod time;
 mod txn;

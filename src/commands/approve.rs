@@ -4,16 +4,38 @@
 //! Refused (exit 1) when the task is not a checkpoint or not completed. A checkpoint that already
 //! has `approved_at` is left alone: a note, exit 0 (approving twice is not an error).
 
+use serde::Serialize;
+use std::fmt;
+
 use super::common::{self, Env};
-use super::render::print_dry_run;
+use super::driver::{drive, Prepared};
 use super::select::named_task;
-use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
+use crate::report::Report;
 use crate::taskgraph::{schedule, Edit, Status};
-use crate::txn::{self, Plan};
+use crate::txn::Plan;
+
+/// What `approve` did (`--json`: `approved`, `already_approved`, `ready`).
+#[derive(Serialize)]
+pub struct Approved {
+    approved: Approval,
+    already_approved: bool,
+    /// Dependents the approval makes ready.
+    ready: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Approval {
+    id: String,
+    approved_at: String,
+}
 
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<Approved>> {
     let env = Env::load(ctx)?;
     let task = named_task(&env, "approve")?;
     let id = task.id.as_str();
@@ -32,19 +54,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     }
     if let Some(at) = &task.approved_at {
-        if ctx.out.json {
-            common::print_json(&common::json_envelope(
-                "approve",
-                serde_json::json!({
-                    "approved": { "id": id, "approved_at": at },
-                    "already_approved": true,
-                    "ready": [],
-                }),
-            ));
-        } else if !ctx.out.quiet {
-            println!("{id} was already approved at {at}; nothing to do.");
-        }
-        return Ok(());
+        return Ok(Prepared::nothing(Approved {
+            approved: Approval {
+                id: id.to_string(),
+                approved_at: at.clone(),
+            },
+            already_approved: true,
+            ready: Vec::new(),
+        }));
     }
 
     let now = crate::time::now_iso();
@@ -61,45 +78,53 @@ pub fn run(ctx: &Context) -> Result<()> {
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),
     };
-    if ctx.args.on(&defs::DRY_RUN) {
-        print_dry_run(ctx, "approve", &plan);
-        return Ok(());
-    }
+    let ready = newly_ready(&env, id, &now);
+    Ok(Prepared::new(
+        plan,
+        Approved {
+            approved: Approval {
+                id: id.to_string(),
+                approved_at: now,
+            },
+            already_approved: false,
+            ready,
+        },
+    ))
+}
 
-    // Dependents that the approval makes ready (computed on the graph as it will be).
+/// Dependents of `id` that its approval at `now` makes ready (on the graph as it will be).
+fn newly_ready(env: &Env, id: &str, now: &str) -> Vec<String> {
     let mut graph = env.tf.graph.clone();
-    let i = env.tf.index_of(id).expect("the named task exists");
     let before: Vec<bool> = (0..graph.tasks.len())
         .map(|k| schedule::is_ready(&graph, k))
         .collect();
-    graph.tasks[i].approved_at = Some(now.clone());
-    let ready: Vec<&str> = (0..graph.tasks.len())
+    if let Some(i) = env.tf.index_of(id) {
+        graph.tasks[i].approved_at = Some(now.to_string());
+    }
+    (0..graph.tasks.len())
         .filter(|&k| !before[k] && graph.tasks[k].depends_on.iter().any(|d| d == id))
         .filter(|&k| schedule::is_ready(&graph, k))
-        .map(|k| graph.tasks[k].id.as_str())
-        .collect();
-
-    txn::execute(&ctx.repo, plan)?;
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "approve",
-            serde_json::json!({
-                "approved": { "id": id, "approved_at": now },
-                "already_approved": false,
-                "ready": ready,
-            }),
-        ));
-        return Ok(());
-    }
-    if ctx.out.quiet {
-        return Ok(());
-    }
-    println!("Approved {id}.");
-    if ready.is_empty() {
-        println!("No task became ready by it (see 'git parallel status').");
-    } else {
-        println!("Now ready: {}", ready.join(", "));
-        println!("Next: git parallel start");
-    }
-    Ok(())
+        .map(|k| graph.tasks[k].id.clone())
+        .collect()
 }
+
+impl fmt::Display for Approved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Approval { id, approved_at } = &self.approved;
+        if self.already_approved {
+            return writeln!(
+                f,
+                "{id} was already approved at {approved_at}; nothing to do."
+            );
+        }
+        writeln!(f, "Approved {id}.")?;
+        if self.ready.is_empty() {
+            writeln!(f, "No task became ready by it (see 'git parallel status').")
+        } else {
+            writeln!(f, "Now ready: {}", self.ready.join(", "))?;
+            writeln!(f, "Next: git parallel start")
+        }
+    }
+}
+
+impl Report for Approved {}

@@ -2,17 +2,47 @@
 //! failed, retry_count incremented, the reason as its result — committed on the target. The
 //! branch and worktree are kept for debugging; `git parallel retry ID` starts it afresh.
 
+use serde::Serialize;
+use std::fmt;
+
 use super::common::{self, short_branch, Env};
-use super::render::print_dry_run;
+use super::driver::{drive, Prepared};
+use super::render::plural;
 use super::select::named_task;
 use super::worktrees::task_worktree;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
+use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status};
-use crate::txn::{self, Plan};
+use crate::txn::Plan;
+
+/// What `fail` did (`--json`: `failed`, `max_retries`, `can_retry`).
+#[derive(Serialize)]
+pub struct Failed {
+    failed: FailedTask,
+    max_retries: i64,
+    can_retry: bool,
+    #[serde(skip)]
+    target: String,
+    #[serde(skip)]
+    worktree_shown: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FailedTask {
+    id: String,
+    retry_count: i64,
+    result: Option<String>,
+    branch: String,
+    worktree: Option<camino::Utf8PathBuf>,
+}
 
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
     let env = Env::load(ctx)?;
     let task = named_task(&env, "fail")?;
     let id = task.id.as_str();
@@ -48,56 +78,64 @@ pub fn run(ctx: &Context) -> Result<()> {
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),
     };
-    if ctx.args.on(&defs::DRY_RUN) {
-        print_dry_run(ctx, "fail", &plan);
-        return Ok(());
-    }
-    let branch = env.branch_of(task);
     let worktree = task_worktree(&env, task)?.map(|w| w.path);
-    txn::execute(&ctx.repo, plan)?;
+    let worktree_shown = worktree.as_deref().map(|w| env.show(w));
     let max = ctx.repo.config_int("parallel.maxRetries")?.unwrap_or(3);
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "fail",
-            serde_json::json!({
-                "failed": {
-                    "id": id,
-                    "retry_count": count,
-                    "result": reason,
-                    "branch": short_branch(&branch),
-                    "worktree": worktree,
-                },
-                "max_retries": max,
-                "can_retry": count <= max,
-            }),
-        ));
-        return Ok(());
-    }
-    if ctx.out.quiet {
-        return Ok(());
-    }
-    println!(
-        "Marked {id} failed ({count} failure{}{}).",
-        super::render::plural(count as usize),
-        reason.map(|r| format!("; reason: {r}")).unwrap_or_default()
-    );
-    match &worktree {
-        Some(w) => println!(
-            "Kept its branch {} and worktree {} for debugging.",
-            short_branch(&branch),
-            env.show(w)
-        ),
-        None => println!("Kept its branch {} for debugging.", short_branch(&branch)),
-    }
-    if count <= max {
-        println!(
-            "Next: git parallel retry {id}   (a fresh branch and worktree from {})",
-            short_branch(&env.target)
-        );
-    } else {
-        println!(
-            "It has used up its retries (parallel.maxRetries = {max}); 'git parallel retry {id}' will mark it blocked."
-        );
-    }
-    Ok(())
+    let report = Failed {
+        failed: FailedTask {
+            id: id.to_string(),
+            retry_count: count,
+            result: reason.map(str::to_string),
+            branch: short_branch(&env.branch_of(task)).to_string(),
+            worktree,
+        },
+        max_retries: max,
+        can_retry: count <= max,
+        target: short_branch(&env.target).to_string(),
+        worktree_shown,
+    };
+    Ok(Prepared::new(plan, report))
 }
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let FailedTask {
+            id,
+            retry_count: count,
+            result,
+            branch,
+            ..
+        } = &self.failed;
+        let reason = result
+            .as_deref()
+            .map(|r| format!("; reason: {r}"))
+            .unwrap_or_default();
+        writeln!(
+            f,
+            "Marked {id} failed ({count} failure{}{reason}).",
+            plural(*count as usize)
+        )?;
+        match &self.worktree_shown {
+            Some(w) => writeln!(
+                f,
+                "Kept its branch {branch} and worktree {w} for debugging."
+            )?,
+            None => writeln!(f, "Kept its branch {branch} for debugging.")?,
+        }
+        if self.can_retry {
+            writeln!(
+                f,
+                "Next: git parallel retry {id}   (a fresh branch and worktree from {})",
+                self.target
+            )
+        } else {
+            writeln!(
+                f,
+                "It has used up its retries (parallel.maxRetries = {}); 'git parallel retry {id}' will mark it blocked.",
+                self.max_retries
+            )
+        }
+    }
+}
+
+impl Report for Failed {}

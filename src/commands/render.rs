@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::common;
 use crate::context::Context;
 use crate::txn::Plan;
 
@@ -32,14 +31,8 @@ pub(crate) fn plural(n: usize) -> &'static str {
         "s"
     }
 }
-/// Prints a plan for --dry-run (text or JSON).
+
+/// Prints a plan for --dry-run (text or JSON); commands on the driver get this from it.
 pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            command,
-            serde_json::json!({ "dry_run": true, "plan": plan }),
-        ));
-    } else {
-        plan.print();
-    }
+    crate::report::dry_run(&ctx.out, command, plan);
 }

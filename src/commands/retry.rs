@@ -14,7 +14,7 @@ use super::backup::free_backup_name;
 use super::common::{self, short_branch, Env};
 use super::render::print_dry_run;
 use super::select::named_task;
-use super::worktrees::{task_worktree, worktree_changes};
+use super::worktrees::{launch_line, task_worktree, worktree_changes};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -305,23 +305,4 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
         "{id} has used up its retries (failed {} times; parallel.maxRetries = {max}); marked it blocked",
         task.retry_count
     ))
-}
-
-/// The command that takes the user to the new worktree (parallel.launch, as for start).
-fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.launch")
-        .unwrap_or_else(|| "cd {worktree}".into());
-    // Every value is shell-quoted: ids and products come from the task file.
-    crate::taskgraph::display::fill_template(
-        &template,
-        &[
-            ("worktree", path.as_str()),
-            ("product", &env.product),
-            ("id", id),
-            ("branch", short_branch(branch)),
-        ],
-    )
 }

@@ -5,7 +5,7 @@ use camino::Utf8PathBuf;
 
 use super::common::{self, short_branch, Env};
 use super::readiness::explain;
-use super::worktrees::include_files;
+use super::worktrees::{include_files, launch_line};
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
@@ -372,24 +372,6 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     Ok((plan, base))
 }
 
-fn launch_line(env: &Env, l: &Launch) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.launch")
-        .unwrap_or_else(|| "cd {worktree}".into());
-    // Every value is shell-quoted: ids and products come from the task file.
-    crate::taskgraph::display::fill_template(
-        &template,
-        &[
-            ("worktree", l.worktree.as_str()),
-            ("product", &env.product),
-            ("id", &l.id),
-            ("branch", short_branch(&l.branch)),
-        ],
-    )
-}
-
 fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {
     if env.ctx.out.json {
         common::print_json(&common::json_envelope(
@@ -397,7 +379,7 @@ fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {
             serde_json::json!({ "dry_run": true, "plan": plan }),
         ));
     } else {
-        plan.print();
+        crate::output::print_str(&plan.to_string());
     }
     Ok(())
 }
@@ -412,7 +394,7 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
                     "id": l.id,
                     "branch": short_branch(&l.branch),
                     "worktree": l.worktree,
-                    "next": launch_line(env, l),
+                    "next": launch_line(env, &l.id, &l.branch, &l.worktree),
                 })
             })
             .collect();
@@ -456,7 +438,7 @@ fn report(env: &Env, launches: &[Launch], base: &str) {
     }
     println!("Next:");
     for l in launches {
-        println!("  {}", launch_line(env, l));
+        println!("  {}", launch_line(env, &l.id, &l.branch, &l.worktree));
     }
 }
 

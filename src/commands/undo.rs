@@ -28,7 +28,7 @@ pub fn run(ctx: &Context) -> Result<()> {
                 serde_json::json!({ "dry_run": true, "plan": plan }),
             ));
         } else {
-            plan.print();
+            crate::output::print_str(&plan.to_string());
         }
         return Ok(());
     }

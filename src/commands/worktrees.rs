@@ -87,3 +87,22 @@ pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
         short_branch(&env.branch_of(task)),
     )
 }
+
+/// The command that takes the user to a task's new worktree: `parallel.launch`, else `cd {worktree}`.
+pub(crate) fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> String {
+    let template = env
+        .ctx
+        .repo
+        .config("parallel.launch")
+        .unwrap_or_else(|| "cd {worktree}".into());
+    // Every value is shell-quoted: ids and products come from the task file.
+    crate::taskgraph::display::fill_template(
+        &template,
+        &[
+            ("worktree", path.as_str()),
+            ("product", &env.product),
+            ("id", id),
+            ("branch", short_branch(branch)),
+        ],
+    )
+}

@@ -35,17 +35,19 @@ pub struct Plan {
     pub meta: serde_json::Value,
 }
 
-impl Plan {
-    pub fn print(&self) {
-        println!("plan: {}", self.summary);
+impl std::fmt::Display for Plan {
+    /// The `--dry-run` text: the summary, then the numbered steps with the commit point marked.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "plan: {}", self.summary)?;
         for (i, s) in self.steps.iter().enumerate() {
             let mark = if Some(i) == self.commit_point {
                 "  <- commit point"
             } else {
                 ""
             };
-            println!("  {:>2}. {}{}", i + 1, s.describe(), mark);
+            writeln!(f, "  {:>2}. {}{}", i + 1, s.describe(), mark)?;
         }
+        Ok(())
     }
 }
 

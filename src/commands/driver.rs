@@ -1,0 +1,45 @@
+//! The one driver of mutating commands. A command's `prepare` computes everything up front (pure
+//! apart from reading the repository): the [`Plan`] of steps and the report to print once the
+//! plan has taken effect. [`drive`] then prints the plan for `--dry-run`, or executes it through
+//! the transaction engine, and writes the report through the sink (crate::report).
+
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::Result;
+use crate::report::{self, Report};
+use crate::txn::{self, Plan};
+
+/// A command, ready to apply: its plan (None: nothing to do, the report says why) and the report.
+pub struct Prepared<R> {
+    pub plan: Option<Plan>,
+    pub report: R,
+}
+
+impl<R> Prepared<R> {
+    /// `plan` to execute, then `report`.
+    pub fn new(plan: Plan, report: R) -> Self {
+        Prepared {
+            plan: Some(plan),
+            report,
+        }
+    }
+
+    /// Nothing to execute; `report` says why.
+    pub fn nothing(report: R) -> Self {
+        Prepared { plan: None, report }
+    }
+}
+
+/// Dry run: prints the plan. Otherwise executes it (when there is one) and prints the report.
+pub fn drive<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<()> {
+    let command = ctx.args.command.name;
+    if let Some(plan) = prepared.plan {
+        if ctx.args.on(&defs::DRY_RUN) {
+            report::dry_run(&ctx.out, command, &plan);
+            return Ok(());
+        }
+        txn::execute(&ctx.repo, plan)?;
+    }
+    report::emit(&ctx.out, command, &prepared.report);
+    Ok(())
+}

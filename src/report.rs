@@ -1,0 +1,71 @@
+//! The one output sink for what a command has to say when it is done. A report is a type that
+//! is both `Serialize` (its `--json` document: the fields after `version` and `command`) and
+//! `Display` (its text); [`emit`] chooses between them, and prints nothing under `-q` unless
+//! the report is the answer itself (`path`). A `--dry-run` plan has one rendering, [`dry_run`].
+//!
+//! Notes and progress on stderr stay in crate::output (`output::note`), which this builds on.
+
+use serde::Serialize;
+use std::fmt;
+
+use crate::context::Output;
+use crate::txn::Plan;
+
+/// What a command prints when it is done.
+pub trait Report: Serialize + fmt::Display {
+    /// Printed even with `-q`: the report is the answer asked for, not a summary.
+    fn essential(&self) -> bool {
+        false
+    }
+}
+
+/// `{ "version": 1, "command": …, <fields of body> }`: the envelope of every `--json` document.
+pub fn envelope(command: &str, body: impl Serialize) -> serde_json::Value {
+    let mut v = serde_json::json!({ "version": 1, "command": command });
+    if let (Some(obj), Ok(serde_json::Value::Object(b))) =
+        (v.as_object_mut(), serde_json::to_value(body))
+    {
+        obj.extend(b);
+    }
+    v
+}
+
+/// A JSON document as printed: pretty, with a final newline.
+pub fn json_text(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Prints `report` of `command`: its JSON envelope with `--json`, else its text (not with `-q`
+/// unless [`Report::essential`]).
+pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
+    if out.json {
+        crate::output::print_str(&json_text(&envelope(command, report)));
+    } else if !out.quiet || report.essential() {
+        let text = report.to_string();
+        if !text.is_empty() {
+            crate::output::print_str(&text);
+        }
+    }
+}
+
+/// The `--json` document of a dry run: the plan, and that nothing was done.
+#[derive(Serialize)]
+struct DryRun<'a> {
+    dry_run: bool,
+    plan: &'a Plan,
+}
+
+/// Prints the plan of a `--dry-run` (text: numbered steps, the commit point marked).
+pub fn dry_run(out: &Output, command: &str, plan: &Plan) {
+    if out.json {
+        let doc = DryRun {
+            dry_run: true,
+            plan,
+        };
+        crate::output::print_str(&json_text(&envelope(command, doc)));
+    } else {
+        crate::output::print_str(&plan.to_string());
+    }
+}
