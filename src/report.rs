@@ -3,6 +3,9 @@
 //! `Display` (its text); [`emit`] chooses between them, and prints nothing under `-q` unless
 //! the report is the answer itself (`path`). A `--dry-run` plan has one rendering, [`dry_run`].
 //!
+//! Report types derive `schemars::JsonSchema` with a doc comment on every field: docs/json.md
+//! is generated from them.
+//!
 //! Notes and progress on stderr stay in crate::output (`output::note`), which this builds on.
 
 use serde::Serialize;
@@ -12,7 +15,7 @@ use crate::context::Output;
 use crate::txn::Plan;
 
 /// What a command prints when it is done.
-pub trait Report: Serialize + fmt::Display {
+pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {
     /// Printed even with `-q`: the report is the answer asked for, not a summary.
     fn essential(&self) -> bool {
         false

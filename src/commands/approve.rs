@@ -17,17 +17,20 @@ use crate::taskgraph::{schedule, Edit, Status};
 use crate::txn::Plan;
 
 /// What `approve` did (`--json`: `approved`, `already_approved`, `ready`).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Approved {
+    /// The checkpoint task and when it was approved.
     approved: Approval,
-    already_approved: bool,
+    /// True when it had been approved before (nothing changed).
     /// Dependents the approval makes ready.
     ready: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Approval {
+    /// The task id.
     id: String,
+    /// `approved_at` as recorded in the task file (RFC 3339, UTC).
     approved_at: String,
 }
 

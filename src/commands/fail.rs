@@ -18,10 +18,13 @@ use crate::taskgraph::{Edit, Scalar, Status};
 use crate::txn::Plan;
 
 /// What `fail` did (`--json`: `failed`, `max_retries`, `can_retry`).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct Failed {
+    /// The task marked failed.
     failed: FailedTask,
+    /// `parallel.maxRetries` (default 3).
     max_retries: i64,
+    /// Whether `git parallel retry ID` will start it again (false: retry marks it blocked).
     can_retry: bool,
     #[serde(skip)]
     target: String,
@@ -29,12 +32,18 @@ pub struct Failed {
     worktree_shown: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct FailedTask {
+    /// The task id.
     id: String,
+    /// Failures so far, this one included.
     retry_count: i64,
+    /// The reason given with `--reason`, or `null`.
     result: Option<String>,
+    /// Its branch, kept for debugging.
     branch: String,
+    /// Its worktree, kept for debugging, or `null` when it has none.
+    #[schemars(with = "Option<String>")]
     worktree: Option<camino::Utf8PathBuf>,
 }
 
