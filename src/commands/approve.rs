@@ -22,6 +22,7 @@ pub struct Approved {
     /// The checkpoint task and when it was approved.
     approved: Approval,
     /// True when it had been approved before (nothing changed).
+    already_approved: bool,
     /// Dependents the approval makes ready.
     ready: Vec<String>,
 }
