@@ -129,6 +129,13 @@ pub fn note(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `warning: …` on stderr: a problem let through (nothing with `-q`).
+pub fn warning(args: fmt::Arguments<'_>) {
+    if !quiet() {
+        eprint(format_args!("warning: {args}\n"));
+    }
+}
+
 /// Announces a test gate's run on stderr (nothing with `-q`).
 pub fn testing(commit: &str, command: &str, dir: &str) {
     if !quiet() {

@@ -20,6 +20,12 @@ pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {
     fn essential(&self) -> bool {
         false
     }
+
+    /// Lines the text ends with that the `--json` document has no field for: with `--json`
+    /// they go to stderr as notes instead (nothing with `-q`).
+    fn json_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// `{ "version": 1, "command": …, <fields of body> }`: the envelope of every `--json` document.
@@ -45,11 +51,22 @@ pub fn json_text(v: &serde_json::Value) -> String {
 pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
     if out.json {
         crate::output::print_str(&json_text(&envelope(command, report)));
+        for line in report.json_notes() {
+            crate::output::note(format_args!("{line}"));
+        }
     } else if !out.quiet || report.essential() {
         let text = report.to_string();
         if !text.is_empty() {
             crate::output::print_str(&text);
         }
+    }
+}
+
+/// A note on stderr that goes with the text output only (with `--json` the document carries
+/// what it says; nothing with `-q`).
+pub fn text_note(out: &Output, args: fmt::Arguments<'_>) {
+    if !out.json {
+        crate::output::note(args);
     }
 }
 

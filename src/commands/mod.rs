@@ -25,6 +25,8 @@ pub mod validate;
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
 pub mod driver;
+pub mod merge;
+pub mod mergeable;
 pub mod readiness;
 pub mod render;
 pub mod select;
