@@ -21,8 +21,8 @@ pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {
         false
     }
 
-    /// Lines the text ends with that the `--json` document has no field for: with `--json`
-    /// they go to stderr as notes instead (nothing with `-q`).
+    /// Lines of the text that the `--json` document carries as data (kept ignored files): with
+    /// `--json` they are written on stderr as `note: …` (nothing with `-q`).
     fn json_notes(&self) -> Vec<String> {
         Vec::new()
     }
