@@ -549,3 +549,6 @@ impl Report for FinishReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

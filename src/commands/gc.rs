@@ -236,3 +236,75 @@ impl fmt::Display for Collected {
 }
 
 impl Report for Collected {}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backup, Collected};
+
+    fn backup(name: &str, age_days: u64) -> Backup {
+        Backup {
+            name: format!("refs/parallel/backup/{name}"),
+            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            time: Some("2026-01-01T00:00:00Z".into()),
+            age_days,
+        }
+    }
+
+    fn collected(deleted: Vec<Backup>, kept: Vec<Backup>, dirs: &[&str]) -> Collected {
+        Collected {
+            keep_days: 30,
+            deleted,
+            kept,
+            deleted_ignored_dirs: dirs.iter().map(|d| format!("/repo/.git/{d}")).collect(),
+            dirs_shown: dirs.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn nothing_to_delete_says_why() {
+        let none = collected(Vec::new(), Vec::new(), &[]);
+        assert_eq!(
+            none.to_string(),
+            "Nothing to delete: there are no backup refs.\n"
+        );
+        let young = collected(Vec::new(), vec![backup("A-01", 2)], &[]);
+        assert_eq!(
+            young.to_string(),
+            "Nothing to delete: 1 backup ref, none older than 30 days (parallel.keepBackups).\n"
+        );
+    }
+
+    #[test]
+    fn deleted_refs_and_dirs_are_listed_and_json_keeps_its_fields() {
+        let r = collected(
+            vec![backup("A-01", 31)],
+            vec![backup("B-01", 1)],
+            &["ign/1"],
+        );
+        assert_eq!(
+            r.to_string(),
+            "Deleted kept ignored files older than 30 days: ign/1\n\
+             Deleted 1 backup ref older than 30 days:\n  \
+             refs/parallel/backup/A-01  0123456789  (31 days old)\n\
+             Kept 1 newer backup ref.\n"
+        );
+        let v = crate::report::envelope("gc", &r);
+        let keys: Vec<&str> = v
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "version",
+                "command",
+                "keep_days",
+                "deleted",
+                "kept",
+                "deleted_ignored_dirs"
+            ]
+        );
+        assert_eq!(v["deleted"][0]["ref"], "refs/parallel/backup/A-01");
+        assert_eq!(v["deleted_ignored_dirs"][0], "/repo/.git/ign/1");
+    }
+}

@@ -66,3 +66,28 @@ impl fmt::Display for RecoverReport {
 }
 
 impl Report for RecoverReport {}
+
+#[cfg(test)]
+mod tests {
+    use super::{Outcome, RecoverReport};
+
+    #[test]
+    fn result_is_snake_case_and_text_names_the_operation() {
+        let r = RecoverReport {
+            result: Outcome::RolledBack,
+            operation: "finish A-01".into(),
+        };
+        let v = crate::report::envelope("recover", &r);
+        assert_eq!(v["result"], "rolled_back");
+        assert_eq!(v["operation"], "finish A-01");
+        assert_eq!(
+            r.to_string(),
+            "Rolled back 'finish A-01': the repository is as it was before it.\n"
+        );
+        let done = RecoverReport {
+            result: Outcome::Completed,
+            operation: "finish A-01".into(),
+        };
+        assert_eq!(done.to_string(), "Completed 'finish A-01'.\n");
+    }
+}
