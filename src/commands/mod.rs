@@ -24,6 +24,7 @@ pub mod validate;
 
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
+pub mod before_start;
 pub mod driver;
 pub mod readiness;
 pub mod render;

@@ -1,8 +1,5 @@
-//! Rendering shared by the commands: `outln!` into a String, plurals, and the one rendering of
-//! a `--dry-run` plan (crate::report; the sink writes to stdout).
-
-use crate::context::Context;
-use crate::txn::Plan;
+//! Rendering shared by the commands: `outln!` into a String, plurals, and generated documents
+//! (man page, completion scripts, long help) printed through the sink (crate::report).
 
 /// `writeln!` into a String (writing to a String cannot fail).
 macro_rules! outln {
@@ -18,11 +15,6 @@ pub(crate) fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Prints a plan for --dry-run (text or JSON); commands on the driver get this from it.
-pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
-    crate::report::dry_run(&ctx.out, command, plan);
 }
 
 /// A generated document (the man page, a completion script, the long help), printed as it is
