@@ -26,6 +26,7 @@ pub mod validate;
 pub mod backup;
 pub mod before_start;
 pub mod driver;
+pub mod json_doc;
 pub mod readiness;
 pub mod render;
 pub mod select;
@@ -71,4 +72,24 @@ pub fn run(args: Args) -> Result<()> {
         "exec" => exec::run(&ctx),
         name => Err(crate::fatal!("{name}: no such command")),
     }
+}
+
+/// The report type of every command with a `--json` document, for docs/json.md (json_doc):
+/// registering one is this one line, `schema::<module::Type>("command")`.
+pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use json_doc::schema;
+    vec![
+        schema::<status::StatusReport>("status"),
+        schema::<plan::PlanReport>("plan"),
+        schema::<path::TaskPath>("path"),
+        schema::<validate::Validated>("validate"),
+        schema::<start::StartReport>("start"),
+        schema::<abort::Aborted>("abort"),
+        schema::<fail::Failed>("fail"),
+        schema::<retry::RetryReport>("retry"),
+        schema::<approve::Approved>("approve"),
+        schema::<recover::RecoverReport>("recover"),
+        schema::<undo::Undone>("undo"),
+        schema::<gc::Collected>("gc"),
+    ]
 }
