@@ -67,8 +67,5 @@ pub(crate) fn ids_or_in_progress(
             )),
         }
     }
-    Ok(Selection {
-        idx,
-        problems,
-    })
+    Ok(Selection { idx, problems })
 }
