@@ -250,6 +250,13 @@ pub fn warning(args: fmt::Arguments<'_>) {
     eprint(format_args!("warning: {args}\n"));
 }
 
+/// Writes one line of text on stdout and flushes it, so it comes before the output of a
+/// program run next with the same stdout (`git parallel demo`'s narration); a failure is kept
+/// for [`finish`].
+pub fn print_line(args: fmt::Arguments<'_>) {
+    print_str(&format!("{args}\n"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
