@@ -29,6 +29,7 @@ pub mod driver;
 pub mod readiness;
 pub mod render;
 pub mod select;
+pub mod table;
 pub mod worktrees;
 
 use crate::cli::Args;
