@@ -252,8 +252,8 @@ pub fn stream_err(line: &[u8]) {
     let _ = e.write_all(line).and_then(|()| e.flush());
 }
 
-/// Writes `warning: …` on stderr: something the user should look at (also with `-q`).
-pub fn warning(args: fmt::Arguments<'_>) {
+/// Writes `warning: …` on stderr also with `-q`: something the user must look at.
+pub fn warning_always(args: fmt::Arguments<'_>) {
     eprint(format_args!("warning: {args}\n"));
 }
 

@@ -204,13 +204,13 @@ fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
 /// Says why the in-progress task `t`, which no worktree here has checked out, is skipped.
 fn skipped(env: &Env, t: &Task) -> Result<()> {
     if super::worktrees::in_progress_elsewhere(env, t)? {
-        output::note(format_args!(
-            "{}; skipped (reset it with: git parallel abort {})",
+        output::eprint(format_args!(
+            "note: {}; skipped (reset it with: git parallel abort {})\n",
             super::worktrees::elsewhere_note(env, t),
             t.id
         ));
     } else {
-        output::warning(format_args!(
+        output::warning_always(format_args!(
             "{} is in_progress but no worktree has its branch {} checked out; skipped",
             t.id,
             short_branch(&env.branch_of(t))
