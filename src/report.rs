@@ -62,6 +62,14 @@ pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
     }
 }
 
+/// A note on stderr that goes with the text output only (with `--json` the document carries
+/// what it says; nothing with `-q`).
+pub fn text_note(out: &Output, args: fmt::Arguments<'_>) {
+    if !out.json {
+        crate::output::note(args);
+    }
+}
+
 /// The `--json` document of a dry run: the plan, and that nothing was done.
 #[derive(Serialize)]
 struct DryRun<'a> {

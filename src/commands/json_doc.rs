@@ -186,7 +186,12 @@ fn table(
                 array: ty.starts_with("array"),
             };
             match nested.iter_mut().find(|(d, _)| *d == def) {
-                Some((_, holders)) => holders.push(holder),
+                Some((_, holders)) => {
+                    // The same field of two variants is named once.
+                    if !holders.iter().any(|h| h.path == holder.path) {
+                        holders.push(holder);
+                    }
+                }
                 None => nested.push((def, vec![holder])),
             }
         }

@@ -27,6 +27,8 @@ pub mod backup;
 pub mod before_start;
 pub mod driver;
 pub mod json_doc;
+pub mod merge;
+pub mod mergeable;
 pub mod readiness;
 pub mod render;
 pub mod select;
@@ -84,6 +86,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<path::TaskPath>("path"),
         schema::<validate::Validated>("validate"),
         schema::<start::StartReport>("start"),
+        schema::<finish::FinishReport>("finish"),
         schema::<abort::Aborted>("abort"),
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
@@ -91,5 +94,6 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),
+        schema::<exec::Executed>("exec"),
     ]
 }
