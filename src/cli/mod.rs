@@ -122,30 +122,51 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
                 continue;
             }
         };
-        let value = match flag.arity {
-            Arity::Switch => {
-                if let Some(v) = parser.optional_value() {
-                    return Err(usage(
-                        format!("option `{}' takes no value (got {:?})", flag.long, v),
-                        command,
-                    ));
-                }
-                None
-            }
-            Arity::Value(name) => {
-                let v = parser.value().map_err(|_| {
-                    usage(
-                        format!("option `{shown}' requires a value ({name})"),
-                        command,
-                    )
-                })?;
-                Some(v.string().map_err(|e| usage(e.to_string(), command))?)
-            }
-        };
+        let value = flag_value(&mut parser, flag, &shown, command)?;
         values.push((flag, value));
     }
+    finish(command.unwrap_or(&defs::STATUS), values, positionals, tail)
+}
 
-    let command = command.unwrap_or(&defs::STATUS);
+/// The value of `flag` just read (`None` for a switch): a usage error when a switch is given a
+/// value or a value flag has none.
+fn flag_value(
+    parser: &mut lexopt::Parser,
+    flag: &'static Flag,
+    shown: &str,
+    command: Option<&'static Command>,
+) -> Result<Option<String>> {
+    use lexopt::prelude::*;
+
+    let usage = |msg: String| Error::usage(msg, command);
+    match flag.arity {
+        Arity::Switch => {
+            if let Some(v) = parser.optional_value() {
+                return Err(usage(format!(
+                    "option `{}' takes no value (got {:?})",
+                    flag.long, v
+                )));
+            }
+            Ok(None)
+        }
+        Arity::Value(name) => {
+            let v = parser
+                .value()
+                .map_err(|_| usage(format!("option `{shown}' requires a value ({name})")))?;
+            Ok(Some(v.string().map_err(|e| usage(e.to_string()))?))
+        }
+    }
+}
+
+/// The arguments of `command` once the flags are read: what follows `--` joins the positionals
+/// (or is the command to run), and the number of positionals is checked.
+fn finish(
+    command: &'static Command,
+    values: Vec<(&'static Flag, Option<String>)>,
+    mut positionals: Vec<String>,
+    tail: Vec<OsString>,
+) -> Result<Parsed> {
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
     let tail: Vec<String> = tail
         .into_iter()
         .map(|a| {
