@@ -6,7 +6,7 @@ pub mod doc;
 
 use std::ffi::OsString;
 
-pub use defs::{Arity, Command, Flag, Positionals};
+pub use defs::{Arity, Choice, Command, CommandId, Flag, PlanFormat, Positionals};
 
 use crate::error::{Error, Result};
 
@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 pub struct Args {
     pub command: &'static Command,
     values: Vec<(&'static Flag, Option<String>)>,
+    /// The typed values of the flags given whose value is one of a fixed set (the last one).
+    choices: Vec<(&'static Flag, Choice)>,
     pub positionals: Vec<String>,
     /// What follows `--` for commands that run a command (`exec`).
     pub trailing: Vec<String>,
@@ -54,6 +56,31 @@ impl Args {
             .rev()
             .find(|(f, _)| std::ptr::eq(*f, flag))
             .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// The typed value of a flag whose value is one of a fixed set, when given.
+    pub fn choice(&self, flag: &'static Flag) -> Option<Choice> {
+        self.check(flag);
+        self.choices
+            .iter()
+            .find(|(f, _)| std::ptr::eq(*f, flag))
+            .map(|(_, c)| *c)
+    }
+
+    /// `--color`, when given.
+    pub fn color(&self) -> Option<crate::output::ColorWhen> {
+        match self.choice(&defs::COLOR)? {
+            Choice::Color(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// `plan --format`, when given.
+    pub fn plan_format(&self) -> Option<PlanFormat> {
+        match self.choice(&defs::FORMAT)? {
+            Choice::PlanFormat(f) => Some(f),
+            _ => None,
+        }
     }
 }
 
@@ -158,6 +185,26 @@ fn flag_value(
     }
 }
 
+/// The typed values of the choice flags given (the last value of each; global flags first),
+/// or a usage error naming a value not in the flag's set.
+fn read_choices(
+    command: &'static Command,
+    values: &[(&'static Flag, Option<String>)],
+) -> Result<Vec<(&'static Flag, Choice)>> {
+    let mut out = Vec::new();
+    for &flag in defs::GLOBAL_FLAGS.iter().chain(command.flags) {
+        let Some(chooser) = flag.choose else { continue };
+        let last = values.iter().rev().find(|(f, _)| std::ptr::eq(*f, flag));
+        if let Some((_, Some(v))) = last {
+            let choice = chooser
+                .read(v)
+                .map_err(|msg| Error::usage(msg, Some(command)))?;
+            out.push((flag, choice));
+        }
+    }
+    Ok(out)
+}
+
 /// The arguments of `command` once the flags are read: what follows `--` joins the positionals
 /// (or is the command to run), and the number of positionals is checked.
 fn finish(
@@ -203,9 +250,11 @@ fn finish(
         }
         _ => {}
     }
+    let choices = read_choices(command, &values)?;
     Ok(Parsed::Run(Args {
         command,
         values,
+        choices,
         positionals,
         trailing,
     }))

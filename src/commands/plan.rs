@@ -10,7 +10,7 @@ use super::readiness::{max_tasks, reason};
 use super::render::{outln, plural};
 use crate::cli::defs;
 use crate::context::{Context, Output};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{self, Report};
 use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
@@ -226,17 +226,11 @@ struct PlannedTask {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let format = match ctx.args.value(&defs::FORMAT) {
-        Some("text") => Format::Text,
-        Some("json") => Format::Json,
-        Some("dot") => Format::Dot,
-        Some("mermaid") => Format::Mermaid,
-        Some(f) => {
-            return Err(Error::usage(
-                format!("unknown format '{f}' (expected text, json, dot or mermaid)"),
-                Some(&defs::PLAN),
-            ))
-        }
+    let format = match ctx.args.plan_format() {
+        Some(defs::PlanFormat::Text) => Format::Text,
+        Some(defs::PlanFormat::Json) => Format::Json,
+        Some(defs::PlanFormat::Dot) => Format::Dot,
+        Some(defs::PlanFormat::Mermaid) => Format::Mermaid,
         None if ctx.out.json => Format::Json,
         None => Format::Text,
     };
