@@ -226,22 +226,24 @@ struct PlannedTask {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let format = match ctx.args.plan_format() {
-        Some(defs::PlanFormat::Text) => Format::Text,
-        Some(defs::PlanFormat::Json) => Format::Json,
-        Some(defs::PlanFormat::Dot) => Format::Dot,
-        Some(defs::PlanFormat::Mermaid) => Format::Mermaid,
-        None if ctx.out.json => Format::Json,
-        None => Format::Text,
-    };
+    let format = ctx.args.plan_format().map(|f| match f {
+        defs::PlanFormat::Text => Format::Text,
+        defs::PlanFormat::Json => Format::Json,
+        defs::PlanFormat::Dot => Format::Dot,
+        defs::PlanFormat::Mermaid => Format::Mermaid,
+    });
     let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph, max);
-    // An explicit --format wins over --json.
-    let out = Output {
-        json: format == Format::Json,
-        ..ctx.out
+    // An explicit --format wins over --json; without one, the sink chooses text or JSON.
+    let out = match format {
+        Some(f) => Output {
+            json: f == Format::Json,
+            ..ctx.out
+        },
+        None => ctx.out,
     };
+    let format = format.unwrap_or(Format::Text);
     report::emit(&out, "plan", &build(plan, &tf, out, format));
     Ok(())
 }

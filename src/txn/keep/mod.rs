@@ -497,20 +497,6 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
         .collect()
 }
 
-/// Prints [`kept_lines`]: on stdout, or on stderr as notes when stdout is JSON.
-pub fn print_kept(kept: &[Kept], out: &crate::context::Output, show: impl Fn(&Utf8Path) -> String) {
-    if out.quiet {
-        return;
-    }
-    for line in kept_lines(kept, show) {
-        if out.json {
-            eprintln!("note: {line}");
-        } else {
-            println!("{line}");
-        }
-    }
-}
-
 // ---- the main worktree ------------------------------------------------------------------------
 
 /// Refuses, before anything changes, when moving the main worktree from `from` to `to` would
