@@ -10,7 +10,7 @@ use super::readiness::{max_tasks, reason};
 use super::render::{outln, plural};
 use crate::cli::defs;
 use crate::context::{Context, Output};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{self, Report};
 use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
@@ -226,19 +226,12 @@ struct PlannedTask {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let format = match ctx.args.value(&defs::FORMAT) {
-        None => None,
-        Some("text") => Some(Format::Text),
-        Some("json") => Some(Format::Json),
-        Some("dot") => Some(Format::Dot),
-        Some("mermaid") => Some(Format::Mermaid),
-        Some(f) => {
-            return Err(Error::usage(
-                format!("unknown format '{f}' (expected text, json, dot or mermaid)"),
-                Some(&defs::PLAN),
-            ))
-        }
-    };
+    let format = ctx.args.plan_format().map(|f| match f {
+        defs::PlanFormat::Text => Format::Text,
+        defs::PlanFormat::Json => Format::Json,
+        defs::PlanFormat::Dot => Format::Dot,
+        defs::PlanFormat::Mermaid => Format::Mermaid,
+    });
     let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph, max);

@@ -2,9 +2,10 @@
 //! lists them in.
 
 use super::flags::*;
-use super::{Command, Complete, Positionals};
+use super::{Command, CommandId, Complete, Positionals};
 
 pub static STATUS: Command = Command {
+    id: CommandId::Status,
     name: "status",
     summary: "show every task, its worktree and what is ready to start",
     doc: "One line per task: id, agent and status, and for active tasks the branch, worktree, whether \
@@ -23,6 +24,7 @@ pub static STATUS: Command = Command {
 };
 
 pub static PLAN: Command = Command {
+    id: CommandId::Plan,
     name: "plan",
     summary: "show the waves a full run would take and the critical path",
     doc: "Simulate a full run: the waves of tasks that would start together (respecting parallel_ok, \
@@ -37,6 +39,7 @@ pub static PLAN: Command = Command {
 };
 
 pub static PATH: Command = Command {
+    id: CommandId::Path,
     name: "path",
     summary: "print the worktree path of a task",
     doc: "Print the absolute path of the task's worktree, for cd \"$(git parallel path ID)\".",
@@ -51,6 +54,7 @@ pub static PATH: Command = Command {
 };
 
 pub static VALIDATE: Command = Command {
+    id: CommandId::Validate,
     name: "validate",
     summary: "check the task graph and report every problem with its location",
     doc:
@@ -71,6 +75,7 @@ pub static VALIDATE: Command = Command {
 };
 
 pub static START: Command = Command {
+    id: CommandId::Start,
     name: "start",
     summary: "create a branch and a worktree for every ready task",
     doc: "Start tasks as one transaction: with no ids, every task that is ready and may run together; \
@@ -89,6 +94,7 @@ pub static START: Command = Command {
 };
 
 pub static FINISH: Command = Command {
+    id: CommandId::Finish,
     name: "finish",
     summary: "merge finished task branches into the target, then clean up",
     doc: "Merge every in-progress task branch that has commits (or the named ones) into the target \
@@ -105,6 +111,7 @@ pub static FINISH: Command = Command {
 };
 
 pub static ABORT: Command = Command {
+    id: CommandId::Abort,
     name: "abort",
     summary: "remove started tasks that have no work yet and set them back to pending",
     doc:
@@ -121,6 +128,7 @@ pub static ABORT: Command = Command {
 };
 
 pub static FAIL: Command = Command {
+    id: CommandId::Fail,
     name: "fail",
     summary: "record that a task failed, keeping its branch and worktree",
     doc: "Set the task's status to failed, increment retry_count and record the reason. The branch and \
@@ -133,6 +141,7 @@ pub static FAIL: Command = Command {
 };
 
 pub static RETRY: Command = Command {
+    id: CommandId::Retry,
     name: "retry",
     summary: "restart a failed task from a fresh worktree",
     doc: "Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
@@ -146,6 +155,7 @@ pub static RETRY: Command = Command {
 };
 
 pub static APPROVE: Command = Command {
+    id: CommandId::Approve,
     name: "approve",
     summary: "approve a completed checkpoint task so its dependents may start",
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
@@ -157,6 +167,7 @@ pub static APPROVE: Command = Command {
 };
 
 pub static RECOVER: Command = Command {
+    id: CommandId::Recover,
     name: "recover",
     summary: "roll back or complete an operation that was interrupted",
     doc: "When a git-parallel command was killed half-way, its journal remains and every command \
@@ -172,6 +183,7 @@ pub static RECOVER: Command = Command {
 };
 
 pub static UNDO: Command = Command {
+    id: CommandId::Undo,
     name: "undo",
     summary: "reverse the last completed operation",
     doc:
@@ -188,6 +200,7 @@ pub static UNDO: Command = Command {
 };
 
 pub static GC: Command = Command {
+    id: CommandId::Gc,
     name: "gc",
     summary: "delete backups older than parallel.keepBackups days",
     doc: "Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
@@ -202,6 +215,7 @@ pub static GC: Command = Command {
 };
 
 pub static EXEC: Command = Command {
+    id: CommandId::Exec,
     name: "exec",
     summary: "run a command in every active task worktree",
     doc:
@@ -222,6 +236,7 @@ pub static EXEC: Command = Command {
 };
 
 pub static DEMO: Command = Command {
+    id: CommandId::Demo,
     name: "demo",
     summary: "run the whole lifecycle on a throwaway repository",
     doc: "Build a repository in a temporary directory from a built-in example graph, start its ready \
@@ -235,6 +250,7 @@ pub static DEMO: Command = Command {
 };
 
 pub static GENERATE: Command = Command {
+    id: CommandId::Generate,
     name: "generate",
     summary: "write the man page or a shell completion script",
     doc: "Print (or write with --output) the man page or the completion script for bash, zsh or fish.",
@@ -246,6 +262,7 @@ pub static GENERATE: Command = Command {
 };
 
 pub static INSTALL_DOCS: Command = Command {
+    id: CommandId::InstallDocs,
     name: "install-docs",
     summary: "install the man page and the bash, zsh and fish completions",
     doc: "Write the man page beside this binary (<bin>/../share/man/man1, where man finds it for \
@@ -261,6 +278,7 @@ pub static INSTALL_DOCS: Command = Command {
 };
 
 pub static COMPLETE: Command = Command {
+    id: CommandId::Complete,
     name: "__complete",
     summary: "list task ids for shell completion",
     doc: "",

@@ -1,6 +1,6 @@
 //! Every flag: the global ones (accepted before or after the command) and each command's own.
 
-use super::{Arity, Complete, Flag};
+use super::{Arity, Chooser, Complete, Flag};
 
 use Arity::{Switch, Value};
 
@@ -57,7 +57,8 @@ flag!(
     "colour output: always, never or auto",
     "Colour the output: always, never, or auto (only on a terminal; the default). Without it, \
      NO_COLOR (set and not empty) means never, then git config color.parallel, then color.ui \
-     (always, never, auto, or true meaning auto) decide, like git."
+     (always, never, auto, or true meaning auto) decide, like git.",
+    Some(Chooser::Color)
 );
 
 pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &COLOR, &HELP];
@@ -87,7 +88,7 @@ flag!(
 flag!(FORMAT, "format", None, Value("FORMAT"), Complete::Choices(&["text", "json", "dot", "mermaid"]), None,
     "output format: text, json, dot or mermaid",
     "How to print the plan: text (default), json, dot (Graphviz) or mermaid. dot and mermaid draw the \
-     dependency graph with each task coloured by status.");
+     dependency graph with each task coloured by status.", Some(Chooser::PlanFormat));
 flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks"),
     "start at most N tasks (highest priority first)",
     "Start at most N of the ready tasks: highest priority first (critical, high, normal, low), then \

@@ -1,6 +1,8 @@
 //! The one table of commands and flags. Parsing, `-h`, `--help`, the man page and the shell
 //! completions are all rendered from these definitions; nothing else names a flag.
 
+use crate::output::ColorWhen;
+
 /// What a flag takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arity {
@@ -36,6 +38,54 @@ pub struct Flag {
     pub complete: Complete,
     /// The `git config` key that sets this flag's default, if any.
     pub config: Option<&'static str>,
+    /// For a flag whose value is one of a fixed set: how the parser reads it into a `Choice`.
+    pub choose: Option<Chooser>,
+}
+
+/// The output formats of `plan --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+/// A flag value read from a fixed set of words by the parser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    Color(ColorWhen),
+    PlanFormat(PlanFormat),
+}
+
+/// How a flag's value is read into a `Choice`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chooser {
+    /// `--color`: always, never or auto (and git's other spellings).
+    Color,
+    /// `plan --format`: text, json, dot or mermaid.
+    PlanFormat,
+}
+
+impl Chooser {
+    /// The typed value of `v`, or the usage message for a value not in the set.
+    pub fn read(self, v: &str) -> Result<Choice, String> {
+        match self {
+            Chooser::Color => crate::output::parse_color_flag(v)
+                .map(Choice::Color)
+                .ok_or_else(|| format!("invalid --color value '{v}' (use always, never or auto)")),
+            Chooser::PlanFormat => match v {
+                "text" => Ok(PlanFormat::Text),
+                "json" => Ok(PlanFormat::Json),
+                "dot" => Ok(PlanFormat::Dot),
+                "mermaid" => Ok(PlanFormat::Mermaid),
+                _ => Err(format!(
+                    "unknown format '{v}' (expected text, json, dot or mermaid)"
+                )),
+            }
+            .map(Choice::PlanFormat),
+        }
+    }
 }
 
 /// The positional arguments of a command.
@@ -50,9 +100,33 @@ pub enum Positionals {
     IdsThenCommand,
 }
 
+/// Which command a `Command` of the table is; dispatch matches on it exhaustively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandId {
+    Status,
+    Plan,
+    Path,
+    Validate,
+    Start,
+    Finish,
+    Abort,
+    Fail,
+    Retry,
+    Approve,
+    Recover,
+    Undo,
+    Gc,
+    Exec,
+    Demo,
+    Generate,
+    InstallDocs,
+    Complete,
+}
+
 /// One subcommand.
 #[derive(Debug)]
 pub struct Command {
+    pub id: CommandId,
     pub name: &'static str,
     pub summary: &'static str,
     /// Long description for `--help` and the man page.
@@ -67,6 +141,9 @@ pub struct Command {
 
 macro_rules! flag {
     ($name:ident, $long:literal, $short:expr, $arity:expr, $complete:expr, $config:expr, $help:literal, $doc:literal) => {
+        flag!($name, $long, $short, $arity, $complete, $config, $help, $doc, None);
+    };
+    ($name:ident, $long:literal, $short:expr, $arity:expr, $complete:expr, $config:expr, $help:literal, $doc:literal, $choose:expr) => {
         pub static $name: Flag = Flag {
             long: $long,
             short: $short,
@@ -75,6 +152,7 @@ macro_rules! flag {
             doc: $doc,
             complete: $complete,
             config: $config,
+            choose: $choose,
         };
     };
 }

@@ -23,78 +23,22 @@ const HELP_COLUMN: usize = 26;
 const NAME_LINE: &str = "git-parallel - run a task graph's parallel work in git worktrees";
 
 /// DESCRIPTION of the whole program.
-const ABOUT: &[&str] = &[
-    "git parallel runs the tasks of a task graph file (the tasks of a project, what each one \
-     depends on, which files it produces, and its status) in parallel, each task on its own branch \
-     in its own git worktree. start creates the branches and worktrees of the tasks that are ready; \
-     agents, people or programs, work and commit there; finish merges the finished branches back \
-     into the target branch and removes them. The task file records every status change.",
-    "Every command that changes the repository runs as one transaction: its steps are planned \
-     first (--dry-run prints them), journaled while they run, and rolled back when one fails, so \
-     the repository is never left half-changed. git parallel recover rolls back or completes a \
-     command that was killed, and git parallel undo reverses the last completed one.",
-    "Without a command, git parallel runs status.",
-];
+const ABOUT: &str = include_str!("about.txt");
 
 /// The TASK FILE section: introduction.
-const TASK_FILE: &[&str] = &[
-    "The task graph is a YAML file with two keys: metadata (product, version, created_at, \
-     updated_at) and tasks, a list of mappings, one per task. It is found, in this order, from \
-     --tasks, $GIT_PARALLEL_TASKS, parallel.tasks, products/<product>/.claude/task-graph.yml for \
-     --product or parallel.product, .claude/task-graph.yml, and the only \
-     products/*/.claude/task-graph.yml of the repository.",
-    "git parallel changes only the values it records (status, started_at, completed_at, \
-     approved_at, retry_count, result), in place: comments, quoting, key order and unknown keys \
-     are kept. git parallel validate reports every problem with its line and column.",
-];
+const TASK_FILE: &str = include_str!("task-file.txt");
 
 /// The TASK FILE section: the keys of a task.
-const TASK_KEYS: &[(&str, &str)] = &[
-    ("id", "Unique id, for example BACKEND-01. It is part of the task's branch and worktree names, so it must be valid in a branch name."),
-    ("name, description", "What the task is."),
-    ("agent", "Who does the work, for example backend-engineer. The branch and worktree templates use it as {agent}, and without a trailing -engineer as {role}."),
-    ("depends_on", "Ids of the tasks that must be completed (or skipped) before this one is ready."),
-    ("parallel_ok", "Whether the task may run at the same time as other tasks (default false: it runs alone)."),
-    ("checkpoint", "When true, the tasks that depend on this one wait, after it is completed, until it is approved with git parallel approve."),
-    ("priority", "critical, high, normal (or medium) or low: the order in which ready tasks are started."),
-    ("estimated_time_minutes", "Used by git parallel plan for the critical path and the time estimates."),
-    ("status", "pending, ready, in_progress, completed, failed, blocked or skipped. git parallel maintains it, together with started_at, completed_at, approved_at, retry_count and result."),
-    ("produces", "A list of artifacts with name, type and path: the paths the task writes. Tasks whose paths overlap do not run at the same time, and finish refuses a branch that changed files elsewhere (see --allow-outside)."),
-    ("consumes", "A list of artifacts with name and required_from_task: what the task needs from earlier tasks. validate warns about an artifact that no task produces."),
-    ("shared_files", "Paths this task may change besides its own: tasks that share a path do not run at the same time (start --force overrides this)."),
-];
+const TASK_KEYS: &str = include_str!("task-keys.txt");
 
 /// ENVIRONMENT.
-const ENVIRONMENT: &[(&str, &str)] = &[
-    (
-        "GIT_PARALLEL_TASKS",
-        "The task graph file, when --tasks is not given.",
-    ),
-    (
-        "NO_COLOR",
-        "When set and not empty, no colour is used, whatever color.parallel or color.ui say; only --color=always overrides it.",
-    ),
-    (
-        "GIT_DIR, GIT_WORK_TREE",
-        "Honoured like git does when finding the repository.",
-    ),
-];
+const ENVIRONMENT: &str = include_str!("environment.txt");
 
 /// FILES.
-const FILES: &[(&str, &str)] = &[
-    ("$GIT_COMMON_DIR/parallel/lock", "Held, with the pid and command of its owner, while a command changes the repository; another command refuses to run meanwhile."),
-    ("$GIT_COMMON_DIR/parallel/journal", "The steps of the running operation. It remains when a command was interrupted: see git parallel recover."),
-    ("$GIT_COMMON_DIR/parallel/log", "The operation log of completed operations, used by git parallel undo."),
-    ("refs/parallel/backup/", "Branch tips saved before a task branch is deleted or replaced; git parallel gc deletes old ones."),
-];
+const FILES: &str = include_str!("files.txt");
 
 /// EXIT STATUS.
-const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "Success."),
-    ("1", "The operation was refused, merges conflicted, the task graph has errors, or a command run by exec failed."),
-    ("128", "A fatal error: not a git repository, an I/O error, or corrupt state."),
-    ("129", "Wrong usage: an unknown command or option, or a missing argument."),
-];
+const EXIT_STATUS: &str = include_str!("exit-status.txt");
 
 // ---- the document model ------------------------------------------------------------------------
 
@@ -238,7 +182,7 @@ fn example_items(cmd: &Command) -> Vec<Block> {
         .collect()
 }
 
-fn table_items(rows: &[(&str, &str)], tag_bold: bool) -> Vec<Block> {
+fn table_items(rows: &[(String, String)], tag_bold: bool) -> Vec<Block> {
     rows.iter()
         .map(|(k, v)| {
             let tag = if tag_bold { bold(k) } else { plain(k) };
@@ -269,8 +213,38 @@ fn sentence(s: &str) -> String {
     out
 }
 
-fn paras(texts: &[&str]) -> Vec<Block> {
-    texts.iter().map(|t| Block::Para(plain(t))).collect()
+fn paras(text: &str) -> Vec<Block> {
+    paragraphs(text)
+        .iter()
+        .map(|t| Block::Para(plain(t)))
+        .collect()
+}
+
+/// The paragraphs of a prose file: blank lines separate them; the lines of one are joined by
+/// a space.
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The entries of a definition-list file: a term on an unindented line, then its description
+/// on indented lines (joined by a space); blank lines between entries.
+fn definitions(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match out.last_mut() {
+            Some((_, desc)) if line.starts_with(' ') => {
+                if !desc.is_empty() {
+                    desc.push(' ');
+                }
+                desc.push_str(line.trim());
+            }
+            _ => out.push((line.to_string(), String::new())),
+        }
+    }
+    out
 }
 
 // ---- sections ----------------------------------------------------------------------------------
@@ -429,7 +403,7 @@ fn program_sections(detailed: bool) -> Vec<Section> {
     ];
     if detailed {
         let mut blocks = paras(TASK_FILE);
-        blocks.extend(table_items(TASK_KEYS, true));
+        blocks.extend(table_items(&definitions(TASK_KEYS), true));
         v.push(Section {
             title: "TASK FILE",
             blocks,
@@ -438,15 +412,15 @@ fn program_sections(detailed: bool) -> Vec<Section> {
     v.push(configuration_section());
     v.push(Section {
         title: "ENVIRONMENT",
-        blocks: table_items(ENVIRONMENT, true),
+        blocks: table_items(&definitions(ENVIRONMENT), true),
     });
     v.push(Section {
         title: "FILES",
-        blocks: table_items(FILES, false),
+        blocks: table_items(&definitions(FILES), false),
     });
     v.push(Section {
         title: "EXIT STATUS",
-        blocks: table_items(EXIT_STATUS, true),
+        blocks: table_items(&definitions(EXIT_STATUS), true),
     });
     v.push(examples_section(None));
     v.push(see_also(None));
