@@ -62,9 +62,7 @@ impl Context {
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| crate::fatal!("current directory is not UTF-8: {}", p.display()))?;
         let repo = Repo::discover(&cwd)?;
-        let when = args
-            .value(&defs::COLOR)
-            .and_then(crate::output::parse_color_flag);
+        let when = args.color();
         crate::output::set_color(
             when,
             &[repo.config("color.parallel"), repo.config("color.ui")],

@@ -77,15 +77,7 @@ fn real_main() -> error::Result<()> {
         Parsed::LongHelp(cmd) => return commands::help::open_manual(cmd),
         Parsed::Run(args) => args,
     };
-    let when = match args.value(&cli::defs::COLOR) {
-        None => None,
-        Some(v) => Some(output::parse_color_flag(v).ok_or_else(|| {
-            Error::usage(
-                format!("invalid --color value '{v}' (use always, never or auto)"),
-                Some(args.command),
-            )
-        })?),
-    };
+    let when = args.color();
     // Flag and NO_COLOR for now; Context::open adds the repository's color.* config.
     output::set_color(when, &[]);
     if let Some(dir) = args.value(&cli::defs::CHDIR) {

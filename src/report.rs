@@ -89,3 +89,21 @@ pub fn dry_run(out: &Output, command: &str, plan: &Plan) {
         crate::output::print_str(&plan.to_string());
     }
 }
+
+/// Prints a diagnostic about the input (e.g. a task-file finding, with its snippet) on stderr,
+/// prefixed `error`, `warning` or `note`: in text mode only (a `--json` document carries it),
+/// and with `-q` only errors.
+pub fn diagnostic(out: &Output, prefix: &str, report: &miette::Report) {
+    if out.json || (out.quiet && prefix != "error") {
+        return;
+    }
+    let text = crate::error::render(prefix, report, out.color_err);
+    crate::output::eprint(format_args!("{text}"));
+}
+
+/// The closing `error: …` line of a text-mode failure on stderr (nothing with `--json`).
+pub fn error_line(out: &Output, text: &str) {
+    if !out.json {
+        crate::output::eprint(format_args!("error: {text}\n"));
+    }
+}

@@ -6,7 +6,7 @@ pub mod doc;
 
 use std::ffi::OsString;
 
-pub use defs::{Arity, Command, Flag, Positionals};
+pub use defs::{Arity, Choice, Command, CommandId, Flag, PlanFormat, Positionals};
 
 use crate::error::{Error, Result};
 
@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 pub struct Args {
     pub command: &'static Command,
     values: Vec<(&'static Flag, Option<String>)>,
+    /// The typed values of the flags given whose value is one of a fixed set (the last one).
+    choices: Vec<(&'static Flag, Choice)>,
     pub positionals: Vec<String>,
     /// What follows `--` for commands that run a command (`exec`).
     pub trailing: Vec<String>,
@@ -54,6 +56,31 @@ impl Args {
             .rev()
             .find(|(f, _)| std::ptr::eq(*f, flag))
             .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// The typed value of a flag whose value is one of a fixed set, when given.
+    pub fn choice(&self, flag: &'static Flag) -> Option<Choice> {
+        self.check(flag);
+        self.choices
+            .iter()
+            .find(|(f, _)| std::ptr::eq(*f, flag))
+            .map(|(_, c)| *c)
+    }
+
+    /// `--color`, when given.
+    pub fn color(&self) -> Option<crate::output::ColorWhen> {
+        match self.choice(&defs::COLOR)? {
+            Choice::Color(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// `plan --format`, when given.
+    pub fn plan_format(&self) -> Option<PlanFormat> {
+        match self.choice(&defs::FORMAT)? {
+            Choice::PlanFormat(f) => Some(f),
+            _ => None,
+        }
     }
 }
 
@@ -122,30 +149,71 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
                 continue;
             }
         };
-        let value = match flag.arity {
-            Arity::Switch => {
-                if let Some(v) = parser.optional_value() {
-                    return Err(usage(
-                        format!("option `{}' takes no value (got {:?})", flag.long, v),
-                        command,
-                    ));
-                }
-                None
-            }
-            Arity::Value(name) => {
-                let v = parser.value().map_err(|_| {
-                    usage(
-                        format!("option `{shown}' requires a value ({name})"),
-                        command,
-                    )
-                })?;
-                Some(v.string().map_err(|e| usage(e.to_string(), command))?)
-            }
-        };
+        let value = flag_value(&mut parser, flag, &shown, command)?;
         values.push((flag, value));
     }
+    finish(command.unwrap_or(&defs::STATUS), values, positionals, tail)
+}
 
-    let command = command.unwrap_or(&defs::STATUS);
+/// The value of `flag` just read (`None` for a switch): a usage error when a switch is given a
+/// value or a value flag has none.
+fn flag_value(
+    parser: &mut lexopt::Parser,
+    flag: &'static Flag,
+    shown: &str,
+    command: Option<&'static Command>,
+) -> Result<Option<String>> {
+    use lexopt::prelude::*;
+
+    let usage = |msg: String| Error::usage(msg, command);
+    match flag.arity {
+        Arity::Switch => {
+            if let Some(v) = parser.optional_value() {
+                return Err(usage(format!(
+                    "option `{}' takes no value (got {:?})",
+                    flag.long, v
+                )));
+            }
+            Ok(None)
+        }
+        Arity::Value(name) => {
+            let v = parser
+                .value()
+                .map_err(|_| usage(format!("option `{shown}' requires a value ({name})")))?;
+            Ok(Some(v.string().map_err(|e| usage(e.to_string()))?))
+        }
+    }
+}
+
+/// The typed values of the choice flags given (the last value of each; global flags first),
+/// or a usage error naming a value not in the flag's set.
+fn read_choices(
+    command: &'static Command,
+    values: &[(&'static Flag, Option<String>)],
+) -> Result<Vec<(&'static Flag, Choice)>> {
+    let mut out = Vec::new();
+    for &flag in defs::GLOBAL_FLAGS.iter().chain(command.flags) {
+        let Some(chooser) = flag.choose else { continue };
+        let last = values.iter().rev().find(|(f, _)| std::ptr::eq(*f, flag));
+        if let Some((_, Some(v))) = last {
+            let choice = chooser
+                .read(v)
+                .map_err(|msg| Error::usage(msg, Some(command)))?;
+            out.push((flag, choice));
+        }
+    }
+    Ok(out)
+}
+
+/// The arguments of `command` once the flags are read: what follows `--` joins the positionals
+/// (or is the command to run), and the number of positionals is checked.
+fn finish(
+    command: &'static Command,
+    values: Vec<(&'static Flag, Option<String>)>,
+    mut positionals: Vec<String>,
+    tail: Vec<OsString>,
+) -> Result<Parsed> {
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
     let tail: Vec<String> = tail
         .into_iter()
         .map(|a| {
@@ -182,9 +250,11 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
         }
         _ => {}
     }
+    let choices = read_choices(command, &values)?;
     Ok(Parsed::Run(Args {
         command,
         values,
+        choices,
         positionals,
         trailing,
     }))

@@ -26,6 +26,7 @@ pub mod validate;
 pub mod backup;
 pub mod before_start;
 pub mod driver;
+pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
 pub mod readiness;
@@ -34,43 +35,64 @@ pub mod select;
 pub mod table;
 pub mod worktrees;
 
-use crate::cli::Args;
+use crate::cli::{Args, CommandId};
 use crate::context::Context;
 use crate::error::Result;
 
+/// Runs the parsed command: an exhaustive match from the table's `CommandId` to its run
+/// function.
 pub fn run(args: Args) -> Result<()> {
-    match args.command.name {
-        "generate" => return generate::run(&args),
-        "demo" => return demo::run(&args),
-        "install-docs" => return install_docs::run(&args),
+    let run: fn(&Context) -> Result<()> = match args.command.id {
+        CommandId::Generate => return generate::run(&args),
+        CommandId::Demo => return demo::run(&args),
+        CommandId::InstallDocs => return install_docs::run(&args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
-        "__complete" => {
+        CommandId::Complete => {
             return Context::open(args)
                 .and_then(|ctx| complete::run(&ctx))
                 .or(Ok(()))
         }
-        _ => {}
-    }
+        CommandId::Status => status::run,
+        CommandId::Plan => plan::run,
+        CommandId::Path => path::run,
+        CommandId::Validate => validate::run,
+        CommandId::Start => start::run,
+        CommandId::Finish => finish::run,
+        CommandId::Recover => recover::run,
+        CommandId::Undo => undo::run,
+        CommandId::Abort => abort::run,
+        CommandId::Fail => fail::run,
+        CommandId::Retry => retry::run,
+        CommandId::Approve => approve::run,
+        CommandId::Gc => gc::run,
+        CommandId::Exec => exec::run,
+    };
     let dry_run = &crate::cli::defs::DRY_RUN;
     if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
         crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let ctx = Context::open(args)?;
-    match ctx.args.command.name {
-        "status" => status::run(&ctx),
-        "plan" => plan::run(&ctx),
-        "path" => path::run(&ctx),
-        "validate" => validate::run(&ctx),
-        "start" => start::run(&ctx),
-        "finish" => finish::run(&ctx),
-        "recover" => recover::run(&ctx),
-        "undo" => undo::run(&ctx),
-        "abort" => abort::run(&ctx),
-        "fail" => fail::run(&ctx),
-        "retry" => retry::run(&ctx),
-        "approve" => approve::run(&ctx),
-        "gc" => gc::run(&ctx),
-        "exec" => exec::run(&ctx),
-        name => Err(crate::fatal!("{name}: no such command")),
-    }
+    run(&ctx)
+}
+
+/// The report type of every command with a `--json` document, for docs/json.md (json_doc):
+/// registering one is this one line, `schema::<module::Type>("command")`.
+pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use json_doc::schema;
+    vec![
+        schema::<status::StatusReport>("status"),
+        schema::<plan::PlanReport>("plan"),
+        schema::<path::TaskPath>("path"),
+        schema::<validate::Validated>("validate"),
+        schema::<start::StartReport>("start"),
+        schema::<finish::FinishReport>("finish"),
+        schema::<abort::Aborted>("abort"),
+        schema::<fail::Failed>("fail"),
+        schema::<retry::RetryReport>("retry"),
+        schema::<approve::Approved>("approve"),
+        schema::<recover::RecoverReport>("recover"),
+        schema::<undo::Undone>("undo"),
+        schema::<gc::Collected>("gc"),
+        schema::<exec::Executed>("exec"),
+    ]
 }

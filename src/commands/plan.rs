@@ -10,7 +10,7 @@ use super::readiness::{max_tasks, reason};
 use super::render::{outln, plural};
 use crate::cli::defs;
 use crate::context::{Context, Output};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{self, Report};
 use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
@@ -226,28 +226,24 @@ struct PlannedTask {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let format = match ctx.args.value(&defs::FORMAT) {
-        Some("text") => Format::Text,
-        Some("json") => Format::Json,
-        Some("dot") => Format::Dot,
-        Some("mermaid") => Format::Mermaid,
-        Some(f) => {
-            return Err(Error::usage(
-                format!("unknown format '{f}' (expected text, json, dot or mermaid)"),
-                Some(&defs::PLAN),
-            ))
-        }
-        None if ctx.out.json => Format::Json,
-        None => Format::Text,
-    };
+    let format = ctx.args.plan_format().map(|f| match f {
+        defs::PlanFormat::Text => Format::Text,
+        defs::PlanFormat::Json => Format::Json,
+        defs::PlanFormat::Dot => Format::Dot,
+        defs::PlanFormat::Mermaid => Format::Mermaid,
+    });
     let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph, max);
-    // An explicit --format wins over --json.
-    let out = Output {
-        json: format == Format::Json,
-        ..ctx.out
+    // An explicit --format wins over --json; without one, the sink chooses text or JSON.
+    let out = match format {
+        Some(f) => Output {
+            json: f == Format::Json,
+            ..ctx.out
+        },
+        None => ctx.out,
     };
+    let format = format.unwrap_or(Format::Text);
     report::emit(&out, "plan", &build(plan, &tf, out, format));
     Ok(())
 }

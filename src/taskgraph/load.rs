@@ -38,6 +38,36 @@ impl Index {
 pub(crate) const MAX_FILE_BYTES: usize = 32 << 20;
 
 pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report> {
+    check_size(path, &source)?;
+    // Diagnostics print snippets of the source: mask terminal controls in that copy.
+    let shared: Arc<str> = Arc::from(super::display::mask_source(&source).as_ref());
+    let shared = super::source::Source::new(path.as_str(), shared);
+    let ci = CharIndex::new(&source);
+    let (root, value) = read_yaml(path, &source, &ci, &shared)?;
+    let task_values = task_values(path, &source, &root, &value, &shared)?;
+    let graph = Graph::from_parts(value.get("metadata"), task_values);
+    let mut by_id = HashMap::with_capacity(graph.tasks.len());
+    for (i, t) in graph.tasks.iter().enumerate() {
+        if !t.id.is_empty() {
+            by_id.entry(t.id.clone()).or_insert(i);
+        }
+    }
+    let index = Index {
+        shared,
+        value,
+        root,
+        by_id,
+    };
+    Ok(TaskFile {
+        path: path.to_owned(),
+        source,
+        graph,
+        index,
+    })
+}
+
+/// Refuse files over `MAX_FILE_BYTES` before parsing them.
+fn check_size(path: &Utf8Path, source: &str) -> Result<(), Report> {
     if source.len() > MAX_FILE_BYTES {
         return Err(miette::MietteDiagnostic::new(format!(
             "{path}: the task file is {} MB; at most {} MB is accepted",
@@ -48,38 +78,54 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
         .with_help("split the graph or remove bulky text (descriptions belong in linked documents)")
         .into());
     }
-    // Diagnostics print snippets of the source: mask terminal controls in that copy.
-    let shared: Arc<str> = Arc::from(super::display::mask_source(&source).as_ref());
-    let shared = super::source::Source::new(path.as_str(), shared);
-    let named = || shared.clone();
-    let fail = |code: &str, msg: String, at: (usize, usize), label: &str, help: &str| {
-        report(
-            named(),
-            code,
-            miette::Severity::Error,
-            msg,
-            vec![LabeledSpan::new_primary_with_span(
-                Some(label.to_string()),
-                at.0..at.1,
-            )],
-            Some(help.to_string()),
+    Ok(())
+}
+
+/// An error with one primary label at `at`.
+fn fail(
+    src: &super::source::Source,
+    code: &str,
+    msg: String,
+    at: (usize, usize),
+    label: &str,
+    help: &str,
+) -> Report {
+    report(
+        src.clone(),
+        code,
+        miette::Severity::Error,
+        msg,
+        vec![LabeledSpan::new_primary_with_span(
+            Some(label.to_string()),
+            at.0..at.1,
+        )],
+        Some(help.to_string()),
+    )
+}
+
+/// The node tree and the YAML value of the document; errors for syntax and an empty file.
+fn read_yaml(
+    path: &Utf8Path,
+    source: &str,
+    ci: &CharIndex,
+    src: &super::source::Source,
+) -> Result<(Node, Value), Report> {
+    let empty = || {
+        fail(
+            src,
+            "taskgraph::empty",
+            format!("{path}: the file is empty, not a task graph"),
+            (0, 0),
+            "empty",
+            "a task graph has top-level `metadata:` and `tasks:` keys",
         )
     };
-    let ci = CharIndex::new(&source);
-
-    let root = match spans::parse_tree(&source, &ci) {
+    let root = match spans::parse_tree(source, ci) {
         Ok(Some(root)) => root,
-        Ok(None) => {
-            return Err(fail(
-                "taskgraph::empty",
-                format!("{path}: the file is empty, not a task graph"),
-                (0, 0),
-                "empty",
-                "a task graph has top-level `metadata:` and `tasks:` keys",
-            ))
-        }
+        Ok(None) => return Err(empty()),
         Err(e) => {
             return Err(fail(
+                src,
                 "taskgraph::syntax",
                 format!("{path}: invalid YAML: {}", e.message),
                 (e.pos.byte, e.pos.byte),
@@ -89,15 +135,7 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
         }
     };
     let value = match value::to_value(&root) {
-        Ok(Value::Null) if root.is_empty_plain() => {
-            return Err(fail(
-                "taskgraph::empty",
-                format!("{path}: the file is empty, not a task graph"),
-                (0, 0),
-                "empty",
-                "a task graph has top-level `metadata:` and `tasks:` keys",
-            ))
-        }
+        Ok(Value::Null) if root.is_empty_plain() => return Err(empty()),
         Ok(v) => v,
         Err(e) => {
             let mut labels = vec![LabeledSpan::new_primary_with_span(
@@ -111,7 +149,7 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
                 ));
             }
             return Err(report(
-                named(),
+                src.clone(),
                 "taskgraph::syntax",
                 miette::Severity::Error,
                 format!("{path}: invalid YAML: {}", e.message),
@@ -120,10 +158,22 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
             ));
         }
     };
-    let whole = root.label_range(&source);
+    Ok((root, value))
+}
 
+/// The `tasks` list of a document that is a task graph: a mapping with a `tasks` list of
+/// mappings, each located in the source.
+fn task_values<'v>(
+    path: &Utf8Path,
+    source: &str,
+    root: &Node,
+    value: &'v Value,
+    src: &super::source::Source,
+) -> Result<&'v [Value], Report> {
+    let whole = root.label_range(source);
     let Some(top) = value.as_mapping() else {
         return Err(fail(
+            src,
             "taskgraph::not-a-mapping",
             format!("{path}: not a task graph: the document is not a mapping"),
             whole,
@@ -132,33 +182,12 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
         ));
     };
     let Some(tasks) = top.get("tasks") else {
-        if top.contains_key("TaskGraph") {
-            let at = root
-                .entry("TaskGraph")
-                .map_or(whole, |(k, _)| k.label_range(&source));
-            return Err(fail(
-                "taskgraph::schema-file",
-                format!("{path}: this is the task-graph schema, not a task graph"),
-                at,
-                "schema definition",
-                "pass a task graph file (e.g. `*.task-graph.yml` with top-level `metadata:` and `tasks:`)",
-            ));
-        }
-        let at = root
-            .as_map()
-            .and_then(|m| m.first())
-            .map_or(whole, |(k, _)| k.label_range(&source));
-        return Err(fail(
-            "taskgraph::missing-tasks",
-            format!("{path}: not a task graph: missing top-level `tasks`"),
-            at,
-            "no `tasks:` key in this mapping",
-            "add a top-level `tasks:` list of task mappings",
-        ));
+        return Err(missing_tasks(path, source, root, top, src));
     };
     let Some(task_values) = tasks.as_sequence() else {
-        let at = root.get("tasks").map_or(whole, |n| n.label_range(&source));
+        let at = root.get("tasks").map_or(whole, |n| n.label_range(source));
         return Err(fail(
+            src,
             "taskgraph::tasks-not-a-list",
             format!("{path}: `tasks` must be a list of tasks"),
             at,
@@ -169,11 +198,12 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     let task_nodes = root.get("tasks").and_then(Node::as_seq).unwrap_or(&[]);
     if task_nodes.len() != task_values.len() {
         return Err(fail(
+            src,
             "taskgraph::unsupported",
             format!(
                 "{path}: cannot locate the tasks in the source (anchors or aliases in `tasks`?)"
             ),
-            root.get("tasks").map_or(whole, |n| n.label_range(&source)),
+            root.get("tasks").map_or(whole, |n| n.label_range(source)),
             "here",
             "write the task list out without YAML aliases",
         ));
@@ -181,34 +211,52 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
     for (v, n) in task_values.iter().zip(task_nodes) {
         if !v.is_mapping() || n.as_map().is_none() {
             return Err(fail(
+                src,
                 "taskgraph::task-not-a-mapping",
                 format!("{path}: every task must be a mapping of keys (`id:`, `name:`, ...)"),
-                n.label_range(&source),
+                n.label_range(source),
                 "not a mapping",
                 "write each task as `- id: ...` followed by its keys",
             ));
         }
     }
+    Ok(task_values)
+}
 
-    let graph = Graph::from_parts(top.get("metadata"), task_values);
-    let mut by_id = HashMap::with_capacity(graph.tasks.len());
-    for (i, t) in graph.tasks.iter().enumerate() {
-        if !t.id.is_empty() {
-            by_id.entry(t.id.clone()).or_insert(i);
-        }
+/// The error for a mapping without `tasks`: the schema file, or a document missing the key.
+fn missing_tasks(
+    path: &Utf8Path,
+    source: &str,
+    root: &Node,
+    top: &serde_yaml::Mapping,
+    src: &super::source::Source,
+) -> Report {
+    let whole = root.label_range(source);
+    if top.contains_key("TaskGraph") {
+        let at = root
+            .entry("TaskGraph")
+            .map_or(whole, |(k, _)| k.label_range(source));
+        return fail(
+            src,
+            "taskgraph::schema-file",
+            format!("{path}: this is the task-graph schema, not a task graph"),
+            at,
+            "schema definition",
+            "pass a task graph file (e.g. `*.task-graph.yml` with top-level `metadata:` and `tasks:`)",
+        );
     }
-    let index = Index {
-        shared: shared.clone(),
-        value,
-        root,
-        by_id,
-    };
-    Ok(TaskFile {
-        path: path.to_owned(),
-        source,
-        graph,
-        index,
-    })
+    let at = root
+        .as_map()
+        .and_then(|m| m.first())
+        .map_or(whole, |(k, _)| k.label_range(source));
+    fail(
+        src,
+        "taskgraph::missing-tasks",
+        format!("{path}: not a task graph: missing top-level `tasks`"),
+        at,
+        "no `tasks:` key in this mapping",
+        "add a top-level `tasks:` list of task mappings",
+    )
 }
 
 #[cfg(test)]

@@ -228,15 +228,7 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
             Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::Alias(id) => Some(leaf(Kind::Alias(id), 0, None, end)),
             Event::Scalar(value, style, anchor, tag) => {
-                let end = match style {
-                    // saphyr's span of a quoted scalar runs on over trailing blanks and comments.
-                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
-                        quoted_end(src, start.byte).unwrap_or(end)
-                    }
-                    // A block scalar's span covers its content and the following indentation.
-                    ScalarStyle::Literal | ScalarStyle::Folded => trim_end(src, start.byte, end),
-                    ScalarStyle::Plain => end,
-                };
+                let end = scalar_end(src, style, start.byte, end);
                 Some(leaf(
                     Kind::Scalar {
                         value: value.into_owned(),
@@ -268,59 +260,80 @@ pub(crate) fn parse_tree(src: &str, ci: &CharIndex) -> Result<Option<Node>, Synt
                 stack.push(Open::Map(n, Vec::new(), None));
                 None
             }
-            Event::SequenceEnd => match stack.pop() {
-                Some(Open::Seq(mut n, items)) => {
-                    n.kind = Kind::Seq(items);
-                    n.end = end.max(n.start.byte);
-                    Some(n)
-                }
-                _ => {
-                    return Err(SyntaxError {
-                        pos: start,
-                        message: "unbalanced sequence".into(),
-                    })
-                }
-            },
-            Event::MappingEnd => match stack.pop() {
-                Some(Open::Map(mut n, entries, _)) => {
-                    n.kind = Kind::Map(entries);
-                    n.end = end.max(n.start.byte);
-                    Some(n)
-                }
-                _ => {
-                    return Err(SyntaxError {
-                        pos: start,
-                        message: "unbalanced mapping".into(),
-                    })
-                }
-            },
+            Event::SequenceEnd => Some(close(stack.pop(), true, start, end)?),
+            Event::MappingEnd => Some(close(stack.pop(), false, start, end)?),
         };
         let Some(node) = done else { continue };
         match stack.last_mut() {
-            Some(Open::Seq(_, items)) => items.push(node),
-            Some(Open::Map(_, entries, pending)) => match pending.take() {
-                Some(k) => {
-                    let mut node = node;
-                    if matches!(
-                        node.kind,
-                        Kind::Scalar {
-                            style: ScalarStyle::Literal | ScalarStyle::Folded,
-                            ..
-                        }
-                    ) {
-                        // Start block scalars at their `|`/`>` indicator, not at the content.
-                        if let Some(p) = block_indicator(src, &k, node.start.byte) {
-                            node.start = p;
-                        }
-                    }
-                    entries.push((k, node))
-                }
-                None => *pending = Some(node),
-            },
+            Some(open) => attach(src, open, node),
             None => root = Some(node),
         }
     }
     Ok(root)
+}
+
+/// The end of a scalar's text: saphyr's span of a quoted scalar runs on over trailing blanks
+/// and comments; a block scalar's span covers its content and the following indentation.
+fn scalar_end(src: &str, style: ScalarStyle, start: usize, end: usize) -> usize {
+    match style {
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+            quoted_end(src, start).unwrap_or(end)
+        }
+        ScalarStyle::Literal | ScalarStyle::Folded => trim_end(src, start, end),
+        ScalarStyle::Plain => end,
+    }
+}
+
+/// The finished node of the collection just popped off the stack, which must be a sequence
+/// (`seq`) or a mapping.
+fn close(open: Option<Open>, seq: bool, start: Pos, end: usize) -> Result<Node, SyntaxError> {
+    match open {
+        Some(Open::Seq(mut n, items)) if seq => {
+            n.kind = Kind::Seq(items);
+            n.end = end.max(n.start.byte);
+            Ok(n)
+        }
+        Some(Open::Map(mut n, entries, _)) if !seq => {
+            n.kind = Kind::Map(entries);
+            n.end = end.max(n.start.byte);
+            Ok(n)
+        }
+        _ => Err(SyntaxError {
+            pos: start,
+            message: if seq {
+                "unbalanced sequence"
+            } else {
+                "unbalanced mapping"
+            }
+            .into(),
+        }),
+    }
+}
+
+/// Add a finished node to the open collection: an item, a key, or the value of the pending key.
+fn attach(src: &str, open: &mut Open, node: Node) {
+    match open {
+        Open::Seq(_, items) => items.push(node),
+        Open::Map(_, entries, pending) => match pending.take() {
+            Some(k) => {
+                let mut node = node;
+                if matches!(
+                    node.kind,
+                    Kind::Scalar {
+                        style: ScalarStyle::Literal | ScalarStyle::Folded,
+                        ..
+                    }
+                ) {
+                    // Start block scalars at their `|`/`>` indicator, not at the content.
+                    if let Some(p) = block_indicator(src, &k, node.start.byte) {
+                        node.start = p;
+                    }
+                }
+                entries.push((k, node))
+            }
+            None => *pending = Some(node),
+        },
+    }
 }
 
 /// The end of a quoted scalar starting at byte `start` (just after its closing quote).

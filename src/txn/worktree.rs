@@ -462,31 +462,7 @@ pub fn ensure(
     }
     let admin = match found.admin {
         Some(a) => a,
-        None => {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| crate::fatal!("cannot create {parent}: {e}"))?;
-            }
-            let mut cmd = loc.git_main();
-            cmd.args(["worktree", "add", "--quiet", "--no-checkout"]);
-            if detach {
-                cmd.arg("--detach");
-            }
-            cmd.arg("--").arg(path.as_str()).arg(branch_short(branch));
-            // One `git worktree add` at a time: while one creates its admin dir (written file
-            // by file), another one listing the worktrees can read a still empty `commondir`
-            // and die. Registering is quick; the checkouts run concurrently.
-            {
-                let _serial = WORKTREE_ADD.lock().unwrap_or_else(|e| e.into_inner());
-                cli::run(cmd)?;
-            }
-            find(loc, path)?.admin.ok_or_else(|| {
-                crate::fatal!(
-                    "git worktree add {path} left no admin dir in {}",
-                    admin_root(loc)
-                )
-            })?
-        }
+        None => add(loc, path, branch, detach)?,
     };
     let mut needs_checkout = !checked_out(&admin) || admin.join(REMOVING).exists();
     if !path.is_dir() {
@@ -512,6 +488,33 @@ pub fn ensure(
         let _ = std::fs::remove_file(admin.join(REMOVING));
     }
     Ok(())
+}
+
+/// `git worktree add --no-checkout` of `branch` (or detached at it) at `path`: its admin dir.
+fn add(loc: &Location, path: &Utf8Path, branch: &str, detach: bool) -> Result<Utf8PathBuf> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| crate::fatal!("cannot create {parent}: {e}"))?;
+    }
+    let mut cmd = loc.git_main();
+    cmd.args(["worktree", "add", "--quiet", "--no-checkout"]);
+    if detach {
+        cmd.arg("--detach");
+    }
+    cmd.arg("--").arg(path.as_str()).arg(branch_short(branch));
+    // One `git worktree add` at a time: while one creates its admin dir (written file
+    // by file), another one listing the worktrees can read a still empty `commondir`
+    // and die. Registering is quick; the checkouts run concurrently.
+    {
+        let _serial = WORKTREE_ADD.lock().unwrap_or_else(|e| e.into_inner());
+        cli::run(cmd)?;
+    }
+    find(loc, path)?.admin.ok_or_else(|| {
+        crate::fatal!(
+            "git worktree add {path} left no admin dir in {}",
+            admin_root(loc)
+        )
+    })
 }
 
 fn branch_short(b: &str) -> &str {

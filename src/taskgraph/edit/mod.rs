@@ -225,48 +225,12 @@ fn splice_for(
     file: &TaskFile,
     map: &Node,
     e: &Edit,
-    (file_quote, fallback): (Quote, Quote),
+    quotes: (Quote, Quote),
     seq: usize,
 ) -> Result<Splice, Report> {
-    let src = file.source.as_str();
     let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     if let Some((k, v)) = map.entry(&e.key) {
-        let Some((_, style)) = v.scalar().filter(|_| !v.decorated()) else {
-            return Err(miette!(
-                "{}: the current value is not a plain scalar; refusing to replace it",
-                where_()
-            ));
-        };
-        if v.is_empty_plain() {
-            // `key:` with nothing written: put the value right after the colon.
-            let colon = src
-                .get(k.end..)
-                .and_then(|rest| rest.find(':'))
-                .map(|i| k.end + i + 1)
-                .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
-            let text = format!(" {}", render(&e.value, file_quote, fallback, map.flow));
-            return Ok(Splice {
-                start: colon,
-                end: colon,
-                text,
-                seq,
-            });
-        }
-        let quote = match style {
-            ScalarStyle::Plain => Quote::Plain,
-            ScalarStyle::SingleQuoted => Quote::Single,
-            ScalarStyle::DoubleQuoted => Quote::Double,
-            ScalarStyle::Literal | ScalarStyle::Folded => {
-                return block_replacement(src, v, e, fallback, seq);
-            }
-        };
-        let text = render(&e.value, quote, fallback, map.flow || in_flow(file, v));
-        return Ok(Splice {
-            start: v.start.byte,
-            end: v.end,
-            text,
-            seq,
-        });
+        return replace_value(file, map, (k, v), e, quotes, seq);
     }
     if map.flow {
         return Err(miette!(
@@ -274,6 +238,69 @@ fn splice_for(
             where_()
         ));
     }
+    insert_key(file, map, e, quotes, seq)
+}
+
+/// The splice replacing the value of an existing `key: value` entry (or filling `key:`).
+fn replace_value(
+    file: &TaskFile,
+    map: &Node,
+    (k, v): (&Node, &Node),
+    e: &Edit,
+    (file_quote, fallback): (Quote, Quote),
+    seq: usize,
+) -> Result<Splice, Report> {
+    let src = file.source.as_str();
+    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
+    let Some((_, style)) = v.scalar().filter(|_| !v.decorated()) else {
+        return Err(miette!(
+            "{}: the current value is not a plain scalar; refusing to replace it",
+            where_()
+        ));
+    };
+    if v.is_empty_plain() {
+        // `key:` with nothing written: put the value right after the colon.
+        let colon = src
+            .get(k.end..)
+            .and_then(|rest| rest.find(':'))
+            .map(|i| k.end + i + 1)
+            .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
+        let text = format!(" {}", render(&e.value, file_quote, fallback, map.flow));
+        return Ok(Splice {
+            start: colon,
+            end: colon,
+            text,
+            seq,
+        });
+    }
+    let quote = match style {
+        ScalarStyle::Plain => Quote::Plain,
+        ScalarStyle::SingleQuoted => Quote::Single,
+        ScalarStyle::DoubleQuoted => Quote::Double,
+        ScalarStyle::Literal | ScalarStyle::Folded => {
+            return block_replacement(src, v, e, fallback, seq);
+        }
+    };
+    let text = render(&e.value, quote, fallback, map.flow || in_flow(file, v));
+    Ok(Splice {
+        start: v.start.byte,
+        end: v.end,
+        text,
+        seq,
+    })
+}
+
+/// The splice adding a `key: value` line after the last entry of a block mapping, indented
+/// like its first key.
+fn insert_key(
+    file: &TaskFile,
+    map: &Node,
+    e: &Edit,
+    (file_quote, fallback): (Quote, Quote),
+    seq: usize,
+) -> Result<Splice, Report> {
+    let src = file.source.as_str();
+    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     let first_key = map
         .as_map()
         .and_then(|m| m.first())

@@ -213,61 +213,58 @@ fn fixtures_edit_only_intended_lines() {
         assert_eq!(removed.len(), 3, "{p}: removed {removed:#?}");
         assert_eq!(added.len(), 7, "{p}: added {added:#?}");
         assert!(
-            added.iter().all(|l| [
-                "status:",
-                "started_at:",
-                "assigned_to:",
-                "approved_at:",
-                "retry_count:",
-                "updated_at:"
-            ]
-            .iter()
-            .any(|k| l.trim_start().starts_with(k))),
+            added
+                .iter()
+                .all(|l| EDITED_KEYS.iter().any(|k| l.trim_start().starts_with(k))),
             "{p}: {added:#?}"
         );
         // Line-by-line: the non-edited lines are byte-identical and in the same order.
         let keep = |t: &str| -> Vec<String> {
             t.lines()
-                .filter(|l| {
-                    ![
-                        "status:",
-                        "started_at:",
-                        "assigned_to:",
-                        "approved_at:",
-                        "retry_count:",
-                        "updated_at:",
-                    ]
-                    .iter()
-                    .any(|k| l.trim_start().starts_with(k))
-                })
+                .filter(|l| !EDITED_KEYS.iter().any(|k| l.trim_start().starts_with(k)))
                 .map(str::to_string)
                 .collect()
         };
         assert_eq!(keep(&s), keep(&out), "{p}");
-        let g = TaskFile::parse(&p, out).unwrap();
-        let t = g.task(&mid).unwrap();
-        assert_eq!(t.status, super::super::Status::InProgress);
-        assert_eq!(t.started_at.as_deref(), Some("2026-03-01T10:00:00Z"));
-        assert_eq!(t.assigned_to.as_deref(), Some("worker 1"));
-        assert_eq!(
-            g.task(&first).unwrap().approved_at.as_deref(),
-            Some("2026-03-01T09:00:00Z")
-        );
-        assert_eq!(g.task(&last).unwrap().retry_count, 3);
-        assert_eq!(g.task(&last).unwrap().status, super::super::Status::Failed);
-        assert_eq!(
-            g.graph.metadata.get("updated_at").and_then(Value::as_str),
-            Some("2026-03-01T10:00:00Z")
-        );
-        // Inserted keys are indented like their siblings.
-        let ind = |text: &str, key: &str| {
-            text.lines()
-                .find(|l| l.trim_start().starts_with(key))
-                .map(|l| l.len() - l.trim_start().len())
-        };
-        let out2 = &g.source;
-        assert_eq!(ind(out2, "started_at:"), ind(out2, "assigned_to:"));
+        assert_edits_read_back(&p, out, [&first, &mid, &last]);
     }
+}
+
+/// The keys `fixtures_edit_only_intended_lines` edits.
+const EDITED_KEYS: [&str; 6] = [
+    "status:",
+    "started_at:",
+    "assigned_to:",
+    "approved_at:",
+    "retry_count:",
+    "updated_at:",
+];
+
+/// Re-reads the edited fixture and checks each edited value and the new keys' indentation.
+fn assert_edits_read_back(p: &camino::Utf8Path, out: String, [first, mid, last]: [&str; 3]) {
+    let g = TaskFile::parse(p, out).unwrap();
+    let t = g.task(mid).unwrap();
+    assert_eq!(t.status, super::super::Status::InProgress);
+    assert_eq!(t.started_at.as_deref(), Some("2026-03-01T10:00:00Z"));
+    assert_eq!(t.assigned_to.as_deref(), Some("worker 1"));
+    assert_eq!(
+        g.task(first).unwrap().approved_at.as_deref(),
+        Some("2026-03-01T09:00:00Z")
+    );
+    assert_eq!(g.task(last).unwrap().retry_count, 3);
+    assert_eq!(g.task(last).unwrap().status, super::super::Status::Failed);
+    assert_eq!(
+        g.graph.metadata.get("updated_at").and_then(Value::as_str),
+        Some("2026-03-01T10:00:00Z")
+    );
+    // Inserted keys are indented like their siblings.
+    let ind = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .map(|l| l.len() - l.trim_start().len())
+    };
+    let out2 = &g.source;
+    assert_eq!(ind(out2, "started_at:"), ind(out2, "assigned_to:"));
 }
 
 #[test]

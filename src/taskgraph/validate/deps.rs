@@ -119,38 +119,9 @@ pub(super) fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
         if members.len() < 2 && !self_loop {
             continue;
         }
-        // Walk from `start` inside the component back to `start` (BFS for a short cycle).
-        let c = comp[start];
-        // Sized by the component, not the graph: many small cycles stay linear.
-        let mut prev: HashMap<usize, (usize, usize)> = HashMap::new();
-        let mut queue = std::collections::VecDeque::from([start]);
-        let mut end_edge: Option<(usize, usize)> = None;
-        'bfs: while let Some(u) = queue.pop_front() {
-            for (k, (v, _)) in adj[u].iter().enumerate() {
-                if *v == start {
-                    end_edge = Some((u, k));
-                    break 'bfs;
-                }
-                if comp[*v] == c && !prev.contains_key(v) && *v != start {
-                    prev.insert(*v, (u, k));
-                    queue.push_back(*v);
-                }
-            }
-        }
-        let Some((last, last_k)) = end_edge else {
+        let Some(edges) = shortest_cycle(&adj, &comp, start) else {
             continue;
         };
-        // Edges of the cycle in order, as (task, edge index).
-        let mut edges = vec![(last, last_k)];
-        let mut cur = last;
-        while cur != start {
-            let Some(&(p, k)) = prev.get(&cur) else {
-                break;
-            };
-            edges.push((p, k));
-            cur = p;
-        }
-        edges.reverse();
         let name = |i: usize| {
             file.graph
                 .tasks
@@ -179,6 +150,44 @@ pub(super) fn check_cycles(cx: &mut Ctx<'_>, nodes: &[Node]) {
             "remove one of these `depends_on` entries to break the cycle".into(),
         );
     }
+}
+
+/// The edges `(task, edge index)` of a short cycle from `start` back to `start` inside its
+/// strongly connected component (breadth-first; sized by the component, not the graph, so many
+/// small cycles stay linear).
+fn shortest_cycle(
+    adj: &[Vec<(usize, &Node)>],
+    comp: &[usize],
+    start: usize,
+) -> Option<Vec<(usize, usize)>> {
+    let c = comp[start];
+    let mut prev: HashMap<usize, (usize, usize)> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut end_edge: Option<(usize, usize)> = None;
+    'bfs: while let Some(u) = queue.pop_front() {
+        for (k, (v, _)) in adj[u].iter().enumerate() {
+            if *v == start {
+                end_edge = Some((u, k));
+                break 'bfs;
+            }
+            if comp[*v] == c && !prev.contains_key(v) && *v != start {
+                prev.insert(*v, (u, k));
+                queue.push_back(*v);
+            }
+        }
+    }
+    let (last, last_k) = end_edge?;
+    let mut edges = vec![(last, last_k)];
+    let mut cur = last;
+    while cur != start {
+        let Some(&(p, k)) = prev.get(&cur) else {
+            break;
+        };
+        edges.push((p, k));
+        cur = p;
+    }
+    edges.reverse();
+    Some(edges)
 }
 
 /// Iterative Tarjan SCC.

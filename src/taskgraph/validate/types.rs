@@ -105,22 +105,7 @@ pub(super) fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mappi
             continue;
         }
         if key == "produces" {
-            let strings = v
-                .as_sequence()
-                .map_or(0, |items| items.iter().filter(|i| i.is_string()).count());
-            if strings > 0 {
-                cx.note(
-                    "taskgraph::path-artifact",
-                    format!(
-                        "{strings} entr{} of `produces` {} plain string{}; read as paths (named by the path)",
-                        if strings == 1 { "y" } else { "ies" },
-                        if strings == 1 { "is a" } else { "are" },
-                        if strings == 1 { "" } else { "s" },
-                    ),
-                    at,
-                    "paths",
-                );
-            }
+            note_path_artifacts(cx, v, at);
         }
         let bad = match want {
             Expect::Text => v.is_sequence() || v.is_mapping(),
@@ -167,36 +152,60 @@ pub(super) fn check_types(cx: &mut Ctx<'_>, node: &Node, map: &serde_yaml::Mappi
             );
             continue;
         }
-        match key {
-            "status" if !v.is_null() || !vnode.is_empty_plain() => {
-                let ok = v.as_str().is_some_and(|s| s.parse::<Status>().is_ok());
-                if !ok {
-                    let shown =
-                        crate::taskgraph::model::scalar_string(v).unwrap_or_else(|| "null".into());
-                    cx.error(
-                        "taskgraph::unknown-status",
-                        format!("unknown status `{}`", display::short(&shown)),
-                        at,
-                        "unknown status",
-                        format!("use one of: {}", status_list()),
-                    );
-                }
-            }
-            "priority" if v.as_str().and_then(Priority::parse).is_none() => {
+        check_value(cx, key, v, vnode, at);
+    }
+}
+
+/// A note for `produces` entries written as plain strings (read as paths).
+fn note_path_artifacts(cx: &mut Ctx<'_>, v: &Value, at: &Node) {
+    let strings = v
+        .as_sequence()
+        .map_or(0, |items| items.iter().filter(|i| i.is_string()).count());
+    if strings > 0 {
+        cx.note(
+            "taskgraph::path-artifact",
+            format!(
+                "{strings} entr{} of `produces` {} plain string{}; read as paths (named by the path)",
+                if strings == 1 { "y" } else { "ies" },
+                if strings == 1 { "is a" } else { "are" },
+                if strings == 1 { "" } else { "s" },
+            ),
+            at,
+            "paths",
+        );
+    }
+}
+
+/// `status` must be a known status; an unknown `priority` is a warning.
+fn check_value(cx: &mut Ctx<'_>, key: &str, v: &Value, vnode: &Node, at: &Node) {
+    match key {
+        "status" if !v.is_null() || !vnode.is_empty_plain() => {
+            let ok = v.as_str().is_some_and(|s| s.parse::<Status>().is_ok());
+            if !ok {
                 let shown =
                     crate::taskgraph::model::scalar_string(v).unwrap_or_else(|| "null".into());
-                cx.warn(
-                    "taskgraph::unknown-priority",
-                    format!(
-                        "unknown priority `{}`; treated as normal",
-                        display::short(&shown)
-                    ),
+                cx.error(
+                    "taskgraph::unknown-status",
+                    format!("unknown status `{}`", display::short(&shown)),
                     at,
-                    "unknown priority",
-                    "use one of: critical, high, normal, low".into(),
+                    "unknown status",
+                    format!("use one of: {}", status_list()),
                 );
             }
-            _ => {}
         }
+        "priority" if v.as_str().and_then(Priority::parse).is_none() => {
+            let shown = crate::taskgraph::model::scalar_string(v).unwrap_or_else(|| "null".into());
+            cx.warn(
+                "taskgraph::unknown-priority",
+                format!(
+                    "unknown priority `{}`; treated as normal",
+                    display::short(&shown)
+                ),
+                at,
+                "unknown priority",
+                "use one of: critical, high, normal, low".into(),
+            );
+        }
+        _ => {}
     }
 }
