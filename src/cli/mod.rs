@@ -87,7 +87,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     let mut command: Option<&'static Command> = None;
     let mut values = Vec::new();
     let mut positionals = Vec::new();
-    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd.map(|c| c.name));
 
     loop {
         let arg = match parser.next() {

@@ -44,7 +44,7 @@ impl<'a> Env<'a> {
             if !ctx.out.quiet && !ctx.out.json {
                 eprint!(
                     "{}",
-                    crate::error::render_error("warning", &e, ctx.out.color_err)
+                    crate::error::render_error("warning", &e.into(), ctx.out.color_err)
                 );
             }
         }

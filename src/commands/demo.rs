@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use crate::cli::{defs, Args};
 use crate::context::Output;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The example graph: a completed, approved architecture checkpoint, three tasks that can run in
 /// parallel, and a QA task waiting for all three.
@@ -204,12 +204,11 @@ pub fn run(args: &Args) -> Result<()> {
             Ok(())
         }
         Err(step) => {
-            eprintln!("error: the demo failed at: {step}");
-            eprintln!(
-                "hint: the demo repository is left at {} for inspection",
-                demo.repo.display()
-            );
-            Err(Error::Exit(1))
+            let left = demo.repo.display();
+            Err(crate::refused!(
+                help = "the demo repository is left at {left} for inspection",
+                "the demo failed at: {step}"
+            ))
         }
     }
 }

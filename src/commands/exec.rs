@@ -95,7 +95,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     if argv.is_empty() {
         return Err(Error::usage(
             "missing command after `--'",
-            Some(ctx.args.command),
+            Some(ctx.args.command.name),
         ));
     }
     let jobs_max = jobs_limit(ctx)?;
@@ -119,7 +119,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         print_summary(ctx, &jobs, &outcomes, argv);
     }
     if failed > 0 {
-        return Err(Error::Exit(1));
+        crate::output::mark_failed();
     }
     Ok(())
 }
@@ -134,7 +134,7 @@ fn jobs_limit(ctx: &Context) -> Result<usize> {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(Error::usage(
                 format!("-j/--jobs needs a positive number (got '{v}')"),
-                Some(ctx.args.command),
+                Some(ctx.args.command.name),
             )),
         },
     }

@@ -152,7 +152,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     if !matches!(format, "text" | "json" | "dot" | "mermaid") {
         return Err(Error::usage(
             format!("unknown format '{format}' (expected text, json, dot or mermaid)"),
-            Some(&defs::PLAN),
+            Some(defs::PLAN.name),
         ));
     }
     let max = max_tasks(ctx)?;

@@ -11,7 +11,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     if abort == cont {
         return Err(Error::usage(
             "give exactly one of --abort or --continue",
-            Some(&defs::RECOVER),
+            Some(defs::RECOVER.name),
         ));
     }
     let done = txn::recover(&ctx.repo, cont)?;

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::common;
 use super::render::{json_text, write_stdout};
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::taskgraph::{display, Finding, Severity, Status, TaskFile};
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -26,13 +26,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     if !start_errors.is_empty() {
         let n = start_errors.len();
-        eprintln!(
-            "error: {}: {n} problem{} with the branch or worktree names `start` would use; fix {} and run again",
+        return Err(crate::refused!(
+            "{}: {n} problem{} with the branch or worktree names `start` would use; fix {} and run again",
             tf.path,
             if n == 1 { "" } else { "s" },
             if n == 1 { "it" } else { "them" },
-        );
-        return Err(Error::Exit(1));
+        ));
     }
     if !ctx.out.quiet {
         let findings = tf.validate();
@@ -121,7 +120,7 @@ fn run_json(ctx: &Context) -> Result<()> {
         }),
     )));
     if failed {
-        return Err(Error::Exit(1));
+        crate::output::mark_failed();
     }
     Ok(())
 }

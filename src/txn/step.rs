@@ -331,7 +331,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
             })
             .collect();
         if moved.is_empty() {
-            e
+            e.into()
         } else {
             crate::refused!(
                 "another process changed {} meanwhile: {}",
@@ -362,7 +362,7 @@ fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) ->
     if back.is_empty() {
         return Ok(());
     }
-    repo.update_refs(&back, &format!("undo: {message}"))
+    Ok(repo.update_refs(&back, &format!("undo: {message}"))?)
 }
 
 fn add_worktree(

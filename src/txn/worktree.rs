@@ -507,7 +507,7 @@ pub fn ensure(
         cmd.args(["checkout", "--force", "--quiet"]);
         if let Err(e) = cli::run(cmd) {
             let _ = remove(loc, path, true, &[], true);
-            return Err(e);
+            return Err(e.into());
         }
         let _ = std::fs::remove_file(admin.join(REMOVING));
     }
