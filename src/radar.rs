@@ -21,26 +21,33 @@ pub struct Running<'a> {
     pub paths: Vec<&'a str>,
 }
 
-/// What the radar found.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+/// What the radar found (`status --json`: `radar`). All three are empty when nothing was found.
+#[derive(Debug, Default, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Radar {
-    /// Pairs of running tasks whose tips conflict when merged.
+    /// Pairs of running tasks whose branches conflict with each other.
     pub pairs: Vec<PairConflict>,
-    /// Tasks whose tip conflicts with the target's current tip.
+    /// Tasks whose branch conflicts with the target's current tip.
     pub target: Vec<TaskFiles>,
-    /// Tasks that changed files outside their declared paths.
+    /// Tasks that changed files outside their `produces`/`shared_files` (the task file itself
+    /// excepted).
     pub outside: Vec<TaskFiles>,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// Two running tasks whose tips conflict when merged.
+#[derive(Debug, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct PairConflict {
+    /// The two task ids.
     pub tasks: [String; 2],
+    /// The files they conflict in.
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+/// A task and the files concerned.
+#[derive(Debug, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct TaskFiles {
+    /// The task id.
     pub task: String,
+    /// The files concerned (paths in the repository).
     pub files: Vec<String>,
 }
 

@@ -20,6 +20,12 @@ pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {
     fn essential(&self) -> bool {
         false
     }
+
+    /// Lines of the text that the `--json` document carries as data (kept ignored files): with
+    /// `--json` they are written on stderr as `note: …` (nothing with `-q`).
+    fn json_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// `{ "version": 1, "command": …, <fields of body> }`: the envelope of every `--json` document.
@@ -45,6 +51,9 @@ pub fn json_text(v: &serde_json::Value) -> String {
 pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
     if out.json {
         crate::output::print_str(&json_text(&envelope(command, report)));
+        for line in report.json_notes() {
+            crate::output::note(format_args!("{line}"));
+        }
     } else if !out.quiet || report.essential() {
         let text = report.to_string();
         if !text.is_empty() {

@@ -7,26 +7,58 @@
 //! reflog. Never the dates of the commits it holds (old work backed up today is a new backup);
 //! a backup of unknown age is kept.
 
+use serde::Serialize;
+use std::fmt;
+
 use super::backup::BACKUP_PREFIX;
-use super::common;
-use super::render::{plural, print_dry_run};
-use crate::cli::defs;
+use super::driver::{drive, Prepared};
+use super::render::plural;
 use crate::context::Context;
 use crate::error::Result;
 use crate::git::RefUpdate;
+use crate::report::Report;
 use crate::txn::{self, keep, Plan, Step};
 
 const DAY: u64 = 86_400;
 
+/// What `gc` deleted and kept (`--json`: `keep_days`, `deleted`, `kept`, `deleted_ignored_dirs`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Collected {
+    /// `parallel.keepBackups` (default 30).
+    keep_days: u64,
+    /// The backup refs (`refs/parallel/backup/*`) deleted: at least `keep_days` days old; `[]`
+    /// when none.
+    deleted: Vec<Backup>,
+    /// The others.
+    kept: Vec<Backup>,
+    /// Directories of kept ignored files (`$GIT_COMMON_DIR/parallel/ignored/<seconds>-<worktree>`)
+    /// deleted: at least `keep_days` days old by the time in their name.
+    deleted_ignored_dirs: Vec<String>,
+    #[serde(skip)]
+    dirs_shown: Vec<String>,
+}
+
+/// One backup ref.
+#[derive(Serialize, schemars::JsonSchema)]
 struct Backup {
+    /// Its full name.
+    #[serde(rename = "ref")]
     name: String,
-    id: gix::ObjectId,
-    /// Seconds since the epoch.
-    time: Option<u64>,
+    /// The id it pointed at.
+    commit: String,
+    /// When the backup was made: the newest operation in the log that set the ref to that
+    /// commit, else its newest reflog entry; never the commit's own dates; `null` when neither
+    /// is known, and such a backup is never deleted.
+    time: Option<String>,
+    /// Whole days since `time`; 0 without one.
     age_days: u64,
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
     txn::ensure_no_pending(&ctx.repo)?;
     let keep = ctx.repo.config_int("parallel.keepBackups")?.unwrap_or(30);
     let keep = u64::try_from(keep).map_err(|_| {
@@ -36,6 +68,30 @@ pub fn run(ctx: &Context) -> Result<()> {
         )
     })?;
     let now = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
+    let (old, kept) = backups(ctx, now, keep)?;
+    let old_dirs: Vec<keep::KeptDir> = keep::kept_dirs(&ctx.repo)?
+        .into_iter()
+        .filter(|d| {
+            d.time
+                .is_some_and(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY))
+        })
+        .collect();
+    let plan = (!old.is_empty() || !old_dirs.is_empty()).then(|| build_plan(keep, &old, &old_dirs));
+    let report = Collected {
+        keep_days: keep,
+        deleted: old,
+        kept,
+        deleted_ignored_dirs: old_dirs.iter().map(|d| d.dir.to_string()).collect(),
+        dirs_shown: old_dirs.iter().map(|d| ctx.display_path(&d.dir)).collect(),
+    };
+    Ok(match plan {
+        Some(plan) => Prepared::new(plan, report),
+        None => Prepared::nothing(report),
+    })
+}
+
+/// The backup refs, split into those older than `keep` days (to delete) and the others.
+fn backups(ctx: &Context, now: u64, keep: u64) -> Result<(Vec<Backup>, Vec<Backup>)> {
     let mut old = Vec::new();
     let mut kept = Vec::new();
     let log = txn::oplog::read(&txn::state_dir(&ctx.repo))?;
@@ -44,8 +100,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         let age = time.map(|t| now.saturating_sub(t)).unwrap_or(0);
         let b = Backup {
             name,
-            id,
-            time,
+            commit: id.to_string(),
+            time: time.map(crate::time::iso),
             age_days: age / DAY,
         };
         // Without a time (made by hand or before the log, no reflog) a backup is never deleted.
@@ -55,16 +111,11 @@ pub fn run(ctx: &Context) -> Result<()> {
             kept.push(b);
         }
     }
-    let old_dirs: Vec<keep::KeptDir> = keep::kept_dirs(&ctx.repo)?
-        .into_iter()
-        .filter(|d| {
-            d.time
-                .is_some_and(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY))
-        })
-        .collect();
-    if old.is_empty() && old_dirs.is_empty() {
-        return report(ctx, keep, &old, &kept, &old_dirs, false);
-    }
+    Ok((old, kept))
+}
+
+/// Deletes the `old` backup refs (compare-and-swap) and the `old_dirs` of kept ignored files.
+fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
     let mut steps = Vec::new();
     if !old.is_empty() {
         steps.push(Step::Refs {
@@ -72,14 +123,14 @@ pub fn run(ctx: &Context) -> Result<()> {
                 .iter()
                 .map(|b| RefUpdate {
                     name: b.name.clone(),
-                    old: Some(b.id.to_string()),
+                    old: Some(b.commit.clone()),
                     new: None,
                 })
                 .collect(),
             message: format!("git-parallel: gc backups older than {keep} days"),
         });
     }
-    for d in &old_dirs {
+    for d in old_dirs {
         steps.push(Step::Keep(keep::Keep::IgnoredTrim { dir: d.dir.clone() }));
     }
     let mut summary = format!("gc {} backup ref{}", old.len(), plural(old.len()));
@@ -90,19 +141,13 @@ pub fn run(ctx: &Context) -> Result<()> {
             plural(old_dirs.len())
         ));
     }
-    let plan = Plan {
+    Plan {
         command: "gc".into(),
         summary,
         steps,
         commit_point: None,
         meta: serde_json::json!({ "deleted": old.iter().map(|b| &b.name).collect::<Vec<_>>() }),
-    };
-    if ctx.args.on(&defs::DRY_RUN) {
-        print_dry_run(ctx, "gc", &plan);
-        return Ok(());
     }
-    txn::execute(&ctx.repo, plan)?;
-    report(ctx, keep, &old, &kept, &old_dirs, true)
 }
 
 /// When the backup was made: the newest logged operation that set `name` to `id`, else the
@@ -135,81 +180,59 @@ fn backup_time(
     })
 }
 
-fn report(
-    ctx: &Context,
-    keep: u64,
-    old: &[Backup],
-    kept: &[Backup],
-    old_dirs: &[keep::KeptDir],
-    deleted: bool,
-) -> Result<()> {
-    let entry = |b: &Backup| {
-        serde_json::json!({
-            "ref": b.name,
-            "commit": b.id.to_string(),
-            "time": b.time.map(crate::time::iso),
-            "age_days": b.age_days,
-        })
-    };
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "gc",
-            serde_json::json!({
-                "keep_days": keep,
-                "deleted": old.iter().map(entry).collect::<Vec<_>>(),
-                "kept": kept.iter().map(entry).collect::<Vec<_>>(),
-                "deleted_ignored_dirs": old_dirs.iter().map(|d| d.dir.as_str()).collect::<Vec<_>>(),
-            }),
-        ));
-        return Ok(());
-    }
-    if ctx.out.quiet {
-        return Ok(());
-    }
-    if !deleted {
-        if kept.is_empty() {
-            println!("Nothing to delete: there are no backup refs.");
-        } else {
-            println!(
+impl fmt::Display for Collected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keep = self.keep_days;
+        let (old, kept) = (&self.deleted, &self.kept);
+        if old.is_empty() && self.dirs_shown.is_empty() {
+            if kept.is_empty() {
+                return writeln!(f, "Nothing to delete: there are no backup refs.");
+            }
+            return writeln!(
+                f,
                 "Nothing to delete: {} backup ref{}, none older than {keep} day{} (parallel.keepBackups).",
                 kept.len(),
                 plural(kept.len()),
                 plural(keep as usize)
             );
         }
-        return Ok(());
+        for d in &self.dirs_shown {
+            writeln!(
+                f,
+                "Deleted kept ignored files older than {keep} day{}: {d}",
+                plural(keep as usize),
+            )?;
+        }
+        if old.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "Deleted {} backup ref{} older than {keep} day{}:",
+            old.len(),
+            plural(old.len()),
+            plural(keep as usize)
+        )?;
+        for b in old {
+            writeln!(
+                f,
+                "  {}  {}  ({} day{} old)",
+                b.name,
+                crate::txn::step::short(&b.commit),
+                b.age_days,
+                plural(b.age_days as usize)
+            )?;
+        }
+        if !kept.is_empty() {
+            writeln!(
+                f,
+                "Kept {} newer backup ref{}.",
+                kept.len(),
+                plural(kept.len())
+            )?;
+        }
+        Ok(())
     }
-    for d in old_dirs {
-        println!(
-            "Deleted kept ignored files older than {keep} day{}: {}",
-            plural(keep as usize),
-            ctx.display_path(&d.dir)
-        );
-    }
-    if old.is_empty() {
-        return Ok(());
-    }
-    println!(
-        "Deleted {} backup ref{} older than {keep} day{}:",
-        old.len(),
-        plural(old.len()),
-        plural(keep as usize)
-    );
-    for b in old {
-        println!(
-            "  {}  {}  ({} day{} old)",
-            b.name,
-            crate::txn::step::short(&b.id.to_string()),
-            b.age_days,
-            plural(b.age_days as usize)
-        );
-    }
-    if !kept.is_empty() {
-        println!(
-            "Kept {} newer backup ref{}.",
-            kept.len(),
-            plural(kept.len())
-        );
-    }
-    Ok(())
 }
+
+impl Report for Collected {}

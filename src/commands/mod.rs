@@ -24,10 +24,12 @@ pub mod validate;
 
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
+pub mod before_start;
 pub mod driver;
 pub mod readiness;
 pub mod render;
 pub mod select;
+pub mod table;
 pub mod worktrees;
 
 use crate::cli::Args;

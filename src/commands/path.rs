@@ -1,13 +1,40 @@
 //! `git parallel path ID`: the absolute worktree path of a started task, for
 //! `cd "$(git parallel path ID)"`.
 
-use serde_json::json;
+use serde::Serialize;
+use std::fmt;
 
-use super::common::{self, short_branch, Env};
-use super::render::{json_text, write_stdout};
+use super::common::{short_branch, Env};
 use crate::context::Context;
 use crate::error::Result;
+use crate::report::{self, Report};
 use crate::taskgraph::Status;
+
+/// The worktree of a started task (`--json`: `id`, `status`, `path`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct TaskPath {
+    /// The task.
+    id: String,
+    /// Its status.
+    #[schemars(with = "String")]
+    status: Status,
+    /// Absolute path of the worktree that has the task's branch checked out.
+    #[schemars(with = "String")]
+    path: camino::Utf8PathBuf,
+}
+
+impl fmt::Display for TaskPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.path)
+    }
+}
+
+/// The path is the answer: printed even with `-q`.
+impl Report for TaskPath {
+    fn essential(&self) -> bool {
+        true
+    }
+}
 
 pub fn run(ctx: &Context) -> Result<()> {
     let env = Env::load_readonly(ctx)?;
@@ -54,13 +81,11 @@ pub fn run(ctx: &Context) -> Result<()> {
             ),
         });
     };
-    if ctx.out.json {
-        write_stdout(&json_text(&common::json_envelope(
-            "path",
-            json!({ "id": task.id, "status": task.status, "path": wt.path }),
-        )));
-    } else {
-        write_stdout(&format!("{}\n", wt.path));
-    }
+    let answer = TaskPath {
+        id: task.id.clone(),
+        status: task.status,
+        path: wt.path,
+    };
+    report::emit(&ctx.out, "path", &answer);
     Ok(())
 }

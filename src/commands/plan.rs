@@ -2,15 +2,16 @@
 //! critical path, and sequential against parallel minutes. Reads only the task file.
 
 use std::collections::HashSet;
+use std::fmt;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::common;
 use super::readiness::{max_tasks, reason};
-use super::render::{json_text, outln, write_stdout};
+use super::render::{outln, plural};
 use crate::cli::defs;
-use crate::context::Context;
+use crate::context::{Context, Output};
 use crate::error::{Error, Result};
+use crate::report::{self, Report};
 use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
 use crate::taskgraph::{Graph, Status, TaskFile};
@@ -143,35 +144,135 @@ fn minutes(graph: &Graph, i: usize) -> u64 {
     graph.tasks[i].estimated_time_minutes.unwrap_or(0)
 }
 
+/// The output formats of `plan`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+/// What `plan` reports: the waves a full run would take, the critical path and the time
+/// estimates.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct PlanReport<'a> {
+    /// `metadata.product` of the task file.
+    product: Option<String>,
+    /// The simulated run, as arrays of ids: each wave is the tasks started together, assuming
+    /// every task of a wave completes (and completed checkpoints are approved) before the
+    /// next. `in_progress` tasks are in the first wave. Tasks in one wave never share a path
+    /// (`produces[].path`, `shared_files`), and a `parallel_ok: false` task is alone in its
+    /// wave. Completed and skipped tasks are in no wave.
+    waves: Vec<Vec<String>>,
+    /// One array of ids per wave: the checkpoints that must be approved (`git parallel approve
+    /// ID`) before that wave can start — the same waits `status` reports (a checkpoint is
+    /// approved by `approved_at` or once a task depending on it has started).
+    approvals: Vec<Vec<String>>,
+    /// The longest dependency chain of remaining tasks by `estimated_time_minutes`.
+    critical_path: Critical,
+    /// The sum of the estimates of the remaining (not completed or skipped) tasks.
+    sequential_minutes: u64,
+    /// The sum over `waves` of each wave's longest estimate.
+    parallel_minutes: u64,
+    /// The ids of remaining tasks in no wave: they can never start as things stand (a failed
+    /// or blocked dependency, an unknown dependency, a cycle).
+    unschedulable: Vec<String>,
+    /// Every task, in file order.
+    tasks: Vec<PlannedTask>,
+    #[serde(skip)]
+    view: View<'a>,
+}
+
+/// What the text, dot and mermaid renderings need.
+struct View<'a> {
+    plan: Plan<'a>,
+    tf: &'a TaskFile,
+    out: Output,
+    format: Format,
+}
+
+/// The critical path of `plan --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+struct Critical {
+    /// Its task ids, first to last (a missing estimate counts as 0).
+    tasks: Vec<String>,
+    /// Its length in minutes.
+    minutes: u64,
+}
+
+/// One task of `plan --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+struct PlannedTask {
+    /// The task id.
+    id: String,
+    /// Its name (`""` when none).
+    name: String,
+    /// Its agent (`""` when none).
+    agent: String,
+    /// Its status.
+    #[schemars(with = "String")]
+    status: Status,
+    /// Its dependencies, as written.
+    depends_on: Vec<String>,
+    /// Its estimate.
+    estimated_time_minutes: Option<u64>,
+    /// Whether it is a checkpoint.
+    checkpoint: bool,
+    /// Whether it may run beside other tasks.
+    parallel_ok: bool,
+    /// The 1-based number of its wave.
+    wave: Option<usize>,
+}
+
 pub fn run(ctx: &Context) -> Result<()> {
     let format = match ctx.args.value(&defs::FORMAT) {
-        Some(f) => f,
-        None if ctx.out.json => "json",
-        None => "text",
+        Some("text") => Format::Text,
+        Some("json") => Format::Json,
+        Some("dot") => Format::Dot,
+        Some("mermaid") => Format::Mermaid,
+        Some(f) => {
+            return Err(Error::usage(
+                format!("unknown format '{f}' (expected text, json, dot or mermaid)"),
+                Some(defs::PLAN.name),
+            ))
+        }
+        None if ctx.out.json => Format::Json,
+        None => Format::Text,
     };
-    if !matches!(format, "text" | "json" | "dot" | "mermaid") {
-        return Err(Error::usage(
-            format!("unknown format '{format}' (expected text, json, dot or mermaid)"),
-            Some(defs::PLAN.name),
-        ));
-    }
     let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph, max);
-    match format {
-        "json" => write_stdout(&json_text(&to_json(&plan))),
-        "dot" => write_stdout(&to_dot(&plan, &tf)),
-        "mermaid" => write_stdout(&to_mermaid(&plan, &tf)),
-        _ if ctx.out.quiet => {}
-        _ => write_stdout(&to_text(ctx, &plan, &tf)),
-    }
+    // An explicit --format wins over --json.
+    let out = Output {
+        json: format == Format::Json,
+        ..ctx.out
+    };
+    report::emit(&out, "plan", &build(plan, &tf, out, format));
     Ok(())
 }
 
-fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
+impl fmt::Display for PlanReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.view;
+        f.write_str(&match v.format {
+            Format::Dot => to_dot(&v.plan, v.tf),
+            Format::Mermaid => to_mermaid(&v.plan, v.tf),
+            Format::Text | Format::Json => to_text(&v.out, &v.plan, v.tf),
+        })
+    }
+}
+
+/// Dot and mermaid are the answer asked for: printed even with `-q`.
+impl Report for PlanReport<'_> {
+    fn essential(&self) -> bool {
+        matches!(self.view.format, Format::Dot | Format::Mermaid)
+    }
+}
+
+fn to_text(out: &Output, plan: &Plan, tf: &TaskFile) -> String {
     let mut o = String::new();
     let graph = plan.graph;
-    let out = &ctx.out;
     let remaining = graph.tasks.iter().filter(|t| !t.status.is_done()).count();
     let shown = &tf.path;
     if remaining == 0 {
@@ -181,49 +282,12 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
     outln!(
         o,
         "{shown}: {remaining} task{} remaining in {} wave{}",
-        if remaining == 1 { "" } else { "s" },
+        plural(remaining),
         plan.waves.len(),
-        if plan.waves.len() == 1 { "" } else { "s" }
+        plural(plan.waves.len())
     );
-    for (n, wave) in plan.waves.iter().enumerate() {
-        let longest = wave.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0);
-        let ids: Vec<String> = wave
-            .iter()
-            .map(|&i| {
-                let t = &graph.tasks[i];
-                let mut s = t.id.clone();
-                if t.status == Status::InProgress {
-                    s.push_str(" (running)");
-                }
-                if t.checkpoint {
-                    s.push_str(" (checkpoint)");
-                }
-                s
-            })
-            .collect();
-        let mut head = if plan.estimated {
-            format!("{longest} min")
-        } else {
-            String::new()
-        };
-        if !plan.approvals[n].is_empty() {
-            let ids: Vec<&str> = plan.approvals[n].iter().map(|&j| plan.id(j)).collect();
-            if !head.is_empty() {
-                head.push_str(", ");
-            }
-            head.push_str(&format!("after git parallel approve {}", ids.join(" ")));
-        }
-        let head = if head.is_empty() {
-            String::new()
-        } else {
-            format!(" ({head})")
-        };
-        outln!(
-            o,
-            "  {}{head}: {}",
-            out.paint("1", &format!("Wave {}", n + 1)),
-            ids.join(", ")
-        );
+    for n in 0..plan.waves.len() {
+        outln!(o, "{}", wave_line(out, plan, n));
     }
     let all_blockers = schedule::blockers_of(graph, &plan.stuck);
     for (&i, blockers) in plan.stuck.iter().zip(all_blockers) {
@@ -239,6 +303,56 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
             plan.id(i)
         );
     }
+    o.push_str(&time_text(plan));
+    o
+}
+
+/// `  Wave N (M min, after git parallel approve …): ids`.
+fn wave_line(out: &Output, plan: &Plan, n: usize) -> String {
+    let graph = plan.graph;
+    let wave = &plan.waves[n];
+    let longest = wave.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0);
+    let ids: Vec<String> = wave
+        .iter()
+        .map(|&i| {
+            let t = &graph.tasks[i];
+            let mut s = t.id.clone();
+            if t.status == Status::InProgress {
+                s.push_str(" (running)");
+            }
+            if t.checkpoint {
+                s.push_str(" (checkpoint)");
+            }
+            s
+        })
+        .collect();
+    let mut head = if plan.estimated {
+        format!("{longest} min")
+    } else {
+        String::new()
+    };
+    if !plan.approvals[n].is_empty() {
+        let ids: Vec<&str> = plan.approvals[n].iter().map(|&j| plan.id(j)).collect();
+        if !head.is_empty() {
+            head.push_str(", ");
+        }
+        head.push_str(&format!("after git parallel approve {}", ids.join(" ")));
+    }
+    let head = if head.is_empty() {
+        String::new()
+    } else {
+        format!(" ({head})")
+    };
+    format!(
+        "  {}{head}: {}",
+        out.paint("1", &format!("Wave {}", n + 1)),
+        ids.join(", ")
+    )
+}
+
+/// The critical path and the time estimates (or that there are none).
+fn time_text(plan: &Plan) -> String {
+    let mut o = String::new();
     if !plan.estimated {
         outln!(
             o,
@@ -270,51 +384,49 @@ fn to_text(ctx: &Context, plan: &Plan, tf: &TaskFile) -> String {
     o
 }
 
-fn to_json(plan: &Plan) -> Value {
+/// The report of `plan`, kept with what its renderings need.
+fn build<'a>(plan: Plan<'a>, tf: &'a TaskFile, out: Output, format: Format) -> PlanReport<'a> {
     let graph = plan.graph;
-    let waves: Vec<Vec<&str>> = plan
-        .waves
-        .iter()
-        .map(|w| w.iter().map(|&i| plan.id(i)).collect())
-        .collect();
-    let tasks: Vec<Value> = graph
+    let ids = |v: &[usize]| -> Vec<String> { v.iter().map(|&i| plan.id(i).to_string()).collect() };
+    let tasks = graph
         .tasks
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            json!({
-                "id": t.id,
-                "name": t.name,
-                "agent": t.agent,
-                "status": t.status,
-                "depends_on": t.depends_on,
-                "estimated_time_minutes": t.estimated_time_minutes,
-                "checkpoint": t.checkpoint,
-                "parallel_ok": t.parallel_ok,
-                "wave": plan.wave_of[i].map(|w| w + 1),
-            })
+        .map(|(i, t)| PlannedTask {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            agent: t.agent.clone(),
+            status: t.status,
+            depends_on: t.depends_on.clone(),
+            estimated_time_minutes: t.estimated_time_minutes,
+            checkpoint: t.checkpoint,
+            parallel_ok: t.parallel_ok,
+            wave: plan.wave_of[i].map(|w| w + 1),
         })
         .collect();
-    let approvals: Vec<Vec<&str>> = plan
-        .approvals
-        .iter()
-        .map(|a| a.iter().map(|&j| plan.id(j)).collect())
-        .collect();
-    let critical: Vec<&str> = plan.critical.tasks.iter().map(|&i| plan.id(i)).collect();
-    let stuck: Vec<&str> = plan.stuck.iter().map(|&i| plan.id(i)).collect();
-    common::json_envelope(
-        "plan",
-        json!({
-            "product": graph.product,
-            "waves": waves,
-            "approvals": approvals,
-            "critical_path": { "tasks": critical, "minutes": plan.critical.minutes },
-            "sequential_minutes": plan.sequential,
-            "parallel_minutes": plan.parallel,
-            "unschedulable": stuck,
-            "tasks": tasks,
-        }),
-    )
+    let waves = plan.waves.iter().map(|w| ids(w)).collect();
+    let approvals = plan.approvals.iter().map(|a| ids(a)).collect();
+    let critical_path = Critical {
+        tasks: ids(&plan.critical.tasks),
+        minutes: plan.critical.minutes,
+    };
+    let unschedulable = ids(&plan.stuck);
+    PlanReport {
+        product: graph.product.clone(),
+        waves,
+        approvals,
+        critical_path,
+        sequential_minutes: plan.sequential,
+        parallel_minutes: plan.parallel,
+        unschedulable,
+        tasks,
+        view: View {
+            plan,
+            tf,
+            out,
+            format,
+        },
+    }
 }
 
 /// Fill and border colours of a status, shared by dot and mermaid.

@@ -1,9 +1,39 @@
 //! `git parallel recover --abort|--continue`: roll back or complete an interrupted operation.
+//!
+//! Not on the command driver (crate::commands::driver): there is no plan to prepare, print for
+//! `--dry-run` or execute. The steps to redo or undo are the interrupted operation's, read from
+//! its journal by the transaction engine itself (`txn::recover`), and recover has no `--dry-run`.
+//! Its typed report goes through the same sink (`crate::report::emit`).
+
+use serde::Serialize;
+use std::fmt;
 
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::report::{self, Report};
 use crate::txn::{self, Recovered};
+
+/// What became of the interrupted operation (`--json`: `result`, `operation`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RecoverReport {
+    /// `"rolled_back"`: every step done was undone, the repository is as before the operation
+    /// (`--abort`, or `--continue` on an operation that was being rolled back); `"completed"`:
+    /// the remaining steps were done (`--continue`).
+    result: Outcome,
+    /// The summary of the operation (as a plan's `summary`).
+    operation: String,
+}
+
+/// How the interrupted operation ended.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    /// Every step done was undone.
+    RolledBack,
+    /// The remaining steps were done.
+    Completed,
+}
 
 pub fn run(ctx: &Context) -> Result<()> {
     let abort = ctx.args.on(&defs::ABORT_OP);
@@ -14,23 +44,25 @@ pub fn run(ctx: &Context) -> Result<()> {
             Some(defs::RECOVER.name),
         ));
     }
-    let done = txn::recover(&ctx.repo, cont)?;
-    let (what, summary) = match &done {
-        Recovered::RolledBack(s) => ("rolled_back", s),
-        Recovered::Completed(s) => ("completed", s),
+    let (result, operation) = match txn::recover(&ctx.repo, cont)? {
+        Recovered::RolledBack(s) => (Outcome::RolledBack, s),
+        Recovered::Completed(s) => (Outcome::Completed, s),
     };
-    if ctx.out.json {
-        super::common::print_json(&super::common::json_envelope(
-            "recover",
-            serde_json::json!({ "result": what, "operation": summary }),
-        ));
-    } else if !ctx.out.quiet {
-        match done {
-            Recovered::RolledBack(s) => {
-                println!("Rolled back '{s}': the repository is as it was before it.")
-            }
-            Recovered::Completed(s) => println!("Completed '{s}'."),
-        }
-    }
+    report::emit(&ctx.out, "recover", &RecoverReport { result, operation });
     Ok(())
 }
+
+impl fmt::Display for RecoverReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.operation;
+        match self.result {
+            Outcome::RolledBack => writeln!(
+                f,
+                "Rolled back '{s}': the repository is as it was before it."
+            ),
+            Outcome::Completed => writeln!(f, "Completed '{s}'."),
+        }
+    }
+}
+
+impl Report for RecoverReport {}

@@ -3,9 +3,6 @@
 
 use serde_json::Value;
 
-use crate::context::Context;
-use crate::txn::Plan;
-
 /// `writeln!` into a String (writing to a String cannot fail).
 macro_rules! outln {
     ($o:ident, $($arg:tt)*) => {{
@@ -30,9 +27,4 @@ pub(crate) fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-/// Prints a plan for --dry-run (text or JSON); commands on the driver get this from it.
-pub(crate) fn print_dry_run(ctx: &Context, command: &str, plan: &Plan) {
-    crate::report::dry_run(&ctx.out, command, plan);
 }

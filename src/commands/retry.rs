@@ -9,20 +9,45 @@
 //! and exits 1.
 
 use camino::Utf8PathBuf;
+use gix::ObjectId;
+use serde::Serialize;
+use std::fmt;
 
 use super::backup::free_backup_name;
 use super::common::{self, short_branch, Env};
-use super::render::print_dry_run;
+use super::driver::{drive, Prepared};
+use super::render::plural;
 use super::select::named_task;
 use super::worktrees::{launch_line, task_worktree, worktree_changes};
 use crate::cli::defs;
-use crate::context::Context;
-use crate::error::Result;
-use crate::git::RefUpdate;
+use crate::context::{Context, Output};
+use crate::error::{Error, Result};
+use crate::git::{RefUpdate, WorktreeInfo};
+use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status, Task};
+use crate::txn::step::CopyFile;
 use crate::txn::{self, Plan, Step};
 
+/// Runs retry through the driver. A task out of retries is retry's one refusal that changes
+/// something: its plan marks the task blocked, the driver executes it and emits the report
+/// (`--json`: `retried: null` and `blocked`; text: nothing), and then `run` returns the refusal
+/// the report carries, so the command exits 1 after the change took effect. Under `--dry-run`
+/// the plan is shown (after a note, in text) and the exit is 0.
 pub fn run(ctx: &Context) -> Result<()> {
+    let prepared = prepare(ctx)?;
+    let refusal = prepared.report.refusal();
+    let dry_run = ctx.args.on(&defs::DRY_RUN);
+    if let (RetryReport::Blocked(b), true, false) = (&prepared.report, dry_run, ctx.out.json) {
+        crate::output::eprint(format_args!("note: {}\n", b.dry_run_note()));
+    }
+    drive(ctx, prepared)?;
+    match refusal {
+        Some(e) if !dry_run => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
     let env = Env::load(ctx)?;
     let task = named_task(&env, "retry")?;
     let id = task.id.as_str();
@@ -41,226 +66,245 @@ pub fn run(ctx: &Context) -> Result<()> {
     if i64::from(task.retry_count) > max {
         return block(&env, task, max);
     }
+    let mut attempt = Attempt::find(&env, task)?;
+    attempt.check(&env, task)?;
+    attempt.prepare(&env, task)
+}
 
-    let old_branch = env.branch_of(task);
-    let old_tip = ctx.repo.ref_id(&old_branch)?;
-    let old_wt = task_worktree(&env, task)?;
-    let copy = super::worktrees::include_files(&env)?;
-    let new_branch = env.new_branch_name(task);
-    let path: Utf8PathBuf = old_wt
-        .as_ref()
-        .map(|w| w.path.clone())
-        .unwrap_or_else(|| env.worktree_path(task));
+/// The failed attempt of a task and where the new one goes.
+struct Attempt {
+    old_branch: String,
+    old_tip: Option<ObjectId>,
+    old_wt: Option<WorktreeInfo>,
+    new_branch: String,
+    /// The new worktree: the old one's path, else the template's.
+    path: Utf8PathBuf,
+    /// The include files copied into the new worktree.
+    copy: Vec<CopyFile>,
+    /// Unchanged copies of them in the old worktree (found by [`Attempt::check`]).
+    ours: Vec<String>,
+}
 
-    // Everything that stands in the way, at once.
-    let mut problems = Vec::new();
-    let mut ours = Vec::new();
-    if let Some(w) = &old_wt {
-        if w.branch.as_deref() != Some(old_branch.as_str()) {
+impl Attempt {
+    fn find(env: &Env, task: &Task) -> Result<Attempt> {
+        let old_branch = env.branch_of(task);
+        let old_wt = task_worktree(env, task)?;
+        Ok(Attempt {
+            old_tip: env.ctx.repo.ref_id(&old_branch)?,
+            new_branch: env.new_branch_name(task),
+            path: old_wt
+                .as_ref()
+                .map(|w| w.path.clone())
+                .unwrap_or_else(|| env.worktree_path(task)),
+            old_branch,
+            old_wt,
+            copy: super::worktrees::include_files(env)?,
+            ours: Vec::new(),
+        })
+    }
+
+    /// Everything that stands in the way, at once.
+    fn check(&mut self, env: &Env, task: &Task) -> Result<()> {
+        let mut problems = match &self.old_wt {
+            Some(w) => {
+                let (problems, ours) = self.worktree_problems(env, w)?;
+                self.ours = ours;
+                problems
+            }
+            None if self.path.exists() => vec![format!("{} already exists", env.show(&self.path))],
+            None => Vec::new(),
+        };
+        let new_short = short_branch(&self.new_branch);
+        if !common::valid_branch(new_short) {
             problems.push(format!(
-                "its worktree {} has {} checked out instead of {}",
-                env.show(&w.path),
+                "'{new_short}' is not a valid branch name (check parallel.branchTemplate)"
+            ));
+        } else if self.new_branch != self.old_branch
+            && env.ctx.repo.ref_id(&self.new_branch)?.is_some()
+        {
+            problems.push(format!("branch {new_short} already exists"));
+        }
+        if self.path.starts_with(&env.main) {
+            problems.push(format!(
+                "worktree {} would be inside the main worktree",
+                env.show(&self.path)
+            ));
+        }
+        if let Some(w) = self.old_wt.as_ref().filter(|w| w.path.is_dir()) {
+            problems.extend(submodule_problem(env, w)?);
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let id = task.id.as_str();
+        Err(crate::refused!(
+            help = "nothing was changed; fix these and run 'git parallel retry {id}' again",
+            "cannot retry {id}:\n  {}",
+            problems.join("\n  ")
+        ))
+    }
+
+    /// What stands in the way of removing the old worktree `w`; the unchanged include files
+    /// copied into it.
+    fn worktree_problems(&self, env: &Env, w: &WorktreeInfo) -> Result<(Vec<String>, Vec<String>)> {
+        let mut problems = Vec::new();
+        let shown = env.show(&w.path);
+        if w.branch.as_deref() != Some(self.old_branch.as_str()) {
+            problems.push(format!(
+                "its worktree {shown} has {} checked out instead of {}",
                 w.branch
                     .as_deref()
                     .map(short_branch)
                     .unwrap_or("a detached HEAD"),
-                short_branch(&old_branch)
+                short_branch(&self.old_branch)
             ));
         }
         if w.locked {
             problems.push(format!(
-                "its worktree {} is locked (git worktree unlock)",
-                env.show(&w.path)
+                "its worktree {shown} is locked (git worktree unlock)"
             ));
         }
-        if ctx.repo.current_worktree.as_deref() == Some(w.path.as_path()) {
+        if env.ctx.repo.current_worktree.as_deref() == Some(w.path.as_path()) {
             problems.push(format!(
-                "you are inside its worktree {}; run the command from the main worktree",
-                env.show(&w.path)
+                "you are inside its worktree {shown}; run the command from the main worktree"
             ));
         }
+        let mut ours = Vec::new();
         if w.path.is_dir() {
-            let (changes, o) = worktree_changes(&env, &w.path, &copy)?;
+            let changes;
+            (changes, ours) = worktree_changes(env, &w.path, &self.copy)?;
             if !changes.is_empty() {
                 problems.push(format!(
-                    "its worktree {} has uncommitted or untracked changes ({}); commit them (they are kept \
+                    "its worktree {shown} has uncommitted or untracked changes ({}); commit them (they are kept \
                      with the old branch) or stash them",
-                    env.show(&w.path),
                     changes.join(", ")
                 ));
             }
-            ours = o;
         }
-    } else if path.exists() {
-        problems.push(format!("{} already exists", env.show(&path)));
+        Ok((problems, ours))
     }
-    if !common::valid_branch(short_branch(&new_branch)) {
-        problems.push(format!(
-            "'{}' is not a valid branch name (check parallel.branchTemplate)",
-            short_branch(&new_branch)
-        ));
-    } else if new_branch != old_branch && ctx.repo.ref_id(&new_branch)?.is_some() {
-        problems.push(format!(
-            "branch {} already exists",
-            short_branch(&new_branch)
-        ));
-    }
-    if path.starts_with(&env.main) {
-        problems.push(format!(
-            "worktree {} would be inside the main worktree",
-            env.show(&path)
-        ));
-    }
-    // Submodule repositories live inside the worktree's admin dir and go with it.
-    if let Some(w) = old_wt.as_ref().filter(|w| w.path.is_dir()) {
-        let subs = super::submodules::find(&ctx.repo, &w.path)?;
-        if !subs.is_empty() {
-            let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
-            problems.push(format!(
-                "worktree {} has initialised submodules ({}) whose repositories would be removed with it; \
-                 push their work (git -C <submodule> push), then: git -C {} submodule deinit --all --force",
-                env.show(&w.path),
-                paths.join(", "),
-                env.show(&w.path)
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(crate::refused!(
-            help = "nothing was changed; fix these and run 'git parallel retry {id}' again",
-            "cannot retry {id}:\n  {}",
-            problems.join("\n  ")
-        ));
-    }
-
-    // The plan: back up, remove the old attempt, record the new one, create it.
-    let mut steps = Vec::new();
-    let message = format!("chore({}): retry {id}", env.product);
-    let mut backup = None;
-    if let Some(tip) = old_tip {
-        let mut taken = Vec::new();
-        let name = free_backup_name(
-            &env,
-            &format!("{id}-retry{}", task.retry_count.max(1)),
-            &mut taken,
-        )?;
-        steps.push(Step::Refs {
-            updates: vec![RefUpdate {
-                name: name.clone(),
-                old: None,
-                new: Some(tip.to_string()),
-            }],
-            message: format!("git-parallel: backup before {message}"),
-        });
-        backup = Some(name);
-    }
-    if let Some(w) = &old_wt {
-        steps.push(Step::RemoveWorktree {
-            path: w.path.clone(),
-            branch: old_branch.clone(),
-            // Unchanged copies of the include files alone do not block removal.
-            force: !ours.is_empty(),
-            restore: Vec::new(),
-            post_start: None,
-        });
-    }
-    if let Some(tip) = old_tip {
-        steps.push(Step::Refs {
-            updates: vec![RefUpdate {
-                name: old_branch.clone(),
-                old: Some(tip.to_string()),
-                new: None,
-            }],
-            message: format!("git-parallel: {message} (old attempt)"),
-        });
-    }
-    let now = crate::time::now_iso();
-    let mut edits = vec![
-        Edit::task(id, "status", "in_progress"),
-        Edit::task(id, "started_at", now.as_str()),
-        Edit::task(id, "assigned_to", short_branch(&new_branch)),
-    ];
-    if task.result.is_some() {
-        // The result was the failed attempt's; the new attempt has none yet.
-        edits.push(Edit::task(id, "result", Scalar::Null));
-    }
-    edits.push(Edit::metadata("updated_at", now.as_str()));
-    let (file_steps, base) = env.task_file_steps(&edits, &message, false)?;
-    steps.extend(file_steps);
-    steps.push(Step::Refs {
-        updates: vec![RefUpdate {
-            name: new_branch.clone(),
-            old: None,
-            new: Some(base.to_string()),
-        }],
-        message: format!("git-parallel: {message}"),
-    });
-    steps.push(Step::AddWorktree {
-        path: path.clone(),
-        branch: new_branch.clone(),
-        copy,
-        post_start: ctx.repo.config("parallel.postStart"),
-    });
-    let mut plan = Plan {
-        command: "retry".into(),
-        summary: format!("retry {id}"),
-        steps,
-        commit_point: None,
-        meta: serde_json::json!({ "tasks": [id], "backup": backup }),
-    };
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-    if ctx.args.on(&defs::DRY_RUN) {
-        print_dry_run(ctx, "retry", &plan);
-        return Ok(());
-    }
-    txn::execute(&ctx.repo, plan)?;
-    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
-
-    let next = launch_line(&env, id, &new_branch, &path);
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "retry",
-            serde_json::json!({
-                "target": short_branch(&env.target),
-                "base": base.to_string(),
-                "retried": {
-                    "id": id,
-                    "branch": short_branch(&new_branch),
-                    "worktree": path,
-                    "retry_count": task.retry_count,
-                    "backup": backup,
-                    "next": next,
-                },
-            }),
-        ));
-        return Ok(());
-    }
-    if ctx.out.quiet {
-        return Ok(());
-    }
-    println!(
-        "Retrying {id} (after {} failure{}) from {} at {}:",
-        task.retry_count,
-        super::render::plural(task.retry_count as usize),
-        short_branch(&env.target),
-        crate::txn::step::short(&base.to_string())
-    );
-    println!(
-        "  {}  {}  {}",
-        ctx.out.paint("1", id),
-        short_branch(&new_branch),
-        env.show(&path)
-    );
-    if let Some(b) = &backup {
-        println!("The previous attempt is saved as {b}; look at it with: git log {b}");
-    }
-    println!("Next:\n  {next}");
-    Ok(())
 }
 
-/// Too many failures: record `status: blocked` and refuse (exit 1).
-fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
-    let ctx = env.ctx;
+/// Submodule repositories live inside the worktree's admin dir and go with it.
+fn submodule_problem(env: &Env, w: &WorktreeInfo) -> Result<Option<String>> {
+    let subs = super::submodules::find(&env.ctx.repo, &w.path)?;
+    if subs.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
+    let shown = env.show(&w.path);
+    Ok(Some(format!(
+        "worktree {shown} has initialised submodules ({}) whose repositories would be removed with it; \
+         push their work (git -C <submodule> push), then: git -C {shown} submodule deinit --all --force",
+        paths.join(", "),
+    )))
+}
+
+impl Attempt {
+    /// The plan: back up, remove the old attempt, record the new one, create it.
+    fn prepare(self, env: &Env, task: &Task) -> Result<Prepared<RetryReport>> {
+        let id = task.id.as_str();
+        let message = format!("chore({}): retry {id}", env.product);
+        let mut steps = Vec::new();
+        let backup = match self.old_tip {
+            Some(tip) => {
+                let base = format!("{id}-retry{}", task.retry_count.max(1));
+                let name = free_backup_name(env, &base, &mut Vec::new())?;
+                let update = RefUpdate {
+                    name: name.clone(),
+                    old: None,
+                    new: Some(tip.to_string()),
+                };
+                steps.push(refs_step(update, format!("backup before {message}")));
+                Some(name)
+            }
+            None => None,
+        };
+        self.remove_old(&mut steps, &message);
+        let now = crate::time::now_iso();
+        let mut edits = vec![
+            Edit::task(id, "status", "in_progress"),
+            Edit::task(id, "started_at", now.as_str()),
+            Edit::task(id, "assigned_to", short_branch(&self.new_branch)),
+        ];
+        if task.result.is_some() {
+            // The result was the failed attempt's; the new attempt has none yet.
+            edits.push(Edit::task(id, "result", Scalar::Null));
+        }
+        edits.push(Edit::metadata("updated_at", now.as_str()));
+        let (file_steps, base) = env.task_file_steps(&edits, &message, false)?;
+        steps.extend(file_steps);
+        let update = RefUpdate {
+            name: self.new_branch.clone(),
+            old: None,
+            new: Some(base.to_string()),
+        };
+        steps.push(refs_step(update, message));
+        steps.push(Step::AddWorktree {
+            path: self.path.clone(),
+            branch: self.new_branch.clone(),
+            copy: self.copy,
+            post_start: env.ctx.repo.config("parallel.postStart"),
+        });
+        let mut plan = Plan {
+            command: "retry".into(),
+            summary: format!("retry {id}"),
+            steps,
+            commit_point: None,
+            meta: serde_json::json!({ "tasks": [id], "backup": backup }),
+        };
+        let kept = txn::keep::keep_ignored(&env.ctx.repo, &mut plan.steps, &[])?;
+        let report = Retried {
+            target: short_branch(&env.target).to_string(),
+            base: base.to_string(),
+            retried: RetriedTask {
+                id: id.to_string(),
+                branch: short_branch(&self.new_branch).to_string(),
+                next: launch_line(env, id, &self.new_branch, &self.path),
+                worktree_shown: env.show(&self.path),
+                worktree: self.path,
+                retry_count: task.retry_count,
+                backup,
+            },
+            kept_lines: txn::keep::kept_lines(&kept, |p| env.show(p)),
+            out: env.ctx.out,
+        };
+        Ok(Prepared::new(plan, RetryReport::Retried(report)))
+    }
+
+    /// The steps that remove the old worktree and delete the old branch.
+    fn remove_old(&self, steps: &mut Vec<Step>, message: &str) {
+        if let Some(w) = &self.old_wt {
+            steps.push(Step::RemoveWorktree {
+                path: w.path.clone(),
+                branch: self.old_branch.clone(),
+                // Unchanged copies of the include files alone do not block removal.
+                force: !self.ours.is_empty(),
+                restore: Vec::new(),
+                post_start: None,
+            });
+        }
+        if let Some(tip) = self.old_tip {
+            let update = RefUpdate {
+                name: self.old_branch.clone(),
+                old: Some(tip.to_string()),
+                new: None,
+            };
+            steps.push(refs_step(update, format!("{message} (old attempt)")));
+        }
+    }
+}
+
+/// One ref update, its reflog message `git-parallel: <message>`.
+fn refs_step(update: RefUpdate, message: String) -> Step {
+    Step::Refs {
+        updates: vec![update],
+        message: format!("git-parallel: {message}"),
+    }
+}
+
+/// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
+fn block(env: &Env, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
     let now = crate::time::now_iso();
     let edits = vec![
@@ -279,30 +323,156 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<()> {
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id], "blocked": true }),
     };
-    if ctx.args.on(&defs::DRY_RUN) {
-        if !ctx.out.json {
-            eprintln!(
-                "note: {id} has used up its retries (failed {} times; parallel.maxRetries = {max}); retry would mark it blocked",
-                task.retry_count
-            );
+    let report = RetryReport::Blocked(Blocked {
+        retried: (),
+        blocked: BlockedTask {
+            id: id.to_string(),
+            retry_count: task.retry_count,
+            max_retries: max,
+        },
+    });
+    Ok(Prepared::new(plan, report))
+}
+
+/// What `retry` did: the task started again, or marked blocked (and the command exits 1).
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum RetryReport {
+    /// The task started again on a fresh branch and worktree.
+    Retried(Retried),
+    /// The task has failed more than `parallel.maxRetries` times: marked `blocked`
+    /// (committed); the document is printed and the exit code is 1.
+    Blocked(Blocked),
+}
+
+/// A failed task started again (`--json`: `target`, `base`, `retried`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Retried {
+    /// The target branch.
+    target: String,
+    /// The commit the new branch starts at (the target's new tip, which marks the task
+    /// `in_progress`).
+    base: String,
+    /// The task started again.
+    retried: RetriedTask,
+    /// The lines saying what happened to the old worktree's ignored files.
+    #[serde(skip)]
+    kept_lines: Vec<String>,
+    #[serde(skip)]
+    out: Output,
+}
+
+/// The task `retry` started again.
+#[derive(Serialize, schemars::JsonSchema)]
+struct RetriedTask {
+    /// The task id.
+    id: String,
+    /// The new branch.
+    branch: String,
+    /// The new worktree's absolute path (the old worktree's path when there was one).
+    #[schemars(with = "String")]
+    worktree: Utf8PathBuf,
+    /// The failures so far (unchanged by retry).
+    retry_count: u32,
+    /// The ref the previous attempt's branch tip is saved as, or `null` when that branch no
+    /// longer existed.
+    backup: Option<String>,
+    /// The command to go to work in the new worktree, as for start.
+    next: String,
+    /// The worktree as shown in the text.
+    #[serde(skip)]
+    worktree_shown: String,
+}
+
+/// A task out of retries, marked blocked (`--json`: `retried`, `blocked`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Blocked {
+    /// Always `null`: nothing was started.
+    retried: (),
+    /// The task marked blocked.
+    blocked: BlockedTask,
+}
+
+/// The task `retry` marked blocked.
+#[derive(Serialize, schemars::JsonSchema)]
+struct BlockedTask {
+    /// The task id.
+    id: String,
+    /// Its failures so far.
+    retry_count: u32,
+    /// `parallel.maxRetries` (default 3).
+    max_retries: i64,
+}
+
+impl RetryReport {
+    /// The refusal `run` returns once a blocked task's plan took effect.
+    fn refusal(&self) -> Option<Error> {
+        let RetryReport::Blocked(b) = self else {
+            return None;
+        };
+        let BlockedTask {
+            id,
+            retry_count,
+            max_retries: max,
+        } = &b.blocked;
+        Some(crate::refused!(
+            help = "its branch and worktree are kept; to try again anyway, raise parallel.maxRetries \
+                    and set its status back to failed in the task file",
+            "{id} has used up its retries (failed {retry_count} times; parallel.maxRetries = {max}); marked it blocked"
+        ))
+    }
+}
+
+impl Blocked {
+    /// The note before the plan of a `--dry-run`.
+    fn dry_run_note(&self) -> String {
+        let BlockedTask {
+            id,
+            retry_count,
+            max_retries: max,
+        } = &self.blocked;
+        format!(
+            "{id} has used up its retries (failed {retry_count} times; parallel.maxRetries = {max}); retry would mark it blocked"
+        )
+    }
+}
+
+impl fmt::Display for RetryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A blocked task has no text: the refusal says it all.
+        let RetryReport::Retried(r) = self else {
+            return Ok(());
+        };
+        for line in &r.kept_lines {
+            writeln!(f, "{line}")?;
         }
-        print_dry_run(ctx, "retry", &plan);
-        return Ok(());
+        let t = &r.retried;
+        writeln!(
+            f,
+            "Retrying {} (after {} failure{}) from {} at {}:",
+            t.id,
+            t.retry_count,
+            plural(t.retry_count as usize),
+            r.target,
+            crate::txn::step::short(&r.base)
+        )?;
+        let id = r.out.paint("1", &t.id);
+        writeln!(f, "  {id}  {}  {}", t.branch, t.worktree_shown)?;
+        if let Some(b) = &t.backup {
+            writeln!(
+                f,
+                "The previous attempt is saved as {b}; look at it with: git log {b}"
+            )?;
+        }
+        writeln!(f, "Next:\n  {}", t.next)
     }
-    txn::execute(&ctx.repo, plan)?;
-    if ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "retry",
-            serde_json::json!({
-                "retried": null,
-                "blocked": { "id": id, "retry_count": task.retry_count, "max_retries": max },
-            }),
-        ));
+}
+
+impl Report for RetryReport {
+    fn json_notes(&self) -> Vec<String> {
+        match self {
+            RetryReport::Retried(r) => r.kept_lines.clone(),
+            RetryReport::Blocked(_) => Vec::new(),
+        }
     }
-    Err(crate::refused!(
-        help = "its branch and worktree are kept; to try again anyway, raise parallel.maxRetries \
-                and set its status back to failed in the task file",
-        "{id} has used up its retries (failed {} times; parallel.maxRetries = {max}); marked it blocked",
-        task.retry_count
-    ))
 }

@@ -2,17 +2,22 @@
 //! in_progress and committed on the target first — all as one transaction.
 
 use camino::Utf8PathBuf;
+use serde::Serialize;
+use std::fmt;
 
 use super::common::{self, short_branch, Env};
+use super::driver::{drive, Prepared};
 use super::readiness::explain;
+use super::render::plural;
 use super::worktrees::{include_files, launch_line};
 use crate::cli::defs;
-use crate::context::Context;
+use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::RefUpdate;
+use crate::report::Report;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Edit, Status};
-use crate::txn::{self, Plan, Step};
+use crate::txn::{Plan, Step};
 
 /// One task about to start.
 struct Launch {
@@ -21,11 +26,70 @@ struct Launch {
     worktree: Utf8PathBuf,
 }
 
+/// What `start` did, or why it started nothing.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum StartReport {
+    /// Tasks were started.
+    Started(Started),
+    /// No task was ready.
+    Nothing(NothingStarted),
+}
+
+/// The tasks started (`--json`: `target`, `base`, `started`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Started {
+    /// The target branch the task branches start from.
+    target: String,
+    /// The commit the task branches start at (the target after the task-file commit).
+    base: String,
+    /// Each task started.
+    started: Vec<StartedTask>,
+    #[serde(skip)]
+    out: Output,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+struct StartedTask {
+    /// The task id.
+    id: String,
+    /// Its new branch.
+    branch: String,
+    /// Its new worktree.
+    #[schemars(with = "String")]
+    worktree: Utf8PathBuf,
+    /// The command that takes you there (`parallel.launch`, default `cd {worktree}`).
+    next: String,
+    #[serde(skip)]
+    worktree_shown: String,
+}
+
+/// Nothing was ready (`--json`: `started` empty, `in_progress`, `elsewhere`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct NothingStarted {
+    /// Always empty: no task was started.
+    started: [String; 0],
+    /// Tasks already in progress here.
+    in_progress: Vec<String>,
+    /// Tasks in progress whose branch is not in this repository (started on another machine).
+    elsewhere: Vec<String>,
+    #[serde(skip)]
+    elsewhere_notes: Vec<String>,
+    #[serde(skip)]
+    awaiting: Vec<(String, Vec<String>)>,
+}
+
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {
     let env = Env::load(ctx)?;
     let idx = select(&env)?;
     if idx.is_empty() {
-        return nothing_to_start(&env);
+        return Ok(Prepared::nothing(StartReport::Nothing(nothing_to_start(
+            &env,
+        )?)));
     }
     let launches: Vec<Launch> = idx
         .iter()
@@ -40,12 +104,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         .collect();
     check_names(&env, &launches)?;
     let (plan, base) = build_plan(&env, &launches)?;
-    if ctx.args.on(&defs::DRY_RUN) {
-        return print_dry_run(&env, &plan);
-    }
-    txn::execute(&ctx.repo, plan)?;
-    report(&env, &launches, &base.to_string());
-    Ok(())
+    let report = started(&env, launches, base.to_string());
+    Ok(Prepared::new(plan, StartReport::Started(report)))
 }
 
 /// The tasks to start: the named ones (each checked) or the scheduler's selection.
@@ -111,54 +171,60 @@ fn select(env: &Env) -> Result<Vec<usize>> {
     Ok(idx)
 }
 
-fn nothing_to_start(env: &Env) -> Result<()> {
+/// Why nothing starts: the tasks in progress here and elsewhere, and checkpoints to approve.
+fn nothing_to_start(env: &Env) -> Result<NothingStarted> {
     let graph = &env.tf.graph;
-    let mut running: Vec<&str> = Vec::new();
+    let mut in_progress = Vec::new();
     let mut elsewhere = Vec::new();
+    let mut elsewhere_notes = Vec::new();
     for t in graph
         .tasks
         .iter()
         .filter(|t| t.status == Status::InProgress)
     {
         if super::worktrees::in_progress_elsewhere(env, t)? {
-            elsewhere.push(t);
+            elsewhere.push(t.id.clone());
+            elsewhere_notes.push(super::worktrees::elsewhere_note(env, t));
         } else {
-            running.push(t.id.as_str());
+            in_progress.push(t.id.clone());
         }
     }
-    if env.ctx.out.json {
-        let ids: Vec<&str> = elsewhere.iter().map(|t| t.id.as_str()).collect();
-        common::print_json(&common::json_envelope(
-            "start",
-            serde_json::json!({ "started": [], "in_progress": running, "elsewhere": ids }),
-        ));
-        return Ok(());
-    }
-    if !env.ctx.out.quiet {
-        if running.is_empty() {
-            println!("Nothing to start: no task is ready (see 'git parallel status').");
+    Ok(NothingStarted {
+        started: [],
+        in_progress,
+        elsewhere,
+        elsewhere_notes,
+        awaiting: awaiting_approval(graph),
+    })
+}
+
+impl fmt::Display for NothingStarted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.in_progress.is_empty() {
+            writeln!(
+                f,
+                "Nothing to start: no task is ready (see 'git parallel status')."
+            )?;
         } else {
-            println!(
+            writeln!(
+                f,
                 "Nothing to start: {} already in progress; no other task is ready.",
-                running.join(", ")
-            );
+                self.in_progress.join(", ")
+            )?;
         }
-        for t in &elsewhere {
-            println!(
-                "{}; reset it with: git parallel abort {}",
-                super::worktrees::elsewhere_note(env, t),
-                t.id
-            );
+        for (note, id) in self.elsewhere_notes.iter().zip(&self.elsewhere) {
+            writeln!(f, "{note}; reset it with: git parallel abort {id}")?;
         }
-        for (checkpoint, waiting) in awaiting_approval(graph) {
-            println!(
+        for (checkpoint, waiting) in &self.awaiting {
+            writeln!(
+                f,
                 "{} wait{} for checkpoint {checkpoint} to be approved: git parallel approve {checkpoint}",
                 waiting.join(", "),
                 if waiting.len() == 1 { "s" } else { "" }
-            );
+            )?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Completed checkpoints that hold back otherwise ready tasks, with those tasks.
@@ -372,75 +438,67 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     Ok((plan, base))
 }
 
-fn print_dry_run(env: &Env, plan: &Plan) -> Result<()> {
-    if env.ctx.out.json {
-        common::print_json(&common::json_envelope(
-            "start",
-            serde_json::json!({ "dry_run": true, "plan": plan }),
-        ));
-    } else {
-        crate::output::print_str(&plan.to_string());
+/// The report of starting `launches` at `base`.
+fn started(env: &Env, launches: Vec<Launch>, base: String) -> Started {
+    let started = launches
+        .into_iter()
+        .map(|l| StartedTask {
+            next: launch_line(env, &l.id, &l.branch, &l.worktree),
+            branch: short_branch(&l.branch).to_string(),
+            worktree_shown: env.show(&l.worktree),
+            worktree: l.worktree,
+            id: l.id,
+        })
+        .collect();
+    Started {
+        target: short_branch(&env.target).to_string(),
+        base,
+        started,
+        out: env.ctx.out,
     }
-    Ok(())
 }
 
-fn report(env: &Env, launches: &[Launch], base: &str) {
-    let out = &env.ctx.out;
-    if out.json {
-        let tasks: Vec<serde_json::Value> = launches
-            .iter()
-            .map(|l| {
-                serde_json::json!({
-                    "id": l.id,
-                    "branch": short_branch(&l.branch),
-                    "worktree": l.worktree,
-                    "next": launch_line(env, &l.id, &l.branch, &l.worktree),
-                })
-            })
-            .collect();
-        common::print_json(&common::json_envelope(
-            "start",
-            serde_json::json!({
-                "target": short_branch(&env.target),
-                "base": base,
-                "started": tasks,
-            }),
-        ));
-        return;
-    }
-    if out.quiet {
-        return;
-    }
-    let w_id = launches
-        .iter()
-        .map(|l| l.id.chars().count())
-        .max()
-        .unwrap_or(0);
-    let w_br = launches
-        .iter()
-        .map(|l| short_branch(&l.branch).chars().count())
-        .max()
-        .unwrap_or(0);
-    println!(
-        "Started {} task{} from {} at {}:",
-        launches.len(),
-        if launches.len() == 1 { "" } else { "s" },
-        short_branch(&env.target),
-        crate::txn::step::short(base)
-    );
-    for l in launches {
-        println!(
-            "  {}  {:<w_br$}  {}",
-            out.paint("1", &format!("{:<w_id$}", l.id)),
-            short_branch(&l.branch),
-            env.show(&l.worktree)
-        );
-    }
-    println!("Next:");
-    for l in launches {
-        println!("  {}", launch_line(env, &l.id, &l.branch, &l.worktree));
+impl fmt::Display for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tasks = &self.started;
+        let w_id = tasks.iter().map(|t| t.id.chars().count()).max();
+        let w_br = tasks.iter().map(|t| t.branch.chars().count()).max();
+        let (w_id, w_br) = (w_id.unwrap_or(0), w_br.unwrap_or(0));
+        writeln!(
+            f,
+            "Started {} task{} from {} at {}:",
+            tasks.len(),
+            plural(tasks.len()),
+            self.target,
+            crate::txn::step::short(&self.base)
+        )?;
+        for t in tasks {
+            writeln!(
+                f,
+                "  {}  {:<w_br$}  {}",
+                self.out.paint("1", &format!("{:<w_id$}", t.id)),
+                t.branch,
+                t.worktree_shown
+            )?;
+        }
+        writeln!(f, "Next:")?;
+        for t in tasks {
+            writeln!(f, "  {}", t.next)?;
+        }
+        Ok(())
     }
 }
+
+impl fmt::Display for StartReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartReport::Started(r) => r.fmt(f),
+            StartReport::Nothing(r) => r.fmt(f),
+        }
+    }
+}
+
+impl Report for StartReport {}
 
 #[cfg(test)]
 mod tests {

@@ -5,16 +5,22 @@
 //! process is spawned. Each active worktree costs one `git status`, as many at once as CPUs.
 
 use camino::Utf8PathBuf;
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::fmt;
 
-use super::common::{self, short_branch, Env};
+use super::common::{short_branch, Env};
 use super::readiness::reason;
-use super::render::{json_text, outln, write_stdout};
+use super::render::outln;
+use super::table::{
+    fit_end, layout, short_path, status_color, terminal_width, Cell, C_AGENT, C_AHEAD, C_BRANCH,
+    C_CHANGES, C_ID, C_STATUS, C_WHERE, N_COLS,
+};
 use super::worktrees::ELSEWHERE;
-use crate::context::{Context, Output};
+use crate::context::Context;
 use crate::error::Result;
 use crate::git::WorktreeInfo;
 use crate::radar::{self, Radar};
+use crate::report::{self, Report};
 use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
@@ -39,6 +45,92 @@ struct Row<'a> {
     active: Option<Active>,
 }
 
+/// What `status` reports: every task, the branch and worktree of the active ones, what is ready
+/// and why the rest waits, and the conflict radar.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct StatusReport<'a> {
+    /// The task file used (see Paths above).
+    task_file: String,
+    /// The product: `metadata.product`, else `--product`/`parallel.product`, else the
+    /// `products/<name>/` directory of the task file.
+    product: String,
+    /// The branch tasks start from and merge into (`parallel.target`, else the branch checked
+    /// out in the main worktree).
+    target: String,
+    /// Every task, in file order.
+    tasks: Vec<TaskState>,
+    /// The ids of what `git parallel start` with no ids would start now, in start order
+    /// (priority, then file order).
+    ready: Vec<String>,
+    /// Every `pending` or `ready` task that does not start now, in file order.
+    waiting: Vec<Waiting>,
+    /// The conflict radar over the `in_progress` tasks whose branch is here, from their
+    /// committed tips (in-memory merges; nothing is written).
+    radar: Radar,
+    #[serde(skip)]
+    view: View<'a>,
+}
+
+/// What the text needs beyond the document: the environment, the rows, which are ready.
+struct View<'a> {
+    env: &'a Env<'a>,
+    rows: Vec<Row<'a>>,
+    ready: Vec<usize>,
+}
+
+/// One task in `status --json`.
+#[derive(Serialize, schemars::JsonSchema)]
+struct TaskState {
+    /// The task id.
+    id: String,
+    /// Its name; `""` when the task has none.
+    name: String,
+    /// Its agent; `""` when the task has none.
+    agent: String,
+    /// Its status.
+    #[schemars(with = "String")]
+    status: Status,
+    /// Active tasks only (`in_progress`, `failed`): the task's branch (`assigned_to`, else the
+    /// name `parallel.branchTemplate` gives).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<String>,
+    /// Active tasks only: whether that branch exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch_exists: Option<bool>,
+    /// Active tasks only: `true` for a task `in_progress` whose branch is not in this
+    /// repository ("in progress, no branch here": started on another machine, or the status
+    /// set by hand); `finish` skips it, `git parallel abort ID` resets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elsewhere: Option<bool>,
+    /// Absolute path of the worktree that has the branch checked out, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    worktree: Option<Utf8PathBuf>,
+    /// With `worktree`: the worktree has uncommitted changes or untracked files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dirty: Option<bool>,
+    /// With `worktree`: how many entries `git status --porcelain --untracked-files=all` lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<usize>,
+    /// When the branch exists: commits on the branch not on the target (since their merge
+    /// base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ahead: Option<usize>,
+    /// With `ahead`: commits on the target not on the branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    behind: Option<usize>,
+}
+
+/// A task that does not start now, and why.
+#[derive(Serialize, schemars::JsonSchema)]
+struct Waiting {
+    /// The task id.
+    id: String,
+    /// The same sentence as the text output: unmet dependencies, a checkpoint awaiting
+    /// approval, a shared file, `parallel_ok: false`.
+    reason: String,
+}
+
 pub fn run(ctx: &Context) -> Result<()> {
     let env = Env::load_readonly(ctx)?;
     let graph = &env.tf.graph;
@@ -59,6 +151,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         rows.push(Row { task: t, active });
     }
     count_changes(ctx, &mut rows)?;
+    let radar = radar_of(&env, &rows)?;
+    report::emit(&ctx.out, "status", &build(&env, rows, radar));
+    Ok(())
+}
+
+/// The report of `rows`: what is ready, and why the pending tasks that do not start now wait.
+fn build<'a>(env: &'a Env<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport<'a> {
+    let graph = &env.tf.graph;
     let sel = schedule::select(graph);
     // Pending tasks that do not start now, in file order.
     let mut waiting: Vec<(usize, &Wait)> = sel
@@ -68,18 +168,62 @@ pub fn run(ctx: &Context) -> Result<()> {
         .map(|(i, w)| (*i, w))
         .collect();
     waiting.sort_by_key(|(i, _)| *i);
-    let radar = radar_of(&env, &rows)?;
-    if ctx.out.json {
-        let mut doc = to_json(&env, &rows, &sel.run, &waiting);
-        doc["radar"] = serde_json::to_value(&radar).unwrap_or(Value::Null);
-        write_stdout(&json_text(&doc));
-    } else if !ctx.out.quiet {
-        let mut text = to_text(&env, &rows, &sel.run, &waiting);
-        text.push_str(&radar_text(&env, &radar));
-        write_stdout(&text);
+    StatusReport {
+        task_file: env
+            .task_rel
+            .clone()
+            .unwrap_or_else(|| env.task_path.to_string()),
+        product: env.product.clone(),
+        target: short_branch(&env.target).to_string(),
+        tasks: rows.iter().map(task_state).collect(),
+        ready: sel.run.iter().map(|&i| graph.tasks[i].id.clone()).collect(),
+        waiting: waiting
+            .iter()
+            .map(|(i, w)| Waiting {
+                id: graph.tasks[*i].id.clone(),
+                reason: reason(w),
+            })
+            .collect(),
+        radar,
+        view: View {
+            env,
+            rows,
+            ready: sel.run,
+        },
     }
-    Ok(())
 }
+
+/// One row as `status --json` shows it.
+fn task_state(r: &Row) -> TaskState {
+    let t = r.task;
+    let a = r.active.as_ref();
+    let changes = a.and_then(|a| a.changes);
+    let counts = a.and_then(|a| a.ahead.zip(a.behind));
+    TaskState {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        agent: t.agent.clone(),
+        status: t.status,
+        branch: a.map(|a| a.branch.clone()),
+        branch_exists: a.map(|a| a.tip.is_some()),
+        elsewhere: a.map(|a| a.elsewhere),
+        worktree: a.and_then(|a| a.worktree.clone()),
+        dirty: changes.map(|n| n > 0),
+        changes,
+        ahead: counts.map(|(ahead, _)| ahead),
+        behind: counts.map(|(_, behind)| behind),
+    }
+}
+
+impl fmt::Display for StatusReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.view;
+        f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
+        f.write_str(&radar_text(v.env, &self.radar))
+    }
+}
+
+impl Report for StatusReport<'_> {}
 
 /// The conflict radar over the in-progress tasks whose branch exists here.
 fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
@@ -198,126 +342,6 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
     Ok(())
 }
 
-/// The ANSI colour of a status (empty: none).
-fn status_color(s: Status) -> &'static str {
-    match s {
-        Status::Completed => "32",
-        Status::InProgress => "33",
-        Status::Failed => "31",
-        Status::Ready => "36",
-        Status::Blocked | Status::Skipped => "90",
-        Status::Pending => "",
-    }
-}
-
-/// One cell of the task table: its plain text and its ANSI colour (empty: none).
-#[derive(Clone, Default)]
-struct Cell {
-    text: String,
-    color: &'static str,
-}
-
-impl Cell {
-    fn new(text: impl Into<String>, color: &'static str) -> Cell {
-        Cell {
-            text: text.into(),
-            color,
-        }
-    }
-}
-
-/// The table's columns, in display order.
-const C_ID: usize = 0;
-const C_AGENT: usize = 1;
-const C_STATUS: usize = 2;
-const C_BRANCH: usize = 3;
-const C_WHERE: usize = 4;
-const C_CHANGES: usize = 5;
-const C_AHEAD: usize = 6;
-const N_COLS: usize = 7;
-/// Which columns go first when the table is wider than the terminal.
-const DROP_ORDER: [usize; 4] = [C_AHEAD, C_AGENT, C_BRANCH, C_CHANGES];
-
-/// The terminal's width: the TTY's (ioctl TIOCGWINSZ on stdout), else `$COLUMNS`, else none
-/// (piped output is never cut).
-fn terminal_width() -> Option<usize> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsRawFd as _;
-        let fd = std::io::stdout().as_raw_fd();
-        // SAFETY: isatty and ioctl(TIOCGWINSZ) only read the descriptor and fill `ws`.
-        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-        if unsafe { libc::isatty(fd) } == 1
-            && unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0
-            && ws.ws_col > 0
-        {
-            return Some(usize::from(ws.ws_col));
-        }
-    }
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|&c| c > 0)
-}
-
-/// `s` cut to `width` characters, ending in `…` when cut.
-fn fit_end(s: &str, width: Option<usize>) -> String {
-    match width {
-        Some(w) if s.chars().count() > w => {
-            let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
-            t.push('…');
-            t
-        }
-        _ => s.to_string(),
-    }
-}
-
-/// `s` cut to `width` characters from the left, starting with `…` when cut (for paths: the
-/// end names the task).
-fn fit_start(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    if n <= width {
-        return s.to_string();
-    }
-    let keep = width.saturating_sub(1);
-    let mut t = String::from("…");
-    t.extend(s.chars().skip(n - keep));
-    t
-}
-
-/// The shortest way to write the absolute path `p` seen from `cwd`: relative (with `..`),
-/// absolute, or under `~`.
-fn short_path(p: &camino::Utf8Path, cwd: &camino::Utf8Path, home: Option<&str>) -> String {
-    let mut best = p.to_string();
-    let mut consider = |c: String| {
-        if !c.is_empty() && c.chars().count() < best.chars().count() {
-            best = c;
-        }
-    };
-    if p.is_absolute() && cwd.is_absolute() {
-        let pc: Vec<_> = p.components().collect();
-        let cc: Vec<_> = cwd.components().collect();
-        let common = pc.iter().zip(&cc).take_while(|(a, b)| a == b).count();
-        let mut parts: Vec<&str> = vec![".."; cc.len() - common];
-        parts.extend(pc[common..].iter().map(|c| c.as_str()));
-        consider(if parts.is_empty() {
-            ".".to_string()
-        } else {
-            parts.join("/")
-        });
-    }
-    if let Some(home) = home.filter(|h| h.len() > 1 && h.starts_with('/')) {
-        if let Ok(rest) = p.strip_prefix(home) {
-            consider(if rest.as_str().is_empty() {
-                "~".to_string()
-            } else {
-                format!("~/{rest}")
-            });
-        }
-    }
-    best
-}
-
 /// The cells of one task's row.
 fn row_cells(env: &Env, r: &Row, is_ready: bool, home: Option<&str>) -> [Cell; N_COLS] {
     let t = r.task;
@@ -354,80 +378,6 @@ fn row_cells(env: &Env, r: &Row, is_ready: bool, home: Option<&str>) -> [Cell; N
         c[C_AHEAD] = Cell::new(format!("ahead {ahead}, behind {behind}"), "");
     }
     c
-}
-
-/// Lays the table out in `width` columns: drops whole columns (DROP_ORDER), then cuts the
-/// worktree column from the left, then cuts any line still too long. Returns the text.
-fn layout(out: &Output, table: &[[Cell; N_COLS]], width: Option<usize>) -> String {
-    let mut widths = [0usize; N_COLS];
-    for row in table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.text.chars().count());
-        }
-    }
-    let mut shown: Vec<bool> = widths.iter().map(|&w| w > 0).collect();
-    let total = |shown: &[bool], widths: &[usize; N_COLS]| -> usize {
-        let cols: Vec<usize> = (0..N_COLS).filter(|&i| shown[i]).collect();
-        2 + cols.iter().map(|&i| widths[i]).sum::<usize>() + 2 * cols.len().saturating_sub(1)
-    };
-    let mut where_cap = None;
-    if let Some(limit) = width {
-        for col in DROP_ORDER {
-            if total(&shown, &widths) <= limit {
-                break;
-            }
-            shown[col] = false;
-        }
-        let over = total(&shown, &widths).saturating_sub(limit);
-        if over > 0 && shown[C_WHERE] {
-            // Keep at least a few characters of the worktree column.
-            let cap = widths[C_WHERE].saturating_sub(over).max(8);
-            if cap < widths[C_WHERE] {
-                widths[C_WHERE] = cap;
-                where_cap = Some(cap);
-            }
-        }
-    }
-    let last = (0..N_COLS).rev().find(|&i| shown[i]).unwrap_or(0);
-    let mut o = String::new();
-    for row in table {
-        let mut plain = String::from(" ");
-        let mut painted = String::from(" ");
-        for (i, cell) in row.iter().enumerate() {
-            if !shown[i] {
-                continue;
-            }
-            let text = match where_cap {
-                Some(cap) if i == C_WHERE => fit_start(&cell.text, cap),
-                _ => cell.text.clone(),
-            };
-            let pad = if i == last {
-                String::new()
-            } else {
-                " ".repeat(widths[i].saturating_sub(text.chars().count()))
-            };
-            plain.push(' ');
-            plain.push(' ');
-            painted.push(' ');
-            painted.push(' ');
-            plain.push_str(&text);
-            if cell.color.is_empty() || text.is_empty() {
-                painted.push_str(&text);
-            } else {
-                painted.push_str(&out.paint(cell.color, &text));
-            }
-            plain.push_str(&pad);
-            painted.push_str(&pad);
-        }
-        // `plain` starts with one space too many: the first cell is preceded by two spaces.
-        let plain = plain[1..].trim_end().to_string();
-        let painted = painted[1..].trim_end().to_string();
-        match width {
-            Some(w) if plain.chars().count() > w => outln!(o, "{}", fit_end(&plain, width)),
-            _ => outln!(o, "{painted}"),
-        }
-    }
-    o
 }
 
 /// One line naming the done tasks not listed: `12 completed, 1 skipped: A-01, B-02, … (…)`.
@@ -467,18 +417,14 @@ fn done_summary(graph_tasks: &[&Task], width: Option<usize>) -> String {
     fit_end(&line, width)
 }
 
-fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> String {
-    let mut o = String::new();
-    let out = &env.ctx.out;
+fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[Waiting]) -> String {
     let graph = &env.tf.graph;
     let width = terminal_width();
-    let all = env.ctx.args.on(&crate::cli::defs::STATUS_ALL);
-    let home = std::env::var("HOME").ok();
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
     let head = format!(
         "{} ({}): {done} of {} tasks done; target {}{}",
         env.show(&env.task_path),
-        crate::taskgraph::display::safe(&env.product),
+        display::safe(&env.product),
         graph.tasks.len(),
         short_branch(&env.target),
         if env.target_tip.is_null() {
@@ -487,7 +433,30 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             ""
         }
     );
+    let mut o = String::new();
     outln!(o, "{}", fit_end(&head, width));
+    o.push_str(&table_text(env, rows, ready, width));
+    o.push_str(&ready_text(env, ready, width));
+    if !waiting.is_empty() {
+        outln!(o, "Waiting:");
+        let w = waiting
+            .iter()
+            .map(|t| t.id.chars().count())
+            .max()
+            .unwrap_or(0);
+        for t in waiting {
+            let line = format!("  {:<w$}  {}", t.id, t.reason);
+            outln!(o, "{}", fit_end(&line, width));
+        }
+    }
+    o
+}
+
+/// The task table, and the line naming the done tasks it leaves out (unless `--all`).
+fn table_text(env: &Env, rows: &[Row], ready: &[usize], width: Option<usize>) -> String {
+    let out = &env.ctx.out;
+    let all = env.ctx.args.on(&crate::cli::defs::STATUS_ALL);
+    let home = std::env::var("HOME").ok();
     // Which rows are ready: one flag per task, so the table is linear in the number of tasks.
     let mut is_ready = vec![false; rows.len()];
     for &i in ready {
@@ -504,7 +473,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
         }
         table.push(row_cells(env, r, is_ready[i], home.as_deref()));
     }
-    o.push_str(&layout(out, &table, width));
+    let mut o = layout(out, &table, width);
     if !hidden.is_empty() {
         let line = done_summary(&hidden, width);
         // The counts take the colour of their status, as the rows would have.
@@ -518,9 +487,13 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             None => outln!(o, "{line}"),
         }
     }
-    let ids = |v: &mut dyn Iterator<Item = usize>| -> Vec<String> {
-        v.map(|i| graph.tasks[i].id.clone()).collect()
-    };
+    o
+}
+
+/// The `Ready now:` line.
+fn ready_text(env: &Env, ready: &[usize], width: Option<usize>) -> String {
+    let graph = &env.tf.graph;
+    let mut o = String::new();
     if ready.is_empty() {
         let running = graph.tasks.iter().any(|t| t.status == Status::InProgress);
         let remaining = graph.tasks.iter().any(|t| !t.status.is_done());
@@ -532,129 +505,24 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)])
             "nothing"
         };
         outln!(o, "{}", fit_end(&format!("Ready now: {why}"), width));
-    } else {
-        let list = ids(&mut ready.iter().copied()).join(", ");
-        let fixed = "Ready now: ".len() + "  (git parallel start)".len();
-        match width {
-            Some(w) if w < fixed + 10 => {
-                let line = format!("Ready now: {list}  (git parallel start)");
-                outln!(o, "{}", fit_end(&line, width));
-            }
-            _ => {
-                let list = fit_end(&list, width.map(|w| w - fixed));
-                outln!(
-                    o,
-                    "Ready now: {}  (git parallel start)",
-                    out.paint("1", &list)
-                );
-            }
-        }
+        return o;
     }
-    if !waiting.is_empty() {
-        outln!(o, "Waiting:");
-        let w = waiting
-            .iter()
-            .map(|(i, _)| graph.tasks[*i].id.chars().count())
-            .max()
-            .unwrap_or(0);
-        for (i, wait) in waiting {
-            let line = format!("  {:<w$}  {}", graph.tasks[*i].id, reason(wait));
+    let ids: Vec<&str> = ready.iter().map(|&i| graph.tasks[i].id.as_str()).collect();
+    let list = ids.join(", ");
+    let fixed = "Ready now: ".len() + "  (git parallel start)".len();
+    match width {
+        Some(w) if w < fixed + 10 => {
+            let line = format!("Ready now: {list}  (git parallel start)");
             outln!(o, "{}", fit_end(&line, width));
+        }
+        _ => {
+            let list = fit_end(&list, width.map(|w| w - fixed));
+            outln!(
+                o,
+                "Ready now: {}  (git parallel start)",
+                env.ctx.out.paint("1", &list)
+            );
         }
     }
     o
-}
-
-fn to_json(env: &Env, rows: &[Row], ready: &[usize], waiting: &[(usize, &Wait)]) -> Value {
-    let graph = &env.tf.graph;
-    let tasks: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let t = r.task;
-            let mut v = json!({
-                "id": t.id,
-                "name": t.name,
-                "agent": t.agent,
-                "status": t.status,
-            });
-            if let (Some(a), Some(obj)) = (&r.active, v.as_object_mut()) {
-                obj.insert("branch".into(), json!(a.branch));
-                obj.insert("branch_exists".into(), json!(a.tip.is_some()));
-                obj.insert("elsewhere".into(), json!(a.elsewhere));
-                if let Some(p) = &a.worktree {
-                    obj.insert("worktree".into(), json!(p));
-                }
-                if let Some(n) = a.changes {
-                    obj.insert("dirty".into(), json!(n > 0));
-                    obj.insert("changes".into(), json!(n));
-                }
-                if let (Some(ahead), Some(behind)) = (a.ahead, a.behind) {
-                    obj.insert("ahead".into(), json!(ahead));
-                    obj.insert("behind".into(), json!(behind));
-                }
-            }
-            v
-        })
-        .collect();
-    let ready: Vec<&str> = ready.iter().map(|&i| graph.tasks[i].id.as_str()).collect();
-    let waiting: Vec<Value> = waiting
-        .iter()
-        .map(|(i, w)| json!({ "id": graph.tasks[*i].id, "reason": reason(w) }))
-        .collect();
-    let task_file = env
-        .task_rel
-        .clone()
-        .unwrap_or_else(|| env.task_path.to_string());
-    common::json_envelope(
-        "status",
-        json!({
-            "task_file": task_file,
-            "product": env.product,
-            "target": short_branch(&env.target),
-            "tasks": tasks,
-            "ready": ready,
-            "waiting": waiting,
-        }),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use camino::Utf8Path;
-
-    #[test]
-    fn short_path_picks_the_shortest_form() {
-        let cwd = Utf8Path::new("/home/u/src/repo/sub");
-        let p = Utf8Path::new("/home/u/src/worktrees/p/a-01");
-        assert_eq!(short_path(p, cwd, None), "../../worktrees/p/a-01");
-        // A tie goes to the relative path; from deeper down, ~ is shorter.
-        assert_eq!(
-            short_path(p, cwd, Some("/home/u")),
-            "../../worktrees/p/a-01"
-        );
-        let deep = Utf8Path::new("/home/u/src/repo/a/b/c");
-        assert_eq!(
-            short_path(p, deep, Some("/home/u")),
-            "~/src/worktrees/p/a-01"
-        );
-        assert_eq!(
-            short_path(
-                Utf8Path::new("/home/u/src/repo/sub/x"),
-                cwd,
-                Some("/home/u")
-            ),
-            "x"
-        );
-        assert_eq!(short_path(Utf8Path::new("/w"), cwd, None), "/w");
-    }
-
-    #[test]
-    fn fitting_cuts_with_an_ellipsis() {
-        assert_eq!(fit_end("abcdef", Some(4)), "abc…");
-        assert_eq!(fit_end("abcdef", None), "abcdef");
-        assert_eq!(fit_end("abc", Some(3)), "abc");
-        assert_eq!(fit_start("abcdef", 4), "…def");
-        assert_eq!(fit_start("ab", 0), "…");
-    }
 }

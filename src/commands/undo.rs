@@ -9,45 +9,58 @@
 //! and a worktree the undo removes (undo of `start`) has its ignored files kept first
 //! (src/txn/keep.rs).
 
-use crate::cli::defs;
-use crate::context::Context;
-use crate::error::Result;
-use crate::txn::{self, keep, Plan, Step};
+use serde::Serialize;
+use std::fmt;
 
 use super::backup::BACKUP_PREFIX;
+use super::driver::{drive, Prepared};
+use crate::context::Context;
+use crate::error::Result;
+use crate::report::Report;
+use crate::txn::{self, keep, Plan, Step};
+
+/// What `undo` reversed (`--json`: `undone`, `ignored_files`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Undone {
+    /// The summary of the operation reversed (as its plan's `summary`). Running undo again
+    /// reverses the operation before it.
+    undone: String,
+    /// As in abort: the ignored files of worktrees the undo removed (undo of start), kept or
+    /// deleted.
+    ignored_files: Vec<keep::Kept>,
+    #[serde(skip)]
+    kept_lines: Vec<String>,
+}
 
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<Undone>> {
     txn::ensure_no_pending(&ctx.repo)?;
-    let mut plan = txn::undo_plan(&ctx.repo)?;
+    let (mut plan, undone) = txn::undo_plan(&ctx.repo)?;
     keep_backups(&mut plan);
     let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-    if ctx.args.on(&defs::DRY_RUN) {
-        if ctx.out.json {
-            super::common::print_json(&super::common::json_envelope(
-                "undo",
-                serde_json::json!({ "dry_run": true, "plan": plan }),
-            ));
-        } else {
-            crate::output::print_str(&plan.to_string());
-        }
-        return Ok(());
-    }
-    let summary = plan.summary.clone();
-    txn::execute(&ctx.repo, plan)?;
-    if ctx.out.json {
-        super::common::print_json(&super::common::json_envelope(
-            "undo",
-            serde_json::json!({
-                "undone": summary.trim_start_matches("undo "),
-                "ignored_files": kept,
-            }),
-        ));
-    } else if !ctx.out.quiet {
-        println!("Undid '{}'.", summary.trim_start_matches("undo "));
-        keep::print_kept(&kept, &ctx.out, |p| ctx.display_path(p));
-    }
-    Ok(())
+    let kept_lines = keep::kept_lines(&kept, |p| ctx.display_path(p));
+    let report = Undone {
+        undone,
+        ignored_files: kept,
+        kept_lines,
+    };
+    Ok(Prepared::new(plan, report))
 }
+
+impl fmt::Display for Undone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Undid '{}'.", self.undone)?;
+        for line in &self.kept_lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for Undone {}
 
 /// Drops from an undo plan the deletions of backup refs whose commit no restored branch holds:
 /// such a backup outlives the undo (gc trims it after parallel.keepBackups days).

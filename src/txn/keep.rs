@@ -378,11 +378,15 @@ pub fn kept_dirs(repo: &Repo) -> Result<Vec<KeptDir>> {
 }
 
 /// What happens to the ignored files of one worktree that is removed.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Kept {
+    /// The removed worktree.
+    #[schemars(with = "String")]
     pub worktree: Utf8PathBuf,
     /// Where they are kept (None: deleted, parallel.keepIgnored is false).
+    #[schemars(with = "Option<String>")]
     pub dir: Option<Utf8PathBuf>,
+    /// Paths relative to the worktree; a wholly ignored directory is one entry ending in `/`.
     pub files: Vec<String>,
 }
 

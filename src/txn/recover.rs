@@ -64,8 +64,8 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     Ok(Recovered::RolledBack(journal.summary))
 }
 
-/// The plan that reverses the last completed operation.
-pub fn undo_plan(repo: &Repo) -> Result<Plan> {
+/// The plan that reverses the last completed operation, and that operation's summary.
+pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
     let entries = oplog::read(&state_dir(repo))?;
     let Some(last) = oplog::last_undoable(&entries) else {
         return Err(Error::NothingToUndo);
@@ -92,11 +92,12 @@ pub fn undo_plan(repo: &Repo) -> Result<Plan> {
             problems,
         });
     }
-    Ok(Plan {
+    let plan = Plan {
         command: "undo".into(),
         summary: format!("undo {}", last.summary),
         steps,
         commit_point: None,
         meta: serde_json::json!({ "undoes": last.id, "undone_command": last.command }),
-    })
+    };
+    Ok((plan, last.summary.clone()))
 }
