@@ -420,9 +420,9 @@ pub static FAIL: Command = Command {
 pub static RETRY: Command = Command {
     name: "retry",
     summary: "restart a failed task from a fresh worktree",
-    doc: "Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
-          and worktree are made from the target. Refuses after parallel.maxRetries (default 3) \
-          retries and marks the task blocked.",
+    doc: concat!("Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
+          and worktree are made from the target. Refuses after parallel.maxRetries (default ", crate::default_max_retries!(), ") \
+          retries and marks the task blocked."),
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["failed"]),
     flags: &[&DRY_RUN],
@@ -475,10 +475,10 @@ pub static UNDO: Command = Command {
 pub static GC: Command = Command {
     name: "gc",
     summary: "delete backups older than parallel.keepBackups days",
-    doc: "Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
-          older than parallel.keepBackups days (default 30). A backup's age counts from when it was \
+    doc: concat!("Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
+          older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
-          age is kept.",
+          age is kept."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -593,9 +593,9 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
-    ("parallel.maxRetries", "how many retries a task gets before it is blocked (default 3)"),
+    ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
-    ("parallel.keepBackups", "days backup refs and kept ignored files are kept before gc deletes them (default 30)"),
+    ("parallel.keepBackups", concat!("days backup refs and kept ignored files are kept before gc deletes them (default ", crate::default_keep_backups!(), ")")),
     ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
     ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
     ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),

@@ -2,6 +2,7 @@
 //! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
 
 pub mod cli;
+mod config;
 mod error;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -109,6 +110,16 @@ pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<Strin
     Some(files)
 }
 
+/// A branch's short name (`refs/heads/main` → `main`), as gix categorises it; any other ref
+/// name is returned whole.
+pub fn short_branch(name: &str) -> &str {
+    let prefix = gix::refs::Category::LocalBranch.prefix();
+    std::str::from_utf8(prefix)
+        .ok()
+        .and_then(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
 pub fn oid(s: &str) -> Result<ObjectId> {
     ObjectId::from_hex(s.as_bytes()).map_err(|source| Error::BadObjectId {
         text: s.to_string(),
@@ -119,8 +130,8 @@ pub fn oid(s: &str) -> Result<ObjectId> {
 impl Repo {
     /// Finds the repository like git does from `cwd`, honouring GIT_DIR and GIT_WORK_TREE.
     pub fn discover(cwd: &Utf8Path) -> Result<Repo> {
-        let found = gix::discover_with_environment_overrides(cwd.as_std_path())
-            .map_err(|e| Error::NotARepository(Box::new(e)))?;
+        let found =
+            config::discover(cwd.as_std_path()).map_err(|e| Error::NotARepository(Box::new(e)))?;
         let current_worktree = match found.workdir() {
             Some(w) => Some(absolute(w)?),
             None => None,
@@ -149,43 +160,6 @@ impl Repo {
                 git: GitCli::find()?,
             },
         })
-    }
-
-    // ---- configuration ------------------------------------------------------------------------
-
-    /// A `git config` value (the last one wins), including `git -c` overrides.
-    pub fn config(&self, key: &str) -> Option<String> {
-        if let Some(v) = env_config(key).pop() {
-            return Some(v);
-        }
-        self.gix
-            .config_snapshot()
-            .string(key)
-            .map(|v| v.to_string())
-    }
-
-    /// Every value of a multi-valued `git config` key.
-    pub fn config_all(&self, key: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .gix
-            .config_snapshot()
-            .strings(key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(env_config(key));
-        v
-    }
-
-    pub fn config_int(&self, key: &str) -> Result<Option<i64>> {
-        match self.config(key) {
-            None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| Error::BadNumber {
-                key: key.to_string(),
-                value: v,
-            }),
-        }
     }
 
     // ---- refs ---------------------------------------------------------------------------------
@@ -585,86 +559,5 @@ impl Location {
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
-    }
-}
-
-/// Values given with `git -c key=value` (GIT_CONFIG_PARAMETERS) or GIT_CONFIG_COUNT/KEY_n/VALUE_n.
-fn env_config(key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let want = key.to_ascii_lowercase();
-    if let Ok(params) = std::env::var("GIT_CONFIG_PARAMETERS") {
-        for (k, v) in parse_config_parameters(&params) {
-            if k.to_ascii_lowercase() == want {
-                out.push(v);
-            }
-        }
-    }
-    if let Some(n) = std::env::var("GIT_CONFIG_COUNT")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        for i in 0..n {
-            if let (Ok(k), Ok(v)) = (
-                std::env::var(format!("GIT_CONFIG_KEY_{i}")),
-                std::env::var(format!("GIT_CONFIG_VALUE_{i}")),
-            ) {
-                if k.to_ascii_lowercase() == want {
-                    out.push(v);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Parses git's `'key'='value' 'key2'='value2'` (shell single-quoted) encoding.
-fn parse_config_parameters(s: &str) -> Vec<(String, String)> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    let mut chars = s.chars().peekable();
-    let mut have = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_quote = !in_quote;
-                have = true;
-            }
-            '\\' if !in_quote => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ' ' if !in_quote => {
-                if have {
-                    words.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                have = true;
-            }
-        }
-    }
-    if have {
-        words.push(cur);
-    }
-    words
-        .into_iter()
-        .map(|w| {
-            let (k, v) = w.split_once('=').unwrap_or((w.as_str(), "true"));
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn config_parameters() {
-        let p = super::parse_config_parameters("'parallel.target'='dev' 'core.x'='a b'");
-        assert_eq!(p[0], ("parallel.target".into(), "dev".into()));
-        assert_eq!(p[1], ("core.x".into(), "a b".into()));
     }
 }

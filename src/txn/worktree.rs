@@ -472,7 +472,9 @@ pub fn ensure(
             if detach {
                 cmd.arg("--detach");
             }
-            cmd.arg("--").arg(path.as_str()).arg(branch_short(branch));
+            cmd.arg("--")
+                .arg(path.as_str())
+                .arg(crate::git::short_branch(branch));
             // One `git worktree add` at a time: while one creates its admin dir (written file
             // by file), another one listing the worktrees can read a still empty `commondir`
             // and die. Registering is quick; the checkouts run concurrently.
@@ -512,8 +514,4 @@ pub fn ensure(
         let _ = std::fs::remove_file(admin.join(REMOVING));
     }
     Ok(())
-}
-
-fn branch_short(b: &str) -> &str {
-    b.strip_prefix("refs/heads/").unwrap_or(b)
 }
