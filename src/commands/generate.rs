@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
                 "unknown kind '{kind}' (expected one of: {})",
                 names.join(", ")
             ),
-            Some(&defs::GENERATE),
+            Some(defs::GENERATE.name),
         ));
     };
     let text = render();
