@@ -21,6 +21,23 @@ macro_rules! message_display {
     )*};
 }
 
+/// A diagnostic type with a message, the file and one primary label: its doc comment, name,
+/// code, help and label text.
+macro_rules! one_label {
+    ($(#[doc = $doc:literal])* $name:ident, $code:tt, $help:tt, $label:tt) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Diagnostic)]
+        #[diagnostic(code($code), severity(Error), help($help))]
+        pub(crate) struct $name {
+            pub message: String,
+            #[source_code]
+            pub src: Source,
+            #[label(primary, $label)]
+            pub at: SourceSpan,
+        }
+    };
+}
+
 /// The file is larger than the loader accepts (checked before parsing; no snippet).
 #[derive(Debug, Diagnostic)]
 #[diagnostic(
@@ -31,50 +48,29 @@ pub(crate) struct TooLarge {
     pub message: String,
 }
 
-/// A byte that is not UTF-8.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::not-utf8"),
-    severity(Error),
-    help("save the file as UTF-8")
-)]
-pub(crate) struct NotUtf8 {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "not UTF-8")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// A byte that is not UTF-8.
+    NotUtf8,
+    "taskgraph::not-utf8",
+    "save the file as UTF-8",
+    "not UTF-8"
+);
 
-/// An empty file (or one holding only comments).
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::empty"),
-    severity(Error),
-    help("a task graph has top-level `metadata:` and `tasks:` keys")
-)]
-pub(crate) struct Empty {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "empty")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// An empty file (or one holding only comments).
+    Empty,
+    "taskgraph::empty",
+    "a task graph has top-level `metadata:` and `tasks:` keys",
+    "empty"
+);
 
-/// A YAML syntax error found by the parser.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::syntax"),
-    severity(Error),
-    help("fix the YAML syntax at the marked position")
-)]
-pub(crate) struct Syntax {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "here")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// A YAML syntax error found by the parser.
+    Syntax,
+    "taskgraph::syntax",
+    "fix the YAML syntax at the marked position",
+    "here"
+);
 
 /// YAML that parses but cannot be read as a value (a duplicate key, a bad alias), with the
 /// earlier place involved when there is one.
@@ -94,20 +90,13 @@ pub(crate) struct BadValue {
     pub first: Option<SourceSpan>,
 }
 
-/// The document is not a mapping.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::not-a-mapping"),
-    severity(Error),
-    help("a task graph has top-level `metadata:` and `tasks:` keys")
-)]
-pub(crate) struct NotAMapping {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "expected `metadata:` and `tasks:` keys here")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// The document is not a mapping.
+    NotAMapping,
+    "taskgraph::not-a-mapping",
+    "a task graph has top-level `metadata:` and `tasks:` keys",
+    "expected `metadata:` and `tasks:` keys here"
+);
 
 /// The task-graph schema was given instead of a task graph.
 #[derive(Debug, Diagnostic)]
@@ -126,65 +115,37 @@ pub(crate) struct SchemaFile {
     pub at: SourceSpan,
 }
 
-/// A mapping without a top-level `tasks` key.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::missing-tasks"),
-    severity(Error),
-    help("add a top-level `tasks:` list of task mappings")
-)]
-pub(crate) struct MissingTasks {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "no `tasks:` key in this mapping")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// A mapping without a top-level `tasks` key.
+    MissingTasks,
+    "taskgraph::missing-tasks",
+    "add a top-level `tasks:` list of task mappings",
+    "no `tasks:` key in this mapping"
+);
 
-/// `tasks` is not a list.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::tasks-not-a-list"),
-    severity(Error),
-    help("write `tasks:` followed by `- id: ...` entries")
-)]
-pub(crate) struct TasksNotAList {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "not a list")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// `tasks` is not a list.
+    TasksNotAList,
+    "taskgraph::tasks-not-a-list",
+    "write `tasks:` followed by `- id: ...` entries",
+    "not a list"
+);
 
-/// The tasks cannot be located in the source (aliases in `tasks`).
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::unsupported"),
-    severity(Error),
-    help("write the task list out without YAML aliases")
-)]
-pub(crate) struct Unsupported {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "here")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// The tasks cannot be located in the source (aliases in `tasks`).
+    Unsupported,
+    "taskgraph::unsupported",
+    "write the task list out without YAML aliases",
+    "here"
+);
 
-/// A task that is not a mapping.
-#[derive(Debug, Diagnostic)]
-#[diagnostic(
-    code("taskgraph::task-not-a-mapping"),
-    severity(Error),
-    help("write each task as `- id: ...` followed by its keys")
-)]
-pub(crate) struct TaskNotAMapping {
-    pub message: String,
-    #[source_code]
-    pub src: Source,
-    #[label(primary, "not a mapping")]
-    pub at: SourceSpan,
-}
+one_label!(
+    /// A task that is not a mapping.
+    TaskNotAMapping,
+    "taskgraph::task-not-a-mapping",
+    "write each task as `- id: ...` followed by its keys",
+    "not a mapping"
+);
 
 message_display!(
     TooLarge,
