@@ -196,12 +196,11 @@ impl Context {
             }
         }
         if errors > 0 {
-            eprintln!(
-                "error: {shown}: {errors} error{} in the task graph; fix {} and run again (git parallel validate)",
+            return Err(crate::refused!(
+                "{shown}: {errors} error{} in the task graph; fix {} and run again (git parallel validate)",
                 if errors == 1 { "" } else { "s" },
                 if errors == 1 { "it" } else { "them" }
-            );
-            return Err(Error::Exit(1));
+            ));
         }
         Ok(tf)
     }

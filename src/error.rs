@@ -1,43 +1,62 @@
-//! The one error type: what went wrong, how to report it, and which exit code it maps to
-//! (git's conventions: 1 refused or conflicts, 128 fatal, 129 usage).
+//! The command-level error type: what went wrong and how to report it (`error:` / `fatal:` /
+//! `hint:` lines). Which exit code each variant means (git's conventions: 1 refused or
+//! conflicts, 128 fatal, 129 usage) is decided in `main` alone. A leaf module: it names no
+//! other module of the crate.
 
 use std::fmt;
 
-/// A failure of a command, classified by how git would exit on it.
+/// A failure of a command, classified by how git would exit on it. The layers below return
+/// their own error types (`git::Error`, `txn::Error`) that keep their source and convert into
+/// this one; commands add hints; `main` alone maps a variant to an exit code.
 pub enum Error {
-    /// Bad command line: exit 129, short usage of `command` on stderr.
+    /// Bad command line: exit 129, short usage of the named command on stderr.
     Usage {
         message: String,
-        command: Option<&'static crate::cli::Command>,
+        /// The command whose usage to show (None: the general usage).
+        command: Option<&'static str>,
     },
     /// The operation was refused or hit conflicts: exit 1.
     Refused(miette::Report),
     /// Cannot go on at all (not a repository, I/O failure, corrupt state): exit 128.
     Fatal(miette::Report),
-    /// Everything worth saying was already printed; exit with this code.
-    Exit(i32),
+    /// A signal stopped the command and what it had done was rolled back: exit 128 + signal.
+    Interrupted { signal: i32, report: miette::Report },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn code(&self) -> i32 {
-        match self {
-            Error::Usage { .. } => 129,
-            Error::Refused(_) => 1,
-            Error::Fatal(_) => 128,
-            Error::Exit(code) => *code,
-        }
-    }
-
-    pub fn usage(
-        message: impl Into<String>,
-        command: Option<&'static crate::cli::Command>,
-    ) -> Error {
+    pub fn usage(message: impl Into<String>, command: Option<&'static str>) -> Error {
         Error::Usage {
             message: message.into(),
             command,
         }
+    }
+
+    /// The report behind a refusal, a fatal error or an interruption (None for usage errors).
+    pub fn report(&self) -> Option<&miette::Report> {
+        match self {
+            Error::Refused(r) | Error::Fatal(r) | Error::Interrupted { report: r, .. } => Some(r),
+            Error::Usage { .. } => None,
+        }
+    }
+}
+
+/// The message alone (no `error:` prefix, no hints): for embedding in another message.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage { message, .. } => f.write_str(message),
+            Error::Refused(r) | Error::Fatal(r) | Error::Interrupted { report: r, .. } => {
+                write!(f, "{r}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.report().and_then(|r| r.source())
     }
 }
 
@@ -67,7 +86,7 @@ impl fmt::Debug for Error {
             Error::Usage { message, .. } => write!(f, "usage error: {message}"),
             Error::Refused(r) => write!(f, "refused: {r:?}"),
             Error::Fatal(r) => write!(f, "fatal: {r:?}"),
-            Error::Exit(c) => write!(f, "exit {c}"),
+            Error::Interrupted { signal, report } => write!(f, "signal {signal}: {report:?}"),
         }
     }
 }
@@ -94,12 +113,9 @@ pub fn render(prefix: &str, report: &miette::Report, color: bool) -> String {
             return format!("{prefix}: {report}\n{out}");
         }
     }
+    // Like git, the cause is part of the message ("cannot read HEAD: …"): the layers below
+    // write their source into their text, so the source chain is not repeated here.
     let mut out = format!("{prefix}: {report}\n");
-    let mut source = std::error::Error::source(report.as_ref() as &dyn std::error::Error);
-    while let Some(cause) = source {
-        out.push_str(&format!("  caused by: {cause}\n"));
-        source = cause.source();
-    }
     if let Some(help) = report.help() {
         for line in help.to_string().lines() {
             out.push_str(&format!("hint: {line}\n"));
@@ -110,9 +126,8 @@ pub fn render(prefix: &str, report: &miette::Report, color: bool) -> String {
 
 /// Renders any error as `render` does, for warnings about errors that do not stop the command.
 pub fn render_error(prefix: &str, e: &Error, color: bool) -> String {
-    match e {
-        Error::Refused(r) | Error::Fatal(r) => render(prefix, r, color),
-        Error::Usage { message, .. } => format!("{prefix}: {message}\n"),
-        Error::Exit(_) => String::new(),
+    match e.report() {
+        Some(r) => render(prefix, r, color),
+        None => format!("{prefix}: {e}\n"),
     }
 }

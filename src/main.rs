@@ -38,6 +38,8 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let code = match real_main() {
+        // A report that says the command failed (exec's failed commands, validate --json).
+        Ok(()) if output::marked_failed() => 1,
         Ok(()) => 0,
         Err(e) => report(e),
     };
@@ -86,22 +88,33 @@ fn real_main() -> error::Result<()> {
     commands::run(args)
 }
 
+/// The exit code of an error, the way git exits: the one place that decides it.
+fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Usage { .. } => 129,
+        Error::Refused(_) => 1,
+        Error::Fatal(_) => 128,
+        Error::Interrupted { signal, .. } => 128 + signal,
+    }
+}
+
+/// Writes `e` to stderr the way git does and returns its exit code.
 fn report(e: Error) -> i32 {
-    let code = e.code();
+    let code = exit_code(&e);
     let (_, color) = output::color();
     let mut err = std::io::stderr().lock();
     match e {
         Error::Usage { message, command } => {
             let _ = writeln!(err, "error: {message}");
+            let command = command.and_then(cli::defs::find);
             let _ = write!(err, "{}", cli::doc::short_usage(command));
         }
-        Error::Refused(r) => {
+        Error::Refused(r) | Error::Interrupted { report: r, .. } => {
             let _ = write!(err, "{}", error::render("error", &r, color));
         }
         Error::Fatal(r) => {
             let _ = write!(err, "{}", error::render("fatal", &r, color));
         }
-        Error::Exit(_) => {}
     }
     code
 }

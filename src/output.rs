@@ -189,6 +189,20 @@ pub fn took_effect(summary: &str) {
     }
 }
 
+/// Set when a command's report says that it failed (a command exec ran exited non-zero,
+/// `validate --json` found errors): the report is all there is to say, and the exit code is 1.
+static MARKED_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Records that the report just printed is one of failure: the process exits 1.
+pub fn mark_failed() {
+    MARKED_FAILED.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`mark_failed`] was called.
+pub fn marked_failed() -> bool {
+    MARKED_FAILED.load(Ordering::Relaxed)
+}
+
 /// The transaction that took effect in this run, if any.
 pub fn applied() -> Option<String> {
     APPLIED.lock().ok().and_then(|a| a.clone())

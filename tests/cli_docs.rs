@@ -60,6 +60,18 @@ fn committed_man_page_and_completions_are_up_to_date() {
 }
 
 #[test]
+fn committed_json_doc_is_up_to_date() {
+    let out = run(Command::new(BIN).args(["generate", "json-doc"]));
+    assert!(out.status.success(), "generate json-doc: {}", stderr(&out));
+    let committed = std::fs::read_to_string(source_tree().join("docs/json.md")).unwrap_or_default();
+    assert!(
+        stdout(&out) == committed,
+        "docs/json.md is not what `git parallel generate json-doc` prints (a report type or its \
+         doc comments changed?).\nRegenerate it:\n    cargo run -- generate json-doc -o docs/json.md"
+    );
+}
+
+#[test]
 fn generate_output_writes_the_same_text_to_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub/dir/git-parallel.1");

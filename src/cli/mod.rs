@@ -114,7 +114,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Parsed> {
     let mut command: Option<&'static Command> = None;
     let mut values = Vec::new();
     let mut positionals = Vec::new();
-    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd.map(|c| c.name));
 
     loop {
         let arg = match parser.next() {
@@ -165,7 +165,7 @@ fn flag_value(
 ) -> Result<Option<String>> {
     use lexopt::prelude::*;
 
-    let usage = |msg: String| Error::usage(msg, command);
+    let usage = |msg: String| Error::usage(msg, command.map(|c| c.name));
     match flag.arity {
         Arity::Switch => {
             if let Some(v) = parser.optional_value() {
@@ -198,7 +198,7 @@ fn read_choices(
         if let Some((_, Some(v))) = last {
             let choice = chooser
                 .read(v)
-                .map_err(|msg| Error::usage(msg, Some(command)))?;
+                .map_err(|msg| Error::usage(msg, Some(command.name)))?;
             out.push((flag, choice));
         }
     }
@@ -213,7 +213,7 @@ fn finish(
     mut positionals: Vec<String>,
     tail: Vec<OsString>,
 ) -> Result<Parsed> {
-    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd);
+    let usage = |msg: String, cmd: Option<&'static Command>| Error::usage(msg, cmd.map(|c| c.name));
     let tail: Vec<String> = tail
         .into_iter()
         .map(|a| {

@@ -69,6 +69,7 @@ pub(crate) fn snapshot_changes(
             &format!("git-parallel: uncommitted changes of {id}"),
         )
         .map(Some)
+        .map_err(Into::into)
     })();
     let _ = std::fs::remove_file(&tmp);
     result

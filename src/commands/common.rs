@@ -44,7 +44,7 @@ impl<'a> Env<'a> {
             if !ctx.out.quiet && !ctx.out.json {
                 eprint!(
                     "{}",
-                    crate::error::render_error("warning", &e, ctx.out.color_err)
+                    crate::error::render_error("warning", &e.into(), ctx.out.color_err)
                 );
             }
         }
@@ -350,9 +350,7 @@ pub fn worktree_root(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
     normalize(&main.join(dir))
 }
 
-pub fn short_branch(r: &str) -> &str {
-    r.strip_prefix("refs/heads/").unwrap_or(r)
-}
+pub use crate::git::short_branch;
 
 fn product_from_path(rel: &Option<String>) -> Option<String> {
     let rel = rel.as_deref()?;

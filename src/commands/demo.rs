@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use crate::cli::{defs, Args};
 use crate::context::Output;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output;
 use crate::report::{self, Report};
 
@@ -210,12 +210,11 @@ pub fn run(args: &Args) -> Result<()> {
             Ok(())
         }
         Err(step) => {
-            output::eprint(format_args!(
-                "error: the demo failed at: {step}\n\
-                 hint: the demo repository is left at {} for inspection\n",
-                demo.repo.display()
-            ));
-            Err(Error::Exit(1))
+            let left = demo.repo.display();
+            Err(crate::refused!(
+                help = "the demo repository is left at {left} for inspection",
+                "the demo failed at: {step}"
+            ))
         }
     }
 }

@@ -99,7 +99,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     if argv.is_empty() {
         return Err(Error::usage(
             "missing command after `--'",
-            Some(ctx.args.command),
+            Some(ctx.args.command.name),
         ));
     }
     let jobs_max = jobs_limit(ctx)?;
@@ -116,7 +116,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         report.after_summary(outcomes.iter().any(|o| o.not_found));
     }
     if outcomes.iter().any(|o| !o.ok()) {
-        return Err(Error::Exit(1));
+        crate::output::mark_failed();
     }
     Ok(())
 }
@@ -131,7 +131,7 @@ fn jobs_limit(ctx: &Context) -> Result<usize> {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(Error::usage(
                 format!("-j/--jobs needs a positive number (got '{v}')"),
-                Some(ctx.args.command),
+                Some(ctx.args.command.name),
             )),
         },
     }

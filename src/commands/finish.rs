@@ -341,11 +341,11 @@ fn status_commit(env: &Env, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
         // The last merge commit again, its tree with the status change: one commit per task.
         Some((parents, last_message)) if fold_status(env) => {
             let tree = repo.tree_with_file(merged.tip, rel, new_text.as_bytes())?;
-            repo.commit_tree(tree, parents, last_message)
+            Ok(repo.commit_tree(tree, parents, last_message)?)
         }
         _ => {
             let message = format!("chore({}): complete {}", env.product, ids.join(", "));
-            repo.commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)
+            Ok(repo.commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?)
         }
     }
 }

@@ -60,14 +60,14 @@ pub fn run(ctx: &Context) -> Result<()> {
 
 fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
     txn::ensure_no_pending(&ctx.repo)?;
-    let keep = ctx.repo.config_int("parallel.keepBackups")?.unwrap_or(30);
+    let keep = ctx.repo.keep_backups()?;
     let keep = u64::try_from(keep).map_err(|_| {
         crate::fatal!(
             help = "set it to a number of days: git config parallel.keepBackups 30",
             "parallel.keepBackups must not be negative (it is {keep})"
         )
     })?;
-    let now = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
+    let now = crate::time::now_secs();
     let (old, kept) = backups(ctx, now, keep)?;
     let old_dirs: Vec<keep::KeptDir> = keep::kept_dirs(&ctx.repo)?
         .into_iter()

@@ -1,5 +1,5 @@
 //! `git parallel generate KIND [-o PATH]`: print or write the man page or a shell completion
-//! script. Needs no repository.
+//! script (and, hidden, `json-doc`: docs/json.md from the report types). Needs no repository.
 
 use std::path::Path;
 
@@ -17,20 +17,27 @@ const KINDS: &[(&str, Render)] = &[
     ("fish", complete::fish),
 ];
 
+/// Kinds for the maintainers, not offered to users: docs/json.md from the report types.
+const HIDDEN_KINDS: &[(&str, Render)] = &[("json-doc", super::json_doc::render)];
+
 pub fn run(args: &Args) -> Result<()> {
     let kind = args
         .positionals
         .first()
         .map(String::as_str)
         .unwrap_or_default();
-    let Some((_, render)) = KINDS.iter().find(|(name, _)| *name == kind) else {
+    let found = KINDS
+        .iter()
+        .chain(HIDDEN_KINDS)
+        .find(|(name, _)| *name == kind);
+    let Some((_, render)) = found else {
         let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
         return Err(Error::usage(
             format!(
                 "unknown kind '{kind}' (expected one of: {})",
                 names.join(", ")
             ),
-            Some(&defs::GENERATE),
+            Some(defs::GENERATE.name),
         ));
     };
     let text = render();

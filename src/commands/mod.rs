@@ -26,6 +26,7 @@ pub mod validate;
 pub mod backup;
 pub mod before_start;
 pub mod driver;
+pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
 pub mod readiness;
@@ -72,4 +73,26 @@ pub fn run(args: Args) -> Result<()> {
     }
     let ctx = Context::open(args)?;
     run(&ctx)
+}
+
+/// The report type of every command with a `--json` document, for docs/json.md (json_doc):
+/// registering one is this one line, `schema::<module::Type>("command")`.
+pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use json_doc::schema;
+    vec![
+        schema::<status::StatusReport>("status"),
+        schema::<plan::PlanReport>("plan"),
+        schema::<path::TaskPath>("path"),
+        schema::<validate::Validated>("validate"),
+        schema::<start::StartReport>("start"),
+        schema::<finish::FinishReport>("finish"),
+        schema::<abort::Aborted>("abort"),
+        schema::<fail::Failed>("fail"),
+        schema::<retry::RetryReport>("retry"),
+        schema::<approve::Approved>("approve"),
+        schema::<recover::RecoverReport>("recover"),
+        schema::<undo::Undone>("undo"),
+        schema::<gc::Collected>("gc"),
+        schema::<exec::Executed>("exec"),
+    ]
 }

@@ -72,7 +72,7 @@ pub(crate) fn max_tasks(ctx: &Context) -> Result<Option<usize>> {
                 "--max / parallel.maxTasks must be a whole number of 1 or more, not '{}'",
                 crate::taskgraph::display::short(&v)
             ),
-            Some(ctx.args.command),
+            Some(ctx.args.command.name),
         )),
     }
 }

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     if abort == cont {
         return Err(Error::usage(
             "give exactly one of --abort or --continue",
-            Some(&defs::RECOVER),
+            Some(defs::RECOVER.name),
         ));
     }
     let (result, operation) = match txn::recover(&ctx.repo, cont)? {

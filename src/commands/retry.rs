@@ -58,11 +58,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
             task.status
         ));
     }
-    let max = ctx
-        .repo
-        .config_int("parallel.maxRetries")?
-        .unwrap_or(3)
-        .max(0);
+    let max = ctx.repo.max_retries()?;
     if i64::from(task.retry_count) > max {
         return block(&env, task, max);
     }

@@ -209,5 +209,5 @@ fn copy_objects(repo: &Repo, sub: &Submodule, commit: &str) -> Result<()> {
 }
 
 fn gix_oid(s: &str) -> Result<gix::ObjectId> {
-    crate::git::oid(s)
+    Ok(crate::git::oid(s)?)
 }

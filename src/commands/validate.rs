@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::common;
 use super::render::plural;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{self, Report};
 use crate::taskgraph::{display, Finding, Severity, Status, Task, TaskFile};
 
@@ -91,11 +91,10 @@ pub fn run(ctx: &Context) -> Result<()> {
         report::error_line(&ctx.out, line);
     }
     report::emit(&ctx.out, "validate", &validated);
-    if validated.ok {
-        Ok(())
-    } else {
-        Err(Error::Exit(1))
+    if !validated.ok {
+        crate::output::mark_failed();
     }
+    Ok(())
 }
 
 /// Reads, parses and checks the task file; only a file that cannot be found or read is an error.

@@ -3,7 +3,7 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::error::{Error, Result};
+use super::{Error, Result};
 
 /// Environment variables that point git at a repository other than the one found from its
 /// working directory; removed for every git run inside a particular worktree.
@@ -23,14 +23,8 @@ pub struct GitCli {
 
 impl GitCli {
     pub fn find() -> Result<GitCli> {
-        let exe = which::which("git").map_err(|e| {
-            crate::fatal!(
-                help = "install git and put it on PATH",
-                "cannot find the git executable: {e}"
-            )
-        })?;
-        let exe = Utf8PathBuf::from_path_buf(exe)
-            .map_err(|p| crate::fatal!("git executable path is not UTF-8: {}", p.display()))?;
+        let exe = which::which("git").map_err(Error::NoGit)?;
+        let exe = Utf8PathBuf::from_path_buf(exe).map_err(Error::GitPathNotUtf8)?;
         Ok(GitCli { exe })
     }
 
@@ -100,7 +94,7 @@ pub fn run(mut cmd: Command) -> Result<Output> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+        .map_err(|e| spawn_failed(format!("cannot run {shown}"), e))?;
     checked(&shown, out)
 }
 
@@ -108,13 +102,17 @@ pub fn run(mut cmd: Command) -> Result<Output> {
 fn checked(shown: &str, out: Output) -> Result<Output> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(Error::Fatal(miette::miette!(
-            "{shown} failed ({}): {}",
-            out.status,
-            stderr.trim()
-        )));
+        return Err(Error::Failed {
+            command: shown.to_string(),
+            status: out.status,
+            stderr: stderr.trim().to_string(),
+        });
     }
     Ok(out)
+}
+
+fn spawn_failed(what: String, source: std::io::Error) -> Error {
+    Error::Spawn { what, source }
 }
 
 /// Runs a command and returns its stdout as text.
@@ -157,14 +155,14 @@ pub fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<Output> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+        .map_err(|e| spawn_failed(format!("cannot run {shown}"), e))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(input)
-            .map_err(|e| crate::fatal!("cannot write to {shown}: {e}"))?;
+            .map_err(|e| spawn_failed(format!("cannot write to {shown}"), e))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| crate::fatal!("cannot run {shown}: {e}"))?;
+        .map_err(|e| spawn_failed(format!("cannot run {shown}"), e))?;
     checked(&shown, out)
 }

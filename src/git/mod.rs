@@ -2,14 +2,16 @@
 //! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
 
 pub mod cli;
+mod config;
+mod error;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::Target;
 use gix::ObjectId;
 
-use crate::error::{Error, Result};
 pub use cli::GitCli;
+pub use error::{Error, Result};
 
 /// The repository as git-parallel sees it: gix for reads and ref edits, plus [`Location`].
 pub struct Repo {
@@ -65,15 +67,16 @@ pub struct WorktreeInfo {
 }
 
 fn utf8(p: &std::path::Path) -> Result<Utf8PathBuf> {
-    Utf8PathBuf::from_path_buf(p.to_path_buf())
-        .map_err(|p| crate::fatal!("path is not valid UTF-8: {}", p.display()))
+    Utf8PathBuf::from_path_buf(p.to_path_buf()).map_err(Error::PathNotUtf8)
 }
 
 fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     let p = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir()?.join(p)
+        std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the current directory", e))?
+            .join(p)
     };
     // Canonical paths make worktree paths comparable with what git records.
     let p = p.canonicalize().unwrap_or(p);
@@ -107,27 +110,37 @@ pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<Strin
     Some(files)
 }
 
+/// A branch's short name (`refs/heads/main` → `main`), as gix categorises it; any other ref
+/// name is returned whole.
+pub fn short_branch(name: &str) -> &str {
+    let prefix = gix::refs::Category::LocalBranch.prefix();
+    std::str::from_utf8(prefix)
+        .ok()
+        .and_then(|p| name.strip_prefix(p))
+        .unwrap_or(name)
+}
+
 pub fn oid(s: &str) -> Result<ObjectId> {
-    ObjectId::from_hex(s.as_bytes()).map_err(|e| crate::fatal!("bad object id {s:?}: {e}"))
+    ObjectId::from_hex(s.as_bytes()).map_err(|source| Error::BadObjectId {
+        text: s.to_string(),
+        source: Box::new(source),
+    })
 }
 
 impl Repo {
     /// Finds the repository like git does from `cwd`, honouring GIT_DIR and GIT_WORK_TREE.
     pub fn discover(cwd: &Utf8Path) -> Result<Repo> {
-        let found = gix::discover_with_environment_overrides(cwd.as_std_path()).map_err(|_| {
-            Error::Fatal(miette::miette!(
-                "not a git repository (or any of the parent directories): .git"
-            ))
-        })?;
+        let found =
+            config::discover(cwd.as_std_path()).map_err(|e| Error::NotARepository(Box::new(e)))?;
         let current_worktree = match found.workdir() {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
         let linked = found.git_dir() != found.common_dir();
         let main = if linked {
-            found.main_repo().map_err(|e| {
-                crate::fatal!("cannot open the main worktree of this repository: {e}")
-            })?
+            found
+                .main_repo()
+                .map_err(|e| Error::gix("cannot open the main worktree of this repository", e))?
         } else {
             found
         };
@@ -149,45 +162,6 @@ impl Repo {
         })
     }
 
-    // ---- configuration ------------------------------------------------------------------------
-
-    /// A `git config` value (the last one wins), including `git -c` overrides.
-    pub fn config(&self, key: &str) -> Option<String> {
-        if let Some(v) = env_config(key).pop() {
-            return Some(v);
-        }
-        self.gix
-            .config_snapshot()
-            .string(key)
-            .map(|v| v.to_string())
-    }
-
-    /// Every value of a multi-valued `git config` key.
-    pub fn config_all(&self, key: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .gix
-            .config_snapshot()
-            .strings(key)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.to_string())
-            .collect();
-        v.extend(env_config(key));
-        v
-    }
-
-    pub fn config_int(&self, key: &str) -> Result<Option<i64>> {
-        match self.config(key) {
-            None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                crate::fatal!(
-                    help = "fix it with: git config {key} <number>",
-                    "bad numeric config value '{v}' for '{key}'"
-                )
-            }),
-        }
-    }
-
     // ---- refs ---------------------------------------------------------------------------------
 
     /// The branch checked out in the main worktree (`refs/heads/…`), None when detached.
@@ -195,7 +169,7 @@ impl Repo {
         let name = self
             .gix
             .head_name()
-            .map_err(|e| crate::fatal!("cannot read HEAD: {e}"))?;
+            .map_err(|e| Error::gix("cannot read HEAD", e))?;
         Ok(name.map(|n| n.as_bstr().to_string()))
     }
 
@@ -204,13 +178,13 @@ impl Repo {
         let r = self
             .gix
             .try_find_reference(name)
-            .map_err(|e| crate::fatal!("cannot read {name}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot read {name}"), e))?;
         match r {
             None => Ok(None),
             Some(mut r) => {
                 let id = r
                     .peel_to_id()
-                    .map_err(|e| crate::fatal!("cannot resolve {name}: {e}"))?;
+                    .map_err(|e| Error::gix(format!("cannot resolve {name}"), e))?;
                 Ok(Some(id.detach()))
             }
         }
@@ -221,13 +195,13 @@ impl Repo {
         let platform = self
             .gix
             .references()
-            .map_err(|e| crate::fatal!("cannot list refs: {e}"))?;
+            .map_err(|e| Error::gix("cannot list refs", e))?;
         let iter = platform
             .prefixed(prefix)
-            .map_err(|e| crate::fatal!("cannot list refs: {e}"))?;
+            .map_err(|e| Error::gix("cannot list refs", e))?;
         let mut out = Vec::new();
         for r in iter {
-            let mut r = r.map_err(|e| crate::fatal!("cannot read a ref: {e}"))?;
+            let mut r = r.map_err(|e| Error::gix("cannot read a ref", e))?;
             let name = r.name().as_bstr().to_string();
             if let Ok(id) = r.peel_to_id() {
                 out.push((name, id.detach()));
@@ -268,7 +242,12 @@ impl Repo {
             let shown = if via_head { "HEAD" } else { u.name.as_str() };
             let name = shown
                 .try_into()
-                .map_err(|e| crate::fatal!("invalid ref name {}: {e}", u.name))?;
+                .map_err(
+                    |e: gix::validate::reference::name::Error| Error::BadRefName {
+                        name: u.name.clone(),
+                        source: Box::new(e),
+                    },
+                )?;
             edits.push(RefEdit {
                 change,
                 name,
@@ -276,19 +255,19 @@ impl Repo {
             });
         }
         self.gix.edit_references(edits).map_err(|e| {
-            let mut msg = e.to_string();
+            let mut chain = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
-                msg.push_str(": ");
-                msg.push_str(&s.to_string());
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
                 src = s.source();
             }
             let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
-            crate::refused!(
-                help = "another process changed these refs meanwhile; look at them and run the command again",
-                "cannot update {}: {msg}",
-                names.join(", ")
-            )
+            Error::RefsChanged {
+                names: names.join(", "),
+                chain,
+                source: Box::new(e),
+            }
         })?;
         Ok(())
     }
@@ -299,10 +278,10 @@ impl Repo {
         let c = self
             .gix
             .find_commit(commit)
-            .map_err(|e| crate::fatal!("cannot read commit {commit}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot read commit {commit}"), e))?;
         c.tree_id()
             .map(|t| t.detach())
-            .map_err(|e| crate::fatal!("cannot read the tree of {commit}: {e}"))
+            .map_err(|e| Error::gix(format!("cannot read the tree of {commit}"), e))
     }
 
     /// The bytes of `path` in `commit`, None if absent.
@@ -310,19 +289,19 @@ impl Repo {
         let c = self
             .gix
             .find_commit(commit)
-            .map_err(|e| crate::fatal!("cannot read commit {commit}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot read commit {commit}"), e))?;
         let tree = c
             .tree()
-            .map_err(|e| crate::fatal!("cannot read the tree of {commit}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot read the tree of {commit}"), e))?;
         let entry = tree
             .lookup_entry_by_path(path)
-            .map_err(|e| crate::fatal!("cannot look up {path} in {commit}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot look up {path} in {commit}"), e))?;
         match entry {
             None => Ok(None),
             Some(e) => {
                 let obj = e
                     .object()
-                    .map_err(|err| crate::fatal!("cannot read {path} in {commit}: {err}"))?;
+                    .map_err(|err| Error::gix(format!("cannot read {path} in {commit}"), err))?;
                 Ok(Some(obj.data.clone()))
             }
         }
@@ -346,19 +325,19 @@ impl Repo {
         let blob = self
             .gix
             .write_blob(bytes)
-            .map_err(|e| crate::fatal!("cannot write blob: {e}"))?
+            .map_err(|e| Error::gix("cannot write blob", e))?
             .detach();
         let tree = self.tree_of(commit)?;
         let mut editor = self
             .gix
             .edit_tree(tree)
-            .map_err(|e| crate::fatal!("cannot edit tree: {e}"))?;
+            .map_err(|e| Error::gix("cannot edit tree", e))?;
         editor
             .upsert(path, gix::object::tree::EntryKind::Blob, blob)
-            .map_err(|e| crate::fatal!("cannot edit tree at {path}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot edit tree at {path}"), e))?;
         Ok(editor
             .write()
-            .map_err(|e| crate::fatal!("cannot write tree: {e}"))?
+            .map_err(|e| Error::gix("cannot write tree", e))?
             .detach())
     }
 
@@ -379,13 +358,16 @@ impl Repo {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .output()
-            .map_err(|e| crate::fatal!("cannot run git commit-tree: {e}"))?;
+            .map_err(|source| Error::Spawn {
+                what: "cannot run git commit-tree".into(),
+                source,
+            })?;
         if out.status.success() {
             return oid(String::from_utf8_lossy(&out.stdout).trim());
         }
         let err = String::from_utf8_lossy(&out.stderr);
         if !(err.contains("identity unknown") || err.contains("unable to auto-detect")) {
-            return Err(crate::fatal!("git commit-tree failed: {}", err.trim()));
+            return Err(Error::CommitTree(err.trim().to_string()));
         }
         if PLAN_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
             // A dry run only shows the plan: a stand-in identity makes the commit it would make.
@@ -405,12 +387,7 @@ impl Repo {
             cmd.arg("-m").arg(message);
             return oid(cli::stdout(cmd)?.trim());
         }
-        Err(crate::refused!(
-            help = "tell git who you are, then run the command again:\n  \
-                    git config --global user.name \"Your Name\"\n  \
-                    git config --global user.email you@example.com",
-            "git needs your name and email to commit the task file change; nothing was changed"
-        ))
+        Err(Error::NoIdentity)
     }
 
     /// Merges `theirs` into `ours` in memory (no working tree, no index) with gix, the way
@@ -420,7 +397,7 @@ impl Repo {
         let options = self
             .gix
             .tree_merge_options()
-            .map_err(|e| crate::fatal!("cannot read the merge configuration: {e}"))?;
+            .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
         let labels = gix::merge::blob::builtin_driver::text::Labels {
             ancestor: Some("base".into()),
             current: Some("ours".into()),
@@ -429,7 +406,7 @@ impl Repo {
         let mut out = self
             .gix
             .merge_commits(ours, theirs, labels, options.into())
-            .map_err(|e| crate::fatal!("cannot merge {theirs} into {ours}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))?;
         if let Some(files) = conflict_paths(&out.tree_merge) {
             return Ok(Merge::Conflicts(files));
         }
@@ -437,7 +414,7 @@ impl Repo {
             .tree_merge
             .tree
             .write()
-            .map_err(|e| crate::fatal!("cannot write the merged tree: {e}"))?;
+            .map_err(|e| Error::gix("cannot write the merged tree", e))?;
         Ok(Merge::Clean(tree.detach()))
     }
 
@@ -448,13 +425,13 @@ impl Repo {
             self.gix
                 .find_commit(c)
                 .and_then(|c| c.tree())
-                .map_err(|e| crate::fatal!("cannot read the tree of {c}: {e}"))
+                .map_err(|e| Error::gix(format!("cannot read the tree of {c}"), e))
         };
         let (old, new) = (tree(from)?, tree(to)?);
         let changes = self
             .gix
             .diff_tree_to_tree(&old, &new, gix::diff::Options::default())
-            .map_err(|e| crate::fatal!("cannot compare {from} with {to}: {e}"))?;
+            .map_err(|e| Error::gix(format!("cannot compare {from} with {to}"), e))?;
         let mut files: Vec<String> = changes
             .iter()
             .filter(|c| !c.entry_mode().is_tree())
@@ -475,10 +452,10 @@ impl Repo {
             .rev_walk([tip])
             .with_hidden([base])
             .all()
-            .map_err(|e| crate::fatal!("cannot walk history: {e}"))?;
+            .map_err(|e| Error::gix("cannot walk history", e))?;
         let mut n = 0;
         for info in walk {
-            info.map_err(|e| crate::fatal!("cannot walk history: {e}"))?;
+            info.map_err(|e| Error::gix("cannot walk history", e))?;
             n += 1;
         }
         Ok(n)
@@ -495,15 +472,8 @@ impl Repo {
 impl Location {
     /// The main worktree, or a fatal error for bare repositories.
     pub fn workdir(&self) -> Result<&Utf8Path> {
-        self.main_worktree.as_deref().ok_or_else(|| {
-            crate::fatal!(
-                help = format!(
-                    "git parallel needs the repository's main worktree; clone it and run there: git clone {} <dir>",
-                    self.common_dir
-                ),
-                "this operation must be run in a work tree (the repository {} is bare)",
-                self.common_dir
-            )
+        self.main_worktree.as_deref().ok_or_else(|| Error::Bare {
+            common_dir: self.common_dir.to_string(),
         })
     }
 
@@ -562,7 +532,7 @@ impl Location {
         let entries = match std::fs::read_dir(&admin) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(crate::fatal!("cannot list worktrees in {admin}: {e}")),
+            Err(e) => return Err(Error::io(format!("cannot list worktrees in {admin}"), e)),
         };
         for e in entries.flatten() {
             let dir = e.path();
@@ -589,86 +559,5 @@ impl Location {
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
-    }
-}
-
-/// Values given with `git -c key=value` (GIT_CONFIG_PARAMETERS) or GIT_CONFIG_COUNT/KEY_n/VALUE_n.
-fn env_config(key: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let want = key.to_ascii_lowercase();
-    if let Ok(params) = std::env::var("GIT_CONFIG_PARAMETERS") {
-        for (k, v) in parse_config_parameters(&params) {
-            if k.to_ascii_lowercase() == want {
-                out.push(v);
-            }
-        }
-    }
-    if let Some(n) = std::env::var("GIT_CONFIG_COUNT")
-        .ok()
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        for i in 0..n {
-            if let (Ok(k), Ok(v)) = (
-                std::env::var(format!("GIT_CONFIG_KEY_{i}")),
-                std::env::var(format!("GIT_CONFIG_VALUE_{i}")),
-            ) {
-                if k.to_ascii_lowercase() == want {
-                    out.push(v);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Parses git's `'key'='value' 'key2'='value2'` (shell single-quoted) encoding.
-fn parse_config_parameters(s: &str) -> Vec<(String, String)> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    let mut chars = s.chars().peekable();
-    let mut have = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_quote = !in_quote;
-                have = true;
-            }
-            '\\' if !in_quote => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            ' ' if !in_quote => {
-                if have {
-                    words.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                have = true;
-            }
-        }
-    }
-    if have {
-        words.push(cur);
-    }
-    words
-        .into_iter()
-        .map(|w| {
-            let (k, v) = w.split_once('=').unwrap_or((w.as_str(), "true"));
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn config_parameters() {
-        let p = super::parse_config_parameters("'parallel.target'='dev' 'core.x'='a b'");
-        assert_eq!(p[0], ("parallel.target".into(), "dev".into()));
-        assert_eq!(p[1], ("core.x".into(), "a b".into()));
     }
 }

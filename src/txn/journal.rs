@@ -47,6 +47,29 @@ pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
 }
 
 impl Journal {
+    /// The journal of `plan` before any step has run.
+    pub fn begin(plan: super::Plan, id: String, started_at: String) -> Journal {
+        Journal {
+            version: 1,
+            id,
+            command: plan.command,
+            summary: plan.summary,
+            started_at,
+            pid: std::process::id(),
+            commit_point: plan.commit_point,
+            rolling_back: false,
+            steps: plan
+                .steps
+                .into_iter()
+                .map(|step| JournalStep {
+                    step,
+                    state: StepState::Pending,
+                })
+                .collect(),
+            meta: plan.meta,
+        }
+    }
+
     pub fn load(dir: &Utf8Path) -> Result<Option<Journal>> {
         let p = path(dir);
         let text = match std::fs::read_to_string(&p) {

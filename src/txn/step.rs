@@ -104,7 +104,10 @@ impl Step {
                 copy,
                 post_start,
             } => {
-                let mut s = format!("add worktree {path} on {}", branch_short(branch));
+                let mut s = format!(
+                    "add worktree {path} on {}",
+                    crate::git::short_branch(branch)
+                );
                 if !copy.is_empty() {
                     s.push_str(&format!(", copy {} file(s)", copy.len()));
                 }
@@ -274,10 +277,6 @@ pub fn short(oid: &str) -> &str {
     oid.get(..10).unwrap_or(oid)
 }
 
-fn branch_short(b: &str) -> &str {
-    b.strip_prefix("refs/heads/").unwrap_or(b)
-}
-
 /// Lock files a ref transaction on these refs takes (loose ref locks, packed-refs, HEAD).
 fn clear_ref_locks(repo: &Repo, updates: &[RefUpdate]) {
     for u in updates {
@@ -320,7 +319,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
                 (cur != u.old).then(|| {
                     format!(
                         "{} is {} now, expected {}",
-                        branch_short(&u.name),
+                        crate::git::short_branch(&u.name),
                         cur.as_deref()
                             .map_or("absent".into(), |c| format!("at {}", short(c))),
                         u.old
@@ -331,7 +330,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
             })
             .collect();
         if moved.is_empty() {
-            e
+            e.into()
         } else {
             crate::refused!(
                 "another process changed {} meanwhile: {}",
@@ -362,7 +361,7 @@ fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) ->
     if back.is_empty() {
         return Ok(());
     }
-    repo.update_refs(&back, &format!("undo: {message}"))
+    Ok(repo.update_refs(&back, &format!("undo: {message}"))?)
 }
 
 fn add_worktree(

@@ -169,7 +169,7 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
         crate::refused!(
             help = "commit or stash your changes in the main worktree, then run the command again",
             "cannot update the main worktree: {}",
-            crate::txn::message_of(&e)
+            e
         )
     })?;
     Ok(())

@@ -483,7 +483,7 @@ pub fn ensure(
         cmd.args(["checkout", "--force", "--quiet"]);
         if let Err(e) = cli::run(cmd) {
             let _ = remove(loc, path, true, &[], true);
-            return Err(e);
+            return Err(e.into());
         }
         let _ = std::fs::remove_file(admin.join(REMOVING));
     }
@@ -501,7 +501,9 @@ fn add(loc: &Location, path: &Utf8Path, branch: &str, detach: bool) -> Result<Ut
     if detach {
         cmd.arg("--detach");
     }
-    cmd.arg("--").arg(path.as_str()).arg(branch_short(branch));
+    cmd.arg("--")
+        .arg(path.as_str())
+        .arg(crate::git::short_branch(branch));
     // One `git worktree add` at a time: while one creates its admin dir (written file
     // by file), another one listing the worktrees can read a still empty `commondir`
     // and die. Registering is quick; the checkouts run concurrently.
@@ -515,8 +517,4 @@ fn add(loc: &Location, path: &Utf8Path, branch: &str, detach: bool) -> Result<Ut
             admin_root(loc)
         )
     })
-}
-
-fn branch_short(b: &str) -> &str {
-    b.strip_prefix("refs/heads/").unwrap_or(b)
 }

@@ -144,9 +144,9 @@ pub static RETRY: Command = Command {
     id: CommandId::Retry,
     name: "retry",
     summary: "restart a failed task from a fresh worktree",
-    doc: "Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
-          and worktree are made from the target. Refuses after parallel.maxRetries (default 3) \
-          retries and marks the task blocked.",
+    doc: concat!("Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
+          and worktree are made from the target. Refuses after parallel.maxRetries (default ", crate::default_max_retries!(), ") \
+          retries and marks the task blocked."),
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["failed"]),
     flags: &[&DRY_RUN],
@@ -203,10 +203,10 @@ pub static GC: Command = Command {
     id: CommandId::Gc,
     name: "gc",
     summary: "delete backups older than parallel.keepBackups days",
-    doc: "Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
-          older than parallel.keepBackups days (default 30). A backup's age counts from when it was \
+    doc: concat!("Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
+          older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
-          age is kept.",
+          age is kept."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],

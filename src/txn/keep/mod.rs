@@ -400,7 +400,7 @@ pub fn keep_ignored(
 ) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
     let base = super::state_dir(repo).join(IGNORED_DIR);
-    let secs = crate::time::parse_iso(&crate::time::now_iso()).unwrap_or(0);
+    let secs = crate::time::now_secs();
     let mut kept = Vec::new();
     let mut added = Vec::new();
     let mut taken: Vec<Utf8PathBuf> = Vec::new();

@@ -1,0 +1,183 @@
+//! Applying and undoing a journal's steps: forward one by one (a run of worktree steps on
+//! several threads), backward newest first, saving the journal after every change of state.
+
+use super::{failpoint, interrupt, Journal, StepState};
+use crate::error::{Error, Result};
+use crate::git::Repo;
+use crate::txn::Step;
+
+/// Applies the steps not done yet, journaling each; returns the failing step's index on error.
+/// A run of consecutive worktree steps is applied concurrently (bounded by the CPUs).
+/// `resumed`: by `recover`, on the journal of a dead process (a started step may be half-done).
+pub(super) fn forward(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    resumed: bool,
+) -> std::result::Result<(), (usize, Error)> {
+    let todo = journal
+        .steps
+        .iter()
+        .filter(|s| s.state != StepState::Done)
+        .count();
+    let progress = crate::progress::Progress::new(todo, &journal.command);
+    let mut i = 0;
+    while i < journal.steps.len() {
+        if journal.steps[i].state == StepState::Done {
+            i += 1;
+            continue;
+        }
+        let mut end = i + 1;
+        if journal.steps[i].step.concurrent() {
+            while end < journal.steps.len()
+                && journal.steps[end].step.concurrent()
+                && journal.steps[end].state != StepState::Done
+            {
+                end += 1;
+            }
+        }
+        if !resumed && journal.commit_point.is_none_or(|cp| i <= cp) {
+            if let Some(sig) = interrupt::received() {
+                return Err((
+                    i,
+                    crate::refused!("interrupted by {}", interrupt::name(sig)),
+                ));
+            }
+        }
+        if journal.commit_point == Some(i) {
+            let problems =
+                super::check::post_commit_problems(repo, Some(i), &super::steps_of(journal))
+                    .map_err(|e| (i, e))?;
+            if !problems.is_empty() {
+                return Err((
+                    i,
+                    crate::refused!(
+                        "the cleanup after it would fail:\n  {}",
+                        problems.join("\n  ")
+                    ),
+                ));
+            }
+        }
+        if end - i > 1 {
+            group(repo, dir, journal, i, end, &progress, resumed)?;
+            i = end;
+            continue;
+        }
+        progress.show(&journal.steps[i].step.describe());
+        if matches!(journal.steps[i].step, Step::TestGate { .. }) {
+            progress.clear();
+        }
+        let proven = resumed && journal.steps[i].state == StepState::Started;
+        journal.steps[i].state = StepState::Started;
+        journal.save(dir).map_err(|e| (i, e))?;
+        failpoint::hit("before", i).map_err(|e| (i, e))?;
+        if let Err(e) = journal.steps[i].step.apply(repo, proven) {
+            // It stays Started: a step may fail part-way (a git child interrupted mid-write),
+            // and undoing a step that did nothing is a no-op.
+            return Err((i, e));
+        }
+        failpoint::hit("after", i).map_err(|e| (i, e))?;
+        journal.steps[i].state = StepState::Done;
+        journal.save(dir).map_err(|e| (i, e))?;
+        progress.tick();
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Applies steps `start..end` (all worktree steps) on up to as many threads as CPUs.
+fn group(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    start: usize,
+    end: usize,
+    progress: &crate::progress::Progress,
+    resumed: bool,
+) -> std::result::Result<(), (usize, Error)> {
+    let proven: Vec<bool> = (start..end)
+        .map(|k| resumed && journal.steps[k].state == StepState::Started)
+        .collect();
+    for k in start..end {
+        journal.steps[k].state = StepState::Started;
+    }
+    journal.save(dir).map_err(|e| (start, e))?;
+    for k in start..end {
+        failpoint::hit("before", k).map_err(|e| (k, e))?;
+    }
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(end - start);
+    let next = std::sync::atomic::AtomicUsize::new(start);
+    let loc = &repo.loc;
+    let steps: Vec<Step> = journal.steps[start..end]
+        .iter()
+        .map(|s| s.step.clone())
+        .collect();
+    let results: std::sync::Mutex<Vec<(usize, Result<()>)>> = Default::default();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if k >= end {
+                    break;
+                }
+                progress.show(&steps[k - start].describe());
+                let r = steps[k - start].apply_concurrent(loc, proven[k - start]);
+                progress.tick();
+                if let Ok(mut v) = results.lock() {
+                    v.push((k, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(k, _)| *k);
+    if results.iter().all(|(_, r)| r.is_ok()) {
+        for k in start..end {
+            failpoint::hit("after", k).map_err(|e| (k, e))?;
+        }
+    }
+    let mut first_err = None;
+    for (k, r) in results {
+        match r {
+            Ok(()) => journal.steps[k].state = StepState::Done,
+            // Stays Started (see run_forward).
+            Err(e) => {
+                first_err.get_or_insert((k, e));
+            }
+        }
+    }
+    journal.save(dir).map_err(|e| (start, e))?;
+    match first_err {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Undoes every started or done step, newest first. A step is undone as "proven" (its
+/// half-done leftovers may be cleared) when it never completed, or when a rollback was already
+/// under way when the journal's process died (its undo may be half-done).
+pub(super) fn rollback(
+    repo: &Repo,
+    dir: &camino::Utf8Path,
+    journal: &mut Journal,
+    fresh: bool,
+) -> std::result::Result<(), (usize, Error)> {
+    let was_rolling_back = journal.rolling_back && !fresh;
+    journal.rolling_back = true;
+    journal.save(dir).map_err(|e| (0, e))?;
+    for i in (0..journal.steps.len()).rev() {
+        if matches!(journal.steps[i].state, StepState::Started | StepState::Done) {
+            let proven = journal.steps[i].state == StepState::Started || was_rolling_back;
+            journal.steps[i]
+                .step
+                .undo(repo, fresh, proven)
+                .map_err(|e| (i, e))?;
+            journal.steps[i].state = StepState::Undone;
+            journal.save(dir).map_err(|e| (i, e))?;
+        }
+    }
+    Ok(())
+}
