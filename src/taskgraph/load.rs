@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use camino::Utf8Path;
-use miette::{LabeledSpan, Report};
+use miette::Report;
 use serde_yaml::Value;
 
+use super::diagnostics as diag;
 use super::model::Graph;
 use super::spans::{self, CharIndex, Node};
 use super::value;
-use super::{report, TaskFile};
+use super::TaskFile;
 
 /// The private span index of a `TaskFile`.
 #[derive(Debug)]
@@ -69,38 +70,15 @@ pub(crate) fn parse(path: &Utf8Path, source: String) -> Result<TaskFile, Report>
 /// Refuse files over `MAX_FILE_BYTES` before parsing them.
 fn check_size(path: &Utf8Path, source: &str) -> Result<(), Report> {
     if source.len() > MAX_FILE_BYTES {
-        return Err(miette::MietteDiagnostic::new(format!(
-            "{path}: the task file is {} MB; at most {} MB is accepted",
-            source.len() >> 20,
-            MAX_FILE_BYTES >> 20
-        ))
-        .with_code("taskgraph::too-large")
-        .with_help("split the graph or remove bulky text (descriptions belong in linked documents)")
-        .into());
+        return Err(Report::new(diag::TooLarge {
+            message: format!(
+                "{path}: the task file is {} MB; at most {} MB is accepted",
+                source.len() >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        }));
     }
     Ok(())
-}
-
-/// An error with one primary label at `at`.
-fn fail(
-    src: &super::source::Source,
-    code: &str,
-    msg: String,
-    at: (usize, usize),
-    label: &str,
-    help: &str,
-) -> Report {
-    report(
-        src.clone(),
-        code,
-        miette::Severity::Error,
-        msg,
-        vec![LabeledSpan::new_primary_with_span(
-            Some(label.to_string()),
-            at.0..at.1,
-        )],
-        Some(help.to_string()),
-    )
 }
 
 /// The node tree and the YAML value of the document; errors for syntax and an empty file.
@@ -111,26 +89,26 @@ fn read_yaml(
     src: &super::source::Source,
 ) -> Result<(Node, Value), Report> {
     let empty = || {
-        fail(
+        diag::located(
+            diag::Empty {
+                message: format!("{path}: the file is empty, not a task graph"),
+                src: src.clone(),
+                at: diag::span((0, 0)),
+            },
             src,
-            "taskgraph::empty",
-            format!("{path}: the file is empty, not a task graph"),
-            (0, 0),
-            "empty",
-            "a task graph has top-level `metadata:` and `tasks:` keys",
         )
     };
     let root = match spans::parse_tree(source, ci) {
         Ok(Some(root)) => root,
         Ok(None) => return Err(empty()),
         Err(e) => {
-            return Err(fail(
+            return Err(diag::located(
+                diag::Syntax {
+                    message: format!("{path}: invalid YAML: {}", e.message),
+                    src: src.clone(),
+                    at: diag::span((e.pos.byte, e.pos.byte)),
+                },
                 src,
-                "taskgraph::syntax",
-                format!("{path}: invalid YAML: {}", e.message),
-                (e.pos.byte, e.pos.byte),
-                "here",
-                "fix the YAML syntax at the marked position",
             ))
         }
     };
@@ -138,23 +116,14 @@ fn read_yaml(
         Ok(Value::Null) if root.is_empty_plain() => return Err(empty()),
         Ok(v) => v,
         Err(e) => {
-            let mut labels = vec![LabeledSpan::new_primary_with_span(
-                Some("here".to_string()),
-                e.pos.byte..e.pos.byte,
-            )];
-            if let Some(o) = e.other {
-                labels.push(LabeledSpan::new_with_span(
-                    Some("first here".to_string()),
-                    o.byte..o.byte,
-                ));
-            }
-            return Err(report(
-                src.clone(),
-                "taskgraph::syntax",
-                miette::Severity::Error,
-                format!("{path}: invalid YAML: {}", e.message),
-                labels,
-                Some("fix the YAML at the marked position".to_string()),
+            return Err(diag::located(
+                diag::BadValue {
+                    message: format!("{path}: invalid YAML: {}", e.message),
+                    src: src.clone(),
+                    at: diag::span((e.pos.byte, e.pos.byte)),
+                    first: e.other.map(|o| diag::span((o.byte, o.byte))),
+                },
+                src,
             ));
         }
     };
@@ -172,13 +141,13 @@ fn task_values<'v>(
 ) -> Result<&'v [Value], Report> {
     let whole = root.label_range(source);
     let Some(top) = value.as_mapping() else {
-        return Err(fail(
+        return Err(diag::located(
+            diag::NotAMapping {
+                message: format!("{path}: not a task graph: the document is not a mapping"),
+                src: src.clone(),
+                at: diag::span(whole),
+            },
             src,
-            "taskgraph::not-a-mapping",
-            format!("{path}: not a task graph: the document is not a mapping"),
-            whole,
-            "expected `metadata:` and `tasks:` keys here",
-            "a task graph has top-level `metadata:` and `tasks:` keys",
         ));
     };
     let Some(tasks) = top.get("tasks") else {
@@ -186,37 +155,39 @@ fn task_values<'v>(
     };
     let Some(task_values) = tasks.as_sequence() else {
         let at = root.get("tasks").map_or(whole, |n| n.label_range(source));
-        return Err(fail(
+        return Err(diag::located(
+            diag::TasksNotAList {
+                message: format!("{path}: `tasks` must be a list of tasks"),
+                src: src.clone(),
+                at: diag::span(at),
+            },
             src,
-            "taskgraph::tasks-not-a-list",
-            format!("{path}: `tasks` must be a list of tasks"),
-            at,
-            "not a list",
-            "write `tasks:` followed by `- id: ...` entries",
         ));
     };
     let task_nodes = root.get("tasks").and_then(Node::as_seq).unwrap_or(&[]);
     if task_nodes.len() != task_values.len() {
-        return Err(fail(
-            src,
-            "taskgraph::unsupported",
-            format!(
+        return Err(diag::located(
+            diag::Unsupported {
+                message: format!(
                 "{path}: cannot locate the tasks in the source (anchors or aliases in `tasks`?)"
             ),
-            root.get("tasks").map_or(whole, |n| n.label_range(source)),
-            "here",
-            "write the task list out without YAML aliases",
+                src: src.clone(),
+                at: diag::span(root.get("tasks").map_or(whole, |n| n.label_range(source))),
+            },
+            src,
         ));
     }
     for (v, n) in task_values.iter().zip(task_nodes) {
         if !v.is_mapping() || n.as_map().is_none() {
-            return Err(fail(
+            return Err(diag::located(
+                diag::TaskNotAMapping {
+                    message: format!(
+                        "{path}: every task must be a mapping of keys (`id:`, `name:`, ...)"
+                    ),
+                    src: src.clone(),
+                    at: diag::span(n.label_range(source)),
+                },
                 src,
-                "taskgraph::task-not-a-mapping",
-                format!("{path}: every task must be a mapping of keys (`id:`, `name:`, ...)"),
-                n.label_range(source),
-                "not a mapping",
-                "write each task as `- id: ...` followed by its keys",
             ));
         }
     }
@@ -236,26 +207,26 @@ fn missing_tasks(
         let at = root
             .entry("TaskGraph")
             .map_or(whole, |(k, _)| k.label_range(source));
-        return fail(
+        return diag::located(
+            diag::SchemaFile {
+                message: format!("{path}: this is the task-graph schema, not a task graph"),
+                src: src.clone(),
+                at: diag::span(at),
+            },
             src,
-            "taskgraph::schema-file",
-            format!("{path}: this is the task-graph schema, not a task graph"),
-            at,
-            "schema definition",
-            "pass a task graph file (e.g. `*.task-graph.yml` with top-level `metadata:` and `tasks:`)",
         );
     }
     let at = root
         .as_map()
         .and_then(|m| m.first())
         .map_or(whole, |(k, _)| k.label_range(source));
-    fail(
+    diag::located(
+        diag::MissingTasks {
+            message: format!("{path}: not a task graph: missing top-level `tasks`"),
+            src: src.clone(),
+            at: diag::span(at),
+        },
         src,
-        "taskgraph::missing-tasks",
-        format!("{path}: not a task graph: missing top-level `tasks`"),
-        at,
-        "no `tasks:` key in this mapping",
-        "add a top-level `tasks:` list of task mappings",
     )
 }
 

@@ -2,6 +2,7 @@
 //! decisions (`schedule`), and format-preserving scalar edits (`TaskFile::apply_edits`).
 //! All YAML access of the crate lives in this module.
 
+mod diagnostics;
 pub mod display;
 mod edit;
 mod load;
@@ -54,16 +55,16 @@ impl TaskFile {
             // Show the file with the bad bytes replaced (U+FFFD) and the first one marked.
             let lossy = String::from_utf8_lossy(bytes);
             let shown: Arc<str> = Arc::from(display::mask_source(&lossy).as_ref());
-            report(
-                source::Source::new(path.as_str(), shown),
-                "taskgraph::not-utf8",
-                miette::Severity::Error,
-                format!("{path}: the task file is not UTF-8 text (byte {at} is 0x{bad:02x})"),
-                vec![LabeledSpan::new_primary_with_span(
-                    Some("not UTF-8".to_string()),
-                    at..at + 1,
-                )],
-                Some("save the file as UTF-8".to_string()),
+            let src = source::Source::new(path.as_str(), shown);
+            diagnostics::located(
+                diagnostics::NotUtf8 {
+                    message: format!(
+                        "{path}: the task file is not UTF-8 text (byte {at} is 0x{bad:02x})"
+                    ),
+                    src: src.clone(),
+                    at: diagnostics::span((at, at + 1)),
+                },
+                &src,
             )
         })
     }
