@@ -129,6 +129,13 @@ pub fn note(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `warning: …` on stderr: a problem let through (nothing with `-q`).
+pub fn warning(args: fmt::Arguments<'_>) {
+    if !quiet() {
+        eprint(format_args!("warning: {args}\n"));
+    }
+}
+
 /// Announces a test gate's run on stderr (nothing with `-q`).
 pub fn testing(commit: &str, command: &str, dir: &str) {
     if !quiet() {
@@ -235,6 +242,40 @@ macro_rules! out_eprintln {
 #[macro_export]
 macro_rules! out_eprint {
     ($($arg:tt)*) => { $crate::output::eprint(format_args!($($arg)*)) };
+}
+
+/// Held while one whole streamed line is written, to stdout or stderr, so lines never mix.
+static LINE: Mutex<()> = Mutex::new(());
+
+/// Writes one whole line of streamed output (`git parallel exec`) on stdout and flushes it; a
+/// failure is kept for [`finish`] and returned, but must not stop the caller draining its source.
+pub fn stream_out(line: &[u8]) -> io::Result<()> {
+    let _guard = LINE.lock();
+    let mut o = io::stdout().lock();
+    let r = o.write_all(line).and_then(|()| o.flush());
+    if let Err(e) = &r {
+        record(io::Error::new(e.kind(), e.to_string()));
+    }
+    r
+}
+
+/// Writes one whole line of streamed output on stderr and flushes it (errors are ignored).
+pub fn stream_err(line: &[u8]) {
+    let _guard = LINE.lock();
+    let mut e = io::stderr().lock();
+    let _ = e.write_all(line).and_then(|()| e.flush());
+}
+
+/// Writes `warning: …` on stderr also with `-q`: something the user must look at.
+pub fn warning_always(args: fmt::Arguments<'_>) {
+    eprint(format_args!("warning: {args}\n"));
+}
+
+/// Writes one line of text on stdout and flushes it, so it comes before the output of a
+/// program run next with the same stdout (`git parallel demo`'s narration); a failure is kept
+/// for [`finish`].
+pub fn print_line(args: fmt::Arguments<'_>) {
+    print_str(&format!("{args}\n"));
 }
 
 #[cfg(test)]

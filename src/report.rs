@@ -62,6 +62,14 @@ pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
     }
 }
 
+/// A note on stderr that goes with the text output only (with `--json` the document carries
+/// what it says; nothing with `-q`).
+pub fn text_note(out: &Output, args: fmt::Arguments<'_>) {
+    if !out.json {
+        crate::output::note(args);
+    }
+}
+
 /// The `--json` document of a dry run: the plan, and that nothing was done.
 #[derive(Serialize)]
 struct DryRun<'a> {
@@ -79,5 +87,23 @@ pub fn dry_run(out: &Output, command: &str, plan: &Plan) {
         crate::output::print_str(&json_text(&envelope(command, doc)));
     } else {
         crate::output::print_str(&plan.to_string());
+    }
+}
+
+/// Prints a diagnostic about the input (e.g. a task-file finding, with its snippet) on stderr,
+/// prefixed `error`, `warning` or `note`: in text mode only (a `--json` document carries it),
+/// and with `-q` only errors.
+pub fn diagnostic(out: &Output, prefix: &str, report: &miette::Report) {
+    if out.json || (out.quiet && prefix != "error") {
+        return;
+    }
+    let text = crate::error::render(prefix, report, out.color_err);
+    crate::output::eprint(format_args!("{text}"));
+}
+
+/// The closing `error: …` line of a text-mode failure on stderr (nothing with `--json`).
+pub fn error_line(out: &Output, text: &str) {
+    if !out.json {
+        crate::output::eprint(format_args!("error: {text}\n"));
     }
 }

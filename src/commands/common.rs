@@ -379,19 +379,6 @@ pub fn valid_branch(name: &str) -> bool {
     gix::refs::FullName::try_from(full.as_str()).is_ok() && !name.starts_with('-')
 }
 
-/// JSON envelope shared by every command's --json output.
-pub fn json_envelope(command: &str, body: serde_json::Value) -> serde_json::Value {
-    let mut v = serde_json::json!({ "version": 1, "command": command });
-    if let (Some(obj), serde_json::Value::Object(b)) = (v.as_object_mut(), body) {
-        obj.extend(b);
-    }
-    v
-}
-
-pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
 // ---- help for a wrong task id or status ------------------------------------------------------
 
 /// Task ids like `id`, for "did you mean": those equal to it ignoring case, else those within

@@ -4,20 +4,14 @@
 //! completed checkpoint awaiting `approve`. It is quick and silent: on any problem it prints
 //! nothing and exits 0.
 
-use std::io::Write;
-
 use crate::context::Context;
 use crate::error::Result;
 use crate::taskgraph::{schedule, TaskFile};
 
 pub fn run(ctx: &Context) -> Result<()> {
     let ids = task_ids(ctx, &ctx.args.positionals).unwrap_or_default();
-    let mut out = std::io::stdout().lock();
-    for id in ids {
-        if writeln!(out, "{id}").is_err() {
-            break;
-        }
-    }
+    let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    super::render::print_document("__complete", text);
     Ok(())
 }
 

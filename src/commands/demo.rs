@@ -3,14 +3,17 @@
 //! for status, start, the agents' commits in their worktrees, finish with a test gate, and the
 //! final history. Needs no repository of its own.
 
+use serde::Serialize;
 use std::ffi::OsStr;
-use std::io::Write;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cli::{defs, Args};
 use crate::context::Output;
 use crate::error::Result;
+use crate::output;
+use crate::report::{self, Report};
 
 /// The example graph: a completed, approved architecture checkpoint, three tasks that can run in
 /// parallel, and a QA task waiting for all three.
@@ -187,20 +190,23 @@ pub fn run(args: &Args) -> Result<()> {
         identity: false,
     };
     let result = demo.steps();
-    let _ = std::io::stdout().flush();
-    println!();
+    output::print_line(format_args!(""));
     match result {
         Ok(()) => {
-            if keep {
-                println!("The demo repository is at {}", demo.repo.display());
-            } else {
+            if !keep {
                 let _ = std::fs::remove_dir_all(&base);
-                println!(
-                    "The demo repository was at {}; it has been removed.",
-                    demo.repo.display()
-                );
-                println!("Run 'git parallel demo --keep' to keep it and look around.");
             }
+            // The transcript is text whatever --json and -q say.
+            let text_only = Output {
+                json: false,
+                quiet: false,
+                ..out
+            };
+            let done = DemoDone {
+                repo: demo.repo.display().to_string(),
+                kept: keep,
+            };
+            report::emit(&text_only, "demo", &done);
             Ok(())
         }
         Err(step) => {
@@ -212,6 +218,32 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
 }
+
+/// How a demo that ran to the end left its repository. Text only: `git parallel demo` has no
+/// `--json` document.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct DemoDone {
+    /// The demo repository.
+    repo: String,
+    /// Whether it was kept (`--keep`); else it has been removed.
+    kept: bool,
+}
+
+impl fmt::Display for DemoDone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let repo = &self.repo;
+        if self.kept {
+            return writeln!(f, "The demo repository is at {repo}");
+        }
+        writeln!(f, "The demo repository was at {repo}; it has been removed.")?;
+        writeln!(
+            f,
+            "Run 'git parallel demo --keep' to keep it and look around."
+        )
+    }
+}
+
+impl Report for DemoDone {}
 
 struct Demo {
     exe: PathBuf,
@@ -253,15 +285,17 @@ impl Demo {
             ),
             "git commit -m 'Initial commit: the demo product and its task graph'",
         )?;
-        println!("Created {} with {TASKS_PATH}:", self.repo.display());
-        println!("  ARCH-01 (completed, approved) -> BACKEND-01, FRONTEND-01, DOCS-01 (in parallel) -> QA-01");
+        output::print_line(format_args!(
+            "Created {} with {TASKS_PATH}:\n  ARCH-01 (completed, approved) -> BACKEND-01, FRONTEND-01, DOCS-01 (in parallel) -> QA-01",
+            self.repo.display()
+        ));
 
         self.parallel(&["status"])?;
         self.parallel(&["start"])?;
 
         for (id, file, content, message) in AGENT_WORK {
             let wt = self.worktree(id)?;
-            println!();
+            output::print_line(format_args!(""));
             self.heading(&format!("# {id}: the agent works in its own worktree"));
             let shown = match wt.strip_prefix(&self.base) {
                 Ok(rel) => Path::new("..").join(rel),
@@ -285,7 +319,7 @@ impl Demo {
         self.parallel(&["status"])?;
         self.parallel(&["finish", "--test", TEST_GATE])?;
         self.parallel(&["status"])?;
-        println!();
+        output::print_line(format_args!(""));
         self.shown(
             self.git(&self.repo, &["log", "--graph", "--oneline", "--all"]),
             "git log --graph --oneline --all",
@@ -293,7 +327,7 @@ impl Demo {
     }
 
     fn heading(&self, text: &str) {
-        println!("{}", self.out.paint("1", text));
+        output::print_line(format_args!("{}", self.out.paint("1", text)));
     }
 
     fn write(&self, rel: &str, content: &str) -> StepResult {
@@ -344,18 +378,17 @@ impl Demo {
         self.prepare(&mut cmd, &self.repo);
         cmd.args(args);
         let shown: Vec<String> = args.iter().map(|a| shell_word(a)).collect();
-        println!();
+        output::print_line(format_args!(""));
         self.shown(cmd, &format!("git parallel {}", shown.join(" ")))
     }
 
     /// Prints `$ shown`, then runs the command with our stdout and stderr.
     fn shown(&self, mut cmd: Command, shown: &str) -> StepResult {
+        // The heading is flushed before the command writes to the same stdout.
         self.heading(&format!("$ {shown}"));
-        let _ = std::io::stdout().flush();
         let status = cmd
             .status()
             .map_err(|e| format!("{shown}: cannot run: {e}"))?;
-        let _ = std::io::stdout().flush();
         if status.success() {
             Ok(())
         } else {

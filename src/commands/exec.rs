@@ -2,20 +2,24 @@
 //! (or the named ones), at most `-j N` at a time. Output lines are prefixed with the task id as
 //! they arrive; a summary of exit statuses follows. Exits 1 when any command failed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
-use serde_json::json;
+use serde::Serialize;
 
-use super::common::{self, short_branch, Env};
+use super::common::{short_branch, Env};
+use super::select::ids_or_in_progress;
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::{Error, Result};
-use crate::taskgraph::Status;
+use crate::output;
+use crate::report::{self, Report};
+use crate::taskgraph::{Status, Task};
 
 /// One command to run: a task and its worktree.
 struct Job {
@@ -101,24 +105,17 @@ pub fn run(ctx: &Context) -> Result<()> {
     let jobs_max = jobs_limit(ctx)?;
     let env = Env::load_readonly(ctx)?;
     let jobs = select(&env)?;
-    if jobs.is_empty() {
-        if ctx.out.json {
-            common::print_json(&common::json_envelope("exec", json!({ "results": [] })));
-        } else if !ctx.out.quiet {
-            println!(
-                "No task is in progress; nothing to run (start tasks with 'git parallel start')."
-            );
-        }
-        return Ok(());
-    }
-    let outcomes = run_all(&jobs, argv, jobs_max, ctx.out);
-    let failed = outcomes.iter().filter(|o| !o.ok()).count();
-    if ctx.out.json {
-        print_json(&jobs, &outcomes);
+    let outcomes = if jobs.is_empty() {
+        Vec::new()
     } else {
-        print_summary(ctx, &jobs, &outcomes, argv);
+        run_all(&jobs, argv, jobs_max, ctx.out)
+    };
+    let report = Executed::new(&jobs, &outcomes, argv, ctx.out);
+    report::emit(&ctx.out, "exec", &report);
+    if !ctx.out.json {
+        report.after_summary(outcomes.iter().any(|o| o.not_found));
     }
-    if failed > 0 {
+    if outcomes.iter().any(|o| !o.ok()) {
         crate::output::mark_failed();
     }
     Ok(())
@@ -150,90 +147,76 @@ fn select(env: &Env) -> Result<Vec<Job>> {
             .find(|w| w.branch.as_deref() == Some(branch.as_str()))
             .map(|w| w.path.clone())
     };
-    let graph = &env.tf.graph;
-    let ids = &env.ctx.args.positionals;
-    let mut jobs = Vec::new();
-    if ids.is_empty() {
-        for (i, t) in graph.tasks.iter().enumerate() {
-            if t.status != Status::InProgress || jobs.iter().any(|j: &Job| j.id == t.id) {
-                continue;
-            }
-            match worktree_for(i) {
-                Some(worktree) => jobs.push(Job {
-                    id: t.id.clone(),
-                    worktree,
-                }),
-                None => {
-                    if env.ctx.out.quiet || env.ctx.out.json {
-                        continue;
-                    }
-                    if super::worktrees::in_progress_elsewhere(env, t)? {
-                        eprintln!(
-                            "note: {}; skipped (reset it with: git parallel abort {})",
-                            super::worktrees::elsewhere_note(env, t),
-                            t.id
-                        );
-                    } else {
-                        eprintln!(
-                            "warning: {} is in_progress but no worktree has its branch {} checked out; skipped",
-                            t.id,
-                            short_branch(&env.branch_of(t))
-                        );
-                    }
-                }
-            }
-        }
-        return Ok(jobs);
-    }
-    let mut problems = Vec::new();
-    for id in ids {
-        if jobs.iter().any(|j: &Job| &j.id == id) {
-            continue;
-        }
-        let Some(i) = env.tf.index_of(id) else {
-            problems.push(format!(
-                "{id}: no such task in {}; {}",
-                env.show(&env.task_path),
-                super::common::unknown_id_hint(&env.tf, id)
-            ));
-            continue;
-        };
-        match worktree_for(i) {
-            Some(worktree) => jobs.push(Job {
-                id: id.clone(),
-                worktree,
-            }),
-            None => {
-                let t = &graph.tasks[i];
-                if super::worktrees::in_progress_elsewhere(env, t)? {
-                    problems.push(format!(
-                        "{}; it has no worktree here",
-                        super::worktrees::elsewhere_note(env, t)
-                    ));
-                    continue;
-                }
-                problems.push(match t.status {
-                    Status::Pending | Status::Ready => {
-                        format!("{id}: has no worktree; it is {} (not started)", t.status)
-                    }
-                    Status::InProgress | Status::Failed => format!(
-                        "{id}: is {} but no worktree has its branch {} checked out",
-                        t.status,
-                        short_branch(&env.branch_of(t))
-                    ),
-                    s => format!("{id}: has no worktree; it is {s}"),
-                });
-            }
-        }
-    }
-    if !problems.is_empty() {
+    let tasks = &env.tf.graph.tasks;
+    let file = env.show(&env.task_path);
+    let selection = ids_or_in_progress(env, &file, |i| match worktree_for(i) {
+        Some(_) => Ok(None),
+        None => no_worktree_problem(env, &tasks[i]).map(Some),
+    })?;
+    if !selection.problems.is_empty() {
         return Err(crate::refused!(
             help = "see 'git parallel status' for the started tasks and their worktrees",
             "cannot run the command; nothing was run:\n  {}",
-            problems.join("\n  ")
+            selection.problems.join("\n  ")
         ));
     }
+    let named = !env.ctx.args.positionals.is_empty();
+    let mut jobs: Vec<Job> = Vec::new();
+    for i in selection.idx {
+        let t = &tasks[i];
+        if jobs.iter().any(|j| j.id == t.id) {
+            continue;
+        }
+        match worktree_for(i) {
+            Some(worktree) => jobs.push(Job {
+                id: t.id.clone(),
+                worktree,
+            }),
+            None if named || env.ctx.out.quiet || env.ctx.out.json => {}
+            None => skipped(env, t)?,
+        }
+    }
     Ok(jobs)
+}
+
+/// Why the named task `t` has no worktree to run in.
+fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
+    if super::worktrees::in_progress_elsewhere(env, t)? {
+        return Ok(format!(
+            "{}; it has no worktree here",
+            super::worktrees::elsewhere_note(env, t)
+        ));
+    }
+    let id = &t.id;
+    Ok(match t.status {
+        Status::Pending | Status::Ready => {
+            format!("{id}: has no worktree; it is {} (not started)", t.status)
+        }
+        Status::InProgress | Status::Failed => format!(
+            "{id}: is {} but no worktree has its branch {} checked out",
+            t.status,
+            short_branch(&env.branch_of(t))
+        ),
+        s => format!("{id}: has no worktree; it is {s}"),
+    })
+}
+
+/// Says why the in-progress task `t`, which no worktree here has checked out, is skipped.
+fn skipped(env: &Env, t: &Task) -> Result<()> {
+    if super::worktrees::in_progress_elsewhere(env, t)? {
+        output::eprint(format_args!(
+            "note: {}; skipped (reset it with: git parallel abort {})\n",
+            super::worktrees::elsewhere_note(env, t),
+            t.id
+        ));
+    } else {
+        output::warning_always(format_args!(
+            "{} is in_progress but no worktree has its branch {} checked out; skipped",
+            t.id,
+            short_branch(&env.branch_of(t))
+        ));
+    }
+    Ok(())
 }
 
 /// Colours cycled over the task prefixes.
@@ -244,8 +227,6 @@ fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outc
     let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0) + 2;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
-    // Held while one whole line is written, to stdout or stderr, so lines never mix.
-    let write_lock = Mutex::new(());
     let workers = limit.min(jobs.len()).max(1);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -258,7 +239,6 @@ fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outc
                     capture: out.json,
                     out_prefix: paint(out.color, color, &prefix),
                     err_prefix: paint(out.color_err, color, &prefix),
-                    lock: &write_lock,
                 };
                 let outcome = run_one(job, argv, &sink);
                 if let Ok(mut r) = results.lock() {
@@ -292,11 +272,10 @@ fn paint(on: bool, code: &str, s: &str) -> Vec<u8> {
 }
 
 /// Where one job's output goes: captured, or streamed line by line with a prefix.
-struct Sink<'a> {
+struct Sink {
     capture: bool,
     out_prefix: Vec<u8>,
     err_prefix: Vec<u8>,
-    lock: &'a Mutex<()>,
 }
 
 #[derive(Clone, Copy)]
@@ -305,7 +284,7 @@ enum Stream {
     Err,
 }
 
-impl Sink<'_> {
+impl Sink {
     /// Reads `from` to the end; returns what was read when capturing, else streams it.
     fn pump(&self, from: impl Read, stream: Stream) -> Vec<u8> {
         let mut reader = BufReader::new(from);
@@ -331,22 +310,13 @@ impl Sink<'_> {
             let mut buf = Vec::with_capacity(prefix.len() + line.len());
             buf.extend_from_slice(prefix);
             buf.extend_from_slice(&line);
-            let _guard = self.lock.lock();
             // A closed stdout (`| head`) must not stop the draining of the child's pipe.
-            let _ = match stream {
+            match stream {
                 Stream::Out => {
-                    let mut o = std::io::stdout().lock();
-                    let r = o.write_all(&buf).and_then(|_| o.flush());
-                    if let Err(e) = &r {
-                        crate::output::record(std::io::Error::new(e.kind(), e.to_string()));
-                    }
-                    r
+                    let _ = output::stream_out(&buf);
                 }
-                Stream::Err => {
-                    let mut e = std::io::stderr().lock();
-                    e.write_all(&buf).and_then(|_| e.flush())
-                }
-            };
+                Stream::Err => output::stream_err(&buf),
+            }
         }
         captured
     }
@@ -401,86 +371,133 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
     }
 }
 
-fn print_json(jobs: &[Job], outcomes: &[Outcome]) {
-    let results: Vec<serde_json::Value> = jobs
-        .iter()
-        .zip(outcomes)
-        .map(|(j, o)| {
-            json!({
-                "id": j.id,
-                "worktree": j.worktree,
-                "exit_code": o.exit_code(),
-                "signal": o.signal(),
-                "error": o.status.as_ref().err(),
-                "stdout": String::from_utf8_lossy(&o.stdout),
-                "stderr": String::from_utf8_lossy(&o.stderr),
-            })
-        })
-        .collect();
-    common::print_json(&common::json_envelope(
-        "exec",
-        json!({ "results": results }),
-    ));
+/// What `exec` did (`--json`: `results`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Executed {
+    /// One per worktree, in file order (the named tasks: in the order named); `[]` when no
+    /// task is in progress.
+    results: Vec<ExecResult>,
+    /// The command as it would be typed.
+    #[serde(skip)]
+    command: String,
+    /// The first word of the command, when it is the only one.
+    #[serde(skip)]
+    single_word: Option<String>,
+    #[serde(skip)]
+    out: Output,
 }
 
-fn print_summary(ctx: &Context, jobs: &[Job], outcomes: &[Outcome], argv: &[String]) {
-    let out = &ctx.out;
-    let failed = outcomes.iter().filter(|o| !o.ok()).count();
-    let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0);
-    let lines: Vec<(bool, String)> = jobs
-        .iter()
-        .zip(outcomes)
-        .map(|(j, o)| {
-            (
-                o.ok(),
-                format!(
+/// The outcome of the command in one worktree.
+#[derive(Serialize, schemars::JsonSchema)]
+struct ExecResult {
+    /// The task.
+    id: String,
+    /// The worktree the command ran in.
+    #[schemars(with = "String")]
+    worktree: Utf8PathBuf,
+    /// Its exit code; `null` when killed by a signal or not started.
+    exit_code: Option<i32>,
+    /// The signal that killed it (Unix), else `null`.
+    signal: Option<i32>,
+    /// Why the command could not be started (e.g. `"nosuchprog: No such file or directory (os
+    /// error 2)"`), else `null`.
+    error: Option<String>,
+    /// Everything it wrote to stdout, with `--json` (invalid UTF-8 replaced by U+FFFD).
+    stdout: String,
+    /// Everything it wrote to stderr, with `--json`.
+    stderr: String,
+    /// Whether it exited 0.
+    #[serde(skip)]
+    ok: bool,
+    /// Its summary line: id, how it ended, how long it took.
+    #[serde(skip)]
+    line: String,
+}
+
+impl Executed {
+    fn new(jobs: &[Job], outcomes: &[Outcome], argv: &[String], out: Output) -> Executed {
+        let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0);
+        let results = jobs
+            .iter()
+            .zip(outcomes)
+            .map(|(j, o)| ExecResult {
+                id: j.id.clone(),
+                worktree: j.worktree.clone(),
+                exit_code: o.exit_code(),
+                signal: o.signal(),
+                error: o.status.as_ref().err().cloned(),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+                ok: o.ok(),
+                line: format!(
                     "{:<width$}  {}  ({:.1}s)",
                     j.id,
                     o.describe(),
                     o.elapsed.as_secs_f64()
                 ),
-            )
-        })
-        .collect();
-    if out.quiet {
-        // Errors only.
-        for (ok, line) in &lines {
-            if !ok {
-                eprintln!("error: {line}");
+            })
+            .collect();
+        Executed {
+            results,
+            command: show_command(argv),
+            single_word: match argv {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
+            out,
+        }
+    }
+
+    /// What follows the text summary on stderr: with `-q`, the failed commands (the summary is
+    /// not printed); a hint when a one-word command with spaces was not found.
+    fn after_summary(&self, not_found: bool) {
+        if self.out.quiet {
+            for r in self.results.iter().filter(|r| !r.ok) {
+                output::eprint(format_args!("error: {}\n", r.line));
             }
         }
-    } else {
-        println!();
-        println!("Summary:");
-        for (ok, line) in &lines {
-            println!("  {}", out.paint(if *ok { "32" } else { "31" }, line));
+        if let (true, Some(word)) = (not_found, &self.single_word) {
+            if word.contains(char::is_whitespace) {
+                output::eprint(format_args!(
+                    "hint: the command is run without a shell, so '{word}' is taken as one program name;\n\
+                     hint: give the words separately (-- {word}) or use a shell: -- sh -c '{}'\n",
+                    word.replace('\'', "'\\''")
+                ));
+            }
         }
-        if failed == 0 {
-            println!(
-                "{} succeeded in {} worktree{}.",
-                show_command(argv),
-                jobs.len(),
-                if jobs.len() == 1 { "" } else { "s" }
-            );
-        } else {
-            println!(
-                "{} failed in {failed} of {} worktrees.",
-                show_command(argv),
-                jobs.len()
-            );
-        }
-    }
-    let not_found = outcomes.iter().any(|o| o.not_found);
-    if not_found && argv.len() == 1 && argv[0].contains(char::is_whitespace) {
-        eprintln!(
-            "hint: the command is run without a shell, so '{}' is taken as one program name;\n\
-             hint: give the words separately (-- {}) or use a shell: -- sh -c '{}'",
-            argv[0],
-            argv[0],
-            argv[0].replace('\'', "'\\''")
-        );
     }
 }
+
+impl fmt::Display for Executed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.results.is_empty() {
+            return writeln!(
+                f,
+                "No task is in progress; nothing to run (start tasks with 'git parallel start')."
+            );
+        }
+        writeln!(f)?;
+        writeln!(f, "Summary:")?;
+        for r in &self.results {
+            let color = if r.ok { "32" } else { "31" };
+            writeln!(f, "  {}", self.out.paint(color, &r.line))?;
+        }
+        let n = self.results.len();
+        let failed = self.results.iter().filter(|r| !r.ok).count();
+        if failed == 0 {
+            writeln!(
+                f,
+                "{} succeeded in {n} worktree{}.",
+                self.command,
+                if n == 1 { "" } else { "s" }
+            )
+        } else {
+            writeln!(f, "{} failed in {failed} of {n} worktrees.", self.command)
+        }
+    }
+}
+
+impl Report for Executed {}
 
 /// The command as it would be typed, for messages.
 fn show_command(argv: &[String]) -> String {

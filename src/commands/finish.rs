@@ -1,43 +1,98 @@
 //! `git parallel finish [ID…]`: merge every finished task branch into the target in memory,
 //! test the result, advance the target in one compare-and-swap step, mark the tasks completed,
 //! then remove their worktrees and branches — as one transaction.
+//!
+//! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
+//! refusal on conflicts, src/commands/merge.rs.
 
 use camino::Utf8PathBuf;
 use gix::ObjectId;
+use serde::Serialize;
+use std::fmt;
 
-use super::common::{self, short_branch, Env};
+use super::backup::free_backup_name;
+use super::common::{short_branch, Env};
+use super::driver::{drive, Prepared};
+use super::merge::{merge_all, refuse_conflicts, Conflict, Merged};
+use super::mergeable::{candidates, Candidate, Skipped};
+use super::render::plural;
 use crate::cli::defs;
-use crate::context::Context;
+use crate::context::{Context, Output};
 use crate::error::{Error, Result};
-use crate::git::{Merge, RefUpdate};
-use crate::taskgraph::{schedule, Edit, Status, Task, TaskFile};
+use crate::git::RefUpdate;
+use crate::report::{self, Report};
+use crate::taskgraph::{schedule, Edit, TaskFile};
 use crate::txn::{self, Plan, Step};
 
-/// A task whose branch is to be merged.
-struct Candidate {
-    idx: usize,
+/// What `finish` did, or why it merged nothing.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum FinishReport {
+    /// Task branches were merged.
+    Finished(Finished),
+    /// No in-progress task has commits of its own.
+    Nothing(NothingFinished),
+}
+
+/// The task branches merged into the target (`--json`: `target`, `old_tip`, `new_tip`,
+/// `tested`, `merged`, `conflicts`, `skipped`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Finished {
+    /// The target branch.
+    target: String,
+    /// The target's tip before.
+    old_tip: String,
+    /// Its tip now: the commit marking the tasks `completed` on top of the merges (the last
+    /// merge commit when the task file is outside the repository).
+    new_tip: String,
+    /// The test command that passed on `new_tip` (`--test`, else `parallel.test`); `null` when
+    /// none was run.
+    tested: Option<String>,
+    /// The tasks merged, in file order.
+    merged: Vec<MergedTask>,
+    /// With `--partial`: the tasks left running because their merge conflicts, with the
+    /// conflicting paths; else always `[]`.
+    conflicts: Vec<Conflict>,
+    /// Without ids: the in-progress tasks not finished — no commits of their own yet (with or
+    /// without uncommitted work), or in progress with no branch here; always `[]` when ids are
+    /// named.
+    skipped: Vec<Skipped>,
+    #[serde(skip)]
+    keep: bool,
+    #[serde(skip)]
+    kept_lines: Vec<String>,
+    #[serde(skip)]
+    out: Output,
+}
+
+/// One task merged.
+#[derive(Serialize, schemars::JsonSchema)]
+struct MergedTask {
+    /// The task id.
     id: String,
+    /// The task's branch.
     branch: String,
-    tip: ObjectId,
+    /// Commits on the branch since its merge base with the target.
     commits: usize,
-    worktree: Option<Utf8PathBuf>,
-    files: Vec<String>,
+    /// Files the branch changed since that merge base.
+    files_changed: usize,
+    /// The merge commit of this branch (merges are made one after the other, each on the
+    /// previous).
+    merge_commit: Option<String>,
+    /// Its worktree was removed (`false` with `--keep`, or when it had none).
+    worktree_removed: bool,
+    /// Its branch was deleted, its tip kept as `refs/parallel/backup/<id>` (`false` with
+    /// `--keep`).
+    branch_deleted: bool,
 }
 
-/// An in-progress task that `finish` with no ids leaves alone, and why.
-struct Skipped {
-    id: String,
-    reason: String,
-}
-
-/// The in-memory result of merging the candidates.
-struct Merged {
-    tip: ObjectId,
-    merged: Vec<(usize, ObjectId)>,
-    conflicts: Vec<(usize, Vec<String>)>,
-    /// The last clean merge's parents and message, to rewrite it with the status change folded
-    /// in (`parallel.foldStatus`).
-    last: Option<([ObjectId; 2], String)>,
+/// Nothing to finish (`--json`: `merged` empty, `skipped`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct NothingFinished {
+    /// Always empty: nothing was merged.
+    merged: [String; 0],
+    /// The in-progress tasks not finished, each with why.
+    skipped: Vec<Skipped>,
 }
 
 /// Whether finish folds the task file's status change into its last merge commit instead of
@@ -54,29 +109,26 @@ fn fold_status(env: &Env) -> bool {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare(ctx)?)
+}
+
+fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
     let env = Env::load(ctx)?;
-    let (candidates, skipped) = select(&env)?;
-    if !ctx.out.quiet && !ctx.out.json {
-        for s in &skipped {
-            eprintln!("note: {}", s.reason);
-        }
+    let (candidates, skipped) = candidates(&env)?;
+    for s in &skipped {
+        report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
     if candidates.is_empty() {
-        if ctx.out.json {
-            common::print_json(&common::json_envelope(
-                "finish",
-                serde_json::json!({ "merged": [], "skipped": skipped_json(&skipped) }),
-            ));
-        } else if !ctx.out.quiet {
-            println!("Nothing to finish: no in-progress task has commits of its own.");
-        }
-        return Ok(());
+        return Ok(Prepared::nothing(FinishReport::Nothing(NothingFinished {
+            merged: [],
+            skipped,
+        })));
     }
     check_preconditions(&env, &candidates)?;
     check_boundaries(&env, &candidates)?;
     let merged = merge_all(&env, &candidates)?;
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
-        return Err(report_conflicts(&env, &candidates, &merged));
+        return Err(refuse_conflicts(&env, &candidates, &merged));
     }
     let (mut plan, final_tip) = build_plan(&env, &candidates, &merged)?;
     if env.target_checked_out {
@@ -87,175 +139,9 @@ pub fn run(ctx: &Context) -> Result<()> {
         )?;
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-    if ctx.args.on(&defs::DRY_RUN) {
-        if ctx.out.json {
-            common::print_json(&common::json_envelope(
-                "finish",
-                serde_json::json!({ "dry_run": true, "plan": plan }),
-            ));
-        } else {
-            crate::output::print_str(&plan.to_string());
-        }
-        return Ok(());
-    }
-    txn::execute(&ctx.repo, plan)?;
-    report(&env, &candidates, &merged, final_tip, &skipped);
-    txn::keep::print_kept(&kept, &ctx.out, |p| env.show(p));
-    Ok(())
-}
-
-fn skipped_json(skipped: &[Skipped]) -> serde_json::Value {
-    serde_json::Value::Array(
-        skipped
-            .iter()
-            .map(|s| serde_json::json!({ "id": s.id, "reason": s.reason }))
-            .collect(),
-    )
-}
-
-/// The tasks to merge; with no ids also the in-progress tasks left alone, each with why.
-fn select(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
-    let graph = &env.tf.graph;
-    let ids = &env.ctx.args.positionals;
-    let mut idx = Vec::new();
-    let mut problems = Vec::new();
-    if ids.is_empty() {
-        idx.extend((0..graph.tasks.len()).filter(|&i| graph.tasks[i].status == Status::InProgress));
-    } else {
-        for id in ids {
-            match env.tf.index_of(id) {
-                Some(i) if graph.tasks[i].status == Status::InProgress => {
-                    if !idx.contains(&i) {
-                        idx.push(i)
-                    }
-                }
-                Some(i) => problems.push(format!(
-                    "{id}: status is {}, not in_progress",
-                    graph.tasks[i].status
-                )),
-                None => problems.push(format!(
-                    "{id}: no such task in {}; {}",
-                    env.tf.path,
-                    super::common::unknown_id_hint(&env.tf, id)
-                )),
-            }
-        }
-    }
-    idx.sort();
-    let mut out = Vec::new();
-    let mut skipped = Vec::new();
-    for i in idx {
-        let task = &graph.tasks[i];
-        let branch = env.branch_of(task);
-        let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
-            let why = super::worktrees::elsewhere_note(env, task);
-            if ids.is_empty() {
-                skipped.push(Skipped {
-                    id: task.id.clone(),
-                    reason: format!(
-                        "{why}; skipped (to reset it: git parallel abort {})",
-                        task.id
-                    ),
-                });
-            } else {
-                problems.push(format!(
-                    "{why}; finish it where its branch is, or reset it here: git parallel abort {}",
-                    task.id
-                ));
-            }
-            continue;
-        };
-        let base = env
-            .ctx
-            .repo
-            .merge_base(env.target_tip, tip)?
-            .unwrap_or(env.target_tip);
-        let commits = env.ctx.repo.count_between(base, tip)?;
-        let worktree = env.worktree_of(task)?.map(|w| w.path);
-        // A task that produces no files (a checkpoint, a review) is finished by naming it:
-        // completed without a merge, its clean worktree and branch removed.
-        let nothing_to_produce = task.checkpoint || task.produces.is_empty();
-        let by_name = commits == 0
-            && !ids.is_empty()
-            && nothing_to_produce
-            && worktree_clean(env, worktree.as_deref())?;
-        if commits == 0 && !by_name {
-            let mut why = no_commits_reason(env, task, &branch, worktree.as_deref())?;
-            if nothing_to_produce && ids.is_empty() {
-                why.push_str(&format!(
-                    "; it produces no files: 'git parallel finish {}' completes it without a merge",
-                    task.id
-                ));
-            }
-            if ids.is_empty() {
-                skipped.push(Skipped {
-                    id: task.id.clone(),
-                    reason: format!("{why}; skipped"),
-                });
-            } else {
-                problems.push(why);
-            }
-            continue;
-        }
-        let files = if commits == 0 {
-            Vec::new()
-        } else {
-            env.ctx.repo.changed_paths(base, tip)?
-        };
-        out.push(Candidate {
-            idx: i,
-            id: task.id.clone(),
-            branch,
-            tip,
-            commits,
-            worktree,
-            files,
-        });
-    }
-    if !problems.is_empty() {
-        return Err(crate::refused!(
-            help = "see 'git parallel status'",
-            "cannot finish; nothing was changed:\n  {}",
-            problems.join("\n  ")
-        ));
-    }
-    Ok((out, skipped))
-}
-
-/// Whether a task's worktree (if any) has nothing uncommitted or untracked.
-fn worktree_clean(env: &Env, worktree: Option<&camino::Utf8Path>) -> Result<bool> {
-    Ok(match worktree {
-        Some(wt) if wt.is_dir() => env.ctx.repo.status_lines(wt)?.is_empty(),
-        _ => true,
-    })
-}
-
-/// Why a task whose branch has no commits of its own cannot be finished: nothing done yet, or
-/// work in its worktree that is not committed.
-fn no_commits_reason(
-    env: &Env,
-    task: &Task,
-    branch: &str,
-    worktree: Option<&camino::Utf8Path>,
-) -> Result<String> {
-    let dirty = match worktree {
-        Some(wt) if wt.is_dir() => env.ctx.repo.status_lines(wt)?.len(),
-        _ => 0,
-    };
-    Ok(match worktree {
-        Some(wt) if dirty > 0 => format!(
-            "{}: branch {} has no commits of its own yet, but {} has {dirty} uncommitted change{} (commit in that worktree, then finish again)",
-            task.id,
-            short_branch(branch),
-            env.show(wt),
-            if dirty == 1 { "" } else { "s" },
-        ),
-        _ => format!(
-            "{}: branch {} has no commits of its own yet",
-            task.id,
-            short_branch(branch)
-        ),
-    })
+    let mut report = finished(&env, &candidates, &merged, final_tip, skipped);
+    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
+    Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.
@@ -355,13 +241,13 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
             }
         }
     }
-    if !env.ctx.out.quiet && !env.ctx.out.json {
-        for (n, a) in candidates.iter().enumerate() {
-            for b in &candidates[n + 1..] {
-                let shared: Vec<&String> = a.files.iter().filter(|f| b.files.contains(f)).collect();
-                for f in shared {
-                    eprintln!("note: {} and {} both changed {f}", a.id, b.id);
-                }
+    for (n, a) in candidates.iter().enumerate() {
+        for b in &candidates[n + 1..] {
+            for f in a.files.iter().filter(|f| b.files.contains(f)) {
+                report::text_note(
+                    &env.ctx.out,
+                    format_args!("{} and {} both changed {f}", a.id, b.id),
+                );
             }
         }
     }
@@ -369,10 +255,8 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
         return Ok(());
     }
     if warn_only {
-        if !env.ctx.out.quiet {
-            for o in &outside {
-                eprintln!("warning: {o}");
-            }
+        for o in &outside {
+            crate::output::warning(format_args!("{o}"));
         }
         return Ok(());
     }
@@ -383,223 +267,20 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
     ))
 }
 
-fn merge_type(task: &Task) -> &'static str {
-    match task.role().as_str() {
-        "devops" => "ci",
-        "technical-writer" => "docs",
-        "qa" => "test",
-        _ => "feat",
-    }
-}
-
-fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.mergeMessage")
-        .unwrap_or_else(|| "{type}({product}): {name} ({id})".into());
-    template
-        .replace("{type}", merge_type(task))
-        .replace("{product}", &env.product)
-        .replace(
-            "{name}",
-            &crate::taskgraph::display::safe(&task.name).to_lowercase(),
-        )
-        .replace("{id}", &task.id)
-        .replace("{branch}", short_branch(branch))
-}
-
-/// Merges the candidates one after the other onto the target, writing only objects.
-fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
-    let mut acc = env.target_tip;
-    let mut merged = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut last = None;
-    let progress = crate::progress::Progress::new(candidates.len(), "finish");
-    for c in candidates {
-        progress.show(&format!("merge {}", c.id));
-        let task = &env.tf.graph.tasks[c.idx];
-        if c.commits == 0 {
-            // Nothing of its own to merge (a task that produces no files): only completed.
-            merged.push((c.idx, acc));
-            continue;
-        }
-        match env.ctx.repo.merge_in_memory(acc, c.tip)? {
-            Merge::Clean(tree) => {
-                let message = merge_message(env, task, &c.branch);
-                let commit = env.ctx.repo.commit_tree(tree, &[acc, c.tip], &message)?;
-                last = Some(([acc, c.tip], message));
-                acc = commit;
-                merged.push((c.idx, commit));
-            }
-            Merge::Conflicts(files) => conflicts.push((c.idx, files)),
-        }
-    }
-    Ok(Merged {
-        tip: acc,
-        merged,
-        conflicts,
-        last,
-    })
-}
-
-/// How to reproduce a candidate's conflict in its worktree. It conflicts with the target, with
-/// one of the tasks merged before it, or only with several of them together: the command names
-/// what it conflicts with so that running it there produces the same conflict.
-fn reproduce_hint(
-    env: &Env,
-    candidates: &[Candidate],
-    merged: &Merged,
-    c: &Candidate,
-    wt: &str,
-) -> String {
-    let target = short_branch(&env.target);
-    let conflicts_with = |ours: ObjectId| {
-        matches!(
-            env.ctx.repo.merge_in_memory(ours, c.tip),
-            Ok(Merge::Conflicts(_))
-        )
-    };
-    if merged.merged.is_empty() || conflicts_with(env.target_tip) {
-        return format!("  reproduce and resolve it there: git -C {wt} merge {target}");
-    }
-    let earlier: Vec<&Candidate> = merged
-        .merged
-        .iter()
-        .filter_map(|(i, _)| candidates.iter().find(|e| e.idx == *i))
-        .collect();
-    if let Some(e) = earlier.iter().find(|e| conflicts_with(e.tip)) {
-        return format!(
-            "  it conflicts with {} (merged before it); reproduce and resolve it there: git -C {wt} merge {}",
-            e.id,
-            short_branch(&e.branch)
-        );
-    }
-    let ids: Vec<&str> = earlier.iter().map(|e| e.id.as_str()).collect();
-    let chain: Vec<String> = std::iter::once(target)
-        .chain(earlier.iter().map(|e| short_branch(&e.branch)))
-        .map(|b| format!("git -C {wt} merge {b}"))
-        .collect();
-    format!(
-        "  it conflicts with {} together (merged before it); reproduce and resolve it there: {}",
-        ids.join(", "),
-        chain.join(" && ")
-    )
-}
-
-fn report_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Error {
-    let mut lines = Vec::new();
-    for (idx, files) in &merged.conflicts {
-        let Some(c) = candidates.iter().find(|c| c.idx == *idx) else {
-            continue;
-        };
-        lines.push(format!(
-            "{} ({}) conflicts in:",
-            c.id,
-            short_branch(&c.branch)
-        ));
-        for f in files {
-            lines.push(format!("    {f}"));
-        }
-        let wt = c
-            .worktree
-            .as_ref()
-            .map(|w| w.to_string())
-            .unwrap_or_else(|| "<worktree>".into());
-        lines.push(reproduce_hint(env, candidates, merged, c, &wt));
-    }
-    let merged_before = merged.merged.len();
-    if env.ctx.out.json {
-        let conflicts: Vec<serde_json::Value> = merged
-            .conflicts
-            .iter()
-            .map(|(idx, files)| {
-                serde_json::json!({ "id": env.tf.graph.tasks[*idx].id, "files": files })
-            })
-            .collect();
-        common::print_json(&common::json_envelope(
-            "finish",
-            serde_json::json!({ "merged": [], "conflicts": conflicts }),
-        ));
-    }
-    let help = if merged_before > 0 {
-        let ids = |v: Vec<usize>| -> String {
-            v.into_iter()
-                .map(|i| env.tf.graph.tasks[i].id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        format!(
-            "nothing was changed; resolve the conflicts in the task worktrees (or pass --partial to merge the others: {} now, leaving {} running)",
-            ids(merged.merged.iter().map(|(i, _)| *i).collect()),
-            ids(merged.conflicts.iter().map(|(i, _)| *i).collect())
-        )
-    } else {
-        "nothing was changed; resolve the conflicts in the task worktrees, commit, and finish again"
-            .to_string()
-    };
-    Error::Refused(miette::miette!(
-        help = help,
-        "merge conflicts:\n  {}",
-        lines.join("\n  ")
-    ))
-}
-
-fn backup_name(env: &Env, id: &str, taken: &[String]) -> Result<String> {
-    let mut n = 1;
-    loop {
-        let name = if n == 1 {
-            format!("refs/parallel/backup/{id}")
-        } else {
-            format!("refs/parallel/backup/{id}-{n}")
-        };
-        if !taken.contains(&name) && env.ctx.repo.ref_id(&name)?.is_none() {
-            return Ok(name);
-        }
-        n += 1;
-    }
-}
-
-fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(Plan, ObjectId)> {
-    let now = crate::time::now_iso();
-    let done: Vec<&Candidate> = candidates
+/// The candidates merged (those without a conflict), in file order.
+fn done<'c>(candidates: &'c [Candidate], merged: &Merged) -> Vec<&'c Candidate> {
+    candidates
         .iter()
         .filter(|c| merged.merged.iter().any(|(i, _)| *i == c.idx))
-        .collect();
+        .collect()
+}
+
+/// The plan: the test gate, the target moved to the merged result with the status commit
+/// (the commit point, with the main worktree synced), then the worktrees and branches removed.
+fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(Plan, ObjectId)> {
+    let done = done(candidates, merged);
     let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
-    let message = format!("chore({}): complete {}", env.product, ids.join(", "));
-    // The status commit is made on the merged result, whose task file may have changed.
-    let mut final_tip = merged.tip;
-    if let Some(rel) = &env.task_rel {
-        let text = env
-            .ctx
-            .repo
-            .file_at(merged.tip, rel)?
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_else(|| env.tf.source.clone());
-        let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
-        let mut edits = Vec::new();
-        for id in &ids {
-            edits.push(Edit::task(*id, "status", "completed"));
-            edits.push(Edit::task(*id, "completed_at", now.as_str()));
-        }
-        edits.push(Edit::metadata("updated_at", now.as_str()));
-        let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
-        final_tip = match &merged.last {
-            // The last merge commit again, its tree with the status change: one commit per task.
-            Some((parents, last_message)) if fold_status(env) => {
-                let tree = env
-                    .ctx
-                    .repo
-                    .tree_with_file(merged.tip, rel, new_text.as_bytes())?;
-                env.ctx.repo.commit_tree(tree, parents, last_message)?
-            }
-            _ => env
-                .ctx
-                .repo
-                .commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?,
-        };
-    }
+    let final_tip = status_commit(env, &ids, merged)?;
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
         let dir = crate::txn::step::test_dir()?;
@@ -610,36 +291,11 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
         });
     }
     let keep = env.ctx.args.on(&defs::KEEP);
-    let mut updates = vec![RefUpdate {
-        name: env.target.clone(),
-        old: Some(env.target_tip.to_string()),
-        new: Some(final_tip.to_string()),
-    }];
-    // The task branches must still be where they were merged from when the target moves: a
-    // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
-    // merge while its task is marked completed. Checked in the same atomic update.
-    for c in &done {
-        updates.push(RefUpdate {
-            name: c.branch.clone(),
-            old: Some(c.tip.to_string()),
-            new: Some(c.tip.to_string()),
-        });
-    }
-    let mut backups = Vec::new();
-    if !keep {
-        for c in &done {
-            let name = backup_name(env, &c.id, &backups)?;
-            backups.push(name.clone());
-            updates.push(RefUpdate {
-                name,
-                old: None,
-                new: Some(c.tip.to_string()),
-            });
-        }
-    }
+    let message = format!("git-parallel: finish {}", ids.join(", "));
+    let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
     steps.push(Step::Refs {
         updates,
-        message: format!("git-parallel: finish {}", ids.join(", ")),
+        message: message.clone(),
     });
     steps.push(Step::SyncMain {
         from: env.target_tip.to_string(),
@@ -648,31 +304,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {
-        // What `undo` needs to make a removed worktree ready again, as start did.
-        let restore = super::worktrees::include_files(env)?;
-        let post_start = env.ctx.repo.config("parallel.postStart");
-        for c in &done {
-            if let Some(wt) = &c.worktree {
-                steps.push(Step::RemoveWorktree {
-                    path: wt.clone(),
-                    branch: c.branch.clone(),
-                    force: false,
-                    restore: restore.clone(),
-                    post_start: post_start.clone(),
-                });
-            }
-        }
-        steps.push(Step::Refs {
-            updates: done
-                .iter()
-                .map(|c| RefUpdate {
-                    name: c.branch.clone(),
-                    old: Some(c.tip.to_string()),
-                    new: None,
-                })
-                .collect(),
-            message: format!("git-parallel: finish {}", ids.join(", ")),
-        });
+        steps.extend(cleanup_steps(env, &done, message)?);
     }
     let plan = Plan {
         command: "finish".into(),
@@ -684,112 +316,236 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     Ok((plan, final_tip))
 }
 
-fn report(
+/// The commit marking the tasks `ids` completed, made on the merged result (whose task file
+/// may have changed) — or folded into the last merge commit (`parallel.foldStatus`). The
+/// merged result itself when the task file is outside the repository.
+fn status_commit(env: &Env, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
+    let Some(rel) = &env.task_rel else {
+        return Ok(merged.tip);
+    };
+    let repo = &env.ctx.repo;
+    let now = crate::time::now_iso();
+    let text = repo
+        .file_at(merged.tip, rel)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| env.tf.source.clone());
+    let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
+    let mut edits = Vec::new();
+    for id in ids {
+        edits.push(Edit::task(*id, "status", "completed"));
+        edits.push(Edit::task(*id, "completed_at", now.as_str()));
+    }
+    edits.push(Edit::metadata("updated_at", now.as_str()));
+    let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
+    match &merged.last {
+        // The last merge commit again, its tree with the status change: one commit per task.
+        Some((parents, last_message)) if fold_status(env) => {
+            let tree = repo.tree_with_file(merged.tip, rel, new_text.as_bytes())?;
+            Ok(repo.commit_tree(tree, parents, last_message)?)
+        }
+        _ => {
+            let message = format!("chore({}): complete {}", env.product, ids.join(", "));
+            Ok(repo.commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?)
+        }
+    }
+}
+
+/// The one atomic ref update that takes effect: the target to `final_tip`, the merged
+/// branches checked unmoved, and (without `--keep`) a backup of each merged tip. Also the
+/// backup names.
+fn target_updates(
+    env: &Env,
+    done: &[&Candidate],
+    final_tip: ObjectId,
+    keep: bool,
+) -> Result<(Vec<RefUpdate>, Vec<String>)> {
+    let mut updates = vec![RefUpdate {
+        name: env.target.clone(),
+        old: Some(env.target_tip.to_string()),
+        new: Some(final_tip.to_string()),
+    }];
+    // The task branches must still be where they were merged from when the target moves: a
+    // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
+    // merge while its task is marked completed. Checked in the same atomic update.
+    for c in done {
+        updates.push(RefUpdate {
+            name: c.branch.clone(),
+            old: Some(c.tip.to_string()),
+            new: Some(c.tip.to_string()),
+        });
+    }
+    let mut backups = Vec::new();
+    if !keep {
+        for c in done {
+            let name = free_backup_name(env, &c.id, &mut backups)?;
+            updates.push(RefUpdate {
+                name,
+                old: None,
+                new: Some(c.tip.to_string()),
+            });
+        }
+    }
+    Ok((updates, backups))
+}
+
+/// After the commit point: the merged tasks' worktrees removed (with what `undo` needs to make
+/// them ready again, as start did), then their branches deleted.
+fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
+    let restore = super::worktrees::include_files(env)?;
+    let post_start = env.ctx.repo.config("parallel.postStart");
+    let mut steps = Vec::new();
+    for c in done {
+        if let Some(wt) = &c.worktree {
+            steps.push(Step::RemoveWorktree {
+                path: wt.clone(),
+                branch: c.branch.clone(),
+                force: false,
+                restore: restore.clone(),
+                post_start: post_start.clone(),
+            });
+        }
+    }
+    steps.push(Step::Refs {
+        updates: done
+            .iter()
+            .map(|c| RefUpdate {
+                name: c.branch.clone(),
+                old: Some(c.tip.to_string()),
+                new: None,
+            })
+            .collect(),
+        message,
+    });
+    Ok(steps)
+}
+
+/// The report of merging the `candidates` as `merged`, the target then at `final_tip`.
+fn finished(
     env: &Env,
     candidates: &[Candidate],
     merged: &Merged,
     final_tip: ObjectId,
-    skipped: &[Skipped],
-) {
-    let out = &env.ctx.out;
+    skipped: Vec<Skipped>,
+) -> Finished {
     let keep = env.ctx.args.on(&defs::KEEP);
-    let done: Vec<&Candidate> = candidates
-        .iter()
-        .filter(|c| merged.merged.iter().any(|(i, _)| *i == c.idx))
+    let tasks = done(candidates, merged)
+        .into_iter()
+        .map(|c| MergedTask {
+            id: c.id.clone(),
+            branch: short_branch(&c.branch).to_string(),
+            commits: c.commits,
+            files_changed: c.files.len(),
+            merge_commit: merged
+                .merged
+                .iter()
+                .find(|(i, _)| *i == c.idx)
+                .map(|(_, m)| m.to_string()),
+            worktree_removed: !keep && c.worktree.is_some(),
+            branch_deleted: !keep,
+        })
         .collect();
-    let left: Vec<&str> = merged
-        .conflicts
-        .iter()
-        .map(|(i, _)| env.tf.graph.tasks[*i].id.as_str())
-        .collect();
-    if out.json {
-        let tasks: Vec<serde_json::Value> = done
-            .iter()
-            .map(|c| {
-                let merge = merged
-                    .merged
-                    .iter()
-                    .find(|(i, _)| *i == c.idx)
-                    .map(|(_, m)| m.to_string());
-                serde_json::json!({
-                    "id": c.id,
-                    "branch": short_branch(&c.branch),
-                    "commits": c.commits,
-                    "files_changed": c.files.len(),
-                    "merge_commit": merge,
-                    "worktree_removed": !keep && c.worktree.is_some(),
-                    "branch_deleted": !keep,
-                })
-            })
-            .collect();
-        let conflicts: Vec<serde_json::Value> = merged
-            .conflicts
-            .iter()
-            .map(
-                |(i, files)| serde_json::json!({ "id": env.tf.graph.tasks[*i].id, "files": files }),
-            )
-            .collect();
-        common::print_json(&common::json_envelope(
-            "finish",
-            serde_json::json!({
-                "target": short_branch(&env.target),
-                "old_tip": env.target_tip.to_string(),
-                "new_tip": final_tip.to_string(),
-                "tested": env.ctx.flag_or_config(&defs::TEST),
-                "merged": tasks,
-                "conflicts": conflicts,
-                "skipped": skipped_json(skipped),
-            }),
-        ));
-        return;
+    Finished {
+        target: short_branch(&env.target).to_string(),
+        old_tip: env.target_tip.to_string(),
+        new_tip: final_tip.to_string(),
+        tested: env.ctx.flag_or_config(&defs::TEST),
+        merged: tasks,
+        conflicts: merged.conflict_list(env),
+        skipped,
+        keep,
+        kept_lines: Vec::new(),
+        out: env.ctx.out,
     }
-    if out.quiet {
-        return;
-    }
-    println!(
-        "Merged {} task{} into {}:",
-        done.len(),
-        if done.len() == 1 { "" } else { "s" },
-        short_branch(&env.target)
-    );
-    let w_id = done.iter().map(|c| c.id.chars().count()).max().unwrap_or(0);
-    let w_br = done
-        .iter()
-        .map(|c| short_branch(&c.branch).chars().count())
-        .max()
-        .unwrap_or(0);
-    for c in &done {
-        if c.commits == 0 {
-            println!(
-                "  {}  {:<w_br$}  nothing to merge (produces no files): completed",
-                out.paint("1", &format!("{:<w_id$}", c.id)),
-                short_branch(&c.branch),
-            );
-            continue;
+}
+
+impl fmt::Display for Finished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let done = &self.merged;
+        writeln!(
+            f,
+            "Merged {} task{} into {}:",
+            done.len(),
+            plural(done.len()),
+            self.target
+        )?;
+        let w_id = done.iter().map(|c| c.id.chars().count()).max();
+        let w_br = done.iter().map(|c| c.branch.chars().count()).max();
+        let (w_id, w_br) = (w_id.unwrap_or(0), w_br.unwrap_or(0));
+        for c in done {
+            let id = self.out.paint("1", &format!("{:<w_id$}", c.id));
+            if c.commits == 0 {
+                writeln!(
+                    f,
+                    "  {id}  {:<w_br$}  nothing to merge (produces no files): completed",
+                    c.branch,
+                )?;
+                continue;
+            }
+            writeln!(
+                f,
+                "  {id}  {:<w_br$}  {} commit{}, {} file{} changed",
+                c.branch,
+                c.commits,
+                plural(c.commits),
+                c.files_changed,
+                plural(c.files_changed),
+            )?;
         }
-        println!(
-            "  {}  {:<w_br$}  {} commit{}, {} file{} changed",
-            out.paint("1", &format!("{:<w_id$}", c.id)),
-            short_branch(&c.branch),
-            c.commits,
-            if c.commits == 1 { "" } else { "s" },
-            c.files.len(),
-            if c.files.len() == 1 { "" } else { "s" },
-        );
+        self.fmt_after(f)
     }
-    if let Some(t) = env.ctx.flag_or_config(&defs::TEST) {
-        println!("Test `{t}` passed on the merged result.");
+}
+
+impl Finished {
+    /// The text after the merged tasks: the test, the target's move, what was removed, what
+    /// was left running, then the ignored files kept.
+    fn fmt_after(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = &self.tested {
+            writeln!(f, "Test `{t}` passed on the merged result.")?;
+        }
+        writeln!(
+            f,
+            "{} is now at {} (was {}).",
+            self.target,
+            crate::txn::step::short(&self.new_tip),
+            crate::txn::step::short(&self.old_tip)
+        )?;
+        if !self.keep {
+            writeln!(f, "Removed their worktrees and branches (tips kept under refs/parallel/backup/; 'git parallel undo' reverses this).")?;
+        }
+        if !self.conflicts.is_empty() {
+            let left: Vec<&str> = self.conflicts.iter().map(|c| c.id()).collect();
+            writeln!(f, "Left running (conflicts): {}", left.join(", "))?;
+        }
+        for line in &self.kept_lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
     }
-    println!(
-        "{} is now at {} (was {}).",
-        short_branch(&env.target),
-        crate::txn::step::short(&final_tip.to_string()),
-        crate::txn::step::short(&env.target_tip.to_string())
-    );
-    if !keep {
-        println!("Removed their worktrees and branches (tips kept under refs/parallel/backup/; 'git parallel undo' reverses this).");
+}
+
+impl fmt::Display for NothingFinished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Nothing to finish: no in-progress task has commits of its own."
+        )
     }
-    if !left.is_empty() {
-        println!("Left running (conflicts): {}", left.join(", "));
+}
+
+impl fmt::Display for FinishReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FinishReport::Finished(r) => r.fmt(f),
+            FinishReport::Nothing(r) => r.fmt(f),
+        }
+    }
+}
+
+impl Report for FinishReport {
+    fn json_notes(&self) -> Vec<String> {
+        match self {
+            FinishReport::Finished(r) => r.kept_lines.clone(),
+            FinishReport::Nothing(_) => Vec::new(),
+        }
     }
 }

@@ -37,7 +37,7 @@ pub fn run(args: &Args) -> Result<()> {
     match args.value(&defs::OUTPUT) {
         Some(path) if path != "-" => write_file(Path::new(path), &text),
         _ => {
-            print!("{text}");
+            super::render::print_document("generate", text);
             Ok(())
         }
     }

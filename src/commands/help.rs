@@ -17,7 +17,7 @@ pub fn open_manual(cmd: Option<&'static Command>) -> Result<()> {
     if std::io::stdout().is_terminal() && run_man() {
         return Ok(());
     }
-    print!("{}", doc::long_help(cmd));
+    super::render::print_document("help", doc::long_help(cmd));
     Ok(())
 }
 

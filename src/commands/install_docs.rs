@@ -13,10 +13,15 @@
 //!
 //! Needs no repository.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
+
 use crate::cli::{complete, defs, doc, Args};
+use crate::context::Output;
 use crate::error::Result;
+use crate::report::{self, Report};
 
 /// One file to write.
 struct Target {
@@ -48,26 +53,63 @@ pub fn run(args: &Args) -> Result<()> {
         zdotdir: env("ZDOTDIR").unwrap_or_else(|| home.clone()),
         home,
     });
-    let dry = args.on(&defs::DRY_RUN);
-    let quiet = args.on(&defs::QUIET);
+    let mut done = Installed {
+        dry_run: args.on(&defs::DRY_RUN),
+        files: Vec::new(),
+    };
+    // No JSON form: the list is text with --json too; -q silences it.
+    let out = Output {
+        json: false,
+        ..Output::from_args(args)
+    };
     for t in &targets {
-        if !dry {
-            write(&t.path, &t.text)?;
+        if !done.dry_run {
+            if let Err(e) = write(&t.path, &t.text) {
+                report::emit(&out, "install-docs", &done);
+                return Err(e);
+            }
         }
-        if !quiet {
-            println!(
-                "{} {:<5} {}",
-                if dry { "would write" } else { "wrote" },
-                t.what,
-                t.path.display()
-            );
-        }
+        done.files.push(Written {
+            what: t.what,
+            path: t.path.display().to_string(),
+        });
     }
+    report::emit(&out, "install-docs", &done);
     for n in notes {
-        eprintln!("note: {n}");
+        crate::output::eprint(format_args!("note: {n}\n"));
     }
     Ok(())
 }
+
+/// The files written (or, with `--dry-run`, that would be).
+#[derive(Serialize, schemars::JsonSchema)]
+struct Installed {
+    /// Nothing was written (`--dry-run`).
+    dry_run: bool,
+    /// The files, in the order written.
+    files: Vec<Written>,
+}
+
+/// One file of `install-docs`.
+#[derive(Serialize, schemars::JsonSchema)]
+struct Written {
+    /// What it is: `man`, `bash`, `zsh` or `fish`.
+    what: &'static str,
+    /// Where it was written.
+    path: String,
+}
+
+impl fmt::Display for Installed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.dry_run { "would write" } else { "wrote" };
+        for w in &self.files {
+            writeln!(f, "{verb} {:<5} {}", w.what, w.path)?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for Installed {}
 
 /// Where things go, read from the environment (a struct so the choice is testable).
 struct Dirs {

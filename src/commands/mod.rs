@@ -26,6 +26,8 @@ pub mod validate;
 pub mod backup;
 pub mod before_start;
 pub mod driver;
+pub mod merge;
+pub mod mergeable;
 pub mod readiness;
 pub mod render;
 pub mod select;

@@ -227,27 +227,30 @@ struct PlannedTask {
 
 pub fn run(ctx: &Context) -> Result<()> {
     let format = match ctx.args.value(&defs::FORMAT) {
-        Some("text") => Format::Text,
-        Some("json") => Format::Json,
-        Some("dot") => Format::Dot,
-        Some("mermaid") => Format::Mermaid,
+        None => None,
+        Some("text") => Some(Format::Text),
+        Some("json") => Some(Format::Json),
+        Some("dot") => Some(Format::Dot),
+        Some("mermaid") => Some(Format::Mermaid),
         Some(f) => {
             return Err(Error::usage(
                 format!("unknown format '{f}' (expected text, json, dot or mermaid)"),
                 Some(defs::PLAN.name),
             ))
         }
-        None if ctx.out.json => Format::Json,
-        None => Format::Text,
     };
     let max = max_tasks(ctx)?;
     let tf = ctx.load_tasks()?;
     let plan = Plan::new(&tf.graph, max);
-    // An explicit --format wins over --json.
-    let out = Output {
-        json: format == Format::Json,
-        ..ctx.out
+    // An explicit --format wins over --json; without one, the sink chooses text or JSON.
+    let out = match format {
+        Some(f) => Output {
+            json: f == Format::Json,
+            ..ctx.out
+        },
+        None => ctx.out,
     };
+    let format = format.unwrap_or(Format::Text);
     report::emit(&out, "plan", &build(plan, &tf, out, format));
     Ok(())
 }

@@ -1,7 +1,5 @@
-//! Rendering shared by the commands: writing to stdout in one go, JSON text, plurals and the
-//! one rendering of a `--dry-run` plan.
-
-use serde_json::Value;
+//! Rendering shared by the commands: `outln!` into a String, plurals, and generated documents
+//! (man page, completion scripts, long help) printed through the sink (crate::report).
 
 /// `writeln!` into a String (writing to a String cannot fail).
 macro_rules! outln {
@@ -11,20 +9,42 @@ macro_rules! outln {
     }};
 }
 pub(crate) use outln;
-/// Writes to stdout in one go; a write error makes the command exit 128 (crate::output).
-pub(crate) fn write_stdout(s: &str) {
-    crate::output::print_str(s);
-}
-/// A JSON document as printed: pretty, with a final newline.
-pub(crate) fn json_text(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
-}
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
         "s"
     }
+}
+
+/// A generated document (the man page, a completion script, the long help), printed as it is
+/// through the sink: even with `-q`, and as text with `--json` too (it has no JSON form).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Document {
+    /// The document's text.
+    text: String,
+}
+
+impl std::fmt::Display for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The document is the answer asked for.
+impl crate::report::Report for Document {
+    fn essential(&self) -> bool {
+        true
+    }
+}
+
+/// Prints `text`, the document `command` produces (see [`Document`]).
+pub(crate) fn print_document(command: &str, text: String) {
+    let plain = crate::context::Output {
+        json: false,
+        quiet: false,
+        color: false,
+        color_err: false,
+    };
+    crate::report::emit(&plain, command, &Document { text });
 }

@@ -472,3 +472,31 @@ impl Report for RetryReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocked() -> RetryReport {
+        RetryReport::Blocked(Blocked {
+            retried: (),
+            blocked: BlockedTask {
+                id: "T1".into(),
+                retry_count: 4,
+                max_retries: 3,
+            },
+        })
+    }
+
+    #[test]
+    fn a_blocked_task_has_a_document_no_text_and_a_refusal() {
+        let doc = crate::report::envelope("retry", blocked());
+        assert_eq!(
+            serde_json::to_string(&doc).unwrap_or_default(),
+            r#"{"version":1,"command":"retry","retried":null,"blocked":{"id":"T1","retry_count":4,"max_retries":3}}"#
+        );
+        assert_eq!(blocked().to_string(), "");
+        assert!(blocked().json_notes().is_empty());
+        assert!(matches!(blocked().refusal(), Some(Error::Refused(_))));
+    }
+}

@@ -1,0 +1,294 @@
+//! Every command, with its help text, positionals, flags and examples, and the order help
+//! lists them in.
+
+use super::flags::*;
+use super::{Command, Complete, Positionals};
+
+pub static STATUS: Command = Command {
+    name: "status",
+    summary: "show every task, its worktree and what is ready to start",
+    doc: "One line per task: id, agent and status, and for active tasks the branch, worktree, whether \
+          it is dirty and how many commits it is ahead of and behind the target. Then what is ready \
+          now and what blocks the rest. Then the conflict radar: in-progress tasks whose committed \
+          work conflicts with another running task or with the target (in-memory merges of their \
+          tips, nothing written), and files a task changed outside its produces/shared_files. \
+          This is the default command.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&STATUS_ALL],
+    examples: &[("git parallel", "show the state of the task graph"),
+                ("git parallel status --all", "list completed tasks too"),
+                ("git parallel status --json", "the same for a program")],
+    hidden: false,
+};
+
+pub static PLAN: Command = Command {
+    name: "plan",
+    summary: "show the waves a full run would take and the critical path",
+    doc: "Simulate a full run: the waves of tasks that would start together (respecting parallel_ok, \
+          resource conflicts and checkpoints), the critical path by estimated_time_minutes, and the \
+          sequential against parallel minutes.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&FORMAT, &MAX],
+    examples: &[("git parallel plan --format mermaid", "draw the graph for a Markdown page"),
+                ("git parallel plan --format dot | dot -Tsvg > graph.svg", "draw it with Graphviz")],
+    hidden: false,
+};
+
+pub static PATH: Command = Command {
+    name: "path",
+    summary: "print the worktree path of a task",
+    doc: "Print the absolute path of the task's worktree, for cd \"$(git parallel path ID)\".",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress", "failed"]),
+    flags: &[],
+    examples: &[(
+        "cd \"$(git parallel path BACKEND-01)\"",
+        "go to a task's worktree",
+    )],
+    hidden: false,
+};
+
+pub static VALIDATE: Command = Command {
+    name: "validate",
+    summary: "check the task graph and report every problem with its location",
+    doc:
+        "Check the task file: YAML syntax, duplicate ids, unknown dependencies, dependency cycles, \
+          unknown status values, ids, agents and products outside the safe character set or too \
+          long, merge keys, paths that escape the repository, the branch and worktree names start \
+          would use under the configured templates, and consumed artifacts that are never \
+          produced (a warning). Shorthand read liberally (a single value for a list, paths in \
+          produces) is shown as a note. Exits 1 when there are errors.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[],
+    examples: &[(
+        "git parallel validate --tasks graph.yml",
+        "check a file before committing it",
+    )],
+    hidden: false,
+};
+
+pub static START: Command = Command {
+    name: "start",
+    summary: "create a branch and a worktree for every ready task",
+    doc: "Start tasks as one transaction: with no ids, every task that is ready and may run together; \
+          with ids, those tasks. Each gets a branch (parallel.branchTemplate, default \
+          feature/{product}/{role}-{id}) and a worktree (parallel.worktreeTemplate, default \
+          ../worktrees/{product}/{role}-{id}) created from the target branch after the task file \
+          has been marked in_progress and committed there. Either every task starts or nothing \
+          changes.",
+    positionals: Positionals::Many("ID"),
+    complete_positionals: Complete::Tasks(&["@ready"]),
+    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
+    examples: &[("git parallel start", "start every ready task"),
+                ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
+                ("git parallel start --dry-run", "show what would be done")],
+    hidden: false,
+};
+
+pub static FINISH: Command = Command {
+    name: "finish",
+    summary: "merge finished task branches into the target, then clean up",
+    doc: "Merge every in-progress task branch that has commits (or the named ones) into the target \
+          branch as --no-ff merge commits, computed in memory; optionally test the result; then \
+          advance the target in one compare-and-swap step, mark the tasks completed, and remove their \
+          worktrees and branches (kept under refs/parallel/backup/). If any merge conflicts, nothing \
+          changes.",
+    positionals: Positionals::Many("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE],
+    examples: &[("git parallel finish --test 'cargo test'", "merge everything, land only if tests pass"),
+                ("git parallel finish --partial", "merge what merges cleanly")],
+    hidden: false,
+};
+
+pub static ABORT: Command = Command {
+    name: "abort",
+    summary: "remove started tasks that have no work yet and set them back to pending",
+    doc:
+        "Remove the worktrees and branches of started tasks and set them back to pending. Refuses \
+          tasks with commits, uncommitted or untracked changes, a locked worktree, or initialised \
+          submodules unless --force. Only branches git-parallel made for the task are deleted: an \
+          assigned_to naming another branch is refused. Ignored files of a removed worktree are \
+          kept under $GIT_COMMON_DIR/parallel/ignored/ (parallel.keepIgnored).",
+    positionals: Positionals::Many("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
+    examples: &[("git parallel abort BACKEND-01", "give a task back")],
+    hidden: false,
+};
+
+pub static FAIL: Command = Command {
+    name: "fail",
+    summary: "record that a task failed, keeping its branch and worktree",
+    doc: "Set the task's status to failed, increment retry_count and record the reason. The branch and \
+          worktree are kept for debugging.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&REASON, &DRY_RUN, &NO_COMMIT],
+    examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
+    hidden: false,
+};
+
+pub static RETRY: Command = Command {
+    name: "retry",
+    summary: "restart a failed task from a fresh worktree",
+    doc: concat!("Restart a failed task: its old branch is kept under refs/parallel/backup/, and a fresh branch \
+          and worktree are made from the target. Refuses after parallel.maxRetries (default ", crate::default_max_retries!(), ") \
+          retries and marks the task blocked."),
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["failed"]),
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel retry API-01", "try again")],
+    hidden: false,
+};
+
+pub static APPROVE: Command = Command {
+    name: "approve",
+    summary: "approve a completed checkpoint task so its dependents may start",
+    doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["@approval"]),
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel approve ARCH-01", "approve the architecture")],
+    hidden: false,
+};
+
+pub static RECOVER: Command = Command {
+    name: "recover",
+    summary: "roll back or complete an operation that was interrupted",
+    doc: "When a git-parallel command was killed half-way, its journal remains and every command \
+          refuses to act. --abort undoes what it did; --continue completes it.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&ABORT_OP, &CONTINUE_OP],
+    examples: &[(
+        "git parallel recover --abort",
+        "put everything back as it was",
+    )],
+    hidden: false,
+};
+
+pub static UNDO: Command = Command {
+    name: "undo",
+    summary: "reverse the last completed operation",
+    doc:
+        "Reverse the last completed operation recorded in the operation log (start, finish, abort, \
+          fail, retry, approve, undo): refs move back with expected values, deleted branches and \
+          worktrees are recreated, the task file is restored; uncommitted changes saved by abort \
+          --force are put back into the worktree. Backup refs stay unless a restored branch holds \
+          their commit (gc trims them). Refuses when something changed since.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel undo", "take back the last finish")],
+    hidden: false,
+};
+
+pub static GC: Command = Command {
+    name: "gc",
+    summary: "delete backups older than parallel.keepBackups days",
+    doc: concat!("Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
+          older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
+          made (the operation log, else its reflog), never from its commits' dates; one of unknown \
+          age is kept."),
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[],
+    hidden: false,
+};
+
+pub static EXEC: Command = Command {
+    name: "exec",
+    summary: "run a command in every active task worktree",
+    doc:
+        "Run CMD in the worktree of every in-progress task (or the named ones), concurrently, each \
+          output line prefixed with the task id; a summary of exit statuses at the end. Exits 1 if \
+          any command failed.",
+    positionals: Positionals::IdsThenCommand,
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&JOBS],
+    examples: &[
+        ("git parallel exec -- cargo test", "test every task"),
+        (
+            "git parallel exec API-01 -- git log --oneline -3",
+            "one task",
+        ),
+    ],
+    hidden: false,
+};
+
+pub static DEMO: Command = Command {
+    name: "demo",
+    summary: "run the whole lifecycle on a throwaway repository",
+    doc: "Build a repository in a temporary directory from a built-in example graph, start its ready \
+          tasks, make each agent's commit, finish with a test gate, and show every step and the final \
+          history.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&KEEP_DEMO],
+    examples: &[("git parallel demo", "see it work")],
+    hidden: false,
+};
+
+pub static GENERATE: Command = Command {
+    name: "generate",
+    summary: "write the man page or a shell completion script",
+    doc: "Print (or write with --output) the man page or the completion script for bash, zsh or fish.",
+    positionals: Positionals::One("KIND"),
+    complete_positionals: Complete::Choices(&["man", "bash", "zsh", "fish"]),
+    flags: &[&OUTPUT],
+    examples: &[("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page")],
+    hidden: false,
+};
+
+pub static INSTALL_DOCS: Command = Command {
+    name: "install-docs",
+    summary: "install the man page and the bash, zsh and fish completions",
+    doc: "Write the man page beside this binary (<bin>/../share/man/man1, where man finds it for \
+          every directory on PATH) and the completion scripts where bash-completion, zsh and fish \
+          load them for the current user, then say what, if anything, is left to do (zsh needs \
+          ~/.zfunc on its fpath). Nothing is written outside the user's own directories and \
+          the binary's prefix. Run it again after an upgrade. Packagers use generate instead.",
+    positionals: Positionals::None,
+    complete_positionals: Complete::Nothing,
+    flags: &[&DRY_RUN],
+    examples: &[("git parallel install-docs", "after cargo install")],
+    hidden: false,
+};
+
+pub static COMPLETE: Command = Command {
+    name: "__complete",
+    summary: "list task ids for shell completion",
+    doc: "",
+    positionals: Positionals::Many("STATUS"),
+    complete_positionals: Complete::Nothing,
+    flags: &[],
+    examples: &[],
+    hidden: true,
+};
+
+/// Every command, in the order help lists them.
+pub static COMMANDS: &[&Command] = &[
+    &STATUS,
+    &PLAN,
+    &PATH,
+    &VALIDATE,
+    &START,
+    &FINISH,
+    &ABORT,
+    &FAIL,
+    &RETRY,
+    &APPROVE,
+    &RECOVER,
+    &UNDO,
+    &GC,
+    &EXEC,
+    &DEMO,
+    &GENERATE,
+    &INSTALL_DOCS,
+    &COMPLETE,
+];

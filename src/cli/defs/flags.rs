@@ -1,0 +1,211 @@
+//! Every flag: the global ones (accepted before or after the command) and each command's own.
+
+use super::{Arity, Complete, Flag};
+
+use Arity::{Switch, Value};
+
+flag!(
+    CHDIR,
+    "directory",
+    Some('C'),
+    Value("PATH"),
+    Complete::Dir,
+    None,
+    "run as if started in PATH",
+    "Run as if git-parallel was started in PATH instead of the current directory, like git -C."
+);
+flag!(TASKS, "tasks", None, Value("PATH"), Complete::File, Some("parallel.tasks"),
+    "the task graph file to use",
+    "Use this task graph file. Without it: $GIT_PARALLEL_TASKS, then parallel.tasks, then \
+     products/<product>/.claude/task-graph.yml when a product is named, then .claude/task-graph.yml, \
+     then the only products/*/.claude/task-graph.yml.");
+flag!(
+    PRODUCT,
+    "product",
+    None,
+    Value("NAME"),
+    Complete::Nothing,
+    Some("parallel.product"),
+    "use products/NAME/.claude/task-graph.yml",
+    "Choose the product whose task graph (products/NAME/.claude/task-graph.yml) is used."
+);
+flag!(JSON, "json", None, Switch, Complete::Nothing, None,
+    "print machine-readable JSON (see docs/json.md)",
+    "Print one JSON document on stdout instead of text. The schema is versioned and documented in docs/json.md.");
+flag!(
+    QUIET,
+    "quiet",
+    Some('q'),
+    Switch,
+    Complete::Nothing,
+    None,
+    "print nothing but errors; no progress",
+    "Print nothing on success and show no progress bars."
+);
+flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
+    "-h: short usage; --help: the manual page",
+    "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
+     the long help when no manual page is installed.");
+
+flag!(
+    COLOR,
+    "color",
+    None,
+    Value("WHEN"),
+    Complete::Choices(&["always", "never", "auto"]),
+    None,
+    "colour output: always, never or auto",
+    "Colour the output: always, never, or auto (only on a terminal; the default). Without it, \
+     NO_COLOR (set and not empty) means never, then git config color.parallel, then color.ui \
+     (always, never, auto, or true meaning auto) decide, like git."
+);
+
+pub static GLOBAL_FLAGS: &[&Flag] = &[&CHDIR, &TASKS, &PRODUCT, &JSON, &QUIET, &COLOR, &HELP];
+
+flag!(
+    VERSION,
+    "version",
+    Some('V'),
+    Switch,
+    Complete::Nothing,
+    None,
+    "print the version",
+    "Print the program's version and exit."
+);
+
+// ---- command flags ---------------------------------------------------------------------------
+flag!(
+    DRY_RUN,
+    "dry-run",
+    Some('n'),
+    Switch,
+    Complete::Nothing,
+    None,
+    "print the plan and change nothing",
+    "Compute and print the plan (every step the transaction would take) and change nothing."
+);
+flag!(FORMAT, "format", None, Value("FORMAT"), Complete::Choices(&["text", "json", "dot", "mermaid"]), None,
+    "output format: text, json, dot or mermaid",
+    "How to print the plan: text (default), json, dot (Graphviz) or mermaid. dot and mermaid draw the \
+     dependency graph with each task coloured by status.");
+flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks"),
+    "start at most N tasks (highest priority first)",
+    "Start at most N of the ready tasks: highest priority first (critical, high, normal, low), then \
+     file order. For plan: at most N new tasks per wave. Default: git config parallel.maxTasks, \
+     else no limit.");
+flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
+    "leave the task file edit uncommitted in the main worktree",
+    "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
+     the main worktree (start: task branches then start from the target tip as it is). finish needs \
+     the task file committed: git commit -- <task file>.");
+flag!(
+    START_FORCE,
+    "force",
+    Some('f'),
+    Switch,
+    Complete::Nothing,
+    None,
+    "start named tasks despite resource conflicts",
+    "Start the named tasks even when they share files with each other or with running tasks. \
+     Dependencies and checkpoints are always checked."
+);
+flag!(ABORT_FORCE, "force", Some('f'), Switch, Complete::Nothing, None,
+    "abort tasks with commits or changes (their tips are backed up)",
+    "Also abort tasks whose branch has commits of its own, whose worktree has uncommitted or untracked \
+     changes, or whose worktree is locked. Each branch tip is first saved under \
+     refs/parallel/backup/<id>, and the message says how to get it back. Uncommitted and untracked \
+     changes are saved as a commit under refs/parallel/backup/<id>-wip ('git parallel undo' puts \
+     them back into the worktree). Ignored files are kept as without --force (parallel.keepIgnored).");
+flag!(
+    PARTIAL,
+    "partial",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "merge the tasks that merge cleanly, leave the others running",
+    "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
+     in progress, saying which."
+);
+flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
+    "run CMD on the merged result before the target moves",
+    "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
+     branch only moves when CMD exits 0.");
+flag!(
+    KEEP,
+    "keep",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "keep the task worktrees and branches after merging",
+    "Keep each task's worktree and branch after its work is merged."
+);
+flag!(
+    ALLOW_OUTSIDE,
+    "allow-outside",
+    None,
+    Switch,
+    Complete::Nothing,
+    Some("parallel.boundaries"),
+    "warn, instead of refusing, about files changed outside a task's paths",
+    "A task branch that changed files outside its produces[].path and shared_files is refused by \
+     default; with this flag (or parallel.boundaries=warn) it is only a warning."
+);
+flag!(
+    REASON,
+    "reason",
+    Some('m'),
+    Value("TEXT"),
+    Complete::Nothing,
+    None,
+    "why the task failed (recorded as its result)",
+    "A short reason, recorded in the task's result field."
+);
+flag!(ABORT_OP, "abort", None, Switch, Complete::Nothing, None,
+    "roll the interrupted operation back",
+    "Undo every step the interrupted operation had done, in reverse, restoring the repository as it was before it.");
+flag!(
+    CONTINUE_OP,
+    "continue",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "complete the interrupted operation",
+    "Run the remaining steps of the interrupted operation."
+);
+flag!(
+    JOBS,
+    "jobs",
+    Some('j'),
+    Value("N"),
+    Complete::Nothing,
+    None,
+    "run at most N commands at once (default: number of CPUs)",
+    "Run at most N commands at the same time. The default is the number of CPUs."
+);
+flag!(
+    OUTPUT,
+    "output",
+    Some('o'),
+    Value("PATH"),
+    Complete::File,
+    None,
+    "write to PATH instead of stdout",
+    "Write the generated file to PATH instead of standard output."
+);
+flag!(
+    KEEP_DEMO,
+    "keep",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "keep the demo repository",
+    "Keep the demo repository and print where it is."
+);
+
+flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,
+    "list every task, completed ones too",
+    "List every completed and skipped task on its own line instead of summarising them in one line.");

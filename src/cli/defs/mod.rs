@@ -1,0 +1,115 @@
+//! The one table of commands and flags. Parsing, `-h`, `--help`, the man page and the shell
+//! completions are all rendered from these definitions; nothing else names a flag.
+
+/// What a flag takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    /// `--dry-run`
+    Switch,
+    /// `--tasks PATH` (the last one given wins)
+    Value(&'static str),
+}
+
+/// How a shell completes a flag's value or a command's positional arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Complete {
+    Nothing,
+    File,
+    Dir,
+    Choices(&'static [&'static str]),
+    /// Task ids of the task file in one of these statuses (empty: any task); `@ready`: ready
+    /// to start now, `@approval`: completed checkpoints awaiting approval.
+    Tasks(&'static [&'static str]),
+    Command,
+}
+
+/// One flag: its names, what it takes, its help and how its value completes.
+#[derive(Debug)]
+pub struct Flag {
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub arity: Arity,
+    /// One line for `-h` and completions.
+    pub help: &'static str,
+    /// The longer text for `--help` and the man page (may be empty: `help` is used).
+    pub doc: &'static str,
+    pub complete: Complete,
+    /// The `git config` key that sets this flag's default, if any.
+    pub config: Option<&'static str>,
+}
+
+/// The positional arguments of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Positionals {
+    None,
+    /// Exactly one, named.
+    One(&'static str),
+    /// Zero or more, named.
+    Many(&'static str),
+    /// Zero or more ids, then `--` and a command.
+    IdsThenCommand,
+}
+
+/// One subcommand.
+#[derive(Debug)]
+pub struct Command {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Long description for `--help` and the man page.
+    pub doc: &'static str,
+    pub positionals: Positionals,
+    pub complete_positionals: Complete,
+    pub flags: &'static [&'static Flag],
+    pub examples: &'static [(&'static str, &'static str)],
+    /// Not listed in help, man page or completions (`__complete`).
+    pub hidden: bool,
+}
+
+macro_rules! flag {
+    ($name:ident, $long:literal, $short:expr, $arity:expr, $complete:expr, $config:expr, $help:literal, $doc:literal) => {
+        pub static $name: Flag = Flag {
+            long: $long,
+            short: $short,
+            arity: $arity,
+            help: $help,
+            doc: $doc,
+            complete: $complete,
+            config: $config,
+        };
+    };
+}
+
+mod commands;
+mod flags;
+#[cfg(test)]
+mod tests;
+
+pub use commands::*;
+pub use flags::*;
+
+/// `git config` keys read outside any flag (documented in the man page's CONFIGURATION).
+pub static CONFIG_KEYS: &[(&str, &str)] = &[
+    ("parallel.tasks", "the task graph file (like --tasks)"),
+    ("parallel.product", "the product whose task graph is used (like --product)"),
+    ("parallel.target", "the branch tasks start from and merge into (default: the branch checked out in the main worktree)"),
+    ("parallel.branchTemplate", "task branch names; {product}, {role}, {id}, {agent} are replaced (default feature/{product}/{role}-{id})"),
+    ("parallel.worktreeTemplate", "task worktree paths, relative to the main worktree (default ../worktrees/{product}/{role}-{id})"),
+    ("parallel.maxTasks", "start at most this many tasks per start (and per plan wave); --max overrides"),
+    ("parallel.launch", "the next step printed per started task; {worktree}, {product}, {id}, {branch} are replaced (default cd {worktree})"),
+    ("parallel.copy", "multi-valued: globs of untracked or ignored files copied into each new worktree (also .worktreeinclude)"),
+    ("parallel.postStart", "a shell command run in each new worktree; its failure rolls the start back"),
+    ("parallel.test", "the test gate command of finish (like --test)"),
+    ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
+    ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
+    ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
+    ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
+    ("parallel.radar", "false turns off status's conflict radar (default true)"),
+    ("parallel.keepBackups", concat!("days backup refs and kept ignored files are kept before gc deletes them (default ", crate::default_keep_backups!(), ")")),
+    ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
+    ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
+    ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),
+];
+
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().copied().find(|c| c.name == name)
+}

@@ -1,0 +1,56 @@
+//! Unit tests of `keep`.
+
+use super::*;
+
+fn tmpdir(name: &str) -> Utf8PathBuf {
+    let d = std::env::temp_dir().join(format!("git-parallel-keep-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    Utf8PathBuf::from_path_buf(d).expect("utf-8 temp dir")
+}
+
+#[test]
+fn the_copy_fallback_keeps_files_dirs_and_symlinks_and_is_idempotent() {
+    let d = tmpdir("copy");
+    let src = d.join("src");
+    std::fs::create_dir_all(src.join("a/b")).unwrap();
+    std::fs::write(src.join("a/b/f"), "data").unwrap();
+    std::os::unix::fs::symlink("b/f", src.join("a/link")).unwrap();
+    let dst = d.join("kept/src");
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    copy_into_place(src.as_std_path(), dst.as_std_path()).unwrap();
+    remove_any(src.as_std_path()).unwrap();
+    assert_eq!(std::fs::read_to_string(dst.join("a/b/f")).unwrap(), "data");
+    assert_eq!(
+        std::fs::read_link(dst.join("a/link")).unwrap().to_str(),
+        Some("b/f")
+    );
+    // A re-run (the source gone, the copy there) does nothing.
+    move_path(src.as_std_path(), dst.as_std_path()).unwrap();
+    assert!(dst.join("a/b/f").exists());
+    // Moving back merges into what exists.
+    let wt = d.join("wt");
+    std::fs::create_dir_all(wt.join("src/a")).unwrap();
+    std::fs::write(wt.join("src/a/other"), "x").unwrap();
+    ignored_restore(&wt, &d.join("kept")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(wt.join("src/a/b/f")).unwrap(),
+        "data"
+    );
+    assert!(wt.join("src/a/other").exists());
+    assert!(!d.join("kept").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_step_round_trips_through_the_journal_format() {
+    let step = Step::Keep(Keep::IgnoredMove {
+        worktree: "/w".into(),
+        dir: "/d".into(),
+        skip: vec![".env".into()],
+    });
+    let text = serde_json::to_string(&step).unwrap();
+    assert!(text.contains("\"type\":\"keep\""), "{text}");
+    let back: Step = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, step);
+}
