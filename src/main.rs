@@ -17,6 +17,7 @@ mod commands;
 mod context;
 mod error;
 mod git;
+mod pool;
 mod progress;
 mod radar;
 mod report;

@@ -5,8 +5,6 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
@@ -124,9 +122,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 /// `-j N`, else the number of CPUs.
 fn jobs_limit(ctx: &Context) -> Result<usize> {
     match ctx.args.value(&defs::JOBS) {
-        None => Ok(std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)),
+        None => Ok(crate::pool::cpus_or(1)),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(Error::usage(
@@ -225,42 +221,17 @@ const PREFIX_COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 /// Runs every job with at most `limit` at once; outcomes in job order.
 fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outcome> {
     let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0) + 2;
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..jobs.len()).map(|_| None).collect());
-    let workers = limit.min(jobs.len()).max(1);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(i) else { break };
-                let prefix = format!("{:<width$} ", format!("[{}]", job.id));
-                let color = PREFIX_COLORS[i % PREFIX_COLORS.len()];
-                let sink = Sink {
-                    capture: out.json,
-                    out_prefix: paint(out.color, color, &prefix),
-                    err_prefix: paint(out.color_err, color, &prefix),
-                };
-                let outcome = run_one(job, argv, &sink);
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(outcome);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or(Outcome {
-                status: Err("the worker running it panicked".into()),
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                elapsed: Duration::ZERO,
-                not_found: false,
-            })
-        })
-        .collect()
+    let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
+    crate::pool::map_bounded(&indexed, limit, |&(i, job)| {
+        let prefix = format!("{:<width$} ", format!("[{}]", job.id));
+        let color = PREFIX_COLORS[i % PREFIX_COLORS.len()];
+        let sink = Sink {
+            capture: out.json,
+            out_prefix: paint(out.color, color, &prefix),
+            err_prefix: paint(out.color_err, color, &prefix),
+        };
+        run_one(job, argv, &sink)
+    })
 }
 
 fn paint(on: bool, code: &str, s: &str) -> Vec<u8> {

@@ -502,27 +502,9 @@ impl Location {
 
     /// `status_lines` of several worktrees, as many at once as there are CPUs.
     pub fn status_many(&self, worktrees: &[&Utf8Path]) -> Vec<Result<Vec<String>>> {
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(worktrees.len().max(1));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results: std::sync::Mutex<Vec<(usize, Result<Vec<String>>)>> = Default::default();
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(wt) = worktrees.get(i) else { break };
-                    let r = self.status_lines(wt);
-                    if let Ok(mut v) = results.lock() {
-                        v.push((i, r));
-                    }
-                });
-            }
-        });
-        let mut results = results.into_inner().unwrap_or_default();
-        results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, r)| r).collect()
+        crate::pool::map_bounded(worktrees, crate::pool::cpus_or(2), |wt| {
+            self.status_lines(wt)
+        })
     }
 
     /// Linked worktrees (not the main one), read from `<common dir>/worktrees/*`.

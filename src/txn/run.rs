@@ -105,35 +105,23 @@ fn group(
     for k in start..end {
         failpoint::hit("before", k).map_err(|e| (k, e))?;
     }
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(end - start);
-    let next = std::sync::atomic::AtomicUsize::new(start);
     let loc = &repo.loc;
-    let steps: Vec<Step> = journal.steps[start..end]
+    let steps: Vec<(&Step, bool)> = journal.steps[start..end]
         .iter()
-        .map(|s| s.step.clone())
+        .zip(proven.iter().copied())
+        .map(|(s, p)| (&s.step, p))
         .collect();
-    let results: std::sync::Mutex<Vec<(usize, Result<()>)>> = Default::default();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if k >= end {
-                    break;
-                }
-                progress.show(&steps[k - start].describe());
-                let r = steps[k - start].apply_concurrent(loc, proven[k - start]);
-                progress.tick();
-                if let Ok(mut v) = results.lock() {
-                    v.push((k, r));
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by_key(|(k, _)| *k);
+    let results: Vec<(usize, Result<()>)> =
+        crate::pool::map_bounded(&steps, crate::pool::cpus_or(2), |&(step, proven)| {
+            progress.show(&step.describe());
+            let r = step.apply_concurrent(loc, proven);
+            progress.tick();
+            r
+        })
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (start + i, r))
+        .collect();
     if results.iter().all(|(_, r)| r.is_ok()) {
         for k in start..end {
             failpoint::hit("after", k).map_err(|e| (k, e))?;
