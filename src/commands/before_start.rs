@@ -7,7 +7,7 @@ use gix::ObjectId;
 
 use super::common::Env;
 use crate::error::{Error, Result};
-use crate::taskgraph::{Edit, Scalar, Task, TaskFile};
+use crate::taskgraph::{Edit, Scalar, Status, Task, TaskFile};
 use crate::txn::{self, Step};
 
 /// The keys `start` (and `retry`) write into a task; abort puts them back as they were.
@@ -19,7 +19,7 @@ pub(crate) fn reset_text(env: &Env, ids: &[&str], now: &str) -> Result<String> {
     let mut edits = Vec::new();
     let mut removals: Vec<(&str, &str)> = Vec::new();
     for &id in ids {
-        edits.push(Edit::task(id, "status", "pending"));
+        edits.push(Edit::status(id, Status::Pending));
         let before = before_start(env, id);
         for key in START_KEYS {
             match before.as_ref().and_then(|m| m.get(key)) {

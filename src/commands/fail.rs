@@ -70,7 +70,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
     let count = i64::from(task.retry_count) + 1;
     let now = crate::time::now_iso();
     let mut edits = vec![
-        Edit::task(id, "status", "failed"),
+        Edit::status(id, Status::Failed),
         Edit::task(id, "retry_count", Scalar::Int(count)),
     ];
     if let Some(r) = reason {

@@ -21,7 +21,7 @@ use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::RefUpdate;
 use crate::report::{self, Report};
-use crate::taskgraph::{schedule, Edit, TaskFile};
+use crate::taskgraph::{schedule, Edit, Status, TaskFile};
 use crate::txn::{self, Plan, Step};
 
 /// What `finish` did, or why it merged nothing.
@@ -332,7 +332,7 @@ fn status_commit(env: &Env, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
     for id in ids {
-        edits.push(Edit::task(*id, "status", "completed"));
+        edits.push(Edit::status(*id, Status::Completed));
         edits.push(Edit::task(*id, "completed_at", now.as_str()));
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));

@@ -219,7 +219,7 @@ impl Attempt {
         self.remove_old(&mut steps, &message);
         let now = crate::time::now_iso();
         let mut edits = vec![
-            Edit::task(id, "status", "in_progress"),
+            Edit::status(id, Status::InProgress),
             Edit::task(id, "started_at", now.as_str()),
             Edit::task(id, "assigned_to", short_branch(&self.new_branch)),
         ];
@@ -304,7 +304,7 @@ fn block(env: &Env, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
     let now = crate::time::now_iso();
     let edits = vec![
-        Edit::task(id, "status", "blocked"),
+        Edit::status(id, Status::Blocked),
         Edit::metadata("updated_at", now.as_str()),
     ];
     let message = format!(

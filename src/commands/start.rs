@@ -398,7 +398,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     let now = crate::time::now_iso();
     let mut edits = Vec::new();
     for l in launches {
-        edits.push(Edit::task(&l.id, "status", "in_progress"));
+        edits.push(Edit::status(&l.id, Status::InProgress));
         edits.push(Edit::task(&l.id, "started_at", now.as_str()));
         edits.push(Edit::task(&l.id, "assigned_to", short_branch(&l.branch)));
     }

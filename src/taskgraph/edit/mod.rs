@@ -14,7 +14,7 @@ use miette::{miette, Report};
 use saphyr_parser::ScalarStyle;
 use serde_yaml::Value;
 
-use super::TaskFile;
+use super::{Status, TaskFile};
 use crate::taskgraph::spans::Node;
 use quote::{fallback_quote, file_quote_style, plain_key, render, Quote};
 
@@ -52,6 +52,11 @@ impl Edit {
             key: key.into(),
             value: value.into(),
         }
+    }
+
+    /// Sets a task's `status`, spelled as in task files (`Status::as_str`).
+    pub fn status(id: impl Into<String>, status: Status) -> Edit {
+        Edit::task(id, "status", status.as_str())
     }
 
     /// An edit of a metadata key.

@@ -297,3 +297,14 @@ fn refuses_keys_it_cannot_remove_as_a_line() {
     assert!(f.remove_task_keys(&[("b", "started_at")]).is_err());
     assert!(f.remove_task_keys(&[("zz", "started_at")]).is_err());
 }
+
+#[test]
+fn status_edit_spells_the_status_as_task_files_do() {
+    for s in crate::taskgraph::Status::ALL {
+        assert_eq!(Edit::status("a", s), Edit::task("a", "status", s.as_str()));
+    }
+    assert_eq!(
+        Edit::status("a", crate::taskgraph::Status::InProgress).value,
+        Scalar::Str("in_progress".into())
+    );
+}
