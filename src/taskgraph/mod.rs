@@ -74,18 +74,6 @@ impl TaskFile {
         validate::validate(self)
     }
 
-    /// An error finding located at task `index`'s id, for checks made by commands.
-    pub fn task_error(
-        &self,
-        index: usize,
-        code: &'static str,
-        message: String,
-        label: &str,
-        help: String,
-    ) -> Option<Finding> {
-        validate::task_error(self, index, code, message, label, help)
-    }
-
     /// The first task with this id.
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.index_of(id).map(|i| &self.graph.tasks[i])

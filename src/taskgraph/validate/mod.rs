@@ -127,24 +127,26 @@ impl Ctx<'_> {
     }
 }
 
-/// An error finding pointing at task `index`'s `id` (for checks made outside this module, such
-/// as the branch and worktree names `start` would use).
-pub(crate) fn task_error(
-    file: &TaskFile,
-    index: usize,
-    code: &'static str,
-    message: String,
-    label: &str,
-    help: String,
-) -> Option<Finding> {
-    let node = file.index.tasks().get(index)?;
-    let at = node.get("id").unwrap_or(node);
-    let mut cx = Ctx {
-        file,
-        out: Vec::new(),
-    };
-    cx.error(code, message, at, label, help);
-    cx.out.pop()
+impl TaskFile {
+    /// An error finding pointing at task `index`'s `id` (for checks made outside this module, such
+    /// as the branch and worktree names `start` would use).
+    pub fn task_error(
+        &self,
+        index: usize,
+        code: &'static str,
+        message: String,
+        label: &str,
+        help: String,
+    ) -> Option<Finding> {
+        let node = self.index.tasks().get(index)?;
+        let at = node.get("id").unwrap_or(node);
+        let mut cx = Ctx {
+            file: self,
+            out: Vec::new(),
+        };
+        cx.error(code, message, at, label, help);
+        cx.out.pop()
+    }
 }
 
 pub(crate) fn validate(file: &TaskFile) -> Vec<Finding> {
