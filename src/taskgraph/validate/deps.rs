@@ -278,11 +278,13 @@ pub(super) fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
             let at = n.get("required_from_task").unwrap_or(n);
             let from_s = display::short(from);
             let Some(src) = file.task(from) else {
-                cx.warn(
+                cx.emit(
+                    Severity::Warning,
                     "taskgraph::consume-unknown-task",
                     format!("`consumes` names unknown task `{from_s}`"),
                     at,
                     "no task has this id",
+                    &[],
                     "fix `required_from_task` or add that task".into(),
                 );
                 continue;
@@ -297,11 +299,13 @@ pub(super) fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                         .collect();
                     let at = n.get("name").unwrap_or(n);
                     let name_s = display::short(name);
-                    cx.warn(
+                    cx.emit(
+                        Severity::Warning,
                         "taskgraph::consume-not-produced",
                         format!("task `{from_s}` does not produce an artifact named `{name_s}`"),
                         at,
                         "not produced",
+                        &[],
                         if names.is_empty() {
                             format!("`{from_s}` produces nothing; fix the name or add it to its `produces`")
                         } else {
@@ -311,7 +315,8 @@ pub(super) fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                 }
             }
             if from != t.id && !depends_transitively(file, t, from) {
-                cx.warn(
+                cx.emit(
+                    Severity::Warning,
                     "taskgraph::consume-without-dependency",
                     format!(
                         "`{}` consumes from `{from_s}` but does not depend on it",
@@ -319,6 +324,7 @@ pub(super) fn check_consumes(cx: &mut Ctx<'_>, nodes: &[Node]) {
                     ),
                     at,
                     "not in depends_on",
+                    &[],
                     format!("add `{from_s}` to `depends_on` so it finishes first"),
                 );
             }

@@ -114,17 +114,6 @@ impl Ctx<'_> {
         let help = "nothing to do; write the usual form to silence this note".to_string();
         self.emit(Severity::Note, code, message, node, label, &[], help);
     }
-
-    fn warn(
-        &mut self,
-        code: &'static str,
-        message: String,
-        node: &Node,
-        label: &str,
-        help: String,
-    ) {
-        self.emit(Severity::Warning, code, message, node, label, &[], help);
-    }
 }
 
 impl TaskFile {

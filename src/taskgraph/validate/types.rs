@@ -3,7 +3,7 @@
 
 use serde_yaml::Value;
 
-use super::Ctx;
+use super::{Ctx, Severity};
 use crate::taskgraph::display;
 use crate::taskgraph::model::{status_list, Priority, Status};
 use crate::taskgraph::spans::Node;
@@ -195,7 +195,8 @@ fn check_value(cx: &mut Ctx<'_>, key: &str, v: &Value, vnode: &Node, at: &Node) 
         }
         "priority" if v.as_str().and_then(Priority::parse).is_none() => {
             let shown = crate::taskgraph::model::scalar_string(v).unwrap_or_else(|| "null".into());
-            cx.warn(
+            cx.emit(
+                Severity::Warning,
                 "taskgraph::unknown-priority",
                 format!(
                     "unknown priority `{}`; treated as normal",
@@ -203,6 +204,7 @@ fn check_value(cx: &mut Ctx<'_>, key: &str, v: &Value, vnode: &Node, at: &Node) 
                 ),
                 at,
                 "unknown priority",
+                &[],
                 "use one of: critical, high, normal, low".into(),
             );
         }
