@@ -233,17 +233,21 @@ fn splice_for(
     quotes: (Quote, Quote),
     seq: usize,
 ) -> Result<Splice, Report> {
-    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     if let Some((k, v)) = map.entry(&e.key) {
         return replace_value(file, map, (k, v), e, quotes, seq);
     }
     if map.flow {
         return Err(miette!(
             "{}: cannot add a key to a flow mapping `{{...}}`; write the task as a block mapping",
-            where_()
+            location(file, e)
         ));
     }
     insert_key(file, map, e, quotes, seq)
+}
+
+/// Where an edit applies, for error messages: `<file> (task `id`, key `k`)`.
+fn location(file: &TaskFile, e: &Edit) -> String {
+    format!("{} ({}, key `{}`)", file.path, e.target, e.key)
 }
 
 /// The splice replacing the value of an existing `key: value` entry (or filling `key:`).
@@ -256,11 +260,10 @@ fn replace_value(
     seq: usize,
 ) -> Result<Splice, Report> {
     let src = file.source.as_str();
-    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     let Some((_, style)) = v.scalar().filter(|_| !v.decorated()) else {
         return Err(miette!(
             "{}: the current value is not a plain scalar; refusing to replace it",
-            where_()
+            location(file, e)
         ));
     };
     if v.is_empty_plain() {
@@ -269,7 +272,7 @@ fn replace_value(
             .get(k.end..)
             .and_then(|rest| rest.find(':'))
             .map(|i| k.end + i + 1)
-            .ok_or_else(|| miette!("{}: cannot find the `:` after the key", where_()))?;
+            .ok_or_else(|| miette!("{}: cannot find the `:` after the key", location(file, e)))?;
         let text = format!(" {}", render(&e.value, file_quote, fallback, map.flow));
         return Ok(Splice {
             start: colon,
@@ -305,12 +308,16 @@ fn insert_key(
     seq: usize,
 ) -> Result<Splice, Report> {
     let src = file.source.as_str();
-    let where_ = || format!("{} ({}, key `{}`)", file.path, e.target, e.key);
     let first_key = map
         .as_map()
         .and_then(|m| m.first())
         .map(|(k, _)| k)
-        .ok_or_else(|| miette!("{}: cannot add a key to an empty mapping", where_()))?;
+        .ok_or_else(|| {
+            miette!(
+                "{}: cannot add a key to an empty mapping",
+                location(file, e)
+            )
+        })?;
     let indent = " ".repeat(first_key.start.col.saturating_sub(1));
     let line = format!(
         "{indent}{}: {}",
