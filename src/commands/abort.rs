@@ -15,7 +15,7 @@ use std::fmt;
 
 use super::backup::{free_backup_name, snapshot_changes};
 use super::before_start;
-use super::common::{self, short_branch, Env};
+use super::common::{self, Env};
 use super::driver::{drive, Prepared};
 use super::render::plural;
 use super::select::ids_or_in_progress;
@@ -24,6 +24,7 @@ use super::worktrees::{task_worktree, worktree_changes};
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::git::RefUpdate;
 use crate::report::Report;
 use crate::taskgraph::Status;

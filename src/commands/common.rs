@@ -6,7 +6,7 @@ use gix::ObjectId;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::git::RefUpdate;
+use crate::git::{short_branch, RefUpdate};
 use crate::taskgraph::{Edit, Status, Task, TaskFile};
 use crate::txn::Step;
 
@@ -349,8 +349,6 @@ pub fn worktree_root(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
     let dir = &fixed[..fixed.rfind('/').unwrap_or(0)];
     normalize(&main.join(dir))
 }
-
-pub use crate::git::short_branch;
 
 fn product_from_path(rel: &Option<String>) -> Option<String> {
     let rel = rel.as_deref()?;

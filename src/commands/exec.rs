@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
-use super::common::{short_branch, Env};
+use super::common::Env;
 use super::select::ids_or_in_progress;
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::{Error, Result};
+use crate::git::short_branch;
 use crate::output;
 use crate::report::{self, Report};
 use crate::taskgraph::{Status, Task};

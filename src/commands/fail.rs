@@ -5,7 +5,7 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, short_branch, Env};
+use super::common::{self, Env};
 use super::driver::{drive, Prepared};
 use super::render::plural;
 use super::select::named_task;
@@ -13,6 +13,7 @@ use super::worktrees::task_worktree;
 use crate::cli::defs;
 use crate::context::Context;
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status};
 use crate::txn::Plan;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::fmt;
 
 use super::backup::free_backup_name;
-use super::common::{short_branch, Env};
+use super::common::Env;
 use super::driver::{drive, Prepared};
 use super::merge::{merge_all, refuse_conflicts, Conflict, Merged};
 use super::mergeable::{candidates, Candidate, Skipped};
@@ -19,6 +19,7 @@ use super::render::plural;
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::{Error, Result};
+use crate::git::short_branch;
 use crate::git::RefUpdate;
 use crate::report::{self, Report};
 use crate::taskgraph::{schedule, Edit, Status, TaskFile};

@@ -6,9 +6,10 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{short_branch, Env};
+use super::common::Env;
 use super::mergeable::Candidate;
 use crate::error::{Error, Result};
+use crate::git::short_branch;
 use crate::git::Merge;
 use crate::report::{self, Report};
 use crate::taskgraph::Task;

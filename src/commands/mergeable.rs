@@ -6,9 +6,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::common::{short_branch, unknown_id_hint, Env};
+use super::common::{unknown_id_hint, Env};
 use super::worktrees::elsewhere_note;
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::taskgraph::{Status, Task};
 
 /// A task whose branch is to be merged.

@@ -4,9 +4,10 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{short_branch, Env};
+use super::common::Env;
 use crate::context::Context;
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::report::{self, Report};
 use crate::taskgraph::Status;
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::fmt;
 
 use super::backup::free_backup_name;
-use super::common::{self, short_branch, Env};
+use super::common::{self, Env};
 use super::driver::{drive, Prepared};
 use super::render::plural;
 use super::select::named_task;
@@ -22,6 +22,7 @@ use super::worktrees::{launch_line, task_worktree, worktree_changes};
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::{Error, Result};
+use crate::git::short_branch;
 use crate::git::{RefUpdate, WorktreeInfo};
 use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status, Task};

@@ -5,7 +5,7 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, short_branch, Env};
+use super::common::{self, Env};
 use super::driver::{drive, Prepared};
 use super::readiness::explain;
 use super::render::plural;
@@ -13,6 +13,7 @@ use super::worktrees::{include_files, launch_line};
 use crate::cli::defs;
 use crate::context::{Context, Output};
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::git::RefUpdate;
 use crate::report::Report;
 use crate::taskgraph::schedule::{self, Blocker, Wait};

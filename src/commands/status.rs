@@ -8,7 +8,7 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{short_branch, Env};
+use super::common::Env;
 use super::readiness::reason;
 use super::render::outln;
 use super::table::{
@@ -18,6 +18,7 @@ use super::table::{
 use super::worktrees::ELSEWHERE;
 use crate::context::Context;
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::git::WorktreeInfo;
 use crate::radar::{self, Radar};
 use crate::report::{self, Report};

@@ -251,7 +251,7 @@ fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
             continue;
         }
         let branch = common::new_branch_name(ctx, &product, t);
-        let short = common::short_branch(&branch).to_string();
+        let short = crate::git::short_branch(&branch).to_string();
         let worktree = common::worktree_path(ctx, &main, &product, t);
         let mut problems = name_problems(t, &short, &worktree, &root, &main);
         let other = |j: usize| display::short(&tf.graph.tasks[j].id).into_owned();

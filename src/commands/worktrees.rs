@@ -3,8 +3,9 @@
 
 use camino::Utf8Path;
 
-use super::common::{short_branch, Env};
+use super::common::Env;
 use crate::error::Result;
+use crate::git::short_branch;
 use crate::git::{cli, WorktreeInfo};
 use crate::taskgraph::{Status, Task};
 use crate::txn::step::CopyFile;
