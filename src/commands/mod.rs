@@ -25,6 +25,7 @@ pub mod validate;
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
 pub mod before_start;
+pub mod bisect;
 pub mod driver;
 pub mod json_doc;
 pub mod merge;

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod keep;
 pub mod lock;
 pub mod oplog;
+mod probe;
 mod recover;
 mod run;
 mod stale;
@@ -23,6 +24,7 @@ use camino::Utf8PathBuf;
 use crate::git::Repo;
 pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
+pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
 pub use step::Step;
 

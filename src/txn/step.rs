@@ -462,6 +462,40 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
 }
 
 fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
+    let status = run_test(repo, commit, command, dir)?;
+    if !status.success() {
+        return Err(crate::error::Error::Refused(miette::Report::new(
+            TestFailed {
+                command: command.to_string(),
+                status,
+            },
+        )));
+    }
+    Ok(())
+}
+
+/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
+/// from any other failure of its transaction (and bisect the batch; see `super::gate_failed`).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
+#[diagnostic(help(
+    "fix the failing tasks (git parallel exec -- {}) and run finish again",
+    command
+))]
+pub struct TestFailed {
+    command: String,
+    status: std::process::ExitStatus,
+}
+
+/// Runs the test `command` on `commit` in a new temporary worktree `dir` (announced on
+/// stderr, its output streamed there, or with -q shown only on failure), then removes the
+/// worktree. The test's exit status; Err when it could not be run at all.
+pub fn run_test(
+    repo: &Repo,
+    commit: &str,
+    command: &str,
+    dir: &Utf8Path,
+) -> Result<std::process::ExitStatus> {
     // Leftovers of an earlier, killed run of this step (only what is provably ours).
     remove_temp_worktree(repo, dir)?;
     if let Err(e) = std::fs::create_dir(dir) {
@@ -509,13 +543,7 @@ fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;
-    if !status.success() {
-        return Err(crate::refused!(
-            help = "fix the failing tasks (git parallel exec -- {command}) and run finish again",
-            "the test `{command}` failed on the merged result ({status}); the target was not moved"
-        ));
-    }
-    Ok(())
+    Ok(status)
 }
 
 trait AsFdOwned {
