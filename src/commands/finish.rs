@@ -149,36 +149,11 @@ fn prepare(env: &Env, batch: &mut Option<gate::Batch>) -> Result<Prepared<Finish
         .map(|c| c.id.as_str())
         .collect();
     let final_tip = status_commit(env, &ids, &merged)?;
-    let prepared = planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
+    let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
     Ok(prepared)
-}
-
-/// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with
-/// its report.
-fn planned(
-    env: &Env,
-    candidates: &[Candidate],
-    merged: &Merged,
-    final_tip: ObjectId,
-    skipped: Vec<Skipped>,
-    gate: bool,
-) -> Result<Prepared<FinishReport>> {
-    let ctx = env.ctx;
-    let mut plan = build_plan(env, candidates, merged, final_tip, gate)?;
-    if env.target_checked_out {
-        txn::keep::check_main_overwrites(
-            &ctx.repo,
-            &env.target_tip.to_string(),
-            &final_tip.to_string(),
-        )?;
-    }
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-    let mut report = finished(env, candidates, merged, final_tip, skipped);
-    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
-    Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.

@@ -126,12 +126,15 @@ flag!(
     None,
     "merge the tasks that merge cleanly, leave the others running",
     "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
-     in progress, saying which."
+     in progress, saying which. Likewise with --test: the tasks that break the test (found by \
+     bisection) stay in progress, untouched, and the others are merged; the exit code is then 1."
 );
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
     "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
-     branch only moves when CMD exits 0.");
+     branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
+     bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
+     name the tasks that break it; with --partial the others are merged.");
 flag!(
     KEEP,
     "keep",

@@ -1,3 +1,6 @@
+//! The test gate's side of `finish`: the plan that lands a set of merges (tested by its own
+//! gate step, or already by a bisection test), and what follows a gate that failed.
+//!
 //! `finish` after its test gate failed on the merge of several tasks: the batch is bisected
 //! (the search: src/commands/bisect.rs) on in-memory merges of parts of it, each made as
 //! `finish` makes its merges (with the status commit) and tested exactly like the gate, in a
@@ -12,16 +15,17 @@ use std::collections::HashMap;
 
 use gix::ObjectId;
 
-use super::{done, planned, status_commit, FinishReport};
+use super::{done, status_commit, FinishReport};
 use crate::cli::defs;
 use crate::commands::bisect::{self, Outcome, TestFailure};
 use crate::commands::common::Env;
-use crate::commands::driver::drive;
+use crate::commands::driver::{drive, Prepared};
 use crate::commands::merge::{merge_all, Merged};
 use crate::commands::mergeable::{Candidate, Skipped};
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::report;
+use crate::txn;
 
 /// A batch whose test gate may fail: what bisecting and landing part of it needs.
 pub(super) struct Batch {
@@ -60,7 +64,7 @@ impl Batch {
 pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
-    crate::txn::begin(&ctx.repo, "git parallel finish")?;
+    txn::begin(&ctx.repo, "git parallel finish")?;
     report::text_note(
         &ctx.out,
         format_args!(
@@ -86,8 +90,8 @@ pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
         let target = short_branch(&env.target);
         return Err(crate::refused!(
             help = "nothing was changed; make the test pass on {target} first",
-            "the test `{test}` fails on {target} itself ({tip}), with no task merged",
-            tip = crate::txn::step::short(&env.target_tip.to_string())
+            "the test `{test}` failed on the merged result, and fails on {target} itself ({tip}) with no task merged",
+            tip = txn::step::short(&env.target_tip.to_string())
         ));
     }
     if !partial || outcome.accepted.is_empty() {
@@ -131,7 +135,7 @@ fn probe(
         built.insert(set.to_vec(), (merged, tip));
         tip
     };
-    crate::txn::probe(
+    txn::probe(
         &env.ctx.repo,
         &format!("finish: bisection test of {what}"),
         &commit.to_string(),
@@ -244,4 +248,29 @@ fn land(
         "the test fails with {} merged: left in progress (the other tasks were merged)",
         ids.join(", ")
     ))
+}
+
+/// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with
+/// its report.
+pub(super) fn planned(
+    env: &Env,
+    candidates: &[Candidate],
+    merged: &Merged,
+    final_tip: ObjectId,
+    skipped: Vec<Skipped>,
+    gate: bool,
+) -> Result<Prepared<FinishReport>> {
+    let ctx = env.ctx;
+    let mut plan = super::build_plan(env, candidates, merged, final_tip, gate)?;
+    if env.target_checked_out {
+        txn::keep::check_main_overwrites(
+            &ctx.repo,
+            &env.target_tip.to_string(),
+            &final_tip.to_string(),
+        )?;
+    }
+    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
+    let mut report = super::finished(env, candidates, merged, final_tip, skipped);
+    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
+    Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
