@@ -311,6 +311,25 @@ fn without_partial_nothing_lands_and_the_refusal_names_the_culprit() {
     assert!(text.contains("T2 (feature/demo/backend-T2)"), "{text}");
 }
 
+/// finish --partial on four tasks (T3 breaking the test) spawned in a process group of its
+/// own, once it hangs in its first bisection test (the second test run): the child, the test
+/// command, the runs file and the private TMPDIR.
+fn hanging_in_a_bisection_test(r: &TestRepo) -> (std::process::Child, String, PathBuf, PathBuf) {
+    let running = r.base().join("running");
+    let (cmd, count, tmp) = test_script(
+        r,
+        &format!(
+            "if [ \"$(wc -l < '{c}')\" -eq 2 ]; then touch '{run}'; sleep 30; fi; ! test -e src/t3/bad",
+            c = r.base().join("runs").display(),
+            run = running.display()
+        ),
+    );
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let mut child = spawn_env(r, &["finish", "--partial", "--test", &cmd], &env);
+    assert!(wait_for(&mut child, || running.exists()));
+    (child, cmd, count, tmp)
+}
+
 /// The process group killed (SIGKILL) during a bisection test: `status` explains, the next
 /// finish is refused until `recover`, which in either direction puts everything back as
 /// before and leaves no test worktree (registered or in TMPDIR).
@@ -319,24 +338,8 @@ fn a_kill_during_a_bisection_test_is_settled_by_recover() {
     for how in ["--abort", "--continue"] {
         let what = format!("killed in a bisection test, then recover {how}");
         let r = four(&[3]);
-        let running = r.base().join("running");
-        // The second run is the first bisection test: it hangs there.
-        let (cmd, count, tmp) = test_script(
-            &r,
-            &format!(
-                "if [ \"$(wc -l < '{c}')\" -eq 2 ]; then touch '{run}'; sleep 30; fi; ! test -e src/t3/bad",
-                c = r.base().join("runs").display(),
-                run = running.display()
-            ),
-        );
         let before = state(&r);
-        let t = tmp.to_str().unwrap();
-        let mut child = spawn_env(
-            &r,
-            &["finish", "--partial", "--test", &cmd],
-            &[("TMPDIR", t)],
-        );
-        assert!(wait_for(&mut child, || running.exists()), "{what}");
+        let (mut child, cmd, count, tmp) = hanging_in_a_bisection_test(&r);
         kill_group(&mut child, libc::SIGKILL);
         assert_status_explains(&r, &what);
         let again = finish(&r, &tmp, &["--test", &cmd]);
@@ -345,7 +348,7 @@ fn a_kill_during_a_bisection_test_is_settled_by_recover() {
             "{what}: {}",
             all_output(&again)
         );
-        let out = r.run_env(&["recover", how], &[("TMPDIR", t)]);
+        let out = r.run_env(&["recover", how], &[("TMPDIR", tmp.to_str().unwrap())]);
         assert!(out.status.success(), "{what}: {}", all_output(&out));
         assert_settled(&r, &what);
         assert_eq!(state(&r), before, "{what}");
@@ -354,36 +357,21 @@ fn a_kill_during_a_bisection_test_is_settled_by_recover() {
     }
 }
 
-/// SIGTERM to finish alone during a bisection test: passed on to the test, finish stops by
-/// itself (128+15), nothing pending, nothing changed.
+/// Ctrl-C (SIGINT to finish's process group) during a bisection test: passed on to the test,
+/// finish stops by itself (128+2), nothing pending, nothing changed, no test worktree left.
 #[test]
-fn sigterm_during_a_bisection_test_stops_finish_by_itself() {
+fn ctrl_c_during_a_bisection_test_stops_finish_by_itself() {
     let r = four(&[3]);
-    let running = r.base().join("running");
-    let (cmd, _, tmp) = test_script(
-        &r,
-        &format!(
-            "if [ \"$(wc -l < '{c}')\" -eq 2 ]; then touch '{run}'; sleep 30; fi; ! test -e src/t3/bad",
-            c = r.base().join("runs").display(),
-            run = running.display()
-        ),
-    );
     let before = state(&r);
-    let t = tmp.to_str().unwrap();
-    let mut child = spawn_env(
-        &r,
-        &["finish", "--partial", "--test", &cmd],
-        &[("TMPDIR", t)],
-    );
-    assert!(wait_for(&mut child, || running.exists()));
-    // SAFETY: kill(2) on our child.
+    let (mut child, _, count, tmp) = hanging_in_a_bisection_test(&r);
+    // SAFETY: kill(2) on the process group we created.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
+        libc::kill(-(child.id() as i32), libc::SIGINT);
     }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status}");
-    assert_settled(&r, "finish after SIGTERM");
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(128 + libc::SIGINT));
+    assert_settled(&r, "finish after Ctrl-C");
     assert!(!r.path(".git/parallel/lock").exists());
-    assert_eq!(state(&r), before);
+    assert_eq!((state(&r), runs(&count)), (before, 2));
     assert!(empty_dir(&tmp));
 }
