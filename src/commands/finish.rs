@@ -141,7 +141,8 @@ fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = finished(&env, &candidates, &merged, final_tip, skipped);
-    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
+    report.kept_lines = super::pooled::lines(&plan.steps, |p| env.show(p));
+    report.kept_lines.extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
     Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
 
@@ -305,7 +306,10 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {
-        steps.extend(cleanup_steps(env, &done, message)?);
+        let mut cleanup = cleanup_steps(env, &done, message)?;
+        let tip = final_tip.to_string();
+        super::pooled::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        steps.extend(cleanup);
     }
     let plan = Plan {
         command: "finish".into(),
