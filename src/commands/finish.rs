@@ -142,7 +142,9 @@ fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = finished(&env, &candidates, &merged, final_tip, skipped);
     report.kept_lines = super::pooled::lines(&plan.steps, |p| env.show(p));
-    report.kept_lines.extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
+    report
+        .kept_lines
+        .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
     Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
 

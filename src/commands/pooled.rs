@@ -241,10 +241,7 @@ pub fn summary(ctx: &Context, main: &Utf8Path) -> Option<PoolSummary> {
     }
     Some(PoolSummary {
         reuse,
-        size: ctx
-            .repo
-            .pool_size()
-            .unwrap_or(crate::default_pool_size!()),
+        size: ctx.repo.pool_size().unwrap_or(crate::default_pool_size!()),
         dir,
         parked,
     })

@@ -41,7 +41,9 @@ pub fn hit(when: &str, i: usize) -> Result<()> {
 /// `killat:NAME`: the process killed at the named point inside a step (a half-done step).
 #[cfg(feature = "failpoints")]
 pub fn at(name: &str) {
-    if std::env::var("GIT_PARALLEL_FAILPOINT").is_ok_and(|s| s.strip_prefix("killat:") == Some(name)) {
+    if std::env::var("GIT_PARALLEL_FAILPOINT")
+        .is_ok_and(|s| s.strip_prefix("killat:") == Some(name))
+    {
         let _ = std::process::Command::new("kill")
             .args(["-9", &std::process::id().to_string()])
             .status();

@@ -165,7 +165,15 @@ impl Pool {
                 copy,
                 post_start,
                 ..
-            } => take(loc, pool_path, path, branch, copy, post_start.as_deref(), proven),
+            } => take(
+                loc,
+                pool_path,
+                path,
+                branch,
+                copy,
+                post_start.as_deref(),
+                proven,
+            ),
             Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
             Pool::Remake { pool_path, commit } => {
                 worktree::ensure(loc, pool_path, commit, true, proven)
@@ -264,7 +272,8 @@ fn park(
         let problems = worktree::removal_problems(loc, path, ours)?;
         if !problems.is_empty() {
             return Err(crate::refused!(
-                help = "commit, stash or remove the changes in {path} (or unlock it), then run again",
+                help =
+                    "commit, stash or remove the changes in {path} (or unlock it), then run again",
                 "cannot park worktree {}",
                 problems.join("; ")
             ));
@@ -317,7 +326,8 @@ enum Head<'a> {
 fn switch(loc: &Location, path: &Utf8Path, want: &Head, proven: bool) -> Result<()> {
     let Some(admin) = worktree::find(loc, path)?.admin else {
         return Err(crate::fatal!(
-            help = "see 'git worktree list'; 'git parallel recover --abort' puts back what is known",
+            help =
+                "see 'git worktree list'; 'git parallel recover --abort' puts back what is known",
             "cannot switch worktree {path}: it is not a worktree of this repository"
         ));
     };
@@ -382,7 +392,8 @@ fn relocate(loc: &Location, from: &Utf8Path, to: &Utf8Path) -> Result<()> {
     }
     if !files_at(to) {
         return Err(crate::fatal!(
-            help = "see 'git worktree list'; 'git parallel recover --abort' puts back what is known",
+            help =
+                "see 'git worktree list'; 'git parallel recover --abort' puts back what is known",
             "cannot move worktree {from} to {to}: its files are at neither place"
         ));
     }
