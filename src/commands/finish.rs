@@ -80,7 +80,8 @@ struct MergedTask {
     /// The merge commit of this branch (merges are made one after the other, each on the
     /// previous).
     merge_commit: Option<String>,
-    /// Its worktree was removed (`false` with `--keep`, or when it had none).
+    /// Its worktree was removed, or parked for reuse (`parallel.reuseWorktrees`; `false`
+    /// with `--keep`, or when it had none).
     worktree_removed: bool,
     /// Its branch was deleted, its tip kept as `refs/parallel/backup/<id>` (`false` with
     /// `--keep`).

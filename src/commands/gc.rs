@@ -1,6 +1,7 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
 //! (`<git dir>/parallel/ignored/*`, see src/txn/keep.rs) older than `parallel.keepBackups` days
-//! (default 30), as one transaction (compare-and-swap for the refs).
+//! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
+//! pooled.rs), as one transaction (compare-and-swap for the refs).
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -21,7 +22,8 @@ use crate::txn::{self, keep, Plan, Step};
 
 const DAY: u64 = 86_400;
 
-/// What `gc` deleted and kept (`--json`: `keep_days`, `deleted`, `kept`, `deleted_ignored_dirs`).
+/// What `gc` deleted and kept (`--json`: `keep_days`, `deleted`, `kept`, `deleted_ignored_dirs`,
+/// `trimmed_pool`).
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Collected {
     /// `parallel.keepBackups` (default 30).

@@ -81,19 +81,11 @@ impl Pool {
                 copy,
                 post_start,
                 ..
-            } => {
-                let mut s = format!(
-                    "take the parked worktree {pool_path} as {path} on {}",
-                    crate::git::short_branch(branch)
-                );
-                if !copy.is_empty() {
-                    s.push_str(&format!(", copy {} file(s)", copy.len()));
-                }
-                if let Some(cmd) = post_start {
-                    s.push_str(&format!(", run `{cmd}`"));
-                }
-                s
-            }
+            } => format!(
+                "take the parked worktree {pool_path} as {path} on {}{}",
+                crate::git::short_branch(branch),
+                super::step::setup_suffix(copy, post_start.as_deref())
+            ),
             Pool::Trim { pool_path, .. } => format!("remove the parked worktree {pool_path}"),
             Pool::Remake { pool_path, commit } => format!(
                 "make the parked worktree {pool_path} again at {}",
@@ -158,22 +150,7 @@ impl Pool {
                 let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
                 park(loc, path, pool_path, commit, &ours, proven)
             }
-            Pool::Take {
-                pool_path,
-                path,
-                branch,
-                copy,
-                post_start,
-                ..
-            } => take(
-                loc,
-                pool_path,
-                path,
-                branch,
-                copy,
-                post_start.as_deref(),
-                proven,
-            ),
+            Pool::Take { .. } => self.take(loc, proven),
             Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
             Pool::Remake { pool_path, commit } => {
                 worktree::ensure(loc, pool_path, commit, true, proven)
@@ -230,6 +207,25 @@ impl Pool {
             Pool::Trim { pool_path, .. } => vec![(pool_path, !applied)],
             Pool::Remake { pool_path, .. } => vec![(pool_path, applied)],
         }
+    }
+
+    /// Takes the parked worktree (a `Take`): moved, switched to the branch, made ready.
+    fn take(&self, loc: &Location, proven: bool) -> Result<()> {
+        let Pool::Take {
+            pool_path,
+            path,
+            branch,
+            copy,
+            post_start,
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        relocate(loc, pool_path, path)?;
+        super::failpoint::at("pool-take-moved");
+        switch(loc, path, &Head::Branch(branch), proven)?;
+        super::step::copy_and_hook(path, copy, post_start.as_deref())
     }
 
     /// The parked worktree this operation removes, if it is a trim.
@@ -297,21 +293,6 @@ fn park_any(
         super::failpoint::at("pool-park-detached");
     }
     relocate(loc, path, pool_path)
-}
-
-fn take(
-    loc: &Location,
-    pool_path: &Utf8Path,
-    path: &Utf8Path,
-    branch: &str,
-    copy: &[CopyFile],
-    post_start: Option<&str>,
-    proven: bool,
-) -> Result<()> {
-    relocate(loc, pool_path, path)?;
-    super::failpoint::at("pool-take-moved");
-    switch(loc, path, &Head::Branch(branch), proven)?;
-    super::step::copy_and_hook(path, copy, post_start)
 }
 
 /// What a worktree's HEAD is to be.

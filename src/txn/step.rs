@@ -106,17 +106,11 @@ impl Step {
                 copy,
                 post_start,
             } => {
-                let mut s = format!(
-                    "add worktree {path} on {}",
-                    crate::git::short_branch(branch)
-                );
-                if !copy.is_empty() {
-                    s.push_str(&format!(", copy {} file(s)", copy.len()));
-                }
-                if let Some(cmd) = post_start {
-                    s.push_str(&format!(", run `{cmd}`"));
-                }
-                s
+                format!(
+                    "add worktree {path} on {}{}",
+                    crate::git::short_branch(branch),
+                    setup_suffix(copy, post_start.as_deref())
+                )
             }
             Step::RemoveWorktree { path, force, .. } => {
                 format!(
@@ -278,6 +272,18 @@ impl Step {
             },
         }
     }
+}
+
+/// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
+pub(super) fn setup_suffix(copy: &[CopyFile], post_start: Option<&str>) -> String {
+    let mut s = String::new();
+    if !copy.is_empty() {
+        s.push_str(&format!(", copy {} file(s)", copy.len()));
+    }
+    if let Some(cmd) = post_start {
+        s.push_str(&format!(", run `{cmd}`"));
+    }
+    s
 }
 
 fn rels(copy: &[CopyFile]) -> Vec<&str> {
