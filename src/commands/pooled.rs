@@ -115,7 +115,8 @@ pub fn worktree_steps(
 
 /// With reuse on, finish's worktree removals among `steps` become parks (detached at
 /// `commit`, the target's new tip) as far as `parallel.poolSize` allows, the oldest parked
-/// worktrees trimmed to make room; the trims first, then the parks, then what is left.
+/// worktrees trimmed to make room; the trims first, then the parks, then what is left. A
+/// worktree with initialised submodules is removed as without reuse (see `pool::movable`).
 pub fn park_instead(
     ctx: &Context,
     main: &Utf8Path,
@@ -127,10 +128,16 @@ pub fn park_instead(
     }
     let cap = ctx.repo.pool_size()?;
     let parked = parked(ctx, main)?;
-    let removals = steps
-        .iter()
-        .filter(|s| matches!(s, Step::RemoveWorktree { .. }))
-        .count();
+    let loc = &ctx.repo.loc;
+    let mut movable = Vec::new();
+    for s in steps.iter() {
+        if let Step::RemoveWorktree { path, .. } = s {
+            if crate::txn::pool::movable(loc, path)? {
+                movable.push(path.clone());
+            }
+        }
+    }
+    let removals = movable.len();
     let n_park = removals.min(cap);
     let n_trim = (parked.len() + n_park)
         .saturating_sub(cap)
@@ -147,7 +154,7 @@ pub fn park_instead(
                 branch,
                 restore,
                 ..
-            } if parks < n_park => {
+            } if parks < n_park && movable.contains(&path) => {
                 parks += 1;
                 out.push(Step::Pool(Pool::Park {
                     path,

@@ -144,11 +144,11 @@ impl Pool {
                 path,
                 pool_path,
                 commit,
+                branch,
                 ours,
-                ..
             } => {
                 let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-                park(loc, path, pool_path, commit, &ours, proven)
+                park(loc, path, pool_path, (commit, branch), &ours, proven)
             }
             Pool::Take { .. } => self.take(loc, proven),
             Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
@@ -168,11 +168,12 @@ impl Pool {
                 pool_path,
                 path,
                 commit,
+                branch,
                 ..
             },
         ) = (fresh || proven, self)
         {
-            return park_any(loc, path, pool_path, commit, true);
+            return park_any(loc, path, pool_path, commit, branch, true);
         }
         self.inverse().apply(loc, fresh || proven)
     }
@@ -215,16 +216,17 @@ impl Pool {
             pool_path,
             path,
             branch,
+            commit,
             copy,
             post_start,
-            ..
         } = self
         else {
             return Ok(());
         };
         relocate(loc, pool_path, path)?;
         super::failpoint::at("pool-take-moved");
-        switch(loc, path, &Head::Branch(branch), proven)?;
+        let (want, other) = (Head::Branch(branch), Head::Detached(commit));
+        switch(loc, path, &want, &other, proven)?;
         super::step::copy_and_hook(path, copy, post_start.as_deref())
     }
 
@@ -240,6 +242,15 @@ impl Pool {
 /// Whether a worktree's files are at `path` (a move renames the directory, `.git` and all).
 fn files_at(path: &Utf8Path) -> bool {
     path.join(".git").exists()
+}
+
+/// Whether the worktree at `path` may be parked by moving it: it has no initialised submodules
+/// (their `.git` files may name the admin dir by a relative path that a move to another depth
+/// breaks; `git worktree move` refuses them for the same reason).
+pub fn movable(loc: &Location, path: &Utf8Path) -> Result<bool> {
+    Ok(worktree::find(loc, path)?
+        .admin
+        .is_some_and(|a| !a.join("modules").exists()))
 }
 
 /// The commit a parked worktree is detached at (None: not detached, or not a worktree).
@@ -260,7 +271,7 @@ fn park(
     loc: &Location,
     path: &Utf8Path,
     pool_path: &Utf8Path,
-    commit: &str,
+    (commit, branch): (&str, &str),
     ours: &[&str],
     proven: bool,
 ) -> Result<()> {
@@ -275,7 +286,7 @@ fn park(
             ));
         }
     }
-    park_any(loc, path, pool_path, commit, proven)
+    park_any(loc, path, pool_path, commit, branch, proven)
 }
 
 /// Parks the worktree at `path` (or finishes parking it): detached at `commit`, then moved.
@@ -286,10 +297,12 @@ fn park_any(
     path: &Utf8Path,
     pool_path: &Utf8Path,
     commit: &str,
+    branch: &str,
     proven: bool,
 ) -> Result<()> {
     if !files_at(pool_path) {
-        switch(loc, path, &Head::Detached(commit), proven)?;
+        let (want, other) = (Head::Detached(commit), Head::Branch(branch));
+        switch(loc, path, &want, &other, proven)?;
         super::failpoint::at("pool-park-detached");
     }
     relocate(loc, path, pool_path)
@@ -302,9 +315,11 @@ enum Head<'a> {
 }
 
 /// Checks out `want` in the worktree at `path` (git writes only the files that differ), unless
-/// its HEAD is there already and no checkout is under way. A re-run after a kill mid-checkout
-/// (`proven`) clears the stale locks and forces the checkout through its own half-written files.
-fn switch(loc: &Location, path: &Utf8Path, want: &Head, proven: bool) -> Result<()> {
+/// its HEAD is there already. `other` is the other end of the switch (the one an undo goes
+/// back to). A re-run after a kill (`proven`) that finds a checkout cut short (its lock files
+/// left, or an index that is not HEAD's) settles it: the stale locks cleared, `other` checked
+/// out by force (so that every file either side wrote is tracked), then `want` by force.
+fn switch(loc: &Location, path: &Utf8Path, want: &Head, other: &Head, proven: bool) -> Result<()> {
     let Some(admin) = worktree::find(loc, path)?.admin else {
         return Err(crate::fatal!(
             help =
@@ -312,6 +327,9 @@ fn switch(loc: &Location, path: &Utf8Path, want: &Head, proven: bool) -> Result<
             "cannot switch worktree {path}: it is not a worktree of this repository"
         ));
     };
+    let cut_short = ["index.lock", "HEAD.lock"]
+        .iter()
+        .any(|l| admin.join(l).exists());
     if proven {
         worktree::clear_stale_locks(loc, &admin);
     }
@@ -320,27 +338,42 @@ fn switch(loc: &Location, path: &Utf8Path, want: &Head, proven: bool) -> Result<
         Head::Detached(c) => cur == *c,
         Head::Branch(b) => cur.strip_prefix("ref:").map(str::trim) == Some(*b),
     };
-    if reached && !admin.join("index.lock").exists() {
-        return Ok(());
-    }
-    let checkout = |force: bool| {
+    let checkout = |to: &Head, force: bool| {
         let mut cmd = loc.git.in_dir(path);
         cmd.args(["checkout", "--quiet", "--no-guess"]);
         if force {
             cmd.arg("--force");
         }
-        match want {
+        match to {
             Head::Detached(c) => cmd.args(["--detach", c]),
             Head::Branch(b) => cmd.arg(crate::git::short_branch(b)),
         };
         cmd.arg("--");
-        cli::run(cmd)
+        cli::run(cmd).map(|_| ())
     };
-    match checkout(false) {
-        Ok(_) => Ok(()),
-        Err(_) if proven => Ok(checkout(true).map(|_| ())?),
+    let settle = || -> Result<()> {
+        let _ = checkout(other, true);
+        Ok(checkout(want, true)?)
+    };
+    if proven && (cut_short || (reached && !index_is_head(loc, path))) {
+        return settle();
+    }
+    if reached && !admin.join("index.lock").exists() {
+        return Ok(());
+    }
+    match checkout(want, false) {
+        Ok(()) => Ok(()),
+        Err(_) if proven => settle(),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether the worktree's index holds HEAD's tree (a checkout killed between writing the index
+/// and moving HEAD leaves them apart).
+fn index_is_head(loc: &Location, path: &Utf8Path) -> bool {
+    let mut cmd = loc.git.in_dir(path);
+    cmd.args(["diff-index", "--cached", "--quiet", "HEAD", "--"]);
+    cli::run(cmd).is_ok()
 }
 
 /// Moves the worktree at `from` to `to` (or finishes moving it): `gitdir` first, then the

@@ -243,6 +243,62 @@ fn undo_reverses_a_take_and_a_park() {
     assert_worktrees_sound(&r);
 }
 
+#[test]
+fn a_taken_worktree_gets_the_include_files_and_the_post_start_hook() {
+    let r = reuse_repo();
+    r.write(".gitignore", "target/\n.env\n.ready\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "include .env"]);
+    r.write(".env", "SECRET=1\n");
+    r.git(&["config", "parallel.postStart", "echo $$ >> .ready"]);
+    wave(&r, &[1]);
+    r.ok(&["finish"]);
+    r.write(".env", "SECRET=2\n");
+    r.ok(&["start", "T2"]);
+    let w = wt(&r, 2);
+    assert_eq!(
+        std::fs::read_to_string(w.join(".env")).unwrap(),
+        "SECRET=2\n"
+    );
+    let runs = std::fs::read_to_string(w.join(".ready")).unwrap();
+    assert_eq!(
+        runs.lines().count(),
+        2,
+        "postStart ran at both starts: {runs}"
+    );
+    assert!(w.join("target/cache").is_file());
+}
+
+#[test]
+fn a_failing_post_start_puts_the_taken_worktree_back() {
+    let r = reuse_repo();
+    wave(&r, &[1]);
+    r.ok(&["finish"]);
+    let parked = pooled(&r);
+    let before = r.snapshot();
+    r.git(&[
+        "config",
+        "parallel.postStart",
+        "touch target/half && exit 3",
+    ]);
+    let out = r.run(&["start", "T2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("parallel.postStart"),
+        "{}",
+        all_output(&out)
+    );
+    assert_eq!(pooled(&r), parked);
+    assert!(!wt(&r, 2).exists());
+    assert!(!r.ref_exists("refs/heads/feature/demo/backend-T2"));
+    // What the hook left (ignored) stays with the parked worktree; nothing else differs.
+    std::fs::remove_file(parked[0].join("target/half")).unwrap();
+    r.git(&["config", "--unset", "parallel.postStart"]);
+    crate::support::assert_same(&before, &r.snapshot(), "rolled-back take");
+    assert_worktrees_sound(&r);
+}
+
 #[cfg(feature = "failpoints")]
 mod kills {
     use super::*;
@@ -375,6 +431,46 @@ mod kills {
             );
             r.ok(&["recover", "--abort"]);
             assert_same(&before, &r.snapshot(), &spec);
+            assert_worktrees_sound(&r);
+        }
+    }
+
+    /// A park killed while its `git checkout --detach` was writing (made by hand: files of the
+    /// merged tip written, an untracked one among them, the index lock left): `--abort` and
+    /// `--continue` both settle the worktree.
+    #[test]
+    fn a_checkout_cut_short_in_a_park_is_settled_both_ways() {
+        for abort in [true, false] {
+            let r = reuse_repo();
+            wave(&r, &[1, 2]);
+            let before = r.snapshot();
+            let plan = json(&r.ok(&["finish", "--dry-run", "--json"]));
+            let steps = plan["plan"]["steps"].as_array().unwrap();
+            let park = steps
+                .iter()
+                .position(|s| s["type"] == "pool" && s["op"] == "park")
+                .expect("a park step");
+            let spec = format!("kill:{}", park + 1);
+            let out = r.run_env(&["finish"], &[("GIT_PARALLEL_FAILPOINT", &spec)]);
+            assert!(out.status.signal().is_some(), "{}", all_output(&out));
+            let w = wt(&r, 1);
+            for f in ["products/demo/.claude/task-graph.yml", "src/t2/f0"] {
+                let text = r.git(&["show", &format!("main:{f}")]);
+                std::fs::create_dir_all(w.join(f).parent().unwrap()).unwrap();
+                std::fs::write(w.join(f), text).unwrap();
+            }
+            std::fs::write(r.path(".git/worktrees/backend-T1/index.lock"), "").unwrap();
+            if abort {
+                r.ok(&["recover", "--abort"]);
+                assert_same(&before, &r.snapshot(), "half checkout --abort");
+            } else {
+                r.ok(&["recover", "--continue"]);
+                assert_eq!(pooled(&r).len(), 2);
+                for p in pooled(&r) {
+                    assert!(r.git_in(&p, &["status", "--porcelain"]).trim().is_empty());
+                    assert_eq!(r.git_in(&p, &["rev-parse", "HEAD"]).trim(), r.rev("main"));
+                }
+            }
             assert_worktrees_sound(&r);
         }
     }
