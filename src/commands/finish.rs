@@ -85,7 +85,8 @@ struct MergedTask {
     /// The merge commit of this branch (merges are made one after the other, each on the
     /// previous).
     merge_commit: Option<String>,
-    /// Its worktree was removed (`false` with `--keep`, or when it had none).
+    /// Its worktree was removed, or parked for reuse (`parallel.reuseWorktrees`; `false`
+    /// with `--keep`, or when it had none).
     worktree_removed: bool,
     /// Its branch was deleted, its tip kept as `refs/parallel/backup/<id>` (`false` with
     /// `--keep`).
@@ -322,7 +323,10 @@ fn build_plan(
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {
-        steps.extend(cleanup_steps(env, &done, message)?);
+        let mut cleanup = cleanup_steps(env, &done, message)?;
+        let tip = final_tip.to_string();
+        super::pooled::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        steps.extend(cleanup);
     }
     let plan = Plan {
         command: "finish".into(),

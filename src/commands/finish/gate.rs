@@ -271,6 +271,9 @@ pub(super) fn planned(
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = super::finished(env, candidates, merged, final_tip, skipped);
-    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
+    report.kept_lines = crate::commands::pooled::lines(&plan.steps, |p| env.show(p));
+    report
+        .kept_lines
+        .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
     Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
