@@ -152,6 +152,28 @@ pub(crate) struct TestFailure {
     pub reproduce: String,
 }
 
+/// The `--json` document of a finish refused because the test fails (nothing changed:
+/// without `--partial`, or when no task passes): printed, and the exit code is 1 all the
+/// same. It has no text: the error says it all.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(crate) struct TestRefused {
+    /// Always empty: nothing was merged.
+    pub merged: [String; 0],
+    /// The tasks that break the test, found by bisecting the batch (every task when
+    /// `target_fails`).
+    pub test_failures: Vec<TestFailure>,
+    /// The test fails on the target itself, with no task merged.
+    pub target_fails: bool,
+}
+
+impl fmt::Display for TestRefused {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
+impl crate::report::Report for TestRefused {}
+
 /// The reproduction of a failure of `test` for task `id`: in `worktree`, merge each of
 /// `merges` (the target first), then run the test through `git parallel exec`.
 pub(crate) fn reproduce(worktree: Option<&str>, merges: &[&str], id: &str, test: &str) -> String {

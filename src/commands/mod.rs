@@ -88,6 +88,9 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<validate::Validated>("validate"),
         schema::<start::StartReport>("start"),
         schema::<finish::FinishReport>("finish"),
+        // finish's refusals that print a document all the same (exit 1, nothing changed).
+        schema::<merge::Conflicted>("finish-conflicts"),
+        schema::<bisect::TestRefused>("finish-test-failures"),
         schema::<abort::Aborted>("abort"),
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),

@@ -268,8 +268,14 @@ fn a_test_failing_on_the_target_itself_stops_early() {
     let r = four(&[]);
     let (cmd, count, tmp) = test_script(&r, "false");
     let before = r.snapshot();
-    let text = refused(&finish(&r, &tmp, &["--partial", "--test", &cmd]));
+    let out = finish(&r, &tmp, &["--partial", "--test", &cmd, "--json"]);
+    let text = refused(&out);
     assert!(text.contains("fails on main itself"), "{text}");
+    // The document of the refusal: every task, and that the target fails.
+    let v = json(&stdout(&out));
+    assert_eq!(v["target_fails"], true);
+    assert_eq!(v["merged"], serde_json::json!([]));
+    assert_eq!(v["test_failures"].as_array().map(Vec::len), Some(4));
     assert_same(&r.snapshot(), &before, "broken test");
     // The gate; {T1,T2} F, {T1} F; {T2,T3,T4} F, {T2} F; main alone F.
     assert_eq!(runs(&count), 6);
@@ -303,6 +309,18 @@ fn without_partial_nothing_lands_and_the_refusal_names_the_culprit() {
     );
     assert_same(&r.snapshot(), &before, "refused");
     assert!(empty_dir(&tmp));
+    // --json: a document all the same, naming the culprit.
+    let out = finish(&r, &tmp, &["--test", &cmd, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&stdout(&out));
+    assert_eq!(v["merged"], serde_json::json!([]));
+    assert_eq!(v["target_fails"], false);
+    assert_eq!(v["test_failures"][0]["id"], "T2");
+    assert_eq!(
+        v["test_failures"][0]["merged_after"],
+        serde_json::json!(["T1"])
+    );
+    assert_same(&r.snapshot(), &before, "refused");
     // -q: no announcements, the refusal all the same.
     let out = finish(&r, &tmp, &["-q", "--test", &cmd]);
     let text = refused(&out);

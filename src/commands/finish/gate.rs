@@ -86,6 +86,14 @@ pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
     );
     let partial = ctx.args.on(&defs::PARTIAL);
     let failures = failures(env, &batch, &outcome, partial, &test);
+    if outcome.target_fails || !partial || outcome.accepted.is_empty() {
+        let doc = bisect::TestRefused {
+            merged: [],
+            test_failures: failures.clone(),
+            target_fails: outcome.target_fails,
+        };
+        report::emit(&ctx.out, "finish", &doc);
+    }
     if outcome.target_fails {
         let target = short_branch(&env.target);
         return Err(crate::refused!(
