@@ -16,6 +16,7 @@ pub mod path;
 pub mod plan;
 pub mod recover;
 pub mod retry;
+pub mod run;
 pub mod start;
 pub mod status;
 pub mod submodules;
@@ -24,6 +25,7 @@ pub mod validate;
 
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
+pub mod block;
 pub mod before_start;
 pub mod driver;
 pub mod json_doc;
@@ -66,6 +68,7 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Approve => approve::run,
         CommandId::Gc => gc::run,
         CommandId::Exec => exec::run,
+        CommandId::Run => run::run,
     };
     let dry_run = &crate::cli::defs::DRY_RUN;
     if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
@@ -94,5 +97,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),
         schema::<exec::Executed>("exec"),
+        schema::<run::events::Event>("run-event"),
+        schema::<run::events::Summary>("run"),
     ]
 }
