@@ -48,6 +48,17 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// How it ended, for the log: `exit 0`, `killed by signal 9`, `timed out`…
+    pub fn describe(&self) -> String {
+        match self {
+            Exit::Code(c) => format!("exit {c}"),
+            Exit::Signal(s) => format!("killed by signal {s}"),
+            Exit::TimedOut => "timed out".into(),
+            Exit::Stopped => "stopped (run interrupted)".into(),
+            Exit::CannotRun(e) => format!("could not start: {e}"),
+        }
+    }
+
     /// Why the attempt failed, in words (`None`: exit 0).
     pub fn failure(&self) -> Option<String> {
         match self {
@@ -122,7 +133,7 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
         };
         append_log(
             &spec.log,
-            &format!("==== attempt {} ended: {exit:?}\n", spec.attempt),
+            &format!("==== attempt {} ended: {}\n", spec.attempt, exit.describe()),
         );
         let _ = tx.send(Done {
             id: spec.id,

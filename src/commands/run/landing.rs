@@ -23,7 +23,13 @@ impl Sched<'_> {
         }
         args.extend(batch.iter().cloned());
         let out = self.sub.run(&args)?;
-        if out.ok() {
+        let conflicts = out
+            .json
+            .as_ref()
+            .and_then(|j| j["conflicts"].as_array())
+            .is_some_and(|c| !c.is_empty());
+        // A refusal because every task of the batch conflicts carries the conflicts too.
+        if out.ok() || (out.refused() && conflicts) {
             let doc = out.json.unwrap_or(Value::Null);
             return self.landed(&batch, &doc);
         }

@@ -46,7 +46,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = super::common::Env::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, tf)?;
+    let cfg = config(ctx, &env)?;
     let scope = cfg.scope.clone();
     let mut summary = Summary {
         sequential_minutes: sequential_minutes(&tf.graph),
@@ -92,7 +92,7 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, tf: &TaskFile) -> Result<Config> {
+fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
     let agent = ctx.flag_or_config(&defs::AGENT).filter(|a| !a.trim().is_empty());
     let Some(agent) = agent else {
         return Err(Error::usage(
@@ -132,8 +132,10 @@ fn config(ctx: &Context, tf: &TaskFile) -> Result<Config> {
         timeout,
         grace,
         max_retries: ctx.repo.max_retries()?,
-        scope: scope(ctx, tf)?,
+        scope: scope(ctx, &env.tf)?,
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
+        product: env.product.clone(),
+        task_file: env.task_path.clone(),
     })
 }
 

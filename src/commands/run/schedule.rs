@@ -33,6 +33,10 @@ pub struct Config {
     pub scope: Option<BTreeSet<String>>,
     /// `<state dir>/run`.
     pub dir: Utf8PathBuf,
+    /// The product, for GIT_PARALLEL_PRODUCT.
+    pub product: String,
+    /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
+    pub task_file: Utf8PathBuf,
 }
 
 /// A task whose agent runs.
@@ -275,11 +279,11 @@ impl<'a> Sched<'a> {
         let spec = Spec {
             id: id.into(),
             name: task.name.clone(),
-            product: super::super::common::product_name(self.ctx, &tf, &self.ctx.repo_relative(&tf.path)),
+            product: self.cfg.product.clone(),
             agent: task.agent.clone(),
             branch: crate::git::short_branch(&branch).into(),
             worktree: worktree.clone(),
-            task_file: tf.path.clone(),
+            task_file: self.cfg.task_file.clone(),
             attempt,
             brief,
             log,
