@@ -25,8 +25,8 @@ pub mod validate;
 
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
-pub mod block;
 pub mod before_start;
+pub mod block;
 pub mod driver;
 pub mod json_doc;
 pub mod merge;

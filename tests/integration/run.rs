@@ -124,7 +124,11 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn agents_that_commit_are_finished_and_their_dependents_run() {
-    let r = repo(&[T("A", &[], false), T("B", &[], false), T("C", &["A", "B"], false)]);
+    let r = repo(&[
+        T("A", &[], false),
+        T("B", &[], false),
+        T("C", &["A", "B"], false),
+    ]);
     let out = run(&r, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for id in ["A", "B", "C"] {
@@ -144,7 +148,10 @@ fn agents_that_commit_are_finished_and_their_dependents_run() {
         text.contains("Completed: A, B, C") || text.contains("Completed: B, A, C"),
         "{text}"
     );
-    assert!(text.contains("30 min sequential, 20 min critical path"), "{text}");
+    assert!(
+        text.contains("30 min sequential, 20 min critical path"),
+        "{text}"
+    );
     assert!(stderr(&out).contains("C: merged and completed"));
 }
 
@@ -162,14 +169,23 @@ fn the_agent_gets_its_task_in_the_environment_and_a_brief() {
         "GIT_PARALLEL_AGENT=backend-engineer".into(),
         "GIT_PARALLEL_BRANCH=feature/demo/backend-ENV".into(),
         format!("GIT_PARALLEL_WORKTREE={}", wt.display()),
-        format!("GIT_PARALLEL_TASK_FILE={}", r.path(".claude/task-graph.yml").display()),
+        format!(
+            "GIT_PARALLEL_TASK_FILE={}",
+            r.path(".claude/task-graph.yml").display()
+        ),
         "GIT_PARALLEL_ATTEMPT=1".into(),
     ] {
         assert!(env.lines().any(|l| l == line), "{line} not in\n{env}");
     }
     assert!(env.contains("GIT_PARALLEL_TASK_BRIEF="), "{env}");
     let brief = r.read("out/ENV/brief.md");
-    for s in ["# ENV: Task ENV", "Build ENV", "acceptance_criteria", "ENV works", "- out/ENV/"] {
+    for s in [
+        "# ENV: Task ENV",
+        "Build ENV",
+        "acceptance_criteria",
+        "ENV works",
+        "- out/ENV/",
+    ] {
         assert!(brief.contains(s), "{s} not in\n{brief}");
     }
 }
@@ -199,7 +215,10 @@ fn an_agent_that_fails_twice_is_run_again_in_its_worktree_and_json_events_tell_i
             "summary"
         ]
     );
-    assert_eq!(of(&events, "attempt_failed", "FAIL2")[0]["reason"], "the agent exited with 3");
+    assert_eq!(
+        of(&events, "attempt_failed", "FAIL2")[0]["reason"],
+        "the agent exited with 3"
+    );
     assert_eq!(of(&events, "finished", "FAIL2")[0]["attempt"], 3);
     let summary = events.last().unwrap();
     assert_eq!(summary["completed"], serde_json::json!(["FAIL2"]));
@@ -209,7 +228,10 @@ fn an_agent_that_fails_twice_is_run_again_in_its_worktree_and_json_events_tell_i
     for n in 1..=3 {
         assert!(l.contains(&format!("==== attempt {n} of FAIL2")), "{l}");
     }
-    assert!(l.contains("==== attempt 1 failed: the agent exited with 3"), "{l}");
+    assert!(
+        l.contains("==== attempt 1 failed: the agent exited with 3"),
+        "{l}"
+    );
 }
 
 #[test]
@@ -225,14 +247,21 @@ fn a_task_out_of_retries_is_blocked_and_only_its_dependents_wait() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("ALWAYS"), "{}", stderr(&out));
     assert_eq!(status(&r, "ALWAYS"), "blocked");
-    assert_eq!(field(&r.task_file(), "ALWAYS", "retry_count").as_deref(), Some("2"));
+    assert_eq!(
+        field(&r.task_file(), "ALWAYS", "retry_count").as_deref(),
+        Some("2")
+    );
     assert!(branch_exists(&r, "ALWAYS"), "blocked branch kept");
     assert!(worktree(&r, "ALWAYS").is_dir(), "blocked worktree kept");
     assert_eq!(status(&r, "DEP"), "pending");
     assert!(!branch_exists(&r, "DEP"));
     assert_eq!(status(&r, "FREE"), "completed");
     assert_eq!(status(&r, "AFTER"), "completed");
-    let last = String::from_utf8_lossy(&out.stdout).lines().last().unwrap().to_string();
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
     let summary: serde_json::Value = serde_json::from_str(&last).unwrap();
     assert_eq!(summary["blocked"], serde_json::json!(["ALWAYS"]));
     assert_eq!(summary["not_run"][0]["id"], "DEP");
@@ -248,7 +277,10 @@ fn an_agent_past_the_timeout_is_stopped_and_its_attempt_fails() {
     assert_eq!(code, 1);
     assert!(began.elapsed().as_secs() < 25, "the sleep 30 was stopped");
     let failed = of(&events, "attempt_failed", "HANG");
-    assert!(failed[0]["reason"].as_str().unwrap().contains("--timeout"), "{failed:?}");
+    assert!(
+        failed[0]["reason"].as_str().unwrap().contains("--timeout"),
+        "{failed:?}"
+    );
     assert_eq!(of(&events, "blocked", "HANG").len(), 1);
     assert_eq!(status(&r, "HANG"), "blocked");
     assert!(log(&r, "HANG").contains("timed out"));
@@ -261,7 +293,10 @@ fn an_agent_that_exits_0_without_committing_fails_its_attempt() {
     let (code, events) = run_json(&r, &[]);
     assert_eq!(code, 1);
     let failed = of(&events, "attempt_failed", "NOOP");
-    assert!(failed[0]["reason"].as_str().unwrap().contains("without committing"));
+    assert!(failed[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("without committing"));
     assert_eq!(status(&r, "NOOP"), "blocked");
 }
 
@@ -272,8 +307,15 @@ fn work_outside_the_task_paths_fails_the_attempt_and_the_next_one_lands() {
     assert_eq!(code, 0, "{events:#?}");
     let failed = of(&events, "attempt_failed", "OUT");
     assert_eq!(failed.len(), 1, "{events:#?}");
-    assert!(failed[0]["reason"].as_str().unwrap().contains("outside"), "{failed:?}");
-    assert!(log(&r, "OUT").contains("elsewhere/x.txt"), "{}", log(&r, "OUT"));
+    assert!(
+        failed[0]["reason"].as_str().unwrap().contains("outside"),
+        "{failed:?}"
+    );
+    assert!(
+        log(&r, "OUT").contains("elsewhere/x.txt"),
+        "{}",
+        log(&r, "OUT")
+    );
     assert_eq!(status(&r, "OUT"), "completed");
     assert_eq!(status(&r, "GOOD"), "completed");
     assert!(!r.path("elsewhere/x.txt").exists());
@@ -301,7 +343,10 @@ fn a_test_gate_that_one_task_breaks_fails_only_that_attempt() {
     assert_eq!(code, 0, "{events:#?}");
     let failed = of(&events, "attempt_failed", "BAD");
     assert_eq!(failed.len(), 1, "{events:#?}");
-    assert!(of(&events, "attempt_failed", "FINE").is_empty(), "{events:#?}");
+    assert!(
+        of(&events, "attempt_failed", "FINE").is_empty(),
+        "{events:#?}"
+    );
     assert_eq!(status(&r, "BAD"), "completed");
     assert_eq!(status(&r, "FINE"), "completed");
     assert_eq!(r.read("out/BAD/done.txt"), "fixed\n");
@@ -309,7 +354,11 @@ fn a_test_gate_that_one_task_breaks_fails_only_that_attempt() {
 
 #[test]
 fn a_checkpoint_holds_its_dependents_until_approved_then_run_continues() {
-    let r = repo(&[T("CP", &[], true), T("NEXT", &["CP"], false), T("SIDE", &[], false)]);
+    let r = repo(&[
+        T("CP", &[], true),
+        T("NEXT", &["CP"], false),
+        T("SIDE", &[], false),
+    ]);
     let out = run(&r, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -323,7 +372,10 @@ fn a_checkpoint_holds_its_dependents_until_approved_then_run_continues() {
     r.ok(&["approve", "CP"]);
     let (code, events) = run_json(&r, &[]);
     assert_eq!(code, 0, "{events:#?}");
-    assert_eq!(events.last().unwrap()["completed"], serde_json::json!(["NEXT"]));
+    assert_eq!(
+        events.last().unwrap()["completed"],
+        serde_json::json!(["NEXT"])
+    );
     assert_eq!(status(&r, "NEXT"), "completed");
 }
 
@@ -331,7 +383,11 @@ fn a_checkpoint_holds_its_dependents_until_approved_then_run_continues() {
 fn a_task_whose_dependency_finishes_early_starts_before_the_slow_task_of_its_wave_ends() {
     // Waves would be {FAST1, SLOW} then {FAST2}. SLOW's agent waits (at most 20 s) for the
     // mark FAST2's agent leaves: with events, FAST2 starts while SLOW still runs.
-    let r = repo(&[T("FAST1", &[], false), T("SLOW", &[], false), T("FAST2", &["FAST1"], false)]);
+    let r = repo(&[
+        T("FAST1", &[], false),
+        T("SLOW", &[], false),
+        T("FAST2", &["FAST1"], false),
+    ]);
     let (code, events) = run_json(&r, &["-j", "3"]);
     assert_eq!(code, 0, "{events:#?}");
     assert!(at(&events, "started", "FAST2") < at(&events, "finished", "SLOW"));
@@ -353,7 +409,11 @@ fn at_most_j_agents_run_at_once() {
 
 #[test]
 fn named_ids_run_those_tasks_and_what_they_depend_on() {
-    let r = repo(&[T("A", &[], false), T("B", &["A"], false), T("OTHER", &[], false)]);
+    let r = repo(&[
+        T("A", &[], false),
+        T("B", &["A"], false),
+        T("OTHER", &[], false),
+    ]);
     let out = run(&r, &["B"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(status(&r, "A"), "completed");
@@ -461,7 +521,10 @@ esac
             serde_json::from_str(text.lines().last().unwrap()).unwrap();
         let waiting = summary["waiting_for_approval"].as_array().unwrap().clone();
         if waiting.is_empty() {
-            assert!(summary["not_run"].as_array().unwrap().is_empty(), "{summary}");
+            assert!(
+                summary["not_run"].as_array().unwrap().is_empty(),
+                "{summary}"
+            );
             break;
         }
         let mut approve: Vec<String> = waiting

@@ -126,8 +126,16 @@ pub static RUN: Command = Command {
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
     flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
-    examples: &[("git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'", "run every task to the end"),
-                ("git parallel run -j 2 --test 'make test' API-01", "API-01 and what it depends on, two agents at a time")],
+    examples: &[
+        (
+            "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run every task to the end",
+        ),
+        (
+            "git parallel run -j 2 --test 'make test' API-01",
+            "API-01 and what it depends on, two agents at a time",
+        ),
+    ],
     hidden: false,
 };
 

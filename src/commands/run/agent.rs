@@ -107,7 +107,10 @@ pub fn write_brief(path: &Utf8Path, task: &Task) -> Result<()> {
         s.push_str(&format!("- {p}\n"));
     }
     if !task.depends_on.is_empty() {
-        s.push_str(&format!("\n## Depends on\n\n{}\n", task.depends_on.join(", ")));
+        s.push_str(&format!(
+            "\n## Depends on\n\n{}\n",
+            task.depends_on.join(", ")
+        ));
     }
     std::fs::write(path, s).map_err(|e| crate::fatal!("cannot write the task brief {path}: {e}"))
 }

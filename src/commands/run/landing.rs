@@ -22,7 +22,7 @@ impl Sched<'_> {
             args.push(t.clone());
         }
         args.extend(batch.iter().cloned());
-        let out = self.sub.run(&args)?;
+        let out = self.sub.call(&args)?;
         let conflicts = out
             .json
             .as_ref()
@@ -96,13 +96,19 @@ impl Sched<'_> {
                     files.join("\n  ")
                 ),
             );
-            let why = format!("its merge conflicts with the target in {}", files.join(", "));
+            let why = format!(
+                "its merge conflicts with the target in {}",
+                files.join(", ")
+            );
             self.fail_unmerged(id, &why)?;
         }
         for t in list("test_failures") {
             let Some(id) = t["id"].as_str() else { continue };
             seen.push(id.to_string());
-            append_log(&self.log_of(id), &format!("==== test gate failed with {id}: {t}\n"));
+            append_log(
+                &self.log_of(id),
+                &format!("==== test gate failed with {id}: {t}\n"),
+            );
             self.fail_unmerged(id, "the test gate fails with its merge")?;
         }
         for id in batch.iter().filter(|id| !seen.contains(id)) {

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         ..Summary::default()
     };
     let mut sched = Sched::new(ctx, cfg, sub, env.target.clone());
-    let result = sched.run();
+    let result = sched.drive();
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.blocked = std::mem::take(&mut sched.summary.blocked);
     summary.attempts = sched.summary.attempts;
@@ -82,9 +82,14 @@ fn outcome(s: &Summary) -> Result<()> {
     }
     if !s.blocked.is_empty() {
         return Err(crate::refused!(
-            help = "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/",
+            help =
+                "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/",
             "{} blocked after using up their retries: {}",
-            if s.blocked.len() == 1 { "a task was" } else { "tasks were" },
+            if s.blocked.len() == 1 {
+                "a task was"
+            } else {
+                "tasks were"
+            },
             s.blocked.join(", ")
         ));
     }
@@ -93,7 +98,9 @@ fn outcome(s: &Summary) -> Result<()> {
 
 /// The agent command, the limits and the selection.
 fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
-    let agent = ctx.flag_or_config(&defs::AGENT).filter(|a| !a.trim().is_empty());
+    let agent = ctx
+        .flag_or_config(&defs::AGENT)
+        .filter(|a| !a.trim().is_empty());
     let Some(agent) = agent else {
         return Err(Error::usage(
             "no agent command: pass --agent CMD or set it with git config parallel.agent CMD",
@@ -105,7 +112,9 @@ fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
             Ok(n) if n > 0 => n,
             _ => {
                 return Err(Error::usage(
-                    format!("-j / parallel.maxTasks must be a whole number of 1 or more, not '{v}'"),
+                    format!(
+                        "-j / parallel.maxTasks must be a whole number of 1 or more, not '{v}'"
+                    ),
                     Some(defs::RUN.name),
                 ))
             }
@@ -146,7 +155,11 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
         Some(i) => (&v[..i], &v[i..]),
         None => (v, "s"),
     };
-    let n: f64 = num.trim().parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let n: f64 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
@@ -226,10 +239,20 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
 /// The summary as text.
 pub fn summary_text(s: &Summary) -> String {
     let mut t = String::new();
-    let list = |v: &[String]| if v.is_empty() { "none".into() } else { v.join(", ") };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    };
     let _ = writeln!(t, "Completed: {}", list(&s.completed));
     if !s.blocked.is_empty() {
-        let _ = writeln!(t, "Blocked: {} (branches and worktrees kept)", s.blocked.join(", "));
+        let _ = writeln!(
+            t,
+            "Blocked: {} (branches and worktrees kept)",
+            s.blocked.join(", ")
+        );
     }
     for w in &s.waiting_for_approval {
         let _ = writeln!(

@@ -92,7 +92,7 @@ impl<'a> Sched<'a> {
     }
 
     /// Runs until nothing more can run, or until interrupted (then the agents are stopped).
-    pub fn run(&mut self) -> Result<()> {
+    pub fn drive(&mut self) -> Result<()> {
         let result = self.resume().and_then(|()| self.event_loop());
         if result.is_err() || self.summary.interrupted {
             self.stop_all();
@@ -198,7 +198,7 @@ impl<'a> Sched<'a> {
         }
         let mut args = vec!["start".to_string(), "--json".to_string()];
         args.extend(ids.iter().cloned());
-        let out = self.sub.run(&args)?;
+        let out = self.sub.call(&args)?;
         if !out.ok() {
             // One at a time would show which; the first one is refused for good.
             let first = ids[0].clone();
@@ -209,7 +209,7 @@ impl<'a> Sched<'a> {
             }
             if out.refused() {
                 let single = vec!["start".into(), "--json".into(), first.clone()];
-                let o = self.sub.run(&single)?;
+                let o = self.sub.call(&single)?;
                 if !o.ok() {
                     self.unstartable.insert(first, o.error_line());
                     return Ok(true);
@@ -292,8 +292,7 @@ impl<'a> Sched<'a> {
             grace: self.cfg.grace,
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
-        self.running
-            .insert(id.into(), Running { branch, worktree });
+        self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
     }
 
@@ -408,8 +407,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
-                let ok = done.exit == Exit::Code(0)
-                    && self.commits(&r.branch).is_ok_and(|n| n > 0);
+                let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
                 if ok {
                     self.records.succeeded(&done.id);
                 } else {

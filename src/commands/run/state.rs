@@ -63,14 +63,19 @@ impl Records {
         self.tasks.get(id)
     }
 
-    /// A new attempt of `id` begins; its number.
-    pub fn begin(&mut self, id: &str) -> u32 {
-        let r = self.tasks.entry(id.to_string()).or_insert(Record {
+    /// The record of `id`, made when there is none.
+    fn entry(&mut self, id: &str) -> &mut Record {
+        self.tasks.entry(id.to_string()).or_insert(Record {
             attempts: 0,
             failures: 0,
             last: Last::Running,
             reason: None,
-        });
+        })
+    }
+
+    /// A new attempt of `id` begins; its number.
+    pub fn begin(&mut self, id: &str) -> u32 {
+        let r = self.entry(id);
         r.attempts += 1;
         r.last = Last::Running;
         r.attempts
@@ -85,12 +90,8 @@ impl Records {
 
     /// The last attempt of `id` failed; the failures so far.
     pub fn failed(&mut self, id: &str, reason: &str) -> u32 {
-        let r = self.tasks.entry(id.to_string()).or_insert(Record {
-            attempts: 1,
-            failures: 0,
-            last: Last::Failed,
-            reason: None,
-        });
+        let r = self.entry(id);
+        r.attempts = r.attempts.max(1);
         r.failures += 1;
         r.last = Last::Failed;
         r.reason = Some(reason.to_string());

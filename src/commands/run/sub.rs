@@ -63,7 +63,7 @@ impl Sub {
     }
 
     /// Runs `git parallel <args…>` and waits for it.
-    pub fn run(&self, args: &[String]) -> Result<Outcome> {
+    pub fn call(&self, args: &[String]) -> Result<Outcome> {
         let out = Command::new(&self.exe)
             .args(&self.global)
             .args(args)
@@ -86,7 +86,7 @@ impl Sub {
             return Ok(None);
         };
         for way in ["--abort", "--continue"] {
-            let out = self.run(&["recover".into(), way.into(), "--json".into()])?;
+            let out = self.call(&["recover".into(), way.into(), "--json".into()])?;
             if out.ok() {
                 let op = out
                     .json
