@@ -545,3 +545,40 @@ esac
     assert_eq!(wts.lines().count(), 1, "{wts}");
     assert!(Path::new(&r.root).join(".git/parallel/run/logs").is_dir());
 }
+
+#[test]
+fn a_run_killed_inside_a_transaction_is_settled_by_the_next_run() {
+    let r = repo(&[T("A", &[], false)]);
+    // The start that run calls is SIGKILLed before its second step: run stops (128) and a
+    // journal is left.
+    let out = run_cmd(&r, &[])
+        .env("GIT_PARALLEL_FAILPOINT", "kill:2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
+    assert!(r.path(".git/parallel/journal").exists());
+    let out = run(&r, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("settled the interrupted operation"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!r.path(".git/parallel/journal").exists());
+    assert_eq!(status(&r, "A"), "completed");
+}
+
+#[test]
+fn a_dirty_main_worktree_stops_run_instead_of_failing_the_agents() {
+    let r = repo(&[T("A", &[], false)]);
+    r.write("README.md", "changed by hand\n");
+    let out = run(&r, &[]);
+    assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uncommitted changes"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&r, "A"), "in_progress");
+    assert!(!log(&r, "A").contains("failed"), "{}", log(&r, "A"));
+}

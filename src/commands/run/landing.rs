@@ -37,12 +37,19 @@ impl Sched<'_> {
             // Their agents succeeded (recorded): the next run finishes them.
             return Ok(());
         }
-        if !out.refused() {
+        // Refusals no agent can fix: stop instead of failing every attempt.
+        let main_problem = [
+            "the main worktree has uncommitted changes",
+            "is not checked out in the main worktree",
+        ]
+        .iter()
+        .any(|p| out.stderr.contains(p));
+        if !out.refused() || main_problem {
             return Err(crate::fatal!(
                 help = "see 'git parallel status'; run 'git parallel run' again to continue",
-                "finish {} failed: {}",
+                "finish {} failed:\n{}",
                 batch.join(" "),
-                out.error_line()
+                out.stderr.trim_end()
             ));
         }
         if batch.len() > 1 {

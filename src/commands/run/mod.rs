@@ -17,6 +17,8 @@ mod landing;
 pub mod schedule;
 pub mod state;
 pub mod sub;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
