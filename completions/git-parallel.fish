@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --format --max --test -m --reason -j --jobs -o --output
+                case -C --directory --tasks --product --color --format --max --test --agent -j --jobs --timeout -m --reason -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -105,6 +105,7 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a path -d 'print 
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a validate -d 'check the task graph and report every problem with its location'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a start -d 'create a branch and a worktree for every ready task'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a finish -d 'merge finished task branches into the target, then clean up'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a run -d 'run an agent on every task, finish and retry them, unattended'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a abort -d 'remove started tasks that have no work yet and set them back to pending'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a fail -d 'record that a task failed, keeping its branch and worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a retry -d 'restart a failed task from a fresh worktree'
@@ -139,6 +140,11 @@ complete -c git-parallel -n '__git_parallel_using finish' -l test -r -f -a '(__f
 complete -c git-parallel -n '__git_parallel_using finish' -l keep -d 'keep the task worktrees and branches after merging'
 complete -c git-parallel -n '__git_parallel_using finish' -l allow-outside -d 'warn, instead of refusing, about files changed outside a task\'s paths'
 complete -c git-parallel -n '__git_parallel_positional finish \'*\'' -f -a '(__git_parallel_tasks in_progress)'
+complete -c git-parallel -n '__git_parallel_using run' -l agent -r -f -a '(__fish_complete_command)' -d 'the agent command run in each task\'s worktree'
+complete -c git-parallel -n '__git_parallel_using run' -s j -l jobs -r -f -d 'run at most N agents at once'
+complete -c git-parallel -n '__git_parallel_using run' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
+complete -c git-parallel -n '__git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
+complete -c git-parallel -n '__git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git-parallel -n '__git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
 complete -c git-parallel -n '__git_parallel_using abort' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'
@@ -171,6 +177,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a validate -d 'check the task graph and report every problem with its location'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a start -d 'create a branch and a worktree for every ready task'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a finish -d 'merge finished task branches into the target, then clean up'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a run -d 'run an agent on every task, finish and retry them, unattended'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a abort -d 'remove started tasks that have no work yet and set them back to pending'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a fail -d 'record that a task failed, keeping its branch and worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a retry -d 'restart a failed task from a fresh worktree'
@@ -205,6 +212,11 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -l keep -d 'keep the task worktrees and branches after merging'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using finish' -l allow-outside -d 'warn, instead of refusing, about files changed outside a task\'s paths'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional finish \'*\'' -f -a '(__git_parallel_tasks in_progress)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l agent -r -f -a '(__fish_complete_command)' -d 'the agent command run in each task\'s worktree'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -s j -l jobs -r -f -d 'run at most N agents at once'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -l no-commit -d 'leave the task file edit uncommitted in the main worktree'

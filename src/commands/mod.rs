@@ -16,6 +16,7 @@ pub mod path;
 pub mod plan;
 pub mod recover;
 pub mod retry;
+pub mod run;
 pub mod start;
 pub mod status;
 pub mod submodules;
@@ -26,6 +27,7 @@ pub mod validate;
 pub mod backup;
 pub mod before_start;
 pub mod bisect;
+pub mod block;
 pub mod driver;
 pub mod json_doc;
 pub mod merge;
@@ -68,6 +70,7 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Approve => approve::run,
         CommandId::Gc => gc::run,
         CommandId::Exec => exec::run,
+        CommandId::Run => run::run,
     };
     let dry_run = &crate::cli::defs::DRY_RUN;
     if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
@@ -99,5 +102,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),
         schema::<exec::Executed>("exec"),
+        schema::<run::events::Event>("run-event"),
+        schema::<run::events::Summary>("run"),
     ]
 }

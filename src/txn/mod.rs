@@ -6,7 +6,7 @@
 mod check;
 mod error;
 mod failpoint;
-mod interrupt;
+pub mod interrupt;
 pub mod journal;
 pub mod keep;
 pub mod lock;

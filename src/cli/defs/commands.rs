@@ -110,6 +110,35 @@ pub static FINISH: Command = Command {
     hidden: false,
 };
 
+pub static RUN: Command = Command {
+    id: CommandId::Run,
+    name: "run",
+    summary: "run an agent on every task, finish and retry them, unattended",
+    doc: "Drive the whole graph (or the named tasks and what they depend on): start every ready \
+          task, run the agent (--agent, parallel.agent) in its worktree, finish it as soon as its \
+          agent exits 0 with commits, and start what became ready at once. A failed attempt (exit \
+          not 0, no commits, --timeout, a conflict, files outside its paths, the test gate) runs \
+          the agent again in the same worktree, up to parallel.maxRetries retries; then the task \
+          is marked blocked, its branch and worktree kept, and the rest goes on. Completed \
+          checkpoints hold their dependents until 'git parallel approve'. Each start, finish and \
+          block is its own transaction; run again to continue after an interruption. Exits 1 \
+          when a task ended blocked.",
+    positionals: Positionals::Many("ID"),
+    complete_positionals: Complete::Tasks(&[]),
+    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
+    examples: &[
+        (
+            "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run every task to the end",
+        ),
+        (
+            "git parallel run -j 2 --test 'make test' API-01",
+            "API-01 and what it depends on, two agents at a time",
+        ),
+    ],
+    hidden: false,
+};
+
 pub static ABORT: Command = Command {
     id: CommandId::Abort,
     name: "abort",
@@ -298,6 +327,7 @@ pub static COMMANDS: &[&Command] = &[
     &VALIDATE,
     &START,
     &FINISH,
+    &RUN,
     &ABORT,
     &FAIL,
     &RETRY,

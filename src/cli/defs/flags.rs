@@ -190,6 +190,40 @@ flag!(
     "Run at most N commands at the same time. The default is the number of CPUs."
 );
 flag!(
+    AGENT,
+    "agent",
+    None,
+    Value("CMD"),
+    Complete::Command,
+    Some("parallel.agent"),
+    "the agent command run in each task's worktree",
+    "The command run through the shell in each started task's worktree, with the task named in \
+     GIT_PARALLEL_* variables (see ENVIRONMENT). Default: git config parallel.agent. Never read \
+     from the task file."
+);
+flag!(
+    RUN_JOBS,
+    "jobs",
+    Some('j'),
+    Value("N"),
+    Complete::Nothing,
+    Some("parallel.maxTasks"),
+    "run at most N agents at once",
+    "Run at most N agents at the same time. Default: git config parallel.maxTasks, else the \
+     number of CPUs."
+);
+flag!(
+    TIMEOUT,
+    "timeout",
+    None,
+    Value("DURATION"),
+    Complete::Nothing,
+    None,
+    "fail an agent attempt that runs longer than DURATION",
+    "Stop an agent (SIGTERM, then SIGKILL) that runs longer than DURATION (e.g. 90s, 30m, 2h; a \
+     bare number is seconds) and count the attempt as failed. Default: no limit."
+);
+flag!(
     OUTPUT,
     "output",
     Some('o'),

@@ -109,6 +109,7 @@ pub enum CommandId {
     Validate,
     Start,
     Finish,
+    Run,
     Abort,
     Fail,
     Retry,
