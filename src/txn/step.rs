@@ -64,6 +64,12 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
+    /// Publish ref changes on a shared remote: one atomic push leased on every `old` value
+    /// (src/txn/push.rs).
+    Push {
+        remote: String,
+        updates: Vec<RefUpdate>,
+    },
 }
 
 /// A file copied from the main worktree into a new one.
@@ -129,6 +135,7 @@ impl Step {
                 format!("test {} with `{command}`", short(commit))
             }
             Step::Keep(k) => k.describe(),
+            Step::Push { remote, updates } => super::push::describe(remote, updates),
         }
     }
 
@@ -182,6 +189,10 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
+            Step::Push { remote, updates } => Step::Push {
+                remote: remote.clone(),
+                updates: super::push::reversed(updates),
+            },
         })
     }
 
@@ -200,6 +211,7 @@ impl Step {
                 dir,
             } => test_gate(repo, commit, command, dir),
             Step::Keep(k) => k.apply(&repo.loc),
+            Step::Push { remote, updates } => super::push::apply(&repo.loc, remote, updates),
             other => other.apply_concurrent(&repo.loc, proven),
         }
     }
@@ -261,6 +273,9 @@ impl Step {
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
+            Step::Push { remote, updates } => {
+                super::push::undo(&repo.loc, remote, updates, fresh)
+            }
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),
                 None => Ok(()),
