@@ -12,6 +12,7 @@ pub mod gc;
 pub mod generate;
 pub mod help;
 pub mod install_docs;
+pub mod join;
 pub mod path;
 pub mod plan;
 pub mod recover;
@@ -30,6 +31,7 @@ pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
 pub mod readiness;
+pub mod remote;
 pub mod render;
 pub mod select;
 pub mod table;
@@ -64,6 +66,7 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Fail => fail::run,
         CommandId::Retry => retry::run,
         CommandId::Approve => approve::run,
+        CommandId::Join => join::run,
         CommandId::Gc => gc::run,
         CommandId::Exec => exec::run,
     };
@@ -72,7 +75,7 @@ pub fn run(args: Args) -> Result<()> {
         crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let ctx = Context::open(args)?;
-    run(&ctx)
+    remote::session(&ctx, run)
 }
 
 /// The report type of every command with a `--json` document, for docs/json.md (json_doc):
@@ -90,6 +93,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
+        schema::<join::Joined>("join"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),

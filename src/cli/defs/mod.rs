@@ -113,6 +113,7 @@ pub enum CommandId {
     Fail,
     Retry,
     Approve,
+    Join,
     Recover,
     Undo,
     Gc,
