@@ -50,7 +50,12 @@ pub fn run(ctx: &Context) -> Result<()> {
 
 fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
     let env = Env::load(ctx)?;
-    let id = ctx.args.positionals.first().map(String::as_str).unwrap_or("");
+    let id = ctx
+        .args
+        .positionals
+        .first()
+        .map(String::as_str)
+        .unwrap_or("");
     let Some(i) = env.tf.index_of(id) else {
         return Err(crate::refused!(
             help = "see 'git parallel status'",
@@ -119,7 +124,11 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
 
 impl fmt::Display for Joined {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Joined {} on {} in {}.", self.id, self.branch, self.worktree)?;
+        writeln!(
+            f,
+            "Joined {} on {} in {}.",
+            self.id, self.branch, self.worktree
+        )?;
         if let Some(r) = &self.upstream {
             writeln!(
                 f,

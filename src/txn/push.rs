@@ -109,9 +109,7 @@ fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> 
 
 /// Whether every ref is at the value `pick` gives.
 fn at(cur: &Values, updates: &[RefUpdate], pick: impl Fn(&RefUpdate) -> &Option<String>) -> bool {
-    updates
-        .iter()
-        .all(|u| cur.get(&u.name) == pick(u).as_ref())
+    updates.iter().all(|u| cur.get(&u.name) == pick(u).as_ref())
 }
 
 /// The refusal of a push because the remote moved: who won, per ref, with the winning commit's

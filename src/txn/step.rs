@@ -273,9 +273,7 @@ impl Step {
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
-            Step::Push { remote, updates } => {
-                super::push::undo(&repo.loc, remote, updates, fresh)
-            }
+            Step::Push { remote, updates } => super::push::undo(&repo.loc, remote, updates, fresh),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),
                 None => Ok(()),

@@ -15,6 +15,7 @@ mod native;
 mod odd_repos;
 mod random_kills;
 mod readonly;
+mod remote;
 mod safety;
 mod snapshots;
 mod start;

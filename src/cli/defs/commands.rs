@@ -178,7 +178,10 @@ pub static JOIN: Command = Command {
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &REMOTE],
-    examples: &[("git parallel join API-01 --remote origin", "work on a task another clone started")],
+    examples: &[(
+        "git parallel join API-01 --remote origin",
+        "work on a task another clone started",
+    )],
     hidden: false,
 };
 

@@ -215,14 +215,28 @@ flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.r
      the result with one atomic push leased on every ref it changes. If someone else published \
      first, nothing is published and nothing local stays changed. Default: git config \
      parallel.remote.");
-flag!(NO_WORKTREE, "no-worktree", None, Switch, Complete::Nothing, None,
+flag!(
+    NO_WORKTREE,
+    "no-worktree",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
     "create the task branches but no worktrees",
     "Create and (with --remote) publish the task branches without making worktrees for them, for \
-     an orchestrator that only hands out tasks; agents take one with git parallel join ID.");
-flag!(START_RETRY, "retry", None, Switch, Complete::Nothing, None,
+     an orchestrator that only hands out tasks; agents take one with git parallel join ID."
+);
+flag!(
+    START_RETRY,
+    "retry",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
     "with --remote: recompute on the new tip when someone else published first",
     "With --remote, when the push is refused because the target moved or a task was taken \
-     meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts).");
+     meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts)."
+);
 
 flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,
     "list every task, completed ones too",

@@ -58,7 +58,8 @@ pub(crate) fn publisher(ctx: &Context) -> Result<Option<Publish>> {
     };
     if name.starts_with('-') || !remote::configured(&ctx.repo.loc, &name) {
         return Err(crate::refused!(
-            help = "name a configured remote (git remote -v), or add one: git remote add {name} <url>",
+            help =
+                "name a configured remote (git remote -v), or add one: git remote add {name} <url>",
             "{name:?} is not a configured git remote (--remote / parallel.remote)"
         ));
     }

@@ -119,7 +119,12 @@ fn task_branches(
     let text = TaskFile::decode(&env.tf.path, bytes).map_err(Error::Refused)?;
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let worktrees = repo.worktrees()?;
-    for task in tf.graph.tasks.iter().filter(|t| t.status != Status::Pending) {
+    for task in tf
+        .graph
+        .tasks
+        .iter()
+        .filter(|t| t.status != Status::Pending)
+    {
         let branch = env.branch_of(task);
         if branch == env.target {
             continue;
