@@ -29,6 +29,8 @@ pub fn fetch(loc: &Location, remote: &str) -> Result<()> {
         "--no-tags",
         "--no-write-fetch-head",
         "--prune",
+        // No opportunistic update of the user's remote-tracking refs.
+        "--refmap=",
         remote,
     ])
     .arg(format!(

@@ -17,7 +17,11 @@ const DEVOPS: &str = "refs/heads/feature/muaththir/devops-DEVOPS-01";
 /// The orchestrator's clone (muaththir, ready to start) and its bare remote `origin` at
 /// `<home>/srv/bare.git`.
 fn orchestrator() -> (TestRepo, PathBuf) {
-    let r = TestRepo::muaththir_approved();
+    serve(TestRepo::muaththir_approved())
+}
+
+/// `r` with a bare clone of it as its remote `origin`.
+fn serve(r: TestRepo) -> (TestRepo, PathBuf) {
     let srv = r.home().join("srv");
     std::fs::create_dir_all(&srv).unwrap();
     let bare = srv.join("bare.git");
@@ -57,6 +61,18 @@ fn remote_refs(r: &TestRepo, bare: &Path) -> BTreeMap<String, String> {
         .filter_map(|l| l.split_once(' '))
         .map(|(n, o)| (n.to_string(), o.to_string()))
         .collect()
+}
+
+/// The clone's state without its copy of the remote's refs (which every fetch refreshes).
+fn local_state(r: &TestRepo) -> Snapshot {
+    let mut s = r.snapshot();
+    s.refs = s
+        .refs
+        .lines()
+        .filter(|l| !l.starts_with("refs/parallel/remote/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s
 }
 
 fn fsck(r: &TestRepo, bare: &Path) {
@@ -339,7 +355,11 @@ fn remote_kill_after_the_push_is_finished_by_recover_continue() {
 
 #[test]
 fn remote_abort_fail_and_approve_publish_the_task_file() {
-    let (a, bare) = orchestrator();
+    let (a, bare) = serve(TestRepo::muaththir());
+    a.ok(&["approve", "ARCH-01", "--remote", "origin"]);
+    let text = a.git_in(&bare, &["show", &format!("main:{TASKS}")]);
+    assert!(field(&text, "ARCH-01", "approved_at").is_some(), "{text}");
+    assert_eq!(remote_refs(&a, &bare)["refs/heads/main"], a.rev("main"));
     a.ok(&[
         "start",
         "BACKEND-01",
@@ -528,4 +548,40 @@ fn remote_over_git_daemon_and_the_server_stopped_mid_push() {
     orch.ok(&["start", "DEVOPS-01", "--remote", "origin", "--no-worktree"]);
     assert!(remote_refs(&orch, &bare).contains_key(DEVOPS));
     fsck(&orch, &bare);
+}
+
+#[test]
+fn remote_undo_of_a_finish_is_the_reverse_leased_push() {
+    let (a, bare) = orchestrator();
+    a.ok(&["start", "BACKEND-01", "--remote", "origin", "--no-worktree"]);
+    let w = clone_of(bare.to_str().unwrap());
+    let c = work(
+        &w,
+        "BACKEND-01",
+        "backend",
+        "products/muaththir/apps/api/server.ts",
+    );
+    let before = remote_refs(&a, &bare);
+    a.ok(&["finish", "--remote", "origin"]);
+    let after = remote_refs(&a, &bare);
+    assert!(!after.contains_key(BACKEND));
+    a.ok(&["undo"]);
+    assert_eq!(remote_refs(&a, &bare), before);
+    assert_eq!(a.rev(BACKEND), c);
+    assert_eq!(a.rev("main"), before["refs/heads/main"]);
+    fsck(&a, &bare);
+
+    // Once the remote moved on, the undo is refused and changes nothing anywhere.
+    a.ok(&["finish", "--remote", "origin"]);
+    let b = clone_of(bare.to_str().unwrap());
+    b.ok(&["start", "DEVOPS-01", "--remote", "origin", "--no-worktree"]);
+    let moved = remote_refs(&a, &bare);
+    let local = local_state(&a);
+    let out = a.run(&["undo"]);
+    let text = all_output(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("moved meanwhile"), "{text}");
+    assert_eq!(remote_refs(&a, &bare), moved);
+    assert_same(&local, &local_state(&a), "undo refused");
+    fsck(&a, &bare);
 }
