@@ -103,17 +103,18 @@ fn work(w: &TestRepo, id: &str, role: &str, file: &str) -> String {
     c
 }
 
+/// `start IDS --remote origin --no-worktree` in `r`, which must succeed; its stdout.
+fn hand_out(r: &TestRepo, ids: &str) -> String {
+    let mut args = vec!["start"];
+    args.extend(ids.split(' '));
+    args.extend(["--remote", "origin", "--no-worktree"]);
+    r.ok(&args)
+}
+
 /// The scenario: the orchestrator starts two tasks without worktrees, a worker in each of two
 /// other clones joins one and pushes its commit, the orchestrator finishes both.
 fn orchestrate(orch: &TestRepo, bare: &Path, url: &str) {
-    let out = orch.ok(&[
-        "start",
-        "BACKEND-01",
-        "FRONTEND-01",
-        "--remote",
-        "origin",
-        "--no-worktree",
-    ]);
+    let out = hand_out(orch, "BACKEND-01 FRONTEND-01");
     assert!(out.contains("git parallel join BACKEND-01"), "{out}");
     let refs = remote_refs(orch, bare);
     let main = refs["refs/heads/main"].clone();
@@ -179,14 +180,7 @@ fn shell_run(dir: &Path, args: &str) -> String {
 fn remote_two_orchestrators_finish_the_same_tasks() {
     let (a, bare) = orchestrator();
     let url = bare.to_str().unwrap();
-    a.ok(&[
-        "start",
-        "BACKEND-01",
-        "FRONTEND-01",
-        "--remote",
-        "origin",
-        "--no-worktree",
-    ]);
+    hand_out(&a, "BACKEND-01 FRONTEND-01");
     let w = clone_of(url);
     let c1 = work(
         &w,
@@ -233,31 +227,37 @@ fn remote_two_orchestrators_finish_the_same_tasks() {
     fsck(&a, &bare);
 }
 
+/// `a` runs `start <a_args> --remote origin --no-worktree`; clone `b` runs `<b_args> --remote
+/// origin --no-worktree` once, just before `a`'s push (step 4 of a start without worktrees).
+/// `a`'s output and all its text.
+fn race(a: &TestRepo, b: &TestRepo, b_args: &str, a_args: &str) -> (std::process::Output, String) {
+    let marker = a.home().join("b-ran");
+    let b_args = format!("{b_args} --remote origin --no-worktree");
+    let spec = format!(
+        "run:4:test -e '{m}' || {{ touch '{m}'; {}; }}",
+        shell_run(&b.root, &b_args),
+        m = marker.display()
+    );
+    let mut args = vec!["start"];
+    args.extend(a_args.split(' '));
+    args.extend(["--remote", "origin", "--no-worktree"]);
+    let out = a.run_env(&args, &[("GIT_PARALLEL_FAILPOINT", &spec)]);
+    let text = all_output(&out);
+    (out, text)
+}
+
 #[test]
 fn remote_two_orchestrators_start_overlapping_tasks() {
     let (a, bare) = orchestrator();
     let b = clone_of(bare.to_str().unwrap());
-    let marker = a.home().join("b-ran");
-    // B starts FRONTEND-01 and DEVOPS-01 just before A's push (step 4), once.
-    let spec = format!(
-        "run:4:test -e '{m}' || {{ touch '{m}'; {}; }}",
-        shell_run(
-            &b.root,
-            "start FRONTEND-01 DEVOPS-01 --remote origin --no-worktree"
-        ),
-        m = marker.display()
-    );
+    // B starts FRONTEND-01 and DEVOPS-01 just before A's push.
     let before = a.rev("main");
-    let args = [
-        "start",
-        "BACKEND-01",
-        "FRONTEND-01",
-        "--remote",
-        "origin",
-        "--no-worktree",
-    ];
-    let out = a.run_env(&args, &[("GIT_PARALLEL_FAILPOINT", &spec)]);
-    let text = all_output(&out);
+    let (out, text) = race(
+        &a,
+        &b,
+        "start FRONTEND-01 DEVOPS-01",
+        "BACKEND-01 FRONTEND-01",
+    );
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("moved meanwhile"), "{text}");
     assert!(
@@ -291,22 +291,7 @@ fn remote_two_orchestrators_start_overlapping_tasks() {
 fn remote_start_retry_recomputes_after_a_lost_race() {
     let (a, bare) = orchestrator();
     let b = clone_of(bare.to_str().unwrap());
-    let marker = a.home().join("b-ran");
-    let spec = format!(
-        "run:4:test -e '{m}' || {{ touch '{m}'; {}; }}",
-        shell_run(&b.root, "start DEVOPS-01 --remote origin --no-worktree"),
-        m = marker.display()
-    );
-    let args = [
-        "start",
-        "BACKEND-01",
-        "--retry",
-        "--remote",
-        "origin",
-        "--no-worktree",
-    ];
-    let out = a.run_env(&args, &[("GIT_PARALLEL_FAILPOINT", &spec)]);
-    let text = all_output(&out);
+    let (out, text) = race(&a, &b, "start DEVOPS-01", "BACKEND-01 --retry");
     assert!(out.status.success(), "{text}");
     assert!(text.contains("recomputing on its new tip"), "{text}");
     let refs = remote_refs(&a, &bare);
@@ -360,14 +345,7 @@ fn remote_abort_fail_and_approve_publish_the_task_file() {
     let text = a.git_in(&bare, &["show", &format!("main:{TASKS}")]);
     assert!(field(&text, "ARCH-01", "approved_at").is_some(), "{text}");
     assert_eq!(remote_refs(&a, &bare)["refs/heads/main"], a.rev("main"));
-    a.ok(&[
-        "start",
-        "BACKEND-01",
-        "DEVOPS-01",
-        "--remote",
-        "origin",
-        "--no-worktree",
-    ]);
+    hand_out(&a, "BACKEND-01 DEVOPS-01");
     a.ok(&["abort", "BACKEND-01", "--remote", "origin"]);
     let refs = remote_refs(&a, &bare);
     assert!(!refs.contains_key(BACKEND), "{refs:?}");
