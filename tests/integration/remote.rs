@@ -142,6 +142,10 @@ fn orchestrate(orch: &TestRepo, bare: &Path, url: &str) {
 
     let status = orch.ok(&["status", "--remote", "origin"]);
     assert!(status.contains("1 ahead"), "{status}");
+    let doc = json(&orch.ok(&["status", "--remote", "origin", "--json"]));
+    assert_eq!(doc["tasks"][0]["id"], "BACKEND-01", "{doc}");
+    assert_eq!(doc["tasks"][0]["remote_tip"], c1.as_str(), "{doc}");
+    assert_eq!(doc["tasks"][0]["ahead"], 1, "{doc}");
     assert!(status.contains("other clones: unknown"), "{status}");
 
     let out = orch.ok(&["finish", "--remote", "origin"]);
@@ -561,5 +565,44 @@ fn remote_undo_of_a_finish_is_the_reverse_leased_push() {
     assert!(text.contains("moved meanwhile"), "{text}");
     assert_eq!(remote_refs(&a, &bare), moved);
     assert_same(&local, &local_state(&a), "undo refused");
+    fsck(&a, &bare);
+}
+
+#[test]
+fn remote_kill_before_the_push_is_rolled_back_by_recover_abort() {
+    let (a, bare) = orchestrator();
+    a.ok(&["start", "BACKEND-01", "--remote", "origin", "--no-worktree"]);
+    let w = clone_of(bare.to_str().unwrap());
+    work(
+        &w,
+        "BACKEND-01",
+        "backend",
+        "products/muaththir/apps/api/server.ts",
+    );
+    a.ok(&["status", "--remote", "origin"]);
+    // A dry run with a remote fetches and changes nothing.
+    let out = a.run(&["start", "--remote", "origin", "--dry-run"]);
+    assert_ok(&out, &["start", "--dry-run"]);
+    let refs = remote_refs(&a, &bare);
+    // finish: 1 target move, 2 main worktree sync, 3 push (killed as it starts).
+    let out = a.run_env(
+        &["finish", "--remote", "origin"],
+        &[("GIT_PARALLEL_FAILPOINT", "kill:3")],
+    );
+    assert!(!out.status.success());
+    let before_recover = a.rev("main");
+    assert_eq!(remote_refs(&a, &bare), refs, "nothing published");
+    a.ok(&["recover", "--abort"]);
+    assert_eq!(remote_refs(&a, &bare), refs);
+    assert_ne!(
+        a.rev("main"),
+        before_recover,
+        "the local target move was undone"
+    );
+    assert_eq!(a.rev("main"), refs["refs/heads/main"]);
+    assert!(!a.path(".git/parallel/journal.json").exists());
+    // And the finish then goes through.
+    a.ok(&["finish", "--remote", "origin"]);
+    assert!(!remote_refs(&a, &bare).contains_key(BACKEND));
     fsck(&a, &bare);
 }
