@@ -30,6 +30,7 @@ pub mod driver;
 pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
+pub mod pooled;
 pub mod readiness;
 pub mod remote;
 pub mod render;

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod keep;
 pub mod lock;
 pub mod oplog;
+pub mod pool;
 pub mod push;
 mod recover;
 mod run;

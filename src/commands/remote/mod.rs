@@ -108,15 +108,20 @@ pub(crate) fn session(ctx: &Context, run: fn(&Context) -> Result<()>) -> Result<
     }
 }
 
-/// The plan as the running command publishes it. `--no-worktree`: without its worktree steps.
+/// The plan as the running command publishes it. `--no-worktree`: without the steps that make
+/// or take a worktree.
 /// With a remote: plus one [`Step::Push`] of every branch the plan changes, each leased on the
 /// value fetched from the remote, inserted as the commit point (after the plan's own commit
 /// point, or after its last ref change): a refused push rolls the local steps back, and the
 /// local cleanup after it only goes forward.
 pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
     if on(ctx, &defs::NO_WORKTREE) {
-        plan.steps
-            .retain(|s| !matches!(s, Step::AddWorktree { .. }));
+        plan.steps.retain(|s| {
+            !matches!(
+                s,
+                Step::AddWorktree { .. } | Step::Pool(crate::txn::pool::Pool::Take { .. })
+            )
+        });
     }
     let Some(Publish::Push { remote }) = publisher(ctx)? else {
         return Ok(plan);
