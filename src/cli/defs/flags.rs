@@ -233,7 +233,7 @@ flag!(
     Switch,
     Complete::Nothing,
     None,
-    "with --remote: recompute on the new tip when someone else published first",
+    "with --remote: recompute when another clone published first",
     "With --remote, when the push is refused because the target moved or a task was taken \
      meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts)."
 );
