@@ -13,6 +13,7 @@ pub mod lock;
 pub mod oplog;
 pub mod pool;
 mod probe;
+pub mod push;
 mod recover;
 mod run;
 mod stale;

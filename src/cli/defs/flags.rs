@@ -244,6 +244,37 @@ flag!(
     "Keep the demo repository and print where it is."
 );
 
+flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.remote"),
+    "coordinate through the shared remote NAME",
+    "Coordinate through the remote NAME (a configured git remote: file path, git://, ssh or https): \
+     fetch its branches first (into refs/parallel/remote/NAME/, not your remote-tracking refs), \
+     bring the local target and task branches up to them, compute the plan as usual, and publish \
+     the result with one atomic push leased on every ref it changes. If someone else published \
+     first, nothing is published and nothing local stays changed. Default: git config \
+     parallel.remote.");
+flag!(
+    NO_WORKTREE,
+    "no-worktree",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "create the task branches but no worktrees",
+    "Create and (with --remote) publish the task branches without making worktrees for them, for \
+     an orchestrator that only hands out tasks; agents take one with git parallel join ID."
+);
+flag!(
+    START_RETRY,
+    "retry",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "with --remote: recompute when another clone published first",
+    "With --remote, when the push is refused because the target moved or a task was taken \
+     meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts)."
+);
+
 flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,
     "list every task, completed ones too",
     "List every completed and skipped task on its own line instead of summarising them in one line.");
