@@ -6,13 +6,14 @@
 mod check;
 mod error;
 mod failpoint;
-mod interrupt;
+pub mod interrupt;
 pub mod journal;
 pub mod keep;
 pub mod lock;
 pub mod oplog;
 pub mod pool;
 mod probe;
+pub mod push;
 mod recover;
 mod run;
 mod stale;

@@ -64,6 +64,12 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
+    /// Publish ref changes on a shared remote: one atomic push leased on every `old` value
+    /// (src/txn/push.rs).
+    Push {
+        remote: String,
+        updates: Vec<RefUpdate>,
+    },
     /// Park, take or trim a reused worktree; see src/txn/pool.rs.
     Pool(super::pool::Pool),
 }
@@ -125,6 +131,7 @@ impl Step {
                 format!("test {} with `{command}`", short(commit))
             }
             Step::Keep(k) => k.describe(),
+            Step::Push { remote, updates } => super::push::describe(remote, updates),
             Step::Pool(p) => p.describe(),
         }
     }
@@ -179,6 +186,10 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
+            Step::Push { remote, updates } => Step::Push {
+                remote: remote.clone(),
+                updates: super::push::reversed(updates),
+            },
             Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
@@ -198,6 +209,7 @@ impl Step {
                 dir,
             } => test_gate(repo, commit, command, dir),
             Step::Keep(k) => k.apply(&repo.loc),
+            Step::Push { remote, updates } => super::push::apply(&repo.loc, remote, updates),
             other => other.apply_concurrent(&repo.loc, proven),
         }
     }
@@ -265,6 +277,7 @@ impl Step {
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
+            Step::Push { remote, updates } => super::push::undo(&repo.loc, remote, updates, fresh),
             Step::Pool(p) => p.undo(&repo.loc, fresh, proven),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),

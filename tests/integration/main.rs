@@ -17,6 +17,8 @@ mod odd_repos;
 mod pool;
 mod random_kills;
 mod readonly;
+mod remote;
+mod run;
 mod safety;
 mod snapshots;
 mod start;
