@@ -14,6 +14,7 @@ pub mod oplog;
 pub mod pool;
 mod probe;
 pub mod push;
+mod ready;
 mod recover;
 mod run;
 mod stale;
