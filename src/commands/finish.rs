@@ -302,7 +302,7 @@ fn build_plan(
     let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
-        let dir = crate::txn::step::test_dir()?;
+        let dir = crate::txn::testgate::test_dir()?;
         steps.push(Step::TestGate {
             commit: final_tip.to_string(),
             command: cmd,

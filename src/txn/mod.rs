@@ -19,6 +19,7 @@ mod run;
 mod stale;
 pub mod step;
 mod syncmain;
+pub mod testgate;
 pub mod worktree;
 
 use camino::Utf8PathBuf;

@@ -21,7 +21,7 @@ pub fn probe(repo: &Repo, summary: &str, commit: &str, command: &str) -> Result<
     lock::hold(&dir, summary)?;
     ensure_no_pending(repo)?;
     interrupted(summary)?;
-    let test_dir = super::step::test_dir()?;
+    let test_dir = super::testgate::test_dir()?;
     let step = Step::TestGate {
         commit: commit.to_string(),
         command: command.to_string(),
@@ -38,7 +38,7 @@ pub fn probe(repo: &Repo, summary: &str, commit: &str, command: &str) -> Result<
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;
-    let status = super::step::run_test(repo, commit, command, &test_dir);
+    let status = super::testgate::run_test(repo, commit, command, &test_dir);
     // run_test removes its worktree; this also covers an error part-way through it.
     let removed = step.undo(repo, true, true);
     if removed.is_ok() {
@@ -73,7 +73,9 @@ pub fn gate_failed(e: &crate::error::Error) -> bool {
         Some(super::Error::RolledBack {
             source: crate::error::Error::Refused(source),
             ..
-        }) => source.downcast_ref::<super::step::TestFailed>().is_some(),
+        }) => source
+            .downcast_ref::<super::testgate::TestFailed>()
+            .is_some(),
         _ => false,
     }
 }
