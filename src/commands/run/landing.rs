@@ -23,13 +23,14 @@ impl Sched<'_> {
         }
         args.extend(batch.iter().cloned());
         let out = self.sub.call(&args)?;
-        let conflicts = out
-            .json
-            .as_ref()
-            .and_then(|j| j["conflicts"].as_array())
-            .is_some_and(|c| !c.is_empty());
-        // A refusal because every task of the batch conflicts carries the conflicts too.
-        if out.ok() || (out.refused() && conflicts) {
+        let named = out.json.as_ref().is_some_and(|j| {
+            ["conflicts", "test_failures", "merged"]
+                .iter()
+                .any(|k| j[*k].as_array().is_some_and(|a| !a.is_empty()))
+        });
+        // A refusal because every task of the batch conflicts or breaks the test names them
+        // too; with tasks the test rejected, the others landed and finish exits 1 all the same.
+        if out.ok() || (out.refused() && named) {
             let doc = out.json.unwrap_or(Value::Null);
             return self.landed(&batch, &doc);
         }
