@@ -62,8 +62,7 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
-    /// Publish ref changes on a shared remote: one atomic push leased on every `old` value
-    /// (src/txn/push.rs).
+    /// Publish ref changes on a remote: one atomic push leased on every `old` (src/txn/push.rs).
     Push {
         remote: String,
         updates: Vec<RefUpdate>,
@@ -184,10 +183,7 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
-            Step::Push { remote, updates } => Step::Push {
-                remote: remote.clone(),
-                updates: super::push::reversed(updates),
-            },
+            Step::Push { remote, updates } => super::push::inverse(remote, updates),
             Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
