@@ -12,6 +12,7 @@ pub mod gc;
 pub mod generate;
 pub mod help;
 pub mod install_docs;
+pub mod join;
 pub mod path;
 pub mod plan;
 pub mod recover;
@@ -26,6 +27,7 @@ pub mod validate;
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
 pub mod before_start;
+pub mod bisect;
 pub mod block;
 pub mod driver;
 pub mod json_doc;
@@ -33,6 +35,7 @@ pub mod merge;
 pub mod mergeable;
 pub mod pooled;
 pub mod readiness;
+pub mod remote;
 pub mod render;
 pub mod select;
 pub mod table;
@@ -67,6 +70,7 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Fail => fail::run,
         CommandId::Retry => retry::run,
         CommandId::Approve => approve::run,
+        CommandId::Join => join::run,
         CommandId::Gc => gc::run,
         CommandId::Exec => exec::run,
         CommandId::Run => run::run,
@@ -76,7 +80,7 @@ pub fn run(args: Args) -> Result<()> {
         crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let ctx = Context::open(args)?;
-    run(&ctx)
+    remote::session(&ctx, run)
 }
 
 /// The report type of every command with a `--json` document, for docs/json.md (json_doc):
@@ -90,10 +94,15 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<validate::Validated>("validate"),
         schema::<start::StartReport>("start"),
         schema::<finish::FinishReport>("finish"),
+        // finish's refusals that print a document all the same (exit 1, nothing changed).
+        schema::<merge::Conflicted>("finish-conflicts"),
+        schema::<bisect::TestRefused>("finish-test-failures"),
         schema::<abort::Aborted>("abort"),
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
+        schema::<join::Joined>("join"),
+        schema::<remote::status::RemoteStatus>("status-remote"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),

@@ -12,11 +12,14 @@ pub mod keep;
 pub mod lock;
 pub mod oplog;
 pub mod pool;
+mod probe;
+pub mod push;
 mod recover;
 mod run;
 mod stale;
 pub mod step;
 mod syncmain;
+pub mod testgate;
 pub mod worktree;
 
 use camino::Utf8PathBuf;
@@ -24,6 +27,7 @@ use camino::Utf8PathBuf;
 use crate::git::Repo;
 pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
+pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
 pub use step::Step;
 

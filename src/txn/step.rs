@@ -5,8 +5,6 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use std::os::unix::process::CommandExt;
-
 use crate::error::Result;
 use crate::git::{Location, RefUpdate, Repo};
 
@@ -64,6 +62,12 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
+    /// Publish ref changes on a shared remote: one atomic push leased on every `old` value
+    /// (src/txn/push.rs).
+    Push {
+        remote: String,
+        updates: Vec<RefUpdate>,
+    },
     /// Park, take or trim a reused worktree; see src/txn/pool.rs.
     Pool(super::pool::Pool),
 }
@@ -125,6 +129,7 @@ impl Step {
                 format!("test {} with `{command}`", short(commit))
             }
             Step::Keep(k) => k.describe(),
+            Step::Push { remote, updates } => super::push::describe(remote, updates),
             Step::Pool(p) => p.describe(),
         }
     }
@@ -179,6 +184,10 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
+            Step::Push { remote, updates } => Step::Push {
+                remote: remote.clone(),
+                updates: super::push::reversed(updates),
+            },
             Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
@@ -196,8 +205,9 @@ impl Step {
                 commit,
                 command,
                 dir,
-            } => test_gate(repo, commit, command, dir),
+            } => super::testgate::test_gate(repo, commit, command, dir),
             Step::Keep(k) => k.apply(&repo.loc),
+            Step::Push { remote, updates } => super::push::apply(&repo.loc, remote, updates),
             other => other.apply_concurrent(&repo.loc, proven),
         }
     }
@@ -263,8 +273,9 @@ impl Step {
                 let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
                 super::worktree::remove(&repo.loc, path, fresh, &ours, fresh || proven)
             }
-            Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
+            Step::TestGate { dir, .. } => super::testgate::remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
+            Step::Push { remote, updates } => super::push::undo(&repo.loc, remote, updates, fresh),
             Step::Pool(p) => p.undo(&repo.loc, fresh, proven),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),
@@ -464,100 +475,5 @@ fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
     }
     std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// A new directory name for a test gate's worktree: in the temp dir, with a random part, so
-/// that it names nothing that exists (the step creates it exclusively and refuses otherwise).
-pub fn test_dir() -> Result<Utf8PathBuf> {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    let dir = std::env::temp_dir().join(format!("git-parallel-test-{:016x}", h.finish()));
-    Utf8PathBuf::from_path_buf(dir)
-        .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
-}
-
-fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
-    // Leftovers of an earlier, killed run of this step (only what is provably ours).
-    remove_temp_worktree(repo, dir)?;
-    if let Err(e) = std::fs::create_dir(dir) {
-        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-            crate::refused!(
-                help =
-                    "it was not made by git-parallel and is left alone; move it away and run again",
-                "cannot create the test worktree {dir}: it exists"
-            )
-        } else {
-            crate::fatal!("cannot create the test worktree {dir}: {e}")
-        });
-    }
-    super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    crate::output::testing(short(commit), command, dir.as_str());
-    // In a process group of its own, so that an interrupt reaches it through our handler
-    // (which passes it on) and the rollback runs after it ended.
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .process_group(0);
-    let quiet = crate::output::quiet();
-    if quiet {
-        // -q: the test's output is kept back and shown only if it fails.
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-    } else {
-        // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
-    }
-    crate::git::cli::die_with_parent(&mut cmd);
-    let status = cmd.spawn().and_then(|child| {
-        super::interrupt::set_test_group(child.id() as i32);
-        let out = child.wait_with_output();
-        super::interrupt::set_test_group(0);
-        out.map(|o| {
-            if quiet && !o.status.success() {
-                crate::output::failed_test_output(&o.stdout, &o.stderr);
-            }
-            o.status
-        })
-    });
-    let removed = remove_temp_worktree(repo, dir);
-    let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
-    removed?;
-    if !status.success() {
-        return Err(crate::refused!(
-            help = "fix the failing tasks (git parallel exec -- {command}) and run finish again",
-            "the test `{command}` failed on the merged result ({status}); the target was not moved"
-        ));
-    }
-    Ok(())
-}
-
-trait AsFdOwned {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
-}
-
-impl AsFdOwned for std::io::Stderr {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::os::fd::AsFd;
-        self.as_fd().try_clone_to_owned()
-    }
-}
-
-/// Removes the test gate's worktree: only a worktree of this repository registered at `dir`
-/// (or whose `.git` names one), or an empty directory. Anything else there is not ours.
-fn remove_temp_worktree(repo: &Repo, dir: &Utf8Path) -> Result<()> {
-    let found = super::worktree::find(&repo.loc, dir)?;
-    if found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.is_dir() {
-        super::worktree::remove(&repo.loc, dir, true, &[], true)?;
-    }
     Ok(())
 }

@@ -16,7 +16,7 @@ pub static STATUS: Command = Command {
           This is the default command.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
-    flags: &[&STATUS_ALL],
+    flags: &[&STATUS_ALL, &REMOTE],
     examples: &[("git parallel", "show the state of the task graph"),
                 ("git parallel status --all", "list completed tasks too"),
                 ("git parallel status --json", "the same for a program")],
@@ -86,7 +86,7 @@ pub static START: Command = Command {
           changes.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["@ready"]),
-    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
+    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX, &REMOTE, &NO_WORKTREE, &START_RETRY],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
@@ -104,7 +104,7 @@ pub static FINISH: Command = Command {
           changes.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE],
+    flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE, &REMOTE],
     examples: &[("git parallel finish --test 'cargo test'", "merge everything, land only if tests pass"),
                 ("git parallel finish --partial", "merge what merges cleanly")],
     hidden: false,
@@ -151,7 +151,7 @@ pub static ABORT: Command = Command {
           kept under $GIT_COMMON_DIR/parallel/ignored/ (parallel.keepIgnored).",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
+    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
 };
@@ -164,7 +164,7 @@ pub static FAIL: Command = Command {
           worktree are kept for debugging.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&REASON, &DRY_RUN, &NO_COMMIT],
+    flags: &[&REASON, &DRY_RUN, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
 };
@@ -178,7 +178,7 @@ pub static RETRY: Command = Command {
           retries and marks the task blocked."),
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["failed"]),
-    flags: &[&DRY_RUN],
+    flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel retry API-01", "try again")],
     hidden: false,
 };
@@ -190,8 +190,27 @@ pub static APPROVE: Command = Command {
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["@approval"]),
-    flags: &[&DRY_RUN],
+    flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
+    hidden: false,
+};
+
+pub static JOIN: Command = Command {
+    id: CommandId::Join,
+    name: "join",
+    summary: "make a worktree here for a task started on another clone",
+    doc: "Take part in a task started elsewhere: with --remote (or parallel.remote), fetch the \
+          remote first and bring the task's branch here; then create the task's worktree on its \
+          branch (with the remote as its upstream, so a plain git push there publishes the work), \
+          copy the .worktreeinclude / parallel.copy files and run parallel.postStart, as start \
+          does. One transaction; 'git parallel undo' removes the worktree again.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&DRY_RUN, &REMOTE],
+    examples: &[(
+        "git parallel join API-01 --remote origin",
+        "work on a task another clone started",
+    )],
     hidden: false,
 };
 
@@ -332,6 +351,7 @@ pub static COMMANDS: &[&Command] = &[
     &FAIL,
     &RETRY,
     &APPROVE,
+    &JOIN,
     &RECOVER,
     &UNDO,
     &GC,

@@ -126,12 +126,15 @@ flag!(
     None,
     "merge the tasks that merge cleanly, leave the others running",
     "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
-     in progress, saying which."
+     in progress, saying which. Likewise with --test: the tasks that break the test (found by \
+     bisection) stay in progress, untouched, and the others are merged; the exit code is then 1."
 );
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
     "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
-     branch only moves when CMD exits 0.");
+     branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
+     bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
+     name the tasks that break it; with --partial the others are merged.");
 flag!(
     KEEP,
     "keep",
@@ -239,6 +242,37 @@ flag!(
     None,
     "keep the demo repository",
     "Keep the demo repository and print where it is."
+);
+
+flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.remote"),
+    "coordinate through the shared remote NAME",
+    "Coordinate through the remote NAME (a configured git remote: file path, git://, ssh or https): \
+     fetch its branches first (into refs/parallel/remote/NAME/, not your remote-tracking refs), \
+     bring the local target and task branches up to them, compute the plan as usual, and publish \
+     the result with one atomic push leased on every ref it changes. If someone else published \
+     first, nothing is published and nothing local stays changed. Default: git config \
+     parallel.remote.");
+flag!(
+    NO_WORKTREE,
+    "no-worktree",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "create the task branches but no worktrees",
+    "Create and (with --remote) publish the task branches without making worktrees for them, for \
+     an orchestrator that only hands out tasks; agents take one with git parallel join ID."
+);
+flag!(
+    START_RETRY,
+    "retry",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "with --remote: recompute when another clone published first",
+    "With --remote, when the push is refused because the target moved or a task was taken \
+     meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts)."
 );
 
 flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,

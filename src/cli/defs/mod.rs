@@ -114,6 +114,7 @@ pub enum CommandId {
     Fail,
     Retry,
     Approve,
+    Join,
     Recover,
     Undo,
     Gc,

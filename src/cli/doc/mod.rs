@@ -40,6 +40,9 @@ const ENVIRONMENT: &str = include_str!("environment.txt");
 /// FILES.
 const FILES: &str = include_str!("files.txt");
 
+/// SHARED REMOTE (the man page).
+const REMOTE: &str = include_str!("remote.txt");
+
 /// EXIT STATUS.
 const EXIT_STATUS: &str = include_str!("exit-status.txt");
 
@@ -416,6 +419,10 @@ fn program_sections(detailed: bool) -> Vec<Section> {
         v.push(Section {
             title: "TASK FILE",
             blocks,
+        });
+        v.push(Section {
+            title: "SHARED REMOTE",
+            blocks: paras(REMOTE),
         });
     }
     if detailed {

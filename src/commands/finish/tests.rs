@@ -29,6 +29,7 @@ fn finished(keep: bool) -> Finished {
             },
         ],
         conflicts: Vec::new(),
+        test_failures: Vec::new(),
         skipped: Vec::new(),
         keep,
         kept_lines: vec!["Kept 1 ignored path of wt (.env) in d".into()],
