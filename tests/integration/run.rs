@@ -582,3 +582,41 @@ fn a_dirty_main_worktree_stops_run_instead_of_failing_the_agents() {
     assert_eq!(status(&r, "A"), "in_progress");
     assert!(!log(&r, "A").contains("failed"), "{}", log(&r, "A"));
 }
+
+#[test]
+fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
+    // Two started tasks whose agents succeeded (records say so): the next run finishes them
+    // in one batch; finish bisects it, lands FINE and names BAD (test_failures), whose agent
+    // runs again (attempt 2 fixes it).
+    let r = repo(&[T("BAD", &[], false), T("FINE", &[], false)]);
+    r.ok(&["start", "BAD", "FINE"]);
+    for (id, text) in [("BAD", "broken\n"), ("FINE", "fine\n")] {
+        let wt = worktree(&r, id);
+        std::fs::create_dir_all(wt.join(format!("out/{id}"))).unwrap();
+        std::fs::write(wt.join(format!("out/{id}/done.txt")), text).unwrap();
+        r.git_in(&wt, &["add", "-A"]);
+        r.git_in(&wt, &["commit", "-q", "-m", "work"]);
+    }
+    let state = r.path(".git/parallel/run");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("state.json"),
+        r#"{"BAD":{"attempts":1,"failures":0,"last":"succeeded"},
+            "FINE":{"attempts":1,"failures":0,"last":"succeeded"}}"#,
+    )
+    .unwrap();
+    let (code, events) = run_json(&r, &["--test", "! grep -rq broken out"]);
+    assert_eq!(code, 0, "{events:#?}");
+    let failed = of(&events, "attempt_failed", "BAD");
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert_eq!(failed[0]["reason"], "the test gate fails with its merge");
+    assert!(at(&events, "merged", "FINE") < at(&events, "started", "BAD"));
+    assert_eq!(of(&events, "started", "BAD")[0]["attempt"], 2);
+    assert!(
+        log(&r, "BAD").contains("the test gate fails with BAD merged"),
+        "{}",
+        log(&r, "BAD")
+    );
+    assert_eq!(status(&r, "BAD"), "completed");
+    assert_eq!(r.read("out/BAD/done.txt"), "fixed\n");
+}
