@@ -464,24 +464,39 @@ fn status_of(r: &TestRepo, id: &str) -> String {
     status(r, id)
 }
 
+/// Starts `tasks`, commits each one's `out/<ID>/done.txt` in its worktree, and records in
+/// run's state that their agent's attempt 1 succeeded (as a run interrupted just then leaves).
+fn succeeded_by_hand(r: &TestRepo, tasks: &[(&str, &str)]) {
+    let mut args = vec!["start"];
+    args.extend(tasks.iter().map(|(id, _)| *id));
+    r.ok(&args);
+    let mut records = serde_json::Map::new();
+    for (id, text) in tasks {
+        let wt = worktree(r, id);
+        std::fs::create_dir_all(wt.join(format!("out/{id}"))).unwrap();
+        std::fs::write(wt.join(format!("out/{id}/done.txt")), text).unwrap();
+        r.git_in(&wt, &["add", "-A"]);
+        r.git_in(&wt, &["commit", "-q", "-m", "work"]);
+        records.insert(
+            id.to_string(),
+            serde_json::json!({"attempts": 1, "failures": 0, "last": "succeeded"}),
+        );
+    }
+    let state = r.path(".git/parallel/run");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("state.json"),
+        serde_json::Value::Object(records).to_string(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn an_agent_that_succeeded_before_an_interruption_is_not_run_again() {
     // A record saying the last attempt succeeded, on a started task with a commit: run
     // finishes it without running the agent (which would fail).
     let r = repo(&[T("DONE", &[], false)]);
-    r.ok(&["start", "DONE"]);
-    let wt = worktree(&r, "DONE");
-    std::fs::create_dir_all(wt.join("out/DONE")).unwrap();
-    std::fs::write(wt.join("out/DONE/done.txt"), "by hand\n").unwrap();
-    r.git_in(&wt, &["add", "-A"]);
-    r.git_in(&wt, &["commit", "-q", "-m", "work"]);
-    let state = r.path(".git/parallel/run");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(
-        state.join("state.json"),
-        r#"{"DONE":{"attempts":1,"failures":0,"last":"succeeded"}}"#,
-    )
-    .unwrap();
+    succeeded_by_hand(&r, &[("DONE", "by hand\n")]);
     let out = run_cmd(&r, &["--json"])
         .args(["--agent", "exit 7"])
         .output()
@@ -589,22 +604,7 @@ fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
     // in one batch; finish bisects it, lands FINE and names BAD (test_failures), whose agent
     // runs again (attempt 2 fixes it).
     let r = repo(&[T("BAD", &[], false), T("FINE", &[], false)]);
-    r.ok(&["start", "BAD", "FINE"]);
-    for (id, text) in [("BAD", "broken\n"), ("FINE", "fine\n")] {
-        let wt = worktree(&r, id);
-        std::fs::create_dir_all(wt.join(format!("out/{id}"))).unwrap();
-        std::fs::write(wt.join(format!("out/{id}/done.txt")), text).unwrap();
-        r.git_in(&wt, &["add", "-A"]);
-        r.git_in(&wt, &["commit", "-q", "-m", "work"]);
-    }
-    let state = r.path(".git/parallel/run");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(
-        state.join("state.json"),
-        r#"{"BAD":{"attempts":1,"failures":0,"last":"succeeded"},
-            "FINE":{"attempts":1,"failures":0,"last":"succeeded"}}"#,
-    )
-    .unwrap();
+    succeeded_by_hand(&r, &[("BAD", "broken\n"), ("FINE", "fine\n")]);
     let (code, events) = run_json(&r, &["--test", "! grep -rq broken out"]);
     assert_eq!(code, 0, "{events:#?}");
     let failed = of(&events, "attempt_failed", "BAD");
