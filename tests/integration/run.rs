@@ -28,7 +28,7 @@ case "$id" in
   BAD*) if [ "$n" -eq 1 ]; then commit broken; else commit fixed; fi ;;
   X*) echo "from X" > shared.txt; commit x ;;
   Y*) if [ "$n" -eq 1 ]; then sleep 1; echo "from Y" > shared.txt; commit y; else git merge -q -X ours main -m "merge main"; fi ;;
-  SLOW*) i=0; while [ ! -e "$MARK/FAST2" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; commit slow ;;
+  SLOW*) i=0; while [ ! -e "$MARK/FAST2" ] && [ $i -lt 450 ]; do sleep 0.1; i=$((i+1)); done; commit slow ;;
   FAST2*) touch "$MARK/FAST2"; commit fast ;;
   ENV*) env | grep '^GIT_PARALLEL_' | grep -v GIT_PARALLEL_NOW | sort > env.txt; mkdir -p "out/$id"; mv env.txt "out/$id/"; cp "$GIT_PARALLEL_TASK_BRIEF" "out/$id/brief.md"; git add -A; git commit -q -m env ;;
   *) commit ok ;;
@@ -381,7 +381,7 @@ fn a_checkpoint_holds_its_dependents_until_approved_then_run_continues() {
 
 #[test]
 fn a_task_whose_dependency_finishes_early_starts_before_the_slow_task_of_its_wave_ends() {
-    // Waves would be {FAST1, SLOW} then {FAST2}. SLOW's agent waits (at most 20 s) for the
+    // Waves would be {FAST1, SLOW} then {FAST2}. SLOW's agent waits (at most 45 s, under load) for the
     // mark FAST2's agent leaves: with events, FAST2 starts while SLOW still runs.
     let r = repo(&[
         T("FAST1", &[], false),
@@ -464,24 +464,39 @@ fn status_of(r: &TestRepo, id: &str) -> String {
     status(r, id)
 }
 
+/// Starts `tasks`, commits each one's `out/<ID>/done.txt` in its worktree, and records in
+/// run's state that their agent's attempt 1 succeeded (as a run interrupted just then leaves).
+fn succeeded_by_hand(r: &TestRepo, tasks: &[(&str, &str)]) {
+    let mut args = vec!["start"];
+    args.extend(tasks.iter().map(|(id, _)| *id));
+    r.ok(&args);
+    let mut records = serde_json::Map::new();
+    for (id, text) in tasks {
+        let wt = worktree(r, id);
+        std::fs::create_dir_all(wt.join(format!("out/{id}"))).unwrap();
+        std::fs::write(wt.join(format!("out/{id}/done.txt")), text).unwrap();
+        r.git_in(&wt, &["add", "-A"]);
+        r.git_in(&wt, &["commit", "-q", "-m", "work"]);
+        records.insert(
+            id.to_string(),
+            serde_json::json!({"attempts": 1, "failures": 0, "last": "succeeded"}),
+        );
+    }
+    let state = r.path(".git/parallel/run");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("state.json"),
+        serde_json::Value::Object(records).to_string(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn an_agent_that_succeeded_before_an_interruption_is_not_run_again() {
     // A record saying the last attempt succeeded, on a started task with a commit: run
     // finishes it without running the agent (which would fail).
     let r = repo(&[T("DONE", &[], false)]);
-    r.ok(&["start", "DONE"]);
-    let wt = worktree(&r, "DONE");
-    std::fs::create_dir_all(wt.join("out/DONE")).unwrap();
-    std::fs::write(wt.join("out/DONE/done.txt"), "by hand\n").unwrap();
-    r.git_in(&wt, &["add", "-A"]);
-    r.git_in(&wt, &["commit", "-q", "-m", "work"]);
-    let state = r.path(".git/parallel/run");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::write(
-        state.join("state.json"),
-        r#"{"DONE":{"attempts":1,"failures":0,"last":"succeeded"}}"#,
-    )
-    .unwrap();
+    succeeded_by_hand(&r, &[("DONE", "by hand\n")]);
     let out = run_cmd(&r, &["--json"])
         .args(["--agent", "exit 7"])
         .output()
@@ -581,4 +596,27 @@ fn a_dirty_main_worktree_stops_run_instead_of_failing_the_agents() {
     );
     assert_eq!(status(&r, "A"), "in_progress");
     assert!(!log(&r, "A").contains("failed"), "{}", log(&r, "A"));
+}
+
+#[test]
+fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
+    // Two started tasks whose agents succeeded (records say so): the next run finishes them
+    // in one batch; finish bisects it, lands FINE and names BAD (test_failures), whose agent
+    // runs again (attempt 2 fixes it).
+    let r = repo(&[T("BAD", &[], false), T("FINE", &[], false)]);
+    succeeded_by_hand(&r, &[("BAD", "broken\n"), ("FINE", "fine\n")]);
+    let (code, events) = run_json(&r, &["--test", "! grep -rq broken out"]);
+    assert_eq!(code, 0, "{events:#?}");
+    let failed = of(&events, "attempt_failed", "BAD");
+    assert_eq!(failed.len(), 1, "{events:#?}");
+    assert_eq!(failed[0]["reason"], "the test gate fails with its merge");
+    assert!(at(&events, "merged", "FINE") < at(&events, "started", "BAD"));
+    assert_eq!(of(&events, "started", "BAD")[0]["attempt"], 2);
+    assert!(
+        log(&r, "BAD").contains("the test gate fails with BAD merged"),
+        "{}",
+        log(&r, "BAD")
+    );
+    assert_eq!(status(&r, "BAD"), "completed");
+    assert_eq!(r.read("out/BAD/done.txt"), "fixed\n");
 }

@@ -118,6 +118,9 @@ pub fn write_brief(path: &Utf8Path, task: &Task) -> Result<()> {
 /// Appends `text` to the log at `path` (best effort: a log that cannot be written is no reason
 /// to stop the run).
 pub fn append_log(path: &Utf8Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,9 +1,10 @@
 //! Landing the agents' work: every agent that succeeded since the last finish is finished in
 //! one `finish --partial --json` transaction. The tasks it merged are completed; a task whose
-//! merge conflicts (the files written to its log), that the test gate names
-//! (`test_failures`), or that finish left out, fails its attempt. A refused batch of several
-//! tasks (files outside a task's paths, a failing test gate without `test_failures`) is
-//! finished again one task at a time, so that only the culprits fail.
+//! merge conflicts (the files written to its log), that the test gate names (`test_failures`:
+//! finish bisects a batch whose test fails and lands the others), or that finish left out,
+//! fails its attempt. A refused batch of several tasks (files outside a task's paths) is
+//! finished again one task at a time, so that only the culprits fail. Refusals no agent can
+//! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
 
 use camino::Utf8PathBuf;
 use serde_json::Value;
@@ -23,14 +24,21 @@ impl Sched<'_> {
         }
         args.extend(batch.iter().cloned());
         let out = self.sub.call(&args)?;
-        let named = out.json.as_ref().is_some_and(|j| {
-            ["conflicts", "test_failures", "merged"]
-                .iter()
-                .any(|k| j[*k].as_array().is_some_and(|a| !a.is_empty()))
-        });
-        // A refusal because every task of the batch conflicts or breaks the test names them
-        // too; with tasks the test rejected, the others landed and finish exits 1 all the same.
-        if out.ok() || (out.refused() && named) {
+        let listed = |key: &str| {
+            out.json
+                .as_ref()
+                .and_then(|j| j[key].as_array())
+                .is_some_and(|c| !c.is_empty())
+        };
+        // A refusal because tasks of the batch conflict, or break the test gate (found by
+        // bisection, the others landed and finish exits 1 all the same), carries them in its
+        // document.
+        let named = listed("conflicts") || listed("test_failures") || listed("merged");
+        let target_fails = out
+            .json
+            .as_ref()
+            .is_some_and(|j| j["target_fails"] == Value::Bool(true));
+        if out.ok() || (out.refused() && named && !target_fails) {
             let doc = out.json.unwrap_or(Value::Null);
             return self.landed(&batch, &doc);
         }
@@ -39,12 +47,13 @@ impl Sched<'_> {
             return Ok(());
         }
         // Refusals no agent can fix: stop instead of failing every attempt.
-        let main_problem = [
-            "the main worktree has uncommitted changes",
-            "is not checked out in the main worktree",
-        ]
-        .iter()
-        .any(|p| out.stderr.contains(p));
+        let main_problem = target_fails
+            || [
+                "the main worktree has uncommitted changes",
+                "is not checked out in the main worktree",
+            ]
+            .iter()
+            .any(|p| out.stderr.contains(p));
         if !out.refused() || main_problem {
             return Err(crate::fatal!(
                 help = "see 'git parallel status'; run 'git parallel run' again to continue",
@@ -113,9 +122,12 @@ impl Sched<'_> {
         for t in list("test_failures") {
             let Some(id) = t["id"].as_str() else { continue };
             seen.push(id.to_string());
+            let reproduce = t["reproduce"].as_str().unwrap_or_default();
             append_log(
                 &self.log_of(id),
-                &format!("==== test gate failed with {id}: {t}\n"),
+                &format!(
+                    "==== the test gate fails with {id} merged; to reproduce:\n  {reproduce}\n"
+                ),
             );
             self.fail_unmerged(id, "the test gate fails with its merge")?;
         }

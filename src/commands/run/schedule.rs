@@ -199,6 +199,10 @@ impl<'a> Sched<'a> {
         let mut args = vec!["start".to_string(), "--json".to_string()];
         args.extend(ids.iter().cloned());
         let out = self.sub.call(&args)?;
+        if !out.ok() && crate::txn::interrupt::received().is_some() {
+            // The start was interrupted with us and rolled back; the loop stops next.
+            return Ok(false);
+        }
         if !out.ok() {
             // One at a time would show which; the first one is refused for good.
             let first = ids[0].clone();
