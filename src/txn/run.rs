@@ -58,6 +58,7 @@ pub(super) fn forward(
                 ));
             }
         }
+        super::clean::checks_expire();
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
             i = end;
