@@ -142,17 +142,8 @@ fn submodule_problems(
     if depth > 8 {
         return Ok(());
     }
-    let mut cmd = loc.git.in_dir(dir);
-    cmd.args(["ls-files", "-s", "-z"]);
-    let out = cli::stdout(cmd)?;
-    for entry in out.split('\0') {
-        let Some((meta, rel)) = entry.split_once('\t') else {
-            continue;
-        };
-        if !meta.starts_with("160000 ") {
-            continue;
-        }
-        let sub = dir.join(rel);
+    for rel in gitlinks(loc, dir)? {
+        let sub = dir.join(&rel);
         if !sub.join(".git").exists() {
             continue;
         }
@@ -188,4 +179,34 @@ fn submodule_problems(
         submodule_problems(loc, top, &sub, depth + 1, problems)?;
     }
     Ok(())
+}
+
+/// The paths of the submodule entries (gitlinks) in the index of the worktree at `dir`. The
+/// index is read in-process (no `git ls-files` of every entry); when gix cannot read it (an
+/// index format it does not know), `git ls-files -s` answers.
+fn gitlinks(loc: &Location, dir: &Utf8Path) -> Result<Vec<String>> {
+    if let Some(found) = gitlinks_in_process(dir) {
+        return Ok(found);
+    }
+    let mut cmd = loc.git.in_dir(dir);
+    cmd.args(["ls-files", "-s", "-z"]);
+    let out = cli::stdout(cmd)?;
+    Ok(out
+        .split('\0')
+        .filter_map(|entry| entry.split_once('\t'))
+        .filter(|(meta, _)| meta.starts_with("160000 "))
+        .map(|(_, rel)| rel.to_string())
+        .collect())
+}
+
+fn gitlinks_in_process(dir: &Utf8Path) -> Option<Vec<String>> {
+    let repo = gix::open(dir.as_std_path()).ok()?;
+    let index = repo.index_or_empty().ok()?;
+    let mut out = Vec::new();
+    for e in index.entries() {
+        if e.mode == gix::index::entry::Mode::COMMIT {
+            out.push(std::str::from_utf8(e.path(&index)).ok()?.to_string());
+        }
+    }
+    Some(out)
 }
