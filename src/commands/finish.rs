@@ -80,7 +80,8 @@ struct MergedTask {
     /// The merge commit of this branch (merges are made one after the other, each on the
     /// previous).
     merge_commit: Option<String>,
-    /// Its worktree was removed (`false` with `--keep`, or when it had none).
+    /// Its worktree was removed, or parked for reuse (`parallel.reuseWorktrees`; `false`
+    /// with `--keep`, or when it had none).
     worktree_removed: bool,
     /// Its branch was deleted, its tip kept as `refs/parallel/backup/<id>` (`false` with
     /// `--keep`).
@@ -141,7 +142,10 @@ fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = finished(&env, &candidates, &merged, final_tip, skipped);
-    report.kept_lines = txn::keep::kept_lines(&kept, |p| env.show(p));
+    report.kept_lines = super::pooled::lines(&plan.steps, |p| env.show(p));
+    report
+        .kept_lines
+        .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
     Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }
 
@@ -305,7 +309,10 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
     });
     let commit_point = Some(steps.len() - 1);
     if !keep {
-        steps.extend(cleanup_steps(env, &done, message)?);
+        let mut cleanup = cleanup_steps(env, &done, message)?;
+        let tip = final_tip.to_string();
+        super::pooled::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        steps.extend(cleanup);
     }
     let plan = Plan {
         command: "finish".into(),

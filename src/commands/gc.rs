@@ -1,6 +1,7 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
 //! (`<git dir>/parallel/ignored/*`, see src/txn/keep.rs) older than `parallel.keepBackups` days
-//! (default 30), as one transaction (compare-and-swap for the refs).
+//! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
+//! pooled.rs), as one transaction (compare-and-swap for the refs).
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -21,7 +22,8 @@ use crate::txn::{self, keep, Plan, Step};
 
 const DAY: u64 = 86_400;
 
-/// What `gc` deleted and kept (`--json`: `keep_days`, `deleted`, `kept`, `deleted_ignored_dirs`).
+/// What `gc` deleted and kept (`--json`: `keep_days`, `deleted`, `kept`, `deleted_ignored_dirs`,
+/// `trimmed_pool`).
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Collected {
     /// `parallel.keepBackups` (default 30).
@@ -34,8 +36,14 @@ pub struct Collected {
     /// Directories of kept ignored files (`$GIT_COMMON_DIR/parallel/ignored/<seconds>-<worktree>`)
     /// deleted: at least `keep_days` days old by the time in their name.
     deleted_ignored_dirs: Vec<String>,
+    /// Parked worktrees removed from the pool to keep it within `parallel.poolSize` (all of
+    /// them with `parallel.reuseWorktrees` off), oldest first; absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trimmed_pool: Vec<String>,
     #[serde(skip)]
     dirs_shown: Vec<String>,
+    #[serde(skip)]
+    pool_lines: Vec<String>,
 }
 
 /// One backup ref.
@@ -76,13 +84,35 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
                 .is_some_and(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY))
         })
         .collect();
-    let plan = (!old.is_empty() || !old_dirs.is_empty()).then(|| build_plan(keep, &old, &old_dirs));
+    let (trims, trimmed) = match ctx.repo.main_worktree.as_deref() {
+        Some(main) => {
+            let cap = if ctx.repo.reuse_worktrees() {
+                ctx.repo.pool_size()?
+            } else {
+                0
+            };
+            super::pooled::trim_steps(ctx, main, cap)?
+        }
+        None => Default::default(),
+    };
+    let mut plan = (!old.is_empty() || !old_dirs.is_empty() || !trims.is_empty())
+        .then(|| build_plan(keep, &old, &old_dirs));
+    let mut pool_lines = super::pooled::lines(&trims, |p| ctx.display_path(p));
+    if let Some(plan) = plan.as_mut().filter(|_| !trims.is_empty()) {
+        plan.summary
+            .push_str(&format!(", trim {} parked worktree(s)", trims.len()));
+        plan.steps.extend(trims);
+        let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
+        pool_lines.extend(keep::kept_lines(&kept, |p| ctx.display_path(p)));
+    }
     let report = Collected {
         keep_days: keep,
         deleted: old,
         kept,
         deleted_ignored_dirs: old_dirs.iter().map(|d| d.dir.to_string()).collect(),
         dirs_shown: old_dirs.iter().map(|d| ctx.display_path(&d.dir)).collect(),
+        trimmed_pool: trimmed.iter().map(|p| p.path.to_string()).collect(),
+        pool_lines,
     };
     Ok(match plan {
         Some(plan) => Prepared::new(plan, report),
@@ -184,6 +214,12 @@ impl fmt::Display for Collected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keep = self.keep_days;
         let (old, kept) = (&self.deleted, &self.kept);
+        for l in &self.pool_lines {
+            writeln!(f, "{l}")?;
+        }
+        if old.is_empty() && self.dirs_shown.is_empty() && !self.pool_lines.is_empty() {
+            return Ok(());
+        }
         if old.is_empty() && self.dirs_shown.is_empty() {
             if kept.is_empty() {
                 return writeln!(f, "Nothing to delete: there are no backup refs.");
@@ -257,6 +293,8 @@ mod tests {
             kept,
             deleted_ignored_dirs: dirs.iter().map(|d| format!("/repo/.git/{d}")).collect(),
             dirs_shown: dirs.iter().map(|d| d.to_string()).collect(),
+            trimmed_pool: Vec::new(),
+            pool_lines: Vec::new(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod driver;
 pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
+pub mod pooled;
 pub mod readiness;
 pub mod render;
 pub mod select;

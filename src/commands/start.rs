@@ -421,14 +421,13 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     });
     let copy = include_files(env)?;
     let post_start = env.ctx.repo.config("parallel.postStart");
-    for l in launches {
-        steps.push(Step::AddWorktree {
-            path: l.worktree.clone(),
-            branch: l.branch.clone(),
-            copy: copy.clone(),
-            post_start: post_start.clone(),
-        });
-    }
+    let new: Vec<_> = launches
+        .iter()
+        .map(|l| (l.worktree.clone(), l.branch.clone()))
+        .collect();
+    steps.extend(super::pooled::worktree_steps(
+        env.ctx, &env.main, &new, &copy, post_start,
+    )?);
     let plan = Plan {
         command: "start".into(),
         summary: format!("start {}", ids.join(", ")),

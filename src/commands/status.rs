@@ -68,6 +68,10 @@ pub struct StatusReport<'a> {
     /// The conflict radar over the `in_progress` tasks whose branch is here, from their
     /// committed tips (in-memory merges; nothing is written).
     radar: Radar,
+    /// The worktree pool (`parallel.reuseWorktrees`): absent when reuse is off and nothing
+    /// is parked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<super::pooled::PoolSummary>,
     #[serde(skip)]
     view: View<'a>,
 }
@@ -187,6 +191,7 @@ fn build<'a>(env: &'a Env<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport
             })
             .collect(),
         radar,
+        pool: super::pooled::summary(env.ctx, &env.main),
         view: View {
             env,
             rows,
@@ -221,7 +226,11 @@ impl fmt::Display for StatusReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = &self.view;
         f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
-        f.write_str(&radar_text(v.env, &self.radar))
+        f.write_str(&radar_text(v.env, &self.radar))?;
+        match &self.pool {
+            Some(p) => writeln!(f, "{}", p.line(|d| v.env.show(d))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -23,6 +23,16 @@ macro_rules! default_keep_backups {
     };
 }
 
+/// `parallel.poolSize` when unset: how many finished worktrees are kept for reuse.
+#[macro_export]
+macro_rules! default_pool_size {
+    () => {
+        8
+    };
+}
+
+/// The default of `parallel.poolSize` (see [`default_pool_size!`]).
+pub const POOL_SIZE: i64 = default_pool_size!();
 /// The default of `parallel.maxRetries` (see [`default_max_retries!`]).
 pub const MAX_RETRIES: i64 = default_max_retries!();
 /// The default of `parallel.keepBackups` (see [`default_keep_backups!`]).
@@ -75,6 +85,26 @@ impl Repo {
         Ok(self
             .config_int("parallel.keepBackups")?
             .unwrap_or(KEEP_BACKUPS_DAYS))
+    }
+
+    /// `parallel.reuseWorktrees` (default false): finish parks clean task worktrees in a pool
+    /// and start takes them, keeping their ignored files (build caches).
+    pub fn reuse_worktrees(&self) -> bool {
+        matches!(
+            self.config("parallel.reuseWorktrees")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref(),
+            Some("true" | "yes" | "on" | "1")
+        )
+    }
+
+    /// `parallel.poolSize`: at most this many parked worktrees (default 8; 0 keeps none).
+    pub fn pool_size(&self) -> Result<usize> {
+        let n = self.config_int("parallel.poolSize")?.unwrap_or(POOL_SIZE);
+        usize::try_from(n).map_err(|_| Error::BadNumber {
+            key: "parallel.poolSize".into(),
+            value: n.to_string(),
+        })
     }
 
     pub fn config_int(&self, key: &str) -> Result<Option<i64>> {

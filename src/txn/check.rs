@@ -125,6 +125,7 @@ impl<'a> Expected<'a> {
             }
             Step::SyncMain { from, to, branch } => self.syncs.push((from, to, branch)),
             Step::Keep(_) => {}
+            Step::Pool(p) => self.worktrees.extend(p.presence(applied)),
         }
     }
 }

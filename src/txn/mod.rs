@@ -12,6 +12,7 @@ pub mod journal;
 pub mod keep;
 pub mod lock;
 pub mod oplog;
+pub mod pool;
 mod recover;
 mod run;
 mod stale;

@@ -74,7 +74,12 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
     // Worktrees the undo would remove must hold no work made since.
     let mut problems = Vec::new();
     for s in &steps {
-        if let Step::RemoveWorktree { path, .. } = s {
+        let leaving = match s {
+            Step::RemoveWorktree { path, .. } => Some(path),
+            Step::Pool(super::pool::Pool::Park { path, .. }) => Some(path),
+            _ => None,
+        };
+        if let Some(path) = leaving {
             if path.exists() {
                 let lines = repo.status_lines(path)?;
                 if !lines.is_empty() {

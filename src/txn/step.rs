@@ -64,6 +64,8 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
+    /// Park, take or trim a reused worktree; see src/txn/pool.rs.
+    Pool(super::pool::Pool),
 }
 
 /// A file copied from the main worktree into a new one.
@@ -104,17 +106,11 @@ impl Step {
                 copy,
                 post_start,
             } => {
-                let mut s = format!(
-                    "add worktree {path} on {}",
-                    crate::git::short_branch(branch)
-                );
-                if !copy.is_empty() {
-                    s.push_str(&format!(", copy {} file(s)", copy.len()));
-                }
-                if let Some(cmd) = post_start {
-                    s.push_str(&format!(", run `{cmd}`"));
-                }
-                s
+                format!(
+                    "add worktree {path} on {}{}",
+                    crate::git::short_branch(branch),
+                    setup_suffix(copy, post_start.as_deref())
+                )
             }
             Step::RemoveWorktree { path, force, .. } => {
                 format!(
@@ -129,6 +125,7 @@ impl Step {
                 format!("test {} with `{command}`", short(commit))
             }
             Step::Keep(k) => k.describe(),
+            Step::Pool(p) => p.describe(),
         }
     }
 
@@ -182,6 +179,7 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
+            Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
 
@@ -206,7 +204,11 @@ impl Step {
 
     /// Worktree steps touch only their own worktree, so a run of them may go concurrently.
     pub fn concurrent(&self) -> bool {
-        matches!(self, Step::AddWorktree { .. } | Step::RemoveWorktree { .. })
+        match self {
+            Step::AddWorktree { .. } | Step::RemoveWorktree { .. } => true,
+            Step::Pool(p) => p.concurrent(),
+            _ => false,
+        }
     }
 
     /// Applies a step that needs no gix (callable from any thread): the worktree steps and
@@ -226,6 +228,7 @@ impl Step {
                 ..
             } => super::worktree::remove(loc, path, *force, &rels(restore), proven),
             Step::WriteFile { path, old, new } => write_file(path, old, new),
+            Step::Pool(p) => p.apply(loc, proven),
             other => Err(crate::fatal!(
                 "step cannot run concurrently: {}",
                 other.describe()
@@ -244,6 +247,7 @@ impl Step {
                 restore,
                 ..
             } => super::worktree::removal_problems(&repo.loc, path, &rels(restore)),
+            Step::Pool(p) => p.precheck(&repo.loc),
             _ => Ok(Vec::new()),
         }
     }
@@ -261,12 +265,25 @@ impl Step {
             }
             Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
+            Step::Pool(p) => p.undo(&repo.loc, fresh, proven),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),
                 None => Ok(()),
             },
         }
     }
+}
+
+/// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
+pub(super) fn setup_suffix(copy: &[CopyFile], post_start: Option<&str>) -> String {
+    let mut s = String::new();
+    if !copy.is_empty() {
+        s.push_str(&format!(", copy {} file(s)", copy.len()));
+    }
+    if let Some(cmd) = post_start {
+        s.push_str(&format!(", run `{cmd}`"));
+    }
+    s
 }
 
 fn rels(copy: &[CopyFile]) -> Vec<&str> {
@@ -373,23 +390,29 @@ fn add_worktree(
     proven: bool,
 ) -> Result<()> {
     super::worktree::ensure(loc, path, branch, false, proven)?;
-    let result = (|| -> Result<()> {
-        for f in copy {
-            let dest = path.join(&f.rel);
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            copy_file(&f.from, &dest)?;
-        }
-        if let Some(cmd) = post_start {
-            run_shell(cmd, path, "parallel.postStart")?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = result {
+    if let Err(e) = copy_and_hook(path, copy, post_start) {
         let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
         let _ = super::worktree::remove(loc, path, true, &ours, true);
         return Err(e);
+    }
+    Ok(())
+}
+
+/// Makes a worktree ready for its task: the include files copied in, the postStart hook run.
+pub(super) fn copy_and_hook(
+    path: &Utf8Path,
+    copy: &[CopyFile],
+    post_start: Option<&str>,
+) -> Result<()> {
+    for f in copy {
+        let dest = path.join(&f.rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        copy_file(&f.from, &dest)?;
+    }
+    if let Some(cmd) = post_start {
+        run_shell(cmd, path, "parallel.postStart")?;
     }
     Ok(())
 }

@@ -63,6 +63,11 @@ fn admin_target(admin: &Utf8Path) -> Option<Utf8PathBuf> {
     t.parent().map(Utf8Path::to_path_buf)
 }
 
+/// Whether an admin dir's `gitdir` names the worktree at `path`.
+pub(super) fn admin_names(admin: &Utf8Path, path: &Utf8Path) -> bool {
+    admin_target(admin).is_some_and(|t| canon(&t) == canon(path))
+}
+
 /// Whether `name` is the admin dir name git gives a worktree named `base` (`base`, `base1`, …).
 fn admin_name_for(name: &str, base: &str) -> bool {
     name.strip_prefix(base)
@@ -124,7 +129,7 @@ fn checked_out(admin: &Utf8Path) -> bool {
     admin.join("index").is_file()
 }
 
-fn dotgit_ok(path: &Utf8Path, admin: &Utf8Path) -> bool {
+pub(super) fn dotgit_ok(path: &Utf8Path, admin: &Utf8Path) -> bool {
     dotgit_target(path).is_some_and(|t| canon(&t) == canon(admin))
 }
 

@@ -13,6 +13,7 @@ mod kills;
 mod lifecycle;
 mod native;
 mod odd_repos;
+mod pool;
 mod random_kills;
 mod readonly;
 mod safety;

@@ -206,7 +206,8 @@ pub static GC: Command = Command {
     doc: concat!("Delete refs/parallel/backup/* refs and kept ignored files ($GIT_COMMON_DIR/parallel/ignored/*) \
           older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
-          age is kept."),
+          age is kept. Also trims the pool of parked worktrees to parallel.poolSize, oldest first \
+          (all of them with parallel.reuseWorktrees off)."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],

@@ -184,6 +184,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", concat!("days backup refs and kept ignored files are kept before gc deletes them (default ", crate::default_keep_backups!(), ")")),
     ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
+    ("parallel.reuseWorktrees", "true: finish parks each clean task worktree in the pool (<worktree root>/.parallel-pool/, detached at the target's new tip, its ignored files kept) instead of removing it, and start takes a parked worktree for a new task, writing only the files that differ, then copies the include files and runs parallel.postStart as for a new one. Default false: a reused worktree carries over the ignored files of its last task (build caches, but also stale build output and copies of secrets made by .worktreeinclude/parallel.copy) and keeps their disk space; caches keyed by absolute path (e.g. cargo's target/) may rebuild once after the move"),
+    ("parallel.poolSize", concat!("at most this many parked worktrees (default ", crate::default_pool_size!(), "; 0 parks none): finish trims the oldest to make room, gc trims the pool to it (to 0 with parallel.reuseWorktrees off); a trimmed worktree's ignored files go as a removed one's (parallel.keepIgnored)")),
     ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
     ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),
 ];

@@ -405,7 +405,7 @@ pub fn keep_ignored(
     let mut added = Vec::new();
     let mut taken: Vec<Utf8PathBuf> = Vec::new();
     for s in steps.iter() {
-        let Step::RemoveWorktree { path, restore, .. } = s else {
+        let Some((path, restore)) = removal(s) else {
             continue;
         };
         let include: Vec<super::step::CopyFile> = restore.iter().chain(include).cloned().collect();
@@ -449,13 +449,19 @@ pub fn keep_ignored(
             files,
         });
     }
-    if let Some(at) = steps
-        .iter()
-        .position(|s| matches!(s, Step::RemoveWorktree { .. }))
-    {
+    if let Some(at) = steps.iter().position(|s| removal(s).is_some()) {
         steps.splice(at..at, added);
     }
     Ok(kept)
+}
+
+/// The worktree a step removes (a task's, or a parked one trimmed), with its include files.
+fn removal(s: &Step) -> Option<(&Utf8PathBuf, &[super::step::CopyFile])> {
+    match s {
+        Step::RemoveWorktree { path, restore, .. } => Some((path, restore)),
+        Step::Pool(p) => p.trimmed().map(|path| (path, &[][..])),
+        _ => None,
+    }
 }
 
 /// Whether `rel` in worktree `wt` is an unchanged copy of one of the include files.
