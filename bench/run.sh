@@ -18,7 +18,8 @@
 #   SCENARIOS="start finish status waves worktrunk startup"  what to measure
 #   WT=path          worktrunk's `wt` (default: `wt` on PATH, else /work/tools/worktrunk/bin/wt);
 #                    its columns are left out when it is missing
-#   NO_BUILD=1       skip `cargo build --release` (use the existing target/release/git-parallel)
+#   NO_BUILD=1       skip `cargo build --release` (use the existing target/release/git-parallel,
+#                    or $CARGO_TARGET_DIR/release/git-parallel, or BIN=path)
 #   OUT=path         where to write the report (default bench/RESULTS.md; QUICK: bench/RESULTS-quick.md)
 #   WORKDIR=dir      scratch directory (default: a fresh mktemp -d, removed at exit unless KEEP=1)
 #   KEEP=1           keep the scratch directory (repositories, hyperfine JSON, logs)
@@ -97,7 +98,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
     log "cargo build --release"
     (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
 fi
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/git-parallel
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/git-parallel}
 [[ -x $BIN ]] || die "$BIN not found (run cargo build --release)"
 
 # ---------------------------------------------------------------- scratch
