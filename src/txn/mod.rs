@@ -4,6 +4,7 @@
 //! `recover` and `undo` are built on the same journal and log.
 
 mod check;
+pub mod clean;
 mod error;
 mod failpoint;
 pub mod interrupt;
