@@ -275,7 +275,8 @@ fn park(
     ours: &[&str],
     proven: bool,
 ) -> Result<()> {
-    if !files_at(pool_path) && !proven {
+    // A re-run (`proven`) checks too unless this step's own checkout is under way there.
+    if !files_at(pool_path) && (!proven || untouched(loc, path)?) {
         let problems = worktree::removal_problems(loc, path, ours)?;
         if !problems.is_empty() {
             return Err(crate::refused!(
@@ -287,6 +288,19 @@ fn park(
         }
     }
     park_any(loc, path, pool_path, commit, branch, proven)
+}
+
+/// Whether no checkout of ours has begun in the worktree at `path`: still on its branch, no
+/// lock files, index at HEAD (so whatever differs there is someone's work).
+fn untouched(loc: &Location, path: &Utf8Path) -> Result<bool> {
+    let Some(admin) = worktree::find(loc, path)?.admin else {
+        return Ok(false);
+    };
+    let on_branch = head(&admin).is_some_and(|h| h.starts_with("ref:"));
+    let locks = ["index.lock", "HEAD.lock"]
+        .iter()
+        .any(|l| admin.join(l).exists());
+    Ok(on_branch && !locks && index_is_head(loc, path))
 }
 
 /// Parks the worktree at `path` (or finishes parking it): detached at `commit`, then moved.

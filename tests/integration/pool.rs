@@ -485,6 +485,17 @@ mod kills {
         let spec = format!("run:1:echo x > {}/late.txt", wt(&r, 1).display());
         let out = r.run_env(&["finish"], &[("GIT_PARALLEL_FAILPOINT", &spec)]);
         assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+        assert!(pooled(&r).is_empty());
+        assert!(wt(&r, 1).join("late.txt").is_file());
+        if r.path(".git/parallel/journal").exists() {
+            // Refused after the commit point (the check before it used the listing made
+            // before the first step): the re-run refuses too while the work is there.
+            let again = r.run(&["recover", "--continue"]);
+            assert_ne!(again.status.code(), Some(0), "{}", all_output(&again));
+            assert!(pooled(&r).is_empty());
+            assert!(wt(&r, 1).join("late.txt").is_file());
+            r.ok(&["recover", "--abort"]);
+        }
         std::fs::remove_file(wt(&r, 1).join("late.txt")).unwrap();
         assert_same(&before, &r.snapshot(), "refused park");
         assert!(pooled(&r).is_empty());
