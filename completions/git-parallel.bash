@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish abort fail retry approve recover undo gc exec demo generate install-docs"
+__git_parallel_commands="status plan path validate start finish run abort fail retry approve join recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -81,14 +81,16 @@ __git_parallel_flags ()
 {
 	case "$1" in
 	"") echo "--version --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	status) echo "--all --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	status) echo "--all --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	start) echo "--dry-run --no-commit --force --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	finish) echo "--dry-run --partial --test= --keep --allow-outside --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	abort) echo "--dry-run --force --no-commit --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	fail) echo "--reason= --dry-run --no-commit --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	retry) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	approve) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--agent= --jobs= --test= --timeout= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	retry) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	approve) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	join) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	undo) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -108,11 +110,23 @@ __git_parallel_value ()
 	*:--tasks) __git_parallel_files -f "$3" ;;
 	*:--product) __git_parallel_nothing ;;
 	*:--color) __git_parallel_reply "always never auto" "$3" ;;
+	status:--remote) __git_parallel_nothing ;;
 	plan:--format) __git_parallel_reply "text json dot mermaid" "$3" ;;
 	plan:--max) __git_parallel_nothing ;;
 	start:--max) __git_parallel_nothing ;;
+	start:--remote) __git_parallel_nothing ;;
 	finish:--test) __git_parallel_commands_reply "$3" ;;
+	finish:--remote) __git_parallel_nothing ;;
+	run:--agent) __git_parallel_commands_reply "$3" ;;
+	run:-j|run:--jobs) __git_parallel_nothing ;;
+	run:--test) __git_parallel_commands_reply "$3" ;;
+	run:--timeout) __git_parallel_nothing ;;
+	abort:--remote) __git_parallel_nothing ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
+	fail:--remote) __git_parallel_nothing ;;
+	retry:--remote) __git_parallel_nothing ;;
+	approve:--remote) __git_parallel_nothing ;;
+	join:--remote) __git_parallel_nothing ;;
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
 	generate:-o|generate:--output) __git_parallel_files -f "$3" ;;
 	*) return 1 ;;
@@ -126,10 +140,12 @@ __git_parallel_positional ()
 	path) if (( $2 < 1 )); then __git_parallel_tasks in_progress failed; else __git_parallel_nothing; fi ;;
 	start) __git_parallel_tasks @ready ;;
 	finish) __git_parallel_tasks in_progress ;;
+	run) __git_parallel_tasks ;;
 	abort) __git_parallel_tasks in_progress ;;
 	fail) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
 	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
+	join) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
 	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;
@@ -147,7 +163,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--format|--max|--test|-m|--reason|-j|--jobs|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|-m|--reason|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -34,6 +34,7 @@ impl<R> Prepared<R> {
 pub fn drive<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<()> {
     let command = ctx.args.command.name;
     if let Some(plan) = prepared.plan {
+        let plan = super::remote::publish(ctx, plan)?;
         if ctx.args.on(&defs::DRY_RUN) {
             report::dry_run(&ctx.out, command, &plan);
             return Ok(());

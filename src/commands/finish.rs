@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::fmt;
 
 use super::backup::free_backup_name;
+use super::bisect::TestFailure;
 use super::common::Env;
 use super::driver::{drive, Prepared};
 use super::merge::{merge_all, refuse_conflicts, Conflict, Merged};
@@ -54,6 +55,10 @@ pub struct Finished {
     /// With `--partial`: the tasks left running because their merge conflicts, with the
     /// conflicting paths; else always `[]`.
     conflicts: Vec<Conflict>,
+    /// The tasks left running because the test fails once they are merged (found by bisecting
+    /// the batch when the test failed on all of it; with `--partial` the others were merged,
+    /// and the exit code is 1); else always `[]`.
+    test_failures: Vec<TestFailure>,
     /// Without ids: the in-progress tasks not finished — no commits of their own yet (with or
     /// without uncommitted work), or in progress with no branch here; always `[]` when ids are
     /// named.
@@ -111,12 +116,20 @@ fn fold_status(env: &Env) -> bool {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    drive(ctx, prepare(ctx)?)
+    let env = Env::load(ctx)?;
+    let mut batch = None;
+    let prepared = prepare(&env, &mut batch)?;
+    match (drive(ctx, prepared), batch) {
+        // The test failed on the merge of several tasks: find which break it.
+        (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
+        (r, _) => r,
+    }
 }
 
-fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
-    let env = Env::load(ctx)?;
-    let (candidates, skipped) = candidates(&env)?;
+/// The plan and report; `batch` is set when the test gate may have to be bisected.
+fn prepare(env: &Env, batch: &mut Option<gate::Batch>) -> Result<Prepared<FinishReport>> {
+    let ctx = env.ctx;
+    let (candidates, skipped) = candidates(env)?;
     for s in &skipped {
         report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
@@ -126,27 +139,22 @@ fn prepare(ctx: &Context) -> Result<Prepared<FinishReport>> {
             skipped,
         })));
     }
-    check_preconditions(&env, &candidates)?;
-    check_boundaries(&env, &candidates)?;
-    let merged = merge_all(&env, &candidates)?;
+    check_preconditions(env, &candidates)?;
+    check_boundaries(env, &candidates)?;
+    let merged = merge_all(env, &candidates)?;
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
-        return Err(refuse_conflicts(&env, &candidates, &merged));
+        return Err(refuse_conflicts(env, &candidates, &merged));
     }
-    let (mut plan, final_tip) = build_plan(&env, &candidates, &merged)?;
-    if env.target_checked_out {
-        txn::keep::check_main_overwrites(
-            &ctx.repo,
-            &env.target_tip.to_string(),
-            &final_tip.to_string(),
-        )?;
+    let ids: Vec<&str> = done(&candidates, &merged)
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    let final_tip = status_commit(env, &ids, &merged)?;
+    let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
+    if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
+        *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-    let mut report = finished(&env, &candidates, &merged, final_tip, skipped);
-    report.kept_lines = super::pooled::lines(&plan.steps, |p| env.show(p));
-    report
-        .kept_lines
-        .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
-    Ok(Prepared::new(plan, FinishReport::Finished(report)))
+    Ok(prepared)
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.
@@ -280,15 +288,21 @@ fn done<'c>(candidates: &'c [Candidate], merged: &Merged) -> Vec<&'c Candidate> 
         .collect()
 }
 
-/// The plan: the test gate, the target moved to the merged result with the status commit
-/// (the commit point, with the main worktree synced), then the worktrees and branches removed.
-fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(Plan, ObjectId)> {
+/// The plan: the test gate (when `gate`), the target moved to the merged result with the
+/// status commit `final_tip` (the commit point, with the main worktree synced), then the
+/// worktrees and branches removed.
+fn build_plan(
+    env: &Env,
+    candidates: &[Candidate],
+    merged: &Merged,
+    final_tip: ObjectId,
+    gate: bool,
+) -> Result<Plan> {
     let done = done(candidates, merged);
     let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
-    let final_tip = status_commit(env, &ids, merged)?;
     let mut steps = Vec::new();
-    if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST) {
-        let dir = crate::txn::step::test_dir()?;
+    if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
+        let dir = crate::txn::testgate::test_dir()?;
         steps.push(Step::TestGate {
             commit: final_tip.to_string(),
             command: cmd,
@@ -321,7 +335,7 @@ fn build_plan(env: &Env, candidates: &[Candidate], merged: &Merged) -> Result<(P
         commit_point,
         meta: serde_json::json!({ "tasks": ids, "backups": backups }),
     };
-    Ok((plan, final_tip))
+    Ok(plan)
 }
 
 /// The commit marking the tasks `ids` completed, made on the merged result (whose task file
@@ -459,6 +473,7 @@ fn finished(
         tested: env.ctx.flag_or_config(&defs::TEST),
         merged: tasks,
         conflicts: merged.conflict_list(env),
+        test_failures: Vec::new(),
         skipped,
         keep,
         kept_lines: Vec::new(),
@@ -524,6 +539,7 @@ impl Finished {
             let left: Vec<&str> = self.conflicts.iter().map(|c| c.id()).collect();
             writeln!(f, "Left running (conflicts): {}", left.join(", "))?;
         }
+        super::bisect::fmt_failures(f, &self.test_failures, self.tested.as_deref())?;
         for line in &self.kept_lines {
             writeln!(f, "{line}")?;
         }
@@ -558,5 +574,6 @@ impl Report for FinishReport {
     }
 }
 
+mod gate;
 #[cfg(test)]
 mod tests;

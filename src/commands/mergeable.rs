@@ -13,6 +13,7 @@ use crate::git::short_branch;
 use crate::taskgraph::{Status, Task};
 
 /// A task whose branch is to be merged.
+#[derive(Clone)]
 pub(crate) struct Candidate {
     pub idx: usize,
     pub id: String,
@@ -27,7 +28,7 @@ pub(crate) struct Candidate {
 }
 
 /// An in-progress task that `finish` with no ids leaves alone, and why.
-#[derive(Serialize, schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema, Clone)]
 pub(crate) struct Skipped {
     /// The task id.
     pub id: String,

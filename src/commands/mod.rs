@@ -12,10 +12,12 @@ pub mod gc;
 pub mod generate;
 pub mod help;
 pub mod install_docs;
+pub mod join;
 pub mod path;
 pub mod plan;
 pub mod recover;
 pub mod retry;
+pub mod run;
 pub mod start;
 pub mod status;
 pub mod submodules;
@@ -25,12 +27,15 @@ pub mod validate;
 // Shared pieces, not commands: no command module imports another.
 pub mod backup;
 pub mod before_start;
+pub mod bisect;
+pub mod block;
 pub mod driver;
 pub mod json_doc;
 pub mod merge;
 pub mod mergeable;
 pub mod pooled;
 pub mod readiness;
+pub mod remote;
 pub mod render;
 pub mod select;
 pub mod table;
@@ -65,15 +70,17 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Fail => fail::run,
         CommandId::Retry => retry::run,
         CommandId::Approve => approve::run,
+        CommandId::Join => join::run,
         CommandId::Gc => gc::run,
         CommandId::Exec => exec::run,
+        CommandId::Run => run::run,
     };
     let dry_run = &crate::cli::defs::DRY_RUN;
     if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
         crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let ctx = Context::open(args)?;
-    run(&ctx)
+    remote::session(&ctx, run)
 }
 
 /// The report type of every command with a `--json` document, for docs/json.md (json_doc):
@@ -87,13 +94,20 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<validate::Validated>("validate"),
         schema::<start::StartReport>("start"),
         schema::<finish::FinishReport>("finish"),
+        // finish's refusals that print a document all the same (exit 1, nothing changed).
+        schema::<merge::Conflicted>("finish-conflicts"),
+        schema::<bisect::TestRefused>("finish-test-failures"),
         schema::<abort::Aborted>("abort"),
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
+        schema::<join::Joined>("join"),
+        schema::<remote::status::RemoteStatus>("status-remote"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
         schema::<gc::Collected>("gc"),
         schema::<exec::Executed>("exec"),
+        schema::<run::events::Event>("run-event"),
+        schema::<run::events::Summary>("run"),
     ]
 }

@@ -303,23 +303,7 @@ fn refs_step(update: RefUpdate, message: String) -> Step {
 /// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
 fn block(env: &Env, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
-    let now = crate::time::now_iso();
-    let edits = vec![
-        Edit::status(id, Status::Blocked),
-        Edit::metadata("updated_at", now.as_str()),
-    ];
-    let message = format!(
-        "chore({}): block {id} after {} failures",
-        env.product, task.retry_count
-    );
-    let (steps, _) = env.task_file_steps(&edits, &message, false)?;
-    let plan = Plan {
-        command: "retry".into(),
-        summary: format!("block {id}"),
-        steps,
-        commit_point: None,
-        meta: serde_json::json!({ "tasks": [id], "blocked": true }),
-    };
+    let plan = super::block::plan(env, task, "retry", task.retry_count, Vec::new())?;
     let report = RetryReport::Blocked(Blocked {
         retried: (),
         blocked: BlockedTask {

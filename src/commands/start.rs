@@ -105,7 +105,14 @@ fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {
         .collect();
     check_names(&env, &launches)?;
     let (plan, base) = build_plan(&env, &launches)?;
-    let report = started(&env, launches, base.to_string());
+    let mut report = started(&env, launches, base.to_string());
+    if env.ctx.args.on(&defs::NO_WORKTREE) {
+        // No worktree here: an agent takes the task where it runs.
+        report
+            .started
+            .iter_mut()
+            .for_each(|t| t.next = format!("git parallel join {}", t.id));
+    }
     Ok(Prepared::new(plan, StartReport::Started(report)))
 }
 

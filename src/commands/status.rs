@@ -138,6 +138,9 @@ struct Waiting {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
+    if let Some(remote) = ctx.args.value(&crate::cli::defs::REMOTE) {
+        return super::remote::status::show(ctx, remote);
+    }
     let env = Env::load_readonly(ctx)?;
     let graph = &env.tf.graph;
     let is_active = |t: &Task| matches!(t.status, Status::InProgress | Status::Failed);

@@ -4,6 +4,7 @@
 pub mod cli;
 mod config;
 mod error;
+pub mod remote;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};

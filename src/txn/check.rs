@@ -124,7 +124,7 @@ impl<'a> Expected<'a> {
                 self.files.insert(path, (want, other));
             }
             Step::SyncMain { from, to, branch } => self.syncs.push((from, to, branch)),
-            Step::Keep(_) => {}
+            Step::Keep(_) | Step::Push { .. } => {}
             Step::Pool(p) => self.worktrees.extend(p.presence(applied)),
         }
     }

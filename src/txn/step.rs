@@ -5,8 +5,6 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use std::os::unix::process::CommandExt;
-
 use crate::error::Result;
 use crate::git::{Location, RefUpdate, Repo};
 
@@ -64,6 +62,11 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
+    /// Publish ref changes on a remote: one atomic push leased on every `old` (src/txn/push.rs).
+    Push {
+        remote: String,
+        updates: Vec<RefUpdate>,
+    },
     /// Park, take or trim a reused worktree; see src/txn/pool.rs.
     Pool(super::pool::Pool),
 }
@@ -109,7 +112,7 @@ impl Step {
                 format!(
                     "add worktree {path} on {}{}",
                     crate::git::short_branch(branch),
-                    setup_suffix(copy, post_start.as_deref())
+                    super::ready::describe(copy, post_start.as_deref())
                 )
             }
             Step::RemoveWorktree { path, force, .. } => {
@@ -125,6 +128,7 @@ impl Step {
                 format!("test {} with `{command}`", short(commit))
             }
             Step::Keep(k) => k.describe(),
+            Step::Push { remote, updates } => super::push::describe(remote, updates),
             Step::Pool(p) => p.describe(),
         }
     }
@@ -179,6 +183,7 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
+            Step::Push { remote, updates } => super::push::inverse(remote, updates),
             Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
@@ -196,8 +201,9 @@ impl Step {
                 commit,
                 command,
                 dir,
-            } => test_gate(repo, commit, command, dir),
+            } => super::testgate::test_gate(repo, commit, command, dir),
             Step::Keep(k) => k.apply(&repo.loc),
+            Step::Push { remote, updates } => super::push::apply(&repo.loc, remote, updates),
             other => other.apply_concurrent(&repo.loc, proven),
         }
     }
@@ -263,8 +269,9 @@ impl Step {
                 let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
                 super::worktree::remove(&repo.loc, path, fresh, &ours, fresh || proven)
             }
-            Step::TestGate { dir, .. } => remove_temp_worktree(repo, dir),
+            Step::TestGate { dir, .. } => super::testgate::remove_temp_worktree(repo, dir),
             Step::Refs { updates, message } => undo_refs(repo, updates, message, proven),
+            Step::Push { remote, updates } => super::push::undo(&repo.loc, remote, updates, fresh),
             Step::Pool(p) => p.undo(&repo.loc, fresh, proven),
             other => match other.inverse() {
                 Some(inv) => inv.apply(repo, fresh || proven),
@@ -272,18 +279,6 @@ impl Step {
             },
         }
     }
-}
-
-/// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
-pub(super) fn setup_suffix(copy: &[CopyFile], post_start: Option<&str>) -> String {
-    let mut s = String::new();
-    if !copy.is_empty() {
-        s.push_str(&format!(", copy {} file(s)", copy.len()));
-    }
-    if let Some(cmd) = post_start {
-        s.push_str(&format!(", run `{cmd}`"));
-    }
-    s
 }
 
 fn rels(copy: &[CopyFile]) -> Vec<&str> {
@@ -390,37 +385,11 @@ fn add_worktree(
     proven: bool,
 ) -> Result<()> {
     super::worktree::ensure(loc, path, branch, false, proven)?;
-    if let Err(e) = copy_and_hook(path, copy, post_start) {
+    if let Err(e) = super::ready::make_ready(path, copy, post_start) {
         let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
         let _ = super::worktree::remove(loc, path, true, &ours, true);
         return Err(e);
     }
-    Ok(())
-}
-
-/// Makes a worktree ready for its task: the include files copied in, the postStart hook run.
-pub(super) fn copy_and_hook(
-    path: &Utf8Path,
-    copy: &[CopyFile],
-    post_start: Option<&str>,
-) -> Result<()> {
-    for f in copy {
-        let dest = path.join(&f.rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        copy_file(&f.from, &dest)?;
-    }
-    if let Some(cmd) = post_start {
-        run_shell(cmd, path, "parallel.postStart")?;
-    }
-    Ok(())
-}
-
-/// Copies a file, as a copy-on-write clone where the filesystem supports it (`cp --reflink=auto`
-/// semantics are what `std::fs::copy` gives on Linux through copy_file_range).
-fn copy_file(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
-    std::fs::copy(from, to).map_err(|e| crate::fatal!("cannot copy {from} to {to}: {e}"))?;
     Ok(())
 }
 
@@ -464,100 +433,5 @@ fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
         let _ = std::fs::set_permissions(&tmp, meta.permissions());
     }
     std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// A new directory name for a test gate's worktree: in the temp dir, with a random part, so
-/// that it names nothing that exists (the step creates it exclusively and refuses otherwise).
-pub fn test_dir() -> Result<Utf8PathBuf> {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    let dir = std::env::temp_dir().join(format!("git-parallel-test-{:016x}", h.finish()));
-    Utf8PathBuf::from_path_buf(dir)
-        .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
-}
-
-fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
-    // Leftovers of an earlier, killed run of this step (only what is provably ours).
-    remove_temp_worktree(repo, dir)?;
-    if let Err(e) = std::fs::create_dir(dir) {
-        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-            crate::refused!(
-                help =
-                    "it was not made by git-parallel and is left alone; move it away and run again",
-                "cannot create the test worktree {dir}: it exists"
-            )
-        } else {
-            crate::fatal!("cannot create the test worktree {dir}: {e}")
-        });
-    }
-    super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    crate::output::testing(short(commit), command, dir.as_str());
-    // In a process group of its own, so that an interrupt reaches it through our handler
-    // (which passes it on) and the rollback runs after it ended.
-    let mut cmd = std::process::Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null())
-        .process_group(0);
-    let quiet = crate::output::quiet();
-    if quiet {
-        // -q: the test's output is kept back and shown only if it fails.
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-    } else {
-        // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
-    }
-    crate::git::cli::die_with_parent(&mut cmd);
-    let status = cmd.spawn().and_then(|child| {
-        super::interrupt::set_test_group(child.id() as i32);
-        let out = child.wait_with_output();
-        super::interrupt::set_test_group(0);
-        out.map(|o| {
-            if quiet && !o.status.success() {
-                crate::output::failed_test_output(&o.stdout, &o.stderr);
-            }
-            o.status
-        })
-    });
-    let removed = remove_temp_worktree(repo, dir);
-    let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
-    removed?;
-    if !status.success() {
-        return Err(crate::refused!(
-            help = "fix the failing tasks (git parallel exec -- {command}) and run finish again",
-            "the test `{command}` failed on the merged result ({status}); the target was not moved"
-        ));
-    }
-    Ok(())
-}
-
-trait AsFdOwned {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
-}
-
-impl AsFdOwned for std::io::Stderr {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::os::fd::AsFd;
-        self.as_fd().try_clone_to_owned()
-    }
-}
-
-/// Removes the test gate's worktree: only a worktree of this repository registered at `dir`
-/// (or whose `.git` names one), or an empty directory. Anything else there is not ours.
-fn remove_temp_worktree(repo: &Repo, dir: &Utf8Path) -> Result<()> {
-    let found = super::worktree::find(&repo.loc, dir)?;
-    if found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.is_dir() {
-        super::worktree::remove(&repo.loc, dir, true, &[], true)?;
-    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod bisect;
 mod concurrency;
 mod elsewhere;
 mod exec_demo;
@@ -16,6 +17,8 @@ mod odd_repos;
 mod pool;
 mod random_kills;
 mod readonly;
+mod remote;
+mod run;
 mod safety;
 mod snapshots;
 mod start;

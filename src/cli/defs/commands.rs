@@ -16,7 +16,7 @@ pub static STATUS: Command = Command {
           This is the default command.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
-    flags: &[&STATUS_ALL],
+    flags: &[&STATUS_ALL, &REMOTE],
     examples: &[("git parallel", "show the state of the task graph"),
                 ("git parallel status --all", "list completed tasks too"),
                 ("git parallel status --json", "the same for a program")],
@@ -86,7 +86,7 @@ pub static START: Command = Command {
           changes.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["@ready"]),
-    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX],
+    flags: &[&DRY_RUN, &NO_COMMIT, &START_FORCE, &MAX, &REMOTE, &NO_WORKTREE, &START_RETRY],
     examples: &[("git parallel start", "start every ready task"),
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
@@ -104,9 +104,38 @@ pub static FINISH: Command = Command {
           changes.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE],
+    flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE, &REMOTE],
     examples: &[("git parallel finish --test 'cargo test'", "merge everything, land only if tests pass"),
                 ("git parallel finish --partial", "merge what merges cleanly")],
+    hidden: false,
+};
+
+pub static RUN: Command = Command {
+    id: CommandId::Run,
+    name: "run",
+    summary: "run an agent on every task, finish and retry them, unattended",
+    doc: "Drive the whole graph (or the named tasks and what they depend on): start every ready \
+          task, run the agent (--agent, parallel.agent) in its worktree, finish it as soon as its \
+          agent exits 0 with commits, and start what became ready at once. A failed attempt (exit \
+          not 0, no commits, --timeout, a conflict, files outside its paths, the test gate) runs \
+          the agent again in the same worktree, up to parallel.maxRetries retries; then the task \
+          is marked blocked, its branch and worktree kept, and the rest goes on. Completed \
+          checkpoints hold their dependents until 'git parallel approve'. Each start, finish and \
+          block is its own transaction; run again to continue after an interruption. Exits 1 \
+          when a task ended blocked.",
+    positionals: Positionals::Many("ID"),
+    complete_positionals: Complete::Tasks(&[]),
+    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
+    examples: &[
+        (
+            "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run every task to the end",
+        ),
+        (
+            "git parallel run -j 2 --test 'make test' API-01",
+            "API-01 and what it depends on, two agents at a time",
+        ),
+    ],
     hidden: false,
 };
 
@@ -122,7 +151,7 @@ pub static ABORT: Command = Command {
           kept under $GIT_COMMON_DIR/parallel/ignored/ (parallel.keepIgnored).",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT],
+    flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
 };
@@ -135,7 +164,7 @@ pub static FAIL: Command = Command {
           worktree are kept for debugging.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&REASON, &DRY_RUN, &NO_COMMIT],
+    flags: &[&REASON, &DRY_RUN, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
 };
@@ -149,7 +178,7 @@ pub static RETRY: Command = Command {
           retries and marks the task blocked."),
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["failed"]),
-    flags: &[&DRY_RUN],
+    flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel retry API-01", "try again")],
     hidden: false,
 };
@@ -161,8 +190,27 @@ pub static APPROVE: Command = Command {
     doc: "Record approved_at on a completed checkpoint task; tasks that depend on it become ready.",
     positionals: Positionals::One("ID"),
     complete_positionals: Complete::Tasks(&["@approval"]),
-    flags: &[&DRY_RUN],
+    flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
+    hidden: false,
+};
+
+pub static JOIN: Command = Command {
+    id: CommandId::Join,
+    name: "join",
+    summary: "make a worktree here for a task started on another clone",
+    doc: "Take part in a task started elsewhere: with --remote (or parallel.remote), fetch the \
+          remote first and bring the task's branch here; then create the task's worktree on its \
+          branch (with the remote as its upstream, so a plain git push there publishes the work), \
+          copy the .worktreeinclude / parallel.copy files and run parallel.postStart, as start \
+          does. One transaction; 'git parallel undo' removes the worktree again.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&DRY_RUN, &REMOTE],
+    examples: &[(
+        "git parallel join API-01 --remote origin",
+        "work on a task another clone started",
+    )],
     hidden: false,
 };
 
@@ -298,10 +346,12 @@ pub static COMMANDS: &[&Command] = &[
     &VALIDATE,
     &START,
     &FINISH,
+    &RUN,
     &ABORT,
     &FAIL,
     &RETRY,
     &APPROVE,
+    &JOIN,
     &RECOVER,
     &UNDO,
     &GC,

@@ -126,12 +126,15 @@ flag!(
     None,
     "merge the tasks that merge cleanly, leave the others running",
     "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
-     in progress, saying which."
+     in progress, saying which. Likewise with --test: the tasks that break the test (found by \
+     bisection) stay in progress, untouched, and the others are merged; the exit code is then 1."
 );
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
     "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
-     branch only moves when CMD exits 0.");
+     branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
+     bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
+     name the tasks that break it; with --partial the others are merged.");
 flag!(
     KEEP,
     "keep",
@@ -187,6 +190,40 @@ flag!(
     "Run at most N commands at the same time. The default is the number of CPUs."
 );
 flag!(
+    AGENT,
+    "agent",
+    None,
+    Value("CMD"),
+    Complete::Command,
+    Some("parallel.agent"),
+    "the agent command run in each task's worktree",
+    "The command run through the shell in each started task's worktree, with the task named in \
+     GIT_PARALLEL_* variables (see ENVIRONMENT). Default: git config parallel.agent. Never read \
+     from the task file."
+);
+flag!(
+    RUN_JOBS,
+    "jobs",
+    Some('j'),
+    Value("N"),
+    Complete::Nothing,
+    Some("parallel.maxTasks"),
+    "run at most N agents at once",
+    "Run at most N agents at the same time. Default: git config parallel.maxTasks, else the \
+     number of CPUs."
+);
+flag!(
+    TIMEOUT,
+    "timeout",
+    None,
+    Value("DURATION"),
+    Complete::Nothing,
+    None,
+    "fail an agent attempt that runs longer than DURATION",
+    "Stop an agent (SIGTERM, then SIGKILL) that runs longer than DURATION (e.g. 90s, 30m, 2h; a \
+     bare number is seconds) and count the attempt as failed. Default: no limit."
+);
+flag!(
     OUTPUT,
     "output",
     Some('o'),
@@ -205,6 +242,37 @@ flag!(
     None,
     "keep the demo repository",
     "Keep the demo repository and print where it is."
+);
+
+flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.remote"),
+    "coordinate through the shared remote NAME",
+    "Coordinate through the remote NAME (a configured git remote: file path, git://, ssh or https): \
+     fetch its branches first (into refs/parallel/remote/NAME/, not your remote-tracking refs), \
+     bring the local target and task branches up to them, compute the plan as usual, and publish \
+     the result with one atomic push leased on every ref it changes. If someone else published \
+     first, nothing is published and nothing local stays changed. Default: git config \
+     parallel.remote.");
+flag!(
+    NO_WORKTREE,
+    "no-worktree",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "create the task branches but no worktrees",
+    "Create and (with --remote) publish the task branches without making worktrees for them, for \
+     an orchestrator that only hands out tasks; agents take one with git parallel join ID."
+);
+flag!(
+    START_RETRY,
+    "retry",
+    None,
+    Switch,
+    Complete::Nothing,
+    None,
+    "with --remote: recompute when another clone published first",
+    "With --remote, when the push is refused because the target moved or a task was taken \
+     meanwhile, fetch again and recompute the start on the new tip (at most 3 attempts)."
 );
 
 flag!(STATUS_ALL, "all", None, Switch, Complete::Nothing, None,

@@ -31,11 +31,17 @@ const TASK_FILE: &str = include_str!("task-file.txt");
 /// The TASK FILE section: the keys of a task.
 const TASK_KEYS: &str = include_str!("task-keys.txt");
 
+/// RUNNING AGENTS: how `run` runs agents (the man page, and `run --help`).
+const RUNNING_AGENTS: &str = include_str!("run.txt");
+
 /// ENVIRONMENT.
 const ENVIRONMENT: &str = include_str!("environment.txt");
 
 /// FILES.
 const FILES: &str = include_str!("files.txt");
+
+/// SHARED REMOTE (the man page).
+const REMOTE: &str = include_str!("remote.txt");
 
 /// EXIT STATUS.
 const EXIT_STATUS: &str = include_str!("exit-status.txt");
@@ -369,6 +375,12 @@ fn command_sections(c: &Command) -> Vec<Section> {
             blocks: vec![Block::Para(plain(c.doc))],
         },
     ];
+    if c.id == defs::CommandId::Run {
+        v.push(Section {
+            title: "RUNNING AGENTS",
+            blocks: paras(RUNNING_AGENTS),
+        });
+    }
     if !c.flags.is_empty() {
         v.push(Section {
             title: "OPTIONS",
@@ -407,6 +419,16 @@ fn program_sections(detailed: bool) -> Vec<Section> {
         v.push(Section {
             title: "TASK FILE",
             blocks,
+        });
+        v.push(Section {
+            title: "SHARED REMOTE",
+            blocks: paras(REMOTE),
+        });
+    }
+    if detailed {
+        v.push(Section {
+            title: "RUNNING AGENTS",
+            blocks: paras(RUNNING_AGENTS),
         });
     }
     v.push(configuration_section());

@@ -29,6 +29,7 @@ fn finished(keep: bool) -> Finished {
             },
         ],
         conflicts: Vec::new(),
+        test_failures: Vec::new(),
         skipped: Vec::new(),
         keep,
         kept_lines: vec!["Kept 1 ignored path of wt (.env) in d".into()],
@@ -75,6 +76,7 @@ fn json_keeps_field_names_and_order() {
             "tested",
             "merged",
             "conflicts",
+            "test_failures",
             "skipped"
         ]
     );

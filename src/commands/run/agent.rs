@@ -1,0 +1,249 @@
+//! One agent attempt: the task brief written under the state directory, the agent command run
+//! through `sh -c` in the task's worktree in its own process group (stdin null, stdout and
+//! stderr appended to the task's log after a header line), the GIT_PARALLEL_* variables set,
+//! and the attempt stopped (SIGTERM to the group, SIGKILL after a grace period) on a timeout or
+//! when run is interrupted. Each attempt waits in its own thread and reports on a channel.
+
+use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::error::Result;
+use crate::taskgraph::Task;
+
+/// Everything an attempt needs.
+pub struct Spec {
+    pub id: String,
+    pub name: String,
+    pub product: String,
+    pub agent: String,
+    pub branch: String,
+    pub worktree: Utf8PathBuf,
+    pub task_file: Utf8PathBuf,
+    pub attempt: u32,
+    pub brief: Utf8PathBuf,
+    pub log: Utf8PathBuf,
+    pub command: String,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+}
+
+/// How an attempt's agent ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+    /// Ran longer than --timeout and was stopped.
+    TimedOut,
+    /// Stopped because run was interrupted.
+    Stopped,
+    /// Could not be started.
+    CannotRun(String),
+}
+
+impl Exit {
+    /// How it ended, for the log: `exit 0`, `killed by signal 9`, `timed out`…
+    pub fn describe(&self) -> String {
+        match self {
+            Exit::Code(c) => format!("exit {c}"),
+            Exit::Signal(s) => format!("killed by signal {s}"),
+            Exit::TimedOut => "timed out".into(),
+            Exit::Stopped => "stopped (run interrupted)".into(),
+            Exit::CannotRun(e) => format!("could not start: {e}"),
+        }
+    }
+
+    /// Why the attempt failed, in words (`None`: exit 0).
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Exit::Code(0) => None,
+            Exit::Code(c) => Some(format!("the agent exited with {c}")),
+            Exit::Signal(s) => Some(format!("the agent was killed by signal {s}")),
+            Exit::TimedOut => Some("the agent ran past --timeout and was stopped".into()),
+            Exit::Stopped => Some("run was interrupted".into()),
+            Exit::CannotRun(e) => Some(format!("the agent could not be started: {e}")),
+        }
+    }
+}
+
+/// An attempt that ended.
+pub struct Done {
+    pub id: String,
+    pub attempt: u32,
+    pub exit: Exit,
+}
+
+/// Writes the task's brief (description, acceptance criteria, what it produces, its paths)
+/// to `path`, for GIT_PARALLEL_TASK_BRIEF.
+pub fn write_brief(path: &Utf8Path, task: &Task) -> Result<()> {
+    let mut s = format!("# {}: {}\n\n", task.id, task.name);
+    if let Some(d) = &task.description {
+        s.push_str(&format!("## Description\n\n{}\n\n", d.trim_end()));
+    }
+    for (key, value) in &task.extra {
+        let (Some(k), Ok(v)) = (key.as_str(), serde_yaml::to_string(value)) else {
+            continue;
+        };
+        s.push_str(&format!("## {k}\n\n{}\n", v.trim_end()));
+        s.push('\n');
+    }
+    if !task.produces.is_empty() {
+        s.push_str("## Produces\n\n");
+        for a in &task.produces {
+            let name = a.name.as_deref().unwrap_or("-");
+            let path = a.path.as_deref().unwrap_or("-");
+            s.push_str(&format!("- {name}: {path}\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str("## Paths it may change\n\n");
+    for p in task.paths() {
+        s.push_str(&format!("- {p}\n"));
+    }
+    if !task.depends_on.is_empty() {
+        s.push_str(&format!(
+            "\n## Depends on\n\n{}\n",
+            task.depends_on.join(", ")
+        ));
+    }
+    std::fs::write(path, s).map_err(|e| crate::fatal!("cannot write the task brief {path}: {e}"))
+}
+
+/// Appends `text` to the log at `path` (best effort: a log that cannot be written is no reason
+/// to stop the run).
+pub fn append_log(path: &Utf8Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// Starts the attempt in a thread; it sends its [`Done`] on `tx`. `stop` asks it to stop.
+pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
+    std::thread::spawn(move || {
+        let exit = match launch(&spec) {
+            Ok(child) => wait(child, &spec, &stop),
+            Err(e) => Exit::CannotRun(e),
+        };
+        append_log(
+            &spec.log,
+            &format!("==== attempt {} ended: {}\n", spec.attempt, exit.describe()),
+        );
+        let _ = tx.send(Done {
+            id: spec.id,
+            attempt: spec.attempt,
+            exit,
+        });
+    });
+}
+
+fn launch(spec: &Spec) -> std::result::Result<Child, String> {
+    append_log(
+        &spec.log,
+        &format!(
+            "==== attempt {} of {} at {}: {}\n",
+            spec.attempt,
+            spec.id,
+            crate::time::now_iso(),
+            spec.command
+        ),
+    );
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&spec.log)
+        .map_err(|e| format!("cannot open {}: {e}", spec.log))?;
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&spec.command)
+        .current_dir(&spec.worktree)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .process_group(0);
+    let attempt = spec.attempt.to_string();
+    for (k, v) in [
+        ("ID", spec.id.as_str()),
+        ("NAME", spec.name.as_str()),
+        ("FILE", spec.task_file.as_str()),
+        ("BRIEF", spec.brief.as_str()),
+    ] {
+        cmd.env(format!("GIT_PARALLEL_TASK_{k}"), v);
+    }
+    for (k, v) in [
+        ("PRODUCT", spec.product.as_str()),
+        ("AGENT", spec.agent.as_str()),
+        ("BRANCH", spec.branch.as_str()),
+        ("WORKTREE", spec.worktree.as_str()),
+        ("ATTEMPT", attempt.as_str()),
+    ] {
+        cmd.env(format!("GIT_PARALLEL_{k}"), v);
+    }
+    cmd.spawn().map_err(|e| e.to_string())
+}
+
+/// Waits for the agent, stopping it on timeout or when `stop` is set.
+fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
+    let began = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                return match (status.code(), status.signal()) {
+                    (Some(c), _) => Exit::Code(c),
+                    (None, Some(s)) => Exit::Signal(s),
+                    (None, None) => Exit::Code(1),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return Exit::CannotRun(e.to_string()),
+        }
+        let timed_out = spec.timeout.is_some_and(|t| began.elapsed() >= t);
+        if timed_out || stop.load(Ordering::SeqCst) {
+            terminate(&mut child, spec.grace);
+            return if timed_out {
+                Exit::TimedOut
+            } else {
+                Exit::Stopped
+            };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM to the agent's process group, SIGKILL after `grace` if it is still there.
+fn terminate(child: &mut Child, grace: Duration) {
+    let Ok(pgid) = i32::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    // SAFETY: kill(2) on the agent's own process group (made with process_group(0)).
+    unsafe {
+        libc::kill(-pgid, libc::SIGTERM);
+    }
+    let until = Instant::now() + grace;
+    while Instant::now() < until {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: as above; whatever is left of the group is killed.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = child.wait();
+}

@@ -1,0 +1,155 @@
+//! What `run` reports: one [`Event`] per thing that happened (a JSON line each with `--json`,
+//! a line on stderr or the live display otherwise) and the final [`Summary`].
+
+use serde::Serialize;
+
+/// One event of `run` (`--json`: one object per line, `"event"` naming the kind).
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An agent attempt began in the task's worktree.
+    Started {
+        /// The task id.
+        id: String,
+        /// The attempt, from 1.
+        attempt: u32,
+        /// The task's branch.
+        branch: String,
+        /// The task's worktree (absolute).
+        worktree: String,
+        /// The log the agent's output is appended to.
+        log: String,
+    },
+    /// An attempt failed: the agent exited non-zero, made no commits, timed out, or finish
+    /// refused its work (conflict, files outside its paths, the test gate).
+    AttemptFailed {
+        /// The task id.
+        id: String,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why, in words (the details are in the log).
+        reason: String,
+        /// The task's log.
+        log: String,
+    },
+    /// The agent is run again in the same worktree (its partial work kept).
+    Retried {
+        /// The task id.
+        id: String,
+        /// The new attempt.
+        attempt: u32,
+    },
+    /// The agent exited 0 with commits of its own on the task's branch.
+    Finished {
+        /// The task id.
+        id: String,
+        /// The attempt that succeeded.
+        attempt: u32,
+        /// Commits on the branch not on the target.
+        commits: usize,
+    },
+    /// The task's branch was merged into the target and the task marked completed.
+    Merged {
+        /// The task id.
+        id: String,
+        /// Its merge commit (`null` when the branch had nothing to merge).
+        merge_commit: Option<String>,
+        /// The target's tip after the finish that merged it.
+        target_tip: String,
+    },
+    /// The task used up its retries and was marked blocked; its branch and worktree are kept.
+    Blocked {
+        /// The task id.
+        id: String,
+        /// Its failed attempts.
+        failures: u32,
+        /// Why the last attempt failed.
+        reason: String,
+        /// The kept branch.
+        branch: String,
+        /// The kept worktree.
+        worktree: String,
+    },
+    /// Nothing else can run and this task waits (for a checkpoint's approval, or on a task that
+    /// did not complete).
+    Waiting {
+        /// The task id.
+        id: String,
+        /// The completed checkpoints that must be approved first (`git parallel approve ID`).
+        approve: Vec<String>,
+        /// Why it waits, in words.
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The event as one line of text, git-like.
+    pub fn line(&self) -> String {
+        match self {
+            Event::Started { id, attempt, .. } => format!("{id}: started (attempt {attempt})"),
+            Event::AttemptFailed {
+                id,
+                attempt,
+                reason,
+                log,
+            } => format!("{id}: attempt {attempt} failed: {reason} (log: {log})"),
+            Event::Retried { id, attempt } => format!("{id}: retrying (attempt {attempt})"),
+            Event::Finished {
+                id,
+                attempt,
+                commits,
+            } => format!("{id}: agent done after attempt {attempt}, {commits} commit(s)"),
+            Event::Merged { id, .. } => format!("{id}: merged and completed"),
+            Event::Blocked {
+                id,
+                failures,
+                worktree,
+                ..
+            } => format!(
+                "{id}: blocked after {failures} failed attempts (branch and worktree kept: {worktree})"
+            ),
+            Event::Waiting { id, reason, .. } => format!("{id}: waits: {reason}"),
+        }
+    }
+}
+
+/// The end of a `run` (`--json`: the last line, `"event": "summary"`).
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct Summary {
+    /// Tasks completed by this run, in the order they were merged.
+    pub completed: Vec<String>,
+    /// Tasks marked blocked by this run (the exit code is then 1).
+    pub blocked: Vec<String>,
+    /// Tasks that wait for a completed checkpoint's approval, each with the checkpoints.
+    pub waiting_for_approval: Vec<Waiting>,
+    /// Tasks of the selection that did not run, with why (a dependency blocked or failed…).
+    pub not_run: Vec<NotRun>,
+    /// Agent attempts made by this run.
+    pub attempts: u32,
+    /// Whether run was interrupted (SIGINT, SIGTERM, SIGHUP) and stopped early.
+    pub interrupted: bool,
+    /// Seconds from start to end of this run.
+    pub wall_seconds: u64,
+    /// The plan's estimate when run began: the sum of the remaining tasks' minutes.
+    pub sequential_minutes: u64,
+    /// The plan's estimate when run began: the minutes of the critical path.
+    pub critical_path_minutes: u64,
+}
+
+/// A task waiting for approvals.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct Waiting {
+    /// The task id.
+    pub id: String,
+    /// The completed checkpoints to approve (`git parallel approve ID`).
+    pub approve: Vec<String>,
+}
+
+/// A task of the selection that did not run.
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct NotRun {
+    /// The task id.
+    pub id: String,
+    /// Why, in words.
+    pub reason: String,
+}

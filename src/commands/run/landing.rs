@@ -1,0 +1,159 @@
+//! Landing the agents' work: every agent that succeeded since the last finish is finished in
+//! one `finish --partial --json` transaction. The tasks it merged are completed; a task whose
+//! merge conflicts (the files written to its log), that the test gate names (`test_failures`:
+//! finish bisects a batch whose test fails and lands the others), or that finish left out,
+//! fails its attempt. A refused batch of several tasks (files outside a task's paths) is
+//! finished again one task at a time, so that only the culprits fail. Refusals no agent can
+//! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
+
+use camino::Utf8PathBuf;
+use serde_json::Value;
+
+use super::agent::append_log;
+use super::events::Event;
+use super::schedule::Sched;
+use crate::error::Result;
+
+impl Sched<'_> {
+    /// Finishes `batch` (ids of tasks whose agent succeeded).
+    pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
+        let mut args = vec!["finish".to_string(), "--partial".into(), "--json".into()];
+        if let Some(t) = &self.cfg.test {
+            args.push("--test".into());
+            args.push(t.clone());
+        }
+        args.extend(batch.iter().cloned());
+        let out = self.sub.call(&args)?;
+        let listed = |key: &str| {
+            out.json
+                .as_ref()
+                .and_then(|j| j[key].as_array())
+                .is_some_and(|c| !c.is_empty())
+        };
+        // A refusal because tasks of the batch conflict, or break the test gate (found by
+        // bisection, the others landed and finish exits 1 all the same), carries them in its
+        // document.
+        let named = listed("conflicts") || listed("test_failures") || listed("merged");
+        let target_fails = out
+            .json
+            .as_ref()
+            .is_some_and(|j| j["target_fails"] == Value::Bool(true));
+        if out.ok() || (out.refused() && named && !target_fails) {
+            let doc = out.json.unwrap_or(Value::Null);
+            return self.landed(&batch, &doc);
+        }
+        if crate::txn::interrupt::received().is_some() {
+            // Their agents succeeded (recorded): the next run finishes them.
+            return Ok(());
+        }
+        // Refusals no agent can fix: stop instead of failing every attempt.
+        let main_problem = target_fails
+            || [
+                "the main worktree has uncommitted changes",
+                "is not checked out in the main worktree",
+            ]
+            .iter()
+            .any(|p| out.stderr.contains(p));
+        if !out.refused() || main_problem {
+            return Err(crate::fatal!(
+                help = "see 'git parallel status'; run 'git parallel run' again to continue",
+                "finish {} failed:\n{}",
+                batch.join(" "),
+                out.stderr.trim_end()
+            ));
+        }
+        if batch.len() > 1 {
+            for id in batch {
+                self.finish(vec![id])?;
+            }
+            return Ok(());
+        }
+        for id in batch {
+            let log = self.log_of(&id);
+            append_log(&log, &format!("==== finish refused {id}:\n{}", out.stderr));
+            let why = format!("finish refused it: {}", out.error_line());
+            self.fail_unmerged(&id, &why)?;
+        }
+        Ok(())
+    }
+
+    fn log_of(&self, id: &str) -> Utf8PathBuf {
+        self.cfg.dir.join("logs").join(format!("{id}.log"))
+    }
+
+    /// What a `finish` report says about `batch`.
+    fn landed(&mut self, batch: &[String], doc: &Value) -> Result<()> {
+        let list = |key: &str| doc[key].as_array().cloned().unwrap_or_default();
+        let tip = doc["new_tip"].as_str().unwrap_or_default().to_string();
+        let mut seen = Vec::new();
+        for m in list("merged") {
+            let Some(id) = m["id"].as_str() else { continue };
+            seen.push(id.to_string());
+            self.records.forget(id);
+            self.summary.completed.push(id.into());
+            self.sink.event(&Event::Merged {
+                id: id.into(),
+                merge_commit: m["merge_commit"].as_str().map(str::to_string),
+                target_tip: tip.clone(),
+            });
+        }
+        self.records.save()?;
+        for c in list("conflicts") {
+            let Some(id) = c["id"].as_str() else { continue };
+            seen.push(id.to_string());
+            let files: Vec<&str> = c["files"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let log = self.log_of(id);
+            append_log(
+                &log,
+                &format!(
+                    "==== {id} conflicts with the target in:\n  {}\n",
+                    files.join("\n  ")
+                ),
+            );
+            let why = format!(
+                "its merge conflicts with the target in {}",
+                files.join(", ")
+            );
+            self.fail_unmerged(id, &why)?;
+        }
+        for t in list("test_failures") {
+            let Some(id) = t["id"].as_str() else { continue };
+            seen.push(id.to_string());
+            let reproduce = t["reproduce"].as_str().unwrap_or_default();
+            append_log(
+                &self.log_of(id),
+                &format!(
+                    "==== the test gate fails with {id} merged; to reproduce:\n  {reproduce}\n"
+                ),
+            );
+            self.fail_unmerged(id, "the test gate fails with its merge")?;
+        }
+        for id in batch.iter().filter(|id| !seen.contains(id)) {
+            let why = list("skipped")
+                .iter()
+                .find(|s| s["id"].as_str() == Some(id))
+                .and_then(|s| s["reason"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "finish did not merge it".into());
+            self.fail_unmerged(id, &format!("finish did not merge it: {why}"))?;
+        }
+        Ok(())
+    }
+
+    /// `id`'s work could not land: its attempt failed.
+    fn fail_unmerged(&mut self, id: &str, why: &str) -> Result<()> {
+        let env = super::super::common::Env::load_readonly(self.ctx)?;
+        let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
+            return Ok(());
+        };
+        let branch = env.branch_of(task);
+        let wt = env
+            .worktree_of(task)?
+            .map(|w| w.path)
+            .unwrap_or_else(|| env.worktree_path(task));
+        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
+        self.attempt_failed(id, attempt, why, branch, wt)
+    }
+}

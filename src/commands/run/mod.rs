@@ -1,0 +1,281 @@
+//! `git parallel run [ID…]`: the whole protocol, unattended. Starts every ready task, runs the
+//! agent command in each task's worktree (at most `-j N` at once), finishes a task as soon as
+//! its agent succeeds, runs a failed attempt again in the same worktree up to
+//! `parallel.maxRetries` retries and then marks the task blocked, and starts whatever became
+//! ready at once. Every repository change is one of the existing transactions (start, finish,
+//! block), made one at a time.
+//!
+//! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
+//! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
+//! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
+//! display.rs (live display, event lines, JSON lines).
+
+pub mod agent;
+pub mod display;
+pub mod events;
+mod landing;
+pub mod schedule;
+pub mod state;
+pub mod sub;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+use crate::cli::defs;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::taskgraph::schedule::{blockers, critical_path, sequential_minutes, Blocker};
+use crate::taskgraph::{Status, TaskFile};
+use events::{Event, NotRun, Summary, Waiting};
+use schedule::{Config, Sched};
+
+/// The grace period between SIGTERM and SIGKILL for an agent, in seconds (overridden by
+/// `GIT_PARALLEL_KILL_GRACE`).
+const GRACE_SECONDS: u64 = 5;
+
+pub fn run(ctx: &Context) -> Result<()> {
+    let began = Instant::now();
+    crate::txn::interrupt::install();
+    let sub = sub::Sub::new(ctx)?;
+    if let Some(op) = sub.settle(ctx)? {
+        crate::report::text_note(
+            &ctx.out,
+            format_args!("settled the interrupted operation '{op}'"),
+        );
+    }
+    let env = super::common::Env::load_readonly(ctx)?;
+    let tf = &env.tf;
+    let cfg = config(ctx, &env)?;
+    let scope = cfg.scope.clone();
+    let mut summary = Summary {
+        sequential_minutes: sequential_minutes(&tf.graph),
+        critical_path_minutes: critical_path(&tf.graph).minutes,
+        ..Summary::default()
+    };
+    let mut sched = Sched::new(ctx, cfg, sub, env.target.clone());
+    let result = sched.drive();
+    std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
+    summary.blocked = std::mem::take(&mut sched.summary.blocked);
+    summary.attempts = sched.summary.attempts;
+    summary.interrupted = sched.summary.interrupted;
+    result?;
+    if !summary.interrupted {
+        wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
+    }
+    summary.wall_seconds = began.elapsed().as_secs();
+    sched.sink.summary(&summary);
+    outcome(&summary)
+}
+
+/// The exit: interrupted (128 + signal), 1 when a task ended blocked, else 0.
+fn outcome(s: &Summary) -> Result<()> {
+    if let Some(signal) = crate::txn::interrupt::received().filter(|_| s.interrupted) {
+        return Err(Error::Interrupted {
+            signal,
+            report: miette::miette!(
+                help = "run 'git parallel run' again to continue where it stopped",
+                "run was interrupted by {}; the agents were stopped and every task left as it was",
+                crate::txn::interrupt::name(signal)
+            ),
+        });
+    }
+    if !s.blocked.is_empty() {
+        return Err(crate::refused!(
+            help =
+                "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/",
+            "{} blocked after using up their retries: {}",
+            if s.blocked.len() == 1 {
+                "a task was"
+            } else {
+                "tasks were"
+            },
+            s.blocked.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The agent command, the limits and the selection.
+fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
+    let agent = ctx
+        .flag_or_config(&defs::AGENT)
+        .filter(|a| !a.trim().is_empty());
+    let Some(agent) = agent else {
+        return Err(Error::usage(
+            "no agent command: pass --agent CMD or set it with git config parallel.agent CMD",
+            Some(defs::RUN.name),
+        ));
+    };
+    let jobs = match ctx.flag_or_config(&defs::RUN_JOBS) {
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(Error::usage(
+                    format!(
+                        "-j / parallel.maxTasks must be a whole number of 1 or more, not '{v}'"
+                    ),
+                    Some(defs::RUN.name),
+                ))
+            }
+        },
+        None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let timeout = match ctx.args.value(&defs::TIMEOUT) {
+        Some(v) => Some(parse_duration(v).ok_or_else(|| {
+            Error::usage(
+                format!("--timeout takes a duration such as 90s, 30m or 2h, not '{v}'"),
+                Some(defs::RUN.name),
+            )
+        })?),
+        None => None,
+    };
+    let grace = std::env::var("GIT_PARALLEL_KILL_GRACE")
+        .ok()
+        .and_then(|v| parse_duration(&v))
+        .unwrap_or(Duration::from_secs(GRACE_SECONDS));
+    Ok(Config {
+        agent,
+        jobs,
+        test: ctx.args.value(&defs::TEST).map(str::to_string),
+        timeout,
+        grace,
+        max_retries: ctx.repo.max_retries()?,
+        scope: scope(ctx, &env.tf)?,
+        dir: crate::txn::state_dir(&ctx.repo).join("run"),
+        product: env.product.clone(),
+        task_file: env.task_path.clone(),
+    })
+}
+
+/// `90`, `90s`, `30m`, `2h` (also fractions: `0.5s`).
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// With ids: those tasks and every task they depend on, directly or not. `None`: all.
+fn scope(ctx: &Context, tf: &TaskFile) -> Result<Option<BTreeSet<String>>> {
+    if ctx.args.positionals.is_empty() {
+        return Ok(None);
+    }
+    let mut todo: Vec<String> = Vec::new();
+    for id in &ctx.args.positionals {
+        if tf.task(id).is_none() {
+            return Err(crate::refused!(
+                help = super::common::unknown_id_hint(tf, id),
+                "no task {id} in {}",
+                tf.path
+            ));
+        }
+        todo.push(id.clone());
+    }
+    let mut scope = BTreeSet::new();
+    while let Some(id) = todo.pop() {
+        if let Some(t) = tf.task(&id).filter(|_| scope.insert(id.clone())) {
+            todo.extend(t.depends_on.iter().cloned());
+        }
+    }
+    Ok(Some(scope))
+}
+
+/// The end when nothing more can run: who waits for whose approval, and what did not run.
+fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s: &mut Summary) {
+    for (i, t) in tf.graph.tasks.iter().enumerate() {
+        if t.status.is_done() || scope.is_some_and(|sc| !sc.contains(&t.id)) {
+            continue;
+        }
+        if s.blocked.contains(&t.id) {
+            continue;
+        }
+        let bs = blockers(&tf.graph, i);
+        let approve: Vec<String> = bs
+            .iter()
+            .filter_map(|b| match b {
+                Blocker::Checkpoint { dep } => Some(dep.clone()),
+                _ => None,
+            })
+            .collect();
+        let reason = match sched.unstartable.get(&t.id) {
+            Some(why) => why.clone(),
+            None if bs.is_empty() => format!("status is {}", t.status),
+            None => super::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs)),
+        };
+        sched.sink.event(&Event::Waiting {
+            id: t.id.clone(),
+            approve: approve.clone(),
+            reason: reason.clone(),
+        });
+        if approve.is_empty() || t.status == Status::Blocked {
+            s.not_run.push(NotRun {
+                id: t.id.clone(),
+                reason,
+            });
+        } else {
+            s.waiting_for_approval.push(Waiting {
+                id: t.id.clone(),
+                approve,
+            });
+        }
+    }
+}
+
+/// The summary as text.
+pub fn summary_text(s: &Summary) -> String {
+    let mut t = String::new();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    };
+    let _ = writeln!(t, "Completed: {}", list(&s.completed));
+    if !s.blocked.is_empty() {
+        let _ = writeln!(
+            t,
+            "Blocked: {} (branches and worktrees kept)",
+            s.blocked.join(", ")
+        );
+    }
+    for w in &s.waiting_for_approval {
+        let _ = writeln!(
+            t,
+            "Waiting for approval: {} (git parallel approve {})",
+            w.id,
+            w.approve.join(" ")
+        );
+    }
+    for n in &s.not_run {
+        let _ = writeln!(t, "Not run: {}: {}", n.id, n.reason);
+    }
+    let _ = writeln!(
+        t,
+        "{} agent attempt{} in {}m{:02}s (plan: {} min sequential, {} min critical path).",
+        s.attempts,
+        if s.attempts == 1 { "" } else { "s" },
+        s.wall_seconds / 60,
+        s.wall_seconds % 60,
+        s.sequential_minutes,
+        s.critical_path_minutes
+    );
+    t
+}

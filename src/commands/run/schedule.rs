@@ -1,0 +1,424 @@
+//! The event loop of `run`: agents run concurrently (at most `jobs`); everything else — start,
+//! finish, block — happens here, one transaction at a time, as soon as the event that calls
+//! for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
+//! (or the task blocked), and every task that became ready starts at once. No waves.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use camino::Utf8PathBuf;
+
+use super::agent::{self, Done, Exit, Spec};
+use super::display::Sink;
+use super::events::{Event, Summary};
+use super::state::{Last, Records};
+use super::sub::Sub;
+use crate::context::Context;
+use crate::error::Result;
+use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
+
+/// What `run` was told.
+pub struct Config {
+    pub agent: String,
+    pub jobs: usize,
+    /// `--test` as given (finish reads `parallel.test` itself).
+    pub test: Option<String>,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    pub max_retries: i64,
+    /// The tasks run may touch (`None`: all).
+    pub scope: Option<BTreeSet<String>>,
+    /// `<state dir>/run`.
+    pub dir: Utf8PathBuf,
+    /// The product, for GIT_PARALLEL_PRODUCT.
+    pub product: String,
+    /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
+    pub task_file: Utf8PathBuf,
+}
+
+/// A task whose agent runs.
+pub(super) struct Running {
+    branch: String,
+    worktree: Utf8PathBuf,
+}
+
+/// The scheduler's state.
+pub struct Sched<'a> {
+    pub(super) ctx: &'a Context,
+    pub(super) cfg: Config,
+    pub(super) sub: Sub,
+    pub records: Records,
+    pub(super) running: BTreeMap<String, Running>,
+    /// Agents that succeeded, to be finished together (one batch).
+    pub(super) to_finish: Vec<String>,
+    /// Tasks whose agent runs again (branch, worktree), in order.
+    pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
+    /// Tasks start refused: not tried again by this run.
+    pub(super) unstartable: BTreeMap<String, String>,
+    pub(super) target: String,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) tx: Sender<Done>,
+    pub(super) rx: Receiver<Done>,
+    pub sink: Sink,
+    pub summary: Summary,
+}
+
+impl<'a> Sched<'a> {
+    pub fn new(ctx: &'a Context, cfg: Config, sub: Sub, target: String) -> Sched<'a> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        Sched {
+            ctx,
+            records: Records::load(&cfg.dir),
+            cfg,
+            sub,
+            running: BTreeMap::new(),
+            to_finish: Vec::new(),
+            again: VecDeque::new(),
+            unstartable: BTreeMap::new(),
+            target,
+            stop: Arc::new(AtomicBool::new(false)),
+            tx,
+            rx,
+            sink: Sink::new(&ctx.out),
+            summary: Summary::default(),
+        }
+    }
+
+    fn in_scope(&self, id: &str) -> bool {
+        self.cfg.scope.as_ref().is_none_or(|s| s.contains(id))
+    }
+
+    /// Runs until nothing more can run, or until interrupted (then the agents are stopped).
+    pub fn drive(&mut self) -> Result<()> {
+        let result = self.resume().and_then(|()| self.event_loop());
+        if result.is_err() || self.summary.interrupted {
+            self.stop_all();
+        }
+        result
+    }
+
+    fn event_loop(&mut self) -> Result<()> {
+        loop {
+            if crate::txn::interrupt::received().is_some() {
+                self.summary.interrupted = true;
+                return Ok(());
+            }
+            while let Ok(done) = self.rx.try_recv() {
+                self.on_done(done)?;
+            }
+            if !self.to_finish.is_empty() {
+                let batch = std::mem::take(&mut self.to_finish);
+                self.finish(batch)?;
+                continue;
+            }
+            self.relaunch()?;
+            let started = self.start_ready()?;
+            if self.running.is_empty() && !started && self.again.is_empty() {
+                return Ok(());
+            }
+            self.sink.tick();
+            if let Ok(done) = self.rx.recv_timeout(Duration::from_millis(100)) {
+                self.on_done(done)?;
+            }
+        }
+    }
+
+    /// Tasks already in progress when run begins: finished when their last attempt
+    /// succeeded and left commits, else their agent runs (again).
+    fn resume(&mut self) -> Result<()> {
+        let env = super::super::common::Env::load_readonly(self.ctx)?;
+        for task in &env.tf.graph.tasks {
+            if task.status != Status::InProgress || !self.in_scope(&task.id) {
+                continue;
+            }
+            let branch = env.branch_of(task);
+            let Some(wt) = env.worktree_of(task)? else {
+                self.unstartable.insert(
+                    task.id.clone(),
+                    "in progress, but its worktree is not here".into(),
+                );
+                continue;
+            };
+            let last = self.records.get(&task.id).map(|r| r.last);
+            if last == Some(Last::Succeeded) && self.commits(&branch)? > 0 {
+                self.to_finish.push(task.id.clone());
+                continue;
+            }
+            if last == Some(Last::Running) {
+                self.records.interrupted(&task.id);
+            }
+            self.again.push_back((task.id.clone(), branch, wt.path));
+        }
+        Ok(())
+    }
+
+    /// Commits on `branch` that the target does not have.
+    pub(super) fn commits(&self, branch: &str) -> Result<usize> {
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
+        let out = crate::git::cli::stdout(cmd)?;
+        Ok(out.trim().parse().unwrap_or(0))
+    }
+
+    fn free_slots(&self) -> usize {
+        self.cfg.jobs.saturating_sub(self.running.len())
+    }
+
+    /// Agents to run again, as slots free up.
+    fn relaunch(&mut self) -> Result<()> {
+        while self.free_slots() > 0 {
+            let Some((id, branch, wt)) = self.again.pop_front() else {
+                break;
+            };
+            self.launch(&id, branch, wt)?;
+        }
+        Ok(())
+    }
+
+    /// Starts the ready tasks of the selection that fit (one `start` transaction) and their
+    /// agents. Whether any started.
+    fn start_ready(&mut self) -> Result<bool> {
+        let free = self.free_slots();
+        if free == 0 || crate::txn::interrupt::received().is_some() {
+            return Ok(false);
+        }
+        let tf = self.ctx.load_tasks()?;
+        let ids: Vec<String> = schedule::select(&tf.graph)
+            .run
+            .iter()
+            .map(|&i| tf.graph.tasks[i].id.clone())
+            .filter(|id| self.in_scope(id) && !self.unstartable.contains_key(id))
+            .take(free)
+            .collect();
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        let mut args = vec!["start".to_string(), "--json".to_string()];
+        args.extend(ids.iter().cloned());
+        let out = self.sub.call(&args)?;
+        if !out.ok() && crate::txn::interrupt::received().is_some() {
+            // The start was interrupted with us and rolled back; the loop stops next.
+            return Ok(false);
+        }
+        if !out.ok() {
+            // One at a time would show which; the first one is refused for good.
+            let first = ids[0].clone();
+            let why = out.error_line();
+            if out.refused() && ids.len() == 1 {
+                self.unstartable.insert(first, why);
+                return Ok(true);
+            }
+            if out.refused() {
+                let single = vec!["start".into(), "--json".into(), first.clone()];
+                let o = self.sub.call(&single)?;
+                if !o.ok() {
+                    self.unstartable.insert(first, o.error_line());
+                    return Ok(true);
+                }
+                return self.launch_started(&o).map(|()| true);
+            }
+            return Err(crate::fatal!("start {} failed: {}", ids.join(" "), why));
+        }
+        self.launch_started(&out).map(|()| true)
+    }
+
+    /// The agents of the tasks a `start` report names.
+    fn launch_started(&mut self, out: &super::sub::Outcome) -> Result<()> {
+        let started = out
+            .json
+            .as_ref()
+            .and_then(|j| j["started"].as_array())
+            .cloned()
+            .unwrap_or_default();
+        for t in started {
+            let (Some(id), Some(branch), Some(wt)) = (
+                t["id"].as_str(),
+                t["branch"].as_str(),
+                t["worktree"].as_str(),
+            ) else {
+                continue;
+            };
+            let branch = if branch.starts_with("refs/") {
+                branch.to_string()
+            } else {
+                format!("refs/heads/{branch}")
+            };
+            self.launch(id, branch, wt.into())?;
+        }
+        Ok(())
+    }
+
+    /// Runs the next attempt of `id`'s agent in `worktree`.
+    fn launch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+        let tf: TaskFile = self.ctx.load_tasks()?;
+        let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
+            return Ok(());
+        };
+        let (briefs, logs) = (self.cfg.dir.join("briefs"), self.cfg.dir.join("logs"));
+        for d in [&briefs, &logs] {
+            std::fs::create_dir_all(d).map_err(|e| crate::fatal!("cannot create {d}: {e}"))?;
+        }
+        let brief = briefs.join(format!("{id}.md"));
+        agent::write_brief(&brief, task)?;
+        let attempt = self.records.begin(id);
+        self.records.save()?;
+        self.summary.attempts += 1;
+        let log = logs.join(format!("{id}.log"));
+        if attempt > 1 {
+            self.sink.event(&Event::Retried {
+                id: id.into(),
+                attempt,
+            });
+        }
+        self.sink.event(&Event::Started {
+            id: id.into(),
+            attempt,
+            branch: crate::git::short_branch(&branch).into(),
+            worktree: worktree.to_string(),
+            log: log.to_string(),
+        });
+        let spec = Spec {
+            id: id.into(),
+            name: task.name.clone(),
+            product: self.cfg.product.clone(),
+            agent: task.agent.clone(),
+            branch: crate::git::short_branch(&branch).into(),
+            worktree: worktree.clone(),
+            task_file: self.cfg.task_file.clone(),
+            attempt,
+            brief,
+            log,
+            command: self.cfg.agent.clone(),
+            timeout: self.cfg.timeout,
+            grace: self.cfg.grace,
+        };
+        agent::spawn(spec, self.stop.clone(), self.tx.clone());
+        self.running.insert(id.into(), Running { branch, worktree });
+        Ok(())
+    }
+
+    /// An agent ended.
+    fn on_done(&mut self, done: Done) -> Result<()> {
+        let Some(r) = self.running.remove(&done.id) else {
+            return Ok(());
+        };
+        if done.exit == Exit::Stopped {
+            self.records.interrupted(&done.id);
+            return self.records.save();
+        }
+        let failure = match done.exit.failure() {
+            Some(why) => Some(why),
+            None => match self.commits(&r.branch)? {
+                0 => Some("the agent exited 0 without committing anything".into()),
+                n => {
+                    self.records.succeeded(&done.id);
+                    self.records.save()?;
+                    self.sink.event(&Event::Finished {
+                        id: done.id.clone(),
+                        attempt: done.attempt,
+                        commits: n,
+                    });
+                    self.to_finish.push(done.id.clone());
+                    None
+                }
+            },
+        };
+        match failure {
+            Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),
+            None => Ok(()),
+        }
+    }
+
+    /// An attempt failed: run the agent again, or block the task once out of retries.
+    pub(super) fn attempt_failed(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        why: &str,
+        branch: String,
+        worktree: Utf8PathBuf,
+    ) -> Result<()> {
+        let failures = self.records.failed(id, why);
+        self.records.save()?;
+        let log = self.cfg.dir.join("logs").join(format!("{id}.log"));
+        agent::append_log(&log, &format!("==== attempt {attempt} failed: {why}\n"));
+        self.sink.event(&Event::AttemptFailed {
+            id: id.into(),
+            attempt,
+            reason: why.into(),
+            log: log.to_string(),
+        });
+        if i64::from(failures) > self.cfg.max_retries {
+            return self.block(id, failures, why, &branch, &worktree);
+        }
+        self.again.push_back((id.into(), branch, worktree));
+        Ok(())
+    }
+
+    /// Marks `id` blocked (one transaction), its branch and worktree kept.
+    fn block(
+        &mut self,
+        id: &str,
+        failures: u32,
+        why: &str,
+        branch: &str,
+        worktree: &Utf8PathBuf,
+    ) -> Result<()> {
+        let planned = super::super::common::Env::load(self.ctx).and_then(|env| {
+            let task = env
+                .tf
+                .graph
+                .tasks
+                .iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| crate::fatal!("task {id} is no longer in the task file"))?;
+            let extra = vec![
+                Edit::task(id, "retry_count", Scalar::Int(i64::from(failures))),
+                Edit::task(id, "result", why),
+            ];
+            super::super::block::plan(&env, task, "run", failures, extra)
+        });
+        let plan = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                crate::txn::lock::release_held();
+                return Err(e);
+            }
+        };
+        crate::txn::execute(&self.ctx.repo, plan)?;
+        self.records.forget(id);
+        self.records.save()?;
+        self.summary.blocked.push(id.into());
+        self.sink.event(&Event::Blocked {
+            id: id.into(),
+            failures,
+            reason: why.into(),
+            branch: crate::git::short_branch(branch).into(),
+            worktree: worktree.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Asks every agent to stop and waits for them (SIGTERM, then SIGKILL after the grace).
+    fn stop_all(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let until = Instant::now() + self.cfg.grace + Duration::from_secs(5);
+        while !self.running.is_empty() && Instant::now() < until {
+            if let Ok(done) = self.rx.recv_timeout(Duration::from_millis(100)) {
+                let Some(r) = self.running.remove(&done.id) else {
+                    continue;
+                };
+                let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
+                if ok {
+                    self.records.succeeded(&done.id);
+                } else {
+                    self.records.interrupted(&done.id);
+                }
+            }
+        }
+        let _ = self.records.save();
+    }
+}

@@ -1,0 +1,113 @@
+//! The per-task attempt records of `run`, kept in `<state dir>/run/state.json` so that a run
+//! started again continues: how many attempts a task had, how many failed, and whether the
+//! last one succeeded (its agent is then not run again; the task is finished). A record is
+//! dropped when its task is merged or blocked.
+
+use std::collections::BTreeMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// How a task's last attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Last {
+    /// Still running (or run was killed while it ran).
+    Running,
+    /// Exit 0 with commits: to be finished.
+    Succeeded,
+    /// Failed; the agent runs again.
+    Failed,
+}
+
+/// One task's attempts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub attempts: u32,
+    pub failures: u32,
+    pub last: Last,
+    /// Why the last attempt failed.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Every task's record, and where they are kept.
+pub struct Records {
+    path: Utf8PathBuf,
+    pub tasks: BTreeMap<String, Record>,
+}
+
+impl Records {
+    /// The records under `dir` (`<state dir>/run`), empty when there are none (or unreadable).
+    pub fn load(dir: &Utf8Path) -> Records {
+        let path = dir.join("state.json");
+        let tasks = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        Records { path, tasks }
+    }
+
+    /// Writes the records (atomically: a temporary file renamed over the old one).
+    pub fn save(&self) -> Result<()> {
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(&self.tasks).unwrap_or_default();
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| crate::fatal!("cannot write {}: {e}", self.path))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Record> {
+        self.tasks.get(id)
+    }
+
+    /// The record of `id`, made when there is none.
+    fn entry(&mut self, id: &str) -> &mut Record {
+        self.tasks.entry(id.to_string()).or_insert(Record {
+            attempts: 0,
+            failures: 0,
+            last: Last::Running,
+            reason: None,
+        })
+    }
+
+    /// A new attempt of `id` begins; its number.
+    pub fn begin(&mut self, id: &str) -> u32 {
+        let r = self.entry(id);
+        r.attempts += 1;
+        r.last = Last::Running;
+        r.attempts
+    }
+
+    /// The last attempt of `id` succeeded.
+    pub fn succeeded(&mut self, id: &str) {
+        if let Some(r) = self.tasks.get_mut(id) {
+            r.last = Last::Succeeded;
+        }
+    }
+
+    /// The last attempt of `id` failed; the failures so far.
+    pub fn failed(&mut self, id: &str, reason: &str) -> u32 {
+        let r = self.entry(id);
+        r.attempts = r.attempts.max(1);
+        r.failures += 1;
+        r.last = Last::Failed;
+        r.reason = Some(reason.to_string());
+        r.failures
+    }
+
+    /// The last attempt of `id` was stopped by an interruption: it does not count.
+    pub fn interrupted(&mut self, id: &str) {
+        if let Some(r) = self.tasks.get_mut(id) {
+            r.attempts = r.attempts.saturating_sub(1);
+            r.last = Last::Failed;
+        }
+    }
+
+    /// `id` is merged or blocked: its record goes.
+    pub fn forget(&mut self, id: &str) {
+        self.tasks.remove(id);
+    }
+}

@@ -1,0 +1,118 @@
+//! The shared git remote as a compare-and-swap store, through the git CLI (any transport git
+//! speaks: file path, git://, ssh, https): fetch its branches into git-parallel's private
+//! namespace (`refs/parallel/remote/<name>/heads/…`, never the user's remote-tracking refs),
+//! read its refs with `ls-remote`, and one atomic push with a lease on every ref.
+
+use std::collections::BTreeMap;
+
+use super::{cli, Location, RefUpdate, Result};
+
+/// Where `fetch` keeps the remote's `refs/heads/<x>`: `refs/parallel/remote/<remote>/heads/<x>`.
+pub fn fetched_ref(remote: &str, name: &str) -> String {
+    let rest = name.strip_prefix("refs/").unwrap_or(name);
+    format!("refs/parallel/remote/{remote}/{rest}")
+}
+
+/// Whether `remote` names a configured remote (`remote.<name>.url`).
+pub fn configured(loc: &Location, remote: &str) -> bool {
+    let mut cmd = loc.git_main();
+    cmd.args(["config", "--get", &format!("remote.{remote}.url")]);
+    cli::run(cmd).is_ok()
+}
+
+/// Fetches every branch of `remote` into the private namespace, pruning the ones gone there.
+pub fn fetch(loc: &Location, remote: &str) -> Result<()> {
+    let mut cmd = loc.git_main();
+    cmd.args([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--prune",
+        // No opportunistic update of the user's remote-tracking refs.
+        "--refmap=",
+        remote,
+    ])
+    .arg(format!(
+        "+refs/heads/*:{}",
+        fetched_ref(remote, "refs/heads/*")
+    ));
+    cli::run(cmd)?;
+    Ok(())
+}
+
+/// The current values of `names` on `remote` (absent ones are missing from the map).
+pub fn ls_remote(loc: &Location, remote: &str, names: &[&str]) -> Result<BTreeMap<String, String>> {
+    let mut cmd = loc.git_main();
+    cmd.args(["ls-remote", "--refs", remote]);
+    cmd.args(names);
+    let out = cli::stdout(cmd)?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(_, name)| names.contains(name))
+        .map(|(oid, name)| (name.to_string(), oid.to_string()))
+        .collect())
+}
+
+/// How an atomic push ended.
+pub enum Pushed {
+    /// Every ref took its new value.
+    Done,
+    /// The remote refused (a lease did not hold, a hook said no): nothing changed there.
+    Rejected(String),
+    /// git could not run or reach the remote; whether anything changed is not known.
+    Failed(String),
+}
+
+/// One `git push --atomic --porcelain` of `updates`, each with `--force-with-lease` at its `old`
+/// value (absent: the ref must not exist). Never a push without lease.
+pub fn push(loc: &Location, remote: &str, updates: &[RefUpdate]) -> Result<Pushed> {
+    let mut cmd = loc.git_main();
+    cmd.args(["push", "--atomic", "--porcelain", "--no-verify", remote]);
+    for u in updates {
+        cmd.arg(format!(
+            "--force-with-lease={}:{}",
+            u.name,
+            u.old.as_deref().unwrap_or("")
+        ));
+    }
+    for u in updates {
+        cmd.arg(format!("{}:{}", u.new.as_deref().unwrap_or(""), u.name));
+    }
+    let shown = cli::describe(&cmd);
+    let out = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .map_err(|e| super::Error::Spawn {
+            what: format!("cannot run {shown}"),
+            source: e,
+        })?;
+    if out.status.success() {
+        return Ok(Pushed::Done);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Porcelain: one `<flag>\t<from>:<to>\t<summary>` line per ref; `!` is a refusal.
+    let rejected: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.starts_with('!'))
+        .map(|l| l.trim_start_matches('!').trim().replace('\t', " "))
+        .collect();
+    if rejected.is_empty() {
+        Ok(Pushed::Failed(stderr.trim().to_string()))
+    } else {
+        Ok(Pushed::Rejected(rejected.join("; ")))
+    }
+}
+
+/// `author: subject` of a commit, when it is in the local object database.
+pub fn commit_line(loc: &Location, oid: &str) -> Option<String> {
+    let mut cmd = loc.git_main();
+    cmd.args(["log", "-1", "--format=%an <%ae>: %s", oid, "--"]);
+    cli::stdout(cmd)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}

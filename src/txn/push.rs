@@ -1,0 +1,153 @@
+//! The `Push` step: publishing an operation's ref changes on the shared remote with one atomic,
+//! leased push — the commit point of a `--remote` operation. Idempotent like every step: the
+//! remote's refs are read first; all at their new values is done, all at their old values is
+//! pushed, anything else is someone else's change and refused, naming who moved what.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::Result;
+use crate::git::remote::{self, Pushed};
+use crate::git::{short_branch, Location, RefUpdate};
+
+use super::step::short;
+
+/// Set when a push of this process was refused because the remote moved (a lost race), so a
+/// command may recompute on the new tip.
+static LOST: AtomicBool = AtomicBool::new(false);
+/// Set once this process has sent a push: before that, a failed Push step changed nothing.
+static SENT: AtomicBool = AtomicBool::new(false);
+
+/// Whether a push was refused because someone else moved the remote since the last [`reset`].
+pub fn lost_race() -> bool {
+    LOST.load(Ordering::Relaxed)
+}
+
+/// Forgets an earlier lost race (before a new attempt).
+pub fn reset() {
+    LOST.store(false, Ordering::Relaxed);
+}
+
+/// `push to origin: move main a..b; create feature/x at c`.
+pub fn describe(remote: &str, updates: &[RefUpdate]) -> String {
+    let parts: Vec<String> = updates
+        .iter()
+        .map(|u| {
+            let b = short_branch(&u.name);
+            match (&u.old, &u.new) {
+                (None, Some(n)) => format!("create {b} at {}", short(n)),
+                (Some(o), None) => format!("delete {b} (at {})", short(o)),
+                (Some(o), Some(n)) => format!("move {b} {}..{}", short(o), short(n)),
+                (None, None) => format!("check {b} is absent"),
+            }
+        })
+        .collect();
+    format!("push to {remote}: {}", parts.join("; "))
+}
+
+/// The updates the other way round (for `undo`, and to take back a push).
+pub fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
+    updates
+        .iter()
+        .map(|u| RefUpdate {
+            name: u.name.clone(),
+            old: u.new.clone(),
+            new: u.old.clone(),
+        })
+        .collect()
+}
+
+/// The step that takes the push back (for `undo`).
+pub fn inverse(remote: &str, updates: &[RefUpdate]) -> super::Step {
+    super::Step::Push {
+        remote: remote.to_string(),
+        updates: reversed(updates),
+    }
+}
+
+/// Applies the push (see the module doc).
+pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
+    SENT.store(false, Ordering::Relaxed);
+    let cur = current(loc, name, updates)?;
+    if at(&cur, updates, |u| &u.new) {
+        return Ok(());
+    }
+    if !at(&cur, updates, |u| &u.old) {
+        return Err(moved(loc, name, updates, &cur));
+    }
+    SENT.store(true, Ordering::Relaxed);
+    match remote::push(loc, name, updates)? {
+        Pushed::Done => Ok(()),
+        Pushed::Rejected(why) => {
+            let cur = current(loc, name, updates)?;
+            if at(&cur, updates, |u| &u.old) {
+                return Err(crate::refused!(
+                    help = "see the remote's hooks or permissions; nothing was published",
+                    "{name} refused the push: {why}"
+                ));
+            }
+            Err(moved(loc, name, updates, &cur))
+        }
+        Pushed::Failed(stderr) => Err(crate::fatal!(
+            help = "check that the remote is reachable (git ls-remote {name}); then run 'git parallel recover' to settle the operation",
+            "cannot push to {name}: {stderr}"
+        )),
+    }
+}
+
+/// Takes the push back when it took effect: the reverse push, leased on the new values.
+/// Before this process sent anything (`fresh`), there is nothing to take back.
+pub fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
+    if fresh && !SENT.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    apply(loc, name, &reversed(updates))
+}
+
+type Values = std::collections::BTreeMap<String, String>;
+
+fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> {
+    let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+    remote::ls_remote(loc, name, &names).map_err(|e| {
+        crate::fatal!(
+            help = "check that the remote is reachable (git ls-remote {name}), then run the command again (or 'git parallel recover' if it says an operation is pending)",
+            "cannot read the refs of {name}: {e}"
+        )
+    })
+}
+
+/// Whether every ref is at the value `pick` gives.
+fn at(cur: &Values, updates: &[RefUpdate], pick: impl Fn(&RefUpdate) -> &Option<String>) -> bool {
+    updates.iter().all(|u| cur.get(&u.name) == pick(u).as_ref())
+}
+
+/// The refusal of a push because the remote moved: who won, per ref, with the winning commit's
+/// author and subject when it can be fetched.
+fn moved(loc: &Location, name: &str, updates: &[RefUpdate], cur: &Values) -> crate::error::Error {
+    LOST.store(true, Ordering::Relaxed);
+    let _ = remote::fetch(loc, name);
+    let lines: Vec<String> = updates
+        .iter()
+        .filter(|u| cur.get(&u.name) != u.old.as_ref())
+        .map(|u| {
+            let b = short_branch(&u.name);
+            let was = u
+                .old
+                .as_deref()
+                .map_or("absent".to_string(), |o| format!("at {}", short(o)));
+            match cur.get(&u.name) {
+                Some(c) => {
+                    let who = remote::commit_line(loc, c)
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default();
+                    format!("{b} is at {} now, expected {was}{who}", short(c))
+                }
+                None => format!("{b} was deleted, expected {was}"),
+            }
+        })
+        .collect();
+    crate::refused!(
+        help = "someone else published first; run the command again to recompute on the new tip (start --retry, finish retries by itself)",
+        "the remote {name} moved meanwhile; nothing was published:\n  {}",
+        lines.join("\n  ")
+    )
+}
