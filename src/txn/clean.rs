@@ -2,16 +2,14 @@
 //! `git status` lists (uncommitted and untracked changes) and submodules whose commits exist
 //! nowhere else. Before a command's transaction applies its first step, each worktree is
 //! listed once and the listing shared by every check that asks (the command's own
-//! preconditions, the plan's prechecks before and at the commit point); from the first step
-//! that runs user commands or touches a task worktree on (see [`before_step`]) every check runs
-//! afresh, and the removal or park itself always checks afresh, so work written meanwhile
-//! (e.g. while a test gate runs) still stops it.
+//! preconditions, the plan's precheck before the transaction); once a step has run every check
+//! is taken afresh (the recheck at the commit point, and the removal or park itself), so work
+//! written meanwhile (e.g. while a test gate runs) still stops it.
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::Result;
 use crate::git::{cli, Location};
-use crate::txn::Step;
 
 /// Whether check results are still shared (no step has run yet in this process).
 pub fn shared() -> bool {
@@ -58,18 +56,11 @@ pub fn changes_many(loc: &Location, paths: &[&Utf8Path]) -> Vec<Result<Vec<Strin
     crate::pool::map_bounded(paths, 4 * crate::pool::cpus_or(2), |p| changes(loc, p))
 }
 
-/// Called before a transaction applies `step`: sharing ends with the first step that runs
-/// user commands or touches a worktree other than the main one (a test gate, which may run
-/// for minutes while agents write; a hook; a removal, park or take), so that the check at the
-/// commit point and every later one is taken afresh. Ref updates, the main worktree's sync and
-/// the task file write take milliseconds and touch no task worktree.
-pub fn before_step(step: &Step) {
-    if !matches!(
-        step,
-        Step::Refs { .. } | Step::SyncMain { .. } | Step::WriteFile { .. }
-    ) {
-        memo::close();
-    }
+/// Called before a transaction applies any step: from then on a worktree may have changed
+/// under an earlier listing (a test gate runs for minutes while agents write; even a ref update
+/// leaves a window), so the check at the commit point and every later one is taken afresh.
+pub fn checks_expire() {
+    memo::close();
 }
 
 fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {

@@ -58,9 +58,7 @@ pub(super) fn forward(
                 ));
             }
         }
-        for s in &journal.steps[i..end] {
-            super::clean::before_step(&s.step);
-        }
+        super::clean::checks_expire();
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
             i = end;
