@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Benchmark of `git parallel` against the hand-run git protocol (issue 6).
+# Benchmark of `git parallel` against the hand-run git protocol and worktrunk (issues 6, 11).
 #
-#   bench/run.sh                 full run (N in {1,4,16}, F in {2000,20000}); ~20 min on 2 cores
-#   QUICK=1 bench/run.sh         fast run (N in {1,4}, F=2000, 3 runs each); ~2 min
+#   bench/run.sh                 full run (N in {1,8,16}, F in {2000,20000,100000}); ~40 min on 2 cores
+#   QUICK=1 bench/run.sh         fast run (N in {1,4}, F=2000, 3 runs each); a few minutes
 #
 # Not part of `cargo test`. Needs hyperfine, GNU time (/usr/bin/time) and python3; hyperfine and
 # time are installed with apt-get when missing and running as root.
@@ -12,11 +12,19 @@
 #   RUNS=N           runs per start/finish measurement (default 10 at F=2000, 5 at F=20000; QUICK: 3)
 #   STATUS_RUNS=N    runs per status measurement (default 20; QUICK: 10)
 #   STARTUP_RUNS=N   runs per startup measurement (default 100; QUICK: 30)
-#   NS="1 4 16"      override the task counts;  FS="2000 20000"  override the file counts
-#   NO_BUILD=1       skip `cargo build --release` (use the existing target/release/git-parallel)
+#   NS="1 8 16"      override the task counts;  FS="2000 20000 100000"  override the file counts
+#   STATUS_ONLY_NS="1"  task counts measured by status only (no start/finish/waves)
+#   MAX_NF=800000    skip the (N, F) pairs with N*F above this (tmpfs room and time)
+#   SCENARIOS="start finish status waves worktrunk startup"  what to measure
+#   WT=path          worktrunk's `wt` (default: `wt` on PATH, else /work/tools/worktrunk/bin/wt);
+#                    its columns are left out when it is missing
+#   NO_BUILD=1       skip `cargo build --release` (use the existing target/release/git-parallel,
+#                    or $CARGO_TARGET_DIR/release/git-parallel, or BIN=path)
 #   OUT=path         where to write the report (default bench/RESULTS.md; QUICK: bench/RESULTS-quick.md)
 #   WORKDIR=dir      scratch directory (default: a fresh mktemp -d, removed at exit unless KEEP=1)
 #   KEEP=1           keep the scratch directory (repositories, hyperfine JSON, logs)
+#   REPORT_ONLY=1    with WORKDIR: only rewrite the report from WORKDIR/res (e.g. after running
+#                    SCENARIOS=waves into the same WORKDIR and KEEP=1 as an earlier run)
 #
 # What is measured (hyperfine --export-json, medians; ours and theirs in the same hyperfine run):
 #   (a) start:   `git parallel start` vs: sed the task file to in_progress, commit it, then
@@ -27,6 +35,12 @@
 #                inside the task's own directory)
 #   (c) status:  `git parallel status` with N active worktrees vs `git worktree list` plus
 #                `git -C <wt> status --porcelain` for each task worktree
+#   worktrunk (same hyperfine runs as (a)-(c), when `wt` is there): `wt switch -c <branch>` per
+#                task vs start, `wt list` vs status, `wt merge` in each task worktree vs finish
+#   (e) waves:   with `parallel.reuseWorktrees true` (and parallel.poolSize N): wave 1 finish
+#                parks the N worktrees; wave 2 (N more tasks, each depending on one of wave 1)
+#                start takes them and its finish parks them again. Theirs: the same hand-run
+#                protocol as (a)/(b) (it has no reuse), from the same repository state.
 #   (d) startup: `git parallel --version`, `git-parallel --version`, and `git parallel status`
 #                on the 36-task fixture (tests/fixtures/connectgrc.task-graph.yml) in a small repo
 #   peak RSS of each of our commands at the largest size: /usr/bin/time -f %M (largest process
@@ -48,12 +62,16 @@ if [[ $QUICK == 1 ]]; then
     STATUS_RUNS=${STATUS_RUNS:-10}
     STARTUP_RUNS=${STARTUP_RUNS:-30}
 else
-    NS=${NS:-"1 4 16"}
-    FS=${FS:-"2000 20000"}
+    NS=${NS:-"1 8 16"}
+    FS=${FS:-"2000 20000 100000"}
     OUT=${OUT:-$ROOT/bench/RESULTS.md}
     STATUS_RUNS=${STATUS_RUNS:-20}
     STARTUP_RUNS=${STARTUP_RUNS:-100}
 fi
+STATUS_ONLY_NS=${STATUS_ONLY_NS:-1}
+MAX_NF=${MAX_NF:-800000}
+SCENARIOS=${SCENARIOS:-"start finish status waves worktrunk startup"}
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 T0=$(date +%s)
 
 log() { printf '[%s] %s\n' "$(date -u -d @$(($(date +%s) - T0)) +%M:%S)" "$*" >&2; }
@@ -80,7 +98,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
     log "cargo build --release"
     (cd "$ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
 fi
-BIN=$ROOT/target/release/git-parallel
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/git-parallel}
 [[ -x $BIN ]] || die "$BIN not found (run cargo build --release)"
 
 # ---------------------------------------------------------------- scratch
@@ -128,18 +146,34 @@ export GIT_CONFIG_GLOBAL="$W/gitconfig" GIT_CONFIG_NOSYSTEM=1 GIT_MERGE_AUTOEDIT
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_PARALLEL_TASKS
 TF=products/bench/.claude/task-graph.yml
 
+# worktrunk: `wt` from WT, PATH or the private install root; isolated from the user's config.
+WT=${WT:-$(command -v wt 2>/dev/null || true)}
+[[ -z $WT && -x /work/tools/worktrunk/bin/wt ]] && WT=/work/tools/worktrunk/bin/wt
+if [[ -n $WT ]] && ! "$WT" --version 2>/dev/null | grep -qi 'wt\|worktrunk'; then WT=; fi
+if [[ -n $WT ]]; then
+    mkdir -p "$W/wtconf"
+    : >"$W/wtconf/config.toml"
+    export WORKTRUNK_CONFIG_PATH="$W/wtconf/config.toml" WORKTRUNK_APPROVALS_PATH="$W/wtconf/approvals.toml"
+    export WT
+    log "worktrunk: $WT ($("$WT" --version 2>/dev/null | head -1))"
+else
+    log "worktrunk (wt) not found: its columns are left out (cargo install --locked worktrunk@0.67.0)"
+fi
+
 # ---------------------------------------------------------------- helper scripts
 # gen.py DIR F: the files; gen.py --graph DIR N: the task graph.
 cat >"$W/gen.py" <<'EOF'
 import os, sys
 if sys.argv[1] == "--graph":
     root, n = sys.argv[2], int(sys.argv[3])
+    waves = int(sys.argv[4]) if len(sys.argv) > 4 else 1
     os.makedirs(f"{root}/products/bench/.claude", exist_ok=True)
     out = ['metadata:', '  product: "bench"', '  version: "1.0.0"', '  workflow_type: "benchmark"',
            '  created_at: "2026-01-01"', '  updated_at: "2026-01-01"', '', 'tasks:']
-    for i in range(n):
+    for i in range(n * waves):
+        dep = f'["T{i - n:02d}"]' if i >= n else "[]"
         out += [f'  - id: "T{i:02d}"', f'    name: "Bench task {i:02d}"', '    agent: "backend-engineer"',
-                '    depends_on: []', '    produces:', f'      - {{name: d, type: directory, path: "dir{i:02d}/"}}',
+                f'    depends_on: {dep}', '    produces:', f'      - {{name: d, type: directory, path: "dir{i:02d}/"}}',
                 '    parallel_ok: true', '    priority: "medium"', '    status: "pending"']
     open(f"{root}/products/bench/.claude/task-graph.yml", "w").write("\n".join(out) + "\n")
 else:
@@ -153,22 +187,30 @@ else:
                 fh.write(f"bench file {k} of dir{d:02d}\nsecond line\n")
 EOF
 
-# reset.sh C: C/repo := C/pristine, no worktrees.
+# reset.sh C [STATE]: C/repo := C/pristine, no worktrees; with STATE (e.g. wave2): C/repo and
+# C/worktrees := C/STATE/repo and C/STATE/worktrees (the pool of parked worktrees included).
+# Worktree admin files hold absolute paths, so states are copied back to the same place.
 cat >"$W/reset.sh" <<'EOF'
 set -euo pipefail
-C=$1
-rm -rf "$C/repo" "$C/worktrees"
-cp -a "$C/pristine" "$C/repo"
+C=$1 STATE=${2:-}
+rm -rf "$C/repo" "$C/worktrees" "$C"/repo.*
+if [[ -z $STATE ]]; then
+    cp -a "$C/pristine" "$C/repo"
+else
+    cp -a "$C/$STATE/repo" "$C/repo"
+    if [[ -d $C/$STATE/worktrees ]]; then cp -a "$C/$STATE/worktrees" "$C/worktrees"; fi
+fi
 git -C "$C/repo" update-index -q --refresh >/dev/null || true
 EOF
 
-# prep-finish.sh C N: reset, git parallel start, one commit per worktree in its own directory.
+# prep-finish.sh C N [FIRST [STATE]]: reset (to STATE), git parallel start, one commit per
+# worktree (tasks FIRST..FIRST+N-1) in its own directory.
 cat >"$W/prep-finish.sh" <<'EOF'
 set -euo pipefail
-C=$1 N=$2
-bash "$(dirname "$0")/reset.sh" "$C"
+C=$1 N=$2 FIRST=${3:-0} STATE=${4:-}
+bash "$(dirname "$0")/reset.sh" "$C" $STATE
 git -C "$C/repo" parallel start -q >/dev/null
-for ((i = 0; i < N; i++)); do
+for ((i = FIRST; i < FIRST + N; i++)); do
     t=$(printf T%02d "$i"); d=$(printf dir%02d "$i")
     wt=$C/worktrees/bench/backend-$t
     echo "work of $t" >>"$wt/$d/f00000.txt"
@@ -181,27 +223,27 @@ EOF
 # The hand-run protocol.
 cat >"$W/theirs-start.sh" <<'EOF'
 set -euo pipefail
-C=$1 N=$2
+C=$1 N=$2 FIRST=${3:-0}
 TF=products/bench/.claude/task-graph.yml
 cd "$C/repo"
 sed -i 's/status: "pending"/status: "in_progress"/' "$TF"
 git add "$TF"
 git commit -q -m "chore(bench): start tasks"
-for ((i = 0; i < N; i++)); do
+for ((i = FIRST; i < FIRST + N; i++)); do
     t=$(printf T%02d "$i")
     git worktree add -q -b "feature/bench/backend-$t" "../worktrees/bench/backend-$t"
 done
 EOF
 cat >"$W/theirs-finish.sh" <<'EOF'
 set -euo pipefail
-C=$1 N=$2
+C=$1 N=$2 FIRST=${3:-0}
 TF=products/bench/.claude/task-graph.yml
 cd "$C/repo"
-for ((i = 0; i < N; i++)); do
+for ((i = FIRST; i < FIRST + N; i++)); do
     t=$(printf T%02d "$i")
     git merge -q --no-ff -m "feat(bench): bench task $i ($t)" "feature/bench/backend-$t"
 done
-for ((i = 0; i < N; i++)); do
+for ((i = FIRST; i < FIRST + N; i++)); do
     t=$(printf T%02d "$i")
     git worktree remove "../worktrees/bench/backend-$t"
     git branch -q -d "feature/bench/backend-$t"
@@ -216,6 +258,32 @@ cd "$1/repo"
 git worktree list --porcelain | sed -n 's/^worktree //p' | tail -n +2 | while IFS= read -r wt; do
     git -C "$wt" status --porcelain
 done
+EOF
+
+# worktrunk's side: `wt switch --create` per task (its own worktree paths, next to the repo),
+# `wt merge` run in each task worktree (squash/rebase onto main, fast-forward, remove the
+# worktree and the branch), `wt list`. It does not know the task file: no task states written.
+cat >"$W/wt-start.sh" <<'EOF'
+set -euo pipefail
+C=$1 N=$2 FIRST=${3:-0}
+cd "$C/repo"
+for ((i = FIRST; i < FIRST + N; i++)); do
+    t=$(printf T%02d "$i")
+    "$WT" switch --create "feature/bench/backend-$t" --no-cd --yes >/dev/null 2>&1 </dev/null
+done
+EOF
+cat >"$W/wt-finish.sh" <<'EOF'
+set -euo pipefail
+C=$1 N=$2 FIRST=${3:-0}
+for ((i = FIRST; i < FIRST + N; i++)); do
+    t=$(printf T%02d "$i")
+    (cd "$C/worktrees/bench/backend-$t" && "$WT" merge --yes main >/dev/null 2>&1 </dev/null)
+done
+EOF
+cat >"$W/wt-status.sh" <<'EOF'
+set -euo pipefail
+cd "$1/repo"
+"$WT" list >/dev/null </dev/null
 EOF
 
 # rss.py CWD CMD...: runs CMD, prints "<own VmHWM KiB> <exit code>": VmHWM sampled from /proc
@@ -280,29 +348,40 @@ run_checked() {
     fi
 }
 count_worktrees() { git -C "$1/repo" worktree list --porcelain | grep -c '^worktree '; }
-# check_started C N WHO
+# check_started C N WHO [FIRST]: tasks FIRST..FIRST+N-1 started, each in its worktree on its branch
+# (with FIRST, parked or other worktrees may be registered too).
 check_started() {
-    local C=$1 N=$2 who=$3 i t
-    [[ $(count_worktrees "$C") == $((N + 1)) ]] || { fail "$who" "expected $((N + 1)) worktrees, found $(count_worktrees "$C")"; return 1; }
-    for ((i = 0; i < N; i++)); do
+    local C=$1 N=$2 who=$3 first=${4:-} i t wt
+    if [[ -z $first ]]; then
+        [[ $(count_worktrees "$C") == $((N + 1)) ]] || { fail "$who" "expected $((N + 1)) worktrees, found $(count_worktrees "$C")"; return 1; }
+    fi
+    for ((i = ${first:-0}; i < ${first:-0} + N; i++)); do
         t=$(printf T%02d "$i")
         git -C "$C/repo" rev-parse -q --verify "refs/heads/feature/bench/backend-$t" >/dev/null \
             || { fail "$who" "branch feature/bench/backend-$t missing"; return 1; }
+        wt=$C/worktrees/bench/backend-$t
+        [[ $(git -C "$wt" symbolic-ref -q HEAD 2>/dev/null) == "refs/heads/feature/bench/backend-$t" ]] \
+            || { fail "$who" "$wt is not a worktree on feature/bench/backend-$t"; return 1; }
     done
     [[ $(grep -c 'status: "in_progress"' "$C/repo/$TF") == "$N" ]] || { fail "$who" "task file not marked in_progress"; return 1; }
     [[ -z $(git -C "$C/repo" status --porcelain) ]] || { fail "$who" "main worktree not clean after start"; return 1; }
 }
+# check_finished C N WHO [MERGES [parked]]: MERGES (default N) tasks merged and completed, no
+# task branch left; the N task worktrees removed (with "parked": N parked worktrees remain).
 check_finished() {
-    local C=$1 N=$2 who=$3
-    [[ $(count_worktrees "$C") == 1 ]] || { fail "$who" "worktrees left: $(count_worktrees "$C")"; return 1; }
+    local C=$1 N=$2 who=$3 merges=${4:-$2} parked=${5:-}
+    local left=1
+    [[ -n $parked ]] && left=$((N + 1))
+    [[ $(count_worktrees "$C") == "$left" ]] || { fail "$who" "expected $left worktrees, found $(count_worktrees "$C")"; return 1; }
     [[ -z $(git -C "$C/repo" for-each-ref refs/heads/feature) ]] || { fail "$who" "task branches left"; return 1; }
-    [[ $(git -C "$C/repo" rev-list --merges --count HEAD) == "$N" ]] || { fail "$who" "expected $N merge commits"; return 1; }
-    [[ $(grep -c 'status: "completed"' "$C/repo/$TF") == "$N" ]] || { fail "$who" "task file not marked completed"; return 1; }
+    [[ $(git -C "$C/repo" rev-list --merges --count HEAD) == "$merges" ]] || { fail "$who" "expected $merges merge commits"; return 1; }
+    [[ $(grep -c 'status: "completed"' "$C/repo/$TF") == "$merges" ]] || { fail "$who" "task file not marked completed"; return 1; }
     [[ -z $(git -C "$C/repo" status --porcelain) ]] || { fail "$who" "main worktree not clean after finish"; return 1; }
     local i d
-    for ((i = 0; i < N; i++)); do
+    for ((i = 0; i < merges; i++)); do
         d=$(printf dir%02d "$i")
         [[ -f $C/repo/$d/new-T$(printf %02d "$i").txt ]] || { fail "$who" "$d/new-T.. not merged into the main worktree"; return 1; }
+        [[ ! -e $C/worktrees/bench/backend-T$(printf %02d "$i") ]] || { fail "$who" "worktree of T$(printf %02d "$i") left"; return 1; }
     done
 }
 
@@ -315,6 +394,7 @@ check_finished() {
     echo "kernel=$(uname -sr)"
     echo "git=$(git --version)"
     echo "hyperfine=$(hyperfine --version)"
+    echo "worktrunk=$(if [[ -n $WT ]]; then "$WT" --version 2>/dev/null | head -1; else echo 'not installed'; fi)"
     echo "ours=$(git-parallel --version) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(if [[ -n $(git -C "$ROOT" status --porcelain -- src Cargo.toml 2>/dev/null) ]]; then echo ' + uncommitted changes in src/'; fi))"
     echo "fs=$(df -T "$W" | awk 'NR==2 {print $2}') at $W"
     echo "quick=$QUICK"
@@ -322,11 +402,79 @@ check_finished() {
     echo "fs_list=$FS"
 } >"$W/res/machine.txt"
 
+# ---------------------------------------------------------------- (e) two waves
+# waves B C N F KEY: the repository with 2N tasks (wave 2 task T(N+i) depends on T(i)) and
+# parallel.reuseWorktrees on; measures wave-1 finish (parks), wave-2 start (takes) and wave-2
+# finish (parks again) against the hand-run protocol from the same states.
+waves() {
+    local B=$1 N=$3 F=$4 key=$5
+    local C=$B/W$N
+    mkdir -p "$C"
+    cp -a "$B/base" "$C/pristine"
+    python3 "$W/gen.py" --graph "$C/pristine" "$N" 2
+    git -C "$C/pristine" add -A
+    git -C "$C/pristine" commit -q -m "bench: task graph with two waves of $N tasks"
+    git -C "$C/pristine" config parallel.reuseWorktrees true
+    git -C "$C/pristine" config parallel.poolSize "$N"
+    log "waves  N=$N F=$F: checking wave 1 (finish parks) and wave 2 (start takes)"
+    local ok=1
+    if run_checked "wave1-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N" &&
+        run_checked "wave1-finish-ours-$key" git -C "$C/repo" parallel finish &&
+        check_finished "$C" "$N" "wave1-finish-ours-$key" "$N" parked; then
+        mkdir -p "$C/wave2"
+        cp -a "$C/repo" "$C/wave2/repo"
+        cp -a "$C/worktrees" "$C/wave2/worktrees"
+        bash "$W/reset.sh" "$C" wave2
+        run_checked "wave2-start-ours-$key" git -C "$C/repo" parallel start &&
+            check_started "$C" "$N" "wave2-start-ours-$key" "$N" || ok=0
+        ((ok)) && bash "$W/reset.sh" "$C" wave2 &&
+            run_checked "wave2-start-theirs-$key" bash "$W/theirs-start.sh" "$C" "$N" "$N" &&
+            check_started "$C" "$N" "wave2-start-theirs-$key" "$N" || ok=0
+        ((ok)) && run_checked "wave2-finish-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N" "$N" wave2 &&
+            run_checked "wave2-finish-ours-$key" git -C "$C/repo" parallel finish &&
+            check_finished "$C" "$N" "wave2-finish-ours-$key" "$((2 * N))" parked || ok=0
+        ((ok)) && bash "$W/prep-finish.sh" "$C" "$N" "$N" wave2 &&
+            run_checked "wave2-finish-theirs-$key" bash "$W/theirs-finish.sh" "$C" "$N" "$N" || ok=0
+    else
+        ok=0
+    fi
+    if ((ok)); then
+        log "waves  N=$N F=$F: hyperfine --runs $R (wave-1 finish, wave-2 start, wave-2 finish)"
+        hf "wave1finish-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/prep-finish.sh $C $N" \
+            -n ours "git -C $C/repo parallel finish" \
+            -n theirs "bash $W/theirs-finish.sh $C $N" || true
+        hf "wave2start-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/reset.sh $C wave2" \
+            -n ours "git -C $C/repo parallel start" \
+            -n theirs "bash $W/theirs-start.sh $C $N $N" || true
+        hf "wave2finish-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/prep-finish.sh $C $N $N wave2" \
+            -n ours "git -C $C/repo parallel finish" \
+            -n theirs "bash $W/theirs-finish.sh $C $N $N" || true
+    fi
+    rm -rf "$C"
+}
+
 # ---------------------------------------------------------------- matrix
 max_n=0; for n in $NS; do ((n > max_n)) && max_n=$n; done
 max_f=0; for f in $FS; do ((f > max_f)) && max_f=$f; done
 for f in $FS; do ((f % 100 == 0)) || die "F=$f is not a multiple of 100"; done
-((max_n <= 100)) || die "N must be at most 100 (one directory per task)"
+((max_n <= 50)) || die "N must be at most 50 (one directory per task, two waves)"
+status_only() { [[ " $STATUS_ONLY_NS " == *" $1 "* ]]; }
+# The largest (N, F) measured by start/finish, for the peak RSS figures.
+rss_n=0; rss_f=0
+for F in $FS; do for N in $NS; do
+    status_only "$N" && continue; ((N * F > MAX_NF)) && continue
+    ((F > rss_f || (F == rss_f && N > rss_n))) && { rss_n=$N; rss_f=$F; }
+done; done
+
+# worktrunk side (when WT is set): its scripts, in the same hyperfine runs as ours and theirs.
+wt_args() { # KIND C N: hyperfine arguments adding worktrunk's command (nothing without it)
+    [[ -n $WT ]] && want worktrunk || return 0
+    case $1 in
+    start) printf '%s\n' --prepare "bash $W/reset.sh $2" -n worktrunk "bash $W/wt-start.sh $2 $3" ;;
+    finish) printf '%s\n' --prepare "bash $W/prep-finish.sh $2 $3" -n worktrunk "bash $W/wt-finish.sh $2 $3" ;;
+    status) printf '%s\n' -n worktrunk "bash $W/wt-status.sh $2" ;;
+    esac
+}
 
 for F in $FS; do
     B=$W/F$F
@@ -338,9 +486,14 @@ for F in $FS; do
     git -C "$B/base" commit -q -m "bench: $F files"
     git -C "$B/base" repack -a -d -q
     git -C "$B/base" prune-packed
-    if [[ -n ${RUNS:-} ]]; then R=$RUNS; elif [[ $QUICK == 1 ]]; then R=3; elif ((F >= 10000)); then R=5; else R=10; fi
+    if [[ -n ${RUNS:-} ]]; then R=$RUNS; elif [[ $QUICK == 1 ]]; then R=3; elif ((F >= 50000)); then R=3; elif ((F >= 10000)); then R=5; else R=10; fi
     if ((F >= 10000)) || [[ $QUICK == 1 ]]; then WU=0; else WU=1; fi
+    SR=$STATUS_RUNS; ((F >= 50000 && SR > 5)) && SR=5
     for N in $NS; do
+        if ((N * F > MAX_NF)); then
+            log "== N=$N F=$F: skipped (N*F > MAX_NF=$MAX_NF)"
+            continue
+        fi
         C=$B/N$N
         key="N${N}-F${F}"
         log "== N=$N F=$F: pristine repository"
@@ -349,49 +502,75 @@ for F in $FS; do
         python3 "$W/gen.py" --graph "$C/pristine" "$N"
         git -C "$C/pristine" add -A
         git -C "$C/pristine" commit -q -m "bench: task graph with $N tasks"
+        mapfile -t WTS < <(wt_args start "$C" "$N")
+        mapfile -t WTF < <(wt_args finish "$C" "$N")
+        mapfile -t WTST < <(wt_args status "$C" "$N")
 
         # (a) start
-        log "start  N=$N F=$F: checking both sides once"
-        ok=1
-        bash "$W/reset.sh" "$C"
-        run_checked "start-ours-$key" git -C "$C/repo" parallel start && check_started "$C" "$N" "start-ours-$key" || ok=0
-        bash "$W/reset.sh" "$C"
-        run_checked "start-theirs-$key" bash "$W/theirs-start.sh" "$C" "$N" && check_started "$C" "$N" "start-theirs-$key" || ok=0
-        if ((ok)); then
-            log "start  N=$N F=$F: hyperfine --runs $R"
-            hf "start-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/reset.sh $C" \
-                -n ours "git -C $C/repo parallel start" \
-                -n theirs "bash $W/theirs-start.sh $C $N" || true
+        if want start && ! status_only "$N"; then
+            log "start  N=$N F=$F: checking both sides once"
+            ok=1
+            bash "$W/reset.sh" "$C"
+            run_checked "start-ours-$key" git -C "$C/repo" parallel start && check_started "$C" "$N" "start-ours-$key" || ok=0
+            bash "$W/reset.sh" "$C"
+            run_checked "start-theirs-$key" bash "$W/theirs-start.sh" "$C" "$N" && check_started "$C" "$N" "start-theirs-$key" || ok=0
+            if ((${#WTS[@]})); then
+                bash "$W/reset.sh" "$C"
+                run_checked "start-worktrunk-$key" bash "$W/wt-start.sh" "$C" "$N" || WTS=()
+            fi
+            if ((ok)); then
+                log "start  N=$N F=$F: hyperfine --runs $R"
+                hf "start-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/reset.sh $C" \
+                    -n ours "git -C $C/repo parallel start" \
+                    --prepare "bash $W/reset.sh $C" -n theirs "bash $W/theirs-start.sh $C $N" \
+                    "${WTS[@]}" || true
+            fi
         fi
 
         # (b) finish
-        log "finish N=$N F=$F: checking both sides once"
-        ok=1
-        if run_checked "finish-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N"; then
-            run_checked "finish-ours-$key" git -C "$C/repo" parallel finish && check_finished "$C" "$N" "finish-ours-$key" || ok=0
-            bash "$W/prep-finish.sh" "$C" "$N"
-            run_checked "finish-theirs-$key" bash "$W/theirs-finish.sh" "$C" "$N" && check_finished "$C" "$N" "finish-theirs-$key" || ok=0
-        else
-            ok=0
-        fi
-        if ((ok)); then
-            log "finish N=$N F=$F: hyperfine --runs $R"
-            hf "finish-$key" --runs "$R" --warmup "$WU" --prepare "bash $W/prep-finish.sh $C $N" \
-                -n ours "git -C $C/repo parallel finish" \
-                -n theirs "bash $W/theirs-finish.sh $C $N" || true
+        if want finish && ! status_only "$N"; then
+            log "finish N=$N F=$F: checking both sides once"
+            ok=1
+            if run_checked "finish-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N"; then
+                run_checked "finish-ours-$key" git -C "$C/repo" parallel finish && check_finished "$C" "$N" "finish-ours-$key" || ok=0
+                bash "$W/prep-finish.sh" "$C" "$N"
+                run_checked "finish-theirs-$key" bash "$W/theirs-finish.sh" "$C" "$N" && check_finished "$C" "$N" "finish-theirs-$key" || ok=0
+                if ((${#WTF[@]})); then
+                    bash "$W/prep-finish.sh" "$C" "$N"
+                    run_checked "finish-worktrunk-$key" bash "$W/wt-finish.sh" "$C" "$N" || WTF=()
+                fi
+            else
+                ok=0
+            fi
+            if ((ok)); then
+                log "finish N=$N F=$F: hyperfine --runs $R"
+                hf "finish-$key" --runs "$R" --warmup "$WU" \
+                    --prepare "bash $W/prep-finish.sh $C $N" -n ours "git -C $C/repo parallel finish" \
+                    --prepare "bash $W/prep-finish.sh $C $N" -n theirs "bash $W/theirs-finish.sh $C $N" \
+                    "${WTF[@]}" || true
+            fi
         fi
 
         # (c) status, N active worktrees (each with one commit)
-        log "status N=$N F=$F: hyperfine --runs $STATUS_RUNS"
-        if run_checked "status-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N" &&
-            run_checked "status-ours-$key" git -C "$C/repo" parallel status; then
-            hf "status-$key" --runs "$STATUS_RUNS" --warmup 2 \
-                -n ours "git -C $C/repo parallel status" \
-                -n theirs "bash $W/theirs-status.sh $C" || true
+        if want status; then
+            log "status N=$N F=$F: hyperfine --runs $SR"
+            if run_checked "status-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N" &&
+                run_checked "status-ours-$key" git -C "$C/repo" parallel status; then
+                if ((${#WTST[@]})); then run_checked "status-worktrunk-$key" bash "$W/wt-status.sh" "$C" || WTST=(); fi
+                hf "status-$key" --runs "$SR" --warmup 2 \
+                    -n ours "git -C $C/repo parallel status" \
+                    -n theirs "bash $W/theirs-status.sh $C" \
+                    "${WTST[@]}" || true
+            fi
+        fi
+
+        # (e) two waves with reuse
+        if want waves && ! status_only "$N" && ((2 * N <= 100)); then
+            waves "$B" "$C" "$N" "$F" "$key"
         fi
 
         # peak RSS at the largest size
-        if ((N == max_n && F == max_f)); then
+        if ((N == rss_n && F == rss_f)) && want start && want finish && want status; then
             log "peak RSS N=$N F=$F"
             rss() { # NAME PREPARE-CMD... -- runs /usr/bin/time and rss.py on the same state
                 local name=$1 sub=$2; shift 2
@@ -412,176 +591,31 @@ for F in $FS; do
 done
 
 # ---------------------------------------------------------------- (d) startup
-log "startup: --version and status on the 36-task graph"
-S=$W/small
-mkdir -p "$S/products/connectgrc/.claude"
-git init -q "$S"
-cp "$ROOT/tests/fixtures/connectgrc.task-graph.yml" "$S/products/connectgrc/.claude/task-graph.yml"
-printf '# small repository\n' >"$S/README.md"
-git -C "$S" add -A
-git -C "$S" commit -q -m "connectgrc task graph"
-if run_checked "startup-status36" git -C "$S" parallel status && run_checked "startup-version" git parallel --version; then
-    hf startup --runs "$STARTUP_RUNS" --warmup 5 \
-        -n "git parallel --version" "git parallel --version" \
-        -n "git-parallel --version" "git-parallel --version" \
-        -n "git parallel status (36 tasks)" "git -C $S parallel status" \
-        -n "git --version (reference)" "git --version" || true
+if want startup; then
+    log "startup: --version and status on the 36-task graph"
+    S=$W/small
+    mkdir -p "$S/products/connectgrc/.claude"
+    git init -q "$S"
+    cp "$ROOT/tests/fixtures/connectgrc.task-graph.yml" "$S/products/connectgrc/.claude/task-graph.yml"
+    printf '# small repository\n' >"$S/README.md"
+    git -C "$S" add -A
+    git -C "$S" commit -q -m "connectgrc task graph"
+    if run_checked "startup-status36" git -C "$S" parallel status && run_checked "startup-version" git parallel --version; then
+        hf startup --runs "$STARTUP_RUNS" --warmup 5 \
+            -n "git parallel --version" "git parallel --version" \
+            -n "git-parallel --version" "git-parallel --version" \
+            -n "git parallel status (36 tasks)" "git -C $S parallel status" \
+            -n "git --version (reference)" "git --version" || true
+    fi
+    /usr/bin/time -o "$W/res/time.version" -f %M git parallel --version >/dev/null 2>&1 || true
+    /usr/bin/time -o "$W/res/time.status36" -f %M git -C "$S" parallel status >/dev/null 2>&1 || true
+    # git-parallel alone (it spawns no child for --version): its own peak.
+    /usr/bin/time -o "$W/res/time.version-direct" -f %M git-parallel --version >/dev/null 2>&1 || true
+    python3 "$W/rss.py" "$S" git-parallel --version >"$W/res/own.version" 2>/dev/null || true
+    python3 "$W/rss.py" "$S" git-parallel status >"$W/res/own.status36" 2>/dev/null || true
 fi
-/usr/bin/time -o "$W/res/time.version" -f %M git parallel --version >/dev/null 2>&1 || true
-/usr/bin/time -o "$W/res/time.status36" -f %M git -C "$S" parallel status >/dev/null 2>&1 || true
-# git-parallel alone (it spawns no child for --version): its own peak.
-/usr/bin/time -o "$W/res/time.version-direct" -f %M git-parallel --version >/dev/null 2>&1 || true
-python3 "$W/rss.py" "$S" git-parallel --version >"$W/res/own.version" 2>/dev/null || true
-python3 "$W/rss.py" "$S" git-parallel status >"$W/res/own.status36" 2>/dev/null || true
 
 # ---------------------------------------------------------------- report
 log "writing $OUT"
-python3 - "$W/res" "$OUT" <<'EOF'
-import json, os, sys
-res, out = sys.argv[1], sys.argv[2]
-machine = dict(l.rstrip("\n").split("=", 1) for l in open(f"{res}/machine.txt"))
-quick = machine["quick"] == "1"
-failures = []
-if os.path.exists(f"{res}/failures.tsv"):
-    failures = [l.rstrip("\n").split("\t", 1) for l in open(f"{res}/failures.tsv")]
-
-def load(name):
-    p = f"{res}/{name}.json"
-    if not os.path.exists(p):
-        return None
-    return {r["command"]: r for r in json.load(open(p))["results"]}
-
-def ms(x):
-    return f"{x * 1000:.1f}" if x < 10 else f"{x * 1000:.0f}"
-
-missed, met = [], []
-TARGETS = {"start": 0.6, "finish": 0.25, "status": 0.5}
-L = []
-L.append("# git-parallel benchmark results (issue 6)\n")
-L.append("Generated by `bench/run.sh`" + (" with QUICK=1 (reduced matrix; N=16 targets not evaluated)" if quick else "") + ".")
-L.append("Times are hyperfine medians of wall-clock time in milliseconds; ratio = ours / theirs (lower is")
-L.append("better for us). The CPU columns are hyperfine's mean user+system time of the whole process tree")
-L.append("(git children included), less sensitive to other load on the machine than wall-clock time.")
-L.append("\"theirs\" is the hand-run git protocol described in bench/run.sh. Each start/finish run")
-L.append("begins from a fresh copy of the repository (hyperfine --prepare); status runs are read-only.\n")
-L.append("## Machine\n")
-L.append(f"- date: {machine['date']}")
-L.append(f"- CPU: {machine['cpu']} ({machine['nproc']} CPUs, nproc)")
-L.append(f"- memory: {machine['mem']}")
-L.append(f"- kernel: {machine['kernel']}; filesystem of the scratch dir: {machine['fs'].split(' at ')[0]}")
-L.append(f"- {machine['git']}; {machine['hyperfine']}")
-L.append(f"- {machine['ours']} (release build)")
-loads = [l.rstrip("\n").split("\t") for l in open(f"{res}/load.tsv")] if os.path.exists(f"{res}/load.tsv") else []
-if loads:
-    one = [float(x[2].split()[0]) for x in loads]
-    L.append(f"- load average (1 min) around the measurements: min {min(one):.2f}, max {max(one):.2f} "
-             f"(the benchmark itself accounts for about 1; more means other work shared the CPUs)")
-L.append("")
-
-descr = {
-    "start": "`git parallel start` vs sed+commit of the task file and `git worktree add -b` per task",
-    "finish": "`git parallel finish` vs `git merge --no-ff` per branch, `git worktree remove` + `git branch -d` per task, sed+commit of the task file (one commit per task worktree)",
-    "status": "`git parallel status` with N active worktrees vs `git worktree list` + `git -C <wt> status --porcelain` per task worktree",
-}
-ns = [int(x) for x in machine["ns"].split()]
-fs = [int(x) for x in machine["fs_list"].split()]
-for kind, letter in (("start", "a"), ("finish", "b"), ("status", "c")):
-    L.append(f"## ({letter}) {kind}\n")
-    L.append(descr[kind] + "\n")
-    L.append("| N | F | runs | ours median ms | theirs median ms | ratio | target | met | ours CPU ms | theirs CPU ms | CPU ratio |")
-    L.append("|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
-    for F in fs:
-        for N in ns:
-            r = load(f"{kind}-N{N}-F{F}")
-            if kind == "status":
-                tgt = TARGETS[kind] if N == 16 else None
-            else:
-                tgt = TARGETS[kind] if (N == 16 and F == 20000) else None
-            ts = f"≤ {tgt}×" if tgt else ""
-            if r is None:
-                L.append(f"| {N} | {F} | | FAILED | | | {ts} | {'no' if tgt else ''} | | | |")
-                if tgt:
-                    missed.append(f"{kind} N={N} F={F}: no measurement (failed; see Failures)")
-                continue
-            o, t = r["ours"]["median"], r["theirs"]["median"]
-            ratio = o / t
-            ok = ""
-            if tgt:
-                ok = "yes" if ratio <= tgt else "**no**"
-                (met if ratio <= tgt else missed).append(
-                    f"{kind} N={N} F={F}: ratio {ratio:.2f} (ours {ms(o)} ms / theirs {ms(t)} ms), target ≤ {tgt}")
-            oc = r["ours"]["user"] + r["ours"]["system"]
-            tc = r["theirs"]["user"] + r["theirs"]["system"]
-            L.append(f"| {N} | {F} | {len(r['ours']['times'])} | {ms(o)} | {ms(t)} | {ratio:.2f} | {ts} | {ok} | {ms(oc)} | {ms(tc)} | {oc / tc:.2f} |")
-    L.append("")
-
-L.append("## (d) startup\n")
-L.append("In a small repository holding tests/fixtures/connectgrc.task-graph.yml (36 tasks, one in_progress, no worktrees).\n")
-L.append("| command | runs | median ms | mean ± σ ms | target | met |")
-L.append("|---|---:|---:|---:|---|---|")
-r = load("startup")
-targets = {"git parallel --version": 0.005, "git parallel status (36 tasks)": 0.020}
-if r is None:
-    L.append("| (failed) | | | | | |")
-    missed.append("startup: no measurement (failed; see Failures)")
-else:
-    for name, v in r.items():
-        tgt = targets.get(name)
-        ts = f"< {tgt * 1000:.0f} ms" if tgt else ""
-        ok = ""
-        if tgt:
-            good = v["median"] < tgt
-            ok = "yes" if good else "**no**"
-            (met if good else missed).append(f"{name}: median {v['median'] * 1000:.2f} ms, target < {tgt * 1000:.0f} ms")
-        L.append(f"| `{name}` | {len(v['times'])} | {v['median'] * 1000:.2f} | {v['mean'] * 1000:.2f} ± {v['stddev'] * 1000:.2f} | {ts} | {ok} |")
-L.append("")
-
-L.append("## Peak RSS\n")
-size = open(f"{res}/rss-size").read().strip() if os.path.exists(f"{res}/rss-size") else "?"
-L.append(f"Our commands at the largest size ({size}; --version and status on the 36-task graph in the small repository).")
-L.append("`/usr/bin/time -f %M` reports the largest process of the tree (the git wrapper, git-parallel or a git")
-L.append("child it spawns); \"own\" is git-parallel's VmHWM sampled from /proc every 0.5 ms (n/a: it exited")
-L.append("before a sample; `git-parallel --version` run directly spawns nothing, so its %M is its own). Target: < 100 MiB.\n")
-L.append("| command | /usr/bin/time %M MiB | own VmHWM MiB | met |")
-L.append("|---|---:|---:|---|")
-def rd(p):
-    try:
-        return open(p).read().split()
-    except OSError:
-        return None
-for key, label in (("start", "git parallel start"), ("finish", "git parallel finish"), ("status", "git parallel status"),
-                   ("version", "git parallel --version"), ("version-direct", "git-parallel --version"),
-                   ("status36", "git parallel status (36 tasks)")):
-    t = rd(f"{res}/time.{key}")
-    o = rd(f"{res}/own.{key}")
-    if not t:
-        L.append(f"| `{label}` | n/a | n/a | |")
-        continue
-    tm = int(t[-1]) / 1024
-    # own: the sampled VmHWM, unless the process ended before a meaningful sample.
-    om = int(o[0]) / 1024 if o and int(o[0]) >= 1024 else None
-    good = tm < 100
-    (met if good else missed).append(f"peak RSS {label}: {tm:.1f} MiB (tree max), target < 100 MiB")
-    L.append(f"| `{label}` | {tm:.1f} | {om:.1f} | {'yes' if good else '**no**'} |" if om is not None else
-             f"| `{label}` | {tm:.1f} | n/a | {'yes' if good else '**no**'} |")
-L.append("")
-
-L.append("## Targets\n")
-if quick:
-    L.append("QUICK run: the N=16 and F=20000 targets are not evaluated.\n")
-if missed:
-    L.append("Missed:\n")
-    L += [f"- {m}" for m in missed]
-else:
-    L.append("Every evaluated target was met.")
-L.append("\nMet:\n")
-L += [f"- {m}" for m in met] or ["- (none)"]
-L.append("")
-if failures:
-    L.append("## Failures\n")
-    L += [f"- `{n}`: {m}" for n, m in failures]
-    L.append("")
-open(out, "w").write("\n".join(L))
-print("\n".join(L))
-EOF
+python3 "$ROOT/bench/report.py" "$W/res" "$OUT"
 log "done in $(( $(date +%s) - T0 )) s; report: $OUT"

@@ -195,7 +195,7 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
         .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
         .collect();
     let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
-    let statuses = env.ctx.repo.status_many(&paths);
+    let statuses = crate::txn::clean::changes_many(&env.ctx.repo, &paths);
     for ((c, wt), lines) in with_worktree.into_iter().zip(statuses) {
         if !keep && env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
             problems.push(format!(

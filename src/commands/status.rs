@@ -114,7 +114,8 @@ struct TaskState {
     /// With `worktree`: the worktree has uncommitted changes or untracked files.
     #[serde(skip_serializing_if = "Option::is_none")]
     dirty: Option<bool>,
-    /// With `worktree`: how many entries `git status --porcelain --untracked-files=all` lists.
+    /// With `worktree`: how many entries `git status --porcelain --untracked-files=all
+    /// --ignore-submodules=none` lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<usize>,
     /// When the branch exists: commits on the branch not on the target (since their merge
@@ -335,8 +336,9 @@ fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
     })
 }
 
-/// Fills in `changes` of every active row with a worktree: `Repo::status_many`, as many
-/// worktrees at once as there are CPUs.
+/// Fills in `changes` of every active row with a worktree, all worktrees in one pass
+/// (`txn::clean::changes_many`: the same listing finish checks, so "clean" here means finish
+/// will not refuse the worktree for changes).
 fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
     let mut todo: Vec<(&mut Option<usize>, Utf8PathBuf)> = rows
         .iter_mut()
@@ -348,7 +350,7 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
         })
         .collect();
     let paths: Vec<&camino::Utf8Path> = todo.iter().map(|(_, p)| p.as_path()).collect();
-    let results = ctx.repo.status_many(&paths);
+    let results = crate::txn::clean::changes_many(&ctx.repo, &paths);
     for ((slot, _), lines) in todo.iter_mut().zip(results) {
         **slot = Some(lines?.len());
     }

@@ -24,7 +24,7 @@ pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInf
         .into_iter()
         .find(|w| w.path == path))
 }
-/// `git status` of a worktree split into real changes and unchanged copies of the include
+/// The changes in a worktree (`txn::clean::changes`, shared with the removal check) split into real changes and unchanged copies of the include
 /// files start put there (which removing the worktree may discard).
 pub(crate) fn worktree_changes(
     env: &Env,
@@ -33,7 +33,7 @@ pub(crate) fn worktree_changes(
 ) -> Result<(Vec<String>, Vec<String>)> {
     let mut changes = Vec::new();
     let mut ours = Vec::new();
-    for line in env.ctx.repo.status_lines(wt)? {
+    for line in crate::txn::clean::changes(&env.ctx.repo, wt)? {
         if let Some(rel) = line.strip_prefix("?? ") {
             if let Some(c) = copy.iter().find(|c| c.rel == rel) {
                 let same = match (std::fs::read(&c.from), std::fs::read(wt.join(rel))) {

@@ -501,13 +501,6 @@ impl Location {
         Ok(out.lines().map(|l| l.to_string()).collect())
     }
 
-    /// `status_lines` of several worktrees, as many at once as there are CPUs.
-    pub fn status_many(&self, worktrees: &[&Utf8Path]) -> Vec<Result<Vec<String>>> {
-        crate::pool::map_bounded(worktrees, crate::pool::cpus_or(2), |wt| {
-            self.status_lines(wt)
-        })
-    }
-
     /// Linked worktrees (not the main one), read from `<common dir>/worktrees/*`.
     pub fn worktrees(&self) -> Result<Vec<WorktreeInfo>> {
         let mut out = Vec::new();

@@ -4,6 +4,7 @@
 //! `recover` and `undo` are built on the same journal and log.
 
 mod check;
+pub mod clean;
 mod error;
 mod failpoint;
 pub mod interrupt;
@@ -14,6 +15,7 @@ pub mod oplog;
 pub mod pool;
 mod probe;
 pub mod push;
+mod ready;
 mod recover;
 mod run;
 mod stale;

@@ -84,7 +84,7 @@ impl Pool {
             } => format!(
                 "take the parked worktree {pool_path} as {path} on {}{}",
                 crate::git::short_branch(branch),
-                super::step::setup_suffix(copy, post_start.as_deref())
+                super::ready::describe(copy, post_start.as_deref())
             ),
             Pool::Trim { pool_path, .. } => format!("remove the parked worktree {pool_path}"),
             Pool::Remake { pool_path, commit } => format!(
@@ -227,7 +227,7 @@ impl Pool {
         super::failpoint::at("pool-take-moved");
         let (want, other) = (Head::Branch(branch), Head::Detached(commit));
         switch(loc, path, &want, &other, proven)?;
-        super::step::copy_and_hook(path, copy, post_start.as_deref())
+        super::ready::make_ready(path, copy, post_start.as_deref())
     }
 
     /// The parked worktree this operation removes, if it is a trim.

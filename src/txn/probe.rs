@@ -73,9 +73,20 @@ pub fn gate_failed(e: &crate::error::Error) -> bool {
         Some(super::Error::RolledBack {
             source: crate::error::Error::Refused(source),
             ..
-        }) => source
-            .downcast_ref::<super::testgate::TestFailed>()
-            .is_some(),
+        }) => source.downcast_ref::<TestFailed>().is_some(),
         _ => false,
     }
+}
+
+/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
+/// from any other failure of its transaction (and bisect the batch; see [`gate_failed`]).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
+#[diagnostic(help(
+    "fix the failing tasks (git parallel exec -- {}) and run finish again",
+    command
+))]
+pub struct TestFailed {
+    pub command: String,
+    pub status: std::process::ExitStatus,
 }

@@ -56,6 +56,14 @@ pub fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
         .collect()
 }
 
+/// The step that takes the push back (for `undo`).
+pub fn inverse(remote: &str, updates: &[RefUpdate]) -> super::Step {
+    super::Step::Push {
+        remote: remote.to_string(),
+        updates: reversed(updates),
+    }
+}
+
 /// Applies the push (see the module doc).
 pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     SENT.store(false, Ordering::Relaxed);

@@ -58,6 +58,9 @@ pub(super) fn forward(
                 ));
             }
         }
+        for s in &journal.steps[i..end] {
+            super::clean::before_step(&s.step);
+        }
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
             i = end;

@@ -62,8 +62,7 @@ pub enum Step {
     /// Keep what a worktree removal would lose (ignored files, saved changes); see
     /// src/txn/keep.rs.
     Keep(super::keep::Keep),
-    /// Publish ref changes on a shared remote: one atomic push leased on every `old` value
-    /// (src/txn/push.rs).
+    /// Publish ref changes on a remote: one atomic push leased on every `old` (src/txn/push.rs).
     Push {
         remote: String,
         updates: Vec<RefUpdate>,
@@ -113,7 +112,7 @@ impl Step {
                 format!(
                     "add worktree {path} on {}{}",
                     crate::git::short_branch(branch),
-                    setup_suffix(copy, post_start.as_deref())
+                    super::ready::describe(copy, post_start.as_deref())
                 )
             }
             Step::RemoveWorktree { path, force, .. } => {
@@ -184,10 +183,7 @@ impl Step {
             },
             Step::TestGate { .. } => return None,
             Step::Keep(k) => Step::Keep(k.inverse()?),
-            Step::Push { remote, updates } => Step::Push {
-                remote: remote.clone(),
-                updates: super::push::reversed(updates),
-            },
+            Step::Push { remote, updates } => super::push::inverse(remote, updates),
             Step::Pool(p) => Step::Pool(p.inverse()),
         })
     }
@@ -283,18 +279,6 @@ impl Step {
             },
         }
     }
-}
-
-/// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
-pub(super) fn setup_suffix(copy: &[CopyFile], post_start: Option<&str>) -> String {
-    let mut s = String::new();
-    if !copy.is_empty() {
-        s.push_str(&format!(", copy {} file(s)", copy.len()));
-    }
-    if let Some(cmd) = post_start {
-        s.push_str(&format!(", run `{cmd}`"));
-    }
-    s
 }
 
 fn rels(copy: &[CopyFile]) -> Vec<&str> {
@@ -401,37 +385,11 @@ fn add_worktree(
     proven: bool,
 ) -> Result<()> {
     super::worktree::ensure(loc, path, branch, false, proven)?;
-    if let Err(e) = copy_and_hook(path, copy, post_start) {
+    if let Err(e) = super::ready::make_ready(path, copy, post_start) {
         let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
         let _ = super::worktree::remove(loc, path, true, &ours, true);
         return Err(e);
     }
-    Ok(())
-}
-
-/// Makes a worktree ready for its task: the include files copied in, the postStart hook run.
-pub(super) fn copy_and_hook(
-    path: &Utf8Path,
-    copy: &[CopyFile],
-    post_start: Option<&str>,
-) -> Result<()> {
-    for f in copy {
-        let dest = path.join(&f.rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        copy_file(&f.from, &dest)?;
-    }
-    if let Some(cmd) = post_start {
-        run_shell(cmd, path, "parallel.postStart")?;
-    }
-    Ok(())
-}
-
-/// Copies a file, as a copy-on-write clone where the filesystem supports it (`cp --reflink=auto`
-/// semantics are what `std::fs::copy` gives on Linux through copy_file_range).
-fn copy_file(from: &Utf8Path, to: &Utf8Path) -> Result<()> {
-    std::fs::copy(from, to).map_err(|e| crate::fatal!("cannot copy {from} to {to}: {e}"))?;
     Ok(())
 }
 

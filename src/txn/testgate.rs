@@ -32,26 +32,13 @@ pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path
     let status = run_test(repo, commit, command, dir)?;
     if !status.success() {
         return Err(crate::error::Error::Refused(miette::Report::new(
-            TestFailed {
+            super::probe::TestFailed {
                 command: command.to_string(),
                 status,
             },
         )));
     }
     Ok(())
-}
-
-/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
-/// from any other failure of its transaction (and bisect the batch; see `super::gate_failed`).
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
-#[diagnostic(help(
-    "fix the failing tasks (git parallel exec -- {}) and run finish again",
-    command
-))]
-pub struct TestFailed {
-    command: String,
-    status: std::process::ExitStatus,
 }
 
 /// Runs the test `command` on `commit` in a new temporary worktree `dir` (announced on

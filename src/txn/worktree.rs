@@ -261,8 +261,21 @@ pub fn is_absent(loc: &Location, path: &Utf8Path) -> Result<bool> {
 
 /// Why removing the complete worktree at `path` (without force) would delete work:
 /// uncommitted or untracked changes (except the files in `ours`), a lock, or a submodule
-/// whose commits exist nowhere else. Empty when it may go.
+/// whose commits exist nowhere else. Empty when it may go. Before the command's first step the
+/// listing is shared with every other check of the same worktree (`txn::clean`); once a step has
+/// run it is taken afresh.
 pub fn removal_problems(loc: &Location, path: &Utf8Path, ours: &[&str]) -> Result<Vec<String>> {
+    problems_of(loc, path, ours, super::clean::shared())
+}
+
+/// [`removal_problems`] taken now, never from the shared listing: what a removal checks just
+/// before it deletes anything.
+fn problems_of(
+    loc: &Location,
+    path: &Utf8Path,
+    ours: &[&str],
+    shared: bool,
+) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let found = find(loc, path)?;
     let Some(admin) = &found.admin else {
@@ -279,17 +292,10 @@ pub fn removal_problems(loc: &Location, path: &Utf8Path, ours: &[&str]) -> Resul
             format!("{path} is locked: {reason} (git worktree unlock {path})")
         });
     }
-    let mut cmd = loc.git.in_dir(path);
-    cmd.args([
-        "status",
-        "--porcelain",
-        "--untracked-files=all",
-        "--ignore-submodules=none",
-    ]);
-    let lines: Vec<String> = cli::stdout(cmd)?
-        .lines()
+    let (lines, submodules) = super::clean::findings(loc, path, shared)?;
+    let lines: Vec<String> = lines
+        .into_iter()
         .filter(|l| !l.strip_prefix("?? ").is_some_and(|f| ours.contains(&f)))
-        .map(str::to_string)
         .collect();
     if !lines.is_empty() {
         problems.push(format!(
@@ -297,68 +303,8 @@ pub fn removal_problems(loc: &Location, path: &Utf8Path, ours: &[&str]) -> Resul
             lines.join("\n      ")
         ));
     }
-    submodule_problems(loc, path, path, 0, &mut problems)?;
+    problems.extend(submodules);
     Ok(problems)
-}
-
-/// Initialised submodules under `dir` whose commits (HEAD, local branches, stash) are not all
-/// on one of the submodule's remotes: removing the worktree would delete the only copy.
-fn submodule_problems(
-    loc: &Location,
-    top: &Utf8Path,
-    dir: &Utf8Path,
-    depth: usize,
-    problems: &mut Vec<String>,
-) -> Result<()> {
-    if depth > 8 {
-        return Ok(());
-    }
-    let mut cmd = loc.git.in_dir(dir);
-    cmd.args(["ls-files", "-s", "-z"]);
-    let out = cli::stdout(cmd)?;
-    for entry in out.split('\0') {
-        let Some((meta, rel)) = entry.split_once('\t') else {
-            continue;
-        };
-        if !meta.starts_with("160000 ") {
-            continue;
-        }
-        let sub = dir.join(rel);
-        if !sub.join(".git").exists() {
-            continue;
-        }
-        let mut cmd = loc.git.in_dir(&sub);
-        cmd.args([
-            "rev-list",
-            "-n",
-            "1",
-            "HEAD",
-            "--branches",
-            "--not",
-            "--remotes",
-        ]);
-        let unpushed = cli::stdout(cmd)
-            .map(|s| !s.trim().is_empty())
-            .unwrap_or(true);
-        let mut cmd = loc.git.in_dir(&sub);
-        cmd.args(["rev-parse", "--verify", "-q", "refs/stash"]);
-        let stashed = cli::run(cmd).is_ok();
-        if unpushed || stashed {
-            let shown = sub.strip_prefix(top).unwrap_or(&sub);
-            problems.push(format!(
-                "{top}: its submodule {shown} has {} that exist only in that worktree \
-                 (push them: git -C {sub} push, or remove the submodule's checkout: \
-                 git -C {top} submodule deinit -f {shown})",
-                if stashed && !unpushed {
-                    "stashed changes"
-                } else {
-                    "commits"
-                }
-            ));
-        }
-        submodule_problems(loc, top, &sub, depth + 1, problems)?;
-    }
-    Ok(())
 }
 
 /// Removes the worktree at `path`. Without `force` a complete worktree holding work (see
@@ -407,7 +353,7 @@ pub fn remove(
         ));
     }
     if !force {
-        let problems = removal_problems(loc, path, ours)?;
+        let problems = problems_of(loc, path, ours, false)?;
         if !problems.is_empty() {
             return Err(crate::refused!(
                 help =

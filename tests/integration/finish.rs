@@ -456,6 +456,24 @@ fn branch_moved_during_the_test_is_refused() {
 }
 
 #[test]
+fn work_written_during_the_test_is_never_deleted() {
+    // The worktree checks before the transaction are shared (one `git status` per worktree);
+    // a file an agent writes while the test gate runs must still stop the removal.
+    let r = started_with_work();
+    let wt = r.task_worktree("backend", "BACKEND-01");
+    let start_tip = r.rev("main");
+    let late = wt.join("late-work.txt");
+    let cmd = format!("echo late > '{}'", late.display());
+    let text = refused(&r.run(&["finish", "--test", &cmd]));
+    assert!(text.contains("late-work.txt"), "{text}");
+    assert_eq!(r.rev("main"), start_tip);
+    assert_eq!(std::fs::read_to_string(&late).unwrap(), "late\n");
+    for (id, role, ..) in TASKS {
+        assert_running(&r, id, role);
+    }
+}
+
+#[test]
 fn undo_after_finish_restores_the_repository() {
     let r = started_with_work();
     let before = r.snapshot();

@@ -76,6 +76,7 @@ fn json_keeps_field_names_and_order() {
             "tested",
             "merged",
             "conflicts",
+            "test_failures",
             "skipped"
         ]
     );

@@ -31,8 +31,9 @@ impl Sched<'_> {
                 .is_some_and(|c| !c.is_empty())
         };
         // A refusal because tasks of the batch conflict, or break the test gate (found by
-        // bisection, the others landed), carries them in its document.
-        let named = listed("conflicts") || listed("test_failures");
+        // bisection, the others landed and finish exits 1 all the same), carries them in its
+        // document.
+        let named = listed("conflicts") || listed("test_failures") || listed("merged");
         let target_fails = out
             .json
             .as_ref()
