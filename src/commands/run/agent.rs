@@ -174,6 +174,9 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         .stdout(log)
         .stderr(err)
         .process_group(0);
+    // A run killed outright (SIGKILL) takes its agents' shells with it instead of leaving
+    // them to race the agents of the next run in the same worktrees (Linux).
+    crate::git::cli::die_with_parent(&mut cmd);
     let attempt = spec.attempt.to_string();
     for (k, v) in [
         ("ID", spec.id.as_str()),
