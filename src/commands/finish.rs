@@ -533,7 +533,14 @@ impl Finished {
             crate::txn::step::short(&self.old_tip)
         )?;
         if !self.keep {
-            writeln!(f, "Removed their worktrees and branches (tips kept under refs/parallel/backup/; 'git parallel undo' reverses this).")?;
+            // Parked worktrees are named on their own line below.
+            let parked = self.kept_lines.iter().any(|l| l.starts_with("Parked "));
+            let what = if parked {
+                "branches"
+            } else {
+                "worktrees and branches"
+            };
+            writeln!(f, "Removed their {what} (tips kept under refs/parallel/backup/; 'git parallel undo' reverses this).")?;
         }
         if !self.conflicts.is_empty() {
             let left: Vec<&str> = self.conflicts.iter().map(|c| c.id()).collect();

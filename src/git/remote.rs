@@ -20,6 +20,21 @@ pub fn configured(loc: &Location, remote: &str) -> bool {
     cli::run(cmd).is_ok()
 }
 
+/// The configured remotes (`git remote`); empty when there are none or git fails.
+pub fn names(loc: &Location) -> Vec<String> {
+    let mut cmd = loc.git_main();
+    cmd.arg("remote");
+    cli::stdout(cmd)
+        .map(|out| {
+            out.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Fetches every branch of `remote` into the private namespace, pruning the ones gone there.
 pub fn fetch(loc: &Location, remote: &str) -> Result<()> {
     let mut cmd = loc.git_main();

@@ -219,10 +219,19 @@ fn purge(loc: &Location, path: &Utf8Path, found: &Found) -> Result<()> {
     for j in &found.junk {
         delete_admin(loc, j)?;
     }
-    // Directories the add created that are now empty (e.g. ../worktrees/<product>).
+    // Directories the add created that are now empty (e.g. ../worktrees/<product>); never the
+    // temp dir a test gate's worktree was made in, nor anything above it.
+    let temp = std::env::temp_dir().canonicalize().ok();
     let mut dir = path.parent();
     for _ in 0..2 {
         let Some(d) = dir else { break };
+        let above_temp = match (&temp, d.canonicalize()) {
+            (Some(t), Ok(here)) => t.starts_with(here),
+            _ => false,
+        };
+        if above_temp {
+            break;
+        }
         if std::fs::remove_dir(d).is_err() {
             break;
         }

@@ -294,6 +294,27 @@ fn failing_test_refuses_and_passing_test_lands() {
 }
 
 #[test]
+fn the_test_gate_leaves_an_empty_temp_dir_in_place() {
+    let r = started_with_work();
+    let tmp = r.home().join("empty-tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = r.run_env(
+        &["finish", "--test", "true"],
+        &[("TMPDIR", tmp.to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        tmp.is_dir(),
+        "finish --test deleted the empty TMPDIR {}",
+        tmp.display()
+    );
+}
+
+#[test]
 fn dirty_or_untracked_worktree_is_refused() {
     let r = started_with_work();
     let wt = r.task_worktree("backend", "BACKEND-01");

@@ -93,9 +93,14 @@ fn is_ancestor(r: &TestRepo, bare: &Path, a: &str, b: &str) -> bool {
         .success()
 }
 
-/// A worker: joins `id` in its clone, commits `file` in the task's worktree and pushes it.
-fn work(w: &TestRepo, id: &str, role: &str, file: &str) -> String {
-    let out = w.ok(&["join", id, "--remote", "origin"]);
+/// A worker: joins `id` in its clone (naming the remote, or through the clone's only remote
+/// when `named` is false), commits `file` in the task's worktree and pushes it.
+fn work(w: &TestRepo, id: &str, role: &str, file: &str, named: bool) -> String {
+    let out = if named {
+        w.ok(&["join", id, "--remote", "origin"])
+    } else {
+        w.ok(&["join", id])
+    };
     assert!(out.contains("upstream is origin"), "{out}");
     let wt = w.task_worktree(role, id);
     let c = commit_in(w, &wt, file, "work\n", &format!("work on {id}"));
@@ -131,12 +136,14 @@ fn orchestrate(orch: &TestRepo, bare: &Path, url: &str) {
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/server.ts",
+        true,
     );
     let c2 = work(
         &w2,
         "FRONTEND-01",
         "frontend",
         "products/muaththir/apps/web/page.tsx",
+        false,
     );
     assert_eq!(remote_refs(orch, bare)[BACKEND], c1);
 
@@ -191,12 +198,14 @@ fn remote_two_orchestrators_finish_the_same_tasks() {
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/server.ts",
+        true,
     );
     let c2 = work(
         &w,
         "FRONTEND-01",
         "frontend",
         "products/muaththir/apps/web/page.tsx",
+        false,
     );
     let b = clone_of(url);
     // B finishes just before A's push (step 3: after A's target move and main worktree sync).
@@ -319,6 +328,7 @@ fn remote_kill_after_the_push_is_finished_by_recover_continue() {
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/server.ts",
+        true,
     );
     // finish: 1 target move, 2 main worktree sync, 3 push, 4 local branch deletion.
     let out = a.run_env(
@@ -542,6 +552,7 @@ fn remote_undo_of_a_finish_is_the_reverse_leased_push() {
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/server.ts",
+        true,
     );
     let before = remote_refs(&a, &bare);
     a.ok(&["finish", "--remote", "origin"]);
@@ -578,6 +589,7 @@ fn remote_kill_before_the_push_is_rolled_back_by_recover_abort() {
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/server.ts",
+        true,
     );
     a.ok(&["status", "--remote", "origin"]);
     // A dry run with a remote fetches and changes nothing.

@@ -53,6 +53,7 @@ pub(crate) fn publisher(ctx: &Context) -> Result<Option<Publish>> {
     let Some(name) = ctx
         .flag_or_config(&defs::REMOTE)
         .filter(|n| !n.trim().is_empty())
+        .or_else(|| join_default(ctx))
     else {
         return Ok(None);
     };
@@ -64,6 +65,19 @@ pub(crate) fn publisher(ctx: &Context) -> Result<Option<Publish>> {
         ));
     }
     Ok(Some(Publish::Push { remote: name }))
+}
+
+/// `join` without `--remote` or `parallel.remote` in a clone with exactly one remote: that one
+/// (joining is taking part in work published elsewhere; a clone of the shared remote has just it).
+fn join_default(ctx: &Context) -> Option<String> {
+    if ctx.args.command.id != CommandId::Join {
+        return None;
+    }
+    let mut names = remote::names(&ctx.repo.loc).into_iter();
+    match (names.next(), names.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// Runs the mutating command `run`; with a remote, after syncing from it, and again (fetching

@@ -86,12 +86,13 @@ fn outcome(s: &Summary) -> Result<()> {
         return Err(crate::refused!(
             help =
                 "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/",
-            "{} blocked after using up their retries: {}",
+            "{} blocked after using up {} retries: {}",
             if s.blocked.len() == 1 {
                 "a task was"
             } else {
                 "tasks were"
             },
+            if s.blocked.len() == 1 { "its" } else { "their" },
             s.blocked.join(", ")
         ));
     }
