@@ -201,6 +201,12 @@ else
     if [[ -d $C/$STATE/worktrees ]]; then cp -a "$C/$STATE/worktrees" "$C/worktrees"; fi
 fi
 git -C "$C/repo" update-index -q --refresh >/dev/null || true
+# A copy gives every file a new inode and ctime, which the index's stat data records: refresh
+# the parked worktrees' indexes too, as a worktree parked for real has them (otherwise git
+# re-reads every file of each parked worktree on the take, a cost no real wave pays).
+for wt in "$C"/worktrees/.parallel-pool/*/; do
+    if [[ -d $wt ]]; then git -C "$wt" update-index -q --refresh >/dev/null || true; fi
+done
 EOF
 
 # prep-finish.sh C N [FIRST [STATE]]: reset (to STATE), git parallel start, one commit per
