@@ -33,6 +33,16 @@ fn pooled(r: &TestRepo) -> Vec<PathBuf> {
 }
 
 /// Starts `ids`, makes a build cache in each worktree and commits work there.
+/// The 0-based index of the first park step in the plan `finish` would run now.
+fn first_park_step(r: &TestRepo) -> usize {
+    let plan = json(&r.ok(&["finish", "--dry-run", "--json"]));
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    steps
+        .iter()
+        .position(|s| s["type"] == "pool" && s["op"] == "park")
+        .expect("a park step")
+}
+
 fn wave(r: &TestRepo, ids: &[usize]) {
     let mut args = vec!["start".to_string()];
     args.extend(ids.iter().map(|i| format!("T{i}")));
@@ -399,12 +409,7 @@ mod kills {
         for when in ["kill", "killafter"] {
             let r = reuse_repo();
             wave(&r, &[1]);
-            let plan = json(&r.ok(&["finish", "--dry-run", "--json"]));
-            let steps = plan["plan"]["steps"].as_array().unwrap();
-            let park = steps
-                .iter()
-                .position(|s| s["type"] == "pool" && s["op"] == "park")
-                .expect("a park step");
+            let park = first_park_step(&r);
             let spec = format!("{when}:{}", park + 1);
             let out = r.run_env(&["finish"], &[("GIT_PARALLEL_FAILPOINT", &spec)]);
             assert!(
@@ -444,12 +449,7 @@ mod kills {
             let r = reuse_repo();
             wave(&r, &[1, 2]);
             let before = r.snapshot();
-            let plan = json(&r.ok(&["finish", "--dry-run", "--json"]));
-            let steps = plan["plan"]["steps"].as_array().unwrap();
-            let park = steps
-                .iter()
-                .position(|s| s["type"] == "pool" && s["op"] == "park")
-                .expect("a park step");
+            let park = first_park_step(&r);
             let spec = format!("kill:{}", park + 1);
             let out = r.run_env(&["finish"], &[("GIT_PARALLEL_FAILPOINT", &spec)]);
             assert!(out.status.signal().is_some(), "{}", all_output(&out));
