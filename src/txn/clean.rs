@@ -1,20 +1,17 @@
 //! The check that a worktree holds no work before anything deletes or parks it: what
 //! `git status` lists (uncommitted and untracked changes) and submodules whose commits exist
-//! nowhere else. Before a command's transaction applies its first step, each worktree is
-//! listed once and the listing shared by every check that asks (the command's own
-//! preconditions, the plan's precheck before the transaction); once a step has run every check
-//! is taken afresh (the recheck at the commit point, and the removal or park itself), so work
-//! written meanwhile (e.g. while a test gate runs) still stops it.
+//! nowhere else. Each worktree is listed once and the listing shared by every check that asks
+//! (the command's own preconditions, the plan's precheck before the transaction, the recheck at
+//! the commit point, a park) until a step lets time pass (a test gate, a push, a postStart
+//! hook: `Step::lets_time_pass`) or the transaction ends; then every check is taken afresh, so
+//! work written meanwhile (e.g. while a test gate runs) still stops it. A removal, which
+//! deletes files, always checks afresh just before it deletes anything; a park deletes nothing
+//! (the worktree's files move into the pool as they are), so the shared listing serves it.
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::Result;
 use crate::git::{cli, Location};
-
-/// Whether check results are still shared (no step has run yet in this process).
-pub fn shared() -> bool {
-    memo::open()
-}
 
 /// The status lines and submodule problems of the worktree at `path`: from the shared listing
 /// when `shared` (filled on first use), else taken now.
@@ -34,12 +31,8 @@ pub(super) fn findings(
 /// lines (staged and unstaged changes, untracked files one by one, submodules with new commits
 /// or changed content; ignored files are not listed: see `txn::keep`). One `git status` is
 /// the cheapest exact check measured (bench/README.md): it stats every index entry once and
-/// reads every directory once, in one process. Before the command's first step, each worktree
-/// is listed once and the listing shared by every check that asks.
+/// reads every directory once, in one process. The listing is shared (see the module doc).
 pub fn changes(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-    if !memo::open() {
-        return status_now(loc, path);
-    }
     if let Some(lines) = memo::get(path) {
         return Ok(lines);
     }
@@ -56,11 +49,11 @@ pub fn changes_many(loc: &Location, paths: &[&Utf8Path]) -> Vec<Result<Vec<Strin
     crate::pool::map_bounded(paths, 4 * crate::pool::cpus_or(2), |p| changes(loc, p))
 }
 
-/// Called before a transaction applies any step: from then on a worktree may have changed
-/// under an earlier listing (a test gate runs for minutes while agents write; even a ref update
-/// leaves a window), so the check at the commit point and every later one is taken afresh.
+/// Called after a step that lets time pass and when a transaction ends: a worktree may have
+/// changed under the listings taken so far (a test gate runs for minutes while agents write),
+/// so every later check is taken afresh (and shared again).
 pub fn checks_expire() {
-    memo::close();
+    memo::clear();
 }
 
 fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
@@ -81,49 +74,42 @@ fn submodules_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// The listings shared before the first step: worktree path → (status lines, submodule
-/// problems once asked for).
+/// The shared listings: worktree path → (status lines, submodule problems once asked for).
 mod memo {
     use super::{submodules_now, Location, Result, Utf8Path, Utf8PathBuf};
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
     type Entry = (Vec<String>, Option<Vec<String>>);
-    /// `None` once a step has run: from then on every check is taken afresh.
-    static SHARED: Mutex<Option<BTreeMap<Utf8PathBuf, Entry>>> = Mutex::new(Some(BTreeMap::new()));
+    static SHARED: Mutex<BTreeMap<Utf8PathBuf, Entry>> = Mutex::new(BTreeMap::new());
 
-    fn with<R>(f: impl FnOnce(&mut Option<BTreeMap<Utf8PathBuf, Entry>>) -> R) -> R {
+    fn with<R>(f: impl FnOnce(&mut BTreeMap<Utf8PathBuf, Entry>) -> R) -> R {
         match SHARED.lock() {
             Ok(mut g) => f(&mut g),
             Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
 
-    pub(super) fn open() -> bool {
-        with(|m| m.is_some())
-    }
-    pub(super) fn close() {
-        with(|m| *m = None);
+    pub(super) fn clear() {
+        with(|m| m.clear());
     }
     pub(super) fn get(path: &Utf8Path) -> Option<Vec<String>> {
-        with(|m| m.as_ref()?.get(path).map(|e| e.0.clone()))
+        with(|m| m.get(path).map(|e| e.0.clone()))
     }
     pub(super) fn put(path: &Utf8Path, lines: &[String]) {
         with(|m| {
-            if let Some(m) = m {
-                m.entry(path.to_path_buf())
-                    .or_insert_with(|| (lines.to_vec(), None));
-            }
+            m.entry(path.to_path_buf())
+                .or_insert_with(|| (lines.to_vec(), None));
         });
     }
     /// The submodule problems of `path`, found once while sharing lasts.
     pub(super) fn submodules(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-        if let Some(found) = with(|m| m.as_ref()?.get(path)?.1.clone()) {
+        if let Some(found) = with(|m| m.get(path)?.1.clone()) {
             return Ok(found);
         }
         let found = submodules_now(loc, path)?;
         with(|m| {
-            if let Some(e) = m.as_mut().and_then(|m| m.get_mut(path)) {
+            if let Some(e) = m.get_mut(path) {
                 e.1 = Some(found.clone());
             }
         });

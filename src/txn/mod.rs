@@ -130,6 +130,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
             .map_err(Error::from),
         Err((i, e)) => Err(failed(repo, &dir, &mut journal, i, e)),
     };
+    clean::checks_expire();
     lock.release();
     if outcome.is_ok() {
         crate::output::took_effect(&journal.summary);

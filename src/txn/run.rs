@@ -58,9 +58,14 @@ pub(super) fn forward(
                 ));
             }
         }
-        super::clean::checks_expire();
+        let waits = journal.steps[i..end]
+            .iter()
+            .any(|s| s.step.lets_time_pass());
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
+            if waits {
+                super::clean::checks_expire();
+            }
             i = end;
             continue;
         }
@@ -78,6 +83,9 @@ pub(super) fn forward(
             return Err((i, e));
         }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
+        if waits {
+            super::clean::checks_expire();
+        }
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;
         progress.tick();

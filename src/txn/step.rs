@@ -208,6 +208,18 @@ impl Step {
         }
     }
 
+    /// Whether the step gives others time to write in the task worktrees (a test gate runs for
+    /// minutes, a push waits on the network, a postStart hook runs the user's commands): the
+    /// worktree listings taken before it are stale after it (see src/txn/clean.rs).
+    pub fn lets_time_pass(&self) -> bool {
+        match self {
+            Step::TestGate { .. } | Step::Push { .. } => true,
+            Step::AddWorktree { post_start, .. } => post_start.is_some(),
+            Step::Pool(p) => p.lets_time_pass(),
+            _ => false,
+        }
+    }
+
     /// Worktree steps touch only their own worktree, so a run of them may go concurrently.
     pub fn concurrent(&self) -> bool {
         match self {

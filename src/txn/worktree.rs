@@ -270,11 +270,10 @@ pub fn is_absent(loc: &Location, path: &Utf8Path) -> Result<bool> {
 
 /// Why removing the complete worktree at `path` (without force) would delete work:
 /// uncommitted or untracked changes (except the files in `ours`), a lock, or a submodule
-/// whose commits exist nowhere else. Empty when it may go. Before the command's first step the
-/// listing is shared with every other check of the same worktree (`txn::clean`); once a step has
-/// run it is taken afresh.
+/// whose commits exist nowhere else. Empty when it may go. The listing is shared with every
+/// other check of the same worktree until a step lets time pass (`txn::clean`).
 pub fn removal_problems(loc: &Location, path: &Utf8Path, ours: &[&str]) -> Result<Vec<String>> {
-    problems_of(loc, path, ours, super::clean::shared())
+    problems_of(loc, path, ours, true)
 }
 
 /// [`removal_problems`] taken now, never from the shared listing: what a removal checks just
