@@ -160,6 +160,24 @@ fn prepare(env: &Env, batch: &mut Option<gate::Batch>) -> Result<Prepared<Finish
 /// Everything that must hold before anything changes, all failures listed at once.
 fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
     let mut problems = Vec::new();
+    let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
+        .iter()
+        .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
+        .collect();
+    let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
+    // The main worktree's status and the task worktrees' listings in one pass.
+    let (loc, main) = (&env.ctx.repo.loc, env.main.as_path());
+    let main_checked = env.target_checked_out;
+    let (main_dirty, statuses) = std::thread::scope(|s| {
+        let main = s.spawn(move || {
+            main_checked.then(|| -> Result<Vec<String>> { Ok(loc.tracked_changes(main)?) })
+        });
+        let statuses = crate::txn::clean::changes_many(loc, &paths);
+        let main = main
+            .join()
+            .unwrap_or_else(|_| Some(Err(crate::fatal!("the main worktree's status panicked"))));
+        (main, statuses)
+    });
     if !env.target_checked_out {
         problems.push(format!(
             "the target branch {} is not checked out in the main worktree {} (git switch {})",
@@ -168,7 +186,7 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
             short_branch(&env.target)
         ));
     } else {
-        let dirty: Vec<String> = env.ctx.repo.tracked_changes(&env.main)?;
+        let dirty: Vec<String> = main_dirty.transpose()?.unwrap_or_default();
         if !dirty.is_empty() {
             problems.push(format!(
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
@@ -190,12 +208,6 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
     }
     let worktrees = env.ctx.repo.worktrees()?;
     let keep = env.ctx.args.on(&defs::KEEP);
-    let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
-        .iter()
-        .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
-        .collect();
-    let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
-    let statuses = crate::txn::clean::changes_many(&env.ctx.repo, &paths);
     for ((c, wt), lines) in with_worktree.into_iter().zip(statuses) {
         if !keep && env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
             problems.push(format!(

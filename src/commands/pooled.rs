@@ -113,8 +113,10 @@ pub fn worktree_steps(
         .collect())
 }
 
-/// With reuse on, finish's worktree removals among `steps` become parks (detached at
-/// `commit`, the target's new tip) as far as `parallel.poolSize` allows, the oldest parked
+/// With reuse on, finish's worktree removals among `steps` become parks as far as
+/// `parallel.poolSize` allows, each detached at its branch's tip (which the target now holds:
+/// parking writes no file, and the take moves the worktree to the new task's start in one
+/// switch; `commit`, the target's new tip, when the branch is gone), the oldest parked
 /// worktrees trimmed to make room; the trims first, then the parks, then what is left. A
 /// worktree with initialised submodules is removed as without reuse (see `pool::movable`).
 pub fn park_instead(
@@ -156,11 +158,12 @@ pub fn park_instead(
                 ..
             } if parks < n_park && movable.contains(&path) => {
                 parks += 1;
+                let tip = ctx.repo.ref_id(&branch)?.map(|id| id.to_string());
                 out.push(Step::Pool(Pool::Park {
                     path,
                     pool_path: new_slot(&dir, &mut taken),
                     branch,
-                    commit: commit.to_string(),
+                    commit: tip.unwrap_or_else(|| commit.to_string()),
                     ours: restore.into_iter().map(|c| c.rel).collect(),
                 }));
             }

@@ -423,9 +423,10 @@ fn two_tree_switch(loc: &Location, path: &Utf8Path, want: &Head) -> bool {
         return false;
     };
     let (from, to) = (from.trim(), to.trim());
+    // A park at the branch's own tip moves only HEAD.
     let mut cmd = loc.git.in_dir(path);
     cmd.args(["read-tree", "-m", "-u", from, to]);
-    if cli::run(cmd).is_err() {
+    if from != to && cli::run(cmd).is_err() {
         return false;
     }
     super::failpoint::at("pool-switch-index");

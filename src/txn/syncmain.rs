@@ -79,10 +79,13 @@ fn index_differs(repo: &Repo, commit: &str) -> Result<BTreeSet<String>> {
     Ok(cli::stdout_z(cmd)?.into_iter().collect())
 }
 
-/// Tracked paths whose file differs from the index (content compared, missing included).
-fn worktree_differs(repo: &Repo) -> Result<BTreeSet<String>> {
+/// Which of the tracked `paths` have a file that differs from the index (content compared,
+/// missing included). Only those paths are looked at (a few lstat, not one per index entry),
+/// unless there are so many that naming them costs more than the whole pass.
+fn worktree_differs(repo: &Repo, paths: &[&str]) -> Result<BTreeSet<String>> {
     let mut cmd = repo.git_main();
     cmd.args([
+        "--literal-pathspecs",
         "diff",
         "--no-ext-diff",
         "--no-renames",
@@ -90,8 +93,14 @@ fn worktree_differs(repo: &Repo) -> Result<BTreeSet<String>> {
         "-z",
         "--",
     ]);
+    if paths.len() <= MAX_PATHSPECS {
+        cmd.args(paths);
+    }
     Ok(cli::stdout_z(cmd)?.into_iter().collect())
 }
+
+/// Above this many changed paths the main worktree is compared whole.
+const MAX_PATHSPECS: usize = 2000;
 
 /// The file's bytes (a symlink's target), None when absent, Err for what is neither.
 fn file_bytes(p: &Utf8Path) -> std::result::Result<Option<Vec<u8>>, ()> {
@@ -159,13 +168,21 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
     if at_to_side {
         return Ok(());
     }
-    // read-tree trusts the index's stat data: refresh it for files rewritten meanwhile.
+    // read-tree stats only the entries that change, and trusts the index's stat data for
+    // them: when it refuses, the index is refreshed (a whole pass, for files rewritten with
+    // the same content meanwhile) and it is asked again.
+    let read_tree = || {
+        let mut cmd = repo.git_main();
+        cmd.args(["read-tree", "-m", "-u", from, to]);
+        cli::run(cmd)
+    };
+    if read_tree().is_ok() {
+        return Ok(());
+    }
     let mut cmd = repo.git_main();
     cmd.args(["update-index", "-q", "--refresh"]);
     let _ = cli::run(cmd);
-    let mut cmd = repo.git_main();
-    cmd.args(["read-tree", "-m", "-u", from, to]);
-    cli::run(cmd).map_err(|e| {
+    read_tree().map_err(|e| {
         crate::refused!(
             help = "commit or stash your changes in the main worktree, then run the command again",
             "cannot update the main worktree: {}",
@@ -201,7 +218,8 @@ pub fn index_at(
 /// Puts the files of the changed paths back to the index's side (`to` when `at_to`), where
 /// they hold the other side's content, part of it, or nothing.
 fn put_back(repo: &Repo, wt: &Utf8Path, changes: &[Change], at_to: bool) -> Result<()> {
-    let modified = worktree_differs(repo)?;
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    let modified = worktree_differs(repo, &paths)?;
     let mut restore = Vec::new();
     let mut delete = Vec::new();
     let mut foreign = Vec::new();

@@ -87,10 +87,22 @@ fn two_waves_reuse_the_worktrees_with_their_caches() {
     assert!(!wt(&r, 1).exists() && !wt(&r, 2).exists());
     let parked = pooled(&r);
     assert_eq!(parked.len(), 2, "{parked:?}");
-    let tip = r.rev("main");
+    let mut at: Vec<String> = parked
+        .iter()
+        .map(|p| r.git_in(p, &["rev-parse", "HEAD"]).trim().to_string())
+        .collect();
+    at.sort();
+    let mut tips = vec![
+        r.rev("refs/parallel/backup/T1"),
+        r.rev("refs/parallel/backup/T2"),
+    ];
+    tips.sort();
+    assert_eq!(
+        at, tips,
+        "each parked at its branch's last commit (no file written)"
+    );
     for p in &parked {
         assert_eq!(head_of(&r, p), "HEAD", "{p:?} is detached");
-        assert_eq!(r.git_in(p, &["rev-parse", "HEAD"]).trim(), tip);
         assert!(r.git_in(p, &["status", "--porcelain"]).trim().is_empty());
     }
     assert_worktrees_sound(&r);
@@ -226,15 +238,19 @@ fn undo_reverses_a_take_and_a_park() {
     wave(&r, &[1, 2]);
     r.ok(&["finish"]);
     let parked = pooled(&r);
-    let tip = r.rev("main");
+    let heads: Vec<String> = parked
+        .iter()
+        .map(|p| r.git_in(p, &["rev-parse", "HEAD"]))
+        .collect();
     r.ok(&["start", "T3"]);
     assert_eq!(pooled(&r).len(), 1);
     r.ok(&["undo"]);
     assert!(!wt(&r, 3).exists());
     assert_eq!(pooled(&r), parked, "the taken worktree is parked again");
-    for p in &parked {
+    for (p, h) in parked.iter().zip(&heads) {
         assert_eq!(head_of(&r, p), "HEAD");
-        assert_eq!(r.git_in(p, &["rev-parse", "HEAD"]).trim(), tip);
+        assert_eq!(&r.git_in(p, &["rev-parse", "HEAD"]), h);
+        assert!(r.git_in(p, &["status", "--porcelain"]).trim().is_empty());
     }
     assert!(!r.ref_exists("refs/heads/feature/demo/backend-T3"));
     assert_worktrees_sound(&r);
@@ -450,36 +466,42 @@ mod kills {
         }
     }
 
-    /// A park killed while its `git checkout --detach` was writing (made by hand: files of the
-    /// merged tip written, an untracked one among them, the index lock left): `--abort` and
+    /// A take killed while its switch was writing (made by hand: files of the new branch's
+    /// start written, an untracked one among them, the index lock left): `--abort` and
     /// `--continue` both settle the worktree.
     #[test]
-    fn a_checkout_cut_short_in_a_park_is_settled_both_ways() {
+    fn a_switch_cut_short_in_a_take_is_settled_both_ways() {
         for abort in [true, false] {
             let r = reuse_repo();
             wave(&r, &[1, 2]);
+            r.ok(&["finish"]);
             let before = r.snapshot();
-            let park = first_park_step(&r);
-            let spec = format!("kill:{}", park + 1);
-            let out = r.run_env(&["finish"], &[("GIT_PARALLEL_FAILPOINT", &spec)]);
+            let out = r.run_env(
+                &["start", "T3"],
+                &[("GIT_PARALLEL_FAILPOINT", "killat:pool-take-moved")],
+            );
             assert!(out.status.signal().is_some(), "{}", all_output(&out));
-            let w = wt(&r, 1);
-            for f in ["products/demo/.claude/task-graph.yml", "src/t2/f0"] {
+            let w = wt(&r, 3);
+            let dotgit = std::fs::read_to_string(w.join(".git")).unwrap();
+            let admin = PathBuf::from(dotgit.trim().strip_prefix("gitdir: ").unwrap());
+            for f in [
+                "products/demo/.claude/task-graph.yml",
+                "src/t1/f0",
+                "src/t2/f0",
+            ] {
                 let text = r.git(&["show", &format!("main:{f}")]);
                 std::fs::create_dir_all(w.join(f).parent().unwrap()).unwrap();
                 std::fs::write(w.join(f), text).unwrap();
             }
-            std::fs::write(r.path(".git/worktrees/backend-T1/index.lock"), "").unwrap();
+            std::fs::write(admin.join("index.lock"), "").unwrap();
             if abort {
                 r.ok(&["recover", "--abort"]);
-                assert_same(&before, &r.snapshot(), "half checkout --abort");
+                assert_same(&before, &r.snapshot(), "half switch --abort");
             } else {
                 r.ok(&["recover", "--continue"]);
-                assert_eq!(pooled(&r).len(), 2);
-                for p in pooled(&r) {
-                    assert!(r.git_in(&p, &["status", "--porcelain"]).trim().is_empty());
-                    assert_eq!(r.git_in(&p, &["rev-parse", "HEAD"]).trim(), r.rev("main"));
-                }
+                assert_eq!(pooled(&r).len(), 1);
+                assert_eq!(head_of(&r, &w), "refs/heads/feature/demo/backend-T3");
+                assert!(r.git_in(&w, &["status", "--porcelain"]).trim().is_empty());
             }
             assert_worktrees_sound(&r);
         }
