@@ -413,13 +413,11 @@ fn two_tree_switch(loc: &Location, path: &Utf8Path, want: &Head) -> bool {
         Head::Branch(b) => format!("{b}^{{commit}}"),
     };
     let mut cmd = loc.git.in_dir(path);
-    cmd.args(["rev-parse", "--verify", "--end-of-options", "HEAD^{commit}"]);
-    let Ok(from) = cli::stdout(cmd) else {
+    cmd.args(["rev-parse", "HEAD^{commit}", &target]);
+    let Ok(out) = cli::stdout(cmd) else {
         return false;
     };
-    let mut cmd = loc.git.in_dir(path);
-    cmd.args(["rev-parse", "--verify", "--end-of-options", &target]);
-    let Ok(to) = cli::stdout(cmd) else {
+    let Some((from, to)) = out.trim().split_once('\n') else {
         return false;
     };
     let (from, to) = (from.trim(), to.trim());
