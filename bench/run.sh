@@ -560,7 +560,15 @@ for F in $FS; do
         # (c) status, N active worktrees (each with one commit)
         if want status; then
             log "status N=$N F=$F: hyperfine --runs $SR"
+            # An agent's git commands rewrite its worktree's index long after the checkout; here
+            # the commit follows it within a second, leaving every entry "racily clean" (git
+            # hashes each file again until the index is rewritten a second later). The hand-run
+            # `git status` rewrites it on its first run; ours never writes (no lock an agent's
+            # `git add` could trip on) and would hash on every run. Both are measured on the
+            # agent's steady state: the index refreshed a second after the commit.
             if run_checked "status-prepare-$key" bash "$W/prep-finish.sh" "$C" "$N" &&
+                sleep 1.1 &&
+                for wt in "$C"/worktrees/bench/*/; do git -C "$wt" update-index -q --refresh >/dev/null || true; done &&
                 run_checked "status-ours-$key" git -C "$C/repo" parallel status; then
                 if ((${#WTST[@]})); then run_checked "status-worktrunk-$key" bash "$W/wt-status.sh" "$C" || WTST=(); fi
                 hf "status-$key" --runs "$SR" --warmup 2 \

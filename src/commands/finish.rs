@@ -165,19 +165,7 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
         .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
         .collect();
     let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
-    // The main worktree's status and the task worktrees' listings in one pass.
-    let (loc, main) = (&env.ctx.repo.loc, env.main.as_path());
-    let main_checked = env.target_checked_out;
-    let (main_dirty, statuses) = std::thread::scope(|s| {
-        let main = s.spawn(move || {
-            main_checked.then(|| -> Result<Vec<String>> { Ok(loc.tracked_changes(main)?) })
-        });
-        let statuses = crate::txn::clean::changes_many(loc, &paths);
-        let main = main
-            .join()
-            .unwrap_or_else(|_| Some(Err(crate::fatal!("the main worktree's status panicked"))));
-        (main, statuses)
-    });
+    let (main_dirty, statuses) = listing::listings(env, &paths);
     if !env.target_checked_out {
         problems.push(format!(
             "the target branch {} is not checked out in the main worktree {} (git switch {})",
@@ -594,5 +582,6 @@ impl Report for FinishReport {
 }
 
 mod gate;
+mod listing;
 #[cfg(test)]
 mod tests;

@@ -422,10 +422,12 @@ fn two_tree_switch(loc: &Location, path: &Utf8Path, want: &Head) -> bool {
     };
     let (from, to) = (from.trim(), to.trim());
     // A park at the branch's own tip moves only HEAD.
-    let mut cmd = loc.git.in_dir(path);
-    cmd.args(["read-tree", "-m", "-u", from, to]);
-    if from != to && cli::run(cmd).is_err() {
-        return false;
+    if from != to {
+        let mut cmd = loc.git.in_dir(path);
+        cmd.args(["read-tree", "-m", "-u", from, to]);
+        if cli::run(cmd).is_err() {
+            return false;
+        }
     }
     super::failpoint::at("pool-switch-index");
     let mut cmd = loc.git.in_dir(path);

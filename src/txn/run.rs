@@ -45,18 +45,7 @@ pub(super) fn forward(
             }
         }
         if journal.commit_point == Some(i) {
-            let problems =
-                super::check::post_commit_problems(repo, Some(i), &super::steps_of(journal))
-                    .map_err(|e| (i, e))?;
-            if !problems.is_empty() {
-                return Err((
-                    i,
-                    crate::refused!(
-                        "the cleanup after it would fail:\n  {}",
-                        problems.join("\n  ")
-                    ),
-                ));
-            }
+            recheck_at_commit_point(repo, journal, i)?;
         }
         let waits = journal.steps[i..end]
             .iter()
@@ -92,6 +81,27 @@ pub(super) fn forward(
         i += 1;
     }
     Ok(())
+}
+
+/// Refuses the commit point `i` when a step after it would fail (see
+/// `check::post_commit_problems`): nothing has taken effect yet.
+fn recheck_at_commit_point(
+    repo: &Repo,
+    journal: &Journal,
+    i: usize,
+) -> std::result::Result<(), (usize, Error)> {
+    let problems = super::check::post_commit_problems(repo, Some(i), &super::steps_of(journal))
+        .map_err(|e| (i, e))?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err((
+        i,
+        crate::refused!(
+            "the cleanup after it would fail:\n  {}",
+            problems.join("\n  ")
+        ),
+    ))
 }
 
 /// Applies steps `start..end` (all worktree steps) on up to as many threads as CPUs.
