@@ -24,8 +24,9 @@ pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInf
         .into_iter()
         .find(|w| w.path == path))
 }
-/// The changes in a worktree (`txn::clean::changes`, shared with the removal check) split into real changes and unchanged copies of the include
-/// files start put there (which removing the worktree may discard).
+/// The changes in a worktree (`txn::clean::changes`, shared with the removal check) split
+/// into real changes and unchanged copies of the include files start put there (which removing
+/// the worktree may discard).
 pub(crate) fn worktree_changes(
     env: &Env,
     wt: &Utf8Path,

@@ -276,8 +276,8 @@ pub fn removal_problems(loc: &Location, path: &Utf8Path, ours: &[&str]) -> Resul
     problems_of(loc, path, ours, true)
 }
 
-/// [`removal_problems`] taken now, never from the shared listing: what a removal checks just
-/// before it deletes anything.
+/// [`removal_problems`], from the shared listing when `shared`, else taken now (what a
+/// removal checks just before it deletes anything).
 fn problems_of(
     loc: &Location,
     path: &Utf8Path,
