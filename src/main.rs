@@ -14,16 +14,14 @@ macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
 mod output;
 mod cli;
 mod commands;
-mod context;
 mod error;
 mod git;
-mod pool;
+mod parallel_map;
 mod progress;
-mod radar;
-mod report;
 mod taskgraph;
 mod time;
 mod txn;
+mod workflow;
 
 use std::io::Write;
 

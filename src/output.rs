@@ -112,7 +112,7 @@ pub fn color() -> (bool, bool) {
 /// Whether `-q` was given: nothing on success but warnings the user must act on.
 static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// Keeps `-q` for code that has no [`crate::context::Output`] at hand (the transaction steps).
+/// Keeps `-q` for code that has no [`crate::workflow::context::Output`] at hand (the transaction steps).
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }

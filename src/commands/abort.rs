@@ -13,23 +13,23 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::{free_backup_name, snapshot_changes};
-use super::before_start;
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::ids_or_in_progress;
-use super::submodules;
-use super::worktrees::{task_worktree, worktree_changes};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::RefUpdate;
-use crate::report::Report;
 use crate::taskgraph::Status;
 use crate::txn::keep::{self, Keep, Kept};
 use crate::txn::{Plan, Step};
+use crate::workflow::backup::{free_backup_name, snapshot_changes};
+use crate::workflow::before_start;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::ids_or_in_progress;
+use crate::workflow::session::{self, Env};
+use crate::workflow::submodules;
+use crate::workflow::worktrees::{task_worktree, worktree_changes};
 
 /// One task about to be aborted, with what was found about it.
 struct Target {
@@ -115,7 +115,7 @@ fn select(env: &Env) -> Result<Vec<usize>> {
                 "{}: its status is {}, not in_progress; {}",
                 task.id,
                 task.status,
-                common::status_advice(task)
+                session::status_advice(task)
             )
         }))
     })?;
@@ -131,7 +131,7 @@ fn select(env: &Env) -> Result<Vec<usize>> {
 
 /// Looks at each task's branch and worktree.
 fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
-    let copy = super::worktrees::include_files(env)?;
+    let copy = crate::workflow::worktrees::include_files(env)?;
     let mut out = Vec::new();
     for &i in idx {
         let t = &env.tf.graph.tasks[i];
@@ -317,7 +317,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
             });
         }
     }
-    let include = super::worktrees::include_files(env)?;
+    let include = crate::workflow::worktrees::include_files(env)?;
     let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
     let deletes: Vec<RefUpdate> = targets
         .iter()

@@ -7,14 +7,14 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::select::named_task;
-use crate::context::Context;
 use crate::error::Result;
-use crate::report::Report;
 use crate::taskgraph::{schedule, Edit, Status};
 use crate::txn::Plan;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::{self, Env};
 
 /// What `approve` did (`--json`: `approved`, `already_approved`, `ready`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -45,14 +45,14 @@ fn prepare(ctx: &Context) -> Result<Prepared<Approved>> {
     let id = task.id.as_str();
     if !task.checkpoint {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = session::status_advice(task),
             "cannot approve {id}: it is not a checkpoint (its status is {}); only checkpoints wait for approval",
             task.status
         ));
     }
     if task.status != Status::Completed {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = session::status_advice(task),
             "cannot approve {id}: its status is {}, not completed (a checkpoint is approved once its work is merged)",
             task.status
         ));

@@ -10,21 +10,21 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::free_backup_name;
-use super::bisect::TestFailure;
-use super::common::Env;
-use super::driver::{drive, Prepared};
-use super::merge::{merge_all, refuse_conflicts, Conflict, Merged};
-use super::mergeable::{candidates, Candidate, Skipped};
-use super::render::plural;
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::RefUpdate;
-use crate::report::{self, Report};
 use crate::taskgraph::{schedule, Edit, Status, TaskFile};
 use crate::txn::{self, Plan, Step};
+use crate::workflow::backup::free_backup_name;
+use crate::workflow::bisect::TestFailure;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::merge::{merge_all, refuse_conflicts, Conflict, Merged};
+use crate::workflow::mergeable::{candidates, Candidate, Skipped};
+use crate::workflow::render::plural;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Env;
 
 /// What `finish` did, or why it merged nothing.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -325,7 +325,7 @@ fn build_plan(
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
         let tip = final_tip.to_string();
-        super::pooled::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
         steps.extend(cleanup);
     }
     let plan = Plan {
@@ -413,7 +413,7 @@ fn target_updates(
 /// After the commit point: the merged tasks' worktrees removed (with what `undo` needs to make
 /// them ready again, as start did), then their branches deleted.
 fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
-    let restore = super::worktrees::include_files(env)?;
+    let restore = crate::workflow::worktrees::include_files(env)?;
     let post_start = env.ctx.repo.config("parallel.postStart");
     let mut steps = Vec::new();
     for c in done {
@@ -546,7 +546,7 @@ impl Finished {
             let left: Vec<&str> = self.conflicts.iter().map(|c| c.id()).collect();
             writeln!(f, "Left running (conflicts): {}", left.join(", "))?;
         }
-        super::bisect::fmt_failures(f, &self.test_failures, self.tested.as_deref())?;
+        crate::workflow::bisect::fmt_failures(f, &self.test_failures, self.tested.as_deref())?;
         for line in &self.kept_lines {
             writeln!(f, "{line}")?;
         }

@@ -13,21 +13,21 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::free_backup_name;
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::named_task;
-use super::worktrees::{launch_line, task_worktree, worktree_changes};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::{RefUpdate, WorktreeInfo};
-use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status, Task};
 use crate::txn::step::CopyFile;
 use crate::txn::{self, Plan, Step};
+use crate::workflow::backup::free_backup_name;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::{self, Env};
+use crate::workflow::worktrees::{launch_line, task_worktree, worktree_changes};
 
 /// Runs retry through the driver. A task out of retries is retry's one refusal that changes
 /// something: its plan marks the task blocked, the driver executes it and emits the report
@@ -54,7 +54,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
     if task.status != Status::Failed {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = session::status_advice(task),
             "cannot retry {id}: its status is {}, not failed",
             task.status
         ));
@@ -95,7 +95,7 @@ impl Attempt {
                 .unwrap_or_else(|| env.worktree_path(task)),
             old_branch,
             old_wt,
-            copy: super::worktrees::include_files(env)?,
+            copy: crate::workflow::worktrees::include_files(env)?,
             ours: Vec::new(),
         })
     }
@@ -112,7 +112,7 @@ impl Attempt {
             None => Vec::new(),
         };
         let new_short = short_branch(&self.new_branch);
-        if !common::valid_branch(new_short) {
+        if !session::valid_branch(new_short) {
             problems.push(format!(
                 "'{new_short}' is not a valid branch name (check parallel.branchTemplate)"
             ));
@@ -184,7 +184,7 @@ impl Attempt {
 
 /// Submodule repositories live inside the worktree's admin dir and go with it.
 fn submodule_problem(env: &Env, w: &WorktreeInfo) -> Result<Option<String>> {
-    let subs = super::submodules::find(&env.ctx.repo, &w.path)?;
+    let subs = crate::workflow::submodules::find(&env.ctx.repo, &w.path)?;
     if subs.is_empty() {
         return Ok(None);
     }
@@ -303,7 +303,7 @@ fn refs_step(update: RefUpdate, message: String) -> Step {
 /// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
 fn block(env: &Env, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
-    let plan = super::block::plan(env, task, "retry", task.retry_count, Vec::new())?;
+    let plan = crate::workflow::block::plan(env, task, "retry", task.retry_count, Vec::new())?;
     let report = RetryReport::Blocked(Blocked {
         retried: (),
         blocked: BlockedTask {
@@ -475,7 +475,7 @@ mod tests {
 
     #[test]
     fn a_blocked_task_has_a_document_no_text_and_a_refusal() {
-        let doc = crate::report::envelope("retry", blocked());
+        let doc = crate::workflow::report::envelope("retry", blocked());
         assert_eq!(
             serde_json::to_string(&doc).unwrap_or_default(),
             r#"{"version":1,"command":"retry","retried":null,"blocked":{"id":"T1","retry_count":4,"max_retries":3}}"#

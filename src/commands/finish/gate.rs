@@ -17,15 +17,15 @@ use gix::ObjectId;
 
 use super::{done, status_commit, FinishReport};
 use crate::cli::defs;
-use crate::commands::bisect::{self, Outcome, TestFailure};
-use crate::commands::common::Env;
-use crate::commands::driver::{drive, Prepared};
-use crate::commands::merge::{merge_all, Merged};
-use crate::commands::mergeable::{Candidate, Skipped};
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report;
 use crate::txn;
+use crate::workflow::bisect::{self, Outcome, TestFailure};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::merge::{merge_all, Merged};
+use crate::workflow::mergeable::{Candidate, Skipped};
+use crate::workflow::report;
+use crate::workflow::session::Env;
 
 /// A batch whose test gate may fail: what bisecting and landing part of it needs.
 pub(super) struct Batch {
@@ -279,7 +279,7 @@ pub(super) fn planned(
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = super::finished(env, candidates, merged, final_tip, skipped);
-    report.kept_lines = crate::commands::pooled::lines(&plan.steps, |p| env.show(p));
+    report.kept_lines = crate::workflow::pool::lines(&plan.steps, |p| env.show(p));
     report
         .kept_lines
         .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));

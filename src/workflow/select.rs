@@ -1,7 +1,7 @@
 //! Which tasks a command acts on, as named on its command line: the one task named
 //! ([`named_task`]), or "these ids, or every task in progress" ([`ids_or_in_progress`]).
 
-use super::common::{self, Env};
+use super::session::{self, Env};
 use crate::error::Result;
 use crate::taskgraph::{Status, Task};
 
@@ -16,7 +16,7 @@ pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
         .unwrap_or_default();
     env.tf.task(id).ok_or_else(|| {
         crate::refused!(
-            help = common::unknown_id_hint(&env.tf, id),
+            help = session::unknown_id_hint(&env.tf, id),
             "cannot {command} {id}: no such task in {}",
             env.tf.path
         )
@@ -63,7 +63,7 @@ pub(crate) fn ids_or_in_progress(
             },
             None => problems.push(format!(
                 "{id}: no such task in {file}; {}",
-                common::unknown_id_hint(&env.tf, id)
+                session::unknown_id_hint(&env.tf, id)
             )),
         }
     }

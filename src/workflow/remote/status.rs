@@ -5,14 +5,14 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::commands::common::Env;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::git::remote::{fetch, fetched_ref};
 use crate::git::short_branch;
-use crate::report::{self, Report};
 use crate::taskgraph::{Status, TaskFile};
 use crate::txn::step::short;
+use crate::workflow::context::Context;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Env;
 
 /// The started tasks as the remote has them (`--json`: `remote`, `target`, `target_tip`,
 /// `tasks`).

@@ -4,11 +4,11 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::{short_branch, RefUpdate};
 use crate::taskgraph::{Edit, Status, Task, TaskFile};
 use crate::txn::Step;
+use crate::workflow::context::Context;
 
 /// The task file, the product and the target branch of one command run.
 pub struct Env<'a> {

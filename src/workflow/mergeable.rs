@@ -6,7 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::common::{unknown_id_hint, Env};
+use super::session::{unknown_id_hint, Env};
 use super::worktrees::elsewhere_note;
 use crate::error::Result;
 use crate::git::short_branch;

@@ -11,8 +11,8 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::context::Output;
 use crate::txn::Plan;
+use crate::workflow::context::Output;
 
 /// What a command prints when it is done.
 pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {

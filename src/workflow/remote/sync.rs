@@ -6,13 +6,13 @@
 
 use gix::ObjectId;
 
-use crate::commands::common::Env;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::git::remote::{fetch, fetched_ref};
 use crate::git::{short_branch, RefUpdate, Repo};
 use crate::taskgraph::{Status, TaskFile};
 use crate::txn::{self, Plan, Step};
+use crate::workflow::context::Context;
+use crate::workflow::session::Env;
 
 /// Fetches `remote`, then (unless `dry_run`) brings the local branches up to it.
 pub(super) fn sync(ctx: &Context, remote: &str, dry_run: bool) -> Result<()> {

@@ -4,7 +4,7 @@
 use camino::Utf8Path;
 use gix::ObjectId;
 
-use super::common::Env;
+use super::session::Env;
 use crate::error::Result;
 use crate::git::{self, cli};
 use crate::txn;

@@ -2,7 +2,7 @@
 //! kept: `retry` uses it for a task out of retries, `run` for a task whose agent used up its
 //! attempts.
 
-use super::common::Env;
+use super::session::Env;
 use crate::error::Result;
 use crate::taskgraph::{Edit, Status, Task};
 use crate::txn::Plan;

@@ -12,10 +12,10 @@ mod sync;
 
 use crate::cli::defs::{self, Flag};
 use crate::cli::CommandId;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::{remote, RefUpdate};
 use crate::txn::{push, Plan, Step};
+use crate::workflow::context::Context;
 
 /// How a command's result is published for the other clones. Today one way; a forge mode
 /// (open a pull request and let the forge's merge queue land it) would be another variant,

@@ -5,7 +5,7 @@
 
 use gix::ObjectId;
 
-use super::common::Env;
+use super::session::Env;
 use crate::error::{Error, Result};
 use crate::taskgraph::{Edit, Scalar, Status, Task, TaskFile};
 use crate::txn::{self, Step};

@@ -6,13 +6,13 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::Env;
 use super::mergeable::Candidate;
+use super::session::Env;
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::Merge;
-use crate::report::{self, Report};
 use crate::taskgraph::Task;
+use crate::workflow::report::{self, Report};
 
 /// The in-memory result of merging the candidates.
 pub(crate) struct Merged {

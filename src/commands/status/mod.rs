@@ -4,27 +4,29 @@
 //! Fast path: with no active task nothing but the task file and two refs are read; no git
 //! process is spawned. Each active worktree costs one `git status`, as many at once as CPUs.
 
+mod table;
+
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::Env;
-use super::readiness::reason;
-use super::render::outln;
-use super::table::{
+use self::table::{
     fit_end, layout, short_path, status_color, terminal_width, Cell, C_AGENT, C_AHEAD, C_BRANCH,
     C_CHANGES, C_ID, C_STATUS, C_WHERE, N_COLS,
 };
-use super::worktrees::ELSEWHERE;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::WorktreeInfo;
-use crate::radar::{self, Radar};
-use crate::report::{self, Report};
 use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
+use crate::workflow::context::Context;
+use crate::workflow::radar::{self, Radar};
+use crate::workflow::readiness::reason;
+use crate::workflow::render::outln;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Env;
+use crate::workflow::worktrees::ELSEWHERE;
 
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
@@ -71,7 +73,7 @@ pub struct StatusReport<'a> {
     /// The worktree pool (`parallel.reuseWorktrees`): absent when reuse is off and nothing
     /// is parked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pool: Option<super::pooled::PoolSummary>,
+    pool: Option<crate::workflow::pool::PoolSummary>,
     #[serde(skip)]
     view: View<'a>,
 }
@@ -139,7 +141,7 @@ struct Waiting {
 
 pub fn run(ctx: &Context) -> Result<()> {
     if let Some(remote) = ctx.args.value(&crate::cli::defs::REMOTE) {
-        return super::remote::status::show(ctx, remote);
+        return crate::workflow::remote::status::show(ctx, remote);
     }
     let env = Env::load_readonly(ctx)?;
     let graph = &env.tf.graph;
@@ -194,7 +196,7 @@ fn build<'a>(env: &'a Env<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport
             })
             .collect(),
         radar,
-        pool: super::pooled::summary(env.ctx, &env.main),
+        pool: crate::workflow::pool::summary(env.ctx, &env.main),
         view: View {
             env,
             rows,

@@ -3,7 +3,7 @@
 
 use camino::Utf8Path;
 
-use super::common::Env;
+use super::session::Env;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::{cli, WorktreeInfo};
