@@ -115,7 +115,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         report.after_summary(outcomes.iter().any(|o| o.not_found));
     }
     if outcomes.iter().any(|o| !o.ok()) {
-        crate::output::mark_failed();
+        return Err(crate::error::Error::Failed);
     }
     Ok(())
 }

@@ -60,10 +60,6 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Exec => exec::run,
         CommandId::Run => run::run,
     };
-    let dry_run = &crate::cli::defs::DRY_RUN;
-    if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
-        crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
     let ctx = Context::open(args)?;
     remote::session(&ctx, run)
 }

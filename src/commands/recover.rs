@@ -48,8 +48,12 @@ pub fn run(ctx: &Context) -> Result<()> {
         Recovered::RolledBack(s) => (Outcome::RolledBack, s),
         Recovered::Completed(s) => (Outcome::Completed, s),
     };
-    report::emit(&ctx.out, "recover", &RecoverReport { result, operation });
-    Ok(())
+    let how = if cont { "--continue" } else { "--abort" };
+    let applied = txn::Applied {
+        summary: format!("recover {how} of {operation}"),
+    };
+    let report = RecoverReport { result, operation };
+    report::emit_applied(&ctx.out, "recover", &report, &applied)
 }
 
 impl fmt::Display for RecoverReport {

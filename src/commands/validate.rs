@@ -92,7 +92,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     report::emit(&ctx.out, "validate", &validated);
     if !validated.ok {
-        crate::output::mark_failed();
+        return Err(crate::error::Error::Failed);
     }
     Ok(())
 }

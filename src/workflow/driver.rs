@@ -39,7 +39,8 @@ pub fn drive<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<()> {
             report::dry_run(&ctx.out, command, &plan);
             return Ok(());
         }
-        txn::execute(&ctx.repo, plan)?;
+        let applied = txn::execute(&ctx.repo, &ctx.lock, plan)?;
+        return report::emit_applied(&ctx.out, command, &prepared.report, &applied);
     }
     report::emit(&ctx.out, command, &prepared.report);
     Ok(())

@@ -32,6 +32,7 @@ impl<'a> Env<'a> {
     pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
         crate::txn::begin(
             &ctx.repo,
+            &ctx.lock,
             &format!("git parallel {}", ctx.args.command.name),
         )?;
         Env::open(ctx, false)

@@ -64,7 +64,7 @@ impl Batch {
 pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
-    txn::begin(&ctx.repo, "git parallel finish")?;
+    txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
     report::text_note(
         &ctx.out,
         format_args!(
@@ -145,6 +145,7 @@ fn probe(
     };
     txn::probe(
         &env.ctx.repo,
+        &env.ctx.lock,
         &format!("finish: bisection test of {what}"),
         &commit.to_string(),
         test,

@@ -384,11 +384,11 @@ impl<'a> Sched<'a> {
         let plan = match planned {
             Ok(p) => p,
             Err(e) => {
-                crate::txn::lock::release_held();
+                self.ctx.lock.release();
                 return Err(e);
             }
         };
-        crate::txn::execute(&self.ctx.repo, plan)?;
+        crate::txn::execute(&self.ctx.repo, &self.ctx.lock, plan)?;
         self.records.forget(id);
         self.records.save()?;
         self.summary.blocked.push(id.into());

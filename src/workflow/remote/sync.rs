@@ -27,7 +27,7 @@ pub(super) fn sync(ctx: &Context, remote: &str, dry_run: bool) -> Result<()> {
     }
     let env = Env::load(ctx)?;
     if let Some(plan) = plan(&env, remote)? {
-        txn::execute(&ctx.repo, plan)?;
+        txn::execute(&ctx.repo, &ctx.lock, plan)?;
     }
     Ok(())
 }
