@@ -18,7 +18,7 @@ use crate::taskgraph::{Status, Task};
 use crate::workflow::context::{Context, Output};
 use crate::workflow::report::{self, Report};
 use crate::workflow::select::ids_or_in_progress;
-use crate::workflow::session::Env;
+use crate::workflow::session::Session;
 
 /// One command to run: a task and its worktree.
 struct Job {
@@ -102,7 +102,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     }
     let jobs_max = jobs_limit(ctx)?;
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let jobs = select(&env)?;
     let outcomes = if jobs.is_empty() {
         Vec::new()
@@ -135,7 +135,7 @@ fn jobs_limit(ctx: &Context) -> Result<usize> {
 }
 
 /// The named tasks (each must have a worktree) or every in-progress task that has one.
-fn select(env: &Env) -> Result<Vec<Job>> {
+fn select(env: &Session) -> Result<Vec<Job>> {
     let worktrees = env.ctx.repo.worktrees()?;
     let worktree_for = |i: usize| {
         let branch = env.branch_of(&env.tf.graph.tasks[i]);
@@ -177,7 +177,7 @@ fn select(env: &Env) -> Result<Vec<Job>> {
 }
 
 /// Why the named task `t` has no worktree to run in.
-fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
+fn no_worktree_problem(env: &Session, t: &Task) -> Result<String> {
     if crate::workflow::worktrees::in_progress_elsewhere(env, t)? {
         return Ok(format!(
             "{}; it has no worktree here",
@@ -199,7 +199,7 @@ fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
 }
 
 /// Says why the in-progress task `t`, which no worktree here has checked out, is skipped.
-fn skipped(env: &Env, t: &Task) -> Result<()> {
+fn skipped(env: &Session, t: &Task) -> Result<()> {
     if crate::workflow::worktrees::in_progress_elsewhere(env, t)? {
         output::eprint(format_args!(
             "note: {}; skipped (reset it with: git parallel abort {})\n",

@@ -15,7 +15,7 @@ use crate::workflow::driver::{drive, Prepared};
 use crate::workflow::render::plural;
 use crate::workflow::report::Report;
 use crate::workflow::select::named_task;
-use crate::workflow::session::{self, Env};
+use crate::workflow::session::Session;
 use crate::workflow::worktrees::task_worktree;
 
 /// What `fail` did (`--json`: `failed`, `max_retries`, `can_retry`).
@@ -53,12 +53,12 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let task = named_task(&env, "fail")?;
     let id = task.id.as_str();
     if task.status != Status::InProgress {
         return Err(crate::refused!(
-            help = session::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot fail {id}: its status is {}, not in_progress",
             task.status
         ));

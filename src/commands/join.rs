@@ -16,7 +16,8 @@ use crate::workflow::context::Context;
 use crate::workflow::driver::{drive, Prepared};
 use crate::workflow::remote::{publisher, set_upstream, Publish};
 use crate::workflow::report::Report;
-use crate::workflow::session::{unknown_id_hint, Env};
+use crate::workflow::session::Session;
+use crate::workflow::suggest::unknown_id_hint;
 use crate::workflow::worktrees::{include_files, launch_line};
 
 /// The worktree made for a task started elsewhere (`--json`: `id`, `branch`, `worktree`,
@@ -49,7 +50,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let id = ctx
         .args
         .positionals

@@ -9,7 +9,7 @@ use crate::git::short_branch;
 use crate::taskgraph::Status;
 use crate::workflow::context::Context;
 use crate::workflow::report::{self, Report};
-use crate::workflow::session::Env;
+use crate::workflow::session::Session;
 
 /// The worktree of a started task (`--json`: `id`, `status`, `path`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -38,7 +38,7 @@ impl Report for TaskPath {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let id = ctx
         .args
         .positionals
@@ -47,7 +47,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         .unwrap_or_default();
     let Some(task) = env.tf.task(id) else {
         return Err(crate::refused!(
-            help = crate::workflow::session::unknown_id_hint(&env.tf, id),
+            help = crate::workflow::suggest::unknown_id_hint(&env.tf, id),
             "no task '{id}' in {}",
             env.show(&env.task_path)
         ));

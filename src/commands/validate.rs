@@ -15,7 +15,6 @@ use crate::taskgraph::{display, Finding, Severity, Status, Task, TaskFile};
 use crate::workflow::context::Context;
 use crate::workflow::render::plural;
 use crate::workflow::report::{self, Report};
-use crate::workflow::session;
 
 /// What `validate` found.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -229,7 +228,7 @@ fn report_position(report: &miette::Report, text: &str) -> (usize, usize) {
 /// What `start` will need of every task not started yet: a valid branch name under
 /// parallel.branchTemplate, a worktree path under parallel.worktreeTemplate inside the worktree
 /// root and outside the main worktree, and no two tasks sharing either. Uses the same code as
-/// `start` (`session::new_branch_name`, `session::worktree_path`). Empty outside a repository.
+/// `start` (`crate::workflow::naming::new_branch_name`, `crate::workflow::naming::worktree_path`). Empty outside a repository.
 fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
     let Ok(main) = ctx.repo.workdir().map(|p| p.to_path_buf()) else {
         return Vec::new();
@@ -238,8 +237,8 @@ fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
         .locate_task_file()
         .ok()
         .and_then(|p| ctx.repo_relative(&p));
-    let product = session::product_name(ctx, tf, &task_rel);
-    let root = session::worktree_root(ctx, &main);
+    let product = crate::workflow::naming::product_name(ctx, tf, &task_rel);
+    let root = crate::workflow::naming::worktree_root(ctx, &main);
     let mut out = Vec::new();
     let mut branches: HashMap<String, usize> = HashMap::new();
     let mut paths: HashMap<Utf8PathBuf, usize> = HashMap::new();
@@ -250,9 +249,9 @@ fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
         ) {
             continue;
         }
-        let branch = session::new_branch_name(ctx, &product, t);
+        let branch = crate::workflow::naming::new_branch_name(ctx, &product, t);
         let short = crate::git::short_branch(&branch).to_string();
-        let worktree = session::worktree_path(ctx, &main, &product, t);
+        let worktree = crate::workflow::naming::worktree_path(ctx, &main, &product, t);
         let mut problems = name_problems(t, &short, &worktree, &root, &main);
         let other = |j: usize| display::short(&tf.graph.tasks[j].id).into_owned();
         if let Some(&j) = branches.get(&short) {
@@ -303,7 +302,7 @@ fn name_problems(
     main: &Utf8Path,
 ) -> Vec<NameProblem> {
     let mut out = Vec::new();
-    if !session::valid_branch(short) {
+    if !crate::workflow::naming::valid_branch(short) {
         out.push((
             "taskgraph::invalid-branch",
             format!(

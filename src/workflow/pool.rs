@@ -28,7 +28,7 @@ pub struct Parked {
 
 /// The pool directory: under the worktree root, next to the task worktrees.
 pub fn pool_dir(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
-    let dir = super::session::worktree_root(ctx, main).join(POOL_DIR);
+    let dir = super::naming::worktree_root(ctx, main).join(POOL_DIR);
     dir.canonicalize_utf8().unwrap_or(dir)
 }
 

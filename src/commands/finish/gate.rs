@@ -25,7 +25,7 @@ use crate::workflow::driver::{drive, Prepared};
 use crate::workflow::merge::{merge_all, Merged};
 use crate::workflow::mergeable::{Candidate, Skipped};
 use crate::workflow::report;
-use crate::workflow::session::Env;
+use crate::workflow::session::Session;
 
 /// A batch whose test gate may fail: what bisecting and landing part of it needs.
 pub(super) struct Batch {
@@ -61,7 +61,7 @@ impl Batch {
 }
 
 /// Bisects the batch whose test gate failed, then lands the others (`--partial`) or refuses.
-pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
+pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
     txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
@@ -111,7 +111,7 @@ pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
 /// Tests the merge of the members at positions `set` (the target alone when empty), as the
 /// gate tests: whether the test passed. A merge that conflicts counts as failing.
 fn probe(
-    env: &Env,
+    env: &Session,
     batch: &Batch,
     set: &[usize],
     test: &str,
@@ -155,7 +155,7 @@ fn probe(
 /// The culprits as reported: each with what it was merged after and how to reproduce it
 /// (after a partial finish the tasks it was merged after are in the target already).
 fn failures(
-    env: &Env,
+    env: &Session,
     batch: &Batch,
     outcome: &Outcome,
     landed: bool,
@@ -226,7 +226,7 @@ fn refuse(
 /// `--partial`: lands the tasks that pass together (the set last tested passing, the same
 /// commit) and leaves the culprits in progress; exit code 1 all the same.
 fn land(
-    env: &Env,
+    env: &Session,
     batch: Batch,
     outcome: &Outcome,
     failures: Vec<TestFailure>,
@@ -262,7 +262,7 @@ fn land(
 /// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with
 /// its report.
 pub(super) fn planned(
-    env: &Env,
+    env: &Session,
     candidates: &[Candidate],
     merged: &Merged,
     final_tip: ObjectId,

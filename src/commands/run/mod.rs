@@ -46,7 +46,7 @@ pub fn run(ctx: &Context) -> Result<()> {
             format_args!("settled the interrupted operation '{op}'"),
         );
     }
-    let env = crate::workflow::session::Env::load_readonly(ctx)?;
+    let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
     let cfg = config(ctx, &env)?;
     let scope = cfg.scope.clone();
@@ -100,7 +100,7 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, env: &crate::workflow::session::Env) -> Result<Config> {
+fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
         .filter(|a| !a.trim().is_empty());
@@ -182,7 +182,7 @@ fn scope(ctx: &Context, tf: &TaskFile) -> Result<Option<BTreeSet<String>>> {
     for id in &ctx.args.positionals {
         if tf.task(id).is_none() {
             return Err(crate::refused!(
-                help = crate::workflow::session::unknown_id_hint(tf, id),
+                help = crate::workflow::suggest::unknown_id_hint(tf, id),
                 "no task {id} in {}",
                 tf.path
             ));

@@ -129,7 +129,7 @@ impl<'a> Sched<'a> {
     /// Tasks already in progress when run begins: finished when their last attempt
     /// succeeded and left commits, else their agent runs (again).
     fn resume(&mut self) -> Result<()> {
-        let env = crate::workflow::session::Env::load_readonly(self.ctx)?;
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         for task in &env.tf.graph.tasks {
             if task.status != Status::InProgress || !self.in_scope(&task.id) {
                 continue;
@@ -367,7 +367,7 @@ impl<'a> Sched<'a> {
         branch: &str,
         worktree: &Utf8PathBuf,
     ) -> Result<()> {
-        let planned = crate::workflow::session::Env::load(self.ctx).and_then(|env| {
+        let planned = crate::workflow::session::Session::load(self.ctx).and_then(|env| {
             let task = env
                 .tf
                 .graph

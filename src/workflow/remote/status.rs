@@ -12,7 +12,7 @@ use crate::taskgraph::{Status, TaskFile};
 use crate::txn::step::short;
 use crate::workflow::context::Context;
 use crate::workflow::report::{self, Report};
-use crate::workflow::session::Env;
+use crate::workflow::session::Session;
 
 /// The started tasks as the remote has them (`--json`: `remote`, `target`, `target_tip`,
 /// `tasks`).
@@ -58,7 +58,7 @@ pub(crate) fn show(ctx: &Context, remote: &str) -> Result<()> {
             "cannot fetch from {remote}: {e}"
         )
     })?;
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let repo = &ctx.repo;
     let t = short_branch(&env.target);
     let Some(tip) = repo.ref_id(&fetched_ref(remote, &env.target))? else {
