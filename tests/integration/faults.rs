@@ -331,6 +331,38 @@ fn start_refuses_when_the_target_moves_under_it() {
     assert!(r.git(&["branch", "--list", "feature/*"]).trim().is_empty());
 }
 
+// repro round2 15
+/// The user commits a change to the task file on the target while finish's test gate runs: the
+/// compare-and-swap on the target fails and finish is a plain refusal (exit 1, no journal), the
+/// user's commit and files untouched, every worktree and branch in place.
+#[test]
+fn finish_refuses_cleanly_when_the_task_file_is_committed_on_the_target_meanwhile() {
+    let r = finish_repo();
+    let edit = format!(
+        "run:2:printf '# edited meanwhile\\n' >> {t} && git commit -q -am user-edit",
+        t = r.tasks
+    );
+    let out = r.run_env(FINISH, &[(FAILPOINT, &edit)]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("nothing was changed"),
+        "{}",
+        all_output(&out)
+    );
+    assert_eq!(r.git(&["log", "-1", "--format=%s"]).trim(), "user-edit");
+    assert!(r.task_file().ends_with("# edited meanwhile\n"));
+    assert_eq!(r.git(&["status", "--porcelain"]), "");
+    assert_nothing_pending(&r, "after a refused finish");
+    assert_eq!(
+        r.git(&["worktree", "list", "--porcelain"])
+            .matches("worktree ")
+            .count(),
+        4
+    );
+    // Nothing stands in the way of the next finish.
+    r.ok(FINISH);
+}
+
 /// A task branch created by someone else between the plan and its creation.
 #[test]
 fn start_refuses_when_a_branch_appears_under_it() {
