@@ -154,7 +154,9 @@ impl Error {
     fn fatal(&self) -> bool {
         matches!(
             self,
-            Error::RollbackFailed { .. } | Error::NotReached { .. }
+            // AfterCommit: the operation took effect, so it is never "refused, nothing
+            // changed" (repro round2 01).
+            Error::RollbackFailed { .. } | Error::NotReached { .. } | Error::AfterCommit { .. }
         )
     }
 }

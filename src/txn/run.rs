@@ -66,7 +66,15 @@ pub(super) fn forward(
         journal.steps[i].state = StepState::Started;
         journal.save(dir).map_err(|e| (i, e))?;
         failpoint::hit("before", i).map_err(|e| (i, e))?;
-        if let Err(e) = journal.steps[i].step.apply(repo, proven) {
+        let past_commit = journal.commit_point.is_some_and(|cp| i > cp);
+        let kept;
+        let step = if past_commit {
+            kept = keep_moved_branches(repo, &journal.steps[i].step).map_err(|e| (i, e))?;
+            kept.as_ref().unwrap_or(&journal.steps[i].step)
+        } else {
+            &journal.steps[i].step
+        };
+        if let Err(e) = step.apply(repo, proven) {
             // It stays Started: a step may fail part-way (a git child interrupted mid-write),
             // and undoing a step that did nothing is a no-op.
             return Err((i, e));
@@ -81,6 +89,45 @@ pub(super) fn forward(
         i += 1;
     }
     Ok(())
+}
+
+/// Past the commit point, a branch deletion whose branch someone moved meanwhile (a late commit
+/// of an agent's leftover process, the user) must not fail the operation that already took
+/// effect: the branch is kept with its new commits, and a note says so (repro round2 01).
+/// Returns the step without those deletions (None: nothing to drop). The journal keeps the
+/// step as planned; the check after a recovery sees the moved branch as someone else's change.
+fn keep_moved_branches(repo: &Repo, step: &Step) -> Result<Option<Step>> {
+    let Step::Refs { updates, message } = step else {
+        return Ok(None);
+    };
+    let mut kept = Vec::new();
+    for u in updates {
+        if u.new.is_some() || u.old.is_none() {
+            continue;
+        }
+        let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
+        if let Some(cur) = cur.filter(|c| Some(c) != u.old.as_ref()) {
+            crate::output::note(format_args!(
+                "{} moved to {} meanwhile (commits that did not land): kept it; look at them \
+                 with 'git log {}' and land or delete the branch yourself",
+                crate::git::short_branch(&u.name),
+                super::step::short(&cur),
+                crate::git::short_branch(&u.name),
+            ));
+            kept.push(u.name.clone());
+        }
+    }
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Step::Refs {
+        updates: updates
+            .iter()
+            .filter(|u| !kept.contains(&u.name))
+            .cloned()
+            .collect(),
+        message: message.clone(),
+    }))
 }
 
 /// Refuses the commit point `i` when a step after it would fail (see
