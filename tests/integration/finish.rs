@@ -494,6 +494,31 @@ fn work_written_during_the_test_is_never_deleted() {
     }
 }
 
+// repro round2 14
+/// A read-only directory in a task worktree (files copied from a read-only store) does not stop
+/// the cleanup after finish's commit point: finish completes, the worktree is gone and nothing
+/// is left pending. (EACCES shows only for a user other than root; as root this checks the
+/// outcome.)
+#[test]
+fn a_read_only_directory_in_a_task_worktree_does_not_stop_finish() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = started_with_work();
+    let wt = r.task_worktree("backend", "BACKEND-01");
+    let vendor = "products/muaththir/apps/api/src/vendor";
+    commit_in(&r, &wt, &format!("{vendor}/lib.txt"), "lib\n", "vendored");
+    std::fs::set_permissions(wt.join(vendor), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let start_tip = r.rev("main");
+    r.ok(&["finish"]);
+    assert_ne!(r.rev("main"), start_tip);
+    assert!(!wt.exists(), "the worktree is removed");
+    assert_eq!(r.read(&format!("{vendor}/lib.txt")), "lib\n");
+    assert!(!r.root.join(".git/parallel/journal").exists());
+    assert_eq!(
+        field(&r.task_file(), "BACKEND-01", "status").as_deref(),
+        Some("completed")
+    );
+}
+
 #[test]
 fn undo_after_finish_restores_the_repository() {
     let r = started_with_work();
