@@ -59,6 +59,12 @@ pub fn checks_expire() {
 }
 
 fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
+    // A registered worktree whose directory is gone (deleted by hand, or by its agent) holds
+    // nothing uncommitted: its committed work lands and its registration is pruned by the
+    // removal (repro round2 04), instead of `git status` failing there forever.
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(Vec::new());
+    }
     let mut cmd = loc.git.in_dir(path);
     cmd.args([
         "--no-optional-locks",

@@ -494,6 +494,31 @@ fn work_written_during_the_test_is_never_deleted() {
     }
 }
 
+// repro round2 04
+/// A task worktree deleted by hand after its work was committed: finish lands the committed
+/// work and prunes the worktree's registration (nothing uncommitted can be lost: there are no
+/// files), instead of failing on `git status` there every time.
+#[test]
+fn finish_lands_a_task_whose_worktree_was_deleted_by_hand() {
+    let r = started_with_work();
+    let wt = r.task_worktree("backend", "BACKEND-01");
+    let tip = r.git_in(&wt, &["rev-parse", "HEAD"]).trim().to_string();
+    std::fs::remove_dir_all(&wt).unwrap();
+    r.ok(&["finish"]);
+    let merged = r
+        .git_cmd(&r.root)
+        .args(["merge-base", "--is-ancestor", &tip, "main"])
+        .status()
+        .unwrap();
+    assert!(merged.success(), "the committed work landed");
+    assert_eq!(
+        field(&r.task_file(), "BACKEND-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(linked_worktree_count(&r), 0, "its registration is pruned");
+    assert!(!r.root.join(".git/parallel/journal").exists());
+}
+
 // repro round2 14
 /// A read-only directory in a task worktree (files copied from a read-only store) does not stop
 /// the cleanup after finish's commit point: finish completes, the worktree is gone and nothing
