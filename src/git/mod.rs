@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod config;
+pub use config::Settings;
 mod error;
 pub mod remote;
 
@@ -21,6 +22,8 @@ pub struct Repo {
     pub loc: Location,
     /// A `--dry-run`: plan-time commits may use a stand-in identity when git has none.
     pub plan_only: bool,
+    /// The `parallel.*` settings, read once when the repository is opened.
+    pub settings: Settings,
 }
 
 /// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
@@ -150,6 +153,7 @@ impl Repo {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
+        let main_for_settings = main.clone();
         Ok(Repo {
             gix: main,
             loc: Location {
@@ -160,6 +164,7 @@ impl Repo {
                 git: GitCli::find()?,
             },
             plan_only: false,
+            settings: Settings::read(&main_for_settings),
         })
     }
 
