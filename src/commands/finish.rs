@@ -132,7 +132,7 @@ fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<Fi
             skipped,
         })));
     }
-    check_preconditions(env, &candidates)?;
+    let main_changes = check_preconditions(env, &candidates)?;
     check_boundaries(env, &candidates)?;
     let merged = merge_all(env, &candidates)?;
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
@@ -143,6 +143,7 @@ fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<Fi
         .map(|c| c.id.as_str())
         .collect();
     let final_tip = status_commit(env, &ids, &merged)?;
+    check_main_changes(env, &main_changes, final_tip)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
@@ -150,8 +151,73 @@ fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<Fi
     Ok(prepared)
 }
 
-/// Everything that must hold before anything changes, all failures listed at once.
-fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
+/// Local changes in the main worktree are left alone when the landing does not write their
+/// files, as `git merge` does (issue 20 item 1: e.g. a post-commit hook appending to a tracked
+/// log there); a change to a file the landing writes (a merged file, the task file) refuses,
+/// naming it. `changes`: the main worktree's changes to tracked files (line, paths).
+fn check_main_changes(
+    env: &Session,
+    changes: &[(String, Vec<String>)],
+    final_tip: ObjectId,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = env.ctx.repo.git_main();
+    cmd.args(["diff-tree", "-r", "-z", "--no-renames", "--name-only"]);
+    cmd.arg(env.target_tip.to_string())
+        .arg(final_tip.to_string());
+    let written: std::collections::HashSet<String> =
+        crate::git::cli::stdout_z(cmd)?.into_iter().collect();
+    let (touched, untouched): (Vec<_>, Vec<_>) = changes
+        .iter()
+        .partition(|(_, paths)| paths.iter().any(|p| written.contains(p)));
+    if touched.is_empty() {
+        report::text_note(
+            &env.ctx.out,
+            format_args!(
+                "the main worktree's local change{} to {} left alone (the landing does not touch {})",
+                plural(untouched.len()),
+                untouched
+                    .iter()
+                    .map(|(l, _)| l.get(3..).unwrap_or(l))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if untouched.len() == 1 { "it" } else { "them" }
+            ),
+        );
+        return Ok(());
+    }
+    let lines: Vec<&str> = touched.iter().map(|(l, _)| l.as_str()).collect();
+    let mut problems = vec![format!(
+        "the main worktree has uncommitted changes in files this landing writes (commit or stash them):\n      {}",
+        lines.join("\n      ")
+    )];
+    // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
+    // task states; committing is the way on.
+    if let Some(rel) = env
+        .task_rel
+        .as_deref()
+        .filter(|rel| touched.iter().any(|(_, p)| p.iter().any(|p| p == rel)))
+    {
+        problems.push(format!(
+            "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
+            crate::taskgraph::display::shell_quote(rel)
+        ));
+    }
+    Err(crate::refused!(
+        help = "fix these, then run 'git parallel finish' again",
+        "cannot finish; nothing was changed:\n  {}",
+        problems.join("\n  ")
+    ))
+}
+
+/// Everything that must hold before anything changes, all failures listed at once. Returns the
+/// main worktree's changes to tracked files (see [`check_main_changes`]).
+fn check_preconditions(
+    env: &Session,
+    candidates: &[Candidate],
+) -> Result<Vec<(String, Vec<String>)>> {
     let mut problems = Vec::new();
     let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
         .iter()
@@ -166,27 +232,8 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
             env.main,
             short_branch(&env.target)
         ));
-    } else {
-        let dirty: Vec<String> = main_dirty.transpose()?.unwrap_or_default();
-        if !dirty.is_empty() {
-            problems.push(format!(
-                "the main worktree has uncommitted changes (commit or stash them):\n      {}",
-                dirty.join("\n      ")
-            ));
-            // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
-            // task states; committing is the way on.
-            if let Some(rel) = env
-                .task_rel
-                .as_deref()
-                .filter(|rel| dirty.iter().any(|l| l.get(3..) == Some(*rel)))
-            {
-                problems.push(format!(
-                    "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
-                    crate::taskgraph::display::shell_quote(rel)
-                ));
-            }
-        }
     }
+    let main_changes = main_dirty.transpose()?.unwrap_or_default();
     let worktrees = env.ctx.repo.worktrees()?;
     let keep = env.ctx.args.on(&defs::KEEP);
     for ((c, wt), lines) in with_worktree.into_iter().zip(statuses) {
@@ -221,7 +268,7 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
             problems.join("\n  ")
         ));
     }
-    Ok(())
+    Ok(main_changes)
 }
 
 /// Files each branch changed must lie inside its task's paths; overlaps are reported.

@@ -477,6 +477,16 @@ impl Repo {
     }
 }
 
+/// A path as `git status` shows it: as is, or quoted with escapes when it holds control
+/// characters, quotes or backslashes.
+fn quote_for_display(p: &str) -> String {
+    if p.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
+        format!("{p:?}")
+    } else {
+        p.to_string()
+    }
+}
+
 impl Location {
     /// The main worktree, or a fatal error for bare repositories.
     pub fn workdir(&self) -> Result<&Utf8Path> {
@@ -496,9 +506,33 @@ impl Location {
         self.status_with(worktree, "--untracked-files=all")
     }
 
-    /// Changes to tracked files only (cheaper: no scan for untracked files).
-    pub fn tracked_changes(&self, worktree: &Utf8Path) -> Result<Vec<String>> {
-        self.status_with(worktree, "--untracked-files=no")
+    /// Changes to tracked files only (cheaper: no scan for untracked files): each as its
+    /// `git status --porcelain` line and the repository-relative paths it concerns (both
+    /// sides of a rename), unquoted.
+    pub fn tracked_changes(&self, worktree: &Utf8Path) -> Result<Vec<(String, Vec<String>)>> {
+        let mut cmd = self.git.in_dir(worktree);
+        cmd.args(["status", "--porcelain", "-z", "--untracked-files=no"]);
+        let fields = cli::stdout_z(cmd)?;
+        let mut out = Vec::new();
+        let mut it = fields.into_iter();
+        while let Some(entry) = it.next() {
+            let (code, path) = (entry.get(..2).unwrap_or(""), entry.get(3..).unwrap_or(""));
+            let mut paths = vec![path.to_string()];
+            let mut line = format!("{code} {}", quote_for_display(path));
+            // A rename or copy is followed by the path it came from.
+            if code.contains('R') || code.contains('C') {
+                if let Some(orig) = it.next() {
+                    line = format!(
+                        "{code} {} -> {}",
+                        quote_for_display(&orig),
+                        quote_for_display(path)
+                    );
+                    paths.push(orig);
+                }
+            }
+            out.push((line, paths));
+        }
+        Ok(out)
     }
 
     fn status_with(&self, worktree: &Utf8Path, untracked: &str) -> Result<Vec<String>> {

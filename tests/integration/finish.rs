@@ -494,6 +494,87 @@ fn work_written_during_the_test_is_never_deleted() {
     }
 }
 
+// issue 20 item 1
+/// A post-commit hook (`core.hooksPath`) appends to a tracked file of the main worktree from
+/// every worktree's commit, as the orchestrator framework's audit trail does: finish lands the
+/// agent's commit and the appended line stays, uncommitted, as `git merge` would leave it.
+#[test]
+fn local_changes_the_landing_does_not_touch_are_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = TestRepo::muaththir_approved();
+    r.write("audit-trail.jsonl", "{\"start\": true}\n");
+    let hook = r.path(".githooks/post-commit");
+    r.write(
+        ".githooks/post-commit",
+        &format!(
+            "#!/bin/sh\necho '{{\"commit\": true}}' >> '{}'\n",
+            r.path("audit-trail.jsonl").display()
+        ),
+    );
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "audit trail and hooks"]);
+    r.git(&["config", "core.hooksPath", ".githooks"]);
+    r.ok(&["start", "BACKEND-01"]);
+    let (_, role, file, _) = TASKS[1];
+    let wt = r.task_worktree(role, "BACKEND-01");
+    let tip = commit_in(&r, &wt, file, "// agent\n", "agent work");
+    let local = r.read("audit-trail.jsonl");
+    assert!(
+        local.contains("commit"),
+        "the hook wrote into the main worktree"
+    );
+    let out = r.run(&["finish"]);
+    assert!(out.status.success(), "{}", crate::support::all_output(&out));
+    assert!(
+        crate::support::all_output(&out).contains("left alone"),
+        "{}",
+        crate::support::all_output(&out)
+    );
+    let merged = r
+        .git_cmd(&r.root)
+        .args(["merge-base", "--is-ancestor", &tip, "main"])
+        .status()
+        .unwrap();
+    assert!(merged.success(), "the agent's commit landed");
+    assert_eq!(r.read(file), "// agent\n");
+    assert_eq!(
+        r.read("audit-trail.jsonl"),
+        local,
+        "the local change is intact"
+    );
+    assert_eq!(r.git(&["status", "--porcelain"]), " M audit-trail.jsonl\n");
+    assert_eq!(
+        field(&r.task_file(), "BACKEND-01", "status").as_deref(),
+        Some("completed")
+    );
+}
+
+/// A local change to a file the landing writes is refused, naming it; nothing changes.
+#[test]
+fn a_local_change_to_a_file_the_landing_writes_is_refused() {
+    let r = started_with_work();
+    let (_, role, file, _) = TASKS[1];
+    let wt = r.task_worktree(role, "BACKEND-01");
+    // The same file, committed on main and then changed there by hand.
+    r.write(file, "// main\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "a main version"]);
+    r.git_in(
+        &wt,
+        &["merge", "-q", "-X", "theirs", "main", "-m", "merge main"],
+    );
+    commit_in(&r, &wt, file, "// agent again\n", "agent work again");
+    r.write(file, "// by hand\n");
+    let before = r.snapshot();
+    let text = refused(&r.run(&["finish"]));
+    assert!(
+        text.contains("uncommitted changes in files this landing writes") && text.contains(file),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "a refused finish");
+}
+
 // repro round2 04
 /// A task worktree deleted by hand after its work was committed: finish lands the committed
 /// work and prunes the worktree's registration (nothing uncommitted can be lost: there are no

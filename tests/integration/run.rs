@@ -585,15 +585,22 @@ fn a_run_killed_inside_a_transaction_is_settled_by_the_next_run() {
 
 #[test]
 fn a_dirty_main_worktree_stops_run_instead_of_failing_the_agents() {
+    // A local change to a file the landing writes (A's agent writes out/A/done.txt); a change
+    // elsewhere is left alone (issue 20 item 1, see finish's tests).
     let r = repo(&[T("A", &[], false)]);
-    r.write("README.md", "changed by hand\n");
+    r.write("out/A/done.txt", "old\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "an older A"]);
+    r.write("out/A/done.txt", "changed by hand\n");
     let out = run(&r, &[]);
     assert_eq!(out.status.code(), Some(128), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("uncommitted changes"),
+        stderr(&out).contains("uncommitted changes in files this landing writes")
+            && stderr(&out).contains("out/A/done.txt"),
         "{}",
         stderr(&out)
     );
+    assert_eq!(r.read("out/A/done.txt"), "changed by hand\n");
     assert_eq!(status(&r, "A"), "in_progress");
     assert!(!log(&r, "A").contains("failed"), "{}", log(&r, "A"));
 }

@@ -106,7 +106,9 @@ pub static FINISH: Command = Command {
           branch as --no-ff merge commits, computed in memory; optionally test the result; then \
           advance the target in one compare-and-swap step, mark the tasks completed, and remove their \
           worktrees and branches (kept under refs/parallel/backup/). If any merge conflicts, nothing \
-          changes.",
+          changes. Local changes in the main worktree are left alone, as git merge leaves them; \
+          finish refuses only when one is to a file the landing writes (a merged file, the task \
+          file), and names it.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE, &REMOTE],
