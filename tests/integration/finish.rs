@@ -575,6 +575,50 @@ fn a_local_change_to_a_file_the_landing_writes_is_refused() {
     assert_same(&r.snapshot(), &before, "a refused finish");
 }
 
+// repro round2 06
+/// A task worktree switched to a branch of its own (or a detached HEAD) after a first commit on
+/// the task branch: finish never completes the task without the newer commits. Named, it
+/// refuses, naming the worktree's branch and the commits; unnamed, it skips the task saying
+/// why; once the work is on the task branch it lands.
+#[test]
+fn a_worktree_off_its_task_branch_is_not_finished_without_its_newer_commits() {
+    let r = started_with_work();
+    let (id, role, file, _) = TASKS[1];
+    let wt = r.task_worktree(role, id);
+    r.git_in(&wt, &["checkout", "-q", "-b", "mywork"]);
+    let newer = commit_in(&r, &wt, file, "// newer\n", "newer work on mywork");
+    let before = r.snapshot();
+    let text = refused(&r.run(&["finish", id]));
+    assert!(
+        text.contains("is on branch mywork") && text.contains("1 commit the branch does not have"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "a refused finish");
+    // Without ids the others land and this one is skipped, saying why.
+    let out = r.run(&["finish"]);
+    assert!(out.status.success(), "{}", crate::support::all_output(&out));
+    assert!(crate::support::all_output(&out).contains("is on branch mywork"));
+    assert_eq!(
+        field(&r.task_file(), id, "status").as_deref(),
+        Some("in_progress")
+    );
+    assert!(wt.is_dir(), "its worktree is left as it is");
+    // A detached HEAD is named too.
+    r.git_in(&wt, &["checkout", "-q", "--detach"]);
+    let text = refused(&r.run(&["finish", id]));
+    assert!(text.contains("is on a detached HEAD at"), "{text}");
+    // Back on the task branch with the work, it lands.
+    r.git_in(&wt, &["checkout", "-q", &branch(role, id)]);
+    r.git_in(&wt, &["merge", "-q", "mywork"]);
+    r.ok(&["finish", id]);
+    let landed = r
+        .git_cmd(&r.root)
+        .args(["merge-base", "--is-ancestor", &newer, "main"])
+        .status()
+        .unwrap();
+    assert!(landed.success(), "the newer commit landed");
+}
+
 // repro round2 04
 /// A task worktree deleted by hand after its work was committed: finish lands the committed
 /// work and prunes the worktree's registration (nothing uncommitted can be lost: there are no
