@@ -276,12 +276,29 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
     let warn_only =
         env.ctx.args.on(&defs::ALLOW_OUTSIDE) || env.ctx.repo.settings.boundaries_warn();
     let mut outside = Vec::new();
+    let mut task_file = Vec::new();
     for c in candidates {
         let task = &env.tf.graph.tasks[c.idx];
         let allowed: Vec<&str> = task.paths().collect();
         for f in &c.files {
-            let inside = allowed.iter().any(|p| schedule::path_contains(p, f))
-                || env.task_rel.as_deref() == Some(f.as_str());
+            // The task file is ours: a branch that edits it (an agent marking another task
+            // completed, rewriting dependencies) is refused whatever the boundary policy, never
+            // merged silently (repro round2 20).
+            if env.task_rel.as_deref() == Some(f.as_str()) {
+                let q = crate::taskgraph::display::shell_quote;
+                let wt = c
+                    .worktree
+                    .as_ref()
+                    .map_or(env.main.as_path(), |w| w.as_path());
+                let (wt, file) = (q(wt.as_str()), q(f));
+                task_file.push(format!(
+                    "{}: its branch changes the task file {f}, which only git-parallel writes (the tasks' states and the graph); undo that change on the branch:\n      git -C {wt} checkout \"$(git -C {wt} merge-base HEAD {})\" -- {file} && git -C {wt} commit -m 'leave the task file alone' -- {file}",
+                    c.id,
+                    q(short_branch(&env.target)),
+                ));
+                continue;
+            }
+            let inside = allowed.iter().any(|p| schedule::path_contains(p, f));
             if !inside {
                 outside.push(format!(
                     "{}: {f} is outside its produces/shared_files paths",
@@ -299,6 +316,13 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 );
             }
         }
+    }
+    if !task_file.is_empty() {
+        return Err(crate::refused!(
+            help = "task states change through git-parallel's commands (finish, fail, abort, retry, approve); then run 'git parallel finish' again",
+            "cannot finish; nothing was changed:\n  {}",
+            task_file.join("\n  ")
+        ));
     }
     if outside.is_empty() {
         return Ok(());

@@ -619,6 +619,65 @@ fn a_worktree_off_its_task_branch_is_not_finished_without_its_newer_commits() {
     assert!(landed.success(), "the newer commit landed");
 }
 
+// repro round2 20
+/// An agent's commit that edits the task file (marking another task completed) is refused at
+/// landing, naming the task and the way to undo the edit; after following it the task lands
+/// and the other task's status is untouched.
+#[test]
+fn a_branch_that_edits_the_task_file_is_refused() {
+    let r = started_with_work();
+    let (id, role, _, _) = TASKS[1];
+    let wt = r.task_worktree(role, id);
+    let tasks = wt.join(&r.tasks);
+    let text = std::fs::read_to_string(&tasks).unwrap();
+    std::fs::write(
+        &tasks,
+        crate::support::set_status(&text, "DEVOPS-01", "completed"),
+    )
+    .unwrap();
+    r.git_in(
+        &wt,
+        &["commit", "-q", "-am", "helpfully mark DEVOPS-01 done"],
+    );
+    let before = r.snapshot();
+    let text = refused(&r.run(&["finish", id]));
+    assert!(
+        text.contains(&format!("{id}: its branch changes the task file")),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "a refused finish");
+    // The unnamed finish refuses too: nothing is merged silently.
+    refused(&r.run(&["finish"]));
+    // The hint's command undoes the edit on the branch; then it lands.
+    let hint = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("git -C"))
+        .expect("a command in the hint");
+    let mut sh = std::process::Command::new("sh");
+    crate::support::isolate(&mut sh, &r.home());
+    let out = sh
+        .arg("-c")
+        .arg(hint)
+        .current_dir(&r.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{hint}: {}",
+        crate::support::all_output(&out)
+    );
+    r.ok(&["finish", id]);
+    assert_eq!(
+        field(&r.task_file(), id, "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(
+        field(&r.task_file(), "DEVOPS-01", "status").as_deref(),
+        Some("in_progress")
+    );
+}
+
 // repro round2 04
 /// A task worktree deleted by hand after its work was committed: finish lands the committed
 /// work and prunes the worktree's registration (nothing uncommitted can be lost: there are no

@@ -108,7 +108,8 @@ pub static FINISH: Command = Command {
           worktrees and branches (kept under refs/parallel/backup/). If any merge conflicts, nothing \
           changes. Local changes in the main worktree are left alone, as git merge leaves them; \
           finish refuses only when one is to a file the landing writes (a merged file, the task \
-          file), and names it.",
+          file), and names it. A task whose branch edits the task file (only git-parallel writes \
+          it), or whose worktree is on another branch or a detached HEAD, is refused, named.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE, &REMOTE],
