@@ -143,7 +143,7 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
         test: ctx.args.value(&defs::TEST).map(str::to_string),
         timeout,
         grace,
-        max_retries: ctx.repo.max_retries()?,
+        max_retries: ctx.repo.settings.max_retries()?,
         scope: scope(ctx, &env.tf)?,
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
