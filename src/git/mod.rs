@@ -176,7 +176,7 @@ impl Repo {
             None => None,
         };
         let main_for_settings = main.clone();
-        Ok(Repo {
+        let repo = Repo {
             gix: main,
             loc: Location {
                 common_dir,
@@ -187,6 +187,55 @@ impl Repo {
             },
             plan_only: false,
             settings: Settings::read(&main_for_settings),
+        };
+        repo.onto_target_worktree()
+    }
+
+    /// The worktree git-parallel commits in and keeps up to date ("the main worktree") is the
+    /// one that has the target checked out: with `parallel.target` set to a branch that a linked
+    /// worktree has checked out (and the primary worktree does not), that linked worktree
+    /// (repro round2 13: start and finish update it instead of leaving it behind). Decided
+    /// from the configuration alone, so every command — `recover` too — finds the same one
+    /// wherever it runs. Not with GIT_DIR set (the user chose the repository then).
+    fn onto_target_worktree(self) -> Result<Repo> {
+        let Some(target) = self.settings.get("parallel.target") else {
+            return Ok(self);
+        };
+        let target = if target.starts_with("refs/") {
+            target.to_string()
+        } else {
+            format!("refs/heads/{target}")
+        };
+        if std::env::var_os("GIT_DIR").is_some()
+            || self.head_branch()?.as_deref() == Some(target.as_str())
+        {
+            return Ok(self);
+        }
+        let Some(wt) = self
+            .loc
+            .worktrees()?
+            .into_iter()
+            .find(|w| w.branch.as_deref() == Some(target.as_str()) && w.path.is_dir())
+        else {
+            return Ok(self);
+        };
+        let linked = config::discover(wt.path.as_std_path()).map_err(|e| {
+            Error::gix(
+                format!(
+                    "cannot open the worktree {} that has the target checked out",
+                    wt.path
+                ),
+                e,
+            )
+        })?;
+        Ok(Repo {
+            loc: Location {
+                git_dir: absolute(linked.git_dir())?,
+                main_worktree: Some(wt.path),
+                ..self.loc
+            },
+            gix: linked,
+            ..self
         })
     }
 

@@ -100,6 +100,9 @@ impl<'a> Session<'a> {
                 ))
             }
         };
+        if !readonly && ctx.repo.settings.get("parallel.target").is_none() {
+            refuse_other_worktree(ctx, &tf, &product, &main, &target)?;
+        }
         Ok(Session {
             target_checked_out: head.as_deref() == Some(target.as_str()),
             ctx,
@@ -206,7 +209,7 @@ impl<'a> Session<'a> {
             .repo
             .worktrees()?
             .into_iter()
-            .find(|w| w.branch.as_deref() == Some(self.target.as_str()))
+            .find(|w| w.branch.as_deref() == Some(self.target.as_str()) && w.path != self.main)
         {
             let or_no_commit = if self.takes_no_commit() {
                 ", or pass --no-commit"
@@ -296,4 +299,50 @@ impl<'a> Session<'a> {
     pub fn show(&self, p: &Utf8Path) -> String {
         self.ctx.display_path(p)
     }
+}
+
+/// Refuses a command that changes the repository when it runs in a linked worktree that is not
+/// a task's and has another branch than the target checked out (the target defaults to the
+/// main worktree's branch): it would commit on a branch other than the one the user is on
+/// (repro round2 13). `parallel.target` set to that branch makes that worktree the place
+/// git-parallel works in (see `Repo::discover`).
+fn refuse_other_worktree(
+    ctx: &Context,
+    tf: &TaskFile,
+    product: &str,
+    main: &Utf8Path,
+    target: &str,
+) -> Result<()> {
+    let Some(here) = ctx.repo.current_worktree.as_deref().filter(|w| *w != main) else {
+        return Ok(());
+    };
+    let Some(branch) = ctx
+        .repo
+        .worktrees()?
+        .into_iter()
+        .find(|w| w.path == here)
+        .and_then(|w| w.branch)
+    else {
+        return Ok(());
+    };
+    if branch == target {
+        return Ok(());
+    }
+    let task_branch = |t: &Task| {
+        t.assigned_to
+            .as_deref()
+            .is_some_and(|a| short_branch(a) == short_branch(&branch))
+            || new_branch_name(ctx, product, t) == branch
+    };
+    if tf.graph.tasks.iter().any(task_branch) {
+        return Ok(());
+    }
+    let b = short_branch(&branch);
+    Err(crate::refused!(
+        help = format!(
+            "run it from {main}, or make {b} the target (then this worktree is the one updated): git config parallel.target {b}"
+        ),
+        "this worktree {here} has {b} checked out, but the target is {} (the branch of the main worktree {main}); git-parallel would commit and merge there, not on {b}",
+        short_branch(target)
+    ))
 }

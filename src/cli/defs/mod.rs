@@ -188,7 +188,7 @@ pub use flags::*;
 pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.tasks", "the task graph file (like --tasks)"),
     ("parallel.product", "the product whose task graph is used (like --product)"),
-    ("parallel.target", "the branch tasks start from and merge into (default: the branch checked out in the main worktree)"),
+    ("parallel.target", "the branch tasks start from and merge into (default: the branch checked out in the main worktree); a linked worktree that has it checked out is the one start and finish update"),
     ("parallel.branchTemplate", "task branch names; {product}, {role}, {id}, {agent} are replaced (default feature/{product}/{role}-{id})"),
     ("parallel.worktreeTemplate", "task worktree paths, relative to the main worktree (default ../worktrees/{product}/{role}-{id})"),
     ("parallel.maxTasks", "start at most this many tasks per start (and per plan wave); --max overrides"),
