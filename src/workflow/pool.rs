@@ -92,6 +92,27 @@ pub fn worktree_steps(
     } else {
         Vec::new()
     };
+    // A parked worktree is taken only exactly as it was parked (clean at its commit): one
+    // changed since (a leftover process of the previous task, anyone with access to the pool)
+    // would hand those changes to the new task (repro round2 09). It is left where it is, named.
+    let loc = &ctx.repo.loc;
+    let paths: Vec<&Utf8Path> = pool.iter().map(|p| p.path.as_path()).collect();
+    let listings = crate::txn::clean::changes_many(loc, &paths);
+    let mut clean = Vec::new();
+    for (p, lines) in pool.drain(..).zip(listings) {
+        let lines = lines?;
+        if lines.is_empty() {
+            clean.push(p);
+            continue;
+        }
+        crate::output::note(format_args!(
+            "the parked worktree {} changed after it was parked; not reusing it:\n      {}\n  look at it, then remove it: git worktree remove --force {}",
+            p.path,
+            lines.join("\n      "),
+            p.path
+        ));
+    }
+    let mut pool = clean;
     Ok(new
         .iter()
         .map(|(path, branch)| match pool.pop() {
@@ -134,9 +155,21 @@ pub fn park_instead(
     let mut movable = Vec::new();
     for s in steps.iter() {
         if let Step::RemoveWorktree { path, .. } = s {
-            if crate::txn::pool::movable(loc, path)? {
-                movable.push(path.clone());
+            if !crate::txn::pool::movable(loc, path)? {
+                continue;
             }
+            // A process still working in it (an agent's leftover server or watcher) would
+            // follow it into the pool and write into the next task's worktree (repro round2
+            // 19): such a worktree is removed, as without reuse, and the process named.
+            let users = processes_in(path);
+            if !users.is_empty() {
+                crate::output::note(format_args!(
+                    "worktree {path} is in use by {}: removed instead of parked for reuse (what is left running there would write into the next task's worktree)",
+                    users.join(", ")
+                ));
+                continue;
+            }
+            movable.push(path.clone());
         }
     }
     let removals = movable.len();
@@ -173,6 +206,38 @@ pub fn park_instead(
     out.extend(rest);
     *steps = out;
     Ok(())
+}
+
+/// The processes (`pid (name)`) whose current directory or an open file is inside `dir`, as
+/// /proc shows them (none where there is no /proc; processes of other users are not readable
+/// and not counted). This process is left out.
+fn processes_in(dir: &Utf8Path) -> Vec<String> {
+    let Ok(dir) = dir.canonicalize_utf8() else {
+        return Vec::new();
+    };
+    let me = std::process::id().to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let inside = |link: std::path::PathBuf| {
+        std::fs::read_link(link).is_ok_and(|t| t.starts_with(dir.as_std_path()))
+    };
+    let mut out = Vec::new();
+    for p in procs.flatten() {
+        let name = p.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let base = p.path();
+        let uses = inside(base.join("cwd"))
+            || std::fs::read_dir(base.join("fd"))
+                .is_ok_and(|fds| fds.flatten().any(|fd| inside(fd.path())));
+        if uses {
+            let comm = std::fs::read_to_string(base.join("comm")).unwrap_or_default();
+            out.push(format!("process {name} ({})", comm.trim()));
+        }
+    }
+    out
 }
 
 fn trim(p: &Parked) -> Step {
