@@ -5,6 +5,7 @@
 //! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
 //! refusal on conflicts, src/commands/merge.rs.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -248,8 +249,9 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
                 || env.task_rel.as_deref() == Some(f.as_str());
             if !inside {
                 outside.push(format!(
-                    "{}: {f} is outside its produces/shared_files paths",
-                    c.id
+                    "{}: {} is outside its produces/shared_files paths",
+                    c.id,
+                    safe(f)
                 ));
             }
         }
@@ -259,7 +261,7 @@ fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
             for f in a.files.iter().filter(|f| b.files.contains(f)) {
                 report::text_note(
                     &env.ctx.out,
-                    format_args!("{} and {} both changed {f}", a.id, b.id),
+                    format_args!("{} and {} both changed {}", a.id, b.id, safe(f)),
                 );
             }
         }

@@ -84,7 +84,11 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
                 if !lines.is_empty() {
                     problems.push(format!(
                         "{path} has uncommitted or untracked changes:\n      {}",
-                        lines.join("\n      ")
+                        lines
+                            .iter()
+                            .map(|l| crate::taskgraph::display::safe(l))
+                            .collect::<Vec<_>>()
+                            .join("\n      ")
                     ));
                 }
             }

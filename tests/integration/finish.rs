@@ -563,3 +563,32 @@ fn finish_from_inside_a_task_worktree_is_refused() {
     assert!(text.contains("you are inside its worktree"), "{text}");
     assert_same(&r.snapshot(), &before, "snapshot");
 }
+
+// repro round2 10
+/// File names come from the agents' commits: finish's boundary errors and warnings, its "both
+/// changed" notes and its conflict report show them escaped (no ESC/OSC sequence reaches the
+/// terminal, no newline forges a line), as status does; the repository is left as it was.
+#[test]
+fn file_names_are_printed_escaped() {
+    let r = started_with_work();
+    let hostile = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\nfake line: T9 merged OK.txt";
+    let shown = "x\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\nfake line: T9 merged OK.txt";
+    for (role, id, text) in [
+        ("backend", "BACKEND-01", "b\n"),
+        ("frontend", "FRONTEND-01", "f\n"),
+    ] {
+        commit_in(&r, &r.task_worktree(role, id), hostile, text, "hostile");
+    }
+    let before = r.snapshot();
+    for args in [&["finish"][..], &["finish", "--allow-outside"]] {
+        let out = r.run(args);
+        let text = crate::support::all_output(&out);
+        assert!(!text.contains('\u{1b}'), "{args:?}: raw ESC in {text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("fake line")),
+            "{args:?}: {text}"
+        );
+        assert!(text.contains(shown), "{args:?}: {text}");
+        assert_same(&r.snapshot(), &before, "snapshot");
+    }
+}

@@ -13,6 +13,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::taskgraph::display::safe;
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::step::Step;
@@ -480,9 +482,9 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
     kept.iter()
         .map(|k| {
             const SHOWN: usize = 5;
-            let mut names: Vec<&str> = k.files.iter().take(SHOWN).map(String::as_str).collect();
+            let mut names: Vec<Cow<'_, str>> = k.files.iter().take(SHOWN).map(|f| safe(f)).collect();
             if k.files.len() > SHOWN {
-                names.push("…");
+                names.push("…".into());
             }
             let n = k.files.len();
             let s = if n == 1 { "" } else { "s" };
