@@ -592,3 +592,55 @@ fn file_names_are_printed_escaped() {
         assert_same(&r.snapshot(), &before, "snapshot");
     }
 }
+
+// repro round2 12
+/// The repository's reference-transaction hook is run for finish's ref transaction as git runs
+/// it: a hook that protects main refuses finish (nothing changes); one that accepts sees the
+/// transaction prepared, then committed, with an `<old> <new> <ref>` line per ref.
+#[test]
+fn the_reference_transaction_hook_is_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = started_with_work();
+    let log = r.home().join("hook.log");
+    let hook = r.path(".git/hooks/reference-transaction");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> {log}\ncat >> {log}\n\
+             if [ \"$1\" = prepared ] && [ -e {deny} ] && grep -q ' refs/heads/main$' {log}; then\n\
+             echo 'policy: main is protected' >&2; exit 1; fi\n",
+            log = log.display(),
+            deny = r.home().join("deny").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(r.home().join("deny"), "").unwrap();
+    let before = r.snapshot();
+    let old_main = r.rev("main");
+    let text = refused(&r.run(&["finish"]));
+    assert!(text.contains("policy: main is protected"), "{text}");
+    assert!(
+        text.contains("reference-transaction hook refused"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(seen.starts_with("prepared\n"), "{seen}");
+    assert!(seen.contains("aborted\n"), "{seen}");
+    assert!(!seen.contains("committed"), "{seen}");
+
+    std::fs::remove_file(r.home().join("deny")).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    r.ok(&["finish", "-q"]);
+    let new_main = r.rev("main");
+    assert_ne!(new_main, old_main);
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        seen.contains(&format!("{old_main} {new_main} refs/heads/main\n")),
+        "{seen}"
+    );
+    assert!(seen.contains("\ncommitted\n"), "{seen}");
+    assert!(!seen.contains("aborted"), "{seen}");
+}

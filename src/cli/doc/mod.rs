@@ -43,6 +43,9 @@ const FILES: &str = include_str!("files.txt");
 /// SHARED REMOTE (the man page).
 const REMOTE: &str = include_str!("remote.txt");
 
+/// HOOKS (the man page): which git hooks run, which do not.
+const HOOKS: &str = include_str!("hooks.txt");
+
 /// EXIT STATUS.
 const EXIT_STATUS: &str = include_str!("exit-status.txt");
 
@@ -429,6 +432,10 @@ fn program_sections(detailed: bool) -> Vec<Section> {
         v.push(Section {
             title: "RUNNING AGENTS",
             blocks: paras(RUNNING_AGENTS),
+        });
+        v.push(Section {
+            title: "HOOKS",
+            blocks: paras(HOOKS),
         });
     }
     v.push(configuration_section());
