@@ -79,12 +79,7 @@ fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
         .find_map(|l| l.split("reproduce and resolve it there: ").nth(1))
         .expect("a reproduce command")
         .trim();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(&r.root)
-        .output()
-        .expect("sh");
+    let out = r.sh_in(&r.root, cmd);
     assert!(!out.status.success(), "{cmd} merged cleanly");
     let unmerged = r.git_in(&fe, &["diff", "--name-only", "--diff-filter=U"]);
     assert_eq!(unmerged.trim(), "README.md", "{cmd}");

@@ -170,6 +170,15 @@ impl TestRepo {
         c
     }
 
+    /// A shell line (a hint's command, pasted as a user would) run by `sh -c` in `dir` with the
+    /// isolated environment: every git it runs has the tests' identity and no user config.
+    pub fn sh_in(&self, dir: &Path, line: &str) -> Output {
+        let mut c = Command::new("sh");
+        isolate(&mut c, &self.home());
+        c.arg("-c").arg(line).current_dir(dir);
+        c.output().expect("run sh")
+    }
+
     /// Runs git in `dir`, panicking with its stderr when it fails; returns stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
         let out = self.git_cmd(dir).args(args).output().expect("run git");

@@ -487,7 +487,7 @@ pub fn short_usage(cmd: Option<&Command>) -> String {
             s.push_str(&usage_flags(global_flags()));
             s.push_str(
                 "\n'git parallel <command> -h' lists a command's options; \
-                 'git parallel --help' opens the manual.\n",
+                 'git parallel help' opens the manual.\n",
             );
         }
         Some(c) => {
