@@ -1,5 +1,6 @@
-//! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
-//! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+//! The repository facade: reads and ref transactions through gix (the repository's
+//! `reference-transaction` hook run around each, `hooks`), the git CLI (`cli`) for worktrees and
+//! checkouts of the main worktree. Nothing else in the crate touches git directly.
 //!
 //! Layer: a leaf. May import only `error` and `output`.
 
