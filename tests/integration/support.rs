@@ -51,13 +51,20 @@ pub fn set_status(text: &str, id: &str, status: &str) -> String {
     s
 }
 
-/// Applies the isolated git environment to a command.
+/// Applies the isolated git environment to a command (as gitoxide's test tools do): nothing of
+/// the caller's repository, user or system config, credentials helpers or identity reaches git,
+/// so the suite passes with an empty HOME and no global git config.
 pub fn isolate(cmd: &mut Command, home: &Path) {
     for var in [
         "GIT_DIR",
         "GIT_WORK_TREE",
         "GIT_COMMON_DIR",
         "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "XDG_CONFIG_HOME",
         "GIT_CONFIG_PARAMETERS",
         "GIT_CONFIG_COUNT",
         "GIT_PARALLEL_TASKS",
