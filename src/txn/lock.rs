@@ -142,6 +142,34 @@ fn create_with_owner(
     result
 }
 
+/// Removes a lock file whose owner is dead, holding its `flock` meanwhile and only while `path`
+/// still names that file: of two processes taking over the same stale lock, the second never
+/// removes the lock the first has just created (it then finds that one held, and refuses).
+fn remove_stale(path: &Utf8Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    // SAFETY: flock on the file descriptor we just opened; released when it is closed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        // Someone holds it now: the next attempt to create the lock says who.
+        return Ok(());
+    }
+    let (ours, now) = (file.metadata()?, std::fs::metadata(path));
+    match now {
+        Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether the file was last modified more than `secs` seconds ago.
 fn older_than(path: &Utf8Path, secs: u64) -> bool {
     std::fs::metadata(path)
@@ -176,7 +204,7 @@ impl Lock {
                         }
                         (None, Some((pid, cmd))) if reclaim_stale => {
                             crate::output::note(format_args!("taking over the lock of git-parallel pid {pid} ({cmd}), which is no longer running"));
-                            std::fs::remove_file(&path)?;
+                            remove_stale(&path)?;
                         }
                         (None, Some((pid, cmd))) => {
                             return Err(crate::refused!(
