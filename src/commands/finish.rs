@@ -172,7 +172,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
         if !dirty.is_empty() {
             problems.push(format!(
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
-                dirty.join("\n      ")
+                dirty
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
             // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
             // task states; committing is the way on.
@@ -203,7 +207,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
                 env.show(wt),
-                lines.join("\n      ")
+                lines
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {

@@ -535,7 +535,7 @@ pub fn check_main_overwrites(repo: &Repo, from: &str, to: &str) -> Result<()> {
         help = "move them aside (they are yours, not in any commit), then run the command again",
         "cannot update the main worktree {main}; nothing was changed:\n  \
          these files would be overwritten by files the merge adds, and they are untracked or ignored there:\n    {}",
-        in_the_way.join("\n    ")
+        in_the_way.iter().map(|f| safe(f)).collect::<Vec<_>>().join("\n    ")
     ))
 }
 
