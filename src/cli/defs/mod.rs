@@ -183,6 +183,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
     ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
+    ("parallel.prompt", "the prompt of a preset agent (run --agent claude…); {id}, {name}, {brief} (the brief's text), {brief_file}, {branch}, {worktree}, {product} are replaced, never by a shell (default for claude: /orchestrator Execute task {id}, then the brief)"),
+    ("parallel.taskMaxCost", "a task whose agents reported this many US dollars gets no more attempts: it is marked blocked instead of retried"),
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", concat!("days backup refs and kept ignored files are kept before gc deletes them (default ", crate::default_keep_backups!(), ")")),
     ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),
