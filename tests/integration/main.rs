@@ -1,5 +1,6 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per area.
 
+mod agents;
 mod bisect;
 mod concurrency;
 mod elsewhere;
