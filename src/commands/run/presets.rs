@@ -307,8 +307,9 @@ fn aider(text: &str) -> Usage {
             continue;
         };
         let count = |word: &str| {
-            t.split(',')
-                .find_map(|part| part.trim().split('.').next()?.strip_suffix(word))
+            t.split([',', ';'])
+                .flat_map(|part| part.split(". "))
+                .find_map(|part| part.trim().trim_end_matches('.').strip_suffix(word))
                 .and_then(|n| k_number(n.trim()))
         };
         u.tokens = add(u.tokens, add(count(" sent"), count(" received")));
