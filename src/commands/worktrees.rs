@@ -90,13 +90,20 @@ pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
     )
 }
 
-/// The command that takes the user to a task's new worktree: `parallel.launch`, else `cd {worktree}`.
+/// The command that takes the user to a task's new worktree: `parallel.launch`, else the hand-off
+/// line of the agent preset `parallel.agent` names (claude: `cd <worktree> && claude
+/// "/orchestrator Execute task <ID>"`), else `cd {worktree}`.
 pub(crate) fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.launch")
-        .unwrap_or_else(|| "cd {worktree}".into());
+    let repo = &env.ctx.repo;
+    let preset = repo
+        .config("parallel.agent")
+        .and_then(|a| super::run::presets::find(&a));
+    let template = repo.config("parallel.launch").unwrap_or_else(|| {
+        preset.map_or_else(|| "cd {worktree}".into(), |p| p.launch.to_string())
+    });
+    let handoff = preset.map_or_else(String::new, |p| {
+        crate::taskgraph::display::substitute(p.handoff, &[("id", id)])
+    });
     // Every value is shell-quoted: ids and products come from the task file.
     crate::taskgraph::display::fill_template(
         &template,
@@ -105,6 +112,7 @@ pub(crate) fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8
             ("product", &env.product),
             ("id", id),
             ("branch", short_branch(branch)),
+            ("handoff", &handoff),
         ],
     )
 }

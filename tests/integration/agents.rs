@@ -277,3 +277,20 @@ fn deadline_stops_the_running_agents_and_leaves_the_task_for_the_next_run() {
         .is_some_and(|b| b.contains("--deadline")));
     assert_eq!(s["not_run"][0]["id"], "SLOW", "{s:#}");
 }
+
+#[test]
+fn start_hands_off_with_the_presets_line_to_paste() {
+    let (r, _bin) = repo(&["BACKEND-01"]);
+    r.git(&["config", "parallel.agent", "claude"]);
+    let out = r.ok(&["start", "--json", "BACKEND-01"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let wt = r.base().join("worktrees/demo/backend-BACKEND-01");
+    assert_eq!(
+        doc["started"][0]["next"],
+        format!(
+            "cd {} && claude '/orchestrator Execute task BACKEND-01'",
+            wt.display()
+        ),
+        "{doc:#}"
+    );
+}

@@ -53,8 +53,11 @@ pub struct Preset {
     /// The default prompt (`parallel.prompt` overrides): `{id}`, `{name}`, `{brief}` (the
     /// brief's text), `{brief_file}`, `{branch}`, `{worktree}`, `{product}`.
     pub prompt: &'static str,
-    /// The hand-off line `start` prints (`{worktree}`, `{id}`, … shell-quoted).
+    /// The hand-off line `start` prints (`{worktree}`, `{id}`, … shell-quoted), `{handoff}`
+    /// being the text of `handoff` as one word.
     pub launch: &'static str,
+    /// What to say to the agent in a new interactive session (`{id}` replaced).
+    pub handoff: &'static str,
     /// The CLI version the entry was checked against.
     pub checked: &'static str,
 }
@@ -95,7 +98,8 @@ pub static PRESETS: &[Preset] = &[
         env: &[],
         output: Output::ClaudeJson,
         prompt: PROTOCOL_PROMPT,
-        launch: "cd {worktree} && claude \"/orchestrator Execute task {id}\"",
+        launch: "cd {worktree} && claude {handoff}",
+        handoff: "/orchestrator Execute task {id}",
         checked: "Claude Code 2.0",
     },
     Preset {
@@ -124,7 +128,8 @@ pub static PRESETS: &[Preset] = &[
         env: &[],
         output: Output::CodexJsonl,
         prompt: PLAIN_PROMPT,
-        launch: "cd {worktree} && codex \"Execute task {id}\"",
+        launch: "cd {worktree} && codex {handoff}",
+        handoff: "Execute task {id}",
         checked: "Codex CLI 0.46",
     },
     Preset {
@@ -155,7 +160,8 @@ pub static PRESETS: &[Preset] = &[
         env: &[],
         output: Output::GeminiJson,
         prompt: PLAIN_PROMPT,
-        launch: "cd {worktree} && gemini -i \"Execute task {id}\"",
+        launch: "cd {worktree} && gemini -i {handoff}",
+        handoff: "Execute task {id}",
         checked: "Gemini CLI 0.9",
     },
     Preset {
@@ -174,6 +180,7 @@ pub static PRESETS: &[Preset] = &[
         output: Output::AiderText,
         prompt: PLAIN_PROMPT,
         launch: "cd {worktree} && aider",
+        handoff: "",
         checked: "aider 0.86",
     },
     Preset {
@@ -188,6 +195,7 @@ pub static PRESETS: &[Preset] = &[
         output: Output::OpencodeJsonl,
         prompt: PLAIN_PROMPT,
         launch: "cd {worktree} && opencode",
+        handoff: "",
         checked: "opencode 1.0",
     },
 ];
@@ -197,35 +205,9 @@ pub fn find(name: &str) -> Option<&'static Preset> {
     PRESETS.iter().find(|p| p.name == name.trim())
 }
 
-/// `template` with every `{key}` of `values` replaced by its value, as text (never quoted,
+/// `template` with every `{key}` of `values` replaced by its value as text (never quoted,
 /// never given to a shell); unknown `{…}` stay as they are.
-pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let hit = after.find('}').and_then(|close| {
-            let key = &after[..close];
-            values
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| (close, *v))
-        });
-        match hit {
-            Some((close, v)) => {
-                out.push_str(v);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
+pub use crate::taskgraph::display::substitute as fill;
 
 /// What an attempt's output says it used. Every field is this invocation's own.
 #[derive(Clone, Debug, Default, PartialEq)]
