@@ -108,6 +108,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
             branch: branch.clone(),
             copy: include_files(&env)?,
             post_start: ctx.repo.config("parallel.postStart"),
+            env: Default::default(),
         }],
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),

@@ -39,6 +39,7 @@ pub mod remote;
 pub mod render;
 pub mod select;
 pub mod table;
+pub mod taskenv;
 pub mod worktrees;
 
 use crate::cli::{Args, CommandId};

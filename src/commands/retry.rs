@@ -242,6 +242,7 @@ impl Attempt {
             branch: self.new_branch.clone(),
             copy: self.copy,
             post_start: env.ctx.repo.config("parallel.postStart"),
+            env: Default::default(),
         });
         let mut plan = Plan {
             command: "retry".into(),

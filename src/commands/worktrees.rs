@@ -98,9 +98,9 @@ pub(crate) fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8
     let preset = repo
         .config("parallel.agent")
         .and_then(|a| super::run::presets::find(&a));
-    let template = repo.config("parallel.launch").unwrap_or_else(|| {
-        preset.map_or_else(|| "cd {worktree}".into(), |p| p.launch.to_string())
-    });
+    let template = repo
+        .config("parallel.launch")
+        .unwrap_or_else(|| preset.map_or_else(|| "cd {worktree}".into(), |p| p.launch.to_string()));
     let handoff = preset.map_or_else(String::new, |p| {
         crate::taskgraph::display::substitute(p.handoff, &[("id", id)])
     });

@@ -72,7 +72,11 @@ fn run(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> (i32, Vec<serde_json::Value>) {
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut c: Command = r.cmd();
     c.env("PATH", path)
         .env("REC", r.base().join("rec"))
@@ -132,7 +136,10 @@ fn claude_preset_runs_the_protocol_prompt_resumes_the_session_and_adds_up_the_co
     let (code, events) = run(&r, &bin, "claude", &[], &[]);
     assert_eq!(code, 0, "{events:#?}");
     assert_eq!(status(&r, "FAIL1"), "completed");
-    assert!(r.path("out/FAIL1/done.txt").exists(), "the agent's commit is merged");
+    assert!(
+        r.path("out/FAIL1/done.txt").exists(),
+        "the agent's commit is merged"
+    );
 
     // Attempt 1: a new session, headless, JSON output, edits and git commits allowed, the
     // protocol's words then the brief as the prompt, in the task's worktree.
@@ -147,9 +154,15 @@ fn claude_preset_runs_the_protocol_prompt_resumes_the_session_and_adds_up_the_co
         prompt.starts_with("/orchestrator Execute task FAIL1\n\n# FAIL1: Task FAIL1"),
         "{prompt}"
     );
-    assert!(prompt.contains("out/FAIL1/"), "the brief names its paths: {prompt}");
+    assert!(
+        prompt.contains("out/FAIL1/"),
+        "the brief names its paths: {prompt}"
+    );
     let wt = recorded(&r, "FAIL1", 1, "pwd");
-    assert!(wt.trim_end().ends_with("worktrees/demo/backend-FAIL1"), "{wt}");
+    assert!(
+        wt.trim_end().ends_with("worktrees/demo/backend-FAIL1"),
+        "{wt}"
+    );
     assert!(recorded(&r, "FAIL1", 1, "env").contains("GIT_PARALLEL_TASK_ID=FAIL1"));
 
     // Attempt 2: the same session resumed, the failure as the message, same worktree.
@@ -157,7 +170,10 @@ fn claude_preset_runs_the_protocol_prompt_resumes_the_session_and_adds_up_the_co
     assert_eq!(after(&a2, "--resume"), "sess-FAIL1-1");
     assert_eq!(after(&a2, "--permission-mode"), "acceptEdits");
     let message = after(&a2, "-p");
-    assert!(message.contains("failed: the agent exited with 1"), "{message}");
+    assert!(
+        message.contains("failed: the agent exited with 1"),
+        "{message}"
+    );
     assert_eq!(recorded(&r, "FAIL1", 2, "pwd"), wt);
 
     // Each invocation's reported cost is its own; they add up.
@@ -178,7 +194,11 @@ fn claude_preset_runs_the_protocol_prompt_resumes_the_session_and_adds_up_the_co
 #[test]
 fn parallel_prompt_replaces_the_preset_prompt_as_plain_text() {
     let (r, bin) = repo(&["A"]);
-    r.git(&["config", "parallel.prompt", "Do {id} now; $(touch pwned) {unknown}"]);
+    r.git(&[
+        "config",
+        "parallel.prompt",
+        "Do {id} now; $(touch pwned) {unknown}",
+    ]);
     let (code, events) = run(&r, &bin, "claude", &[], &[]);
     assert_eq!(code, 0, "{events:#?}");
     let a1 = args(&r, "A", 1);
@@ -198,7 +218,9 @@ fn codex_preset_writes_in_its_sandbox_and_resumes_its_thread() {
     assert_eq!(after(&a1, "--sandbox"), "workspace-write");
     let gitdir = after(&a1, "--add-dir");
     assert!(gitdir.ends_with(".git"), "{gitdir}");
-    assert!(a1.last().is_some_and(|p| p.starts_with("Execute task FAIL2")));
+    assert!(a1
+        .last()
+        .is_some_and(|p| p.starts_with("Execute task FAIL2")));
     let a2 = args(&r, "FAIL2", 2);
     assert_eq!(after(&a2, "resume"), "thread-FAIL2");
     assert!(a2.last().is_some_and(|p| p.contains("failed")), "{a2:?}");
@@ -224,7 +246,10 @@ fn max_cost_stops_launching_and_reports_what_was_left_undone() {
     assert_eq!(status(&r, "A"), "completed");
     assert_eq!(status(&r, "B"), "completed");
     assert_eq!(status(&r, "C"), "pending");
-    assert!(!r.base().join("rec/C.1.args").exists(), "C's agent never ran");
+    assert!(
+        !r.base().join("rec/C.1.args").exists(),
+        "C's agent never ran"
+    );
     let s = summary(&events);
     assert!(close(&s["cost_usd"], 0.6), "{s:#}");
     assert!(s["budget_reached"]
@@ -256,7 +281,10 @@ fn task_max_cost_blocks_a_task_instead_of_retrying_it() {
     assert!(blocked["reason"]
         .as_str()
         .is_some_and(|w| w.contains("parallel.taskMaxCost")));
-    assert!(close(&summary(&events)["results"]["ALWAYS"]["metrics"]["cost_usd"], 0.6));
+    assert!(close(
+        &summary(&events)["results"]["ALWAYS"]["metrics"]["cost_usd"],
+        0.6
+    ));
 }
 
 #[test]
@@ -293,4 +321,148 @@ fn start_hands_off_with_the_presets_line_to_paste() {
         ),
         "{doc:#}"
     );
+}
+
+/// The value of `var` the stand-in saw in attempt `n` of `id`.
+fn var(r: &TestRepo, id: &str, n: u32, var: &str) -> Option<String> {
+    recorded(r, id, n, "env")
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{var}=")).map(str::to_string))
+}
+
+#[test]
+fn overlapping_tasks_get_distinct_port_blocks_kept_across_a_retry_and_released_at_finish() {
+    let (r, bin) = repo(&["FAIL1", "B"]);
+    r.git(&["config", "parallel.ports", "3"]);
+    r.git(&["config", "parallel.portBase", "41000"]);
+    let (code, events) = run(&r, &bin, "claude", &["-j", "2"], &[]);
+    assert_eq!(code, 0, "{events:#?}");
+    let a1 = var(&r, "FAIL1", 1, "GIT_PARALLEL_PORT").expect("FAIL1 has ports");
+    let b1 = var(&r, "B", 1, "GIT_PARALLEL_PORT").expect("B has ports");
+    assert_ne!(a1, b1, "two running tasks, two blocks");
+    let (a, b): (u32, u32) = (a1.parse().unwrap(), b1.parse().unwrap());
+    assert!(a.abs_diff(b) >= 3, "the blocks do not overlap: {a} {b}");
+    assert!((41000..41010).contains(&a) && (41000..41010).contains(&b));
+    assert_eq!(
+        var(&r, "FAIL1", 1, "GIT_PARALLEL_PORTS"),
+        Some(format!("{a} {} {}", a + 1, a + 2))
+    );
+    // The retry keeps its block.
+    assert_eq!(var(&r, "FAIL1", 2, "GIT_PARALLEL_PORT"), Some(a1));
+    // Finish released them: no worktree holds a block any more.
+    let admin = r.path(".git/worktrees");
+    let held = std::fs::read_dir(&admin)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().join("parallel-ports").exists())
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(held, 0);
+}
+
+#[test]
+fn start_shows_the_block_in_status_and_exec_and_post_start_see_it() {
+    let (r, _bin) = repo(&["A", "B"]);
+    r.git(&["config", "parallel.ports", "2"]);
+    r.git(&["config", "parallel.portBase", "42000"]);
+    let rec = r.base().join("rec");
+    r.git(&[
+        "config",
+        "parallel.postStart",
+        &format!(
+            "echo \"$GIT_PARALLEL_PORTS\" >> {}/post-start",
+            rec.display()
+        ),
+    ]);
+    r.ok(&["start", "A", "B"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.ok(&["status", "--json"])).unwrap();
+    let ports = |id: &str| {
+        doc["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["ports"].clone())
+            .unwrap()
+    };
+    assert_eq!(ports("A"), serde_json::json!([42000, 42001]), "{doc:#}");
+    assert_eq!(ports("B"), serde_json::json!([42002, 42003]));
+    let post = std::fs::read_to_string(rec.join("post-start")).unwrap();
+    assert_eq!(post, "42000 42001\n42002 42003\n");
+    let text = r.ok(&["status"]);
+    assert!(text.contains("(ports 42000-42001)"), "{text}");
+    let out = r.ok(&["exec", "--", "sh", "-c", "echo port=$GIT_PARALLEL_PORT"]);
+    assert!(
+        out.contains("port=42000") && out.contains("port=42002"),
+        "{out}"
+    );
+    // Abort releases the blocks: the next start gets the first one again.
+    r.ok(&["abort", "A", "B"]);
+    r.ok(&["start", "B"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.ok(&["status", "--json"])).unwrap();
+    let b = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "B")
+        .map(|t| t["ports"].clone())
+        .unwrap();
+    assert_eq!(b, serde_json::json!([42000, 42001]));
+}
+
+#[test]
+fn the_env_template_is_rendered_into_each_worktree_as_text() {
+    let (r, _bin) = repo(&["A"]);
+    r.write(
+        ".env.parallel",
+        "PORT={port}\nPORTS={ports}\nTASK={id}\nBRANCH={branch}\nDIR={worktree}\nPRODUCT={product}\nLEFT=$(touch pwned) {other}\n",
+    );
+    r.write(".gitignore", ".env\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "env template"]);
+    r.git(&["config", "parallel.envTemplate", ".env.parallel"]);
+    r.git(&["config", "parallel.ports", "2"]);
+    r.git(&["config", "parallel.portBase", "43000"]);
+    r.ok(&["start", "A"]);
+    let wt = r.base().join("worktrees/demo/backend-A");
+    let env = std::fs::read_to_string(wt.join(".env")).unwrap();
+    assert_eq!(
+        env,
+        format!(
+            "PORT=43000\nPORTS=43000 43001\nTASK=A\nBRANCH=feature/demo/backend-A\nDIR={}\nPRODUCT=demo\nLEFT=$(touch pwned) {{other}}\n",
+            wt.display()
+        )
+    );
+    assert!(!wt.join("pwned").exists());
+}
+
+#[test]
+fn a_reused_worktree_skips_post_start_while_the_setup_key_files_are_unchanged() {
+    let (r, bin) = repo(&["A", "B", "C"]);
+    r.write("deps.lock", "v1\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "lockfile"]);
+    let rec = r.base().join("rec");
+    r.git(&["config", "parallel.reuseWorktrees", "true"]);
+    r.git(&["config", "parallel.setupKey", "deps.lock"]);
+    r.git(&[
+        "config",
+        "parallel.postStart",
+        &format!("echo \"$(cat deps.lock)\" >> {}/installs", rec.display()),
+    ]);
+    let installs = || std::fs::read_to_string(rec.join("installs")).unwrap_or_default();
+    // A runs in a new worktree (postStart runs), B takes it parked (the key did not change).
+    let (code, events) = run(&r, &bin, "claude", &["-j", "1", "A", "B"], &[]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert_eq!(status(&r, "B"), "completed");
+    assert_eq!(installs(), "v1\n", "postStart ran once for A and B");
+    // The lockfile changes: C takes the parked worktree and postStart runs again.
+    r.write("deps.lock", "v2\n");
+    r.git(&["commit", "-q", "-a", "-m", "new lockfile"]);
+    let (code, events) = run(&r, &bin, "claude", &["C"], &[]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert_eq!(installs(), "v1\nv2\n");
 }

@@ -116,11 +116,13 @@ impl Sched<'_> {
             .map(|a| shell_quote(a).into_owned())
             .collect::<Vec<_>>()
             .join(" ")
-            + &format!("  (preset {}, checked against {})", preset.name, preset.checked);
-        let out_file = spec.log.with_file_name(format!(
-            "{}.attempt-{}.out",
-            spec.id, spec.attempt
-        ));
+            + &format!(
+                "  (preset {}, checked against {})",
+                preset.name, preset.checked
+            );
+        let out_file = spec
+            .log
+            .with_file_name(format!("{}.attempt-{}.out", spec.id, spec.attempt));
         spec.invocation = Some(Invocation {
             program: preset.program.into(),
             args,

@@ -14,8 +14,8 @@ pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
-pub mod presets;
 mod landing;
+pub mod presets;
 pub mod schedule;
 pub mod state;
 pub mod sub;
@@ -279,7 +279,10 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
             None if sched.stopped_by.is_some()
                 && (bs.is_empty() || t.status == Status::InProgress) =>
             {
-                format!("left undone: {}", sched.stopped_by.clone().unwrap_or_default())
+                format!(
+                    "left undone: {}",
+                    sched.stopped_by.clone().unwrap_or_default()
+                )
             }
             None if bs.is_empty() => format!("status is {}", t.status),
             None => super::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs)),

@@ -167,7 +167,13 @@ pub static PRESETS: &[Preset] = &[
     Preset {
         name: "aider",
         program: "aider",
-        args: &["--yes-always", "--no-stream", "--no-pretty", "--message", "{prompt}"],
+        args: &[
+            "--yes-always",
+            "--no-stream",
+            "--no-pretty",
+            "--message",
+            "{prompt}",
+        ],
         resume: &[
             "--restore-chat-history",
             "--yes-always",
@@ -187,7 +193,14 @@ pub static PRESETS: &[Preset] = &[
         name: "opencode",
         program: "opencode",
         args: &["run", "--format", "json", "{prompt}"],
-        resume: &["run", "--format", "json", "--session", "{session}", "{prompt}"],
+        resume: &[
+            "run",
+            "--format",
+            "json",
+            "--session",
+            "{session}",
+            "{prompt}",
+        ],
         env: &[(
             "OPENCODE_CONFIG_CONTENT",
             r#"{"permission":{"edit":"allow","bash":{"*":"deny","git add *":"allow","git commit *":"allow","git status*":"allow","git diff*":"allow"}}}"#,
@@ -231,7 +244,8 @@ impl Output {
                 }
             }
             Output::GeminiJson => {
-                let v = serde_json::from_str::<Value>(text.trim()).unwrap_or_else(|_| last_json(text));
+                let v =
+                    serde_json::from_str::<Value>(text.trim()).unwrap_or_else(|_| last_json(text));
                 let tokens = v["stats"]["models"].as_object().and_then(|models| {
                     let per: Vec<&Value> = models
                         .values()
@@ -261,7 +275,8 @@ impl Output {
             Output::OpencodeJsonl => {
                 let mut u = Usage::default();
                 for v in json_lines(text) {
-                    let session = str_of(&v["sessionID"]).or_else(|| str_of(&v["part"]["sessionID"]));
+                    let session =
+                        str_of(&v["sessionID"]).or_else(|| str_of(&v["part"]["sessionID"]));
                     u.session = u.session.or(session);
                     if v["type"] == "step_finish" {
                         let p = &v["part"];
@@ -347,7 +362,10 @@ mod tests {
 
     #[test]
     fn fill_replaces_known_keys_only() {
-        let got = fill("a {id} {x} {brief}{", &[("id", "T-1"), ("brief", "$(rm -rf)")]);
+        let got = fill(
+            "a {id} {x} {brief}{",
+            &[("id", "T-1"), ("brief", "$(rm -rf)")],
+        );
         assert_eq!(got, "a T-1 {x} $(rm -rf){");
     }
 
@@ -361,7 +379,10 @@ mod tests {
         let x = Output::CodexJsonl.parse(
             "{\"type\":\"thread.started\",\"thread_id\":\"t9\"}\n{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":7,\"output_tokens\":3}}\n",
         );
-        assert_eq!((x.session.as_deref(), x.tokens, x.cost_usd), (Some("t9"), Some(10), None));
+        assert_eq!(
+            (x.session.as_deref(), x.tokens, x.cost_usd),
+            (Some("t9"), Some(10), None)
+        );
         let g = Output::GeminiJson.parse(
             "{\n \"session_id\": \"g1\",\n \"response\": \"ok\",\n \"stats\": {\"models\": {\"m\": {\"tokens\": {\"prompt\": 4, \"candidates\": 2}}}}\n}",
         );
@@ -369,8 +390,12 @@ mod tests {
         let o = Output::OpencodeJsonl.parse(
             "{\"type\":\"step_start\",\"sessionID\":\"ses_1\",\"part\":{}}\n{\"type\":\"step_finish\",\"sessionID\":\"ses_1\",\"part\":{\"cost\":0.5,\"tokens\":{\"input\":3,\"output\":1}}}\n",
         );
-        assert_eq!((o.session.as_deref(), o.tokens, o.cost_usd), (Some("ses_1"), Some(4), Some(0.5)));
-        let a = Output::AiderText.parse("Tokens: 2.3k sent, 410 received. Cost: $0.01 message, $0.03 session.\n");
+        assert_eq!(
+            (o.session.as_deref(), o.tokens, o.cost_usd),
+            (Some("ses_1"), Some(4), Some(0.5))
+        );
+        let a = Output::AiderText
+            .parse("Tokens: 2.3k sent, 410 received. Cost: $0.01 message, $0.03 session.\n");
         assert_eq!((a.tokens, a.cost_usd), (Some(2710), Some(0.01)));
     }
 }

@@ -328,7 +328,9 @@ impl<'a> Sched<'a> {
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
             invocation: None,
-            env: Vec::new(),
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
         };
         if let Some(preset) = self.cfg.preset {
             self.invocation(preset, &mut spec)?;
