@@ -183,7 +183,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
     ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
-    ("parallel.prompt", "the prompt of a preset agent (run --agent claude…); {id}, {name}, {brief} (the brief's text), {brief_file}, {branch}, {worktree}, {product} are replaced, never by a shell (default for claude: /orchestrator Execute task {id}, then the brief)"),
+    ("parallel.prompt", "the prompt of a preset agent (run --agent claude and the others); {id}, {name}, {brief} (the brief's text), {brief_file}, {branch}, {worktree}, {product} are replaced, never by a shell (default for claude: /orchestrator Execute task {id}, then the brief)"),
     ("parallel.taskMaxCost", "a task whose agents reported this many US dollars gets no more attempts: it is marked blocked instead of retried"),
     ("parallel.ports", "give each started task this many consecutive ports (default 0: none), distinct from every other task worktree's and free when assigned, kept while its worktree lives (retries included): GIT_PARALLEL_PORT (the first) and GIT_PARALLEL_PORTS for run's agents, exec, postStart, and shown by status"),
     ("parallel.portBase", "the first port of the blocks of parallel.ports (default 20000)"),
