@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::presets::{Output, Usage};
 use crate::error::Result;
 use crate::taskgraph::Task;
+use crate::workflow::presets::{Output, Usage};
 
 /// Everything an attempt needs.
 pub struct Spec {

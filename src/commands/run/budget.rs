@@ -10,10 +10,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::agent::{Done, Invocation, Spec};
-use super::presets::{fill, Preset};
 use super::schedule::Sched;
 use crate::error::Result;
 use crate::taskgraph::display::shell_quote;
+use crate::workflow::presets::{fill, Preset};
 
 impl Sched<'_> {
     /// Records what the ended attempt `done` used.

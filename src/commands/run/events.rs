@@ -166,7 +166,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Adds one attempt that ran `seconds` and used `usage`.
-    pub fn add(&mut self, seconds: f64, usage: &super::presets::Usage) {
+    pub fn add(&mut self, seconds: f64, usage: &crate::workflow::presets::Usage) {
         self.attempts += 1;
         self.seconds += seconds;
         self.tokens = add_opt(self.tokens, usage.tokens);

@@ -8,14 +8,14 @@
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
 //! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
 //! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
-//! display.rs (live display, event lines, JSON lines).
+//! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
+//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
 pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
 mod landing;
-pub mod presets;
 pub mod schedule;
 pub mod state;
 pub mod sub;
@@ -27,10 +27,10 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::taskgraph::schedule::{blockers, critical_path, sequential_minutes, Blocker};
 use crate::taskgraph::{Status, TaskFile};
+use crate::workflow::context::Context;
 use events::{Event, NotRun, Summary, Waiting};
 use schedule::{Budget, Config, Sched};
 
@@ -43,12 +43,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     crate::txn::interrupt::install();
     let sub = sub::Sub::new(ctx)?;
     if let Some(op) = sub.settle(ctx)? {
-        crate::report::text_note(
+        crate::workflow::report::text_note(
             &ctx.out,
             format_args!("settled the interrupted operation '{op}'"),
         );
     }
-    let env = super::common::Env::load_readonly(ctx)?;
+    let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
     let cfg = config(ctx, &env, began)?;
     let scope = cfg.scope.clone();
@@ -116,7 +116,11 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, env: &super::common::Env, began: Instant) -> Result<Config> {
+fn config(
+    ctx: &Context,
+    env: &crate::workflow::session::Session,
+    began: Instant,
+) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
         .filter(|a| !a.trim().is_empty());
@@ -177,7 +181,7 @@ fn config(ctx: &Context, env: &super::common::Env, began: Instant) -> Result<Con
         .and_then(|v| parse_duration(&v))
         .unwrap_or(Duration::from_secs(GRACE_SECONDS));
     Ok(Config {
-        preset: presets::find(&agent),
+        preset: crate::workflow::presets::find(&agent),
         prompt: ctx
             .repo
             .config("parallel.prompt")
@@ -241,7 +245,7 @@ fn scope(ctx: &Context, tf: &TaskFile) -> Result<Option<BTreeSet<String>>> {
     for id in &ctx.args.positionals {
         if tf.task(id).is_none() {
             return Err(crate::refused!(
-                help = super::common::unknown_id_hint(tf, id),
+                help = crate::workflow::suggest::unknown_id_hint(tf, id),
                 "no task {id} in {}",
                 tf.path
             ));
@@ -285,7 +289,9 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
                 )
             }
             None if bs.is_empty() => format!("status is {}", t.status),
-            None => super::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs)),
+            None => {
+                crate::workflow::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs))
+            }
         };
         sched.sink.event(&Event::Waiting {
             id: t.id.clone(),

@@ -115,7 +115,7 @@ impl Records {
     }
 
     /// An attempt of `id` ended having used `usage`: its session is kept, its cost added.
-    pub fn used(&mut self, id: &str, usage: &super::presets::Usage) {
+    pub fn used(&mut self, id: &str, usage: &crate::workflow::presets::Usage) {
         let r = self.entry(id);
         if usage.session.is_some() {
             r.session.clone_from(&usage.session);

@@ -6,7 +6,7 @@
 
 use camino::Utf8Path;
 
-use super::common::Env;
+use super::session::Session;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::txn::taskenv::{self, EnvFile, Ports, TaskEnv};
@@ -15,7 +15,7 @@ use crate::txn::taskenv::{self, EnvFile, Ports, TaskEnv};
 const PORT_BASE: i64 = 20000;
 
 /// The [`TaskEnv`] of each new task worktree `(id, branch, path)`, in order.
-pub(crate) fn plan(env: &Env, new: &[(&str, &str, &Utf8Path)]) -> Result<Vec<TaskEnv>> {
+pub(crate) fn plan(env: &Session, new: &[(&str, &str, &Utf8Path)]) -> Result<Vec<TaskEnv>> {
     let repo = &env.ctx.repo;
     let count = repo.config_int("parallel.ports")?.unwrap_or(0);
     let base = repo.config_int("parallel.portBase")?.unwrap_or(PORT_BASE);
