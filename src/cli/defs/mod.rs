@@ -192,7 +192,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.branchTemplate", "task branch names; {product}, {role}, {id}, {agent} are replaced (default feature/{product}/{role}-{id})"),
     ("parallel.worktreeTemplate", "task worktree paths, relative to the main worktree (default ../worktrees/{product}/{role}-{id})"),
     ("parallel.maxTasks", "start at most this many tasks per start (and per plan wave); --max overrides"),
-    ("parallel.launch", "the next step printed per started task; {worktree}, {product}, {id}, {branch} are replaced (default cd {worktree})"),
+    ("parallel.launch", "the next step printed per started task; {worktree}, {product}, {id}, {branch} are replaced (default: the hand-off line of the parallel.agent preset, e.g. cd {worktree} && claude '/orchestrator Execute task {id}', else cd {worktree})"),
     ("parallel.copy", "multi-valued: globs of untracked or ignored files copied into each new worktree (also .worktreeinclude)"),
     ("parallel.postStart", "a shell command run in each new worktree; its failure rolls the start back"),
     ("parallel.test", "the test gate command of finish (like --test)"),
