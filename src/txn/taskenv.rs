@@ -8,6 +8,8 @@
 //! function of the blocks taken and the ports found free, see [`allocate`]) and journaled in
 //! the worktree step, which writes the record and gives the ports to postStart.
 //!
+//! The test gate gets a block too ([`gate_ports`]), chosen when it runs.
+//!
 //! The setup key: after postStart succeeded, a hash of the `parallel.setupKey` files (lockfiles)
 //! is kept in the admin directory (`parallel-setup-key`); a reused worktree whose key files
 //! hash the same when it is taken again does not run postStart again.
@@ -105,6 +107,20 @@ pub fn allocate(
         }
     }
     None
+}
+
+/// The first port of the blocks when `parallel.portBase` is not set.
+pub const PORT_BASE: u16 = 20000;
+
+/// A block for the test gate's temporary worktree (`parallel.ports` on): free now and no task
+/// worktree's; recorded nowhere, as the worktree lives only while the test runs.
+pub fn gate_ports(repo: &crate::git::Repo) -> Option<Ports> {
+    let count = u16::try_from(repo.config_int("parallel.ports").ok()??).ok()?;
+    let base = match repo.config_int("parallel.portBase").ok()? {
+        Some(b) => u16::try_from(b).ok()?,
+        None => PORT_BASE,
+    };
+    allocate(base, count, &taken(&repo.common_dir), port_free)
 }
 
 /// Whether nothing listens on `port` of the loopback interface (a bind succeeds).

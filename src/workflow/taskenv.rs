@@ -11,14 +11,13 @@ use crate::error::Result;
 use crate::git::short_branch;
 use crate::txn::taskenv::{self, EnvFile, Ports, TaskEnv};
 
-/// The first port of the blocks when `parallel.portBase` is not set.
-const PORT_BASE: i64 = 20000;
-
 /// The [`TaskEnv`] of each new task worktree `(id, branch, path)`, in order.
 pub(crate) fn plan(env: &Session, new: &[(&str, &str, &Utf8Path)]) -> Result<Vec<TaskEnv>> {
     let repo = &env.ctx.repo;
     let count = repo.config_int("parallel.ports")?.unwrap_or(0);
-    let base = repo.config_int("parallel.portBase")?.unwrap_or(PORT_BASE);
+    let base = repo
+        .config_int("parallel.portBase")?
+        .unwrap_or(i64::from(taskenv::PORT_BASE));
     let (Ok(count), Ok(base)) = (u16::try_from(count), u16::try_from(base)) else {
         return Err(crate::refused!(
             help = "git config parallel.ports N (0 turns it off) and parallel.portBase PORT",

@@ -466,3 +466,20 @@ fn a_reused_worktree_skips_post_start_while_the_setup_key_files_are_unchanged() 
     assert_eq!(code, 0, "{events:#?}");
     assert_eq!(installs(), "v1\nv2\n");
 }
+
+#[test]
+fn the_test_gate_gets_a_free_block_of_its_own() {
+    let (r, bin) = repo(&["A"]);
+    r.git(&["config", "parallel.ports", "2"]);
+    r.git(&["config", "parallel.portBase", "44000"]);
+    let gate = r.base().join("rec/gate");
+    let test = format!("echo \"$GIT_PARALLEL_PORTS\" > {}", gate.display());
+    let (code, events) = run(&r, &bin, "claude", &["--test", &test], &[]);
+    assert_eq!(code, 0, "{events:#?}");
+    // A's worktree still holds 44000-44001 while its finish tests it.
+    assert_eq!(
+        var(&r, "A", 1, "GIT_PARALLEL_PORTS").as_deref(),
+        Some("44000 44001")
+    );
+    assert_eq!(std::fs::read_to_string(gate).unwrap(), "44002 44003\n");
+}

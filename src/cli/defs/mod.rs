@@ -202,7 +202,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
     ("parallel.prompt", "the prompt of a preset agent (run --agent claude and the others); {id}, {name}, {brief} (the brief's text), {brief_file}, {branch}, {worktree}, {product} are replaced, never by a shell (default for claude: /orchestrator Execute task {id}, then the brief)"),
     ("parallel.taskMaxCost", "a task whose agents reported this many US dollars gets no more attempts: it is marked blocked instead of retried"),
-    ("parallel.ports", "give each started task this many consecutive ports (default 0: none), distinct from every other task worktree's and free when assigned, kept while its worktree lives (retries included): GIT_PARALLEL_PORT (the first) and GIT_PARALLEL_PORTS for run's agents, exec, postStart, and shown by status"),
+    ("parallel.ports", "give each started task this many consecutive ports (default 0: none), distinct from every other task worktree's and free when assigned, kept while its worktree lives (retries included): GIT_PARALLEL_PORT (the first) and GIT_PARALLEL_PORTS for run's agents, exec and postStart, and shown by status; the test gate gets a free block of its own"),
     ("parallel.portBase", "the first port of the blocks of parallel.ports (default 20000)"),
     ("parallel.envTemplate", "a tracked file (e.g. .env.parallel) rendered into each new task worktree as parallel.envFile; {port}, {ports}, {id}, {branch}, {worktree}, {product} are replaced as text, never by a shell. Keep the rendered file ignored by git"),
     ("parallel.envFile", "the name of the rendered parallel.envTemplate in a task worktree (default .env)"),
