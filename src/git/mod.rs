@@ -1,8 +1,11 @@
 //! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
 //! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+//!
+//! Layer: a leaf. May import only `error` and `output`.
 
 pub mod cli;
 mod config;
+pub use config::Settings;
 mod error;
 pub mod remote;
 
@@ -21,6 +24,8 @@ pub struct Repo {
     pub loc: Location,
     /// A `--dry-run`: plan-time commits may use a stand-in identity when git has none.
     pub plan_only: bool,
+    /// The `parallel.*` settings, read once when the repository is opened.
+    pub settings: Settings,
 }
 
 /// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
@@ -150,6 +155,7 @@ impl Repo {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
+        let main_for_settings = main.clone();
         Ok(Repo {
             gix: main,
             loc: Location {
@@ -160,6 +166,7 @@ impl Repo {
                 git: GitCli::find()?,
             },
             plan_only: false,
+            settings: Settings::read(&main_for_settings),
         })
     }
 

@@ -109,17 +109,11 @@ pub fn allocate(
     None
 }
 
-/// The first port of the blocks when `parallel.portBase` is not set.
-pub const PORT_BASE: u16 = 20000;
-
 /// A block for the test gate's temporary worktree (`parallel.ports` on): free now and no task
 /// worktree's; recorded nowhere, as the worktree lives only while the test runs.
 pub fn gate_ports(repo: &crate::git::Repo) -> Option<Ports> {
-    let count = u16::try_from(repo.config_int("parallel.ports").ok()??).ok()?;
-    let base = match repo.config_int("parallel.portBase").ok()? {
-        Some(b) => u16::try_from(b).ok()?,
-        None => PORT_BASE,
-    };
+    let count = u16::try_from(repo.settings.ports().ok()?).ok()?;
+    let base = u16::try_from(repo.settings.port_base().ok()?).ok()?;
     allocate(base, count, &taken(&repo.common_dir), port_free)
 }
 

@@ -14,19 +14,17 @@ use crate::txn::taskenv::{self, EnvFile, Ports, TaskEnv};
 /// The [`TaskEnv`] of each new task worktree `(id, branch, path)`, in order.
 pub(crate) fn plan(env: &Session, new: &[(&str, &str, &Utf8Path)]) -> Result<Vec<TaskEnv>> {
     let repo = &env.ctx.repo;
-    let count = repo.config_int("parallel.ports")?.unwrap_or(0);
-    let base = repo
-        .config_int("parallel.portBase")?
-        .unwrap_or(i64::from(taskenv::PORT_BASE));
+    let count = repo.settings.ports()?;
+    let base = repo.settings.port_base()?;
     let (Ok(count), Ok(base)) = (u16::try_from(count), u16::try_from(base)) else {
         return Err(crate::refused!(
             help = "git config parallel.ports N (0 turns it off) and parallel.portBase PORT",
             "parallel.ports ({count}) or parallel.portBase ({base}) is not a port count or number"
         ));
     };
-    let template = match repo.config("parallel.envTemplate") {
+    let template = match repo.settings.get("parallel.envTemplate") {
         Some(rel) => {
-            let at = env.main.join(&rel);
+            let at = env.main.join(rel);
             let text = std::fs::read_to_string(&at).map_err(|e| {
                 crate::refused!(
                     help = "commit the template, or unset parallel.envTemplate",
@@ -38,9 +36,11 @@ pub(crate) fn plan(env: &Session, new: &[(&str, &str, &Utf8Path)]) -> Result<Vec
         None => None,
     };
     let env_name = repo
-        .config("parallel.envFile")
-        .unwrap_or_else(|| ".env".into());
-    let setup_key = repo.config_all("parallel.setupKey");
+        .settings
+        .get("parallel.envFile")
+        .unwrap_or(".env")
+        .to_string();
+    let setup_key = repo.settings.setup_key.clone();
     let mut taken = taskenv::taken(&repo.common_dir);
     let mut out = Vec::new();
     for (id, branch, path) in new {

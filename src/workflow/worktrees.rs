@@ -54,7 +54,7 @@ pub(crate) fn worktree_changes(
 /// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
 pub(crate) fn include_files(env: &Session) -> Result<Vec<CopyFile>> {
     let include = env.main.join(".worktreeinclude");
-    let globs = env.ctx.repo.config_all("parallel.copy");
+    let globs = env.ctx.repo.settings.copy.clone();
     if !include.is_file() && globs.is_empty() {
         return Ok(Vec::new());
     }
@@ -99,13 +99,14 @@ pub(crate) fn launch_line(
     branch: &str,
     path: &camino::Utf8Path,
 ) -> String {
-    let repo = &env.ctx.repo;
-    let preset = repo
-        .config("parallel.agent")
-        .and_then(|a| super::presets::find(&a));
-    let template = repo
-        .config("parallel.launch")
-        .unwrap_or_else(|| preset.map_or_else(|| "cd {worktree}".into(), |p| p.launch.to_string()));
+    let settings = &env.ctx.repo.settings;
+    let preset = settings
+        .get("parallel.agent")
+        .and_then(super::presets::find);
+    let template = match (settings.get("parallel.launch"), preset) {
+        (None, Some(p)) => p.launch.to_string(),
+        _ => settings.launch(),
+    };
     let handoff = preset.map_or_else(String::new, |p| {
         crate::taskgraph::display::substitute(p.handoff, &[("id", id)])
     });

@@ -171,7 +171,10 @@ fn config(
             "--max-cost / parallel.maxCost",
         )?,
         task_max_cost: dollars(
-            ctx.repo.config("parallel.taskMaxCost"),
+            ctx.repo
+                .settings
+                .get("parallel.taskMaxCost")
+                .map(str::to_string),
             "parallel.taskMaxCost",
         )?,
         deadline,
@@ -184,8 +187,10 @@ fn config(
         preset: crate::workflow::presets::find(&agent),
         prompt: ctx
             .repo
-            .config("parallel.prompt")
-            .filter(|p| !p.trim().is_empty()),
+            .settings
+            .get("parallel.prompt")
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_string),
         git_dir: ctx.repo.common_dir.clone(),
         budget,
         agent,
@@ -193,7 +198,7 @@ fn config(
         test: ctx.args.value(&defs::TEST).map(str::to_string),
         timeout,
         grace,
-        max_retries: ctx.repo.max_retries()?,
+        max_retries: ctx.repo.settings.max_retries()?,
         scope: scope(ctx, &env.tf)?,
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
