@@ -11,7 +11,7 @@
 //! | claude   | Claude Code 2.0 (headless) | `--permission-mode acceptEdits` + `git add`/`git commit` |
 //! | codex    | Codex CLI 0.46 (`exec`)    | `--sandbox workspace-write` + the git dir writable     |
 //! | gemini   | Gemini CLI 0.9 (headless)  | `--approval-mode auto_edit` + `git add`/`git commit`     |
-//! | aider    | aider 0.86                 | `--yes-always` (aider commits its own edits)            |
+//! | aider    | aider 0.86                 | `--yes-always` (aider commits its own edits); its history files beside the log |
 //! | opencode | opencode 1.0 (`run`)       | edits allowed, `git add`/`git commit` allowed, other shell commands refused |
 //!
 //! None of them gets a flag that turns sandboxing or permission checks off
@@ -42,7 +42,9 @@ pub struct Preset {
     /// The program, looked up on PATH.
     pub program: &'static str,
     /// A first attempt's arguments: `{prompt}` is the prompt, `{gitdir}` the repository's common
-    /// git directory; every other word is given as it is (no shell ever sees them).
+    /// git directory, `{history}` a file of the task's beside its log (for a CLI that keeps its
+    /// conversation in a file: not in the worktree); every other word is given as it is (no
+    /// shell ever sees them).
     pub args: &'static [&'static str],
     /// A retry's arguments resuming the session (`{session}`), the failure as `{prompt}`;
     /// empty: the CLI cannot resume one session by id, the retry starts afresh.
@@ -171,6 +173,11 @@ pub static PRESETS: &[Preset] = &[
             "--yes-always",
             "--no-stream",
             "--no-pretty",
+            "--no-gitignore",
+            "--chat-history-file",
+            "{history}",
+            "--input-history-file",
+            "{history}.input",
             "--message",
             "{prompt}",
         ],
@@ -179,6 +186,11 @@ pub static PRESETS: &[Preset] = &[
             "--yes-always",
             "--no-stream",
             "--no-pretty",
+            "--no-gitignore",
+            "--chat-history-file",
+            "{history}",
+            "--input-history-file",
+            "{history}.input",
             "--message",
             "{prompt}",
         ],

@@ -1,4 +1,5 @@
-//! Tests of `run --agent <preset>`: stand-in CLIs named `claude` and `codex` on PATH (one sh
+//! Tests of `run --agent <preset>`: stand-in CLIs named `claude`, `codex`, `gemini`, `opencode`
+//! and `aider` on PATH (one sh
 //! script) record their arguments, working directory and environment per attempt, commit in
 //! the task's paths, and print output shaped like the real CLI's machine-readable output. They
 //! check the preset's command line, the session resumed on a retry, the reported cost added up
@@ -33,6 +34,9 @@ fi
 case "$me" in
   claude) printf '{"type":"result","subtype":"success","is_error":false,"duration_ms":10,"num_turns":3,"result":"done","session_id":"sess-%s-%s","total_cost_usd":%s,"usage":{"input_tokens":100,"output_tokens":20}}\n' "$id" "$n" "${COST:-0.25}" ;;
   codex) printf '{"type":"thread.started","thread_id":"thread-%s"}\n{"type":"turn.started"}\n{"type":"turn.completed","usage":{"input_tokens":50,"cached_input_tokens":0,"output_tokens":10}}\n' "$id" ;;
+  gemini) printf '{\n  "session_id": "gem-%s",\n  "response": "done",\n  "stats": {"models": {"gemini-2.5-pro": {"tokens": {"prompt": 30, "candidates": 5, "total": 35}}}}\n}\n' "$id" ;;
+  opencode) printf '{"type":"step_start","sessionID":"ses_%s","part":{"type":"step-start"}}\n{"type":"step_finish","sessionID":"ses_%s","part":{"type":"step-finish","cost":0.125,"tokens":{"input":40,"output":2}}}\n' "$id" "$id" ;;
+  aider) printf 'Applied edit to out/%s/done.txt\nTokens: 1.5k sent, 250 received. Cost: $0.04 message, $0.04 session.\n' "$id" ;;
 esac
 [ $ok = 1 ] || exit 1
 "#;
@@ -54,7 +58,7 @@ fn repo(ids: &[&str]) -> (TestRepo, PathBuf) {
     let bin = r.base().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(r.base().join("rec")).unwrap();
-    for name in ["claude", "codex"] {
+    for name in ["claude", "codex", "gemini", "opencode", "aider"] {
         let p = bin.join(name);
         std::fs::write(&p, STAND_IN).unwrap();
         let mut perm = std::fs::metadata(&p).unwrap().permissions();
@@ -482,4 +486,74 @@ fn the_test_gate_gets_a_free_block_of_its_own() {
         Some("44000 44001")
     );
     assert_eq!(std::fs::read_to_string(gate).unwrap(), "44002 44003\n");
+}
+
+/// A preset, a flag it must get with its value, how a retry resumes (flag, session; no session:
+/// aider), the tokens and the cost of two attempts.
+type Case = (
+    &'static str,
+    (&'static str, &'static str),
+    (&'static str, &'static str),
+    u64,
+    Option<f64>,
+);
+
+#[test]
+fn gemini_opencode_and_aider_presets_run_their_cli_and_read_what_it_reports() {
+    let cases: [Case; 3] = [
+        (
+            "gemini",
+            ("--approval-mode", "auto_edit"),
+            ("--resume", "gem-FAIL1"),
+            35 * 2,
+            None,
+        ),
+        (
+            "opencode",
+            ("--format", "json"),
+            ("--session", "ses_FAIL1"),
+            42 * 2,
+            Some(0.25),
+        ),
+        (
+            "aider",
+            ("--no-stream", "--no-pretty"),
+            ("--message", ""),
+            1750 * 2,
+            Some(0.08),
+        ),
+    ];
+    for (name, (flag, value), (resume, session), tokens, cost) in cases {
+        let (r, bin) = repo(&["FAIL1"]);
+        let (code, events) = run(&r, &bin, name, &[], &[]);
+        assert_eq!(code, 0, "{name}: {events:#?}");
+        assert_eq!(status(&r, "FAIL1"), "completed", "{name}");
+        let a1 = args(&r, "FAIL1", 1);
+        assert_eq!(after(&a1, flag), value, "{name}: {a1:?}");
+        assert!(
+            !a1.iter().any(|a| a == "--yolo" || a.contains("danger")),
+            "{a1:?}"
+        );
+        let a2 = args(&r, "FAIL1", 2);
+        if session.is_empty() {
+            // aider has no session id: it restores its chat history, kept out of the worktree.
+            assert!(a2.contains(&"--restore-chat-history".to_string()), "{a2:?}");
+            let history = after(&a2, "--chat-history-file");
+            assert!(history.contains(".git/parallel/run/logs/"), "{history}");
+            assert!(a1.contains(&"--no-gitignore".to_string()));
+        } else {
+            assert_eq!(after(&a2, resume), session, "{name}: {a2:?}");
+        }
+        if name == "opencode" {
+            let env = recorded(&r, "FAIL1", 1, "env");
+            assert!(env.contains("OPENCODE_CONFIG_CONTENT="), "{env}");
+            assert!(env.contains(r#""*":"deny""#), "{env}");
+        }
+        let s = summary(&events);
+        assert_eq!(s["tokens"], tokens, "{name}: {s:#}");
+        match cost {
+            Some(c) => assert!(close(&s["cost_usd"], c), "{name}: {s:#}"),
+            None => assert!(s["cost_usd"].is_null(), "{name}: {s:#}"),
+        }
+    }
 }

@@ -87,11 +87,13 @@ impl Sched<'_> {
             .filter(|_| retry)
             .and_then(|r| r.reason.clone())
             .unwrap_or_else(|| "it was stopped before it ended".into());
-        let session = record
-            .and_then(|r| r.session.clone())
-            .filter(|_| retry && !preset.resume.is_empty());
-        let (args, message) = match &session {
-            Some(_) => (
+        let session = record.and_then(|r| r.session.clone());
+        // A retry resumes when the CLI can: with the session it reported, or (aider) without
+        // one.
+        let needs_id = preset.resume.iter().any(|a| a.contains("{session}"));
+        let resume = retry && !preset.resume.is_empty() && (session.is_some() || !needs_id);
+        let (args, message) = match resume {
+            true => (
                 preset.resume,
                 format!(
                     "The last attempt at task {} failed: {failure}. Continue in this worktree: \
@@ -99,13 +101,17 @@ impl Sched<'_> {
                     spec.id
                 ),
             ),
-            None if retry => (
+            false if retry => (
                 preset.args,
                 format!("{prompt}\n\nA previous attempt at this task failed: {failure}."),
             ),
-            None => (preset.args, prompt),
+            false => (preset.args, prompt),
         };
+        let history = spec
+            .log
+            .with_file_name(format!("{}.{}-history", spec.id, preset.name));
         let values = [
+            ("history", history.as_str()),
             ("prompt", message.as_str()),
             ("session", session.as_deref().unwrap_or_default()),
             ("gitdir", self.cfg.git_dir.as_str()),
