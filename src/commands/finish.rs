@@ -5,6 +5,7 @@
 //! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
 //! refusal on conflicts, src/commands/merge.rs.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -180,7 +181,7 @@ fn check_main_changes(
                 plural(untouched.len()),
                 untouched
                     .iter()
-                    .map(|(l, _)| l.get(3..).unwrap_or(l))
+                    .map(|(l, _)| safe(l.get(3..).unwrap_or(l)))
                     .collect::<Vec<_>>()
                     .join(", "),
                 if untouched.len() == 1 { "it" } else { "them" }
@@ -188,7 +189,7 @@ fn check_main_changes(
         );
         return Ok(());
     }
-    let lines: Vec<&str> = touched.iter().map(|(l, _)| l.as_str()).collect();
+    let lines: Vec<_> = touched.iter().map(|(l, _)| safe(l)).collect();
     let mut problems = vec![format!(
         "the main worktree has uncommitted changes in files this landing writes (commit or stash them):\n      {}",
         lines.join("\n      ")
@@ -249,7 +250,11 @@ fn check_preconditions(
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
                 env.show(wt),
-                lines.join("\n      ")
+                lines
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {
@@ -292,8 +297,9 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
                     .map_or(env.main.as_path(), |w| w.as_path());
                 let (wt, file) = (q(wt.as_str()), q(f));
                 task_file.push(format!(
-                    "{}: its branch changes the task file {f}, which only git-parallel writes (the tasks' states and the graph); undo that change on the branch:\n      git -C {wt} checkout \"$(git -C {wt} merge-base HEAD {})\" -- {file} && git -C {wt} commit -m 'leave the task file alone' -- {file}",
+                    "{}: its branch changes the task file {}, which only git-parallel writes (the tasks' states and the graph); undo that change on the branch:\n      git -C {wt} checkout \"$(git -C {wt} merge-base HEAD {})\" -- {file} && git -C {wt} commit -m 'leave the task file alone' -- {file}",
                     c.id,
+                    safe(f),
                     q(short_branch(&env.target)),
                 ));
                 continue;
@@ -301,8 +307,9 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
             let inside = allowed.iter().any(|p| schedule::path_contains(p, f));
             if !inside {
                 outside.push(format!(
-                    "{}: {f} is outside its produces/shared_files paths",
-                    c.id
+                    "{}: {} is outside its produces/shared_files paths",
+                    c.id,
+                    safe(f)
                 ));
             }
         }
@@ -312,7 +319,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
             for f in a.files.iter().filter(|f| b.files.contains(f)) {
                 report::text_note(
                     &env.ctx.out,
-                    format_args!("{} and {} both changed {f}", a.id, b.id),
+                    format_args!("{} and {} both changed {}", a.id, b.id, safe(f)),
                 );
             }
         }

@@ -19,6 +19,7 @@ use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
 use crate::workflow::context::Context;
+use crate::workflow::presets::Preset;
 
 /// What `run` was told.
 pub struct Config {
@@ -37,6 +38,25 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// The agent preset `agent` names, if it names one.
+    pub preset: Option<&'static Preset>,
+    /// `parallel.prompt`: the preset's prompt replaced.
+    pub prompt: Option<String>,
+    /// The repository's common git directory (`{gitdir}` of a preset).
+    pub git_dir: Utf8PathBuf,
+    /// The budgets.
+    pub budget: Budget,
+}
+
+/// When run stops launching attempts.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// `--max-cost`: the whole run's reported cost, in US dollars.
+    pub max_cost: Option<f64>,
+    /// `parallel.taskMaxCost`: one task's reported cost, every attempt's and run's added up.
+    pub task_max_cost: Option<f64>,
+    /// `--deadline`: when run stops launching and stops its running agents.
+    pub deadline: Option<Instant>,
 }
 
 /// A task whose agent runs.
@@ -64,6 +84,8 @@ pub struct Sched<'a> {
     pub(super) rx: Receiver<Done>,
     pub sink: Sink,
     pub summary: Summary,
+    /// The budget that stopped launching, in words (`None`: none did).
+    pub stopped_by: Option<String>,
 }
 
 impl<'a> Sched<'a> {
@@ -84,6 +106,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            stopped_by: None,
         }
     }
 
@@ -114,8 +137,13 @@ impl<'a> Sched<'a> {
                 self.finish(batch)?;
                 continue;
             }
-            self.relaunch()?;
-            let started = self.start_ready()?;
+            let started = if self.over_budget() {
+                self.again.clear();
+                false
+            } else {
+                self.relaunch()?;
+                self.start_ready()?
+            };
             if self.running.is_empty() && !started && self.again.is_empty() {
                 return Ok(());
             }
@@ -176,6 +204,11 @@ impl<'a> Sched<'a> {
             let Some((id, branch, wt)) = self.again.pop_front() else {
                 break;
             };
+            if let Some(why) = self.task_over_budget(&id) {
+                let failures = self.records.get(&id).map_or(1, |r| r.failures);
+                self.block(&id, failures, &why, &branch, &wt)?;
+                continue;
+            }
             self.launch(&id, branch, wt)?;
         }
         Ok(())
@@ -283,7 +316,7 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
             log: log.to_string(),
         });
-        let spec = Spec {
+        let mut spec = Spec {
             id: id.into(),
             name: task.name.clone(),
             product: self.cfg.product.clone(),
@@ -297,7 +330,14 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            invocation: None,
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
         };
+        if let Some(preset) = self.cfg.preset {
+            self.invocation(preset, &mut spec)?;
+        }
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -308,6 +348,7 @@ impl<'a> Sched<'a> {
         let Some(r) = self.running.remove(&done.id) else {
             return Ok(());
         };
+        self.account(&done);
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
@@ -362,7 +403,7 @@ impl<'a> Sched<'a> {
     }
 
     /// Marks `id` blocked (one transaction), its branch and worktree kept.
-    fn block(
+    pub(super) fn block(
         &mut self,
         id: &str,
         failures: u32,
@@ -414,6 +455,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
+                self.account(&done);
                 let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
                 if ok {
                     self.records.succeeded(&done.id);
