@@ -79,6 +79,11 @@ pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
         Pushed::Done => Ok(()),
         Pushed::Rejected(why) => {
             let cur = current(loc, name, updates)?;
+            // An earlier push of this operation (killed while the remote still ran it) landed
+            // first: what this push was to do is done (repro round2 08).
+            if at(&cur, updates, |u| &u.new) {
+                return Ok(());
+            }
             if at(&cur, updates, |u| &u.old) {
                 return Err(crate::refused!(
                     help = "see the remote's hooks or permissions; nothing was published",
@@ -96,9 +101,30 @@ pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
 
 /// Takes the push back when it took effect: the reverse push, leased on the new values.
 /// Before this process sent anything (`fresh`), there is nothing to take back.
+///
+/// A remote still at the old values does not prove that nothing was published: a push that
+/// was interrupted (killed, Ctrl-C) may still be running on the remote (a slow pre-receive
+/// hook) and land later (repro round2 08). So the state is made definite first: the same
+/// leased push is sent again. Whichever of the two lands, the other's lease fails, so once
+/// ours is done (or refused with the refs at our values) no push of this operation is in
+/// flight any more; then it is taken back. If someone else moved a ref meanwhile, the
+/// interrupted push can no longer land either.
 pub fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
     if fresh && !SENT.load(Ordering::Relaxed) {
         return Ok(());
+    }
+    if at(&current(loc, name, updates)?, updates, |u| &u.old) {
+        if let Err(e) = apply(loc, name, updates) {
+            if at(&current(loc, name, updates)?, updates, |u| &u.old) {
+                // Still at the old values: the remote refused or could not be reached, so
+                // whether the interrupted push may yet land is unknown.
+                return Err(e);
+            }
+            // Someone else moved a ref: the interrupted push cannot land any more.
+            if !at(&current(loc, name, updates)?, updates, |u| &u.new) {
+                return Ok(());
+            }
+        }
     }
     apply(loc, name, &reversed(updates))
 }

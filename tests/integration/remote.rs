@@ -618,3 +618,83 @@ fn remote_kill_before_the_push_is_rolled_back_by_recover_abort() {
     assert!(!remote_refs(&a, &bare).contains_key(BACKEND));
     fsck(&a, &bare);
 }
+
+/// The remote's `main` once no push is running on it any more: the pre-receive hook of the
+/// scenario below sleeps `HOOK_SECS`; this waits that long and more.
+fn settled_main(r: &TestRepo, bare: &Path) -> String {
+    std::thread::sleep(std::time::Duration::from_secs(HOOK_SECS + 2));
+    remote_refs(r, bare)["refs/heads/main"].clone()
+}
+
+const HOOK_SECS: u64 = 2;
+
+/// `finish --remote origin` killed (SIGKILL to finish alone) while its push runs on the remote
+/// (a slow pre-receive hook): the orphaned `git push` still lands after the kill. Returns the
+/// orchestrator, the bare remote and main's tip before.
+fn finish_killed_during_its_push() -> (TestRepo, PathBuf, String) {
+    let (a, bare) = orchestrator();
+    let url = bare.to_str().unwrap().to_string();
+    a.ok(&["start", "BACKEND-01", "--remote", "origin", "--no-worktree"]);
+    let w = clone_of(&url);
+    work(
+        &w,
+        "BACKEND-01",
+        "backend",
+        "products/muaththir/apps/api/server.ts",
+        true,
+    );
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(&hook, format!("#!/bin/sh\nsleep {HOOK_SECS}\n")).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let before = remote_refs(&a, &bare)["refs/heads/main"].clone();
+    let mut finish = a
+        .cmd()
+        .args(["finish", "--remote", "origin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = a.root.join(".git/parallel/journal");
+    let started = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::read_to_string(&journal).is_ok_and(|j| {
+            let v: serde_json::Value = serde_json::from_str(&j).unwrap_or_default();
+            v["steps"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["step"]["type"] == "push" && s["state"] == "started")
+            })
+        })
+    });
+    assert!(started, "the push step never started");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    finish.kill().unwrap();
+    finish.wait().unwrap();
+    (a, bare, before)
+}
+
+// repro round2 08
+/// recover --abort after a kill during the push: the push still running on the remote must not
+/// land after recover said nothing was published; remote and clone agree, at the old main.
+#[test]
+fn recover_abort_after_a_kill_during_the_push_leaves_nothing_published() {
+    let (a, bare, before) = finish_killed_during_its_push();
+    a.ok(&["recover", "--abort"]);
+    assert_eq!(settled_main(&a, &bare), before, "nothing is published");
+    assert_eq!(a.rev("main"), before);
+    assert_eq!(remote_status(&a, &bare, "BACKEND-01"), "in_progress");
+    fsck(&a, &bare);
+}
+
+// repro round2 08
+/// recover --continue at the same spot: its own earlier push landing first is success, not a
+/// lost race; remote and clone agree on the merge.
+#[test]
+fn recover_continue_after_a_kill_during_the_push_completes_it() {
+    let (a, bare, before) = finish_killed_during_its_push();
+    a.ok(&["recover", "--continue"]);
+    let main = settled_main(&a, &bare);
+    assert_ne!(main, before);
+    assert_eq!(a.rev("main"), main);
+    assert_eq!(remote_status(&a, &bare, "BACKEND-01"), "completed");
+    fsck(&a, &bare);
+}
