@@ -605,6 +605,38 @@ fn a_run_killed_inside_a_transaction_is_settled_by_the_next_run() {
     assert_eq!(status(&r, "A"), "completed");
 }
 
+// issue 20 item 1
+/// A post-commit hook (`core.hooksPath`) that appends to a tracked file of the main worktree
+/// from every agent's commit does not stop run: the landing does not touch that file, so run
+/// lands the task and the appended lines stay, uncommitted.
+#[test]
+fn a_hook_appending_to_a_tracked_file_of_the_main_worktree_does_not_stop_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = repo(&[T("A", &[], false), T("B", &["A"], false)]);
+    r.write("audit-trail.jsonl", "{}\n");
+    r.write(
+        ".githooks/post-commit",
+        &format!(
+            "#!/bin/sh\necho '{{\"commit\": 1}}' >> '{}'\n",
+            r.path("audit-trail.jsonl").display()
+        ),
+    );
+    std::fs::set_permissions(
+        r.path(".githooks/post-commit"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "audit trail and hooks"]);
+    r.git(&["config", "core.hooksPath", ".githooks"]);
+    let out = run(&r, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(status(&r, "B"), "completed");
+    assert!(r.read("audit-trail.jsonl").lines().count() > 1);
+    assert_eq!(r.git(&["status", "--porcelain"]), " M audit-trail.jsonl\n");
+}
+
 #[test]
 fn a_dirty_main_worktree_stops_run_instead_of_failing_the_agents() {
     // A local change to a file the landing writes (A's agent writes out/A/done.txt); a change
