@@ -21,6 +21,7 @@ mod pool;
 mod progress;
 mod radar;
 mod report;
+mod sandbox;
 mod taskgraph;
 mod time;
 mod txn;

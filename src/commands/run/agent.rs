@@ -32,6 +32,10 @@ pub struct Spec {
     pub command: String,
     pub timeout: Option<Duration>,
     pub grace: Duration,
+    /// Whether and how the agent is confined.
+    pub sandbox: crate::sandbox::Policy,
+    /// The agent's private TMPDIR when sandboxed.
+    pub tmp: Utf8PathBuf,
 }
 
 /// How an attempt's agent ended.
@@ -77,6 +81,8 @@ pub struct Done {
     pub id: String,
     pub attempt: u32,
     pub exit: Exit,
+    /// Sandboxed and failed: the first write the sandbox denied, as its log names it.
+    pub denied: Option<String>,
 }
 
 /// Writes the task's brief (description, acceptance criteria, what it produces, its paths)
@@ -133,9 +139,15 @@ pub fn append_log(path: &Utf8Path, text: &str) {
 /// Starts the attempt in a thread; it sends its [`Done`] on `tx`. `stop` asks it to stop.
 pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
     std::thread::spawn(move || {
+        let from = std::fs::metadata(&spec.log).map_or(0, |m| m.len());
         let exit = match launch(&spec) {
             Ok(child) => wait(child, &spec, &stop),
             Err(e) => Exit::CannotRun(e),
+        };
+        let denied = if spec.sandbox.active() && exit != Exit::Code(0) {
+            denied_write(&spec.log, from)
+        } else {
+            None
         };
         append_log(
             &spec.log,
@@ -145,8 +157,19 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
             id: spec.id,
             attempt: spec.attempt,
             exit,
+            denied,
         });
     });
+}
+
+/// The first write the sandbox denied, as the log written since byte `from` names it.
+pub fn denied_write(log: &Utf8Path, from: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = Vec::new();
+    f.read_to_end(&mut text).ok()?;
+    crate::sandbox::denied_path(&String::from_utf8_lossy(&text))
 }
 
 fn launch(spec: &Spec) -> std::result::Result<Child, String> {
@@ -194,6 +217,17 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         ("ATTEMPT", attempt.as_str()),
     ] {
         cmd.env(format!("GIT_PARALLEL_{k}"), v);
+    }
+    let writable = spec
+        .sandbox
+        .confine(&mut cmd, &spec.worktree, &spec.tmp)
+        .map_err(|e| format!("{e:?}"))?;
+    if !writable.is_empty() {
+        let list: Vec<&str> = writable.iter().map(|p| p.as_str()).collect();
+        append_log(
+            &spec.log,
+            &format!("==== sandboxed; it may write only:\n  {}\n", list.join("\n  ")),
+        );
     }
     cmd.spawn().map_err(|e| e.to_string())
 }

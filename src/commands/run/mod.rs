@@ -49,6 +49,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     let env = super::common::Env::load_readonly(ctx)?;
     let tf = &env.tf;
     let cfg = config(ctx, &env)?;
+    if cfg.sandbox.active() {
+        crate::report::text_note(&ctx.out, format_args!("{}", cfg.sandbox.describe("agents")));
+    } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
+        crate::output::warning(format_args!("{}", cfg.sandbox.describe("agents")));
+    }
     let scope = cfg.scope.clone();
     let mut summary = Summary {
         sequential_minutes: sequential_minutes(&tf.graph),
@@ -148,6 +153,7 @@ fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
+        sandbox: crate::sandbox::Policy::load(&ctx.repo, ctx.args.value(&defs::SANDBOX))?,
     })
 }
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// Whether and how agents are confined.
+    pub sandbox: crate::sandbox::Policy,
 }
 
 /// A task whose agent runs.
@@ -294,6 +296,8 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            sandbox: self.cfg.sandbox.clone(),
+            tmp: self.cfg.dir.join("tmp").join(id),
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
@@ -325,6 +329,10 @@ impl<'a> Sched<'a> {
                     None
                 }
             },
+        };
+        let failure = match (failure, &done.denied) {
+            (Some(why), Some(path)) => Some(format!("{why}; the sandbox denied a write to {path}")),
+            (failure, _) => failure,
         };
         match failure {
             Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),

@@ -14,6 +14,9 @@ use crate::error::Result;
 pub struct Sub {
     exe: PathBuf,
     global: Vec<String>,
+    /// GIT_CONFIG_PARAMETERS for the subprocesses when run's `--sandbox` must reach the test
+    /// gate of the finishes it makes (`git -c parallel.sandbox=…`).
+    config: Option<String>,
 }
 
 /// What one subprocess did.
@@ -59,12 +62,25 @@ impl Sub {
                 global.push(v.to_string());
             }
         }
-        Ok(Sub { exe, global })
+        let config = ctx.args.value(&defs::SANDBOX).map(|mode| {
+            let given = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
+            let quoted = mode.replace('\'', "'\\''");
+            format!("{given} 'parallel.sandbox'='{quoted}'").trim().to_string()
+        });
+        Ok(Sub {
+            exe,
+            global,
+            config,
+        })
     }
 
     /// Runs `git parallel <args…>` and waits for it.
     pub fn call(&self, args: &[String]) -> Result<Outcome> {
-        let out = Command::new(&self.exe)
+        let mut cmd = Command::new(&self.exe);
+        if let Some(c) = &self.config {
+            cmd.env("GIT_CONFIG_PARAMETERS", c);
+        }
+        let out = cmd
             .args(&self.global)
             .args(args)
             .stdin(Stdio::null())
