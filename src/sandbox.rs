@@ -219,9 +219,7 @@ pub fn abi() -> Option<i32> {
 /// and makes `cmd` restrict itself to it between fork and exec.
 #[cfg(target_os = "linux")]
 fn restrict(cmd: &mut Command, paths: &[Utf8PathBuf]) -> Result<()> {
-    use landlock::{
-        path_beneath_rules, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
-    };
+    use landlock::{path_beneath_rules, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI};
     use std::os::fd::{AsRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
 
@@ -277,7 +275,10 @@ fn restrict(_cmd: &mut Command, _paths: &[Utf8PathBuf]) -> Result<()> {
 /// it names none.
 pub fn denied_path(output: &str) -> Option<String> {
     let line = output.lines().find(|l| l.contains("Permission denied"))?;
-    let path = line.split_whitespace().find_map(|w| {
+    let before = &line[..line.find("Permission denied").unwrap_or(line.len())];
+    // The path is the last one named before the error (`sh: 3: cannot create /x: …`, where
+    // the script's own path comes first).
+    let path = before.split_whitespace().rev().find_map(|w| {
         let w = w
             .trim_matches(|c| matches!(c, '\'' | '"' | '‘' | '’' | '`' | '(' | ')'))
             .trim_end_matches([':', ',', ';'])
@@ -306,9 +307,10 @@ mod tests {
                 "fatal: Unable to create '/r/.git/refs/heads/main.lock': Permission denied",
                 "/r/.git/refs/heads/main.lock",
             ),
+            ("bash: line 1: ../other/f: Permission denied", "../other/f"),
             (
-                "bash: line 1: ../other/f: Permission denied",
-                "../other/f",
+                "/tmp/t/agent.sh: 3: cannot create /work/main/d.txt: Permission denied",
+                "/work/main/d.txt",
             ),
         ] {
             assert_eq!(

@@ -226,7 +226,10 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         let list: Vec<&str> = writable.iter().map(|p| p.as_str()).collect();
         append_log(
             &spec.log,
-            &format!("==== sandboxed; it may write only:\n  {}\n", list.join("\n  ")),
+            &format!(
+                "==== sandboxed; it may write only:\n  {}\n",
+                list.join("\n  ")
+            ),
         );
     }
     cmd.spawn().map_err(|e| e.to_string())

@@ -50,7 +50,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     let tf = &env.tf;
     let cfg = config(ctx, &env)?;
     if cfg.sandbox.active() {
-        crate::report::text_note(&ctx.out, format_args!("{}", cfg.sandbox.describe("agents")));
+        crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
     } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
         crate::output::warning(format_args!("{}", cfg.sandbox.describe("agents")));
     }

@@ -65,7 +65,9 @@ impl Sub {
         let config = ctx.args.value(&defs::SANDBOX).map(|mode| {
             let given = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
             let quoted = mode.replace('\'', "'\\''");
-            format!("{given} 'parallel.sandbox'='{quoted}'").trim().to_string()
+            format!("{given} 'parallel.sandbox'='{quoted}'")
+                .trim()
+                .to_string()
         });
         Ok(Sub {
             exe,
