@@ -27,6 +27,17 @@ pub enum Mode {
     Off,
 }
 
+impl Mode {
+    /// As `parallel.sandbox` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::On => "on",
+            Mode::Off => "off",
+        }
+    }
+}
+
 /// The devices a sandboxed command may open for writing.
 const DEVICES: [&str; 4] = ["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
 
@@ -41,15 +52,16 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The mode from `flag` (`--sandbox`), else `parallel.sandbox`, else auto; refuses `on`
-    /// where Landlock is missing.
-    pub fn load(repo: &Repo, flag: Option<&str>) -> Result<Policy> {
+    /// The mode from `flag` (`--sandbox`), else `parallel.sandbox`, else `default`; refuses
+    /// `on` where Landlock is missing.
+    pub fn load(repo: &Repo, flag: Option<&str>, default: Mode) -> Result<Policy> {
         let (value, origin) = match flag {
             Some(v) => (Some(v.to_string()), "--sandbox"),
             None => (repo.config("parallel.sandbox"), "parallel.sandbox"),
         };
         let mode = match value.as_deref().map(str::trim) {
-            None | Some("auto") => Mode::Auto,
+            None => default,
+            Some("auto") => Mode::Auto,
             Some("on" | "true" | "yes") => Mode::On,
             Some("off" | "false" | "no") => Mode::Off,
             Some(v) => {

@@ -105,7 +105,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     let env = Env::load_readonly(ctx)?;
     let jobs = select(&env)?;
     let sandbox = Sandbox {
-        policy: crate::sandbox::Policy::load(&ctx.repo, ctx.args.value(&defs::SANDBOX))?,
+        policy: crate::sandbox::Policy::load(
+            &ctx.repo,
+            ctx.args.value(&defs::SANDBOX),
+            crate::sandbox::Mode::Auto,
+        )?,
         tmp: crate::txn::state_dir(&ctx.repo).join("exec").join("tmp"),
     };
     let outcomes = if jobs.is_empty() {

@@ -110,7 +110,9 @@ fn a_sandboxed_agent_writes_only_its_worktree_and_lands_its_commit() {
     }
     let r = repo(&["A", "B"]);
     let task_file_before = r.read(".claude/task-graph.yml");
-    let (out, events) = run(&r, INTRUDER, &["--sandbox", "on"]);
+    // The test gate of the finishes run makes is confined too.
+    let gate = "touch \"$HOME/gate.txt\" 2>/dev/null; true";
+    let (out, events) = run(&r, INTRUDER, &["--sandbox", "on", "--test", gate]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     for id in ["A", "B"] {
         assert_eq!(status(&r, id), "completed", "{}", stderr(&out));
@@ -141,6 +143,7 @@ fn a_sandboxed_agent_writes_only_its_worktree_and_lands_its_commit() {
         r.path("intruder.txt"),
         r.path("child.txt"),
         r.home().join("intruder.txt"),
+        r.home().join("gate.txt"),
     ] {
         assert!(!p.exists(), "{} was written", p.display());
     }
@@ -194,10 +197,12 @@ fn sandbox_off_restores_the_users_rights() {
     let r = repo(&["A"]);
     r.git(&["config", "parallel.sandbox", "on"]);
     let script = "echo home > \"$HOME/written.txt\" && mkdir -p out/A && echo ok > out/A/x && git add -A && git commit -q -m A\n";
-    let (out, _) = run(&r, script, &["--sandbox", "off"]);
+    let gate = "touch \"$HOME/gate.txt\"";
+    let (out, _) = run(&r, script, &["--sandbox", "off", "--test", gate]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(status(&r, "A"), "completed");
     assert!(r.home().join("written.txt").exists());
+    assert!(r.home().join("gate.txt").exists());
     assert!(!stderr(&out).contains("sandboxed"), "{}", stderr(&out));
 }
 

@@ -39,7 +39,12 @@ const GRACE_SECONDS: u64 = 5;
 pub fn run(ctx: &Context) -> Result<()> {
     let began = Instant::now();
     crate::txn::interrupt::install();
-    let sub = sub::Sub::new(ctx)?;
+    let sandbox = crate::sandbox::Policy::load(
+        &ctx.repo,
+        ctx.args.value(&defs::SANDBOX),
+        crate::sandbox::Mode::Auto,
+    )?;
+    let sub = sub::Sub::new(ctx, sandbox.mode)?;
     if let Some(op) = sub.settle(ctx)? {
         crate::report::text_note(
             &ctx.out,
@@ -48,7 +53,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = super::common::Env::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env)?;
+    let cfg = config(ctx, &env, sandbox)?;
     if cfg.sandbox.active() {
         crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
     } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
@@ -105,7 +110,11 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
+fn config(
+    ctx: &Context,
+    env: &super::common::Env,
+    sandbox: crate::sandbox::Policy,
+) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
         .filter(|a| !a.trim().is_empty());
@@ -153,7 +162,7 @@ fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
-        sandbox: crate::sandbox::Policy::load(&ctx.repo, ctx.args.value(&defs::SANDBOX))?,
+        sandbox,
     })
 }
 

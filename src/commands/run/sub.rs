@@ -14,9 +14,9 @@ use crate::error::Result;
 pub struct Sub {
     exe: PathBuf,
     global: Vec<String>,
-    /// GIT_CONFIG_PARAMETERS for the subprocesses when run's `--sandbox` must reach the test
-    /// gate of the finishes it makes (`git -c parallel.sandbox=…`).
-    config: Option<String>,
+    /// GIT_CONFIG_PARAMETERS for the subprocesses: run's sandbox mode reaches the test gate of
+    /// the finishes it makes (as `git -c parallel.sandbox=…` would).
+    config: String,
 }
 
 /// What one subprocess did.
@@ -51,8 +51,8 @@ impl Outcome {
 }
 
 impl Sub {
-    /// Our own binary, with `--tasks` and `--product` as given to `run`.
-    pub fn new(ctx: &Context) -> Result<Sub> {
+    /// Our own binary, with `--tasks` and `--product` as given to `run`, and its sandbox mode.
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Result<Sub> {
         let exe = std::env::current_exe()
             .map_err(|e| crate::fatal!("cannot find this program's own path: {e}"))?;
         let mut global = vec!["--color".to_string(), "never".to_string()];
@@ -62,13 +62,10 @@ impl Sub {
                 global.push(v.to_string());
             }
         }
-        let config = ctx.args.value(&defs::SANDBOX).map(|mode| {
-            let given = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
-            let quoted = mode.replace('\'', "'\\''");
-            format!("{given} 'parallel.sandbox'='{quoted}'")
-                .trim()
-                .to_string()
-        });
+        let given = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
+        let config = format!("{given} 'parallel.sandbox'='{}'", sandbox.name())
+            .trim()
+            .to_string();
         Ok(Sub {
             exe,
             global,
@@ -79,9 +76,7 @@ impl Sub {
     /// Runs `git parallel <args…>` and waits for it.
     pub fn call(&self, args: &[String]) -> Result<Outcome> {
         let mut cmd = Command::new(&self.exe);
-        if let Some(c) = &self.config {
-            cmd.env("GIT_CONFIG_PARAMETERS", c);
-        }
+        cmd.env("GIT_CONFIG_PARAMETERS", &self.config);
         let out = cmd
             .args(&self.global)
             .args(args)
