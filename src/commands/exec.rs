@@ -116,7 +116,10 @@ pub fn run(ctx: &Context) -> Result<()> {
         Vec::new()
     } else {
         if sandbox.policy.active() {
-            output::note(format_args!("{}", sandbox.policy.describe("commands")));
+            report::text_note(
+                &ctx.out,
+                format_args!("{}", sandbox.policy.describe("commands")),
+            );
         } else if sandbox.policy.mode != crate::sandbox::Mode::Off {
             output::warning(format_args!("{}", sandbox.policy.describe("commands")));
         }
