@@ -104,6 +104,14 @@ impl Policy {
         self.mode != Mode::Off && self.abi.is_some()
     }
 
+    /// How commands run, in two words: `sandboxed (Landlock ABI 7)` or `unconfined`.
+    pub fn short(&self) -> String {
+        match self.abi.filter(|_| self.active()) {
+            Some(abi) => format!("sandboxed (Landlock ABI {abi})"),
+            None => "unconfined".into(),
+        }
+    }
+
     /// One line saying how `what` (e.g. "agents") run: sandboxed, or unconfined and why.
     pub fn describe(&self, what: &str) -> String {
         match (self.mode, self.abi) {

@@ -254,3 +254,52 @@ fn exec_and_the_test_gate_are_confined_too() {
     assert!(home.exists());
     assert_eq!(status(&r, "A"), "completed");
 }
+
+#[test]
+fn status_says_the_running_agents_are_sandboxed_and_sandbox_writable_is_writable() {
+    if !landlock() {
+        return;
+    }
+    let r = repo(&["W"]);
+    let marks = r.base().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    r.git(&[
+        "config",
+        "parallel.sandboxWritable",
+        marks.to_str().unwrap(),
+    ]);
+    let script = "touch \"$MARKS/started\"\ni=0; while [ ! -e \"$MARKS/go\" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\nmkdir -p out/W && echo ok > out/W/x && git add -A && git commit -q -m W\n";
+    std::fs::write(r.base().join("agent.sh"), script).unwrap();
+    let agent = format!("sh {}", r.base().join("agent.sh").display());
+    let mut child = r
+        .cmd()
+        .env("MARKS", &marks)
+        .args(["run", "-q", "--agent", &agent])
+        .spawn()
+        .unwrap();
+    let started = marks.join("started");
+    for _ in 0..300 {
+        if started.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The agent wrote in parallel.sandboxWritable: it exists only if that was allowed.
+    assert!(
+        started.exists(),
+        "the agent did not start or could not write {marks:?}"
+    );
+    let text = r.ok(&["status"]);
+    std::fs::write(marks.join("go"), "").unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        text.contains("Agents of run: W (attempt 1, sandboxed (Landlock ABI"),
+        "{text}"
+    );
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        field(&r.task_file(), "W", "status").as_deref(),
+        Some("completed")
+    );
+    assert!(!r.ok(&["status"]).contains("Agents of run"));
+}

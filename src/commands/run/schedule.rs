@@ -265,7 +265,7 @@ impl<'a> Sched<'a> {
         }
         let brief = briefs.join(format!("{id}.md"));
         agent::write_brief(&brief, task)?;
-        let attempt = self.records.begin(id);
+        let attempt = self.records.begin(id, self.cfg.sandbox.short());
         self.records.save()?;
         self.summary.attempts += 1;
         let log = logs.join(format!("{id}.log"));
