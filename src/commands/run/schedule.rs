@@ -60,6 +60,9 @@ pub struct Sched<'a> {
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
+    /// The tip each succeeded agent left its branch at: landing checks that it has not moved
+    /// since (a sandboxed agent may still write the refs beside its own branch's).
+    pub(super) ended_tips: BTreeMap<String, (String, String)>,
     pub(super) target: String,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) tx: Sender<Done>,
@@ -80,6 +83,7 @@ impl<'a> Sched<'a> {
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
+            ended_tips: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
@@ -163,6 +167,13 @@ impl<'a> Sched<'a> {
         cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
         let out = crate::git::cli::stdout(cmd)?;
         Ok(out.trim().parse().unwrap_or(0))
+    }
+
+    /// The commit `branch` points at.
+    pub(super) fn tip(&self, branch: &str) -> Result<String> {
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args(["rev-parse", "--verify", "-q", &format!("{branch}^{{commit}}")]);
+        Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
     }
 
     fn free_slots(&self) -> usize {
@@ -318,6 +329,9 @@ impl<'a> Sched<'a> {
             None => match self.commits(&r.branch)? {
                 0 => Some("the agent exited 0 without committing anything".into()),
                 n => {
+                    let tip = self.tip(&r.branch)?;
+                    self.ended_tips
+                        .insert(done.id.clone(), (r.branch.clone(), tip));
                     self.records.succeeded(&done.id);
                     self.records.save()?;
                     self.sink.event(&Event::Finished {
@@ -367,7 +381,7 @@ impl<'a> Sched<'a> {
     }
 
     /// Marks `id` blocked (one transaction), its branch and worktree kept.
-    fn block(
+    pub(super) fn block(
         &mut self,
         id: &str,
         failures: u32,
