@@ -186,14 +186,9 @@ fn git_paths(worktree: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
     let admin = if dot_git.is_dir() {
         dot_git
     } else {
-        let text = std::fs::read_to_string(&dot_git)
-            .map_err(|e| crate::fatal!("cannot read {dot_git}: {e}"))?;
-        let Some(dir) = text.trim().strip_prefix("gitdir:") else {
-            return Err(crate::fatal!(
-                "{dot_git} does not name a git dir (no `gitdir:` line)"
-            ));
-        };
-        worktree.join(dir.trim())
+        crate::txn::worktree::dotgit_target(worktree).ok_or_else(|| {
+            crate::fatal!("cannot sandbox the command: {dot_git} does not name a git dir")
+        })?
     };
     let common = match std::fs::read_to_string(admin.join("commondir")) {
         Ok(c) => admin.join(c.trim()),

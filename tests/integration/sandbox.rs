@@ -303,3 +303,40 @@ fn status_says_the_running_agents_are_sandboxed_and_sandbox_writable_is_writable
     );
     assert!(!r.ok(&["status"]).contains("Agents of run"));
 }
+
+#[test]
+fn a_branch_moved_by_another_agent_is_blocked_not_landed() {
+    if !landlock() {
+        return;
+    }
+    let r = repo(&["A", "B"]);
+    // A commits, then points B's branch (whose ref is beside its own: writable) at its commit;
+    // B then commits on top of it, unaware.
+    let script = r#"
+id=$GIT_PARALLEL_TASK_ID
+mkdir -p "out/$id"
+case "$id" in
+  A) echo a > out/A/x; git add -A; git commit -q -m "A: work"
+     git update-ref refs/heads/feature/demo/backend-B HEAD && echo moved > out/A/moved ;;
+  B) i=0; while [ ! -e "$A/out/A/moved" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+     echo b > out/B/x; git add -A; git commit -q -m "B: work" ;;
+esac
+"#;
+    let (out, events) = run(&r, script, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(status(&r, "B"), "blocked");
+    let reason = events
+        .iter()
+        .find(|e| e["event"] == "blocked" && e["id"] == "B")
+        .and_then(|e| e["reason"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        reason.contains("was moved by something other than its worktree"),
+        "{reason}\n{events:#?}"
+    );
+    // B's work never reached main; its branch is kept for a human to look at.
+    assert!(!r.git(&["log", "--format=%s", "main"]).contains("B: work"));
+    assert!(r.ref_exists("refs/heads/feature/demo/backend-B"));
+}

@@ -21,7 +21,7 @@ impl Sched<'_> {
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
         let mut unmoved = Vec::with_capacity(batch.len());
         for id in batch {
-            match self.moved_since_its_agent_ended(&id)? {
+            match self.moved_under_its_agent(&id)? {
                 Some(why) => self.block_moved(&id, &why)?,
                 None => unmoved.push(id),
             }
@@ -32,21 +32,19 @@ impl Sched<'_> {
         self.finish_unmoved(unmoved)
     }
 
-    /// Why `id`'s branch is not the one its agent left (`None`: it is, or not known).
-    fn moved_since_its_agent_ended(&mut self, id: &str) -> Result<Option<String>> {
-        let Some((branch, tip)) = self.ended_tips.remove(id) else {
+    /// Why `id`'s branch moved by something else than its own worktree since its agent
+    /// started (`None`: it did not, or this run did not start it).
+    fn moved_under_its_agent(&mut self, id: &str) -> Result<Option<String>> {
+        let Some(start) = self.starts.remove(id) else {
             return Ok(None);
         };
-        let now = self.tip(&branch)?;
-        if now == tip {
+        let now = self.tip(&start.branch)?;
+        let Some(how) = start.moved(&now) else {
             return Ok(None);
-        }
-        let short = |c: &str| c.chars().take(12).collect::<String>();
+        };
         let why = format!(
-            "its branch {} moved after its agent ended (from {} to {}): not landed; another agent may have written it",
-            crate::git::short_branch(&branch),
-            short(&tip),
-            if now.is_empty() { "nothing".to_string() } else { short(&now) }
+            "its branch {} was moved by something other than its worktree ({how}): not landed; another agent may have written it",
+            crate::git::short_branch(&start.branch)
         );
         append_log(&self.log_of(id), &format!("==== {why}\n"));
         Ok(Some(why))

@@ -6,7 +6,7 @@
 //! block), made one at a time.
 //!
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
-//! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
+//! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its agent), state.rs (attempt records that let a second run
 //! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines).
 
@@ -14,6 +14,7 @@ pub mod agent;
 pub mod display;
 pub mod events;
 mod landing;
+mod moved;
 pub mod schedule;
 pub mod state;
 pub mod sub;

@@ -60,9 +60,9 @@ pub struct Sched<'a> {
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
-    /// The tip each succeeded agent left its branch at: landing checks that it has not moved
-    /// since (a sandboxed agent may still write the refs beside its own branch's).
-    pub(super) ended_tips: BTreeMap<String, (String, String)>,
+    /// Where each attempt of this run started: landing checks that the branch moved only from
+    /// its own worktree since (a sandboxed agent may still write the refs beside its own).
+    pub(super) starts: BTreeMap<String, super::moved::Start>,
     pub(super) target: String,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) tx: Sender<Done>,
@@ -83,7 +83,7 @@ impl<'a> Sched<'a> {
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
-            ended_tips: BTreeMap::new(),
+            starts: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
@@ -172,7 +172,12 @@ impl<'a> Sched<'a> {
     /// The commit `branch` points at.
     pub(super) fn tip(&self, branch: &str) -> Result<String> {
         let mut cmd = self.ctx.repo.git_main();
-        cmd.args(["rev-parse", "--verify", "-q", &format!("{branch}^{{commit}}")]);
+        cmd.args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{branch}^{{commit}}"),
+        ]);
         Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
     }
 
@@ -310,6 +315,11 @@ impl<'a> Sched<'a> {
             sandbox: self.cfg.sandbox.clone(),
             tmp: self.cfg.dir.join("tmp").join(id),
         };
+        let tip = self.tip(&branch)?;
+        match super::moved::Start::of(&worktree, &branch, &tip) {
+            Some(start) => self.starts.insert(id.into(), start),
+            None => self.starts.remove(id),
+        };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -329,9 +339,6 @@ impl<'a> Sched<'a> {
             None => match self.commits(&r.branch)? {
                 0 => Some("the agent exited 0 without committing anything".into()),
                 n => {
-                    let tip = self.tip(&r.branch)?;
-                    self.ended_tips
-                        .insert(done.id.clone(), (r.branch.clone(), tip));
                     self.records.succeeded(&done.id);
                     self.records.save()?;
                     self.sink.event(&Event::Finished {
