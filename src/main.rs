@@ -2,6 +2,14 @@
 //!
 //! parse → dispatch → report; the exit code follows git (0 ok, 1 refused or conflicts,
 //! 128 fatal, 129 usage).
+//!
+//! The layers, each importing only the ones below it:
+//! - `commands/`: one module per command (its arguments, `prepare`, the call to the driver);
+//! - `workflow/`: what several commands share — the context and session a command runs in, the
+//!   driver, merging, bisection, the worktree pool, backups, remote publish/sync, the radar;
+//! - `txn/`: the transaction engine (journal, lock, roll back / forward, recover, op log);
+//! - leaves: `taskgraph/` (the task file), `git/` (the repository facade), `cli/` (the table of
+//!   commands and flags), and `error`, `output`, `progress`, `time`, `parallel_map`.
 
 // Every print goes through `output`, which never panics on a write error (see src/output.rs);
 // these shadow the std macros in every module below.
@@ -14,17 +22,15 @@ macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
 mod output;
 mod cli;
 mod commands;
-mod context;
 mod error;
 mod git;
-mod pool;
+mod parallel_map;
 mod progress;
-mod radar;
-mod report;
 mod sandbox;
 mod taskgraph;
 mod time;
 mod txn;
+mod workflow;
 
 use std::io::Write;
 
@@ -40,30 +46,16 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let code = match real_main() {
-        // A report that says the command failed (exec's failed commands, validate --json).
-        Ok(()) if output::marked_failed() => 1,
         Ok(()) => 0,
         Err(e) => report(e),
     };
-    // The repository lock a mutating command took when it began planning.
-    txn::lock::release_held();
+    // A report that could not be written: fatal (128) like git. (A transaction that took
+    // effect has already said so: see report::emit_applied.)
     let code = match output::finish() {
         Ok(()) => code,
-        Err(e) => report(output_failed(&e)),
+        Err(e) => report(fatal!("cannot write to standard output: {e}")),
     };
     std::process::exit(code);
-}
-
-/// The error for a report that could not be written: fatal (128) like git, and when a
-/// transaction had applied, saying so — the repository did change.
-fn output_failed(e: &std::io::Error) -> Error {
-    match output::applied() {
-        Some(summary) => fatal!(
-            help = "the operation DID take effect; see 'git parallel status' (do not run it again)",
-            "'{summary}' took effect, but its report could not be written to standard output: {e}"
-        ),
-        None => fatal!("cannot write to standard output: {e}"),
-    }
 }
 
 fn real_main() -> error::Result<()> {
@@ -94,7 +86,7 @@ fn real_main() -> error::Result<()> {
 fn exit_code(e: &Error) -> i32 {
     match e {
         Error::Usage { .. } => 129,
-        Error::Refused(_) => 1,
+        Error::Refused(_) | Error::Failed => 1,
         Error::Fatal(_) => 128,
         Error::Interrupted { signal, .. } => 128 + signal,
     }
@@ -117,6 +109,8 @@ fn report(e: Error) -> i32 {
         Error::Fatal(r) => {
             let _ = write!(err, "{}", error::render("fatal", &r, color));
         }
+        // The report already printed says what failed.
+        Error::Failed => {}
     }
     code
 }

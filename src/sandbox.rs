@@ -57,7 +57,10 @@ impl Policy {
     pub fn load(repo: &Repo, flag: Option<&str>, default: Mode) -> Result<Policy> {
         let (value, origin) = match flag {
             Some(v) => (Some(v.to_string()), "--sandbox"),
-            None => (repo.config("parallel.sandbox"), "parallel.sandbox"),
+            None => (
+                repo.settings.get("parallel.sandbox").map(str::to_string),
+                "parallel.sandbox",
+            ),
         };
         let mode = match value.as_deref().map(str::trim) {
             None => default,
@@ -84,8 +87,9 @@ impl Policy {
             .clone()
             .unwrap_or_else(|| repo.common_dir.clone());
         let writable = repo
-            .config_all("parallel.sandboxWritable")
-            .into_iter()
+            .settings
+            .sandbox_writable
+            .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|p| match (p.strip_prefix("~/"), &home) {
                 (Some(rest), Some(h)) => Utf8PathBuf::from(h).join(rest),

@@ -1,4 +1,7 @@
 //! Command-line parsing with lexopt, driven entirely by the table in `defs`.
+//!
+//! Layer: a leaf (the one table of commands and flags; parsing, help, man page, completions).
+//! May import `error` and `output`; never a command or the workflow layer.
 
 pub mod complete;
 pub mod defs;

@@ -5,18 +5,18 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::named_task;
-use super::worktrees::task_worktree;
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status};
 use crate::txn::Plan;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::Session;
+use crate::workflow::worktrees::task_worktree;
 
 /// What `fail` did (`--json`: `failed`, `max_retries`, `can_retry`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -53,12 +53,12 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let task = named_task(&env, "fail")?;
     let id = task.id.as_str();
     if task.status != Status::InProgress {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot fail {id}: its status is {}, not in_progress",
             task.status
         ));
@@ -90,7 +90,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
     };
     let worktree = task_worktree(&env, task)?.map(|w| w.path);
     let worktree_shown = worktree.as_deref().map(|w| env.show(w));
-    let max = ctx.repo.max_retries()?;
+    let max = ctx.repo.settings.max_retries()?;
     let report = Failed {
         failed: FailedTask {
             id: id.to_string(),

@@ -11,14 +11,14 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::BACKUP_PREFIX;
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::RefUpdate;
-use crate::report::Report;
 use crate::txn::{self, keep, Plan, Step};
+use crate::workflow::backup::BACKUP_PREFIX;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
 
 const DAY: u64 = 86_400;
 
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 
 fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
     txn::ensure_no_pending(&ctx.repo)?;
-    let keep = ctx.repo.keep_backups()?;
+    let keep = ctx.repo.settings.keep_backups()?;
     let keep = u64::try_from(keep).map_err(|_| {
         crate::fatal!(
             help = "set it to a number of days: git config parallel.keepBackups 30",
@@ -86,18 +86,18 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         .collect();
     let (trims, trimmed) = match ctx.repo.main_worktree.as_deref() {
         Some(main) => {
-            let cap = if ctx.repo.reuse_worktrees() {
-                ctx.repo.pool_size()?
+            let cap = if ctx.repo.settings.reuse_worktrees() {
+                ctx.repo.settings.pool_size()?
             } else {
                 0
             };
-            super::pooled::trim_steps(ctx, main, cap)?
+            crate::workflow::pool::trim_steps(ctx, main, cap)?
         }
         None => Default::default(),
     };
     let mut plan = (!old.is_empty() || !old_dirs.is_empty() || !trims.is_empty())
         .then(|| build_plan(keep, &old, &old_dirs));
-    let mut pool_lines = super::pooled::lines(&trims, |p| ctx.display_path(p));
+    let mut pool_lines = crate::workflow::pool::lines(&trims, |p| ctx.display_path(p));
     if let Some(plan) = plan.as_mut().filter(|_| !trims.is_empty()) {
         plan.summary
             .push_str(&format!(", trim {} parked worktree(s)", trims.len()));
@@ -326,7 +326,7 @@ mod tests {
              refs/parallel/backup/A-01  0123456789  (31 days old)\n\
              Kept 1 newer backup ref.\n"
         );
-        let v = crate::report::envelope("gc", &r);
+        let v = crate::workflow::report::envelope("gc", &r);
         let keys: Vec<&str> = v
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())

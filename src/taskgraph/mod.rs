@@ -1,6 +1,8 @@
 //! Task graph files: loading (`TaskFile::parse`), validation with source spans, scheduling
 //! decisions (`schedule`), and format-preserving scalar edits (`TaskFile::apply_edits`).
 //! All YAML access of the crate lives in this module.
+//!
+//! Layer: a leaf. Imports nothing else of the crate.
 
 mod diagnostics;
 pub mod display;

@@ -26,10 +26,10 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::taskgraph::schedule::{blockers, critical_path, sequential_minutes, Blocker};
 use crate::taskgraph::{Status, TaskFile};
+use crate::workflow::context::Context;
 use events::{Event, NotRun, Summary, Waiting};
 use schedule::{Config, Sched};
 
@@ -47,12 +47,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     )?;
     let sub = sub::Sub::new(ctx, sandbox.mode)?;
     if let Some(op) = sub.settle(ctx)? {
-        crate::report::text_note(
+        crate::workflow::report::text_note(
             &ctx.out,
             format_args!("settled the interrupted operation '{op}'"),
         );
     }
-    let env = super::common::Env::load_readonly(ctx)?;
+    let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
     let cfg = config(ctx, &env, sandbox)?;
     if cfg.sandbox.active() {
@@ -113,7 +113,7 @@ fn outcome(s: &Summary) -> Result<()> {
 /// The agent command, the limits and the selection.
 fn config(
     ctx: &Context,
-    env: &super::common::Env,
+    env: &crate::workflow::session::Session,
     sandbox: crate::sandbox::Policy,
 ) -> Result<Config> {
     let agent = ctx
@@ -158,7 +158,7 @@ fn config(
         test: ctx.args.value(&defs::TEST).map(str::to_string),
         timeout,
         grace,
-        max_retries: ctx.repo.max_retries()?,
+        max_retries: ctx.repo.settings.max_retries()?,
         scope: scope(ctx, &env.tf)?,
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
@@ -198,7 +198,7 @@ fn scope(ctx: &Context, tf: &TaskFile) -> Result<Option<BTreeSet<String>>> {
     for id in &ctx.args.positionals {
         if tf.task(id).is_none() {
             return Err(crate::refused!(
-                help = super::common::unknown_id_hint(tf, id),
+                help = crate::workflow::suggest::unknown_id_hint(tf, id),
                 "no task {id} in {}",
                 tf.path
             ));
@@ -234,7 +234,9 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
         let reason = match sched.unstartable.get(&t.id) {
             Some(why) => why.clone(),
             None if bs.is_empty() => format!("status is {}", t.status),
-            None => super::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs)),
+            None => {
+                crate::workflow::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs))
+            }
         };
         sched.sink.event(&Event::Waiting {
             id: t.id.clone(),

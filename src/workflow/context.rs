@@ -51,6 +51,8 @@ impl Output {
 /// The repository and the settings a command runs with.
 pub struct Context {
     pub repo: Repo,
+    /// The repository lock, held from a mutating command's planning to its transaction.
+    pub lock: crate::txn::lock::Slot,
     pub args: Args,
     pub out: Output,
     pub cwd: Utf8PathBuf,
@@ -61,7 +63,10 @@ impl Context {
         let cwd = std::env::current_dir()?;
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| crate::fatal!("current directory is not UTF-8: {}", p.display()))?;
-        let repo = Repo::discover(&cwd)?;
+        let mut repo = Repo::discover(&cwd)?;
+        let dry_run = &defs::DRY_RUN;
+        repo.plan_only =
+            args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run);
         let when = args.color();
         crate::output::set_color(
             when,
@@ -74,6 +79,7 @@ impl Context {
         );
         Ok(Context {
             repo,
+            lock: Default::default(),
             args,
             out,
             cwd,
@@ -82,10 +88,10 @@ impl Context {
 
     /// A flag's value, else its `git config` key's value.
     pub fn flag_or_config(&self, flag: &'static defs::Flag) -> Option<String> {
-        self.args
-            .value(flag)
-            .map(str::to_string)
-            .or_else(|| flag.config.and_then(|k| self.repo.config(k)))
+        self.args.value(flag).map(str::to_string).or_else(|| {
+            flag.config
+                .and_then(|k| self.repo.settings.get(k).map(str::to_string))
+        })
     }
 
     /// Where the task file is, by the documented precedence. Returns the absolute path.
@@ -99,8 +105,8 @@ impl Context {
                 return Ok(absolutize(&self.cwd, &p));
             }
         }
-        if let Some(p) = self.repo.config("parallel.tasks") {
-            return Ok(absolutize(base, &p));
+        if let Some(p) = self.repo.settings.get("parallel.tasks") {
+            return Ok(absolutize(base, p));
         }
         if let Some(product) = self.flag_or_config(&defs::PRODUCT) {
             let p = base.join(format!("products/{product}/.claude/task-graph.yml"));
