@@ -122,7 +122,7 @@ impl Policy {
             (Mode::Off, _) => format!("{what} run unconfined (sandbox off)"),
             (_, Some(abi)) => format!(
                 "{what} run sandboxed (Landlock ABI {abi}): they may write only their worktree, \
-                 its branch's refs, the object store and a private TMPDIR{}",
+                 the refs beside their branch, the object store and a private TMPDIR{}",
                 if self.writable.is_empty() {
                     String::new()
                 } else {

@@ -315,8 +315,22 @@ impl<'a> Sched<'a> {
             sandbox: self.cfg.sandbox.clone(),
             tmp: self.cfg.dir.join("tmp").join(id),
         };
-        let tip = self.tip(&branch)?;
-        match super::moved::Start::of(&worktree, &branch, &tip) {
+        // Without reflogs (core.logAllRefUpdates false) nothing can be checked.
+        let logged = self
+            .ctx
+            .repo
+            .config("core.logAllRefUpdates")
+            .is_none_or(|v| {
+                !matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "false" | "no" | "off" | "0"
+                )
+            });
+        let start = match logged {
+            true => super::moved::Start::of(&worktree, &branch, &self.tip(&branch)?),
+            false => None,
+        };
+        match start {
             Some(start) => self.starts.insert(id.into(), start),
             None => self.starts.remove(id),
         };
