@@ -1,14 +1,18 @@
 #!/bin/sh
-# The cost of the sandbox per command (issue 25): `git parallel exec -j 1 -- true` over N started
-# tasks, R times each with --sandbox on and --sandbox off, alternating; prints the mean wall time
-# per exec and per command, and the difference per command (the sandbox's cost per attempt: the
-# ruleset built in the parent, a fresh TMPDIR, the restriction in the child).
+# The cost of the sandbox (issue 25), two ways, --sandbox on against off, alternating:
+#  1. per command: `git parallel exec -j 1 -- true` over N started tasks, R times each. An upper
+#     bound: besides the ruleset built in the parent, a fresh TMPDIR and the restriction in the
+#     child, the sandbox makes exec fork instead of posix_spawn (a pre_exec hook), which run's
+#     agents pay anyway (they die with run through one).
+#  2. per attempt: `git parallel run -j 1` of RUNS fresh copies of a repository of N tasks whose
+#     agent commits one file; the mean wall time per attempt, start and finish included.
 #
-#   bench/sandbox.sh                 # N=16 tasks, R=20 rounds, the debug binary
-#   BIN=target/release/git-parallel N=32 R=30 bench/sandbox.sh
+#   bench/sandbox.sh                 # N=16 tasks, R=20 rounds, RUNS=3, the debug binary
+#   BIN=target/release/git-parallel N=32 R=30 RUNS=5 bench/sandbox.sh
 set -eu
 N=${N:-16}
 R=${R:-20}
+RUNS=${RUNS:-3}
 BIN=$(realpath "${BIN:-target/debug/git-parallel}")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -25,6 +29,7 @@ mkdir -p .claude
   done
 } > .claude/task-graph.yml
 git add -A && git commit -q -m init
+cp -r "$dir/repo" "$dir/template"
 "$BIN" start -q --max "$N"
 now() { date +%s%N; }
 on=0 off=0
@@ -39,3 +44,20 @@ echo "$N commands per exec, $R execs each:" \
   "per command: on $((on / R / N / 1000)) µs, off $((off / R / N / 1000)) µs," \
   "sandbox cost $(((on - off) / R / N / 1000)) µs per command" \
   "(ratio $(echo "scale=2; $on / $off" | bc 2>/dev/null || echo "?"))"
+
+# 2. per attempt, through run.
+agent='mkdir -p "dir${GIT_PARALLEL_TASK_ID#T}" && echo x > "dir${GIT_PARALLEL_TASK_ID#T}/f" && git add -A && git commit -q -m work'
+on=0 off=0
+r=0
+while [ $r -lt "$RUNS" ]; do
+  for mode in on off; do
+    rm -rf "$dir/repo" "$dir/worktrees" && cp -r "$dir/template" "$dir/repo" && cd "$dir/repo"
+    t=$(now); "$BIN" run -q -j 1 --sandbox $mode --agent "$agent" >/dev/null 2>&1; d=$(($(now) - t))
+    [ "$(grep -c 'status: completed' .claude/task-graph.yml)" -eq "$N" ] || { echo "run --sandbox $mode did not complete every task" >&2; exit 1; }
+    if [ $mode = on ]; then on=$((on + d)); else off=$((off + d)); fi
+  done
+  r=$((r+1))
+done
+echo "run -j 1 of $N tasks, $RUNS runs each: per attempt (start, agent, finish):" \
+  "on $((on / RUNS / N / 1000)) µs, off $((off / RUNS / N / 1000)) µs," \
+  "difference $(((on - off) / RUNS / N / 1000)) µs per attempt"

@@ -213,9 +213,14 @@ fn git_paths(worktree: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
     Ok(paths)
 }
 
-/// The kernel's Landlock ABI version, `None` without Landlock.
+/// The kernel's Landlock ABI version, `None` without Landlock (or, in test builds, with
+/// GIT_PARALLEL_NO_LANDLOCK set: a kernel without it is simulated).
 #[cfg(target_os = "linux")]
 pub fn abi() -> Option<i32> {
+    #[cfg(feature = "failpoints")]
+    if std::env::var_os("GIT_PARALLEL_NO_LANDLOCK").is_some() {
+        return None;
+    }
     // SAFETY: landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) only returns
     // the version (or -1 with ENOSYS/EOPNOTSUPP).
     let v = unsafe {

@@ -340,3 +340,38 @@ esac
     assert!(!r.git(&["log", "--format=%s", "main"]).contains("B: work"));
     assert!(r.ref_exists("refs/heads/feature/demo/backend-B"));
 }
+
+/// Without Landlock (simulated in test builds): `auto` runs unconfined with a warning, `on`
+/// refuses and runs nothing.
+#[cfg(feature = "failpoints")]
+#[test]
+fn without_landlock_auto_warns_and_on_refuses() {
+    let r = repo(&["A"]);
+    let script = "echo home > \"$HOME/written.txt\"; mkdir -p out/A && echo ok > out/A/x && git add -A && git commit -q -m A\n";
+    std::fs::write(r.base().join("agent.sh"), script).unwrap();
+    let agent = format!("sh {}", r.base().join("agent.sh").display());
+    let run = |mode: &str| {
+        r.cmd()
+            .env("GIT_PARALLEL_NO_LANDLOCK", "1")
+            .args(["run", "--sandbox", mode, "--agent", &agent])
+            .output()
+            .unwrap()
+    };
+    let out = run("on");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--sandbox is on, but this system has no Landlock: nothing was run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&r, "A"), "pending");
+    let out = run("auto");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: agents run unconfined: this system has no Landlock"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&r, "A"), "completed");
+    assert!(r.home().join("written.txt").exists());
+}
