@@ -348,6 +348,10 @@ fn run_confined(
     for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
     }
+    // The task's port block (parallel.ports), as its agent and postStart see it.
+    if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
+        cmd.envs(p.env());
+    }
     if let Err(e) = policy.confine(&mut cmd, &job.worktree, tmp) {
         return Outcome {
             status: Err(format!("cannot sandbox it: {e:?}")),

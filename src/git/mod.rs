@@ -91,6 +91,26 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     utf8(&p)
 }
 
+/// Merges `theirs` into `ours` with gix, the way `git merge` would resolve it, writing objects
+/// only into `gix` (the repository, or an in-memory overlay of it for trial merges). The merged
+/// tree is not written yet.
+pub fn merge_commits(
+    gix: &gix::Repository,
+    ours: ObjectId,
+    theirs: ObjectId,
+) -> Result<gix::merge::commit::Outcome<'_>> {
+    let options = gix
+        .tree_merge_options()
+        .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
+    let labels = gix::merge::blob::builtin_driver::text::Labels {
+        ancestor: Some("base".into()),
+        current: Some("ours".into()),
+        other: Some("theirs".into()),
+    };
+    gix.merge_commits(ours, theirs, labels, options.into())
+        .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))
+}
+
 /// The paths a tree merge left unresolved the way `git merge` would count them, or `None` when
 /// it is clean.
 pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<String>> {
@@ -402,19 +422,7 @@ impl Repo {
     /// `git merge` would resolve it. Writes only objects: the merged tree, or nothing useful
     /// when it conflicts, in which case the conflicting paths are returned.
     pub fn merge_in_memory(&self, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-        let options = self
-            .gix
-            .tree_merge_options()
-            .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
-        let labels = gix::merge::blob::builtin_driver::text::Labels {
-            ancestor: Some("base".into()),
-            current: Some("ours".into()),
-            other: Some("theirs".into()),
-        };
-        let mut out = self
-            .gix
-            .merge_commits(ours, theirs, labels, options.into())
-            .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))?;
+        let mut out = merge_commits(&self.gix, ours, theirs)?;
         if let Some(files) = conflict_paths(&out.tree_merge) {
             return Ok(Merge::Conflicts(files));
         }

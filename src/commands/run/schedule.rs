@@ -19,6 +19,7 @@ use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
 use crate::workflow::context::Context;
+use crate::workflow::presets::Preset;
 
 /// What `run` was told.
 pub struct Config {
@@ -39,6 +40,25 @@ pub struct Config {
     pub task_file: Utf8PathBuf,
     /// Whether and how agents are confined.
     pub sandbox: crate::sandbox::Policy,
+    /// The agent preset `agent` names, if it names one.
+    pub preset: Option<&'static Preset>,
+    /// `parallel.prompt`: the preset's prompt replaced.
+    pub prompt: Option<String>,
+    /// The repository's common git directory (`{gitdir}` of a preset).
+    pub git_dir: Utf8PathBuf,
+    /// The budgets.
+    pub budget: Budget,
+}
+
+/// When run stops launching attempts.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// `--max-cost`: the whole run's reported cost, in US dollars.
+    pub max_cost: Option<f64>,
+    /// `parallel.taskMaxCost`: one task's reported cost, every attempt's and run's added up.
+    pub task_max_cost: Option<f64>,
+    /// `--deadline`: when run stops launching and stops its running agents.
+    pub deadline: Option<Instant>,
 }
 
 /// A task whose agent runs.
@@ -69,6 +89,8 @@ pub struct Sched<'a> {
     pub(super) rx: Receiver<Done>,
     pub sink: Sink,
     pub summary: Summary,
+    /// The budget that stopped launching, in words (`None`: none did).
+    pub stopped_by: Option<String>,
 }
 
 impl<'a> Sched<'a> {
@@ -90,6 +112,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            stopped_by: None,
         }
     }
 
@@ -120,8 +143,13 @@ impl<'a> Sched<'a> {
                 self.finish(batch)?;
                 continue;
             }
-            self.relaunch()?;
-            let started = self.start_ready()?;
+            let started = if self.over_budget() {
+                self.again.clear();
+                false
+            } else {
+                self.relaunch()?;
+                self.start_ready()?
+            };
             if self.running.is_empty() && !started && self.again.is_empty() {
                 return Ok(());
             }
@@ -163,10 +191,13 @@ impl<'a> Sched<'a> {
 
     /// Commits on `branch` that the target does not have.
     pub(super) fn commits(&self, branch: &str) -> Result<usize> {
-        let mut cmd = self.ctx.repo.git_main();
-        cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
-        let out = crate::git::cli::stdout(cmd)?;
-        Ok(out.trim().parse().unwrap_or(0))
+        let repo = &self.ctx.repo;
+        let tip = |name: &str| {
+            repo.ref_id(name)?.ok_or_else(|| {
+                crate::fatal!("cannot count the commits of {branch}: {name} does not exist")
+            })
+        };
+        Ok(repo.count_between(tip(&self.target)?, tip(branch)?)?)
     }
 
     /// The commit `branch` points at.
@@ -191,6 +222,11 @@ impl<'a> Sched<'a> {
             let Some((id, branch, wt)) = self.again.pop_front() else {
                 break;
             };
+            if let Some(why) = self.task_over_budget(&id) {
+                let failures = self.records.get(&id).map_or(1, |r| r.failures);
+                self.block(&id, failures, &why, &branch, &wt)?;
+                continue;
+            }
             self.launch(&id, branch, wt)?;
         }
         Ok(())
@@ -298,7 +334,7 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
             log: log.to_string(),
         });
-        let spec = Spec {
+        let mut spec = Spec {
             id: id.into(),
             name: task.name.clone(),
             product: self.cfg.product.clone(),
@@ -314,7 +350,14 @@ impl<'a> Sched<'a> {
             grace: self.cfg.grace,
             sandbox: self.cfg.sandbox.clone(),
             tmp: self.cfg.dir.join("tmp").join(id),
+            invocation: None,
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
         };
+        if let Some(preset) = self.cfg.preset {
+            self.invocation(preset, &mut spec)?;
+        }
         // Without reflogs (core.logAllRefUpdates false) nothing can be checked.
         let logged = self
             .ctx
@@ -344,6 +387,7 @@ impl<'a> Sched<'a> {
         let Some(r) = self.running.remove(&done.id) else {
             return Ok(());
         };
+        self.account(&done);
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
@@ -454,6 +498,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
+                self.account(&done);
                 let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
                 if ok {
                     self.records.succeeded(&done.id);
