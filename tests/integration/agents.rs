@@ -84,6 +84,15 @@ fn run(
     let mut c: Command = r.cmd();
     c.env("PATH", path)
         .env("REC", r.base().join("rec"))
+        // The stand-ins record what they got outside the worktree: a path the sandbox lets
+        // them write.
+        .env(
+            "GIT_CONFIG_PARAMETERS",
+            format!(
+                "'parallel.sandboxWritable'='{}'",
+                r.base().join("rec").display()
+            ),
+        )
         .env("GIT_PARALLEL_KILL_GRACE", "1")
         .args(["run", "--json", "--agent", agent])
         .args(extra);
