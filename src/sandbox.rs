@@ -137,12 +137,14 @@ impl Policy {
     }
 
     /// Confines `cmd`, to be run in `worktree`, when the sandbox is active: `tmp` is made anew
-    /// (empty) and set as TMPDIR. The paths it may write (empty when unconfined).
+    /// (empty) and set as TMPDIR; `extra` (those that exist) are writable too. The paths it may
+    /// write (empty when unconfined).
     pub fn confine(
         &self,
         cmd: &mut Command,
         worktree: &Utf8Path,
         tmp: &Utf8Path,
+        extra: &[Utf8PathBuf],
     ) -> Result<Vec<Utf8PathBuf>> {
         if !self.active() {
             return Ok(Vec::new());
@@ -152,6 +154,7 @@ impl Policy {
         let mut paths = git_paths(worktree)?;
         paths.push(tmp.to_path_buf());
         paths.extend(self.writable.iter().cloned());
+        paths.extend(extra.iter().filter(|p| p.exists()).cloned());
         restrict(cmd, &paths)?;
         paths.extend(DEVICES.iter().map(Utf8PathBuf::from));
         Ok(paths)

@@ -352,7 +352,7 @@ fn run_confined(
     if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
         cmd.envs(p.env());
     }
-    if let Err(e) = policy.confine(&mut cmd, &job.worktree, tmp) {
+    if let Err(e) = policy.confine(&mut cmd, &job.worktree, tmp, &[]) {
         return Outcome {
             status: Err(format!("cannot sandbox it: {e:?}")),
             stdout: Vec::new(),

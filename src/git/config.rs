@@ -333,7 +333,11 @@ mod tests {
             )
             .filter(|k| k.starts_with("parallel."))
             .collect();
-        let multi = ["parallel.copy", "parallel.setupKey", "parallel.sandboxWritable"];
+        let multi = [
+            "parallel.copy",
+            "parallel.setupKey",
+            "parallel.sandboxWritable",
+        ];
         for k in super::KEYS.iter().chain(&multi) {
             assert!(documented.contains(k), "{k} is read but not documented");
         }

@@ -91,7 +91,7 @@ pub fn run_test(
     // set): its private TMPDIR beside its worktree, removed with it.
     let tmp = Utf8PathBuf::from(format!("{dir}.tmp"));
     let confined = crate::sandbox::Policy::load(repo, None, crate::sandbox::Mode::Off)
-        .and_then(|policy| policy.confine(&mut cmd, dir, &tmp));
+        .and_then(|policy| policy.confine(&mut cmd, dir, &tmp, &[]));
     if let Err(e) = confined {
         crate::sandbox::remove_tmp(&tmp);
         remove_temp_worktree(repo, dir)?;

@@ -37,6 +37,8 @@ pub struct Spec {
     pub sandbox: crate::sandbox::Policy,
     /// The agent's private TMPDIR when sandboxed.
     pub tmp: Utf8PathBuf,
+    /// More paths it may write when sandboxed, where they exist (a preset's state).
+    pub writable: Vec<Utf8PathBuf>,
     /// A preset's program run directly (`None`: `command` through `sh -c`).
     pub invocation: Option<Invocation>,
     /// More variables for the agent (its port block).
@@ -249,7 +251,7 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
     }
     let writable = spec
         .sandbox
-        .confine(&mut cmd, &spec.worktree, &spec.tmp)
+        .confine(&mut cmd, &spec.worktree, &spec.tmp, &spec.writable)
         .map_err(|e| format!("{e:?}"))?;
     if !writable.is_empty() {
         let list: Vec<&str> = writable.iter().map(|p| p.as_str()).collect();

@@ -350,6 +350,7 @@ impl<'a> Sched<'a> {
             grace: self.cfg.grace,
             sandbox: self.cfg.sandbox.clone(),
             tmp: self.cfg.dir.join("tmp").join(id),
+            writable: Vec::new(),
             invocation: None,
             env: crate::txn::taskenv::ports_of(&worktree)
                 .map(|p| p.env())
