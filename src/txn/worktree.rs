@@ -308,7 +308,11 @@ fn problems_of(
     if !lines.is_empty() {
         problems.push(format!(
             "{path} has uncommitted or untracked changes:\n      {}",
-            lines.join("\n      ")
+            lines
+                .iter()
+                .map(|l| crate::taskgraph::display::safe(l))
+                .collect::<Vec<_>>()
+                .join("\n      ")
         ));
     }
     problems.extend(submodules);

@@ -42,10 +42,19 @@ flag!(
     "print nothing but errors; no progress",
     "Print nothing on success and show no progress bars."
 );
-flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
+flag!(
+    HELP,
+    "help",
+    Some('h'),
+    Switch,
+    Complete::Nothing,
+    None,
     "-h: short usage; --help: the manual page",
-    "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
-     the long help when no manual page is installed.");
+    "-h prints a short usage; --help opens the git-parallel(1) manual page. git turns \
+     git parallel --help into git help parallel, which runs man: it finds the page once \
+     git parallel install-docs has installed it. git parallel help (and git-parallel --help) \
+     open it too, or print the long help when no manual page is installed."
+);
 
 flag!(
     COLOR,

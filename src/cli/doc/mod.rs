@@ -46,6 +46,9 @@ const FILES: &str = include_str!("files.txt");
 /// SHARED REMOTE (the man page).
 const REMOTE: &str = include_str!("remote.txt");
 
+/// HOOKS (the man page): which git hooks run, which do not.
+const HOOKS: &str = include_str!("hooks.txt");
+
 /// EXIT STATUS.
 const EXIT_STATUS: &str = include_str!("exit-status.txt");
 
@@ -441,6 +444,10 @@ fn program_sections(detailed: bool) -> Vec<Section> {
             title: "SANDBOX",
             blocks: paras(SANDBOX),
         });
+        v.push(Section {
+            title: "HOOKS",
+            blocks: paras(HOOKS),
+        });
     }
     v.push(configuration_section());
     v.push(Section {
@@ -491,7 +498,7 @@ pub fn short_usage(cmd: Option<&Command>) -> String {
             s.push_str(&usage_flags(global_flags()));
             s.push_str(
                 "\n'git parallel <command> -h' lists a command's options; \
-                 'git parallel --help' opens the manual.\n",
+                 'git parallel help' opens the manual.\n",
             );
         }
         Some(c) => {

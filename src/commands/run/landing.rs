@@ -6,6 +6,7 @@
 //! finished again one task at a time, so that only the culprits fail. Refusals no agent can
 //! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use serde_json::Value;
 
@@ -135,9 +136,9 @@ impl Sched<'_> {
         for c in list("conflicts") {
             let Some(id) = c["id"].as_str() else { continue };
             seen.push(id.to_string());
-            let files: Vec<&str> = c["files"]
+            let files: Vec<std::borrow::Cow<'_, str>> = c["files"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .map(|a| a.iter().filter_map(Value::as_str).map(safe).collect())
                 .unwrap_or_default();
             let log = self.log_of(id);
             append_log(
