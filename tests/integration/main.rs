@@ -19,6 +19,7 @@ mod readonly;
 mod remote;
 mod run;
 mod safety;
+mod sandbox;
 mod snapshots;
 mod start;
 mod status;

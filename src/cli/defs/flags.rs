@@ -214,6 +214,22 @@ flag!(
      parallel.agent. Never read from the task file."
 );
 flag!(
+    SANDBOX,
+    "sandbox",
+    None,
+    Value("MODE"),
+    Complete::Choices(&["auto", "on", "off"]),
+    Some("parallel.sandbox"),
+    "confine the commands to their worktree: auto, on or off",
+    "Confine each command started in a task's worktree, and everything it starts, with Landlock \
+     (Linux 5.13 or later): it may write only its worktree, what git needs to commit there (the \
+     object store, its branch's ref and reflog directories, the worktree's admin dir), a private \
+     TMPDIR and the paths of parallel.sandboxWritable; reading and the network are not \
+     restricted. auto (the default): sandboxed where the kernel has Landlock, else unconfined \
+     with a warning; on: refuse to run without it; off: unconfined. Default: git config \
+     parallel.sandbox, else auto. See SANDBOX."
+);
+flag!(
     RUN_JOBS,
     "jobs",
     Some('j'),

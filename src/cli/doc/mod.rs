@@ -34,6 +34,9 @@ const TASK_KEYS: &str = include_str!("task-keys.txt");
 /// RUNNING AGENTS: how `run` runs agents (the man page, and `run --help`).
 const RUNNING_AGENTS: &str = include_str!("run.txt");
 
+/// SANDBOX: what the commands started in a worktree may write (the man page, run --help).
+const SANDBOX: &str = include_str!("sandbox.txt");
+
 /// ENVIRONMENT.
 const ENVIRONMENT: &str = include_str!("environment.txt");
 
@@ -383,6 +386,10 @@ fn command_sections(c: &Command) -> Vec<Section> {
             title: "RUNNING AGENTS",
             blocks: paras(RUNNING_AGENTS),
         });
+        v.push(Section {
+            title: "SANDBOX",
+            blocks: paras(SANDBOX),
+        });
     }
     if !c.flags.is_empty() {
         v.push(Section {
@@ -432,6 +439,10 @@ fn program_sections(detailed: bool) -> Vec<Section> {
         v.push(Section {
             title: "RUNNING AGENTS",
             blocks: paras(RUNNING_AGENTS),
+        });
+        v.push(Section {
+            title: "SANDBOX",
+            blocks: paras(SANDBOX),
         });
         v.push(Section {
             title: "HOOKS",
