@@ -636,6 +636,8 @@ fn a_hook_appending_to_a_tracked_file_of_the_main_worktree_does_not_stop_run() {
     r.git(&["add", "-A"]);
     r.git(&["commit", "-q", "-m", "audit trail and hooks"]);
     r.git(&["config", "core.hooksPath", ".githooks"]);
+    // The agents' sandbox lets the hook write there, as such a project would configure it.
+    r.git(&["config", "parallel.sandboxWritable", "audit-trail.jsonl"]);
     let out = run(&r, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(status(&r, "A"), "completed");
