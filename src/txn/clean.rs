@@ -65,6 +65,26 @@ fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
     if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         return Ok(Vec::new());
     }
+    // Emptied by hand but the directory left (an agent's `rm -rf` in a sandbox that may not
+    // delete the directory itself): git cannot look there any more; what is left is listed as
+    // untracked, so that nothing in it is deleted unseen.
+    if path.is_dir() && std::fs::symlink_metadata(path.join(".git")).is_err() {
+        let mut left: Vec<String> = std::fs::read_dir(path)
+            .map_err(|e| crate::fatal!("cannot read {path}: {e}"))?
+            .flatten()
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let dir = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    "/"
+                } else {
+                    ""
+                };
+                format!("?? {name}{dir}")
+            })
+            .collect();
+        left.sort();
+        return Ok(left);
+    }
     let mut cmd = loc.git.in_dir(path);
     cmd.args([
         "--no-optional-locks",

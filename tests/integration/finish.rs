@@ -642,7 +642,22 @@ fn finish_lands_a_task_whose_worktree_was_deleted_by_hand() {
     let wt = r.task_worktree("backend", "BACKEND-01");
     let tip = r.git_in(&wt, &["rev-parse", "HEAD"]).trim().to_string();
     std::fs::remove_dir_all(&wt).unwrap();
+    // Another one emptied, its directory left (an `rm -rf` that may not delete it).
+    let emptied = r.task_worktree("frontend", "FRONTEND-01");
+    for e in std::fs::read_dir(&emptied).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p).unwrap();
+        } else {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
     r.ok(&["finish"]);
+    assert!(!emptied.exists());
+    assert_eq!(
+        field(&r.task_file(), "FRONTEND-01", "status").as_deref(),
+        Some("completed")
+    );
     let merged = r
         .git_cmd(&r.root)
         .args(["merge-base", "--is-ancestor", &tip, "main"])
