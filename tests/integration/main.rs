@@ -14,6 +14,7 @@ mod kills;
 mod lifecycle;
 mod native;
 mod odd_repos;
+mod old_journal;
 mod pool;
 mod random_kills;
 mod readonly;
