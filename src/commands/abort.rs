@@ -8,6 +8,7 @@
 //! `refs/parallel/backup/<id>-wip`.
 //!
 
+use crate::txn::steps::{Refs, RemoveWorktree};
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
@@ -291,10 +292,10 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
     let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
     let message = format!("chore({}): abort {}", env.product, ids.join(", "));
     if !backups.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: backups,
             message: format!("git-parallel: backup before {message}"),
-        });
+        }));
     }
     // Worktrees: saved changes noted (undoing the abort puts them back), ignored files kept.
     for t in targets.iter() {
@@ -307,14 +308,14 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
     }
     for t in targets.iter() {
         if let Some(wt) = &t.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: t.branch.clone(),
                 // Copied include files alone do not count as changes.
                 force: (force && t.needs_force()) || !t.ours.is_empty(),
                 restore: Vec::new(),
                 post_start: None,
-            });
+            }));
         }
     }
     let include = super::worktrees::include_files(env)?;
@@ -330,10 +331,10 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
         })
         .collect();
     if !deletes.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: deletes,
             message: format!("git-parallel: {message}"),
-        });
+        }));
     }
     let text = before_start::reset_text(env, &ids, &crate::time::now_iso())?;
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
@@ -559,7 +560,7 @@ impl fmt::Display for Aborted {
                     t.id,
                     s.path,
                     s.what,
-                    crate::txn::step::short(&s.commit),
+                    crate::txn::steps::shared::short(&s.commit),
                     s.name,
                     self.common_dir,
                     s.name

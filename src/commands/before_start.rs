@@ -3,6 +3,7 @@
 //! found it (the operation log says which commit or text that was), or removed when start added
 //! them.
 
+use crate::txn::steps::{Refs, WriteFile};
 use gix::ObjectId;
 
 use super::common::Env;
@@ -75,8 +76,8 @@ fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
     // The task file as start found it: the old text it wrote over (--no-commit), else the
     // file in the target's commit before start's commit.
     let text = entry.steps.iter().find_map(|s| match s {
-        Step::WriteFile { path, old, .. } if *path == env.task_path => Some(old.clone()),
-        Step::Refs { updates, .. } => {
+        Step::WriteFile(WriteFile { path, old, .. }) if *path == env.task_path => Some(old.clone()),
+        Step::Refs(Refs { updates, .. }) => {
             let old = updates
                 .iter()
                 .find(|u| u.name == env.target)?

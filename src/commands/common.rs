@@ -1,6 +1,7 @@
 //! What the mutating commands share: the target branch, task branch and worktree names, the
 //! active tasks found in the repository, and the steps that put a task-file edit on the target.
 
+use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
@@ -132,7 +133,7 @@ impl<'a> Env<'a> {
             let names_task = e.summary.split([' ', ',']).any(|w| w == task.id);
             names_task
                 && e.steps.iter().any(|s| match s {
-                    Step::Refs { updates, .. } => updates
+                    Step::Refs(Refs { updates, .. }) => updates
                         .iter()
                         .any(|u| u.name == branch && u.old.is_none() && u.new.is_some()),
                     _ => false,
@@ -187,11 +188,11 @@ impl<'a> Env<'a> {
             (Some(rel), false) => rel.clone(),
             _ => {
                 return Ok((
-                    vec![Step::WriteFile {
+                    vec![Step::WriteFile(WriteFile {
                         path: self.task_path.clone(),
                         old: self.tf.source.clone(),
                         new: new_text,
-                    }],
+                    })],
                     self.target_tip,
                 ))
             }
@@ -230,20 +231,20 @@ impl<'a> Env<'a> {
             new_text.as_bytes(),
             message,
         )?;
-        let mut steps = vec![Step::Refs {
+        let mut steps = vec![Step::Refs(Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),
                 old: Some(self.target_tip.to_string()),
                 new: Some(commit.to_string()),
             }],
             message: format!("git-parallel: {message}"),
-        }];
+        })];
         if self.target_checked_out {
-            steps.push(Step::SyncMain {
+            steps.push(Step::SyncMain(SyncMain {
                 from: self.target_tip.to_string(),
                 to: commit.to_string(),
                 branch: Some(self.target.clone()),
-            });
+            }));
         }
         Ok((steps, commit))
     }

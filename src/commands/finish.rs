@@ -5,6 +5,7 @@
 //! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
 //! refusal on conflicts, src/commands/merge.rs.
 
+use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -303,24 +304,24 @@ fn build_plan(
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
         let dir = crate::txn::testgate::test_dir()?;
-        steps.push(Step::TestGate {
+        steps.push(Step::TestGate(TestGate {
             commit: final_tip.to_string(),
             command: cmd,
             dir,
-        });
+        }));
     }
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates,
         message: message.clone(),
-    });
-    steps.push(Step::SyncMain {
+    }));
+    steps.push(Step::SyncMain(SyncMain {
         from: env.target_tip.to_string(),
         to: final_tip.to_string(),
         branch: Some(env.target.clone()),
-    });
+    }));
     let commit_point = Some(steps.len() - 1);
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
@@ -418,16 +419,16 @@ fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<
     let mut steps = Vec::new();
     for c in done {
         if let Some(wt) = &c.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: c.branch.clone(),
                 force: false,
                 restore: restore.clone(),
                 post_start: post_start.clone(),
-            });
+            }));
         }
     }
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: done
             .iter()
             .map(|c| RefUpdate {
@@ -437,7 +438,7 @@ fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<
             })
             .collect(),
         message,
-    });
+    }));
     Ok(steps)
 }
 
@@ -529,8 +530,8 @@ impl Finished {
             f,
             "{} is now at {} (was {}).",
             self.target,
-            crate::txn::step::short(&self.new_tip),
-            crate::txn::step::short(&self.old_tip)
+            crate::txn::steps::shared::short(&self.new_tip),
+            crate::txn::steps::shared::short(&self.old_tip)
         )?;
         if !self.keep {
             // Parked worktrees are named on their own line below.

@@ -8,6 +8,7 @@
 //! reflog. Never the dates of the commits it holds (old work backed up today is a new backup);
 //! a backup of unknown age is kept.
 
+use crate::txn::steps::Refs;
 use serde::Serialize;
 use std::fmt;
 
@@ -148,7 +149,7 @@ fn backups(ctx: &Context, now: u64, keep: u64) -> Result<(Vec<Backup>, Vec<Backu
 fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
     let mut steps = Vec::new();
     if !old.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: old
                 .iter()
                 .map(|b| RefUpdate {
@@ -158,7 +159,7 @@ fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
                 })
                 .collect(),
             message: format!("git-parallel: gc backups older than {keep} days"),
-        });
+        }));
     }
     for d in old_dirs {
         steps.push(Step::Keep(keep::Keep::IgnoredTrim { dir: d.dir.clone() }));
@@ -194,7 +195,7 @@ fn backup_time(
         .rev()
         .find(|e| {
             e.steps.iter().any(|s| match s {
-                Step::Refs { updates, .. } => updates
+                Step::Refs(Refs { updates, .. }) => updates
                     .iter()
                     .any(|u| u.name == name && u.new.as_deref() == Some(id.as_str())),
                 _ => false,
@@ -254,7 +255,7 @@ impl fmt::Display for Collected {
                 f,
                 "  {}  {}  ({} day{} old)",
                 b.name,
-                crate::txn::step::short(&b.commit),
+                crate::txn::steps::shared::short(&b.commit),
                 b.age_days,
                 plural(b.age_days as usize)
             )?;

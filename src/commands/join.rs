@@ -3,6 +3,7 @@
 //! upstream so a plain `git push` in the worktree publishes the work), set up like `start` does
 //! (include files, postStart), as one transaction.
 
+use crate::txn::steps::AddWorktree;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -103,12 +104,12 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
     let plan = Plan {
         command: "join".into(),
         summary: format!("join {id}"),
-        steps: vec![Step::AddWorktree {
+        steps: vec![Step::AddWorktree(AddWorktree {
             path: path.clone(),
             branch: branch.clone(),
             copy: include_files(&env)?,
             post_start: ctx.repo.config("parallel.postStart"),
-        }],
+        })],
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),
     };

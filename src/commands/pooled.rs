@@ -4,13 +4,14 @@
 //! src/txn/pool.rs. The pool is the registered worktrees under that directory, detached, so a
 //! crash leaves no other record to repair.
 
+use crate::txn::steps::{AddWorktree, RemoveWorktree};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::context::Context;
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 use crate::txn::Step;
 
 /// One parked worktree.
@@ -103,12 +104,12 @@ pub fn worktree_steps(
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
             }),
-            None => Step::AddWorktree {
+            None => Step::AddWorktree(AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
-            },
+            }),
         })
         .collect())
 }
@@ -133,7 +134,7 @@ pub fn park_instead(
     let loc = &ctx.repo.loc;
     let mut movable = Vec::new();
     for s in steps.iter() {
-        if let Step::RemoveWorktree { path, .. } = s {
+        if let Step::RemoveWorktree(RemoveWorktree { path, .. }) = s {
             if crate::txn::pool::movable(loc, path)? {
                 movable.push(path.clone());
             }
@@ -151,12 +152,12 @@ pub fn park_instead(
     let mut parks = 0;
     for s in steps.drain(..) {
         match s {
-            Step::RemoveWorktree {
+            Step::RemoveWorktree(RemoveWorktree {
                 path,
                 branch,
                 restore,
                 ..
-            } if parks < n_park && movable.contains(&path) => {
+            }) if parks < n_park && movable.contains(&path) => {
                 parks += 1;
                 let tip = ctx.repo.ref_id(&branch)?.map(|id| id.to_string());
                 out.push(Step::Pool(Pool::Park {

@@ -8,6 +8,7 @@
 //! `parallel.maxRetries` (default 3) times, retry refuses, records `status: blocked` (committed)
 //! and exits 1.
 
+use crate::txn::steps::{AddWorktree, Refs, RemoveWorktree};
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -26,7 +27,7 @@ use crate::git::short_branch;
 use crate::git::{RefUpdate, WorktreeInfo};
 use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status, Task};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 use crate::txn::{self, Plan, Step};
 
 /// Runs retry through the driver. A task out of retries is retry's one refusal that changes
@@ -237,12 +238,12 @@ impl Attempt {
             new: Some(base.to_string()),
         };
         steps.push(refs_step(update, message));
-        steps.push(Step::AddWorktree {
+        steps.push(Step::AddWorktree(AddWorktree {
             path: self.path.clone(),
             branch: self.new_branch.clone(),
             copy: self.copy,
             post_start: env.ctx.repo.config("parallel.postStart"),
-        });
+        }));
         let mut plan = Plan {
             command: "retry".into(),
             summary: format!("retry {id}"),
@@ -272,14 +273,14 @@ impl Attempt {
     /// The steps that remove the old worktree and delete the old branch.
     fn remove_old(&self, steps: &mut Vec<Step>, message: &str) {
         if let Some(w) = &self.old_wt {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: w.path.clone(),
                 branch: self.old_branch.clone(),
                 // Unchanged copies of the include files alone do not block removal.
                 force: !self.ours.is_empty(),
                 restore: Vec::new(),
                 post_start: None,
-            });
+            }));
         }
         if let Some(tip) = self.old_tip {
             let update = RefUpdate {
@@ -294,10 +295,10 @@ impl Attempt {
 
 /// One ref update, its reflog message `git-parallel: <message>`.
 fn refs_step(update: RefUpdate, message: String) -> Step {
-    Step::Refs {
+    Step::Refs(Refs {
         updates: vec![update],
         message: format!("git-parallel: {message}"),
-    }
+    })
 }
 
 /// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
@@ -435,7 +436,7 @@ impl fmt::Display for RetryReport {
             t.retry_count,
             plural(t.retry_count as usize),
             r.target,
-            crate::txn::step::short(&r.base)
+            crate::txn::steps::shared::short(&r.base)
         )?;
         let id = r.out.paint("1", &t.id);
         writeln!(f, "  {id}  {}  {}", t.branch, t.worktree_shown)?;

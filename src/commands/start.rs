@@ -1,6 +1,7 @@
 //! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
 //! in_progress and committed on the target first — all as one transaction.
 
+use crate::txn::steps::Refs;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -415,7 +416,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     let message = format!("chore({}): start {}", env.product, ids.join(", "));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
     let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: launches
             .iter()
             .map(|l| RefUpdate {
@@ -425,7 +426,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
             })
             .collect(),
         message: format!("git-parallel: {message}"),
-    });
+    }));
     let copy = include_files(env)?;
     let post_start = env.ctx.repo.config("parallel.postStart");
     let new: Vec<_> = launches
@@ -477,7 +478,7 @@ impl fmt::Display for Started {
             tasks.len(),
             plural(tasks.len()),
             self.target,
-            crate::txn::step::short(&self.base)
+            crate::txn::steps::shared::short(&self.base)
         )?;
         for t in tasks {
             writeln!(

@@ -51,6 +51,17 @@ pub struct RefUpdate {
     pub new: Option<String>,
 }
 
+impl RefUpdate {
+    /// The update the other way round (what takes it back).
+    pub fn reversed(&self) -> RefUpdate {
+        RefUpdate {
+            name: self.name.clone(),
+            old: self.new.clone(),
+            new: self.old.clone(),
+        }
+    }
+}
+
 /// The result of an in-memory merge.
 pub enum Merge {
     /// The merged tree.

@@ -2,11 +2,13 @@
 //! steps after the commit point able to run) and after it (the repository in the state the
 //! journal says it should be in).
 
+use crate::txn::steps::{AddWorktree, Push, Refs, RemoveWorktree, SyncMain, TestGate, WriteFile};
 use std::collections::BTreeMap;
 
 use camino::Utf8Path;
 
-use super::{step, syncmain, worktree, Error, Journal, JournalStep, Plan, StepState};
+use super::steps::shared as step;
+use super::{syncmain, worktree, Error, Journal, JournalStep, Plan, StepState};
 use crate::error::Result;
 use crate::git::Repo;
 use crate::txn::{Result as TxnResult, Step};
@@ -18,7 +20,7 @@ pub(super) fn preflight(repo: &Repo, plan: &Plan) -> TxnResult<()> {
     let mut refs: std::collections::HashMap<String, Option<String>> = Default::default();
     let mut problems = Vec::new();
     let updates = plan.steps.iter().flat_map(|s| match s {
-        Step::Refs { updates, .. } => updates.as_slice(),
+        Step::Refs(Refs { updates, .. }) => updates.as_slice(),
         _ => &[],
     });
     for u in updates {
@@ -98,7 +100,7 @@ impl<'a> Expected<'a> {
 
     fn add(&mut self, step: &'a Step, applied: bool) {
         match step {
-            Step::Refs { updates, .. } => {
+            Step::Refs(Refs { updates, .. }) => {
                 for u in updates {
                     let e = self.refs.entry(u.name.as_str()).or_default();
                     e.0 = if applied {
@@ -110,21 +112,21 @@ impl<'a> Expected<'a> {
                     e.1.push(&u.new);
                 }
             }
-            Step::AddWorktree { path, .. } => {
+            Step::AddWorktree(AddWorktree { path, .. }) => {
                 self.worktrees.insert(path, applied);
             }
-            Step::RemoveWorktree { path, .. } => {
+            Step::RemoveWorktree(RemoveWorktree { path, .. }) => {
                 self.worktrees.insert(path, !applied);
             }
-            Step::TestGate { dir, .. } => {
+            Step::TestGate(TestGate { dir, .. }) => {
                 self.worktrees.insert(dir, false);
             }
-            Step::WriteFile { path, old, new } => {
+            Step::WriteFile(WriteFile { path, old, new }) => {
                 let (want, other) = if applied { (new, old) } else { (old, new) };
                 self.files.insert(path, (want, other));
             }
-            Step::SyncMain { from, to, branch } => self.syncs.push((from, to, branch)),
-            Step::Keep(_) | Step::Push { .. } => {}
+            Step::SyncMain(SyncMain { from, to, branch }) => self.syncs.push((from, to, branch)),
+            Step::Keep(_) | Step::Push(Push { .. }) => {}
             Step::Pool(p) => self.worktrees.extend(p.presence(applied)),
         }
     }

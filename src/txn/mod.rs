@@ -9,19 +9,13 @@ mod error;
 mod failpoint;
 pub mod interrupt;
 pub mod journal;
-pub mod keep;
 pub mod lock;
 pub mod oplog;
-pub mod pool;
 mod probe;
-pub mod push;
-mod ready;
 mod recover;
 mod run;
 mod stale;
-pub mod step;
-mod syncmain;
-pub mod testgate;
+pub mod steps;
 pub mod worktree;
 
 use camino::Utf8PathBuf;
@@ -31,7 +25,7 @@ pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
 pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
-pub use step::Step;
+pub use steps::{keep, pool, push, syncmain, testgate, Step};
 
 /// What a command intends to do, before anything is done.
 #[derive(Clone, Debug, serde::Serialize)]

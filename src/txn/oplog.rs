@@ -5,7 +5,7 @@ use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
-use super::step::Step;
+use super::steps::Step;
 use crate::error::Result;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

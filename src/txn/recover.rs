@@ -3,6 +3,7 @@
 
 use super::{check, lock, oplog, run, state_dir, Error, Journal, Plan, Result};
 use crate::git::Repo;
+use crate::txn::steps::RemoveWorktree;
 use crate::txn::Step;
 
 /// What `recover` did.
@@ -75,7 +76,7 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
     let mut problems = Vec::new();
     for s in &steps {
         let leaving = match s {
-            Step::RemoveWorktree { path, .. } => Some(path),
+            Step::RemoveWorktree(RemoveWorktree { path, .. }) => Some(path),
             Step::Pool(super::pool::Pool::Park { path, .. }) => Some(path),
             _ => None,
         };

@@ -4,6 +4,7 @@
 use super::{failpoint, interrupt, Journal, StepState};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::txn::steps::TestGate;
 use crate::txn::Step;
 
 /// Applies the steps not done yet, journaling each; returns the failing step's index on error.
@@ -59,7 +60,7 @@ pub(super) fn forward(
             continue;
         }
         progress.show(&journal.steps[i].step.describe());
-        if matches!(journal.steps[i].step, Step::TestGate { .. }) {
+        if matches!(journal.steps[i].step, Step::TestGate(TestGate { .. })) {
             progress.clear();
         }
         let proven = resumed && journal.steps[i].state == StepState::Started;

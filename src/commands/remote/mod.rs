@@ -15,6 +15,7 @@ use crate::cli::CommandId;
 use crate::context::Context;
 use crate::error::Result;
 use crate::git::{remote, RefUpdate};
+use crate::txn::steps::{AddWorktree, Push, Refs, SyncMain};
 use crate::txn::{push, Plan, Step};
 
 /// How a command's result is published for the other clones. Today one way; a forge mode
@@ -133,7 +134,8 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
         plan.steps.retain(|s| {
             !matches!(
                 s,
-                Step::AddWorktree { .. } | Step::Pool(crate::txn::pool::Pool::Take { .. })
+                Step::AddWorktree(AddWorktree { .. })
+                    | Step::Pool(crate::txn::pool::Pool::Take { .. })
             )
         });
     }
@@ -155,10 +157,10 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
         None => plan
             .steps
             .iter()
-            .rposition(|s| matches!(s, Step::Refs { .. } | Step::SyncMain { .. }))
+            .rposition(|s| matches!(s, Step::Refs(Refs { .. }) | Step::SyncMain(SyncMain { .. })))
             .map_or(0, |i| i + 1),
     };
-    plan.steps.insert(at, Step::Push { remote, updates });
+    plan.steps.insert(at, Step::Push(Push { remote, updates }));
     plan.commit_point = Some(at);
     Ok(plan)
 }
@@ -168,7 +170,7 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
 fn push_updates(ctx: &Context, remote: &str, plan: &Plan) -> Result<Vec<RefUpdate>> {
     let mut finals: Vec<(String, Option<String>)> = Vec::new();
     for s in &plan.steps {
-        let Step::Refs { updates, .. } = s else {
+        let Step::Refs(Refs { updates, .. }) = s else {
             continue;
         };
         for u in updates

@@ -12,7 +12,7 @@ use crate::git::remote::{fetch, fetched_ref};
 use crate::git::short_branch;
 use crate::report::{self, Report};
 use crate::taskgraph::{Status, TaskFile};
-use crate::txn::step::short;
+use crate::txn::steps::shared::short;
 
 /// The started tasks as the remote has them (`--json`: `remote`, `target`, `target_tip`,
 /// `tasks`).

@@ -4,6 +4,7 @@
 //! task file has started to the fetched tips — fast-forwards only. A branch with local commits
 //! the remote lacks is kept (the command publishes them); anything diverged is refused.
 
+use crate::txn::steps::{Refs, SyncMain};
 use gix::ObjectId;
 
 use crate::commands::common::Env;
@@ -80,16 +81,16 @@ fn plan(env: &Env, remote: &str) -> Result<Option<Plan>> {
         return Ok(None);
     }
     let moved_target = updates.iter().any(|u| u.name == env.target);
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates,
         message: format!("git-parallel: sync from {remote}"),
-    });
+    }));
     if moved_target && env.target_checked_out {
-        steps.push(Step::SyncMain {
+        steps.push(Step::SyncMain(SyncMain {
             from: here.to_string(),
             to: tip.to_string(),
             branch: Some(env.target.clone()),
-        });
+        }));
     }
     Ok(Some(Plan {
         command: "sync".into(),

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use std::path::Path;
 
-use super::step::Step;
+use super::shared::{short, CopyFile};
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Location, Repo};
 
@@ -54,16 +55,16 @@ pub enum Keep {
     IgnoredTrim { dir: Utf8PathBuf },
 }
 
-impl Keep {
-    pub fn describe(&self) -> String {
+impl StepKind for Keep {
+    fn describe(&self) -> String {
         match self {
             Keep::WipSaved { worktree, commit } => format!(
                 "note the uncommitted changes of {worktree} saved as {}",
-                super::step::short(commit)
+                short(commit)
             ),
             Keep::WipRestore { worktree, commit } => format!(
                 "put the uncommitted changes {} back into {worktree}",
-                super::step::short(commit)
+                short(commit)
             ),
             Keep::IgnoredMove { worktree, dir, .. } => {
                 format!("keep the ignored files of {worktree} in {dir}")
@@ -76,8 +77,8 @@ impl Keep {
     }
 
     /// The operation that reverses this one (None: nothing to reverse; backups are kept).
-    pub fn inverse(&self) -> Option<Keep> {
-        Some(match self {
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::Keep(match self {
             Keep::WipSaved { worktree, commit } => Keep::WipRestore {
                 worktree: worktree.clone(),
                 commit: commit.clone(),
@@ -96,11 +97,12 @@ impl Keep {
                 skip: Vec::new(),
             },
             Keep::IgnoredTrim { .. } => return None,
-        })
+        }))
     }
 
     /// Applies the operation; idempotent (a re-run after a crash finishes what is left).
-    pub fn apply(&self, loc: &Location) -> Result<()> {
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        let loc = &repo.loc;
         match self {
             Keep::WipSaved { .. } => Ok(()),
             Keep::WipRestore { worktree, commit } => wip_restore(loc, worktree, commit),
@@ -148,7 +150,7 @@ fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &str) -> Result<()> {
         return Err(crate::fatal!(
             help = "the changes are kept in the wip backup ref; check the branch out in a worktree and run: git checkout {commit} -- .",
             "cannot put the uncommitted changes {} back: the worktree {wt} does not exist",
-            super::step::short(commit)
+            short(commit)
         ));
     }
     let mut cmd = loc.git.in_dir(wt);
@@ -356,7 +358,7 @@ pub struct KeptDir {
 
 /// The directories of kept ignored files, oldest first.
 pub fn kept_dirs(repo: &Repo) -> Result<Vec<KeptDir>> {
-    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let base = crate::txn::state_dir(repo).join(IGNORED_DIR);
     let entries = match std::fs::read_dir(&base) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -393,13 +395,9 @@ pub struct Kept {
 /// Adds, before the worktree removals among `steps`, the steps that keep their ignored files
 /// (nothing with parallel.keepIgnored=false); returns what each removal does with them.
 /// Unchanged copies of the include files (a removal's `restore`, and `include`) are not kept.
-pub fn keep_ignored(
-    repo: &Repo,
-    steps: &mut Vec<Step>,
-    include: &[super::step::CopyFile],
-) -> Result<Vec<Kept>> {
+pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>, include: &[CopyFile]) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
-    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let base = crate::txn::state_dir(repo).join(IGNORED_DIR);
     let secs = crate::time::now_secs();
     let mut kept = Vec::new();
     let mut added = Vec::new();
@@ -408,7 +406,7 @@ pub fn keep_ignored(
         let Some((path, restore)) = removal(s) else {
             continue;
         };
-        let include: Vec<super::step::CopyFile> = restore.iter().chain(include).cloned().collect();
+        let include: Vec<CopyFile> = restore.iter().chain(include).cloned().collect();
         // A worktree git cannot read is left to the removal step to report.
         let mut files = ignored_entries(&repo.loc, path).unwrap_or_default();
         let skip: Vec<String> = files
@@ -456,16 +454,16 @@ pub fn keep_ignored(
 }
 
 /// The worktree a step removes (a task's, or a parked one trimmed), with its include files.
-fn removal(s: &Step) -> Option<(&Utf8PathBuf, &[super::step::CopyFile])> {
+fn removal(s: &Step) -> Option<(&Utf8PathBuf, &[CopyFile])> {
     match s {
-        Step::RemoveWorktree { path, restore, .. } => Some((path, restore)),
+        Step::RemoveWorktree(super::RemoveWorktree { path, restore, .. }) => Some((path, restore)),
         Step::Pool(p) => p.trimmed().map(|path| (path, &[][..])),
         _ => None,
     }
 }
 
 /// Whether `rel` in worktree `wt` is an unchanged copy of one of the include files.
-fn unchanged_copy(include: &[super::step::CopyFile], wt: &Utf8Path, rel: &str) -> bool {
+fn unchanged_copy(include: &[CopyFile], wt: &Utf8Path, rel: &str) -> bool {
     include.iter().any(|c| {
         c.rel == rel
             && matches!(

@@ -4,7 +4,7 @@
 
 use camino::Utf8Path;
 
-use super::step::CopyFile;
+use super::shared::{run_shell, CopyFile};
 use crate::error::Result;
 
 /// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
@@ -33,7 +33,7 @@ pub(super) fn make_ready(
         copy_file(&f.from, &dest)?;
     }
     if let Some(cmd) = post_start {
-        super::step::run_shell(cmd, path, "parallel.postStart")?;
+        run_shell(cmd, path, "parallel.postStart")?;
     }
     Ok(())
 }

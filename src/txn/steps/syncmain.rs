@@ -10,9 +10,47 @@
 use std::collections::{BTreeSet, HashMap};
 
 use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
 
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Repo};
+
+/// The `SyncMain` step: the main worktree's index and files brought from one commit to another
+/// (only the files that differ; local changes to them make it fail instead of being
+/// overwritten). `branch`: the branch the main worktree must still have checked out for its
+/// files to be touched (otherwise only the ref moves; None in journals written before it was
+/// recorded).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncMain {
+    pub from: String,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
+impl StepKind for SyncMain {
+    fn describe(&self) -> String {
+        format!(
+            "update the main worktree from {} to {}",
+            short(&self.from),
+            short(&self.to)
+        )
+    }
+
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::SyncMain(SyncMain {
+            from: self.to.clone(),
+            to: self.from.clone(),
+            branch: self.branch.clone(),
+        }))
+    }
+
+    fn apply(&self, repo: &Repo, proven: bool) -> Result<()> {
+        sync(repo, &self.from, &self.to, self.branch.as_deref(), proven)
+    }
+}
 
 /// One path that differs between the two commits: its blob on each side (None: absent).
 struct Change {
@@ -142,7 +180,7 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
         return Ok(());
     }
     if proven {
-        super::stale::clear(repo.git_dir.join("index.lock").as_std_path());
+        crate::txn::stale::clear(repo.git_dir.join("index.lock").as_std_path());
     }
     let changes = tree_diff(repo, from, to)?;
     if changes.is_empty() {
@@ -158,8 +196,8 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
         return Err(crate::refused!(
             help = "commit, stash or reset the staged changes in the main worktree, then run again",
             "cannot update the main worktree from {} to {}: its index has staged changes of its own in the files that change",
-            super::step::short(from),
-            super::step::short(to)
+            short(from),
+            short(to)
         ));
     }
     // The side the index holds; the files may be part-way to the other side.
