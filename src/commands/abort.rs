@@ -9,6 +9,7 @@
 //!
 
 use crate::txn::steps::{Refs, RemoveWorktree};
+use crate::txn::Meta;
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
@@ -345,10 +346,10 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
         summary: format!("abort {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({
-            "tasks": ids,
-            "backups": targets.iter().filter_map(|t| t.backup.clone()).collect::<Vec<_>>(),
-        }),
+        meta: Meta {
+            backups: Some(targets.iter().filter_map(|t| t.backup.clone()).collect()),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok((plan, kept))
 }

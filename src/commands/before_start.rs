@@ -64,14 +64,12 @@ fn has_key(task: &Task, key: &str) -> bool {
 /// in the operation log), None when the log no longer has that start.
 fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
     let entries = txn::oplog::read(&txn::state_dir(&env.ctx.repo)).ok()?;
-    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    let undone: Vec<&txn::OpId> = entries.iter().filter_map(|e| e.undoes.as_ref()).collect();
     let entry = entries.iter().rev().find(|e| {
         e.command == "start"
             && e.undoes.is_none()
-            && !undone.contains(&e.id.as_str())
-            && e.meta["tasks"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(id)))
+            && !undone.contains(&&e.id)
+            && e.meta.has_task(id)
     })?;
     // The task file as start found it: the old text it wrote over (--no-commit), else the
     // file in the target's commit before start's commit.

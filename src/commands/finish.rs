@@ -6,6 +6,7 @@
 //! refusal on conflicts, src/commands/merge.rs.
 
 use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -334,7 +335,10 @@ fn build_plan(
         summary: format!("finish {}", ids.join(", ")),
         steps,
         commit_point,
-        meta: serde_json::json!({ "tasks": ids, "backups": backups }),
+        meta: Meta {
+            backups: Some(backups),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok(plan)
 }

@@ -9,6 +9,7 @@
 //! a backup of unknown age is kept.
 
 use crate::txn::steps::Refs;
+use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
@@ -177,7 +178,10 @@ fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
         summary,
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "deleted": old.iter().map(|b| &b.name).collect::<Vec<_>>() }),
+        meta: Meta {
+            deleted: Some(old.iter().map(|b| b.name.clone()).collect()),
+            ..Meta::default()
+        },
     }
 }
 
@@ -201,7 +205,8 @@ fn backup_time(
                 _ => false,
             })
         })
-        .and_then(|e| crate::time::parse_iso(&e.time));
+        .filter(|e| e.time != jiff::Timestamp::UNIX_EPOCH)
+        .and_then(|e| u64::try_from(e.time.as_second()).ok());
     from_oplog.or_else(|| {
         let r = ctx.repo.gix.find_reference(name).ok()?;
         let mut platform = r.log_iter();

@@ -4,6 +4,7 @@
 //! (include files, postStart), as one transaction.
 
 use crate::txn::steps::AddWorktree;
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -111,7 +112,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
             post_start: ctx.repo.config("parallel.postStart"),
         })],
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id] }),
+        meta: Meta::tasks([id]),
     };
     let report = Joined {
         id: id.to_string(),

@@ -9,6 +9,7 @@
 //! and exits 1.
 
 use crate::txn::steps::{AddWorktree, Refs, RemoveWorktree};
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -249,7 +250,10 @@ impl Attempt {
             summary: format!("retry {id}"),
             steps,
             commit_point: None,
-            meta: serde_json::json!({ "tasks": [id], "backup": backup }),
+            meta: Meta {
+                backup: backup.clone(),
+                ..Meta::tasks([id])
+            },
         };
         let kept = txn::keep::keep_ignored(&env.ctx.repo, &mut plan.steps, &[])?;
         let report = Retried {

@@ -2,6 +2,7 @@
 //! in_progress and committed on the target first — all as one transaction.
 
 use crate::txn::steps::Refs;
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -441,7 +442,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
         summary: format!("start {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": ids }),
+        meta: Meta::tasks(ids.iter().copied()),
     };
     Ok((plan, base))
 }

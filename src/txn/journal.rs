@@ -6,6 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
+use super::meta::{Meta, OpId};
 use super::steps::Step;
 use crate::error::Result;
 
@@ -28,18 +29,19 @@ pub struct JournalStep {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Journal {
     pub version: u32,
-    pub id: String,
+    pub id: OpId,
     pub command: String,
     pub summary: String,
-    pub started_at: String,
+    #[serde(with = "crate::time::text")]
+    pub started_at: jiff::Timestamp,
     pub pid: u32,
     /// Steps up to and including this index roll back on failure; later ones roll forward.
     pub commit_point: Option<usize>,
     pub rolling_back: bool,
     pub steps: Vec<JournalStep>,
-    /// Free-form facts about the operation kept in the operation log (task ids, …).
-    #[serde(default)]
-    pub meta: serde_json::Value,
+    /// Facts about the operation kept in the operation log (task ids, …).
+    #[serde(default, deserialize_with = "Meta::or_null")]
+    pub meta: Meta,
 }
 
 pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
@@ -48,13 +50,13 @@ pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
 
 impl Journal {
     /// The journal of `plan` before any step has run.
-    pub fn begin(plan: super::Plan, id: String, started_at: String) -> Journal {
+    pub fn begin(plan: super::Plan) -> Journal {
         Journal {
             version: 1,
-            id,
+            id: OpId::new(),
             command: plan.command,
             summary: plan.summary,
-            started_at,
+            started_at: crate::time::now(),
             pid: std::process::id(),
             commit_point: plan.commit_point,
             rolling_back: false,

@@ -10,6 +10,7 @@ mod failpoint;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
+pub mod meta;
 pub mod oplog;
 mod probe;
 mod recover;
@@ -23,6 +24,7 @@ use camino::Utf8PathBuf;
 use crate::git::Repo;
 pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
+pub use meta::{Meta, OpId};
 pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
 pub use steps::{keep, pool, push, syncmain, testgate, Step};
@@ -37,8 +39,8 @@ pub struct Plan {
     /// Index of the step that makes the operation take effect: a failure up to it rolls
     /// everything back; a failure after it leaves the journal for `recover --continue`.
     pub commit_point: Option<usize>,
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
-    pub meta: serde_json::Value,
+    #[serde(skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
 }
 
 impl std::fmt::Display for Plan {
@@ -98,13 +100,6 @@ pub fn begin(repo: &Repo, what: &str) -> Result<()> {
     ensure_no_pending(repo)
 }
 
-fn now_id() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{}", t.as_nanos(), std::process::id())
-}
-
 /// Applies a plan as one transaction.
 pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     let dir = state_dir(repo);
@@ -115,7 +110,7 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     };
     ensure_no_pending(repo)?;
     check::preflight(repo, &plan)?;
-    let mut journal = Journal::begin(plan, now_id(), crate::time::now_iso());
+    let mut journal = Journal::begin(plan);
     journal.save(&dir)?;
     let result = run::forward(repo, &dir, &mut journal, false);
     let outcome = match result {
@@ -185,20 +180,15 @@ fn failed(
 
 /// Appends the completed operation to the operation log.
 fn finish_log(dir: &camino::Utf8Path, journal: &Journal) -> crate::error::Result<()> {
-    let undoes = journal
-        .meta
-        .get("undoes")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
     oplog::append(
         dir,
         &oplog::Entry {
             id: journal.id.clone(),
             command: journal.command.clone(),
             summary: journal.summary.clone(),
-            time: crate::time::now_iso(),
-            steps: journal.steps.iter().map(|s| s.step.clone()).collect(),
-            undoes,
+            time: crate::time::now(),
+            steps: steps_of(journal),
+            undoes: journal.meta.undoes.clone(),
             meta: journal.meta.clone(),
         },
     )

@@ -33,9 +33,9 @@ pub fn probe(repo: &Repo, summary: &str, commit: &str, command: &str) -> Result<
         summary: summary.to_string(),
         steps: vec![step.clone()],
         commit_point: None,
-        meta: serde_json::Value::Null,
+        meta: super::Meta::default(),
     };
-    let mut journal = Journal::begin(plan, super::now_id(), crate::time::now_iso());
+    let mut journal = Journal::begin(plan);
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;

@@ -103,7 +103,11 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
         summary: format!("undo {}", last.summary),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "undoes": last.id, "undone_command": last.command }),
+        meta: super::Meta {
+            undoes: Some(last.id.clone()),
+            undone_command: Some(last.command.clone()),
+            ..super::Meta::default()
+        },
     };
     Ok((plan, last.summary.clone()))
 }

@@ -5,6 +5,7 @@
 //! the remote lacks is kept (the command publishes them); anything diverged is refused.
 
 use crate::txn::steps::{Refs, SyncMain};
+use crate::txn::Meta;
 use gix::ObjectId;
 
 use crate::commands::common::Env;
@@ -97,7 +98,10 @@ fn plan(env: &Env, remote: &str) -> Result<Option<Plan>> {
         summary: format!("sync from {remote}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "remote": remote }),
+        meta: Meta {
+            remote: Some(remote.to_string()),
+            ..Meta::default()
+        },
     }))
 }
 
