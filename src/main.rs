@@ -12,6 +12,7 @@ macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
 
 #[macro_use]
 mod output;
+mod atomic;
 mod cli;
 mod commands;
 mod context;

@@ -4,7 +4,6 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 
 use super::meta::{Meta, OpId};
 use super::steps::Step;
@@ -90,17 +89,10 @@ impl Journal {
     /// Writes the journal atomically (temp file, fsync, rename, fsync of the directory).
     pub fn save(&self, dir: &Utf8Path) -> Result<()> {
         let p = path(dir);
-        let tmp = dir.join("journal.tmp");
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| crate::fatal!("cannot encode the journal: {e}"))?;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &p)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::atomic::write(p.as_std_path(), text.as_bytes())
+            .map_err(|e| crate::fatal!("cannot write the journal {p}: {e}"))
     }
 
     pub fn remove(dir: &Utf8Path) -> Result<()> {

@@ -523,10 +523,11 @@ fn write_gitdir(admin: &Utf8Path, to: &Utf8Path) -> Result<()> {
             .map_err(|p| crate::fatal!("the current dir is not UTF-8: {}", p.display()))?
             .join(to)
     };
-    let tmp = admin.join("gitdir.git-parallel-tmp");
-    std::fs::write(&tmp, format!("{abs}/.git\n"))
-        .and_then(|()| std::fs::rename(&tmp, admin.join("gitdir")))
-        .map_err(|e| crate::fatal!("cannot write {admin}/gitdir: {e}"))
+    crate::atomic::write(
+        admin.join("gitdir").as_std_path(),
+        format!("{abs}/.git\n").as_bytes(),
+    )
+    .map_err(|e| crate::fatal!("cannot write {admin}/gitdir: {e}"))
 }
 
 /// Renames a directory, making the destination's parent first (again if another step removed

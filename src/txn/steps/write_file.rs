@@ -38,9 +38,6 @@ impl StepKind for WriteFile {
 }
 
 fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
-    let tmp = Utf8PathBuf::from(format!("{path}.git-parallel.tmp"));
-    // A temp file of an earlier, killed run of this step.
-    let _ = std::fs::remove_file(&tmp);
     let cur = std::fs::read_to_string(path).unwrap_or_default();
     if cur == new {
         return Ok(());
@@ -51,10 +48,6 @@ fn write_file(path: &Utf8Path, old: &str, new: &str) -> Result<()> {
             "{path} was changed by someone else meanwhile; not overwriting it"
         ));
     }
-    std::fs::write(&tmp, new)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    crate::atomic::write(path.as_std_path(), new.as_bytes())
+        .map_err(|e| crate::fatal!("cannot write {path}: {e}"))
 }

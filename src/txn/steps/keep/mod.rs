@@ -312,14 +312,10 @@ pub fn move_path(src: &Path, dst: &Path) -> Result<()> {
 /// The cross-filesystem half of [`move_path`]: a copy under a temporary name, renamed into
 /// place once complete (the source is deleted by the caller afterwards).
 fn copy_into_place(src: &Path, dst: &Path) -> Result<()> {
-    let mut tmp = dst.as_os_str().to_owned();
-    tmp.push(".git-parallel-tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    remove_any(&tmp)?;
-    copy_tree(src, &tmp)?;
-    std::fs::rename(&tmp, dst)
-        .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", tmp.display(), dst.display()))?;
-    Ok(())
+    crate::atomic::replace(dst, |tmp| {
+        copy_tree(src, tmp).map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", src.display(), dst.display()))
 }
 
 fn remove_any(p: &Path) -> Result<()> {
