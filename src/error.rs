@@ -21,6 +21,9 @@ pub enum Error {
     Fatal(miette::Report),
     /// A signal stopped the command and what it had done was rolled back: exit 128 + signal.
     Interrupted { signal: i32, report: miette::Report },
+    /// The command's report, already printed, says that it failed (a command `exec` ran exited
+    /// non-zero, `validate --json` found errors): exit 1, nothing more to print.
+    Failed,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,7 +40,7 @@ impl Error {
     pub fn report(&self) -> Option<&miette::Report> {
         match self {
             Error::Refused(r) | Error::Fatal(r) | Error::Interrupted { report: r, .. } => Some(r),
-            Error::Usage { .. } => None,
+            Error::Usage { .. } | Error::Failed => None,
         }
     }
 }
@@ -47,6 +50,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage { message, .. } => f.write_str(message),
+            Error::Failed => f.write_str("the report says the command failed"),
             Error::Refused(r) | Error::Fatal(r) | Error::Interrupted { report: r, .. } => {
                 write!(f, "{r}")
             }
@@ -84,6 +88,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage { message, .. } => write!(f, "usage error: {message}"),
+            Error::Failed => write!(f, "failed (reported)"),
             Error::Refused(r) => write!(f, "refused: {r:?}"),
             Error::Fatal(r) => write!(f, "fatal: {r:?}"),
             Error::Interrupted { signal, report } => write!(f, "signal {signal}: {report:?}"),

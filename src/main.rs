@@ -15,16 +15,14 @@ mod output;
 mod atomic;
 mod cli;
 mod commands;
-mod context;
 mod error;
 mod git;
-mod pool;
+mod parallel_map;
 mod progress;
-mod radar;
-mod report;
 mod taskgraph;
 mod time;
 mod txn;
+mod workflow;
 
 use std::io::Write;
 
@@ -40,30 +38,16 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let code = match real_main() {
-        // A report that says the command failed (exec's failed commands, validate --json).
-        Ok(()) if output::marked_failed() => 1,
         Ok(()) => 0,
         Err(e) => report(e),
     };
-    // The repository lock a mutating command took when it began planning.
-    txn::lock::release_held();
+    // A report that could not be written: fatal (128) like git. (A transaction that took
+    // effect has already said so: see report::emit_applied.)
     let code = match output::finish() {
         Ok(()) => code,
-        Err(e) => report(output_failed(&e)),
+        Err(e) => report(fatal!("cannot write to standard output: {e}")),
     };
     std::process::exit(code);
-}
-
-/// The error for a report that could not be written: fatal (128) like git, and when a
-/// transaction had applied, saying so — the repository did change.
-fn output_failed(e: &std::io::Error) -> Error {
-    match output::applied() {
-        Some(summary) => fatal!(
-            help = "the operation DID take effect; see 'git parallel status' (do not run it again)",
-            "'{summary}' took effect, but its report could not be written to standard output: {e}"
-        ),
-        None => fatal!("cannot write to standard output: {e}"),
-    }
 }
 
 fn real_main() -> error::Result<()> {
@@ -94,7 +78,7 @@ fn real_main() -> error::Result<()> {
 fn exit_code(e: &Error) -> i32 {
     match e {
         Error::Usage { .. } => 129,
-        Error::Refused(_) => 1,
+        Error::Refused(_) | Error::Failed => 1,
         Error::Fatal(_) => 128,
         Error::Interrupted { signal, .. } => 128 + signal,
     }
@@ -117,6 +101,8 @@ fn report(e: Error) -> i32 {
         Error::Fatal(r) => {
             let _ = write!(err, "{}", error::render("fatal", &r, color));
         }
+        // The report already printed says what failed.
+        Error::Failed => {}
     }
     code
 }

@@ -1,8 +1,8 @@
 //! Standard output that never panics. Every print of the commands goes through [`write`]
 //! (`println!`/`print!` are shadowed crate-wide in main.rs to call [`print`], which keeps the
-//! first write error instead of panicking, as git keeps `ferror(stdout)`). At the end [`finish`]
-//! flushes and returns that error, so `main` can exit 128 — saying the operation DID take effect
-//! when a transaction had applied (see [`took_effect`]) — instead of exiting 0 or 101.
+//! first write error instead of panicking, as git keeps `ferror(stdout)`). [`finish`] flushes
+//! and returns that error, so the driver can exit 128 saying the operation DID take effect when
+//! a transaction had applied (and `main` exits 128 otherwise) instead of exiting 0 or 101.
 //!
 //! A closed pipe still ends the process quietly through SIGPIPE (`git parallel status | head`).
 //! A stdout closed before the start (`>&-`) is /dev/null by then (Rust's runtime, like git's
@@ -20,8 +20,6 @@ use std::sync::Mutex;
 
 /// The first error writing to stdout.
 static FAILED: Mutex<Option<io::Error>> = Mutex::new(None);
-/// The summary of the transaction that took effect in this run, if one did.
-static APPLIED: Mutex<Option<String>> = Mutex::new(None);
 
 /// When to colour, as git spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +110,7 @@ pub fn color() -> (bool, bool) {
 /// Whether `-q` was given: nothing on success but warnings the user must act on.
 static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// Keeps `-q` for code that has no [`crate::context::Output`] at hand (the transaction steps).
+/// Keeps `-q` for code that has no [`crate::workflow::context::Output`] at hand (the transaction steps).
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
@@ -180,32 +178,6 @@ pub fn record(e: io::Error) {
 /// Writes to stderr; errors there have nowhere to be reported and are ignored.
 pub fn eprint(args: fmt::Arguments<'_>) {
     let _ = io::stderr().lock().write_fmt(args);
-}
-
-/// Records that the transaction `summary` took effect (its journal is settled).
-pub fn took_effect(summary: &str) {
-    if let Ok(mut a) = APPLIED.lock() {
-        *a = Some(summary.to_string());
-    }
-}
-
-/// Set when a command's report says that it failed (a command exec ran exited non-zero,
-/// `validate --json` found errors): the report is all there is to say, and the exit code is 1.
-static MARKED_FAILED: AtomicBool = AtomicBool::new(false);
-
-/// Records that the report just printed is one of failure: the process exits 1.
-pub fn mark_failed() {
-    MARKED_FAILED.store(true, Ordering::Relaxed);
-}
-
-/// Whether [`mark_failed`] was called.
-pub fn marked_failed() -> bool {
-    MARKED_FAILED.load(Ordering::Relaxed)
-}
-
-/// The transaction that took effect in this run, if any.
-pub fn applied() -> Option<String> {
-    APPLIED.lock().ok().and_then(|a| a.clone())
 }
 
 /// Flushes stdout; the first error of the run, if any.

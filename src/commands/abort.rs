@@ -15,23 +15,23 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::{free_backup_name, snapshot_changes};
-use super::before_start;
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::ids_or_in_progress;
-use super::submodules;
-use super::worktrees::{task_worktree, worktree_changes};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::RefUpdate;
-use crate::report::Report;
 use crate::taskgraph::Status;
 use crate::txn::keep::{self, Keep, Kept};
 use crate::txn::{Plan, Step};
+use crate::workflow::backup::{free_backup_name, snapshot_changes};
+use crate::workflow::before_start;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::ids_or_in_progress;
+use crate::workflow::session::Session;
+use crate::workflow::submodules;
+use crate::workflow::worktrees::{task_worktree, worktree_changes};
 
 /// One task about to be aborted, with what was found about it.
 struct Target {
@@ -85,7 +85,7 @@ impl Target {
     }
 
     /// Its worktree as shown in messages (`?` when it has none).
-    fn shown_worktree(&self, env: &Env) -> String {
+    fn shown_worktree(&self, env: &Session) -> String {
         env.show(self.worktree.as_deref().unwrap_or(Utf8Path::new("?")))
     }
 }
@@ -95,7 +95,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Aborted>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let force = ctx.args.on(&defs::ABORT_FORCE);
     let idx = select(&env)?;
     if idx.is_empty() {
@@ -108,7 +108,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Aborted>> {
 }
 
 /// The named tasks (each must be in progress), or every task in progress.
-fn select(env: &Env) -> Result<Vec<usize>> {
+fn select(env: &Session) -> Result<Vec<usize>> {
     let tasks = &env.tf.graph.tasks;
     let selection = ids_or_in_progress(env, env.tf.path.as_str(), |i| {
         let task = &tasks[i];
@@ -117,7 +117,7 @@ fn select(env: &Env) -> Result<Vec<usize>> {
                 "{}: its status is {}, not in_progress; {}",
                 task.id,
                 task.status,
-                common::status_advice(task)
+                crate::workflow::suggest::status_advice(task)
             )
         }))
     })?;
@@ -132,8 +132,8 @@ fn select(env: &Env) -> Result<Vec<usize>> {
 }
 
 /// Looks at each task's branch and worktree.
-fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
-    let copy = super::worktrees::include_files(env)?;
+fn inspect(env: &Session, idx: &[usize]) -> Result<Vec<Target>> {
+    let copy = crate::workflow::worktrees::include_files(env)?;
     let mut out = Vec::new();
     for &i in idx {
         let t = &env.tf.graph.tasks[i];
@@ -166,7 +166,7 @@ fn inspect(env: &Env, idx: &[usize]) -> Result<Vec<Target>> {
 }
 
 /// Every problem at once; with --force only those force cannot override remain.
-fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
+fn check(env: &Session, targets: &[Target], force: bool) -> Result<()> {
     let mut problems = Vec::new();
     for t in targets {
         if t.not_ours {
@@ -196,7 +196,7 @@ fn check(env: &Env, targets: &[Target], force: bool) -> Result<()> {
 }
 
 /// A task whose `assigned_to` names a branch git-parallel did not make for it.
-fn not_ours_problem(env: &Env, t: &Target) -> String {
+fn not_ours_problem(env: &Session, t: &Target) -> String {
     let expected = env
         .tf
         .task(&t.id)
@@ -216,7 +216,7 @@ fn not_ours_problem(env: &Env, t: &Target) -> String {
 }
 
 /// What even --force does not override: running inside the worktree, another checkout there.
-fn place_problems(env: &Env, t: &Target) -> Vec<String> {
+fn place_problems(env: &Session, t: &Target) -> Vec<String> {
     let mut problems = Vec::new();
     if let Some(wt) = &t.worktree {
         if env.ctx.repo.current_worktree.as_deref() == Some(wt.as_path()) {
@@ -239,7 +239,7 @@ fn place_problems(env: &Env, t: &Target) -> Vec<String> {
 }
 
 /// The task's own work that only --force discards (after saving it).
-fn work_problems(env: &Env, t: &Target) -> Vec<String> {
+fn work_problems(env: &Session, t: &Target) -> Vec<String> {
     let mut problems = Vec::new();
     if t.commits > 0 {
         problems.push(format!(
@@ -287,7 +287,7 @@ fn work_problems(env: &Env, t: &Target) -> Vec<String> {
 
 /// The plan: backups (with --force), the worktrees (their ignored files kept), the branches,
 /// the task file. Also what happens to the worktrees' ignored files.
-fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, Vec<Kept>)> {
+fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Plan, Vec<Kept>)> {
     let mut steps = Vec::new();
     let backups = backups(env, targets, force)?;
     let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
@@ -319,7 +319,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
             }));
         }
     }
-    let include = super::worktrees::include_files(env)?;
+    let include = crate::workflow::worktrees::include_files(env)?;
     let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
     let deletes: Vec<RefUpdate> = targets
         .iter()
@@ -356,7 +356,7 @@ fn build_plan(env: &Env, targets: &mut [Target], force: bool) -> Result<(Plan, V
 
 /// With --force, for each task with work or a lock: the ref updates that save its submodule
 /// commits, its branch tip and its uncommitted changes (recorded in the targets).
-fn backups(env: &Env, targets: &mut [Target], force: bool) -> Result<Vec<RefUpdate>> {
+fn backups(env: &Session, targets: &mut [Target], force: bool) -> Result<Vec<RefUpdate>> {
     let mut backups = Vec::new();
     let mut taken = Vec::new();
     let mut save = |base: String, commit: String, taken: &mut Vec<String>| -> Result<String> {
@@ -460,7 +460,7 @@ struct SubmoduleBackup {
 
 impl Aborted {
     /// No task in progress: nothing to abort.
-    fn nothing(env: &Env) -> Aborted {
+    fn nothing(env: &Session) -> Aborted {
         Aborted {
             target: short_branch(&env.target).to_string(),
             aborted: Vec::new(),
@@ -471,7 +471,7 @@ impl Aborted {
         }
     }
 
-    fn new(env: &Env, targets: &[Target], kept: Vec<Kept>) -> Aborted {
+    fn new(env: &Session, targets: &[Target], kept: Vec<Kept>) -> Aborted {
         let aborted = targets
             .iter()
             .map(|t| AbortedTask {

@@ -8,14 +8,14 @@ use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::select::named_task;
-use crate::context::Context;
 use crate::error::Result;
-use crate::report::Report;
 use crate::taskgraph::{schedule, Edit, Status};
 use crate::txn::Plan;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::Session;
 
 /// What `approve` did (`--json`: `approved`, `already_approved`, `ready`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -41,19 +41,19 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Approved>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let task = named_task(&env, "approve")?;
     let id = task.id.as_str();
     if !task.checkpoint {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot approve {id}: it is not a checkpoint (its status is {}); only checkpoints wait for approval",
             task.status
         ));
     }
     if task.status != Status::Completed {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot approve {id}: its status is {}, not completed (a checkpoint is approved once its work is merged)",
             task.status
         ));
@@ -98,7 +98,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Approved>> {
 }
 
 /// Dependents of `id` that its approval at `now` makes ready (on the graph as it will be).
-fn newly_ready(env: &Env, id: &str, now: &str) -> Vec<String> {
+fn newly_ready(env: &Session, id: &str, now: &str) -> Vec<String> {
     let mut graph = env.tf.graph.clone();
     let before: Vec<bool> = (0..graph.tasks.len())
         .map(|k| schedule::is_ready(&graph, k))

@@ -4,14 +4,14 @@
 //! completed checkpoint awaiting `approve`. It is quick and silent: on any problem it prints
 //! nothing and exits 0.
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::taskgraph::{schedule, TaskFile};
+use crate::workflow::context::Context;
 
 pub fn run(ctx: &Context) -> Result<()> {
     let ids = task_ids(ctx, &ctx.args.positionals).unwrap_or_default();
     let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
-    super::render::print_document("__complete", text);
+    crate::workflow::render::print_document("__complete", text);
     Ok(())
 }
 

@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
-use super::common::Env;
-use super::select::ids_or_in_progress;
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::output;
-use crate::report::{self, Report};
 use crate::taskgraph::{Status, Task};
+use crate::workflow::context::{Context, Output};
+use crate::workflow::report::{self, Report};
+use crate::workflow::select::ids_or_in_progress;
+use crate::workflow::session::Session;
 
 /// One command to run: a task and its worktree.
 struct Job {
@@ -102,7 +102,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         ));
     }
     let jobs_max = jobs_limit(ctx)?;
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let jobs = select(&env)?;
     let outcomes = if jobs.is_empty() {
         Vec::new()
@@ -115,7 +115,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         report.after_summary(outcomes.iter().any(|o| o.not_found));
     }
     if outcomes.iter().any(|o| !o.ok()) {
-        crate::output::mark_failed();
+        return Err(crate::error::Error::Failed);
     }
     Ok(())
 }
@@ -123,7 +123,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 /// `-j N`, else the number of CPUs.
 fn jobs_limit(ctx: &Context) -> Result<usize> {
     match ctx.args.value(&defs::JOBS) {
-        None => Ok(crate::pool::cpus_or(1)),
+        None => Ok(crate::parallel_map::cpus_or(1)),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
             _ => Err(Error::usage(
@@ -135,7 +135,7 @@ fn jobs_limit(ctx: &Context) -> Result<usize> {
 }
 
 /// The named tasks (each must have a worktree) or every in-progress task that has one.
-fn select(env: &Env) -> Result<Vec<Job>> {
+fn select(env: &Session) -> Result<Vec<Job>> {
     let worktrees = env.ctx.repo.worktrees()?;
     let worktree_for = |i: usize| {
         let branch = env.branch_of(&env.tf.graph.tasks[i]);
@@ -177,11 +177,11 @@ fn select(env: &Env) -> Result<Vec<Job>> {
 }
 
 /// Why the named task `t` has no worktree to run in.
-fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
-    if super::worktrees::in_progress_elsewhere(env, t)? {
+fn no_worktree_problem(env: &Session, t: &Task) -> Result<String> {
+    if crate::workflow::worktrees::in_progress_elsewhere(env, t)? {
         return Ok(format!(
             "{}; it has no worktree here",
-            super::worktrees::elsewhere_note(env, t)
+            crate::workflow::worktrees::elsewhere_note(env, t)
         ));
     }
     let id = &t.id;
@@ -199,11 +199,11 @@ fn no_worktree_problem(env: &Env, t: &Task) -> Result<String> {
 }
 
 /// Says why the in-progress task `t`, which no worktree here has checked out, is skipped.
-fn skipped(env: &Env, t: &Task) -> Result<()> {
-    if super::worktrees::in_progress_elsewhere(env, t)? {
+fn skipped(env: &Session, t: &Task) -> Result<()> {
+    if crate::workflow::worktrees::in_progress_elsewhere(env, t)? {
         output::eprint(format_args!(
             "note: {}; skipped (reset it with: git parallel abort {})\n",
-            super::worktrees::elsewhere_note(env, t),
+            crate::workflow::worktrees::elsewhere_note(env, t),
             t.id
         ));
     } else {
@@ -223,7 +223,7 @@ const PREFIX_COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outcome> {
     let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0) + 2;
     let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
-    crate::pool::map_bounded(&indexed, limit, |&(i, job)| {
+    crate::parallel_map::map_bounded(&indexed, limit, |&(i, job)| {
         let prefix = format!("{:<width$} ", format!("[{}]", job.id));
         let color = PREFIX_COLORS[i % PREFIX_COLORS.len()];
         let sink = Sink {

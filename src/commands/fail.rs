@@ -6,18 +6,18 @@ use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::named_task;
-use super::worktrees::task_worktree;
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status};
 use crate::txn::Plan;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::Session;
+use crate::workflow::worktrees::task_worktree;
 
 /// What `fail` did (`--json`: `failed`, `max_retries`, `can_retry`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -54,12 +54,12 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let task = named_task(&env, "fail")?;
     let id = task.id.as_str();
     if task.status != Status::InProgress {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot fail {id}: its status is {}, not in_progress",
             task.status
         ));

@@ -12,21 +12,21 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::free_backup_name;
-use super::bisect::TestFailure;
-use super::common::Env;
-use super::driver::{drive, Prepared};
-use super::merge::{merge_all, refuse_conflicts, Conflict, Merged};
-use super::mergeable::{candidates, Candidate, Skipped};
-use super::render::plural;
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::RefUpdate;
-use crate::report::{self, Report};
 use crate::taskgraph::{schedule, Edit, Status, TaskFile};
 use crate::txn::{self, Plan, Step};
+use crate::workflow::backup::free_backup_name;
+use crate::workflow::bisect::TestFailure;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::merge::{merge_all, refuse_conflicts, Conflict, Merged};
+use crate::workflow::mergeable::{candidates, Candidate, Skipped};
+use crate::workflow::render::plural;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Session;
 
 /// What `finish` did, or why it merged nothing.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -106,7 +106,7 @@ pub struct NothingFinished {
 
 /// Whether finish folds the task file's status change into its last merge commit instead of
 /// a separate `chore(...)` commit (`parallel.foldStatus`, default false).
-fn fold_status(env: &Env) -> bool {
+fn fold_status(env: &Session) -> bool {
     matches!(
         env.ctx
             .repo
@@ -118,7 +118,7 @@ fn fold_status(env: &Env) -> bool {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let mut batch = None;
     let prepared = prepare(&env, &mut batch)?;
     match (drive(ctx, prepared), batch) {
@@ -129,7 +129,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 /// The plan and report; `batch` is set when the test gate may have to be bisected.
-fn prepare(env: &Env, batch: &mut Option<gate::Batch>) -> Result<Prepared<FinishReport>> {
+fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<FinishReport>> {
     let ctx = env.ctx;
     let (candidates, skipped) = candidates(env)?;
     for s in &skipped {
@@ -160,7 +160,7 @@ fn prepare(env: &Env, batch: &mut Option<gate::Batch>) -> Result<Prepared<Finish
 }
 
 /// Everything that must hold before anything changes, all failures listed at once.
-fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
+fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
     let mut problems = Vec::new();
     let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
         .iter()
@@ -234,7 +234,7 @@ fn check_preconditions(env: &Env, candidates: &[Candidate]) -> Result<()> {
 }
 
 /// Files each branch changed must lie inside its task's paths; overlaps are reported.
-fn check_boundaries(env: &Env, candidates: &[Candidate]) -> Result<()> {
+fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
     let warn_only = env.ctx.args.on(&defs::ALLOW_OUTSIDE)
         || env
             .ctx
@@ -294,7 +294,7 @@ fn done<'c>(candidates: &'c [Candidate], merged: &Merged) -> Vec<&'c Candidate> 
 /// status commit `final_tip` (the commit point, with the main worktree synced), then the
 /// worktrees and branches removed.
 fn build_plan(
-    env: &Env,
+    env: &Session,
     candidates: &[Candidate],
     merged: &Merged,
     final_tip: ObjectId,
@@ -327,7 +327,7 @@ fn build_plan(
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
         let tip = final_tip.to_string();
-        super::pooled::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
         steps.extend(cleanup);
     }
     let plan = Plan {
@@ -346,7 +346,7 @@ fn build_plan(
 /// The commit marking the tasks `ids` completed, made on the merged result (whose task file
 /// may have changed) — or folded into the last merge commit (`parallel.foldStatus`). The
 /// merged result itself when the task file is outside the repository.
-fn status_commit(env: &Env, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
+fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
     let Some(rel) = &env.task_rel else {
         return Ok(merged.tip);
     };
@@ -381,7 +381,7 @@ fn status_commit(env: &Env, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
 /// branches checked unmoved, and (without `--keep`) a backup of each merged tip. Also the
 /// backup names.
 fn target_updates(
-    env: &Env,
+    env: &Session,
     done: &[&Candidate],
     final_tip: ObjectId,
     keep: bool,
@@ -417,8 +417,8 @@ fn target_updates(
 
 /// After the commit point: the merged tasks' worktrees removed (with what `undo` needs to make
 /// them ready again, as start did), then their branches deleted.
-fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
-    let restore = super::worktrees::include_files(env)?;
+fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
+    let restore = crate::workflow::worktrees::include_files(env)?;
     let post_start = env.ctx.repo.config("parallel.postStart");
     let mut steps = Vec::new();
     for c in done {
@@ -448,7 +448,7 @@ fn cleanup_steps(env: &Env, done: &[&Candidate], message: String) -> Result<Vec<
 
 /// The report of merging the `candidates` as `merged`, the target then at `final_tip`.
 fn finished(
-    env: &Env,
+    env: &Session,
     candidates: &[Candidate],
     merged: &Merged,
     final_tip: ObjectId,
@@ -551,7 +551,7 @@ impl Finished {
             let left: Vec<&str> = self.conflicts.iter().map(|c| c.id()).collect();
             writeln!(f, "Left running (conflicts): {}", left.join(", "))?;
         }
-        super::bisect::fmt_failures(f, &self.test_failures, self.tested.as_deref())?;
+        crate::workflow::bisect::fmt_failures(f, &self.test_failures, self.tested.as_deref())?;
         for line in &self.kept_lines {
             writeln!(f, "{line}")?;
         }

@@ -13,14 +13,14 @@ use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::BACKUP_PREFIX;
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::RefUpdate;
-use crate::report::Report;
 use crate::txn::{self, keep, Plan, Step};
+use crate::workflow::backup::BACKUP_PREFIX;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
 
 const DAY: u64 = 86_400;
 
@@ -93,13 +93,13 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
             } else {
                 0
             };
-            super::pooled::trim_steps(ctx, main, cap)?
+            crate::workflow::pool::trim_steps(ctx, main, cap)?
         }
         None => Default::default(),
     };
     let mut plan = (!old.is_empty() || !old_dirs.is_empty() || !trims.is_empty())
         .then(|| build_plan(keep, &old, &old_dirs));
-    let mut pool_lines = super::pooled::lines(&trims, |p| ctx.display_path(p));
+    let mut pool_lines = crate::workflow::pool::lines(&trims, |p| ctx.display_path(p));
     if let Some(plan) = plan.as_mut().filter(|_| !trims.is_empty()) {
         plan.summary
             .push_str(&format!(", trim {} parked worktree(s)", trims.len()));
@@ -332,7 +332,7 @@ mod tests {
              refs/parallel/backup/A-01  0123456789  (31 days old)\n\
              Kept 1 newer backup ref.\n"
         );
-        let v = crate::report::envelope("gc", &r);
+        let v = crate::workflow::report::envelope("gc", &r);
         let keys: Vec<&str> = v
             .as_object()
             .map(|o| o.keys().map(String::as_str).collect())

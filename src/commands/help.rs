@@ -17,7 +17,7 @@ pub fn open_manual(cmd: Option<&'static Command>) -> Result<()> {
     if std::io::stdout().is_terminal() && run_man() {
         return Ok(());
     }
-    super::render::print_document("help", doc::long_help(cmd));
+    crate::workflow::render::print_document("help", doc::long_help(cmd));
     Ok(())
 }
 

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{complete, defs, doc, Args};
-use crate::context::Output;
 use crate::error::Result;
-use crate::report::{self, Report};
+use crate::workflow::context::Output;
+use crate::workflow::report::{self, Report};
 
 /// One file to write.
 struct Target {

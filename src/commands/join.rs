@@ -9,17 +9,18 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{unknown_id_hint, Env};
-use super::driver::{drive, Prepared};
-use super::remote::{publisher, set_upstream, Publish};
-use super::worktrees::{include_files, launch_line};
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report::Report;
 use crate::taskgraph::Status;
 use crate::txn::{Plan, Step};
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::remote::{publisher, set_upstream, Publish};
+use crate::workflow::report::Report;
+use crate::workflow::session::Session;
+use crate::workflow::suggest::unknown_id_hint;
+use crate::workflow::worktrees::{include_files, launch_line};
 
 /// The worktree made for a task started elsewhere (`--json`: `id`, `branch`, `worktree`,
 /// `upstream`, `next`).
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let id = ctx
         .args
         .positionals

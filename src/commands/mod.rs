@@ -1,8 +1,10 @@
-//! One module per command; `run` dispatches on the parsed command.
+//! The commands layer: one module per command and nothing else. Each owns its arguments, a
+//! `prepare` that computes the plan and report, and the call to the driver; [`run`] dispatches on
+//! the parsed command. May import the workflow layer (src/workflow/), the engine (src/txn/) and
+//! the leaves (src/taskgraph/, src/git/, src/cli/, output); no command module imports another.
 
 pub mod abort;
 pub mod approve;
-pub mod common;
 pub mod complete;
 pub mod demo;
 pub mod exec;
@@ -20,30 +22,13 @@ pub mod retry;
 pub mod run;
 pub mod start;
 pub mod status;
-pub mod submodules;
 pub mod undo;
 pub mod validate;
 
-// Shared pieces, not commands: no command module imports another.
-pub mod backup;
-pub mod before_start;
-pub mod bisect;
-pub mod block;
-pub mod driver;
-pub mod json_doc;
-pub mod merge;
-pub mod mergeable;
-pub mod pooled;
-pub mod readiness;
-pub mod remote;
-pub mod render;
-pub mod select;
-pub mod table;
-pub mod worktrees;
-
 use crate::cli::{Args, CommandId};
-use crate::context::Context;
 use crate::error::Result;
+use crate::workflow::context::Context;
+use crate::workflow::remote;
 
 /// Runs the parsed command: an exhaustive match from the table's `CommandId` to its run
 /// function.
@@ -75,10 +60,6 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Exec => exec::run,
         CommandId::Run => run::run,
     };
-    let dry_run = &crate::cli::defs::DRY_RUN;
-    if args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run) {
-        crate::git::PLAN_ONLY.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
     let ctx = Context::open(args)?;
     remote::session(&ctx, run)
 }
@@ -86,7 +67,8 @@ pub fn run(args: Args) -> Result<()> {
 /// The report type of every command with a `--json` document, for docs/json.md (json_doc):
 /// registering one is this one line, `schema::<module::Type>("command")`.
 pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
-    use json_doc::schema;
+    use crate::workflow::{bisect, merge};
+    use generate::json_doc::schema;
     vec![
         schema::<status::StatusReport>("status"),
         schema::<plan::PlanReport>("plan"),

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use std::fmt;
 
-use super::common::Env;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report::{self, Report};
 use crate::taskgraph::Status;
+use crate::workflow::context::Context;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Session;
 
 /// The worktree of a started task (`--json`: `id`, `status`, `path`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -38,7 +38,7 @@ impl Report for TaskPath {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let id = ctx
         .args
         .positionals
@@ -47,17 +47,17 @@ pub fn run(ctx: &Context) -> Result<()> {
         .unwrap_or_default();
     let Some(task) = env.tf.task(id) else {
         return Err(crate::refused!(
-            help = super::common::unknown_id_hint(&env.tf, id),
+            help = crate::workflow::suggest::unknown_id_hint(&env.tf, id),
             "no task '{id}' in {}",
             env.show(&env.task_path)
         ));
     };
     let Some(wt) = env.worktree_of(task)? else {
-        if super::worktrees::in_progress_elsewhere(&env, task)? {
+        if crate::workflow::worktrees::in_progress_elsewhere(&env, task)? {
             return Err(crate::refused!(
                 help = format!("to start it here, reset it first: git parallel abort {id} && git parallel start {id}"),
                 "{}; it has no worktree here",
-                super::worktrees::elsewhere_note(&env, task)
+                crate::workflow::worktrees::elsewhere_note(&env, task)
             ));
         }
         let branch = env.branch_of(task);

@@ -6,15 +6,15 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::readiness::{max_tasks, reason};
-use super::render::{outln, plural};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::Result;
-use crate::report::{self, Report};
 use crate::taskgraph::display::safe;
 use crate::taskgraph::schedule::{self, CriticalPath, Wait};
 use crate::taskgraph::{Graph, Status, TaskFile};
+use crate::workflow::context::{Context, Output};
+use crate::workflow::readiness::{max_tasks, reason};
+use crate::workflow::render::{outln, plural};
+use crate::workflow::report::{self, Report};
 
 /// Everything the formats print, computed once.
 struct Plan<'a> {

@@ -1,18 +1,18 @@
 //! `git parallel recover --abort|--continue`: roll back or complete an interrupted operation.
 //!
-//! Not on the command driver (crate::commands::driver): there is no plan to prepare, print for
+//! Not on the command driver (crate::workflow::driver): there is no plan to prepare, print for
 //! `--dry-run` or execute. The steps to redo or undo are the interrupted operation's, read from
 //! its journal by the transaction engine itself (`txn::recover`), and recover has no `--dry-run`.
-//! Its typed report goes through the same sink (`crate::report::emit`).
+//! Its typed report goes through the same sink (`crate::workflow::report::emit`).
 
 use serde::Serialize;
 use std::fmt;
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::report::{self, Report};
 use crate::txn::{self, Recovered};
+use crate::workflow::context::Context;
+use crate::workflow::report::{self, Report};
 
 /// What became of the interrupted operation (`--json`: `result`, `operation`).
 #[derive(Serialize, schemars::JsonSchema)]
@@ -48,8 +48,12 @@ pub fn run(ctx: &Context) -> Result<()> {
         Recovered::RolledBack(s) => (Outcome::RolledBack, s),
         Recovered::Completed(s) => (Outcome::Completed, s),
     };
-    report::emit(&ctx.out, "recover", &RecoverReport { result, operation });
-    Ok(())
+    let how = if cont { "--continue" } else { "--abort" };
+    let applied = txn::Applied {
+        summary: format!("recover {how} of {operation}"),
+    };
+    let report = RecoverReport { result, operation };
+    report::emit_applied(&ctx.out, "recover", &report, &applied)
 }
 
 impl fmt::Display for RecoverReport {
@@ -77,7 +81,7 @@ mod tests {
             result: Outcome::RolledBack,
             operation: "finish A-01".into(),
         };
-        let v = crate::report::envelope("recover", &r);
+        let v = crate::workflow::report::envelope("recover", &r);
         assert_eq!(v["result"], "rolled_back");
         assert_eq!(v["operation"], "finish A-01");
         assert_eq!(

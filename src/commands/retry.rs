@@ -15,21 +15,21 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::free_backup_name;
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::render::plural;
-use super::select::named_task;
-use super::worktrees::{launch_line, task_worktree, worktree_changes};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::{RefUpdate, WorktreeInfo};
-use crate::report::Report;
 use crate::taskgraph::{Edit, Scalar, Status, Task};
 use crate::txn::steps::CopyFile;
 use crate::txn::{self, Plan, Step};
+use crate::workflow::backup::free_backup_name;
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::select::named_task;
+use crate::workflow::session::Session;
+use crate::workflow::worktrees::{launch_line, task_worktree, worktree_changes};
 
 /// Runs retry through the driver. A task out of retries is retry's one refusal that changes
 /// something: its plan marks the task blocked, the driver executes it and emits the report
@@ -51,12 +51,12 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let task = named_task(&env, "retry")?;
     let id = task.id.as_str();
     if task.status != Status::Failed {
         return Err(crate::refused!(
-            help = common::status_advice(task),
+            help = crate::workflow::suggest::status_advice(task),
             "cannot retry {id}: its status is {}, not failed",
             task.status
         ));
@@ -85,7 +85,7 @@ struct Attempt {
 }
 
 impl Attempt {
-    fn find(env: &Env, task: &Task) -> Result<Attempt> {
+    fn find(env: &Session, task: &Task) -> Result<Attempt> {
         let old_branch = env.branch_of(task);
         let old_wt = task_worktree(env, task)?;
         Ok(Attempt {
@@ -97,13 +97,13 @@ impl Attempt {
                 .unwrap_or_else(|| env.worktree_path(task)),
             old_branch,
             old_wt,
-            copy: super::worktrees::include_files(env)?,
+            copy: crate::workflow::worktrees::include_files(env)?,
             ours: Vec::new(),
         })
     }
 
     /// Everything that stands in the way, at once.
-    fn check(&mut self, env: &Env, task: &Task) -> Result<()> {
+    fn check(&mut self, env: &Session, task: &Task) -> Result<()> {
         let mut problems = match &self.old_wt {
             Some(w) => {
                 let (problems, ours) = self.worktree_problems(env, w)?;
@@ -114,7 +114,7 @@ impl Attempt {
             None => Vec::new(),
         };
         let new_short = short_branch(&self.new_branch);
-        if !common::valid_branch(new_short) {
+        if !crate::workflow::naming::valid_branch(new_short) {
             problems.push(format!(
                 "'{new_short}' is not a valid branch name (check parallel.branchTemplate)"
             ));
@@ -145,7 +145,11 @@ impl Attempt {
 
     /// What stands in the way of removing the old worktree `w`; the unchanged include files
     /// copied into it.
-    fn worktree_problems(&self, env: &Env, w: &WorktreeInfo) -> Result<(Vec<String>, Vec<String>)> {
+    fn worktree_problems(
+        &self,
+        env: &Session,
+        w: &WorktreeInfo,
+    ) -> Result<(Vec<String>, Vec<String>)> {
         let mut problems = Vec::new();
         let shown = env.show(&w.path);
         if w.branch.as_deref() != Some(self.old_branch.as_str()) {
@@ -185,8 +189,8 @@ impl Attempt {
 }
 
 /// Submodule repositories live inside the worktree's admin dir and go with it.
-fn submodule_problem(env: &Env, w: &WorktreeInfo) -> Result<Option<String>> {
-    let subs = super::submodules::find(&env.ctx.repo, &w.path)?;
+fn submodule_problem(env: &Session, w: &WorktreeInfo) -> Result<Option<String>> {
+    let subs = crate::workflow::submodules::find(&env.ctx.repo, &w.path)?;
     if subs.is_empty() {
         return Ok(None);
     }
@@ -201,7 +205,7 @@ fn submodule_problem(env: &Env, w: &WorktreeInfo) -> Result<Option<String>> {
 
 impl Attempt {
     /// The plan: back up, remove the old attempt, record the new one, create it.
-    fn prepare(self, env: &Env, task: &Task) -> Result<Prepared<RetryReport>> {
+    fn prepare(self, env: &Session, task: &Task) -> Result<Prepared<RetryReport>> {
         let id = task.id.as_str();
         let message = format!("chore({}): retry {id}", env.product);
         let mut steps = Vec::new();
@@ -306,9 +310,9 @@ fn refs_step(update: RefUpdate, message: String) -> Step {
 }
 
 /// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
-fn block(env: &Env, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
+fn block(env: &Session, task: &Task, max: i64) -> Result<Prepared<RetryReport>> {
     let id = task.id.as_str();
-    let plan = super::block::plan(env, task, "retry", task.retry_count, Vec::new())?;
+    let plan = crate::workflow::block::plan(env, task, "retry", task.retry_count, Vec::new())?;
     let report = RetryReport::Blocked(Blocked {
         retried: (),
         blocked: BlockedTask {
@@ -480,7 +484,7 @@ mod tests {
 
     #[test]
     fn a_blocked_task_has_a_document_no_text_and_a_refusal() {
-        let doc = crate::report::envelope("retry", blocked());
+        let doc = crate::workflow::report::envelope("retry", blocked());
         assert_eq!(
             serde_json::to_string(&doc).unwrap_or_default(),
             r#"{"version":1,"command":"retry","retried":null,"blocked":{"id":"T1","retry_count":4,"max_retries":3}}"#

@@ -7,20 +7,20 @@ use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::{self, Env};
-use super::driver::{drive, Prepared};
-use super::readiness::explain;
-use super::render::plural;
-use super::worktrees::{include_files, launch_line};
 use crate::cli::defs;
-use crate::context::{Context, Output};
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::RefUpdate;
-use crate::report::Report;
 use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Edit, Status};
 use crate::txn::{Plan, Step};
+use crate::workflow::context::{Context, Output};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::readiness::explain;
+use crate::workflow::render::plural;
+use crate::workflow::report::Report;
+use crate::workflow::session::Session;
+use crate::workflow::worktrees::{include_files, launch_line};
 
 /// One task about to start.
 struct Launch {
@@ -87,7 +87,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     let idx = select(&env)?;
     if idx.is_empty() {
         return Ok(Prepared::nothing(StartReport::Nothing(nothing_to_start(
@@ -119,10 +119,10 @@ fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {
 }
 
 /// The tasks to start: the named ones (each checked) or the scheduler's selection.
-fn select(env: &Env) -> Result<Vec<usize>> {
+fn select(env: &Session) -> Result<Vec<usize>> {
     let graph = &env.tf.graph;
     let ids = &env.ctx.args.positionals;
-    let max = super::readiness::max_tasks(env.ctx)?;
+    let max = crate::workflow::readiness::max_tasks(env.ctx)?;
     if ids.is_empty() {
         return Ok(schedule::select_capped(graph, max).run);
     }
@@ -142,7 +142,7 @@ fn select(env: &Env) -> Result<Vec<usize>> {
             None => problems.push(format!(
                 "{id}: no such task in {}; {}",
                 env.tf.path,
-                common::unknown_id_hint(&env.tf, id)
+                crate::workflow::suggest::unknown_id_hint(&env.tf, id)
             )),
         }
     }
@@ -153,10 +153,10 @@ fn select(env: &Env) -> Result<Vec<usize>> {
             continue;
         }
         let task = &graph.tasks[i];
-        if super::worktrees::in_progress_elsewhere(env, task)? {
+        if crate::workflow::worktrees::in_progress_elsewhere(env, task)? {
             problems.push(format!(
                 "{}; to start it here, reset it first: git parallel abort {} (adopting a branch from a remote is not supported yet)",
-                super::worktrees::elsewhere_note(env, task),
+                crate::workflow::worktrees::elsewhere_note(env, task),
                 task.id
             ));
             continue;
@@ -182,7 +182,7 @@ fn select(env: &Env) -> Result<Vec<usize>> {
 }
 
 /// Why nothing starts: the tasks in progress here and elsewhere, and checkpoints to approve.
-fn nothing_to_start(env: &Env) -> Result<NothingStarted> {
+fn nothing_to_start(env: &Session) -> Result<NothingStarted> {
     let graph = &env.tf.graph;
     let mut in_progress = Vec::new();
     let mut elsewhere = Vec::new();
@@ -192,9 +192,9 @@ fn nothing_to_start(env: &Env) -> Result<NothingStarted> {
         .iter()
         .filter(|t| t.status == Status::InProgress)
     {
-        if super::worktrees::in_progress_elsewhere(env, t)? {
+        if crate::workflow::worktrees::in_progress_elsewhere(env, t)? {
             elsewhere.push(t.id.clone());
-            elsewhere_notes.push(super::worktrees::elsewhere_note(env, t));
+            elsewhere_notes.push(crate::workflow::worktrees::elsewhere_note(env, t));
         } else {
             in_progress.push(t.id.clone());
         }
@@ -262,13 +262,13 @@ fn awaiting_approval(graph: &crate::taskgraph::Graph) -> Vec<(String, Vec<String
 }
 
 /// Every branch and path is valid and free, checked before anything is touched.
-fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
+fn check_names(env: &Session, launches: &[Launch]) -> Result<()> {
     let mut problems = Vec::new();
     let existing = env.ctx.repo.worktrees()?;
     let heads = env.ctx.repo.refs_under("refs/heads/")?;
     for (n, l) in launches.iter().enumerate() {
         let b = short_branch(&l.branch);
-        if !common::valid_branch(b) {
+        if !crate::workflow::naming::valid_branch(b) {
             problems.push(invalid_branch(env, l, b));
         } else if env.ctx.repo.ref_id(&l.branch)?.is_some() {
             problems.push(format!("{}: branch {b} already exists", l.id));
@@ -341,14 +341,14 @@ fn check_names(env: &Env, launches: &[Launch]) -> Result<()> {
 }
 
 /// What makes a task's branch name invalid: the template and the values put into it.
-fn invalid_branch(env: &Env, l: &Launch, b: &str) -> String {
+fn invalid_branch(env: &Session, l: &Launch, b: &str) -> String {
     let template = env
         .ctx
         .repo
         .config("parallel.branchTemplate")
         .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
     let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
-    let bad = |v: &str| !v.is_empty() && !common::valid_branch(&format!("x{v}"));
+    let bad = |v: &str| !v.is_empty() && !crate::workflow::naming::valid_branch(&format!("x{v}"));
     let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
         .into_iter()
         .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()))
@@ -404,7 +404,7 @@ fn case_clash(a: &str, b: &str) -> Option<String> {
     None
 }
 
-fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
+fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
     let now = crate::time::now_iso();
     let mut edits = Vec::new();
     for l in launches {
@@ -434,7 +434,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
         .iter()
         .map(|l| (l.worktree.clone(), l.branch.clone()))
         .collect();
-    steps.extend(super::pooled::worktree_steps(
+    steps.extend(crate::workflow::pool::worktree_steps(
         env.ctx, &env.main, &new, &copy, post_start,
     )?);
     let plan = Plan {
@@ -448,7 +448,7 @@ fn build_plan(env: &Env, launches: &[Launch]) -> Result<(Plan, gix::ObjectId)> {
 }
 
 /// The report of starting `launches` at `base`.
-fn started(env: &Env, launches: Vec<Launch>, base: String) -> Started {
+fn started(env: &Session, launches: Vec<Launch>, base: String) -> Started {
     let started = launches
         .into_iter()
         .map(|l| StartedTask {

@@ -13,12 +13,12 @@ use crate::txn::steps::Refs;
 use serde::Serialize;
 use std::fmt;
 
-use super::backup::BACKUP_PREFIX;
-use super::driver::{drive, Prepared};
-use crate::context::Context;
 use crate::error::Result;
-use crate::report::Report;
 use crate::txn::{self, keep, Plan, Step};
+use crate::workflow::backup::BACKUP_PREFIX;
+use crate::workflow::context::Context;
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::report::Report;
 
 /// What `undo` reversed (`--json`: `undone`, `ignored_files`).
 #[derive(Serialize, schemars::JsonSchema)]

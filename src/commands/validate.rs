@@ -10,12 +10,11 @@ use std::fmt;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
-use super::common;
-use super::render::plural;
-use crate::context::Context;
 use crate::error::Result;
-use crate::report::{self, Report};
 use crate::taskgraph::{display, Finding, Severity, Status, Task, TaskFile};
+use crate::workflow::context::Context;
+use crate::workflow::render::plural;
+use crate::workflow::report::{self, Report};
 
 /// What `validate` found.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -92,7 +91,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     report::emit(&ctx.out, "validate", &validated);
     if !validated.ok {
-        crate::output::mark_failed();
+        return Err(crate::error::Error::Failed);
     }
     Ok(())
 }
@@ -229,7 +228,7 @@ fn report_position(report: &miette::Report, text: &str) -> (usize, usize) {
 /// What `start` will need of every task not started yet: a valid branch name under
 /// parallel.branchTemplate, a worktree path under parallel.worktreeTemplate inside the worktree
 /// root and outside the main worktree, and no two tasks sharing either. Uses the same code as
-/// `start` (`common::new_branch_name`, `common::worktree_path`). Empty outside a repository.
+/// `start` (`crate::workflow::naming::new_branch_name`, `crate::workflow::naming::worktree_path`). Empty outside a repository.
 fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
     let Ok(main) = ctx.repo.workdir().map(|p| p.to_path_buf()) else {
         return Vec::new();
@@ -238,8 +237,8 @@ fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
         .locate_task_file()
         .ok()
         .and_then(|p| ctx.repo_relative(&p));
-    let product = common::product_name(ctx, tf, &task_rel);
-    let root = common::worktree_root(ctx, &main);
+    let product = crate::workflow::naming::product_name(ctx, tf, &task_rel);
+    let root = crate::workflow::naming::worktree_root(ctx, &main);
     let mut out = Vec::new();
     let mut branches: HashMap<String, usize> = HashMap::new();
     let mut paths: HashMap<Utf8PathBuf, usize> = HashMap::new();
@@ -250,9 +249,9 @@ fn start_checks(ctx: &Context, tf: &TaskFile) -> Vec<Finding> {
         ) {
             continue;
         }
-        let branch = common::new_branch_name(ctx, &product, t);
+        let branch = crate::workflow::naming::new_branch_name(ctx, &product, t);
         let short = crate::git::short_branch(&branch).to_string();
-        let worktree = common::worktree_path(ctx, &main, &product, t);
+        let worktree = crate::workflow::naming::worktree_path(ctx, &main, &product, t);
         let mut problems = name_problems(t, &short, &worktree, &root, &main);
         let other = |j: usize| display::short(&tf.graph.tasks[j].id).into_owned();
         if let Some(&j) = branches.get(&short) {
@@ -303,7 +302,7 @@ fn name_problems(
     main: &Utf8Path,
 ) -> Vec<NameProblem> {
     let mut out = Vec::new();
-    if !common::valid_branch(short) {
+    if !crate::workflow::naming::valid_branch(short) {
         out.push((
             "taskgraph::invalid-branch",
             format!(

@@ -19,6 +19,8 @@ pub struct Repo {
     /// Opened on the main worktree (or the bare repository).
     pub gix: gix::Repository,
     pub loc: Location,
+    /// A `--dry-run`: plan-time commits may use a stand-in identity when git has none.
+    pub plan_only: bool,
 }
 
 /// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
@@ -95,9 +97,6 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     utf8(&p)
 }
 
-/// Set for `--dry-run`: plan-time commits may use a stand-in identity when git has none.
-pub static PLAN_ONLY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// The paths a tree merge left unresolved the way `git merge` would count them, or `None` when
 /// it is clean.
 pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<String>> {
@@ -171,6 +170,7 @@ impl Repo {
                 current_worktree,
                 git: GitCli::find()?,
             },
+            plan_only: false,
         })
     }
 
@@ -381,7 +381,7 @@ impl Repo {
         if !(err.contains("identity unknown") || err.contains("unable to auto-detect")) {
             return Err(Error::CommitTree(err.trim().to_string()));
         }
-        if PLAN_ONLY.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.plan_only {
             // A dry run only shows the plan: a stand-in identity makes the commit it would make.
             eprintln!(
                 "note: git has no identity to commit with here; the real run needs one \

@@ -46,7 +46,9 @@ pub fn changes(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
 /// preload threads of its own, and overlapping their start-up and index reads measured faster
 /// (N=16, F=20,000, 2 CPUs) than one per CPU.
 pub fn changes_many(loc: &Location, paths: &[&Utf8Path]) -> Vec<Result<Vec<String>>> {
-    crate::pool::map_bounded(paths, 4 * crate::pool::cpus_or(2), |p| changes(loc, p))
+    crate::parallel_map::map_bounded(paths, 4 * crate::parallel_map::cpus_or(2), |p| {
+        changes(loc, p)
+    })
 }
 
 /// Called after a step that lets time pass and when a transaction ends: a worktree may have

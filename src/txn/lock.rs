@@ -6,29 +6,35 @@ use std::io::Write;
 
 use crate::error::Result;
 
-/// The lock a mutating command took when it started planning (see [`hold`]).
-static HELD: std::sync::Mutex<Option<Lock>> = std::sync::Mutex::new(None);
+/// The lock a mutating command holds from its planning to its transaction: a value the
+/// command's context carries and hands to the engine (no process-wide state). Empty until
+/// [`Slot::hold`]; the lock is released when it is taken by a transaction, or dropped with it.
+#[derive(Default)]
+pub struct Slot(std::sync::Mutex<Option<Lock>>);
 
-/// Takes the lock for the rest of this process (a mutating command, from its planning on), so
-/// that no other command changes the repository between the plan and its transaction. A lock
-/// whose owner is dead is taken over: callers refuse first when that owner left a journal.
-pub fn hold(dir: &Utf8Path, what: &str) -> Result<()> {
-    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-    if held.is_none() {
-        *held = Some(Lock::acquire(dir, what, true)?);
+impl Slot {
+    /// Takes the lock for as long as this slot holds it (a mutating command, from its planning
+    /// on), so that no other command changes the repository between the plan and its
+    /// transaction. A lock whose owner is dead is taken over: callers refuse first when that
+    /// owner left a journal.
+    pub fn hold(&self, dir: &Utf8Path, what: &str) -> Result<()> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if held.is_none() {
+            *held = Some(Lock::acquire(dir, what, true)?);
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-/// The lock [`hold`] took, handed to the transaction that releases it.
-pub fn take_held() -> Option<Lock> {
-    HELD.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
+    /// The lock [`Slot::hold`] took, handed to the transaction that releases it.
+    pub fn take(&self) -> Option<Lock> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 
-/// Releases the lock [`hold`] took, if the command ends without a transaction.
-pub fn release_held() {
-    if let Some(l) = take_held() {
-        l.release();
+    /// Releases the lock, if one is held (a command that ends without a transaction).
+    pub fn release(&self) {
+        if let Some(l) = self.take() {
+            l.release();
+        }
     }
 }
 

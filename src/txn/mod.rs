@@ -92,19 +92,27 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
 }
 
 /// For a command that changes the repository, before it plans: refuses while an interrupted
-/// operation is pending, and takes the repository lock until the process ends (or its
-/// transaction releases it), so two commands never plan and apply over each other.
-pub fn begin(repo: &Repo, what: &str) -> Result<()> {
+/// operation is pending, and takes the repository lock into `slot` until the command ends (or
+/// its transaction releases it), so two commands never plan and apply over each other.
+pub fn begin(repo: &Repo, slot: &lock::Slot, what: &str) -> Result<()> {
     ensure_no_pending(repo)?;
-    lock::hold(&state_dir(repo), what)?;
+    slot.hold(&state_dir(repo), what)?;
     ensure_no_pending(repo)
 }
 
-/// Applies a plan as one transaction.
-pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
+/// What a transaction that took effect did: its one-line summary (for a message that must say
+/// the repository changed even when the report cannot be written).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub summary: String,
+}
+
+/// Applies a plan as one transaction, with the lock `slot` holds (else one taken now; released
+/// either way).
+pub fn execute(repo: &Repo, slot: &lock::Slot, plan: Plan) -> Result<Applied> {
     let dir = state_dir(repo);
     interrupt::install();
-    let lock = match lock::take_held() {
+    let lock = match slot.take() {
         Some(l) => l,
         None => lock::Lock::acquire(&dir, &plan.summary, false)?,
     };
@@ -121,10 +129,9 @@ pub fn execute(repo: &Repo, plan: Plan) -> Result<()> {
     };
     clean::checks_expire();
     lock.release();
-    if outcome.is_ok() {
-        crate::output::took_effect(&journal.summary);
-    }
-    outcome
+    outcome.map(|()| Applied {
+        summary: journal.summary,
+    })
 }
 
 /// The error of a transaction whose step `i` failed with `e`: past the commit point it is left

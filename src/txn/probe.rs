@@ -16,10 +16,16 @@ use crate::txn::Step;
 /// names the probe in the journal (and so in `status` and `recover` after a kill). Errors: the
 /// test could not be run, another operation is pending, or a signal came (then
 /// `Error::Interrupted`, the probe's worktree removed).
-pub fn probe(repo: &Repo, summary: &str, commit: &str, command: &str) -> Result<bool> {
+pub fn probe(
+    repo: &Repo,
+    slot: &lock::Slot,
+    summary: &str,
+    commit: &str,
+    command: &str,
+) -> Result<bool> {
     let dir = state_dir(repo);
     interrupt::install();
-    lock::hold(&dir, summary)?;
+    slot.hold(&dir, summary)?;
     ensure_no_pending(repo)?;
     interrupted(summary)?;
     let test_dir = testgate::test_dir()?;

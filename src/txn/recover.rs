@@ -41,7 +41,6 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
         super::finish_log(&dir, &journal)?;
         Journal::remove(&dir)?;
         lock.release();
-        crate::output::took_effect(&format!("recover --continue of {}", journal.summary));
         return Ok(Recovered::Completed(journal.summary));
     }
     if complete && journal.rolling_back {
@@ -61,7 +60,6 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     check::check_result(repo, &dir, &mut journal, false)?;
     Journal::remove(&dir)?;
     lock.release();
-    crate::output::took_effect(&format!("recover --abort of {}", journal.summary));
     Ok(Recovered::RolledBack(journal.summary))
 }
 

@@ -131,17 +131,20 @@ fn group(
         .zip(proven.iter().copied())
         .map(|(s, p)| (&s.step, p))
         .collect();
-    let results: Vec<(usize, Result<()>)> =
-        crate::pool::map_bounded(&steps, crate::pool::cpus_or(2), |&(step, proven)| {
+    let results: Vec<(usize, Result<()>)> = crate::parallel_map::map_bounded(
+        &steps,
+        crate::parallel_map::cpus_or(2),
+        |&(step, proven)| {
             progress.show(&step.describe());
             let r = step.apply_concurrent(loc, proven);
             progress.tick();
             r
-        })
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (start + i, r))
-        .collect();
+        },
+    )
+    .into_iter()
+    .enumerate()
+    .map(|(i, r)| (start + i, r))
+    .collect();
     if results.iter().all(|(_, r)| r.is_ok()) {
         for k in start..end {
             failpoint::hit("after", k).map_err(|e| (k, e))?;

@@ -2,7 +2,7 @@
 //! lists them in.
 
 use super::flags::*;
-use super::{Command, CommandId, Complete, Positionals};
+use super::{Command, CommandId, Complete, Positionals, RemotePolicy};
 
 pub static STATUS: Command = Command {
     id: CommandId::Status,
@@ -21,6 +21,7 @@ pub static STATUS: Command = Command {
                 ("git parallel status --all", "list completed tasks too"),
                 ("git parallel status --json", "the same for a program")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static PLAN: Command = Command {
@@ -36,6 +37,7 @@ pub static PLAN: Command = Command {
     examples: &[("git parallel plan --format mermaid", "draw the graph for a Markdown page"),
                 ("git parallel plan --format dot | dot -Tsvg > graph.svg", "draw it with Graphviz")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static PATH: Command = Command {
@@ -51,6 +53,7 @@ pub static PATH: Command = Command {
         "go to a task's worktree",
     )],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static VALIDATE: Command = Command {
@@ -72,6 +75,7 @@ pub static VALIDATE: Command = Command {
         "check a file before committing it",
     )],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static START: Command = Command {
@@ -91,6 +95,7 @@ pub static START: Command = Command {
                 ("git parallel start BACKEND-01 FRONTEND-01", "start two tasks"),
                 ("git parallel start --dry-run", "show what would be done")],
     hidden: false,
+    remote: RemotePolicy::RecomputeWith(&START_RETRY),
 };
 
 pub static FINISH: Command = Command {
@@ -108,6 +113,7 @@ pub static FINISH: Command = Command {
     examples: &[("git parallel finish --test 'cargo test'", "merge everything, land only if tests pass"),
                 ("git parallel finish --partial", "merge what merges cleanly")],
     hidden: false,
+    remote: RemotePolicy::Recompute,
 };
 
 pub static RUN: Command = Command {
@@ -137,6 +143,7 @@ pub static RUN: Command = Command {
         ),
     ],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static ABORT: Command = Command {
@@ -154,6 +161,7 @@ pub static ABORT: Command = Command {
     flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
     hidden: false,
+    remote: RemotePolicy::Once,
 };
 
 pub static FAIL: Command = Command {
@@ -167,6 +175,7 @@ pub static FAIL: Command = Command {
     flags: &[&REASON, &DRY_RUN, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel fail API-01 --reason 'tests time out'", "mark a task failed")],
     hidden: false,
+    remote: RemotePolicy::Once,
 };
 
 pub static RETRY: Command = Command {
@@ -181,6 +190,7 @@ pub static RETRY: Command = Command {
     flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel retry API-01", "try again")],
     hidden: false,
+    remote: RemotePolicy::Once,
 };
 
 pub static APPROVE: Command = Command {
@@ -193,6 +203,7 @@ pub static APPROVE: Command = Command {
     flags: &[&DRY_RUN, &REMOTE],
     examples: &[("git parallel approve ARCH-01", "approve the architecture")],
     hidden: false,
+    remote: RemotePolicy::Once,
 };
 
 pub static JOIN: Command = Command {
@@ -212,6 +223,7 @@ pub static JOIN: Command = Command {
         "work on a task another clone started",
     )],
     hidden: false,
+    remote: RemotePolicy::Once,
 };
 
 pub static RECOVER: Command = Command {
@@ -228,6 +240,7 @@ pub static RECOVER: Command = Command {
         "put everything back as it was",
     )],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static UNDO: Command = Command {
@@ -245,6 +258,7 @@ pub static UNDO: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[("git parallel undo", "take back the last finish")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static GC: Command = Command {
@@ -261,6 +275,7 @@ pub static GC: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static EXEC: Command = Command {
@@ -282,6 +297,7 @@ pub static EXEC: Command = Command {
         ),
     ],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static DEMO: Command = Command {
@@ -296,6 +312,7 @@ pub static DEMO: Command = Command {
     flags: &[&KEEP_DEMO],
     examples: &[("git parallel demo", "see it work")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static GENERATE: Command = Command {
@@ -308,6 +325,7 @@ pub static GENERATE: Command = Command {
     flags: &[&OUTPUT],
     examples: &[("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static INSTALL_DOCS: Command = Command {
@@ -324,6 +342,7 @@ pub static INSTALL_DOCS: Command = Command {
     flags: &[&DRY_RUN],
     examples: &[("git parallel install-docs", "after cargo install")],
     hidden: false,
+    remote: RemotePolicy::None,
 };
 
 pub static COMPLETE: Command = Command {
@@ -336,6 +355,7 @@ pub static COMPLETE: Command = Command {
     flags: &[],
     examples: &[],
     hidden: true,
+    remote: RemotePolicy::None,
 };
 
 /// Every command, in the order help lists them.

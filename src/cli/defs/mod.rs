@@ -139,6 +139,23 @@ pub struct Command {
     pub examples: &'static [(&'static str, &'static str)],
     /// Not listed in help, man page or completions (`__complete`).
     pub hidden: bool,
+    /// With a shared remote (`--remote`, `parallel.remote`): how the command takes part.
+    pub remote: RemotePolicy,
+}
+
+/// How a command takes part in work shared through a remote.
+#[derive(Clone, Copy, Debug)]
+pub enum RemotePolicy {
+    /// Reads only, or has nothing to publish: no sync first, no push.
+    None,
+    /// Syncs from the remote before it plans and publishes its changes with one leased push;
+    /// when the push loses a race, it is refused (the command is not safe to recompute).
+    Once,
+    /// As `Once`, and when the push loses a race it fetches again and recomputes on the new tip
+    /// (up to the attempts `workflow::remote` allows).
+    Recompute,
+    /// `Recompute` when the flag is given, else `Once` (`start --retry`).
+    RecomputeWith(&'static Flag),
 }
 
 macro_rules! flag {

@@ -17,15 +17,15 @@ use gix::ObjectId;
 
 use super::{done, status_commit, FinishReport};
 use crate::cli::defs;
-use crate::commands::bisect::{self, Outcome, TestFailure};
-use crate::commands::common::Env;
-use crate::commands::driver::{drive, Prepared};
-use crate::commands::merge::{merge_all, Merged};
-use crate::commands::mergeable::{Candidate, Skipped};
 use crate::error::Result;
 use crate::git::short_branch;
-use crate::report;
 use crate::txn;
+use crate::workflow::bisect::{self, Outcome, TestFailure};
+use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::merge::{merge_all, Merged};
+use crate::workflow::mergeable::{Candidate, Skipped};
+use crate::workflow::report;
+use crate::workflow::session::Session;
 
 /// A batch whose test gate may fail: what bisecting and landing part of it needs.
 pub(super) struct Batch {
@@ -61,10 +61,10 @@ impl Batch {
 }
 
 /// Bisects the batch whose test gate failed, then lands the others (`--partial`) or refuses.
-pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
+pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
-    txn::begin(&ctx.repo, "git parallel finish")?;
+    txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
     report::text_note(
         &ctx.out,
         format_args!(
@@ -111,7 +111,7 @@ pub(super) fn bisect_batch(env: &Env, batch: Batch) -> Result<()> {
 /// Tests the merge of the members at positions `set` (the target alone when empty), as the
 /// gate tests: whether the test passed. A merge that conflicts counts as failing.
 fn probe(
-    env: &Env,
+    env: &Session,
     batch: &Batch,
     set: &[usize],
     test: &str,
@@ -145,6 +145,7 @@ fn probe(
     };
     txn::probe(
         &env.ctx.repo,
+        &env.ctx.lock,
         &format!("finish: bisection test of {what}"),
         &commit.to_string(),
         test,
@@ -154,7 +155,7 @@ fn probe(
 /// The culprits as reported: each with what it was merged after and how to reproduce it
 /// (after a partial finish the tasks it was merged after are in the target already).
 fn failures(
-    env: &Env,
+    env: &Session,
     batch: &Batch,
     outcome: &Outcome,
     landed: bool,
@@ -225,7 +226,7 @@ fn refuse(
 /// `--partial`: lands the tasks that pass together (the set last tested passing, the same
 /// commit) and leaves the culprits in progress; exit code 1 all the same.
 fn land(
-    env: &Env,
+    env: &Session,
     batch: Batch,
     outcome: &Outcome,
     failures: Vec<TestFailure>,
@@ -261,7 +262,7 @@ fn land(
 /// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with
 /// its report.
 pub(super) fn planned(
-    env: &Env,
+    env: &Session,
     candidates: &[Candidate],
     merged: &Merged,
     final_tip: ObjectId,
@@ -279,7 +280,7 @@ pub(super) fn planned(
     }
     let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
     let mut report = super::finished(env, candidates, merged, final_tip, skipped);
-    report.kept_lines = crate::commands::pooled::lines(&plan.steps, |p| env.show(p));
+    report.kept_lines = crate::workflow::pool::lines(&plan.steps, |p| env.show(p));
     report
         .kept_lines
         .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));

@@ -1,7 +1,7 @@
 //! finish's listing of the worktrees before it plans: the main worktree's changes to tracked
 //! files and every task worktree's `git status`, in one pass.
 
-use super::Env;
+use super::Session;
 use crate::error::Result;
 
 /// `git status --porcelain` lines, or why they could not be had.
@@ -9,7 +9,10 @@ pub(super) type Listing = Result<Vec<String>>;
 
 /// The main worktree's changes to tracked files (when the target is checked out there) and the
 /// task worktrees' listings (`txn::clean`, shared with the later checks), in one pass.
-pub(super) fn listings(env: &Env, paths: &[&camino::Utf8Path]) -> (Option<Listing>, Vec<Listing>) {
+pub(super) fn listings(
+    env: &Session,
+    paths: &[&camino::Utf8Path],
+) -> (Option<Listing>, Vec<Listing>) {
     let (loc, main) = (&env.ctx.repo.loc, env.main.as_path());
     let main_checked = env.target_checked_out;
     std::thread::scope(|s| {

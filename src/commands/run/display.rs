@@ -11,7 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::events::{Event, Summary};
-use crate::context::Output;
+use crate::workflow::context::Output;
 
 /// One running agent's line on the live display.
 struct Line {
@@ -50,7 +50,7 @@ impl Sink {
     /// Reports `e`.
     pub fn event(&mut self, e: &Event) {
         if self.json {
-            let doc = crate::report::envelope("run", e);
+            let doc = crate::workflow::report::envelope("run", e);
             crate::output::print_str(&format!("{doc}\n"));
             return;
         }
@@ -96,7 +96,7 @@ impl Sink {
             let _ = live.multi.clear();
         }
         if self.json {
-            let mut doc = crate::report::envelope("run", s);
+            let mut doc = crate::workflow::report::envelope("run", s);
             if let Some(o) = doc.as_object_mut() {
                 o.insert("event".into(), "summary".into());
             }

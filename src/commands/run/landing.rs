@@ -144,7 +144,7 @@ impl Sched<'_> {
 
     /// `id`'s work could not land: its attempt failed.
     fn fail_unmerged(&mut self, id: &str, why: &str) -> Result<()> {
-        let env = super::super::common::Env::load_readonly(self.ctx)?;
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
         };

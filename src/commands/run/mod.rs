@@ -25,10 +25,10 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::taskgraph::schedule::{blockers, critical_path, sequential_minutes, Blocker};
 use crate::taskgraph::{Status, TaskFile};
+use crate::workflow::context::Context;
 use events::{Event, NotRun, Summary, Waiting};
 use schedule::{Config, Sched};
 
@@ -41,12 +41,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     crate::txn::interrupt::install();
     let sub = sub::Sub::new(ctx)?;
     if let Some(op) = sub.settle(ctx)? {
-        crate::report::text_note(
+        crate::workflow::report::text_note(
             &ctx.out,
             format_args!("settled the interrupted operation '{op}'"),
         );
     }
-    let env = super::common::Env::load_readonly(ctx)?;
+    let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
     let cfg = config(ctx, &env)?;
     let scope = cfg.scope.clone();
@@ -100,7 +100,7 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, env: &super::common::Env) -> Result<Config> {
+fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
         .filter(|a| !a.trim().is_empty());
@@ -182,7 +182,7 @@ fn scope(ctx: &Context, tf: &TaskFile) -> Result<Option<BTreeSet<String>>> {
     for id in &ctx.args.positionals {
         if tf.task(id).is_none() {
             return Err(crate::refused!(
-                help = super::common::unknown_id_hint(tf, id),
+                help = crate::workflow::suggest::unknown_id_hint(tf, id),
                 "no task {id} in {}",
                 tf.path
             ));
@@ -218,7 +218,9 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
         let reason = match sched.unstartable.get(&t.id) {
             Some(why) => why.clone(),
             None if bs.is_empty() => format!("status is {}", t.status),
-            None => super::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs)),
+            None => {
+                crate::workflow::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs))
+            }
         };
         sched.sink.event(&Event::Waiting {
             id: t.id.clone(),

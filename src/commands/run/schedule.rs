@@ -16,9 +16,9 @@ use super::display::Sink;
 use super::events::{Event, Summary};
 use super::state::{Last, Records};
 use super::sub::Sub;
-use crate::context::Context;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
+use crate::workflow::context::Context;
 
 /// What `run` was told.
 pub struct Config {
@@ -129,7 +129,7 @@ impl<'a> Sched<'a> {
     /// Tasks already in progress when run begins: finished when their last attempt
     /// succeeded and left commits, else their agent runs (again).
     fn resume(&mut self) -> Result<()> {
-        let env = super::super::common::Env::load_readonly(self.ctx)?;
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         for task in &env.tf.graph.tasks {
             if task.status != Status::InProgress || !self.in_scope(&task.id) {
                 continue;
@@ -367,7 +367,7 @@ impl<'a> Sched<'a> {
         branch: &str,
         worktree: &Utf8PathBuf,
     ) -> Result<()> {
-        let planned = super::super::common::Env::load(self.ctx).and_then(|env| {
+        let planned = crate::workflow::session::Session::load(self.ctx).and_then(|env| {
             let task = env
                 .tf
                 .graph
@@ -379,16 +379,16 @@ impl<'a> Sched<'a> {
                 Edit::task(id, "retry_count", Scalar::Int(i64::from(failures))),
                 Edit::task(id, "result", why),
             ];
-            super::super::block::plan(&env, task, "run", failures, extra)
+            crate::workflow::block::plan(&env, task, "run", failures, extra)
         });
         let plan = match planned {
             Ok(p) => p,
             Err(e) => {
-                crate::txn::lock::release_held();
+                self.ctx.lock.release();
                 return Err(e);
             }
         };
-        crate::txn::execute(&self.ctx.repo, plan)?;
+        crate::txn::execute(&self.ctx.repo, &self.ctx.lock, plan)?;
         self.records.forget(id);
         self.records.save()?;
         self.summary.blocked.push(id.into());

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::Result;
+use crate::workflow::context::Context;
 
 /// How to call ourselves.
 pub struct Sub {

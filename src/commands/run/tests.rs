@@ -51,7 +51,7 @@ fn events_are_tagged_objects_and_one_line_of_text() {
         reason: "the agent exited with 3".into(),
         log: "/x/A.log".into(),
     };
-    let doc = crate::report::envelope("run", &e);
+    let doc = crate::workflow::report::envelope("run", &e);
     assert_eq!(
         doc.to_string(),
         r#"{"version":1,"command":"run","event":"attempt_failed","id":"A","attempt":2,"reason":"the agent exited with 3","log":"/x/A.log"}"#

@@ -1,13 +1,13 @@
 //! The one driver of mutating commands. A command's `prepare` computes everything up front (pure
 //! apart from reading the repository): the [`Plan`] of steps and the report to print once the
 //! plan has taken effect. [`drive`] then prints the plan for `--dry-run`, or executes it through
-//! the transaction engine, and writes the report through the sink (crate::report).
+//! the transaction engine, and writes the report through the sink (crate::workflow::report).
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::Result;
-use crate::report::{self, Report};
 use crate::txn::{self, Plan};
+use crate::workflow::context::Context;
+use crate::workflow::report::{self, Report};
 
 /// A command, ready to apply: its plan (None: nothing to do, the report says why) and the report.
 pub struct Prepared<R> {
@@ -39,7 +39,8 @@ pub fn drive<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<()> {
             report::dry_run(&ctx.out, command, &plan);
             return Ok(());
         }
-        txn::execute(&ctx.repo, plan)?;
+        let applied = txn::execute(&ctx.repo, &ctx.lock, plan)?;
+        return report::emit_applied(&ctx.out, command, &prepared.report, &applied);
     }
     report::emit(&ctx.out, command, &prepared.report);
     Ok(())

@@ -1,10 +1,10 @@
 //! Why a task is not ready, in words, and the cap on tasks started at once.
 
 use crate::cli::defs;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::taskgraph::schedule::{Blocker, Wait};
 use crate::taskgraph::Status;
+use crate::workflow::context::Context;
 
 /// Why a task waits, in words.
 pub(crate) fn explain(wait: &Wait) -> String {

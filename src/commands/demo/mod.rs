@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::cli::{defs, Args};
-use crate::context::Output;
 use crate::error::Result;
 use crate::output;
-use crate::report::{self, Report};
+use crate::workflow::context::Output;
+use crate::workflow::report::{self, Report};
 
 /// The example graph: a completed, approved architecture checkpoint, three tasks that can run in
 /// parallel, and a QA task waiting for all three.
-const GRAPH: &str = include_str!("demo_graph.yml");
+const GRAPH: &str = include_str!("graph.yml");
 
 const TASKS_PATH: &str = "products/demo/.claude/task-graph.yml";
 

@@ -10,13 +10,13 @@
 pub(crate) mod status;
 mod sync;
 
-use crate::cli::defs::{self, Flag};
+use crate::cli::defs::{self, Flag, RemotePolicy};
 use crate::cli::CommandId;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::{remote, RefUpdate};
 use crate::txn::steps::{AddWorktree, Push, Refs, SyncMain};
 use crate::txn::{push, Plan, Step};
+use crate::workflow::context::Context;
 
 /// How a command's result is published for the other clones. Today one way; a forge mode
 /// (open a pull request and let the forge's merge queue land it) would be another variant,
@@ -84,23 +84,18 @@ fn join_default(ctx: &Context) -> Option<String> {
 /// Runs the mutating command `run`; with a remote, after syncing from it, and again (fetching
 /// anew) when its push lost a race and the command recomputes (`finish`, `start --retry`).
 pub(crate) fn session(ctx: &Context, run: fn(&Context) -> Result<()>) -> Result<()> {
-    let syncs = matches!(
-        ctx.args.command.id,
-        CommandId::Start
-            | CommandId::Finish
-            | CommandId::Abort
-            | CommandId::Fail
-            | CommandId::Retry
-            | CommandId::Approve
-            | CommandId::Join
-    );
-    let publish = if syncs { publisher(ctx)? } else { None };
+    let policy = ctx.args.command.remote;
+    let publish = if matches!(policy, RemotePolicy::None) {
+        None
+    } else {
+        publisher(ctx)?
+    };
     let Some(Publish::Push { remote }) = publish else {
         return run(ctx);
     };
-    let attempts = match ctx.args.command.id {
-        CommandId::Finish => ATTEMPTS,
-        CommandId::Start if on(ctx, &defs::START_RETRY) => ATTEMPTS,
+    let attempts = match policy {
+        RemotePolicy::Recompute => ATTEMPTS,
+        RemotePolicy::RecomputeWith(flag) if on(ctx, flag) => ATTEMPTS,
         _ => 1,
     };
     let mut attempt = 1;

@@ -8,13 +8,13 @@ use crate::txn::steps::{Refs, SyncMain};
 use crate::txn::Meta;
 use gix::ObjectId;
 
-use crate::commands::common::Env;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::git::remote::{fetch, fetched_ref};
 use crate::git::{short_branch, RefUpdate, Repo};
 use crate::taskgraph::{Status, TaskFile};
 use crate::txn::{self, Plan, Step};
+use crate::workflow::context::Context;
+use crate::workflow::session::Session;
 
 /// Fetches `remote`, then (unless `dry_run`) brings the local branches up to it.
 pub(super) fn sync(ctx: &Context, remote: &str, dry_run: bool) -> Result<()> {
@@ -27,9 +27,9 @@ pub(super) fn sync(ctx: &Context, remote: &str, dry_run: bool) -> Result<()> {
     if dry_run {
         return Ok(());
     }
-    let env = Env::load(ctx)?;
+    let env = Session::load(ctx)?;
     if let Some(plan) = plan(&env, remote)? {
-        txn::execute(&ctx.repo, plan)?;
+        txn::execute(&ctx.repo, &ctx.lock, plan)?;
     }
     Ok(())
 }
@@ -40,7 +40,7 @@ fn contains(repo: &Repo, a: ObjectId, b: ObjectId) -> Result<bool> {
 }
 
 /// The local transaction that brings this clone up to the fetched remote; None when it is.
-fn plan(env: &Env, remote: &str) -> Result<Option<Plan>> {
+fn plan(env: &Session, remote: &str) -> Result<Option<Plan>> {
     let repo = &env.ctx.repo;
     let t = short_branch(&env.target);
     let Some(tip) = repo.ref_id(&fetched_ref(remote, &env.target))? else {
@@ -108,7 +108,7 @@ fn plan(env: &Env, remote: &str) -> Result<Option<Plan>> {
 /// The branches of the tasks started according to the remote's task file (at `tip`), brought
 /// to their fetched tips: created when missing here, fast-forwarded when not checked out.
 fn task_branches(
-    env: &Env,
+    env: &Session,
     remote: &str,
     tip: ObjectId,
     updates: &mut Vec<RefUpdate>,

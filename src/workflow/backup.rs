@@ -4,7 +4,7 @@
 use camino::Utf8Path;
 use gix::ObjectId;
 
-use super::common::Env;
+use super::session::Session;
 use crate::error::Result;
 use crate::git::{self, cli};
 use crate::txn;
@@ -13,7 +13,11 @@ use crate::txn;
 pub(crate) const BACKUP_PREFIX: &str = "refs/parallel/backup/";
 /// The first of `refs/parallel/backup/<base>`, `<base>-2`, `<base>-3`, … that neither exists
 /// nor is in `taken` (which it is added to).
-pub(crate) fn free_backup_name(env: &Env, base: &str, taken: &mut Vec<String>) -> Result<String> {
+pub(crate) fn free_backup_name(
+    env: &Session,
+    base: &str,
+    taken: &mut Vec<String>,
+) -> Result<String> {
     for n in 1.. {
         let name = if n == 1 {
             format!("{BACKUP_PREFIX}{base}")
@@ -31,7 +35,7 @@ pub(crate) fn free_backup_name(env: &Env, base: &str, taken: &mut Vec<String>) -
 /// `tip`, through a temporary index: objects only, no ref or file of the repository changes.
 /// None when there is nothing to save. `exclude`: untracked files left out (copied include files).
 pub(crate) fn snapshot_changes(
-    env: &Env,
+    env: &Session,
     wt: &Utf8Path,
     tip: ObjectId,
     exclude: &[String],

@@ -51,6 +51,8 @@ impl Output {
 /// The repository and the settings a command runs with.
 pub struct Context {
     pub repo: Repo,
+    /// The repository lock, held from a mutating command's planning to its transaction.
+    pub lock: crate::txn::lock::Slot,
     pub args: Args,
     pub out: Output,
     pub cwd: Utf8PathBuf,
@@ -61,7 +63,10 @@ impl Context {
         let cwd = std::env::current_dir()?;
         let cwd = Utf8PathBuf::from_path_buf(cwd)
             .map_err(|p| crate::fatal!("current directory is not UTF-8: {}", p.display()))?;
-        let repo = Repo::discover(&cwd)?;
+        let mut repo = Repo::discover(&cwd)?;
+        let dry_run = &defs::DRY_RUN;
+        repo.plan_only =
+            args.command.flags.iter().any(|f| std::ptr::eq(*f, dry_run)) && args.on(dry_run);
         let when = args.color();
         crate::output::set_color(
             when,
@@ -74,6 +79,7 @@ impl Context {
         );
         Ok(Context {
             repo,
+            lock: Default::default(),
             args,
             out,
             cwd,

@@ -172,7 +172,7 @@ impl fmt::Display for TestRefused {
     }
 }
 
-impl crate::report::Report for TestRefused {}
+impl crate::workflow::report::Report for TestRefused {}
 
 /// The reproduction of a failure of `test` for task `id`: in `worktree`, merge each of
 /// `merges` (the target first), then run the test through `git parallel exec`.

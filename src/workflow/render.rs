@@ -1,5 +1,5 @@
 //! Rendering shared by the commands: `outln!` into a String, plurals, and generated documents
-//! (man page, completion scripts, long help) printed through the sink (crate::report).
+//! (man page, completion scripts, long help) printed through the sink (crate::workflow::report).
 
 /// `writeln!` into a String (writing to a String cannot fail).
 macro_rules! outln {
@@ -32,7 +32,7 @@ impl std::fmt::Display for Document {
 }
 
 /// The document is the answer asked for.
-impl crate::report::Report for Document {
+impl crate::workflow::report::Report for Document {
     fn essential(&self) -> bool {
         true
     }
@@ -40,11 +40,11 @@ impl crate::report::Report for Document {
 
 /// Prints `text`, the document `command` produces (see [`Document`]).
 pub(crate) fn print_document(command: &str, text: String) {
-    let plain = crate::context::Output {
+    let plain = crate::workflow::context::Output {
         json: false,
         quiet: false,
         color: false,
         color_err: false,
     };
-    crate::report::emit(&plain, command, &Document { text });
+    crate::workflow::report::emit(&plain, command, &Document { text });
 }

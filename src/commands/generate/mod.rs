@@ -1,6 +1,8 @@
 //! `git parallel generate KIND [-o PATH]`: print or write the man page or a shell completion
 //! script (and, hidden, `json-doc`: docs/json.md from the report types). Needs no repository.
 
+pub mod json_doc;
+
 use std::path::Path;
 
 use crate::cli::{complete, defs, doc, Args};
@@ -18,7 +20,7 @@ const KINDS: &[(&str, Render)] = &[
 ];
 
 /// Kinds for the maintainers, not offered to users: docs/json.md from the report types.
-const HIDDEN_KINDS: &[(&str, Render)] = &[("json-doc", super::json_doc::render)];
+const HIDDEN_KINDS: &[(&str, Render)] = &[("json-doc", json_doc::render)];
 
 pub fn run(args: &Args) -> Result<()> {
     let kind = args
@@ -44,7 +46,7 @@ pub fn run(args: &Args) -> Result<()> {
     match args.value(&defs::OUTPUT) {
         Some(path) if path != "-" => write_file(Path::new(path), &text),
         _ => {
-            super::render::print_document("generate", text);
+            crate::workflow::render::print_document("generate", text);
             Ok(())
         }
     }

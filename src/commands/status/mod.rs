@@ -4,27 +4,29 @@
 //! Fast path: with no active task nothing but the task file and two refs are read; no git
 //! process is spawned. Each active worktree costs one `git status`, as many at once as CPUs.
 
+mod table;
+
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::Env;
-use super::readiness::reason;
-use super::render::outln;
-use super::table::{
+use self::table::{
     fit_end, layout, short_path, status_color, terminal_width, Cell, C_AGENT, C_AHEAD, C_BRANCH,
     C_CHANGES, C_ID, C_STATUS, C_WHERE, N_COLS,
 };
-use super::worktrees::ELSEWHERE;
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::WorktreeInfo;
-use crate::radar::{self, Radar};
-use crate::report::{self, Report};
 use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
+use crate::workflow::context::Context;
+use crate::workflow::radar::{self, Radar};
+use crate::workflow::readiness::reason;
+use crate::workflow::render::outln;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Session;
+use crate::workflow::worktrees::ELSEWHERE;
 
 /// What the repository says about an active (in_progress or failed) task.
 struct Active {
@@ -71,14 +73,14 @@ pub struct StatusReport<'a> {
     /// The worktree pool (`parallel.reuseWorktrees`): absent when reuse is off and nothing
     /// is parked.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pool: Option<super::pooled::PoolSummary>,
+    pool: Option<crate::workflow::pool::PoolSummary>,
     #[serde(skip)]
     view: View<'a>,
 }
 
 /// What the text needs beyond the document: the environment, the rows, which are ready.
 struct View<'a> {
-    env: &'a Env<'a>,
+    env: &'a Session<'a>,
     rows: Vec<Row<'a>>,
     ready: Vec<usize>,
 }
@@ -139,9 +141,9 @@ struct Waiting {
 
 pub fn run(ctx: &Context) -> Result<()> {
     if let Some(remote) = ctx.args.value(&crate::cli::defs::REMOTE) {
-        return super::remote::status::show(ctx, remote);
+        return crate::workflow::remote::status::show(ctx, remote);
     }
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let graph = &env.tf.graph;
     let is_active = |t: &Task| matches!(t.status, Status::InProgress | Status::Failed);
     // Worktrees are only listed (and git only run) when some task is active.
@@ -166,7 +168,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 }
 
 /// The report of `rows`: what is ready, and why the pending tasks that do not start now wait.
-fn build<'a>(env: &'a Env<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport<'a> {
+fn build<'a>(env: &'a Session<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport<'a> {
     let graph = &env.tf.graph;
     let sel = schedule::select(graph);
     // Pending tasks that do not start now, in file order.
@@ -194,7 +196,7 @@ fn build<'a>(env: &'a Env<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusReport
             })
             .collect(),
         radar,
-        pool: super::pooled::summary(env.ctx, &env.main),
+        pool: crate::workflow::pool::summary(env.ctx, &env.main),
         view: View {
             env,
             rows,
@@ -240,7 +242,7 @@ impl fmt::Display for StatusReport<'_> {
 impl Report for StatusReport<'_> {}
 
 /// The conflict radar over the in-progress tasks whose branch exists here.
-fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
+fn radar_of(env: &Session, rows: &[Row]) -> Result<Radar> {
     let running: Vec<radar::Running> = rows
         .iter()
         .filter(|r| r.task.status == Status::InProgress)
@@ -272,7 +274,7 @@ fn radar_of(env: &Env, rows: &[Row]) -> Result<Radar> {
 
 /// The radar's findings as text (empty when there are none). Ids and paths are shown safely
 /// (no control characters reach the terminal).
-fn radar_text(env: &Env, radar: &Radar) -> String {
+fn radar_text(env: &Session, radar: &Radar) -> String {
     if radar.is_empty() {
         return String::new();
     }
@@ -310,7 +312,7 @@ fn radar_text(env: &Env, radar: &Radar) -> String {
     o
 }
 
-fn inspect(env: &Env, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
+fn inspect(env: &Session, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active> {
     let repo = &env.ctx.repo;
     let branch = env.branch_of(t);
     let tip = repo.ref_id(&branch)?;
@@ -358,7 +360,7 @@ fn count_changes(ctx: &Context, rows: &mut [Row]) -> Result<()> {
 }
 
 /// The cells of one task's row.
-fn row_cells(env: &Env, r: &Row, is_ready: bool, home: Option<&str>) -> [Cell; N_COLS] {
+fn row_cells(env: &Session, r: &Row, is_ready: bool, home: Option<&str>) -> [Cell; N_COLS] {
     let t = r.task;
     let mut c: [Cell; N_COLS] = Default::default();
     c[C_ID] = Cell::new(t.id.as_str(), if is_ready { "1" } else { "" });
@@ -432,7 +434,7 @@ fn done_summary(graph_tasks: &[&Task], width: Option<usize>) -> String {
     fit_end(&line, width)
 }
 
-fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[Waiting]) -> String {
+fn to_text(env: &Session, rows: &[Row], ready: &[usize], waiting: &[Waiting]) -> String {
     let graph = &env.tf.graph;
     let width = terminal_width();
     let done = graph.tasks.iter().filter(|t| t.status.is_done()).count();
@@ -468,7 +470,7 @@ fn to_text(env: &Env, rows: &[Row], ready: &[usize], waiting: &[Waiting]) -> Str
 }
 
 /// The task table, and the line naming the done tasks it leaves out (unless `--all`).
-fn table_text(env: &Env, rows: &[Row], ready: &[usize], width: Option<usize>) -> String {
+fn table_text(env: &Session, rows: &[Row], ready: &[usize], width: Option<usize>) -> String {
     let out = &env.ctx.out;
     let all = env.ctx.args.on(&crate::cli::defs::STATUS_ALL);
     let home = std::env::var("HOME").ok();
@@ -506,7 +508,7 @@ fn table_text(env: &Env, rows: &[Row], ready: &[usize], width: Option<usize>) ->
 }
 
 /// The `Ready now:` line.
-fn ready_text(env: &Env, ready: &[usize], width: Option<usize>) -> String {
+fn ready_text(env: &Session, ready: &[usize], width: Option<usize>) -> String {
     let graph = &env.tf.graph;
     let mut o = String::new();
     if ready.is_empty() {

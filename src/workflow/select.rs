@@ -1,12 +1,12 @@
 //! Which tasks a command acts on, as named on its command line: the one task named
 //! ([`named_task`]), or "these ids, or every task in progress" ([`ids_or_in_progress`]).
 
-use super::common::{self, Env};
+use super::session::Session;
 use crate::error::Result;
 use crate::taskgraph::{Status, Task};
 
 /// The one task named on the command line, checked to exist.
-pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
+pub(crate) fn named_task<'e>(env: &'e Session, command: &str) -> Result<&'e Task> {
     let id = env
         .ctx
         .args
@@ -16,7 +16,7 @@ pub(crate) fn named_task<'e>(env: &'e Env, command: &str) -> Result<&'e Task> {
         .unwrap_or_default();
     env.tf.task(id).ok_or_else(|| {
         crate::refused!(
-            help = common::unknown_id_hint(&env.tf, id),
+            help = crate::workflow::suggest::unknown_id_hint(&env.tf, id),
             "cannot {command} {id}: no such task in {}",
             env.tf.path
         )
@@ -38,7 +38,7 @@ pub(crate) struct Selection {
 /// A named id that is no task is a problem (`ID: no such task in FILE; hint`, FILE as shown by
 /// `file`); `judge` says of every other named task what stands in its way (None: selected).
 pub(crate) fn ids_or_in_progress(
-    env: &Env,
+    env: &Session,
     file: &str,
     mut judge: impl FnMut(usize) -> Result<Option<String>>,
 ) -> Result<Selection> {
@@ -63,7 +63,7 @@ pub(crate) fn ids_or_in_progress(
             },
             None => problems.push(format!(
                 "{id}: no such task in {file}; {}",
-                common::unknown_id_hint(&env.tf, id)
+                crate::workflow::suggest::unknown_id_hint(&env.tf, id)
             )),
         }
     }

@@ -1,10 +1,10 @@
 //! The task table of `status`: cells with their colour, the columns and which go first when
 //! the table is wider than the terminal, and fitting text to the terminal's width.
 
-use crate::context::Output;
 use crate::taskgraph::Status;
+use crate::workflow::context::Output;
 
-use super::render::outln;
+use crate::workflow::render::outln;
 
 /// The ANSI colour of a status (empty: none).
 pub(crate) fn status_color(s: Status) -> &'static str {

@@ -6,7 +6,7 @@
 use crate::txn::steps::{Refs, WriteFile};
 use gix::ObjectId;
 
-use super::common::Env;
+use super::session::Session;
 use crate::error::{Error, Result};
 use crate::taskgraph::{Edit, Scalar, Status, Task, TaskFile};
 use crate::txn::{self, Step};
@@ -16,7 +16,7 @@ const START_KEYS: [&str; 2] = ["started_at", "assigned_to"];
 
 /// The task file text with the tasks `ids` pending again, their start keys as before their
 /// start, and `metadata.updated_at` set to `now`.
-pub(crate) fn reset_text(env: &Env, ids: &[&str], now: &str) -> Result<String> {
+pub(crate) fn reset_text(env: &Session, ids: &[&str], now: &str) -> Result<String> {
     let mut edits = Vec::new();
     let mut removals: Vec<(&str, &str)> = Vec::new();
     for &id in ids {
@@ -62,7 +62,7 @@ fn has_key(task: &Task, key: &str) -> bool {
 
 /// The task's entry as it was before the `start` that started it (the newest one not undone
 /// in the operation log), None when the log no longer has that start.
-fn before_start(env: &Env, id: &str) -> Option<serde_yaml::Mapping> {
+fn before_start(env: &Session, id: &str) -> Option<serde_yaml::Mapping> {
     let entries = txn::oplog::read(&txn::state_dir(&env.ctx.repo)).ok()?;
     let undone: Vec<&txn::OpId> = entries.iter().filter_map(|e| e.undoes.as_ref()).collect();
     let entry = entries.iter().rev().find(|e| {

@@ -8,11 +8,11 @@ use crate::txn::steps::{AddWorktree, RemoveWorktree};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
 use crate::txn::steps::CopyFile;
 use crate::txn::Step;
+use crate::workflow::context::Context;
 
 /// One parked worktree.
 #[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
@@ -29,7 +29,7 @@ pub struct Parked {
 
 /// The pool directory: under the worktree root, next to the task worktrees.
 pub fn pool_dir(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
-    let dir = super::common::worktree_root(ctx, main).join(POOL_DIR);
+    let dir = super::naming::worktree_root(ctx, main).join(POOL_DIR);
     dir.canonicalize_utf8().unwrap_or(dir)
 }
 

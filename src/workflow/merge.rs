@@ -6,13 +6,13 @@ use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
-use super::common::Env;
 use super::mergeable::Candidate;
+use super::session::Session;
 use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::Merge;
-use crate::report::{self, Report};
 use crate::taskgraph::Task;
+use crate::workflow::report::{self, Report};
 
 /// The in-memory result of merging the candidates.
 pub(crate) struct Merged {
@@ -45,7 +45,7 @@ impl Conflict {
 
 impl Merged {
     /// The conflicts, by task id.
-    pub(crate) fn conflict_list(&self, env: &Env) -> Vec<Conflict> {
+    pub(crate) fn conflict_list(&self, env: &Session) -> Vec<Conflict> {
         self.conflicts
             .iter()
             .map(|(i, files)| Conflict {
@@ -85,7 +85,7 @@ fn merge_type(task: &Task) -> &'static str {
 }
 
 /// A task's merge commit message: `parallel.mergeMessage`, else `{type}({product}): {name} ({id})`.
-fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
+fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
     let template = env
         .ctx
         .repo
@@ -103,7 +103,7 @@ fn merge_message(env: &Env, task: &Task, branch: &str) -> String {
 }
 
 /// Merges the candidates one after the other onto the target, writing only objects.
-pub(crate) fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
+pub(crate) fn merge_all(env: &Session, candidates: &[Candidate]) -> Result<Merged> {
     let mut acc = env.target_tip;
     let mut merged = Vec::new();
     let mut conflicts = Vec::new();
@@ -140,7 +140,7 @@ pub(crate) fn merge_all(env: &Env, candidates: &[Candidate]) -> Result<Merged> {
 /// one of the tasks merged before it, or only with several of them together: the command names
 /// what it conflicts with so that running it there produces the same conflict.
 fn reproduce_hint(
-    env: &Env,
+    env: &Session,
     candidates: &[Candidate],
     merged: &Merged,
     c: &Candidate,
@@ -182,7 +182,7 @@ fn reproduce_hint(
 
 /// Refuses for the conflicts of `merged` (printing the `--json` document of them first): each
 /// task with its conflicting paths and how to reproduce the conflict in its worktree.
-pub(crate) fn refuse_conflicts(env: &Env, candidates: &[Candidate], merged: &Merged) -> Error {
+pub(crate) fn refuse_conflicts(env: &Session, candidates: &[Candidate], merged: &Merged) -> Error {
     let mut lines = Vec::new();
     for (idx, files) in &merged.conflicts {
         let Some(c) = candidates.iter().find(|c| c.idx == *idx) else {

@@ -2,7 +2,7 @@
 //! kept: `retry` uses it for a task out of retries, `run` for a task whose agent used up its
 //! attempts.
 
-use super::common::Env;
+use super::session::Session;
 use crate::error::Result;
 use crate::taskgraph::{Edit, Status, Task};
 use crate::txn::Meta;
@@ -11,7 +11,7 @@ use crate::txn::Plan;
 /// The plan of `command` that records `status: blocked` for `task` after `failures`
 /// failures, with `extra` edits of the task (e.g. its `retry_count` and `result`).
 pub fn plan(
-    env: &Env,
+    env: &Session,
     task: &Task,
     command: &str,
     failures: u32,

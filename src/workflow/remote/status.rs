@@ -5,14 +5,14 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::commands::common::Env;
-use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::git::remote::{fetch, fetched_ref};
 use crate::git::short_branch;
-use crate::report::{self, Report};
 use crate::taskgraph::{Status, TaskFile};
 use crate::txn::steps::shared::short;
+use crate::workflow::context::Context;
+use crate::workflow::report::{self, Report};
+use crate::workflow::session::Session;
 
 /// The started tasks as the remote has them (`--json`: `remote`, `target`, `target_tip`,
 /// `tasks`).
@@ -58,7 +58,7 @@ pub(crate) fn show(ctx: &Context, remote: &str) -> Result<()> {
             "cannot fetch from {remote}: {e}"
         )
     })?;
-    let env = Env::load_readonly(ctx)?;
+    let env = Session::load_readonly(ctx)?;
     let repo = &ctx.repo;
     let t = short_branch(&env.target);
     let Some(tip) = repo.ref_id(&fetched_ref(remote, &env.target))? else {

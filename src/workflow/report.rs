@@ -11,8 +11,9 @@
 use serde::Serialize;
 use std::fmt;
 
-use crate::context::Output;
-use crate::txn::Plan;
+use crate::error::Result;
+use crate::txn::{Applied, Plan};
+use crate::workflow::context::Output;
 
 /// What a command prints when it is done.
 pub trait Report: Serialize + fmt::Display + schemars::JsonSchema {
@@ -48,6 +49,24 @@ pub fn json_text(v: &serde_json::Value) -> String {
 
 /// Prints `report` of `command`: its JSON envelope with `--json`, else its text (not with `-q`
 /// unless [`Report::essential`]).
+/// Emits the report of a transaction that took effect, and flushes it: when it cannot be
+/// written, the error (fatal, like git) says that the repository did change all the same.
+pub fn emit_applied<R: Report>(
+    out: &Output,
+    command: &str,
+    report: &R,
+    applied: &Applied,
+) -> Result<()> {
+    emit(out, command, report);
+    crate::output::finish().map_err(|e| {
+        let summary = &applied.summary;
+        crate::fatal!(
+            help = "the operation DID take effect; see 'git parallel status' (do not run it again)",
+            "'{summary}' took effect, but its report could not be written to standard output: {e}"
+        )
+    })
+}
+
 pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
     if out.json {
         crate::output::print_str(&json_text(&envelope(command, report)));

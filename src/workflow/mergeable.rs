@@ -6,7 +6,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::common::{unknown_id_hint, Env};
+use super::session::Session;
+use super::suggest::unknown_id_hint;
 use super::worktrees::elsewhere_note;
 use crate::error::Result;
 use crate::git::short_branch;
@@ -39,7 +40,7 @@ pub(crate) struct Skipped {
 
 /// The tasks to merge (file order); with no ids also the in-progress tasks left alone. Refused,
 /// naming every problem, when a named task cannot be finished.
-pub(crate) fn candidates(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
+pub(crate) fn candidates(env: &Session) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
     let named = !env.ctx.args.positionals.is_empty();
     let mut problems = Vec::new();
     let mut out = Vec::new();
@@ -66,7 +67,7 @@ pub(crate) fn candidates(env: &Env) -> Result<(Vec<Candidate>, Vec<Skipped>)> {
 
 /// The in-progress tasks named on the command line (else all of them), in file order; a named
 /// task that does not exist or is not in progress goes to `problems`.
-fn chosen(env: &Env, problems: &mut Vec<String>) -> Vec<usize> {
+fn chosen(env: &Session, problems: &mut Vec<String>) -> Vec<usize> {
     let graph = &env.tf.graph;
     let ids = &env.ctx.args.positionals;
     let mut idx = Vec::new();
@@ -97,7 +98,11 @@ fn chosen(env: &Env, problems: &mut Vec<String>) -> Vec<usize> {
 
 /// Task `i` as a candidate, or why it cannot be finished (worded for a `named` task, which
 /// refuses, or as the reason it is skipped).
-fn candidate(env: &Env, i: usize, named: bool) -> Result<std::result::Result<Candidate, String>> {
+fn candidate(
+    env: &Session,
+    i: usize,
+    named: bool,
+) -> Result<std::result::Result<Candidate, String>> {
     let task = &env.tf.graph.tasks[i];
     let branch = env.branch_of(task);
     let Some(tip) = env.ctx.repo.ref_id(&branch)? else {
@@ -155,7 +160,7 @@ fn candidate(env: &Env, i: usize, named: bool) -> Result<std::result::Result<Can
 }
 
 /// Whether a task's worktree (if any) has nothing uncommitted or untracked.
-fn worktree_clean(env: &Env, worktree: Option<&Utf8Path>) -> Result<bool> {
+fn worktree_clean(env: &Session, worktree: Option<&Utf8Path>) -> Result<bool> {
     Ok(match worktree {
         Some(wt) if wt.is_dir() => env.ctx.repo.status_lines(wt)?.is_empty(),
         _ => true,
@@ -165,7 +170,7 @@ fn worktree_clean(env: &Env, worktree: Option<&Utf8Path>) -> Result<bool> {
 /// Why a task whose branch has no commits of its own cannot be finished: nothing done yet, or
 /// work in its worktree that is not committed.
 fn no_commits_reason(
-    env: &Env,
+    env: &Session,
     task: &Task,
     branch: &str,
     worktree: Option<&Utf8Path>,

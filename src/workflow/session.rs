@@ -1,18 +1,21 @@
-//! What the mutating commands share: the target branch, task branch and worktree names, the
-//! active tasks found in the repository, and the steps that put a task-file edit on the target.
+//! A command's session: the task file it acts on, the product, the target branch and its tip, the
+//! main worktree (opened once by [`Session::load`], which also takes the repository lock for a
+//! mutating command), with the task branch and worktree of each task and the steps that put a
+//! task-file edit on the target.
 
 use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
-use crate::context::Context;
 use crate::error::Result;
 use crate::git::{short_branch, RefUpdate};
 use crate::taskgraph::{Edit, Status, Task, TaskFile};
 use crate::txn::Step;
+use crate::workflow::context::Context;
+use crate::workflow::naming::{new_branch_name, product_name, valid_branch, worktree_path};
 
 /// The task file, the product and the target branch of one command run.
-pub struct Env<'a> {
+pub struct Session<'a> {
     pub ctx: &'a Context,
     pub tf: TaskFile,
     /// Absolute path of the task file.
@@ -28,19 +31,20 @@ pub struct Env<'a> {
     pub main: Utf8PathBuf,
 }
 
-impl<'a> Env<'a> {
+impl<'a> Session<'a> {
     /// For commands that change the repository: refuses while an interrupted operation is pending.
-    pub fn load(ctx: &'a Context) -> Result<Env<'a>> {
+    pub fn load(ctx: &'a Context) -> Result<Session<'a>> {
         crate::txn::begin(
             &ctx.repo,
+            &ctx.lock,
             &format!("git parallel {}", ctx.args.command.name),
         )?;
-        Env::open(ctx, false)
+        Session::open(ctx, false)
     }
 
     /// For commands that only read: works while an interrupted operation is pending (and says
     /// so), and on a detached HEAD (compared with HEAD then).
-    pub fn load_readonly(ctx: &'a Context) -> Result<Env<'a>> {
+    pub fn load_readonly(ctx: &'a Context) -> Result<Session<'a>> {
         if let Err(e) = crate::txn::ensure_no_pending(&ctx.repo) {
             if !ctx.out.quiet && !ctx.out.json {
                 eprint!(
@@ -49,10 +53,10 @@ impl<'a> Env<'a> {
                 );
             }
         }
-        Env::open(ctx, true)
+        Session::open(ctx, true)
     }
 
-    fn open(ctx: &'a Context, readonly: bool) -> Result<Env<'a>> {
+    fn open(ctx: &'a Context, readonly: bool) -> Result<Session<'a>> {
         let main = ctx.repo.workdir()?.to_path_buf();
         let task_path = ctx.locate_task_file()?;
         let tf = ctx.load_tasks_at(&task_path)?;
@@ -97,7 +101,7 @@ impl<'a> Env<'a> {
                 ))
             }
         };
-        Ok(Env {
+        Ok(Session {
             target_checked_out: head.as_deref() == Some(target.as_str()),
             ctx,
             tf,
@@ -177,7 +181,7 @@ impl<'a> Env<'a> {
         self.task_file_text_steps(new_text, message, no_commit)
     }
 
-    /// [`Env::task_file_steps`] for a new text of the task file already made.
+    /// [`Session::task_file_steps`] for a new text of the task file already made.
     pub fn task_file_text_steps(
         &self,
         new_text: String,
@@ -292,207 +296,5 @@ impl<'a> Env<'a> {
     /// The path relative to the current directory, for messages.
     pub fn show(&self, p: &Utf8Path) -> String {
         self.ctx.display_path(p)
-    }
-}
-
-/// The product of a task file: `metadata.product`, else --product / parallel.product, else the
-/// `products/<name>/` its path is in, else `product`.
-pub fn product_name(ctx: &Context, tf: &TaskFile, task_rel: &Option<String>) -> String {
-    tf.graph
-        .product
-        .clone()
-        .or_else(|| ctx.flag_or_config(&crate::cli::defs::PRODUCT))
-        .or_else(|| product_from_path(task_rel))
-        .unwrap_or_else(|| "product".to_string())
-}
-
-fn fill(template: &str, product: &str, task: &Task) -> String {
-    // One pass: a value is never substituted again.
-    crate::taskgraph::display::substitute(
-        template,
-        &[
-            ("product", product),
-            ("role", &task.role()),
-            ("agent", &task.agent),
-            ("id", &task.id),
-        ],
-    )
-}
-
-const WORKTREE_TEMPLATE: &str = "../worktrees/{product}/{role}-{id}";
-
-/// `refs/heads/…` of a new branch for `task` under parallel.branchTemplate.
-pub fn new_branch_name(ctx: &Context, product: &str, task: &Task) -> String {
-    let t = ctx
-        .repo
-        .config("parallel.branchTemplate")
-        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
-    format!("refs/heads/{}", fill(&t, product, task))
-}
-
-/// The absolute worktree path for `task` under parallel.worktreeTemplate (relative to `main`).
-pub fn worktree_path(ctx: &Context, main: &Utf8Path, product: &str, task: &Task) -> Utf8PathBuf {
-    let t = ctx
-        .repo
-        .config("parallel.worktreeTemplate")
-        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
-    normalize(&main.join(fill(&t, product, task)))
-}
-
-/// The directory every task worktree must be inside: the worktree template's fixed part (up to
-/// the last `/` before its first `{`), e.g. `<main>/../worktrees` for the default.
-pub fn worktree_root(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
-    let t = ctx
-        .repo
-        .config("parallel.worktreeTemplate")
-        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
-    let fixed = &t[..t.find('{').unwrap_or(t.len())];
-    let dir = &fixed[..fixed.rfind('/').unwrap_or(0)];
-    normalize(&main.join(dir))
-}
-
-fn product_from_path(rel: &Option<String>) -> Option<String> {
-    let rel = rel.as_deref()?;
-    let rest = rel.strip_prefix("products/")?;
-    rest.split('/').next().map(str::to_string)
-}
-
-/// Lexically resolves `.` and `..` (the path may not exist yet).
-pub fn normalize(p: &Utf8Path) -> Utf8PathBuf {
-    let mut out = Utf8PathBuf::new();
-    for c in p.components() {
-        match c {
-            camino::Utf8Component::ParentDir => {
-                out.pop();
-            }
-            camino::Utf8Component::CurDir => {}
-            c => out.push(c.as_str()),
-        }
-    }
-    out
-}
-
-/// Whether `name` (without refs/heads/) is a valid branch name.
-pub fn valid_branch(name: &str) -> bool {
-    let full = format!("refs/heads/{name}");
-    gix::refs::FullName::try_from(full.as_str()).is_ok() && !name.starts_with('-')
-}
-
-// ---- help for a wrong task id or status ------------------------------------------------------
-
-/// Task ids like `id`, for "did you mean": those equal to it ignoring case, else those within
-/// edit distance 2 ignoring case (less than half its length, so short ids are not guessed),
-/// nearest first, at most three.
-pub fn similar_ids<'a>(id: &str, ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let want: Vec<char> = id.to_lowercase().chars().collect();
-    let mut exact = Vec::new();
-    let mut near: Vec<(usize, &str)> = Vec::new();
-    for cand in ids {
-        let c: Vec<char> = cand.to_lowercase().chars().collect();
-        let d = edit_distance(&want, &c);
-        if d == 0 {
-            exact.push(cand);
-        } else if d <= 2 && d * 2 < want.len().max(1) {
-            near.push((d, cand));
-        }
-    }
-    if !exact.is_empty() {
-        return exact;
-    }
-    near.sort();
-    near.dedup();
-    near.into_iter().take(3).map(|(_, c)| c).collect()
-}
-
-/// Levenshtein distance of two char slices.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The hint for an id the task file does not have: the ids it may have meant, else where to
-/// look them up.
-pub fn unknown_id_hint(tf: &TaskFile, id: &str) -> String {
-    let similar = similar_ids(id, tf.graph.tasks.iter().map(|t| t.id.as_str()));
-    match similar.as_slice() {
-        [] => "see 'git parallel status' for the task ids".to_string(),
-        [one] => format!("did you mean {one}?"),
-        many => format!("did you mean one of {}?", many.join(", ")),
-    }
-}
-
-/// What can be done with a task in its status, as a short phrase naming the command.
-pub fn status_advice(task: &Task) -> String {
-    let id = task.id.as_str();
-    match task.status {
-        Status::Pending | Status::Ready => format!(
-            "it has not been started: git parallel start {id} once it is ready (see git parallel status)"
-        ),
-        Status::InProgress => format!(
-            "it is in progress: git parallel finish {id} when its work is done, git parallel fail {id} if it failed"
-        ),
-        Status::Completed if task.checkpoint && task.approved_at.is_none() => {
-            format!("it is done and awaits approval: git parallel approve {id}")
-        }
-        Status::Completed => "it is done; there is nothing to do".to_string(),
-        Status::Failed => format!("it failed: git parallel retry {id}"),
-        Status::Blocked => {
-            "it is blocked (retries used up); see git parallel status".to_string()
-        }
-        Status::Skipped => "it was skipped; there is nothing to do".to_string(),
-    }
-}
-
-#[cfg(test)]
-mod suggest_tests {
-    use super::*;
-
-    const IDS: [&str; 5] = [
-        "BACKEND-01",
-        "BACKEND-02",
-        "FRONTEND-01",
-        "QA-01",
-        "ARCH-01",
-    ];
-
-    #[test]
-    fn case_insensitive_match_comes_first() {
-        assert_eq!(similar_ids("backend-01", IDS), vec!["BACKEND-01"]);
-        assert_eq!(similar_ids("Arch-01", IDS), vec!["ARCH-01"]);
-    }
-
-    #[test]
-    fn near_ids_within_two_edits_nearest_first() {
-        assert_eq!(
-            similar_ids("BACKEND-1", IDS),
-            vec!["BACKEND-01", "BACKEND-02"]
-        );
-        assert_eq!(similar_ids("frontend01", IDS), vec!["FRONTEND-01"]);
-        assert!(similar_ids("DEPLOY-07", IDS).is_empty());
-        // Short ids are not guessed from little.
-        assert!(similar_ids("QB", ["QA"]).is_empty());
-        assert!(similar_ids("", IDS).is_empty());
-    }
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_substitutions() {
-        let d = |a: &str, b: &str| {
-            edit_distance(
-                &a.chars().collect::<Vec<_>>(),
-                &b.chars().collect::<Vec<_>>(),
-            )
-        };
-        assert_eq!(d("kitten", "sitting"), 3);
-        assert_eq!(d("", "abc"), 3);
-        assert_eq!(d("abc", "abc"), 0);
-        assert_eq!(d("é", "e"), 1);
     }
 }

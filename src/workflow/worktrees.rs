@@ -3,7 +3,7 @@
 
 use camino::Utf8Path;
 
-use super::common::Env;
+use super::session::Session;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::{cli, WorktreeInfo};
@@ -12,7 +12,7 @@ use crate::txn::steps::CopyFile;
 
 /// The task's worktree: the one its branch is checked out in, else a registered worktree at
 /// the path the template gives (whatever it has checked out).
-pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInfo>> {
+pub(crate) fn task_worktree(env: &Session, task: &Task) -> Result<Option<WorktreeInfo>> {
     if let Some(w) = env.worktree_of(task)? {
         return Ok(Some(w));
     }
@@ -28,7 +28,7 @@ pub(crate) fn task_worktree(env: &Env, task: &Task) -> Result<Option<WorktreeInf
 /// into real changes and unchanged copies of the include files start put there (which removing
 /// the worktree may discard).
 pub(crate) fn worktree_changes(
-    env: &Env,
+    env: &Session,
     wt: &Utf8Path,
     copy: &[CopyFile],
 ) -> Result<(Vec<String>, Vec<String>)> {
@@ -52,7 +52,7 @@ pub(crate) fn worktree_changes(
     Ok((changes, ours))
 }
 /// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
-pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
+pub(crate) fn include_files(env: &Session) -> Result<Vec<CopyFile>> {
     let include = env.main.join(".worktreeinclude");
     let globs = env.ctx.repo.config_all("parallel.copy");
     if !include.is_file() && globs.is_empty() {
@@ -78,11 +78,11 @@ pub(crate) fn include_files(env: &Env) -> Result<Vec<CopyFile>> {
 pub(crate) const ELSEWHERE: &str = "in progress, no branch here";
 /// Whether `task` is in progress elsewhere: `in_progress` in the task file, but its branch does
 /// not exist in this repository (started on another machine, or the status set by hand).
-pub(crate) fn in_progress_elsewhere(env: &Env, task: &Task) -> Result<bool> {
+pub(crate) fn in_progress_elsewhere(env: &Session, task: &Task) -> Result<bool> {
     Ok(task.status == Status::InProgress && env.ctx.repo.ref_id(&env.branch_of(task))?.is_none())
 }
 /// What such a task is, in one clause: `ID: in progress, no branch here (…)`.
-pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
+pub(crate) fn elsewhere_note(env: &Session, task: &Task) -> String {
     format!(
         "{}: {ELSEWHERE} (its branch {} is not in this repository: started on another machine, or the status set by hand)",
         task.id,
@@ -91,7 +91,12 @@ pub(crate) fn elsewhere_note(env: &Env, task: &Task) -> String {
 }
 
 /// The command that takes the user to a task's new worktree: `parallel.launch`, else `cd {worktree}`.
-pub(crate) fn launch_line(env: &Env, id: &str, branch: &str, path: &camino::Utf8Path) -> String {
+pub(crate) fn launch_line(
+    env: &Session,
+    id: &str,
+    branch: &str,
+    path: &camino::Utf8Path,
+) -> String {
     let template = env
         .ctx
         .repo

@@ -8,7 +8,7 @@
 //! `git parallel generate json-doc -o docs/json.md` rewrites the file; tests/cli_docs.rs fails
 //! when the committed file is stale.
 //!
-//! **Registering a report type is one line** in [`super::report_schemas`] (commands/mod.rs):
+//! **Registering a report type is one line** in [`crate::commands::report_schemas`] (commands/mod.rs):
 //! `schema::<module::ReportType>("command")`, then regenerate docs/json.md.
 //!
 //! Conventions of the tables: a field the serializer may leave out (`skip_serializing_if`) is
@@ -18,7 +18,7 @@
 use serde_json::{Map, Value};
 
 /// The committed docs/json.md: its hand-written parts are the template.
-const TEMPLATE: &str = include_str!("../../docs/json.md");
+const TEMPLATE: &str = include_str!("../../../docs/json.md");
 
 const BEGIN: &str = "<!-- fields of ";
 const END: &str = "<!-- end of fields -->";
@@ -33,7 +33,7 @@ pub fn schema<T: schemars::JsonSchema>(name: &'static str) -> (&'static str, sch
 
 /// docs/json.md as generated from the registered report types.
 pub fn render() -> String {
-    render_with(TEMPLATE, &super::report_schemas())
+    render_with(TEMPLATE, &crate::commands::report_schemas())
 }
 
 /// `template` with the field block of every registered command replaced by its tables.
@@ -311,7 +311,7 @@ mod tests {
         let template = format!("# doc\n{BLOCK}tail\n");
         let kept = render_with(&template, &[]);
         assert_eq!(kept, template);
-        let schemas = [schema::<super::super::fail::Failed>("fail")];
+        let schemas = [schema::<crate::commands::fail::Failed>("fail")];
         let made = render_with(&template, &schemas);
         assert!(!made.contains("| old | table |"), "{made}");
         assert!(
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn every_registered_report_has_a_block_in_the_doc() {
-        for (name, _) in super::super::report_schemas() {
+        for (name, _) in crate::commands::report_schemas() {
             let has = TEMPLATE.lines().any(|l| block_name(l) == Some(name));
             assert!(
                 has,
@@ -355,7 +355,7 @@ mod tests {
             }
         }
         let mut missing = Vec::new();
-        for (name, s) in super::super::report_schemas() {
+        for (name, s) in crate::commands::report_schemas() {
             walk(name, s.as_value(), &mut missing);
         }
         assert!(
