@@ -303,7 +303,7 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
         if let (Some(wt), Some((_, commit))) = (&t.worktree, &t.wip) {
             steps.push(Step::Keep(Keep::WipSaved {
                 worktree: wt.clone(),
-                commit: commit.to_string(),
+                commit: *commit,
             }));
         }
     }
@@ -326,7 +326,7 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
         .filter_map(|t| {
             t.tip.map(|tip| RefUpdate {
                 name: t.branch.clone(),
-                old: Some(tip.to_string()),
+                old: Some(tip),
                 new: None,
             })
         })
@@ -359,30 +359,31 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
 fn backups(env: &Session, targets: &mut [Target], force: bool) -> Result<Vec<RefUpdate>> {
     let mut backups = Vec::new();
     let mut taken = Vec::new();
-    let mut save = |base: String, commit: String, taken: &mut Vec<String>| -> Result<String> {
-        let name = free_backup_name(env, &base, taken)?;
-        backups.push(RefUpdate {
-            name: name.clone(),
-            old: None,
-            new: Some(commit),
-        });
-        Ok(name)
-    };
+    let mut save =
+        |base: String, commit: gix::ObjectId, taken: &mut Vec<String>| -> Result<String> {
+            let name = free_backup_name(env, &base, taken)?;
+            backups.push(RefUpdate {
+                name: name.clone(),
+                old: None,
+                new: Some(commit),
+            });
+            Ok(name)
+        };
     for t in targets.iter_mut().filter(|t| force && t.needs_force()) {
         // Submodule commits that would go with the worktree: copied into this repository.
         for sub in &t.submodules {
             for saved in submodules::save(&env.ctx.repo, sub)? {
                 let flat = saved.path.replace('/', "-");
                 let base = format!("{}-sub-{flat}", t.id);
-                let name = save(base, saved.commit.clone(), &mut taken)?;
+                let name = save(base, crate::git::oid(&saved.commit)?, &mut taken)?;
                 t.sub_backups.push((name, saved));
             }
         }
         let Some(tip) = t.tip else { continue };
-        t.backup = Some(save(t.id.clone(), tip.to_string(), &mut taken)?);
+        t.backup = Some(save(t.id.clone(), tip, &mut taken)?);
         if let (Some(wt), false) = (&t.worktree, t.changes.is_empty()) {
             if let Some(commit) = snapshot_changes(env, wt, tip, &t.ours, &t.id)? {
-                let name = save(format!("{}-wip", t.id), commit.to_string(), &mut taken)?;
+                let name = save(format!("{}-wip", t.id), commit, &mut taken)?;
                 t.wip = Some((name, commit));
             }
         }

@@ -306,7 +306,7 @@ fn build_plan(
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
         let dir = crate::txn::testgate::test_dir()?;
         steps.push(Step::TestGate(TestGate {
-            commit: final_tip.to_string(),
+            commit: final_tip,
             command: cmd,
             dir,
         }));
@@ -319,15 +319,14 @@ fn build_plan(
         message: message.clone(),
     }));
     steps.push(Step::SyncMain(SyncMain {
-        from: env.target_tip.to_string(),
-        to: final_tip.to_string(),
+        from: env.target_tip,
+        to: final_tip,
         branch: Some(env.target.clone()),
     }));
     let commit_point = Some(steps.len() - 1);
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
-        let tip = final_tip.to_string();
-        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, final_tip)?;
         steps.extend(cleanup);
     }
     let plan = Plan {
@@ -388,8 +387,8 @@ fn target_updates(
 ) -> Result<(Vec<RefUpdate>, Vec<String>)> {
     let mut updates = vec![RefUpdate {
         name: env.target.clone(),
-        old: Some(env.target_tip.to_string()),
-        new: Some(final_tip.to_string()),
+        old: Some(env.target_tip),
+        new: Some(final_tip),
     }];
     // The task branches must still be where they were merged from when the target moves: a
     // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
@@ -397,8 +396,8 @@ fn target_updates(
     for c in done {
         updates.push(RefUpdate {
             name: c.branch.clone(),
-            old: Some(c.tip.to_string()),
-            new: Some(c.tip.to_string()),
+            old: Some(c.tip),
+            new: Some(c.tip),
         });
     }
     let mut backups = Vec::new();
@@ -408,7 +407,7 @@ fn target_updates(
             updates.push(RefUpdate {
                 name,
                 old: None,
-                new: Some(c.tip.to_string()),
+                new: Some(c.tip),
             });
         }
     }
@@ -437,7 +436,7 @@ fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<
             .iter()
             .map(|c| RefUpdate {
                 name: c.branch.clone(),
-                old: Some(c.tip.to_string()),
+                old: Some(c.tip),
                 new: None,
             })
             .collect(),

@@ -55,7 +55,9 @@ struct Backup {
     #[serde(rename = "ref")]
     name: String,
     /// The id it pointed at.
-    commit: String,
+    #[serde(with = "crate::git::hex")]
+    #[schemars(with = "String")]
+    commit: gix::ObjectId,
     /// When the backup was made: the newest operation in the log that set the ref to that
     /// commit, else its newest reflog entry; never the commit's own dates; `null` when neither
     /// is known, and such a backup is never deleted.
@@ -132,7 +134,7 @@ fn backups(ctx: &Context, now: u64, keep: u64) -> Result<(Vec<Backup>, Vec<Backu
         let age = time.map(|t| now.saturating_sub(t)).unwrap_or(0);
         let b = Backup {
             name,
-            commit: id.to_string(),
+            commit: id,
             time: time.map(crate::time::iso),
             age_days: age / DAY,
         };
@@ -155,7 +157,7 @@ fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
                 .iter()
                 .map(|b| RefUpdate {
                     name: b.name.clone(),
-                    old: Some(b.commit.clone()),
+                    old: Some(b.commit),
                     new: None,
                 })
                 .collect(),
@@ -193,15 +195,14 @@ fn backup_time(
     name: &str,
     id: gix::ObjectId,
 ) -> Option<u64> {
-    let id = id.to_string();
     let from_oplog = log
         .iter()
         .rev()
         .find(|e| {
             e.steps.iter().any(|s| match s {
-                Step::Refs(Refs { updates, .. }) => updates
-                    .iter()
-                    .any(|u| u.name == name && u.new.as_deref() == Some(id.as_str())),
+                Step::Refs(Refs { updates, .. }) => {
+                    updates.iter().any(|u| u.name == name && u.new == Some(id))
+                }
                 _ => false,
             })
         })
@@ -260,7 +261,7 @@ impl fmt::Display for Collected {
                 f,
                 "  {}  {}  ({} day{} old)",
                 b.name,
-                crate::txn::steps::shared::short(&b.commit),
+                crate::txn::steps::shared::short(b.commit),
                 b.age_days,
                 plural(b.age_days as usize)
             )?;
@@ -286,7 +287,8 @@ mod tests {
     fn backup(name: &str, age_days: u64) -> Backup {
         Backup {
             name: format!("refs/parallel/backup/{name}"),
-            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            commit: gix::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567")
+                .expect("hex"),
             time: Some("2026-01-01T00:00:00Z".into()),
             age_days,
         }

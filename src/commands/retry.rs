@@ -216,7 +216,7 @@ impl Attempt {
                 let update = RefUpdate {
                     name: name.clone(),
                     old: None,
-                    new: Some(tip.to_string()),
+                    new: Some(tip),
                 };
                 steps.push(refs_step(update, format!("backup before {message}")));
                 Some(name)
@@ -240,7 +240,7 @@ impl Attempt {
         let update = RefUpdate {
             name: self.new_branch.clone(),
             old: None,
-            new: Some(base.to_string()),
+            new: Some(base),
         };
         steps.push(refs_step(update, message));
         steps.push(Step::AddWorktree(AddWorktree {
@@ -293,7 +293,7 @@ impl Attempt {
         if let Some(tip) = self.old_tip {
             let update = RefUpdate {
                 name: self.old_branch.clone(),
-                old: Some(tip.to_string()),
+                old: Some(tip),
                 new: None,
             };
             steps.push(refs_step(update, format!("{message} (old attempt)")));

@@ -423,7 +423,7 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
             .map(|l| RefUpdate {
                 name: l.branch.clone(),
                 old: None,
-                new: Some(base.to_string()),
+                new: Some(base),
             })
             .collect(),
         message: format!("git-parallel: {message}"),

@@ -66,7 +66,7 @@ impl Report for Undone {}
 /// Drops from an undo plan the deletions of backup refs whose commit no restored branch holds:
 /// such a backup outlives the undo (gc trims it after parallel.keepBackups days).
 fn keep_backups(plan: &mut Plan) {
-    let restored: Vec<String> = plan
+    let restored: Vec<gix::ObjectId> = plan
         .steps
         .iter()
         .flat_map(|s| match s {
@@ -74,7 +74,7 @@ fn keep_backups(plan: &mut Plan) {
             _ => &[],
         })
         .filter(|u| u.name.starts_with("refs/heads/"))
-        .filter_map(|u| u.new.clone())
+        .filter_map(|u| u.new)
         .collect();
     for s in plan.steps.iter_mut() {
         if let Step::Refs(Refs { updates, .. }) = s {

@@ -4,6 +4,7 @@
 pub mod cli;
 mod config;
 mod error;
+pub mod hex;
 pub mod remote;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -48,9 +49,11 @@ impl std::ops::Deref for Repo {
 pub struct RefUpdate {
     pub name: String,
     /// None: the ref must not exist.
-    pub old: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub old: Option<ObjectId>,
     /// None: delete the ref.
-    pub new: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub new: Option<ObjectId>,
 }
 
 impl RefUpdate {
@@ -58,8 +61,8 @@ impl RefUpdate {
     pub fn reversed(&self) -> RefUpdate {
         RefUpdate {
             name: self.name.clone(),
-            old: self.new.clone(),
-            new: self.old.clone(),
+            old: self.new,
+            new: self.old,
         }
     }
 }
@@ -231,7 +234,7 @@ impl Repo {
         for u in updates {
             let expected = match &u.old {
                 None => PreviousValue::MustNotExist,
-                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(oid(o)?)),
+                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(*o)),
             };
             let change = match &u.new {
                 Some(n) => Change::Update {
@@ -242,7 +245,7 @@ impl Repo {
                         message: message.into(),
                     },
                     expected,
-                    new: Target::Object(oid(n)?),
+                    new: Target::Object(*n),
                 },
                 None => Change::Delete {
                     expected,

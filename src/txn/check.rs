@@ -17,7 +17,7 @@ use crate::txn::{Result as TxnResult, Step};
 /// (following the plan's own earlier updates), so a plan that would fail half-way is refused up
 /// front. (Commands check the worktrees they remove themselves, listing every problem.)
 pub(super) fn preflight(repo: &Repo, plan: &Plan) -> TxnResult<()> {
-    let mut refs: std::collections::HashMap<String, Option<String>> = Default::default();
+    let mut refs: std::collections::HashMap<String, Option<gix::ObjectId>> = Default::default();
     let mut problems = Vec::new();
     let updates = plan.steps.iter().flat_map(|s| match s {
         Step::Refs(Refs { updates, .. }) => updates.as_slice(),
@@ -25,8 +25,8 @@ pub(super) fn preflight(repo: &Repo, plan: &Plan) -> TxnResult<()> {
     });
     for u in updates {
         let cur = match refs.get(&u.name) {
-            Some(v) => v.clone(),
-            None => repo.ref_id(&u.name)?.map(|i| i.to_string()),
+            Some(v) => *v,
+            None => repo.ref_id(&u.name)?,
         };
         if cur != u.old {
             problems.push(match (&cur, &u.old) {
@@ -41,7 +41,7 @@ pub(super) fn preflight(repo: &Repo, plan: &Plan) -> TxnResult<()> {
                 (None, None) => continue,
             });
         }
-        refs.insert(u.name.clone(), u.new.clone());
+        refs.insert(u.name.clone(), u.new);
     }
     problems.extend(post_commit_problems(repo, plan.commit_point, &plan.steps)?);
     if !problems.is_empty() {
@@ -75,13 +75,13 @@ pub(super) fn post_commit_problems(
 #[derive(Default)]
 struct Expected<'a> {
     /// Ref name → (value it should have, every value the operation gave it).
-    refs: BTreeMap<&'a str, (Option<&'a String>, Vec<&'a Option<String>>)>,
+    refs: BTreeMap<&'a str, (Option<&'a gix::ObjectId>, Vec<&'a Option<gix::ObjectId>>)>,
     /// Worktree → whether it should be there.
     worktrees: BTreeMap<&'a Utf8Path, bool>,
     /// File → (content it should have, the content the other way round).
     files: BTreeMap<&'a Utf8Path, (&'a str, &'a str)>,
     /// Main worktree syncs (from, to, branch), in the order walked.
-    syncs: Vec<(&'a String, &'a String, &'a Option<String>)>,
+    syncs: Vec<(&'a gix::ObjectId, &'a gix::ObjectId, &'a Option<String>)>,
 }
 
 impl<'a> Expected<'a> {
@@ -144,11 +144,11 @@ struct Differences {
 impl Differences {
     fn refs(&mut self, repo: &Repo, x: &Expected) -> Result<()> {
         for (name, (want, seen)) in &x.refs {
-            let cur = repo.ref_id(name)?.map(|i| i.to_string());
+            let cur = repo.ref_id(name)?;
             if cur.as_ref() == *want {
                 continue;
             }
-            let shown = |v: Option<&String>| {
+            let shown = |v: Option<&gix::ObjectId>| {
                 v.map_or("absent".into(), |v| format!("at {}", step::short(v)))
             };
             let text = format!(

@@ -20,7 +20,7 @@ pub fn probe(
     repo: &Repo,
     slot: &lock::Slot,
     summary: &str,
-    commit: &str,
+    commit: gix::ObjectId,
     command: &str,
 ) -> Result<bool> {
     let dir = state_dir(repo);
@@ -30,7 +30,7 @@ pub fn probe(
     interrupted(summary)?;
     let test_dir = testgate::test_dir()?;
     let step = Step::TestGate(TestGate {
-        commit: commit.to_string(),
+        commit,
         command: command.to_string(),
         dir: test_dir.clone(),
     });
@@ -45,7 +45,7 @@ pub fn probe(
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;
-    let status = testgate::run_test(repo, commit, command, &test_dir);
+    let status = testgate::run_test(repo, &commit, command, &test_dir);
     // run_test removes its worktree; this also covers an error part-way through it.
     let removed = step.undo(repo, true, true);
     if removed.is_ok() {

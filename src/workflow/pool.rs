@@ -21,7 +21,9 @@ pub struct Parked {
     #[schemars(with = "String")]
     pub path: Utf8PathBuf,
     /// The commit it is detached at.
-    pub commit: String,
+    #[serde(with = "crate::git::hex")]
+    #[schemars(with = "String")]
+    pub commit: gix::ObjectId,
     /// When it was parked (seconds since the epoch, from its name).
     #[serde(skip)]
     pub time: u64,
@@ -124,7 +126,7 @@ pub fn park_instead(
     ctx: &Context,
     main: &Utf8Path,
     steps: &mut Vec<Step>,
-    commit: &str,
+    commit: gix::ObjectId,
 ) -> Result<()> {
     if !ctx.repo.reuse_worktrees() {
         return Ok(());
@@ -159,12 +161,12 @@ pub fn park_instead(
                 ..
             }) if parks < n_park && movable.contains(&path) => {
                 parks += 1;
-                let tip = ctx.repo.ref_id(&branch)?.map(|id| id.to_string());
+                let tip = ctx.repo.ref_id(&branch)?;
                 out.push(Step::Pool(Pool::Park {
                     path,
                     pool_path: new_slot(&dir, &mut taken),
                     branch,
-                    commit: tip.unwrap_or_else(|| commit.to_string()),
+                    commit: tip.unwrap_or(commit),
                     ours: restore.into_iter().map(|c| c.rel).collect(),
                 }));
             }
@@ -179,7 +181,7 @@ pub fn park_instead(
 fn trim(p: &Parked) -> Step {
     Step::Pool(Pool::Trim {
         pool_path: p.path.clone(),
-        commit: p.commit.clone(),
+        commit: p.commit,
     })
 }
 

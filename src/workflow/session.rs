@@ -238,15 +238,15 @@ impl<'a> Session<'a> {
         let mut steps = vec![Step::Refs(Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),
-                old: Some(self.target_tip.to_string()),
-                new: Some(commit.to_string()),
+                old: Some(self.target_tip),
+                new: Some(commit),
             }],
             message: format!("git-parallel: {message}"),
         })];
         if self.target_checked_out {
             steps.push(Step::SyncMain(SyncMain {
-                from: self.target_tip.to_string(),
-                to: commit.to_string(),
+                from: self.target_tip,
+                to: commit,
                 branch: Some(self.target.clone()),
             }));
         }

@@ -18,6 +18,7 @@ use super::{ready, Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Location, Repo};
 use crate::txn::{failpoint, worktree};
+use gix::ObjectId;
 
 /// The pool directory's name under the worktree root.
 pub const POOL_DIR: &str = ".parallel-pool";
@@ -32,7 +33,8 @@ pub enum Pool {
         path: Utf8PathBuf,
         pool_path: Utf8PathBuf,
         branch: String,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ours: Vec<String>,
     },
@@ -43,7 +45,8 @@ pub enum Pool {
         pool_path: Utf8PathBuf,
         path: Utf8PathBuf,
         branch: String,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
         #[serde(default)]
         copy: Vec<CopyFile>,
         #[serde(default)]
@@ -53,12 +56,14 @@ pub enum Pool {
     /// before, as for any removal). Undone by making it again, detached at `commit`.
     Trim {
         pool_path: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
     },
     /// Make a parked worktree at `pool_path`, detached at `commit` (the inverse of `Trim`).
     Remake {
         pool_path: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
     },
 }
 
@@ -127,12 +132,19 @@ impl StepKind for Pool {
                 ours,
             } => {
                 let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-                park(loc, path, pool_path, (commit, branch), &ours, proven)
+                park(
+                    loc,
+                    path,
+                    pool_path,
+                    (&commit.to_string(), branch),
+                    &ours,
+                    proven,
+                )
             }
             Pool::Take { .. } => self.take(loc, proven),
             Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
             Pool::Remake { pool_path, commit } => {
-                worktree::ensure(loc, pool_path, commit, true, proven)
+                worktree::ensure(loc, pool_path, &commit.to_string(), true, proven)
             }
         }
     }
@@ -153,7 +165,7 @@ impl StepKind for Pool {
             },
         ) = (fresh || proven, self)
         {
-            return park_any(loc, path, pool_path, commit, branch, true);
+            return park_any(loc, path, pool_path, &commit.to_string(), branch, true);
         }
         self.reversed().apply_concurrent(loc, fresh || proven)
     }
@@ -247,7 +259,8 @@ impl Pool {
         };
         relocate(loc, pool_path, path)?;
         failpoint::at("pool-take-moved");
-        let (want, other) = (Head::Branch(branch), Head::Detached(commit));
+        let commit = commit.to_string();
+        let (want, other) = (Head::Branch(branch), Head::Detached(&commit));
         switch(loc, path, &want, &other, proven)?;
         ready::make_ready(path, copy, post_start.as_deref())
     }
@@ -276,11 +289,11 @@ pub fn movable(loc: &Location, path: &Utf8Path) -> Result<bool> {
 }
 
 /// The commit a parked worktree is detached at (None: not detached, or not a worktree).
-pub fn parked_at(loc: &Location, path: &Utf8Path) -> Result<Option<String>> {
+pub fn parked_at(loc: &Location, path: &Utf8Path) -> Result<Option<ObjectId>> {
     let Some(admin) = worktree::find(loc, path)?.admin else {
         return Ok(None);
     };
-    Ok(head(&admin).filter(|h| !h.starts_with("ref:")))
+    Ok(head(&admin).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok()))
 }
 
 fn head(admin: &Utf8Path) -> Option<String> {

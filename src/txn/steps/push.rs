@@ -124,7 +124,7 @@ fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Resul
     apply(loc, name, &reversed(updates))
 }
 
-type Values = std::collections::BTreeMap<String, String>;
+type Values = std::collections::BTreeMap<String, gix::ObjectId>;
 
 fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> {
     let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
@@ -137,7 +137,11 @@ fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> 
 }
 
 /// Whether every ref is at the value `pick` gives.
-fn at(cur: &Values, updates: &[RefUpdate], pick: impl Fn(&RefUpdate) -> &Option<String>) -> bool {
+fn at(
+    cur: &Values,
+    updates: &[RefUpdate],
+    pick: impl Fn(&RefUpdate) -> &Option<gix::ObjectId>,
+) -> bool {
     updates.iter().all(|u| cur.get(&u.name) == pick(u).as_ref())
 }
 

@@ -68,7 +68,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
     }
     let mut todo = Vec::new();
     for u in updates {
-        let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
+        let cur = repo.ref_id(&u.name)?;
         if cur != u.new || (u.old == u.new && cur != u.old) {
             todo.push(u.clone());
         }
@@ -84,7 +84,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
         let moved: Vec<String> = updates
             .iter()
             .filter_map(|u| {
-                let cur = repo.ref_id(&u.name).ok()?.map(|i| i.to_string());
+                let cur = repo.ref_id(&u.name).ok()?;
                 (cur != u.old).then(|| {
                     format!(
                         "{} is {} now, expected {}",
@@ -118,7 +118,7 @@ fn undo_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) ->
     }
     let mut back = Vec::new();
     for u in updates {
-        let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
+        let cur = repo.ref_id(&u.name)?;
         if cur == u.new && u.new != u.old {
             back.push(u.reversed());
         }

@@ -20,8 +20,9 @@ pub fn rels(copy: &[CopyFile]) -> Vec<&str> {
 }
 
 /// An object id's first 10 hex digits, as messages show it.
-pub fn short(oid: &str) -> &str {
-    oid.get(..10).unwrap_or(oid)
+pub fn short(oid: impl std::fmt::Display) -> String {
+    let s = oid.to_string();
+    s.get(..10).unwrap_or(&s).to_string()
 }
 
 /// Runs a shell command from git config in `dir`, its output shown on failure.

@@ -16,6 +16,7 @@ use super::shared::short;
 use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Repo};
+use gix::ObjectId;
 
 /// The `SyncMain` step: the main worktree's index and files brought from one commit to another
 /// (only the files that differ; local changes to them make it fail instead of being
@@ -24,8 +25,10 @@ use crate::git::{cli, Repo};
 /// recorded).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncMain {
-    pub from: String,
-    pub to: String,
+    #[serde(with = "crate::git::hex")]
+    pub from: ObjectId,
+    #[serde(with = "crate::git::hex")]
+    pub to: ObjectId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
 }
@@ -34,15 +37,15 @@ impl StepKind for SyncMain {
     fn describe(&self) -> String {
         format!(
             "update the main worktree from {} to {}",
-            short(&self.from),
-            short(&self.to)
+            short(self.from),
+            short(self.to)
         )
     }
 
     fn inverse(&self) -> Option<Step> {
         Some(Step::SyncMain(SyncMain {
-            from: self.to.clone(),
-            to: self.from.clone(),
+            from: self.to,
+            to: self.from,
             branch: self.branch.clone(),
         }))
     }
@@ -159,7 +162,14 @@ fn blob(repo: &Repo, oid: &str) -> Option<Vec<u8>> {
 
 /// Moves the main worktree from `from` to `to`. With `branch`, only while HEAD is still that
 /// branch: otherwise the user switched away and the files belong to another branch.
-pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: bool) -> Result<()> {
+pub fn sync(
+    repo: &Repo,
+    from: &ObjectId,
+    to: &ObjectId,
+    branch: Option<&str>,
+    proven: bool,
+) -> Result<()> {
+    let (from, to) = (&from.to_string(), &to.to_string());
     let Some(wt) = repo.main_worktree.clone() else {
         return Ok(());
     };
@@ -235,11 +245,12 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
 /// another branch than `branch` checked out).
 pub fn index_at(
     repo: &Repo,
-    from: &str,
-    to: &str,
-    want: &str,
+    from: &ObjectId,
+    to: &ObjectId,
+    want: &ObjectId,
     branch: Option<&str>,
 ) -> Result<Option<bool>> {
+    let (from, to, want) = (&from.to_string(), &to.to_string(), &want.to_string());
     if repo.main_worktree.is_none() || from == to {
         return Ok(None);
     }

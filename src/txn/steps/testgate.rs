@@ -13,18 +13,20 @@ use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::Repo;
 use crate::txn::{interrupt, worktree};
+use gix::ObjectId;
 
 /// The `TestGate` step: the test `command` run on `commit` in the temporary worktree `dir`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TestGate {
-    pub commit: String,
+    #[serde(with = "crate::git::hex")]
+    pub commit: ObjectId,
     pub command: String,
     pub dir: Utf8PathBuf,
 }
 
 impl StepKind for TestGate {
     fn describe(&self) -> String {
-        format!("test {} with `{}`", short(&self.commit), self.command)
+        format!("test {} with `{}`", short(self.commit), self.command)
     }
 
     /// A test changes nothing durable: there is nothing to reverse.
@@ -63,7 +65,12 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
 }
 
-pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
+pub(super) fn test_gate(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    dir: &Utf8Path,
+) -> Result<()> {
     let status = run_test(repo, commit, command, dir)?;
     if !status.success() {
         return Err(crate::error::Error::Refused(miette::Report::new(
@@ -81,7 +88,7 @@ pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path
 /// worktree. The test's exit status; Err when it could not be run at all.
 pub fn run_test(
     repo: &Repo,
-    commit: &str,
+    commit: &ObjectId,
     command: &str,
     dir: &Utf8Path,
 ) -> Result<std::process::ExitStatus> {
@@ -98,8 +105,8 @@ pub fn run_test(
             crate::fatal!("cannot create the test worktree {dir}: {e}")
         });
     }
-    worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    crate::output::testing(short(commit), command, dir.as_str());
+    worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
+    crate::output::testing(&short(commit), command, dir.as_str());
     // In a process group of its own, so that an interrupt reaches it through our handler
     // (which passes it on) and the rollback runs after it ended.
     let mut cmd = std::process::Command::new("sh");

@@ -163,7 +163,7 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
 /// Every branch the plan's ref steps leave at a new value, from its value on the remote (as
 /// fetched) to that value.
 fn push_updates(ctx: &Context, remote: &str, plan: &Plan) -> Result<Vec<RefUpdate>> {
-    let mut finals: Vec<(String, Option<String>)> = Vec::new();
+    let mut finals: Vec<(String, Option<gix::ObjectId>)> = Vec::new();
     for s in &plan.steps {
         let Step::Refs(Refs { updates, .. }) = s else {
             continue;
@@ -173,17 +173,14 @@ fn push_updates(ctx: &Context, remote: &str, plan: &Plan) -> Result<Vec<RefUpdat
             .filter(|u| u.old != u.new && u.name.starts_with("refs/heads/"))
         {
             match finals.iter_mut().find(|(n, _)| *n == u.name) {
-                Some(f) => f.1 = u.new.clone(),
-                None => finals.push((u.name.clone(), u.new.clone())),
+                Some(f) => f.1 = u.new,
+                None => finals.push((u.name.clone(), u.new)),
             }
         }
     }
     let mut out = Vec::new();
     for (name, new) in finals {
-        let old = ctx
-            .repo
-            .ref_id(&remote::fetched_ref(remote, &name))?
-            .map(|o| o.to_string());
+        let old = ctx.repo.ref_id(&remote::fetched_ref(remote, &name))?;
         if old != new {
             out.push(RefUpdate { name, old, new });
         }

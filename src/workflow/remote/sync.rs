@@ -57,8 +57,8 @@ fn plan(env: &Session, remote: &str) -> Result<Option<Plan>> {
         if contains(repo, here, tip)? {
             updates.push(RefUpdate {
                 name: env.target.clone(),
-                old: Some(here.to_string()),
-                new: Some(tip.to_string()),
+                old: Some(here),
+                new: Some(tip),
             });
         } else if contains(repo, tip, here)? {
             problems.push(format!(
@@ -88,8 +88,8 @@ fn plan(env: &Session, remote: &str) -> Result<Option<Plan>> {
     }));
     if moved_target && env.target_checked_out {
         steps.push(Step::SyncMain(SyncMain {
-            from: here.to_string(),
-            to: tip.to_string(),
+            from: here,
+            to: tip,
             branch: Some(env.target.clone()),
         }));
     }
@@ -139,7 +139,7 @@ fn task_branches(
             continue;
         };
         let here = repo.ref_id(&branch)?;
-        let new = Some(there.to_string());
+        let new = Some(there);
         match here {
             None => updates.push(RefUpdate {
                 name: branch.clone(),
@@ -161,7 +161,7 @@ fn task_branches(
                     )),
                     None => updates.push(RefUpdate {
                         name: branch.clone(),
-                        old: Some(h.to_string()),
+                        old: Some(h),
                         new,
                     }),
                 }

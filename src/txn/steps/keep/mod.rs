@@ -30,13 +30,15 @@ pub enum Keep {
     /// do going forward; undone by putting them back ([`Keep::WipRestore`]).
     WipSaved {
         worktree: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: gix::ObjectId,
     },
     /// Put the changes of a wip commit (on top of the worktree's HEAD) back into the worktree as
     /// uncommitted changes.
     WipRestore {
         worktree: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: gix::ObjectId,
     },
     /// Move the worktree's ignored files into `dir`, but for `skip` (unchanged copies of the
     /// main worktree's include files, which start copied in and undo copies in again).
@@ -81,11 +83,11 @@ impl StepKind for Keep {
         Some(Step::Keep(match self {
             Keep::WipSaved { worktree, commit } => Keep::WipRestore {
                 worktree: worktree.clone(),
-                commit: commit.clone(),
+                commit: *commit,
             },
             Keep::WipRestore { worktree, commit } => Keep::WipSaved {
                 worktree: worktree.clone(),
-                commit: commit.clone(),
+                commit: *commit,
             },
             Keep::IgnoredMove { worktree, dir, .. } => Keep::IgnoredRestore {
                 worktree: worktree.clone(),
@@ -145,7 +147,8 @@ fn worktree_tree(loc: &Location, wt: &Utf8Path) -> Result<String> {
     result
 }
 
-fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &str) -> Result<()> {
+fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &gix::ObjectId) -> Result<()> {
+    let commit = &commit.to_string();
     if !wt.is_dir() {
         return Err(crate::fatal!(
             help = "the changes are kept in the wip backup ref; check the branch out in a worktree and run: git checkout {commit} -- .",
