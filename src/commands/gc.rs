@@ -1,5 +1,5 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
-//! (`<git dir>/parallel/ignored/*`, see src/txn/keep.rs) older than `parallel.keepBackups` days
+//! (`<git dir>/parallel/ignored/*`, see src/txn/steps/keep/) older than `parallel.keepBackups` days
 //! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
 //! pooled.rs), as one transaction (compare-and-swap for the refs).
 //!

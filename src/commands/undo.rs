@@ -7,7 +7,7 @@
 //! `-wip` commit of `abort --force`'s uncommitted changes — is left for `git parallel gc`.
 //! Undoing `abort --force` puts the saved uncommitted changes back into the re-made worktree,
 //! and a worktree the undo removes (undo of `start`) has its ignored files kept first
-//! (src/txn/keep.rs).
+//! (src/txn/steps/keep/).
 
 use crate::txn::steps::Refs;
 use serde::Serialize;

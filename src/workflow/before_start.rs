@@ -4,7 +4,6 @@
 //! them.
 
 use crate::txn::steps::{Refs, WriteFile};
-use gix::ObjectId;
 
 use super::session::Session;
 use crate::error::{Error, Result};
@@ -76,12 +75,7 @@ fn before_start(env: &Session, id: &str) -> Option<serde_yaml::Mapping> {
     let text = entry.steps.iter().find_map(|s| match s {
         Step::WriteFile(WriteFile { path, old, .. }) if *path == env.task_path => Some(old.clone()),
         Step::Refs(Refs { updates, .. }) => {
-            let old = updates
-                .iter()
-                .find(|u| u.name == env.target)?
-                .old
-                .as_deref()?;
-            let old = ObjectId::from_hex(old.as_bytes()).ok()?;
+            let old = updates.iter().find(|u| u.name == env.target)?.old?;
             let bytes = env.ctx.repo.file_at(old, env.task_rel.as_deref()?).ok()??;
             String::from_utf8(bytes).ok()
         }

@@ -1,7 +1,7 @@
 //! The worktree pool as the commands see it (`parallel.reuseWorktrees`, `parallel.poolSize`):
 //! where it is (`<worktree root>/.parallel-pool/<seconds>-<n>`), what is parked there, and the
 //! steps that park (finish), take (start) and trim (finish, gc) — their logic is
-//! src/txn/pool.rs. The pool is the registered worktrees under that directory, detached, so a
+//! src/txn/steps/pool.rs. The pool is the registered worktrees under that directory, detached, so a
 //! crash leaves no other record to repair.
 
 use crate::txn::steps::{AddWorktree, RemoveWorktree};

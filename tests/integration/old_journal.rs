@@ -12,7 +12,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
-use crate::support::{all_output, assert_same, json, TestRepo};
+use crate::support::{all_output, approve_in_text, assert_same, json, set_status, TestRepo};
 
 const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
 
@@ -183,5 +183,38 @@ fn old_operation_log_undoes() {
     assert!(
         summary.contains("start"),
         "after the old undo entry the next undo is of the start: {plan}"
+    );
+}
+
+/// The task file without its `updated_at` line (every operation stamps it).
+fn without_updated_at(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("updated_at:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `abort` gives back the task entry as the start in the old log found it: BACKEND-01 had
+/// `started_at: null` and an `assigned_to` before it was started, which only the log's start
+/// entry (found by its meta's task ids, the target's old commit read from its ref update)
+/// remembers.
+#[test]
+fn old_operation_log_gives_abort_the_entry_before_start() {
+    let r = TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+        let t = set_status(&t, "PRD-01", "completed");
+        let t = set_status(&t, "ARCH-01", "completed");
+        approve_in_text(&t, "ARCH-01").replace(
+            "  - id: \"BACKEND-01\"\n",
+            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
+        )
+    });
+    let before = r.task_file();
+    r.ok(&["start", "BACKEND-01"]);
+    record_or_install(&r, "log", "start-keys.log.jsonl");
+    r.ok(&["abort", "BACKEND-01"]);
+    assert_eq!(
+        without_updated_at(&r.task_file()),
+        without_updated_at(&before),
+        "abort with the old log did not give the task entry back"
     );
 }

@@ -3,7 +3,7 @@
 //! remote and brings the local target and task branches up to it (src/commands/remote/sync.rs);
 //! the command then plans exactly as it does locally, and [`publish`] adds the step that makes
 //! the result take effect for everyone: one atomic push leased on every ref it changes
-//! (src/txn/push.rs), the plan's commit point. When another clone published first, the push is
+//! (src/txn/steps/push.rs), the plan's commit point. When another clone published first, the push is
 //! refused, nothing local stays changed, and `finish` (or `start --retry`) recomputes on the new
 //! tip, a bounded number of times. `status --remote` is src/commands/remote/status.rs.
 
