@@ -179,9 +179,9 @@ pub fn sync(
             eprintln!(
                 "note: the main worktree has {} checked out, not {}: only the branch was moved, its files were left alone",
                 head.as_deref()
-                    .map(|h| h.strip_prefix("refs/heads/").unwrap_or(h).to_string())
+                    .map(|h| crate::git::short_branch(h).to_string())
                     .unwrap_or_else(|| "a detached HEAD".into()),
-                b.strip_prefix("refs/heads/").unwrap_or(b)
+                crate::git::short_branch(b)
             );
             return Ok(());
         }
