@@ -5,6 +5,7 @@
 //! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
 //! refusal on conflicts, src/commands/merge.rs.
 
+use crate::taskgraph::display::safe;
 use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
 use crate::txn::Meta;
 use camino::Utf8PathBuf;
@@ -107,14 +108,7 @@ pub struct NothingFinished {
 /// Whether finish folds the task file's status change into its last merge commit instead of
 /// a separate `chore(...)` commit (`parallel.foldStatus`, default false).
 fn fold_status(env: &Session) -> bool {
-    matches!(
-        env.ctx
-            .repo
-            .config("parallel.foldStatus")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref(),
-        Some("true" | "yes" | "on" | "1")
-    )
+    env.ctx.repo.settings.fold_status()
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -180,7 +174,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
         if !dirty.is_empty() {
             problems.push(format!(
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
-                dirty.join("\n      ")
+                dirty
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
             // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
             // task states; committing is the way on.
@@ -211,7 +209,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
                 env.show(wt),
-                lines.join("\n      ")
+                lines
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {
@@ -235,12 +237,8 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
 
 /// Files each branch changed must lie inside its task's paths; overlaps are reported.
 fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
-    let warn_only = env.ctx.args.on(&defs::ALLOW_OUTSIDE)
-        || env
-            .ctx
-            .repo
-            .config("parallel.boundaries")
-            .is_some_and(|v| v.eq_ignore_ascii_case("warn"));
+    let warn_only =
+        env.ctx.args.on(&defs::ALLOW_OUTSIDE) || env.ctx.repo.settings.boundaries_warn();
     let mut outside = Vec::new();
     for c in candidates {
         let task = &env.tf.graph.tasks[c.idx];
@@ -250,8 +248,9 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 || env.task_rel.as_deref() == Some(f.as_str());
             if !inside {
                 outside.push(format!(
-                    "{}: {f} is outside its produces/shared_files paths",
-                    c.id
+                    "{}: {} is outside its produces/shared_files paths",
+                    c.id,
+                    safe(f)
                 ));
             }
         }
@@ -261,7 +260,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
             for f in a.files.iter().filter(|f| b.files.contains(f)) {
                 report::text_note(
                     &env.ctx.out,
-                    format_args!("{} and {} both changed {f}", a.id, b.id),
+                    format_args!("{} and {} both changed {}", a.id, b.id, safe(f)),
                 );
             }
         }
@@ -418,7 +417,7 @@ fn target_updates(
 /// them ready again, as start did), then their branches deleted.
 fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
     let restore = crate::workflow::worktrees::include_files(env)?;
-    let post_start = env.ctx.repo.config("parallel.postStart");
+    let post_start = env.ctx.repo.settings.post_start();
     let mut steps = Vec::new();
     for c in done {
         if let Some(wt) = &c.worktree {

@@ -8,11 +8,13 @@
 //! `parallel.maxRetries` (default 3) times, retry refuses, records `status: blocked` (committed)
 //! and exits 1.
 
+use crate::taskgraph::display::safe;
 use crate::txn::steps::{AddWorktree, Refs, RemoveWorktree};
 use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::cli::defs;
@@ -61,7 +63,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
             task.status
         ));
     }
-    let max = ctx.repo.max_retries()?;
+    let max = ctx.repo.settings.max_retries()?;
     if i64::from(task.retry_count) > max {
         return block(&env, task, max);
     }
@@ -180,7 +182,7 @@ impl Attempt {
                 problems.push(format!(
                     "its worktree {shown} has uncommitted or untracked changes ({}); commit them (they are kept \
                      with the old branch) or stash them",
-                    changes.join(", ")
+                    changes.iter().map(|c| safe(c)).collect::<Vec<_>>().join(", ")
                 ));
             }
         }
@@ -194,7 +196,7 @@ fn submodule_problem(env: &Session, w: &WorktreeInfo) -> Result<Option<String>> 
     if subs.is_empty() {
         return Ok(None);
     }
-    let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
+    let paths: Vec<Cow<'_, str>> = subs.iter().map(|s| safe(&s.path)).collect();
     let shown = env.show(&w.path);
     Ok(Some(format!(
         "worktree {shown} has initialised submodules ({}) whose repositories would be removed with it; \
@@ -247,7 +249,8 @@ impl Attempt {
             path: self.path.clone(),
             branch: self.new_branch.clone(),
             copy: self.copy,
-            post_start: env.ctx.repo.config("parallel.postStart"),
+            post_start: env.ctx.repo.settings.post_start(),
+            env: Default::default(),
         }));
         let mut plan = Plan {
             command: "retry".into(),

@@ -1,10 +1,15 @@
-//! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
-//! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+//! The repository facade: reads and ref transactions through gix (the repository's
+//! `reference-transaction` hook run around each, `hooks`), the git CLI (`cli`) for worktrees and
+//! checkouts of the main worktree. Nothing else in the crate touches git directly.
+//!
+//! Layer: a leaf. May import only `error` and `output`.
 
 pub mod cli;
 mod config;
+pub use config::Settings;
 mod error;
 pub mod hex;
+mod hooks;
 pub mod remote;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -22,6 +27,8 @@ pub struct Repo {
     pub loc: Location,
     /// A `--dry-run`: plan-time commits may use a stand-in identity when git has none.
     pub plan_only: bool,
+    /// The `parallel.*` settings, read once when the repository is opened.
+    pub settings: Settings,
 }
 
 /// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
@@ -100,6 +107,26 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     utf8(&p)
 }
 
+/// Merges `theirs` into `ours` with gix, the way `git merge` would resolve it, writing objects
+/// only into `gix` (the repository, or an in-memory overlay of it for trial merges). The merged
+/// tree is not written yet.
+pub fn merge_commits(
+    gix: &gix::Repository,
+    ours: ObjectId,
+    theirs: ObjectId,
+) -> Result<gix::merge::commit::Outcome<'_>> {
+    let options = gix
+        .tree_merge_options()
+        .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
+    let labels = gix::merge::blob::builtin_driver::text::Labels {
+        ancestor: Some("base".into()),
+        current: Some("ours".into()),
+        other: Some("theirs".into()),
+    };
+    gix.merge_commits(ours, theirs, labels, options.into())
+        .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))
+}
+
 /// The paths a tree merge left unresolved the way `git merge` would count them, or `None` when
 /// it is clean.
 pub fn conflict_paths(merge: &gix::merge::tree::Outcome<'_>) -> Option<Vec<String>> {
@@ -164,6 +191,7 @@ impl Repo {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
+        let main_for_settings = main.clone();
         Ok(Repo {
             gix: main,
             loc: Location {
@@ -174,6 +202,7 @@ impl Repo {
                 git: GitCli::find()?,
             },
             plan_only: false,
+            settings: Settings::read(&main_for_settings),
         })
     }
 
@@ -269,7 +298,7 @@ impl Repo {
                 deref: via_head,
             });
         }
-        self.gix.edit_references(edits).map_err(|e| {
+        let refs_changed = |e: gix::Error| {
             let mut chain = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
@@ -283,8 +312,59 @@ impl Repo {
                 chain,
                 source: Box::new(e),
             }
-        })?;
+        };
+        let Some(hook) = hooks::RefHook::find(self, updates)? else {
+            self.gix.edit_references(edits).map_err(refs_changed)?;
+            return Ok(());
+        };
+        // As git does: the hook sees the transaction prepared (the refs locked and checked)
+        // and may refuse it; then committed, or aborted.
+        let committer = self
+            .gix
+            .committer()
+            .transpose()
+            .map_err(|e| Error::gix("cannot read the committer identity for the reflog", e))?;
+        let prepared = self
+            .gix
+            .refs
+            .transaction()
+            .prepare(
+                edits,
+                self.lock_wait("core.filesRefLockTimeout", 100),
+                self.lock_wait("core.packedRefsTimeout", 1000),
+            )
+            .map_err(refs_changed)?;
+        if !hook.run("prepared")? {
+            drop(prepared);
+            hook.run("aborted")?;
+            let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+            return Err(Error::HookRefused {
+                names: names.join(", "),
+            });
+        }
+        if let Err(e) = prepared.commit(committer) {
+            hook.run("aborted")?;
+            return Err(refs_changed(e));
+        }
+        hook.run("committed")?;
         Ok(())
+    }
+
+    /// How long to wait for a ref lock (`core.filesRefLockTimeout`, `core.packedRefsTimeout`,
+    /// in milliseconds, as git reads them: 0 fails at once, negative waits for ever).
+    fn lock_wait(&self, key: &str, default_ms: i64) -> gix::lock::acquire::Fail {
+        use gix::lock::acquire::Fail;
+        let ms = self
+            .gix
+            .config_snapshot()
+            .integer(key)
+            .unwrap_or(default_ms);
+        match u64::try_from(ms) {
+            Ok(0) => Fail::Immediately,
+            Ok(ms) => Fail::AfterDurationWithBackoff(std::time::Duration::from_millis(ms)),
+            // About a year: for ever, in practice.
+            Err(_) => Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(1 << 25)),
+        }
     }
 
     // ---- objects ------------------------------------------------------------------------------
@@ -409,19 +489,7 @@ impl Repo {
     /// `git merge` would resolve it. Writes only objects: the merged tree, or nothing useful
     /// when it conflicts, in which case the conflicting paths are returned.
     pub fn merge_in_memory(&self, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-        let options = self
-            .gix
-            .tree_merge_options()
-            .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
-        let labels = gix::merge::blob::builtin_driver::text::Labels {
-            ancestor: Some("base".into()),
-            current: Some("ours".into()),
-            other: Some("theirs".into()),
-        };
-        let mut out = self
-            .gix
-            .merge_commits(ours, theirs, labels, options.into())
-            .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))?;
+        let mut out = merge_commits(&self.gix, ours, theirs)?;
         if let Some(files) = conflict_paths(&out.tree_merge) {
             return Ok(Merge::Conflicts(files));
         }

@@ -2,6 +2,9 @@
 //! to [`execute`], which takes the repository lock, journals every step, rolls back on failure
 //! (or rolls forward past the commit point), and appends the completed operation to the log.
 //! `recover` and `undo` are built on the same journal and log.
+//!
+//! Layer: the engine. May import the leaves (src/git/, output, time, parallel_map, error) and
+//! nothing above it: never the workflow layer (src/workflow/) or a command.
 
 mod check;
 pub mod clean;
@@ -17,6 +20,7 @@ mod recover;
 mod run;
 mod stale;
 pub mod steps;
+pub mod taskenv;
 pub mod worktree;
 
 use camino::Utf8PathBuf;
@@ -73,8 +77,7 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
             .iter()
             .filter(|s| s.state == StepState::Done)
             .count();
-        let alive = lock::owner(&dir.join("lock"))
-            .is_some_and(|(pid, _)| lock::pid_alive(pid) && pid == j.pid);
+        let alive = lock::live_owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == j.pid);
         if alive {
             return Err(Error::Running {
                 pid: j.pid,

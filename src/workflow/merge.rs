@@ -2,6 +2,7 @@
 //! changes): one merge after the other, each on the previous, with the merge messages; and
 //! the refusal that names the conflicts and how to reproduce each one in its worktree.
 
+use crate::taskgraph::display::safe;
 use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
@@ -86,11 +87,7 @@ fn merge_type(task: &Task) -> &'static str {
 
 /// A task's merge commit message: `parallel.mergeMessage`, else `{type}({product}): {name} ({id})`.
 fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.mergeMessage")
-        .unwrap_or_else(|| "{type}({product}): {name} ({id})".into());
+    let template = env.ctx.repo.settings.merge_message();
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)
@@ -194,7 +191,7 @@ pub(crate) fn refuse_conflicts(env: &Session, candidates: &[Candidate], merged: 
             short_branch(&c.branch)
         ));
         for f in files {
-            lines.push(format!("    {f}"));
+            lines.push(format!("    {}", safe(f)));
         }
         let wt = c
             .worktree

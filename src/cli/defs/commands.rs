@@ -131,11 +131,17 @@ pub static RUN: Command = Command {
           when a task ended blocked.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
-    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
+    flags: &[
+        &AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX,
+    ],
     examples: &[
         (
             "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
             "run every task to the end",
+        ),
+        (
+            "git parallel run --agent claude --max-cost 20",
+            "Claude Code on every task, at most $20 in all",
         ),
         (
             "git parallel run -j 2 --test 'make test' API-01",
@@ -288,7 +294,7 @@ pub static EXEC: Command = Command {
           any command failed.",
     positionals: Positionals::IdsThenCommand,
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&JOBS],
+    flags: &[&JOBS, &SANDBOX],
     examples: &[
         ("git parallel exec -- cargo test", "test every task"),
         (

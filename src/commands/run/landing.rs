@@ -6,6 +6,7 @@
 //! finished again one task at a time, so that only the culprits fail. Refusals no agent can
 //! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use serde_json::Value;
 
@@ -15,8 +16,42 @@ use super::schedule::Sched;
 use crate::error::Result;
 
 impl Sched<'_> {
-    /// Finishes `batch` (ids of tasks whose agent succeeded).
+    /// Finishes `batch` (ids of tasks whose agent succeeded), but for those whose branch
+    /// moved after their agent ended: blocked at once, their branch left for a human to look
+    /// at (a retry would build on what moved it).
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
+        let mut unmoved = Vec::with_capacity(batch.len());
+        for id in batch {
+            match self.moved_under_its_agent(&id)? {
+                Some(why) => self.block_moved(&id, &why)?,
+                None => unmoved.push(id),
+            }
+        }
+        if unmoved.is_empty() {
+            return Ok(());
+        }
+        self.finish_unmoved(unmoved)
+    }
+
+    /// Why `id`'s branch moved by something else than its own worktree since its agent
+    /// started (`None`: it did not, or this run did not start it).
+    fn moved_under_its_agent(&mut self, id: &str) -> Result<Option<String>> {
+        let Some(start) = self.starts.remove(id) else {
+            return Ok(None);
+        };
+        let now = self.tip(&start.branch)?;
+        let Some(how) = start.moved(&now) else {
+            return Ok(None);
+        };
+        let why = format!(
+            "its branch {} was moved by something other than its worktree ({how}): not landed; another agent may have written it",
+            crate::git::short_branch(&start.branch)
+        );
+        append_log(&self.log_of(id), &format!("==== {why}\n"));
+        Ok(Some(why))
+    }
+
+    fn finish_unmoved(&mut self, batch: Vec<String>) -> Result<()> {
         let mut args = vec!["finish".to_string(), "--partial".into(), "--json".into()];
         if let Some(t) = &self.cfg.test {
             args.push("--test".into());
@@ -64,7 +99,7 @@ impl Sched<'_> {
         }
         if batch.len() > 1 {
             for id in batch {
-                self.finish(vec![id])?;
+                self.finish_unmoved(vec![id])?;
             }
             return Ok(());
         }
@@ -101,9 +136,9 @@ impl Sched<'_> {
         for c in list("conflicts") {
             let Some(id) = c["id"].as_str() else { continue };
             seen.push(id.to_string());
-            let files: Vec<&str> = c["files"]
+            let files: Vec<std::borrow::Cow<'_, str>> = c["files"]
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .map(|a| a.iter().filter_map(Value::as_str).map(safe).collect())
                 .unwrap_or_default();
             let log = self.log_of(id);
             append_log(
@@ -140,6 +175,29 @@ impl Sched<'_> {
             self.fail_unmerged(id, &format!("finish did not merge it: {why}"))?;
         }
         Ok(())
+    }
+
+    /// `id`'s branch moved under it: blocked without a retry.
+    fn block_moved(&mut self, id: &str, why: &str) -> Result<()> {
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
+            return Ok(());
+        };
+        let branch = env.branch_of(task);
+        let wt = env
+            .worktree_of(task)?
+            .map(|w| w.path)
+            .unwrap_or_else(|| env.worktree_path(task));
+        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
+        let failures = self.records.failed(id, why);
+        self.records.save()?;
+        self.sink.event(&Event::AttemptFailed {
+            id: id.into(),
+            attempt,
+            reason: why.into(),
+            log: self.log_of(id).to_string(),
+        });
+        self.block(id, failures, why, &branch, &wt)
     }
 
     /// `id`'s work could not land: its attempt failed.

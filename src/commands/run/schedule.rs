@@ -19,6 +19,7 @@ use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
 use crate::workflow::context::Context;
+use crate::workflow::presets::Preset;
 
 /// What `run` was told.
 pub struct Config {
@@ -37,6 +38,27 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// Whether and how agents are confined.
+    pub sandbox: crate::sandbox::Policy,
+    /// The agent preset `agent` names, if it names one.
+    pub preset: Option<&'static Preset>,
+    /// `parallel.prompt`: the preset's prompt replaced.
+    pub prompt: Option<String>,
+    /// The repository's common git directory (`{gitdir}` of a preset).
+    pub git_dir: Utf8PathBuf,
+    /// The budgets.
+    pub budget: Budget,
+}
+
+/// When run stops launching attempts.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// `--max-cost`: the whole run's reported cost, in US dollars.
+    pub max_cost: Option<f64>,
+    /// `parallel.taskMaxCost`: one task's reported cost, every attempt's and run's added up.
+    pub task_max_cost: Option<f64>,
+    /// `--deadline`: when run stops launching and stops its running agents.
+    pub deadline: Option<Instant>,
 }
 
 /// A task whose agent runs.
@@ -58,12 +80,17 @@ pub struct Sched<'a> {
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
+    /// Where each attempt of this run started: landing checks that the branch moved only from
+    /// its own worktree since (a sandboxed agent may still write the refs beside its own).
+    pub(super) starts: BTreeMap<String, super::moved::Start>,
     pub(super) target: String,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) tx: Sender<Done>,
     pub(super) rx: Receiver<Done>,
     pub sink: Sink,
     pub summary: Summary,
+    /// The budget that stopped launching, in words (`None`: none did).
+    pub stopped_by: Option<String>,
 }
 
 impl<'a> Sched<'a> {
@@ -78,12 +105,14 @@ impl<'a> Sched<'a> {
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
+            starts: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            stopped_by: None,
         }
     }
 
@@ -114,8 +143,13 @@ impl<'a> Sched<'a> {
                 self.finish(batch)?;
                 continue;
             }
-            self.relaunch()?;
-            let started = self.start_ready()?;
+            let started = if self.over_budget() {
+                self.again.clear();
+                false
+            } else {
+                self.relaunch()?;
+                self.start_ready()?
+            };
             if self.running.is_empty() && !started && self.again.is_empty() {
                 return Ok(());
             }
@@ -157,10 +191,25 @@ impl<'a> Sched<'a> {
 
     /// Commits on `branch` that the target does not have.
     pub(super) fn commits(&self, branch: &str) -> Result<usize> {
+        let repo = &self.ctx.repo;
+        let tip = |name: &str| {
+            repo.ref_id(name)?.ok_or_else(|| {
+                crate::fatal!("cannot count the commits of {branch}: {name} does not exist")
+            })
+        };
+        Ok(repo.count_between(tip(&self.target)?, tip(branch)?)?)
+    }
+
+    /// The commit `branch` points at.
+    pub(super) fn tip(&self, branch: &str) -> Result<String> {
         let mut cmd = self.ctx.repo.git_main();
-        cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
-        let out = crate::git::cli::stdout(cmd)?;
-        Ok(out.trim().parse().unwrap_or(0))
+        cmd.args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{branch}^{{commit}}"),
+        ]);
+        Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
     }
 
     fn free_slots(&self) -> usize {
@@ -173,6 +222,11 @@ impl<'a> Sched<'a> {
             let Some((id, branch, wt)) = self.again.pop_front() else {
                 break;
             };
+            if let Some(why) = self.task_over_budget(&id) {
+                let failures = self.records.get(&id).map_or(1, |r| r.failures);
+                self.block(&id, failures, &why, &branch, &wt)?;
+                continue;
+            }
             self.launch(&id, branch, wt)?;
         }
         Ok(())
@@ -263,7 +317,7 @@ impl<'a> Sched<'a> {
         }
         let brief = briefs.join(format!("{id}.md"));
         agent::write_brief(&brief, task)?;
-        let attempt = self.records.begin(id);
+        let attempt = self.records.begin(id, self.cfg.sandbox.short());
         self.records.save()?;
         self.summary.attempts += 1;
         let log = logs.join(format!("{id}.log"));
@@ -280,7 +334,7 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
             log: log.to_string(),
         });
-        let spec = Spec {
+        let mut spec = Spec {
             id: id.into(),
             name: task.name.clone(),
             product: self.cfg.product.clone(),
@@ -294,6 +348,35 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            sandbox: self.cfg.sandbox.clone(),
+            tmp: self.cfg.dir.join("tmp").join(id),
+            writable: Vec::new(),
+            invocation: None,
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
+        };
+        if let Some(preset) = self.cfg.preset {
+            self.invocation(preset, &mut spec)?;
+        }
+        // Without reflogs (core.logAllRefUpdates false) nothing can be checked.
+        let logged = self
+            .ctx
+            .repo
+            .config("core.logAllRefUpdates")
+            .is_none_or(|v| {
+                !matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "false" | "no" | "off" | "0"
+                )
+            });
+        let start = match logged {
+            true => super::moved::Start::of(&worktree, &branch, &self.tip(&branch)?),
+            false => None,
+        };
+        match start {
+            Some(start) => self.starts.insert(id.into(), start),
+            None => self.starts.remove(id),
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
@@ -305,6 +388,7 @@ impl<'a> Sched<'a> {
         let Some(r) = self.running.remove(&done.id) else {
             return Ok(());
         };
+        self.account(&done);
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
@@ -325,6 +409,10 @@ impl<'a> Sched<'a> {
                     None
                 }
             },
+        };
+        let failure = match (failure, &done.denied) {
+            (Some(why), Some(path)) => Some(format!("{why}; the sandbox denied a write to {path}")),
+            (failure, _) => failure,
         };
         match failure {
             Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),
@@ -359,7 +447,7 @@ impl<'a> Sched<'a> {
     }
 
     /// Marks `id` blocked (one transaction), its branch and worktree kept.
-    fn block(
+    pub(super) fn block(
         &mut self,
         id: &str,
         failures: u32,
@@ -411,6 +499,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
+                self.account(&done);
                 let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
                 if ok {
                     self.records.succeeded(&done.id);

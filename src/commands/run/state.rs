@@ -31,6 +31,15 @@ pub struct Record {
     /// Why the last attempt failed.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The agent's session (a preset's), resumed by the next attempt.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The cost its agents reported, every attempt's added up (`None`: none reported one).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// How the last attempt's agent runs: `sandboxed (Landlock ABI 7)` or `unconfined`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 /// Every task's record, and where they are kept.
@@ -68,15 +77,30 @@ impl Records {
             failures: 0,
             last: Last::Running,
             reason: None,
+            session: None,
+            cost_usd: None,
+            sandbox: None,
         })
     }
 
-    /// A new attempt of `id` begins; its number.
-    pub fn begin(&mut self, id: &str) -> u32 {
+    /// A new attempt of `id` begins, its agent run as `sandbox` says; its number.
+    pub fn begin(&mut self, id: &str, sandbox: String) -> u32 {
         let r = self.entry(id);
         r.attempts += 1;
         r.last = Last::Running;
+        r.sandbox = Some(sandbox);
         r.attempts
+    }
+
+    /// The attempts running (or left running by a killed run): id, attempt, how sandboxed.
+    pub fn running(&self) -> impl Iterator<Item = (&str, u32, &str)> {
+        self.tasks
+            .iter()
+            .filter(|(_, r)| r.last == Last::Running)
+            .map(|(id, r)| {
+                let how = r.sandbox.as_deref().unwrap_or("unconfined");
+                (id.as_str(), r.attempts, how)
+            })
     }
 
     /// The last attempt of `id` succeeded.
@@ -101,6 +125,17 @@ impl Records {
         if let Some(r) = self.tasks.get_mut(id) {
             r.attempts = r.attempts.saturating_sub(1);
             r.last = Last::Failed;
+        }
+    }
+
+    /// An attempt of `id` ended having used `usage`: its session is kept, its cost added.
+    pub fn used(&mut self, id: &str, usage: &crate::workflow::presets::Usage) {
+        let r = self.entry(id);
+        if usage.session.is_some() {
+            r.session.clone_from(&usage.session);
+        }
+        if let Some(c) = usage.cost_usd {
+            r.cost_usd = Some(r.cost_usd.unwrap_or(0.0) + c);
         }
     }
 

@@ -21,6 +21,21 @@ fn durations_take_a_unit_or_mean_seconds() {
 }
 
 #[test]
+fn durations_also_take_the_friendly_forms_and_minutes_spelled_out() {
+    assert_eq!(parse_duration("30min"), Some(Duration::from_secs(1800)));
+    assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+    assert_eq!(
+        parse_duration(" 2 minutes "),
+        Some(Duration::from_secs(120))
+    );
+    for bad in ["-5s", "inf", "5 parsecs", "2 weeks"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn the_summary_names_what_waits_for_whose_approval() {
     let s = Summary {
         completed: vec!["A".into(), "B".into()],
@@ -68,11 +83,11 @@ fn records_count_attempts_and_failures_and_survive_a_reload() {
     std::fs::create_dir_all(&dir).unwrap();
     let dir = camino::Utf8PathBuf::from_path_buf(dir).unwrap();
     let mut r = Records::load(&dir);
-    assert_eq!(r.begin("A"), 1);
+    assert_eq!(r.begin("A", "unconfined".into()), 1);
     assert_eq!(r.failed("A", "exit 1"), 1);
-    assert_eq!(r.begin("A"), 2);
+    assert_eq!(r.begin("A", "unconfined".into()), 2);
     r.interrupted("A");
-    assert_eq!(r.begin("A"), 2);
+    assert_eq!(r.begin("A", "unconfined".into()), 2);
     r.succeeded("A");
     r.save().unwrap();
     let again = Records::load(&dir);

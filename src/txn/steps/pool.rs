@@ -17,11 +17,11 @@ use super::shared::{short, CopyFile};
 use super::{ready, Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Location, Repo};
+use crate::txn::taskenv::TaskEnv;
 use crate::txn::{failpoint, worktree};
 use gix::ObjectId;
 
-/// The pool directory's name under the worktree root.
-pub const POOL_DIR: &str = ".parallel-pool";
+pub use super::shared::POOL_DIR;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -51,6 +51,9 @@ pub enum Pool {
         copy: Vec<CopyFile>,
         #[serde(default)]
         post_start: Option<String>,
+        /// The task's port block, env file and setup key (src/txn/taskenv.rs).
+        #[serde(default, skip_serializing_if = "TaskEnv::is_empty")]
+        env: TaskEnv,
     },
     /// Remove the worktree parked at `pool_path` (its ignored files are kept by a `Keep` step
     /// before, as for any removal). Undone by making it again, detached at `commit`.
@@ -209,6 +212,7 @@ impl Pool {
                 commit,
                 copy: Vec::new(),
                 post_start: None,
+                env: TaskEnv::default(),
             },
             Pool::Take {
                 pool_path,
@@ -253,6 +257,7 @@ impl Pool {
             commit,
             copy,
             post_start,
+            env,
         } = self
         else {
             return Ok(());
@@ -262,7 +267,7 @@ impl Pool {
         let commit = commit.to_string();
         let (want, other) = (Head::Branch(branch), Head::Detached(&commit));
         switch(loc, path, &want, &other, proven)?;
-        ready::make_ready(path, copy, post_start.as_deref())
+        ready::make_ready(path, copy, post_start.as_deref(), env)
     }
 
     /// The parked worktree this operation removes, if it is a trim.

@@ -1,11 +1,13 @@
 //! Making a worktree ready for its task, as `AddWorktree` and a pool `Take` both do: the
 //! include files (`.worktreeinclude`, `parallel.copy`) copied in from the main worktree, then
-//! the `parallel.postStart` hook run in it.
+//! the task's port record and env file written, and the `parallel.postStart` hook run in it
+//! (not in a reused worktree whose setup key did not change; see src/txn/taskenv.rs).
 
 use camino::Utf8Path;
 
 use super::shared::{run_shell, CopyFile};
 use crate::error::Result;
+use crate::txn::taskenv::{self, TaskEnv};
 
 /// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
 pub(super) fn describe(copy: &[CopyFile], post_start: Option<&str>) -> String {
@@ -24,6 +26,7 @@ pub(super) fn make_ready(
     path: &Utf8Path,
     copy: &[CopyFile],
     post_start: Option<&str>,
+    env: &TaskEnv,
 ) -> Result<()> {
     for f in copy {
         let dest = path.join(&f.rel);
@@ -32,8 +35,10 @@ pub(super) fn make_ready(
         }
         copy_file(&f.from, &dest)?;
     }
-    if let Some(cmd) = post_start {
-        run_shell(cmd, path, "parallel.postStart")?;
+    let (vars, run) = taskenv::prepare(path, env)?;
+    if let Some(cmd) = post_start.filter(|_| run) {
+        run_shell(cmd, path, "parallel.postStart", &vars)?;
+        taskenv::set_up(path, env);
     }
     Ok(())
 }

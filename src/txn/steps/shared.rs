@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 
+/// The pool directory's name under the worktree root (src/txn/steps/pool.rs).
+pub const POOL_DIR: &str = ".parallel-pool";
+
 /// A file copied from the main worktree into a new one.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CopyFile {
@@ -25,11 +28,18 @@ pub fn short(oid: impl std::fmt::Display) -> String {
     s.get(..10).unwrap_or(&s).to_string()
 }
 
-/// Runs a shell command from git config in `dir`, its output shown on failure.
-pub fn run_shell(command: &str, dir: &Utf8Path, what: &str) -> Result<()> {
+/// Runs a shell command from git config in `dir` with the variables `vars` set, its output
+/// shown on failure.
+pub fn run_shell(
+    command: &str,
+    dir: &Utf8Path,
+    what: &str,
+    vars: &[(String, String)],
+) -> Result<()> {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(command)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()

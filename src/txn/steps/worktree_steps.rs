@@ -10,6 +10,7 @@ use super::shared::{rels, CopyFile};
 use super::{ready, Step, StepKind};
 use crate::error::Result;
 use crate::git::{Location, Repo};
+use crate::txn::taskenv::TaskEnv;
 use crate::txn::worktree;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub struct AddWorktree {
     pub copy: Vec<CopyFile>,
     #[serde(default)]
     pub post_start: Option<String>,
+    /// The task's port block, env file and setup key (src/txn/taskenv.rs).
+    #[serde(default, skip_serializing_if = "TaskEnv::is_empty")]
+    pub env: TaskEnv,
 }
 
 impl StepKind for AddWorktree {
@@ -53,8 +57,17 @@ impl StepKind for AddWorktree {
 
     fn apply_concurrent(&self, loc: &Location, proven: bool) -> Result<()> {
         worktree::ensure(loc, &self.path, &self.branch, false, proven)?;
-        if let Err(e) = ready::make_ready(&self.path, &self.copy, self.post_start.as_deref()) {
-            let _ = worktree::remove(loc, &self.path, true, &rels(&self.copy), true);
+        if let Err(e) = ready::make_ready(
+            &self.path,
+            &self.copy,
+            self.post_start.as_deref(),
+            &self.env,
+        ) {
+            let ours: Vec<&str> = rels(&self.copy)
+                .into_iter()
+                .chain(self.env.env_file.as_ref().map(|f| f.rel.as_str()))
+                .collect();
+            let _ = worktree::remove(loc, &self.path, true, &ours, true);
             return Err(e);
         }
         Ok(())
@@ -102,6 +115,7 @@ impl StepKind for RemoveWorktree {
             branch: self.branch.clone(),
             copy: self.restore.clone(),
             post_start: self.post_start.clone(),
+            env: TaskEnv::default(),
         }))
     }
 

@@ -13,6 +13,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::taskgraph::display::safe;
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::shared::{short, CopyFile};
@@ -177,12 +179,7 @@ fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &gix::ObjectId) -> Result<
 
 /// Whether ignored files are kept (`parallel.keepIgnored`, default true).
 pub fn keep_ignored_enabled(repo: &Repo) -> bool {
-    !matches!(
-        repo.config("parallel.keepIgnored")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref(),
-        Some("false" | "no" | "off" | "0")
-    )
+    repo.settings.keep_ignored()
 }
 
 /// The ignored files and directories of a worktree (a wholly ignored directory is one entry,
@@ -477,9 +474,9 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
     kept.iter()
         .map(|k| {
             const SHOWN: usize = 5;
-            let mut names: Vec<&str> = k.files.iter().take(SHOWN).map(String::as_str).collect();
+            let mut names: Vec<Cow<'_, str>> = k.files.iter().take(SHOWN).map(|f| safe(f)).collect();
             if k.files.len() > SHOWN {
-                names.push("…");
+                names.push("…".into());
             }
             let n = k.files.len();
             let s = if n == 1 { "" } else { "s" };
@@ -535,7 +532,7 @@ pub fn check_main_overwrites(repo: &Repo, from: &str, to: &str) -> Result<()> {
         help = "move them aside (they are yours, not in any commit), then run the command again",
         "cannot update the main worktree {main}; nothing was changed:\n  \
          these files would be overwritten by files the merge adds, and they are untracked or ignored there:\n    {}",
-        in_the_way.join("\n    ")
+        in_the_way.iter().map(|f| safe(f)).collect::<Vec<_>>().join("\n    ")
     ))
 }
 
