@@ -20,6 +20,7 @@ macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
 
 #[macro_use]
 mod output;
+mod atomic;
 mod cli;
 mod commands;
 mod error;

@@ -9,6 +9,8 @@
 //!
 
 use crate::taskgraph::display::safe;
+use crate::txn::steps::{Refs, RemoveWorktree};
+use crate::txn::Meta;
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
@@ -293,30 +295,30 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
     let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
     let message = format!("chore({}): abort {}", env.product, ids.join(", "));
     if !backups.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: backups,
             message: format!("git-parallel: backup before {message}"),
-        });
+        }));
     }
     // Worktrees: saved changes noted (undoing the abort puts them back), ignored files kept.
     for t in targets.iter() {
         if let (Some(wt), Some((_, commit))) = (&t.worktree, &t.wip) {
             steps.push(Step::Keep(Keep::WipSaved {
                 worktree: wt.clone(),
-                commit: commit.to_string(),
+                commit: *commit,
             }));
         }
     }
     for t in targets.iter() {
         if let Some(wt) = &t.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: t.branch.clone(),
                 // Copied include files alone do not count as changes.
                 force: (force && t.needs_force()) || !t.ours.is_empty(),
                 restore: Vec::new(),
                 post_start: None,
-            });
+            }));
         }
     }
     let include = crate::workflow::worktrees::include_files(env)?;
@@ -326,16 +328,16 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
         .filter_map(|t| {
             t.tip.map(|tip| RefUpdate {
                 name: t.branch.clone(),
-                old: Some(tip.to_string()),
+                old: Some(tip),
                 new: None,
             })
         })
         .collect();
     if !deletes.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: deletes,
             message: format!("git-parallel: {message}"),
-        });
+        }));
     }
     let text = before_start::reset_text(env, &ids, &crate::time::now_iso())?;
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
@@ -346,10 +348,10 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
         summary: format!("abort {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({
-            "tasks": ids,
-            "backups": targets.iter().filter_map(|t| t.backup.clone()).collect::<Vec<_>>(),
-        }),
+        meta: Meta {
+            backups: Some(targets.iter().filter_map(|t| t.backup.clone()).collect()),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok((plan, kept))
 }
@@ -359,30 +361,31 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
 fn backups(env: &Session, targets: &mut [Target], force: bool) -> Result<Vec<RefUpdate>> {
     let mut backups = Vec::new();
     let mut taken = Vec::new();
-    let mut save = |base: String, commit: String, taken: &mut Vec<String>| -> Result<String> {
-        let name = free_backup_name(env, &base, taken)?;
-        backups.push(RefUpdate {
-            name: name.clone(),
-            old: None,
-            new: Some(commit),
-        });
-        Ok(name)
-    };
+    let mut save =
+        |base: String, commit: gix::ObjectId, taken: &mut Vec<String>| -> Result<String> {
+            let name = free_backup_name(env, &base, taken)?;
+            backups.push(RefUpdate {
+                name: name.clone(),
+                old: None,
+                new: Some(commit),
+            });
+            Ok(name)
+        };
     for t in targets.iter_mut().filter(|t| force && t.needs_force()) {
         // Submodule commits that would go with the worktree: copied into this repository.
         for sub in &t.submodules {
             for saved in submodules::save(&env.ctx.repo, sub)? {
                 let flat = saved.path.replace('/', "-");
                 let base = format!("{}-sub-{flat}", t.id);
-                let name = save(base, saved.commit.clone(), &mut taken)?;
+                let name = save(base, crate::git::oid(&saved.commit)?, &mut taken)?;
                 t.sub_backups.push((name, saved));
             }
         }
         let Some(tip) = t.tip else { continue };
-        t.backup = Some(save(t.id.clone(), tip.to_string(), &mut taken)?);
+        t.backup = Some(save(t.id.clone(), tip, &mut taken)?);
         if let (Some(wt), false) = (&t.worktree, t.changes.is_empty()) {
             if let Some(commit) = snapshot_changes(env, wt, tip, &t.ours, &t.id)? {
-                let name = save(format!("{}-wip", t.id), commit.to_string(), &mut taken)?;
+                let name = save(format!("{}-wip", t.id), commit, &mut taken)?;
                 t.wip = Some((name, commit));
             }
         }
@@ -561,7 +564,7 @@ impl fmt::Display for Aborted {
                     t.id,
                     s.path,
                     s.what,
-                    crate::txn::step::short(&s.commit),
+                    crate::txn::steps::shared::short(&s.commit),
                     s.name,
                     self.common_dir,
                     s.name

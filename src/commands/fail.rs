@@ -2,6 +2,7 @@
 //! failed, retry_count incremented, the reason as its result — committed on the target. The
 //! branch and worktree are kept for debugging; `git parallel retry ID` starts it afresh.
 
+use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
@@ -86,7 +87,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
         summary: format!("fail {id}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id] }),
+        meta: Meta::tasks([id]),
     };
     let worktree = task_worktree(&env, task)?.map(|w| w.path);
     let worktree_shown = worktree.as_deref().map(|w| env.show(w));

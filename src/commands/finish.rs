@@ -6,6 +6,8 @@
 //! refusal on conflicts, src/commands/merge.rs.
 
 use crate::taskgraph::display::safe;
+use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -370,29 +372,28 @@ fn build_plan(
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
         let dir = crate::txn::testgate::test_dir()?;
-        steps.push(Step::TestGate {
-            commit: final_tip.to_string(),
+        steps.push(Step::TestGate(TestGate {
+            commit: final_tip,
             command: cmd,
             dir,
-        });
+        }));
     }
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates,
         message: message.clone(),
-    });
-    steps.push(Step::SyncMain {
-        from: env.target_tip.to_string(),
-        to: final_tip.to_string(),
+    }));
+    steps.push(Step::SyncMain(SyncMain {
+        from: env.target_tip,
+        to: final_tip,
         branch: Some(env.target.clone()),
-    });
+    }));
     let commit_point = Some(steps.len() - 1);
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
-        let tip = final_tip.to_string();
-        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, final_tip)?;
         steps.extend(cleanup);
     }
     let plan = Plan {
@@ -400,7 +401,10 @@ fn build_plan(
         summary: format!("finish {}", ids.join(", ")),
         steps,
         commit_point,
-        meta: serde_json::json!({ "tasks": ids, "backups": backups }),
+        meta: Meta {
+            backups: Some(backups),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok(plan)
 }
@@ -450,8 +454,8 @@ fn target_updates(
 ) -> Result<(Vec<RefUpdate>, Vec<String>)> {
     let mut updates = vec![RefUpdate {
         name: env.target.clone(),
-        old: Some(env.target_tip.to_string()),
-        new: Some(final_tip.to_string()),
+        old: Some(env.target_tip),
+        new: Some(final_tip),
     }];
     // The task branches must still be where they were merged from when the target moves: a
     // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
@@ -459,8 +463,8 @@ fn target_updates(
     for c in done {
         updates.push(RefUpdate {
             name: c.branch.clone(),
-            old: Some(c.tip.to_string()),
-            new: Some(c.tip.to_string()),
+            old: Some(c.tip),
+            new: Some(c.tip),
         });
     }
     let mut backups = Vec::new();
@@ -470,7 +474,7 @@ fn target_updates(
             updates.push(RefUpdate {
                 name,
                 old: None,
-                new: Some(c.tip.to_string()),
+                new: Some(c.tip),
             });
         }
     }
@@ -485,26 +489,26 @@ fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<
     let mut steps = Vec::new();
     for c in done {
         if let Some(wt) = &c.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: c.branch.clone(),
                 force: false,
                 restore: restore.clone(),
                 post_start: post_start.clone(),
-            });
+            }));
         }
     }
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: done
             .iter()
             .map(|c| RefUpdate {
                 name: c.branch.clone(),
-                old: Some(c.tip.to_string()),
+                old: Some(c.tip),
                 new: None,
             })
             .collect(),
         message,
-    });
+    }));
     Ok(steps)
 }
 
@@ -596,8 +600,8 @@ impl Finished {
             f,
             "{} is now at {} (was {}).",
             self.target,
-            crate::txn::step::short(&self.new_tip),
-            crate::txn::step::short(&self.old_tip)
+            crate::txn::steps::shared::short(&self.new_tip),
+            crate::txn::steps::shared::short(&self.old_tip)
         )?;
         if !self.keep {
             // Parked worktrees are named on their own line below.

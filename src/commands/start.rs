@@ -1,6 +1,8 @@
 //! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
 //! in_progress and committed on the target first — all as one transaction.
 
+use crate::txn::steps::Refs;
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -411,17 +413,17 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
     let message = format!("chore({}): start {}", env.product, ids.join(", "));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
     let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: launches
             .iter()
             .map(|l| RefUpdate {
                 name: l.branch.clone(),
                 old: None,
-                new: Some(base.to_string()),
+                new: Some(base),
             })
             .collect(),
         message: format!("git-parallel: {message}"),
-    });
+    }));
     let copy = include_files(env)?;
     let post_start = env.ctx.repo.settings.post_start();
     let made: Vec<(&str, &str, &camino::Utf8Path)> = launches
@@ -442,7 +444,7 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
         summary: format!("start {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": ids }),
+        meta: Meta::tasks(ids.iter().copied()),
     };
     Ok((plan, base))
 }
@@ -479,7 +481,7 @@ impl fmt::Display for Started {
             tasks.len(),
             plural(tasks.len()),
             self.target,
-            crate::txn::step::short(&self.base)
+            crate::txn::steps::shared::short(&self.base)
         )?;
         for t in tasks {
             writeln!(

@@ -8,6 +8,7 @@ pub mod cli;
 mod config;
 pub use config::Settings;
 mod error;
+pub mod hex;
 mod hooks;
 pub mod remote;
 
@@ -55,9 +56,22 @@ impl std::ops::Deref for Repo {
 pub struct RefUpdate {
     pub name: String,
     /// None: the ref must not exist.
-    pub old: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub old: Option<ObjectId>,
     /// None: delete the ref.
-    pub new: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub new: Option<ObjectId>,
+}
+
+impl RefUpdate {
+    /// The update the other way round (what takes it back).
+    pub fn reversed(&self) -> RefUpdate {
+        RefUpdate {
+            name: self.name.clone(),
+            old: self.new,
+            new: self.old,
+        }
+    }
 }
 
 /// The result of an in-memory merge.
@@ -298,7 +312,7 @@ impl Repo {
         for u in updates {
             let expected = match &u.old {
                 None => PreviousValue::MustNotExist,
-                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(oid(o)?)),
+                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(*o)),
             };
             let change = match &u.new {
                 Some(n) => Change::Update {
@@ -309,7 +323,7 @@ impl Repo {
                         message: message.into(),
                     },
                     expected,
-                    new: Target::Object(oid(n)?),
+                    new: Target::Object(*n),
                 },
                 None => Change::Delete {
                     expected,

@@ -6,6 +6,7 @@
 //! marked as rolling back from the start, and `recover` in either direction removes the
 //! worktree. It is never written to the operation log (there is nothing to undo).
 
+use super::steps::testgate::{self, TestFailed, TestGate};
 use super::{ensure_no_pending, interrupt, lock, state_dir, Journal, Plan, StepState};
 use crate::error::Result;
 use crate::git::Repo;
@@ -19,7 +20,7 @@ pub fn probe(
     repo: &Repo,
     slot: &lock::Slot,
     summary: &str,
-    commit: &str,
+    commit: gix::ObjectId,
     command: &str,
 ) -> Result<bool> {
     let dir = state_dir(repo);
@@ -27,24 +28,24 @@ pub fn probe(
     slot.hold(&dir, summary)?;
     ensure_no_pending(repo)?;
     interrupted(summary)?;
-    let test_dir = super::testgate::test_dir()?;
-    let step = Step::TestGate {
-        commit: commit.to_string(),
+    let test_dir = testgate::test_dir()?;
+    let step = Step::TestGate(TestGate {
+        commit,
         command: command.to_string(),
         dir: test_dir.clone(),
-    };
+    });
     let plan = Plan {
         command: "finish".into(),
         summary: summary.to_string(),
         steps: vec![step.clone()],
         commit_point: None,
-        meta: serde_json::Value::Null,
+        meta: super::Meta::default(),
     };
-    let mut journal = Journal::begin(plan, super::now_id(), crate::time::now_iso());
+    let mut journal = Journal::begin(plan);
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;
-    let status = super::testgate::run_test(repo, commit, command, &test_dir);
+    let status = testgate::run_test(repo, &commit, command, &test_dir);
     // run_test removes its worktree; this also covers an error part-way through it.
     let removed = step.undo(repo, true, true);
     if removed.is_ok() {
@@ -82,17 +83,4 @@ pub fn gate_failed(e: &crate::error::Error) -> bool {
         }) => source.downcast_ref::<TestFailed>().is_some(),
         _ => false,
     }
-}
-
-/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
-/// from any other failure of its transaction (and bisect the batch; see [`gate_failed`]).
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
-#[diagnostic(help(
-    "fix the failing tasks (git parallel exec -- {}) and run finish again",
-    command
-))]
-pub struct TestFailed {
-    pub command: String,
-    pub status: std::process::ExitStatus,
 }

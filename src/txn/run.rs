@@ -4,6 +4,7 @@
 use super::{failpoint, interrupt, Journal, StepState};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::txn::steps::TestGate;
 use crate::txn::Step;
 
 /// Applies the steps not done yet, journaling each; returns the failing step's index on error.
@@ -59,7 +60,7 @@ pub(super) fn forward(
             continue;
         }
         progress.show(&journal.steps[i].step.describe());
-        if matches!(journal.steps[i].step, Step::TestGate { .. }) {
+        if matches!(journal.steps[i].step, Step::TestGate(TestGate { .. })) {
             progress.clear();
         }
         let proven = resumed && journal.steps[i].state == StepState::Started;
@@ -97,7 +98,7 @@ pub(super) fn forward(
 /// Returns the step without those deletions (None: nothing to drop). The journal keeps the
 /// step as planned; the check after a recovery sees the moved branch as someone else's change.
 fn keep_moved_branches(repo: &Repo, step: &Step) -> Result<Option<Step>> {
-    let Step::Refs { updates, message } = step else {
+    let Step::Refs(super::steps::Refs { updates, message }) = step else {
         return Ok(None);
     };
     let mut kept = Vec::new();
@@ -105,13 +106,13 @@ fn keep_moved_branches(repo: &Repo, step: &Step) -> Result<Option<Step>> {
         if u.new.is_some() || u.old.is_none() {
             continue;
         }
-        let cur = repo.ref_id(&u.name)?.map(|i| i.to_string());
+        let cur = repo.ref_id(&u.name)?;
         if let Some(cur) = cur.filter(|c| Some(c) != u.old.as_ref()) {
             crate::output::note(format_args!(
                 "{} moved to {} meanwhile (commits that did not land): kept it; look at them \
                  with 'git log {}' and land or delete the branch yourself",
                 crate::git::short_branch(&u.name),
-                super::step::short(&cur),
+                super::steps::shared::short(cur),
                 crate::git::short_branch(&u.name),
             ));
             kept.push(u.name.clone());
@@ -120,14 +121,14 @@ fn keep_moved_branches(repo: &Repo, step: &Step) -> Result<Option<Step>> {
     if kept.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Step::Refs {
+    Ok(Some(Step::Refs(super::steps::Refs {
         updates: updates
             .iter()
             .filter(|u| !kept.contains(&u.name))
             .cloned()
             .collect(),
         message: message.clone(),
-    }))
+    })))
 }
 
 /// Refuses the commit point `i` when a step after it would fail (see

@@ -186,7 +186,10 @@ fn off_branch(env: &Session, task: &Task, branch: &str, tip: ObjectId) -> Result
     let head = crate::git::cli::stdout(cmd)?.trim().to_string();
     let on = match &wt.branch {
         Some(b) => format!("branch {}", short_branch(b)),
-        None => format!("a detached HEAD at {}", crate::txn::step::short(&head)),
+        None => format!(
+            "a detached HEAD at {}",
+            crate::txn::steps::shared::short(&head)
+        ),
     };
     let extra = match crate::git::oid(&head) {
         Ok(h) => {

@@ -1,15 +1,16 @@
 //! The worktree pool as the commands see it (`parallel.reuseWorktrees`, `parallel.poolSize`):
 //! where it is (`<worktree root>/.parallel-pool/<seconds>-<n>`), what is parked there, and the
 //! steps that park (finish), take (start) and trim (finish, gc) — their logic is
-//! src/txn/pool.rs. The pool is the registered worktrees under that directory, detached, so a
+//! src/txn/steps/pool.rs. The pool is the registered worktrees under that directory, detached, so a
 //! crash leaves no other record to repair.
 
+use crate::txn::steps::{AddWorktree, RemoveWorktree};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 use crate::txn::taskenv::TaskEnv;
 use crate::txn::Step;
 use crate::workflow::context::Context;
@@ -21,7 +22,9 @@ pub struct Parked {
     #[schemars(with = "String")]
     pub path: Utf8PathBuf,
     /// The commit it is detached at.
-    pub commit: String,
+    #[serde(with = "crate::git::hex")]
+    #[schemars(with = "String")]
+    pub commit: gix::ObjectId,
     /// When it was parked (seconds since the epoch, from its name).
     #[serde(skip)]
     pub time: u64,
@@ -126,13 +129,13 @@ pub fn worktree_steps(
                 post_start: post_start.clone(),
                 env: env.clone(),
             }),
-            None => Step::AddWorktree {
+            None => Step::AddWorktree(AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
                 env: env.clone(),
-            },
+            }),
         })
         .collect())
 }
@@ -147,7 +150,7 @@ pub fn park_instead(
     ctx: &Context,
     main: &Utf8Path,
     steps: &mut Vec<Step>,
-    commit: &str,
+    commit: gix::ObjectId,
 ) -> Result<()> {
     if !ctx.repo.settings.reuse_worktrees() {
         return Ok(());
@@ -157,7 +160,7 @@ pub fn park_instead(
     let loc = &ctx.repo.loc;
     let mut movable = Vec::new();
     for s in steps.iter() {
-        if let Step::RemoveWorktree { path, .. } = s {
+        if let Step::RemoveWorktree(RemoveWorktree { path, .. }) = s {
             if !crate::txn::pool::movable(loc, path)? {
                 continue;
             }
@@ -187,19 +190,19 @@ pub fn park_instead(
     let mut parks = 0;
     for s in steps.drain(..) {
         match s {
-            Step::RemoveWorktree {
+            Step::RemoveWorktree(RemoveWorktree {
                 path,
                 branch,
                 restore,
                 ..
-            } if parks < n_park && movable.contains(&path) => {
+            }) if parks < n_park && movable.contains(&path) => {
                 parks += 1;
-                let tip = ctx.repo.ref_id(&branch)?.map(|id| id.to_string());
+                let tip = ctx.repo.ref_id(&branch)?;
                 out.push(Step::Pool(Pool::Park {
                     path,
                     pool_path: new_slot(&dir, &mut taken),
                     branch,
-                    commit: tip.unwrap_or_else(|| commit.to_string()),
+                    commit: tip.unwrap_or(commit),
                     ours: restore.into_iter().map(|c| c.rel).collect(),
                 }));
             }
@@ -246,7 +249,7 @@ fn processes_in(dir: &Utf8Path) -> Vec<String> {
 fn trim(p: &Parked) -> Step {
     Step::Pool(Pool::Trim {
         pool_path: p.path.clone(),
-        commit: p.commit.clone(),
+        commit: p.commit,
     })
 }
 

@@ -3,6 +3,7 @@
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
 
+use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
@@ -139,7 +140,7 @@ impl<'a> Session<'a> {
             let names_task = e.summary.split([' ', ',']).any(|w| w == task.id);
             names_task
                 && e.steps.iter().any(|s| match s {
-                    Step::Refs { updates, .. } => updates
+                    Step::Refs(Refs { updates, .. }) => updates
                         .iter()
                         .any(|u| u.name == branch && u.old.is_none() && u.new.is_some()),
                     _ => false,
@@ -194,11 +195,11 @@ impl<'a> Session<'a> {
             (Some(rel), false) => rel.clone(),
             _ => {
                 return Ok((
-                    vec![Step::WriteFile {
+                    vec![Step::WriteFile(WriteFile {
                         path: self.task_path.clone(),
                         old: self.tf.source.clone(),
                         new: new_text,
-                    }],
+                    })],
                     self.target_tip,
                 ))
             }
@@ -237,20 +238,20 @@ impl<'a> Session<'a> {
             new_text.as_bytes(),
             message,
         )?;
-        let mut steps = vec![Step::Refs {
+        let mut steps = vec![Step::Refs(Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),
-                old: Some(self.target_tip.to_string()),
-                new: Some(commit.to_string()),
+                old: Some(self.target_tip),
+                new: Some(commit),
             }],
             message: format!("git-parallel: {message}"),
-        }];
+        })];
         if self.target_checked_out {
-            steps.push(Step::SyncMain {
-                from: self.target_tip.to_string(),
-                to: commit.to_string(),
+            steps.push(Step::SyncMain(SyncMain {
+                from: self.target_tip,
+                to: commit,
                 branch: Some(self.target.clone()),
-            });
+            }));
         }
         Ok((steps, commit))
     }

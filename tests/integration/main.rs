@@ -13,6 +13,7 @@ mod json;
 mod kills;
 mod lifecycle;
 mod odd_repos;
+mod old_journal;
 mod output;
 mod pool;
 mod readonly;

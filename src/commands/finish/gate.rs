@@ -99,7 +99,7 @@ pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
         return Err(crate::refused!(
             help = "nothing was changed; make the test pass on {target} first",
             "the test `{test}` failed on the merged result, and fails on {target} itself ({tip}) with no task merged",
-            tip = txn::step::short(&env.target_tip.to_string())
+            tip = txn::steps::shared::short(env.target_tip)
         ));
     }
     if !partial || outcome.accepted.is_empty() {
@@ -147,7 +147,7 @@ fn probe(
         &env.ctx.repo,
         &env.ctx.lock,
         &format!("finish: bisection test of {what}"),
-        &commit.to_string(),
+        commit,
         test,
     )
 }

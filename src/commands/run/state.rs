@@ -61,10 +61,8 @@ impl Records {
 
     /// Writes the records (atomically: a temporary file renamed over the old one).
     pub fn save(&self) -> Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(&self.tasks).unwrap_or_default();
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
+        crate::atomic::write(self.path.as_std_path(), &text)
             .map_err(|e| crate::fatal!("cannot write {}: {e}", self.path))
     }
 

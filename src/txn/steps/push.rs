@@ -5,11 +5,47 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use serde::{Deserialize, Serialize};
+
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::remote::{self, Pushed};
-use crate::git::{short_branch, Location, RefUpdate};
+use crate::git::{short_branch, Location, RefUpdate, Repo};
 
-use super::step::short;
+/// The `Push` step: `updates` published on `remote`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Push {
+    pub remote: String,
+    pub updates: Vec<RefUpdate>,
+}
+
+impl StepKind for Push {
+    fn describe(&self) -> String {
+        describe(&self.remote, &self.updates)
+    }
+
+    /// The push the other way round (for `undo`).
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::Push(Push {
+            remote: self.remote.clone(),
+            updates: reversed(&self.updates),
+        }))
+    }
+
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        apply(&repo.loc, &self.remote, &self.updates)
+    }
+
+    /// A push waits on the network.
+    fn lets_time_pass(&self) -> bool {
+        true
+    }
+
+    fn undo(&self, repo: &Repo, fresh: bool, _proven: bool) -> Result<()> {
+        undo(&repo.loc, &self.remote, &self.updates, fresh)
+    }
+}
 
 /// Set when a push of this process was refused because the remote moved (a lost race), so a
 /// command may recompute on the new tip.
@@ -28,7 +64,7 @@ pub fn reset() {
 }
 
 /// `push to origin: move main a..b; create feature/x at c`.
-pub fn describe(remote: &str, updates: &[RefUpdate]) -> String {
+fn describe(remote: &str, updates: &[RefUpdate]) -> String {
     let parts: Vec<String> = updates
         .iter()
         .map(|u| {
@@ -45,27 +81,12 @@ pub fn describe(remote: &str, updates: &[RefUpdate]) -> String {
 }
 
 /// The updates the other way round (for `undo`, and to take back a push).
-pub fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
-    updates
-        .iter()
-        .map(|u| RefUpdate {
-            name: u.name.clone(),
-            old: u.new.clone(),
-            new: u.old.clone(),
-        })
-        .collect()
-}
-
-/// The step that takes the push back (for `undo`).
-pub fn inverse(remote: &str, updates: &[RefUpdate]) -> super::Step {
-    super::Step::Push {
-        remote: remote.to_string(),
-        updates: reversed(updates),
-    }
+fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
+    updates.iter().map(RefUpdate::reversed).collect()
 }
 
 /// Applies the push (see the module doc).
-pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
+fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     SENT.store(false, Ordering::Relaxed);
     let cur = current(loc, name, updates)?;
     if at(&cur, updates, |u| &u.new) {
@@ -109,7 +130,7 @@ pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
 /// ours is done (or refused with the refs at our values) no push of this operation is in
 /// flight any more; then it is taken back. If someone else moved a ref meanwhile, the
 /// interrupted push can no longer land either.
-pub fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
+fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
     if fresh && !SENT.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -129,7 +150,7 @@ pub fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> R
     apply(loc, name, &reversed(updates))
 }
 
-type Values = std::collections::BTreeMap<String, String>;
+type Values = std::collections::BTreeMap<String, gix::ObjectId>;
 
 fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> {
     let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
@@ -142,7 +163,11 @@ fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> 
 }
 
 /// Whether every ref is at the value `pick` gives.
-fn at(cur: &Values, updates: &[RefUpdate], pick: impl Fn(&RefUpdate) -> &Option<String>) -> bool {
+fn at(
+    cur: &Values,
+    updates: &[RefUpdate],
+    pick: impl Fn(&RefUpdate) -> &Option<gix::ObjectId>,
+) -> bool {
     updates.iter().all(|u| cur.get(&u.name) == pick(u).as_ref())
 }
 

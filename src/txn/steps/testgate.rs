@@ -6,10 +6,47 @@ use std::os::unix::process::CommandExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::Repo;
+use crate::txn::{interrupt, worktree};
+use gix::ObjectId;
 
-use super::step::short;
+/// The `TestGate` step: the test `command` run on `commit` in the temporary worktree `dir`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestGate {
+    #[serde(with = "crate::git::hex")]
+    pub commit: ObjectId,
+    pub command: String,
+    pub dir: Utf8PathBuf,
+}
+
+impl StepKind for TestGate {
+    fn describe(&self) -> String {
+        format!("test {} with `{}`", short(self.commit), self.command)
+    }
+
+    /// A test changes nothing durable: there is nothing to reverse.
+    fn inverse(&self) -> Option<Step> {
+        None
+    }
+
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        test_gate(repo, &self.commit, &self.command, &self.dir)
+    }
+
+    /// The test runs for minutes.
+    fn lets_time_pass(&self) -> bool {
+        true
+    }
+
+    fn undo(&self, repo: &Repo, _fresh: bool, _proven: bool) -> Result<()> {
+        remove_temp_worktree(repo, &self.dir)
+    }
+}
 
 /// A new directory name for a test gate's worktree: in the temp dir, with a random part, so
 /// that it names nothing that exists (the step creates it exclusively and refuses otherwise).
@@ -28,11 +65,16 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
 }
 
-pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
+pub(super) fn test_gate(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    dir: &Utf8Path,
+) -> Result<()> {
     let status = run_test(repo, commit, command, dir)?;
     if !status.success() {
         return Err(crate::error::Error::Refused(miette::Report::new(
-            super::probe::TestFailed {
+            TestFailed {
                 command: command.to_string(),
                 status,
             },
@@ -46,7 +88,7 @@ pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path
 /// worktree. The test's exit status; Err when it could not be run at all.
 pub fn run_test(
     repo: &Repo,
-    commit: &str,
+    commit: &ObjectId,
     command: &str,
     dir: &Utf8Path,
 ) -> Result<std::process::ExitStatus> {
@@ -63,8 +105,8 @@ pub fn run_test(
             crate::fatal!("cannot create the test worktree {dir}: {e}")
         });
     }
-    super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    crate::output::testing(short(commit), command, dir.as_str());
+    worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
+    crate::output::testing(&short(commit), command, dir.as_str());
     // In a process group of its own, so that an interrupt reaches it through our handler
     // (which passes it on) and the rollback runs after it ended.
     let mut cmd = std::process::Command::new("sh");
@@ -73,7 +115,7 @@ pub fn run_test(
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .process_group(0);
-    if let Some(p) = super::taskenv::gate_ports(repo) {
+    if let Some(p) = crate::txn::taskenv::gate_ports(repo) {
         cmd.envs(p.env());
     }
     let quiet = crate::output::quiet();
@@ -98,9 +140,9 @@ pub fn run_test(
         return Err(e);
     }
     let status = cmd.spawn().and_then(|child| {
-        super::interrupt::set_test_group(child.id() as i32);
+        interrupt::set_test_group(child.id() as i32);
         let out = child.wait_with_output();
-        super::interrupt::set_test_group(0);
+        interrupt::set_test_group(0);
         out.map(|o| {
             if quiet && !o.status.success() {
                 crate::output::failed_test_output(&o.stdout, &o.stderr);
@@ -129,9 +171,22 @@ impl AsFdOwned for std::io::Stderr {
 /// Removes the test gate's worktree: only a worktree of this repository registered at `dir`
 /// (or whose `.git` names one), or an empty directory. Anything else there is not ours.
 pub(super) fn remove_temp_worktree(repo: &Repo, dir: &Utf8Path) -> Result<()> {
-    let found = super::worktree::find(&repo.loc, dir)?;
+    let found = worktree::find(&repo.loc, dir)?;
     if found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.is_dir() {
-        super::worktree::remove(&repo.loc, dir, true, &[], true)?;
+        worktree::remove(&repo.loc, dir, true, &[], true)?;
     }
     Ok(())
+}
+
+/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
+/// from any other failure of its transaction (and bisect the batch; see [`gate_failed`]).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
+#[diagnostic(help(
+    "fix the failing tasks (git parallel exec -- {}) and run finish again",
+    command
+))]
+pub struct TestFailed {
+    pub command: String,
+    pub status: std::process::ExitStatus,
 }
