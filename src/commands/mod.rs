@@ -1,7 +1,9 @@
 //! The commands layer: one module per command and nothing else. Each owns its arguments, a
 //! `prepare` that computes the plan and report, and the call to the driver; [`run`] dispatches on
 //! the parsed command. May import the workflow layer (src/workflow/), the engine (src/txn/) and
-//! the leaves (src/taskgraph/, src/git/, src/cli/, output); no command module imports another.
+//! the leaves (src/taskgraph/, src/git/, src/cli/, output); no command module imports another,
+//! except `run`, which calls the typed entry points of the commands it orchestrates (`start::apply`,
+//! `finish::land`, `fail::apply`, `recover::apply`) in-process (src/commands/run/ops.rs).
 
 pub mod abort;
 pub mod approve;

@@ -13,7 +13,7 @@ use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Edit, Status};
 use crate::txn::{Plan, Step};
 use crate::workflow::context::{Context, Output};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive, drive_report, Prepared};
 use crate::workflow::readiness::explain;
 use crate::workflow::render::plural;
 use crate::workflow::report::Report;
@@ -82,6 +82,39 @@ pub struct NothingStarted {
 
 pub fn run(ctx: &Context) -> Result<()> {
     drive(ctx, prepare(ctx)?)
+}
+
+/// `start`, its report handed back (printed through the context's output as well).
+pub fn apply(ctx: &Context) -> Result<StartReport> {
+    drive_report(ctx, prepare(ctx)?)
+}
+
+/// A task `start` started: its id, branch (a full ref name) and worktree.
+pub struct StartedOne {
+    pub id: String,
+    pub branch: String,
+    pub worktree: Utf8PathBuf,
+}
+
+impl StartReport {
+    /// The tasks started (none when nothing was ready).
+    pub fn started(&self) -> Vec<StartedOne> {
+        let StartReport::Started(s) = self else {
+            return Vec::new();
+        };
+        s.started
+            .iter()
+            .map(|t| StartedOne {
+                id: t.id.clone(),
+                branch: if t.branch.starts_with("refs/") {
+                    t.branch.clone()
+                } else {
+                    format!("refs/heads/{}", t.branch)
+                },
+                worktree: t.worktree.clone(),
+            })
+            .collect()
+    }
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {

@@ -198,6 +198,12 @@ impl Task {
     }
 
     /// Every path this task writes: `produces[].path` then `shared_files`.
+    /// Whether the task produces no files: no `produces` entry with a `path` (a review, a
+    /// gate, a checkpoint, an entry of type decision/index/section only).
+    pub fn produces_nothing(&self) -> bool {
+        self.produces.iter().all(|a| a.path.is_none())
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.produces
             .iter()

@@ -72,16 +72,7 @@ fn interrupted(summary: &str) -> Result<()> {
 /// Whether `e` is a transaction rolled back because its test gate's command failed (and for
 /// no other reason): what makes `finish` bisect its batch.
 pub fn gate_failed(e: &crate::error::Error) -> bool {
-    let crate::error::Error::Refused(report) = e else {
-        return false;
-    };
-    match report.downcast_ref::<super::Error>() {
-        Some(super::Error::RolledBack {
-            source: crate::error::Error::Refused(source),
-            ..
-        }) => source.downcast_ref::<TestFailed>().is_some(),
-        _ => false,
-    }
+    e.code() == crate::error::Code::TestGate
 }
 
 /// The test gate's command failed: a refusal of its own type, so that `finish` can tell it

@@ -36,7 +36,8 @@ pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path
                 command: command.to_string(),
                 status,
             },
-        )));
+        ))
+        .with_code(crate::error::Code::TestGate));
     }
     Ok(())
 }

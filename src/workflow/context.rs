@@ -86,6 +86,24 @@ impl Context {
         })
     }
 
+    /// The context of a command `run` calls in-process with `args`: the same repository
+    /// (opened anew: refs and config as they are now), its own lock slot, and no output of its
+    /// own (its report is handed back typed; notes stay off the live display).
+    pub fn for_command(&self, args: Args) -> Result<Context> {
+        Ok(Context {
+            repo: Repo::discover(&self.cwd)?,
+            lock: Default::default(),
+            args,
+            out: Output {
+                json: false,
+                quiet: true,
+                color: false,
+                color_err: false,
+            },
+            cwd: self.cwd.clone(),
+        })
+    }
+
     /// A flag's value, else its `git config` key's value.
     pub fn flag_or_config(&self, flag: &'static defs::Flag) -> Option<String> {
         self.args

@@ -41,6 +41,11 @@ impl Conflict {
     pub(crate) fn id(&self) -> &str {
         &self.id
     }
+
+    /// The conflicting paths.
+    pub(crate) fn files(&self) -> &[String] {
+        &self.files
+    }
 }
 
 impl Merged {
@@ -228,4 +233,5 @@ pub(crate) fn refuse_conflicts(env: &Session, candidates: &[Candidate], merged: 
         "merge conflicts:\n  {}",
         lines.join("\n  ")
     ))
+    .with_code(crate::error::Code::Conflicts)
 }

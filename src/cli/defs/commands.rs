@@ -131,7 +131,7 @@ pub static RUN: Command = Command {
           when a task ended blocked.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
-    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
+    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &REMOTE],
     examples: &[
         (
             "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",

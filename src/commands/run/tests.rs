@@ -24,7 +24,7 @@ fn durations_take_a_unit_or_mean_seconds() {
 fn the_summary_names_what_waits_for_whose_approval() {
     let s = Summary {
         completed: vec!["A".into(), "B".into()],
-        blocked: vec!["C".into()],
+        failed: vec!["C".into()],
         waiting_for_approval: vec![Waiting {
             id: "D".into(),
             approve: vec!["A".into()],
@@ -37,7 +37,7 @@ fn the_summary_names_what_waits_for_whose_approval() {
     };
     assert_eq!(
         summary_text(&s),
-        "Completed: A, B\nBlocked: C (branches and worktrees kept)\n\
+        "Completed: A, B\nFailed: C (branches and worktrees kept)\n\
          Waiting for approval: D (git parallel approve A)\n\
          5 agent attempts in 1m15s (plan: 90 min sequential, 40 min critical path).\n"
     );
