@@ -16,6 +16,9 @@ use crate::commands::finish::Landing;
 use crate::error::{Code, Error, Result};
 use crate::taskgraph::Status;
 
+/// How often a task whose branch moved while it landed is finished again.
+const REFINISH: u32 = 2;
+
 impl Sched<'_> {
     /// Finishes `batch` (ids of tasks whose agent succeeded).
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
@@ -32,16 +35,36 @@ impl Sched<'_> {
             return Ok(());
         }
         let code = e.code();
-        if code == Code::Cleanup {
-            // It took effect; its cleanup did not: complete it, then see what landed.
-            if let Err(again) = self.ops.settle(self.ctx) {
-                return Err(stop(&batch, again));
-            }
-        }
+        // It took effect; its cleanup did not: complete it.
+        let unsettled = if code == Code::Cleanup {
+            self.ops.settle(self.ctx).err()
+        } else {
+            None
+        };
         // Whatever took effect (here, or by another command meanwhile) counts as landed.
         let batch = self.completed_meanwhile(batch)?;
+        if let Some(again) = unsettled {
+            return Err(crate::fatal!(
+                code = Code::Cleanup,
+                help = "look at the branch (a process the agent left behind may have committed to it), then 'git parallel recover --continue' and 'git parallel run' again",
+                "the landing took effect, but its cleanup could not be completed:\n{}\n{}",
+                crate::error::render_error("error", &e, false).trim_end(),
+                crate::error::render_error("error", &again, false).trim_end()
+            ));
+        }
         if batch.is_empty() || code == Code::Cleanup {
             return Ok(());
+        }
+        if code == Code::Stale {
+            // A branch moved while it landed (a process the agent left behind committed):
+            // finished again, on the branches as they are now, a few times.
+            let (again, give_up): (Vec<String>, Vec<String>) = batch.into_iter().partition(|id| {
+                let n = self.refinished.entry(id.clone()).or_insert(0);
+                *n += 1;
+                *n <= REFINISH
+            });
+            self.to_finish.extend(again);
+            return self.refused_attempts(give_up, &e);
         }
         let fixable_by_agent = matches!(
             code,
@@ -56,14 +79,19 @@ impl Sched<'_> {
             }
             return Ok(());
         }
-        let kind = code.as_str();
-        for id in batch {
+        self.refused_attempts(batch, &e)
+    }
+
+    /// finish refused the work of `ids` for `e`: their attempts failed.
+    fn refused_attempts(&mut self, ids: Vec<String>, e: &Error) -> Result<()> {
+        let kind = e.code().as_str();
+        for id in ids {
             let log = self.log_of(&id);
             append_log(
                 &log,
                 &format!(
                     "==== finish refused {id} ({kind}):\n{}",
-                    crate::error::render_error("error", &e, false)
+                    crate::error::render_error("error", e, false)
                 ),
             );
             let first = e.to_string();

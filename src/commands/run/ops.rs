@@ -92,18 +92,19 @@ impl Ops {
         let Err(pending) = crate::txn::ensure_no_pending(&ctx.repo) else {
             return Ok(None);
         };
-        // Past its commit point it took effect: complete it (rolling back would undo a landing).
-        let ways = match &pending {
+        // Past its commit point it took effect: only completed (rolling it back would undo a
+        // landing); before it, rolled back, else completed.
+        let ways: &[&'static Flag] = match &pending {
             crate::txn::Error::Pending {
                 committed: true, ..
-            } => [&defs::CONTINUE_OP, &defs::ABORT_OP],
-            _ => [&defs::ABORT_OP, &defs::CONTINUE_OP],
+            } => &[&defs::CONTINUE_OP],
+            _ => &[&defs::ABORT_OP, &defs::CONTINUE_OP],
         };
         let pending: Error = pending.into();
         if pending.code() == Code::Busy {
             return Err(pending);
         }
-        for way in ways {
+        for &way in ways {
             let args = ctx
                 .args
                 .for_command(&defs::RECOVER, vec![(way, None)], Vec::new());

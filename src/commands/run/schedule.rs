@@ -58,6 +58,8 @@ pub struct Sched<'a> {
     pub(super) to_finish: Vec<String>,
     /// Tasks whose agent runs again (branch, worktree), in order.
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
+    /// Tasks finished again because their branch moved while they landed, and how often.
+    pub(super) refinished: BTreeMap<String, u32>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
     pub(super) target: String,
@@ -80,6 +82,7 @@ impl<'a> Sched<'a> {
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
+            refinished: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
