@@ -57,7 +57,7 @@ pub struct Finished {
     conflicts: Vec<Conflict>,
     /// The tasks left running because the test fails once they are merged (found by bisecting
     /// the batch when the test failed on all of it; with `--partial` the others were merged,
-    /// and the exit code is 1); else always `[]`.
+    /// and the exit code is 0 with a note); else always `[]`.
     test_failures: Vec<TestFailure>,
     /// Without ids: the in-progress tasks not finished — no commits of their own yet (with or
     /// without uncommitted work), or in progress with no branch here; always `[]` when ids are

@@ -101,7 +101,7 @@ fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
         .replace("{product}", &env.product)
         .replace(
             "{name}",
-            &crate::taskgraph::display::safe(&task.name).to_lowercase(),
+            &crate::taskgraph::display::safe(&task.name),
         )
         .replace("{id}", &task.id)
         .replace("{branch}", short_branch(branch))

@@ -18,13 +18,13 @@ pub(crate) const TASKS: [(&str, &str, &str, &str); 3] = [
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/src/server.ts",
-        "feat(muaththir): implement backend foundation (BACKEND-01)",
+        "feat(muaththir): Implement Backend Foundation (BACKEND-01)",
     ),
     (
         "FRONTEND-01",
         "frontend",
         "products/muaththir/apps/web/src/app/page.tsx",
-        "feat(muaththir): implement frontend foundation (FRONTEND-01)",
+        "feat(muaththir): Implement Frontend Foundation (FRONTEND-01)",
     ),
 ];
 

@@ -8,7 +8,7 @@
 //! tasks that pass together land, their final combination tested already: it is the very
 //! commit (the same object, not a re-made one) the last passing probe tested, so the pass is
 //! reused and the plan has no test gate of its own; the culprits stay in progress, untouched,
-//! and the exit code is 1. Without `--partial` (or when no task passes) nothing lands and the
+//! and the exit code is 0 (a note names them). Without `--partial` (or when no task passes) nothing lands and the
 //! refusal names the culprits.
 
 use std::collections::HashMap;

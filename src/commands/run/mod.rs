@@ -140,7 +140,7 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
     Ok(Config {
         agent,
         jobs,
-        test: ctx.args.value(&defs::TEST).map(str::to_string),
+        test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         timeout,
         grace,
         max_retries: ctx.repo.max_retries()?,

@@ -30,7 +30,7 @@ impl Ops {
     pub fn new(ctx: &Context) -> Ops {
         Ops {
             remote: ctx.args.value(&defs::REMOTE).map(str::to_string),
-            test: ctx.args.value(&defs::TEST).map(str::to_string),
+            test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         }
     }
 
