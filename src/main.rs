@@ -93,7 +93,10 @@ fn exit_code(e: &Error) -> i32 {
 /// command named), the error document follows as the last line: docs/json.md, "Errors".
 fn report(e: Error, json_command: Option<&str>) -> i32 {
     let code = exit_code(&e);
-    let doc = json_command.map(|command| error_document(&e, command, code));
+    // A report already printed (exec, validate) is the document of the failure.
+    let doc = json_command
+        .filter(|_| !matches!(e, Error::Failed))
+        .map(|command| error_document(&e, command, code));
     let (_, color) = output::color();
     let mut err = std::io::stderr().lock();
     match e {
@@ -120,10 +123,7 @@ fn report(e: Error, json_command: Option<&str>) -> i32 {
 /// `{"version":1,"command":…,"error":{"code":…,"exit":…,"message":…,"hint":…}}` on one line.
 fn error_document(e: &Error, command: &str, exit: i32) -> String {
     let hint = e.report().and_then(|r| r.help()).map(|h| h.to_string());
-    let message = match e {
-        Error::Failed => None,
-        e => Some(e.to_string()),
-    };
+    let message = e.to_string();
     serde_json::json!({
         "version": 1,
         "command": command,

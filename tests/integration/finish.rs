@@ -12,7 +12,7 @@ pub(crate) const TASKS: [(&str, &str, &str, &str); 3] = [
         "DEVOPS-01",
         "devops",
         ".github/workflows/muaththir-ci.yml",
-        "ci(muaththir): setup ci/cd pipeline (DEVOPS-01)",
+        "ci(muaththir): Setup CI/CD Pipeline (DEVOPS-01)",
     ),
     (
         "BACKEND-01",
