@@ -79,7 +79,11 @@ impl Args {
         let mut values: Vec<(&'static Flag, Option<String>)> = self
             .values
             .iter()
-            .filter(|(f, _)| [&defs::TASKS, &defs::PRODUCT].iter().any(|g| std::ptr::eq(*f, *g)))
+            .filter(|(f, _)| {
+                [&defs::TASKS, &defs::PRODUCT]
+                    .iter()
+                    .any(|g| std::ptr::eq(*f, *g))
+            })
             .cloned()
             .collect();
         for (f, _) in &flags {

@@ -126,7 +126,10 @@ fn prepare_skip(ctx: &Context) -> Result<Prepared<SkipReport>> {
         ));
     }
     let Some(i) = env.tf.index_of(&task.id) else {
-        return Err(crate::fatal!("task {} vanished from the task file", task.id));
+        return Err(crate::fatal!(
+            "task {} vanished from the task file",
+            task.id
+        ));
     };
     let mut targets = inspect(&env, &[i])?;
     check(&env, &targets, true)?;

@@ -31,13 +31,13 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
 pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
     let status = run_test(repo, commit, command, dir)?;
     if !status.success() {
-        return Err(crate::error::Error::Refused(miette::Report::new(
-            super::probe::TestFailed {
+        return Err(
+            crate::error::Error::Refused(miette::Report::new(super::probe::TestFailed {
                 command: command.to_string(),
                 status,
-            },
-        ))
-        .with_code(crate::error::Code::TestGate));
+            }))
+            .with_code(crate::error::Code::TestGate),
+        );
     }
     Ok(())
 }

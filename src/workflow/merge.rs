@@ -99,10 +99,7 @@ fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)
-        .replace(
-            "{name}",
-            &crate::taskgraph::display::safe(&task.name),
-        )
+        .replace("{name}", &crate::taskgraph::display::safe(&task.name))
         .replace("{id}", &task.id)
         .replace("{branch}", short_branch(branch))
 }

@@ -398,6 +398,11 @@ fn ctrl_c_during_a_bisection_test_stops_finish_by_itself() {
 
 /// Asserts `finish --partial` exited 0 (it landed what could land) and returns stdout + stderr.
 fn landed(out: &std::process::Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "expected exit 0:\n{}", all_output(out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "expected exit 0:\n{}",
+        all_output(out)
+    );
     all_output(out)
 }

@@ -172,7 +172,8 @@ pub static ABORT: Command = Command {
 pub static SKIP: Command = Command {
     id: CommandId::Skip,
     name: "skip",
-    summary: "drop a task on purpose: save its work, remove its worktree and branch, mark it skipped",
+    summary:
+        "drop a task on purpose: save its work, remove its worktree and branch, mark it skipped",
     doc: "Mark a task that will not be done (superseded, out of scope, or given up after 'run' \
           failed it) skipped, as one transaction: its branch tip is saved under \
           refs/parallel/backup/<id> and uncommitted changes under refs/parallel/backup/<id>-wip, \
@@ -181,9 +182,18 @@ pub static SKIP: Command = Command {
           'intentionally skipped'): they become ready as if it had completed. 'git parallel \
           undo' reverses it.",
     positionals: Positionals::One("ID"),
-    complete_positionals: Complete::Tasks(&["failed", "blocked", "in_progress", "pending", "ready"]),
+    complete_positionals: Complete::Tasks(&[
+        "failed",
+        "blocked",
+        "in_progress",
+        "pending",
+        "ready",
+    ]),
     flags: &[&DRY_RUN, &NO_COMMIT, &REMOTE],
-    examples: &[("git parallel skip API-02", "drop a task that run gave up on; its dependents go on")],
+    examples: &[(
+        "git parallel skip API-02",
+        "drop a task that run gave up on; its dependents go on",
+    )],
     hidden: false,
     remote: RemotePolicy::Once,
 };

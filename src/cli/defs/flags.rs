@@ -137,12 +137,19 @@ flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test")
      branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
      bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
      name the tasks that break it; with --partial the others are merged.");
-flag!(RUN_TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
+flag!(
+    RUN_TEST,
+    "test",
+    None,
+    Value("CMD"),
+    Complete::Command,
+    Some("parallel.test"),
     "run CMD on the merged result before a task lands",
     "The test gate of every landing: the merged result is checked out in a temporary worktree and \
      CMD runs there with the shell; the target only moves when CMD exits 0. When CMD fails on the \
      merge of several tasks, they are bisected to name the tasks that break it, the others land, \
-     and each culprit's attempt fails (its agent runs again).");
+     and each culprit's attempt fails (its agent runs again)."
+);
 flag!(
     KEEP,
     "keep",

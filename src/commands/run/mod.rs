@@ -14,8 +14,8 @@ pub mod agent;
 pub mod display;
 pub mod events;
 mod landing;
-pub mod schedule;
 mod ops;
+pub mod schedule;
 pub mod state;
 #[cfg(test)]
 mod tests;

@@ -44,20 +44,19 @@ impl Ops {
         ids: &[String],
         op: fn(&Context) -> Result<T>,
     ) -> Result<T> {
-        if let Some(r) = self
-            .remote
-            .as_ref()
-            .filter(|_| command.flags.iter().any(|f| std::ptr::eq(*f, &defs::REMOTE)))
-        {
+        if let Some(r) = self.remote.as_ref().filter(|_| {
+            command
+                .flags
+                .iter()
+                .any(|f| std::ptr::eq(*f, &defs::REMOTE))
+        }) {
             flags.push((&defs::REMOTE, Some(r.clone())));
         }
         loop {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let child = ctx.for_command(args)?;
             match remote::session(&child, op) {
-                Err(e)
-                    if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() =>
-                {
+                Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
                 }
                 other => return other,

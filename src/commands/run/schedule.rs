@@ -16,8 +16,8 @@ use camino::Utf8PathBuf;
 use super::agent::{self, Done, Exit, Spec};
 use super::display::Sink;
 use super::events::{Event, Summary};
-use super::state::{Last, Records};
 use super::ops::Ops;
+use super::state::{Last, Records};
 use crate::error::{Code, Result};
 use crate::taskgraph::{schedule, Status, TaskFile};
 use crate::workflow::context::Context;
@@ -420,7 +420,9 @@ impl<'a> Sched<'a> {
                     continue;
                 };
                 let ok = done.exit == Exit::Code(0)
-                    && self.commits(&r.branch).is_ok_and(|n| n.is_some_and(|n| n > 0));
+                    && self
+                        .commits(&r.branch)
+                        .is_ok_and(|n| n.is_some_and(|n| n > 0));
                 if ok {
                     self.records.succeeded(&done.id);
                 } else {
