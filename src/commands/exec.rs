@@ -306,6 +306,10 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
     for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
     }
+    // The task's port block (parallel.ports), as its agent and postStart see it.
+    if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
+        cmd.envs(p.env());
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

@@ -74,6 +74,9 @@ pub fn run_test(
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .process_group(0);
+    if let Some(p) = super::taskenv::gate_ports(repo) {
+        cmd.envs(p.env());
+    }
     let quiet = crate::output::quiet();
     if quiet {
         // -q: the test's output is kept back and shown only if it fails.

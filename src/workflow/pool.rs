@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
 use crate::txn::step::CopyFile;
+use crate::txn::taskenv::TaskEnv;
 use crate::txn::Step;
 use crate::workflow::context::Context;
 
@@ -83,18 +84,18 @@ fn new_slot(dir: &Utf8Path, taken: &mut Vec<Utf8PathBuf>) -> Utf8PathBuf {
 pub fn worktree_steps(
     ctx: &Context,
     main: &Utf8Path,
-    new: &[(Utf8PathBuf, String)],
+    new: &[(Utf8PathBuf, String, TaskEnv)],
     copy: &[CopyFile],
     post_start: Option<String>,
 ) -> Result<Vec<Step>> {
-    let mut pool = if ctx.repo.reuse_worktrees() {
+    let mut pool = if ctx.repo.settings.reuse_worktrees() {
         parked(ctx, main)?
     } else {
         Vec::new()
     };
     Ok(new
         .iter()
-        .map(|(path, branch)| match pool.pop() {
+        .map(|(path, branch, env)| match pool.pop() {
             Some(p) => Step::Pool(Pool::Take {
                 pool_path: p.path,
                 path: path.clone(),
@@ -102,12 +103,14 @@ pub fn worktree_steps(
                 commit: p.commit,
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
+                env: env.clone(),
             }),
             None => Step::AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
+                env: env.clone(),
             },
         })
         .collect())
@@ -125,10 +128,10 @@ pub fn park_instead(
     steps: &mut Vec<Step>,
     commit: &str,
 ) -> Result<()> {
-    if !ctx.repo.reuse_worktrees() {
+    if !ctx.repo.settings.reuse_worktrees() {
         return Ok(());
     }
-    let cap = ctx.repo.pool_size()?;
+    let cap = ctx.repo.settings.pool_size()?;
     let parked = parked(ctx, main)?;
     let loc = &ctx.repo.loc;
     let mut movable = Vec::new();
@@ -240,7 +243,7 @@ pub struct PoolSummary {
 /// The pool summary for `status`: None when reuse is off and nothing is parked. Only files
 /// are read (no git process); what cannot be read counts as not parked.
 pub fn summary(ctx: &Context, main: &Utf8Path) -> Option<PoolSummary> {
-    let reuse = ctx.repo.reuse_worktrees();
+    let reuse = ctx.repo.settings.reuse_worktrees();
     let dir = pool_dir(ctx, main);
     if !reuse && !dir.is_dir() {
         return None;
@@ -251,7 +254,11 @@ pub fn summary(ctx: &Context, main: &Utf8Path) -> Option<PoolSummary> {
     }
     Some(PoolSummary {
         reuse,
-        size: ctx.repo.pool_size().unwrap_or(crate::default_pool_size!()),
+        size: ctx
+            .repo
+            .settings
+            .pool_size()
+            .unwrap_or(crate::default_pool_size!()),
         dir,
         parked,
     })

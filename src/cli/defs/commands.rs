@@ -136,11 +136,17 @@ pub static RUN: Command = Command {
           interruption. Exits 1 when a task ended failed.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
-    flags: &[&AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &REMOTE],
+    flags: &[
+        &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &REMOTE,
+    ],
     examples: &[
         (
             "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
             "run every task to the end",
+        ),
+        (
+            "git parallel run --agent claude --max-cost 20",
+            "Claude Code on every task, at most $20 in all",
         ),
         (
             "git parallel run -j 2 --test 'make test' API-01",

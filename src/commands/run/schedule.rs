@@ -21,6 +21,7 @@ use super::state::{Last, Records};
 use crate::error::{Code, Result};
 use crate::taskgraph::{schedule, Status, TaskFile};
 use crate::workflow::context::Context;
+use crate::workflow::presets::Preset;
 
 /// What `run` was told.
 pub struct Config {
@@ -39,6 +40,25 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// The agent preset `agent` names, if it names one.
+    pub preset: Option<&'static Preset>,
+    /// `parallel.prompt`: the preset's prompt replaced.
+    pub prompt: Option<String>,
+    /// The repository's common git directory (`{gitdir}` of a preset).
+    pub git_dir: Utf8PathBuf,
+    /// The budgets.
+    pub budget: Budget,
+}
+
+/// When run stops launching attempts.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// `--max-cost`: the whole run's reported cost, in US dollars.
+    pub max_cost: Option<f64>,
+    /// `parallel.taskMaxCost`: one task's reported cost, every attempt's and run's added up.
+    pub task_max_cost: Option<f64>,
+    /// `--deadline`: when run stops launching and stops its running agents.
+    pub deadline: Option<Instant>,
 }
 
 /// A task whose agent runs.
@@ -68,6 +88,8 @@ pub struct Sched<'a> {
     pub(super) rx: Receiver<Done>,
     pub sink: Sink,
     pub summary: Summary,
+    /// The budget that stopped launching, in words (`None`: none did).
+    pub stopped_by: Option<String>,
 }
 
 impl<'a> Sched<'a> {
@@ -89,6 +111,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            stopped_by: None,
         }
     }
 
@@ -119,8 +142,13 @@ impl<'a> Sched<'a> {
                 self.finish(batch)?;
                 continue;
             }
-            self.relaunch()?;
-            let started = self.start_ready()?;
+            let started = if self.over_budget() {
+                self.again.clear();
+                false
+            } else {
+                self.relaunch()?;
+                self.start_ready()?
+            };
             if self.running.is_empty() && !started && self.again.is_empty() {
                 return Ok(());
             }
@@ -162,13 +190,17 @@ impl<'a> Sched<'a> {
 
     /// Commits on `branch` that the target does not have (`None`: the branch is gone).
     pub(super) fn commits(&self, branch: &str) -> Result<Option<usize>> {
-        if self.ctx.repo.ref_id(branch)?.is_none() {
+        let repo = &self.ctx.repo;
+        let Some(tip) = repo.ref_id(branch)? else {
             return Ok(None);
-        }
-        let mut cmd = self.ctx.repo.git_main();
-        cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
-        let out = crate::git::cli::stdout(cmd)?;
-        Ok(Some(out.trim().parse().unwrap_or(0)))
+        };
+        let target = repo.ref_id(&self.target)?.ok_or_else(|| {
+            crate::fatal!(
+                "cannot count the commits of {branch}: {} does not exist",
+                self.target
+            )
+        })?;
+        Ok(Some(repo.count_between(target, tip)?))
     }
 
     fn free_slots(&self) -> usize {
@@ -181,6 +213,11 @@ impl<'a> Sched<'a> {
             let Some((id, branch, wt)) = self.again.pop_front() else {
                 break;
             };
+            if let Some(why) = self.task_over_budget(&id) {
+                let failures = self.records.get(&id).map_or(1, |r| r.failures);
+                self.give_up(&id, failures, &why, &branch, &wt)?;
+                continue;
+            }
             self.launch(&id, branch, wt)?;
         }
         Ok(())
@@ -263,7 +300,7 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
             log: log.to_string(),
         });
-        let spec = Spec {
+        let mut spec = Spec {
             id: id.into(),
             name: task.name.clone(),
             product: self.cfg.product.clone(),
@@ -277,7 +314,14 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            invocation: None,
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
         };
+        if let Some(preset) = self.cfg.preset {
+            self.invocation(preset, &mut spec)?;
+        }
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -288,6 +332,7 @@ impl<'a> Sched<'a> {
         let Some(r) = self.running.remove(&done.id) else {
             return Ok(());
         };
+        self.account(&done);
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
@@ -374,7 +419,7 @@ impl<'a> Sched<'a> {
 
     /// Marks `id` failed (`fail`, one transaction through the driver, published with a
     /// remote), its branch and worktree kept; `git parallel retry ID` gives it another round.
-    fn give_up(
+    pub(super) fn give_up(
         &mut self,
         id: &str,
         failures: u32,
@@ -419,6 +464,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
+                self.account(&done);
                 let ok = done.exit == Exit::Code(0)
                     && self
                         .commits(&r.branch)
