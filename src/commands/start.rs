@@ -376,21 +376,20 @@ fn invalid_branch(env: &Session, l: &Launch, b: &str) -> String {
     let template = env.ctx.repo.settings.branch_template();
     let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
     let bad = |v: &str| !v.is_empty() && !crate::workflow::naming::valid_branch(&format!("x{v}"));
-    let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
+    let found = [("product", &env.product), ("role", &role), ("id", &l.id)]
         .into_iter()
-        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()))
+        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()));
+    let culprit = found
         .map(|(k, v)| format!("; its {k} {v:?} cannot be part of a branch name"))
         .unwrap_or_default();
     format!(
         "{}: {b:?} (from parallel.branchTemplate {template:?}) is not a valid branch name{culprit}; \
          change {} or set parallel.branchTemplate",
         l.id,
-        if culprit.contains("its product") {
-            "the product name (metadata.product)"
-        } else if culprit.contains("its role") {
-            "the task's agent"
-        } else {
-            "the task id"
+        match found.map(|(k, _)| k) {
+            Some("product") => "the product name (metadata.product)",
+            Some("role") => "the task's agent",
+            _ => "the task id",
         }
     )
 }
