@@ -421,6 +421,17 @@ fn build_plan(
         let mut edits = Vec::new();
         for id in &ids {
             edits.push(crate::taskgraph::Edit::status(*id, Status::Skipped));
+            let files = match env.tf.task(id) {
+                Some(task) => crate::workflow::outcome::branch_files(env, task)?,
+                None => Vec::new(),
+            };
+            edits.push(crate::workflow::outcome::result_edit(
+                id,
+                false,
+                "skipped (its work, if any, is kept under refs/parallel/backup/)",
+                &files,
+                env.ctx.metrics.get(*id),
+            ));
         }
         edits.push(crate::taskgraph::Edit::metadata("updated_at", now.as_str()));
         env.task_file_steps(&edits, &message, no_commit)?

@@ -80,9 +80,13 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
         Edit::status(id, Status::Failed),
         Edit::task(id, "retry_count", Scalar::Int(count)),
     ];
-    if let Some(r) = reason {
-        edits.push(Edit::task(id, "result", r));
-    }
+    edits.push(crate::workflow::outcome::result_edit(
+        id,
+        false,
+        reason.unwrap_or("marked failed"),
+        &crate::workflow::outcome::branch_files(&env, task)?,
+        ctx.metrics.get(id),
+    ));
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let message = format!("chore({}): fail {id}", env.product);
     let no_commit = ctx.args.on(&defs::NO_COMMIT);

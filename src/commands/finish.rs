@@ -236,7 +236,7 @@ fn prepare(
         .iter()
         .map(|c| c.id.as_str())
         .collect();
-    let final_tip = status_commit(env, &ids, &merged)?;
+    let final_tip = status_commit(env, &ids, &merged, &candidates)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
@@ -429,10 +429,16 @@ fn build_plan(
     Ok(plan)
 }
 
-/// The commit marking the tasks `ids` completed, made on the merged result (whose task file
-/// may have changed) — or folded into the last merge commit (`parallel.foldStatus`). The
-/// merged result itself when the task file is outside the repository.
-fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
+/// The commit marking the tasks `ids` (of `candidates`) completed, each with its `result`,
+/// made on the merged result (whose task file may have changed) — or folded into the last
+/// merge commit (`parallel.foldStatus`). The merged result itself when the task file is
+/// outside the repository.
+fn status_commit(
+    env: &Session,
+    ids: &[&str],
+    merged: &Merged,
+    candidates: &[Candidate],
+) -> Result<ObjectId> {
     let Some(rel) = &env.task_rel else {
         return Ok(merged.tip);
     };
@@ -444,9 +450,27 @@ fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectI
         .unwrap_or_else(|| env.tf.source.clone());
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
+    let target = short_branch(&env.target);
     for id in ids {
         edits.push(Edit::status(*id, Status::Completed));
         edits.push(Edit::task(*id, "completed_at", now.as_str()));
+        let files = candidates
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.files.clone())
+            .unwrap_or_default();
+        let message = if files.is_empty() {
+            "completed without a merge (nothing of its own to merge)".to_string()
+        } else {
+            format!("merged into {target}")
+        };
+        edits.push(crate::workflow::outcome::result_edit(
+            id,
+            true,
+            &message,
+            &files,
+            env.ctx.metrics.get(*id),
+        ));
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;

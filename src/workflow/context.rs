@@ -56,6 +56,9 @@ pub struct Context {
     pub args: Args,
     pub out: Output,
     pub cwd: Utf8PathBuf,
+    /// What `run` measured of the tasks it hands to this command (their `result` metrics);
+    /// empty for a command run by hand.
+    pub metrics: crate::workflow::outcome::MetricsByTask,
 }
 
 impl Context {
@@ -83,6 +86,7 @@ impl Context {
             args,
             out,
             cwd,
+            metrics: Default::default(),
         })
     }
 
@@ -101,6 +105,7 @@ impl Context {
                 color_err: false,
             },
             cwd: self.cwd.clone(),
+            metrics: Default::default(),
         })
     }
 

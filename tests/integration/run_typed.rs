@@ -83,6 +83,16 @@ fn status(r: &TestRepo, id: &str) -> String {
     field(&r.task_file(), id, "status").unwrap_or_default()
 }
 
+/// Task `id`'s `result` in the task file `text` (the schema's mapping).
+fn result_of(text: &str, id: &str) -> serde_yaml::Value {
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+    doc["tasks"]
+        .as_sequence()
+        .and_then(|ts| ts.iter().find(|t| t["id"].as_str() == Some(id)))
+        .map(|t| t["result"].clone())
+        .unwrap_or(serde_yaml::Value::Null)
+}
+
 fn branch(id: &str) -> String {
     format!("refs/heads/feature/demo/backend-{id}")
 }
@@ -174,8 +184,9 @@ fn retry_and_skip_after_run_gave_up() {
         field(&r.task_file(), "ALWAYS", "retry_count").as_deref(),
         Some("1")
     );
-    assert!(field(&r.task_file(), "ALWAYS", "result")
-        .is_some_and(|m| m.contains("this never") || m.contains("failed attempts")));
+    let failed = result_of(&r.task_file(), "ALWAYS");
+    assert_eq!(failed["status"], "failure");
+    assert_eq!(failed["metrics"]["attempts"], 2);
     assert!(r.ref_exists(&branch("ALWAYS")));
     assert!(worktree(&r, "ALWAYS").is_dir());
     assert_eq!(status(&r, "FREE"), "completed");
@@ -196,6 +207,9 @@ fn retry_and_skip_after_run_gave_up() {
     assert_eq!(v["command"], "skip");
     assert_eq!(v["skipped"][0]["id"], "WORKFAIL");
     assert_eq!(status(&r, "WORKFAIL"), "skipped");
+    let skipped = result_of(&r.task_file(), "WORKFAIL");
+    assert_eq!(skipped["status"], "failure");
+    assert_eq!(skipped["artifacts_created"][0], "out/WORKFAIL/f");
     assert!(!r.ref_exists(&branch("WORKFAIL")));
     assert!(!worktree(&r, "WORKFAIL").exists());
     assert_eq!(r.rev("refs/parallel/backup/WORKFAIL"), tip);
@@ -264,6 +278,21 @@ fn run_with_a_remote_lands_the_good_task_and_publishes_the_failure() {
         field(&remote_file, "ALWAYS", "status").as_deref(),
         Some("failed")
     );
+    // Each with the schema's result: status, the files, a message, run's metrics.
+    let good = result_of(&remote_file, "GOOD");
+    assert_eq!(good["status"], "success", "{remote_file}");
+    assert_eq!(good["artifacts_created"][0], "out/GOOD/f", "{remote_file}");
+    assert_eq!(good["metrics"]["attempts"], 1, "{remote_file}");
+    assert!(
+        good["metrics"]["seconds"].as_u64().is_some(),
+        "{remote_file}"
+    );
+    let bad = result_of(&remote_file, "ALWAYS");
+    assert_eq!(bad["status"], "failure", "{remote_file}");
+    assert!(bad["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("failed attempts")));
+    assert_eq!(bad["metrics"]["attempts"], 1, "{remote_file}");
     assert_eq!(
         r.git_in(&bare, &["rev-parse", "main"]).trim(),
         r.rev("main")

@@ -142,7 +142,7 @@ fn probe(
             );
             return Ok(false);
         }
-        let tip = status_commit(env, &ids, &merged)?;
+        let tip = status_commit(env, &ids, &merged, &batch.members)?;
         built.insert(set.to_vec(), (merged, tip));
         tip
     };
@@ -247,7 +247,7 @@ fn land(
                 .map(|&p| batch.members[p].clone())
                 .collect();
             let m = merge_all(env, &subset)?;
-            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m)?;
+            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m, &batch.members)?;
             (m, tip, false)
         }
     };

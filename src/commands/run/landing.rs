@@ -22,7 +22,8 @@ const REFINISH: u32 = 2;
 impl Sched<'_> {
     /// Finishes `batch` (ids of tasks whose agent succeeded).
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
-        match self.ops.finish(self.ctx, &batch) {
+        let metrics = self.metrics_of(&batch);
+        match self.ops.finish(self.ctx, &batch, &metrics) {
             Ok(landing) => self.landed(&batch, landing),
             Err(e) => self.finish_failed(batch, e),
         }

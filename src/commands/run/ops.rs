@@ -13,6 +13,7 @@ use crate::cli::defs::{self, Command, Flag};
 use crate::commands::{fail, finish, recover, start};
 use crate::error::{Code, Error, Result};
 use crate::workflow::context::Context;
+use crate::workflow::outcome::MetricsByTask;
 use crate::workflow::remote;
 
 /// How long to wait between two tries of a busy repository lock.
@@ -35,13 +36,14 @@ impl Ops {
     }
 
     /// Runs `command` with `flags` and `ids` through the remote session, waiting while another
-    /// git-parallel holds the lock (and while run is not interrupted).
+    /// git-parallel holds the lock (and while run is not interrupted); `metrics` go into the
+    /// tasks' `result`.
     fn call<T>(
         &self,
         ctx: &Context,
         command: &'static Command,
         mut flags: Vec<(&'static Flag, Option<String>)>,
-        ids: &[String],
+        (ids, metrics): (&[String], &MetricsByTask),
         op: fn(&Context) -> Result<T>,
     ) -> Result<T> {
         if let Some(r) = self.remote.as_ref().filter(|_| {
@@ -54,7 +56,8 @@ impl Ops {
         }
         loop {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
-            let child = ctx.for_command(args)?;
+            let mut child = ctx.for_command(args)?;
+            child.metrics.clone_from(metrics);
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
@@ -66,23 +69,36 @@ impl Ops {
 
     /// `start IDS`: the tasks started.
     pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
-        self.call(ctx, &defs::START, Vec::new(), ids, start::apply)
+        let none = MetricsByTask::new();
+        self.call(ctx, &defs::START, Vec::new(), (ids, &none), start::apply)
             .map(|r| r.started())
     }
 
     /// `finish --partial [--test CMD] IDS`: what landed and what did not.
-    pub fn finish(&self, ctx: &Context, ids: &[String]) -> Result<finish::Landing> {
+    pub fn finish(
+        &self,
+        ctx: &Context,
+        ids: &[String],
+        metrics: &MetricsByTask,
+    ) -> Result<finish::Landing> {
         let mut flags = vec![(&defs::PARTIAL, None)];
         if let Some(t) = &self.test {
             flags.push((&defs::TEST, Some(t.clone())));
         }
-        self.call(ctx, &defs::FINISH, flags, ids, finish::land)
+        self.call(ctx, &defs::FINISH, flags, (ids, metrics), finish::land)
     }
 
     /// `fail ID --reason WHY`: the task marked failed, its branch and worktree kept.
-    pub fn fail(&self, ctx: &Context, id: &str, why: &str) -> Result<fail::Failed> {
+    pub fn fail(
+        &self,
+        ctx: &Context,
+        id: &str,
+        why: &str,
+        metrics: &MetricsByTask,
+    ) -> Result<fail::Failed> {
         let flags = vec![(&defs::REASON, Some(why.to_string()))];
-        self.call(ctx, &defs::FAIL, flags, &[id.to_string()], fail::apply)
+        let ids = [id.to_string()];
+        self.call(ctx, &defs::FAIL, flags, (&ids, metrics), fail::apply)
     }
 
     /// Settles an operation a killed `run` (or any command) left behind: rolled back, else

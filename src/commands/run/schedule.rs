@@ -428,7 +428,8 @@ impl<'a> Sched<'a> {
         worktree: &Utf8PathBuf,
     ) -> Result<()> {
         let reason = format!("run: {failures} failed attempts; the last: {why}");
-        match self.ops.fail(self.ctx, id, &reason) {
+        let metrics = self.metrics_of(&[id.to_string()]);
+        match self.ops.fail(self.ctx, id, &reason, &metrics) {
             Ok(_) => {}
             // Completed or given back meanwhile: left as it is.
             Err(e) if e.code() == Code::WrongStatus => {
@@ -453,6 +454,23 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
         });
         Ok(())
+    }
+
+    /// What this run measured of `ids`' attempts, for their `result`.
+    pub(super) fn metrics_of(&self, ids: &[String]) -> crate::workflow::outcome::MetricsByTask {
+        ids.iter()
+            .filter_map(|id| {
+                let m = &self.summary.results.get(id)?.metrics;
+                Some((
+                    id.clone(),
+                    crate::workflow::outcome::Metrics {
+                        attempts: m.attempts,
+                        seconds: m.seconds.round() as u64,
+                        cost_usd: m.cost_usd,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Asks every agent to stop and waits for them (SIGTERM, then SIGKILL after the grace).
