@@ -87,6 +87,17 @@ pub fn run_test(
         cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
     }
     crate::git::cli::die_with_parent(&mut cmd);
+    // The test is confined like an agent when parallel.sandbox says so (run passes its own
+    // choice on; a finish typed by the user leaves the user's own test unconfined unless it is
+    // set): its private TMPDIR beside its worktree, removed with it.
+    let tmp = Utf8PathBuf::from(format!("{dir}.tmp"));
+    let confined = crate::sandbox::Policy::load(repo, None, crate::sandbox::Mode::Off)
+        .and_then(|policy| policy.confine(&mut cmd, dir, &tmp, &[]));
+    if let Err(e) = confined {
+        crate::sandbox::remove_tmp(&tmp);
+        remove_temp_worktree(repo, dir)?;
+        return Err(e);
+    }
     let status = cmd.spawn().and_then(|child| {
         super::interrupt::set_test_group(child.id() as i32);
         let out = child.wait_with_output();
@@ -98,6 +109,7 @@ pub fn run_test(
             o.status
         })
     });
+    crate::sandbox::remove_tmp(&tmp);
     let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;

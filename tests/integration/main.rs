@@ -20,6 +20,7 @@ mod remote;
 mod run;
 mod run_typed;
 mod safety;
+mod sandbox;
 mod snapshots;
 mod start;
 mod status;

@@ -137,7 +137,7 @@ pub static RUN: Command = Command {
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
     flags: &[
-        &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &REMOTE,
+        &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX, &REMOTE,
     ],
     examples: &[
         (
@@ -328,7 +328,7 @@ pub static EXEC: Command = Command {
           any command failed.",
     positionals: Positionals::IdsThenCommand,
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&JOBS],
+    flags: &[&JOBS, &SANDBOX],
     examples: &[
         ("git parallel exec -- cargo test", "test every task"),
         (

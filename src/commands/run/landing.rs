@@ -9,6 +9,8 @@
 
 use camino::Utf8PathBuf;
 
+use crate::taskgraph::display::safe;
+
 use super::agent::append_log;
 use super::events::Event;
 use super::schedule::Sched;
@@ -20,8 +22,66 @@ use crate::taskgraph::Status;
 const REFINISH: u32 = 2;
 
 impl Sched<'_> {
-    /// Finishes `batch` (ids of tasks whose agent succeeded).
+    /// Finishes `batch` (ids of tasks whose agent succeeded), but for those whose branch
+    /// moved after their agent ended: marked failed at once, their branch left for a human to
+    /// look at (a retry would build on what moved it).
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
+        let mut unmoved = Vec::with_capacity(batch.len());
+        for id in batch {
+            match self.moved_under_its_agent(&id)? {
+                Some(why) => self.fail_moved(&id, &why)?,
+                None => unmoved.push(id),
+            }
+        }
+        if unmoved.is_empty() {
+            return Ok(());
+        }
+        self.finish_unmoved(unmoved)
+    }
+
+    /// Why `id`'s branch moved by something else than its own worktree since its agent
+    /// started (`None`: it did not, or this run did not start it).
+    fn moved_under_its_agent(&mut self, id: &str) -> Result<Option<String>> {
+        let Some(start) = self.starts.remove(id) else {
+            return Ok(None);
+        };
+        let now = self.tip(&start.branch)?;
+        let Some(how) = start.moved(&now) else {
+            return Ok(None);
+        };
+        let why = format!(
+            "its branch {} was moved by something other than its worktree ({how}): not landed; another agent may have written it",
+            crate::git::short_branch(&start.branch)
+        );
+        append_log(&self.log_of(id), &format!("==== {why}\n"));
+        Ok(Some(why))
+    }
+
+    /// `id`'s branch moved under it: marked failed without a retry.
+    fn fail_moved(&mut self, id: &str, why: &str) -> Result<()> {
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
+            return Ok(());
+        };
+        let branch = env.branch_of(task);
+        let wt = env
+            .worktree_of(task)?
+            .map(|w| w.path)
+            .unwrap_or_else(|| env.worktree_path(task));
+        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
+        let failures = self.records.failed(id, why);
+        self.records.save()?;
+        self.sink.event(&Event::AttemptFailed {
+            id: id.into(),
+            attempt,
+            reason: why.into(),
+            log: self.log_of(id).to_string(),
+        });
+        self.give_up(id, failures, why, &branch, &wt)
+    }
+
+    /// Finishes `batch`, whose branches did not move under their agents.
+    fn finish_unmoved(&mut self, batch: Vec<String>) -> Result<()> {
         let metrics = self.metrics_of(&batch);
         match self.ops.finish(self.ctx, &batch, &metrics) {
             Ok(landing) => self.landed(&batch, landing),
@@ -76,7 +136,7 @@ impl Sched<'_> {
         }
         if batch.len() > 1 {
             for id in batch {
-                self.finish(vec![id])?;
+                self.finish_unmoved(vec![id])?;
             }
             return Ok(());
         }
@@ -170,6 +230,7 @@ impl Sched<'_> {
         }
         for (id, files) in &l.conflicts {
             seen.push(id.clone());
+            let files: Vec<std::borrow::Cow<'_, str>> = files.iter().map(|f| safe(f)).collect();
             append_log(
                 &self.log_of(id),
                 &format!(

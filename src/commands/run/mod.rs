@@ -6,8 +6,9 @@
 //! recover) called in-process through the driver, one at a time.
 //!
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
-//! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
-//! continue), ops.rs (the commands run calls, typed), events.rs (events and summary),
+//! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its
+//! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
+//! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
@@ -16,6 +17,7 @@ mod budget;
 pub mod display;
 pub mod events;
 mod landing;
+mod moved;
 mod ops;
 pub mod schedule;
 pub mod state;
@@ -41,7 +43,12 @@ const GRACE_SECONDS: u64 = 5;
 pub fn run(ctx: &Context) -> Result<()> {
     let began = Instant::now();
     crate::txn::interrupt::install();
-    let ops = ops::Ops::new(ctx);
+    let sandbox = crate::sandbox::Policy::load(
+        &ctx.repo,
+        ctx.args.value(&defs::SANDBOX),
+        crate::sandbox::Mode::Auto,
+    )?;
+    let ops = ops::Ops::new(ctx, sandbox.mode);
     if let Some(op) = ops.settle(ctx)? {
         crate::workflow::report::text_note(
             &ctx.out,
@@ -50,7 +57,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env, began)?;
+    let cfg = config(ctx, &env, began, sandbox)?;
+    if cfg.sandbox.active() {
+        crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
+    } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
+        crate::output::warning(format_args!("{}", cfg.sandbox.describe("agents")));
+    }
     let scope = cfg.scope.clone();
     let mut summary = Summary {
         sequential_minutes: sequential_minutes(&tf.graph),
@@ -120,6 +132,7 @@ fn config(
     ctx: &Context,
     env: &crate::workflow::session::Session,
     began: Instant,
+    sandbox: crate::sandbox::Policy,
 ) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
@@ -203,6 +216,7 @@ fn config(
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
+        sandbox,
     })
 }
 

@@ -25,11 +25,15 @@ pub struct Ops {
     remote: Option<String>,
     /// `run --test CMD` (else finish reads `parallel.test` itself).
     test: Option<String>,
+    /// run's sandbox mode, for the test gate of the finishes it makes (as
+    /// `git -c parallel.sandbox=…` would).
+    sandbox: crate::sandbox::Mode,
 }
 
 impl Ops {
-    pub fn new(ctx: &Context) -> Ops {
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Ops {
         Ops {
+            sandbox,
             remote: ctx.args.value(&defs::REMOTE).map(str::to_string),
             test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         }
@@ -58,6 +62,10 @@ impl Ops {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let mut child = ctx.for_command(args)?;
             child.metrics.clone_from(metrics);
+            child
+                .repo
+                .settings
+                .set("parallel.sandbox", self.sandbox.name());
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);

@@ -40,6 +40,8 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// Whether and how agents are confined.
+    pub sandbox: crate::sandbox::Policy,
     /// The agent preset `agent` names, if it names one.
     pub preset: Option<&'static Preset>,
     /// `parallel.prompt`: the preset's prompt replaced.
@@ -82,6 +84,9 @@ pub struct Sched<'a> {
     pub(super) refinished: BTreeMap<String, u32>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
+    /// Where each attempt of this run started: landing checks that the branch moved only from
+    /// its own worktree since (a sandboxed agent may still write the refs beside its own).
+    pub(super) starts: BTreeMap<String, super::moved::Start>,
     pub(super) target: String,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) tx: Sender<Done>,
@@ -105,6 +110,7 @@ impl<'a> Sched<'a> {
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
             refinished: BTreeMap::new(),
+            starts: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
@@ -203,6 +209,18 @@ impl<'a> Sched<'a> {
         Ok(Some(repo.count_between(target, tip)?))
     }
 
+    /// The commit `branch` points at.
+    pub(super) fn tip(&self, branch: &str) -> Result<String> {
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{branch}^{{commit}}"),
+        ]);
+        Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
+    }
+
     fn free_slots(&self) -> usize {
         self.cfg.jobs.saturating_sub(self.running.len())
     }
@@ -283,7 +301,7 @@ impl<'a> Sched<'a> {
         }
         let brief = briefs.join(format!("{id}.md"));
         agent::write_brief(&brief, task)?;
-        let attempt = self.records.begin(id);
+        let attempt = self.records.begin(id, self.cfg.sandbox.short());
         self.records.save()?;
         self.summary.attempts += 1;
         let log = logs.join(format!("{id}.log"));
@@ -314,6 +332,9 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            sandbox: self.cfg.sandbox.clone(),
+            tmp: self.cfg.dir.join("tmp").join(id),
+            writable: Vec::new(),
             invocation: None,
             env: crate::txn::taskenv::ports_of(&worktree)
                 .map(|p| p.env())
@@ -322,6 +343,25 @@ impl<'a> Sched<'a> {
         if let Some(preset) = self.cfg.preset {
             self.invocation(preset, &mut spec)?;
         }
+        // Without reflogs (core.logAllRefUpdates false) nothing can be checked.
+        let logged = self
+            .ctx
+            .repo
+            .config("core.logAllRefUpdates")
+            .is_none_or(|v| {
+                !matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "false" | "no" | "off" | "0"
+                )
+            });
+        let start = match logged {
+            true => super::moved::Start::of(&worktree, &branch, &self.tip(&branch)?),
+            false => None,
+        };
+        match start {
+            Some(start) => self.starts.insert(id.into(), start),
+            None => self.starts.remove(id),
+        };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -374,6 +414,10 @@ impl<'a> Sched<'a> {
                     None
                 }
             },
+        };
+        let failure = match (failure, &done.denied) {
+            (Some(why), Some(path)) => Some(format!("{why}; the sandbox denied a write to {path}")),
+            (failure, _) => failure,
         };
         match failure {
             Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),
