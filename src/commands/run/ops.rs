@@ -5,7 +5,8 @@
 //! its typed report handed back and its errors told apart by their [`Code`], never by text.
 //! Each is its own journaled transaction under the repository lock, so a `run` killed at any
 //! moment leaves at most one interrupted operation, which the next `run` (or `recover`)
-//! settles. A lock held by another git-parallel is waited for, never charged to a task.
+//! settles. A lock held by another git-parallel is waited for, never charged to a task; an
+//! operation another command left half-done is settled, then the call made again.
 
 use std::time::Duration;
 
@@ -58,6 +59,7 @@ impl Ops {
         }) {
             flags.push((&defs::REMOTE, Some(r.clone())));
         }
+        let mut settled = false;
         loop {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let mut child = ctx.for_command(args)?;
@@ -69,6 +71,13 @@ impl Ops {
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
+                }
+                // Another command was killed half-way meanwhile: settled, then this one again.
+                Err(e) if e.code() == Code::Pending && !settled => {
+                    settled = true;
+                    if self.settle(ctx).is_err() {
+                        return Err(e);
+                    }
                 }
                 other => return other,
             }
