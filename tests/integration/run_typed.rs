@@ -392,3 +392,25 @@ fn a_task_landed_by_hand_while_its_agent_runs_stays_completed() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(!Path::new(&worktree(&r, "SLOWFAIL")).exists());
 }
+
+#[test]
+fn a_run_adds_one_merge_commit_per_task_and_its_completions_fold_into_them() {
+    let r = repo(&[T("A", &[], OUT), T("B", &[], OUT), T("C", &[], OUT)]);
+    let before = r.rev("main");
+    let out = run_cmd(&r, &[]).args(["-j", "3"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let range = format!("{before}..main");
+    let count = |args: &[&str]| {
+        let mut a = vec!["rev-list", "--count", "--first-parent"];
+        a.extend_from_slice(args);
+        a.push(&range);
+        r.git(&a).trim().parse::<usize>().unwrap()
+    };
+    let (merges, all) = (count(&["--merges"]), count(&[]));
+    assert_eq!(merges, 3);
+    // One start commit for the three; each completion is in its merge commit.
+    assert_eq!(all - merges, 1, "{:?}", subjects(&r, &before));
+    for id in ["A", "B", "C"] {
+        assert_eq!(status(&r, id), "completed");
+    }
+}

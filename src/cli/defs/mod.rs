@@ -199,7 +199,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.test", "the test gate command of finish (like --test)"),
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name} (as written in the task file), {id}, {branch}; default {type}({product}): {name} ({id})"),
-    ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
+    ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone; run without a remote folds unless this is set"),
     ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
     ("parallel.prompt", "the prompt of a preset agent (run --agent claude and the others); {id}, {name}, {brief} (the brief's text), {brief_file}, {branch}, {worktree}, {product} are replaced, never by a shell (default for claude: /orchestrator Execute task {id}, then the brief)"),
     ("parallel.taskMaxCost", "a task whose agents reported this many US dollars gets no more attempts: it is marked failed instead of retried"),

@@ -68,6 +68,14 @@ impl Ops {
                 .repo
                 .settings
                 .set("parallel.sandbox", self.sandbox.name());
+            // Without a remote, a landing records its completion in its last merge commit
+            // (parallel.foldStatus), unless the repository says otherwise.
+            if std::ptr::eq(command, &defs::FINISH)
+                && child.repo.settings.get("parallel.foldStatus").is_none()
+                && remote::publisher(&child)?.is_none()
+            {
+                child.repo.settings.set("parallel.foldStatus", "true");
+            }
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
