@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::fmt;
 
 use crate::cli::defs;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::git::short_branch;
 use crate::git::RefUpdate;
 use crate::taskgraph::{schedule, Edit, Status, TaskFile};
@@ -22,7 +22,7 @@ use crate::txn::{self, Plan, Step};
 use crate::workflow::backup::free_backup_name;
 use crate::workflow::bisect::TestFailure;
 use crate::workflow::context::{Context, Output};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive_report, Prepared};
 use crate::workflow::merge::{merge_all, refuse_conflicts, Conflict, Merged};
 use crate::workflow::mergeable::{candidates, Candidate, Skipped};
 use crate::workflow::render::plural;
@@ -60,7 +60,7 @@ pub struct Finished {
     conflicts: Vec<Conflict>,
     /// The tasks left running because the test fails once they are merged (found by bisecting
     /// the batch when the test failed on all of it; with `--partial` the others were merged,
-    /// and the exit code is 1); else always `[]`.
+    /// and the exit code is 0 with a note); else always `[]`.
     test_failures: Vec<TestFailure>,
     /// Without ids: the in-progress tasks not finished — no commits of their own yet (with or
     /// without uncommitted work), or in progress with no branch here; always `[]` when ids are
@@ -112,46 +112,140 @@ fn fold_status(env: &Session) -> bool {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Session::load(ctx)?;
-    let mut batch = None;
-    let prepared = prepare(&env, &mut batch)?;
-    match (drive(ctx, prepared), batch) {
-        // The test failed on the merge of several tasks: find which break it.
-        (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
-        (r, _) => r,
+    match land(ctx)?.refusal {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
-/// The plan and report; `batch` is set when the test gate may have to be bisected.
-fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<FinishReport>> {
+/// What a finish came to, typed: what `run` goes on with (the command prints the same as its
+/// report, through the context's output, as it goes).
+pub struct Landing {
+    /// The tasks merged and marked completed, each with its merge commit (`None`: nothing of
+    /// its own to merge).
+    pub merged: Vec<(String, Option<String>)>,
+    /// The target's tip after it (`None`: it did not move).
+    pub new_tip: Option<String>,
+    /// The tasks left in progress because their merge conflicts, with the conflicting paths.
+    pub conflicts: Vec<(String, Vec<String>)>,
+    /// The tasks left in progress because the test gate fails with them merged.
+    pub test_failures: Vec<TestFailure>,
+    /// The test gate fails on the target itself: no task can land.
+    pub target_fails: bool,
+    /// The in-progress tasks not finished, with why.
+    pub skipped: Vec<Skipped>,
+    /// The refusal (exit 1) when nothing could land: conflicts or the test gate.
+    pub refusal: Option<Error>,
+}
+
+impl Landing {
+    fn refused(
+        conflicts: Vec<(String, Vec<String>)>,
+        test_failures: Vec<TestFailure>,
+        target_fails: bool,
+        refusal: Error,
+    ) -> Landing {
+        Landing {
+            merged: Vec::new(),
+            new_tip: None,
+            conflicts,
+            test_failures,
+            target_fails,
+            skipped: Vec::new(),
+            refusal: Some(refusal),
+        }
+    }
+
+    /// What a report of a finish that took effect says.
+    fn of(report: FinishReport) -> Landing {
+        match report {
+            FinishReport::Nothing(n) => Landing {
+                merged: Vec::new(),
+                new_tip: None,
+                conflicts: Vec::new(),
+                test_failures: Vec::new(),
+                target_fails: false,
+                skipped: n.skipped,
+                refusal: None,
+            },
+            FinishReport::Finished(f) => Landing {
+                merged: f
+                    .merged
+                    .into_iter()
+                    .map(|m| (m.id, m.merge_commit.filter(|_| m.commits > 0)))
+                    .collect(),
+                new_tip: Some(f.new_tip),
+                conflicts: f
+                    .conflicts
+                    .iter()
+                    .map(|c| (c.id().to_string(), c.files().to_vec()))
+                    .collect(),
+                test_failures: f.test_failures,
+                target_fails: false,
+                skipped: f.skipped,
+                refusal: None,
+            },
+        }
+    }
+}
+
+/// `finish` (the command's whole work, printed through the context's output), typed.
+pub fn land(ctx: &Context) -> Result<Landing> {
+    let env = Session::load(ctx)?;
+    let mut batch = None;
+    let prepared = match prepare(&env, &mut batch)? {
+        Ok(p) => p,
+        Err(refused) => return Ok(refused),
+    };
+    match (drive_report(ctx, prepared), batch) {
+        // The test failed on the merge of several tasks: find which break it.
+        (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
+        (r, _) => r.map(Landing::of),
+    }
+}
+
+/// The plan and report (`Err`: refused for conflicts); `batch` is set when the test gate may
+/// have to be bisected.
+fn prepare(
+    env: &Session,
+    batch: &mut Option<gate::Batch>,
+) -> Result<std::result::Result<Prepared<FinishReport>, Landing>> {
     let ctx = env.ctx;
     let (candidates, skipped) = candidates(env)?;
     for s in &skipped {
         report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
     if candidates.is_empty() {
-        return Ok(Prepared::nothing(FinishReport::Nothing(NothingFinished {
-            merged: [],
-            skipped,
-        })));
+        return Ok(Ok(Prepared::nothing(FinishReport::Nothing(
+            NothingFinished {
+                merged: [],
+                skipped,
+            },
+        ))));
     }
     let main_changes = check_preconditions(env, &candidates)?;
     check_boundaries(env, &candidates)?;
     let merged = merge_all(env, &candidates)?;
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
-        return Err(refuse_conflicts(env, &candidates, &merged));
+        let conflicts = merged
+            .conflict_list(env)
+            .iter()
+            .map(|c| (c.id().to_string(), c.files().to_vec()))
+            .collect();
+        let refusal = refuse_conflicts(env, &candidates, &merged);
+        return Ok(Err(Landing::refused(conflicts, Vec::new(), false, refusal)));
     }
     let ids: Vec<&str> = done(&candidates, &merged)
         .iter()
         .map(|c| c.id.as_str())
         .collect();
-    let final_tip = status_commit(env, &ids, &merged)?;
+    let final_tip = status_commit(env, &ids, &merged, &candidates)?;
     check_main_changes(env, &main_changes, final_tip)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
-    Ok(prepared)
+    Ok(Ok(prepared))
 }
 
 /// Local changes in the main worktree are left alone when the landing does not write their
@@ -209,6 +303,7 @@ fn check_main_changes(
         ));
     }
     Err(crate::refused!(
+        code = Code::MainDirty,
         help = "fix these, then run 'git parallel finish' again",
         "cannot finish; nothing was changed:\n  {}",
         problems.join("\n  ")
@@ -222,6 +317,8 @@ fn check_preconditions(
     candidates: &[Candidate],
 ) -> Result<Vec<(String, Vec<String>)>> {
     let mut problems = Vec::new();
+    // The first problem's kind: one of the main worktree's comes first.
+    let mut code = None;
     let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
         .iter()
         .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
@@ -229,6 +326,7 @@ fn check_preconditions(
     let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
     let (main_dirty, statuses) = listing::listings(env, &paths);
     if !env.target_checked_out {
+        code = Some(Code::TargetNotCheckedOut);
         problems.push(format!(
             "the target branch {} is not checked out in the main worktree {} (git switch {})",
             short_branch(&env.target),
@@ -248,6 +346,7 @@ fn check_preconditions(
         }
         let lines = lines?;
         if !lines.is_empty() {
+            code.get_or_insert(Code::TaskDirty);
             problems.push(format!(
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
@@ -260,6 +359,7 @@ fn check_preconditions(
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {
+            code.get_or_insert(Code::TaskDirty);
             problems.push(format!(
                 "{}: worktree {} is locked (git worktree unlock {})",
                 c.id,
@@ -273,7 +373,8 @@ fn check_preconditions(
             help = "fix these, then run 'git parallel finish' again",
             "cannot finish; nothing was changed:\n  {}",
             problems.join("\n  ")
-        ));
+        )
+        .with_code(code.unwrap_or(Code::Refused)));
     }
     Ok(main_changes)
 }
@@ -343,6 +444,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
         return Ok(());
     }
     Err(crate::refused!(
+        code = Code::OutsidePaths,
         help = "move the changes into the task's paths, add the paths to produces/shared_files, or pass --allow-outside (parallel.boundaries = warn)",
         "cannot finish; files changed outside the tasks' boundaries:\n  {}",
         outside.join("\n  ")
@@ -409,10 +511,16 @@ fn build_plan(
     Ok(plan)
 }
 
-/// The commit marking the tasks `ids` completed, made on the merged result (whose task file
-/// may have changed) — or folded into the last merge commit (`parallel.foldStatus`). The
-/// merged result itself when the task file is outside the repository.
-fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
+/// The commit marking the tasks `ids` (of `candidates`) completed, each with its `result`,
+/// made on the merged result (whose task file may have changed) — or folded into the last
+/// merge commit (`parallel.foldStatus`). The merged result itself when the task file is
+/// outside the repository.
+fn status_commit(
+    env: &Session,
+    ids: &[&str],
+    merged: &Merged,
+    candidates: &[Candidate],
+) -> Result<ObjectId> {
     let Some(rel) = &env.task_rel else {
         return Ok(merged.tip);
     };
@@ -424,9 +532,27 @@ fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectI
         .unwrap_or_else(|| env.tf.source.clone());
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
+    let target = short_branch(&env.target);
     for id in ids {
         edits.push(Edit::status(*id, Status::Completed));
         edits.push(Edit::task(*id, "completed_at", now.as_str()));
+        let files = candidates
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.files.clone())
+            .unwrap_or_default();
+        let message = if files.is_empty() {
+            "completed without a merge (nothing of its own to merge)".to_string()
+        } else {
+            format!("merged into {target}")
+        };
+        edits.push(crate::workflow::outcome::result_edit(
+            id,
+            true,
+            &message,
+            &files,
+            env.ctx.metrics.get(*id),
+        ));
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;

@@ -6,7 +6,7 @@
 //! marked as rolling back from the start, and `recover` in either direction removes the
 //! worktree. It is never written to the operation log (there is nothing to undo).
 
-use super::steps::testgate::{self, TestFailed, TestGate};
+use super::steps::testgate::{self, TestGate};
 use super::{ensure_no_pending, interrupt, lock, state_dir, Journal, Plan, StepState};
 use crate::error::Result;
 use crate::git::Repo;
@@ -73,14 +73,5 @@ fn interrupted(summary: &str) -> Result<()> {
 /// Whether `e` is a transaction rolled back because its test gate's command failed (and for
 /// no other reason): what makes `finish` bisect its batch.
 pub fn gate_failed(e: &crate::error::Error) -> bool {
-    let crate::error::Error::Refused(report) = e else {
-        return false;
-    };
-    match report.downcast_ref::<super::Error>() {
-        Some(super::Error::RolledBack {
-            source: crate::error::Error::Refused(source),
-            ..
-        }) => source.downcast_ref::<TestFailed>().is_some(),
-        _ => false,
-    }
+    e.code() == crate::error::Code::TestGate
 }

@@ -139,7 +139,7 @@ fn candidate(
     }
     // A task that produces no files (a checkpoint, a review) is finished by naming it:
     // completed without a merge, its clean worktree and branch removed.
-    let nothing_to_produce = task.checkpoint || task.produces.is_empty();
+    let nothing_to_produce = task.checkpoint || task.produces_nothing();
     let by_name =
         commits == 0 && named && nothing_to_produce && worktree_clean(env, worktree.as_deref())?;
     if commits == 0 && !by_name {

@@ -18,6 +18,7 @@ pub mod driver;
 pub mod merge;
 pub mod mergeable;
 pub mod naming;
+pub mod outcome;
 pub mod pool;
 pub mod presets;
 pub mod radar;

@@ -115,6 +115,16 @@ fn finish_merges_each_task_marks_them_completed_and_cleans_up() {
     let completed_at = format!("completed_at: \"{NOW}\"");
     let mut want = vec![completed_at.as_str(); 3];
     want.extend([r#"status: "completed""#; 3]);
+    // Each with the schema's result: success, the files it changed, no metrics by hand.
+    let results: Vec<String> = TASKS
+        .iter()
+        .map(|(_, _, file, _)| {
+            format!(
+                r#"result: {{status: "success", artifacts_created: ["{file}"], message: "merged into main"}}"#
+            )
+        })
+        .collect();
+    want.extend(results.iter().map(String::as_str));
     want.sort();
     assert_eq!(added, want, "{text}");
     for (id, role, ..) in TASKS {

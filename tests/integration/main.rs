@@ -19,6 +19,7 @@ mod pool;
 mod readonly;
 mod remote;
 mod run;
+mod run_typed;
 mod safety;
 mod sandbox;
 mod snapshots;

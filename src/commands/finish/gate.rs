@@ -8,20 +8,20 @@
 //! tasks that pass together land, their final combination tested already: it is the very
 //! commit (the same object, not a re-made one) the last passing probe tested, so the pass is
 //! reused and the plan has no test gate of its own; the culprits stay in progress, untouched,
-//! and the exit code is 1. Without `--partial` (or when no task passes) nothing lands and the
+//! and the exit code is 0 (a note names them). Without `--partial` (or when no task passes) nothing lands and the
 //! refusal names the culprits.
 
 use std::collections::HashMap;
 
 use gix::ObjectId;
 
-use super::{done, status_commit, FinishReport};
+use super::{done, status_commit, FinishReport, Landing};
 use crate::cli::defs;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::txn;
 use crate::workflow::bisect::{self, Outcome, TestFailure};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive_report, Prepared};
 use crate::workflow::merge::{merge_all, Merged};
 use crate::workflow::mergeable::{Candidate, Skipped};
 use crate::workflow::report;
@@ -61,7 +61,7 @@ impl Batch {
 }
 
 /// Bisects the batch whose test gate failed, then lands the others (`--partial`) or refuses.
-pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
+pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<Landing> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
     txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
@@ -96,14 +96,17 @@ pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
     }
     if outcome.target_fails {
         let target = short_branch(&env.target);
-        return Err(crate::refused!(
+        let failed = failures.clone();
+        return Ok(Landing::refused(Vec::new(), failed, true, crate::refused!(
+            code = crate::error::Code::TargetFailsTest,
             help = "nothing was changed; make the test pass on {target} first",
             "the test `{test}` failed on the merged result, and fails on {target} itself ({tip}) with no task merged",
             tip = txn::steps::shared::short(env.target_tip)
-        ));
+        )));
     }
     if !partial || outcome.accepted.is_empty() {
-        return Err(refuse(&batch, &outcome, &failures, &test));
+        let refusal = refuse(&batch, &outcome, &failures, &test);
+        return Ok(Landing::refused(Vec::new(), failures, false, refusal));
     }
     land(env, batch, &outcome, failures, &mut built)
 }
@@ -139,7 +142,7 @@ fn probe(
             );
             return Ok(false);
         }
-        let tip = status_commit(env, &ids, &merged)?;
+        let tip = status_commit(env, &ids, &merged, &batch.members)?;
         built.insert(set.to_vec(), (merged, tip));
         tip
     };
@@ -221,17 +224,19 @@ fn refuse(
         super::plural(outcome.runs + 1),
         lines.join("\n  ")
     ))
+    .with_code(crate::error::Code::TestGate)
 }
 
 /// `--partial`: lands the tasks that pass together (the set last tested passing, the same
-/// commit) and leaves the culprits in progress; exit code 1 all the same.
+/// commit) and leaves the culprits in progress, with a note (exit 0: everything that could
+/// land did).
 fn land(
     env: &Session,
     batch: Batch,
     outcome: &Outcome,
     failures: Vec<TestFailure>,
     built: &mut HashMap<Vec<usize>, (Merged, ObjectId)>,
-) -> Result<()> {
+) -> Result<Landing> {
     let (mut merged, tip, tested) = match built.remove(&outcome.accepted) {
         Some((m, tip)) => (m, tip, true),
         // Not tested as such (never the case with the search as it is): the gate tests it.
@@ -242,7 +247,7 @@ fn land(
                 .map(|&p| batch.members[p].clone())
                 .collect();
             let m = merge_all(env, &subset)?;
-            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m)?;
+            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m, &batch.members)?;
             (m, tip, false)
         }
     };
@@ -251,12 +256,16 @@ fn land(
     if let FinishReport::Finished(r) = &mut prepared.report {
         r.test_failures = failures.clone();
     }
-    drive(env.ctx, prepared)?;
+    let landed = drive_report(env.ctx, prepared)?;
     let ids: Vec<&str> = failures.iter().map(|t| t.id.as_str()).collect();
-    Err(crate::refused!(
-        "the test fails with {} merged: left in progress (the other tasks were merged)",
-        ids.join(", ")
-    ))
+    report::text_note(
+        &env.ctx.out,
+        format_args!(
+            "the test fails with {} merged: left in progress (the other tasks were merged)",
+            ids.join(", ")
+        ),
+    );
+    Ok(Landing::of(landed))
 }
 
 /// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with

@@ -1,7 +1,7 @@
 //! The per-task attempt records of `run`, kept in `<state dir>/run/state.json` so that a run
 //! started again continues: how many attempts a task had, how many failed, and whether the
 //! last one succeeded (its agent is then not run again; the task is finished). A record is
-//! dropped when its task is merged or blocked.
+//! dropped when its task is merged or marked failed.
 
 use std::collections::BTreeMap;
 
@@ -139,7 +139,7 @@ impl Records {
         }
     }
 
-    /// `id` is merged or blocked: its record goes.
+    /// `id` is merged or marked failed: its record goes.
     pub fn forget(&mut self, id: &str) {
         self.tasks.remove(id);
     }

@@ -175,6 +175,16 @@ fn at(
 /// author and subject when it can be fetched.
 fn moved(loc: &Location, name: &str, updates: &[RefUpdate], cur: &Values) -> crate::error::Error {
     LOST.store(true, Ordering::Relaxed);
+    moved_report(loc, name, updates, cur).with_code(crate::error::Code::RemoteRace)
+}
+
+/// The text of [`moved`].
+fn moved_report(
+    loc: &Location,
+    name: &str,
+    updates: &[RefUpdate],
+    cur: &Values,
+) -> crate::error::Error {
     let _ = remote::fetch(loc, name);
     let lines: Vec<String> = updates
         .iter()

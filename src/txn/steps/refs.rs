@@ -102,6 +102,7 @@ fn apply_refs(repo: &Repo, updates: &[RefUpdate], message: &str, proven: bool) -
             e.into()
         } else {
             crate::refused!(
+                code = crate::error::Code::Stale,
                 "another process changed {} meanwhile: {}",
                 if moved.len() == 1 { "a ref" } else { "refs" },
                 moved.join("; ")

@@ -73,12 +73,13 @@ pub(super) fn test_gate(
 ) -> Result<()> {
     let status = run_test(repo, commit, command, dir)?;
     if !status.success() {
-        return Err(crate::error::Error::Refused(miette::Report::new(
-            TestFailed {
+        return Err(
+            crate::error::Error::Refused(miette::Report::new(TestFailed {
                 command: command.to_string(),
                 status,
-            },
-        )));
+            }))
+            .with_code(crate::error::Code::TestGate),
+        );
     }
     Ok(())
 }

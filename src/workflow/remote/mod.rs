@@ -83,7 +83,7 @@ fn join_default(ctx: &Context) -> Option<String> {
 
 /// Runs the mutating command `run`; with a remote, after syncing from it, and again (fetching
 /// anew) when its push lost a race and the command recomputes (`finish`, `start --retry`).
-pub(crate) fn session(ctx: &Context, run: fn(&Context) -> Result<()>) -> Result<()> {
+pub(crate) fn session<T>(ctx: &Context, mut run: impl FnMut(&Context) -> Result<T>) -> Result<T> {
     let policy = ctx.args.command.remote;
     let publish = if matches!(policy, RemotePolicy::None) {
         None
