@@ -42,6 +42,32 @@ pub struct Location {
     /// The worktree the command was started in (main or linked), if any.
     pub current_worktree: Option<Utf8PathBuf>,
     pub git: GitCli,
+    /// The worktree listings the checks of this command run share (see txn::clean): a value
+    /// carried with the repository handle (its clones share it), not process-wide state.
+    pub listings: Listings,
+}
+
+/// Worktree path → (`git status --porcelain` lines, submodule problems once asked for), shared
+/// by the checks of one command run until they expire.
+#[derive(Clone, Debug, Default)]
+pub struct Listings(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<Utf8PathBuf, Listing>>>,
+);
+
+/// One worktree's shared listing: its status lines, and its submodule problems once asked for.
+pub type Listing = (Vec<String>, Option<Vec<String>>);
+
+impl Listings {
+    /// Runs `f` on the map (a poisoned lock still holds a usable map: listings are plain data).
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut std::collections::BTreeMap<Utf8PathBuf, Listing>) -> R,
+    ) -> R {
+        match self.0.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
 }
 
 impl std::ops::Deref for Repo {
@@ -200,6 +226,7 @@ impl Repo {
                 main_worktree,
                 current_worktree,
                 git: GitCli::find()?,
+                listings: Listings::default(),
             },
             plan_only: false,
             settings: Settings::read(&main_for_settings),

@@ -8,7 +8,7 @@
 //! deletes files, always checks afresh just before it deletes anything; a park deletes nothing
 //! (the worktree's files move into the pool as they are), so the shared listing serves it.
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 use crate::error::Result;
 use crate::git::{cli, Location};
@@ -33,11 +33,11 @@ pub(super) fn findings(
 /// the cheapest exact check measured (bench/README.md): it stats every index entry once and
 /// reads every directory once, in one process. The listing is shared (see the module doc).
 pub fn changes(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-    if let Some(lines) = memo::get(path) {
+    if let Some(lines) = memo::get(loc, path) {
         return Ok(lines);
     }
     let lines = status_now(loc, path)?;
-    memo::put(path, &lines);
+    memo::put(loc, path, &lines);
     Ok(lines)
 }
 
@@ -54,8 +54,8 @@ pub fn changes_many(loc: &Location, paths: &[&Utf8Path]) -> Vec<Result<Vec<Strin
 /// Called after a step that lets time pass and when a transaction ends: a worktree may have
 /// changed under the listings taken so far (a test gate runs for minutes while agents write),
 /// so every later check is taken afresh (and shared again).
-pub fn checks_expire() {
-    memo::clear();
+pub fn checks_expire(loc: &Location) {
+    memo::clear(loc);
 }
 
 fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
@@ -102,41 +102,30 @@ fn submodules_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// The shared listings: worktree path → (status lines, submodule problems once asked for).
+/// The shared listings (`Location::listings`): worktree path → (status lines, submodule
+/// problems once asked for).
 mod memo {
-    use super::{submodules_now, Location, Result, Utf8Path, Utf8PathBuf};
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
+    use super::{submodules_now, Location, Result, Utf8Path};
 
-    type Entry = (Vec<String>, Option<Vec<String>>);
-    static SHARED: Mutex<BTreeMap<Utf8PathBuf, Entry>> = Mutex::new(BTreeMap::new());
-
-    fn with<R>(f: impl FnOnce(&mut BTreeMap<Utf8PathBuf, Entry>) -> R) -> R {
-        match SHARED.lock() {
-            Ok(mut g) => f(&mut g),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+    pub(super) fn clear(loc: &Location) {
+        loc.listings.with(|m| m.clear());
     }
-
-    pub(super) fn clear() {
-        with(|m| m.clear());
+    pub(super) fn get(loc: &Location, path: &Utf8Path) -> Option<Vec<String>> {
+        loc.listings.with(|m| m.get(path).map(|e| e.0.clone()))
     }
-    pub(super) fn get(path: &Utf8Path) -> Option<Vec<String>> {
-        with(|m| m.get(path).map(|e| e.0.clone()))
-    }
-    pub(super) fn put(path: &Utf8Path, lines: &[String]) {
-        with(|m| {
+    pub(super) fn put(loc: &Location, path: &Utf8Path, lines: &[String]) {
+        loc.listings.with(|m| {
             m.entry(path.to_path_buf())
                 .or_insert_with(|| (lines.to_vec(), None));
         });
     }
     /// The submodule problems of `path`, found once while sharing lasts.
     pub(super) fn submodules(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-        if let Some(found) = with(|m| m.get(path)?.1.clone()) {
+        if let Some(found) = loc.listings.with(|m| m.get(path)?.1.clone()) {
             return Ok(found);
         }
         let found = submodules_now(loc, path)?;
-        with(|m| {
+        loc.listings.with(|m| {
             if let Some(e) = m.get_mut(path) {
                 e.1 = Some(found.clone());
             }

@@ -96,6 +96,8 @@ impl Journal {
     }
 
     pub fn remove(dir: &Utf8Path) -> Result<()> {
+        // The push marker belongs to the operation that ends here (see steps::push).
+        let _ = std::fs::remove_file(super::steps::push::sent_marker(dir));
         match std::fs::remove_file(path(dir)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -31,7 +31,7 @@ pub use journal::{Journal, JournalStep, StepState};
 pub use meta::{Meta, OpId};
 pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
-pub use steps::{keep, pool, push, syncmain, testgate, Step};
+pub use steps::{keep, pool, syncmain, testgate, Step};
 
 /// What a command intends to do, before anything is done.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -130,7 +130,7 @@ pub fn execute(repo: &Repo, slot: &lock::Slot, plan: Plan) -> Result<Applied> {
             .map_err(Error::from),
         Err((i, e)) => Err(failed(repo, &dir, &mut journal, i, e)),
     };
-    clean::checks_expire();
+    clean::checks_expire(&repo.loc);
     lock.release();
     outcome.map(|()| Applied {
         summary: journal.summary,

@@ -54,7 +54,7 @@ pub(super) fn forward(
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
             if waits {
-                super::clean::checks_expire();
+                super::clean::checks_expire(&repo.loc);
             }
             i = end;
             continue;
@@ -82,7 +82,7 @@ pub(super) fn forward(
         }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
         if waits {
-            super::clean::checks_expire();
+            super::clean::checks_expire(&repo.loc);
         }
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;

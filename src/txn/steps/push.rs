@@ -3,8 +3,6 @@
 //! remote's refs are read first; all at their new values is done, all at their old values is
 //! pushed, anything else is someone else's change and refused, naming who moved what.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use serde::{Deserialize, Serialize};
 
 use super::shared::short;
@@ -47,20 +45,16 @@ impl StepKind for Push {
     }
 }
 
-/// Set when a push of this process was refused because the remote moved (a lost race), so a
-/// command may recompute on the new tip.
-static LOST: AtomicBool = AtomicBool::new(false);
-/// Set once this process has sent a push: before that, a failed Push step changed nothing.
-static SENT: AtomicBool = AtomicBool::new(false);
-
-/// Whether a push was refused because someone else moved the remote since the last [`reset`].
-pub fn lost_race() -> bool {
-    LOST.load(Ordering::Relaxed)
+/// The file written just before the operation sends its push and removed with its journal
+/// (`Journal::remove`): a rollback knows from it whether anything may have been published
+/// (before it, a failed Push step changed nothing). A file in the state directory rather than
+/// a flag in memory, so a `recover` after a kill reads the same fact.
+pub fn sent_marker(dir: &camino::Utf8Path) -> camino::Utf8PathBuf {
+    dir.join("push-sent")
 }
 
-/// Forgets an earlier lost race (before a new attempt).
-pub fn reset() {
-    LOST.store(false, Ordering::Relaxed);
+fn state_dir(loc: &Location) -> camino::Utf8PathBuf {
+    loc.common_dir.join("parallel")
 }
 
 /// `push to origin: move main a..b; create feature/x at c`.
@@ -87,7 +81,6 @@ fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
 
 /// Applies the push (see the module doc).
 fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
-    SENT.store(false, Ordering::Relaxed);
     let cur = current(loc, name, updates)?;
     if at(&cur, updates, |u| &u.new) {
         return Ok(());
@@ -95,7 +88,7 @@ fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     if !at(&cur, updates, |u| &u.old) {
         return Err(moved(loc, name, updates, &cur));
     }
-    SENT.store(true, Ordering::Relaxed);
+    std::fs::write(sent_marker(&state_dir(loc)), name)?;
     match remote::push(loc, name, updates)? {
         Pushed::Done => Ok(()),
         Pushed::Rejected(why) => {
@@ -121,7 +114,8 @@ fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
 }
 
 /// Takes the push back when it took effect: the reverse push, leased on the new values.
-/// Before this process sent anything (`fresh`), there is nothing to take back.
+/// Rolling back in the run that applied it (`fresh`) before it sent anything (no
+/// [`sent_marker`]), there is nothing to take back.
 ///
 /// A remote still at the old values does not prove that nothing was published: a push that
 /// was interrupted (killed, Ctrl-C) may still be running on the remote (a slow pre-receive
@@ -131,7 +125,7 @@ fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
 /// flight any more; then it is taken back. If someone else moved a ref meanwhile, the
 /// interrupted push can no longer land either.
 fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
-    if fresh && !SENT.load(Ordering::Relaxed) {
+    if fresh && !sent_marker(&state_dir(loc)).exists() {
         return Ok(());
     }
     if at(&current(loc, name, updates)?, updates, |u| &u.old) {
@@ -174,7 +168,6 @@ fn at(
 /// The refusal of a push because the remote moved: who won, per ref, with the winning commit's
 /// author and subject when it can be fetched.
 fn moved(loc: &Location, name: &str, updates: &[RefUpdate], cur: &Values) -> crate::error::Error {
-    LOST.store(true, Ordering::Relaxed);
     moved_report(loc, name, updates, cur).with_code(crate::error::Code::RemoteRace)
 }
 

@@ -12,10 +12,10 @@ mod sync;
 
 use crate::cli::defs::{self, Flag, RemotePolicy};
 use crate::cli::CommandId;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::git::{remote, RefUpdate};
 use crate::txn::steps::{AddWorktree, Push, Refs, SyncMain};
-use crate::txn::{push, Plan, Step};
+use crate::txn::{Plan, Step};
 use crate::workflow::context::Context;
 
 /// How a command's result is published for the other clones. Today one way; a forge mode
@@ -101,9 +101,8 @@ pub(crate) fn session<T>(ctx: &Context, mut run: impl FnMut(&Context) -> Result<
     let mut attempt = 1;
     loop {
         sync::sync(ctx, &remote, on(ctx, &defs::DRY_RUN))?;
-        push::reset();
         match run(ctx) {
-            Err(e) if push::lost_race() && attempt < attempts => {
+            Err(e) if e.code() == Code::RemoteRace && attempt < attempts => {
                 attempt += 1;
                 crate::output::eprint(format_args!(
                     "{}",
