@@ -121,3 +121,30 @@ fn commands_holds_only_command_modules() {
         );
     }
 }
+
+/// No file-level import cycle under src/, as ../shared/tools/modcycles.py counts them (`use`
+/// trees with braces expanded, `crate::`/`super::` paths). Skips where the tool is not beside
+/// the repository.
+#[test]
+fn no_file_level_import_cycles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tool = root.join("../shared/tools/modcycles.py");
+    if !tool.is_file() {
+        eprintln!("skipped: {} not found", tool.display());
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(&tool)
+        .arg("src")
+        .current_dir(root)
+        .output();
+    let Ok(out) = out else {
+        eprintln!("skipped: python3 cannot be run");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.trim_end().ends_with("0 file-level import cycles"),
+        "import cycles under src/:\n{text}"
+    );
+}

@@ -58,7 +58,7 @@ pub struct Context {
     pub cwd: Utf8PathBuf,
     /// What `run` measured of the tasks it hands to this command (their `result` metrics);
     /// empty for a command run by hand.
-    pub metrics: crate::workflow::outcome::MetricsByTask,
+    pub metrics: crate::workflow::metrics::MetricsByTask,
 }
 
 impl Context {

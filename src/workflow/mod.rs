@@ -17,6 +17,7 @@ pub mod context;
 pub mod driver;
 pub mod merge;
 pub mod mergeable;
+pub mod metrics;
 pub mod naming;
 pub mod outcome;
 pub mod pool;

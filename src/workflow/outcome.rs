@@ -4,23 +4,10 @@
 //! reported one) are what `run` measured, handed to the command in its context; a command run
 //! by hand writes none.
 
-use std::collections::BTreeMap;
-
+pub use super::metrics::{Metrics, MetricsByTask};
 use super::session::Session;
 use crate::error::Result;
 use crate::taskgraph::{Edit, Scalar, Task};
-
-/// What `run` measured of a task's attempts.
-#[derive(Clone, Debug, Default)]
-pub struct Metrics {
-    pub attempts: u32,
-    pub seconds: u64,
-    /// In US dollars, when the agent reported a cost.
-    pub cost_usd: Option<f64>,
-}
-
-/// What `run` measured, per task id.
-pub type MetricsByTask = BTreeMap<String, Metrics>;
 
 /// The edit writing task `id`'s `result`.
 pub fn result_edit(
