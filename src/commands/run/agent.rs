@@ -14,20 +14,12 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::error::Result;
-use crate::taskgraph::Task;
+use crate::workflow::agent_env::TaskEnv;
 
 /// Everything an attempt needs.
 pub struct Spec {
-    pub id: String,
-    pub name: String,
-    pub product: String,
-    pub agent: String,
-    pub branch: String,
-    pub worktree: Utf8PathBuf,
-    pub task_file: Utf8PathBuf,
-    pub attempt: u32,
-    pub brief: Utf8PathBuf,
+    /// The task, its worktree and the variables its agent gets.
+    pub task: TaskEnv,
     pub log: Utf8PathBuf,
     pub command: String,
     pub timeout: Option<Duration>,
@@ -79,42 +71,6 @@ pub struct Done {
     pub exit: Exit,
 }
 
-/// Writes the task's brief (description, acceptance criteria, what it produces, its paths)
-/// to `path`, for GIT_PARALLEL_TASK_BRIEF.
-pub fn write_brief(path: &Utf8Path, task: &Task) -> Result<()> {
-    let mut s = format!("# {}: {}\n\n", task.id, task.name);
-    if let Some(d) = &task.description {
-        s.push_str(&format!("## Description\n\n{}\n\n", d.trim_end()));
-    }
-    for (key, value) in &task.extra {
-        let (Some(k), Ok(v)) = (key.as_str(), serde_yaml::to_string(value)) else {
-            continue;
-        };
-        s.push_str(&format!("## {k}\n\n{}\n", v.trim_end()));
-        s.push('\n');
-    }
-    if !task.produces.is_empty() {
-        s.push_str("## Produces\n\n");
-        for a in &task.produces {
-            let name = a.name.as_deref().unwrap_or("-");
-            let path = a.path.as_deref().unwrap_or("-");
-            s.push_str(&format!("- {name}: {path}\n"));
-        }
-        s.push('\n');
-    }
-    s.push_str("## Paths it may change\n\n");
-    for p in task.paths() {
-        s.push_str(&format!("- {p}\n"));
-    }
-    if !task.depends_on.is_empty() {
-        s.push_str(&format!(
-            "\n## Depends on\n\n{}\n",
-            task.depends_on.join(", ")
-        ));
-    }
-    std::fs::write(path, s).map_err(|e| crate::fatal!("cannot write the task brief {path}: {e}"))
-}
-
 /// Appends `text` to the log at `path` (best effort: a log that cannot be written is no reason
 /// to stop the run).
 pub fn append_log(path: &Utf8Path, text: &str) {
@@ -139,11 +95,11 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
         };
         append_log(
             &spec.log,
-            &format!("==== attempt {} ended: {}\n", spec.attempt, exit.describe()),
+            &format!("==== attempt {} ended: {}\n", spec.task.attempt, exit.describe()),
         );
         let _ = tx.send(Done {
-            id: spec.id,
-            attempt: spec.attempt,
+            id: spec.task.id,
+            attempt: spec.task.attempt,
             exit,
         });
     });
@@ -154,8 +110,8 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         &spec.log,
         &format!(
             "==== attempt {} of {} at {}: {}\n",
-            spec.attempt,
-            spec.id,
+            spec.task.attempt,
+            spec.task.id,
             crate::time::now_iso(),
             spec.command
         ),
@@ -169,7 +125,7 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&spec.command)
-        .current_dir(&spec.worktree)
+        .current_dir(&spec.task.worktree)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err)
@@ -177,24 +133,7 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
     // A run killed outright (SIGKILL) takes its agents' shells with it instead of leaving
     // them to race the agents of the next run in the same worktrees (Linux).
     crate::git::cli::die_with_parent(&mut cmd);
-    let attempt = spec.attempt.to_string();
-    for (k, v) in [
-        ("ID", spec.id.as_str()),
-        ("NAME", spec.name.as_str()),
-        ("FILE", spec.task_file.as_str()),
-        ("BRIEF", spec.brief.as_str()),
-    ] {
-        cmd.env(format!("GIT_PARALLEL_TASK_{k}"), v);
-    }
-    for (k, v) in [
-        ("PRODUCT", spec.product.as_str()),
-        ("AGENT", spec.agent.as_str()),
-        ("BRANCH", spec.branch.as_str()),
-        ("WORKTREE", spec.worktree.as_str()),
-        ("ATTEMPT", attempt.as_str()),
-    ] {
-        cmd.env(format!("GIT_PARALLEL_{k}"), v);
-    }
+    spec.task.apply(&mut cmd);
     cmd.spawn().map_err(|e| e.to_string())
 }
 

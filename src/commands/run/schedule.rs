@@ -18,7 +18,9 @@ use super::state::{Last, Records};
 use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
+use crate::workflow::agent_env::{self, TaskEnv};
 use crate::workflow::context::Context;
+use crate::workflow::failure;
 
 /// What `run` was told.
 pub struct Config {
@@ -257,16 +259,15 @@ impl<'a> Sched<'a> {
         let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
         };
-        let (briefs, logs) = (self.cfg.dir.join("briefs"), self.cfg.dir.join("logs"));
-        for d in [&briefs, &logs] {
-            std::fs::create_dir_all(d).map_err(|e| crate::fatal!("cannot create {d}: {e}"))?;
-        }
-        let brief = briefs.join(format!("{id}.md"));
-        agent::write_brief(&brief, task)?;
+        let logs = self.cfg.dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|e| crate::fatal!("cannot create {logs}: {e}"))?;
+        let brief = agent_env::brief_path(&self.cfg.dir, id);
+        let last = failure::last(&self.cfg.dir, id);
+        agent_env::write_brief(&brief, task, last.as_ref())?;
         let attempt = self.records.begin(id);
         self.records.save()?;
         self.summary.attempts += 1;
-        let log = logs.join(format!("{id}.log"));
+        let log = agent_env::log_path(&self.cfg.dir, id);
         if attempt > 1 {
             self.sink.event(&Event::Retried {
                 id: id.into(),
@@ -281,15 +282,18 @@ impl<'a> Sched<'a> {
             log: log.to_string(),
         });
         let spec = Spec {
-            id: id.into(),
-            name: task.name.clone(),
-            product: self.cfg.product.clone(),
-            agent: task.agent.clone(),
-            branch: crate::git::short_branch(&branch).into(),
-            worktree: worktree.clone(),
-            task_file: self.cfg.task_file.clone(),
-            attempt,
-            brief,
+            task: TaskEnv {
+                id: id.into(),
+                name: task.name.clone(),
+                product: self.cfg.product.clone(),
+                agent: task.agent.clone(),
+                branch: crate::git::short_branch(&branch).into(),
+                worktree: worktree.clone(),
+                task_file: self.cfg.task_file.clone(),
+                brief,
+                attempt,
+                last_failure: last.map(|_| failure::text_path(&self.cfg.dir, id)),
+            },
             log,
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
