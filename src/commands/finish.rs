@@ -121,7 +121,14 @@ pub fn run(ctx: &Context) -> Result<()> {
     let prepared = prepare(&env, &mut batch)?;
     match (drive(ctx, prepared), batch) {
         // The test failed on the merge of several tasks: find which break it.
-        (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
+        (Err(e), Some(batch)) if txn::gate_failed(&e) && batch.len() > 1 => {
+            let output = txn::gate_output(&e).unwrap_or_default();
+            gate::bisect_batch(&env, batch, output)
+        }
+        (Err(e), Some(batch)) if txn::gate_failed(&e) => {
+            gate::report_single(&env, &batch, txn::gate_output(&e).unwrap_or_default());
+            Err(e)
+        }
         (r, _) => r,
     }
 }
@@ -151,7 +158,7 @@ fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<Fi
         .collect();
     let final_tip = status_commit(env, &ids, &merged)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
-    if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
+    if !merged.merged.is_empty() && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
     Ok(prepared)

@@ -29,7 +29,7 @@ use camino::Utf8PathBuf;
 use crate::git::Repo;
 pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
-pub use probe::{gate_failed, probe};
+pub use probe::{gate_failed, gate_output, probe};
 pub use recover::{recover, undo_plan, Recovered};
 pub use step::Step;
 

@@ -11,7 +11,8 @@ use crate::error::Result;
 use crate::git::Repo;
 use crate::txn::Step;
 
-/// Runs the test `command` on `commit` as the test gate does; whether it passed. `summary`
+/// Runs the test `command` on `commit` as the test gate does; whether it passed, and its last
+/// output lines. `summary`
 /// names the probe in the journal (and so in `status` and `recover` after a kill). Errors: the
 /// test could not be run, another operation is pending, or a signal came (then
 /// `Error::Interrupted`, the probe's worktree removed).
@@ -21,7 +22,7 @@ pub fn probe(
     summary: &str,
     commit: &str,
     command: &str,
-) -> Result<bool> {
+) -> Result<super::testgate::TestRun> {
     let dir = state_dir(repo);
     interrupt::install();
     slot.hold(&dir, summary)?;
@@ -44,16 +45,16 @@ pub fn probe(
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;
-    let status = super::testgate::run_test(repo, commit, command, &test_dir);
+    let run = super::testgate::run_test(repo, commit, command, &test_dir);
     // run_test removes its worktree; this also covers an error part-way through it.
     let removed = step.undo(repo, true, true);
     if removed.is_ok() {
         Journal::remove(&dir)?;
     }
-    let status = status?;
+    let run = run?;
     removed?;
     interrupted(summary)?;
-    Ok(status.success())
+    Ok(run)
 }
 
 /// `Error::Interrupted` when a signal came (the probe, if any, is over and cleaned up).
@@ -84,6 +85,22 @@ pub fn gate_failed(e: &crate::error::Error) -> bool {
     }
 }
 
+/// The last output lines of the test whose failure rolled `e` back (see [`gate_failed`]).
+pub fn gate_output(e: &crate::error::Error) -> Option<String> {
+    let crate::error::Error::Refused(report) = e else {
+        return None;
+    };
+    match report.downcast_ref::<super::Error>() {
+        Some(super::Error::RolledBack {
+            source: crate::error::Error::Refused(source),
+            ..
+        }) => source
+            .downcast_ref::<TestFailed>()
+            .map(|t| t.output.clone()),
+        _ => None,
+    }
+}
+
 /// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
 /// from any other failure of its transaction (and bisect the batch; see [`gate_failed`]).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -95,4 +112,6 @@ pub fn gate_failed(e: &crate::error::Error) -> bool {
 pub struct TestFailed {
     pub command: String,
     pub status: std::process::ExitStatus,
+    /// Its last output lines.
+    pub output: String,
 }

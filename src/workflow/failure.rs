@@ -187,7 +187,10 @@ mod tests {
         f.files = vec!["a.txt".into()];
         f.evidence = Some("FAIL: x\n".into());
         let t = f.text();
-        assert!(t.starts_with("test-gate: the test fails\nattempt: 2\n"), "{t}");
+        assert!(
+            t.starts_with("test-gate: the test fails\nattempt: 2\n"),
+            "{t}"
+        );
         assert!(t.contains("files:\n  a.txt\n"), "{t}");
         assert!(t.ends_with("evidence:\nFAIL: x\n"), "{t}");
     }

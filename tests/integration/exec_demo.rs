@@ -303,7 +303,9 @@ fn exec_sets_the_variables_run_gives_an_agent_per_task() {
             .filter(|l| l.starts_with(&format!("[{id}]")))
             .collect();
         assert!(
-            lines.iter().any(|l| l.contains(&format!(" {id} 1 feature/"))),
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(" {id} 1 feature/"))),
             "{id}: {text}"
         );
         assert!(lines.iter().any(|l| l.ends_with("env-ok")), "{id}: {text}");

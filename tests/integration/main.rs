@@ -19,6 +19,7 @@ mod random_kills;
 mod readonly;
 mod remote;
 mod run;
+mod run_feedback;
 mod safety;
 mod snapshots;
 mod start;

@@ -200,6 +200,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name}, {id}, {branch}"),
     ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone"),
     ("parallel.maxRetries", concat!("how many retries a task gets before it is blocked (default ", crate::default_max_retries!(), ")")),
+    ("parallel.onConflict", "merge (default): after a task's merge conflicts with the target, run merges the target into its worktree, conflict markers in place, before the agent's next attempt; retry: the agent runs again on its old base"),
     ("parallel.radar", "false turns off status's conflict radar (default true)"),
     ("parallel.keepBackups", concat!("days backup refs and kept ignored files are kept before gc deletes them (default ", crate::default_keep_backups!(), ")")),
     ("parallel.keepIgnored", "true (default): a removed task worktree's ignored files (.env, notes, build output) are moved to $GIT_COMMON_DIR/parallel/ignored/<time>-<worktree>/ and named; false: they are deleted, still named"),

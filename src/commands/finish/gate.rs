@@ -36,6 +36,8 @@ pub(super) struct Batch {
     /// The commit the gate tested (and found failing): all members merged, with the status.
     full_tip: ObjectId,
     skipped: Vec<Skipped>,
+    /// The test's last output lines on each set tested and found failing (positions).
+    outputs: HashMap<Vec<usize>, String>,
 }
 
 impl Batch {
@@ -52,7 +54,13 @@ impl Batch {
             conflicts: merged.conflicts,
             full_tip,
             skipped,
+            outputs: HashMap::new(),
         }
+    }
+
+    /// The number of tasks merged (the ones a failing gate is bisected over).
+    pub(super) fn len(&self) -> usize {
+        self.members.len()
     }
 
     fn ids(&self, set: &[usize]) -> Vec<&str> {
@@ -61,7 +69,7 @@ impl Batch {
 }
 
 /// Bisects the batch whose test gate failed, then lands the others (`--partial`) or refuses.
-pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
+pub(super) fn bisect_batch(env: &Session, mut batch: Batch, gate_output: String) -> Result<()> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
     txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
@@ -73,9 +81,11 @@ pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<()> {
         ),
     );
     let mut built: HashMap<Vec<usize>, (Merged, ObjectId)> = HashMap::new();
+    let mut outputs = HashMap::from([((0..batch.members.len()).collect(), gate_output)]);
     let outcome = bisect::bisect(batch.members.len(), &mut |set: &[usize]| {
-        probe(env, &batch, set, &test, &mut built)
+        probe(env, &batch, set, &test, &mut built, &mut outputs)
     })?;
+    batch.outputs = outputs;
     report::text_note(
         &ctx.out,
         format_args!(
@@ -116,6 +126,7 @@ fn probe(
     set: &[usize],
     test: &str,
     built: &mut HashMap<Vec<usize>, (Merged, ObjectId)>,
+    outputs: &mut HashMap<Vec<usize>, String>,
 ) -> Result<bool> {
     let ids = batch.ids(set);
     let target = short_branch(&env.target);
@@ -143,13 +154,45 @@ fn probe(
         built.insert(set.to_vec(), (merged, tip));
         tip
     };
-    txn::probe(
+    let run = txn::probe(
         &env.ctx.repo,
         &env.ctx.lock,
         &format!("finish: bisection test of {what}"),
         &commit.to_string(),
         test,
-    )
+    )?;
+    let passed = run.status.success();
+    if !passed {
+        outputs.insert(set.to_vec(), run.output);
+    }
+    Ok(passed)
+}
+
+/// The gate failed on a batch of one task: its `--json` document names it as the culprit, with
+/// the test's output (nothing to bisect; the error that follows says the rest).
+pub(super) fn report_single(env: &Session, batch: &Batch, gate_output: String) {
+    let test = env.ctx.flag_or_config(&defs::TEST).unwrap_or_default();
+    let outcome = Outcome {
+        accepted: Vec::new(),
+        rejected: vec![bisect::Rejected {
+            task: 0,
+            after: Vec::new(),
+        }],
+        target_fails: false,
+        runs: 0,
+    };
+    let mut failures = failures(env, batch, &outcome, false, &test);
+    for f in &mut failures {
+        f.output.clone_from(&gate_output);
+    }
+    if env.ctx.out.json {
+        let doc = bisect::TestRefused {
+            merged: [],
+            test_failures: failures,
+            target_fails: false,
+        };
+        report::emit(&env.ctx.out, "finish", &doc);
+    }
 }
 
 /// The culprits as reported: each with what it was merged after and how to reproduce it
@@ -176,12 +219,16 @@ fn failures(
                         .map(|&p| short_branch(&batch.members[p].branch)),
                 );
             }
+            let mut failing = r.after.clone();
+            failing.push(r.task);
+            failing.sort_unstable();
             TestFailure {
                 id: c.id.clone(),
                 branch: short_branch(&c.branch).to_string(),
                 reproduce: bisect::reproduce(worktree.as_deref(), &merges, &c.id, test),
                 worktree,
                 merged_after: batch.ids(&r.after).iter().map(|s| s.to_string()).collect(),
+                output: batch.outputs.get(&failing).cloned().unwrap_or_default(),
             }
         })
         .collect()

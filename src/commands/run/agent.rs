@@ -95,7 +95,11 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
         };
         append_log(
             &spec.log,
-            &format!("==== attempt {} ended: {}\n", spec.task.attempt, exit.describe()),
+            &format!(
+                "==== attempt {} ended: {}\n",
+                spec.task.attempt,
+                exit.describe()
+            ),
         );
         let _ = tx.send(Done {
             id: spec.task.id,

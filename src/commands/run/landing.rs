@@ -6,13 +6,12 @@
 //! finished again one task at a time, so that only the culprits fail. Refusals no agent can
 //! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
 
-use camino::Utf8PathBuf;
 use serde_json::Value;
 
-use super::agent::append_log;
 use super::events::Event;
 use super::schedule::Sched;
 use crate::error::Result;
+use crate::workflow::failure::{Failure, Kind};
 
 impl Sched<'_> {
     /// Finishes `batch` (ids of tasks whose agent succeeded).
@@ -69,16 +68,11 @@ impl Sched<'_> {
             return Ok(());
         }
         for id in batch {
-            let log = self.log_of(&id);
-            append_log(&log, &format!("==== finish refused {id}:\n{}", out.stderr));
             let why = format!("finish refused it: {}", out.error_line());
-            self.fail_unmerged(&id, &why)?;
+            let f = self.of_refusal(&id, &why, &out.stderr);
+            self.fail_unmerged(&id, f)?;
         }
         Ok(())
-    }
-
-    fn log_of(&self, id: &str) -> Utf8PathBuf {
-        self.cfg.dir.join("logs").join(format!("{id}.log"))
     }
 
     /// What a `finish` report says about `batch`.
@@ -90,6 +84,7 @@ impl Sched<'_> {
             let Some(id) = m["id"].as_str() else { continue };
             seen.push(id.to_string());
             self.records.forget(id);
+            crate::workflow::failure::clear(&self.cfg.dir, id);
             self.summary.completed.push(id.into());
             self.sink.event(&Event::Merged {
                 id: id.into(),
@@ -101,35 +96,16 @@ impl Sched<'_> {
         for c in list("conflicts") {
             let Some(id) = c["id"].as_str() else { continue };
             seen.push(id.to_string());
-            let files: Vec<&str> = c["files"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let log = self.log_of(id);
-            append_log(
-                &log,
-                &format!(
-                    "==== {id} conflicts with the target in:\n  {}\n",
-                    files.join("\n  ")
-                ),
-            );
-            let why = format!(
-                "its merge conflicts with the target in {}",
-                files.join(", ")
-            );
-            self.fail_unmerged(id, &why)?;
+            let target = crate::git::short_branch(&self.target).to_string();
+            let tip = self.short_tip();
+            let f = super::feedback::of_conflict(&c, &target, &tip, self.attempt_of(id));
+            self.fail_unmerged(id, f)?;
         }
         for t in list("test_failures") {
             let Some(id) = t["id"].as_str() else { continue };
             seen.push(id.to_string());
-            let reproduce = t["reproduce"].as_str().unwrap_or_default();
-            append_log(
-                &self.log_of(id),
-                &format!(
-                    "==== the test gate fails with {id} merged; to reproduce:\n  {reproduce}\n"
-                ),
-            );
-            self.fail_unmerged(id, "the test gate fails with its merge")?;
+            let f = super::feedback::of_test(&t, self.attempt_of(id));
+            self.fail_unmerged(id, f)?;
         }
         for id in batch.iter().filter(|id| !seen.contains(id)) {
             let why = list("skipped")
@@ -137,13 +113,18 @@ impl Sched<'_> {
                 .find(|s| s["id"].as_str() == Some(id))
                 .and_then(|s| s["reason"].as_str().map(str::to_string))
                 .unwrap_or_else(|| "finish did not merge it".into());
-            self.fail_unmerged(id, &format!("finish did not merge it: {why}"))?;
+            let f = Failure::new(
+                Kind::Refused,
+                format!("finish did not merge it: {why}"),
+                self.attempt_of(id),
+            );
+            self.fail_unmerged(id, f)?;
         }
         Ok(())
     }
 
     /// `id`'s work could not land: its attempt failed.
-    fn fail_unmerged(&mut self, id: &str, why: &str) -> Result<()> {
+    fn fail_unmerged(&mut self, id: &str, f: Failure) -> Result<()> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
@@ -153,7 +134,6 @@ impl Sched<'_> {
             .worktree_of(task)?
             .map(|w| w.path)
             .unwrap_or_else(|| env.worktree_path(task));
-        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
-        self.attempt_failed(id, attempt, why, branch, wt)
+        self.attempt_failed(id, f, branch, wt)
     }
 }

@@ -13,6 +13,7 @@
 pub mod agent;
 pub mod display;
 pub mod events;
+mod feedback;
 mod landing;
 pub mod schedule;
 pub mod state;
@@ -148,6 +149,7 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
+        on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
     })
 }
 

@@ -14,13 +14,14 @@ use camino::Utf8PathBuf;
 use super::agent::{self, Done, Exit, Spec};
 use super::display::Sink;
 use super::events::{Event, Summary};
+use super::feedback;
 use super::state::{Last, Records};
 use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
 use crate::workflow::agent_env::{self, TaskEnv};
 use crate::workflow::context::Context;
-use crate::workflow::failure;
+use crate::workflow::failure::{self, Failure};
 
 /// What `run` was told.
 pub struct Config {
@@ -39,6 +40,8 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// What the attempt after a conflict starts from (`parallel.onConflict`).
+    pub on_conflict: super::feedback::OnConflict,
 }
 
 /// A task whose agent runs.
@@ -262,6 +265,7 @@ impl<'a> Sched<'a> {
         let logs = self.cfg.dir.join("logs");
         std::fs::create_dir_all(&logs).map_err(|e| crate::fatal!("cannot create {logs}: {e}"))?;
         let brief = agent_env::brief_path(&self.cfg.dir, id);
+        self.prepare_attempt(id, &worktree);
         let last = failure::last(&self.cfg.dir, id);
         agent_env::write_brief(&brief, task, last.as_ref())?;
         let attempt = self.records.begin(id);
@@ -313,10 +317,14 @@ impl<'a> Sched<'a> {
             self.records.interrupted(&done.id);
             return self.records.save();
         }
-        let failure = match done.exit.failure() {
-            Some(why) => Some(why),
+        let log = agent_env::log_path(&self.cfg.dir, &done.id);
+        let failure = match feedback::of_exit(&done.exit, done.attempt, &log) {
+            Some(f) => Some(f),
             None => match self.commits(&r.branch)? {
-                0 => Some("the agent exited 0 without committing anything".into()),
+                0 => Some(feedback::no_commits(done.attempt, &log)),
+                _ if !feedback::unmerged(&r.worktree).is_empty() => {
+                    Some(feedback::merge_unfinished(&r.worktree, done.attempt))
+                }
                 n => {
                     self.records.succeeded(&done.id);
                     self.records.save()?;
@@ -331,7 +339,7 @@ impl<'a> Sched<'a> {
             },
         };
         match failure {
-            Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),
+            Some(f) => self.attempt_failed(&done.id, f, r.branch, r.worktree),
             None => Ok(()),
         }
     }
@@ -340,23 +348,26 @@ impl<'a> Sched<'a> {
     pub(super) fn attempt_failed(
         &mut self,
         id: &str,
-        attempt: u32,
-        why: &str,
+        f: Failure,
         branch: String,
         worktree: Utf8PathBuf,
     ) -> Result<()> {
-        let failures = self.records.failed(id, why);
+        let why = f.message.clone();
+        let failures = self.records.failed(id, &why);
         self.records.save()?;
-        let log = self.cfg.dir.join("logs").join(format!("{id}.log"));
-        agent::append_log(&log, &format!("==== attempt {attempt} failed: {why}\n"));
+        let log = agent_env::log_path(&self.cfg.dir, id);
+        self.record_failure(id, &f);
         self.sink.event(&Event::AttemptFailed {
             id: id.into(),
-            attempt,
-            reason: why.into(),
+            attempt: f.attempt,
+            kind: f.kind,
+            reason: why.clone(),
+            files: f.files.clone(),
+            last_output: feedback::last_output_line(&log),
             log: log.to_string(),
         });
         if i64::from(failures) > self.cfg.max_retries {
-            return self.block(id, failures, why, &branch, &worktree);
+            return self.block(id, failures, &why, &branch, &worktree);
         }
         self.again.push_back((id.into(), branch, worktree));
         Ok(())

@@ -48,17 +48,20 @@ fn events_are_tagged_objects_and_one_line_of_text() {
     let e = Event::AttemptFailed {
         id: "A".into(),
         attempt: 2,
+        kind: crate::workflow::failure::Kind::Exit,
         reason: "the agent exited with 3".into(),
+        files: vec![],
+        last_output: Some("cannot find foo".into()),
         log: "/x/A.log".into(),
     };
     let doc = crate::workflow::report::envelope("run", &e);
     assert_eq!(
         doc.to_string(),
-        r#"{"version":1,"command":"run","event":"attempt_failed","id":"A","attempt":2,"reason":"the agent exited with 3","log":"/x/A.log"}"#
+        r#"{"version":1,"command":"run","event":"attempt_failed","id":"A","attempt":2,"kind":"exit","reason":"the agent exited with 3","files":[],"last_output":"cannot find foo","log":"/x/A.log"}"#
     );
     assert_eq!(
         e.line(),
-        "A: attempt 2 failed: the agent exited with 3 (log: /x/A.log)"
+        "A: attempt 2 failed: the agent exited with 3; its last output: \"cannot find foo\" (log: /x/A.log)"
     );
 }
 
