@@ -2,6 +2,14 @@
 //!
 //! parse → dispatch → report; the exit code follows git (0 ok, 1 refused or conflicts,
 //! 128 fatal, 129 usage).
+//!
+//! The layers, each importing only the ones below it:
+//! - `commands/`: one module per command (its arguments, `prepare`, the call to the driver);
+//! - `workflow/`: what several commands share — the context and session a command runs in, the
+//!   driver, merging, bisection, the worktree pool, backups, remote publish/sync, the radar;
+//! - `txn/`: the transaction engine (journal, lock, roll back / forward, recover, op log);
+//! - leaves: `taskgraph/` (the task file), `git/` (the repository facade), `cli/` (the table of
+//!   commands and flags), and `error`, `output`, `progress`, `time`, `parallel_map`.
 
 // Every print goes through `output`, which never panics on a write error (see src/output.rs);
 // these shadow the std macros in every module below.

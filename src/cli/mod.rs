@@ -1,4 +1,7 @@
 //! Command-line parsing with lexopt, driven entirely by the table in `defs`.
+//!
+//! Layer: a leaf (the one table of commands and flags; parsing, help, man page, completions).
+//! May import `error` and `output`; never a command or the workflow layer.
 
 pub mod complete;
 pub mod defs;
@@ -313,7 +316,8 @@ fn similar_commands(name: &str) -> Vec<&'static str> {
         .iter()
         .filter(|c| !c.hidden)
         .filter_map(|c| {
-            let d = edit_distance(&lower, c.name);
+            // Adjacent transpositions count as one edit ("strat" → "start").
+            let d = strsim::osa_distance(&lower, c.name);
             let limit = (lower.len().max(c.name.len()) / 3).max(1);
             let prefix =
                 lower.len() >= 2 && (c.name.starts_with(&lower) || lower.starts_with(c.name));
@@ -327,31 +331,6 @@ fn similar_commands(name: &str) -> Vec<&'static str> {
         .filter(|(d, _)| Some(*d) == best)
         .map(|(_, n)| n)
         .collect()
-}
-
-/// Edit distance with adjacent transpositions counting as one edit ("strat" → "start"), over
-/// chars (names are short; O(n·m) is fine).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    d[0] = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
     };
     let worktree = task_worktree(&env, task)?.map(|w| w.path);
     let worktree_shown = worktree.as_deref().map(|w| env.show(w));
-    let max = ctx.repo.max_retries()?;
+    let max = ctx.repo.settings.max_retries()?;
     let report = Failed {
         failed: FailedTask {
             id: id.to_string(),

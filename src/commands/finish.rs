@@ -105,14 +105,7 @@ pub struct NothingFinished {
 /// Whether finish folds the task file's status change into its last merge commit instead of
 /// a separate `chore(...)` commit (`parallel.foldStatus`, default false).
 fn fold_status(env: &Session) -> bool {
-    matches!(
-        env.ctx
-            .repo
-            .config("parallel.foldStatus")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref(),
-        Some("true" | "yes" | "on" | "1")
-    )
+    env.ctx.repo.settings.fold_status()
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -240,12 +233,8 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
 
 /// Files each branch changed must lie inside its task's paths; overlaps are reported.
 fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
-    let warn_only = env.ctx.args.on(&defs::ALLOW_OUTSIDE)
-        || env
-            .ctx
-            .repo
-            .config("parallel.boundaries")
-            .is_some_and(|v| v.eq_ignore_ascii_case("warn"));
+    let warn_only =
+        env.ctx.args.on(&defs::ALLOW_OUTSIDE) || env.ctx.repo.settings.boundaries_warn();
     let mut outside = Vec::new();
     for c in candidates {
         let task = &env.tf.graph.tasks[c.idx];
@@ -421,7 +410,7 @@ fn target_updates(
 /// them ready again, as start did), then their branches deleted.
 fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<Vec<Step>> {
     let restore = crate::workflow::worktrees::include_files(env)?;
-    let post_start = env.ctx.repo.config("parallel.postStart");
+    let post_start = env.ctx.repo.settings.post_start();
     let mut steps = Vec::new();
     for c in done {
         if let Some(wt) = &c.worktree {

@@ -68,7 +68,7 @@ pub fn run(ctx: &Context) -> Result<()> {
 
 fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
     txn::ensure_no_pending(&ctx.repo)?;
-    let keep = ctx.repo.keep_backups()?;
+    let keep = ctx.repo.settings.keep_backups()?;
     let keep = u64::try_from(keep).map_err(|_| {
         crate::fatal!(
             help = "set it to a number of days: git config parallel.keepBackups 30",
@@ -86,8 +86,8 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         .collect();
     let (trims, trimmed) = match ctx.repo.main_worktree.as_deref() {
         Some(main) => {
-            let cap = if ctx.repo.reuse_worktrees() {
-                ctx.repo.pool_size()?
+            let cap = if ctx.repo.settings.reuse_worktrees() {
+                ctx.repo.settings.pool_size()?
             } else {
                 0
             };

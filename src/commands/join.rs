@@ -108,7 +108,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
             path: path.clone(),
             branch: branch.clone(),
             copy: include_files(&env)?,
-            post_start: ctx.repo.config("parallel.postStart"),
+            post_start: ctx.repo.settings.post_start(),
         }],
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),

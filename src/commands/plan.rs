@@ -49,10 +49,7 @@ impl<'a> Plan<'a> {
         let stuck = (0..graph.tasks.len())
             .filter(|&i| wave_of[i].is_none() && !graph.tasks[i].status.is_done())
             .collect();
-        let parallel = waves
-            .iter()
-            .map(|w| w.iter().map(|&i| minutes(graph, i)).max().unwrap_or(0))
-            .sum();
+        let parallel = schedule::parallel_minutes(graph, &waves);
         let critical = schedule::critical_path(graph);
         let critical_edges = critical.tasks.windows(2).map(|w| (w[0], w[1])).collect();
         let mut on_critical = vec![false; graph.tasks.len()];

@@ -59,7 +59,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<RetryReport>> {
             task.status
         ));
     }
-    let max = ctx.repo.max_retries()?;
+    let max = ctx.repo.settings.max_retries()?;
     if i64::from(task.retry_count) > max {
         return block(&env, task, max);
     }
@@ -245,7 +245,7 @@ impl Attempt {
             path: self.path.clone(),
             branch: self.new_branch.clone(),
             copy: self.copy,
-            post_start: env.ctx.repo.config("parallel.postStart"),
+            post_start: env.ctx.repo.settings.post_start(),
         });
         let mut plan = Plan {
             command: "retry".into(),

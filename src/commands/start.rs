@@ -340,11 +340,7 @@ fn check_names(env: &Session, launches: &[Launch]) -> Result<()> {
 
 /// What makes a task's branch name invalid: the template and the values put into it.
 fn invalid_branch(env: &Session, l: &Launch, b: &str) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.branchTemplate")
-        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+    let template = env.ctx.repo.settings.branch_template();
     let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
     let bad = |v: &str| !v.is_empty() && !crate::workflow::naming::valid_branch(&format!("x{v}"));
     let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
@@ -427,7 +423,7 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
         message: format!("git-parallel: {message}"),
     });
     let copy = include_files(env)?;
-    let post_start = env.ctx.repo.config("parallel.postStart");
+    let post_start = env.ctx.repo.settings.post_start();
     let new: Vec<_> = launches
         .iter()
         .map(|l| (l.worktree.clone(), l.branch.clone()))

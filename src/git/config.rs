@@ -1,8 +1,10 @@
 //! Reading `git config`: gix's snapshot holds every level, the GIT_CONFIG_COUNT/KEY_n/VALUE_n
 //! environment (gix reads it) and `git -c` overrides (GIT_CONFIG_PARAMETERS, which git sets for
-//! the subcommand; parsed here and handed to gix when the repository is opened). The numeric
-//! `parallel.*` defaults are written here once; the flag table's prose uses them too. Each key
-//! is read when a command needs it, so a bad value of one key does not stop other commands.
+//! the subcommand; parsed here and handed to gix when the repository is opened). The
+//! `parallel.*` settings are read once into [`Settings`] when the repository is opened, and each
+//! is parsed (gix's boolean and integer rules) when a command asks for it, so a bad value of one
+//! key does not stop commands that do not use it. The numeric defaults are written here once;
+//! the flag table's prose uses them too.
 
 use super::{Error, Repo, Result};
 
@@ -52,30 +54,90 @@ pub(super) fn discover(dir: &std::path::Path) -> std::result::Result<gix::Reposi
     .map(Into::into)
 }
 
-impl Repo {
-    /// A `git config` value (the last one wins), including `git -c` overrides.
-    pub fn config(&self, key: &str) -> Option<String> {
-        self.gix
-            .config_snapshot()
-            .string(key)
-            .map(|v| v.to_string())
-    }
+/// The `parallel.*` keys git-parallel reads, as git config spells them.
+pub const KEYS: &[&str] = &[
+    "parallel.agent",
+    "parallel.boundaries",
+    "parallel.branchTemplate",
+    "parallel.foldStatus",
+    "parallel.keepBackups",
+    "parallel.keepIgnored",
+    "parallel.launch",
+    "parallel.maxRetries",
+    "parallel.maxTasks",
+    "parallel.mergeMessage",
+    "parallel.poolSize",
+    "parallel.postStart",
+    "parallel.radar",
+    "parallel.product",
+    "parallel.remote",
+    "parallel.reuseWorktrees",
+    "parallel.target",
+    "parallel.tasks",
+    "parallel.test",
+    "parallel.worktreeTemplate",
+];
 
-    /// Every value of a multi-valued `git config` key.
-    pub fn config_all(&self, key: &str) -> Vec<String> {
-        self.gix
-            .config_snapshot()
-            .strings(key)
+/// The `parallel.*` settings of one command run: every key's value read once from the
+/// repository's configuration (the last value wins; `git -c` included), parsed on demand by the
+/// typed accessors below. Multi-valued keys (`parallel.copy`) keep every value.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    values: std::collections::BTreeMap<&'static str, String>,
+    /// `parallel.copy`: include globs added to `.worktreeinclude`.
+    pub copy: Vec<String>,
+}
+
+impl Settings {
+    /// Reads every key of [`KEYS`] (and `parallel.copy`) from `snapshot`.
+    pub(super) fn read(repo: &gix::Repository) -> Settings {
+        let snapshot = repo.config_snapshot();
+        let values = KEYS
+            .iter()
+            .filter_map(|k| snapshot.string(*k).map(|v| (*k, v.to_string())))
+            .collect();
+        let copy = snapshot
+            .strings("parallel.copy")
             .unwrap_or_default()
             .into_iter()
             .map(|s| s.to_string())
-            .collect()
+            .collect();
+        Settings { values, copy }
+    }
+
+    /// The raw value of `key` (one of [`KEYS`]).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        debug_assert!(KEYS.contains(&key), "{key} is not in config::KEYS");
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// A boolean key by git's rules (true/yes/on/1, false/no/off/0, empty is false); `None`
+    /// when unset or not a boolean.
+    fn boolean(&self, key: &str) -> Option<bool> {
+        let v = self.get(key)?;
+        gix::config::Boolean::try_from(gix::bstr::BStr::new(v.trim()))
+            .ok()
+            .map(|b| b.0)
+    }
+
+    fn int(&self, key: &str) -> Result<Option<i64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => gix::config::Integer::try_from(gix::bstr::BStr::new(v.trim()))
+                .ok()
+                .and_then(|i| i.to_decimal())
+                .map(Some)
+                .ok_or_else(|| Error::BadNumber {
+                    key: key.to_string(),
+                    value: v.to_string(),
+                }),
+        }
     }
 
     /// `parallel.maxRetries`, or its default; never below 0.
     pub fn max_retries(&self) -> Result<i64> {
         Ok(self
-            .config_int("parallel.maxRetries")?
+            .int("parallel.maxRetries")?
             .unwrap_or(MAX_RETRIES)
             .max(0))
     }
@@ -83,38 +145,86 @@ impl Repo {
     /// `parallel.keepBackups` in days, or its default (as configured: may be negative).
     pub fn keep_backups(&self) -> Result<i64> {
         Ok(self
-            .config_int("parallel.keepBackups")?
+            .int("parallel.keepBackups")?
             .unwrap_or(KEEP_BACKUPS_DAYS))
     }
 
     /// `parallel.reuseWorktrees` (default false): finish parks clean task worktrees in a pool
     /// and start takes them, keeping their ignored files (build caches).
     pub fn reuse_worktrees(&self) -> bool {
-        matches!(
-            self.config("parallel.reuseWorktrees")
-                .map(|v| v.trim().to_ascii_lowercase())
-                .as_deref(),
-            Some("true" | "yes" | "on" | "1")
-        )
+        self.boolean("parallel.reuseWorktrees").unwrap_or(false)
     }
 
     /// `parallel.poolSize`: at most this many parked worktrees (default 8; 0 keeps none).
     pub fn pool_size(&self) -> Result<usize> {
-        let n = self.config_int("parallel.poolSize")?.unwrap_or(POOL_SIZE);
+        let n = self.int("parallel.poolSize")?.unwrap_or(POOL_SIZE);
         usize::try_from(n).map_err(|_| Error::BadNumber {
             key: "parallel.poolSize".into(),
             value: n.to_string(),
         })
     }
 
-    pub fn config_int(&self, key: &str) -> Result<Option<i64>> {
-        match self.config(key) {
-            None => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| Error::BadNumber {
-                key: key.to_string(),
-                value: v,
-            }),
-        }
+    /// `parallel.foldStatus` (default false): finish folds the task file's status change into
+    /// its last merge commit instead of a separate `chore(...)` commit.
+    pub fn fold_status(&self) -> bool {
+        self.boolean("parallel.foldStatus").unwrap_or(false)
+    }
+
+    /// `parallel.keepIgnored` (default true): ignored files of a removed worktree are kept.
+    pub fn keep_ignored(&self) -> bool {
+        self.boolean("parallel.keepIgnored").unwrap_or(true)
+    }
+
+    /// `parallel.radar` (default true): status runs the conflict radar.
+    pub fn radar(&self) -> bool {
+        self.boolean("parallel.radar").unwrap_or(true)
+    }
+
+    /// `parallel.boundaries warn`: files outside a task's paths warn instead of refusing.
+    pub fn boundaries_warn(&self) -> bool {
+        self.get("parallel.boundaries")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("warn"))
+    }
+
+    /// `parallel.postStart`: the command run in each new worktree.
+    pub fn post_start(&self) -> Option<String> {
+        self.get("parallel.postStart").map(str::to_string)
+    }
+
+    /// `parallel.branchTemplate`, or the default.
+    pub fn branch_template(&self) -> String {
+        self.get("parallel.branchTemplate")
+            .unwrap_or("feature/{product}/{role}-{id}")
+            .to_string()
+    }
+
+    /// `parallel.worktreeTemplate`, when set.
+    pub fn worktree_template(&self) -> Option<&str> {
+        self.get("parallel.worktreeTemplate")
+    }
+
+    /// `parallel.launch`, or the default hand-off line.
+    pub fn launch(&self) -> String {
+        self.get("parallel.launch")
+            .unwrap_or("cd {worktree}")
+            .to_string()
+    }
+
+    /// `parallel.mergeMessage`, or the default conventional-commit subject.
+    pub fn merge_message(&self) -> String {
+        self.get("parallel.mergeMessage")
+            .unwrap_or("{type}({product}): {name} ({id})")
+            .to_string()
+    }
+}
+
+impl Repo {
+    /// A `git config` value (the last one wins), including `git -c` overrides.
+    pub fn config(&self, key: &str) -> Option<String> {
+        self.gix
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
     }
 }
 
@@ -174,6 +284,33 @@ fn parse_config_parameters(s: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    /// Every key read is documented (the man page's CONFIGURATION: `CONFIG_KEYS` or a flag's
+    /// config fallback), and every documented `parallel.*` key is read here.
+    #[test]
+    fn settings_keys_are_the_documented_ones() {
+        use crate::cli::defs;
+        let documented: Vec<&str> = defs::CONFIG_KEYS
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(
+                defs::GLOBAL_FLAGS
+                    .iter()
+                    .chain(defs::COMMANDS.iter().flat_map(|c| c.flags.iter()))
+                    .filter_map(|f| f.config),
+            )
+            .filter(|k| k.starts_with("parallel."))
+            .collect();
+        for k in super::KEYS.iter().chain(&["parallel.copy"]) {
+            assert!(documented.contains(k), "{k} is read but not documented");
+        }
+        for k in &documented {
+            assert!(
+                super::KEYS.contains(k) || *k == "parallel.copy",
+                "{k} is documented but not read into Settings"
+            );
+        }
+    }
+
     #[test]
     fn config_parameters() {
         let p = super::parse_config_parameters("'parallel.target'='dev' 'core.x'='a b'");

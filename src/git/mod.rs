@@ -1,8 +1,11 @@
 //! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
 //! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+//!
+//! Layer: a leaf. May import only `error` and `output`.
 
 pub mod cli;
 mod config;
+pub use config::Settings;
 mod error;
 pub mod remote;
 
@@ -21,6 +24,8 @@ pub struct Repo {
     pub loc: Location,
     /// A `--dry-run`: plan-time commits may use a stand-in identity when git has none.
     pub plan_only: bool,
+    /// The `parallel.*` settings, read once when the repository is opened.
+    pub settings: Settings,
 }
 
 /// Where the repository is and how to run git on it. Plain data (`Send + Sync`), so worktree
@@ -84,6 +89,26 @@ fn absolute(p: &std::path::Path) -> Result<Utf8PathBuf> {
     // Canonical paths make worktree paths comparable with what git records.
     let p = p.canonicalize().unwrap_or(p);
     utf8(&p)
+}
+
+/// Merges `theirs` into `ours` with gix, the way `git merge` would resolve it, writing objects
+/// only into `gix` (the repository, or an in-memory overlay of it for trial merges). The merged
+/// tree is not written yet.
+pub fn merge_commits(
+    gix: &gix::Repository,
+    ours: ObjectId,
+    theirs: ObjectId,
+) -> Result<gix::merge::commit::Outcome<'_>> {
+    let options = gix
+        .tree_merge_options()
+        .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
+    let labels = gix::merge::blob::builtin_driver::text::Labels {
+        ancestor: Some("base".into()),
+        current: Some("ours".into()),
+        other: Some("theirs".into()),
+    };
+    gix.merge_commits(ours, theirs, labels, options.into())
+        .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))
 }
 
 /// The paths a tree merge left unresolved the way `git merge` would count them, or `None` when
@@ -150,6 +175,7 @@ impl Repo {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
+        let main_for_settings = main.clone();
         Ok(Repo {
             gix: main,
             loc: Location {
@@ -160,6 +186,7 @@ impl Repo {
                 git: GitCli::find()?,
             },
             plan_only: false,
+            settings: Settings::read(&main_for_settings),
         })
     }
 
@@ -395,19 +422,7 @@ impl Repo {
     /// `git merge` would resolve it. Writes only objects: the merged tree, or nothing useful
     /// when it conflicts, in which case the conflicting paths are returned.
     pub fn merge_in_memory(&self, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-        let options = self
-            .gix
-            .tree_merge_options()
-            .map_err(|e| Error::gix("cannot read the merge configuration", e))?;
-        let labels = gix::merge::blob::builtin_driver::text::Labels {
-            ancestor: Some("base".into()),
-            current: Some("ours".into()),
-            other: Some("theirs".into()),
-        };
-        let mut out = self
-            .gix
-            .merge_commits(ours, theirs, labels, options.into())
-            .map_err(|e| Error::gix(format!("cannot merge {theirs} into {ours}"), e))?;
+        let mut out = merge_commits(&self.gix, ours, theirs)?;
         if let Some(files) = conflict_paths(&out.tree_merge) {
             return Ok(Merge::Conflicts(files));
         }

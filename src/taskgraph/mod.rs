@@ -1,6 +1,8 @@
 //! Task graph files: loading (`TaskFile::parse`), validation with source spans, scheduling
 //! decisions (`schedule`), and format-preserving scalar edits (`TaskFile::apply_edits`).
 //! All YAML access of the crate lives in this module.
+//!
+//! Layer: a leaf. Imports nothing else of the crate.
 
 mod diagnostics;
 pub mod display;
@@ -89,8 +91,9 @@ impl TaskFile {
         edit::apply(self, edits)
     }
 
-    /// `file:line:col` of a task's `id` value (of the task itself when it has no id).
-    #[allow(dead_code)] // API for messages; not used yet
+    /// `file:line:col` of a task's `id` value (of the task itself when it has no id): how the
+    /// tests check the positions the index records (BOM, one-based lines and columns).
+    #[cfg(test)]
     pub fn location_of_task(&self, id: &str) -> String {
         let pos = self.index_of(id).and_then(|i| {
             let task = self.index.tasks().get(i)?;

@@ -11,9 +11,6 @@ use serde_yaml::{Mapping, Value};
 pub struct Graph {
     /// `metadata.product`, when it is a string.
     pub product: Option<String>,
-    /// The whole `metadata` mapping (empty when absent).
-    #[allow(dead_code)] // API; not read yet
-    pub metadata: Mapping,
     /// Tasks in file order.
     pub tasks: Vec<Task>,
 }
@@ -264,20 +261,15 @@ impl Graph {
     /// Build the graph from the document's top-level mapping (already checked to hold a
     /// `tasks` sequence of mappings).
     pub(crate) fn from_parts(metadata: Option<&Value>, tasks: &[Value]) -> Graph {
-        let metadata = metadata
+        let product = metadata
             .and_then(Value::as_mapping)
-            .cloned()
-            .unwrap_or_default();
-        let product = metadata.get("product").and_then(scalar_string);
+            .and_then(|m| m.get("product"))
+            .and_then(scalar_string);
         let tasks = tasks
             .iter()
             .map(|t| t.as_mapping().map(Task::from_mapping).unwrap_or_default())
             .collect();
-        Graph {
-            product,
-            metadata,
-            tasks,
-        }
+        Graph { product, tasks }
     }
 }
 

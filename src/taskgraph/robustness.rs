@@ -40,10 +40,10 @@ fn exercise_with(text: String, check_edit: bool) {
     let g = &f.graph;
     let _ = schedule::select(g);
     let _ = schedule::select_capped(g, Some(2));
-    let _ = schedule::waves(g);
+    let waves = schedule::waves_capped(g, None);
     let _ = schedule::waves_capped(g, Some(1));
     let _ = schedule::critical_path(g);
-    let _ = schedule::parallel_minutes(g);
+    let _ = schedule::parallel_minutes(g, &waves);
     let _ = schedule::check_explicit(g, &[0, 1, 2, 99]);
     for i in 0..g.tasks.len().min(3) {
         let _ = schedule::blockers(g, i);

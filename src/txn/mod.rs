@@ -2,6 +2,9 @@
 //! to [`execute`], which takes the repository lock, journals every step, rolls back on failure
 //! (or rolls forward past the commit point), and appends the completed operation to the log.
 //! `recover` and `undo` are built on the same journal and log.
+//!
+//! Layer: the engine. May import the leaves (src/git/, output, time, parallel_map, error) and
+//! nothing above it: never the workflow layer (src/workflow/) or a command.
 
 mod check;
 pub mod clean;

@@ -88,10 +88,10 @@ impl Context {
 
     /// A flag's value, else its `git config` key's value.
     pub fn flag_or_config(&self, flag: &'static defs::Flag) -> Option<String> {
-        self.args
-            .value(flag)
-            .map(str::to_string)
-            .or_else(|| flag.config.and_then(|k| self.repo.config(k)))
+        self.args.value(flag).map(str::to_string).or_else(|| {
+            flag.config
+                .and_then(|k| self.repo.settings.get(k).map(str::to_string))
+        })
     }
 
     /// Where the task file is, by the documented precedence. Returns the absolute path.
@@ -105,8 +105,8 @@ impl Context {
                 return Ok(absolutize(&self.cwd, &p));
             }
         }
-        if let Some(p) = self.repo.config("parallel.tasks") {
-            return Ok(absolutize(base, &p));
+        if let Some(p) = self.repo.settings.get("parallel.tasks") {
+            return Ok(absolutize(base, p));
         }
         if let Some(product) = self.flag_or_config(&defs::PRODUCT) {
             let p = base.join(format!("products/{product}/.claude/task-graph.yml"));

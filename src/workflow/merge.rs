@@ -86,11 +86,7 @@ fn merge_type(task: &Task) -> &'static str {
 
 /// A task's merge commit message: `parallel.mergeMessage`, else `{type}({product}): {name} ({id})`.
 fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.mergeMessage")
-        .unwrap_or_else(|| "{type}({product}): {name} ({id})".into());
+    let template = env.ctx.repo.settings.merge_message();
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)

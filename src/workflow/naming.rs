@@ -35,10 +35,7 @@ const WORKTREE_TEMPLATE: &str = "../worktrees/{product}/{role}-{id}";
 
 /// `refs/heads/…` of a new branch for `task` under parallel.branchTemplate.
 pub fn new_branch_name(ctx: &Context, product: &str, task: &Task) -> String {
-    let t = ctx
-        .repo
-        .config("parallel.branchTemplate")
-        .unwrap_or_else(|| "feature/{product}/{role}-{id}".into());
+    let t = ctx.repo.settings.branch_template();
     format!("refs/heads/{}", fill(&t, product, task))
 }
 
@@ -46,9 +43,10 @@ pub fn new_branch_name(ctx: &Context, product: &str, task: &Task) -> String {
 pub fn worktree_path(ctx: &Context, main: &Utf8Path, product: &str, task: &Task) -> Utf8PathBuf {
     let t = ctx
         .repo
-        .config("parallel.worktreeTemplate")
-        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
-    normalize(&main.join(fill(&t, product, task)))
+        .settings
+        .worktree_template()
+        .unwrap_or(WORKTREE_TEMPLATE);
+    normalize(&main.join(fill(t, product, task)))
 }
 
 /// The directory every task worktree must be inside: the worktree template's fixed part (up to
@@ -56,8 +54,9 @@ pub fn worktree_path(ctx: &Context, main: &Utf8Path, product: &str, task: &Task)
 pub fn worktree_root(ctx: &Context, main: &Utf8Path) -> Utf8PathBuf {
     let t = ctx
         .repo
-        .config("parallel.worktreeTemplate")
-        .unwrap_or_else(|| WORKTREE_TEMPLATE.into());
+        .settings
+        .worktree_template()
+        .unwrap_or(WORKTREE_TEMPLATE);
     let fixed = &t[..t.find('{').unwrap_or(t.len())];
     let dir = &fixed[..fixed.rfind('/').unwrap_or(0)];
     normalize(&main.join(dir))

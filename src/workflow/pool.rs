@@ -87,7 +87,7 @@ pub fn worktree_steps(
     copy: &[CopyFile],
     post_start: Option<String>,
 ) -> Result<Vec<Step>> {
-    let mut pool = if ctx.repo.reuse_worktrees() {
+    let mut pool = if ctx.repo.settings.reuse_worktrees() {
         parked(ctx, main)?
     } else {
         Vec::new()
@@ -125,10 +125,10 @@ pub fn park_instead(
     steps: &mut Vec<Step>,
     commit: &str,
 ) -> Result<()> {
-    if !ctx.repo.reuse_worktrees() {
+    if !ctx.repo.settings.reuse_worktrees() {
         return Ok(());
     }
-    let cap = ctx.repo.pool_size()?;
+    let cap = ctx.repo.settings.pool_size()?;
     let parked = parked(ctx, main)?;
     let loc = &ctx.repo.loc;
     let mut movable = Vec::new();
@@ -240,7 +240,7 @@ pub struct PoolSummary {
 /// The pool summary for `status`: None when reuse is off and nothing is parked. Only files
 /// are read (no git process); what cannot be read counts as not parked.
 pub fn summary(ctx: &Context, main: &Utf8Path) -> Option<PoolSummary> {
-    let reuse = ctx.repo.reuse_worktrees();
+    let reuse = ctx.repo.settings.reuse_worktrees();
     let dir = pool_dir(ctx, main);
     if !reuse && !dir.is_dir() {
         return None;
@@ -251,7 +251,11 @@ pub fn summary(ctx: &Context, main: &Utf8Path) -> Option<PoolSummary> {
     }
     Some(PoolSummary {
         reuse,
-        size: ctx.repo.pool_size().unwrap_or(crate::default_pool_size!()),
+        size: ctx
+            .repo
+            .settings
+            .pool_size()
+            .unwrap_or(crate::default_pool_size!()),
         dir,
         parked,
     })

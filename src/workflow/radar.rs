@@ -142,17 +142,7 @@ fn overlap(a: &[String], b: &[String]) -> bool {
 
 /// An in-memory trial merge: the conflicting paths, or clean.
 fn merge(repo: &gix::Repository, ours: ObjectId, theirs: ObjectId) -> Result<Merge> {
-    let options = repo
-        .tree_merge_options()
-        .map_err(|e| crate::fatal!("cannot read the merge configuration: {e}"))?;
-    let labels = gix::merge::blob::builtin_driver::text::Labels {
-        ancestor: None,
-        current: None,
-        other: None,
-    };
-    let out = repo
-        .merge_commits(ours, theirs, labels, options.into())
-        .map_err(|e| crate::fatal!("cannot merge {theirs} with {ours}: {e}"))?;
+    let out = crate::git::merge_commits(repo, ours, theirs)?;
     Ok(match crate::git::conflict_paths(&out.tree_merge) {
         Some(files) => Merge::Conflicts(files),
         None => Merge::Clean(ours),

@@ -62,7 +62,7 @@ impl<'a> Session<'a> {
         let task_rel = ctx.repo_relative(&task_path);
         let product = product_name(ctx, &tf, &task_rel);
         let head = ctx.repo.head_branch()?;
-        let target = match ctx.repo.config("parallel.target") {
+        let target = match ctx.repo.settings.get("parallel.target").map(str::to_string) {
             Some(t) if t.starts_with("refs/") => t,
             Some(t) => format!("refs/heads/{t}"),
             None => match head.clone() {

@@ -7,15 +7,14 @@ use crate::taskgraph::{Status, Task, TaskFile};
 /// edit distance 2 ignoring case (less than half its length, so short ids are not guessed),
 /// nearest first, at most three.
 pub fn similar_ids<'a>(id: &str, ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let want: Vec<char> = id.to_lowercase().chars().collect();
+    let want = id.to_lowercase();
     let mut exact = Vec::new();
     let mut near: Vec<(usize, &str)> = Vec::new();
     for cand in ids {
-        let c: Vec<char> = cand.to_lowercase().chars().collect();
-        let d = edit_distance(&want, &c);
+        let d = strsim::levenshtein(&want, &cand.to_lowercase());
         if d == 0 {
             exact.push(cand);
-        } else if d <= 2 && d * 2 < want.len().max(1) {
+        } else if d <= 2 && d * 2 < want.chars().count().max(1) {
             near.push((d, cand));
         }
     }
@@ -25,20 +24,6 @@ pub fn similar_ids<'a>(id: &str, ids: impl IntoIterator<Item = &'a str>) -> Vec<
     near.sort();
     near.dedup();
     near.into_iter().take(3).map(|(_, c)| c).collect()
-}
-
-/// Levenshtein distance of two char slices.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The hint for an id the task file does not have: the ids it may have meant, else where to
@@ -103,19 +88,5 @@ mod suggest_tests {
         // Short ids are not guessed from little.
         assert!(similar_ids("QB", ["QA"]).is_empty());
         assert!(similar_ids("", IDS).is_empty());
-    }
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_substitutions() {
-        let d = |a: &str, b: &str| {
-            edit_distance(
-                &a.chars().collect::<Vec<_>>(),
-                &b.chars().collect::<Vec<_>>(),
-            )
-        };
-        assert_eq!(d("kitten", "sitting"), 3);
-        assert_eq!(d("", "abc"), 3);
-        assert_eq!(d("abc", "abc"), 0);
-        assert_eq!(d("é", "e"), 1);
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn worktree_changes(
 /// Untracked or ignored files named by `.worktreeinclude` or `parallel.copy`.
 pub(crate) fn include_files(env: &Session) -> Result<Vec<CopyFile>> {
     let include = env.main.join(".worktreeinclude");
-    let globs = env.ctx.repo.config_all("parallel.copy");
+    let globs = env.ctx.repo.settings.copy.clone();
     if !include.is_file() && globs.is_empty() {
         return Ok(Vec::new());
     }
@@ -97,11 +97,7 @@ pub(crate) fn launch_line(
     branch: &str,
     path: &camino::Utf8Path,
 ) -> String {
-    let template = env
-        .ctx
-        .repo
-        .config("parallel.launch")
-        .unwrap_or_else(|| "cd {worktree}".into());
+    let template = env.ctx.repo.settings.launch();
     // Every value is shell-quoted: ids and products come from the task file.
     crate::taskgraph::display::fill_template(
         &template,

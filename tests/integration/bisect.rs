@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::kills::{
+use crate::support::kill::{
     assert_settled, assert_status_explains, demo_repo, kill_group, spawn_env, state, wait_for,
     work, wt,
 };

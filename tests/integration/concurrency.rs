@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::kills::{assert_settled, demo_repo, spawn_env, wait_for, work, wt};
+use crate::support::kill::{assert_settled, demo_repo, spawn_env, wait_for, work, wt};
 use crate::support::{all_output, field, TestRepo};
 
 /// A test command that says it runs (creates `running`) and waits until `go` exists (at most

@@ -1,50 +1,18 @@
 //! Tests of finish: the merges, the status commit and the cleanup it makes on muaththir, and
 //! everything it refuses (conflicts, a failing test, dirty worktrees, files outside a task's
-//! paths, a target or branch that moved meanwhile), each leaving the repository as it was.
+//! paths, a target or branch that moved meanwhile), each leaving the repository as it was. Also
+//! a task with no files finished by name, the hint that reproduces a conflict between two
+//! tasks, and `parallel.foldStatus`.
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{assert_same, field, line_diff, refused, TestRepo, NOW};
-
-/// The three tasks muaththir starts: (id, role, a file inside its produces paths, merge message).
-pub(crate) const TASKS: [(&str, &str, &str, &str); 3] = [
-    (
-        "DEVOPS-01",
-        "devops",
-        ".github/workflows/muaththir-ci.yml",
-        "ci(muaththir): setup ci/cd pipeline (DEVOPS-01)",
-    ),
-    (
-        "BACKEND-01",
-        "backend",
-        "products/muaththir/apps/api/src/server.ts",
-        "feat(muaththir): implement backend foundation (BACKEND-01)",
-    ),
-    (
-        "FRONTEND-01",
-        "frontend",
-        "products/muaththir/apps/web/src/app/page.tsx",
-        "feat(muaththir): implement frontend foundation (FRONTEND-01)",
-    ),
-];
-
-pub(crate) fn branch(role: &str, id: &str) -> String {
-    format!("feature/muaththir/{role}-{id}")
-}
+use crate::support::muaththir::{branch, commit_in, start_with_work, TASKS};
+use crate::support::*;
 
 fn started_file() -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/expected/muaththir-started.task-graph.yml");
     std::fs::read_to_string(p).expect("expected started file")
-}
-
-pub(crate) fn commit_in(r: &TestRepo, wt: &Path, file: &str, content: &str, msg: &str) -> String {
-    let p = wt.join(file);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, content).unwrap();
-    r.git_in(wt, &["add", "-A"]);
-    r.git_in(wt, &["commit", "-q", "-m", msg]);
-    r.git_in(wt, &["rev-parse", "HEAD"]).trim().to_string()
 }
 
 /// muaththir with the three tasks started and, in each worktree, one commit inside the task's
@@ -53,20 +21,6 @@ fn started_with_work() -> TestRepo {
     let r = TestRepo::muaththir_approved();
     start_with_work(&r);
     r
-}
-
-/// Starts muaththir's three tasks in `r` and makes one commit in each, inside its paths.
-pub(crate) fn start_with_work(r: &TestRepo) {
-    r.ok(&["start"]);
-    for (id, role, file, _) in TASKS {
-        commit_in(
-            r,
-            &r.task_worktree(role, id),
-            file,
-            &format!("// {id}\n"),
-            &format!("work on {id}"),
-        );
-    }
 }
 
 /// Asserts task `id` is still running: in_progress on main, its branch and worktree in place.
@@ -562,4 +516,225 @@ fn finish_from_inside_a_task_worktree_is_refused() {
     let text = refused(&out);
     assert!(text.contains("you are inside its worktree"), "{text}");
     assert_same(&r.snapshot(), &before, "snapshot");
+}
+
+// ---- a task with no files ----------------------------------------------------------------------
+
+/// A task that produces no files (a checkpoint review) is finished by naming it: completed
+/// without a merge commit (no `git commit --allow-empty` needed), worktree and branch removed.
+/// `finish` with no ids skips it while it has nothing, and says how to finish it.
+#[test]
+fn a_task_that_produces_no_files_is_finished_by_name_without_a_merge() {
+    let r = TestRepo::new();
+    r.write(
+        "tasks.yml",
+        "metadata:\n  product: demo\ntasks:\n  - id: REVIEW-01\n    agent: reviewer\n    checkpoint: true\n    parallel_ok: true\n    status: pending\n  - id: API-01\n    agent: backend-engineer\n    produces: [\"api/\"]\n    parallel_ok: true\n    status: pending\n",
+    );
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "tasks"]);
+    let t = ["--tasks", "tasks.yml"];
+    r.ok(&[t[0], t[1], "start", "-q"]);
+    let api = r.base().join("worktrees/demo/backend-engineer-API-01");
+    let api = if api.is_dir() {
+        api
+    } else {
+        r.base().join("worktrees/demo/backend-API-01")
+    };
+    std::fs::create_dir_all(api.join("api")).unwrap();
+    std::fs::write(api.join("api/x"), "x\n").unwrap();
+    r.git_in(&api, &["add", "-A"]);
+    r.git_in(&api, &["commit", "-q", "-m", "api"]);
+    let out = r.run(&[t[0], t[1], "finish"]);
+    assert_ok(&out, &["finish"]);
+    let text = all_output(&out);
+    assert!(
+        text.contains("'git parallel finish REVIEW-01' completes it without a merge"),
+        "{text}"
+    );
+    let before = r.rev("main");
+    let out = r.run(&[t[0], t[1], "finish", "REVIEW-01"]);
+    assert_ok(&out, &["finish", "REVIEW-01"]);
+    assert!(
+        stdout(&out).contains("nothing to merge"),
+        "{}",
+        stdout(&out)
+    );
+    // One commit: the status change; no merge commit for the review.
+    assert_eq!(
+        r.git(&["rev-list", "--count", &format!("{before}..main")])
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        r.git(&[
+            "rev-list",
+            "--count",
+            "--merges",
+            &format!("{before}..main")
+        ])
+        .trim(),
+        "0"
+    );
+    assert_eq!(
+        field(&r.read("tasks.yml"), "REVIEW-01", "status").as_deref(),
+        Some("completed")
+    );
+    assert_eq!(r.git(&["branch", "--list", "*REVIEW-01*"]).trim(), "");
+    let worktrees = r.git(&["worktree", "list"]);
+    assert!(!worktrees.contains("REVIEW-01"), "{worktrees}");
+}
+
+// ---- the hint for a conflict between two tasks -------------------------------------------------
+
+#[test]
+fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
+    let r = TestRepo::muaththir_approved();
+    start_with_work(&r);
+    commit_in(
+        &r,
+        &r.task_worktree("backend", "BACKEND-01"),
+        "README.md",
+        "# backend\n",
+        "readme b",
+    );
+    let fe = r.task_worktree("frontend", "FRONTEND-01");
+    commit_in(&r, &fe, "README.md", "# frontend\n", "readme f");
+    let before = r.snapshot();
+    let text = refused(&r.run(&["finish", "--allow-outside"]));
+    let be_branch = branch("backend", "BACKEND-01");
+    assert!(text.contains("conflicts with BACKEND-01"), "{text}");
+    assert!(
+        text.contains(&format!("git -C {} merge {be_branch}", fe.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "pass --partial to merge the others: DEVOPS-01, BACKEND-01 now, leaving FRONTEND-01 running"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&format!("git -C {} merge main", fe.display())),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "refused finish");
+
+    // Running the hint's command in that worktree produces the same conflict.
+    let cmd = text
+        .lines()
+        .find_map(|l| l.split("reproduce and resolve it there: ").nth(1))
+        .expect("a reproduce command")
+        .trim();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(&r.root)
+        .output()
+        .expect("sh");
+    assert!(!out.status.success(), "{cmd} merged cleanly");
+    let unmerged = r.git_in(&fe, &["diff", "--name-only", "--diff-filter=U"]);
+    assert_eq!(unmerged.trim(), "README.md", "{cmd}");
+    // The old hint did not: main merges cleanly (it has neither task).
+    r.git_in(&fe, &["merge", "--abort"]);
+    let out = r
+        .git_cmd(&fe)
+        .args(["merge", "main"])
+        .output()
+        .expect("git merge main");
+    assert!(out.status.success());
+}
+
+// ---- parallel.foldStatus -----------------------------------------------------------------------
+
+#[test]
+fn fold_status_makes_one_commit_per_task_and_undo_restores_it() {
+    let r = TestRepo::muaththir_approved();
+    r.git(&["config", "parallel.foldStatus", "true"]);
+    start_with_work(&r);
+    let old_tip = r.rev("main");
+    let tips: Vec<String> = TASKS
+        .iter()
+        .map(|(id, role, ..)| r.rev(&branch(role, id)))
+        .collect();
+    let before_text = r.task_file();
+    r.ok(&["finish"]);
+
+    // Exactly the three merge commits, no chore commit; their messages unchanged.
+    let subjects = r.git(&[
+        "log",
+        "--first-parent",
+        "--format=%s",
+        &format!("{old_tip}..main"),
+    ]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        [TASKS[2].3, TASKS[1].3, TASKS[0].3]
+    );
+    for (n, tip) in tips.iter().rev().enumerate() {
+        let parents = r.git(&["rev-list", "--parents", "-n1", &format!("main~{n}")]);
+        let parents: Vec<&str> = parents.split_whitespace().skip(1).collect();
+        assert_eq!(parents.len(), 2, "main~{n} is a merge");
+        assert_eq!(parents[1], tip, "main~{n} merges its task's tip");
+    }
+    assert_eq!(r.rev("main~3"), old_tip);
+    // The last merge's tree has the status change; the one before it does not.
+    let last = r.git(&["show", &format!("main:{}", r.tasks)]);
+    let prev = r.git(&["show", &format!("main~1:{}", r.tasks)]);
+    assert_eq!(prev, before_text);
+    for (id, ..) in TASKS {
+        assert_eq!(
+            field(&last, id, "status").as_deref(),
+            Some("completed"),
+            "{id}"
+        );
+        assert!(field(&last, id, "completed_at").is_some(), "{id}");
+    }
+    assert_eq!(
+        r.task_file(),
+        last,
+        "the main worktree has the new task file"
+    );
+    // Only the task file differs from the plain merge of the three branches.
+    let changed = r.git(&["diff", "--name-only", "main~1^{tree}", "main^{tree}"]);
+    let mut files: Vec<&str> = changed.lines().collect();
+    files.retain(|f| *f != r.tasks);
+    for (_, _, f, _) in TASKS.iter().take(2) {
+        files.retain(|x| x != f);
+    }
+    assert_eq!(files, [TASKS[2].2], "{changed}");
+
+    // undo puts main, the branches, the worktrees and the task file back.
+    r.ok(&["undo"]);
+    assert_eq!(r.rev("main"), old_tip);
+    assert_eq!(r.task_file(), before_text);
+    for ((id, role, ..), tip) in TASKS.iter().zip(&tips) {
+        assert_eq!(&r.rev(&branch(role, id)), tip, "{id}");
+        assert!(
+            r.task_worktree(role, id).join("README.md").is_file(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn without_fold_status_finish_keeps_its_separate_status_commit() {
+    let r = TestRepo::muaththir_approved();
+    start_with_work(&r);
+    let old_tip = r.rev("main");
+    r.ok(&["finish"]);
+    let subjects = r.git(&[
+        "log",
+        "--first-parent",
+        "--format=%s",
+        &format!("{old_tip}..main"),
+    ]);
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        [
+            "chore(muaththir): complete DEVOPS-01, BACKEND-01, FRONTEND-01",
+            TASKS[2].3,
+            TASKS[1].3,
+            TASKS[0].3,
+        ]
+    );
 }

@@ -1,8 +1,9 @@
-//! Tests of the task lifecycle commands: abort, fail, retry, approve and gc.
+//! Tests of the task lifecycle commands: abort, fail, retry, approve and gc; approve without a
+//! git identity; abort and undo giving back the task file as it was before start.
 
 use std::path::PathBuf;
 
-use crate::support::{field, json, stderr, stdout, TestRepo, NOW};
+use crate::support::*;
 
 /// A started task as `start --json` reports it.
 struct Started {
@@ -101,7 +102,7 @@ fn abort_clean_tasks_sets_them_back_to_pending() {
             field(&r.task_file(), id, "status").as_deref(),
             Some("pending")
         );
-        // The keys start added are gone again (tests/integration/first_hour_output.rs).
+        // The keys start added are gone again (the task-file tests at the end of this file).
         assert_eq!(field(&r.task_file(), id, "started_at").as_deref(), None);
         assert_eq!(field(&r.task_file(), id, "assigned_to").as_deref(), None);
     }
@@ -603,4 +604,152 @@ fn undo_of_a_forced_abort_brings_the_task_back() {
         field(&r.task_file(), "DEVOPS-01", "status").as_deref(),
         Some("in_progress")
     );
+}
+
+// ---- approve without a git identity ------------------------------------------------------------
+
+/// Without a git identity, `approve --dry-run` still shows the plan, and `approve` refuses up
+/// front with git's config commands, changing nothing.
+#[test]
+fn no_git_identity_dry_run_shows_the_plan_and_the_real_run_says_how_to_fix_it() {
+    let r = TestRepo::muaththir();
+    let before = r.snapshot();
+    let no_identity = |args: &[&str]| {
+        let mut c = r.cmd();
+        for var in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+        ] {
+            c.env_remove(var);
+        }
+        // No identity configured, and git told not to guess one from the host name.
+        c.env_remove("EMAIL")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "user.useConfigOnly")
+            .env("GIT_CONFIG_VALUE_0", "true")
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = no_identity(&["approve", "--dry-run", "ARCH-01"]);
+    assert_ok(&out, &["approve", "--dry-run"]);
+    assert!(
+        stdout(&out).contains("plan: approve ARCH-01"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("the real run needs one"),
+        "{}",
+        stderr(&out)
+    );
+    let out = no_identity(&["approve", "ARCH-01"]);
+    let err = refused(&out);
+    assert!(err.contains("git needs your name and email"), "{err}");
+    assert!(err.contains("git config --global user.email"), "{err}");
+    assert_same(&before, &r.snapshot(), "approve without an identity");
+}
+
+// ---- abort and undo give the task file back as it was before start -----------------------------
+
+/// The text without the metadata's `updated_at` line (every operation stamps it).
+fn without_updated_at(text: &str) -> String {
+    let mut seen = false;
+    text.split_inclusive('\n')
+        .filter(|l| {
+            let drop = !seen && l.trim_start().starts_with("updated_at:");
+            seen |= drop;
+            !drop
+        })
+        .collect()
+}
+
+/// Starts what `start` starts on its own and aborts exactly those; the task file must be
+/// as before but for `updated_at`.
+fn start_then_abort(r: &TestRepo, extra: &[&str]) {
+    let before = r.task_file();
+    let mut args = vec!["start", "--json"];
+    args.extend_from_slice(extra);
+    let v = json(&r.ok(&args));
+    let ids: Vec<String> = v["started"]
+        .as_array()
+        .expect("started")
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").to_string())
+        .collect();
+    assert!(!ids.is_empty(), "{}: nothing started", r.tasks);
+    let started = r.task_file();
+    assert!(started.contains("started_at:") && started.contains("assigned_to:"));
+    let mut args = vec!["abort"];
+    args.extend_from_slice(extra);
+    args.extend(ids.iter().map(String::as_str));
+    r.ok(&args);
+    assert_eq!(
+        without_updated_at(&r.task_file()),
+        without_updated_at(&before),
+        "{}: abort of {ids:?} did not give the task file back",
+        r.tasks
+    );
+    assert!(r.git(&["status", "--porcelain"]).trim().is_empty());
+}
+
+#[test]
+fn abort_gives_back_the_task_file_of_every_corpus_graph() {
+    for name in [
+        "muaththir",
+        "basic-calculator",
+        "connectgrc",
+        "stablecoin-gateway",
+        "studyflow",
+    ] {
+        let r = TestRepo::with_graph(&format!("{name}.task-graph.yml"), name, |t| {
+            if name == "connectgrc" {
+                // Its FRONTEND-01 is in progress and nothing else is ready: finish it by hand.
+                set_status(&t, "FRONTEND-01", "completed")
+            } else {
+                t
+            }
+        });
+        if name == "studyflow" {
+            // Nothing is ready until the architecture checkpoint is approved.
+            r.ok(&["approve", "ARCH-01"]);
+        }
+        start_then_abort(&r, &[]);
+        // Abort, then the same again: still the same file.
+        start_then_abort(&r, &[]);
+    }
+}
+
+#[test]
+fn abort_restores_keys_that_were_there_before_start() {
+    // BACKEND-01 had `started_at: null` and an assigned_to before it was started.
+    let r = TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+        let t = set_status(&t, "PRD-01", "completed");
+        let t = set_status(&t, "ARCH-01", "completed");
+        approve_in_text(&t, "ARCH-01").replace(
+            "  - id: \"BACKEND-01\"\n",
+            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
+        )
+    });
+    assert_eq!(
+        field(&r.task_file(), "BACKEND-01", "assigned_to").as_deref(),
+        Some("team-b")
+    );
+    start_then_abort(&r, &["BACKEND-01"]);
+    // With --no-commit the task file is written in place, and abort reads what it replaced.
+    start_then_abort(&r, &["--no-commit", "BACKEND-01"]);
+}
+
+#[test]
+fn undo_of_start_gives_back_the_task_file_byte_for_byte() {
+    let r = TestRepo::muaththir();
+    r.ok(&["approve", "ARCH-01"]);
+    let before = r.task_file();
+    let main = r.rev("main");
+    r.ok(&["start", "BACKEND-01", "FRONTEND-01"]);
+    r.ok(&["undo"]);
+    assert_eq!(r.task_file(), before);
+    assert_eq!(r.rev("main"), main);
 }

@@ -1,21 +1,19 @@
-//! Integration tests: real repositories in temp dirs, the real binary. One module per area.
+//! Integration tests: real repositories in temp dirs, the real binary. One module per command or
+//! feature; shared helpers in support/.
 
 mod bisect;
+mod cli;
 mod concurrency;
-mod elsewhere;
 mod exec_demo;
 mod faults;
 mod finish;
-mod first_hour;
-mod first_hour_cmds;
-mod first_hour_output;
+mod in_progress_elsewhere;
 mod json;
 mod kills;
 mod lifecycle;
-mod native;
 mod odd_repos;
+mod output;
 mod pool;
-mod random_kills;
 mod readonly;
 mod remote;
 mod run;
@@ -23,6 +21,6 @@ mod run_feedback;
 mod safety;
 mod snapshots;
 mod start;
-mod status_fit;
+mod status;
 mod support;
 mod taskfile;

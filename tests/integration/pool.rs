@@ -6,7 +6,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::kills::{demo_repo, work, wt};
+use crate::support::kill::{demo_repo, work, wt};
 use crate::support::{all_output, json, TestRepo};
 
 /// Four parallel tasks T1..T4 (product `demo`), `target/` ignored, reuse on.

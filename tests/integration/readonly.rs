@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::support::{fixture, set_status, stderr, stdout, TestRepo};
+use crate::support::muaththir::{approve, muaththir_ready, start};
+use crate::support::*;
 
 /// Every task graph of the corpus with its product name.
 pub const CORPUS: &[(&str, &str)] = &[
@@ -15,30 +16,6 @@ pub const CORPUS: &[(&str, &str)] = &[
     ("stablecoin-gateway.task-graph.yml", "stablecoin-gateway"),
     ("studyflow.task-graph.yml", "studyflow"),
 ];
-
-/// Adds `approved_at` after the `status:` line of task `id`.
-pub fn approve(text: &str, id: &str) -> String {
-    let start = text
-        .find(&format!("id: \"{id}\""))
-        .unwrap_or_else(|| panic!("no task {id}"));
-    let rel = text[start..].find("\n    status:").expect("status line");
-    let line_end = start + rel + 1 + text[start + rel + 1..].find('\n').expect("newline");
-    format!(
-        "{}\n    approved_at: \"2026-02-01T00:00:00Z\"{}",
-        &text[..line_end],
-        &text[line_end..]
-    )
-}
-
-/// muaththir with PRD-01 and ARCH-01 completed and ARCH-01 approved: DEVOPS-01, BACKEND-01 and
-/// FRONTEND-01 are ready.
-pub fn muaththir_ready() -> TestRepo {
-    TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
-        let t = set_status(&t, "PRD-01", "completed");
-        let t = set_status(&t, "ARCH-01", "completed");
-        approve(&t, "ARCH-01")
-    })
-}
 
 /// studyflow with TASKS-01 done and FRONTEND-01 also declaring BACKEND-01's package.json as a
 /// shared file: the two are ready but must not run together.
@@ -86,13 +63,6 @@ fn waiting_line(out: &str, id: &str) -> String {
 
 fn code(out: &std::process::Output) -> i32 {
     out.status.code().expect("exit code")
-}
-
-/// Starts tasks with `git parallel start`, asserting success.
-pub fn start(r: &TestRepo, ids: &[&str]) {
-    let mut args = vec!["start"];
-    args.extend_from_slice(ids);
-    r.ok(&args);
 }
 
 fn worktree(r: &TestRepo, dir: &str) -> std::path::PathBuf {
@@ -913,4 +883,36 @@ fn status_works_on_a_detached_head_where_start_refuses() {
         "{}",
         stderr(&out)
     );
+}
+
+// ---- plan: approvals and missing estimates -----------------------------------------------------
+
+/// `plan` agrees with `status` about checkpoints: a wave whose tasks wait for an approval says
+/// so (text and JSON), and a graph without estimates prints no "0 min" critical path.
+#[test]
+fn plan_names_the_approvals_a_wave_waits_for_and_skips_missing_estimates() {
+    let r = TestRepo::muaththir();
+    let out = r.ok(&["plan"]);
+    assert!(
+        out.contains("Wave 1 (150 min, after git parallel approve ARCH-01): DEVOPS-01"),
+        "{out}"
+    );
+    let status = r.ok(&["status"]);
+    assert!(status.contains("git parallel approve ARCH-01"), "{status}");
+    let doc = crate::support::json(&r.ok(&["plan", "--json"]));
+    assert_eq!(doc["approvals"][0], serde_json::json!(["ARCH-01"]), "{doc}");
+    assert_eq!(doc["approvals"][1], serde_json::json!([]), "{doc}");
+    r.ok(&["approve", "-q", "ARCH-01"]);
+    let out = r.ok(&["plan"]);
+    assert!(out.contains("Wave 1 (150 min): DEVOPS-01"), "{out}");
+
+    let r = TestRepo::new();
+    r.write(
+        "tasks.yml",
+        "metadata:\n  product: demo\ntasks:\n  - id: A-01\n    agent: dev\n    status: pending\n  - id: B-01\n    agent: dev\n    depends_on: [A-01]\n    status: pending\n",
+    );
+    let out = r.ok(&["--tasks", "tasks.yml", "plan"]);
+    assert!(out.contains("  Wave 1: A-01\n  Wave 2: B-01\n"), "{out}");
+    assert!(!out.contains("0 min"), "{out}");
+    assert!(out.contains("No task has estimated_time_minutes"), "{out}");
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-use super::finish::commit_in;
 use super::support::*;
+use crate::support::muaththir::commit_in;
 
 const TASKS: &str = "products/muaththir/.claude/task-graph.yml";
 const BACKEND: &str = "refs/heads/feature/muaththir/backend-BACKEND-01";

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::support::muaththir::branch;
 use crate::support::{all_output, assert_same, json, line_diff, refused, stdout, TestRepo, NOW};
 
 /// The three tasks muaththir starts: (id, role).
@@ -19,10 +20,6 @@ const START_MESSAGE: &str = "chore(muaththir): start DEVOPS-01, BACKEND-01, FRON
 fn expected_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/expected/muaththir-started.task-graph.yml")
-}
-
-fn branch(role: &str, id: &str) -> String {
-    format!("feature/muaththir/{role}-{id}")
 }
 
 /// The linked worktrees (`git worktree list --porcelain`), as (path, branch).

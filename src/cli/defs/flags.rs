@@ -220,8 +220,8 @@ flag!(
     Complete::Nothing,
     None,
     "fail an agent attempt that runs longer than DURATION",
-    "Stop an agent (SIGTERM, then SIGKILL) that runs longer than DURATION (e.g. 90s, 30m, 2h; a \
-     bare number is seconds) and count the attempt as failed. Default: no limit."
+    "Stop an agent (SIGTERM, then SIGKILL) that runs longer than DURATION (e.g. 90s, 30m, 2h, \
+     1h30m; a bare number is seconds) and count the attempt as failed. Default: no limit."
 );
 flag!(
     OUTPUT,

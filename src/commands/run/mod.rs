@@ -144,7 +144,7 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
         test: ctx.args.value(&defs::TEST).map(str::to_string),
         timeout,
         grace,
-        max_retries: ctx.repo.max_retries()?,
+        max_retries: ctx.repo.settings.max_retries()?,
         scope: scope(ctx, &env.tf)?,
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
@@ -153,26 +153,15 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
     })
 }
 
-/// `90`, `90s`, `30m`, `2h` (also fractions: `0.5s`).
+/// A duration: a bare number of seconds (`90`, `0.5`) or what jiff's friendly format reads
+/// (`90s`, `30m`, `2h`, `250ms`, `0.5s`, `1h 30m`, `1 hour`); `None` when negative or not one.
 pub fn parse_duration(v: &str) -> Option<Duration> {
     let v = v.trim();
-    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&v[..i], &v[i..]),
-        None => (v, "s"),
+    let d = match v.parse::<f64>() {
+        Ok(secs) => jiff::SignedDuration::try_from_secs_f64(secs).ok()?,
+        Err(_) => v.parse::<jiff::SignedDuration>().ok()?,
     };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(secs).ok()
+    Duration::try_from(d).ok()
 }
 
 /// With ids: those tasks and every task they depend on, directly or not. `None`: all.

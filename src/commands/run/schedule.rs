@@ -162,10 +162,13 @@ impl<'a> Sched<'a> {
 
     /// Commits on `branch` that the target does not have.
     pub(super) fn commits(&self, branch: &str) -> Result<usize> {
-        let mut cmd = self.ctx.repo.git_main();
-        cmd.args(["rev-list", "--count", &format!("{}..{branch}", self.target)]);
-        let out = crate::git::cli::stdout(cmd)?;
-        Ok(out.trim().parse().unwrap_or(0))
+        let repo = &self.ctx.repo;
+        let tip = |name: &str| {
+            repo.ref_id(name)?.ok_or_else(|| {
+                crate::fatal!("cannot count the commits of {branch}: {name} does not exist")
+            })
+        };
+        Ok(repo.count_between(tip(&self.target)?, tip(branch)?)?)
     }
 
     fn free_slots(&self) -> usize {

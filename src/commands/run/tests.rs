@@ -21,6 +21,21 @@ fn durations_take_a_unit_or_mean_seconds() {
 }
 
 #[test]
+fn durations_also_take_the_friendly_forms_and_minutes_spelled_out() {
+    assert_eq!(parse_duration("30min"), Some(Duration::from_secs(1800)));
+    assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
+    assert_eq!(
+        parse_duration(" 2 minutes "),
+        Some(Duration::from_secs(120))
+    );
+    for bad in ["-5s", "inf", "5 parsecs", "2 weeks"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn the_summary_names_what_waits_for_whose_approval() {
     let s = Summary {
         completed: vec!["A".into(), "B".into()],

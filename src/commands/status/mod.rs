@@ -255,12 +255,7 @@ fn radar_of(env: &Session, rows: &[Row]) -> Result<Radar> {
             })
         })
         .collect();
-    let off = env.ctx.repo.config("parallel.radar").is_some_and(|v| {
-        matches!(
-            v.to_ascii_lowercase().as_str(),
-            "false" | "no" | "off" | "0"
-        )
-    });
+    let off = !env.ctx.repo.settings.radar();
     if off || running.is_empty() || env.target_tip.is_null() {
         return Ok(Radar::default());
     }

@@ -254,7 +254,11 @@ fn assert_edits_read_back(p: &camino::Utf8Path, out: String, [first, mid, last]:
     assert_eq!(g.task(last).unwrap().retry_count, 3);
     assert_eq!(g.task(last).unwrap().status, super::super::Status::Failed);
     assert_eq!(
-        g.graph.metadata.get("updated_at").and_then(Value::as_str),
+        g.index
+            .value
+            .get("metadata")
+            .and_then(|m| m.get("updated_at"))
+            .and_then(Value::as_str),
         Some("2026-03-01T10:00:00Z")
     );
     // Inserted keys are indented like their siblings.

@@ -295,13 +295,9 @@ pub fn check_explicit(graph: &Graph, ids: &[usize]) -> Vec<(usize, Wait)> {
 /// The waves a full run would take: each wave = tasks started together, assuming every task
 /// of a wave completes (and completed checkpoints are approved) before the next. Completed and
 /// skipped tasks are in no wave; `in_progress` tasks are in the first. Tasks that can never
-/// start (failed or unknown dependencies, cycles) are in none.
-pub fn waves(graph: &Graph) -> Vec<Vec<usize>> {
-    waves_capped(graph, None)
-}
-
-/// `waves` with at most `max` newly started tasks per wave (the `start --max` /
-/// `parallel.maxTasks` cap; running tasks are not counted).
+/// start (failed or unknown dependencies, cycles) are in none. At most `max` newly started
+/// tasks per wave when given (the `start --max` / `parallel.maxTasks` cap; running tasks are
+/// not counted).
 ///
 /// Incremental (Kahn's algorithm): a task becomes a candidate when its last unfinished
 /// dependency completes; each wave scans the candidates by priority and file order with the
@@ -464,10 +460,9 @@ pub fn sequential_minutes(graph: &Graph) -> u64 {
         .sum()
 }
 
-/// Sum over `waves` of the longest task of each wave.
-#[allow(dead_code)] // API for `plan`; not used yet
-pub fn parallel_minutes(graph: &Graph) -> u64 {
-    waves(graph)
+/// Sum over `waves` of the estimate of the longest task of each wave (missing = 0).
+pub fn parallel_minutes(graph: &Graph, waves: &[Vec<usize>]) -> u64 {
+    waves
         .iter()
         .map(|w| {
             w.iter()

@@ -33,25 +33,10 @@ pub(super) fn deps_of(node: &Node) -> Vec<(&str, &Node)> {
 }
 
 pub(super) fn closest<'a>(ids: impl Iterator<Item = &'a str>, want: &str) -> Option<&'a str> {
-    ids.map(|id| (edit_distance(id, want), id))
+    ids.map(|id| (strsim::levenshtein(id, want), id))
         .filter(|(d, _)| *d <= 2.max(want.len() / 4))
         .min()
         .map(|(_, id)| id)
-}
-
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 pub(super) fn check_dependencies(cx: &mut Ctx<'_>, nodes: &[Node], values: &[Value]) {

@@ -172,12 +172,7 @@ fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &str) -> Result<()> {
 
 /// Whether ignored files are kept (`parallel.keepIgnored`, default true).
 pub fn keep_ignored_enabled(repo: &Repo) -> bool {
-    !matches!(
-        repo.config("parallel.keepIgnored")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref(),
-        Some("false" | "no" | "off" | "0")
-    )
+    repo.settings.keep_ignored()
 }
 
 /// The ignored files and directories of a worktree (a wholly ignored directory is one entry,

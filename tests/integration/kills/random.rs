@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-use crate::kills::{
+use crate::support::kill::{
     assert_settled, assert_status_explains, demo_repo, kill_group, state, work, State,
 };
 use crate::support::{all_output, TestRepo};

@@ -1,12 +1,13 @@
 //! Behaving like a native git command: run through git (`git parallel`, `git -C`, aliases),
 //! from subdirectories and linked worktrees, with GIT_DIR/GIT_WORK_TREE, outside a repository;
-//! git's exit codes and usage conventions; where the task file is found.
+//! git's exit codes and usage conventions; where the task file is found; short errors with a
+//! suggestion for a wrong command, task id or status.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::readonly::{muaththir_ready, start};
-use super::support::{fixture, isolate, stderr, stdout, TestRepo, BIN};
+use crate::support::muaththir::{muaththir_ready, start};
+use crate::support::*;
 
 /// PATH with the directory of the built git-parallel first, so `git parallel` finds it.
 fn path_with_bin() -> String {
@@ -486,4 +487,105 @@ fn a_single_product_is_found_and_a_missing_one_is_refused() {
     let err = stderr(&out);
     assert!(err.contains("no task graph found"), "{err}");
     assert!(err.contains("--tasks PATH"), "{err}");
+}
+
+// ---- wrong task ids and statuses: short errors with a suggestion -------------------------------
+
+#[test]
+fn unknown_id_in_start_finish_exec_path_suggests_the_id_ignoring_case() {
+    let r = TestRepo::muaththir_approved();
+    let before = r.snapshot();
+    let text = refused(&r.run(&["start", "backend-01"]));
+    assert!(text.contains("did you mean BACKEND-01?"), "{text}");
+    assert!(!text.contains("--force"), "{text}");
+    assert!(
+        text.lines().count() < 8,
+        "short error, not the usage:\n{text}"
+    );
+    assert_same(&r.snapshot(), &before, "start backend-01");
+
+    r.ok(&["start", "BACKEND-01"]);
+    let before = r.snapshot();
+    for args in [
+        &["finish", "backend-01"][..],
+        &["exec", "backend-01", "--", "true"][..],
+        &["path", "backend-01"][..],
+        &["path", "BACKEND-1"][..],
+    ] {
+        let text = refused(&r.run(args));
+        assert!(
+            text.contains("did you mean BACKEND-01?"),
+            "{args:?}: {text}"
+        );
+        assert!(text.lines().count() < 8, "{args:?}: short error:\n{text}");
+        assert_same(&r.snapshot(), &before, &format!("{args:?}"));
+    }
+    // An id like none: where to look them up, no guess.
+    let text = refused(&r.run(&["path", "DEPLOY-07"]));
+    assert!(text.contains("git parallel status"), "{text}");
+    assert!(!text.contains("did you mean"), "{text}");
+}
+
+/// Runs, expects a refusal that changes nothing, and returns stderr.
+fn refusal(r: &TestRepo, args: &[&str]) -> String {
+    let before = r.snapshot();
+    let out = r.run(args);
+    let err = refused(&out);
+    assert_same(&before, &r.snapshot(), &args.join(" "));
+    err
+}
+
+#[test]
+fn wrong_status_and_unknown_ids_get_short_errors_with_the_right_command() {
+    let r = TestRepo::muaththir();
+    // Not a checkpoint; a checkpoint not completed (after approval the next one is pending).
+    let err = refusal(&r, &["approve", "BACKEND-01"]);
+    assert!(
+        err.contains("is not a checkpoint (its status is pending)"),
+        "{err}"
+    );
+    assert!(err.contains("git parallel start BACKEND-01"), "{err}");
+    let err = refusal(&r, &["approve", "CHECKPOINT-FOUNDATION"]);
+    assert!(
+        err.contains("its status is pending, not completed"),
+        "{err}"
+    );
+    // retry of a task that did not fail; fail and abort of a task not in progress.
+    let err = refusal(&r, &["retry", "ARCH-01"]);
+    assert!(err.contains("its status is completed, not failed"), "{err}");
+    assert!(err.contains("git parallel approve ARCH-01"), "{err}");
+    r.ok(&["approve", "ARCH-01"]);
+    r.ok(&["start", "BACKEND-01"]);
+    let err = refusal(&r, &["retry", "BACKEND-01"]);
+    assert!(
+        err.contains("its status is in_progress, not failed"),
+        "{err}"
+    );
+    assert!(err.contains("git parallel fail BACKEND-01"), "{err}");
+    let err = refusal(&r, &["fail", "FRONTEND-01"]);
+    assert!(
+        err.contains("its status is pending, not in_progress"),
+        "{err}"
+    );
+    let err = refusal(&r, &["abort", "FRONTEND-01"]);
+    assert!(
+        err.contains("its status is pending, not in_progress"),
+        "{err}"
+    );
+    r.ok(&["fail", "BACKEND-01"]);
+    let err = refusal(&r, &["abort", "BACKEND-01"]);
+    assert!(err.contains("git parallel retry BACKEND-01"), "{err}");
+    // Unknown ids: a case-insensitive match, then near ones; none: where to look.
+    for cmd in ["fail", "retry", "approve", "abort"] {
+        let err = refusal(&r, &[cmd, "backend-01"]);
+        assert!(err.contains("did you mean BACKEND-01?"), "{cmd}: {err}");
+    }
+    let err = refusal(&r, &["abort", "FRONTEND-1"]);
+    assert!(err.contains("did you mean FRONTEND-01?"), "{err}");
+    let err = refusal(&r, &["fail", "DEPLOY-77"]);
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("git parallel status"), "{err}");
+    // Short: one error line and one hint line.
+    let err = refusal(&r, &["retry", "backend-01"]);
+    assert_eq!(err.lines().count(), 2, "{err}");
 }

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod kill;
+pub mod muaththir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,12 +1,13 @@
-//! `git parallel status` fits the terminal: worktree paths relative to the current directory,
-//! columns dropped or cut to `COLUMNS`, completed tasks summarised in one line unless `--all`;
-//! piped output without `COLUMNS` is never cut.
+//! `git parallel status`: it fits the terminal (worktree paths relative to the current
+//! directory, columns dropped or cut to `COLUMNS`, completed tasks summarised in one line unless
+//! `--all`; piped output without `COLUMNS` is never cut), and its conflict radar names the task
+//! pairs that conflict, the tasks that conflict with the target and the files outside a task.
 
 use std::path::Path;
 use std::process::Output;
 
-use super::readonly::{muaththir_ready, start};
-use super::support::{stdout, TestRepo};
+use crate::support::muaththir::{muaththir_ready, start};
+use crate::support::*;
 
 /// Runs status in `dir` with `COLUMNS` set (or unset) and a HOME the worktrees are not under,
 /// so the relative path is the shortest.
@@ -153,4 +154,71 @@ fn status_piped_without_columns_is_not_cut() {
     assert!(wide.contains("ahead 0, behind 0"), "{wide}");
     // Stable: the same twice.
     assert_eq!(wide, stdout(&status_in(&r, &r.root, None, &[])));
+}
+
+// ---- the conflict radar ------------------------------------------------------------------------
+
+/// Commits `content` to `file` in a worktree.
+fn commit_in(r: &TestRepo, dir: &std::path::Path, file: &str, content: &str) {
+    std::fs::write(dir.join(file), content).expect("write");
+    r.git_in(dir, &["add", "-A"]);
+    r.git_in(dir, &["commit", "-q", "-m", &format!("change {file}")]);
+}
+
+/// The conflict radar in `status`: two running tasks that change the same lines, one that
+/// conflicts with a commit made on the target since, one that strays outside its paths; text
+/// and JSON name the pair and the files, and nothing is written to the object store.
+#[test]
+fn status_conflict_radar_names_pairs_target_conflicts_and_strays() {
+    let r = TestRepo::muaththir_approved();
+    r.ok(&["start", "-q"]);
+    let back = r.task_worktree("backend", "BACKEND-01");
+    let front = r.task_worktree("frontend", "FRONTEND-01");
+    let devops = r.task_worktree("devops", "DEVOPS-01");
+    commit_in(&r, &back, "README.md", "# backend's product\n");
+    commit_in(&r, &front, "README.md", "# frontend's product\n");
+    std::fs::write(devops.join("NOTES.md"), "devops\n").unwrap();
+    r.git_in(&devops, &["add", "-A"]);
+    r.git_in(&devops, &["commit", "-q", "-m", "notes"]);
+    let objects = r.git(&["count-objects", "-v"]);
+
+    let out = r.ok(&["status"]);
+    assert!(out.contains("Conflict radar"), "{out}");
+    assert!(
+        out.contains("BACKEND-01 and FRONTEND-01 will conflict in README.md"),
+        "{out}"
+    );
+    assert!(
+        out.contains("DEVOPS-01 changes files outside its produces/shared_files: NOTES.md"),
+        "{out}"
+    );
+    let doc = json(&r.ok(&["status", "--json"]));
+    let pairs = &doc["radar"]["pairs"];
+    assert_eq!(
+        pairs[0]["tasks"],
+        serde_json::json!(["BACKEND-01", "FRONTEND-01"])
+    );
+    assert_eq!(pairs[0]["files"], serde_json::json!(["README.md"]));
+    assert_eq!(
+        r.git(&["count-objects", "-v"]),
+        objects,
+        "status wrote objects"
+    );
+
+    // The target moves and touches the same line: both now conflict with it too.
+    r.write("README.md", "# main's product\n");
+    r.git(&["commit", "-q", "-am", "readme on main"]);
+    let doc = json(&r.ok(&["status", "--json"]));
+    let with_target: Vec<&str> = doc["radar"]["target"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(with_target, ["BACKEND-01", "FRONTEND-01"], "{doc}");
+    let out = r.ok(&["status"]);
+    assert!(
+        out.contains("BACKEND-01 conflicts with main in README.md"),
+        "{out}"
+    );
 }
