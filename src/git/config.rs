@@ -66,6 +66,7 @@ pub const KEYS: &[&str] = &[
     "parallel.maxRetries",
     "parallel.maxTasks",
     "parallel.mergeMessage",
+    "parallel.onConflict",
     "parallel.poolSize",
     "parallel.postStart",
     "parallel.radar",

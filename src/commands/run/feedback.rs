@@ -29,7 +29,7 @@ pub enum OnConflict {
 impl OnConflict {
     /// `parallel.onConflict`, checked.
     pub fn from_config(repo: &crate::git::Repo) -> Result<OnConflict> {
-        match repo.config("parallel.onConflict").as_deref().map(str::trim) {
+        match repo.settings.get("parallel.onConflict").map(str::trim) {
             None | Some("merge") => Ok(OnConflict::Merge),
             Some("retry") => Ok(OnConflict::Retry),
             Some(other) => Err(Error::usage(
