@@ -177,6 +177,37 @@ pub fn clear(run_dir: &Utf8Path, id: &str) {
     let _ = std::fs::remove_file(text_path(run_dir, id));
 }
 
+/// What `run` knows of the unfinished tasks it tried: the attempts made (from its records,
+/// `<run dir>/state.json`, kept by src/commands/run/state.rs) and each one's last failure. Empty
+/// when run never failed an attempt here (nothing is read then but one directory).
+pub fn known(run_dir: &Utf8Path) -> std::collections::BTreeMap<String, (u32, Option<Failure>)> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(dir(run_dir)) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if let Some(f) = last(run_dir, id) {
+                out.insert(id.to_string(), (f.attempt, Some(f)));
+            }
+        }
+    }
+    let records: std::collections::BTreeMap<String, serde_json::Value> =
+        std::fs::read(run_dir.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+    for (id, r) in records {
+        let Some(n) = r["attempts"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
+            continue;
+        };
+        let e = out.entry(id).or_insert((0, None));
+        e.0 = e.0.max(n);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

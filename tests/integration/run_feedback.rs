@@ -158,3 +158,45 @@ git merge -q -X ours main -m "merge main"
     assert_eq!(failed(&events).len(), 1, "{events:#?}");
     assert_eq!(r.read("out/T/data.txt"), "mine\n");
 }
+
+/// A task out of retries: `status` and `status --json` show its branch, worktree, attempts and
+/// the last failure (kind and message, structured).
+#[test]
+fn status_shows_the_attempts_and_last_failure_of_a_task_run_gave_up_on() {
+    let r = repo("echo 'cannot find libfoo' >&2; exit 3\n");
+    r.git(&["config", "parallel.maxRetries", "1"]);
+    let (out, events) = run_json(&r, &[]);
+    assert_eq!(out.status.code(), Some(1), "{events:#?}");
+    let failed = failed(&events);
+    assert_eq!(failed.len(), 2, "{events:#?}");
+    assert_eq!(failed[1]["last_output"], "cannot find libfoo");
+    let st = r.ok(&["--json", "status"]);
+    let v: serde_json::Value = serde_json::from_str(&st).unwrap();
+    let t = &v["tasks"][0];
+    assert_eq!(t["id"], "T");
+    assert_eq!(t["branch"], "feature/demo/backend-T", "{t:#}");
+    assert!(
+        t["worktree"]
+            .as_str()
+            .unwrap()
+            .ends_with("worktrees/demo/backend-T"),
+        "{t:#}"
+    );
+    assert_eq!(t["attempts"], 2, "{t:#}");
+    assert_eq!(t["last_failure"]["kind"], "exit", "{t:#}");
+    assert_eq!(
+        t["last_failure"]["message"], "the agent exited with 3",
+        "{t:#}"
+    );
+    assert_eq!(t["last_failure"]["attempt"], 2, "{t:#}");
+    assert!(t["last_failure"]["evidence"]
+        .as_str()
+        .unwrap()
+        .contains("cannot find libfoo"));
+    let text = r.ok(&["status"]);
+    assert!(
+        text.contains("T  attempt 2 of 2: exit: the agent exited with 3"),
+        "{text}"
+    );
+    assert!(text.contains("feature/demo/backend-T"), "{text}");
+}

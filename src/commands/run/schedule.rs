@@ -249,6 +249,9 @@ impl<'a> Sched<'a> {
             ) else {
                 continue;
             };
+            // A fresh start: what an earlier, abandoned start of the task failed with is not
+            // this attempt's business.
+            failure::clear(&self.cfg.dir, id);
             let branch = if branch.starts_with("refs/") {
                 branch.to_string()
             } else {
