@@ -85,7 +85,7 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	run) echo "--agent= --jobs= --test= --timeout= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	retry) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -121,6 +121,8 @@ __git_parallel_value ()
 	run:-j|run:--jobs) __git_parallel_nothing ;;
 	run:--test) __git_parallel_commands_reply "$3" ;;
 	run:--timeout) __git_parallel_nothing ;;
+	run:--max-cost) __git_parallel_nothing ;;
+	run:--deadline) __git_parallel_nothing ;;
 	abort:--remote) __git_parallel_nothing ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
 	fail:--remote) __git_parallel_nothing ;;
@@ -163,7 +165,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|-m|--reason|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|-m|--reason|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

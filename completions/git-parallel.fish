@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout -m --reason -o --output
+                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline -m --reason -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -150,6 +150,8 @@ complete -c git-parallel -n '__git_parallel_using run' -l agent -r -f -a '(__fis
 complete -c git-parallel -n '__git_parallel_using run' -s j -l jobs -r -f -d 'run at most N agents at once'
 complete -c git-parallel -n '__git_parallel_using run' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
 complete -c git-parallel -n '__git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
+complete -c git-parallel -n '__git_parallel_using run' -l max-cost -r -f -d 'stop launching agents once they reported USD dollars'
+complete -c git-parallel -n '__git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
 complete -c git-parallel -n '__git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git-parallel -n '__git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
@@ -235,6 +237,8 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -s j -l jobs -r -f -d 'run at most N agents at once'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l test -r -f -a '(__fish_complete_command)' -d 'run CMD on the merged result before the target moves'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l max-cost -r -f -d 'stop launching agents once they reported USD dollars'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::output;
 use crate::taskgraph::{Status, Task};
-use crate::workflow::agent_env::{self, TaskEnv};
+use crate::workflow::agent_env::{self, AgentEnv};
 use crate::workflow::context::{Context, Output};
 use crate::workflow::failure;
 use crate::workflow::report::{self, Report};
@@ -26,7 +26,7 @@ use crate::workflow::session::Session;
 struct Job {
     id: String,
     worktree: Utf8PathBuf,
-    env: TaskEnv,
+    env: AgentEnv,
 }
 
 /// How one command ended.
@@ -182,12 +182,12 @@ fn select(env: &Session) -> Result<Vec<Job>> {
 
 /// The `GIT_PARALLEL_*` variables of `t` as `run` sets them for its next attempt (the brief
 /// written, best effort: exec changes nothing else).
-fn task_env(env: &Session, t: &Task, worktree: &Utf8PathBuf) -> TaskEnv {
+fn task_env(env: &Session, t: &Task, worktree: &Utf8PathBuf) -> AgentEnv {
     let dir = agent_env::run_dir(&env.ctx.repo);
     let last = failure::last(&dir, &t.id);
     let brief = agent_env::brief_path(&dir, &t.id);
     let _ = agent_env::write_brief(&brief, t, last.as_ref());
-    TaskEnv {
+    AgentEnv {
         id: t.id.clone(),
         name: t.name.clone(),
         product: env.product.clone(),
@@ -332,6 +332,10 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
         cmd.env_remove(var);
     }
     job.env.apply(&mut cmd);
+    // The task's port block (parallel.ports), as its agent and postStart see it.
+    if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
+        cmd.envs(p.env());
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

@@ -109,6 +109,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
             branch: branch.clone(),
             copy: include_files(&env)?,
             post_start: ctx.repo.settings.post_start(),
+            env: Default::default(),
         }],
         commit_point: None,
         meta: serde_json::json!({ "tasks": [id] }),

@@ -246,6 +246,7 @@ impl Attempt {
             branch: self.new_branch.clone(),
             copy: self.copy,
             post_start: env.ctx.repo.settings.post_start(),
+            env: Default::default(),
         });
         let mut plan = Plan {
             command: "retry".into(),

@@ -424,9 +424,15 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
     });
     let copy = include_files(env)?;
     let post_start = env.ctx.repo.settings.post_start();
+    let made: Vec<(&str, &str, &camino::Utf8Path)> = launches
+        .iter()
+        .map(|l| (l.id.as_str(), l.branch.as_str(), l.worktree.as_path()))
+        .collect();
+    let envs = crate::workflow::taskenv::plan(env, &made)?;
     let new: Vec<_> = launches
         .iter()
-        .map(|l| (l.worktree.clone(), l.branch.clone()))
+        .zip(envs)
+        .map(|(l, e)| (l.worktree.clone(), l.branch.clone(), e))
         .collect();
     steps.extend(crate::workflow::pool::worktree_steps(
         env.ctx, &env.main, &new, &copy, post_start,

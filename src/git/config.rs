@@ -37,6 +37,8 @@ macro_rules! default_pool_size {
 pub const POOL_SIZE: i64 = default_pool_size!();
 /// The default of `parallel.maxRetries` (see [`default_max_retries!`]).
 pub const MAX_RETRIES: i64 = default_max_retries!();
+/// The default of `parallel.portBase`: the first port of the blocks of `parallel.ports`.
+pub const PORT_BASE: i64 = 20000;
 /// The default of `parallel.keepBackups` (see [`default_keep_backups!`]).
 pub const KEEP_BACKUPS_DAYS: i64 = default_keep_backups!();
 
@@ -59,21 +61,28 @@ pub const KEYS: &[&str] = &[
     "parallel.agent",
     "parallel.boundaries",
     "parallel.branchTemplate",
+    "parallel.envFile",
+    "parallel.envTemplate",
     "parallel.foldStatus",
     "parallel.keepBackups",
     "parallel.keepIgnored",
     "parallel.launch",
+    "parallel.maxCost",
     "parallel.maxRetries",
     "parallel.maxTasks",
     "parallel.mergeMessage",
     "parallel.onConflict",
     "parallel.poolSize",
+    "parallel.portBase",
+    "parallel.ports",
     "parallel.postStart",
+    "parallel.prompt",
     "parallel.radar",
     "parallel.product",
     "parallel.remote",
     "parallel.reuseWorktrees",
     "parallel.target",
+    "parallel.taskMaxCost",
     "parallel.tasks",
     "parallel.test",
     "parallel.worktreeTemplate",
@@ -87,6 +96,9 @@ pub struct Settings {
     values: std::collections::BTreeMap<&'static str, String>,
     /// `parallel.copy`: include globs added to `.worktreeinclude`.
     pub copy: Vec<String>,
+    /// `parallel.setupKey`: the files whose contents decide whether postStart runs again in a
+    /// reused worktree.
+    pub setup_key: Vec<String>,
 }
 
 impl Settings {
@@ -97,13 +109,19 @@ impl Settings {
             .iter()
             .filter_map(|k| snapshot.string(*k).map(|v| (*k, v.to_string())))
             .collect();
-        let copy = snapshot
-            .strings("parallel.copy")
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| s.to_string())
-            .collect();
-        Settings { values, copy }
+        let all = |key: &str| {
+            snapshot
+                .strings(key)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        Settings {
+            values,
+            copy: all("parallel.copy"),
+            setup_key: all("parallel.setupKey"),
+        }
     }
 
     /// The raw value of `key` (one of [`KEYS`]).
@@ -204,6 +222,16 @@ impl Settings {
         self.get("parallel.worktreeTemplate")
     }
 
+    /// `parallel.ports`: how many ports each started task gets (0: none, the default).
+    pub fn ports(&self) -> Result<i64> {
+        Ok(self.int("parallel.ports")?.unwrap_or(0))
+    }
+
+    /// `parallel.portBase`, or [`PORT_BASE`].
+    pub fn port_base(&self) -> Result<i64> {
+        Ok(self.int("parallel.portBase")?.unwrap_or(PORT_BASE))
+    }
+
     /// `parallel.launch`, or the default hand-off line.
     pub fn launch(&self) -> String {
         self.get("parallel.launch")
@@ -301,12 +329,15 @@ mod tests {
             )
             .filter(|k| k.starts_with("parallel."))
             .collect();
-        for k in super::KEYS.iter().chain(&["parallel.copy"]) {
+        for k in super::KEYS
+            .iter()
+            .chain(&["parallel.copy", "parallel.setupKey"])
+        {
             assert!(documented.contains(k), "{k} is read but not documented");
         }
         for k in &documented {
             assert!(
-                super::KEYS.contains(k) || *k == "parallel.copy",
+                super::KEYS.contains(k) || *k == "parallel.copy" || *k == "parallel.setupKey",
                 "{k} is documented but not read into Settings"
             );
         }

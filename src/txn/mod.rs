@@ -24,6 +24,7 @@ mod run;
 mod stale;
 pub mod step;
 mod syncmain;
+pub mod taskenv;
 pub mod testgate;
 pub mod worktree;
 

@@ -14,6 +14,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::step::CopyFile;
+use super::taskenv::TaskEnv;
 use super::worktree;
 use crate::error::Result;
 use crate::git::{cli, Location};
@@ -47,6 +48,9 @@ pub enum Pool {
         copy: Vec<CopyFile>,
         #[serde(default)]
         post_start: Option<String>,
+        /// The task's port block, env file and setup key (src/txn/taskenv.rs).
+        #[serde(default, skip_serializing_if = "TaskEnv::is_empty")]
+        env: TaskEnv,
     },
     /// Remove the worktree parked at `pool_path` (its ignored files are kept by a `Keep` step
     /// before, as for any removal). Undone by making it again, detached at `commit`.
@@ -110,6 +114,7 @@ impl Pool {
                 commit,
                 copy: Vec::new(),
                 post_start: None,
+                env: TaskEnv::default(),
             },
             Pool::Take {
                 pool_path,
@@ -233,6 +238,7 @@ impl Pool {
             commit,
             copy,
             post_start,
+            env,
         } = self
         else {
             return Ok(());
@@ -241,7 +247,7 @@ impl Pool {
         super::failpoint::at("pool-take-moved");
         let (want, other) = (Head::Branch(branch), Head::Detached(commit));
         switch(loc, path, &want, &other, proven)?;
-        super::ready::make_ready(path, copy, post_start.as_deref())
+        super::ready::make_ready(path, copy, post_start.as_deref(), env)
     }
 
     /// The parked worktree this operation removes, if it is a trim.

@@ -1,10 +1,12 @@
 //! Making a worktree ready for its task, as `AddWorktree` and a pool `Take` both do: the
 //! include files (`.worktreeinclude`, `parallel.copy`) copied in from the main worktree, then
-//! the `parallel.postStart` hook run in it.
+//! the task's port record and env file written, and the `parallel.postStart` hook run in it
+//! (not in a reused worktree whose setup key did not change; see src/txn/taskenv.rs).
 
 use camino::Utf8Path;
 
 use super::step::CopyFile;
+use super::taskenv::TaskEnv;
 use crate::error::Result;
 
 /// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
@@ -24,6 +26,7 @@ pub(super) fn make_ready(
     path: &Utf8Path,
     copy: &[CopyFile],
     post_start: Option<&str>,
+    env: &TaskEnv,
 ) -> Result<()> {
     for f in copy {
         let dest = path.join(&f.rel);
@@ -32,8 +35,10 @@ pub(super) fn make_ready(
         }
         copy_file(&f.from, &dest)?;
     }
-    if let Some(cmd) = post_start {
-        super::step::run_shell(cmd, path, "parallel.postStart")?;
+    let (vars, run) = super::taskenv::prepare(path, env)?;
+    if let Some(cmd) = post_start.filter(|_| run) {
+        super::step::run_shell(cmd, path, "parallel.postStart", &vars)?;
+        super::taskenv::set_up(path, env);
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use super::taskenv::TaskEnv;
 use crate::error::Result;
 use crate::git::{Location, RefUpdate, Repo};
 
@@ -34,6 +35,9 @@ pub enum Step {
         copy: Vec<CopyFile>,
         #[serde(default)]
         post_start: Option<String>,
+        /// The task's port block, env file and setup key (src/txn/taskenv.rs).
+        #[serde(default, skip_serializing_if = "TaskEnv::is_empty")]
+        env: TaskEnv,
     },
     /// Remove a worktree. Without `force` git refuses when it has changes. `restore` and
     /// `post_start` say how to make it ready again when the removal is undone.
@@ -108,6 +112,7 @@ impl Step {
                 branch,
                 copy,
                 post_start,
+                ..
             } => {
                 format!(
                     "add worktree {path} on {}{}",
@@ -157,6 +162,7 @@ impl Step {
                 branch,
                 copy,
                 post_start,
+                ..
             } => Step::RemoveWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
@@ -175,6 +181,7 @@ impl Step {
                 branch: branch.clone(),
                 copy: restore.clone(),
                 post_start: post_start.clone(),
+                env: TaskEnv::default(),
             },
             Step::WriteFile { path, old, new } => Step::WriteFile {
                 path: path.clone(),
@@ -238,7 +245,8 @@ impl Step {
                 branch,
                 copy,
                 post_start,
-            } => add_worktree(loc, path, branch, copy, post_start.as_deref(), proven),
+                env,
+            } => add_worktree(loc, path, branch, copy, post_start.as_deref(), env, proven),
             Step::RemoveWorktree {
                 path,
                 force,
@@ -394,22 +402,34 @@ fn add_worktree(
     branch: &str,
     copy: &[CopyFile],
     post_start: Option<&str>,
+    env: &TaskEnv,
     proven: bool,
 ) -> Result<()> {
     super::worktree::ensure(loc, path, branch, false, proven)?;
-    if let Err(e) = super::ready::make_ready(path, copy, post_start) {
-        let ours: Vec<&str> = copy.iter().map(|c| c.rel.as_str()).collect();
+    if let Err(e) = super::ready::make_ready(path, copy, post_start, env) {
+        let ours: Vec<&str> = copy
+            .iter()
+            .map(|c| c.rel.as_str())
+            .chain(env.env_file.as_ref().map(|f| f.rel.as_str()))
+            .collect();
         let _ = super::worktree::remove(loc, path, true, &ours, true);
         return Err(e);
     }
     Ok(())
 }
 
-/// Runs a shell command from git config in `dir`, its output shown on failure.
-pub fn run_shell(command: &str, dir: &Utf8Path, what: &str) -> Result<()> {
+/// Runs a shell command from git config in `dir` with the variables `vars` set, its output
+/// shown on failure.
+pub fn run_shell(
+    command: &str,
+    dir: &Utf8Path,
+    what: &str,
+    vars: &[(String, String)],
+) -> Result<()> {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(command)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .output()

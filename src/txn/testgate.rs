@@ -71,7 +71,7 @@ pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Res
     }
     super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
     crate::output::testing(short(commit), command, dir.as_str());
-    let run = spawn_test(command, dir);
+    let run = spawn_test(repo, command, dir);
     let removed = remove_temp_worktree(repo, dir);
     let run = run.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     removed?;
@@ -82,7 +82,7 @@ pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Res
 /// through our handler, which passes it on, and the rollback runs after it ended), its output
 /// (stdout and stderr through one pipe) streamed to our stderr — stdout stays parseable — or
 /// with -q kept back and shown only if it fails; the last lines are kept either way.
-fn spawn_test(command: &str, dir: &Utf8Path) -> std::io::Result<TestRun> {
+fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> std::io::Result<TestRun> {
     let (reader, writer) = std::io::pipe()?;
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
@@ -92,6 +92,9 @@ fn spawn_test(command: &str, dir: &Utf8Path) -> std::io::Result<TestRun> {
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .process_group(0);
+    if let Some(p) = super::taskenv::gate_ports(repo) {
+        cmd.envs(p.env());
+    }
     crate::git::cli::die_with_parent(&mut cmd);
     let mut child = cmd.spawn()?;
     // Our copies of the pipe's write end go with the command, so the reader sees the end.

@@ -27,7 +27,7 @@ pub fn log_path(run_dir: &Utf8Path, id: &str) -> Utf8PathBuf {
 }
 
 /// One task's environment for its agent (or an `exec` command).
-pub struct TaskEnv {
+pub struct AgentEnv {
     pub id: String,
     pub name: String,
     pub product: String,
@@ -45,7 +45,7 @@ pub struct TaskEnv {
     pub last_failure: Option<Utf8PathBuf>,
 }
 
-impl TaskEnv {
+impl AgentEnv {
     /// The variables, names and values.
     pub fn vars(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = [

@@ -3,7 +3,8 @@
 //! session: repository, task file, target, lock), the driver that applies a plan through the
 //! engine and prints the report, and the shared pieces of work: merging and mergeability,
 //! bisection of a failing test gate, the worktree pool as the commands see it, backups,
-//! submodules, worktree facts, readiness and selection, remote publish/sync, the radar.
+//! submodules, worktree facts, readiness and selection, remote publish/sync, the radar, the
+//! coding-agent presets (run's agents and start's hand-off) and each task's ports and env file.
 //!
 //! May import the engine (src/txn/) and the leaves (src/taskgraph/, src/git/, src/cli/, output,
 //! time, parallel_map); never a command (src/commands/).
@@ -20,6 +21,7 @@ pub mod merge;
 pub mod mergeable;
 pub mod naming;
 pub mod pool;
+pub mod presets;
 pub mod radar;
 pub mod readiness;
 pub mod remote;
@@ -29,4 +31,5 @@ pub mod select;
 pub mod session;
 pub mod submodules;
 pub mod suggest;
+pub mod taskenv;
 pub mod worktrees;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
 use crate::txn::step::CopyFile;
+use crate::txn::taskenv::TaskEnv;
 use crate::txn::Step;
 use crate::workflow::context::Context;
 
@@ -83,7 +84,7 @@ fn new_slot(dir: &Utf8Path, taken: &mut Vec<Utf8PathBuf>) -> Utf8PathBuf {
 pub fn worktree_steps(
     ctx: &Context,
     main: &Utf8Path,
-    new: &[(Utf8PathBuf, String)],
+    new: &[(Utf8PathBuf, String, TaskEnv)],
     copy: &[CopyFile],
     post_start: Option<String>,
 ) -> Result<Vec<Step>> {
@@ -94,7 +95,7 @@ pub fn worktree_steps(
     };
     Ok(new
         .iter()
-        .map(|(path, branch)| match pool.pop() {
+        .map(|(path, branch, env)| match pool.pop() {
             Some(p) => Step::Pool(Pool::Take {
                 pool_path: p.path,
                 path: path.clone(),
@@ -102,12 +103,14 @@ pub fn worktree_steps(
                 commit: p.commit,
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
+                env: env.clone(),
             }),
             None => Step::AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
+                env: env.clone(),
             },
         })
         .collect())

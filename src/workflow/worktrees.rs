@@ -90,14 +90,26 @@ pub(crate) fn elsewhere_note(env: &Session, task: &Task) -> String {
     )
 }
 
-/// The command that takes the user to a task's new worktree: `parallel.launch`, else `cd {worktree}`.
+/// The command that takes the user to a task's new worktree: `parallel.launch`, else the hand-off
+/// line of the agent preset `parallel.agent` names (claude: `cd <worktree> && claude
+/// '/orchestrator Execute task <ID>'`), else `cd {worktree}`.
 pub(crate) fn launch_line(
     env: &Session,
     id: &str,
     branch: &str,
     path: &camino::Utf8Path,
 ) -> String {
-    let template = env.ctx.repo.settings.launch();
+    let settings = &env.ctx.repo.settings;
+    let preset = settings
+        .get("parallel.agent")
+        .and_then(super::presets::find);
+    let template = match (settings.get("parallel.launch"), preset) {
+        (None, Some(p)) => p.launch.to_string(),
+        _ => settings.launch(),
+    };
+    let handoff = preset.map_or_else(String::new, |p| {
+        crate::taskgraph::display::substitute(p.handoff, &[("id", id)])
+    });
     // Every value is shell-quoted: ids and products come from the task file.
     crate::taskgraph::display::fill_template(
         &template,
@@ -106,6 +118,7 @@ pub(crate) fn launch_line(
             ("product", &env.product),
             ("id", id),
             ("branch", short_branch(branch)),
+            ("handoff", &handoff),
         ],
     )
 }

@@ -1,6 +1,7 @@
 //! Integration tests: real repositories in temp dirs, the real binary. One module per command or
 //! feature; shared helpers in support/.
 
+mod agents;
 mod bisect;
 mod cli;
 mod concurrency;

@@ -133,11 +133,15 @@ pub static RUN: Command = Command {
           when a task ended blocked.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
-    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT],
+    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &MAX_COST, &DEADLINE],
     examples: &[
         (
             "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
             "run every task to the end",
+        ),
+        (
+            "git parallel run --agent claude --max-cost 20",
+            "Claude Code on every task, at most $20 in all",
         ),
         (
             "git parallel run -j 2 --test 'make test' API-01",

@@ -198,8 +198,11 @@ flag!(
     Some("parallel.agent"),
     "the agent command run in each task's worktree",
     "The command run through the shell in each started task's worktree, with the task named in \
-     GIT_PARALLEL_* variables (see ENVIRONMENT). Default: git config parallel.agent. Never read \
-     from the task file."
+     GIT_PARALLEL_* variables (see ENVIRONMENT), or one of the presets claude, codex, gemini, \
+     aider, opencode: that CLI run without a terminal with the task's prompt, a permission mode \
+     that lets it edit and commit in the worktree and no more, its session resumed on a retry \
+     and its reported tokens and cost read from its output. Default: git config \
+     parallel.agent. Never read from the task file."
 );
 flag!(
     RUN_JOBS,
@@ -211,6 +214,31 @@ flag!(
     "run at most N agents at once",
     "Run at most N agents at the same time. Default: git config parallel.maxTasks, else the \
      number of CPUs."
+);
+flag!(
+    MAX_COST,
+    "max-cost",
+    None,
+    Value("USD"),
+    Complete::Nothing,
+    Some("parallel.maxCost"),
+    "stop launching agents once they reported USD dollars",
+    "Stop launching agent attempts once the costs the agents reported in this run add up to USD \
+     US dollars (e.g. 5 or 0.50); running agents finish, and what was left undone is listed \
+     (exit 1). Only preset agents that report a cost count (claude, opencode, aider). Default: \
+     git config parallel.maxCost, else no limit."
+);
+flag!(
+    DEADLINE,
+    "deadline",
+    None,
+    Value("DURATION"),
+    Complete::Nothing,
+    None,
+    "stop the whole run after DURATION",
+    "After DURATION (e.g. 90m, 2h) from its start, run launches no more attempts and stops the \
+     running agents (SIGTERM, then SIGKILL after the grace period); their attempts do not count, \
+     what was left undone is listed (exit 1), and the next run continues. Default: no limit."
 );
 flag!(
     TIMEOUT,

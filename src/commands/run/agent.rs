@@ -14,16 +14,31 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::workflow::agent_env::TaskEnv;
+use crate::workflow::agent_env::AgentEnv;
+use crate::workflow::presets::{Output, Usage};
 
 /// Everything an attempt needs.
 pub struct Spec {
     /// The task, its worktree and the variables its agent gets.
-    pub task: TaskEnv,
+    pub task: AgentEnv,
     pub log: Utf8PathBuf,
     pub command: String,
     pub timeout: Option<Duration>,
     pub grace: Duration,
+    /// A preset's program run directly (`None`: `command` through `sh -c`).
+    pub invocation: Option<Invocation>,
+    /// More variables for the agent (its port block).
+    pub env: Vec<(String, String)>,
+}
+
+/// A preset agent's command line, run without a shell; its standard output is kept in
+/// `out_file` and read for the attempt's [`Usage`].
+pub struct Invocation {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub output: Output,
+    pub out_file: Utf8PathBuf,
 }
 
 /// How an attempt's agent ended.
@@ -69,6 +84,10 @@ pub struct Done {
     pub id: String,
     pub attempt: u32,
     pub exit: Exit,
+    /// What the agent's output says the attempt used (empty for a shell command).
+    pub usage: Usage,
+    /// How long it ran.
+    pub seconds: f64,
 }
 
 /// Appends `text` to the log at `path` (best effort: a log that cannot be written is no reason
@@ -89,10 +108,12 @@ pub fn append_log(path: &Utf8Path, text: &str) {
 /// Starts the attempt in a thread; it sends its [`Done`] on `tx`. `stop` asks it to stop.
 pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
     std::thread::spawn(move || {
+        let began = Instant::now();
         let exit = match launch(&spec) {
             Ok(child) => wait(child, &spec, &stop),
             Err(e) => Exit::CannotRun(e),
         };
+        let usage = usage_of(&spec);
         append_log(
             &spec.log,
             &format!(
@@ -105,6 +126,8 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
             id: spec.task.id,
             attempt: spec.task.attempt,
             exit,
+            usage,
+            seconds: began.elapsed().as_secs_f64(),
         });
     });
 }
@@ -126,19 +149,48 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         .open(&spec.log)
         .map_err(|e| format!("cannot open {}: {e}", spec.log))?;
     let err = log.try_clone().map_err(|e| e.to_string())?;
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(&spec.command)
-        .current_dir(&spec.task.worktree)
+    let (mut cmd, out) = match &spec.invocation {
+        Some(inv) => preset_command(inv)?,
+        None => {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(&spec.command);
+            (cmd, log)
+        }
+    };
+    cmd.current_dir(&spec.task.worktree)
         .stdin(Stdio::null())
-        .stdout(log)
+        .stdout(out)
         .stderr(err)
         .process_group(0);
+    cmd.envs(spec.env.iter().map(|(k, v)| (k, v)));
     // A run killed outright (SIGKILL) takes its agents' shells with it instead of leaving
     // them to race the agents of the next run in the same worktrees (Linux).
     crate::git::cli::die_with_parent(&mut cmd);
     spec.task.apply(&mut cmd);
     cmd.spawn().map_err(|e| e.to_string())
+}
+
+/// A preset's program with its arguments and variables, and the file its output goes to.
+fn preset_command(inv: &Invocation) -> std::result::Result<(Command, std::fs::File), String> {
+    let out = std::fs::File::create(&inv.out_file)
+        .map_err(|e| format!("cannot create {}: {e}", inv.out_file))?;
+    let mut cmd = Command::new(&inv.program);
+    cmd.args(&inv.args)
+        .envs(inv.env.iter().map(|(k, v)| (k, v)));
+    Ok((cmd, out))
+}
+
+/// What a preset agent's output says the attempt used; the output is appended to the log.
+fn usage_of(spec: &Spec) -> Usage {
+    let Some(inv) = &spec.invocation else {
+        return Usage::default();
+    };
+    let text = std::fs::read_to_string(&inv.out_file).unwrap_or_default();
+    append_log(&spec.log, &text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        append_log(&spec.log, "\n");
+    }
+    inv.output.parse(&text)
 }
 
 /// Waits for the agent, stopping it on timeout or when `stop` is set.

@@ -153,6 +153,54 @@ pub struct Summary {
     pub sequential_minutes: u64,
     /// The plan's estimate when run began: the minutes of the critical path.
     pub critical_path_minutes: u64,
+    /// The cost the agents reported in this run, in US dollars (`null`: none reported one).
+    pub cost_usd: Option<f64>,
+    /// The tokens the agents reported in this run (`null`: none reported any).
+    pub tokens: Option<u64>,
+    /// The budget that stopped run launching attempts (`--max-cost`, `--deadline`), if one did.
+    pub budget_reached: Option<String>,
+    /// Per task that had attempts in this run: what they used.
+    pub results: std::collections::BTreeMap<String, TaskResult>,
+}
+
+/// One task's part of a run.
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct TaskResult {
+    /// What its attempts used.
+    pub metrics: Metrics,
+}
+
+/// What a task's attempts used in one run.
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
+pub struct Metrics {
+    /// Agent attempts.
+    pub attempts: u32,
+    /// Seconds its agents ran, added up.
+    pub seconds: f64,
+    /// Tokens its agents reported (`null`: none reported any).
+    pub tokens: Option<u64>,
+    /// Cost its agents reported, in US dollars (`null`: none reported one).
+    pub cost_usd: Option<f64>,
+}
+
+impl Metrics {
+    /// Adds one attempt that ran `seconds` and used `usage`.
+    pub fn add(&mut self, seconds: f64, usage: &crate::workflow::presets::Usage) {
+        self.attempts += 1;
+        self.seconds += seconds;
+        self.tokens = add_opt(self.tokens, usage.tokens);
+        self.cost_usd = match (self.cost_usd, usage.cost_usd) {
+            (a, None) => a,
+            (a, Some(c)) => Some(a.unwrap_or(0.0) + c),
+        };
+    }
+}
+
+fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    }
 }
 
 /// A task waiting for approvals.

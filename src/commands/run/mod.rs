@@ -8,9 +8,11 @@
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
 //! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
 //! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
-//! display.rs (live display, event lines, JSON lines).
+//! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
+//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
 pub mod agent;
+mod budget;
 pub mod display;
 pub mod events;
 mod feedback;
@@ -31,7 +33,7 @@ use crate::taskgraph::schedule::{blockers, critical_path, sequential_minutes, Bl
 use crate::taskgraph::{Status, TaskFile};
 use crate::workflow::context::Context;
 use events::{Event, NotRun, Summary, Waiting};
-use schedule::{Config, Sched};
+use schedule::{Budget, Config, Sched};
 
 /// The grace period between SIGTERM and SIGKILL for an agent, in seconds (overridden by
 /// `GIT_PARALLEL_KILL_GRACE`).
@@ -49,7 +51,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env)?;
+    let cfg = config(ctx, &env, began)?;
     let scope = cfg.scope.clone();
     let mut summary = Summary {
         sequential_minutes: sequential_minutes(&tf.graph),
@@ -62,6 +64,10 @@ pub fn run(ctx: &Context) -> Result<()> {
     summary.blocked = std::mem::take(&mut sched.summary.blocked);
     summary.attempts = sched.summary.attempts;
     summary.interrupted = sched.summary.interrupted;
+    summary.cost_usd = sched.summary.cost_usd;
+    summary.tokens = sched.summary.tokens;
+    summary.budget_reached = sched.stopped_by.clone();
+    summary.results = std::mem::take(&mut sched.summary.results);
     result?;
     if !summary.interrupted {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
@@ -83,6 +89,16 @@ fn outcome(s: &Summary) -> Result<()> {
             ),
         });
     }
+    if let Some(budget) = &s.budget_reached {
+        let undone: Vec<&str> = s.not_run.iter().map(|n| n.id.as_str()).collect();
+        if !undone.is_empty() {
+            return Err(crate::refused!(
+                help = "raise the budget and run 'git parallel run' again to continue",
+                "run stopped launching agents: {budget}; left undone: {}",
+                undone.join(", ")
+            ));
+        }
+    }
     if !s.blocked.is_empty() {
         return Err(crate::refused!(
             help =
@@ -101,7 +117,11 @@ fn outcome(s: &Summary) -> Result<()> {
 }
 
 /// The agent command, the limits and the selection.
-fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Config> {
+fn config(
+    ctx: &Context,
+    env: &crate::workflow::session::Session,
+    began: Instant,
+) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
         .filter(|a| !a.trim().is_empty());
@@ -134,11 +154,46 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
         })?),
         None => None,
     };
+    let deadline = match ctx.args.value(&defs::DEADLINE) {
+        Some(v) => Some(
+            began
+                + parse_duration(v).ok_or_else(|| {
+                    Error::usage(
+                        format!("--deadline takes a duration such as 90s, 30m or 2h, not '{v}'"),
+                        Some(defs::RUN.name),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let budget = Budget {
+        max_cost: dollars(
+            ctx.flag_or_config(&defs::MAX_COST),
+            "--max-cost / parallel.maxCost",
+        )?,
+        task_max_cost: dollars(
+            ctx.repo
+                .settings
+                .get("parallel.taskMaxCost")
+                .map(str::to_string),
+            "parallel.taskMaxCost",
+        )?,
+        deadline,
+    };
     let grace = std::env::var("GIT_PARALLEL_KILL_GRACE")
         .ok()
         .and_then(|v| parse_duration(&v))
         .unwrap_or(Duration::from_secs(GRACE_SECONDS));
     Ok(Config {
+        preset: crate::workflow::presets::find(&agent),
+        prompt: ctx
+            .repo
+            .settings
+            .get("parallel.prompt")
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_string),
+        git_dir: ctx.repo.common_dir.clone(),
+        budget,
         agent,
         jobs,
         test: ctx.args.value(&defs::TEST).map(str::to_string),
@@ -151,6 +206,19 @@ fn config(ctx: &Context, env: &crate::workflow::session::Session) -> Result<Conf
         task_file: env.task_path.clone(),
         on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
     })
+}
+
+/// A budget in US dollars (`2`, `0.5`, `$3`), or a usage error naming `what`.
+fn dollars(v: Option<String>, what: &str) -> Result<Option<f64>> {
+    let Some(v) = v else { return Ok(None) };
+    let n = v.trim().trim_start_matches('$').parse::<f64>().ok();
+    match n.filter(|n| n.is_finite() && *n >= 0.0) {
+        Some(n) => Ok(Some(n)),
+        None => Err(Error::usage(
+            format!("{what} takes an amount in US dollars such as 5 or 0.50, not '{v}'"),
+            Some(defs::RUN.name),
+        )),
+    }
 }
 
 /// A duration: a bare number of seconds (`90`, `0.5`) or what jiff's friendly format reads
@@ -208,6 +276,14 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
             .collect();
         let reason = match sched.unstartable.get(&t.id) {
             Some(why) => why.clone(),
+            None if sched.stopped_by.is_some()
+                && (bs.is_empty() || t.status == Status::InProgress) =>
+            {
+                format!(
+                    "left undone: {}",
+                    sched.stopped_by.clone().unwrap_or_default()
+                )
+            }
             None if bs.is_empty() => format!("status is {}", t.status),
             None => {
                 crate::workflow::readiness::reason(&crate::taskgraph::schedule::Wait::Blocked(bs))
@@ -260,6 +336,14 @@ pub fn summary_text(s: &Summary) -> String {
     }
     for n in &s.not_run {
         let _ = writeln!(t, "Not run: {}: {}", n.id, n.reason);
+    }
+    if let Some(b) = &s.budget_reached {
+        let _ = writeln!(t, "Stopped launching: {b}");
+    }
+    if s.cost_usd.is_some() || s.tokens.is_some() {
+        let cost = s.cost_usd.map_or("unknown".into(), |c| format!("${c:.2}"));
+        let tokens = s.tokens.map_or("unknown".into(), |n| n.to_string());
+        let _ = writeln!(t, "Cost: {cost}, {tokens} tokens reported by the agents.");
     }
     let _ = writeln!(
         t,

@@ -19,9 +19,10 @@ use super::state::{Last, Records};
 use super::sub::Sub;
 use crate::error::Result;
 use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
-use crate::workflow::agent_env::{self, TaskEnv};
+use crate::workflow::agent_env::{self, AgentEnv};
 use crate::workflow::context::Context;
 use crate::workflow::failure::{self, Failure};
+use crate::workflow::presets::Preset;
 
 /// What `run` was told.
 pub struct Config {
@@ -42,6 +43,25 @@ pub struct Config {
     pub task_file: Utf8PathBuf,
     /// What the attempt after a conflict starts from (`parallel.onConflict`).
     pub on_conflict: super::feedback::OnConflict,
+    /// The agent preset `agent` names, if it names one.
+    pub preset: Option<&'static Preset>,
+    /// `parallel.prompt`: the preset's prompt replaced.
+    pub prompt: Option<String>,
+    /// The repository's common git directory (`{gitdir}` of a preset).
+    pub git_dir: Utf8PathBuf,
+    /// The budgets.
+    pub budget: Budget,
+}
+
+/// When run stops launching attempts.
+#[derive(Clone, Debug, Default)]
+pub struct Budget {
+    /// `--max-cost`: the whole run's reported cost, in US dollars.
+    pub max_cost: Option<f64>,
+    /// `parallel.taskMaxCost`: one task's reported cost, every attempt's and run's added up.
+    pub task_max_cost: Option<f64>,
+    /// `--deadline`: when run stops launching and stops its running agents.
+    pub deadline: Option<Instant>,
 }
 
 /// A task whose agent runs.
@@ -69,6 +89,8 @@ pub struct Sched<'a> {
     pub(super) rx: Receiver<Done>,
     pub sink: Sink,
     pub summary: Summary,
+    /// The budget that stopped launching, in words (`None`: none did).
+    pub stopped_by: Option<String>,
 }
 
 impl<'a> Sched<'a> {
@@ -89,6 +111,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            stopped_by: None,
         }
     }
 
@@ -119,8 +142,13 @@ impl<'a> Sched<'a> {
                 self.finish(batch)?;
                 continue;
             }
-            self.relaunch()?;
-            let started = self.start_ready()?;
+            let started = if self.over_budget() {
+                self.again.clear();
+                false
+            } else {
+                self.relaunch()?;
+                self.start_ready()?
+            };
             if self.running.is_empty() && !started && self.again.is_empty() {
                 return Ok(());
             }
@@ -181,6 +209,11 @@ impl<'a> Sched<'a> {
             let Some((id, branch, wt)) = self.again.pop_front() else {
                 break;
             };
+            if let Some(why) = self.task_over_budget(&id) {
+                let failures = self.records.get(&id).map_or(1, |r| r.failures);
+                self.block(&id, failures, &why, &branch, &wt)?;
+                continue;
+            }
             self.launch(&id, branch, wt)?;
         }
         Ok(())
@@ -291,8 +324,8 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
             log: log.to_string(),
         });
-        let spec = Spec {
-            task: TaskEnv {
+        let mut spec = Spec {
+            task: AgentEnv {
                 id: id.into(),
                 name: task.name.clone(),
                 product: self.cfg.product.clone(),
@@ -308,7 +341,14 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            invocation: None,
+            env: crate::txn::taskenv::ports_of(&worktree)
+                .map(|p| p.env())
+                .unwrap_or_default(),
         };
+        if let Some(preset) = self.cfg.preset {
+            self.invocation(preset, &mut spec)?;
+        }
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -319,6 +359,7 @@ impl<'a> Sched<'a> {
         let Some(r) = self.running.remove(&done.id) else {
             return Ok(());
         };
+        self.account(&done);
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
@@ -380,7 +421,7 @@ impl<'a> Sched<'a> {
     }
 
     /// Marks `id` blocked (one transaction), its branch and worktree kept.
-    fn block(
+    pub(super) fn block(
         &mut self,
         id: &str,
         failures: u32,
@@ -432,6 +473,7 @@ impl<'a> Sched<'a> {
                 let Some(r) = self.running.remove(&done.id) else {
                     continue;
                 };
+                self.account(&done);
                 let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
                 if ok {
                     self.records.succeeded(&done.id);

@@ -31,6 +31,12 @@ pub struct Record {
     /// Why the last attempt failed.
     #[serde(default)]
     pub reason: Option<String>,
+    /// The agent's session (a preset's), resumed by the next attempt.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The cost its agents reported, every attempt's added up (`None`: none reported one).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 /// Every task's record, and where they are kept.
@@ -70,6 +76,8 @@ impl Records {
             failures: 0,
             last: Last::Running,
             reason: None,
+            session: None,
+            cost_usd: None,
         })
     }
 
@@ -103,6 +111,17 @@ impl Records {
         if let Some(r) = self.tasks.get_mut(id) {
             r.attempts = r.attempts.saturating_sub(1);
             r.last = Last::Failed;
+        }
+    }
+
+    /// An attempt of `id` ended having used `usage`: its session is kept, its cost added.
+    pub fn used(&mut self, id: &str, usage: &crate::workflow::presets::Usage) {
+        let r = self.entry(id);
+        if usage.session.is_some() {
+            r.session.clone_from(&usage.session);
+        }
+        if let Some(c) = usage.cost_usd {
+            r.cost_usd = Some(r.cost_usd.unwrap_or(0.0) + c);
         }
     }
 

@@ -38,6 +38,8 @@ struct Active {
     /// In progress with no branch here: started on another machine, or the status set by hand.
     elsewhere: bool,
     worktree: Option<Utf8PathBuf>,
+    /// The worktree's port block (`parallel.ports`).
+    ports: Option<crate::txn::taskenv::Ports>,
     /// Changed or untracked files in the worktree (None: no worktree).
     changes: Option<usize>,
     ahead: Option<usize>,
@@ -117,6 +119,9 @@ struct TaskState {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     worktree: Option<Utf8PathBuf>,
+    /// With `worktree`: its block of ports (`parallel.ports`), first to last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports: Option<Vec<u16>>,
     /// With `worktree`: the worktree has uncommitted changes or untracked files.
     #[serde(skip_serializing_if = "Option::is_none")]
     dirty: Option<bool>,
@@ -241,6 +246,9 @@ fn task_state(r: &Row) -> TaskState {
         branch_exists: a.map(|a| a.tip.is_some()),
         elsewhere: a.map(|a| a.elsewhere),
         worktree: a.and_then(|a| a.worktree.clone()),
+        ports: a
+            .and_then(|a| a.ports)
+            .map(|p| (0..p.count).map(|i| p.first.saturating_add(i)).collect()),
         dirty: changes.map(|n| n > 0),
         changes,
         ahead: counts.map(|(ahead, _)| ahead),
@@ -376,6 +384,7 @@ fn inspect(env: &Session, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active
         .iter()
         .find(|w| w.branch.as_deref() == Some(branch.as_str()))
         .map(|w| w.path.clone());
+    let ports = worktree.as_deref().and_then(crate::txn::taskenv::ports_of);
     let (mut ahead, mut behind) = (None, None);
     if let (Some(tip), false) = (tip, env.target_tip.is_null()) {
         if let Some(base) = repo.merge_base(env.target_tip, tip)? {
@@ -388,6 +397,7 @@ fn inspect(env: &Session, t: &Task, worktrees: &[WorktreeInfo]) -> Result<Active
         elsewhere: tip.is_none() && t.status == Status::InProgress,
         tip,
         worktree,
+        ports,
         changes: None,
         ahead,
         behind,
@@ -431,7 +441,18 @@ fn row_cells(env: &Session, r: &Row, is_ready: bool, home: Option<&str>) -> [Cel
         return c;
     }
     c[C_WHERE] = match (&a.worktree, a.tip.is_none()) {
-        (Some(p), false) => Cell::new(short_path(p, &env.ctx.cwd, home), ""),
+        (Some(p), false) => match a.ports {
+            Some(ports) => Cell::new(
+                format!(
+                    "{} (ports {}-{})",
+                    short_path(p, &env.ctx.cwd, home),
+                    ports.first,
+                    ports.first.saturating_add(ports.count.saturating_sub(1))
+                ),
+                "",
+            ),
+            None => Cell::new(short_path(p, &env.ctx.cwd, home), ""),
+        },
         (Some(p), true) => Cell::new(
             format!("(branch missing) {}", short_path(p, &env.ctx.cwd, home)),
             "31",
