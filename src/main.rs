@@ -44,6 +44,10 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The watchdog `run` starts (src/commands/run/watchdog.rs) is this binary too.
+    if let Some(grace) = std::env::var_os(commands::run::watchdog::ENV) {
+        std::process::exit(commands::run::watchdog::serve(&grace));
+    }
     let code = match real_main() {
         Ok(()) => 0,
         Err(e) => report(e),

@@ -19,6 +19,7 @@ mod readonly;
 mod remote;
 mod run;
 mod run_feedback;
+mod run_procs;
 mod safety;
 mod snapshots;
 mod start;

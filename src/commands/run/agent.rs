@@ -29,6 +29,8 @@ pub struct Spec {
     pub invocation: Option<Invocation>,
     /// More variables for the agent (its port block).
     pub env: Vec<(String, String)>,
+    /// Ends the agent's process group if run dies.
+    pub watchdog: Option<Arc<super::watchdog::Watchdog>>,
 }
 
 /// A preset agent's command line, run without a shell; its standard output is kept in
@@ -193,55 +195,76 @@ fn usage_of(spec: &Spec) -> Usage {
     inv.output.parse(&text)
 }
 
-/// Waits for the agent, stopping it on timeout or when `stop` is set.
+/// Waits for the agent, stopping it on timeout or when `stop` is set. Whatever the agent
+/// left running in its process group is ended with the attempt, before run lands, parks or
+/// reuses the worktree.
 fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
     let began = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return match (status.code(), status.signal()) {
-                    (Some(c), _) => Exit::Code(c),
-                    (None, Some(s)) => Exit::Signal(s),
-                    (None, None) => Exit::Code(1),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Exit::CannotRun(e.to_string()),
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    if let Some(w) = &spec.watchdog {
+        w.watch(pgid);
+    }
+    let exit = loop {
+        match super::group::exited(pgid) {
+            Some(true) => break None,
+            Some(false) => {}
+            // Cannot wait without reaping: reap, then end the group all the same.
+            None => match child.try_wait() {
+                Ok(Some(_)) => break None,
+                Ok(None) => {}
+                Err(e) => break Some(Exit::CannotRun(e.to_string())),
+            },
         }
         let timed_out = spec.timeout.is_some_and(|t| began.elapsed() >= t);
         if timed_out || stop.load(Ordering::SeqCst) {
-            terminate(&mut child, spec.grace);
-            return if timed_out {
+            terminate(pgid, &mut child, spec.grace);
+            break Some(if timed_out {
                 Exit::TimedOut
             } else {
                 Exit::Stopped
-            };
+            });
         }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    super::group::end(pgid, spec.grace);
+    if let Some(w) = &spec.watchdog {
+        w.unwatch(pgid);
+    }
+    let status = child.wait();
+    if let Some(exit) = exit {
+        return exit;
+    }
+    match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(c), _) => Exit::Code(c),
+            (None, Some(s)) => Exit::Signal(s),
+            (None, None) => Exit::Code(1),
+        },
+        Err(e) => Exit::CannotRun(e.to_string()),
     }
 }
 
-/// SIGTERM to the agent's process group, SIGKILL after `grace` if it is still there.
-fn terminate(child: &mut Child, grace: Duration) {
-    let Ok(pgid) = i32::try_from(child.id()) else {
+/// SIGTERM to the agent's process group; waits up to `grace` for its leader to exit (the
+/// caller then ends what is left of the group and reaps it).
+fn terminate(pgid: i32, child: &mut Child, grace: Duration) {
+    if pgid <= 1 {
         let _ = child.kill();
-        let _ = child.wait();
         return;
-    };
+    }
     // SAFETY: kill(2) on the agent's own process group (made with process_group(0)).
     unsafe {
         libc::kill(-pgid, libc::SIGTERM);
     }
     let until = Instant::now() + grace;
     while Instant::now() < until {
-        if matches!(child.try_wait(), Ok(Some(_))) {
+        if super::group::exited(pgid) != Some(false) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: as above; whatever is left of the group is killed.
+    // SAFETY: as above; whatever is left of the group is killed (the leader is not reaped
+    // yet, so the group id is still this group's).
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
-    let _ = child.wait();
 }

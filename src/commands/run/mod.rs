@@ -16,12 +16,15 @@ mod budget;
 pub mod display;
 pub mod events;
 mod feedback;
+mod group;
 mod landing;
+mod lock;
 pub mod schedule;
 pub mod state;
 pub mod sub;
 #[cfg(test)]
 mod tests;
+pub mod watchdog;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -42,6 +45,8 @@ const GRACE_SECONDS: u64 = 5;
 pub fn run(ctx: &Context) -> Result<()> {
     let began = Instant::now();
     crate::txn::interrupt::install();
+    // One run per repository: a second one would run a second agent in every worktree.
+    let _lock = lock::acquire(&crate::workflow::agent_env::run_dir(&ctx.repo))?;
     let sub = sub::Sub::new(ctx)?;
     if let Some(op) = sub.settle(ctx)? {
         crate::workflow::report::text_note(

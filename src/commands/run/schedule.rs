@@ -91,6 +91,8 @@ pub struct Sched<'a> {
     pub summary: Summary,
     /// The budget that stopped launching, in words (`None`: none did).
     pub stopped_by: Option<String>,
+    /// Ends the agents' process groups if run dies (started with the first agent).
+    pub(super) watchdog: Option<Arc<super::watchdog::Watchdog>>,
 }
 
 impl<'a> Sched<'a> {
@@ -111,6 +113,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            watchdog: None,
             stopped_by: None,
         }
     }
@@ -345,6 +348,7 @@ impl<'a> Sched<'a> {
             env: crate::txn::taskenv::ports_of(&worktree)
                 .map(|p| p.env())
                 .unwrap_or_default(),
+            watchdog: self.watchdog_handle(),
         };
         if let Some(preset) = self.cfg.preset {
             self.invocation(preset, &mut spec)?;
@@ -352,6 +356,14 @@ impl<'a> Sched<'a> {
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
+    }
+
+    /// The watchdog, started with the first agent.
+    fn watchdog_handle(&mut self) -> Option<Arc<super::watchdog::Watchdog>> {
+        if self.watchdog.is_none() {
+            self.watchdog = super::watchdog::Watchdog::start(self.cfg.grace).map(Arc::new);
+        }
+        self.watchdog.clone()
     }
 
     /// An agent ended.
