@@ -22,6 +22,7 @@ mod lock;
 pub mod schedule;
 pub mod state;
 pub mod sub;
+mod tally;
 #[cfg(test)]
 mod tests;
 pub mod watchdog;
@@ -63,7 +64,11 @@ pub fn run(ctx: &Context) -> Result<()> {
         critical_path_minutes: critical_path(&tf.graph).minutes,
         ..Summary::default()
     };
+    let jobs = cfg.jobs;
     let mut sched = Sched::new(ctx, cfg, sub, env.target.clone());
+    sched
+        .sink
+        .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.blocked = std::mem::take(&mut sched.summary.blocked);
@@ -350,15 +355,22 @@ pub fn summary_text(s: &Summary) -> String {
         let tokens = s.tokens.map_or("unknown".into(), |n| n.to_string());
         let _ = writeln!(t, "Cost: {cost}, {tokens} tokens reported by the agents.");
     }
+    // Without estimates there is no plan to compare with.
+    let plan = if s.sequential_minutes == 0 && s.critical_path_minutes == 0 {
+        String::new()
+    } else {
+        format!(
+            " (plan: {} min sequential, {} min critical path)",
+            s.sequential_minutes, s.critical_path_minutes
+        )
+    };
     let _ = writeln!(
         t,
-        "{} agent attempt{} in {}m{:02}s (plan: {} min sequential, {} min critical path).",
+        "{} agent attempt{} in {}m{:02}s{plan}.",
         s.attempts,
         if s.attempts == 1 { "" } else { "s" },
         s.wall_seconds / 60,
         s.wall_seconds % 60,
-        s.sequential_minutes,
-        s.critical_path_minutes
     );
     t
 }

@@ -104,3 +104,17 @@ fn records_count_attempts_and_failures_and_survive_a_reload() {
     assert!(again.get("A").is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn without_estimates_the_summary_compares_with_no_plan() {
+    let s = Summary {
+        completed: vec!["A".into()],
+        attempts: 1,
+        wall_seconds: 5,
+        ..Summary::default()
+    };
+    assert_eq!(
+        summary_text(&s),
+        "Completed: A\n1 agent attempt in 0m05s.\n"
+    );
+}
