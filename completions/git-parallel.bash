@@ -85,7 +85,7 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	retry) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -94,7 +94,7 @@ __git_parallel_flags ()
 	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	undo) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	exec) echo "--jobs= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	exec) echo "--jobs= --sandbox= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	generate) echo "--output= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -123,6 +123,7 @@ __git_parallel_value ()
 	run:--timeout) __git_parallel_nothing ;;
 	run:--max-cost) __git_parallel_nothing ;;
 	run:--deadline) __git_parallel_nothing ;;
+	run:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
 	abort:--remote) __git_parallel_nothing ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
 	fail:--remote) __git_parallel_nothing ;;
@@ -130,6 +131,7 @@ __git_parallel_value ()
 	approve:--remote) __git_parallel_nothing ;;
 	join:--remote) __git_parallel_nothing ;;
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
+	exec:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
 	generate:-o|generate:--output) __git_parallel_files -f "$3" ;;
 	*) return 1 ;;
 	esac
@@ -165,7 +167,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|-m|--reason|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|-o|--output) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

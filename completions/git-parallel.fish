@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline -m --reason -o --output
+                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason -o --output
                     set skip 1
                 case '-*'
                 case '*'
@@ -152,6 +152,7 @@ complete -c git-parallel -n '__git_parallel_using run' -l test -r -f -a '(__fish
 complete -c git-parallel -n '__git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
 complete -c git-parallel -n '__git_parallel_using run' -l max-cost -r -f -d 'stop launching agents once they reported USD dollars'
 complete -c git-parallel -n '__git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
+complete -c git-parallel -n '__git_parallel_using run' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git-parallel -n '__git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git-parallel -n '__git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
@@ -177,6 +178,7 @@ complete -c git-parallel -n '__git_parallel_using recover' -l continue -d 'compl
 complete -c git-parallel -n '__git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using gc' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using exec' -s j -l jobs -r -f -d 'run at most N commands at once (default: number of CPUs)'
+complete -c git-parallel -n '__git_parallel_using exec' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git-parallel -n '__git_parallel_positional exec \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git-parallel -n '__git_parallel_after_dashdash exec 0' -f -a '(__fish_complete_command)'
 complete -c git-parallel -n '__git_parallel_after_dashdash exec \'*\'' -F
@@ -239,6 +241,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l timeout -r -f -d 'fail an agent attempt that runs longer than DURATION'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l max-cost -r -f -d 'stop launching agents once they reported USD dollars'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
@@ -264,6 +267,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using gc' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using exec' -s j -l jobs -r -f -d 'run at most N commands at once (default: number of CPUs)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using exec' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional exec \'*\'' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_dashdash exec 0' -f -a '(__fish_complete_command)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_dashdash exec \'*\'' -F

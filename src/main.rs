@@ -26,6 +26,7 @@ mod error;
 mod git;
 mod parallel_map;
 mod progress;
+mod sandbox;
 mod taskgraph;
 mod time;
 mod txn;

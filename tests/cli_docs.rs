@@ -562,6 +562,25 @@ fn fish_completes_commands_flags_and_task_ids() {
 
 // ---- install-docs on a fresh HOME ------------------------------------------------------------
 
+/// README's quick start installs the man page before anything else runs, so `git parallel
+/// --help` (which git turns into `man git-parallel`) works right after it.
+#[test]
+fn the_quick_start_installs_the_manual() {
+    let readme = std::fs::read_to_string(source_tree().join("README.md")).unwrap();
+    let quick = readme
+        .split("## Quick start")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.lines().next())
+        .expect("README has a quick start command");
+    let install = quick.find("cargo install").expect(quick);
+    let docs = quick.find("git parallel install-docs").expect(quick);
+    assert!(install < docs, "{quick}");
+    if let Some(demo) = quick.find("git parallel demo") {
+        assert!(docs < demo, "{quick}");
+    }
+}
+
 /// `cargo install` into a fresh HOME (the binary copied to ~/.cargo/bin), then
 /// `git parallel install-docs`: man, bash, fish and zsh find what it wrote with no other setup
 /// (zsh: the one fpath line it asks for).
@@ -602,6 +621,18 @@ fn install_docs_work_on_a_fresh_home() {
         assert!(
             stdout(&out).contains("GIT-PARALLEL(1)"),
             "git help parallel: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        // What a user types right after README's quick start: git turns it into `man
+        // git-parallel`, which finds the page install-docs wrote.
+        let out = run(fresh("git")
+            .args(["parallel", "--help"])
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat"));
+        assert!(
+            out.status.success() && stdout(&out).contains("GIT-PARALLEL(1)"),
+            "git parallel --help: {}{}",
             stdout(&out),
             stderr(&out)
         );

@@ -8,9 +8,11 @@
 //! `refs/parallel/backup/<id>-wip`.
 //!
 
+use crate::taskgraph::display::safe;
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::cli::defs;
@@ -249,7 +251,7 @@ fn work_problems(env: &Session, t: &Target) -> Vec<String> {
         ));
     }
     if !t.changes.is_empty() {
-        let shown: Vec<&str> = t.changes.iter().take(5).map(String::as_str).collect();
+        let shown: Vec<Cow<'_, str>> = t.changes.iter().take(5).map(|c| safe(c)).collect();
         let more = if t.changes.len() > shown.len() {
             ", …"
         } else {
@@ -265,7 +267,7 @@ fn work_problems(env: &Session, t: &Target) -> Vec<String> {
         ));
     }
     if !t.submodules.is_empty() {
-        let paths: Vec<&str> = t.submodules.iter().map(|s| s.path.as_str()).collect();
+        let paths: Vec<Cow<'_, str>> = t.submodules.iter().map(|s| safe(&s.path)).collect();
         problems.push(format!(
             "{}: worktree {} has initialised submodules ({}) whose repositories are inside it and would be removed with it",
             t.id,

@@ -107,10 +107,26 @@ pub fn run(ctx: &Context) -> Result<()> {
     let jobs_max = jobs_limit(ctx)?;
     let env = Session::load_readonly(ctx)?;
     let jobs = select(&env)?;
+    let sandbox = Sandbox {
+        policy: crate::sandbox::Policy::load(
+            &ctx.repo,
+            ctx.args.value(&defs::SANDBOX),
+            crate::sandbox::Mode::Auto,
+        )?,
+        tmp: crate::txn::state_dir(&ctx.repo).join("exec").join("tmp"),
+    };
     let outcomes = if jobs.is_empty() {
         Vec::new()
     } else {
-        run_all(&jobs, argv, jobs_max, ctx.out)
+        if sandbox.policy.active() {
+            report::text_note(
+                &ctx.out,
+                format_args!("{}", sandbox.policy.describe("commands")),
+            );
+        } else if sandbox.policy.mode != crate::sandbox::Mode::Off {
+            output::warning(format_args!("{}", sandbox.policy.describe("commands")));
+        }
+        run_all(&jobs, argv, jobs_max, ctx.out, &sandbox)
     };
     let report = Executed::new(&jobs, &outcomes, argv, ctx.out);
     report::emit(&ctx.out, "exec", &report);
@@ -241,11 +257,23 @@ fn skipped(env: &Session, t: &Task) -> Result<()> {
     Ok(())
 }
 
+/// Whether the commands run confined, and where their private TMPDIRs go (`<tmp>/<ID>`).
+struct Sandbox {
+    policy: crate::sandbox::Policy,
+    tmp: Utf8PathBuf,
+}
+
 /// Colours cycled over the task prefixes.
 const PREFIX_COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 /// Runs every job with at most `limit` at once; outcomes in job order.
-fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outcome> {
+fn run_all(
+    jobs: &[Job],
+    argv: &[String],
+    limit: usize,
+    out: Output,
+    sandbox: &Sandbox,
+) -> Vec<Outcome> {
     let width = jobs.iter().map(|j| j.id.len()).max().unwrap_or(0) + 2;
     let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
     crate::parallel_map::map_bounded(&indexed, limit, |&(i, job)| {
@@ -256,7 +284,7 @@ fn run_all(jobs: &[Job], argv: &[String], limit: usize, out: Output) -> Vec<Outc
             out_prefix: paint(out.color, color, &prefix),
             err_prefix: paint(out.color_err, color, &prefix),
         };
-        run_one(job, argv, &sink)
+        run_one(job, argv, &sink, sandbox)
     })
 }
 
@@ -319,8 +347,22 @@ impl Sink {
     }
 }
 
-fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
+fn run_one(job: &Job, argv: &[String], sink: &Sink, sandbox: &Sandbox) -> Outcome {
     let started = Instant::now();
+    let tmp = sandbox.tmp.join(&job.id);
+    let outcome = run_confined(job, argv, sink, &sandbox.policy, &tmp, started);
+    crate::sandbox::remove_tmp(&tmp);
+    outcome
+}
+
+fn run_confined(
+    job: &Job,
+    argv: &[String],
+    sink: &Sink,
+    policy: &crate::sandbox::Policy,
+    tmp: &camino::Utf8Path,
+    started: Instant,
+) -> Outcome {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .current_dir(job.worktree.as_std_path())
@@ -335,6 +377,15 @@ fn run_one(job: &Job, argv: &[String], sink: &Sink) -> Outcome {
     // The task's port block (parallel.ports), as its agent and postStart see it.
     if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
         cmd.envs(p.env());
+    }
+    if let Err(e) = policy.confine(&mut cmd, &job.worktree, tmp, &[]) {
+        return Outcome {
+            status: Err(format!("cannot sandbox it: {e:?}")),
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            elapsed: started.elapsed(),
+            not_found: false,
+        };
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,

@@ -5,6 +5,7 @@
 //! Which branches are merged is src/commands/mergeable.rs; merging them in memory, and the
 //! refusal on conflicts, src/commands/merge.rs.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -178,7 +179,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
         if !dirty.is_empty() {
             problems.push(format!(
                 "the main worktree has uncommitted changes (commit or stash them):\n      {}",
-                dirty.join("\n      ")
+                dirty
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
             // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
             // task states; committing is the way on.
@@ -209,7 +214,11 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
                 env.show(wt),
-                lines.join("\n      ")
+                lines
+                    .iter()
+                    .map(|l| safe(l))
+                    .collect::<Vec<_>>()
+                    .join("\n      ")
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {
@@ -244,8 +253,9 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
                 || env.task_rel.as_deref() == Some(f.as_str());
             if !inside {
                 outside.push(format!(
-                    "{}: {f} is outside its produces/shared_files paths",
-                    c.id
+                    "{}: {} is outside its produces/shared_files paths",
+                    c.id,
+                    safe(f)
                 ));
             }
         }
@@ -255,7 +265,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
             for f in a.files.iter().filter(|f| b.files.contains(f)) {
                 report::text_note(
                     &env.ctx.out,
-                    format_args!("{} and {} both changed {f}", a.id, b.id),
+                    format_args!("{} and {} both changed {}", a.id, b.id, safe(f)),
                 );
             }
         }

@@ -8,9 +8,11 @@
 //! `parallel.maxRetries` (default 3) times, retry refuses, records `status: blocked` (committed)
 //! and exits 1.
 
+use crate::taskgraph::display::safe;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::cli::defs;
@@ -178,7 +180,7 @@ impl Attempt {
                 problems.push(format!(
                     "its worktree {shown} has uncommitted or untracked changes ({}); commit them (they are kept \
                      with the old branch) or stash them",
-                    changes.join(", ")
+                    changes.iter().map(|c| safe(c)).collect::<Vec<_>>().join(", ")
                 ));
             }
         }
@@ -192,7 +194,7 @@ fn submodule_problem(env: &Session, w: &WorktreeInfo) -> Result<Option<String>> 
     if subs.is_empty() {
         return Ok(None);
     }
-    let paths: Vec<&str> = subs.iter().map(|s| s.path.as_str()).collect();
+    let paths: Vec<Cow<'_, str>> = subs.iter().map(|s| safe(&s.path)).collect();
     let shown = env.show(&w.path);
     Ok(Some(format!(
         "worktree {shown} has initialised submodules ({}) whose repositories would be removed with it; \

@@ -81,6 +81,7 @@ pub const KEYS: &[&str] = &[
     "parallel.product",
     "parallel.remote",
     "parallel.reuseWorktrees",
+    "parallel.sandbox",
     "parallel.target",
     "parallel.taskMaxCost",
     "parallel.tasks",
@@ -90,7 +91,8 @@ pub const KEYS: &[&str] = &[
 
 /// The `parallel.*` settings of one command run: every key's value read once from the
 /// repository's configuration (the last value wins; `git -c` included), parsed on demand by the
-/// typed accessors below. Multi-valued keys (`parallel.copy`) keep every value.
+/// typed accessors below. Multi-valued keys (`parallel.copy`, `parallel.sandboxWritable`) keep
+/// every value.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
     values: std::collections::BTreeMap<&'static str, String>,
@@ -99,10 +101,12 @@ pub struct Settings {
     /// `parallel.setupKey`: the files whose contents decide whether postStart runs again in a
     /// reused worktree.
     pub setup_key: Vec<String>,
+    /// `parallel.sandboxWritable`: more paths a sandboxed command may write.
+    pub sandbox_writable: Vec<String>,
 }
 
 impl Settings {
-    /// Reads every key of [`KEYS`] (and `parallel.copy`) from `snapshot`.
+    /// Reads every key of [`KEYS`] (and the multi-valued ones) from `snapshot`.
     pub(super) fn read(repo: &gix::Repository) -> Settings {
         let snapshot = repo.config_snapshot();
         let values = KEYS
@@ -121,6 +125,7 @@ impl Settings {
             values,
             copy: all("parallel.copy"),
             setup_key: all("parallel.setupKey"),
+            sandbox_writable: all("parallel.sandboxWritable"),
         }
     }
 
@@ -329,15 +334,17 @@ mod tests {
             )
             .filter(|k| k.starts_with("parallel."))
             .collect();
-        for k in super::KEYS
-            .iter()
-            .chain(&["parallel.copy", "parallel.setupKey"])
-        {
+        let multi = [
+            "parallel.copy",
+            "parallel.setupKey",
+            "parallel.sandboxWritable",
+        ];
+        for k in super::KEYS.iter().chain(&multi) {
             assert!(documented.contains(k), "{k} is read but not documented");
         }
         for k in &documented {
             assert!(
-                super::KEYS.contains(k) || *k == "parallel.copy" || *k == "parallel.setupKey",
+                super::KEYS.contains(k) || multi.contains(k),
                 "{k} is documented but not read into Settings"
             );
         }

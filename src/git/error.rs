@@ -61,6 +61,13 @@ pub enum Error {
         source: Source,
     },
 
+    /// The repository's `reference-transaction` hook refused a ref transaction.
+    #[error("the repository's reference-transaction hook refused to update {names}")]
+    #[diagnostic(help(
+        "nothing was changed by it; see the hook's message above (or core.hooksPath's reference-transaction)"
+    ))]
+    HookRefused { names: String },
+
     #[error("invalid ref name {name}: {source}")]
     BadRefName { name: String, source: Source },
 
@@ -111,7 +118,10 @@ impl Error {
 
     /// The operation was refused (exit 1: someone else moved a ref, no identity), not broken.
     pub fn refused(&self) -> bool {
-        matches!(self, Error::RefsChanged { .. } | Error::NoIdentity)
+        matches!(
+            self,
+            Error::RefsChanged { .. } | Error::NoIdentity | Error::HookRefused { .. }
+        )
     }
 }
 

@@ -1,5 +1,6 @@
-//! The repository facade: reads and ref transactions through gix, the git CLI (`cli`) for
-//! worktrees and checkouts of the main worktree. Nothing else in the crate touches git directly.
+//! The repository facade: reads and ref transactions through gix (the repository's
+//! `reference-transaction` hook run around each, `hooks`), the git CLI (`cli`) for worktrees and
+//! checkouts of the main worktree. Nothing else in the crate touches git directly.
 //!
 //! Layer: a leaf. May import only `error` and `output`.
 
@@ -7,6 +8,7 @@ pub mod cli;
 mod config;
 pub use config::Settings;
 mod error;
+mod hooks;
 pub mod remote;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -282,7 +284,7 @@ impl Repo {
                 deref: via_head,
             });
         }
-        self.gix.edit_references(edits).map_err(|e| {
+        let refs_changed = |e: gix::Error| {
             let mut chain = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
@@ -296,8 +298,59 @@ impl Repo {
                 chain,
                 source: Box::new(e),
             }
-        })?;
+        };
+        let Some(hook) = hooks::RefHook::find(self, updates)? else {
+            self.gix.edit_references(edits).map_err(refs_changed)?;
+            return Ok(());
+        };
+        // As git does: the hook sees the transaction prepared (the refs locked and checked)
+        // and may refuse it; then committed, or aborted.
+        let committer = self
+            .gix
+            .committer()
+            .transpose()
+            .map_err(|e| Error::gix("cannot read the committer identity for the reflog", e))?;
+        let prepared = self
+            .gix
+            .refs
+            .transaction()
+            .prepare(
+                edits,
+                self.lock_wait("core.filesRefLockTimeout", 100),
+                self.lock_wait("core.packedRefsTimeout", 1000),
+            )
+            .map_err(refs_changed)?;
+        if !hook.run("prepared")? {
+            drop(prepared);
+            hook.run("aborted")?;
+            let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
+            return Err(Error::HookRefused {
+                names: names.join(", "),
+            });
+        }
+        if let Err(e) = prepared.commit(committer) {
+            hook.run("aborted")?;
+            return Err(refs_changed(e));
+        }
+        hook.run("committed")?;
         Ok(())
+    }
+
+    /// How long to wait for a ref lock (`core.filesRefLockTimeout`, `core.packedRefsTimeout`,
+    /// in milliseconds, as git reads them: 0 fails at once, negative waits for ever).
+    fn lock_wait(&self, key: &str, default_ms: i64) -> gix::lock::acquire::Fail {
+        use gix::lock::acquire::Fail;
+        let ms = self
+            .gix
+            .config_snapshot()
+            .integer(key)
+            .unwrap_or(default_ms);
+        match u64::try_from(ms) {
+            Ok(0) => Fail::Immediately,
+            Ok(ms) => Fail::AfterDurationWithBackoff(std::time::Duration::from_millis(ms)),
+            // About a year: for ever, in practice.
+            Err(_) => Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(1 << 25)),
+        }
     }
 
     // ---- objects ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! Showing task-file text safely: the one place that decides how untrusted text (names,
-//! descriptions, ids, paths, values echoed in messages) reaches a terminal, and the shell quoting
+//! descriptions, ids, paths, values echoed in messages, and every file name any command prints:
+//! those of the agents' commits, conflicts, worktree listings) reaches a terminal, and the shell quoting
 //! of values substituted into command templates (`parallel.launch`).
 //!
 //! - [`safe`] escapes control characters (C0, DEL, C1 — so no ESC/OSC/BEL sequences), Unicode

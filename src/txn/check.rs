@@ -2,6 +2,7 @@
 //! steps after the commit point able to run) and after it (the repository in the state the
 //! journal says it should be in).
 
+use crate::taskgraph::display::safe;
 use std::collections::BTreeMap;
 
 use camino::Utf8Path;
@@ -179,9 +180,11 @@ impl Differences {
         for (path, (want, other)) in &x.files {
             let cur = std::fs::read_to_string(path).unwrap_or_default();
             if cur == *other && want != other {
-                self.ours.push(format!("{path} was not restored"));
+                self.ours
+                    .push(format!("{} was not restored", safe(path.as_str())));
             } else if cur != *want {
-                self.foreign.push(format!("{path} was changed meanwhile"));
+                self.foreign
+                    .push(format!("{} was changed meanwhile", safe(path.as_str())));
             }
         }
     }

@@ -81,8 +81,7 @@ pub fn ensure_no_pending(repo: &Repo) -> Result<()> {
             .iter()
             .filter(|s| s.state == StepState::Done)
             .count();
-        let alive = lock::owner(&dir.join("lock"))
-            .is_some_and(|(pid, _)| lock::pid_alive(pid) && pid == j.pid);
+        let alive = lock::live_owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == j.pid);
         if alive {
             return Err(Error::Running {
                 pid: j.pid,

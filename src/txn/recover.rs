@@ -17,9 +17,8 @@ pub fn recover(repo: &Repo, complete: bool) -> Result<Recovered> {
     let Some(mut journal) = Journal::load(&dir)? else {
         return Err(Error::NothingToRecover);
     };
-    if lock::pid_alive(journal.pid)
-        && journal.pid != std::process::id()
-        && lock::owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == journal.pid)
+    if journal.pid != std::process::id()
+        && lock::live_owner(&dir.join("lock")).is_some_and(|(pid, _)| pid == journal.pid)
     {
         return Err(Error::StillRunning {
             summary: journal.summary,
@@ -83,7 +82,11 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
                 if !lines.is_empty() {
                     problems.push(format!(
                         "{path} has uncommitted or untracked changes:\n      {}",
-                        lines.join("\n      ")
+                        lines
+                            .iter()
+                            .map(|l| crate::taskgraph::display::safe(l))
+                            .collect::<Vec<_>>()
+                            .join("\n      ")
                     ));
                 }
             }

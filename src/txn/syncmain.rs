@@ -267,7 +267,11 @@ fn put_back(repo: &Repo, wt: &Utf8Path, changes: &[Change], at_to: bool) -> Resu
         return Err(crate::refused!(
             help = "commit, stash or move these changes away, then run the command again",
             "cannot update the main worktree: these files have changes not made by git-parallel:\n  {}",
-            foreign.join("\n  ")
+            foreign
+                .iter()
+                .map(|f| crate::taskgraph::display::safe(f))
+                .collect::<Vec<_>>()
+                .join("\n  ")
         ));
     }
     for rel in &delete {

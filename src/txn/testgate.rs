@@ -73,7 +73,7 @@ pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Res
     crate::output::testing(short(commit), command, dir.as_str());
     let run = spawn_test(repo, command, dir);
     let removed = remove_temp_worktree(repo, dir);
-    let run = run.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
+    let run = run?;
     removed?;
     Ok(run)
 }
@@ -82,23 +82,42 @@ pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Res
 /// through our handler, which passes it on, and the rollback runs after it ended), its output
 /// (stdout and stderr through one pipe) streamed to our stderr — stdout stays parseable — or
 /// with -q kept back and shown only if it fails; the last lines are kept either way.
-fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> std::io::Result<TestRun> {
-    let (reader, writer) = std::io::pipe()?;
+fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
+    let pipe_err =
+        |e: std::io::Error| crate::fatal!("cannot make a pipe for the test `{command}`: {e}");
+    let (reader, writer) = std::io::pipe().map_err(pipe_err)?;
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
-        .stdout(writer.try_clone()?)
+        .stdout(writer.try_clone().map_err(pipe_err)?)
         .stderr(writer)
         .process_group(0);
     if let Some(p) = super::taskenv::gate_ports(repo) {
         cmd.envs(p.env());
     }
     crate::git::cli::die_with_parent(&mut cmd);
-    let mut child = cmd.spawn()?;
+    // The test is confined like an agent when parallel.sandbox says so (run passes its own
+    // choice on; a finish typed by the user leaves the user's own test unconfined unless it is
+    // set): its private TMPDIR beside its worktree, removed with it.
+    let tmp = Utf8PathBuf::from(format!("{dir}.tmp"));
+    let confined = crate::sandbox::Policy::load(repo, None, crate::sandbox::Mode::Off)
+        .and_then(|policy| policy.confine(&mut cmd, dir, &tmp, &[]));
+    if let Err(e) = confined {
+        crate::sandbox::remove_tmp(&tmp);
+        return Err(e);
+    }
+    let spawned = cmd.spawn();
     // Our copies of the pipe's write end go with the command, so the reader sees the end.
     drop(cmd);
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            crate::sandbox::remove_tmp(&tmp);
+            return Err(crate::fatal!("cannot run the test `{command}`: {e}"));
+        }
+    };
     let quiet = crate::output::quiet();
     let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
     let pump = {
@@ -108,7 +127,8 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> std::io::Result<Tes
     super::interrupt::set_test_group(child.id() as i32);
     let status = child.wait();
     super::interrupt::set_test_group(0);
-    let status = status?;
+    crate::sandbox::remove_tmp(&tmp);
+    let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     // A process the test left behind may hold the pipe open: its output is not waited for.
     let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while !pump.is_finished() && std::time::Instant::now() < until {

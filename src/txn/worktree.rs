@@ -48,7 +48,7 @@ fn canon(p: &Utf8Path) -> Utf8PathBuf {
 }
 
 /// The admin dir a worktree's `.git` file names, if it is a file of the form `gitdir: X`.
-fn dotgit_target(path: &Utf8Path) -> Option<Utf8PathBuf> {
+pub(crate) fn dotgit_target(path: &Utf8Path) -> Option<Utf8PathBuf> {
     let text = std::fs::read_to_string(path.join(".git")).ok()?;
     let target = text.trim().strip_prefix("gitdir:")?.trim();
     let t = Utf8PathBuf::from(target);
@@ -308,7 +308,11 @@ fn problems_of(
     if !lines.is_empty() {
         problems.push(format!(
             "{path} has uncommitted or untracked changes:\n      {}",
-            lines.join("\n      ")
+            lines
+                .iter()
+                .map(|l| crate::taskgraph::display::safe(l))
+                .collect::<Vec<_>>()
+                .join("\n      ")
         ));
     }
     problems.extend(submodules);

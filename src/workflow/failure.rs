@@ -99,7 +99,7 @@ impl Failure {
         if !self.files.is_empty() {
             let _ = writeln!(t, "files:");
             for f in &self.files {
-                let _ = writeln!(t, "  {f}");
+                let _ = writeln!(t, "  {}", crate::taskgraph::display::safe(f));
             }
         }
         if let Some(w) = &self.with {

@@ -2,6 +2,7 @@
 //! changes): one merge after the other, each on the previous, with the merge messages; and
 //! the refusal that names the conflicts and how to reproduce each one in its worktree.
 
+use crate::taskgraph::display::safe;
 use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
@@ -190,7 +191,7 @@ pub(crate) fn refuse_conflicts(env: &Session, candidates: &[Candidate], merged: 
             short_branch(&c.branch)
         ));
         for f in files {
-            lines.push(format!("    {f}"));
+            lines.push(format!("    {}", safe(f)));
         }
         let wt = c
             .worktree

@@ -62,6 +62,9 @@ pub struct Preset {
     pub handoff: &'static str,
     /// The CLI version the entry was checked against.
     pub checked: &'static str,
+    /// Where the CLI keeps its sessions and settings, relative to $HOME: writable in the
+    /// sandbox when they exist (besides `{history}` files, which are always).
+    pub state: &'static [&'static str],
 }
 
 /// The prompt of the protocol: the orchestrator command, then the brief.
@@ -103,6 +106,7 @@ pub static PRESETS: &[Preset] = &[
         launch: "cd {worktree} && claude {handoff}",
         handoff: "/orchestrator Execute task {id}",
         checked: "Claude Code 2.0",
+        state: &[".claude", ".claude.json"],
     },
     Preset {
         name: "codex",
@@ -133,6 +137,7 @@ pub static PRESETS: &[Preset] = &[
         launch: "cd {worktree} && codex {handoff}",
         handoff: "Execute task {id}",
         checked: "Codex CLI 0.46",
+        state: &[".codex"],
     },
     Preset {
         name: "gemini",
@@ -165,6 +170,7 @@ pub static PRESETS: &[Preset] = &[
         launch: "cd {worktree} && gemini -i {handoff}",
         handoff: "Execute task {id}",
         checked: "Gemini CLI 0.9",
+        state: &[".gemini"],
     },
     Preset {
         name: "aider",
@@ -200,6 +206,7 @@ pub static PRESETS: &[Preset] = &[
         launch: "cd {worktree} && aider",
         handoff: "",
         checked: "aider 0.86",
+        state: &[".aider"],
     },
     Preset {
         name: "opencode",
@@ -222,6 +229,11 @@ pub static PRESETS: &[Preset] = &[
         launch: "cd {worktree} && opencode",
         handoff: "",
         checked: "opencode 1.0",
+        state: &[
+            ".local/share/opencode",
+            ".local/state/opencode",
+            ".cache/opencode",
+        ],
     },
 ];
 

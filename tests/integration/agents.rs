@@ -84,6 +84,15 @@ fn run(
     let mut c: Command = r.cmd();
     c.env("PATH", path)
         .env("REC", r.base().join("rec"))
+        // The stand-ins record what they got outside the worktree: a path the sandbox lets
+        // them write.
+        .env(
+            "GIT_CONFIG_PARAMETERS",
+            format!(
+                "'parallel.sandboxWritable'='{}'",
+                r.base().join("rec").display()
+            ),
+        )
         .env("GIT_PARALLEL_KILL_GRACE", "1")
         .args(["run", "--json", "--agent", agent])
         .args(extra);
@@ -394,8 +403,11 @@ fn start_shows_the_block_in_status_and_exec_and_post_start_see_it() {
     };
     assert_eq!(ports("A"), serde_json::json!([42000, 42001]), "{doc:#}");
     assert_eq!(ports("B"), serde_json::json!([42002, 42003]));
+    // The worktrees are made in parallel: their postStart lines may come in either order.
     let post = std::fs::read_to_string(rec.join("post-start")).unwrap();
-    assert_eq!(post, "42000 42001\n42002 42003\n");
+    let mut lines: Vec<&str> = post.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["42000 42001", "42002 42003"]);
     let text = r.ok(&["status"]);
     assert!(text.contains("(ports 42000-42001)"), "{text}");
     let out = r.ok(&["exec", "--", "sh", "-c", "echo port=$GIT_PARALLEL_PORT"]);

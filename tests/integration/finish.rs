@@ -518,6 +518,87 @@ fn finish_from_inside_a_task_worktree_is_refused() {
     assert_same(&r.snapshot(), &before, "snapshot");
 }
 
+// repro round2 10
+/// File names come from the agents' commits: finish's boundary errors and warnings, its "both
+/// changed" notes and its conflict report show them escaped (no ESC/OSC sequence reaches the
+/// terminal, no newline forges a line), as status does; the repository is left as it was.
+#[test]
+fn file_names_are_printed_escaped() {
+    let r = started_with_work();
+    let hostile = "x\u{1b}]0;PWNED\u{7}\u{1b}[2J\nfake line: T9 merged OK.txt";
+    let shown = "x\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\nfake line: T9 merged OK.txt";
+    for (role, id, text) in [
+        ("backend", "BACKEND-01", "b\n"),
+        ("frontend", "FRONTEND-01", "f\n"),
+    ] {
+        commit_in(&r, &r.task_worktree(role, id), hostile, text, "hostile");
+    }
+    let before = r.snapshot();
+    for args in [&["finish"][..], &["finish", "--allow-outside"]] {
+        let out = r.run(args);
+        let text = crate::support::all_output(&out);
+        assert!(!text.contains('\u{1b}'), "{args:?}: raw ESC in {text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("fake line")),
+            "{args:?}: {text}"
+        );
+        assert!(text.contains(shown), "{args:?}: {text}");
+        assert_same(&r.snapshot(), &before, "snapshot");
+    }
+}
+
+// repro round2 12
+/// The repository's reference-transaction hook is run for finish's ref transaction as git runs
+/// it: a hook that protects main refuses finish (nothing changes); one that accepts sees the
+/// transaction prepared, then committed, with an `<old> <new> <ref>` line per ref.
+#[test]
+fn the_reference_transaction_hook_is_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let r = started_with_work();
+    let log = r.home().join("hook.log");
+    let hook = r.path(".git/hooks/reference-transaction");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> {log}\ncat >> {log}\n\
+             if [ \"$1\" = prepared ] && [ -e {deny} ] && grep -q ' refs/heads/main$' {log}; then\n\
+             echo 'policy: main is protected' >&2; exit 1; fi\n",
+            log = log.display(),
+            deny = r.home().join("deny").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(r.home().join("deny"), "").unwrap();
+    let before = r.snapshot();
+    let old_main = r.rev("main");
+    let text = refused(&r.run(&["finish"]));
+    assert!(text.contains("policy: main is protected"), "{text}");
+    assert!(
+        text.contains("reference-transaction hook refused"),
+        "{text}"
+    );
+    assert_same(&r.snapshot(), &before, "snapshot");
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(seen.starts_with("prepared\n"), "{seen}");
+    assert!(seen.contains("aborted\n"), "{seen}");
+    assert!(!seen.contains("committed"), "{seen}");
+
+    std::fs::remove_file(r.home().join("deny")).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    r.ok(&["finish", "-q"]);
+    let new_main = r.rev("main");
+    assert_ne!(new_main, old_main);
+    let seen = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        seen.contains(&format!("{old_main} {new_main} refs/heads/main\n")),
+        "{seen}"
+    );
+    assert!(seen.contains("\ncommitted\n"), "{seen}");
+    assert!(!seen.contains("aborted"), "{seen}");
+}
+
 // ---- a task with no files ----------------------------------------------------------------------
 
 /// A task that produces no files (a checkpoint review) is finished by naming it: completed
@@ -625,12 +706,7 @@ fn conflict_between_two_tasks_hint_reproduces_it_in_the_later_worktree() {
         .find_map(|l| l.split("reproduce and resolve it there: ").nth(1))
         .expect("a reproduce command")
         .trim();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .current_dir(&r.root)
-        .output()
-        .expect("sh");
+    let out = r.sh_in(&r.root, cmd);
     assert!(!out.status.success(), "{cmd} merged cleanly");
     let unmerged = r.git_in(&fe, &["diff", "--name-only", "--diff-filter=U"]);
     assert_eq!(unmerged.trim(), "README.md", "{cmd}");

@@ -644,3 +644,78 @@ fn a_killed_recover_is_settled_by_the_next_one() {
         }
     }
 }
+
+// ---- a killed owner that is not reaped yet ------------------------------------------------------
+
+// repro round2 16
+/// finish killed in its test gate and not reaped yet (a zombie: its parent has not waited):
+/// the lock's owner is dead, so `status` says the operation was interrupted and `recover
+/// --abort` rolls it back, before the zombie is reaped.
+#[test]
+fn a_killed_unreaped_finish_counts_as_dead() {
+    let r = demo_repo(1, 1);
+    r.ok(&["start", "-q"]);
+    work(&r, 1, 1);
+    let before = state(&r);
+    let running = r.base().join("running");
+    let cmd = format!("touch {}; sleep 30", running.display());
+    let mut child = spawn(&r, &["finish", "-q", "--test", &cmd]);
+    assert!(wait_for(&mut child, || running.exists()));
+    // SIGKILL to finish alone, not reaped: it stays a zombie while its test's sleep runs on.
+    // SAFETY: kill(2) on the child we spawned; no memory is involved.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let stat = format!("/proc/{}/stat", child.id());
+    let zombie = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+    };
+    for _ in 0..500 {
+        if zombie() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(zombie(), "finish should be a zombie now");
+    let status = r.run(&["status"]);
+    assert!(
+        !all_output(&status).contains("still running"),
+        "{}",
+        all_output(&status)
+    );
+    let out = r.run(&["recover", "--abort"]);
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(zombie(), "the test must run while finish is still unreaped");
+    kill_group(&mut child, libc::SIGKILL);
+    assert_settled(&r, "finish killed, unreaped, recover --abort");
+    assert_eq!(state(&r), before);
+}
+
+// repro round2 16
+/// A lock file of the previous release (pid and command, no `flock` line) whose owner is a
+/// zombie is stale too; one whose owner runs still locks.
+#[test]
+fn an_old_lock_file_is_judged_by_its_pid() {
+    let r = demo_repo(1, 1);
+    r.ok(&["start", "-q"]);
+    let lock = r.path(".git/parallel/lock");
+    let mut live = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep");
+    std::fs::write(&lock, format!("{}\ngit parallel finish\n", live.id())).unwrap();
+    let out = r.run(&["finish", "-q"]);
+    assert!(!out.status.success(), "{}", all_output(&out));
+    assert!(all_output(&out).contains("another git-parallel is running"));
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(live.id() as i32, libc::SIGKILL) };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = r.run(&["finish"]);
+    assert!(
+        all_output(&out).contains("no longer running"),
+        "{}",
+        all_output(&out)
+    );
+    let _ = live.wait();
+}

@@ -21,6 +21,7 @@ mod run;
 mod run_feedback;
 mod run_procs;
 mod safety;
+mod sandbox;
 mod snapshots;
 mod start;
 mod status;

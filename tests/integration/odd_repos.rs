@@ -628,3 +628,40 @@ fn start_and_finish_with_dash_c_and_git_dir() {
     let text = ok(&out, "status with GIT_DIR from a task worktree");
     assert!(text.contains("T2"), "{text}");
 }
+
+// repro round2 11
+/// A SHA-256 repository (`git init --object-format=sha256`) works like a SHA-1 one: status,
+/// start, finish (main moves to a merge of the task, the worktree and branch go) and undo.
+#[test]
+fn sha256_repository_works() {
+    let r = TestRepo::new();
+    // A fresh repository in the same place, with SHA-256 object names.
+    std::fs::remove_dir_all(r.root.join(".git")).expect("rm .git");
+    r.git(&["init", "-q", "--object-format=sha256", "-b", "main"]);
+    r.write(
+        "products/demo/.claude/task-graph.yml",
+        &simple_graph(1, "demo"),
+    );
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "initial"]);
+    assert_eq!(
+        r.git(&["rev-parse", "--show-object-format"]).trim(),
+        "sha256"
+    );
+    let out = r.run(&["status"]);
+    assert!(out.status.success(), "{}", all_output(&out));
+    r.ok(&["start", "-q"]);
+    assert!(wt(&r, "T1").is_dir());
+    commit_in(&r, &wt(&r, "T1"), "src/t1/f", "1\n");
+    let before = r.rev("main");
+    r.ok(&["finish", "-q"]);
+    assert_eq!(r.rev("main").len(), 64);
+    assert_ne!(r.rev("main"), before);
+    assert_eq!(r.read("src/t1/f"), "1\n");
+    assert!(!wt(&r, "T1").exists());
+    assert_eq!(r.git(&["branch", "--list", "feature/*"]), "");
+    r.ok(&["undo", "-q"]);
+    assert_eq!(r.rev("main"), before);
+    assert!(wt(&r, "T1").is_dir());
+    assert_eq!(r.git(&["fsck", "--no-progress"]), "");
+}

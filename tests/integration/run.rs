@@ -28,6 +28,8 @@ case "$id" in
   BAD*) if [ "$n" -eq 1 ]; then commit broken; else commit fixed; fi ;;
   X*) echo "from X" > shared.txt; commit x ;;
   Y*) if [ "$n" -eq 1 ]; then sleep 1; echo "from Y" > shared.txt; commit y; elif git rev-parse -q --verify MERGE_HEAD >/dev/null; then git checkout -q --ours shared.txt && git add shared.txt && git commit -q --no-edit; else git merge -q -X ours main -m "merge main"; fi ;;
+  HX*) printf 'from HX\n' > "$(printf 'sh\033]0;PWNED\007\nfake line.txt')"; commit x ;;
+  HY*) if [ "$n" -eq 1 ]; then sleep 1; printf 'from HY\n' > "$(printf 'sh\033]0;PWNED\007\nfake line.txt')"; commit y; elif git rev-parse -q --verify MERGE_HEAD >/dev/null; then git checkout -q --ours -- . && git add -A && git commit -q --no-edit; else git merge -q -X ours main -m "merge main"; fi ;;
   SLOW*) i=0; while [ ! -e "$MARK/FAST2" ] && [ $i -lt 450 ]; do sleep 0.1; i=$((i+1)); done; commit slow ;;
   FAST2*) touch "$MARK/FAST2"; commit fast ;;
   ENV*) env | grep '^GIT_PARALLEL_' | grep -v GIT_PARALLEL_NOW | sort > env.txt; mkdir -p "out/$id"; mv env.txt "out/$id/"; cp "$GIT_PARALLEL_TASK_BRIEF" "out/$id/brief.md"; git add -A; git commit -q -m env ;;
@@ -62,9 +64,16 @@ fn agent(r: &TestRepo) -> String {
 }
 
 fn run_cmd(r: &TestRepo, extra: &[&str]) -> Command {
+    // The agents' marks (FAST2) go to a directory the sandbox lets them write.
+    let mark = r.base().join("marks");
+    std::fs::create_dir_all(&mark).unwrap();
     let mut c = r.cmd();
     c.env("GIT_PARALLEL_KILL_GRACE", "1")
-        .env("MARK", r.base())
+        .env("MARK", &mark)
+        .env(
+            "GIT_CONFIG_PARAMETERS",
+            format!("'parallel.sandboxWritable'='{}'", mark.display()),
+        )
         .args(["run", "--agent", &agent(r)])
         .args(extra);
     c
@@ -341,6 +350,26 @@ fn agents_that_conflict_fail_the_later_attempt_with_the_files_in_its_log() {
     assert_eq!(r.read("shared.txt"), "from Y\n");
 }
 
+// repro round2 10
+/// A conflict on a file whose name holds escape sequences and a newline (from an agent's
+/// commit): run's event lines show the name escaped, never raw.
+#[test]
+fn conflicting_file_names_are_printed_escaped() {
+    let r = repo(&[T("HX", &[], false), T("HY", &[], false)]);
+    r.git(&["config", "parallel.boundaries", "warn"]);
+    let out = run(&r, &[]);
+    let text = crate::support::all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("sh\\u{1b}]0;PWNED\\u{7}\\nfake line.txt"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "raw ESC in {text:?}");
+    assert!(!text.lines().any(|l| l.starts_with("fake line")), "{text}");
+    assert_eq!(status(&r, "HX"), "completed");
+    assert_eq!(status(&r, "HY"), "completed");
+}
+
 #[test]
 fn a_test_gate_that_one_task_breaks_fails_only_that_attempt() {
     let r = repo(&[T("BAD", &[], false), T("FINE", &[], false)]);
@@ -396,7 +425,7 @@ fn a_task_whose_dependency_finishes_early_starts_before_the_slow_task_of_its_wav
     let (code, events) = run_json(&r, &["-j", "3"]);
     assert_eq!(code, 0, "{events:#?}");
     assert!(at(&events, "started", "FAST2") < at(&events, "finished", "SLOW"));
-    assert!(r.base().join("FAST2").exists());
+    assert!(r.base().join("marks/FAST2").exists());
     for id in ["FAST1", "SLOW", "FAST2"] {
         assert_eq!(status(&r, id), "completed");
     }

@@ -27,7 +27,7 @@ fn run_json(r: &TestRepo, extra: &[&str]) -> (Output, Vec<serde_json::Value>) {
         .cmd()
         .env("GIT_PARALLEL_KILL_GRACE", "1")
         .env("MAIN", r.path(""))
-        .args(["--json", "run", "--agent", &agent])
+        .args(["--json", "run", "--sandbox", "off", "--agent", &agent])
         .args(extra)
         .output()
         .expect("run git-parallel run");

@@ -31,7 +31,7 @@ fn run_cmd(r: &TestRepo) -> std::process::Command {
     let mut c = r.cmd();
     c.env("GIT_PARALLEL_KILL_GRACE", "1")
         .env("MARK", r.base())
-        .args(["run", "-j", "2", "--agent", &agent])
+        .args(["run", "-j", "2", "--sandbox", "off", "--agent", &agent])
         .stdin(Stdio::null());
     c
 }

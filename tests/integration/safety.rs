@@ -463,14 +463,7 @@ fn follow_commit_hint(r: &TestRepo, out: &Output) {
         .lines()
         .find_map(|l| l.find("git commit ").map(|at| l[at..].to_string()))
         .unwrap_or_else(|| panic!("no git commit command in: {text}"));
-    let mut sh = std::process::Command::new("sh");
-    crate::support::isolate(&mut sh, &r.home());
-    let ran = sh
-        .arg("-c")
-        .arg(&line)
-        .current_dir(&r.root)
-        .output()
-        .unwrap();
+    let ran = r.sh_in(&r.root, &line);
     assert!(ran.status.success(), "{line}: {}", stderr(&ran));
 }
 

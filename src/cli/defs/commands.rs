@@ -133,7 +133,9 @@ pub static RUN: Command = Command {
           when a task ended blocked.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
-    flags: &[&AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &MAX_COST, &DEADLINE],
+    flags: &[
+        &AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX,
+    ],
     examples: &[
         (
             "git parallel run --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
@@ -294,7 +296,7 @@ pub static EXEC: Command = Command {
           any command failed.",
     positionals: Positionals::IdsThenCommand,
     complete_positionals: Complete::Tasks(&["in_progress"]),
-    flags: &[&JOBS],
+    flags: &[&JOBS, &SANDBOX],
     examples: &[
         ("git parallel exec -- cargo test", "test every task"),
         (

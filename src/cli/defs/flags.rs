@@ -42,10 +42,19 @@ flag!(
     "print nothing but errors; no progress",
     "Print nothing on success and show no progress bars."
 );
-flag!(HELP, "help", Some('h'), Switch, Complete::Nothing, None,
+flag!(
+    HELP,
+    "help",
+    Some('h'),
+    Switch,
+    Complete::Nothing,
+    None,
     "-h: short usage; --help: the manual page",
-    "-h prints a short usage; --help opens the git-parallel(1) manual page like git does, or prints \
-     the long help when no manual page is installed.");
+    "-h prints a short usage; --help opens the git-parallel(1) manual page. git turns \
+     git parallel --help into git help parallel, which runs man: it finds the page once \
+     git parallel install-docs has installed it. git parallel help (and git-parallel --help) \
+     open it too, or print the long help when no manual page is installed."
+);
 
 flag!(
     COLOR,
@@ -203,6 +212,22 @@ flag!(
      that lets it edit and commit in the worktree and no more, its session resumed on a retry \
      and its reported tokens and cost read from its output. Default: git config \
      parallel.agent. Never read from the task file."
+);
+flag!(
+    SANDBOX,
+    "sandbox",
+    None,
+    Value("MODE"),
+    Complete::Choices(&["auto", "on", "off"]),
+    Some("parallel.sandbox"),
+    "confine the commands to their worktree: auto, on or off",
+    "Confine each command started in a task's worktree, and everything it starts, with Landlock \
+     (Linux 5.13 or later): it may write only its worktree, what git needs to commit there (the \
+     object store, its branch's ref and reflog directories, the worktree's admin dir), a private \
+     TMPDIR and the paths of parallel.sandboxWritable; reading and the network are not \
+     restricted. auto (the default): sandboxed where the kernel has Landlock, else unconfined \
+     with a warning; on: refuse to run without it; off: unconfined. Default: git config \
+     parallel.sandbox, else auto. See SANDBOX."
 );
 flag!(
     RUN_JOBS,

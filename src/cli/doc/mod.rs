@@ -34,6 +34,9 @@ const TASK_KEYS: &str = include_str!("task-keys.txt");
 /// RUNNING AGENTS: how `run` runs agents (the man page, and `run --help`).
 const RUNNING_AGENTS: &str = include_str!("run.txt");
 
+/// SANDBOX: what the commands started in a worktree may write (the man page, run --help).
+const SANDBOX: &str = include_str!("sandbox.txt");
+
 /// ENVIRONMENT.
 const ENVIRONMENT: &str = include_str!("environment.txt");
 
@@ -42,6 +45,9 @@ const FILES: &str = include_str!("files.txt");
 
 /// SHARED REMOTE (the man page).
 const REMOTE: &str = include_str!("remote.txt");
+
+/// HOOKS (the man page): which git hooks run, which do not.
+const HOOKS: &str = include_str!("hooks.txt");
 
 /// EXIT STATUS.
 const EXIT_STATUS: &str = include_str!("exit-status.txt");
@@ -380,6 +386,10 @@ fn command_sections(c: &Command) -> Vec<Section> {
             title: "RUNNING AGENTS",
             blocks: paras(RUNNING_AGENTS),
         });
+        v.push(Section {
+            title: "SANDBOX",
+            blocks: paras(SANDBOX),
+        });
     }
     if !c.flags.is_empty() {
         v.push(Section {
@@ -429,6 +439,14 @@ fn program_sections(detailed: bool) -> Vec<Section> {
         v.push(Section {
             title: "RUNNING AGENTS",
             blocks: paras(RUNNING_AGENTS),
+        });
+        v.push(Section {
+            title: "SANDBOX",
+            blocks: paras(SANDBOX),
+        });
+        v.push(Section {
+            title: "HOOKS",
+            blocks: paras(HOOKS),
         });
     }
     v.push(configuration_section());
@@ -480,7 +498,7 @@ pub fn short_usage(cmd: Option<&Command>) -> String {
             s.push_str(&usage_flags(global_flags()));
             s.push_str(
                 "\n'git parallel <command> -h' lists a command's options; \
-                 'git parallel --help' opens the manual.\n",
+                 'git parallel help' opens the manual.\n",
             );
         }
         Some(c) => {

@@ -25,6 +25,12 @@ pub struct Spec {
     pub command: String,
     pub timeout: Option<Duration>,
     pub grace: Duration,
+    /// Whether and how the agent is confined.
+    pub sandbox: crate::sandbox::Policy,
+    /// The agent's private TMPDIR when sandboxed.
+    pub tmp: Utf8PathBuf,
+    /// More paths it may write when sandboxed, where they exist (a preset's state).
+    pub writable: Vec<Utf8PathBuf>,
     /// A preset's program run directly (`None`: `command` through `sh -c`).
     pub invocation: Option<Invocation>,
     /// More variables for the agent (its port block).
@@ -86,6 +92,8 @@ pub struct Done {
     pub id: String,
     pub attempt: u32,
     pub exit: Exit,
+    /// Sandboxed and failed: the first write the sandbox denied, as its log names it.
+    pub denied: Option<String>,
     /// What the agent's output says the attempt used (empty for a shell command).
     pub usage: Usage,
     /// How long it ran.
@@ -110,10 +118,16 @@ pub fn append_log(path: &Utf8Path, text: &str) {
 /// Starts the attempt in a thread; it sends its [`Done`] on `tx`. `stop` asks it to stop.
 pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
     std::thread::spawn(move || {
+        let from = std::fs::metadata(&spec.log).map_or(0, |m| m.len());
         let began = Instant::now();
         let exit = match launch(&spec) {
             Ok(child) => wait(child, &spec, &stop),
             Err(e) => Exit::CannotRun(e),
+        };
+        let denied = if spec.sandbox.active() && exit != Exit::Code(0) {
+            denied_write(&spec.log, from)
+        } else {
+            None
         };
         let usage = usage_of(&spec);
         append_log(
@@ -128,10 +142,21 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
             id: spec.task.id,
             attempt: spec.task.attempt,
             exit,
+            denied,
             usage,
             seconds: began.elapsed().as_secs_f64(),
         });
     });
+}
+
+/// The first write the sandbox denied, as the log written since byte `from` names it.
+pub fn denied_write(log: &Utf8Path, from: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(log).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = Vec::new();
+    f.read_to_end(&mut text).ok()?;
+    crate::sandbox::denied_path(&String::from_utf8_lossy(&text))
 }
 
 fn launch(spec: &Spec) -> std::result::Result<Child, String> {
@@ -169,6 +194,20 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
     // them to race the agents of the next run in the same worktrees (Linux).
     crate::git::cli::die_with_parent(&mut cmd);
     spec.task.apply(&mut cmd);
+    let writable = spec
+        .sandbox
+        .confine(&mut cmd, &spec.task.worktree, &spec.tmp, &spec.writable)
+        .map_err(|e| format!("{e:?}"))?;
+    if !writable.is_empty() {
+        let list: Vec<&str> = writable.iter().map(|p| p.as_str()).collect();
+        append_log(
+            &spec.log,
+            &format!(
+                "==== sandboxed; it may write only:\n  {}\n",
+                list.join("\n  ")
+            ),
+        );
+    }
     cmd.spawn().map_err(|e| e.to_string())
 }
 

@@ -126,6 +126,24 @@ impl Sched<'_> {
                 "  (preset {}, checked against {})",
                 preset.name, preset.checked
             );
+        // Sandboxed, the CLI may write its own state, and its history files (made here, so
+        // that only they, not the directory of the logs, need be writable).
+        if let Ok(home) = std::env::var("HOME") {
+            let home = camino::Utf8PathBuf::from(home);
+            spec.writable
+                .extend(preset.state.iter().map(|p| home.join(p)));
+        }
+        let history_arg =
+            (preset.args.iter().chain(preset.resume)).any(|a| a.contains("{history}"));
+        if spec.sandbox.active() && history_arg {
+            for h in [history.clone(), format!("{history}.input").into()] {
+                if !h.exists() {
+                    std::fs::write(&h, "")
+                        .map_err(|e| crate::fatal!("cannot create the history file {h}: {e}"))?;
+                }
+                spec.writable.push(h);
+            }
+        }
         let out_file = spec.log.with_file_name(format!(
             "{}.attempt-{}.out",
             spec.task.id, spec.task.attempt

@@ -92,7 +92,7 @@ pub(super) fn of_conflict(c: &Value, target: &str, tip: &str, attempt: u32) -> F
     let files: Vec<String> = strings(&c["files"]);
     let mut f = Failure::new(
         Kind::Conflict,
-        format!("its merge conflicts with {target} in {}", files.join(", ")),
+        format!("its merge conflicts with {target} in {}", shown(&files)),
         attempt,
     );
     f.files = files;
@@ -130,6 +130,15 @@ pub(super) fn of_test(t: &Value, attempt: u32) -> Failure {
     f
 }
 
+/// File names for a message: escaped (no control character reaches a terminal), joined.
+fn shown(files: &[String]) -> String {
+    let v: Vec<String> = files
+        .iter()
+        .map(|f| crate::taskgraph::display::safe(f).into_owned())
+        .collect();
+    v.join(", ")
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -145,6 +154,11 @@ impl Sched<'_> {
     /// The attempt `id` is at (the one that just ended).
     pub(super) fn attempt_of(&self, id: &str) -> u32 {
         self.records.get(id).map_or(1, |r| r.attempts.max(1))
+    }
+
+    /// The log of `id`'s agent.
+    pub(super) fn log_of(&self, id: &str) -> Utf8PathBuf {
+        crate::workflow::agent_env::log_path(&self.cfg.dir, id)
     }
 
     /// The target's tip now, abbreviated (empty when it cannot be read).
@@ -166,7 +180,7 @@ impl Sched<'_> {
                 Kind::OutsidePaths,
                 format!(
                     "its commits change files outside its paths: {}",
-                    outside.join(", ")
+                    shown(&outside)
                 ),
                 attempt,
             );
@@ -239,7 +253,11 @@ impl Sched<'_> {
                 let n = format!(
                     "run merged {} into this worktree; the merge is in progress with conflict markers in:\n  {}\nresolve them, git add them, and git commit to conclude the merge",
                     crate::git::short_branch(&self.target),
-                    files.join("\n  ")
+                    files
+                        .iter()
+                        .map(|f| crate::taskgraph::display::safe(f).into_owned())
+                        .collect::<Vec<_>>()
+                        .join("\n  ")
                 );
                 (files, n)
             }
@@ -338,7 +356,7 @@ pub(super) fn merge_unfinished(worktree: &Utf8Path, attempt: u32) -> Failure {
         Kind::Conflict,
         format!(
             "the agent left the merge of the target unfinished (conflicts in {})",
-            files.join(", ")
+            shown(&files)
         ),
         attempt,
     );

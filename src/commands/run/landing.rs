@@ -6,6 +6,7 @@
 //! finished again one task at a time, so that only the culprits fail. Refusals no agent can
 //! fix (a dirty main worktree, a target that fails the test by itself) stop the run.
 
+use super::agent::append_log;
 use serde_json::Value;
 
 use super::events::Event;
@@ -14,8 +15,42 @@ use crate::error::Result;
 use crate::workflow::failure::{Failure, Kind};
 
 impl Sched<'_> {
-    /// Finishes `batch` (ids of tasks whose agent succeeded).
+    /// Finishes `batch` (ids of tasks whose agent succeeded), but for those whose branch
+    /// moved after their agent ended: blocked at once, their branch left for a human to look
+    /// at (a retry would build on what moved it).
     pub(super) fn finish(&mut self, batch: Vec<String>) -> Result<()> {
+        let mut unmoved = Vec::with_capacity(batch.len());
+        for id in batch {
+            match self.moved_under_its_agent(&id)? {
+                Some(why) => self.block_moved(&id, &why)?,
+                None => unmoved.push(id),
+            }
+        }
+        if unmoved.is_empty() {
+            return Ok(());
+        }
+        self.finish_unmoved(unmoved)
+    }
+
+    /// Why `id`'s branch moved by something else than its own worktree since its agent
+    /// started (`None`: it did not, or this run did not start it).
+    fn moved_under_its_agent(&mut self, id: &str) -> Result<Option<String>> {
+        let Some(start) = self.starts.remove(id) else {
+            return Ok(None);
+        };
+        let now = self.tip(&start.branch)?;
+        let Some(how) = start.moved(&now) else {
+            return Ok(None);
+        };
+        let why = format!(
+            "its branch {} was moved by something other than its worktree ({how}): not landed; another agent may have written it",
+            crate::git::short_branch(&start.branch)
+        );
+        append_log(&self.log_of(id), &format!("==== {why}\n"));
+        Ok(Some(why))
+    }
+
+    fn finish_unmoved(&mut self, batch: Vec<String>) -> Result<()> {
         let mut args = vec!["finish".to_string(), "--partial".into(), "--json".into()];
         if let Some(t) = &self.cfg.test {
             args.push("--test".into());
@@ -63,7 +98,7 @@ impl Sched<'_> {
         }
         if batch.len() > 1 {
             for id in batch {
-                self.finish(vec![id])?;
+                self.finish_unmoved(vec![id])?;
             }
             return Ok(());
         }
@@ -121,6 +156,34 @@ impl Sched<'_> {
             self.fail_unmerged(id, f)?;
         }
         Ok(())
+    }
+
+    /// `id`'s branch moved under it: blocked without a retry.
+    fn block_moved(&mut self, id: &str, why: &str) -> Result<()> {
+        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
+            return Ok(());
+        };
+        let branch = env.branch_of(task);
+        let wt = env
+            .worktree_of(task)?
+            .map(|w| w.path)
+            .unwrap_or_else(|| env.worktree_path(task));
+        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
+        let failures = self.records.failed(id, why);
+        self.records.save()?;
+        let f = Failure::new(Kind::Refused, why, attempt);
+        self.record_failure(id, &f);
+        self.sink.event(&Event::AttemptFailed {
+            id: id.into(),
+            attempt,
+            kind: f.kind,
+            reason: f.message.clone(),
+            files: Vec::new(),
+            last_output: None,
+            log: self.log_of(id).to_string(),
+        });
+        self.block(id, failures, why, &branch, &wt)
     }
 
     /// `id`'s work could not land: its attempt failed.

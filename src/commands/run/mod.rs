@@ -6,7 +6,7 @@
 //! block), made one at a time.
 //!
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
-//! landing.rs (finishing the agents' work), state.rs (attempt records that let a second run
+//! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its agent), state.rs (attempt records that let a second run
 //! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
@@ -19,6 +19,7 @@ mod feedback;
 mod group;
 mod landing;
 mod lock;
+mod moved;
 pub mod schedule;
 pub mod state;
 pub mod sub;
@@ -48,7 +49,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     crate::txn::interrupt::install();
     // One run per repository: a second one would run a second agent in every worktree.
     let _lock = lock::acquire(&crate::workflow::agent_env::run_dir(&ctx.repo))?;
-    let sub = sub::Sub::new(ctx)?;
+    let sandbox = crate::sandbox::Policy::load(
+        &ctx.repo,
+        ctx.args.value(&defs::SANDBOX),
+        crate::sandbox::Mode::Auto,
+    )?;
+    let sub = sub::Sub::new(ctx, sandbox.mode)?;
     if let Some(op) = sub.settle(ctx)? {
         crate::workflow::report::text_note(
             &ctx.out,
@@ -57,7 +63,12 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env, began)?;
+    let cfg = config(ctx, &env, began, sandbox)?;
+    if cfg.sandbox.active() {
+        crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
+    } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
+        crate::output::warning(format_args!("{}", cfg.sandbox.describe("agents")));
+    }
     let scope = cfg.scope.clone();
     let mut summary = Summary {
         sequential_minutes: sequential_minutes(&tf.graph),
@@ -131,6 +142,7 @@ fn config(
     ctx: &Context,
     env: &crate::workflow::session::Session,
     began: Instant,
+    sandbox: crate::sandbox::Policy,
 ) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
@@ -215,6 +227,7 @@ fn config(
         product: env.product.clone(),
         task_file: env.task_path.clone(),
         on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
+        sandbox,
     })
 }
 

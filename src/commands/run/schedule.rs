@@ -43,6 +43,8 @@ pub struct Config {
     pub task_file: Utf8PathBuf,
     /// What the attempt after a conflict starts from (`parallel.onConflict`).
     pub on_conflict: super::feedback::OnConflict,
+    /// Whether and how agents are confined.
+    pub sandbox: crate::sandbox::Policy,
     /// The agent preset `agent` names, if it names one.
     pub preset: Option<&'static Preset>,
     /// `parallel.prompt`: the preset's prompt replaced.
@@ -83,6 +85,9 @@ pub struct Sched<'a> {
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
+    /// Where each attempt of this run started: landing checks that the branch moved only from
+    /// its own worktree since (a sandboxed agent may still write the refs beside its own).
+    pub(super) starts: BTreeMap<String, super::moved::Start>,
     pub(super) target: String,
     pub(super) stop: Arc<AtomicBool>,
     pub(super) tx: Sender<Done>,
@@ -107,6 +112,7 @@ impl<'a> Sched<'a> {
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
+            starts: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
             tx,
@@ -200,6 +206,18 @@ impl<'a> Sched<'a> {
             })
         };
         Ok(repo.count_between(tip(&self.target)?, tip(branch)?)?)
+    }
+
+    /// The commit `branch` points at.
+    pub(super) fn tip(&self, branch: &str) -> Result<String> {
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("{branch}^{{commit}}"),
+        ]);
+        Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
     }
 
     fn free_slots(&self) -> usize {
@@ -310,7 +328,7 @@ impl<'a> Sched<'a> {
         self.prepare_attempt(id, &worktree);
         let last = failure::last(&self.cfg.dir, id);
         agent_env::write_brief(&brief, task, last.as_ref())?;
-        let attempt = self.records.begin(id);
+        let attempt = self.records.begin(id, self.cfg.sandbox.short());
         self.records.save()?;
         self.summary.attempts += 1;
         let log = agent_env::log_path(&self.cfg.dir, id);
@@ -344,6 +362,9 @@ impl<'a> Sched<'a> {
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
             grace: self.cfg.grace,
+            sandbox: self.cfg.sandbox.clone(),
+            tmp: self.cfg.dir.join("tmp").join(id),
+            writable: Vec::new(),
             invocation: None,
             env: crate::txn::taskenv::ports_of(&worktree)
                 .map(|p| p.env())
@@ -353,6 +374,25 @@ impl<'a> Sched<'a> {
         if let Some(preset) = self.cfg.preset {
             self.invocation(preset, &mut spec)?;
         }
+        // Without reflogs (core.logAllRefUpdates false) nothing can be checked.
+        let logged = self
+            .ctx
+            .repo
+            .config("core.logAllRefUpdates")
+            .is_none_or(|v| {
+                !matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "false" | "no" | "off" | "0"
+                )
+            });
+        let start = match logged {
+            true => super::moved::Start::of(&worktree, &branch, &self.tip(&branch)?),
+            false => None,
+        };
+        match start {
+            Some(start) => self.starts.insert(id.into(), start),
+            None => self.starts.remove(id),
+        };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
         self.running.insert(id.into(), Running { branch, worktree });
         Ok(())
@@ -396,6 +436,13 @@ impl<'a> Sched<'a> {
                     None
                 }
             },
+        };
+        let failure = match (failure, &done.denied) {
+            (Some(mut f), Some(path)) => {
+                f.message = format!("{}; the sandbox denied a write to {path}", f.message);
+                Some(f)
+            }
+            (failure, _) => failure,
         };
         match failure {
             Some(f) => self.attempt_failed(&done.id, f, r.branch, r.worktree),

@@ -37,6 +37,9 @@ pub struct Record {
     /// The cost its agents reported, every attempt's added up (`None`: none reported one).
     #[serde(default)]
     pub cost_usd: Option<f64>,
+    /// How the last attempt's agent runs: `sandboxed (Landlock ABI 7)` or `unconfined`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 /// Every task's record, and where they are kept.
@@ -78,15 +81,28 @@ impl Records {
             reason: None,
             session: None,
             cost_usd: None,
+            sandbox: None,
         })
     }
 
-    /// A new attempt of `id` begins; its number.
-    pub fn begin(&mut self, id: &str) -> u32 {
+    /// A new attempt of `id` begins, its agent run as `sandbox` says; its number.
+    pub fn begin(&mut self, id: &str, sandbox: String) -> u32 {
         let r = self.entry(id);
         r.attempts += 1;
         r.last = Last::Running;
+        r.sandbox = Some(sandbox);
         r.attempts
+    }
+
+    /// The attempts running (or left running by a killed run): id, attempt, how sandboxed.
+    pub fn running(&self) -> impl Iterator<Item = (&str, u32, &str)> {
+        self.tasks
+            .iter()
+            .filter(|(_, r)| r.last == Last::Running)
+            .map(|(id, r)| {
+                let how = r.sandbox.as_deref().unwrap_or("unconfined");
+                (id.as_str(), r.attempts, how)
+            })
     }
 
     /// The last attempt of `id` succeeded.

@@ -14,6 +14,9 @@ use crate::workflow::context::Context;
 pub struct Sub {
     exe: PathBuf,
     global: Vec<String>,
+    /// GIT_CONFIG_PARAMETERS for the subprocesses: run's sandbox mode reaches the test gate of
+    /// the finishes it makes (as `git -c parallel.sandbox=…` would).
+    config: String,
 }
 
 /// What one subprocess did.
@@ -48,8 +51,8 @@ impl Outcome {
 }
 
 impl Sub {
-    /// Our own binary, with `--tasks` and `--product` as given to `run`.
-    pub fn new(ctx: &Context) -> Result<Sub> {
+    /// Our own binary, with `--tasks` and `--product` as given to `run`, and its sandbox mode.
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Result<Sub> {
         let exe = std::env::current_exe()
             .map_err(|e| crate::fatal!("cannot find this program's own path: {e}"))?;
         let mut global = vec!["--color".to_string(), "never".to_string()];
@@ -59,12 +62,22 @@ impl Sub {
                 global.push(v.to_string());
             }
         }
-        Ok(Sub { exe, global })
+        let given = std::env::var("GIT_CONFIG_PARAMETERS").unwrap_or_default();
+        let config = format!("{given} 'parallel.sandbox'='{}'", sandbox.name())
+            .trim()
+            .to_string();
+        Ok(Sub {
+            exe,
+            global,
+            config,
+        })
     }
 
     /// Runs `git parallel <args…>` and waits for it.
     pub fn call(&self, args: &[String]) -> Result<Outcome> {
-        let out = Command::new(&self.exe)
+        let mut cmd = Command::new(&self.exe);
+        cmd.env("GIT_CONFIG_PARAMETERS", &self.config);
+        let out = cmd
             .args(&self.global)
             .args(args)
             .stdin(Stdio::null())

@@ -86,11 +86,11 @@ fn records_count_attempts_and_failures_and_survive_a_reload() {
     std::fs::create_dir_all(&dir).unwrap();
     let dir = camino::Utf8PathBuf::from_path_buf(dir).unwrap();
     let mut r = Records::load(&dir);
-    assert_eq!(r.begin("A"), 1);
+    assert_eq!(r.begin("A", "unconfined".into()), 1);
     assert_eq!(r.failed("A", "exit 1"), 1);
-    assert_eq!(r.begin("A"), 2);
+    assert_eq!(r.begin("A", "unconfined".into()), 2);
     r.interrupted("A");
-    assert_eq!(r.begin("A"), 2);
+    assert_eq!(r.begin("A", "unconfined".into()), 2);
     r.succeeded("A");
     r.save().unwrap();
     let again = Records::load(&dir);

@@ -301,6 +301,7 @@ impl fmt::Display for StatusReport<'_> {
         let v = &self.view;
         f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
         f.write_str(&radar_text(v.env, &self.radar))?;
+        f.write_str(&agents_text(v.env))?;
         match &self.pool {
             Some(p) => writeln!(f, "{}", p.line(|d| v.env.show(d))),
             None => Ok(()),
@@ -309,6 +310,27 @@ impl fmt::Display for StatusReport<'_> {
 }
 
 impl Report for StatusReport<'_> {}
+
+/// The agents `run` has running (or left running when killed) on in-progress tasks, and
+/// whether they run sandboxed; nothing when there are none.
+fn agents_text(env: &Session) -> String {
+    let records =
+        super::run::state::Records::load(&crate::txn::state_dir(&env.ctx.repo).join("run"));
+    let in_progress = |id: &str| {
+        env.tf
+            .task(id)
+            .is_some_and(|t| t.status == Status::InProgress)
+    };
+    let running: Vec<String> = records
+        .running()
+        .filter(|(id, ..)| in_progress(id))
+        .map(|(id, attempt, how)| format!("{id} (attempt {attempt}, {how})"))
+        .collect();
+    if running.is_empty() {
+        return String::new();
+    }
+    format!("Agents of run: {}\n", running.join(", "))
+}
 
 /// The conflict radar over the in-progress tasks whose branch exists here.
 fn radar_of(env: &Session, rows: &[Row]) -> Result<Radar> {

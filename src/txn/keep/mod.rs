@@ -13,6 +13,8 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::taskgraph::display::safe;
+use std::borrow::Cow;
 use std::path::Path;
 
 use super::step::Step;
@@ -475,9 +477,9 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
     kept.iter()
         .map(|k| {
             const SHOWN: usize = 5;
-            let mut names: Vec<&str> = k.files.iter().take(SHOWN).map(String::as_str).collect();
+            let mut names: Vec<Cow<'_, str>> = k.files.iter().take(SHOWN).map(|f| safe(f)).collect();
             if k.files.len() > SHOWN {
-                names.push("…");
+                names.push("…".into());
             }
             let n = k.files.len();
             let s = if n == 1 { "" } else { "s" };
@@ -533,7 +535,7 @@ pub fn check_main_overwrites(repo: &Repo, from: &str, to: &str) -> Result<()> {
         help = "move them aside (they are yours, not in any commit), then run the command again",
         "cannot update the main worktree {main}; nothing was changed:\n  \
          these files would be overwritten by files the merge adds, and they are untracked or ignored there:\n    {}",
-        in_the_way.join("\n    ")
+        in_the_way.iter().map(|f| safe(f)).collect::<Vec<_>>().join("\n    ")
     ))
 }
 

@@ -54,13 +54,20 @@ pub fn set_status(text: &str, id: &str, status: &str) -> String {
     s
 }
 
-/// Applies the isolated git environment to a command.
+/// Applies the isolated git environment to a command (as gitoxide's test tools do): nothing of
+/// the caller's repository, user or system config, credentials helpers or identity reaches git,
+/// so the suite passes with an empty HOME and no global git config.
 pub fn isolate(cmd: &mut Command, home: &Path) {
     for var in [
         "GIT_DIR",
         "GIT_WORK_TREE",
         "GIT_COMMON_DIR",
         "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "XDG_CONFIG_HOME",
         "GIT_CONFIG_PARAMETERS",
         "GIT_CONFIG_COUNT",
         "GIT_PARALLEL_TASKS",
@@ -171,6 +178,15 @@ impl TestRepo {
         isolate(&mut c, &self.home());
         c.current_dir(dir);
         c
+    }
+
+    /// A shell line (a hint's command, pasted as a user would) run by `sh -c` in `dir` with the
+    /// isolated environment: every git it runs has the tests' identity and no user config.
+    pub fn sh_in(&self, dir: &Path, line: &str) -> Output {
+        let mut c = Command::new("sh");
+        isolate(&mut c, &self.home());
+        c.arg("-c").arg(line).current_dir(dir);
+        c.output().expect("run sh")
     }
 
     /// Runs git in `dir`, panicking with its stderr when it fails; returns stdout.
