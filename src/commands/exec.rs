@@ -111,7 +111,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         policy: crate::sandbox::Policy::load(
             &ctx.repo,
             ctx.args.value(&defs::SANDBOX),
-            crate::sandbox::Mode::Auto,
+            // By hand, commands are confined only when asked (--sandbox, parallel.sandbox).
+            crate::sandbox::Mode::Off,
         )?,
         tmp: crate::txn::state_dir(&ctx.repo).join("exec").join("tmp"),
     };

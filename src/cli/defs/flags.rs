@@ -227,7 +227,8 @@ flag!(
      TMPDIR and the paths of parallel.sandboxWritable; reading and the network are not \
      restricted. auto (the default): sandboxed where the kernel has Landlock, else unconfined \
      with a warning; on: refuse to run without it; off: unconfined. Default: git config \
-     parallel.sandbox, else auto. See SANDBOX."
+     parallel.sandbox, else auto for run (its agents) and off for exec (commands a person \
+     runs by hand, which often write caches outside the worktree). See SANDBOX."
 );
 flag!(
     RUN_JOBS,
