@@ -20,6 +20,7 @@ mod group;
 mod landing;
 mod lock;
 mod moved;
+mod order;
 pub mod schedule;
 pub mod state;
 pub mod sub;

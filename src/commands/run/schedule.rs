@@ -248,8 +248,8 @@ impl<'a> Sched<'a> {
             return Ok(false);
         }
         let tf = self.ctx.load_tasks()?;
-        let ids: Vec<String> = schedule::select(&tf.graph)
-            .run
+        let ready = super::order::by_remaining_path(&tf.graph, &schedule::select(&tf.graph).run);
+        let ids: Vec<String> = ready
             .iter()
             .map(|&i| tf.graph.tasks[i].id.clone())
             .filter(|id| self.in_scope(id) && !self.unstartable.contains_key(id))
