@@ -17,6 +17,7 @@ pub mod block;
 pub mod context;
 pub mod driver;
 pub mod failure;
+pub mod kept_space;
 pub mod merge;
 pub mod mergeable;
 pub mod naming;

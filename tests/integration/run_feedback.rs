@@ -200,3 +200,39 @@ fn status_shows_the_attempts_and_last_failure_of_a_task_run_gave_up_on() {
     );
     assert!(text.contains("feature/demo/backend-T"), "{text}");
 }
+
+/// What finish kept of a landed task's ignored files is shown: run's summary and `status`.
+#[test]
+fn the_kept_ignored_files_are_shown_with_their_size() {
+    let r = repo(
+        r#"mkdir -p out/T build
+head -c 5000 /dev/zero > build/blob.o
+echo x > out/T/done.txt
+git add -A && git commit -q -m "T"
+"#,
+    );
+    r.write(".gitignore", "build/\n");
+    r.git(&["add", ".gitignore"]);
+    r.git(&["commit", "-q", "-m", "ignore build/"]);
+    let agent = format!("sh {}", r.base().join("agent.sh").display());
+    let out = r
+        .cmd()
+        .args(["run", "--sandbox", "off", "--agent", &agent])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Kept ignored files of removed worktrees: 1 directory, 5.0 KB"),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.ok(&["--json", "status"])).unwrap();
+    assert_eq!(v["kept_ignored"]["dirs"], 1, "{v:#}");
+    assert!(
+        v["kept_ignored"]["bytes"].as_u64().unwrap() >= 5000,
+        "{v:#}"
+    );
+    assert!(r
+        .ok(&["status"])
+        .contains("Kept ignored files of removed worktrees: 1 directory"));
+}

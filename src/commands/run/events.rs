@@ -161,6 +161,9 @@ pub struct Summary {
     pub budget_reached: Option<String>,
     /// Per task that had attempts in this run: what they used.
     pub results: std::collections::BTreeMap<String, TaskResult>,
+    /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`) when the
+    /// run ended (`null`: none).
+    pub kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
 }
 
 /// One task's part of a run.

@@ -95,6 +95,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
     }
     summary.wall_seconds = began.elapsed().as_secs();
+    summary.kept_ignored = crate::workflow::kept_space::KeptSpace::measure(&ctx.repo);
     sched.sink.summary(&summary);
     outcome(&summary)
 }
@@ -368,6 +369,13 @@ pub fn summary_text(s: &Summary) -> String {
         let cost = s.cost_usd.map_or("unknown".into(), |c| format!("${c:.2}"));
         let tokens = s.tokens.map_or("unknown".into(), |n| n.to_string());
         let _ = writeln!(t, "Cost: {cost}, {tokens} tokens reported by the agents.");
+    }
+    if let Some(k) = &s.kept_ignored {
+        let _ = writeln!(
+            t,
+            "Kept ignored files of removed worktrees: {} (.git/parallel/ignored/; git parallel gc deletes old ones)",
+            k.describe()
+        );
     }
     // Without estimates there is no plan to compare with.
     let plan = if s.sequential_minutes == 0 && s.critical_path_minutes == 0 {

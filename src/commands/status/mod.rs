@@ -80,6 +80,11 @@ pub struct StatusReport<'a> {
     /// is parked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pool: Option<crate::workflow::pool::PoolSummary>,
+    /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`): absent
+    /// when there are none. `git parallel gc` deletes those older than `parallel.keepBackups`
+    /// days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
     #[serde(skip)]
     view: View<'a>,
 }
@@ -223,6 +228,7 @@ fn build<'a>(env: &'a Session<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusRe
             .collect(),
         radar,
         pool: crate::workflow::pool::summary(env.ctx, &env.main),
+        kept_ignored: crate::workflow::kept_space::KeptSpace::measure(&env.ctx.repo),
         view: View {
             env,
             rows,
@@ -302,8 +308,16 @@ impl fmt::Display for StatusReport<'_> {
         f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
         f.write_str(&radar_text(v.env, &self.radar))?;
         f.write_str(&agents_text(v.env))?;
-        match &self.pool {
-            Some(p) => writeln!(f, "{}", p.line(|d| v.env.show(d))),
+        if let Some(p) = &self.pool {
+            writeln!(f, "{}", p.line(|d| v.env.show(d)))?;
+        }
+        match &self.kept_ignored {
+            Some(k) => writeln!(
+                f,
+                "Kept ignored files of removed worktrees: {} in {} (git parallel gc deletes old ones)",
+                k.describe(),
+                v.env.show(&crate::txn::state_dir(&v.env.ctx.repo).join("ignored"))
+            ),
             None => Ok(()),
         }
     }
