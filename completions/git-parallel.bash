@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish run abort fail retry approve join recover undo gc exec demo generate install-docs"
+__git_parallel_commands="status plan path validate start finish run abort skip fail retry approve join recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -85,8 +85,9 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	skip) echo "--dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	retry) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	approve) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -124,7 +125,9 @@ __git_parallel_value ()
 	run:--max-cost) __git_parallel_nothing ;;
 	run:--deadline) __git_parallel_nothing ;;
 	run:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
+	run:--remote) __git_parallel_nothing ;;
 	abort:--remote) __git_parallel_nothing ;;
+	skip:--remote) __git_parallel_nothing ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
 	fail:--remote) __git_parallel_nothing ;;
 	retry:--remote) __git_parallel_nothing ;;
@@ -146,6 +149,7 @@ __git_parallel_positional ()
 	finish) __git_parallel_tasks in_progress ;;
 	run) __git_parallel_tasks ;;
 	abort) __git_parallel_tasks in_progress ;;
+	skip) if (( $2 < 1 )); then __git_parallel_tasks failed blocked in_progress pending ready; else __git_parallel_nothing; fi ;;
 	fail) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
 	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;

@@ -28,7 +28,142 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kind of failure an [`Error`] is, for a program: `run` decides with it what to do next,
+/// and `--json` writes it (as the stable kebab-case string) in the error document on stderr.
+/// Never decided by matching the message's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// Bad command line (exit 129).
+    Usage,
+    /// Refused for a reason without a code of its own (exit 1).
+    Refused,
+    /// Cannot go on, for a reason without a code of its own (exit 128).
+    Fatal,
+    /// Stopped by a signal; rolled back.
+    Interrupted,
+    /// The report already printed says the command failed.
+    Failed,
+    /// Another git-parallel holds the repository lock: try again when it is done.
+    Busy,
+    /// An interrupted operation waits for `git parallel recover`.
+    Pending,
+    /// Refs or worktrees moved since the plan was made; nothing changed.
+    Stale,
+    /// The main worktree has changes in the way.
+    MainDirty,
+    /// The target branch is not checked out in the main worktree.
+    TargetNotCheckedOut,
+    /// A task's worktree has uncommitted or untracked changes, or is locked.
+    TaskDirty,
+    /// A task changed files outside its produces/shared_files paths.
+    OutsidePaths,
+    /// A task's merge conflicts.
+    Conflicts,
+    /// The test gate fails with the tasks merged.
+    TestGate,
+    /// The test gate fails on the target itself.
+    TargetFailsTest,
+    /// A push to the remote lost a race with another clone.
+    RemoteRace,
+    /// The operation took effect, but its cleanup did not finish (`recover --continue`).
+    Cleanup,
+    /// The task is not in the status the command needs (e.g. completed already).
+    WrongStatus,
+}
+
+impl Code {
+    /// The stable name (as in the `--json` error document).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Usage => "usage",
+            Code::Refused => "refused",
+            Code::Fatal => "fatal",
+            Code::Interrupted => "interrupted",
+            Code::Failed => "failed",
+            Code::Busy => "busy",
+            Code::Pending => "pending",
+            Code::Stale => "stale",
+            Code::MainDirty => "main-dirty",
+            Code::TargetNotCheckedOut => "target-not-checked-out",
+            Code::TaskDirty => "task-dirty",
+            Code::OutsidePaths => "outside-paths",
+            Code::Conflicts => "conflicts",
+            Code::TestGate => "test-gate",
+            Code::TargetFailsTest => "target-fails-test",
+            Code::RemoteRace => "remote-race",
+            Code::Cleanup => "cleanup",
+            Code::WrongStatus => "wrong-status",
+        }
+    }
+}
+
+/// A report with a [`Code`]: renders exactly as the report it wraps.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: Code,
+    pub report: miette::Report,
+}
+
+impl fmt::Display for Coded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.report, f)
+    }
+}
+
+impl std::error::Error for Coded {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.report.source()
+    }
+}
+
+impl miette::Diagnostic for Coded {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.report.help()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.report.labels()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.report.source_code()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        self.report.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn miette::Diagnostic> {
+        self.report.diagnostic_source()
+    }
+}
+
 impl Error {
+    /// What kind of failure this is (see [`Code`]).
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Usage { .. } => Code::Usage,
+            Error::Failed => Code::Failed,
+            Error::Interrupted { .. } => Code::Interrupted,
+            Error::Refused(r) => r.downcast_ref::<Coded>().map_or(Code::Refused, |c| c.code),
+            Error::Fatal(r) => r.downcast_ref::<Coded>().map_or(Code::Fatal, |c| c.code),
+        }
+    }
+
+    /// The same error with `code` (a usage error, a report already printed or an interruption
+    /// keep theirs).
+    pub fn with_code(self, code: Code) -> Error {
+        let wrap = |report: miette::Report| match report.downcast::<Coded>() {
+            Ok(c) => miette::Report::new(Coded {
+                code,
+                report: c.report,
+            }),
+            Err(report) => miette::Report::new(Coded { code, report }),
+        };
+        match self {
+            Error::Refused(r) => Error::Refused(wrap(r)),
+            Error::Fatal(r) => Error::Fatal(wrap(r)),
+            other => other,
+        }
+    }
+
     pub fn usage(message: impl Into<String>, command: Option<&'static str>) -> Error {
         Error::Usage {
             message: message.into(),
@@ -66,9 +201,11 @@ impl std::error::Error for Error {
 
 /// `refused!("...")` / `refused!(help = "...", "...")`: an exit-1 error. A literal help is a
 /// format string like the message (`help = "commit {rel} first"` names the variable's value;
-/// miette alone would print `{rel}` as is).
+/// miette alone would print `{rel}` as is). `refused!(code = Code::X, …)` gives it a
+/// [`Code`].
 #[macro_export]
 macro_rules! refused {
+    (code = $code:expr, $($rest:tt)*) => { $crate::refused!($($rest)*).with_code($code) };
     (help = $help:literal, $($arg:tt)*) => {
         $crate::error::Error::Refused(miette::miette!(help = format!($help), $($arg)*))
     };
@@ -78,6 +215,7 @@ macro_rules! refused {
 /// `fatal!("...")`: an exit-128 error (help as in `refused!`).
 #[macro_export]
 macro_rules! fatal {
+    (code = $code:expr, $($rest:tt)*) => { $crate::fatal!($($rest)*).with_code($code) };
     (help = $help:literal, $($arg:tt)*) => {
         $crate::error::Error::Fatal(miette::miette!(help = format!($help), $($arg)*))
     };

@@ -20,6 +20,7 @@ macro_rules! eprint { ($($t:tt)*) => { $crate::out_eprint!($($t)*) }; }
 
 #[macro_use]
 mod output;
+mod atomic;
 mod cli;
 mod commands;
 mod error;
@@ -49,20 +50,23 @@ fn main() {
     if let Some(grace) = std::env::var_os(commands::run::watchdog::ENV) {
         std::process::exit(commands::run::watchdog::serve(&grace));
     }
-    let code = match real_main() {
+    let mut json_command = None;
+    let code = match real_main(&mut json_command) {
         Ok(()) => 0,
-        Err(e) => report(e),
+        Err(e) => report(e, json_command),
     };
     // A report that could not be written: fatal (128) like git. (A transaction that took
     // effect has already said so: see report::emit_applied.)
     let code = match output::finish() {
         Ok(()) => code,
-        Err(e) => report(fatal!("cannot write to standard output: {e}")),
+        Err(e) => report(fatal!("cannot write to standard output: {e}"), None),
     };
     std::process::exit(code);
 }
 
-fn real_main() -> error::Result<()> {
+/// Parses and runs the command; `json_command` is set to the command's name when `--json` was
+/// given (its error then also gets a document).
+fn real_main(json_command: &mut Option<&'static str>) -> error::Result<()> {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let parsed = cli::parse(argv)?;
     let args = match parsed {
@@ -77,6 +81,9 @@ fn real_main() -> error::Result<()> {
         Parsed::LongHelp(cmd) => return commands::help::open_manual(cmd),
         Parsed::Run(args) => args,
     };
+    if args.on(&cli::defs::JSON) {
+        *json_command = Some(args.command.name);
+    }
     let when = args.color();
     // Flag and NO_COLOR for now; Context::open adds the repository's color.* config.
     output::set_color(when, &[]);
@@ -96,9 +103,14 @@ fn exit_code(e: &Error) -> i32 {
     }
 }
 
-/// Writes `e` to stderr the way git does and returns its exit code.
-fn report(e: Error) -> i32 {
+/// Writes `e` to stderr the way git does and returns its exit code. With `--json` (the
+/// command named), the error document follows as the last line: docs/json.md, "Errors".
+fn report(e: Error, json_command: Option<&str>) -> i32 {
     let code = exit_code(&e);
+    // A report already printed (exec, validate) is the document of the failure.
+    let doc = json_command
+        .filter(|_| !matches!(e, Error::Failed))
+        .map(|command| error_document(&e, command, code));
     let (_, color) = output::color();
     let mut err = std::io::stderr().lock();
     match e {
@@ -116,5 +128,25 @@ fn report(e: Error) -> i32 {
         // The report already printed says what failed.
         Error::Failed => {}
     }
+    if let Some(doc) = doc {
+        let _ = writeln!(err, "{doc}");
+    }
     code
+}
+
+/// `{"version":1,"command":…,"error":{"code":…,"exit":…,"message":…,"hint":…}}` on one line.
+fn error_document(e: &Error, command: &str, exit: i32) -> String {
+    let hint = e.report().and_then(|r| r.help()).map(|h| h.to_string());
+    let message = e.to_string();
+    serde_json::json!({
+        "version": 1,
+        "command": command,
+        "error": {
+            "code": e.code().as_str(),
+            "exit": exit,
+            "message": message,
+            "hint": hint,
+        }
+    })
+    .to_string()
 }

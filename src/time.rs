@@ -30,6 +30,39 @@ pub fn now_secs() -> u64 {
     }
 }
 
+/// Now (GIT_PARALLEL_NOW when set and a time), to the second.
+pub fn now() -> Timestamp {
+    fixed_now()
+        .and_then(|f| parse(&f))
+        .unwrap_or_else(Timestamp::now)
+        .round(jiff::Unit::Second)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (or any RFC 3339 time) read back.
+fn parse(s: &str) -> Option<Timestamp> {
+    s.parse::<Timestamp>()
+        .ok()
+        .or_else(|| parse_iso(s).and_then(|secs| Timestamp::from_second(secs as i64).ok()))
+}
+
+/// serde for a [`Timestamp`] in the text format of every timestamp git-parallel writes
+/// (`#[serde(with = "crate::time::text")]`). A text that is no time (a GIT_PARALLEL_NOW an
+/// earlier release wrote as it was) reads as the epoch rather than making the file unreadable.
+pub mod text {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&t.strftime(super::FORMAT))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(super::parse(&s).unwrap_or(Timestamp::UNIX_EPOCH))
+    }
+}
+
 /// Seconds since the epoch → `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn iso(secs: u64) -> String {
     i64::try_from(secs)
@@ -60,5 +93,22 @@ mod tests {
         );
         assert_eq!(super::parse_iso("2026-02-07"), None);
         assert_eq!(super::parse_iso("not a time at all"), None);
+    }
+
+    #[test]
+    fn timestamps_serialise_as_before() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct T {
+            #[serde(with = "super::text")]
+            at: jiff::Timestamp,
+        }
+        let t: T = serde_json::from_str(r#"{"at":"2026-02-07T11:15:06Z"}"#).expect("read");
+        assert_eq!(t.at.as_second(), 1_770_462_906);
+        assert_eq!(
+            serde_json::to_string(&t).expect("write"),
+            r#"{"at":"2026-02-07T11:15:06Z"}"#
+        );
+        let t: T = serde_json::from_str(r#"{"at":"later"}"#).expect("lenient");
+        assert_eq!(t.at, jiff::Timestamp::UNIX_EPOCH);
     }
 }

@@ -70,6 +70,43 @@ impl Args {
             .map(|(_, c)| *c)
     }
 
+    /// The arguments of another command called in-process (`run` calling `finish`…): the
+    /// global flags that say which task file (`--tasks`, `--product`) as given here, then
+    /// `flags` (each one `command` takes) and `positionals`.
+    pub fn for_command(
+        &self,
+        command: &'static Command,
+        flags: Vec<(&'static Flag, Option<String>)>,
+        positionals: Vec<String>,
+    ) -> Args {
+        let mut values: Vec<(&'static Flag, Option<String>)> = self
+            .values
+            .iter()
+            .filter(|(f, _)| {
+                [&defs::TASKS, &defs::PRODUCT]
+                    .iter()
+                    .any(|g| std::ptr::eq(*f, *g))
+            })
+            .cloned()
+            .collect();
+        for (f, _) in &flags {
+            debug_assert!(
+                command.flags.iter().any(|c| std::ptr::eq(*c, *f)),
+                "--{} is not a flag of {}",
+                f.long,
+                command.name
+            );
+        }
+        values.extend(flags);
+        Args {
+            command,
+            values,
+            choices: Vec::new(),
+            positionals,
+            trailing: Vec::new(),
+        }
+    }
+
     /// `--color`, when given.
     pub fn color(&self) -> Option<crate::output::ColorWhen> {
         match self.choice(&defs::COLOR)? {

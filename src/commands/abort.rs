@@ -1,6 +1,9 @@
 //! `git parallel abort [ID…]`: remove the worktrees and branches of started tasks and set them
 //! back to pending, the task file change committed on the target — one transaction.
 //!
+//! `git parallel skip ID` is the same removal, always with the saving of `--force`, for a task
+//! in any status but completed or skipped, which is then marked `skipped` instead of pending.
+//!
 //! Without `--force` only tasks with no work of their own are aborted (no commits beyond the
 //! branch's start, no uncommitted or untracked changes, an unlocked worktree); every problem is
 //! listed at once and nothing changes. With `--force` each such branch tip is first saved under
@@ -9,6 +12,8 @@
 //!
 
 use crate::taskgraph::display::safe;
+use crate::txn::steps::{Refs, RemoveWorktree};
+use crate::txn::Meta;
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
@@ -94,6 +99,11 @@ pub fn run(ctx: &Context) -> Result<()> {
     drive(ctx, prepare(ctx)?)
 }
 
+/// `git parallel skip ID`.
+pub fn skip(ctx: &Context) -> Result<()> {
+    drive(ctx, prepare_skip(ctx)?)
+}
+
 fn prepare(ctx: &Context) -> Result<Prepared<Aborted>> {
     let env = Session::load(ctx)?;
     let force = ctx.args.on(&defs::ABORT_FORCE);
@@ -103,8 +113,74 @@ fn prepare(ctx: &Context) -> Result<Prepared<Aborted>> {
     }
     let mut targets = inspect(&env, &idx)?;
     check(&env, &targets, force)?;
-    let (plan, kept) = build_plan(&env, &mut targets, force)?;
+    let (plan, kept) = build_plan(&env, &mut targets, force, false)?;
     Ok(Prepared::new(plan, Aborted::new(&env, &targets, kept)))
+}
+
+fn prepare_skip(ctx: &Context) -> Result<Prepared<SkipReport>> {
+    let env = Session::load(ctx)?;
+    let task = crate::workflow::select::named_task(&env, "skip")?;
+    if task.status.is_done() {
+        return Err(crate::refused!(
+            code = crate::error::Code::WrongStatus,
+            help = "nothing was changed; 'git parallel undo' reverses the last operation",
+            "cannot skip {}: its status is {} already",
+            task.id,
+            task.status
+        ));
+    }
+    let Some(i) = env.tf.index_of(&task.id) else {
+        return Err(crate::fatal!(
+            "task {} vanished from the task file",
+            task.id
+        ));
+    };
+    let mut targets = inspect(&env, &[i])?;
+    check(&env, &targets, true)?;
+    let (plan, kept) = build_plan(&env, &mut targets, true, true)?;
+    let mut aborted = Aborted::new(&env, &targets, kept);
+    aborted.skip = true;
+    let text = aborted.to_string();
+    Ok(Prepared::new(
+        plan,
+        SkipReport {
+            target: aborted.target,
+            skipped: aborted.aborted,
+            ignored_files: aborted.ignored_files,
+            kept_lines: aborted.kept_lines,
+            text,
+        },
+    ))
+}
+
+/// What `skip` did (`--json`: `target`, `skipped`, `ignored_files`).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct SkipReport {
+    /// The target branch the task file change is committed on.
+    target: String,
+    /// The task skipped (one), as `abort` reports a task: its branch, worktree, and the refs
+    /// its work is saved as.
+    skipped: Vec<AbortedTask>,
+    /// The ignored files of its worktree, as in `abort`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    ignored_files: Option<Vec<Kept>>,
+    #[serde(skip)]
+    kept_lines: Vec<String>,
+    #[serde(skip)]
+    text: String,
+}
+
+impl fmt::Display for SkipReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Report for SkipReport {
+    fn json_notes(&self) -> Vec<String> {
+        self.kept_lines.clone()
+    }
 }
 
 /// The named tasks (each must be in progress), or every task in progress.
@@ -287,36 +363,42 @@ fn work_problems(env: &Session, t: &Target) -> Vec<String> {
 
 /// The plan: backups (with --force), the worktrees (their ignored files kept), the branches,
 /// the task file. Also what happens to the worktrees' ignored files.
-fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Plan, Vec<Kept>)> {
+fn build_plan(
+    env: &Session,
+    targets: &mut [Target],
+    force: bool,
+    skip: bool,
+) -> Result<(Plan, Vec<Kept>)> {
     let mut steps = Vec::new();
     let backups = backups(env, targets, force)?;
     let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
-    let message = format!("chore({}): abort {}", env.product, ids.join(", "));
+    let verb = if skip { "skip" } else { "abort" };
+    let message = format!("chore({}): {verb} {}", env.product, ids.join(", "));
     if !backups.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: backups,
             message: format!("git-parallel: backup before {message}"),
-        });
+        }));
     }
     // Worktrees: saved changes noted (undoing the abort puts them back), ignored files kept.
     for t in targets.iter() {
         if let (Some(wt), Some((_, commit))) = (&t.worktree, &t.wip) {
             steps.push(Step::Keep(Keep::WipSaved {
                 worktree: wt.clone(),
-                commit: commit.to_string(),
+                commit: *commit,
             }));
         }
     }
     for t in targets.iter() {
         if let Some(wt) = &t.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: t.branch.clone(),
                 // Copied include files alone do not count as changes.
                 force: (force && t.needs_force()) || !t.ours.is_empty(),
                 restore: Vec::new(),
                 post_start: None,
-            });
+            }));
         }
     }
     let include = crate::workflow::worktrees::include_files(env)?;
@@ -326,30 +408,51 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
         .filter_map(|t| {
             t.tip.map(|tip| RefUpdate {
                 name: t.branch.clone(),
-                old: Some(tip.to_string()),
+                old: Some(tip),
                 new: None,
             })
         })
         .collect();
     if !deletes.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: deletes,
             message: format!("git-parallel: {message}"),
-        });
+        }));
     }
-    let text = before_start::reset_text(env, &ids, &crate::time::now_iso())?;
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
-    let (file_steps, _) = env.task_file_text_steps(text, &message, no_commit)?;
+    let (file_steps, _) = if skip {
+        let now = crate::time::now_iso();
+        let mut edits = Vec::new();
+        for id in &ids {
+            edits.push(crate::taskgraph::Edit::status(*id, Status::Skipped));
+            let files = match env.tf.task(id) {
+                Some(task) => crate::workflow::outcome::branch_files(env, task)?,
+                None => Vec::new(),
+            };
+            edits.push(crate::workflow::outcome::result_edit(
+                id,
+                false,
+                "skipped (its work, if any, is kept under refs/parallel/backup/)",
+                &files,
+                env.ctx.metrics.get(*id),
+            ));
+        }
+        edits.push(crate::taskgraph::Edit::metadata("updated_at", now.as_str()));
+        env.task_file_steps(&edits, &message, no_commit)?
+    } else {
+        let text = before_start::reset_text(env, &ids, &crate::time::now_iso())?;
+        env.task_file_text_steps(text, &message, no_commit)?
+    };
     steps.extend(file_steps);
     let plan = Plan {
-        command: "abort".into(),
-        summary: format!("abort {}", ids.join(", ")),
+        command: verb.into(),
+        summary: format!("{verb} {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({
-            "tasks": ids,
-            "backups": targets.iter().filter_map(|t| t.backup.clone()).collect::<Vec<_>>(),
-        }),
+        meta: Meta {
+            backups: Some(targets.iter().filter_map(|t| t.backup.clone()).collect()),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok((plan, kept))
 }
@@ -359,30 +462,31 @@ fn build_plan(env: &Session, targets: &mut [Target], force: bool) -> Result<(Pla
 fn backups(env: &Session, targets: &mut [Target], force: bool) -> Result<Vec<RefUpdate>> {
     let mut backups = Vec::new();
     let mut taken = Vec::new();
-    let mut save = |base: String, commit: String, taken: &mut Vec<String>| -> Result<String> {
-        let name = free_backup_name(env, &base, taken)?;
-        backups.push(RefUpdate {
-            name: name.clone(),
-            old: None,
-            new: Some(commit),
-        });
-        Ok(name)
-    };
+    let mut save =
+        |base: String, commit: gix::ObjectId, taken: &mut Vec<String>| -> Result<String> {
+            let name = free_backup_name(env, &base, taken)?;
+            backups.push(RefUpdate {
+                name: name.clone(),
+                old: None,
+                new: Some(commit),
+            });
+            Ok(name)
+        };
     for t in targets.iter_mut().filter(|t| force && t.needs_force()) {
         // Submodule commits that would go with the worktree: copied into this repository.
         for sub in &t.submodules {
             for saved in submodules::save(&env.ctx.repo, sub)? {
                 let flat = saved.path.replace('/', "-");
                 let base = format!("{}-sub-{flat}", t.id);
-                let name = save(base, saved.commit.clone(), &mut taken)?;
+                let name = save(base, crate::git::oid(&saved.commit)?, &mut taken)?;
                 t.sub_backups.push((name, saved));
             }
         }
         let Some(tip) = t.tip else { continue };
-        t.backup = Some(save(t.id.clone(), tip.to_string(), &mut taken)?);
+        t.backup = Some(save(t.id.clone(), tip, &mut taken)?);
         if let (Some(wt), false) = (&t.worktree, t.changes.is_empty()) {
             if let Some(commit) = snapshot_changes(env, wt, tip, &t.ours, &t.id)? {
-                let name = save(format!("{}-wip", t.id), commit.to_string(), &mut taken)?;
+                let name = save(format!("{}-wip", t.id), commit, &mut taken)?;
                 t.wip = Some((name, commit));
             }
         }
@@ -413,6 +517,9 @@ pub struct Aborted {
     common_dir: String,
     #[serde(skip)]
     out: Output,
+    /// The text of `skip` (marked skipped, not back to pending).
+    #[serde(skip)]
+    skip: bool,
 }
 
 /// One aborted task.
@@ -468,6 +575,7 @@ impl Aborted {
             kept_lines: Vec::new(),
             common_dir: String::new(),
             out: env.ctx.out,
+            skip: false,
         }
     }
 
@@ -502,6 +610,7 @@ impl Aborted {
             ignored_files: Some(kept),
             common_dir: env.ctx.repo.common_dir.to_string(),
             out: env.ctx.out,
+            skip: false,
         }
     }
 }
@@ -512,9 +621,14 @@ impl fmt::Display for Aborted {
         if tasks.is_empty() {
             return writeln!(f, "Nothing to abort: no task is in progress.");
         }
+        let (verb, now) = if self.skip {
+            ("Skipped", "marked skipped; its dependents may start")
+        } else {
+            ("Aborted", "back to pending")
+        };
         writeln!(
             f,
-            "Aborted {} task{} (back to pending):",
+            "{verb} {} task{} ({now}):",
             tasks.len(),
             plural(tasks.len())
         )?;
@@ -561,7 +675,7 @@ impl fmt::Display for Aborted {
                     t.id,
                     s.path,
                     s.what,
-                    crate::txn::step::short(&s.commit),
+                    crate::txn::steps::shared::short(&s.commit),
                     s.name,
                     self.common_dir,
                     s.name

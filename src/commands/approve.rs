@@ -4,6 +4,7 @@
 //! Refused (exit 1) when the task is not a checkpoint or not completed. A checkpoint that already
 //! has `approved_at` is left alone: a note, exit 0 (approving twice is not an error).
 
+use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
@@ -80,7 +81,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Approved>> {
         summary: format!("approve {id}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id] }),
+        meta: Meta::tasks([id]),
     };
     let ready = newly_ready(&env, id, &now);
     Ok(Prepared::new(

@@ -2,6 +2,7 @@
 //! failed, retry_count incremented, the reason as its result — committed on the target. The
 //! branch and worktree are kept for debugging; `git parallel retry ID` starts it afresh.
 
+use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
@@ -11,7 +12,7 @@ use crate::git::short_branch;
 use crate::taskgraph::{Edit, Scalar, Status};
 use crate::txn::Plan;
 use crate::workflow::context::Context;
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive, drive_report, Prepared};
 use crate::workflow::render::plural;
 use crate::workflow::report::Report;
 use crate::workflow::select::named_task;
@@ -52,12 +53,18 @@ pub fn run(ctx: &Context) -> Result<()> {
     drive(ctx, prepare(ctx)?)
 }
 
+/// `fail`, its report handed back (printed through the context's output as well).
+pub fn apply(ctx: &Context) -> Result<Failed> {
+    drive_report(ctx, prepare(ctx)?)
+}
+
 fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
     let env = Session::load(ctx)?;
     let task = named_task(&env, "fail")?;
     let id = task.id.as_str();
     if task.status != Status::InProgress {
         return Err(crate::refused!(
+            code = crate::error::Code::WrongStatus,
             help = crate::workflow::suggest::status_advice(task),
             "cannot fail {id}: its status is {}, not in_progress",
             task.status
@@ -74,9 +81,13 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
         Edit::status(id, Status::Failed),
         Edit::task(id, "retry_count", Scalar::Int(count)),
     ];
-    if let Some(r) = reason {
-        edits.push(Edit::task(id, "result", r));
-    }
+    edits.push(crate::workflow::outcome::result_edit(
+        id,
+        false,
+        reason.unwrap_or("marked failed"),
+        &crate::workflow::outcome::branch_files(&env, task)?,
+        ctx.metrics.get(id),
+    ));
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let message = format!("chore({}): fail {id}", env.product);
     let no_commit = ctx.args.on(&defs::NO_COMMIT);
@@ -86,7 +97,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Failed>> {
         summary: format!("fail {id}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id] }),
+        meta: Meta::tasks([id]),
     };
     let worktree = task_worktree(&env, task)?.map(|w| w.path);
     let worktree_shown = worktree.as_deref().map(|w| env.show(w));

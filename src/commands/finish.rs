@@ -6,13 +6,15 @@
 //! refusal on conflicts, src/commands/merge.rs.
 
 use crate::taskgraph::display::safe;
+use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
 use std::fmt;
 
 use crate::cli::defs;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::git::short_branch;
 use crate::git::RefUpdate;
 use crate::taskgraph::{schedule, Edit, Status, TaskFile};
@@ -20,7 +22,7 @@ use crate::txn::{self, Plan, Step};
 use crate::workflow::backup::free_backup_name;
 use crate::workflow::bisect::TestFailure;
 use crate::workflow::context::{Context, Output};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive_report, Prepared};
 use crate::workflow::merge::{merge_all, refuse_conflicts, Conflict, Merged};
 use crate::workflow::mergeable::{candidates, Candidate, Skipped};
 use crate::workflow::render::plural;
@@ -58,7 +60,7 @@ pub struct Finished {
     conflicts: Vec<Conflict>,
     /// The tasks left running because the test fails once they are merged (found by bisecting
     /// the batch when the test failed on all of it; with `--partial` the others were merged,
-    /// and the exit code is 1); else always `[]`.
+    /// and the exit code is 0 with a note); else always `[]`.
     test_failures: Vec<TestFailure>,
     /// Without ids: the in-progress tasks not finished — no commits of their own yet (with or
     /// without uncommitted work), or in progress with no branch here; always `[]` when ids are
@@ -110,57 +112,213 @@ fn fold_status(env: &Session) -> bool {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
-    let env = Session::load(ctx)?;
-    let mut batch = None;
-    let prepared = prepare(&env, &mut batch)?;
-    match (drive(ctx, prepared), batch) {
-        // The test failed on the merge of several tasks: find which break it.
-        (Err(e), Some(batch)) if txn::gate_failed(&e) && batch.len() > 1 => {
-            let output = txn::gate_output(&e).unwrap_or_default();
-            gate::bisect_batch(&env, batch, output)
-        }
-        (Err(e), Some(batch)) if txn::gate_failed(&e) => {
-            gate::report_single(&env, &batch, txn::gate_output(&e).unwrap_or_default());
-            Err(e)
-        }
-        (r, _) => r,
+    match land(ctx)?.refusal {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
-/// The plan and report; `batch` is set when the test gate may have to be bisected.
-fn prepare(env: &Session, batch: &mut Option<gate::Batch>) -> Result<Prepared<FinishReport>> {
+/// What a finish came to, typed: what `run` goes on with (the command prints the same as its
+/// report, through the context's output, as it goes).
+pub struct Landing {
+    /// The tasks merged and marked completed, each with its merge commit (`None`: nothing of
+    /// its own to merge).
+    pub merged: Vec<(String, Option<String>)>,
+    /// The target's tip after it (`None`: it did not move).
+    pub new_tip: Option<String>,
+    /// The tasks left in progress because their merge conflicts, with the conflicting paths.
+    pub conflicts: Vec<(String, Vec<String>)>,
+    /// The tasks left in progress because the test gate fails with them merged.
+    pub test_failures: Vec<TestFailure>,
+    /// The test gate fails on the target itself: no task can land.
+    pub target_fails: bool,
+    /// The in-progress tasks not finished, with why.
+    pub skipped: Vec<Skipped>,
+    /// The refusal (exit 1) when nothing could land: conflicts or the test gate.
+    pub refusal: Option<Error>,
+}
+
+impl Landing {
+    fn refused(
+        conflicts: Vec<(String, Vec<String>)>,
+        test_failures: Vec<TestFailure>,
+        target_fails: bool,
+        refusal: Error,
+    ) -> Landing {
+        Landing {
+            merged: Vec::new(),
+            new_tip: None,
+            conflicts,
+            test_failures,
+            target_fails,
+            skipped: Vec::new(),
+            refusal: Some(refusal),
+        }
+    }
+
+    /// What a report of a finish that took effect says.
+    fn of(report: FinishReport) -> Landing {
+        match report {
+            FinishReport::Nothing(n) => Landing {
+                merged: Vec::new(),
+                new_tip: None,
+                conflicts: Vec::new(),
+                test_failures: Vec::new(),
+                target_fails: false,
+                skipped: n.skipped,
+                refusal: None,
+            },
+            FinishReport::Finished(f) => Landing {
+                merged: f
+                    .merged
+                    .into_iter()
+                    .map(|m| (m.id, m.merge_commit.filter(|_| m.commits > 0)))
+                    .collect(),
+                new_tip: Some(f.new_tip),
+                conflicts: f
+                    .conflicts
+                    .iter()
+                    .map(|c| (c.id().to_string(), c.files().to_vec()))
+                    .collect(),
+                test_failures: f.test_failures,
+                target_fails: false,
+                skipped: f.skipped,
+                refusal: None,
+            },
+        }
+    }
+}
+
+/// `finish` (the command's whole work, printed through the context's output), typed.
+pub fn land(ctx: &Context) -> Result<Landing> {
+    let env = Session::load(ctx)?;
+    let mut batch = None;
+    let prepared = match prepare(&env, &mut batch)? {
+        Ok(p) => p,
+        Err(refused) => return Ok(refused),
+    };
+    match (drive_report(ctx, prepared), batch) {
+        // The test failed on the merge of several tasks: find which break it.
+        (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
+        (r, _) => r.map(Landing::of),
+    }
+}
+
+/// The plan and report (`Err`: refused for conflicts); `batch` is set when the test gate may
+/// have to be bisected.
+fn prepare(
+    env: &Session,
+    batch: &mut Option<gate::Batch>,
+) -> Result<std::result::Result<Prepared<FinishReport>, Landing>> {
     let ctx = env.ctx;
     let (candidates, skipped) = candidates(env)?;
     for s in &skipped {
         report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
     if candidates.is_empty() {
-        return Ok(Prepared::nothing(FinishReport::Nothing(NothingFinished {
-            merged: [],
-            skipped,
-        })));
+        return Ok(Ok(Prepared::nothing(FinishReport::Nothing(
+            NothingFinished {
+                merged: [],
+                skipped,
+            },
+        ))));
     }
-    check_preconditions(env, &candidates)?;
+    let main_changes = check_preconditions(env, &candidates)?;
     check_boundaries(env, &candidates)?;
     let merged = merge_all(env, &candidates)?;
     if !merged.conflicts.is_empty() && (!ctx.args.on(&defs::PARTIAL) || merged.merged.is_empty()) {
-        return Err(refuse_conflicts(env, &candidates, &merged));
+        let conflicts = merged
+            .conflict_list(env)
+            .iter()
+            .map(|c| (c.id().to_string(), c.files().to_vec()))
+            .collect();
+        let refusal = refuse_conflicts(env, &candidates, &merged);
+        return Ok(Err(Landing::refused(conflicts, Vec::new(), false, refusal)));
     }
     let ids: Vec<&str> = done(&candidates, &merged)
         .iter()
         .map(|c| c.id.as_str())
         .collect();
-    let final_tip = status_commit(env, &ids, &merged)?;
+    let final_tip = status_commit(env, &ids, &merged, &candidates)?;
+    check_main_changes(env, &main_changes, final_tip)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
-    if !merged.merged.is_empty() && ctx.flag_or_config(&defs::TEST).is_some() {
+    if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
-    Ok(prepared)
+    Ok(Ok(prepared))
 }
 
-/// Everything that must hold before anything changes, all failures listed at once.
-fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
+/// Local changes in the main worktree are left alone when the landing does not write their
+/// files, as `git merge` does (issue 20 item 1: e.g. a post-commit hook appending to a tracked
+/// log there); a change to a file the landing writes (a merged file, the task file) refuses,
+/// naming it. `changes`: the main worktree's changes to tracked files (line, paths).
+fn check_main_changes(
+    env: &Session,
+    changes: &[(String, Vec<String>)],
+    final_tip: ObjectId,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = env.ctx.repo.git_main();
+    cmd.args(["diff-tree", "-r", "-z", "--no-renames", "--name-only"]);
+    cmd.arg(env.target_tip.to_string())
+        .arg(final_tip.to_string());
+    let written: std::collections::HashSet<String> =
+        crate::git::cli::stdout_z(cmd)?.into_iter().collect();
+    let (touched, untouched): (Vec<_>, Vec<_>) = changes
+        .iter()
+        .partition(|(_, paths)| paths.iter().any(|p| written.contains(p)));
+    if touched.is_empty() {
+        report::text_note(
+            &env.ctx.out,
+            format_args!(
+                "the main worktree's local change{} to {} left alone (the landing does not touch {})",
+                plural(untouched.len()),
+                untouched
+                    .iter()
+                    .map(|(l, _)| safe(l.get(3..).unwrap_or(l)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if untouched.len() == 1 { "it" } else { "them" }
+            ),
+        );
+        return Ok(());
+    }
+    let lines: Vec<_> = touched.iter().map(|(l, _)| safe(l)).collect();
+    let mut problems = vec![format!(
+        "the main worktree has uncommitted changes in files this landing writes (commit or stash them):\n      {}",
+        lines.join("\n      ")
+    )];
+    // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
+    // task states; committing is the way on.
+    if let Some(rel) = env
+        .task_rel
+        .as_deref()
+        .filter(|rel| touched.iter().any(|(_, p)| p.iter().any(|p| p == rel)))
+    {
+        problems.push(format!(
+            "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
+            crate::taskgraph::display::shell_quote(rel)
+        ));
+    }
+    Err(crate::refused!(
+        code = Code::MainDirty,
+        help = "fix these, then run 'git parallel finish' again",
+        "cannot finish; nothing was changed:\n  {}",
+        problems.join("\n  ")
+    ))
+}
+
+/// Everything that must hold before anything changes, all failures listed at once. Returns the
+/// main worktree's changes to tracked files (see [`check_main_changes`]).
+fn check_preconditions(
+    env: &Session,
+    candidates: &[Candidate],
+) -> Result<Vec<(String, Vec<String>)>> {
     let mut problems = Vec::new();
+    // The first problem's kind: one of the main worktree's comes first.
+    let mut code = None;
     let with_worktree: Vec<(&Candidate, &Utf8PathBuf)> = candidates
         .iter()
         .filter_map(|c| c.worktree.as_ref().map(|w| (c, w)))
@@ -168,37 +326,15 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
     let paths: Vec<&camino::Utf8Path> = with_worktree.iter().map(|(_, w)| w.as_path()).collect();
     let (main_dirty, statuses) = listing::listings(env, &paths);
     if !env.target_checked_out {
+        code = Some(Code::TargetNotCheckedOut);
         problems.push(format!(
             "the target branch {} is not checked out in the main worktree {} (git switch {})",
             short_branch(&env.target),
             env.main,
             short_branch(&env.target)
         ));
-    } else {
-        let dirty: Vec<String> = main_dirty.transpose()?.unwrap_or_default();
-        if !dirty.is_empty() {
-            problems.push(format!(
-                "the main worktree has uncommitted changes (commit or stash them):\n      {}",
-                dirty
-                    .iter()
-                    .map(|l| safe(l))
-                    .collect::<Vec<_>>()
-                    .join("\n      ")
-            ));
-            // After `start --no-commit` (or `abort`/`fail --no-commit`): stashing would lose the
-            // task states; committing is the way on.
-            if let Some(rel) = env
-                .task_rel
-                .as_deref()
-                .filter(|rel| dirty.iter().any(|l| l.get(3..) == Some(*rel)))
-            {
-                problems.push(format!(
-                    "the task file is among them; commit it (do not stash it: it records the tasks' states):\n      git commit -m 'chore: update the task file' -- {}",
-                    crate::taskgraph::display::shell_quote(rel)
-                ));
-            }
-        }
     }
+    let main_changes = main_dirty.transpose()?.unwrap_or_default();
     let worktrees = env.ctx.repo.worktrees()?;
     let keep = env.ctx.args.on(&defs::KEEP);
     for ((c, wt), lines) in with_worktree.into_iter().zip(statuses) {
@@ -210,6 +346,7 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
         }
         let lines = lines?;
         if !lines.is_empty() {
+            code.get_or_insert(Code::TaskDirty);
             problems.push(format!(
                 "{}: {} has uncommitted or untracked changes (commit or stash them):\n      {}",
                 c.id,
@@ -222,6 +359,7 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
             ));
         }
         if worktrees.iter().any(|w| &w.path == wt && w.locked) {
+            code.get_or_insert(Code::TaskDirty);
             problems.push(format!(
                 "{}: worktree {} is locked (git worktree unlock {})",
                 c.id,
@@ -235,9 +373,10 @@ fn check_preconditions(env: &Session, candidates: &[Candidate]) -> Result<()> {
             help = "fix these, then run 'git parallel finish' again",
             "cannot finish; nothing was changed:\n  {}",
             problems.join("\n  ")
-        ));
+        )
+        .with_code(code.unwrap_or(Code::Refused)));
     }
-    Ok(())
+    Ok(main_changes)
 }
 
 /// Files each branch changed must lie inside its task's paths; overlaps are reported.
@@ -245,12 +384,30 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
     let warn_only =
         env.ctx.args.on(&defs::ALLOW_OUTSIDE) || env.ctx.repo.settings.boundaries_warn();
     let mut outside = Vec::new();
+    let mut task_file = Vec::new();
     for c in candidates {
         let task = &env.tf.graph.tasks[c.idx];
         let allowed: Vec<&str> = task.paths().collect();
         for f in &c.files {
-            let inside = allowed.iter().any(|p| schedule::path_contains(p, f))
-                || env.task_rel.as_deref() == Some(f.as_str());
+            // The task file is ours: a branch that edits it (an agent marking another task
+            // completed, rewriting dependencies) is refused whatever the boundary policy, never
+            // merged silently (repro round2 20).
+            if env.task_rel.as_deref() == Some(f.as_str()) {
+                let q = crate::taskgraph::display::shell_quote;
+                let wt = c
+                    .worktree
+                    .as_ref()
+                    .map_or(env.main.as_path(), |w| w.as_path());
+                let (wt, file) = (q(wt.as_str()), q(f));
+                task_file.push(format!(
+                    "{}: its branch changes the task file {}, which only git-parallel writes (the tasks' states and the graph); undo that change on the branch:\n      git -C {wt} checkout \"$(git -C {wt} merge-base HEAD {})\" -- {file} && git -C {wt} commit -m 'leave the task file alone' -- {file}",
+                    c.id,
+                    safe(f),
+                    q(short_branch(&env.target)),
+                ));
+                continue;
+            }
+            let inside = allowed.iter().any(|p| schedule::path_contains(p, f));
             if !inside {
                 outside.push(format!(
                     "{}: {} is outside its produces/shared_files paths",
@@ -270,6 +427,13 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
             }
         }
     }
+    if !task_file.is_empty() {
+        return Err(crate::refused!(
+            help = "task states change through git-parallel's commands (finish, fail, abort, retry, approve); then run 'git parallel finish' again",
+            "cannot finish; nothing was changed:\n  {}",
+            task_file.join("\n  ")
+        ));
+    }
     if outside.is_empty() {
         return Ok(());
     }
@@ -280,6 +444,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
         return Ok(());
     }
     Err(crate::refused!(
+        code = Code::OutsidePaths,
         help = "move the changes into the task's paths, add the paths to produces/shared_files, or pass --allow-outside (parallel.boundaries = warn)",
         "cannot finish; files changed outside the tasks' boundaries:\n  {}",
         outside.join("\n  ")
@@ -309,29 +474,28 @@ fn build_plan(
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
         let dir = crate::txn::testgate::test_dir()?;
-        steps.push(Step::TestGate {
-            commit: final_tip.to_string(),
+        steps.push(Step::TestGate(TestGate {
+            commit: final_tip,
             command: cmd,
             dir,
-        });
+        }));
     }
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates,
         message: message.clone(),
-    });
-    steps.push(Step::SyncMain {
-        from: env.target_tip.to_string(),
-        to: final_tip.to_string(),
+    }));
+    steps.push(Step::SyncMain(SyncMain {
+        from: env.target_tip,
+        to: final_tip,
         branch: Some(env.target.clone()),
-    });
+    }));
     let commit_point = Some(steps.len() - 1);
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
-        let tip = final_tip.to_string();
-        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, &tip)?;
+        crate::workflow::pool::park_instead(env.ctx, &env.main, &mut cleanup, final_tip)?;
         steps.extend(cleanup);
     }
     let plan = Plan {
@@ -339,15 +503,24 @@ fn build_plan(
         summary: format!("finish {}", ids.join(", ")),
         steps,
         commit_point,
-        meta: serde_json::json!({ "tasks": ids, "backups": backups }),
+        meta: Meta {
+            backups: Some(backups),
+            ..Meta::tasks(ids.iter().copied())
+        },
     };
     Ok(plan)
 }
 
-/// The commit marking the tasks `ids` completed, made on the merged result (whose task file
-/// may have changed) — or folded into the last merge commit (`parallel.foldStatus`). The
-/// merged result itself when the task file is outside the repository.
-fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectId> {
+/// The commit marking the tasks `ids` (of `candidates`) completed, each with its `result`,
+/// made on the merged result (whose task file may have changed) — or folded into the last
+/// merge commit (`parallel.foldStatus`). The merged result itself when the task file is
+/// outside the repository.
+fn status_commit(
+    env: &Session,
+    ids: &[&str],
+    merged: &Merged,
+    candidates: &[Candidate],
+) -> Result<ObjectId> {
     let Some(rel) = &env.task_rel else {
         return Ok(merged.tip);
     };
@@ -359,9 +532,27 @@ fn status_commit(env: &Session, ids: &[&str], merged: &Merged) -> Result<ObjectI
         .unwrap_or_else(|| env.tf.source.clone());
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
+    let target = short_branch(&env.target);
     for id in ids {
         edits.push(Edit::status(*id, Status::Completed));
         edits.push(Edit::task(*id, "completed_at", now.as_str()));
+        let files = candidates
+            .iter()
+            .find(|c| c.id == *id)
+            .map(|c| c.files.clone())
+            .unwrap_or_default();
+        let message = if files.is_empty() {
+            "completed without a merge (nothing of its own to merge)".to_string()
+        } else {
+            format!("merged into {target}")
+        };
+        edits.push(crate::workflow::outcome::result_edit(
+            id,
+            true,
+            &message,
+            &files,
+            env.ctx.metrics.get(*id),
+        ));
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
     let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
@@ -389,8 +580,8 @@ fn target_updates(
 ) -> Result<(Vec<RefUpdate>, Vec<String>)> {
     let mut updates = vec![RefUpdate {
         name: env.target.clone(),
-        old: Some(env.target_tip.to_string()),
-        new: Some(final_tip.to_string()),
+        old: Some(env.target_tip),
+        new: Some(final_tip),
     }];
     // The task branches must still be where they were merged from when the target moves: a
     // commit added meanwhile (e.g. during the test run) would otherwise be left out of the
@@ -398,8 +589,8 @@ fn target_updates(
     for c in done {
         updates.push(RefUpdate {
             name: c.branch.clone(),
-            old: Some(c.tip.to_string()),
-            new: Some(c.tip.to_string()),
+            old: Some(c.tip),
+            new: Some(c.tip),
         });
     }
     let mut backups = Vec::new();
@@ -409,7 +600,7 @@ fn target_updates(
             updates.push(RefUpdate {
                 name,
                 old: None,
-                new: Some(c.tip.to_string()),
+                new: Some(c.tip),
             });
         }
     }
@@ -424,26 +615,26 @@ fn cleanup_steps(env: &Session, done: &[&Candidate], message: String) -> Result<
     let mut steps = Vec::new();
     for c in done {
         if let Some(wt) = &c.worktree {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: wt.clone(),
                 branch: c.branch.clone(),
                 force: false,
                 restore: restore.clone(),
                 post_start: post_start.clone(),
-            });
+            }));
         }
     }
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: done
             .iter()
             .map(|c| RefUpdate {
                 name: c.branch.clone(),
-                old: Some(c.tip.to_string()),
+                old: Some(c.tip),
                 new: None,
             })
             .collect(),
         message,
-    });
+    }));
     Ok(steps)
 }
 
@@ -535,8 +726,8 @@ impl Finished {
             f,
             "{} is now at {} (was {}).",
             self.target,
-            crate::txn::step::short(&self.new_tip),
-            crate::txn::step::short(&self.old_tip)
+            crate::txn::steps::shared::short(&self.new_tip),
+            crate::txn::steps::shared::short(&self.old_tip)
         )?;
         if !self.keep {
             // Parked worktrees are named on their own line below.

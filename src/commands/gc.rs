@@ -1,5 +1,5 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
-//! (`<git dir>/parallel/ignored/*`, see src/txn/keep.rs) older than `parallel.keepBackups` days
+//! (`<git dir>/parallel/ignored/*`, see src/txn/steps/keep/) older than `parallel.keepBackups` days
 //! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
 //! pooled.rs), as one transaction (compare-and-swap for the refs).
 //!
@@ -8,6 +8,8 @@
 //! reflog. Never the dates of the commits it holds (old work backed up today is a new backup);
 //! a backup of unknown age is kept.
 
+use crate::txn::steps::Refs;
+use crate::txn::Meta;
 use serde::Serialize;
 use std::fmt;
 
@@ -53,7 +55,9 @@ struct Backup {
     #[serde(rename = "ref")]
     name: String,
     /// The id it pointed at.
-    commit: String,
+    #[serde(with = "crate::git::hex")]
+    #[schemars(with = "String")]
+    commit: gix::ObjectId,
     /// When the backup was made: the newest operation in the log that set the ref to that
     /// commit, else its newest reflog entry; never the commit's own dates; `null` when neither
     /// is known, and such a backup is never deleted.
@@ -130,7 +134,7 @@ fn backups(ctx: &Context, now: u64, keep: u64) -> Result<(Vec<Backup>, Vec<Backu
         let age = time.map(|t| now.saturating_sub(t)).unwrap_or(0);
         let b = Backup {
             name,
-            commit: id.to_string(),
+            commit: id,
             time: time.map(crate::time::iso),
             age_days: age / DAY,
         };
@@ -148,17 +152,17 @@ fn backups(ctx: &Context, now: u64, keep: u64) -> Result<(Vec<Backup>, Vec<Backu
 fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
     let mut steps = Vec::new();
     if !old.is_empty() {
-        steps.push(Step::Refs {
+        steps.push(Step::Refs(Refs {
             updates: old
                 .iter()
                 .map(|b| RefUpdate {
                     name: b.name.clone(),
-                    old: Some(b.commit.clone()),
+                    old: Some(b.commit),
                     new: None,
                 })
                 .collect(),
             message: format!("git-parallel: gc backups older than {keep} days"),
-        });
+        }));
     }
     for d in old_dirs {
         steps.push(Step::Keep(keep::Keep::IgnoredTrim { dir: d.dir.clone() }));
@@ -176,7 +180,10 @@ fn build_plan(keep: u64, old: &[Backup], old_dirs: &[keep::KeptDir]) -> Plan {
         summary,
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "deleted": old.iter().map(|b| &b.name).collect::<Vec<_>>() }),
+        meta: Meta {
+            deleted: Some(old.iter().map(|b| b.name.clone()).collect()),
+            ..Meta::default()
+        },
     }
 }
 
@@ -188,19 +195,19 @@ fn backup_time(
     name: &str,
     id: gix::ObjectId,
 ) -> Option<u64> {
-    let id = id.to_string();
     let from_oplog = log
         .iter()
         .rev()
         .find(|e| {
             e.steps.iter().any(|s| match s {
-                Step::Refs { updates, .. } => updates
-                    .iter()
-                    .any(|u| u.name == name && u.new.as_deref() == Some(id.as_str())),
+                Step::Refs(Refs { updates, .. }) => {
+                    updates.iter().any(|u| u.name == name && u.new == Some(id))
+                }
                 _ => false,
             })
         })
-        .and_then(|e| crate::time::parse_iso(&e.time));
+        .filter(|e| e.time != jiff::Timestamp::UNIX_EPOCH)
+        .and_then(|e| u64::try_from(e.time.as_second()).ok());
     from_oplog.or_else(|| {
         let r = ctx.repo.gix.find_reference(name).ok()?;
         let mut platform = r.log_iter();
@@ -254,7 +261,7 @@ impl fmt::Display for Collected {
                 f,
                 "  {}  {}  ({} day{} old)",
                 b.name,
-                crate::txn::step::short(&b.commit),
+                crate::txn::steps::shared::short(b.commit),
                 b.age_days,
                 plural(b.age_days as usize)
             )?;
@@ -280,7 +287,8 @@ mod tests {
     fn backup(name: &str, age_days: u64) -> Backup {
         Backup {
             name: format!("refs/parallel/backup/{name}"),
-            commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            commit: gix::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567")
+                .expect("hex"),
             time: Some("2026-01-01T00:00:00Z".into()),
             age_days,
         }

@@ -213,13 +213,8 @@ fn write(path: &Path, text: &str) -> Result<()> {
         std::fs::create_dir_all(parent)
             .map_err(|e| crate::fatal!("cannot create {}: {e}", parent.display()))?;
     }
-    let tmp = path.with_extension("git-parallel.tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            crate::fatal!("cannot write {}: {e}", path.display())
-        })
+    crate::atomic::write(path, text.as_bytes())
+        .map_err(|e| crate::fatal!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! upstream so a plain `git push` in the worktree publishes the work), set up like `start` does
 //! (include files, postStart), as one transaction.
 
+use crate::txn::steps::AddWorktree;
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -104,15 +106,15 @@ fn prepare(ctx: &Context) -> Result<Prepared<Joined>> {
     let plan = Plan {
         command: "join".into(),
         summary: format!("join {id}"),
-        steps: vec![Step::AddWorktree {
+        steps: vec![Step::AddWorktree(AddWorktree {
             path: path.clone(),
             branch: branch.clone(),
             copy: include_files(&env)?,
             post_start: ctx.repo.settings.post_start(),
             env: Default::default(),
-        }],
+        })],
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id] }),
+        meta: Meta::tasks([id]),
     };
     let report = Joined {
         id: id.to_string(),

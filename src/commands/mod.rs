@@ -1,7 +1,9 @@
 //! The commands layer: one module per command and nothing else. Each owns its arguments, a
 //! `prepare` that computes the plan and report, and the call to the driver; [`run`] dispatches on
 //! the parsed command. May import the workflow layer (src/workflow/), the engine (src/txn/) and
-//! the leaves (src/taskgraph/, src/git/, src/cli/, output); no command module imports another.
+//! the leaves (src/taskgraph/, src/git/, src/cli/, output); no command module imports another,
+//! except `run`, which calls the typed entry points of the commands it orchestrates (`start::apply`,
+//! `finish::land`, `fail::apply`, `recover::apply`) in-process (src/commands/run/ops.rs).
 
 pub mod abort;
 pub mod approve;
@@ -52,6 +54,7 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Recover => recover::run,
         CommandId::Undo => undo::run,
         CommandId::Abort => abort::run,
+        CommandId::Skip => abort::skip,
         CommandId::Fail => fail::run,
         CommandId::Retry => retry::run,
         CommandId::Approve => approve::run,
@@ -80,6 +83,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<merge::Conflicted>("finish-conflicts"),
         schema::<bisect::TestRefused>("finish-test-failures"),
         schema::<abort::Aborted>("abort"),
+        schema::<abort::SkipReport>("skip"),
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),

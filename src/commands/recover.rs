@@ -36,6 +36,11 @@ enum Outcome {
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
+    apply(ctx).map(|_| ())
+}
+
+/// `recover`, its report handed back (printed through the context's output as well).
+pub fn apply(ctx: &Context) -> Result<RecoverReport> {
     let abort = ctx.args.on(&defs::ABORT_OP);
     let cont = ctx.args.on(&defs::CONTINUE_OP);
     if abort == cont {
@@ -53,7 +58,15 @@ pub fn run(ctx: &Context) -> Result<()> {
         summary: format!("recover {how} of {operation}"),
     };
     let report = RecoverReport { result, operation };
-    report::emit_applied(&ctx.out, "recover", &report, &applied)
+    report::emit_applied(&ctx.out, "recover", &report, &applied)?;
+    Ok(report)
+}
+
+impl RecoverReport {
+    /// The summary of the operation settled.
+    pub fn operation(&self) -> &str {
+        &self.operation
+    }
 }
 
 impl fmt::Display for RecoverReport {

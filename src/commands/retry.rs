@@ -9,6 +9,8 @@
 //! and exits 1.
 
 use crate::taskgraph::display::safe;
+use crate::txn::steps::{AddWorktree, Refs, RemoveWorktree};
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
 use serde::Serialize;
@@ -20,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::git::{RefUpdate, WorktreeInfo};
 use crate::taskgraph::{Edit, Scalar, Status, Task};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 use crate::txn::{self, Plan, Step};
 use crate::workflow::backup::free_backup_name;
 use crate::workflow::context::{Context, Output};
@@ -216,7 +218,7 @@ impl Attempt {
                 let update = RefUpdate {
                     name: name.clone(),
                     old: None,
-                    new: Some(tip.to_string()),
+                    new: Some(tip),
                 };
                 steps.push(refs_step(update, format!("backup before {message}")));
                 Some(name)
@@ -240,22 +242,25 @@ impl Attempt {
         let update = RefUpdate {
             name: self.new_branch.clone(),
             old: None,
-            new: Some(base.to_string()),
+            new: Some(base),
         };
         steps.push(refs_step(update, message));
-        steps.push(Step::AddWorktree {
+        steps.push(Step::AddWorktree(AddWorktree {
             path: self.path.clone(),
             branch: self.new_branch.clone(),
             copy: self.copy,
             post_start: env.ctx.repo.settings.post_start(),
             env: Default::default(),
-        });
+        }));
         let mut plan = Plan {
             command: "retry".into(),
             summary: format!("retry {id}"),
             steps,
             commit_point: None,
-            meta: serde_json::json!({ "tasks": [id], "backup": backup }),
+            meta: Meta {
+                backup: backup.clone(),
+                ..Meta::tasks([id])
+            },
         };
         let kept = txn::keep::keep_ignored(&env.ctx.repo, &mut plan.steps, &[])?;
         let report = Retried {
@@ -279,19 +284,19 @@ impl Attempt {
     /// The steps that remove the old worktree and delete the old branch.
     fn remove_old(&self, steps: &mut Vec<Step>, message: &str) {
         if let Some(w) = &self.old_wt {
-            steps.push(Step::RemoveWorktree {
+            steps.push(Step::RemoveWorktree(RemoveWorktree {
                 path: w.path.clone(),
                 branch: self.old_branch.clone(),
                 // Unchanged copies of the include files alone do not block removal.
                 force: !self.ours.is_empty(),
                 restore: Vec::new(),
                 post_start: None,
-            });
+            }));
         }
         if let Some(tip) = self.old_tip {
             let update = RefUpdate {
                 name: self.old_branch.clone(),
-                old: Some(tip.to_string()),
+                old: Some(tip),
                 new: None,
             };
             steps.push(refs_step(update, format!("{message} (old attempt)")));
@@ -301,10 +306,10 @@ impl Attempt {
 
 /// One ref update, its reflog message `git-parallel: <message>`.
 fn refs_step(update: RefUpdate, message: String) -> Step {
-    Step::Refs {
+    Step::Refs(Refs {
         updates: vec![update],
         message: format!("git-parallel: {message}"),
-    }
+    })
 }
 
 /// Too many failures: the plan that records `status: blocked`, and the refusal (exit 1).
@@ -442,7 +447,7 @@ impl fmt::Display for RetryReport {
             t.retry_count,
             plural(t.retry_count as usize),
             r.target,
-            crate::txn::step::short(&r.base)
+            crate::txn::steps::shared::short(&r.base)
         )?;
         let id = r.out.paint("1", &t.id);
         writeln!(f, "  {id}  {}  {}", t.branch, t.worktree_shown)?;

@@ -1,6 +1,8 @@
 //! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
 //! in_progress and committed on the target first — all as one transaction.
 
+use crate::txn::steps::Refs;
+use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use serde::Serialize;
 use std::fmt;
@@ -13,7 +15,7 @@ use crate::taskgraph::schedule::{self, Blocker, Wait};
 use crate::taskgraph::{Edit, Status};
 use crate::txn::{Plan, Step};
 use crate::workflow::context::{Context, Output};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive, drive_report, Prepared};
 use crate::workflow::readiness::explain;
 use crate::workflow::render::plural;
 use crate::workflow::report::Report;
@@ -82,6 +84,39 @@ pub struct NothingStarted {
 
 pub fn run(ctx: &Context) -> Result<()> {
     drive(ctx, prepare(ctx)?)
+}
+
+/// `start`, its report handed back (printed through the context's output as well).
+pub fn apply(ctx: &Context) -> Result<StartReport> {
+    drive_report(ctx, prepare(ctx)?)
+}
+
+/// A task `start` started: its id, branch (a full ref name) and worktree.
+pub struct StartedOne {
+    pub id: String,
+    pub branch: String,
+    pub worktree: Utf8PathBuf,
+}
+
+impl StartReport {
+    /// The tasks started (none when nothing was ready).
+    pub fn started(&self) -> Vec<StartedOne> {
+        let StartReport::Started(s) = self else {
+            return Vec::new();
+        };
+        s.started
+            .iter()
+            .map(|t| StartedOne {
+                id: t.id.clone(),
+                branch: if t.branch.starts_with("refs/") {
+                    t.branch.clone()
+                } else {
+                    format!("refs/heads/{}", t.branch)
+                },
+                worktree: t.worktree.clone(),
+            })
+            .collect()
+    }
 }
 
 fn prepare(ctx: &Context) -> Result<Prepared<StartReport>> {
@@ -343,21 +378,20 @@ fn invalid_branch(env: &Session, l: &Launch, b: &str) -> String {
     let template = env.ctx.repo.settings.branch_template();
     let role = env.tf.task(&l.id).map(|t| t.role()).unwrap_or_default();
     let bad = |v: &str| !v.is_empty() && !crate::workflow::naming::valid_branch(&format!("x{v}"));
-    let culprit = [("product", &env.product), ("role", &role), ("id", &l.id)]
+    let found = [("product", &env.product), ("role", &role), ("id", &l.id)]
         .into_iter()
-        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()))
+        .find(|(k, v)| template.contains(&format!("{{{k}}}")) && bad(v.as_str()));
+    let culprit = found
         .map(|(k, v)| format!("; its {k} {v:?} cannot be part of a branch name"))
         .unwrap_or_default();
     format!(
         "{}: {b:?} (from parallel.branchTemplate {template:?}) is not a valid branch name{culprit}; \
          change {} or set parallel.branchTemplate",
         l.id,
-        if culprit.contains("its product") {
-            "the product name (metadata.product)"
-        } else if culprit.contains("its role") {
-            "the task's agent"
-        } else {
-            "the task id"
+        match found.map(|(k, _)| k) {
+            Some("product") => "the product name (metadata.product)",
+            Some("role") => "the task's agent",
+            _ => "the task id",
         }
     )
 }
@@ -411,17 +445,17 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
     let message = format!("chore({}): start {}", env.product, ids.join(", "));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
     let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates: launches
             .iter()
             .map(|l| RefUpdate {
                 name: l.branch.clone(),
                 old: None,
-                new: Some(base.to_string()),
+                new: Some(base),
             })
             .collect(),
         message: format!("git-parallel: {message}"),
-    });
+    }));
     let copy = include_files(env)?;
     let post_start = env.ctx.repo.settings.post_start();
     let made: Vec<(&str, &str, &camino::Utf8Path)> = launches
@@ -442,7 +476,7 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
         summary: format!("start {}", ids.join(", ")),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": ids }),
+        meta: Meta::tasks(ids.iter().copied()),
     };
     Ok((plan, base))
 }
@@ -479,7 +513,7 @@ impl fmt::Display for Started {
             tasks.len(),
             plural(tasks.len()),
             self.target,
-            crate::txn::step::short(&self.base)
+            crate::txn::steps::shared::short(&self.base)
         )?;
         for t in tasks {
             writeln!(

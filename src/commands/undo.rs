@@ -7,8 +7,9 @@
 //! `-wip` commit of `abort --force`'s uncommitted changes — is left for `git parallel gc`.
 //! Undoing `abort --force` puts the saved uncommitted changes back into the re-made worktree,
 //! and a worktree the undo removes (undo of `start`) has its ignored files kept first
-//! (src/txn/keep.rs).
+//! (src/txn/steps/keep/).
 
+use crate::txn::steps::Refs;
 use serde::Serialize;
 use std::fmt;
 
@@ -65,18 +66,18 @@ impl Report for Undone {}
 /// Drops from an undo plan the deletions of backup refs whose commit no restored branch holds:
 /// such a backup outlives the undo (gc trims it after parallel.keepBackups days).
 fn keep_backups(plan: &mut Plan) {
-    let restored: Vec<String> = plan
+    let restored: Vec<gix::ObjectId> = plan
         .steps
         .iter()
         .flat_map(|s| match s {
-            Step::Refs { updates, .. } => updates.as_slice(),
+            Step::Refs(Refs { updates, .. }) => updates.as_slice(),
             _ => &[],
         })
         .filter(|u| u.name.starts_with("refs/heads/"))
-        .filter_map(|u| u.new.clone())
+        .filter_map(|u| u.new)
         .collect();
     for s in plan.steps.iter_mut() {
-        if let Step::Refs { updates, .. } = s {
+        if let Step::Refs(Refs { updates, .. }) = s {
             updates.retain(|u| {
                 let deletes_backup = u.name.starts_with(BACKUP_PREFIX) && u.new.is_none();
                 !deletes_backup || u.old.as_ref().is_some_and(|o| restored.contains(o))
@@ -84,5 +85,5 @@ fn keep_backups(plan: &mut Plan) {
         }
     }
     plan.steps
-        .retain(|s| !matches!(s, Step::Refs { updates, .. } if updates.is_empty()));
+        .retain(|s| !matches!(s, Step::Refs(Refs { updates, .. }) if updates.is_empty()));
 }

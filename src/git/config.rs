@@ -135,6 +135,13 @@ impl Settings {
         self.values.get(key).map(String::as_str)
     }
 
+    /// Sets `key` (one of [`KEYS`]) for this process only, as `git -c key=value` would: how
+    /// `run` hands its own choices (its sandbox mode) to the commands it calls in-process.
+    pub fn set(&mut self, key: &'static str, value: &str) {
+        debug_assert!(KEYS.contains(&key), "{key} is not in config::KEYS");
+        self.values.insert(key, value.to_string());
+    }
+
     /// A boolean key by git's rules (true/yes/on/1, false/no/off/0, empty is false); `None`
     /// when unset or not a boolean.
     fn boolean(&self, key: &str) -> Option<bool> {

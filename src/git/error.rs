@@ -128,11 +128,17 @@ impl Error {
 impl From<Error> for crate::error::Error {
     fn from(e: Error) -> Self {
         let refused = e.refused();
+        let stale = matches!(e, Error::RefsChanged { .. });
         let report = miette::Report::new(e);
-        if refused {
+        let e = if refused {
             crate::error::Error::Refused(report)
         } else {
             crate::error::Error::Fatal(report)
+        };
+        if stale {
+            e.with_code(crate::error::Code::Stale)
+        } else {
+            e
         }
     }
 }

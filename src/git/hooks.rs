@@ -41,14 +41,14 @@ impl RefHook {
         if !executable {
             return Ok(None);
         }
-        let null = gix::ObjectId::null(repo.gix.object_hash()).to_string();
+        let null = gix::ObjectId::null(repo.gix.object_hash());
         let input = updates
             .iter()
             .map(|u| {
                 format!(
                     "{} {} {}\n",
-                    u.old.as_deref().unwrap_or(&null),
-                    u.new.as_deref().unwrap_or(&null),
+                    u.old.unwrap_or(null),
+                    u.new.unwrap_or(null),
                     u.name
                 )
             })

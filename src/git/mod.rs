@@ -8,6 +8,7 @@ pub mod cli;
 mod config;
 pub use config::Settings;
 mod error;
+pub mod hex;
 mod hooks;
 pub mod remote;
 
@@ -41,6 +42,32 @@ pub struct Location {
     /// The worktree the command was started in (main or linked), if any.
     pub current_worktree: Option<Utf8PathBuf>,
     pub git: GitCli,
+    /// The worktree listings the checks of this command run share (see txn::clean): a value
+    /// carried with the repository handle (its clones share it), not process-wide state.
+    pub listings: Listings,
+}
+
+/// Worktree path → (`git status --porcelain` lines, submodule problems once asked for), shared
+/// by the checks of one command run until they expire.
+#[derive(Clone, Debug, Default)]
+pub struct Listings(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<Utf8PathBuf, Listing>>>,
+);
+
+/// One worktree's shared listing: its status lines, and its submodule problems once asked for.
+pub type Listing = (Vec<String>, Option<Vec<String>>);
+
+impl Listings {
+    /// Runs `f` on the map (a poisoned lock still holds a usable map: listings are plain data).
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut std::collections::BTreeMap<Utf8PathBuf, Listing>) -> R,
+    ) -> R {
+        match self.0.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
 }
 
 impl std::ops::Deref for Repo {
@@ -55,9 +82,22 @@ impl std::ops::Deref for Repo {
 pub struct RefUpdate {
     pub name: String,
     /// None: the ref must not exist.
-    pub old: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub old: Option<ObjectId>,
     /// None: delete the ref.
-    pub new: Option<String>,
+    #[serde(with = "hex::opt")]
+    pub new: Option<ObjectId>,
+}
+
+impl RefUpdate {
+    /// The update the other way round (what takes it back).
+    pub fn reversed(&self) -> RefUpdate {
+        RefUpdate {
+            name: self.name.clone(),
+            old: self.new,
+            new: self.old,
+        }
+    }
 }
 
 /// The result of an in-memory merge.
@@ -178,7 +218,7 @@ impl Repo {
             None => None,
         };
         let main_for_settings = main.clone();
-        Ok(Repo {
+        let repo = Repo {
             gix: main,
             loc: Location {
                 common_dir,
@@ -186,9 +226,59 @@ impl Repo {
                 main_worktree,
                 current_worktree,
                 git: GitCli::find()?,
+                listings: Listings::default(),
             },
             plan_only: false,
             settings: Settings::read(&main_for_settings),
+        };
+        repo.onto_target_worktree()
+    }
+
+    /// The worktree git-parallel commits in and keeps up to date ("the main worktree") is the
+    /// one that has the target checked out: with `parallel.target` set to a branch that a linked
+    /// worktree has checked out (and the primary worktree does not), that linked worktree
+    /// (repro round2 13: start and finish update it instead of leaving it behind). Decided
+    /// from the configuration alone, so every command — `recover` too — finds the same one
+    /// wherever it runs. Not with GIT_DIR set (the user chose the repository then).
+    fn onto_target_worktree(self) -> Result<Repo> {
+        let Some(target) = self.settings.get("parallel.target") else {
+            return Ok(self);
+        };
+        let target = if target.starts_with("refs/") {
+            target.to_string()
+        } else {
+            format!("refs/heads/{target}")
+        };
+        if std::env::var_os("GIT_DIR").is_some()
+            || self.head_branch()?.as_deref() == Some(target.as_str())
+        {
+            return Ok(self);
+        }
+        let Some(wt) = self
+            .loc
+            .worktrees()?
+            .into_iter()
+            .find(|w| w.branch.as_deref() == Some(target.as_str()) && w.path.is_dir())
+        else {
+            return Ok(self);
+        };
+        let linked = config::discover(wt.path.as_std_path()).map_err(|e| {
+            Error::gix(
+                format!(
+                    "cannot open the worktree {} that has the target checked out",
+                    wt.path
+                ),
+                e,
+            )
+        })?;
+        Ok(Repo {
+            loc: Location {
+                git_dir: absolute(linked.git_dir())?,
+                main_worktree: Some(wt.path),
+                ..self.loc
+            },
+            gix: linked,
+            ..self
         })
     }
 
@@ -249,7 +339,7 @@ impl Repo {
         for u in updates {
             let expected = match &u.old {
                 None => PreviousValue::MustNotExist,
-                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(oid(o)?)),
+                Some(o) => PreviousValue::MustExistAndMatch(Target::Object(*o)),
             };
             let change = match &u.new {
                 Some(n) => Change::Update {
@@ -260,7 +350,7 @@ impl Repo {
                         message: message.into(),
                     },
                     expected,
-                    new: Target::Object(oid(n)?),
+                    new: Target::Object(*n),
                 },
                 None => Change::Delete {
                     expected,
@@ -557,9 +647,29 @@ impl Location {
         self.status_with(worktree, "--untracked-files=all")
     }
 
-    /// Changes to tracked files only (cheaper: no scan for untracked files).
-    pub fn tracked_changes(&self, worktree: &Utf8Path) -> Result<Vec<String>> {
-        self.status_with(worktree, "--untracked-files=no")
+    /// Changes to tracked files only (cheaper: no scan for untracked files): each as its
+    /// `git status --porcelain` line (paths raw: escape them to print) and the
+    /// repository-relative paths it concerns (both sides of a rename).
+    pub fn tracked_changes(&self, worktree: &Utf8Path) -> Result<Vec<(String, Vec<String>)>> {
+        let mut cmd = self.git.in_dir(worktree);
+        cmd.args(["status", "--porcelain", "-z", "--untracked-files=no"]);
+        let fields = cli::stdout_z(cmd)?;
+        let mut out = Vec::new();
+        let mut it = fields.into_iter();
+        while let Some(entry) = it.next() {
+            let (code, path) = (entry.get(..2).unwrap_or(""), entry.get(3..).unwrap_or(""));
+            let mut paths = vec![path.to_string()];
+            let mut line = format!("{code} {path}");
+            // A rename or copy is followed by the path it came from.
+            if code.contains('R') || code.contains('C') {
+                if let Some(orig) = it.next() {
+                    line = format!("{code} {orig} -> {path}");
+                    paths.push(orig);
+                }
+            }
+            out.push((line, paths));
+        }
+        Ok(out)
     }
 
     fn status_with(&self, worktree: &Utf8Path, untracked: &str) -> Result<Vec<String>> {

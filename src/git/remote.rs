@@ -57,7 +57,11 @@ pub fn fetch(loc: &Location, remote: &str) -> Result<()> {
 }
 
 /// The current values of `names` on `remote` (absent ones are missing from the map).
-pub fn ls_remote(loc: &Location, remote: &str, names: &[&str]) -> Result<BTreeMap<String, String>> {
+pub fn ls_remote(
+    loc: &Location,
+    remote: &str,
+    names: &[&str],
+) -> Result<BTreeMap<String, gix::ObjectId>> {
     let mut cmd = loc.git_main();
     cmd.args(["ls-remote", "--refs", remote]);
     cmd.args(names);
@@ -66,7 +70,12 @@ pub fn ls_remote(loc: &Location, remote: &str, names: &[&str]) -> Result<BTreeMa
         .lines()
         .filter_map(|l| l.split_once('\t'))
         .filter(|(_, name)| names.contains(name))
-        .map(|(oid, name)| (name.to_string(), oid.to_string()))
+        .filter_map(|(oid, name)| {
+            Some((
+                name.to_string(),
+                gix::ObjectId::from_hex(oid.as_bytes()).ok()?,
+            ))
+        })
         .collect())
 }
 
@@ -89,11 +98,15 @@ pub fn push(loc: &Location, remote: &str, updates: &[RefUpdate]) -> Result<Pushe
         cmd.arg(format!(
             "--force-with-lease={}:{}",
             u.name,
-            u.old.as_deref().unwrap_or("")
+            u.old.map(|o| o.to_string()).unwrap_or_default()
         ));
     }
     for u in updates {
-        cmd.arg(format!("{}:{}", u.new.as_deref().unwrap_or(""), u.name));
+        cmd.arg(format!(
+            "{}:{}",
+            u.new.map(|n| n.to_string()).unwrap_or_default(),
+            u.name
+        ));
     }
     let shown = cli::describe(&cmd);
     let out = cmd
@@ -123,9 +136,10 @@ pub fn push(loc: &Location, remote: &str, updates: &[RefUpdate]) -> Result<Pushe
 }
 
 /// `author: subject` of a commit, when it is in the local object database.
-pub fn commit_line(loc: &Location, oid: &str) -> Option<String> {
+pub fn commit_line(loc: &Location, oid: &gix::ObjectId) -> Option<String> {
+    let oid = oid.to_string();
     let mut cmd = loc.git_main();
-    cmd.args(["log", "-1", "--format=%an <%ae>: %s", oid, "--"]);
+    cmd.args(["log", "-1", "--format=%an <%ae>: %s", &oid, "--"]);
     cli::stdout(cmd)
         .ok()
         .map(|s| s.trim().to_string())

@@ -195,6 +195,12 @@ impl Task {
     }
 
     /// Every path this task writes: `produces[].path` then `shared_files`.
+    /// Whether the task produces no files: no `produces` entry with a `path` (a review, a
+    /// gate, a checkpoint, an entry of type decision/index/section only).
+    pub fn produces_nothing(&self) -> bool {
+        self.produces.iter().all(|a| a.path.is_none())
+    }
+
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.produces
             .iter()
@@ -247,7 +253,13 @@ impl Task {
                 "retry_count" => {
                     t.retry_count = v.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
                 }
-                "result" => t.result = scalar_string(v),
+                // A `result` mapping (the schema's) reads as its message.
+                "result" => {
+                    t.result = match v {
+                        Value::Mapping(m) => Some(get_str(m, "message").unwrap_or_default()),
+                        v => scalar_string(v),
+                    }
+                }
                 _ => {
                     t.extra.insert(k.clone(), v.clone());
                 }

@@ -8,7 +8,7 @@
 //! deletes files, always checks afresh just before it deletes anything; a park deletes nothing
 //! (the worktree's files move into the pool as they are), so the shared listing serves it.
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 use crate::error::Result;
 use crate::git::{cli, Location};
@@ -33,11 +33,11 @@ pub(super) fn findings(
 /// the cheapest exact check measured (bench/README.md): it stats every index entry once and
 /// reads every directory once, in one process. The listing is shared (see the module doc).
 pub fn changes(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-    if let Some(lines) = memo::get(path) {
+    if let Some(lines) = memo::get(loc, path) {
         return Ok(lines);
     }
     let lines = status_now(loc, path)?;
-    memo::put(path, &lines);
+    memo::put(loc, path, &lines);
     Ok(lines)
 }
 
@@ -54,11 +54,37 @@ pub fn changes_many(loc: &Location, paths: &[&Utf8Path]) -> Vec<Result<Vec<Strin
 /// Called after a step that lets time pass and when a transaction ends: a worktree may have
 /// changed under the listings taken so far (a test gate runs for minutes while agents write),
 /// so every later check is taken afresh (and shared again).
-pub fn checks_expire() {
-    memo::clear();
+pub fn checks_expire(loc: &Location) {
+    memo::clear(loc);
 }
 
 fn status_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
+    // A registered worktree whose directory is gone (deleted by hand, or by its agent) holds
+    // nothing uncommitted: its committed work lands and its registration is pruned by the
+    // removal (repro round2 04), instead of `git status` failing there forever.
+    if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(Vec::new());
+    }
+    // Emptied by hand but the directory left (an agent's `rm -rf` in a sandbox that may not
+    // delete the directory itself): git cannot look there any more; what is left is listed as
+    // untracked, so that nothing in it is deleted unseen.
+    if path.is_dir() && std::fs::symlink_metadata(path.join(".git")).is_err() {
+        let mut left: Vec<String> = std::fs::read_dir(path)
+            .map_err(|e| crate::fatal!("cannot read {path}: {e}"))?
+            .flatten()
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let dir = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    "/"
+                } else {
+                    ""
+                };
+                format!("?? {name}{dir}")
+            })
+            .collect();
+        left.sort();
+        return Ok(left);
+    }
     let mut cmd = loc.git.in_dir(path);
     cmd.args([
         "--no-optional-locks",
@@ -76,41 +102,30 @@ fn submodules_now(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
     Ok(problems)
 }
 
-/// The shared listings: worktree path → (status lines, submodule problems once asked for).
+/// The shared listings (`Location::listings`): worktree path → (status lines, submodule
+/// problems once asked for).
 mod memo {
-    use super::{submodules_now, Location, Result, Utf8Path, Utf8PathBuf};
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
+    use super::{submodules_now, Location, Result, Utf8Path};
 
-    type Entry = (Vec<String>, Option<Vec<String>>);
-    static SHARED: Mutex<BTreeMap<Utf8PathBuf, Entry>> = Mutex::new(BTreeMap::new());
-
-    fn with<R>(f: impl FnOnce(&mut BTreeMap<Utf8PathBuf, Entry>) -> R) -> R {
-        match SHARED.lock() {
-            Ok(mut g) => f(&mut g),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+    pub(super) fn clear(loc: &Location) {
+        loc.listings.with(|m| m.clear());
     }
-
-    pub(super) fn clear() {
-        with(|m| m.clear());
+    pub(super) fn get(loc: &Location, path: &Utf8Path) -> Option<Vec<String>> {
+        loc.listings.with(|m| m.get(path).map(|e| e.0.clone()))
     }
-    pub(super) fn get(path: &Utf8Path) -> Option<Vec<String>> {
-        with(|m| m.get(path).map(|e| e.0.clone()))
-    }
-    pub(super) fn put(path: &Utf8Path, lines: &[String]) {
-        with(|m| {
+    pub(super) fn put(loc: &Location, path: &Utf8Path, lines: &[String]) {
+        loc.listings.with(|m| {
             m.entry(path.to_path_buf())
                 .or_insert_with(|| (lines.to_vec(), None));
         });
     }
     /// The submodule problems of `path`, found once while sharing lasts.
     pub(super) fn submodules(loc: &Location, path: &Utf8Path) -> Result<Vec<String>> {
-        if let Some(found) = with(|m| m.get(path)?.1.clone()) {
+        if let Some(found) = loc.listings.with(|m| m.get(path)?.1.clone()) {
             return Ok(found);
         }
         let found = submodules_now(loc, path)?;
-        with(|m| {
+        loc.listings.with(|m| {
             if let Some(e) = m.get_mut(path) {
                 e.1 = Some(found.clone());
             }

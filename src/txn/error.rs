@@ -149,13 +149,35 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+use crate::error::Code;
+
 impl Error {
     /// Whether the repository is left broken (exit 128) rather than the operation refused (1).
     fn fatal(&self) -> bool {
         matches!(
             self,
-            Error::RollbackFailed { .. } | Error::NotReached { .. }
+            // AfterCommit: the operation took effect, so it is never "refused, nothing
+            // changed" (repro round2 01).
+            Error::RollbackFailed { .. } | Error::NotReached { .. } | Error::AfterCommit { .. }
         )
+    }
+}
+
+impl Error {
+    /// What kind of failure this is, for a program (a rolled-back step keeps its cause's).
+    fn code(&self) -> Code {
+        match self {
+            Error::Running { .. } | Error::StillRunning { .. } => Code::Busy,
+            Error::Pending { .. } => Code::Pending,
+            Error::AfterCommit { .. } => Code::Cleanup,
+            Error::Stale { .. } => Code::Stale,
+            Error::RolledBack { source, .. } => match source.code() {
+                Code::Refused | Code::Fatal => Code::Refused,
+                c => c,
+            },
+            e if e.fatal() => Code::Fatal,
+            _ => Code::Refused,
+        }
     }
 }
 
@@ -168,8 +190,20 @@ impl From<Error> for crate::error::Error {
                 signal,
                 report: miette::Report::new(e),
             },
-            e if e.fatal() => crate::error::Error::Fatal(miette::Report::new(e)),
-            e => crate::error::Error::Refused(miette::Report::new(e)),
+            e => {
+                let code = e.code();
+                let fatal = e.fatal();
+                let report = miette::Report::new(e);
+                let e = if fatal {
+                    crate::error::Error::Fatal(report)
+                } else {
+                    crate::error::Error::Refused(report)
+                };
+                match code {
+                    Code::Refused | Code::Fatal => e,
+                    c => e.with_code(c),
+                }
+            }
         }
     }
 }

@@ -4,9 +4,9 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 
-use super::step::Step;
+use super::meta::{Meta, OpId};
+use super::steps::Step;
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,18 +28,19 @@ pub struct JournalStep {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Journal {
     pub version: u32,
-    pub id: String,
+    pub id: OpId,
     pub command: String,
     pub summary: String,
-    pub started_at: String,
+    #[serde(with = "crate::time::text")]
+    pub started_at: jiff::Timestamp,
     pub pid: u32,
     /// Steps up to and including this index roll back on failure; later ones roll forward.
     pub commit_point: Option<usize>,
     pub rolling_back: bool,
     pub steps: Vec<JournalStep>,
-    /// Free-form facts about the operation kept in the operation log (task ids, …).
-    #[serde(default)]
-    pub meta: serde_json::Value,
+    /// Facts about the operation kept in the operation log (task ids, …).
+    #[serde(default, deserialize_with = "Meta::or_null")]
+    pub meta: Meta,
 }
 
 pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
@@ -48,13 +49,13 @@ pub fn path(dir: &Utf8Path) -> Utf8PathBuf {
 
 impl Journal {
     /// The journal of `plan` before any step has run.
-    pub fn begin(plan: super::Plan, id: String, started_at: String) -> Journal {
+    pub fn begin(plan: super::Plan) -> Journal {
         Journal {
             version: 1,
-            id,
+            id: OpId::new(),
             command: plan.command,
             summary: plan.summary,
-            started_at,
+            started_at: crate::time::now(),
             pid: std::process::id(),
             commit_point: plan.commit_point,
             rolling_back: false,
@@ -88,20 +89,15 @@ impl Journal {
     /// Writes the journal atomically (temp file, fsync, rename, fsync of the directory).
     pub fn save(&self, dir: &Utf8Path) -> Result<()> {
         let p = path(dir);
-        let tmp = dir.join("journal.tmp");
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| crate::fatal!("cannot encode the journal: {e}"))?;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &p)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        crate::atomic::write(p.as_std_path(), text.as_bytes())
+            .map_err(|e| crate::fatal!("cannot write the journal {p}: {e}"))
     }
 
     pub fn remove(dir: &Utf8Path) -> Result<()> {
+        // The push marker belongs to the operation that ends here (see steps::push).
+        let _ = std::fs::remove_file(super::steps::push::sent_marker(dir));
         match std::fs::remove_file(path(dir)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -32,13 +32,6 @@ impl Slot {
     pub fn take(&self) -> Option<Lock> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
-
-    /// Releases the lock, if one is held (a command that ends without a transaction).
-    pub fn release(&self) {
-        if let Some(l) = self.take() {
-            l.release();
-        }
-    }
 }
 
 /// Held while a mutating command runs; removed on drop. The open file carries the `flock`
@@ -198,6 +191,7 @@ impl Lock {
                     match (live_owner(&path), owner(&path)) {
                         (Some((pid, cmd)), _) => {
                             return Err(crate::refused!(
+                                code = crate::error::Code::Busy,
                                 help = "wait for it to finish; if no git-parallel is running, remove {path}",
                                 "another git-parallel is running here (pid {pid}: {cmd}); the repository is locked by {path}"
                             ))

@@ -12,20 +12,15 @@ mod error;
 mod failpoint;
 pub mod interrupt;
 pub mod journal;
-pub mod keep;
 pub mod lock;
+pub mod meta;
 pub mod oplog;
-pub mod pool;
 mod probe;
-pub mod push;
-mod ready;
 mod recover;
 mod run;
 mod stale;
-pub mod step;
-mod syncmain;
+pub mod steps;
 pub mod taskenv;
-pub mod testgate;
 pub mod worktree;
 
 use camino::Utf8PathBuf;
@@ -33,9 +28,10 @@ use camino::Utf8PathBuf;
 use crate::git::Repo;
 pub use error::{Error, Result};
 pub use journal::{Journal, JournalStep, StepState};
-pub use probe::{gate_failed, gate_output, probe};
+pub use meta::{Meta, OpId};
+pub use probe::{gate_failed, probe};
 pub use recover::{recover, undo_plan, Recovered};
-pub use step::Step;
+pub use steps::{keep, pool, syncmain, testgate, Step};
 
 /// What a command intends to do, before anything is done.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -47,8 +43,8 @@ pub struct Plan {
     /// Index of the step that makes the operation take effect: a failure up to it rolls
     /// everything back; a failure after it leaves the journal for `recover --continue`.
     pub commit_point: Option<usize>,
-    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
-    pub meta: serde_json::Value,
+    #[serde(skip_serializing_if = "Meta::is_empty")]
+    pub meta: Meta,
 }
 
 impl std::fmt::Display for Plan {
@@ -114,13 +110,6 @@ pub struct Applied {
     pub summary: String,
 }
 
-fn now_id() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}-{}", t.as_nanos(), std::process::id())
-}
-
 /// Applies a plan as one transaction, with the lock `slot` holds (else one taken now; released
 /// either way).
 pub fn execute(repo: &Repo, slot: &lock::Slot, plan: Plan) -> Result<Applied> {
@@ -132,7 +121,7 @@ pub fn execute(repo: &Repo, slot: &lock::Slot, plan: Plan) -> Result<Applied> {
     };
     ensure_no_pending(repo)?;
     check::preflight(repo, &plan)?;
-    let mut journal = Journal::begin(plan, now_id(), crate::time::now_iso());
+    let mut journal = Journal::begin(plan);
     journal.save(&dir)?;
     let result = run::forward(repo, &dir, &mut journal, false);
     let outcome = match result {
@@ -141,7 +130,7 @@ pub fn execute(repo: &Repo, slot: &lock::Slot, plan: Plan) -> Result<Applied> {
             .map_err(Error::from),
         Err((i, e)) => Err(failed(repo, &dir, &mut journal, i, e)),
     };
-    clean::checks_expire();
+    clean::checks_expire(&repo.loc);
     lock.release();
     outcome.map(|()| Applied {
         summary: journal.summary,
@@ -201,20 +190,15 @@ fn failed(
 
 /// Appends the completed operation to the operation log.
 fn finish_log(dir: &camino::Utf8Path, journal: &Journal) -> crate::error::Result<()> {
-    let undoes = journal
-        .meta
-        .get("undoes")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
     oplog::append(
         dir,
         &oplog::Entry {
             id: journal.id.clone(),
             command: journal.command.clone(),
             summary: journal.summary.clone(),
-            time: crate::time::now_iso(),
-            steps: journal.steps.iter().map(|s| s.step.clone()).collect(),
-            undoes,
+            time: crate::time::now(),
+            steps: steps_of(journal),
+            undoes: journal.meta.undoes.clone(),
             meta: journal.meta.clone(),
         },
     )

@@ -5,21 +5,23 @@ use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
-use super::step::Step;
+use super::meta::{Meta, OpId};
+use super::steps::Step;
 use crate::error::Result;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
-    pub id: String,
+    pub id: OpId,
     pub command: String,
     pub summary: String,
-    pub time: String,
+    #[serde(with = "crate::time::text")]
+    pub time: jiff::Timestamp,
     pub steps: Vec<Step>,
     /// Set on an entry written by `undo`: the id of the operation it reversed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub undoes: Option<String>,
-    #[serde(default)]
-    pub meta: serde_json::Value,
+    pub undoes: Option<OpId>,
+    #[serde(default, deserialize_with = "Meta::or_null")]
+    pub meta: Meta,
 }
 
 pub fn append(dir: &Utf8Path, entry: &Entry) -> Result<()> {
@@ -54,9 +56,9 @@ pub fn read(dir: &Utf8Path) -> Result<Vec<Entry>> {
 
 /// The newest operation that has not been undone (undo entries themselves are skipped).
 pub fn last_undoable(entries: &[Entry]) -> Option<&Entry> {
-    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    let undone: Vec<&OpId> = entries.iter().filter_map(|e| e.undoes.as_ref()).collect();
     entries
         .iter()
         .rev()
-        .find(|e| e.undoes.is_none() && !undone.contains(&e.id.as_str()))
+        .find(|e| e.undoes.is_none() && !undone.contains(&&e.id))
 }

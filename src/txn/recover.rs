@@ -3,6 +3,7 @@
 
 use super::{check, lock, oplog, run, state_dir, Error, Journal, Plan, Result};
 use crate::git::Repo;
+use crate::txn::steps::RemoveWorktree;
 use crate::txn::Step;
 
 /// What `recover` did.
@@ -72,7 +73,7 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
     let mut problems = Vec::new();
     for s in &steps {
         let leaving = match s {
-            Step::RemoveWorktree { path, .. } => Some(path),
+            Step::RemoveWorktree(RemoveWorktree { path, .. }) => Some(path),
             Step::Pool(super::pool::Pool::Park { path, .. }) => Some(path),
             _ => None,
         };
@@ -103,7 +104,11 @@ pub fn undo_plan(repo: &Repo) -> Result<(Plan, String)> {
         summary: format!("undo {}", last.summary),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "undoes": last.id, "undone_command": last.command }),
+        meta: super::Meta {
+            undoes: Some(last.id.clone()),
+            undone_command: Some(last.command.clone()),
+            ..super::Meta::default()
+        },
     };
     Ok((plan, last.summary.clone()))
 }

@@ -4,6 +4,7 @@
 use super::{failpoint, interrupt, Journal, StepState};
 use crate::error::{Error, Result};
 use crate::git::Repo;
+use crate::txn::steps::TestGate;
 use crate::txn::Step;
 
 /// Applies the steps not done yet, journaling each; returns the failing step's index on error.
@@ -53,27 +54,35 @@ pub(super) fn forward(
         if end - i > 1 {
             group(repo, dir, journal, i, end, &progress, resumed)?;
             if waits {
-                super::clean::checks_expire();
+                super::clean::checks_expire(&repo.loc);
             }
             i = end;
             continue;
         }
         progress.show(&journal.steps[i].step.describe());
-        if matches!(journal.steps[i].step, Step::TestGate { .. }) {
+        if matches!(journal.steps[i].step, Step::TestGate(TestGate { .. })) {
             progress.clear();
         }
         let proven = resumed && journal.steps[i].state == StepState::Started;
         journal.steps[i].state = StepState::Started;
         journal.save(dir).map_err(|e| (i, e))?;
         failpoint::hit("before", i).map_err(|e| (i, e))?;
-        if let Err(e) = journal.steps[i].step.apply(repo, proven) {
+        let past_commit = journal.commit_point.is_some_and(|cp| i > cp);
+        let kept;
+        let step = if past_commit {
+            kept = keep_moved_branches(repo, &journal.steps[i].step).map_err(|e| (i, e))?;
+            kept.as_ref().unwrap_or(&journal.steps[i].step)
+        } else {
+            &journal.steps[i].step
+        };
+        if let Err(e) = step.apply(repo, proven) {
             // It stays Started: a step may fail part-way (a git child interrupted mid-write),
             // and undoing a step that did nothing is a no-op.
             return Err((i, e));
         }
         failpoint::hit("after", i).map_err(|e| (i, e))?;
         if waits {
-            super::clean::checks_expire();
+            super::clean::checks_expire(&repo.loc);
         }
         journal.steps[i].state = StepState::Done;
         journal.save(dir).map_err(|e| (i, e))?;
@@ -81,6 +90,45 @@ pub(super) fn forward(
         i += 1;
     }
     Ok(())
+}
+
+/// Past the commit point, a branch deletion whose branch someone moved meanwhile (a late commit
+/// of an agent's leftover process, the user) must not fail the operation that already took
+/// effect: the branch is kept with its new commits, and a note says so (repro round2 01).
+/// Returns the step without those deletions (None: nothing to drop). The journal keeps the
+/// step as planned; the check after a recovery sees the moved branch as someone else's change.
+fn keep_moved_branches(repo: &Repo, step: &Step) -> Result<Option<Step>> {
+    let Step::Refs(super::steps::Refs { updates, message }) = step else {
+        return Ok(None);
+    };
+    let mut kept = Vec::new();
+    for u in updates {
+        if u.new.is_some() || u.old.is_none() {
+            continue;
+        }
+        let cur = repo.ref_id(&u.name)?;
+        if let Some(cur) = cur.filter(|c| Some(c) != u.old.as_ref()) {
+            crate::output::note(format_args!(
+                "{} moved to {} meanwhile (commits that did not land): kept it; look at them \
+                 with 'git log {}' and land or delete the branch yourself",
+                crate::git::short_branch(&u.name),
+                super::steps::shared::short(cur),
+                crate::git::short_branch(&u.name),
+            ));
+            kept.push(u.name.clone());
+        }
+    }
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Step::Refs(super::steps::Refs {
+        updates: updates
+            .iter()
+            .filter(|u| !kept.contains(&u.name))
+            .cloned()
+            .collect(),
+        message: message.clone(),
+    })))
 }
 
 /// Refuses the commit point `i` when a step after it would fail (see

@@ -156,7 +156,7 @@ pub fn taken(common_dir: &Utf8Path) -> Vec<Ports> {
     dirs.filter_map(|d| Utf8PathBuf::from_path_buf(d.ok()?.path()).ok())
         .filter(|admin| {
             let at = std::fs::read_to_string(admin.join("gitdir")).unwrap_or_default();
-            !at.contains(&format!("/{}/", super::pool::POOL_DIR))
+            !at.contains(&format!("/{}/", super::steps::shared::POOL_DIR))
         })
         .filter_map(|admin| read_ports(&admin))
         .collect()

@@ -147,8 +147,48 @@ pub fn clear_stale_locks(loc: &Location, admin: &Utf8Path) {
     super::stale::clear(loc.common_dir.join("packed-refs.lock").as_std_path());
 }
 
-/// Deletes a directory's entries, `.git` last, then the directory itself.
+/// Deletes a directory's entries, `.git` last, then the directory itself. A read-only
+/// directory inside (files copied from a read-only store, a module cache) stops the deletion
+/// with EACCES even for its owner: then every directory of the worktree is made writable by its
+/// owner and the deletion tried once more (repro round2 14: the cleanup after finish's commit
+/// point must not stop there). A directory of someone else's stays an error naming it.
 fn delete_files(path: &Utf8Path) -> Result<()> {
+    delete_files_once(path).or_else(|e| {
+        if make_dirs_writable(path.as_std_path()) {
+            delete_files_once(path)
+        } else {
+            Err(e)
+        }
+    })
+}
+
+/// Adds owner write (and search) permission to `dir` and every directory below it that lacks
+/// it, symlinks not followed. Whether anything was changed.
+fn make_dirs_writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    if !meta.is_dir() {
+        return false;
+    }
+    let mut changed = false;
+    let mode = meta.permissions().mode();
+    if mode & 0o700 != 0o700 {
+        changed |=
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o700)).is_ok();
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                changed |= make_dirs_writable(&e.path());
+            }
+        }
+    }
+    changed
+}
+
+fn delete_files_once(path: &Utf8Path) -> Result<()> {
     let entries = match std::fs::read_dir(path) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -480,4 +520,30 @@ fn add(loc: &Location, path: &Utf8Path, branch: &str, detach: bool) -> Result<Ut
             admin_root(loc)
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    // repro round2 14: the directories of a worktree being deleted are made writable.
+    #[test]
+    fn read_only_directories_are_made_writable_symlinks_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let wt = tmp.path().join("wt");
+        std::fs::create_dir_all(wt.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(&outside, wt.join("link")).unwrap();
+        for d in [&outside, &wt.join("a/b"), &wt.join("a")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        assert!(super::make_dirs_writable(&wt));
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&wt.join("a")), 0o755);
+        assert_eq!(mode(&wt.join("a/b")), 0o755);
+        assert_eq!(mode(&outside), 0o555, "a symlink's target is left alone");
+        assert!(!super::make_dirs_writable(&wt), "nothing left to change");
+        std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }

@@ -3,7 +3,7 @@
 //! found it (the operation log says which commit or text that was), or removed when start added
 //! them.
 
-use gix::ObjectId;
+use crate::txn::steps::{Refs, WriteFile};
 
 use super::session::Session;
 use crate::error::{Error, Result};
@@ -63,26 +63,19 @@ fn has_key(task: &Task, key: &str) -> bool {
 /// in the operation log), None when the log no longer has that start.
 fn before_start(env: &Session, id: &str) -> Option<serde_yaml::Mapping> {
     let entries = txn::oplog::read(&txn::state_dir(&env.ctx.repo)).ok()?;
-    let undone: Vec<&str> = entries.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    let undone: Vec<&txn::OpId> = entries.iter().filter_map(|e| e.undoes.as_ref()).collect();
     let entry = entries.iter().rev().find(|e| {
         e.command == "start"
             && e.undoes.is_none()
-            && !undone.contains(&e.id.as_str())
-            && e.meta["tasks"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(id)))
+            && !undone.contains(&&e.id)
+            && e.meta.has_task(id)
     })?;
     // The task file as start found it: the old text it wrote over (--no-commit), else the
     // file in the target's commit before start's commit.
     let text = entry.steps.iter().find_map(|s| match s {
-        Step::WriteFile { path, old, .. } if *path == env.task_path => Some(old.clone()),
-        Step::Refs { updates, .. } => {
-            let old = updates
-                .iter()
-                .find(|u| u.name == env.target)?
-                .old
-                .as_deref()?;
-            let old = ObjectId::from_hex(old.as_bytes()).ok()?;
+        Step::WriteFile(WriteFile { path, old, .. }) if *path == env.task_path => Some(old.clone()),
+        Step::Refs(Refs { updates, .. }) => {
+            let old = updates.iter().find(|u| u.name == env.target)?.old?;
             let bytes = env.ctx.repo.file_at(old, env.task_rel.as_deref()?).ok()??;
             String::from_utf8(bytes).ok()
         }

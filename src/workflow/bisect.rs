@@ -150,9 +150,6 @@ pub(crate) struct TestFailure {
     /// when they did not land, the branches of `merged_after`), then run the test there with
     /// `git parallel exec`.
     pub reproduce: String,
-    /// The last lines (at most 200) of the test's output on the merge that failed (stdout and
-    /// stderr together).
-    pub output: String,
 }
 
 /// The `--json` document of a finish refused because the test fails (nothing changed:

@@ -5,6 +5,7 @@
 use super::session::Session;
 use crate::error::Result;
 use crate::taskgraph::{Edit, Status, Task};
+use crate::txn::Meta;
 use crate::txn::Plan;
 
 /// The plan of `command` that records `status: blocked` for `task` after `failures`
@@ -31,6 +32,9 @@ pub fn plan(
         summary: format!("block {id}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "tasks": [id], "blocked": true }),
+        meta: Meta {
+            blocked: Some(true),
+            ..Meta::tasks([id])
+        },
     })
 }

@@ -56,6 +56,9 @@ pub struct Context {
     pub args: Args,
     pub out: Output,
     pub cwd: Utf8PathBuf,
+    /// What `run` measured of the tasks it hands to this command (their `result` metrics);
+    /// empty for a command run by hand.
+    pub metrics: crate::workflow::outcome::MetricsByTask,
 }
 
 impl Context {
@@ -83,6 +86,26 @@ impl Context {
             args,
             out,
             cwd,
+            metrics: Default::default(),
+        })
+    }
+
+    /// The context of a command `run` calls in-process with `args`: the same repository
+    /// (opened anew: refs and config as they are now), its own lock slot, and no output of its
+    /// own (its report is handed back typed; notes stay off the live display).
+    pub fn for_command(&self, args: Args) -> Result<Context> {
+        Ok(Context {
+            repo: Repo::discover(&self.cwd)?,
+            lock: Default::default(),
+            args,
+            out: Output {
+                json: false,
+                quiet: true,
+                color: false,
+                color_err: false,
+            },
+            cwd: self.cwd.clone(),
+            metrics: Default::default(),
         })
     }
 

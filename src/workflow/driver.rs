@@ -32,16 +32,23 @@ impl<R> Prepared<R> {
 
 /// Dry run: prints the plan. Otherwise executes it (when there is one) and prints the report.
 pub fn drive<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<()> {
+    drive_report(ctx, prepared).map(|_| ())
+}
+
+/// [`drive`], giving the report back: for a caller that goes on with it (`run`, which calls
+/// the commands in-process with a silent output). A dry run gives it back too, unapplied.
+pub fn drive_report<R: Report>(ctx: &Context, prepared: Prepared<R>) -> Result<R> {
     let command = ctx.args.command.name;
     if let Some(plan) = prepared.plan {
         let plan = super::remote::publish(ctx, plan)?;
         if ctx.args.on(&defs::DRY_RUN) {
             report::dry_run(&ctx.out, command, &plan);
-            return Ok(());
+            return Ok(prepared.report);
         }
         let applied = txn::execute(&ctx.repo, &ctx.lock, plan)?;
-        return report::emit_applied(&ctx.out, command, &prepared.report, &applied);
+        report::emit_applied(&ctx.out, command, &prepared.report, &applied)?;
+        return Ok(prepared.report);
     }
     report::emit(&ctx.out, command, &prepared.report);
-    Ok(())
+    Ok(prepared.report)
 }

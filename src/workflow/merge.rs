@@ -42,6 +42,11 @@ impl Conflict {
     pub(crate) fn id(&self) -> &str {
         &self.id
     }
+
+    /// The conflicting paths.
+    pub(crate) fn files(&self) -> &[String] {
+        &self.files
+    }
 }
 
 impl Merged {
@@ -91,10 +96,7 @@ fn merge_message(env: &Session, task: &Task, branch: &str) -> String {
     template
         .replace("{type}", merge_type(task))
         .replace("{product}", &env.product)
-        .replace(
-            "{name}",
-            &crate::taskgraph::display::safe(&task.name).to_lowercase(),
-        )
+        .replace("{name}", &crate::taskgraph::display::safe(&task.name))
         .replace("{id}", &task.id)
         .replace("{branch}", short_branch(branch))
 }
@@ -225,4 +227,5 @@ pub(crate) fn refuse_conflicts(env: &Session, candidates: &[Candidate], merged: 
         "merge conflicts:\n  {}",
         lines.join("\n  ")
     ))
+    .with_code(crate::error::Code::Conflicts)
 }

@@ -125,9 +125,21 @@ fn candidate(
         .unwrap_or(env.target_tip);
     let commits = repo.count_between(base, tip)?;
     let worktree = env.worktree_of(task)?.map(|w| w.path);
+    // A task's work is what its worktree holds: a worktree at the task's path that is on
+    // another branch or a detached HEAD (an agent's `git checkout -b`) would be left out
+    // silently, its newer commits with it (repro round2 06).
+    if worktree.is_none() {
+        if let Some(why) = off_branch(env, task, &branch, tip)? {
+            return Ok(Err(if named {
+                why
+            } else {
+                format!("{why}; skipped")
+            }));
+        }
+    }
     // A task that produces no files (a checkpoint, a review) is finished by naming it:
     // completed without a merge, its clean worktree and branch removed.
-    let nothing_to_produce = task.checkpoint || task.produces.is_empty();
+    let nothing_to_produce = task.checkpoint || task.produces_nothing();
     let by_name =
         commits == 0 && named && nothing_to_produce && worktree_clean(env, worktree.as_deref())?;
     if commits == 0 && !by_name {
@@ -157,6 +169,52 @@ fn candidate(
         worktree,
         files,
     }))
+}
+
+/// Why a task cannot be finished when the worktree at its path is not on its branch: names
+/// what it has checked out, the commits there that the branch lacks, and the way on. None when
+/// no worktree is there (a task without one, or one removed) or it is on the branch.
+fn off_branch(env: &Session, task: &Task, branch: &str, tip: ObjectId) -> Result<Option<String>> {
+    let Some(wt) = super::worktrees::task_worktree(env, task)? else {
+        return Ok(None);
+    };
+    if wt.branch.as_deref() == Some(branch) || !wt.path.is_dir() {
+        return Ok(None);
+    }
+    let mut cmd = env.ctx.repo.loc.git.in_dir(&wt.path);
+    cmd.args(["rev-parse", "--verify", "-q", "HEAD"]);
+    let head = crate::git::cli::stdout(cmd)?.trim().to_string();
+    let on = match &wt.branch {
+        Some(b) => format!("branch {}", short_branch(b)),
+        None => format!(
+            "a detached HEAD at {}",
+            crate::txn::steps::shared::short(&head)
+        ),
+    };
+    let extra = match crate::git::oid(&head) {
+        Ok(h) => {
+            let base = env.ctx.repo.merge_base(tip, h)?.unwrap_or(tip);
+            env.ctx.repo.count_between(base, h)?
+        }
+        Err(_) => 0,
+    };
+    let shown = env.show(&wt.path);
+    let task_branch = short_branch(branch);
+    let mut why = format!(
+        "{}: its worktree {shown} is on {on}, not on its branch {task_branch}",
+        task.id
+    );
+    if extra > 0 {
+        why.push_str(&format!(
+            ", with {extra} commit{} the branch does not have (git -C {shown} log {task_branch}..HEAD)",
+            if extra == 1 { "" } else { "s" }
+        ));
+    }
+    why.push_str(&format!(
+        "; put the work on the task branch (git -C {shown} checkout {task_branch} && git -C {shown} merge {}), then finish again",
+        wt.branch.as_deref().map_or(head.clone(), |b| short_branch(b).to_string())
+    ));
+    Ok(Some(why))
 }
 
 /// Whether a task's worktree (if any) has nothing uncommitted or untracked.

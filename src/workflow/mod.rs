@@ -21,6 +21,7 @@ pub mod kept_space;
 pub mod merge;
 pub mod mergeable;
 pub mod naming;
+pub mod outcome;
 pub mod pool;
 pub mod presets;
 pub mod radar;

@@ -1,15 +1,16 @@
 //! The worktree pool as the commands see it (`parallel.reuseWorktrees`, `parallel.poolSize`):
 //! where it is (`<worktree root>/.parallel-pool/<seconds>-<n>`), what is parked there, and the
 //! steps that park (finish), take (start) and trim (finish, gc) — their logic is
-//! src/txn/pool.rs. The pool is the registered worktrees under that directory, detached, so a
+//! src/txn/steps/pool.rs. The pool is the registered worktrees under that directory, detached, so a
 //! crash leaves no other record to repair.
 
+use crate::txn::steps::{AddWorktree, RemoveWorktree};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::txn::pool::{Pool, POOL_DIR};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 use crate::txn::taskenv::TaskEnv;
 use crate::txn::Step;
 use crate::workflow::context::Context;
@@ -21,7 +22,9 @@ pub struct Parked {
     #[schemars(with = "String")]
     pub path: Utf8PathBuf,
     /// The commit it is detached at.
-    pub commit: String,
+    #[serde(with = "crate::git::hex")]
+    #[schemars(with = "String")]
+    pub commit: gix::ObjectId,
     /// When it was parked (seconds since the epoch, from its name).
     #[serde(skip)]
     pub time: u64,
@@ -93,6 +96,27 @@ pub fn worktree_steps(
     } else {
         Vec::new()
     };
+    // A parked worktree is taken only exactly as it was parked (clean at its commit): one
+    // changed since (a leftover process of the previous task, anyone with access to the pool)
+    // would hand those changes to the new task (repro round2 09). It is left where it is, named.
+    let loc = &ctx.repo.loc;
+    let paths: Vec<&Utf8Path> = pool.iter().map(|p| p.path.as_path()).collect();
+    let listings = crate::txn::clean::changes_many(loc, &paths);
+    let mut clean = Vec::new();
+    for (p, lines) in pool.drain(..).zip(listings) {
+        let lines = lines?;
+        if lines.is_empty() {
+            clean.push(p);
+            continue;
+        }
+        crate::output::note(format_args!(
+            "the parked worktree {} changed after it was parked; not reusing it:\n      {}\n  look at it, then remove it: git worktree remove --force {}",
+            p.path,
+            lines.join("\n      "),
+            p.path
+        ));
+    }
+    let mut pool = clean;
     Ok(new
         .iter()
         .map(|(path, branch, env)| match pool.pop() {
@@ -105,13 +129,13 @@ pub fn worktree_steps(
                 post_start: post_start.clone(),
                 env: env.clone(),
             }),
-            None => Step::AddWorktree {
+            None => Step::AddWorktree(AddWorktree {
                 path: path.clone(),
                 branch: branch.clone(),
                 copy: copy.to_vec(),
                 post_start: post_start.clone(),
                 env: env.clone(),
-            },
+            }),
         })
         .collect())
 }
@@ -126,7 +150,7 @@ pub fn park_instead(
     ctx: &Context,
     main: &Utf8Path,
     steps: &mut Vec<Step>,
-    commit: &str,
+    commit: gix::ObjectId,
 ) -> Result<()> {
     if !ctx.repo.settings.reuse_worktrees() {
         return Ok(());
@@ -136,10 +160,22 @@ pub fn park_instead(
     let loc = &ctx.repo.loc;
     let mut movable = Vec::new();
     for s in steps.iter() {
-        if let Step::RemoveWorktree { path, .. } = s {
-            if crate::txn::pool::movable(loc, path)? {
-                movable.push(path.clone());
+        if let Step::RemoveWorktree(RemoveWorktree { path, .. }) = s {
+            if !crate::txn::pool::movable(loc, path)? {
+                continue;
             }
+            // A process still working in it (an agent's leftover server or watcher) would
+            // follow it into the pool and write into the next task's worktree (repro round2
+            // 19): such a worktree is removed, as without reuse, and the process named.
+            let users = processes_in(path);
+            if !users.is_empty() {
+                crate::output::note(format_args!(
+                    "worktree {path} is in use by {}: removed instead of parked for reuse (what is left running there would write into the next task's worktree)",
+                    users.join(", ")
+                ));
+                continue;
+            }
+            movable.push(path.clone());
         }
     }
     let removals = movable.len();
@@ -154,19 +190,19 @@ pub fn park_instead(
     let mut parks = 0;
     for s in steps.drain(..) {
         match s {
-            Step::RemoveWorktree {
+            Step::RemoveWorktree(RemoveWorktree {
                 path,
                 branch,
                 restore,
                 ..
-            } if parks < n_park && movable.contains(&path) => {
+            }) if parks < n_park && movable.contains(&path) => {
                 parks += 1;
-                let tip = ctx.repo.ref_id(&branch)?.map(|id| id.to_string());
+                let tip = ctx.repo.ref_id(&branch)?;
                 out.push(Step::Pool(Pool::Park {
                     path,
                     pool_path: new_slot(&dir, &mut taken),
                     branch,
-                    commit: tip.unwrap_or_else(|| commit.to_string()),
+                    commit: tip.unwrap_or(commit),
                     ours: restore.into_iter().map(|c| c.rel).collect(),
                 }));
             }
@@ -178,10 +214,42 @@ pub fn park_instead(
     Ok(())
 }
 
+/// The processes (`pid (name)`) whose current directory or an open file is inside `dir`, as
+/// /proc shows them (none where there is no /proc; processes of other users are not readable
+/// and not counted). This process is left out.
+fn processes_in(dir: &Utf8Path) -> Vec<String> {
+    let Ok(dir) = dir.canonicalize_utf8() else {
+        return Vec::new();
+    };
+    let me = std::process::id().to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let inside = |link: std::path::PathBuf| {
+        std::fs::read_link(link).is_ok_and(|t| t.starts_with(dir.as_std_path()))
+    };
+    let mut out = Vec::new();
+    for p in procs.flatten() {
+        let name = p.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let base = p.path();
+        let uses = inside(base.join("cwd"))
+            || std::fs::read_dir(base.join("fd"))
+                .is_ok_and(|fds| fds.flatten().any(|fd| inside(fd.path())));
+        if uses {
+            let comm = std::fs::read_to_string(base.join("comm")).unwrap_or_default();
+            out.push(format!("process {name} ({})", comm.trim()));
+        }
+    }
+    out
+}
+
 fn trim(p: &Parked) -> Step {
     Step::Pool(Pool::Trim {
         pool_path: p.path.clone(),
-        commit: p.commit.clone(),
+        commit: p.commit,
     })
 }
 

@@ -84,7 +84,7 @@ pub fn emit<R: Report>(out: &Output, command: &str, report: &R) {
 /// A note on stderr that goes with the text output only (with `--json` the document carries
 /// what it says; nothing with `-q`).
 pub fn text_note(out: &Output, args: fmt::Arguments<'_>) {
-    if !out.json {
+    if !out.json && !out.quiet {
         crate::output::note(args);
     }
 }

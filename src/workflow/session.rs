@@ -3,6 +3,7 @@
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
 
+use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
 use gix::ObjectId;
 
@@ -100,6 +101,9 @@ impl<'a> Session<'a> {
                 ))
             }
         };
+        if !readonly && ctx.repo.settings.get("parallel.target").is_none() {
+            refuse_other_worktree(ctx, &tf, &product, &main, &target)?;
+        }
         Ok(Session {
             target_checked_out: head.as_deref() == Some(target.as_str()),
             ctx,
@@ -136,7 +140,7 @@ impl<'a> Session<'a> {
             let names_task = e.summary.split([' ', ',']).any(|w| w == task.id);
             names_task
                 && e.steps.iter().any(|s| match s {
-                    Step::Refs { updates, .. } => updates
+                    Step::Refs(Refs { updates, .. }) => updates
                         .iter()
                         .any(|u| u.name == branch && u.old.is_none() && u.new.is_some()),
                     _ => false,
@@ -191,11 +195,11 @@ impl<'a> Session<'a> {
             (Some(rel), false) => rel.clone(),
             _ => {
                 return Ok((
-                    vec![Step::WriteFile {
+                    vec![Step::WriteFile(WriteFile {
                         path: self.task_path.clone(),
                         old: self.tf.source.clone(),
                         new: new_text,
-                    }],
+                    })],
                     self.target_tip,
                 ))
             }
@@ -206,7 +210,7 @@ impl<'a> Session<'a> {
             .repo
             .worktrees()?
             .into_iter()
-            .find(|w| w.branch.as_deref() == Some(self.target.as_str()))
+            .find(|w| w.branch.as_deref() == Some(self.target.as_str()) && w.path != self.main)
         {
             let or_no_commit = if self.takes_no_commit() {
                 ", or pass --no-commit"
@@ -234,20 +238,20 @@ impl<'a> Session<'a> {
             new_text.as_bytes(),
             message,
         )?;
-        let mut steps = vec![Step::Refs {
+        let mut steps = vec![Step::Refs(Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),
-                old: Some(self.target_tip.to_string()),
-                new: Some(commit.to_string()),
+                old: Some(self.target_tip),
+                new: Some(commit),
             }],
             message: format!("git-parallel: {message}"),
-        }];
+        })];
         if self.target_checked_out {
-            steps.push(Step::SyncMain {
-                from: self.target_tip.to_string(),
-                to: commit.to_string(),
+            steps.push(Step::SyncMain(SyncMain {
+                from: self.target_tip,
+                to: commit,
                 branch: Some(self.target.clone()),
-            });
+            }));
         }
         Ok((steps, commit))
     }
@@ -296,4 +300,50 @@ impl<'a> Session<'a> {
     pub fn show(&self, p: &Utf8Path) -> String {
         self.ctx.display_path(p)
     }
+}
+
+/// Refuses a command that changes the repository when it runs in a linked worktree that is not
+/// a task's and has another branch than the target checked out (the target defaults to the
+/// main worktree's branch): it would commit on a branch other than the one the user is on
+/// (repro round2 13). `parallel.target` set to that branch makes that worktree the place
+/// git-parallel works in (see `Repo::discover`).
+fn refuse_other_worktree(
+    ctx: &Context,
+    tf: &TaskFile,
+    product: &str,
+    main: &Utf8Path,
+    target: &str,
+) -> Result<()> {
+    let Some(here) = ctx.repo.current_worktree.as_deref().filter(|w| *w != main) else {
+        return Ok(());
+    };
+    let Some(branch) = ctx
+        .repo
+        .worktrees()?
+        .into_iter()
+        .find(|w| w.path == here)
+        .and_then(|w| w.branch)
+    else {
+        return Ok(());
+    };
+    if branch == target {
+        return Ok(());
+    }
+    let task_branch = |t: &Task| {
+        t.assigned_to
+            .as_deref()
+            .is_some_and(|a| short_branch(a) == short_branch(&branch))
+            || new_branch_name(ctx, product, t) == branch
+    };
+    if tf.graph.tasks.iter().any(task_branch) {
+        return Ok(());
+    }
+    let b = short_branch(&branch);
+    Err(crate::refused!(
+        help = format!(
+            "run it from {main}, or make {b} the target (then this worktree is the one updated): git config parallel.target {b}"
+        ),
+        "this worktree {here} has {b} checked out, but the target is {} (the branch of the main worktree {main}); git-parallel would commit and merge there, not on {b}",
+        short_branch(target)
+    ))
 }

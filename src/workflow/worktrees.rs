@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::git::short_branch;
 use crate::git::{cli, WorktreeInfo};
 use crate::taskgraph::{Status, Task};
-use crate::txn::step::CopyFile;
+use crate::txn::steps::CopyFile;
 
 /// The task's worktree: the one its branch is checked out in, else a registered worktree at
 /// the path the template gives (whatever it has checked out).

@@ -278,20 +278,20 @@ fn max_cost_stops_launching_and_reports_what_was_left_undone() {
 }
 
 #[test]
-fn task_max_cost_blocks_a_task_instead_of_retrying_it() {
+fn task_max_cost_fails_a_task_instead_of_retrying_it() {
     let (r, bin) = repo(&["ALWAYS"]);
     r.git(&["config", "parallel.taskMaxCost", "0.5"]);
     let (code, events) = run(&r, &bin, "claude", &[], &[("COST", "0.3")]);
     assert_eq!(code, 1, "{events:#?}");
-    assert_eq!(status(&r, "ALWAYS"), "blocked");
+    assert_eq!(status(&r, "ALWAYS"), "failed");
     // Two attempts spent 0.6: no third (parallel.maxRetries would allow four).
     assert!(r.base().join("rec/ALWAYS.2.args").exists());
     assert!(!r.base().join("rec/ALWAYS.3.args").exists());
-    let blocked = events
+    let failed = events
         .iter()
-        .find(|e| e["event"] == "blocked")
-        .expect("a blocked event");
-    assert!(blocked["reason"]
+        .find(|e| e["event"] == "failed")
+        .expect("a failed event");
+    assert!(failed["reason"]
         .as_str()
         .is_some_and(|w| w.contains("parallel.taskMaxCost")));
     assert!(close(

@@ -246,9 +246,9 @@ fn demo_runs_the_whole_lifecycle() {
     for want in [
         "$ git parallel start",
         "$ git parallel finish --test",
-        "feat(demo): build the api (BACKEND-01)",
-        "feat(demo): build the web client (FRONTEND-01)",
-        "docs(demo): write the user guide (DOCS-01)",
+        "feat(demo): Build the API (BACKEND-01)",
+        "feat(demo): Build the web client (FRONTEND-01)",
+        "docs(demo): Write the user guide (DOCS-01)",
         "Ready now: QA-01",
         "ready",
         "has been removed",

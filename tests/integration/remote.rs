@@ -618,3 +618,130 @@ fn remote_kill_before_the_push_is_rolled_back_by_recover_abort() {
     assert!(!remote_refs(&a, &bare).contains_key(BACKEND));
     fsck(&a, &bare);
 }
+
+/// The remote's `main` once no push is running on it any more: the pre-receive hook of the
+/// scenario below sleeps `HOOK_SECS`; this waits that long and more.
+fn settled_main(r: &TestRepo, bare: &Path) -> String {
+    std::thread::sleep(std::time::Duration::from_secs(HOOK_SECS + 2));
+    remote_refs(r, bare)["refs/heads/main"].clone()
+}
+
+const HOOK_SECS: u64 = 2;
+
+/// The orchestrator and its bare remote with BACKEND-01 started and a worker's commit pushed,
+/// the remote's pre-receive hook sleeping `HOOK_SECS`; and main's tip before.
+fn ready_with_a_slow_remote() -> (TestRepo, PathBuf, String) {
+    let (a, bare) = orchestrator();
+    let url = bare.to_str().unwrap().to_string();
+    a.ok(&["start", "BACKEND-01", "--remote", "origin", "--no-worktree"]);
+    let w = clone_of(&url);
+    work(
+        &w,
+        "BACKEND-01",
+        "backend",
+        "products/muaththir/apps/api/server.ts",
+        true,
+    );
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(&hook, format!("#!/bin/sh\nsleep {HOOK_SECS}\n")).unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let before = remote_refs(&a, &bare)["refs/heads/main"].clone();
+    (a, bare, before)
+}
+
+/// `finish --remote origin` spawned (in a process group of its own) and left running until its
+/// push step has started and the push is on the remote.
+fn finish_until_its_push_runs(a: &TestRepo) -> Child {
+    use std::os::unix::process::CommandExt;
+    let finish = a
+        .cmd()
+        .args(["finish", "--remote", "origin"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let journal = a.root.join(".git/parallel/journal");
+    let started = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::read_to_string(&journal).is_ok_and(|j| {
+            let v: serde_json::Value = serde_json::from_str(&j).unwrap_or_default();
+            v["steps"].as_array().is_some_and(|s| {
+                s.iter()
+                    .any(|s| s["step"]["type"] == "push" && s["state"] == "started")
+            })
+        })
+    });
+    assert!(started, "the push step never started");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    finish
+}
+
+/// `finish --remote origin` killed (SIGKILL to finish alone) while its push runs on the remote
+/// (a slow pre-receive hook): the orphaned `git push` still lands after the kill. Returns the
+/// orchestrator, the bare remote and main's tip before.
+fn finish_killed_during_its_push() -> (TestRepo, PathBuf, String) {
+    let (a, bare, before) = ready_with_a_slow_remote();
+    let mut finish = finish_until_its_push_runs(&a);
+    finish.kill().unwrap();
+    finish.wait().unwrap();
+    (a, bare, before)
+}
+
+// repro round2 08
+/// Ctrl-C (SIGINT to finish's process group) while its push runs on a `git daemon` remote: the
+/// server goes on with the push, so finish's own rollback must make sure it does not land
+/// after finish said nothing was changed.
+#[test]
+fn ctrl_c_during_the_push_to_a_daemon_publishes_nothing() {
+    let (a, bare, before) = ready_with_a_slow_remote();
+    let Some(daemon) = Daemon::start(bare.parent().unwrap(), &a.home()) else {
+        return;
+    };
+    a.git(&["remote", "set-url", "origin", &daemon.url()]);
+    let finish = finish_until_its_push_runs(&a);
+    let group = format!("-{}", finish.id());
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = finish.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(settled_main(&a, &bare), before, "nothing is published");
+    assert_eq!(a.rev("main"), before);
+    assert!(!a.root.join(".git/parallel/journal").exists());
+    fsck(&a, &bare);
+}
+
+// repro round2 08
+/// recover --abort after a kill during the push: the push still running on the remote must not
+/// land after recover said nothing was published; remote and clone agree, at the old main.
+#[test]
+fn recover_abort_after_a_kill_during_the_push_leaves_nothing_published() {
+    let (a, bare, before) = finish_killed_during_its_push();
+    a.ok(&["recover", "--abort"]);
+    assert_eq!(settled_main(&a, &bare), before, "nothing is published");
+    assert_eq!(a.rev("main"), before);
+    assert_eq!(remote_status(&a, &bare, "BACKEND-01"), "in_progress");
+    fsck(&a, &bare);
+}
+
+// repro round2 08
+/// recover --continue at the same spot: its own earlier push landing first is success, not a
+/// lost race; remote and clone agree on the merge.
+#[test]
+fn recover_continue_after_a_kill_during_the_push_completes_it() {
+    let (a, bare, before) = finish_killed_during_its_push();
+    a.ok(&["recover", "--continue"]);
+    let main = settled_main(&a, &bare);
+    assert_ne!(main, before);
+    assert_eq!(a.rev("main"), main);
+    assert_eq!(remote_status(&a, &bare, "BACKEND-01"), "completed");
+    fsck(&a, &bare);
+}

@@ -76,17 +76,14 @@ git add -A && git commit -q -m "T attempt $GIT_PARALLEL_ATTEMPT"
     assert_eq!(field(&r.task_file(), "T", "status").unwrap(), "completed");
     assert_eq!(r.read("out/T/done.txt"), "fixed-by-feedback\n");
     let last = r.read("out/T/last-failure.txt");
-    assert!(
-        last.starts_with("test-gate: the test gate fails with its merge\n"),
-        "{last}"
-    );
-    assert!(last.contains("WANT: fixed-by-feedback"), "{last}");
+    assert!(last.starts_with("test-gate: "), "{last}");
+    assert!(last.contains("\nWANT: fixed-by-feedback\n"), "{last}");
     let brief = r.read("out/T/brief.md");
     assert!(brief.contains("## The last attempt failed"), "{brief}");
-    assert!(brief.contains("WANT: fixed-by-feedback"), "{brief}");
+    assert!(brief.contains("\nWANT: fixed-by-feedback\n"), "{brief}");
     let log = r.read(".git/parallel/run/logs/T.log");
     assert!(log.contains("attempt 1 failed: test-gate: "), "{log}");
-    assert!(log.contains("WANT: fixed-by-feedback"), "{log}");
+    assert!(log.contains("\nWANT: fixed-by-feedback\n"), "{log}");
     // Landed: the failure is forgotten.
     assert!(!r.path(".git/parallel/run/failures/T.txt").exists());
 }

@@ -172,7 +172,7 @@ fn a_denied_write_fails_the_attempt_and_names_the_path() {
     r.git(&["config", "parallel.maxRetries", "0"]);
     let (out, events) = run(&r, INTRUDER, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(status(&r, "D"), "blocked");
+    assert_eq!(status(&r, "D"), "failed");
     assert!(!r.path("d.txt").exists());
     let want = format!(
         "the sandbox denied a write to {}",
@@ -325,10 +325,10 @@ esac
     let (out, events) = run(&r, script, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(status(&r, "A"), "completed");
-    assert_eq!(status(&r, "B"), "blocked");
+    assert_eq!(status(&r, "B"), "failed");
     let reason = events
         .iter()
-        .find(|e| e["event"] == "blocked" && e["id"] == "B")
+        .find(|e| e["event"] == "failed" && e["id"] == "B")
         .and_then(|e| e["reason"].as_str())
         .unwrap_or_default()
         .to_string();

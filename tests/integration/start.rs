@@ -570,17 +570,27 @@ fn a_hook_failing_in_one_worktree_rolls_back_the_others_despite_their_hook_outpu
     assert!(!r.base().join("worktrees").exists());
 }
 
+// repro round2 13
+/// The target checked out in a linked worktree (`parallel.target`): start commits on it and
+/// brings that worktree along (its task file shows the tasks started, nothing left dirty); the
+/// primary worktree and its branch are left alone.
 #[test]
-fn target_checked_out_in_another_worktree_is_refused() {
+fn target_checked_out_in_another_worktree_is_the_one_start_updates() {
     let r = TestRepo::muaththir_approved();
     r.git(&["switch", "-q", "-c", "side"]);
+    let side = r.rev("side");
     let elsewhere = r.base().join("main-elsewhere");
     r.git(&["worktree", "add", "-q", elsewhere.to_str().unwrap(), "main"]);
     r.git(&["config", "parallel.target", "main"]);
-    let before = r.snapshot();
-    let text = refused(&r.run(&["start"]));
-    assert!(text.contains("is checked out in the worktree"), "{text}");
-    assert_same(&r.snapshot(), &before, "snapshot");
+    r.ok(&["start"]);
+    assert_eq!(r.rev("side"), side);
+    assert_eq!(r.git(&["status", "--porcelain"]), "");
+    assert_eq!(r.git_in(&elsewhere, &["status", "--porcelain"]), "");
+    let text = std::fs::read_to_string(elsewhere.join(&r.tasks)).unwrap();
+    assert_eq!(
+        crate::support::field(&text, "BACKEND-01", "status").as_deref(),
+        Some("in_progress")
+    );
 }
 
 #[test]

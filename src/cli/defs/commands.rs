@@ -108,7 +108,10 @@ pub static FINISH: Command = Command {
           branch as --no-ff merge commits, computed in memory; optionally test the result; then \
           advance the target in one compare-and-swap step, mark the tasks completed, and remove their \
           worktrees and branches (kept under refs/parallel/backup/). If any merge conflicts, nothing \
-          changes.",
+          changes. Local changes in the main worktree are left alone, as git merge leaves them; \
+          finish refuses only when one is to a file the landing writes (a merged file, the task \
+          file), and names it. A task whose branch edits the task file (only git-parallel writes \
+          it), or whose worktree is on another branch or a detached HEAD, is refused, named.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &PARTIAL, &TEST, &KEEP, &ALLOW_OUTSIDE, &REMOTE],
@@ -124,17 +127,22 @@ pub static RUN: Command = Command {
     summary: "run an agent on every task, finish and retry them, unattended",
     doc: "Drive the whole graph (or the named tasks and what they depend on): start every ready \
           task, run the agent (--agent, parallel.agent) in its worktree, finish it as soon as its \
-          agent exits 0 with commits, and start what became ready at once. A failed attempt (exit \
-          not 0, no commits, --timeout, a conflict, files outside its paths, the test gate) runs \
-          the agent again in the same worktree, up to parallel.maxRetries retries; then the task \
-          is marked blocked, its branch and worktree kept, and the rest goes on. Completed \
-          checkpoints hold their dependents until 'git parallel approve'. Each start, finish and \
-          block is its own transaction; run again to continue after an interruption. Exits 1 \
-          when a task ended blocked.",
+          agent exits 0 with commits, and start what became ready at once. A task that produces \
+          no files (no produces entry with a path: a review, a gate) is completed without a merge \
+          when its agent exits 0 without commits. A failed attempt (exit not 0, no commits, \
+          --timeout, a conflict, files outside its paths, the test gate) runs the agent again in \
+          the same worktree, up to parallel.maxRetries retries; then the task is marked failed, \
+          its branch and worktree kept ('git parallel retry ID' gives it another round, 'git \
+          parallel skip ID' drops it), and the rest goes on. A task completed meanwhile (by hand, \
+          or by its own agent) is left completed. Completed checkpoints hold their dependents \
+          until 'git parallel approve'. Each start, finish and fail is the command itself, its own \
+          transaction, published with --remote / parallel.remote like the command; a repository \
+          lock held by another git-parallel is waited for. Run again to continue after an \
+          interruption. Exits 1 when a task ended failed.",
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
     flags: &[
-        &AGENT, &RUN_JOBS, &TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX,
+        &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX, &REMOTE,
     ],
     examples: &[
         (
@@ -168,6 +176,35 @@ pub static ABORT: Command = Command {
     complete_positionals: Complete::Tasks(&["in_progress"]),
     flags: &[&DRY_RUN, &ABORT_FORCE, &NO_COMMIT, &REMOTE],
     examples: &[("git parallel abort BACKEND-01", "give a task back")],
+    hidden: false,
+    remote: RemotePolicy::Once,
+};
+
+pub static SKIP: Command = Command {
+    id: CommandId::Skip,
+    name: "skip",
+    summary:
+        "drop a task on purpose: save its work, remove its worktree and branch, mark it skipped",
+    doc: "Mark a task that will not be done (superseded, out of scope, or given up after 'run' \
+          failed it) skipped, as one transaction: its branch tip is saved under \
+          refs/parallel/backup/<id> and uncommitted changes under refs/parallel/backup/<id>-wip, \
+          then its worktree and branch are removed. Works on a task in any status but completed \
+          or skipped. A skipped task counts as done for its dependents (the schema's \
+          'intentionally skipped'): they become ready as if it had completed. 'git parallel \
+          undo' reverses it.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&[
+        "failed",
+        "blocked",
+        "in_progress",
+        "pending",
+        "ready",
+    ]),
+    flags: &[&DRY_RUN, &NO_COMMIT, &REMOTE],
+    examples: &[(
+        "git parallel skip API-02",
+        "drop a task that run gave up on; its dependents go on",
+    )],
     hidden: false,
     remote: RemotePolicy::Once,
 };
@@ -376,6 +413,7 @@ pub static COMMANDS: &[&Command] = &[
     &FINISH,
     &RUN,
     &ABORT,
+    &SKIP,
     &FAIL,
     &RETRY,
     &APPROVE,

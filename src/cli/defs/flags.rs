@@ -31,7 +31,7 @@ flag!(
 );
 flag!(JSON, "json", None, Switch, Complete::Nothing, None,
     "print machine-readable JSON (see docs/json.md)",
-    "Print one JSON document on stdout instead of text. The schema is versioned and documented in docs/json.md.");
+    "Print JSON on stdout instead of text: one document (run: one JSON object per line, an event each, the summary last). The schema is versioned and documented in docs/json.md. A command that fails writes, as the last line of standard error, one JSON object with its error code (docs/json.md, Errors).");
 flag!(
     QUIET,
     "quiet",
@@ -136,7 +136,9 @@ flag!(
     "merge the tasks that merge cleanly, leave the others running",
     "When some tasks conflict, merge the ones that merge cleanly and leave the conflicting ones \
      in progress, saying which. Likewise with --test: the tasks that break the test (found by \
-     bisection) stay in progress, untouched, and the others are merged; the exit code is then 1."
+     bisection) stay in progress, untouched, and the others are merged. When something was \
+     merged the exit code is 0 and a note names the tasks left in progress (the report lists \
+     them); it is 1 when nothing could be merged or finish was refused."
 );
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
@@ -144,6 +146,19 @@ flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test")
      branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
      bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
      name the tasks that break it; with --partial the others are merged.");
+flag!(
+    RUN_TEST,
+    "test",
+    None,
+    Value("CMD"),
+    Complete::Command,
+    Some("parallel.test"),
+    "run CMD on the merged result before a task lands",
+    "The test gate of every landing: the merged result is checked out in a temporary worktree and \
+     CMD runs there with the shell; the target only moves when CMD exits 0. When CMD fails on the \
+     merge of several tasks, they are bisected to name the tasks that break it, the others land, \
+     and each culprit's attempt fails (its agent runs again)."
+);
 flag!(
     KEEP,
     "keep",

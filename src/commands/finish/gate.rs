@@ -8,20 +8,20 @@
 //! tasks that pass together land, their final combination tested already: it is the very
 //! commit (the same object, not a re-made one) the last passing probe tested, so the pass is
 //! reused and the plan has no test gate of its own; the culprits stay in progress, untouched,
-//! and the exit code is 1. Without `--partial` (or when no task passes) nothing lands and the
+//! and the exit code is 0 (a note names them). Without `--partial` (or when no task passes) nothing lands and the
 //! refusal names the culprits.
 
 use std::collections::HashMap;
 
 use gix::ObjectId;
 
-use super::{done, status_commit, FinishReport};
+use super::{done, status_commit, FinishReport, Landing};
 use crate::cli::defs;
 use crate::error::Result;
 use crate::git::short_branch;
 use crate::txn;
 use crate::workflow::bisect::{self, Outcome, TestFailure};
-use crate::workflow::driver::{drive, Prepared};
+use crate::workflow::driver::{drive_report, Prepared};
 use crate::workflow::merge::{merge_all, Merged};
 use crate::workflow::mergeable::{Candidate, Skipped};
 use crate::workflow::report;
@@ -36,8 +36,6 @@ pub(super) struct Batch {
     /// The commit the gate tested (and found failing): all members merged, with the status.
     full_tip: ObjectId,
     skipped: Vec<Skipped>,
-    /// The test's last output lines on each set tested and found failing (positions).
-    outputs: HashMap<Vec<usize>, String>,
 }
 
 impl Batch {
@@ -54,13 +52,7 @@ impl Batch {
             conflicts: merged.conflicts,
             full_tip,
             skipped,
-            outputs: HashMap::new(),
         }
-    }
-
-    /// The number of tasks merged (the ones a failing gate is bisected over).
-    pub(super) fn len(&self) -> usize {
-        self.members.len()
     }
 
     fn ids(&self, set: &[usize]) -> Vec<&str> {
@@ -69,7 +61,7 @@ impl Batch {
 }
 
 /// Bisects the batch whose test gate failed, then lands the others (`--partial`) or refuses.
-pub(super) fn bisect_batch(env: &Session, mut batch: Batch, gate_output: String) -> Result<()> {
+pub(super) fn bisect_batch(env: &Session, batch: Batch) -> Result<Landing> {
     let ctx = env.ctx;
     let test = ctx.flag_or_config(&defs::TEST).unwrap_or_default();
     txn::begin(&ctx.repo, &ctx.lock, "git parallel finish")?;
@@ -81,11 +73,9 @@ pub(super) fn bisect_batch(env: &Session, mut batch: Batch, gate_output: String)
         ),
     );
     let mut built: HashMap<Vec<usize>, (Merged, ObjectId)> = HashMap::new();
-    let mut outputs = HashMap::from([((0..batch.members.len()).collect(), gate_output)]);
     let outcome = bisect::bisect(batch.members.len(), &mut |set: &[usize]| {
-        probe(env, &batch, set, &test, &mut built, &mut outputs)
+        probe(env, &batch, set, &test, &mut built)
     })?;
-    batch.outputs = outputs;
     report::text_note(
         &ctx.out,
         format_args!(
@@ -106,14 +96,17 @@ pub(super) fn bisect_batch(env: &Session, mut batch: Batch, gate_output: String)
     }
     if outcome.target_fails {
         let target = short_branch(&env.target);
-        return Err(crate::refused!(
+        let failed = failures.clone();
+        return Ok(Landing::refused(Vec::new(), failed, true, crate::refused!(
+            code = crate::error::Code::TargetFailsTest,
             help = "nothing was changed; make the test pass on {target} first",
             "the test `{test}` failed on the merged result, and fails on {target} itself ({tip}) with no task merged",
-            tip = txn::step::short(&env.target_tip.to_string())
-        ));
+            tip = txn::steps::shared::short(env.target_tip)
+        )));
     }
     if !partial || outcome.accepted.is_empty() {
-        return Err(refuse(&batch, &outcome, &failures, &test));
+        let refusal = refuse(&batch, &outcome, &failures, &test);
+        return Ok(Landing::refused(Vec::new(), failures, false, refusal));
     }
     land(env, batch, &outcome, failures, &mut built)
 }
@@ -126,7 +119,6 @@ fn probe(
     set: &[usize],
     test: &str,
     built: &mut HashMap<Vec<usize>, (Merged, ObjectId)>,
-    outputs: &mut HashMap<Vec<usize>, String>,
 ) -> Result<bool> {
     let ids = batch.ids(set);
     let target = short_branch(&env.target);
@@ -150,49 +142,17 @@ fn probe(
             );
             return Ok(false);
         }
-        let tip = status_commit(env, &ids, &merged)?;
+        let tip = status_commit(env, &ids, &merged, &batch.members)?;
         built.insert(set.to_vec(), (merged, tip));
         tip
     };
-    let run = txn::probe(
+    txn::probe(
         &env.ctx.repo,
         &env.ctx.lock,
         &format!("finish: bisection test of {what}"),
-        &commit.to_string(),
+        commit,
         test,
-    )?;
-    let passed = run.status.success();
-    if !passed {
-        outputs.insert(set.to_vec(), run.output);
-    }
-    Ok(passed)
-}
-
-/// The gate failed on a batch of one task: its `--json` document names it as the culprit, with
-/// the test's output (nothing to bisect; the error that follows says the rest).
-pub(super) fn report_single(env: &Session, batch: &Batch, gate_output: String) {
-    let test = env.ctx.flag_or_config(&defs::TEST).unwrap_or_default();
-    let outcome = Outcome {
-        accepted: Vec::new(),
-        rejected: vec![bisect::Rejected {
-            task: 0,
-            after: Vec::new(),
-        }],
-        target_fails: false,
-        runs: 0,
-    };
-    let mut failures = failures(env, batch, &outcome, false, &test);
-    for f in &mut failures {
-        f.output.clone_from(&gate_output);
-    }
-    if env.ctx.out.json {
-        let doc = bisect::TestRefused {
-            merged: [],
-            test_failures: failures,
-            target_fails: false,
-        };
-        report::emit(&env.ctx.out, "finish", &doc);
-    }
+    )
 }
 
 /// The culprits as reported: each with what it was merged after and how to reproduce it
@@ -219,16 +179,12 @@ fn failures(
                         .map(|&p| short_branch(&batch.members[p].branch)),
                 );
             }
-            let mut failing = r.after.clone();
-            failing.push(r.task);
-            failing.sort_unstable();
             TestFailure {
                 id: c.id.clone(),
                 branch: short_branch(&c.branch).to_string(),
                 reproduce: bisect::reproduce(worktree.as_deref(), &merges, &c.id, test),
                 worktree,
                 merged_after: batch.ids(&r.after).iter().map(|s| s.to_string()).collect(),
-                output: batch.outputs.get(&failing).cloned().unwrap_or_default(),
             }
         })
         .collect()
@@ -268,17 +224,19 @@ fn refuse(
         super::plural(outcome.runs + 1),
         lines.join("\n  ")
     ))
+    .with_code(crate::error::Code::TestGate)
 }
 
 /// `--partial`: lands the tasks that pass together (the set last tested passing, the same
-/// commit) and leaves the culprits in progress; exit code 1 all the same.
+/// commit) and leaves the culprits in progress, with a note (exit 0: everything that could
+/// land did).
 fn land(
     env: &Session,
     batch: Batch,
     outcome: &Outcome,
     failures: Vec<TestFailure>,
     built: &mut HashMap<Vec<usize>, (Merged, ObjectId)>,
-) -> Result<()> {
+) -> Result<Landing> {
     let (mut merged, tip, tested) = match built.remove(&outcome.accepted) {
         Some((m, tip)) => (m, tip, true),
         // Not tested as such (never the case with the search as it is): the gate tests it.
@@ -289,7 +247,7 @@ fn land(
                 .map(|&p| batch.members[p].clone())
                 .collect();
             let m = merge_all(env, &subset)?;
-            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m)?;
+            let tip = status_commit(env, &batch.ids(&outcome.accepted), &m, &batch.members)?;
             (m, tip, false)
         }
     };
@@ -298,12 +256,16 @@ fn land(
     if let FinishReport::Finished(r) = &mut prepared.report {
         r.test_failures = failures.clone();
     }
-    drive(env.ctx, prepared)?;
+    let landed = drive_report(env.ctx, prepared)?;
     let ids: Vec<&str> = failures.iter().map(|t| t.id.as_str()).collect();
-    Err(crate::refused!(
-        "the test fails with {} merged: left in progress (the other tasks were merged)",
-        ids.join(", ")
-    ))
+    report::text_note(
+        &env.ctx.out,
+        format_args!(
+            "the test fails with {} merged: left in progress (the other tasks were merged)",
+            ids.join(", ")
+        ),
+    );
+    Ok(Landing::of(landed))
 }
 
 /// The plan landing `merged` (the target then at `final_tip`, tested first when `gate`), with

@@ -2,7 +2,7 @@
 //! session, tokens, cost and time recorded (per task, and for the run); `--max-cost` and
 //! `--deadline` stop launching attempts (a reached cost budget lets running agents finish, a
 //! reached deadline stops them: SIGTERM, SIGKILL after the grace); `parallel.taskMaxCost` marks
-//! a task blocked instead of retrying it once its agents spent that much. Also the command line
+//! a task failed instead of retrying it once its agents spent that much. Also the command line
 //! of a preset agent's attempt: a new session with the prompt, or on a retry the same session
 //! resumed with the last failure as the message.
 

@@ -65,8 +65,9 @@ pub enum Event {
         /// The target's tip after the finish that merged it.
         target_tip: String,
     },
-    /// The task used up its retries and was marked blocked; its branch and worktree are kept.
-    Blocked {
+    /// The task used up its retries and was marked failed; its branch and worktree are kept
+    /// (`git parallel retry ID` gives it another round, `git parallel skip ID` drops it).
+    Failed {
         /// The task id.
         id: String,
         /// Its failed attempts.
@@ -119,13 +120,13 @@ impl Event {
                 commits,
             } => format!("{id}: agent done after attempt {attempt}, {commits} commit(s)"),
             Event::Merged { id, .. } => format!("{id}: merged and completed"),
-            Event::Blocked {
+            Event::Failed {
                 id,
                 failures,
                 worktree,
                 ..
             } => format!(
-                "{id}: blocked after {failures} failed attempts (branch and worktree kept: {worktree})"
+                "{id}: failed after {failures} failed attempts (branch and worktree kept: {worktree})"
             ),
             Event::Waiting { id, reason, .. } => format!("{id}: waits: {reason}"),
         }
@@ -137,11 +138,11 @@ impl Event {
 pub struct Summary {
     /// Tasks completed by this run, in the order they were merged.
     pub completed: Vec<String>,
-    /// Tasks marked blocked by this run (the exit code is then 1).
-    pub blocked: Vec<String>,
+    /// Tasks marked failed by this run after using up their retries (the exit code is then 1).
+    pub failed: Vec<String>,
     /// Tasks that wait for a completed checkpoint's approval, each with the checkpoints.
     pub waiting_for_approval: Vec<Waiting>,
-    /// Tasks of the selection that did not run, with why (a dependency blocked or failed…).
+    /// Tasks of the selection that did not run, with why (a dependency failed…).
     pub not_run: Vec<NotRun>,
     /// Agent attempts made by this run.
     pub attempts: u32,

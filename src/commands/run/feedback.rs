@@ -9,12 +9,12 @@
 //! branch while conflicts remain (the agent's commits stay as they are; `git merge --abort`
 //! undoes it), and a merge without conflicts adds a merge commit on top of them.
 
+use crate::workflow::bisect::TestFailure;
 use camino::{Utf8Path, Utf8PathBuf};
-use serde_json::Value;
 
 use super::agent::{append_log, Exit};
 use super::schedule::Sched;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::workflow::failure::{self, Failure, Kind};
 
 /// What to do with a task whose merge conflicts with the target (`parallel.onConflict`).
@@ -87,15 +87,14 @@ pub fn last_output_line(log: &Utf8Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// A `conflicts[]` entry of finish's report.
-pub(super) fn of_conflict(c: &Value, target: &str, tip: &str, attempt: u32) -> Failure {
-    let files: Vec<String> = strings(&c["files"]);
+/// A task whose merge conflicts, with the conflicting paths.
+pub(super) fn of_conflict(files: &[String], target: &str, tip: &str, attempt: u32) -> Failure {
     let mut f = Failure::new(
         Kind::Conflict,
-        format!("its merge conflicts with {target} in {}", shown(&files)),
+        format!("its merge conflicts with {target} in {}", shown(files)),
         attempt,
     );
-    f.files = files;
+    f.files = files.to_vec();
     f.with = Some(if tip.is_empty() {
         target.to_string()
     } else {
@@ -104,29 +103,21 @@ pub(super) fn of_conflict(c: &Value, target: &str, tip: &str, attempt: u32) -> F
     f
 }
 
-/// A `test_failures[]` entry of finish's report.
-pub(super) fn of_test(t: &Value, attempt: u32) -> Failure {
-    let after = strings(&t["merged_after"]);
-    let message = if after.is_empty() {
+/// A task the test gate fails with.
+pub(super) fn of_test(t: &TestFailure, attempt: u32) -> Failure {
+    let message = if t.merged_after.is_empty() {
         "the test gate fails with its merge".to_string()
     } else {
         format!(
             "the test gate fails with its merge after {}",
-            after.join(", ")
+            t.merged_after.join(", ")
         )
     };
     let mut f = Failure::new(Kind::TestGate, message, attempt);
-    if !after.is_empty() {
-        f.with = Some(after.join(", "));
+    if !t.merged_after.is_empty() {
+        f.with = Some(t.merged_after.join(", "));
     }
-    let mut evidence = String::new();
-    if let Some(r) = t["reproduce"].as_str() {
-        evidence.push_str(&format!("to reproduce: {r}\n"));
-    }
-    if let Some(o) = t["output"].as_str() {
-        evidence.push_str(o);
-    }
-    f.evidence = Some(evidence);
+    f.evidence = Some(format!("to reproduce: {}\n", t.reproduce));
     f
 }
 
@@ -137,17 +128,6 @@ fn shown(files: &[String]) -> String {
         .map(|f| crate::taskgraph::display::safe(f).into_owned())
         .collect();
     v.join(", ")
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl Sched<'_> {
@@ -168,6 +148,36 @@ impl Sched<'_> {
         crate::git::cli::stdout(cmd)
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
+    }
+
+    /// A finish that refused `id` (its error's code says why).
+    pub(super) fn of_error(&self, id: &str, e: &Error) -> Failure {
+        let code = e.code();
+        let text = crate::error::render_error("error", e, false);
+        let first = e.to_string();
+        let first = first.lines().next().unwrap_or_default().to_string();
+        let attempt = self.attempt_of(id);
+        let mut f = match code {
+            Code::OutsidePaths => return self.of_refusal(id, &first, &text),
+            Code::Conflicts => Failure::new(Kind::Conflict, first, attempt),
+            Code::TestGate => Failure::new(Kind::TestGate, first, attempt),
+            _ => Failure::new(
+                Kind::Refused,
+                format!("finish refused it ({}): {first}", code.as_str()),
+                attempt,
+            ),
+        };
+        let mut evidence = failure::tail(&text, failure::EVIDENCE_LINES);
+        if code == Code::TestGate {
+            // The test just ran on this task's merge: its last output lines.
+            let path = crate::txn::steps::testgate::last_output_path(&self.ctx.repo);
+            if let Ok(out) = std::fs::read_to_string(&path) {
+                evidence.push_str("the test's output (last lines):\n");
+                evidence.push_str(&out);
+            }
+        }
+        f.evidence = Some(evidence);
+        f
     }
 
     /// A finish that refused `id` alone: files outside its paths when its branch has any,

@@ -1,13 +1,14 @@
 //! `git parallel run [ID…]`: the whole protocol, unattended. Starts every ready task, runs the
 //! agent command in each task's worktree (at most `-j N` at once), finishes a task as soon as
 //! its agent succeeds, runs a failed attempt again in the same worktree up to
-//! `parallel.maxRetries` retries and then marks the task blocked, and starts whatever became
-//! ready at once. Every repository change is one of the existing transactions (start, finish,
-//! block), made one at a time.
+//! `parallel.maxRetries` retries and then marks the task failed, and starts whatever became
+//! ready at once. Every repository change is one of the commands (start, finish, fail,
+//! recover) called in-process through the driver, one at a time.
 //!
 //! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
-//! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its agent), state.rs (attempt records that let a second run
-//! continue), sub.rs (the subprocess transactions), events.rs (events and summary),
+//! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its
+//! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
+//! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
@@ -20,10 +21,10 @@ mod group;
 mod landing;
 mod lock;
 mod moved;
+mod ops;
 mod order;
 pub mod schedule;
 pub mod state;
-pub mod sub;
 mod tally;
 #[cfg(test)]
 mod tests;
@@ -55,8 +56,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         ctx.args.value(&defs::SANDBOX),
         crate::sandbox::Mode::Auto,
     )?;
-    let sub = sub::Sub::new(ctx, sandbox.mode)?;
-    if let Some(op) = sub.settle(ctx)? {
+    let ops = ops::Ops::new(ctx, sandbox.mode);
+    if let Some(op) = ops.settle(ctx)? {
         crate::workflow::report::text_note(
             &ctx.out,
             format_args!("settled the interrupted operation '{op}'"),
@@ -77,13 +78,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         ..Summary::default()
     };
     let jobs = cfg.jobs;
-    let mut sched = Sched::new(ctx, cfg, sub, env.target.clone());
+    let mut sched = Sched::new(ctx, cfg, ops, env.target.clone());
     sched
         .sink
         .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
-    summary.blocked = std::mem::take(&mut sched.summary.blocked);
+    summary.failed = std::mem::take(&mut sched.summary.failed);
     summary.attempts = sched.summary.attempts;
     summary.interrupted = sched.summary.interrupted;
     summary.cost_usd = sched.summary.cost_usd;
@@ -100,7 +101,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     outcome(&summary)
 }
 
-/// The exit: interrupted (128 + signal), 1 when a task ended blocked, else 0.
+/// The exit: interrupted (128 + signal), 1 when a task ended failed, else 0.
 fn outcome(s: &Summary) -> Result<()> {
     if let Some(signal) = crate::txn::interrupt::received().filter(|_| s.interrupted) {
         return Err(Error::Interrupted {
@@ -122,18 +123,18 @@ fn outcome(s: &Summary) -> Result<()> {
             ));
         }
     }
-    if !s.blocked.is_empty() {
+    if !s.failed.is_empty() {
         return Err(crate::refused!(
             help =
-                "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/",
-            "{} blocked after using up {} retries: {}",
-            if s.blocked.len() == 1 {
+                "their branches and worktrees are kept; see the logs under .git/parallel/run/logs/; 'git parallel retry ID' gives a task another round, 'git parallel skip ID' drops it",
+            "{} failed after using up {} retries: {}",
+            if s.failed.len() == 1 {
                 "a task was"
             } else {
                 "tasks were"
             },
-            if s.blocked.len() == 1 { "its" } else { "their" },
-            s.blocked.join(", ")
+            if s.failed.len() == 1 { "its" } else { "their" },
+            s.failed.join(", ")
         ));
     }
     Ok(())
@@ -220,7 +221,7 @@ fn config(
         budget,
         agent,
         jobs,
-        test: ctx.args.value(&defs::TEST).map(str::to_string),
+        test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         timeout,
         grace,
         max_retries: ctx.repo.settings.max_retries()?,
@@ -288,7 +289,7 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
         if t.status.is_done() || scope.is_some_and(|sc| !sc.contains(&t.id)) {
             continue;
         }
-        if s.blocked.contains(&t.id) {
+        if s.failed.contains(&t.id) {
             continue;
         }
         let bs = blockers(&tf.graph, i);
@@ -319,7 +320,7 @@ fn wrap_up(tf: &TaskFile, scope: Option<&BTreeSet<String>>, sched: &mut Sched, s
             approve: approve.clone(),
             reason: reason.clone(),
         });
-        if approve.is_empty() || t.status == Status::Blocked {
+        if approve.is_empty() || matches!(t.status, Status::Blocked | Status::Failed) {
             s.not_run.push(NotRun {
                 id: t.id.clone(),
                 reason,
@@ -344,11 +345,11 @@ pub fn summary_text(s: &Summary) -> String {
         }
     };
     let _ = writeln!(t, "Completed: {}", list(&s.completed));
-    if !s.blocked.is_empty() {
+    if !s.failed.is_empty() {
         let _ = writeln!(
             t,
-            "Blocked: {} (branches and worktrees kept)",
-            s.blocked.join(", ")
+            "Failed: {} (branches and worktrees kept)",
+            s.failed.join(", ")
         );
     }
     for w in &s.waiting_for_approval {

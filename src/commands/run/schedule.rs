@@ -1,7 +1,9 @@
 //! The event loop of `run`: agents run concurrently (at most `jobs`); everything else — start,
-//! finish, block — happens here, one transaction at a time, as soon as the event that calls
+//! finish, fail — happens here, one transaction at a time, as soon as the event that calls
 //! for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
-//! (or the task blocked), and every task that became ready starts at once. No waves.
+//! (or the task marked failed), and every task that became ready starts at once. No waves.
+//! Before a task's attempt is counted as failed, its status is read again: a task completed
+//! meanwhile (landed by hand, or by its own agent) is left completed.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,13 +17,13 @@ use super::agent::{self, Done, Exit, Spec};
 use super::display::Sink;
 use super::events::{Event, Summary};
 use super::feedback;
+use super::ops::Ops;
 use super::state::{Last, Records};
-use super::sub::Sub;
-use crate::error::Result;
-use crate::taskgraph::{schedule, Edit, Scalar, Status, TaskFile};
+use crate::error::{Code, Result};
+use crate::taskgraph::{schedule, Status, TaskFile};
 use crate::workflow::agent_env::{self, AgentEnv};
 use crate::workflow::context::Context;
-use crate::workflow::failure::{self, Failure};
+use crate::workflow::failure::{self, Failure, Kind};
 use crate::workflow::presets::Preset;
 
 /// What `run` was told.
@@ -76,13 +78,15 @@ pub(super) struct Running {
 pub struct Sched<'a> {
     pub(super) ctx: &'a Context,
     pub(super) cfg: Config,
-    pub(super) sub: Sub,
+    pub(super) ops: Ops,
     pub records: Records,
     pub(super) running: BTreeMap<String, Running>,
     /// Agents that succeeded, to be finished together (one batch).
     pub(super) to_finish: Vec<String>,
     /// Tasks whose agent runs again (branch, worktree), in order.
     pub(super) again: VecDeque<(String, String, Utf8PathBuf)>,
+    /// Tasks finished again because their branch moved while they landed, and how often.
+    pub(super) refinished: BTreeMap<String, u32>,
     /// Tasks start refused: not tried again by this run.
     pub(super) unstartable: BTreeMap<String, String>,
     /// Where each attempt of this run started: landing checks that the branch moved only from
@@ -101,17 +105,18 @@ pub struct Sched<'a> {
 }
 
 impl<'a> Sched<'a> {
-    pub fn new(ctx: &'a Context, cfg: Config, sub: Sub, target: String) -> Sched<'a> {
+    pub fn new(ctx: &'a Context, cfg: Config, ops: Ops, target: String) -> Sched<'a> {
         let (tx, rx) = std::sync::mpsc::channel();
         Sched {
             ctx,
             records: Records::load(&cfg.dir),
             cfg,
-            sub,
+            ops,
             running: BTreeMap::new(),
             to_finish: Vec::new(),
             again: VecDeque::new(),
             unstartable: BTreeMap::new(),
+            refinished: BTreeMap::new(),
             starts: BTreeMap::new(),
             target,
             stop: Arc::new(AtomicBool::new(false)),
@@ -185,7 +190,7 @@ impl<'a> Sched<'a> {
                 continue;
             };
             let last = self.records.get(&task.id).map(|r| r.last);
-            if last == Some(Last::Succeeded) && self.commits(&branch)? > 0 {
+            if last == Some(Last::Succeeded) && self.commits(&branch)?.is_some_and(|n| n > 0) {
                 self.to_finish.push(task.id.clone());
                 continue;
             }
@@ -197,15 +202,19 @@ impl<'a> Sched<'a> {
         Ok(())
     }
 
-    /// Commits on `branch` that the target does not have.
-    pub(super) fn commits(&self, branch: &str) -> Result<usize> {
+    /// Commits on `branch` that the target does not have (`None`: the branch is gone).
+    pub(super) fn commits(&self, branch: &str) -> Result<Option<usize>> {
         let repo = &self.ctx.repo;
-        let tip = |name: &str| {
-            repo.ref_id(name)?.ok_or_else(|| {
-                crate::fatal!("cannot count the commits of {branch}: {name} does not exist")
-            })
+        let Some(tip) = repo.ref_id(branch)? else {
+            return Ok(None);
         };
-        Ok(repo.count_between(tip(&self.target)?, tip(branch)?)?)
+        let target = repo.ref_id(&self.target)?.ok_or_else(|| {
+            crate::fatal!(
+                "cannot count the commits of {branch}: {} does not exist",
+                self.target
+            )
+        })?;
+        Ok(Some(repo.count_between(target, tip)?))
     }
 
     /// The commit `branch` points at.
@@ -232,7 +241,7 @@ impl<'a> Sched<'a> {
             };
             if let Some(why) = self.task_over_budget(&id) {
                 let failures = self.records.get(&id).map_or(1, |r| r.failures);
-                self.block(&id, failures, &why, &branch, &wt)?;
+                self.give_up(&id, failures, &why, &branch, &wt)?;
                 continue;
             }
             self.launch(&id, branch, wt)?;
@@ -258,62 +267,37 @@ impl<'a> Sched<'a> {
         if ids.is_empty() {
             return Ok(false);
         }
-        let mut args = vec!["start".to_string(), "--json".to_string()];
-        args.extend(ids.iter().cloned());
-        let out = self.sub.call(&args)?;
-        if !out.ok() && crate::txn::interrupt::received().is_some() {
+        let started = match self.ops.start(self.ctx, &ids) {
+            Ok(s) => s,
             // The start was interrupted with us and rolled back; the loop stops next.
-            return Ok(false);
-        }
-        if !out.ok() {
-            // One at a time would show which; the first one is refused for good.
-            let first = ids[0].clone();
-            let why = out.error_line();
-            if out.refused() && ids.len() == 1 {
-                self.unstartable.insert(first, why);
-                return Ok(true);
-            }
-            if out.refused() {
-                let single = vec!["start".into(), "--json".into(), first.clone()];
-                let o = self.sub.call(&single)?;
-                if !o.ok() {
-                    self.unstartable.insert(first, o.error_line());
-                    return Ok(true);
+            Err(_) if crate::txn::interrupt::received().is_some() => return Ok(false),
+            Err(e) if matches!(e, crate::error::Error::Refused(_)) => {
+                // One at a time shows which; the first one alone refused is refused for good.
+                let first = ids[0].clone();
+                let alone = if ids.len() == 1 {
+                    Err(e)
+                } else {
+                    self.ops.start(self.ctx, std::slice::from_ref(&first))
+                };
+                match alone {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let why = e.to_string();
+                        let why = why.lines().next().unwrap_or_default().to_string();
+                        self.unstartable.insert(first, why);
+                        return Ok(true);
+                    }
                 }
-                return self.launch_started(&o).map(|()| true);
             }
-            return Err(crate::fatal!("start {} failed: {}", ids.join(" "), why));
-        }
-        self.launch_started(&out).map(|()| true)
-    }
-
-    /// The agents of the tasks a `start` report names.
-    fn launch_started(&mut self, out: &super::sub::Outcome) -> Result<()> {
-        let started = out
-            .json
-            .as_ref()
-            .and_then(|j| j["started"].as_array())
-            .cloned()
-            .unwrap_or_default();
+            Err(e) => return Err(e),
+        };
         for t in started {
-            let (Some(id), Some(branch), Some(wt)) = (
-                t["id"].as_str(),
-                t["branch"].as_str(),
-                t["worktree"].as_str(),
-            ) else {
-                continue;
-            };
             // A fresh start: what an earlier, abandoned start of the task failed with is not
             // this attempt's business.
-            failure::clear(&self.cfg.dir, id);
-            let branch = if branch.starts_with("refs/") {
-                branch.to_string()
-            } else {
-                format!("refs/heads/{branch}")
-            };
-            self.launch(id, branch, wt.into())?;
+            failure::clear(&self.cfg.dir, &t.id);
+            self.launch(&t.id, t.branch, t.worktree)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Runs the next attempt of `id`'s agent in `worktree`.
@@ -416,15 +400,37 @@ impl<'a> Sched<'a> {
             self.records.interrupted(&done.id);
             return self.records.save();
         }
+        let produces_nothing = self
+            .ctx
+            .load_tasks()?
+            .task(&done.id)
+            .is_some_and(|t| t.produces_nothing());
         let log = agent_env::log_path(&self.cfg.dir, &done.id);
         let failure = match feedback::of_exit(&done.exit, done.attempt, &log) {
             Some(f) => Some(f),
             None => match self.commits(&r.branch)? {
-                0 => Some(feedback::no_commits(done.attempt, &log)),
-                _ if !feedback::unmerged(&r.worktree).is_empty() => {
+                None => Some(Failure::new(
+                    Kind::Refused,
+                    format!("its branch {} is gone", crate::git::short_branch(&r.branch)),
+                    done.attempt,
+                )),
+                // Nothing to produce, nothing committed: finished without a merge.
+                Some(0) if produces_nothing => {
+                    self.records.succeeded(&done.id);
+                    self.records.save()?;
+                    self.sink.event(&Event::Finished {
+                        id: done.id.clone(),
+                        attempt: done.attempt,
+                        commits: 0,
+                    });
+                    self.to_finish.push(done.id.clone());
+                    None
+                }
+                Some(0) => Some(feedback::no_commits(done.attempt, &log)),
+                Some(_) if !feedback::unmerged(&r.worktree).is_empty() => {
                     Some(feedback::merge_unfinished(&r.worktree, done.attempt))
                 }
-                n => {
+                Some(n) => {
                     self.records.succeeded(&done.id);
                     self.records.save()?;
                     self.sink.event(&Event::Finished {
@@ -450,7 +456,9 @@ impl<'a> Sched<'a> {
         }
     }
 
-    /// An attempt failed: run the agent again, or block the task once out of retries.
+    /// An attempt failed: run the agent again, or mark the task failed once out of retries.
+    /// A task no longer in progress (completed meanwhile, by hand or by its own agent) is left
+    /// as it is.
     pub(super) fn attempt_failed(
         &mut self,
         id: &str,
@@ -458,6 +466,14 @@ impl<'a> Sched<'a> {
         branch: String,
         worktree: Utf8PathBuf,
     ) -> Result<()> {
+        match self.ctx.load_tasks()?.task(id).map(|t| t.status) {
+            Some(Status::InProgress) => {}
+            Some(Status::Completed) => return self.completed(id, None, None),
+            _ => {
+                self.records.forget(id);
+                return self.records.save();
+            }
+        }
         let why = f.message.clone();
         let failures = self.records.failed(id, &why);
         self.records.save()?;
@@ -473,14 +489,15 @@ impl<'a> Sched<'a> {
             log: log.to_string(),
         });
         if i64::from(failures) > self.cfg.max_retries {
-            return self.block(id, failures, &why, &branch, &worktree);
+            return self.give_up(id, failures, &why, &branch, &worktree);
         }
         self.again.push_back((id.into(), branch, worktree));
         Ok(())
     }
 
-    /// Marks `id` blocked (one transaction), its branch and worktree kept.
-    pub(super) fn block(
+    /// Marks `id` failed (`fail`, one transaction through the driver, published with a
+    /// remote), its branch and worktree kept; `git parallel retry ID` gives it another round.
+    pub(super) fn give_up(
         &mut self,
         id: &str,
         failures: u32,
@@ -488,32 +505,26 @@ impl<'a> Sched<'a> {
         branch: &str,
         worktree: &Utf8PathBuf,
     ) -> Result<()> {
-        let planned = crate::workflow::session::Session::load(self.ctx).and_then(|env| {
-            let task = env
-                .tf
-                .graph
-                .tasks
-                .iter()
-                .find(|t| t.id == id)
-                .ok_or_else(|| crate::fatal!("task {id} is no longer in the task file"))?;
-            let extra = vec![
-                Edit::task(id, "retry_count", Scalar::Int(i64::from(failures))),
-                Edit::task(id, "result", why),
-            ];
-            crate::workflow::block::plan(&env, task, "run", failures, extra)
-        });
-        let plan = match planned {
-            Ok(p) => p,
-            Err(e) => {
-                self.ctx.lock.release();
-                return Err(e);
+        let reason = format!("run: {failures} failed attempts; the last: {why}");
+        let metrics = self.metrics_of(&[id.to_string()]);
+        match self.ops.fail(self.ctx, id, &reason, &metrics) {
+            Ok(_) => {}
+            // Completed or given back meanwhile: left as it is.
+            Err(e) if e.code() == Code::WrongStatus => {
+                return match self.ctx.load_tasks()?.task(id).map(|t| t.status) {
+                    Some(Status::Completed) => self.completed(id, None, None),
+                    _ => {
+                        self.records.forget(id);
+                        self.records.save()
+                    }
+                };
             }
-        };
-        crate::txn::execute(&self.ctx.repo, &self.ctx.lock, plan)?;
+            Err(e) => return Err(e),
+        }
         self.records.forget(id);
         self.records.save()?;
-        self.summary.blocked.push(id.into());
-        self.sink.event(&Event::Blocked {
+        self.summary.failed.push(id.into());
+        self.sink.event(&Event::Failed {
             id: id.into(),
             failures,
             reason: why.into(),
@@ -521,6 +532,23 @@ impl<'a> Sched<'a> {
             worktree: worktree.to_string(),
         });
         Ok(())
+    }
+
+    /// What this run measured of `ids`' attempts, for their `result`.
+    pub(super) fn metrics_of(&self, ids: &[String]) -> crate::workflow::outcome::MetricsByTask {
+        ids.iter()
+            .filter_map(|id| {
+                let m = &self.summary.results.get(id)?.metrics;
+                Some((
+                    id.clone(),
+                    crate::workflow::outcome::Metrics {
+                        attempts: m.attempts,
+                        seconds: m.seconds.round() as u64,
+                        cost_usd: m.cost_usd,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Asks every agent to stop and waits for them (SIGTERM, then SIGKILL after the grace).
@@ -533,7 +561,10 @@ impl<'a> Sched<'a> {
                     continue;
                 };
                 self.account(&done);
-                let ok = done.exit == Exit::Code(0) && self.commits(&r.branch).is_ok_and(|n| n > 0);
+                let ok = done.exit == Exit::Code(0)
+                    && self
+                        .commits(&r.branch)
+                        .is_ok_and(|n| n.is_some_and(|n| n > 0));
                 if ok {
                     self.records.succeeded(&done.id);
                 } else {

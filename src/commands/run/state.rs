@@ -1,7 +1,7 @@
 //! The per-task attempt records of `run`, kept in `<state dir>/run/state.json` so that a run
 //! started again continues: how many attempts a task had, how many failed, and whether the
 //! last one succeeded (its agent is then not run again; the task is finished). A record is
-//! dropped when its task is merged or blocked.
+//! dropped when its task is merged or marked failed.
 
 use std::collections::BTreeMap;
 
@@ -61,10 +61,8 @@ impl Records {
 
     /// Writes the records (atomically: a temporary file renamed over the old one).
     pub fn save(&self) -> Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(&self.tasks).unwrap_or_default();
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
+        crate::atomic::write(self.path.as_std_path(), &text)
             .map_err(|e| crate::fatal!("cannot write {}: {e}", self.path))
     }
 
@@ -141,7 +139,7 @@ impl Records {
         }
     }
 
-    /// `id` is merged or blocked: its record goes.
+    /// `id` is merged or marked failed: its record goes.
     pub fn forget(&mut self, id: &str) {
         self.tasks.remove(id);
     }

@@ -58,7 +58,7 @@ impl Tally {
                 self.failed_attempts += 1;
             }
             Event::Merged { id, .. } => set(&mut self.graph, id, Status::Completed),
-            Event::Blocked { id, .. } => set(&mut self.graph, id, Status::Blocked),
+            Event::Failed { id, .. } => set(&mut self.graph, id, Status::Failed),
             _ => {}
         }
     }

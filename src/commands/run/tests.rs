@@ -39,7 +39,7 @@ fn durations_also_take_the_friendly_forms_and_minutes_spelled_out() {
 fn the_summary_names_what_waits_for_whose_approval() {
     let s = Summary {
         completed: vec!["A".into(), "B".into()],
-        blocked: vec!["C".into()],
+        failed: vec!["C".into()],
         waiting_for_approval: vec![Waiting {
             id: "D".into(),
             approve: vec!["A".into()],
@@ -52,7 +52,7 @@ fn the_summary_names_what_waits_for_whose_approval() {
     };
     assert_eq!(
         summary_text(&s),
-        "Completed: A, B\nBlocked: C (branches and worktrees kept)\n\
+        "Completed: A, B\nFailed: C (branches and worktrees kept)\n\
          Waiting for approval: D (git parallel approve A)\n\
          5 agent attempts in 1m15s (plan: 90 min sequential, 40 min critical path).\n"
     );

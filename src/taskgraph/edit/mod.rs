@@ -32,8 +32,25 @@ pub enum EditTarget {
 pub enum Scalar {
     Str(String),
     Int(i64),
+    /// A number written as it is (`0.25`): made from a float by [`Scalar::number`].
+    Number(String),
     /// Written as `null` (clears a value).
     Null,
+    /// A flow mapping on one line (`{status: failure, message: …}`), keys in this order.
+    Map(Vec<(String, Scalar)>),
+    /// A flow sequence on one line (`[a, b]`).
+    List(Vec<Scalar>),
+}
+
+impl Scalar {
+    /// A finite float as a YAML number (`null` when it is not finite).
+    pub fn number(f: f64) -> Scalar {
+        if f.is_finite() {
+            Scalar::Number(format!("{f:?}"))
+        } else {
+            Scalar::Null
+        }
+    }
 }
 
 /// Set `key` of `target` to `value`.
@@ -98,7 +115,15 @@ impl Scalar {
         match self {
             Scalar::Str(s) => Value::String(s.clone()),
             Scalar::Int(n) => Value::Number((*n).into()),
+            Scalar::Number(n) => serde_yaml::from_str(n).unwrap_or(Value::Null),
             Scalar::Null => Value::Null,
+            Scalar::Map(entries) => Value::Mapping(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Value::String(k.clone()), v.to_value()))
+                    .collect(),
+            ),
+            Scalar::List(items) => Value::Sequence(items.iter().map(Scalar::to_value).collect()),
         }
     }
 }
@@ -260,6 +285,33 @@ fn replace_value(
     seq: usize,
 ) -> Result<Splice, Report> {
     let src = file.source.as_str();
+    if !v.decorated() && (v.as_map().is_some() || v.as_seq().is_some()) {
+        // A mapping or list (a `result` written before): replaced whole, on the key's line
+        // when it was a block (the result is checked by parsing it again).
+        let start = if src
+            .as_bytes()
+            .get(v.start.byte)
+            .is_some_and(|b| matches!(b, b'{' | b'['))
+        {
+            v.start.byte
+        } else {
+            src.get(k.end..)
+                .and_then(|rest| rest.find(':'))
+                .map(|i| k.end + i + 1)
+                .ok_or_else(|| {
+                    miette!("{}: cannot find the `:` after the key", location(file, e))
+                })?
+        };
+        let end = crate::taskgraph::spans::trim_end(src, start, v.content_end());
+        let lead = if start == v.start.byte { "" } else { " " };
+        let text = format!("{lead}{}", render(&e.value, file_quote, fallback, map.flow));
+        return Ok(Splice {
+            start,
+            end,
+            text,
+            seq,
+        });
+    }
     let Some((_, style)) = v.scalar().filter(|_| !v.decorated()) else {
         return Err(miette!(
             "{}: the current value is not a plain scalar; refusing to replace it",

@@ -74,7 +74,22 @@ pub(super) fn render(v: &Scalar, quote: Quote, fallback: Quote, flow: bool) -> S
     let single_ok = |s: &str| s.chars().all(|c| !c.is_control());
     match v {
         Scalar::Int(n) => n.to_string(),
+        Scalar::Number(n) => n.clone(),
         Scalar::Null => "null".to_string(),
+        Scalar::Map(entries) => {
+            let parts: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", plain_key(k), render(v, quote, fallback, true)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        Scalar::List(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|v| render(v, quote, fallback, true))
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
         Scalar::Str(s) => match quote {
             Quote::Plain if is_safe_plain(s, flow) => s.clone(),
             Quote::Plain if fallback == Quote::Single && single_ok(s) => single_quoted(s),

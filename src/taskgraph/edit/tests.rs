@@ -179,10 +179,32 @@ fn no_trailing_newline_and_unknown_targets() {
 }
 
 #[test]
-fn refuses_collections_and_aliases() {
+fn replaces_collections_whole_and_refuses_aliases() {
     let f = file("tasks:\n- id: a\n  result: [1, 2]\n  name: &n x\n");
-    assert!(f.apply_edits(&[Edit::task("a", "result", "x")]).is_err());
+    let out = f.apply_edits(&[Edit::task("a", "result", "x")]).unwrap();
+    assert_eq!(out, "tasks:\n- id: a\n  result: x\n  name: &n x\n");
     assert!(f.apply_edits(&[Edit::task("a", "name", "y")]).is_err());
+    // A block mapping (a `result` written by hand) becomes the new value on the key's line.
+    let f = file("tasks:\n- id: a\n  result:\n    status: failure\n    message: m\n  name: n\n");
+    let map = Scalar::Map(vec![
+        ("status".into(), Scalar::from("success")),
+        (
+            "artifacts_created".into(),
+            Scalar::List(vec![Scalar::from("a/b.rs")]),
+        ),
+        ("cost".into(), Scalar::number(0.25)),
+    ]);
+    let out = f.apply_edits(&[Edit::task("a", "result", map)]).unwrap();
+    assert_eq!(
+        out,
+        "tasks:\n- id: a\n  result: {status: success, artifacts_created: [a/b.rs], cost: 0.25}\n  name: n\n"
+    );
+    // And back to null (retry).
+    let f = file(&out);
+    let out = f
+        .apply_edits(&[Edit::task("a", "result", Scalar::Null)])
+        .unwrap();
+    assert_eq!(out, "tasks:\n- id: a\n  result: null\n  name: n\n");
 }
 
 #[test]

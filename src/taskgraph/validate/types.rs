@@ -20,10 +20,12 @@ pub(super) enum Expect {
     MapList,
 }
 
+/// What `key`'s value must be. `result` is not checked: a line of text (older files) or the
+/// schema's mapping (status, artifacts_created, message, metrics).
 pub(super) fn expected(key: &str) -> Option<Expect> {
     Some(match key {
         "name" | "description" | "agent" | "started_at" | "completed_at" | "approved_at"
-        | "assigned_to" | "result" | "priority" | "status" => Expect::Text,
+        | "assigned_to" | "priority" | "status" => Expect::Text,
         "parallel_ok" | "checkpoint" => Expect::Bool,
         "estimated_time_minutes" | "retry_count" => Expect::Count,
         "depends_on" | "shared_files" => Expect::StringList,

@@ -3,7 +3,7 @@
 //! remote and brings the local target and task branches up to it (src/commands/remote/sync.rs);
 //! the command then plans exactly as it does locally, and [`publish`] adds the step that makes
 //! the result take effect for everyone: one atomic push leased on every ref it changes
-//! (src/txn/push.rs), the plan's commit point. When another clone published first, the push is
+//! (src/txn/steps/push.rs), the plan's commit point. When another clone published first, the push is
 //! refused, nothing local stays changed, and `finish` (or `start --retry`) recomputes on the new
 //! tip, a bounded number of times. `status --remote` is src/commands/remote/status.rs.
 
@@ -12,9 +12,10 @@ mod sync;
 
 use crate::cli::defs::{self, Flag, RemotePolicy};
 use crate::cli::CommandId;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::git::{remote, RefUpdate};
-use crate::txn::{push, Plan, Step};
+use crate::txn::steps::{AddWorktree, Push, Refs, SyncMain};
+use crate::txn::{Plan, Step};
 use crate::workflow::context::Context;
 
 /// How a command's result is published for the other clones. Today one way; a forge mode
@@ -82,7 +83,7 @@ fn join_default(ctx: &Context) -> Option<String> {
 
 /// Runs the mutating command `run`; with a remote, after syncing from it, and again (fetching
 /// anew) when its push lost a race and the command recomputes (`finish`, `start --retry`).
-pub(crate) fn session(ctx: &Context, run: fn(&Context) -> Result<()>) -> Result<()> {
+pub(crate) fn session<T>(ctx: &Context, mut run: impl FnMut(&Context) -> Result<T>) -> Result<T> {
     let policy = ctx.args.command.remote;
     let publish = if matches!(policy, RemotePolicy::None) {
         None
@@ -100,9 +101,8 @@ pub(crate) fn session(ctx: &Context, run: fn(&Context) -> Result<()>) -> Result<
     let mut attempt = 1;
     loop {
         sync::sync(ctx, &remote, on(ctx, &defs::DRY_RUN))?;
-        push::reset();
         match run(ctx) {
-            Err(e) if push::lost_race() && attempt < attempts => {
+            Err(e) if e.code() == Code::RemoteRace && attempt < attempts => {
                 attempt += 1;
                 crate::output::eprint(format_args!(
                     "{}",
@@ -128,7 +128,8 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
         plan.steps.retain(|s| {
             !matches!(
                 s,
-                Step::AddWorktree { .. } | Step::Pool(crate::txn::pool::Pool::Take { .. })
+                Step::AddWorktree(AddWorktree { .. })
+                    | Step::Pool(crate::txn::pool::Pool::Take { .. })
             )
         });
     }
@@ -150,10 +151,10 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
         None => plan
             .steps
             .iter()
-            .rposition(|s| matches!(s, Step::Refs { .. } | Step::SyncMain { .. }))
+            .rposition(|s| matches!(s, Step::Refs(Refs { .. }) | Step::SyncMain(SyncMain { .. })))
             .map_or(0, |i| i + 1),
     };
-    plan.steps.insert(at, Step::Push { remote, updates });
+    plan.steps.insert(at, Step::Push(Push { remote, updates }));
     plan.commit_point = Some(at);
     Ok(plan)
 }
@@ -161,9 +162,9 @@ pub(crate) fn publish(ctx: &Context, mut plan: Plan) -> Result<Plan> {
 /// Every branch the plan's ref steps leave at a new value, from its value on the remote (as
 /// fetched) to that value.
 fn push_updates(ctx: &Context, remote: &str, plan: &Plan) -> Result<Vec<RefUpdate>> {
-    let mut finals: Vec<(String, Option<String>)> = Vec::new();
+    let mut finals: Vec<(String, Option<gix::ObjectId>)> = Vec::new();
     for s in &plan.steps {
-        let Step::Refs { updates, .. } = s else {
+        let Step::Refs(Refs { updates, .. }) = s else {
             continue;
         };
         for u in updates
@@ -171,17 +172,14 @@ fn push_updates(ctx: &Context, remote: &str, plan: &Plan) -> Result<Vec<RefUpdat
             .filter(|u| u.old != u.new && u.name.starts_with("refs/heads/"))
         {
             match finals.iter_mut().find(|(n, _)| *n == u.name) {
-                Some(f) => f.1 = u.new.clone(),
-                None => finals.push((u.name.clone(), u.new.clone())),
+                Some(f) => f.1 = u.new,
+                None => finals.push((u.name.clone(), u.new)),
             }
         }
     }
     let mut out = Vec::new();
     for (name, new) in finals {
-        let old = ctx
-            .repo
-            .ref_id(&remote::fetched_ref(remote, &name))?
-            .map(|o| o.to_string());
+        let old = ctx.repo.ref_id(&remote::fetched_ref(remote, &name))?;
         if old != new {
             out.push(RefUpdate { name, old, new });
         }

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::git::remote::{fetch, fetched_ref};
 use crate::git::short_branch;
 use crate::taskgraph::{Status, TaskFile};
-use crate::txn::step::short;
+use crate::txn::steps::shared::short;
 use crate::workflow::context::Context;
 use crate::workflow::report::{self, Report};
 use crate::workflow::session::Session;

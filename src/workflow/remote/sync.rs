@@ -4,6 +4,8 @@
 //! task file has started to the fetched tips — fast-forwards only. A branch with local commits
 //! the remote lacks is kept (the command publishes them); anything diverged is refused.
 
+use crate::txn::steps::{Refs, SyncMain};
+use crate::txn::Meta;
 use gix::ObjectId;
 
 use crate::error::{Error, Result};
@@ -55,8 +57,8 @@ fn plan(env: &Session, remote: &str) -> Result<Option<Plan>> {
         if contains(repo, here, tip)? {
             updates.push(RefUpdate {
                 name: env.target.clone(),
-                old: Some(here.to_string()),
-                new: Some(tip.to_string()),
+                old: Some(here),
+                new: Some(tip),
             });
         } else if contains(repo, tip, here)? {
             problems.push(format!(
@@ -80,23 +82,26 @@ fn plan(env: &Session, remote: &str) -> Result<Option<Plan>> {
         return Ok(None);
     }
     let moved_target = updates.iter().any(|u| u.name == env.target);
-    steps.push(Step::Refs {
+    steps.push(Step::Refs(Refs {
         updates,
         message: format!("git-parallel: sync from {remote}"),
-    });
+    }));
     if moved_target && env.target_checked_out {
-        steps.push(Step::SyncMain {
-            from: here.to_string(),
-            to: tip.to_string(),
+        steps.push(Step::SyncMain(SyncMain {
+            from: here,
+            to: tip,
             branch: Some(env.target.clone()),
-        });
+        }));
     }
     Ok(Some(Plan {
         command: "sync".into(),
         summary: format!("sync from {remote}"),
         steps,
         commit_point: None,
-        meta: serde_json::json!({ "remote": remote }),
+        meta: Meta {
+            remote: Some(remote.to_string()),
+            ..Meta::default()
+        },
     }))
 }
 
@@ -134,7 +139,7 @@ fn task_branches(
             continue;
         };
         let here = repo.ref_id(&branch)?;
-        let new = Some(there.to_string());
+        let new = Some(there);
         match here {
             None => updates.push(RefUpdate {
                 name: branch.clone(),
@@ -156,7 +161,7 @@ fn task_branches(
                     )),
                     None => updates.push(RefUpdate {
                         name: branch.clone(),
-                        old: Some(h.to_string()),
+                        old: Some(h),
                         new,
                     }),
                 }

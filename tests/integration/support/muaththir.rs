@@ -11,19 +11,19 @@ pub const TASKS: [(&str, &str, &str, &str); 3] = [
         "DEVOPS-01",
         "devops",
         ".github/workflows/muaththir-ci.yml",
-        "ci(muaththir): setup ci/cd pipeline (DEVOPS-01)",
+        "ci(muaththir): Setup CI/CD Pipeline (DEVOPS-01)",
     ),
     (
         "BACKEND-01",
         "backend",
         "products/muaththir/apps/api/src/server.ts",
-        "feat(muaththir): implement backend foundation (BACKEND-01)",
+        "feat(muaththir): Implement Backend Foundation (BACKEND-01)",
     ),
     (
         "FRONTEND-01",
         "frontend",
         "products/muaththir/apps/web/src/app/page.tsx",
-        "feat(muaththir): implement frontend foundation (FRONTEND-01)",
+        "feat(muaththir): Implement Frontend Foundation (FRONTEND-01)",
     ),
 ];
 

@@ -6,10 +6,47 @@ use std::os::unix::process::CommandExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::Repo;
+use crate::txn::{interrupt, worktree};
+use gix::ObjectId;
 
-use super::step::short;
+/// The `TestGate` step: the test `command` run on `commit` in the temporary worktree `dir`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestGate {
+    #[serde(with = "crate::git::hex")]
+    pub commit: ObjectId,
+    pub command: String,
+    pub dir: Utf8PathBuf,
+}
+
+impl StepKind for TestGate {
+    fn describe(&self) -> String {
+        format!("test {} with `{}`", short(self.commit), self.command)
+    }
+
+    /// A test changes nothing durable: there is nothing to reverse.
+    fn inverse(&self) -> Option<Step> {
+        None
+    }
+
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        test_gate(repo, &self.commit, &self.command, &self.dir)
+    }
+
+    /// The test runs for minutes.
+    fn lets_time_pass(&self) -> bool {
+        true
+    }
+
+    fn undo(&self, repo: &Repo, _fresh: bool, _proven: bool) -> Result<()> {
+        remove_temp_worktree(repo, &self.dir)
+    }
+}
 
 /// A new directory name for a test gate's worktree: in the temp dir, with a random part, so
 /// that it names nothing that exists (the step creates it exclusively and refuses otherwise).
@@ -28,34 +65,34 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
 }
 
-pub(super) fn test_gate(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<()> {
-    let run = run_test(repo, commit, command, dir)?;
-    if !run.status.success() {
-        return Err(crate::error::Error::Refused(miette::Report::new(
-            super::probe::TestFailed {
+pub(super) fn test_gate(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    dir: &Utf8Path,
+) -> Result<()> {
+    let status = run_test(repo, commit, command, dir)?;
+    if !status.success() {
+        return Err(
+            crate::error::Error::Refused(miette::Report::new(TestFailed {
                 command: command.to_string(),
-                status: run.status,
-                output: run.output,
-            },
-        )));
+                status,
+            }))
+            .with_code(crate::error::Code::TestGate),
+        );
     }
     Ok(())
 }
 
-/// How many of the test's last output lines are kept (for a failed attempt's evidence).
-pub const OUTPUT_LINES: usize = 200;
-
-/// A test that ran: its exit status and the last [`OUTPUT_LINES`] lines of its output (stdout
-/// and stderr together, as they came).
-pub struct TestRun {
-    pub status: std::process::ExitStatus,
-    pub output: String,
-}
-
 /// Runs the test `command` on `commit` in a new temporary worktree `dir` (announced on
 /// stderr, its output streamed there, or with -q shown only on failure), then removes the
-/// worktree. The test's exit status and last output lines; Err when it could not be run.
-pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Result<TestRun> {
+/// worktree. The test's exit status; Err when it could not be run at all.
+pub fn run_test(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    dir: &Utf8Path,
+) -> Result<std::process::ExitStatus> {
     // Leftovers of an earlier, killed run of this step (only what is provably ours).
     remove_temp_worktree(repo, dir)?;
     if let Err(e) = std::fs::create_dir(dir) {
@@ -69,13 +106,30 @@ pub fn run_test(repo: &Repo, commit: &str, command: &str, dir: &Utf8Path) -> Res
             crate::fatal!("cannot create the test worktree {dir}: {e}")
         });
     }
-    super::worktree::ensure(&repo.loc, dir, commit, true, true)?;
-    crate::output::testing(short(commit), command, dir.as_str());
+    worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
+    crate::output::testing(&short(commit), command, dir.as_str());
     let run = spawn_test(repo, command, dir);
     let removed = remove_temp_worktree(repo, dir);
     let run = run?;
     removed?;
-    Ok(run)
+    // The last test's output, for what run tells the agent whose merge it failed.
+    let _ = std::fs::write(last_output_path(repo), &run.output);
+    Ok(run.status)
+}
+
+/// Where the last lines of the last test gate's output are kept (`<state dir>/test-output.txt`,
+/// overwritten by every test run).
+pub fn last_output_path(repo: &Repo) -> Utf8PathBuf {
+    crate::txn::state_dir(repo).join("test-output.txt")
+}
+
+/// How many of the test's last output lines are kept.
+pub const OUTPUT_LINES: usize = 200;
+
+/// A test that ran: its exit status and the last [`OUTPUT_LINES`] lines of its output.
+struct TestRun {
+    status: std::process::ExitStatus,
+    output: String,
 }
 
 /// Runs `command` in `dir`, in a process group of its own (so that an interrupt reaches it
@@ -94,7 +148,7 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
         .stdout(writer.try_clone().map_err(pipe_err)?)
         .stderr(writer)
         .process_group(0);
-    if let Some(p) = super::taskenv::gate_ports(repo) {
+    if let Some(p) = crate::txn::taskenv::gate_ports(repo) {
         cmd.envs(p.env());
     }
     crate::git::cli::die_with_parent(&mut cmd);
@@ -124,9 +178,9 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
         let kept = kept.clone();
         std::thread::spawn(move || pump(reader, quiet, &kept))
     };
-    super::interrupt::set_test_group(child.id() as i32);
+    interrupt::set_test_group(child.id() as i32);
     let status = child.wait();
-    super::interrupt::set_test_group(0);
+    interrupt::set_test_group(0);
     crate::sandbox::remove_tmp(&tmp);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
     // A process the test left behind may hold the pipe open: its output is not waited for.
@@ -207,9 +261,22 @@ fn pump(mut from: std::io::PipeReader, quiet: bool, kept: &std::sync::Mutex<Kept
 /// Removes the test gate's worktree: only a worktree of this repository registered at `dir`
 /// (or whose `.git` names one), or an empty directory. Anything else there is not ours.
 pub(super) fn remove_temp_worktree(repo: &Repo, dir: &Utf8Path) -> Result<()> {
-    let found = super::worktree::find(&repo.loc, dir)?;
+    let found = worktree::find(&repo.loc, dir)?;
     if found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.is_dir() {
-        super::worktree::remove(&repo.loc, dir, true, &[], true)?;
+        worktree::remove(&repo.loc, dir, true, &[], true)?;
     }
     Ok(())
+}
+
+/// The test gate's command failed: a refusal of its own type, so that `finish` can tell it
+/// from any other failure of its transaction (and bisect the batch; see [`gate_failed`]).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the test `{command}` failed on the merged result ({status}); the target was not moved")]
+#[diagnostic(help(
+    "fix the failing tasks (git parallel exec -- {}) and run finish again",
+    command
+))]
+pub struct TestFailed {
+    pub command: String,
+    pub status: std::process::ExitStatus,
 }

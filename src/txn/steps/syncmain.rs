@@ -10,9 +10,50 @@
 use std::collections::{BTreeSet, HashMap};
 
 use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
 
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Repo};
+use gix::ObjectId;
+
+/// The `SyncMain` step: the main worktree's index and files brought from one commit to another
+/// (only the files that differ; local changes to them make it fail instead of being
+/// overwritten). `branch`: the branch the main worktree must still have checked out for its
+/// files to be touched (otherwise only the ref moves; None in journals written before it was
+/// recorded).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SyncMain {
+    #[serde(with = "crate::git::hex")]
+    pub from: ObjectId,
+    #[serde(with = "crate::git::hex")]
+    pub to: ObjectId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+}
+
+impl StepKind for SyncMain {
+    fn describe(&self) -> String {
+        format!(
+            "update the main worktree from {} to {}",
+            short(self.from),
+            short(self.to)
+        )
+    }
+
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::SyncMain(SyncMain {
+            from: self.to,
+            to: self.from,
+            branch: self.branch.clone(),
+        }))
+    }
+
+    fn apply(&self, repo: &Repo, proven: bool) -> Result<()> {
+        sync(repo, &self.from, &self.to, self.branch.as_deref(), proven)
+    }
+}
 
 /// One path that differs between the two commits: its blob on each side (None: absent).
 struct Change {
@@ -121,7 +162,14 @@ fn blob(repo: &Repo, oid: &str) -> Option<Vec<u8>> {
 
 /// Moves the main worktree from `from` to `to`. With `branch`, only while HEAD is still that
 /// branch: otherwise the user switched away and the files belong to another branch.
-pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: bool) -> Result<()> {
+pub fn sync(
+    repo: &Repo,
+    from: &ObjectId,
+    to: &ObjectId,
+    branch: Option<&str>,
+    proven: bool,
+) -> Result<()> {
+    let (from, to) = (&from.to_string(), &to.to_string());
     let Some(wt) = repo.main_worktree.clone() else {
         return Ok(());
     };
@@ -131,9 +179,9 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
             eprintln!(
                 "note: the main worktree has {} checked out, not {}: only the branch was moved, its files were left alone",
                 head.as_deref()
-                    .map(|h| h.strip_prefix("refs/heads/").unwrap_or(h).to_string())
+                    .map(|h| crate::git::short_branch(h).to_string())
                     .unwrap_or_else(|| "a detached HEAD".into()),
-                b.strip_prefix("refs/heads/").unwrap_or(b)
+                crate::git::short_branch(b)
             );
             return Ok(());
         }
@@ -142,7 +190,7 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
         return Ok(());
     }
     if proven {
-        super::stale::clear(repo.git_dir.join("index.lock").as_std_path());
+        crate::txn::stale::clear(repo.git_dir.join("index.lock").as_std_path());
     }
     let changes = tree_diff(repo, from, to)?;
     if changes.is_empty() {
@@ -158,8 +206,8 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
         return Err(crate::refused!(
             help = "commit, stash or reset the staged changes in the main worktree, then run again",
             "cannot update the main worktree from {} to {}: its index has staged changes of its own in the files that change",
-            super::step::short(from),
-            super::step::short(to)
+            short(from),
+            short(to)
         ));
     }
     // The side the index holds; the files may be part-way to the other side.
@@ -197,11 +245,12 @@ pub fn sync(repo: &Repo, from: &str, to: &str, branch: Option<&str>, proven: boo
 /// another branch than `branch` checked out).
 pub fn index_at(
     repo: &Repo,
-    from: &str,
-    to: &str,
-    want: &str,
+    from: &ObjectId,
+    to: &ObjectId,
+    want: &ObjectId,
     branch: Option<&str>,
 ) -> Result<Option<bool>> {
+    let (from, to, want) = (&from.to_string(), &to.to_string(), &want.to_string());
     if repo.main_worktree.is_none() || from == to {
         return Ok(None);
     }

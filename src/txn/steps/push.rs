@@ -3,32 +3,62 @@
 //! remote's refs are read first; all at their new values is done, all at their old values is
 //! pushed, anything else is someone else's change and refused, naming who moved what.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use serde::{Deserialize, Serialize};
 
+use super::shared::short;
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::remote::{self, Pushed};
-use crate::git::{short_branch, Location, RefUpdate};
+use crate::git::{short_branch, Location, RefUpdate, Repo};
 
-use super::step::short;
-
-/// Set when a push of this process was refused because the remote moved (a lost race), so a
-/// command may recompute on the new tip.
-static LOST: AtomicBool = AtomicBool::new(false);
-/// Set once this process has sent a push: before that, a failed Push step changed nothing.
-static SENT: AtomicBool = AtomicBool::new(false);
-
-/// Whether a push was refused because someone else moved the remote since the last [`reset`].
-pub fn lost_race() -> bool {
-    LOST.load(Ordering::Relaxed)
+/// The `Push` step: `updates` published on `remote`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Push {
+    pub remote: String,
+    pub updates: Vec<RefUpdate>,
 }
 
-/// Forgets an earlier lost race (before a new attempt).
-pub fn reset() {
-    LOST.store(false, Ordering::Relaxed);
+impl StepKind for Push {
+    fn describe(&self) -> String {
+        describe(&self.remote, &self.updates)
+    }
+
+    /// The push the other way round (for `undo`).
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::Push(Push {
+            remote: self.remote.clone(),
+            updates: reversed(&self.updates),
+        }))
+    }
+
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        apply(&repo.loc, &self.remote, &self.updates)
+    }
+
+    /// A push waits on the network.
+    fn lets_time_pass(&self) -> bool {
+        true
+    }
+
+    fn undo(&self, repo: &Repo, fresh: bool, _proven: bool) -> Result<()> {
+        undo(&repo.loc, &self.remote, &self.updates, fresh)
+    }
+}
+
+/// The file written just before the operation sends its push and removed with its journal
+/// (`Journal::remove`): a rollback knows from it whether anything may have been published
+/// (before it, a failed Push step changed nothing). A file in the state directory rather than
+/// a flag in memory, so a `recover` after a kill reads the same fact.
+pub fn sent_marker(dir: &camino::Utf8Path) -> camino::Utf8PathBuf {
+    dir.join("push-sent")
+}
+
+fn state_dir(loc: &Location) -> camino::Utf8PathBuf {
+    loc.common_dir.join("parallel")
 }
 
 /// `push to origin: move main a..b; create feature/x at c`.
-pub fn describe(remote: &str, updates: &[RefUpdate]) -> String {
+fn describe(remote: &str, updates: &[RefUpdate]) -> String {
     let parts: Vec<String> = updates
         .iter()
         .map(|u| {
@@ -45,28 +75,12 @@ pub fn describe(remote: &str, updates: &[RefUpdate]) -> String {
 }
 
 /// The updates the other way round (for `undo`, and to take back a push).
-pub fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
-    updates
-        .iter()
-        .map(|u| RefUpdate {
-            name: u.name.clone(),
-            old: u.new.clone(),
-            new: u.old.clone(),
-        })
-        .collect()
-}
-
-/// The step that takes the push back (for `undo`).
-pub fn inverse(remote: &str, updates: &[RefUpdate]) -> super::Step {
-    super::Step::Push {
-        remote: remote.to_string(),
-        updates: reversed(updates),
-    }
+fn reversed(updates: &[RefUpdate]) -> Vec<RefUpdate> {
+    updates.iter().map(RefUpdate::reversed).collect()
 }
 
 /// Applies the push (see the module doc).
-pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
-    SENT.store(false, Ordering::Relaxed);
+fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     let cur = current(loc, name, updates)?;
     if at(&cur, updates, |u| &u.new) {
         return Ok(());
@@ -74,11 +88,16 @@ pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     if !at(&cur, updates, |u| &u.old) {
         return Err(moved(loc, name, updates, &cur));
     }
-    SENT.store(true, Ordering::Relaxed);
+    std::fs::write(sent_marker(&state_dir(loc)), name)?;
     match remote::push(loc, name, updates)? {
         Pushed::Done => Ok(()),
         Pushed::Rejected(why) => {
             let cur = current(loc, name, updates)?;
+            // An earlier push of this operation (killed while the remote still ran it) landed
+            // first: what this push was to do is done (repro round2 08).
+            if at(&cur, updates, |u| &u.new) {
+                return Ok(());
+            }
             if at(&cur, updates, |u| &u.old) {
                 return Err(crate::refused!(
                     help = "see the remote's hooks or permissions; nothing was published",
@@ -95,15 +114,37 @@ pub fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
 }
 
 /// Takes the push back when it took effect: the reverse push, leased on the new values.
-/// Before this process sent anything (`fresh`), there is nothing to take back.
-pub fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
-    if fresh && !SENT.load(Ordering::Relaxed) {
+/// Rolling back in the run that applied it (`fresh`) before it sent anything (no
+/// [`sent_marker`]), there is nothing to take back.
+///
+/// A remote still at the old values does not prove that nothing was published: a push that
+/// was interrupted (killed, Ctrl-C) may still be running on the remote (a slow pre-receive
+/// hook) and land later (repro round2 08). So the state is made definite first: the same
+/// leased push is sent again. Whichever of the two lands, the other's lease fails, so once
+/// ours is done (or refused with the refs at our values) no push of this operation is in
+/// flight any more; then it is taken back. If someone else moved a ref meanwhile, the
+/// interrupted push can no longer land either.
+fn undo(loc: &Location, name: &str, updates: &[RefUpdate], fresh: bool) -> Result<()> {
+    if fresh && !sent_marker(&state_dir(loc)).exists() {
         return Ok(());
+    }
+    if at(&current(loc, name, updates)?, updates, |u| &u.old) {
+        if let Err(e) = apply(loc, name, updates) {
+            if at(&current(loc, name, updates)?, updates, |u| &u.old) {
+                // Still at the old values: the remote refused or could not be reached, so
+                // whether the interrupted push may yet land is unknown.
+                return Err(e);
+            }
+            // Someone else moved a ref: the interrupted push cannot land any more.
+            if !at(&current(loc, name, updates)?, updates, |u| &u.new) {
+                return Ok(());
+            }
+        }
     }
     apply(loc, name, &reversed(updates))
 }
 
-type Values = std::collections::BTreeMap<String, String>;
+type Values = std::collections::BTreeMap<String, gix::ObjectId>;
 
 fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> {
     let names: Vec<&str> = updates.iter().map(|u| u.name.as_str()).collect();
@@ -116,14 +157,27 @@ fn current(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<Values> 
 }
 
 /// Whether every ref is at the value `pick` gives.
-fn at(cur: &Values, updates: &[RefUpdate], pick: impl Fn(&RefUpdate) -> &Option<String>) -> bool {
+fn at(
+    cur: &Values,
+    updates: &[RefUpdate],
+    pick: impl Fn(&RefUpdate) -> &Option<gix::ObjectId>,
+) -> bool {
     updates.iter().all(|u| cur.get(&u.name) == pick(u).as_ref())
 }
 
 /// The refusal of a push because the remote moved: who won, per ref, with the winning commit's
 /// author and subject when it can be fetched.
 fn moved(loc: &Location, name: &str, updates: &[RefUpdate], cur: &Values) -> crate::error::Error {
-    LOST.store(true, Ordering::Relaxed);
+    moved_report(loc, name, updates, cur).with_code(crate::error::Code::RemoteRace)
+}
+
+/// The text of [`moved`].
+fn moved_report(
+    loc: &Location,
+    name: &str,
+    updates: &[RefUpdate],
+    cur: &Values,
+) -> crate::error::Error {
     let _ = remote::fetch(loc, name);
     let lines: Vec<String> = updates
         .iter()

@@ -17,7 +17,8 @@ use crate::taskgraph::display::safe;
 use std::borrow::Cow;
 use std::path::Path;
 
-use super::step::Step;
+use super::shared::{short, CopyFile};
+use super::{Step, StepKind};
 use crate::error::Result;
 use crate::git::{cli, Location, Repo};
 
@@ -31,13 +32,15 @@ pub enum Keep {
     /// do going forward; undone by putting them back ([`Keep::WipRestore`]).
     WipSaved {
         worktree: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: gix::ObjectId,
     },
     /// Put the changes of a wip commit (on top of the worktree's HEAD) back into the worktree as
     /// uncommitted changes.
     WipRestore {
         worktree: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: gix::ObjectId,
     },
     /// Move the worktree's ignored files into `dir`, but for `skip` (unchanged copies of the
     /// main worktree's include files, which start copied in and undo copies in again).
@@ -56,16 +59,16 @@ pub enum Keep {
     IgnoredTrim { dir: Utf8PathBuf },
 }
 
-impl Keep {
-    pub fn describe(&self) -> String {
+impl StepKind for Keep {
+    fn describe(&self) -> String {
         match self {
             Keep::WipSaved { worktree, commit } => format!(
                 "note the uncommitted changes of {worktree} saved as {}",
-                super::step::short(commit)
+                short(commit)
             ),
             Keep::WipRestore { worktree, commit } => format!(
                 "put the uncommitted changes {} back into {worktree}",
-                super::step::short(commit)
+                short(commit)
             ),
             Keep::IgnoredMove { worktree, dir, .. } => {
                 format!("keep the ignored files of {worktree} in {dir}")
@@ -78,15 +81,15 @@ impl Keep {
     }
 
     /// The operation that reverses this one (None: nothing to reverse; backups are kept).
-    pub fn inverse(&self) -> Option<Keep> {
-        Some(match self {
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::Keep(match self {
             Keep::WipSaved { worktree, commit } => Keep::WipRestore {
                 worktree: worktree.clone(),
-                commit: commit.clone(),
+                commit: *commit,
             },
             Keep::WipRestore { worktree, commit } => Keep::WipSaved {
                 worktree: worktree.clone(),
-                commit: commit.clone(),
+                commit: *commit,
             },
             Keep::IgnoredMove { worktree, dir, .. } => Keep::IgnoredRestore {
                 worktree: worktree.clone(),
@@ -98,11 +101,12 @@ impl Keep {
                 skip: Vec::new(),
             },
             Keep::IgnoredTrim { .. } => return None,
-        })
+        }))
     }
 
     /// Applies the operation; idempotent (a re-run after a crash finishes what is left).
-    pub fn apply(&self, loc: &Location) -> Result<()> {
+    fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
+        let loc = &repo.loc;
         match self {
             Keep::WipSaved { .. } => Ok(()),
             Keep::WipRestore { worktree, commit } => wip_restore(loc, worktree, commit),
@@ -145,12 +149,13 @@ fn worktree_tree(loc: &Location, wt: &Utf8Path) -> Result<String> {
     result
 }
 
-fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &str) -> Result<()> {
+fn wip_restore(loc: &Location, wt: &Utf8Path, commit: &gix::ObjectId) -> Result<()> {
+    let commit = &commit.to_string();
     if !wt.is_dir() {
         return Err(crate::fatal!(
             help = "the changes are kept in the wip backup ref; check the branch out in a worktree and run: git checkout {commit} -- .",
             "cannot put the uncommitted changes {} back: the worktree {wt} does not exist",
-            super::step::short(commit)
+            short(commit)
         ));
     }
     let mut cmd = loc.git.in_dir(wt);
@@ -307,14 +312,10 @@ pub fn move_path(src: &Path, dst: &Path) -> Result<()> {
 /// The cross-filesystem half of [`move_path`]: a copy under a temporary name, renamed into
 /// place once complete (the source is deleted by the caller afterwards).
 fn copy_into_place(src: &Path, dst: &Path) -> Result<()> {
-    let mut tmp = dst.as_os_str().to_owned();
-    tmp.push(".git-parallel-tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    remove_any(&tmp)?;
-    copy_tree(src, &tmp)?;
-    std::fs::rename(&tmp, dst)
-        .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", tmp.display(), dst.display()))?;
-    Ok(())
+    crate::atomic::replace(dst, |tmp| {
+        copy_tree(src, tmp).map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| crate::fatal!("cannot move {} to {}: {e}", src.display(), dst.display()))
 }
 
 fn remove_any(p: &Path) -> Result<()> {
@@ -353,7 +354,7 @@ pub struct KeptDir {
 
 /// The directories of kept ignored files, oldest first.
 pub fn kept_dirs(repo: &Repo) -> Result<Vec<KeptDir>> {
-    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let base = crate::txn::state_dir(repo).join(IGNORED_DIR);
     let entries = match std::fs::read_dir(&base) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -390,13 +391,9 @@ pub struct Kept {
 /// Adds, before the worktree removals among `steps`, the steps that keep their ignored files
 /// (nothing with parallel.keepIgnored=false); returns what each removal does with them.
 /// Unchanged copies of the include files (a removal's `restore`, and `include`) are not kept.
-pub fn keep_ignored(
-    repo: &Repo,
-    steps: &mut Vec<Step>,
-    include: &[super::step::CopyFile],
-) -> Result<Vec<Kept>> {
+pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>, include: &[CopyFile]) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
-    let base = super::state_dir(repo).join(IGNORED_DIR);
+    let base = crate::txn::state_dir(repo).join(IGNORED_DIR);
     let secs = crate::time::now_secs();
     let mut kept = Vec::new();
     let mut added = Vec::new();
@@ -405,7 +402,7 @@ pub fn keep_ignored(
         let Some((path, restore)) = removal(s) else {
             continue;
         };
-        let include: Vec<super::step::CopyFile> = restore.iter().chain(include).cloned().collect();
+        let include: Vec<CopyFile> = restore.iter().chain(include).cloned().collect();
         // A worktree git cannot read is left to the removal step to report.
         let mut files = ignored_entries(&repo.loc, path).unwrap_or_default();
         let skip: Vec<String> = files
@@ -453,16 +450,16 @@ pub fn keep_ignored(
 }
 
 /// The worktree a step removes (a task's, or a parked one trimmed), with its include files.
-fn removal(s: &Step) -> Option<(&Utf8PathBuf, &[super::step::CopyFile])> {
+fn removal(s: &Step) -> Option<(&Utf8PathBuf, &[CopyFile])> {
     match s {
-        Step::RemoveWorktree { path, restore, .. } => Some((path, restore)),
+        Step::RemoveWorktree(super::RemoveWorktree { path, restore, .. }) => Some((path, restore)),
         Step::Pool(p) => p.trimmed().map(|path| (path, &[][..])),
         _ => None,
     }
 }
 
 /// Whether `rel` in worktree `wt` is an unchanged copy of one of the include files.
-fn unchanged_copy(include: &[super::step::CopyFile], wt: &Utf8Path, rel: &str) -> bool {
+fn unchanged_copy(include: &[CopyFile], wt: &Utf8Path, rel: &str) -> bool {
     include.iter().any(|c| {
         c.rel == rel
             && matches!(

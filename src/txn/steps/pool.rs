@@ -13,14 +13,15 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use super::step::CopyFile;
-use super::taskenv::TaskEnv;
-use super::worktree;
+use super::shared::{short, CopyFile};
+use super::{ready, Step, StepKind};
 use crate::error::Result;
-use crate::git::{cli, Location};
+use crate::git::{cli, Location, Repo};
+use crate::txn::taskenv::TaskEnv;
+use crate::txn::{failpoint, worktree};
+use gix::ObjectId;
 
-/// The pool directory's name under the worktree root.
-pub const POOL_DIR: &str = ".parallel-pool";
+pub use super::shared::POOL_DIR;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -32,7 +33,8 @@ pub enum Pool {
         path: Utf8PathBuf,
         pool_path: Utf8PathBuf,
         branch: String,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ours: Vec<String>,
     },
@@ -43,7 +45,8 @@ pub enum Pool {
         pool_path: Utf8PathBuf,
         path: Utf8PathBuf,
         branch: String,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
         #[serde(default)]
         copy: Vec<CopyFile>,
         #[serde(default)]
@@ -56,18 +59,19 @@ pub enum Pool {
     /// before, as for any removal). Undone by making it again, detached at `commit`.
     Trim {
         pool_path: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
     },
     /// Make a parked worktree at `pool_path`, detached at `commit` (the inverse of `Trim`).
     Remake {
         pool_path: Utf8PathBuf,
-        commit: String,
+        #[serde(with = "crate::git::hex")]
+        commit: ObjectId,
     },
 }
 
-impl Pool {
-    pub fn describe(&self) -> String {
-        let short = super::step::short;
+impl StepKind for Pool {
+    fn describe(&self) -> String {
         match self {
             Pool::Park {
                 path,
@@ -88,7 +92,7 @@ impl Pool {
             } => format!(
                 "take the parked worktree {pool_path} as {path} on {}{}",
                 crate::git::short_branch(branch),
-                super::ready::describe(copy, post_start.as_deref())
+                ready::describe(copy, post_start.as_deref())
             ),
             Pool::Trim { pool_path, .. } => format!("remove the parked worktree {pool_path}"),
             Pool::Remake { pool_path, commit } => format!(
@@ -98,8 +102,102 @@ impl Pool {
         }
     }
 
+    fn inverse(&self) -> Option<Step> {
+        Some(Step::Pool(self.reversed()))
+    }
+
+    /// Whether it runs the user's postStart hook.
+    fn lets_time_pass(&self) -> bool {
+        matches!(
+            self,
+            Pool::Take {
+                post_start: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Park and take touch only their own worktree (and the pool directory): they may run
+    /// concurrently with other worktree steps.
+    fn concurrent(&self) -> bool {
+        matches!(self, Pool::Park { .. } | Pool::Take { .. })
+    }
+
+    /// Applies the operation; idempotent. `proven`: see src/txn/worktree.rs (leftovers of a
+    /// killed run of this step may be finished).
+    fn apply_concurrent(&self, loc: &Location, proven: bool) -> Result<()> {
+        match self {
+            Pool::Park {
+                path,
+                pool_path,
+                commit,
+                branch,
+                ours,
+            } => {
+                let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+                park(
+                    loc,
+                    path,
+                    pool_path,
+                    (&commit.to_string(), branch),
+                    &ours,
+                    proven,
+                )
+            }
+            Pool::Take { .. } => self.take(loc, proven),
+            Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
+            Pool::Remake { pool_path, commit } => {
+                worktree::ensure(loc, pool_path, &commit.to_string(), true, proven)
+            }
+        }
+    }
+
+    /// Undoes the operation. A take rolled back in the run that applied it (`fresh`), or never
+    /// completed (`proven`), is parked back whatever its postStart hook left there; else only a
+    /// worktree holding no work is.
+    fn undo(&self, repo: &Repo, fresh: bool, proven: bool) -> Result<()> {
+        let loc = &repo.loc;
+        if let (
+            true,
+            Pool::Take {
+                pool_path,
+                path,
+                commit,
+                branch,
+                ..
+            },
+        ) = (fresh || proven, self)
+        {
+            return park_any(loc, path, pool_path, &commit.to_string(), branch, true);
+        }
+        self.reversed().apply_concurrent(loc, fresh || proven)
+    }
+
+    /// Why the operation would be refused, checked before anything changes (the park of a
+    /// worktree holding work, the trim of a parked one holding work).
+    fn precheck(&self, repo: &Repo) -> Result<Vec<String>> {
+        let loc = &repo.loc;
+        match self {
+            Pool::Park {
+                path,
+                pool_path,
+                ours,
+                ..
+            } if !files_at(pool_path) => {
+                let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+                worktree::removal_problems(loc, path, &ours)
+            }
+            Pool::Trim { pool_path, .. } if files_at(pool_path) => {
+                worktree::removal_problems(loc, pool_path, &[])
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+impl Pool {
     /// The operation that reverses this one.
-    pub fn inverse(&self) -> Pool {
+    pub fn reversed(&self) -> Pool {
         match self.clone() {
             Pool::Park {
                 path,
@@ -135,85 +233,6 @@ impl Pool {
         }
     }
 
-    /// Whether it runs the user's postStart hook (see `Step::lets_time_pass`).
-    pub fn lets_time_pass(&self) -> bool {
-        matches!(
-            self,
-            Pool::Take {
-                post_start: Some(_),
-                ..
-            }
-        )
-    }
-
-    /// Park and take touch only their own worktree (and the pool directory): they may run
-    /// concurrently with other worktree steps.
-    pub fn concurrent(&self) -> bool {
-        matches!(self, Pool::Park { .. } | Pool::Take { .. })
-    }
-
-    /// Applies the operation; idempotent. `proven`: see src/txn/worktree.rs (leftovers of a
-    /// killed run of this step may be finished).
-    pub fn apply(&self, loc: &Location, proven: bool) -> Result<()> {
-        match self {
-            Pool::Park {
-                path,
-                pool_path,
-                commit,
-                branch,
-                ours,
-            } => {
-                let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-                park(loc, path, pool_path, (commit, branch), &ours, proven)
-            }
-            Pool::Take { .. } => self.take(loc, proven),
-            Pool::Trim { pool_path, .. } => worktree::remove(loc, pool_path, false, &[], proven),
-            Pool::Remake { pool_path, commit } => {
-                worktree::ensure(loc, pool_path, commit, true, proven)
-            }
-        }
-    }
-
-    /// Undoes the operation (see `Step::undo`). A take rolled back in the run that applied it
-    /// (`fresh`), or never completed (`proven`), is parked back whatever its postStart hook left
-    /// there; else only a worktree holding no work is.
-    pub fn undo(&self, loc: &Location, fresh: bool, proven: bool) -> Result<()> {
-        if let (
-            true,
-            Pool::Take {
-                pool_path,
-                path,
-                commit,
-                branch,
-                ..
-            },
-        ) = (fresh || proven, self)
-        {
-            return park_any(loc, path, pool_path, commit, branch, true);
-        }
-        self.inverse().apply(loc, fresh || proven)
-    }
-
-    /// Why the operation would be refused, checked before anything changes (the park of a
-    /// worktree holding work, the trim of a parked one holding work).
-    pub fn precheck(&self, loc: &Location) -> Result<Vec<String>> {
-        match self {
-            Pool::Park {
-                path,
-                pool_path,
-                ours,
-                ..
-            } if !files_at(pool_path) => {
-                let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
-                worktree::removal_problems(loc, path, &ours)
-            }
-            Pool::Trim { pool_path, .. } if files_at(pool_path) => {
-                worktree::removal_problems(loc, pool_path, &[])
-            }
-            _ => Ok(Vec::new()),
-        }
-    }
-
     /// The worktree paths this operation leaves present (true) or absent (false), once applied
     /// (`applied`) or rolled back.
     pub fn presence(&self, applied: bool) -> Vec<(&Utf8Path, bool)> {
@@ -244,10 +263,11 @@ impl Pool {
             return Ok(());
         };
         relocate(loc, pool_path, path)?;
-        super::failpoint::at("pool-take-moved");
-        let (want, other) = (Head::Branch(branch), Head::Detached(commit));
+        failpoint::at("pool-take-moved");
+        let commit = commit.to_string();
+        let (want, other) = (Head::Branch(branch), Head::Detached(&commit));
         switch(loc, path, &want, &other, proven)?;
-        super::ready::make_ready(path, copy, post_start.as_deref(), env)
+        ready::make_ready(path, copy, post_start.as_deref(), env)
     }
 
     /// The parked worktree this operation removes, if it is a trim.
@@ -274,11 +294,11 @@ pub fn movable(loc: &Location, path: &Utf8Path) -> Result<bool> {
 }
 
 /// The commit a parked worktree is detached at (None: not detached, or not a worktree).
-pub fn parked_at(loc: &Location, path: &Utf8Path) -> Result<Option<String>> {
+pub fn parked_at(loc: &Location, path: &Utf8Path) -> Result<Option<ObjectId>> {
     let Some(admin) = worktree::find(loc, path)?.admin else {
         return Ok(None);
     };
-    Ok(head(&admin).filter(|h| !h.starts_with("ref:")))
+    Ok(head(&admin).and_then(|h| ObjectId::from_hex(h.as_bytes()).ok()))
 }
 
 fn head(admin: &Utf8Path) -> Option<String> {
@@ -337,7 +357,7 @@ fn park_any(
     if !files_at(pool_path) {
         let (want, other) = (Head::Detached(commit), Head::Branch(branch));
         switch(loc, path, &want, &other, proven)?;
-        super::failpoint::at("pool-park-detached");
+        failpoint::at("pool-park-detached");
     }
     relocate(loc, path, pool_path)
 }
@@ -435,7 +455,7 @@ fn two_tree_switch(loc: &Location, path: &Utf8Path, want: &Head) -> bool {
             return false;
         }
     }
-    super::failpoint::at("pool-switch-index");
+    failpoint::at("pool-switch-index");
     let mut cmd = loc.git.in_dir(path);
     match want {
         Head::Detached(_) => cmd.args([
@@ -486,9 +506,9 @@ fn relocate(loc: &Location, from: &Utf8Path, to: &Utf8Path) -> Result<()> {
             ));
         }
         write_gitdir(&admin, to)?;
-        super::failpoint::at("pool-move-gitdir");
+        failpoint::at("pool-move-gitdir");
         rename(from, to)?;
-        super::failpoint::at("pool-move-renamed");
+        failpoint::at("pool-move-renamed");
         // The task's directories left empty (e.g. ../worktrees/<product>, the pool).
         if let Some(parent) = from.parent() {
             let _ = std::fs::remove_dir(parent);
@@ -521,10 +541,11 @@ fn write_gitdir(admin: &Utf8Path, to: &Utf8Path) -> Result<()> {
             .map_err(|p| crate::fatal!("the current dir is not UTF-8: {}", p.display()))?
             .join(to)
     };
-    let tmp = admin.join("gitdir.git-parallel-tmp");
-    std::fs::write(&tmp, format!("{abs}/.git\n"))
-        .and_then(|()| std::fs::rename(&tmp, admin.join("gitdir")))
-        .map_err(|e| crate::fatal!("cannot write {admin}/gitdir: {e}"))
+    crate::atomic::write(
+        admin.join("gitdir").as_std_path(),
+        format!("{abs}/.git\n").as_bytes(),
+    )
+    .map_err(|e| crate::fatal!("cannot write {admin}/gitdir: {e}"))
 }
 
 /// Renames a directory, making the destination's parent first (again if another step removed

@@ -5,9 +5,9 @@
 
 use camino::Utf8Path;
 
-use super::step::CopyFile;
-use super::taskenv::TaskEnv;
+use super::shared::{run_shell, CopyFile};
 use crate::error::Result;
+use crate::txn::taskenv::{self, TaskEnv};
 
 /// How a step makes a worktree ready, for its description: `, copy N file(s), run `CMD``.
 pub(super) fn describe(copy: &[CopyFile], post_start: Option<&str>) -> String {
@@ -35,10 +35,10 @@ pub(super) fn make_ready(
         }
         copy_file(&f.from, &dest)?;
     }
-    let (vars, run) = super::taskenv::prepare(path, env)?;
+    let (vars, run) = taskenv::prepare(path, env)?;
     if let Some(cmd) = post_start.filter(|_| run) {
-        super::step::run_shell(cmd, path, "parallel.postStart", &vars)?;
-        super::taskenv::set_up(path, env);
+        run_shell(cmd, path, "parallel.postStart", &vars)?;
+        taskenv::set_up(path, env);
     }
     Ok(())
 }

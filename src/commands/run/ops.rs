@@ -1,0 +1,157 @@
+//! The operations `run` makes — start, finish, fail and recover — each the command itself
+//! called in-process: its arguments built as a value ([`crate::cli::Args::for_command`]), its
+//! own context with no output ([`Context::for_command`]), run through the remote session and
+//! the one driver like the command (so `--remote` publishes every change, a failure included),
+//! its typed report handed back and its errors told apart by their [`Code`], never by text.
+//! Each is its own journaled transaction under the repository lock, so a `run` killed at any
+//! moment leaves at most one interrupted operation, which the next `run` (or `recover`)
+//! settles. A lock held by another git-parallel is waited for, never charged to a task; an
+//! operation another command left half-done is settled, then the call made again.
+
+use std::time::Duration;
+
+use crate::cli::defs::{self, Command, Flag};
+use crate::commands::{fail, finish, recover, start};
+use crate::error::{Code, Error, Result};
+use crate::workflow::context::Context;
+use crate::workflow::outcome::MetricsByTask;
+use crate::workflow::remote;
+
+/// How long to wait between two tries of a busy repository lock.
+const BUSY_PAUSE: Duration = Duration::from_millis(200);
+
+/// What every operation is given besides its own arguments.
+pub struct Ops {
+    /// `run --remote NAME` (else the commands read `parallel.remote` themselves).
+    remote: Option<String>,
+    /// `run --test CMD` (else finish reads `parallel.test` itself).
+    test: Option<String>,
+    /// run's sandbox mode, for the test gate of the finishes it makes (as
+    /// `git -c parallel.sandbox=…` would).
+    sandbox: crate::sandbox::Mode,
+}
+
+impl Ops {
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Ops {
+        Ops {
+            sandbox,
+            remote: ctx.args.value(&defs::REMOTE).map(str::to_string),
+            test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
+        }
+    }
+
+    /// Runs `command` with `flags` and `ids` through the remote session, waiting while another
+    /// git-parallel holds the lock (and while run is not interrupted); `metrics` go into the
+    /// tasks' `result`.
+    fn call<T>(
+        &self,
+        ctx: &Context,
+        command: &'static Command,
+        mut flags: Vec<(&'static Flag, Option<String>)>,
+        (ids, metrics): (&[String], &MetricsByTask),
+        op: fn(&Context) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(r) = self.remote.as_ref().filter(|_| {
+            command
+                .flags
+                .iter()
+                .any(|f| std::ptr::eq(*f, &defs::REMOTE))
+        }) {
+            flags.push((&defs::REMOTE, Some(r.clone())));
+        }
+        let mut settled = false;
+        loop {
+            let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
+            let mut child = ctx.for_command(args)?;
+            child.metrics.clone_from(metrics);
+            child
+                .repo
+                .settings
+                .set("parallel.sandbox", self.sandbox.name());
+            // Without a remote, a landing records its completion in its last merge commit
+            // (parallel.foldStatus), unless the repository says otherwise.
+            if std::ptr::eq(command, &defs::FINISH)
+                && child.repo.settings.get("parallel.foldStatus").is_none()
+                && remote::publisher(&child)?.is_none()
+            {
+                child.repo.settings.set("parallel.foldStatus", "true");
+            }
+            match remote::session(&child, op) {
+                Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
+                    std::thread::sleep(BUSY_PAUSE);
+                }
+                // Another command was killed half-way meanwhile: settled, then this one again.
+                Err(e) if e.code() == Code::Pending && !settled => {
+                    settled = true;
+                    if self.settle(ctx).is_err() {
+                        return Err(e);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `start IDS`: the tasks started.
+    pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
+        let none = MetricsByTask::new();
+        self.call(ctx, &defs::START, Vec::new(), (ids, &none), start::apply)
+            .map(|r| r.started())
+    }
+
+    /// `finish --partial [--test CMD] IDS`: what landed and what did not.
+    pub fn finish(
+        &self,
+        ctx: &Context,
+        ids: &[String],
+        metrics: &MetricsByTask,
+    ) -> Result<finish::Landing> {
+        let mut flags = vec![(&defs::PARTIAL, None)];
+        if let Some(t) = &self.test {
+            flags.push((&defs::TEST, Some(t.clone())));
+        }
+        self.call(ctx, &defs::FINISH, flags, (ids, metrics), finish::land)
+    }
+
+    /// `fail ID --reason WHY`: the task marked failed, its branch and worktree kept.
+    pub fn fail(
+        &self,
+        ctx: &Context,
+        id: &str,
+        why: &str,
+        metrics: &MetricsByTask,
+    ) -> Result<fail::Failed> {
+        let flags = vec![(&defs::REASON, Some(why.to_string()))];
+        let ids = [id.to_string()];
+        self.call(ctx, &defs::FAIL, flags, (&ids, metrics), fail::apply)
+    }
+
+    /// Settles an operation a killed `run` (or any command) left behind: rolled back, else
+    /// completed (past its commit point). `Ok(None)`: there was none.
+    pub fn settle(&self, ctx: &Context) -> Result<Option<String>> {
+        let Err(pending) = crate::txn::ensure_no_pending(&ctx.repo) else {
+            return Ok(None);
+        };
+        // Past its commit point it took effect: only completed (rolling it back would undo a
+        // landing); before it, rolled back, else completed.
+        let ways: &[&'static Flag] = match &pending {
+            crate::txn::Error::Pending {
+                committed: true, ..
+            } => &[&defs::CONTINUE_OP],
+            _ => &[&defs::ABORT_OP, &defs::CONTINUE_OP],
+        };
+        let pending: Error = pending.into();
+        if pending.code() == Code::Busy {
+            return Err(pending);
+        }
+        for &way in ways {
+            let args = ctx
+                .args
+                .for_command(&defs::RECOVER, vec![(way, None)], Vec::new());
+            if let Ok(r) = recover::apply(&ctx.for_command(args)?) {
+                return Ok(Some(r.operation().to_string()));
+            }
+        }
+        Err(pending)
+    }
+}

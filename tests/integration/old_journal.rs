@@ -1,0 +1,220 @@
+//! Journals and operation logs written by the release before the engine's data was typed
+//! (tests/fixtures/old-journal/, recorded with that binary) still recover and undo: each test
+//! rebuilds the same repository (fixed identities and dates make the same object ids), brings it
+//! to the state the recording was made in, puts the old file in place and runs recover or undo.
+//!
+//! The fixtures hold the old files as written, only the temp directory replaced by `@BASE@`.
+//! GIT_PARALLEL_RECORD_OLD_JOURNAL=1 writes them again from the binary under test instead (only
+//! meaningful on a binary of the old format; kept to show how they were made).
+
+#![cfg(feature = "failpoints")]
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+
+use crate::support::{all_output, approve_in_text, assert_same, json, set_status, TestRepo};
+
+const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
+
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/old-journal")
+        .join(name)
+}
+
+fn recording() -> bool {
+    std::env::var_os("GIT_PARALLEL_RECORD_OLD_JOURNAL").is_some()
+}
+
+fn state(r: &TestRepo, file: &str) -> PathBuf {
+    r.root.join(".git/parallel").join(file)
+}
+
+/// Records `file` of the state dir as fixture `name`, or (normally) puts fixture `name` in its
+/// place with this repository's temp directory.
+fn record_or_install(r: &TestRepo, file: &str, name: &str) {
+    let base = r.base().display().to_string();
+    if recording() {
+        let text = std::fs::read_to_string(state(r, file)).expect("state file");
+        std::fs::create_dir_all(fixture_path("")).expect("fixture dir");
+        std::fs::write(fixture_path(name), text.replace(&base, "@BASE@")).expect("write fixture");
+    } else {
+        let text = std::fs::read_to_string(fixture_path(name)).expect("fixture");
+        std::fs::write(state(r, file), text.replace("@BASE@", &base)).expect("install fixture");
+    }
+}
+
+/// muaththir ready to start, with an include file and a postStart hook (so the worktree steps
+/// carry copies and a hook).
+fn start_repo() -> TestRepo {
+    let r = TestRepo::muaththir_approved();
+    r.write(".gitignore", ".env\n.ready\n");
+    r.write(".worktreeinclude", ".env\n");
+    r.git(&["add", ".gitignore", ".worktreeinclude"]);
+    r.git(&["commit", "-q", "-m", "ignore local files"]);
+    r.write(".env", "SECRET=42\n");
+    r.git(&["config", "parallel.postStart", "touch .ready"]);
+    r
+}
+
+/// start_repo with the tasks started and one commit in each worktree, ready to finish.
+fn finish_repo() -> TestRepo {
+    let r = start_repo();
+    r.ok(&["start"]);
+    for (dir, file) in [
+        ("devops-DEVOPS-01", ".github/workflows/muaththir-ci.yml"),
+        (
+            "backend-BACKEND-01",
+            "products/muaththir/apps/api/src/server.ts",
+        ),
+        (
+            "frontend-FRONTEND-01",
+            "products/muaththir/apps/web/src/app/page.tsx",
+        ),
+    ] {
+        let wt = r.base().join("worktrees/muaththir").join(dir);
+        let p = wt.join(file);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, format!("// {dir}\n")).expect("write");
+        r.git_in(&wt, &["add", "-A"]);
+        r.git_in(&wt, &["commit", "-q", "-m", &format!("work in {dir}")]);
+    }
+    r
+}
+
+const FINISH: &[&str] = &["finish", "--test", "true"];
+
+/// Runs `args` killed by `failpoint`; the journal is left pending.
+fn killed(r: &TestRepo, args: &[&str], failpoint: &str) {
+    let out = r.run_env(args, &[(FAILPOINT, failpoint)]);
+    assert!(
+        out.status.signal().is_some(),
+        "{args:?} {failpoint}: expected death by signal\n{}",
+        all_output(&out)
+    );
+}
+
+fn recover(r: &TestRepo, how: &str, what: &str) {
+    let out = r.run(&["recover", how]);
+    assert!(
+        out.status.success(),
+        "{what}: recover {how} with the old journal failed:\n{}",
+        all_output(&out)
+    );
+}
+
+/// The old journal of a start killed before its 3rd step: `recover --abort` restores the state
+/// before, `recover --continue` (on a second repository) the state of a whole start.
+#[test]
+fn old_start_journal_recovers() {
+    let r = start_repo();
+    let before = r.snapshot();
+    killed(&r, &["start"], "kill:3");
+    record_or_install(&r, "journal", "start-kill-3.journal.json");
+    recover(&r, "--abort", "start kill:3");
+    assert_same(&r.snapshot(), &before, "old start journal: recover --abort");
+
+    let done = {
+        let d = start_repo();
+        d.ok(&["start"]);
+        d.snapshot().normalized(&d)
+    };
+    let r = start_repo();
+    killed(&r, &["start"], "kill:3");
+    record_or_install(&r, "journal", "start-kill-3.journal.json");
+    recover(&r, "--continue", "start kill:3");
+    assert_same(
+        &r.snapshot().normalized(&r),
+        &done,
+        "old start journal: recover --continue",
+    );
+}
+
+/// The old journal of a finish killed past its commit point (before the first worktree
+/// removal): `recover --continue` completes it, `recover --abort` takes it back.
+#[test]
+fn old_finish_journal_recovers() {
+    let done = {
+        let d = finish_repo();
+        d.ok(FINISH);
+        d.snapshot().normalized(&d)
+    };
+    let r = finish_repo();
+    killed(&r, FINISH, "kill:4");
+    record_or_install(&r, "journal", "finish-kill-4.journal.json");
+    recover(&r, "--continue", "finish kill:4");
+    assert_same(
+        &r.snapshot().normalized(&r),
+        &done,
+        "old finish journal: recover --continue",
+    );
+
+    let r = finish_repo();
+    let before = r.snapshot();
+    killed(&r, FINISH, "kill:4");
+    record_or_install(&r, "journal", "finish-kill-4.journal.json");
+    recover(&r, "--abort", "finish kill:4");
+    assert_same(
+        &r.snapshot(),
+        &before,
+        "old finish journal: recover --abort",
+    );
+}
+
+/// The old operation log of a start and a finish: `undo` takes the finish back. With the old
+/// log of an undo after them, the next undo is of the start (the undo entry's `undoes` read).
+#[test]
+fn old_operation_log_undoes() {
+    let r = finish_repo();
+    let before = r.snapshot();
+    r.ok(FINISH);
+    record_or_install(&r, "log", "start-finish.log.jsonl");
+    let out = r.run(&["undo"]);
+    assert!(
+        out.status.success(),
+        "undo with the old log failed:\n{}",
+        all_output(&out)
+    );
+    assert_same(&r.snapshot(), &before, "old log: undo of the finish");
+
+    record_or_install(&r, "log", "start-finish-undo.log.jsonl");
+    let plan = json(&r.ok(&["undo", "--dry-run", "--json"]));
+    let summary = plan["plan"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("start"),
+        "after the old undo entry the next undo is of the start: {plan}"
+    );
+}
+
+/// The task file without its `updated_at` line (every operation stamps it).
+fn without_updated_at(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("updated_at:"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `abort` gives back the task entry as the start in the old log found it: BACKEND-01 had
+/// `started_at: null` and an `assigned_to` before it was started, which only the log's start
+/// entry (found by its meta's task ids, the target's old commit read from its ref update)
+/// remembers.
+#[test]
+fn old_operation_log_gives_abort_the_entry_before_start() {
+    let r = TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+        let t = set_status(&t, "PRD-01", "completed");
+        let t = set_status(&t, "ARCH-01", "completed");
+        approve_in_text(&t, "ARCH-01").replace(
+            "  - id: \"BACKEND-01\"\n",
+            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
+        )
+    });
+    let before = r.task_file();
+    r.ok(&["start", "BACKEND-01"]);
+    record_or_install(&r, "log", "start-keys.log.jsonl");
+    r.ok(&["abort", "BACKEND-01"]);
+    assert_eq!(
+        without_updated_at(&r.task_file()),
+        without_updated_at(&before),
+        "abort with the old log did not give the task entry back"
+    );
+}
