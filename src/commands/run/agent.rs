@@ -263,7 +263,7 @@ fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
                 Exit::Stopped
             });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     };
     super::group::end(pgid, spec.grace);
     if let Some(w) = &spec.watchdog {
