@@ -6,6 +6,12 @@
 //! The fixtures hold the old files as written, only the temp directory replaced by `@BASE@`.
 //! GIT_PARALLEL_RECORD_OLD_JOURNAL=1 writes them again from the binary under test instead (only
 //! meaningful on a binary of the old format; kept to show how they were made).
+//!
+//! A finish makes commits whose text later releases change (merge subjects keep the task name's
+//! case, the status commit records a `result`), so its fixtures also hold a bundle of the old
+//! release's objects: the repository is brought to the same state by this binary, then its
+//! target moved to the old release's commit (ref and main worktree, as the old steps did)
+//! before the old file is put in place.
 
 #![cfg(feature = "failpoints")]
 
@@ -42,6 +48,71 @@ fn record_or_install(r: &TestRepo, file: &str, name: &str) {
         let text = std::fs::read_to_string(fixture_path(name)).expect("fixture");
         std::fs::write(state(r, file), text.replace("@BASE@", &base)).expect("install fixture");
     }
+}
+
+/// Records every ref and object of the repository as bundle `name`, or (normally) fetches the
+/// objects of bundle `name` into it and returns the old release's `main` tip in it.
+fn record_or_install_objects(r: &TestRepo, name: &str) -> Option<String> {
+    let bundle = fixture_path(name);
+    if recording() {
+        r.git(&[
+            "bundle",
+            "create",
+            "-q",
+            &bundle.display().to_string(),
+            "--all",
+        ]);
+        return None;
+    }
+    let path = bundle.display().to_string();
+    let heads = r.git(&["bundle", "list-heads", &path]);
+    let main = heads
+        .lines()
+        .find(|l| l.ends_with(" refs/heads/main"))
+        .and_then(|l| l.split(' ').next())
+        .expect("the bundle has main")
+        .to_string();
+    r.git(&["fetch", "-q", &path, "+refs/heads/*:refs/old-release/*"]);
+    for line in r
+        .git(&["for-each-ref", "--format=%(refname)", "refs/old-release/"])
+        .lines()
+    {
+        r.git(&["update-ref", "-d", line]);
+    }
+    Some(main)
+}
+
+/// Moves the target to the old release's commit `old` as the old steps did: the ref, then the
+/// main worktree's index and files.
+fn onto_old_tip(r: &TestRepo, old: &str) {
+    let cur = r.git(&["rev-parse", "refs/heads/main"]).trim().to_string();
+    r.git(&["update-ref", "refs/heads/main", old, &cur]);
+    r.git(&["read-tree", "-m", "-u", &cur, old]);
+}
+
+/// The state a completed finish of the three tasks leaves, its target at `tip`: no journal,
+/// the task branches and worktrees gone, the main worktree clean at `tip`.
+fn assert_finished_at(r: &TestRepo, tip: &str) {
+    assert!(!state(r, "journal").exists(), "a journal is left");
+    assert_eq!(r.git(&["rev-parse", "refs/heads/main"]).trim(), tip);
+    assert_eq!(r.git(&["rev-parse", "HEAD"]).trim(), tip);
+    assert_eq!(
+        r.git(&["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+    let branches = r.git(&["for-each-ref", "--format=%(refname)", "refs/heads/feature/"]);
+    assert_eq!(branches.trim(), "", "task branches left");
+    for dir in [
+        "devops-DEVOPS-01",
+        "backend-BACKEND-01",
+        "frontend-FRONTEND-01",
+    ] {
+        assert!(
+            !r.base().join("worktrees/muaththir").join(dir).exists(),
+            "worktree {dir} left"
+        );
+    }
+    r.git(&["fsck", "--no-progress", "--no-dangling"]);
 }
 
 /// muaththir ready to start, with an include file and a postStart hook (so the worktree steps
@@ -141,17 +212,27 @@ fn old_finish_journal_recovers() {
     };
     let r = finish_repo();
     killed(&r, FINISH, "kill:4");
+    let old = record_or_install_objects(&r, "finish-kill-4.bundle");
+    if let Some(old) = &old {
+        onto_old_tip(&r, old);
+    }
     record_or_install(&r, "journal", "finish-kill-4.journal.json");
     recover(&r, "--continue", "finish kill:4");
-    assert_same(
-        &r.snapshot().normalized(&r),
-        &done,
-        "old finish journal: recover --continue",
-    );
+    match &old {
+        Some(old) => assert_finished_at(&r, old),
+        None => assert_same(
+            &r.snapshot().normalized(&r),
+            &done,
+            "old finish journal: recover --continue",
+        ),
+    }
 
     let r = finish_repo();
     let before = r.snapshot();
     killed(&r, FINISH, "kill:4");
+    if let Some(old) = record_or_install_objects(&r, "finish-kill-4.bundle") {
+        onto_old_tip(&r, &old);
+    }
     record_or_install(&r, "journal", "finish-kill-4.journal.json");
     recover(&r, "--abort", "finish kill:4");
     assert_same(
@@ -168,6 +249,9 @@ fn old_operation_log_undoes() {
     let r = finish_repo();
     let before = r.snapshot();
     r.ok(FINISH);
+    if let Some(old) = record_or_install_objects(&r, "start-finish.bundle") {
+        onto_old_tip(&r, &old);
+    }
     record_or_install(&r, "log", "start-finish.log.jsonl");
     let out = r.run(&["undo"]);
     assert!(

@@ -235,11 +235,14 @@ fn a_failed_command_with_json_ends_stderr_with_its_error_code() {
     let r = repo(&[T("A", &[], OUT)]);
     r.ok(&["start", "A"]);
     let w = worktree(&r, "A");
-    std::fs::create_dir_all(w.join("out")).unwrap();
-    std::fs::write(w.join("out/f"), "x").unwrap();
+    std::fs::create_dir_all(w.join("out/A")).unwrap();
+    std::fs::write(w.join("out/A/f"), "x").unwrap();
     r.git_in(&w, &["add", "-A"]);
     r.git_in(&w, &["commit", "-q", "-m", "work"]);
-    r.write("README.md", "changed by hand\n");
+    // A local change to a file the landing writes (the task file): main is in the way.
+    let tasks = r.root.join(".claude/task-graph.yml");
+    let text = std::fs::read_to_string(&tasks).unwrap();
+    std::fs::write(&tasks, format!("{text}# edited by hand\n")).unwrap();
     let out = r.run(&["finish", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v = error_doc(&out);
