@@ -15,15 +15,18 @@ use crate::error::{Error, Result};
 use crate::git::short_branch;
 use crate::output;
 use crate::taskgraph::{Status, Task};
+use crate::workflow::agent_env::{self, AgentEnv};
 use crate::workflow::context::{Context, Output};
+use crate::workflow::failure;
 use crate::workflow::report::{self, Report};
 use crate::workflow::select::ids_or_in_progress;
 use crate::workflow::session::Session;
 
-/// One command to run: a task and its worktree.
+/// One command to run: a task and its worktree, with the variables `run` gives its agent.
 struct Job {
     id: String,
     worktree: Utf8PathBuf,
+    env: AgentEnv,
 }
 
 /// How one command ended.
@@ -184,6 +187,7 @@ fn select(env: &Session) -> Result<Vec<Job>> {
         match worktree_for(i) {
             Some(worktree) => jobs.push(Job {
                 id: t.id.clone(),
+                env: task_env(env, t, &worktree),
                 worktree,
             }),
             None if named || env.ctx.out.quiet || env.ctx.out.json => {}
@@ -191,6 +195,27 @@ fn select(env: &Session) -> Result<Vec<Job>> {
         }
     }
     Ok(jobs)
+}
+
+/// The `GIT_PARALLEL_*` variables of `t` as `run` sets them for its next attempt (the brief
+/// written, best effort: exec changes nothing else).
+fn task_env(env: &Session, t: &Task, worktree: &Utf8PathBuf) -> AgentEnv {
+    let dir = agent_env::run_dir(&env.ctx.repo);
+    let last = failure::last(&dir, &t.id);
+    let brief = agent_env::brief_path(&dir, &t.id);
+    let _ = agent_env::write_brief(&brief, t, last.as_ref());
+    AgentEnv {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        product: env.product.clone(),
+        agent: t.agent.clone(),
+        branch: short_branch(&env.branch_of(t)).to_string(),
+        worktree: worktree.clone(),
+        task_file: env.task_path.clone(),
+        brief,
+        attempt: last.as_ref().map_or(1, |f| f.attempt + 1),
+        last_failure: last.map(|_| failure::text_path(&dir, &t.id)),
+    }
 }
 
 /// Why the named task `t` has no worktree to run in.
@@ -349,6 +374,7 @@ fn run_confined(
     for var in crate::git::cli::REPO_ENV {
         cmd.env_remove(var);
     }
+    job.env.apply(&mut cmd);
     // The task's port block (parallel.ports), as its agent and postStart see it.
     if let Some(p) = crate::txn::taskenv::ports_of(&job.worktree) {
         cmd.envs(p.env());

@@ -71,6 +71,7 @@ pub const KEYS: &[&str] = &[
     "parallel.maxRetries",
     "parallel.maxTasks",
     "parallel.mergeMessage",
+    "parallel.onConflict",
     "parallel.poolSize",
     "parallel.portBase",
     "parallel.ports",

@@ -9,12 +9,15 @@
 //! May import the engine (src/txn/) and the leaves (src/taskgraph/, src/git/, src/cli/, output,
 //! time, parallel_map); never a command (src/commands/).
 
+pub mod agent_env;
 pub mod backup;
 pub mod before_start;
 pub mod bisect;
 pub mod block;
 pub mod context;
 pub mod driver;
+pub mod failure;
+pub mod kept_space;
 pub mod merge;
 pub mod mergeable;
 pub mod metrics;

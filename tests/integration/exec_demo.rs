@@ -284,3 +284,34 @@ fn demo_keep_leaves_the_repository() {
     assert!(repo.join("products/demo/api/server.js").is_file());
     assert!(repo.join("products/demo/.claude/task-graph.yml").is_file());
 }
+
+#[test]
+fn exec_sets_the_variables_run_gives_an_agent_per_task() {
+    let r = started();
+    let out = r.run(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$GIT_PARALLEL_TASK_ID $GIT_PARALLEL_ATTEMPT $GIT_PARALLEL_BRANCH\"; test \"$GIT_PARALLEL_WORKTREE\" = \"$(pwd -P)\" && test -f \"$GIT_PARALLEL_TASK_BRIEF\" && test -f \"$GIT_PARALLEL_TASK_FILE\" && echo env-ok",
+    ]);
+    support::assert_ok(&out, &["exec"]);
+    let text = stdout(&out);
+    for id in ["DEVOPS-01", "BACKEND-01", "FRONTEND-01"] {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("[{id}]")))
+            .collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(" {id} 1 feature/"))),
+            "{id}: {text}"
+        );
+        assert!(lines.iter().any(|l| l.ends_with("env-ok")), "{id}: {text}");
+    }
+    let brief = r.path(".git/parallel/run/briefs/BACKEND-01.md");
+    assert!(std::fs::read_to_string(brief)
+        .unwrap()
+        .starts_with("# BACKEND-01: "));
+}

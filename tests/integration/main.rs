@@ -19,6 +19,8 @@ mod pool;
 mod readonly;
 mod remote;
 mod run;
+mod run_feedback;
+mod run_procs;
 mod run_typed;
 mod safety;
 mod sandbox;

@@ -337,11 +337,76 @@ products/muaththir/.claude/task-graph.yml: 7 tasks remaining in 5 waves
   Wave 2 (60 min): QA-01
   Wave 3 (45 min): QA-02
   Wave 4 (60 min): DOCS-01
+    DOCS-01 waits: QA-02 runs alone (parallel_ok: false)
   Wave 5 (0 min): CHECKPOINT-FOUNDATION (checkpoint)
 Critical path (225 min): FRONTEND-01 -> QA-01 -> QA-02
 Time: 525 min sequential, 315 min in parallel (saves 210 min, 1.7x)
 ";
     assert_eq!(out, expected);
+}
+
+#[test]
+fn plan_says_why_a_task_sits_in_a_later_wave() {
+    let r = TestRepo::new();
+    r.write(
+        ".claude/task-graph.yml",
+        "tasks:
+- {id: A, name: A, produces: [{path: src/shared.rs}], parallel_ok: true, status: pending}
+- {id: B, name: B, shared_files: [src/shared.rs], parallel_ok: true, status: pending}
+- {id: C, name: C, produces: [{path: src/c/}], parallel_ok: true, status: pending}
+- {id: D, name: D, depends_on: [A], produces: [{path: src/d/}], parallel_ok: true, status: pending}
+",
+    );
+    let v = json(&r.run(&["plan", "--json"]));
+    let why = |id: &str| -> Value {
+        v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()["wave_reason"]
+            .clone()
+    };
+    assert_eq!(why("A"), Value::Null);
+    assert_eq!(why("C"), Value::Null);
+    assert_eq!(
+        why("B"),
+        serde_json::json!({"kind": "shared_file", "file": "src/shared.rs", "task": "A"})
+    );
+    assert_eq!(
+        why("D"),
+        serde_json::json!({"kind": "dependency", "task": "A"})
+    );
+    let text = r.ok(&["plan"]);
+    assert!(
+        text.contains("    B waits: shares src/shared.rs with A\n"),
+        "{text}"
+    );
+    let dot = r.ok(&["plan", "--format", "dot"]);
+    assert!(
+        dot.contains(
+            "\"A\" -> \"B\" [style=dashed, color=\"#999999\", label=\"shares src/shared.rs\"];"
+        ),
+        "{dot}"
+    );
+    let mermaid = r.ok(&["plan", "--format", "mermaid"]);
+    assert!(
+        mermaid.contains("  t0 -. \"shares src/shared.rs\" .-> t1\n"),
+        "{mermaid}"
+    );
+    // --max 1: C waits for the cap, not for a file.
+    let v = json(&r.run(&["plan", "--json", "--max", "1"]));
+    let c = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "C")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        c["wave_reason"],
+        serde_json::json!({"kind": "max", "max": 1})
+    );
 }
 
 #[test]
@@ -409,9 +474,17 @@ fn plan_dot_colours_nodes_by_status() {
     assert!(out.contains("  \"PRD-01\" -> \"ARCH-01\";\n"), "{out}");
     assert!(out.contains("subgraph cluster_wave1 {"), "{out}");
     assert_eq!(
-        out.matches(" -> ").count(),
+        out.lines()
+            .filter(|l| l.contains(" -> ") && !l.contains("style=dashed"))
+            .count(),
         14,
         "one edge per dependency:\n{out}"
+    );
+    assert!(
+        out.contains(
+            "  \"QA-02\" -> \"DOCS-01\" [style=dashed, color=\"#999999\", label=\"runs alone\"];\n"
+        ),
+        "{out}"
     );
     render_with("dot", &["-Tsvg"], &out);
 }

@@ -27,9 +27,9 @@ case "$id" in
   OUT*) if [ "$n" -eq 1 ]; then mkdir -p elsewhere; echo x > elsewhere/x.txt; git add -A; git commit -q -m "outside"; else git rm -q -r elsewhere; commit inside; fi ;;
   BAD*) if [ "$n" -eq 1 ]; then commit broken; else commit fixed; fi ;;
   X*) echo "from X" > shared.txt; commit x ;;
-  Y*) if [ "$n" -eq 1 ]; then sleep 1; echo "from Y" > shared.txt; commit y; else git merge -q -X ours main -m "merge main"; fi ;;
+  Y*) if [ "$n" -eq 1 ]; then sleep 1; echo "from Y" > shared.txt; commit y; elif git rev-parse -q --verify MERGE_HEAD >/dev/null; then git checkout -q --ours shared.txt && git add shared.txt && git commit -q --no-edit; else git merge -q -X ours main -m "merge main"; fi ;;
   HX*) printf 'from HX\n' > "$(printf 'sh\033]0;PWNED\007\nfake line.txt')"; commit x ;;
-  HY*) if [ "$n" -eq 1 ]; then sleep 1; printf 'from HY\n' > "$(printf 'sh\033]0;PWNED\007\nfake line.txt')"; commit y; else git merge -q -X ours main -m "merge main"; fi ;;
+  HY*) if [ "$n" -eq 1 ]; then sleep 1; printf 'from HY\n' > "$(printf 'sh\033]0;PWNED\007\nfake line.txt')"; commit y; elif git rev-parse -q --verify MERGE_HEAD >/dev/null; then git checkout -q --ours -- . && git add -A && git commit -q --no-edit; else git merge -q -X ours main -m "merge main"; fi ;;
   SLOW*) i=0; while [ ! -e "$MARK/FAST2" ] && [ $i -lt 450 ]; do sleep 0.1; i=$((i+1)); done; commit slow ;;
   FAST2*) touch "$MARK/FAST2"; commit fast ;;
   ENV*) env | grep '^GIT_PARALLEL_' | grep -v GIT_PARALLEL_NOW | sort > env.txt; mkdir -p "out/$id"; mv env.txt "out/$id/"; cp "$GIT_PARALLEL_TASK_BRIEF" "out/$id/brief.md"; git add -A; git commit -q -m env ;;
@@ -238,7 +238,7 @@ fn an_agent_that_fails_twice_is_run_again_in_its_worktree_and_json_events_tell_i
         assert!(l.contains(&format!("==== attempt {n} of FAIL2")), "{l}");
     }
     assert!(
-        l.contains("==== attempt 1 failed: the agent exited with 3"),
+        l.contains("==== attempt 1 failed: exit: the agent exited with 3"),
         "{l}"
     );
 }
@@ -340,7 +340,12 @@ fn agents_that_conflict_fail_the_later_attempt_with_the_files_in_its_log() {
     let failed = of(&events, "attempt_failed", "Y");
     assert_eq!(failed.len(), 1, "{events:#?}");
     assert!(failed[0]["reason"].as_str().unwrap().contains("shared.txt"));
-    assert!(log(&r, "Y").contains("conflicts with the target in:\n  shared.txt"));
+    let l = log(&r, "Y");
+    assert!(
+        l.contains("failed: conflict: its merge conflicts with main in shared.txt\n"),
+        "{l}"
+    );
+    assert!(l.contains("files:\n  shared.txt\n"), "{l}");
     assert_eq!(status(&r, "X"), "completed");
     assert_eq!(status(&r, "Y"), "completed");
     assert_eq!(r.read("shared.txt"), "from Y\n");
@@ -683,7 +688,7 @@ fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
     assert!(at(&events, "merged", "FINE") < at(&events, "started", "BAD"));
     assert_eq!(of(&events, "started", "BAD")[0]["attempt"], 2);
     assert!(
-        log(&r, "BAD").contains("the test gate fails with BAD merged"),
+        log(&r, "BAD").contains("attempt 1 failed: test-gate: the test gate fails with its merge"),
         "{}",
         log(&r, "BAD")
     );

@@ -9,7 +9,8 @@ pub static STATUS: Command = Command {
     name: "status",
     summary: "show every task, its worktree and what is ready to start",
     doc: "One line per task: id, agent and status, and for active tasks the branch, worktree, whether \
-          it is dirty and how many commits it is ahead of and behind the target. Then what is ready \
+          it is dirty and how many commits it is ahead of and behind the target. Then, for unfinished \
+          tasks git parallel run tried, the attempts and why the last one failed. Then what is ready \
           now and what blocks the rest. Then the conflict radar: in-progress tasks whose committed \
           work conflicts with another running task or with the target (in-memory merges of their \
           tips, nothing written), and files a task changed outside its produces/shared_files. \
@@ -30,7 +31,8 @@ pub static PLAN: Command = Command {
     summary: "show the waves a full run would take and the critical path",
     doc: "Simulate a full run: the waves of tasks that would start together (respecting parallel_ok, \
           resource conflicts and checkpoints), the critical path by estimated_time_minutes, and the \
-          sequential against parallel minutes.",
+          sequential against parallel minutes. A task in a later wave says why: a dependency, a \
+          file it shares with a task of the wave before (named), a task that runs alone, or --max.",
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&FORMAT, &MAX],

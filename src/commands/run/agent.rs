@@ -14,21 +14,13 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::error::Result;
-use crate::taskgraph::Task;
+use crate::workflow::agent_env::AgentEnv;
 use crate::workflow::presets::{Output, Usage};
 
 /// Everything an attempt needs.
 pub struct Spec {
-    pub id: String,
-    pub name: String,
-    pub product: String,
-    pub agent: String,
-    pub branch: String,
-    pub worktree: Utf8PathBuf,
-    pub task_file: Utf8PathBuf,
-    pub attempt: u32,
-    pub brief: Utf8PathBuf,
+    /// The task, its worktree and the variables its agent gets.
+    pub task: AgentEnv,
     pub log: Utf8PathBuf,
     pub command: String,
     pub timeout: Option<Duration>,
@@ -43,6 +35,8 @@ pub struct Spec {
     pub invocation: Option<Invocation>,
     /// More variables for the agent (its port block).
     pub env: Vec<(String, String)>,
+    /// Ends the agent's process group if run dies.
+    pub watchdog: Option<Arc<super::watchdog::Watchdog>>,
 }
 
 /// A preset agent's command line, run without a shell; its standard output is kept in
@@ -106,42 +100,6 @@ pub struct Done {
     pub seconds: f64,
 }
 
-/// Writes the task's brief (description, acceptance criteria, what it produces, its paths)
-/// to `path`, for GIT_PARALLEL_TASK_BRIEF.
-pub fn write_brief(path: &Utf8Path, task: &Task) -> Result<()> {
-    let mut s = format!("# {}: {}\n\n", task.id, task.name);
-    if let Some(d) = &task.description {
-        s.push_str(&format!("## Description\n\n{}\n\n", d.trim_end()));
-    }
-    for (key, value) in &task.extra {
-        let (Some(k), Ok(v)) = (key.as_str(), serde_yaml::to_string(value)) else {
-            continue;
-        };
-        s.push_str(&format!("## {k}\n\n{}\n", v.trim_end()));
-        s.push('\n');
-    }
-    if !task.produces.is_empty() {
-        s.push_str("## Produces\n\n");
-        for a in &task.produces {
-            let name = a.name.as_deref().unwrap_or("-");
-            let path = a.path.as_deref().unwrap_or("-");
-            s.push_str(&format!("- {name}: {path}\n"));
-        }
-        s.push('\n');
-    }
-    s.push_str("## Paths it may change\n\n");
-    for p in task.paths() {
-        s.push_str(&format!("- {p}\n"));
-    }
-    if !task.depends_on.is_empty() {
-        s.push_str(&format!(
-            "\n## Depends on\n\n{}\n",
-            task.depends_on.join(", ")
-        ));
-    }
-    std::fs::write(path, s).map_err(|e| crate::fatal!("cannot write the task brief {path}: {e}"))
-}
-
 /// Appends `text` to the log at `path` (best effort: a log that cannot be written is no reason
 /// to stop the run).
 pub fn append_log(path: &Utf8Path, text: &str) {
@@ -174,11 +132,15 @@ pub fn spawn(spec: Spec, stop: Arc<AtomicBool>, tx: Sender<Done>) {
         let usage = usage_of(&spec);
         append_log(
             &spec.log,
-            &format!("==== attempt {} ended: {}\n", spec.attempt, exit.describe()),
+            &format!(
+                "==== attempt {} ended: {}\n",
+                spec.task.attempt,
+                exit.describe()
+            ),
         );
         let _ = tx.send(Done {
-            id: spec.id,
-            attempt: spec.attempt,
+            id: spec.task.id,
+            attempt: spec.task.attempt,
             exit,
             denied,
             usage,
@@ -202,8 +164,8 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
         &spec.log,
         &format!(
             "==== attempt {} of {} at {}: {}\n",
-            spec.attempt,
-            spec.id,
+            spec.task.attempt,
+            spec.task.id,
             crate::time::now_iso(),
             spec.command
         ),
@@ -222,7 +184,7 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
             (cmd, log)
         }
     };
-    cmd.current_dir(&spec.worktree)
+    cmd.current_dir(&spec.task.worktree)
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -231,27 +193,10 @@ fn launch(spec: &Spec) -> std::result::Result<Child, String> {
     // A run killed outright (SIGKILL) takes its agents' shells with it instead of leaving
     // them to race the agents of the next run in the same worktrees (Linux).
     crate::git::cli::die_with_parent(&mut cmd);
-    let attempt = spec.attempt.to_string();
-    for (k, v) in [
-        ("ID", spec.id.as_str()),
-        ("NAME", spec.name.as_str()),
-        ("FILE", spec.task_file.as_str()),
-        ("BRIEF", spec.brief.as_str()),
-    ] {
-        cmd.env(format!("GIT_PARALLEL_TASK_{k}"), v);
-    }
-    for (k, v) in [
-        ("PRODUCT", spec.product.as_str()),
-        ("AGENT", spec.agent.as_str()),
-        ("BRANCH", spec.branch.as_str()),
-        ("WORKTREE", spec.worktree.as_str()),
-        ("ATTEMPT", attempt.as_str()),
-    ] {
-        cmd.env(format!("GIT_PARALLEL_{k}"), v);
-    }
+    spec.task.apply(&mut cmd);
     let writable = spec
         .sandbox
-        .confine(&mut cmd, &spec.worktree, &spec.tmp, &spec.writable)
+        .confine(&mut cmd, &spec.task.worktree, &spec.tmp, &spec.writable)
         .map_err(|e| format!("{e:?}"))?;
     if !writable.is_empty() {
         let list: Vec<&str> = writable.iter().map(|p| p.as_str()).collect();
@@ -289,55 +234,76 @@ fn usage_of(spec: &Spec) -> Usage {
     inv.output.parse(&text)
 }
 
-/// Waits for the agent, stopping it on timeout or when `stop` is set.
+/// Waits for the agent, stopping it on timeout or when `stop` is set. Whatever the agent
+/// left running in its process group is ended with the attempt, before run lands, parks or
+/// reuses the worktree.
 fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
     let began = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return match (status.code(), status.signal()) {
-                    (Some(c), _) => Exit::Code(c),
-                    (None, Some(s)) => Exit::Signal(s),
-                    (None, None) => Exit::Code(1),
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Exit::CannotRun(e.to_string()),
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    if let Some(w) = &spec.watchdog {
+        w.watch(pgid);
+    }
+    let exit = loop {
+        match super::group::exited(pgid) {
+            Some(true) => break None,
+            Some(false) => {}
+            // Cannot wait without reaping: reap, then end the group all the same.
+            None => match child.try_wait() {
+                Ok(Some(_)) => break None,
+                Ok(None) => {}
+                Err(e) => break Some(Exit::CannotRun(e.to_string())),
+            },
         }
         let timed_out = spec.timeout.is_some_and(|t| began.elapsed() >= t);
         if timed_out || stop.load(Ordering::SeqCst) {
-            terminate(&mut child, spec.grace);
-            return if timed_out {
+            terminate(pgid, &mut child, spec.grace);
+            break Some(if timed_out {
                 Exit::TimedOut
             } else {
                 Exit::Stopped
-            };
+            });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    super::group::end(pgid, spec.grace);
+    if let Some(w) = &spec.watchdog {
+        w.unwatch(pgid);
+    }
+    let status = child.wait();
+    if let Some(exit) = exit {
+        return exit;
+    }
+    match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(c), _) => Exit::Code(c),
+            (None, Some(s)) => Exit::Signal(s),
+            (None, None) => Exit::Code(1),
+        },
+        Err(e) => Exit::CannotRun(e.to_string()),
     }
 }
 
-/// SIGTERM to the agent's process group, SIGKILL after `grace` if it is still there.
-fn terminate(child: &mut Child, grace: Duration) {
-    let Ok(pgid) = i32::try_from(child.id()) else {
+/// SIGTERM to the agent's process group; waits up to `grace` for its leader to exit (the
+/// caller then ends what is left of the group and reaps it).
+fn terminate(pgid: i32, child: &mut Child, grace: Duration) {
+    if pgid <= 1 {
         let _ = child.kill();
-        let _ = child.wait();
         return;
-    };
+    }
     // SAFETY: kill(2) on the agent's own process group (made with process_group(0)).
     unsafe {
         libc::kill(-pgid, libc::SIGTERM);
     }
     let until = Instant::now() + grace;
     while Instant::now() < until {
-        if matches!(child.try_wait(), Ok(Some(_))) {
+        if super::group::exited(pgid) != Some(false) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // SAFETY: as above; whatever is left of the group is killed.
+    // SAFETY: as above; whatever is left of the group is killed (the leader is not reaped
+    // yet, so the group id is still this group's).
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
-    let _ = child.wait();
 }

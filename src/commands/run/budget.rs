@@ -66,23 +66,23 @@ impl Sched<'_> {
     /// Makes `spec` run `preset`: a new session with the prompt, or on a retry the last
     /// attempt's session resumed with its failure as the message.
     pub(super) fn invocation(&self, preset: &Preset, spec: &mut Spec) -> Result<()> {
-        let record = self.records.get(&spec.id);
-        let brief = std::fs::read_to_string(&spec.brief)
-            .map_err(|e| crate::fatal!("cannot read the task brief {}: {e}", spec.brief))?;
+        let record = self.records.get(&spec.task.id);
+        let brief = std::fs::read_to_string(&spec.task.brief)
+            .map_err(|e| crate::fatal!("cannot read the task brief {}: {e}", spec.task.brief))?;
         let template = self.cfg.prompt.as_deref().unwrap_or(preset.prompt);
         let prompt = fill(
             template,
             &[
-                ("id", &spec.id),
-                ("name", &spec.name),
+                ("id", &spec.task.id),
+                ("name", &spec.task.name),
                 ("brief", &brief),
-                ("brief_file", spec.brief.as_str()),
-                ("branch", &spec.branch),
-                ("worktree", spec.worktree.as_str()),
-                ("product", &spec.product),
+                ("brief_file", spec.task.brief.as_str()),
+                ("branch", &spec.task.branch),
+                ("worktree", spec.task.worktree.as_str()),
+                ("product", &spec.task.product),
             ],
         );
-        let retry = spec.attempt > 1;
+        let retry = spec.task.attempt > 1;
         let failure = record
             .filter(|_| retry)
             .and_then(|r| r.reason.clone())
@@ -98,7 +98,7 @@ impl Sched<'_> {
                 format!(
                     "The last attempt at task {} failed: {failure}. Continue in this worktree: \
                      fix that, and commit your work on the current branch.",
-                    spec.id
+                    spec.task.id
                 ),
             ),
             false if retry => (
@@ -109,7 +109,7 @@ impl Sched<'_> {
         };
         let history = spec
             .log
-            .with_file_name(format!("{}.{}-history", spec.id, preset.name));
+            .with_file_name(format!("{}.{}-history", spec.task.id, preset.name));
         let values = [
             ("history", history.as_str()),
             ("prompt", message.as_str()),
@@ -144,9 +144,10 @@ impl Sched<'_> {
                 spec.writable.push(h);
             }
         }
-        let out_file = spec
-            .log
-            .with_file_name(format!("{}.attempt-{}.out", spec.id, spec.attempt));
+        let out_file = spec.log.with_file_name(format!(
+            "{}.attempt-{}.out",
+            spec.task.id, spec.task.attempt
+        ));
         spec.invocation = Some(Invocation {
             program: preset.program.into(),
             args,

@@ -25,6 +25,8 @@ struct Line {
 struct Live {
     multi: MultiProgress,
     lines: BTreeMap<String, Line>,
+    /// The summary line, above the agents' lines.
+    head: ProgressBar,
 }
 
 /// The destination of events.
@@ -32,23 +34,43 @@ pub struct Sink {
     json: bool,
     quiet: bool,
     live: Option<Live>,
+    /// The counts of the summary line (set with [`Sink::plan`]).
+    tally: Option<super::tally::Tally>,
 }
 
 impl Sink {
     pub fn new(out: &Output) -> Sink {
-        let live = (!out.json && !out.quiet && std::io::stderr().is_terminal()).then(|| Live {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            lines: BTreeMap::new(),
+        let live = (!out.json && !out.quiet && std::io::stderr().is_terminal()).then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let head = multi.add(ProgressBar::new_spinner());
+            head.set_style(
+                ProgressStyle::with_template("{wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            Live {
+                multi,
+                lines: BTreeMap::new(),
+                head,
+            }
         });
         Sink {
             json: out.json,
             quiet: out.quiet,
             live,
+            tally: None,
         }
+    }
+
+    /// The graph run began with, its selection and `-j`: for the summary line.
+    pub fn plan(&mut self, tally: super::tally::Tally) {
+        self.tally = Some(tally);
     }
 
     /// Reports `e`.
     pub fn event(&mut self, e: &Event) {
+        if let Some(t) = &mut self.tally {
+            t.on(e);
+        }
         if self.json {
             let doc = crate::workflow::report::envelope("run", e);
             crate::output::print_str(&format!("{doc}\n"));
@@ -73,6 +95,9 @@ impl Sink {
     /// Redraws the running agents' lines (elapsed time, last log line).
     pub fn tick(&mut self) {
         if let Some(live) = &mut self.live {
+            if let Some(t) = &self.tally {
+                live.head.set_message(t.line());
+            }
             for (id, l) in &live.lines {
                 let secs = l.began.elapsed().as_secs();
                 let last = last_line(&l.log);
@@ -93,6 +118,7 @@ impl Sink {
             for (_, l) in live.lines {
                 l.bar.finish_and_clear();
             }
+            live.head.finish_and_clear();
             let _ = live.multi.clear();
         }
         if self.json {

@@ -27,8 +27,16 @@ pub enum Event {
         id: String,
         /// The attempt that failed.
         attempt: u32,
-        /// Why, in words (the details are in the log).
+        /// What failed: `exit`, `timeout`, `no-commits`, `conflict`, `outside-paths`,
+        /// `test-gate` or `refused`.
+        kind: crate::workflow::failure::Kind,
+        /// Why, in one line (the details are in the log and in
+        /// `.git/parallel/run/failures/<ID>.txt`).
         reason: String,
+        /// The files concerned (conflicting, outside the task's paths), else `[]`.
+        files: Vec<String>,
+        /// The last line the agent printed in that attempt, `null` when none.
+        last_output: Option<String>,
         /// The task's log.
         log: String,
     },
@@ -93,7 +101,18 @@ impl Event {
                 attempt,
                 reason,
                 log,
-            } => format!("{id}: attempt {attempt} failed: {reason} (log: {log})"),
+                last_output,
+                ..
+            } => {
+                let said = last_output.as_deref().map_or(String::new(), |l| {
+                    let l = crate::taskgraph::display::safe(l);
+                    format!("; its last output: \"{}\"", crate::taskgraph::display::truncate(l, 80))
+                });
+                format!(
+                    "{id}: attempt {attempt} failed: {reason}{said} (log: {})",
+                    relative_to_cwd(log)
+                )
+            }
             Event::Retried { id, attempt } => format!("{id}: retrying (attempt {attempt})"),
             Event::Finished {
                 id,
@@ -143,6 +162,9 @@ pub struct Summary {
     pub budget_reached: Option<String>,
     /// Per task that had attempts in this run: what they used.
     pub results: std::collections::BTreeMap<String, TaskResult>,
+    /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`) when the
+    /// run ended (`null`: none).
+    pub kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
 }
 
 /// One task's part of a run.
@@ -201,4 +223,16 @@ pub struct NotRun {
     pub id: String,
     /// Why, in words.
     pub reason: String,
+}
+
+/// `path` relative to the current directory (where run was started) when it lies below it.
+fn relative_to_cwd(path: &str) -> String {
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_string();
+    };
+    std::path::Path::new(path)
+        .strip_prefix(&cwd)
+        .ok()
+        .and_then(|p| p.to_str())
+        .map_or_else(|| path.to_string(), str::to_string)
 }

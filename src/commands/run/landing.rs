@@ -7,16 +7,13 @@
 //! (the main worktree in the way, a target that fails the test by itself) stop the run. Which
 //! is which is the error's [`Code`], never its text.
 
-use camino::Utf8PathBuf;
-
-use crate::taskgraph::display::safe;
-
 use super::agent::append_log;
 use super::events::Event;
 use super::schedule::Sched;
 use crate::commands::finish::Landing;
 use crate::error::{Code, Error, Result};
 use crate::taskgraph::Status;
+use crate::workflow::failure::{Failure, Kind};
 
 /// How often a task whose branch moved while it landed is finished again.
 const REFINISH: u32 = 2;
@@ -71,10 +68,15 @@ impl Sched<'_> {
         let attempt = self.records.get(id).map_or(1, |r| r.attempts);
         let failures = self.records.failed(id, why);
         self.records.save()?;
+        let f = Failure::new(Kind::Refused, why, attempt);
+        self.record_failure(id, &f);
         self.sink.event(&Event::AttemptFailed {
             id: id.into(),
             attempt,
-            reason: why.into(),
+            kind: f.kind,
+            reason: f.message.clone(),
+            files: Vec::new(),
+            last_output: None,
             log: self.log_of(id).to_string(),
         });
         self.give_up(id, failures, why, &branch, &wt)
@@ -145,20 +147,9 @@ impl Sched<'_> {
 
     /// finish refused the work of `ids` for `e`: their attempts failed.
     fn refused_attempts(&mut self, ids: Vec<String>, e: &Error) -> Result<()> {
-        let kind = e.code().as_str();
         for id in ids {
-            let log = self.log_of(&id);
-            append_log(
-                &log,
-                &format!(
-                    "==== finish refused {id} ({kind}):\n{}",
-                    crate::error::render_error("error", e, false)
-                ),
-            );
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or_default();
-            let why = format!("finish refused it ({kind}): {first}");
-            self.fail_unmerged(&id, &why)?;
+            let f = self.of_error(&id, e);
+            self.fail_unmerged(&id, f)?;
         }
         Ok(())
     }
@@ -185,6 +176,7 @@ impl Sched<'_> {
         tip: Option<String>,
     ) -> Result<()> {
         self.forget(id)?;
+        crate::workflow::failure::clear(&self.cfg.dir, id);
         self.summary.completed.push(id.into());
         let target_tip = match tip {
             Some(t) => t,
@@ -208,10 +200,6 @@ impl Sched<'_> {
         self.records.save()
     }
 
-    fn log_of(&self, id: &str) -> Utf8PathBuf {
-        self.cfg.dir.join("logs").join(format!("{id}.log"))
-    }
-
     /// What a finish that went through says about `batch`.
     fn landed(&mut self, batch: &[String], l: Landing) -> Result<()> {
         if l.target_fails {
@@ -228,32 +216,17 @@ impl Sched<'_> {
             seen.push(id.clone());
             self.completed(id, merge_commit.clone(), l.new_tip.clone())?;
         }
+        let target = crate::git::short_branch(&self.target).to_string();
+        let tip = self.short_tip();
         for (id, files) in &l.conflicts {
             seen.push(id.clone());
-            let files: Vec<std::borrow::Cow<'_, str>> = files.iter().map(|f| safe(f)).collect();
-            append_log(
-                &self.log_of(id),
-                &format!(
-                    "==== {id} conflicts with the target in:\n  {}\n",
-                    files.join("\n  ")
-                ),
-            );
-            let why = format!(
-                "its merge conflicts with the target in {}",
-                files.join(", ")
-            );
-            self.fail_unmerged(id, &why)?;
+            let f = super::feedback::of_conflict(files, &target, &tip, self.attempt_of(id));
+            self.fail_unmerged(id, f)?;
         }
         for t in &l.test_failures {
             seen.push(t.id.clone());
-            append_log(
-                &self.log_of(&t.id),
-                &format!(
-                    "==== the test gate fails with {} merged; to reproduce:\n  {}\n",
-                    t.id, t.reproduce
-                ),
-            );
-            self.fail_unmerged(&t.id, "the test gate fails with its merge")?;
+            let f = super::feedback::of_test(t, self.attempt_of(&t.id));
+            self.fail_unmerged(&t.id, f)?;
         }
         for id in batch.iter().filter(|id| !seen.contains(id)) {
             let why = l
@@ -262,13 +235,18 @@ impl Sched<'_> {
                 .find(|s| &s.id == id)
                 .map(|s| s.reason.clone())
                 .unwrap_or_else(|| "finish did not merge it".into());
-            self.fail_unmerged(id, &format!("finish did not merge it: {why}"))?;
+            let f = Failure::new(
+                Kind::Refused,
+                format!("finish did not merge it: {why}"),
+                self.attempt_of(id),
+            );
+            self.fail_unmerged(id, f)?;
         }
         Ok(())
     }
 
     /// `id`'s work could not land: its attempt failed.
-    fn fail_unmerged(&mut self, id: &str, why: &str) -> Result<()> {
+    fn fail_unmerged(&mut self, id: &str, f: Failure) -> Result<()> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
@@ -278,8 +256,7 @@ impl Sched<'_> {
             .worktree_of(task)?
             .map(|w| w.path)
             .unwrap_or_else(|| env.worktree_path(task));
-        let attempt = self.records.get(id).map_or(1, |r| r.attempts);
-        self.attempt_failed(id, attempt, why, branch, wt)
+        self.attempt_failed(id, f, branch, wt)
     }
 }
 

@@ -16,13 +16,19 @@ pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
+mod feedback;
+mod group;
 mod landing;
+mod lock;
 mod moved;
 mod ops;
+mod order;
 pub mod schedule;
 pub mod state;
+mod tally;
 #[cfg(test)]
 mod tests;
+pub mod watchdog;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -43,6 +49,8 @@ const GRACE_SECONDS: u64 = 5;
 pub fn run(ctx: &Context) -> Result<()> {
     let began = Instant::now();
     crate::txn::interrupt::install();
+    // One run per repository: a second one would run a second agent in every worktree.
+    let _lock = lock::acquire(&crate::workflow::agent_env::run_dir(&ctx.repo))?;
     let sandbox = crate::sandbox::Policy::load(
         &ctx.repo,
         ctx.args.value(&defs::SANDBOX),
@@ -69,7 +77,11 @@ pub fn run(ctx: &Context) -> Result<()> {
         critical_path_minutes: critical_path(&tf.graph).minutes,
         ..Summary::default()
     };
+    let jobs = cfg.jobs;
     let mut sched = Sched::new(ctx, cfg, ops, env.target.clone());
+    sched
+        .sink
+        .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.failed = std::mem::take(&mut sched.summary.failed);
@@ -84,6 +96,7 @@ pub fn run(ctx: &Context) -> Result<()> {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
     }
     summary.wall_seconds = began.elapsed().as_secs();
+    summary.kept_ignored = crate::workflow::kept_space::KeptSpace::measure(&ctx.repo);
     sched.sink.summary(&summary);
     outcome(&summary)
 }
@@ -216,6 +229,7 @@ fn config(
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
+        on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
         sandbox,
     })
 }
@@ -357,15 +371,29 @@ pub fn summary_text(s: &Summary) -> String {
         let tokens = s.tokens.map_or("unknown".into(), |n| n.to_string());
         let _ = writeln!(t, "Cost: {cost}, {tokens} tokens reported by the agents.");
     }
+    if let Some(k) = &s.kept_ignored {
+        let _ = writeln!(
+            t,
+            "Kept ignored files of removed worktrees: {} (.git/parallel/ignored/; git parallel gc deletes old ones)",
+            k.describe()
+        );
+    }
+    // Without estimates there is no plan to compare with.
+    let plan = if s.sequential_minutes == 0 && s.critical_path_minutes == 0 {
+        String::new()
+    } else {
+        format!(
+            " (plan: {} min sequential, {} min critical path)",
+            s.sequential_minutes, s.critical_path_minutes
+        )
+    };
     let _ = writeln!(
         t,
-        "{} agent attempt{} in {}m{:02}s (plan: {} min sequential, {} min critical path).",
+        "{} agent attempt{} in {}m{:02}s{plan}.",
         s.attempts,
         if s.attempts == 1 { "" } else { "s" },
         s.wall_seconds / 60,
         s.wall_seconds % 60,
-        s.sequential_minutes,
-        s.critical_path_minutes
     );
     t
 }

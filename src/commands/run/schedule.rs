@@ -16,11 +16,14 @@ use camino::Utf8PathBuf;
 use super::agent::{self, Done, Exit, Spec};
 use super::display::Sink;
 use super::events::{Event, Summary};
+use super::feedback;
 use super::ops::Ops;
 use super::state::{Last, Records};
 use crate::error::{Code, Result};
 use crate::taskgraph::{schedule, Status, TaskFile};
+use crate::workflow::agent_env::{self, AgentEnv};
 use crate::workflow::context::Context;
+use crate::workflow::failure::{self, Failure, Kind};
 use crate::workflow::presets::Preset;
 
 /// What `run` was told.
@@ -40,6 +43,8 @@ pub struct Config {
     pub product: String,
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
+    /// What the attempt after a conflict starts from (`parallel.onConflict`).
+    pub on_conflict: super::feedback::OnConflict,
     /// Whether and how agents are confined.
     pub sandbox: crate::sandbox::Policy,
     /// The agent preset `agent` names, if it names one.
@@ -95,6 +100,8 @@ pub struct Sched<'a> {
     pub summary: Summary,
     /// The budget that stopped launching, in words (`None`: none did).
     pub stopped_by: Option<String>,
+    /// Ends the agents' process groups if run dies (started with the first agent).
+    pub(super) watchdog: Option<Arc<super::watchdog::Watchdog>>,
 }
 
 impl<'a> Sched<'a> {
@@ -117,6 +124,7 @@ impl<'a> Sched<'a> {
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
+            watchdog: None,
             stopped_by: None,
         }
     }
@@ -249,8 +257,8 @@ impl<'a> Sched<'a> {
             return Ok(false);
         }
         let tf = self.ctx.load_tasks()?;
-        let ids: Vec<String> = schedule::select(&tf.graph)
-            .run
+        let ready = super::order::by_remaining_path(&tf.graph, &schedule::select(&tf.graph).run);
+        let ids: Vec<String> = ready
             .iter()
             .map(|&i| tf.graph.tasks[i].id.clone())
             .filter(|id| self.in_scope(id) && !self.unstartable.contains_key(id))
@@ -284,6 +292,9 @@ impl<'a> Sched<'a> {
             Err(e) => return Err(e),
         };
         for t in started {
+            // A fresh start: what an earlier, abandoned start of the task failed with is not
+            // this attempt's business.
+            failure::clear(&self.cfg.dir, &t.id);
             self.launch(&t.id, t.branch, t.worktree)?;
         }
         Ok(true)
@@ -295,16 +306,16 @@ impl<'a> Sched<'a> {
         let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
         };
-        let (briefs, logs) = (self.cfg.dir.join("briefs"), self.cfg.dir.join("logs"));
-        for d in [&briefs, &logs] {
-            std::fs::create_dir_all(d).map_err(|e| crate::fatal!("cannot create {d}: {e}"))?;
-        }
-        let brief = briefs.join(format!("{id}.md"));
-        agent::write_brief(&brief, task)?;
+        let logs = self.cfg.dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(|e| crate::fatal!("cannot create {logs}: {e}"))?;
+        let brief = agent_env::brief_path(&self.cfg.dir, id);
+        self.prepare_attempt(id, &worktree);
+        let last = failure::last(&self.cfg.dir, id);
+        agent_env::write_brief(&brief, task, last.as_ref())?;
         let attempt = self.records.begin(id, self.cfg.sandbox.short());
         self.records.save()?;
         self.summary.attempts += 1;
-        let log = logs.join(format!("{id}.log"));
+        let log = agent_env::log_path(&self.cfg.dir, id);
         if attempt > 1 {
             self.sink.event(&Event::Retried {
                 id: id.into(),
@@ -319,15 +330,18 @@ impl<'a> Sched<'a> {
             log: log.to_string(),
         });
         let mut spec = Spec {
-            id: id.into(),
-            name: task.name.clone(),
-            product: self.cfg.product.clone(),
-            agent: task.agent.clone(),
-            branch: crate::git::short_branch(&branch).into(),
-            worktree: worktree.clone(),
-            task_file: self.cfg.task_file.clone(),
-            attempt,
-            brief,
+            task: AgentEnv {
+                id: id.into(),
+                name: task.name.clone(),
+                product: self.cfg.product.clone(),
+                agent: task.agent.clone(),
+                branch: crate::git::short_branch(&branch).into(),
+                worktree: worktree.clone(),
+                task_file: self.cfg.task_file.clone(),
+                brief,
+                attempt,
+                last_failure: last.map(|_| failure::text_path(&self.cfg.dir, id)),
+            },
             log,
             command: self.cfg.agent.clone(),
             timeout: self.cfg.timeout,
@@ -339,6 +353,7 @@ impl<'a> Sched<'a> {
             env: crate::txn::taskenv::ports_of(&worktree)
                 .map(|p| p.env())
                 .unwrap_or_default(),
+            watchdog: self.watchdog_handle(),
         };
         if let Some(preset) = self.cfg.preset {
             self.invocation(preset, &mut spec)?;
@@ -367,6 +382,14 @@ impl<'a> Sched<'a> {
         Ok(())
     }
 
+    /// The watchdog, started with the first agent.
+    fn watchdog_handle(&mut self) -> Option<Arc<super::watchdog::Watchdog>> {
+        if self.watchdog.is_none() {
+            self.watchdog = super::watchdog::Watchdog::start(self.cfg.grace).map(Arc::new);
+        }
+        self.watchdog.clone()
+    }
+
     /// An agent ended.
     fn on_done(&mut self, done: Done) -> Result<()> {
         let Some(r) = self.running.remove(&done.id) else {
@@ -382,12 +405,14 @@ impl<'a> Sched<'a> {
             .load_tasks()?
             .task(&done.id)
             .is_some_and(|t| t.produces_nothing());
-        let failure = match done.exit.failure() {
-            Some(why) => Some(why),
+        let log = agent_env::log_path(&self.cfg.dir, &done.id);
+        let failure = match feedback::of_exit(&done.exit, done.attempt, &log) {
+            Some(f) => Some(f),
             None => match self.commits(&r.branch)? {
-                None => Some(format!(
-                    "its branch {} is gone",
-                    crate::git::short_branch(&r.branch)
+                None => Some(Failure::new(
+                    Kind::Refused,
+                    format!("its branch {} is gone", crate::git::short_branch(&r.branch)),
+                    done.attempt,
                 )),
                 // Nothing to produce, nothing committed: finished without a merge.
                 Some(0) if produces_nothing => {
@@ -401,7 +426,10 @@ impl<'a> Sched<'a> {
                     self.to_finish.push(done.id.clone());
                     None
                 }
-                Some(0) => Some("the agent exited 0 without committing anything".into()),
+                Some(0) => Some(feedback::no_commits(done.attempt, &log)),
+                Some(_) if !feedback::unmerged(&r.worktree).is_empty() => {
+                    Some(feedback::merge_unfinished(&r.worktree, done.attempt))
+                }
                 Some(n) => {
                     self.records.succeeded(&done.id);
                     self.records.save()?;
@@ -416,11 +444,14 @@ impl<'a> Sched<'a> {
             },
         };
         let failure = match (failure, &done.denied) {
-            (Some(why), Some(path)) => Some(format!("{why}; the sandbox denied a write to {path}")),
+            (Some(mut f), Some(path)) => {
+                f.message = format!("{}; the sandbox denied a write to {path}", f.message);
+                Some(f)
+            }
             (failure, _) => failure,
         };
         match failure {
-            Some(why) => self.attempt_failed(&done.id, done.attempt, &why, r.branch, r.worktree),
+            Some(f) => self.attempt_failed(&done.id, f, r.branch, r.worktree),
             None => Ok(()),
         }
     }
@@ -431,8 +462,7 @@ impl<'a> Sched<'a> {
     pub(super) fn attempt_failed(
         &mut self,
         id: &str,
-        attempt: u32,
-        why: &str,
+        f: Failure,
         branch: String,
         worktree: Utf8PathBuf,
     ) -> Result<()> {
@@ -444,18 +474,22 @@ impl<'a> Sched<'a> {
                 return self.records.save();
             }
         }
-        let failures = self.records.failed(id, why);
+        let why = f.message.clone();
+        let failures = self.records.failed(id, &why);
         self.records.save()?;
-        let log = self.cfg.dir.join("logs").join(format!("{id}.log"));
-        agent::append_log(&log, &format!("==== attempt {attempt} failed: {why}\n"));
+        let log = agent_env::log_path(&self.cfg.dir, id);
+        self.record_failure(id, &f);
         self.sink.event(&Event::AttemptFailed {
             id: id.into(),
-            attempt,
-            reason: why.into(),
+            attempt: f.attempt,
+            kind: f.kind,
+            reason: why.clone(),
+            files: f.files.clone(),
+            last_output: feedback::last_output_line(&log),
             log: log.to_string(),
         });
         if i64::from(failures) > self.cfg.max_retries {
-            return self.give_up(id, failures, why, &branch, &worktree);
+            return self.give_up(id, failures, &why, &branch, &worktree);
         }
         self.again.push_back((id.into(), branch, worktree));
         Ok(())

@@ -63,17 +63,20 @@ fn events_are_tagged_objects_and_one_line_of_text() {
     let e = Event::AttemptFailed {
         id: "A".into(),
         attempt: 2,
+        kind: crate::workflow::failure::Kind::Exit,
         reason: "the agent exited with 3".into(),
+        files: vec![],
+        last_output: Some("cannot find foo".into()),
         log: "/x/A.log".into(),
     };
     let doc = crate::workflow::report::envelope("run", &e);
     assert_eq!(
         doc.to_string(),
-        r#"{"version":1,"command":"run","event":"attempt_failed","id":"A","attempt":2,"reason":"the agent exited with 3","log":"/x/A.log"}"#
+        r#"{"version":1,"command":"run","event":"attempt_failed","id":"A","attempt":2,"kind":"exit","reason":"the agent exited with 3","files":[],"last_output":"cannot find foo","log":"/x/A.log"}"#
     );
     assert_eq!(
         e.line(),
-        "A: attempt 2 failed: the agent exited with 3 (log: /x/A.log)"
+        "A: attempt 2 failed: the agent exited with 3; its last output: \"cannot find foo\" (log: /x/A.log)"
     );
 }
 
@@ -100,4 +103,18 @@ fn records_count_attempts_and_failures_and_survive_a_reload() {
     again.forget("A");
     assert!(again.get("A").is_none());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_estimates_the_summary_compares_with_no_plan() {
+    let s = Summary {
+        completed: vec!["A".into()],
+        attempts: 1,
+        wall_seconds: 5,
+        ..Summary::default()
+    };
+    assert_eq!(
+        summary_text(&s),
+        "Completed: A\n1 agent attempt in 0m05s.\n"
+    );
 }

@@ -20,7 +20,9 @@ use crate::git::WorktreeInfo;
 use crate::taskgraph::display;
 use crate::taskgraph::schedule::{self, Wait};
 use crate::taskgraph::{Status, Task};
+use crate::workflow::agent_env;
 use crate::workflow::context::Context;
+use crate::workflow::failure::{self, Failure};
 use crate::workflow::radar::{self, Radar};
 use crate::workflow::readiness::reason;
 use crate::workflow::render::outln;
@@ -48,6 +50,8 @@ struct Active {
 struct Row<'a> {
     task: &'a Task,
     active: Option<Active>,
+    /// Unfinished tasks `run` tried: its attempts and the last failure.
+    tried: Option<(u32, Option<Failure>)>,
 }
 
 /// What `status` reports: every task, the branch and worktree of the active ones, what is ready
@@ -76,6 +80,11 @@ pub struct StatusReport<'a> {
     /// is parked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pool: Option<crate::workflow::pool::PoolSummary>,
+    /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`): absent
+    /// when there are none. `git parallel gc` deletes those older than `parallel.keepBackups`
+    /// days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
     #[serde(skip)]
     view: View<'a>,
 }
@@ -132,6 +141,13 @@ struct TaskState {
     /// With `ahead`: commits on the target not on the branch.
     #[serde(skip_serializing_if = "Option::is_none")]
     behind: Option<usize>,
+    /// Unfinished tasks `git parallel run` tried: the agent attempts it made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+    /// Unfinished tasks whose last attempt under `run` failed: why (its text is
+    /// `.git/parallel/run/failures/<ID>.txt`, what the next attempt's agent reads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_failure: Option<Failure>,
 }
 
 /// A task that does not start now, and why.
@@ -151,20 +167,30 @@ pub fn run(ctx: &Context) -> Result<()> {
     let env = Session::load_readonly(ctx)?;
     let graph = &env.tf.graph;
     let is_active = |t: &Task| matches!(t.status, Status::InProgress | Status::Failed);
+    // A blocked task shows its branch and worktree when run left them (out of retries).
+    let may_have_branch = |t: &Task| is_active(t) || t.status == Status::Blocked;
     // Worktrees are only listed (and git only run) when some task is active.
-    let worktrees: Vec<WorktreeInfo> = if graph.tasks.iter().any(is_active) {
+    let worktrees: Vec<WorktreeInfo> = if graph.tasks.iter().any(may_have_branch) {
         ctx.repo.worktrees()?
     } else {
         Vec::new()
     };
+    let mut tried = failure::known(&agent_env::run_dir(&ctx.repo));
     let mut rows = Vec::with_capacity(graph.tasks.len());
     for t in &graph.tasks {
         let active = if is_active(t) {
             Some(inspect(&env, t, &worktrees)?)
+        } else if t.status == Status::Blocked {
+            Some(inspect(&env, t, &worktrees)?).filter(|a| a.tip.is_some() || a.worktree.is_some())
         } else {
             None
         };
-        rows.push(Row { task: t, active });
+        let tried = tried.remove(&t.id).filter(|_| !t.status.is_done());
+        rows.push(Row {
+            task: t,
+            active,
+            tried,
+        });
     }
     count_changes(ctx, &mut rows)?;
     let radar = radar_of(&env, &rows)?;
@@ -202,6 +228,7 @@ fn build<'a>(env: &'a Session<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusRe
             .collect(),
         radar,
         pool: crate::workflow::pool::summary(env.ctx, &env.main),
+        kept_ignored: crate::workflow::kept_space::KeptSpace::measure(&env.ctx.repo),
         view: View {
             env,
             rows,
@@ -232,7 +259,47 @@ fn task_state(r: &Row) -> TaskState {
         changes,
         ahead: counts.map(|(ahead, _)| ahead),
         behind: counts.map(|(_, behind)| behind),
+        attempts: r.tried.as_ref().map(|(n, _)| *n),
+        last_failure: r.tried.as_ref().and_then(|(_, f)| f.clone()),
     }
+}
+
+/// The `Failed attempts:` lines: each unfinished task whose last attempt under run failed.
+fn failures_text(env: &Session, rows: &[Row], width: Option<usize>) -> String {
+    let failed: Vec<(&str, u32, &Failure)> = rows
+        .iter()
+        .filter_map(|r| {
+            let (n, f) = r.tried.as_ref()?;
+            Some((r.task.id.as_str(), *n, f.as_ref()?))
+        })
+        .collect();
+    let mut o = String::new();
+    if failed.is_empty() {
+        return o;
+    }
+    outln!(o, "Failed attempts (git parallel run):");
+    let w = failed
+        .iter()
+        .map(|(id, ..)| id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (id, attempts, f) in failed {
+        let line = format!(
+            "  {:<w$}  attempt {} of {attempts}: {}",
+            display::safe(id),
+            f.attempt,
+            display::safe(&f.headline())
+        );
+        outln!(o, "{}", fit_end(&line, width));
+    }
+    let dir = agent_env::run_dir(&env.ctx.repo);
+    outln!(
+        o,
+        "  (why, in full: {}/failures/<ID>.txt; the logs: {}/logs/)",
+        env.show(&dir),
+        env.show(&dir)
+    );
+    o
 }
 
 impl fmt::Display for StatusReport<'_> {
@@ -241,8 +308,16 @@ impl fmt::Display for StatusReport<'_> {
         f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
         f.write_str(&radar_text(v.env, &self.radar))?;
         f.write_str(&agents_text(v.env))?;
-        match &self.pool {
-            Some(p) => writeln!(f, "{}", p.line(|d| v.env.show(d))),
+        if let Some(p) = &self.pool {
+            writeln!(f, "{}", p.line(|d| v.env.show(d)))?;
+        }
+        match &self.kept_ignored {
+            Some(k) => writeln!(
+                f,
+                "Kept ignored files of removed worktrees: {} in {} (git parallel gc deletes old ones)",
+                k.describe(),
+                v.env.show(&crate::txn::state_dir(&v.env.ctx.repo).join("ignored"))
+            ),
             None => Ok(()),
         }
     }
@@ -491,6 +566,7 @@ fn to_text(env: &Session, rows: &[Row], ready: &[usize], waiting: &[Waiting]) ->
     let mut o = String::new();
     outln!(o, "{}", fit_end(&head, width));
     o.push_str(&table_text(env, rows, ready, width));
+    o.push_str(&failures_text(env, rows, width));
     o.push_str(&ready_text(env, ready, width));
     if !waiting.is_empty() {
         outln!(o, "Waiting:");

@@ -108,25 +108,48 @@ pub fn run_test(
     }
     worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
     crate::output::testing(&short(commit), command, dir.as_str());
-    // In a process group of its own, so that an interrupt reaches it through our handler
-    // (which passes it on) and the rollback runs after it ended.
+    let run = spawn_test(repo, command, dir);
+    let removed = remove_temp_worktree(repo, dir);
+    let run = run?;
+    removed?;
+    // The last test's output, for what run tells the agent whose merge it failed.
+    let _ = std::fs::write(last_output_path(repo), &run.output);
+    Ok(run.status)
+}
+
+/// Where the last lines of the last test gate's output are kept (`<state dir>/test-output.txt`,
+/// overwritten by every test run).
+pub fn last_output_path(repo: &Repo) -> Utf8PathBuf {
+    crate::txn::state_dir(repo).join("test-output.txt")
+}
+
+/// How many of the test's last output lines are kept.
+pub const OUTPUT_LINES: usize = 200;
+
+/// A test that ran: its exit status and the last [`OUTPUT_LINES`] lines of its output.
+struct TestRun {
+    status: std::process::ExitStatus,
+    output: String,
+}
+
+/// Runs `command` in `dir`, in a process group of its own (so that an interrupt reaches it
+/// through our handler, which passes it on, and the rollback runs after it ended), its output
+/// (stdout and stderr through one pipe) streamed to our stderr — stdout stays parseable — or
+/// with -q kept back and shown only if it fails; the last lines are kept either way.
+fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
+    let pipe_err =
+        |e: std::io::Error| crate::fatal!("cannot make a pipe for the test `{command}`: {e}");
+    let (reader, writer) = std::io::pipe().map_err(pipe_err)?;
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c")
         .arg(command)
         .current_dir(dir)
         .stdin(std::process::Stdio::null())
+        .stdout(writer.try_clone().map_err(pipe_err)?)
+        .stderr(writer)
         .process_group(0);
     if let Some(p) = crate::txn::taskenv::gate_ports(repo) {
         cmd.envs(p.env());
-    }
-    let quiet = crate::output::quiet();
-    if quiet {
-        // -q: the test's output is kept back and shown only if it fails.
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-    } else {
-        // The test's output is the user's to read: stream it, on stderr so stdout stays parseable.
-        cmd.stdout(std::process::Stdio::from(std::io::stderr().as_fd_owned()?));
     }
     crate::git::cli::die_with_parent(&mut cmd);
     // The test is confined like an agent when parallel.sandbox says so (run passes its own
@@ -137,35 +160,101 @@ pub fn run_test(
         .and_then(|policy| policy.confine(&mut cmd, dir, &tmp, &[]));
     if let Err(e) = confined {
         crate::sandbox::remove_tmp(&tmp);
-        remove_temp_worktree(repo, dir)?;
         return Err(e);
     }
-    let status = cmd.spawn().and_then(|child| {
-        interrupt::set_test_group(child.id() as i32);
-        let out = child.wait_with_output();
-        interrupt::set_test_group(0);
-        out.map(|o| {
-            if quiet && !o.status.success() {
-                crate::output::failed_test_output(&o.stdout, &o.stderr);
-            }
-            o.status
-        })
-    });
+    let spawned = cmd.spawn();
+    // Our copies of the pipe's write end go with the command, so the reader sees the end.
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            crate::sandbox::remove_tmp(&tmp);
+            return Err(crate::fatal!("cannot run the test `{command}`: {e}"));
+        }
+    };
+    let quiet = crate::output::quiet();
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
+    let pump = {
+        let kept = kept.clone();
+        std::thread::spawn(move || pump(reader, quiet, &kept))
+    };
+    interrupt::set_test_group(child.id() as i32);
+    let status = child.wait();
+    interrupt::set_test_group(0);
     crate::sandbox::remove_tmp(&tmp);
-    let removed = remove_temp_worktree(repo, dir);
     let status = status.map_err(|e| crate::fatal!("cannot run the test `{command}`: {e}"))?;
-    removed?;
-    Ok(status)
+    // A process the test left behind may hold the pipe open: its output is not waited for.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !pump.is_finished() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let kept = kept.lock().map(|k| k.clone()).unwrap_or_default();
+    if quiet && !status.success() {
+        crate::output::failed_test_output(&kept.all, &[]);
+    }
+    Ok(TestRun {
+        status,
+        output: kept.tail(),
+    })
 }
 
-trait AsFdOwned {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
+/// What the test printed: everything with -q (shown if it fails), else the last lines.
+#[derive(Default, Clone)]
+struct Kept {
+    all: Vec<u8>,
+    lines: std::collections::VecDeque<String>,
+    partial: Vec<u8>,
 }
 
-impl AsFdOwned for std::io::Stderr {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::os::fd::AsFd;
-        self.as_fd().try_clone_to_owned()
+impl Kept {
+    fn add(&mut self, bytes: &[u8], keep_all: bool) {
+        if keep_all {
+            self.all.extend_from_slice(bytes);
+        }
+        for &b in bytes {
+            if b == b'\n' {
+                let line = String::from_utf8_lossy(&self.partial).into_owned();
+                self.partial.clear();
+                if self.lines.len() == OUTPUT_LINES {
+                    self.lines.pop_front();
+                }
+                self.lines.push_back(line);
+            } else if self.partial.len() < 4096 {
+                self.partial.push(b);
+            }
+        }
+    }
+
+    fn tail(&self) -> String {
+        let mut t = String::new();
+        let skip = usize::from(!self.partial.is_empty() && self.lines.len() == OUTPUT_LINES);
+        for l in self.lines.iter().skip(skip) {
+            t.push_str(l);
+            t.push('\n');
+        }
+        if !self.partial.is_empty() {
+            t.push_str(&String::from_utf8_lossy(&self.partial));
+            t.push('\n');
+        }
+        t
+    }
+}
+
+/// Copies the test's output to our stderr (unless `quiet`) and into `kept`, to its end.
+fn pump(mut from: std::io::PipeReader, quiet: bool, kept: &std::sync::Mutex<Kept>) {
+    use std::io::{Read, Write};
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if !quiet {
+            let _ = std::io::stderr().lock().write_all(&buf[..n]);
+        }
+        if let Ok(mut k) = kept.lock() {
+            k.add(&buf[..n], quiet);
+        }
     }
 }
 

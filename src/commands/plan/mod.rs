@@ -1,5 +1,8 @@
 //! `git parallel plan [--format text|json|dot|mermaid]`: the waves a full run would take, the
-//! critical path, and sequential against parallel minutes. Reads only the task file.
+//! critical path, sequential against parallel minutes, and why a task sits in a later wave
+//! (why.rs). Reads only the task file.
+
+mod why;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -35,6 +38,8 @@ struct Plan<'a> {
     approvals: Vec<Vec<usize>>,
     /// Whether any task has an `estimated_time_minutes`.
     estimated: bool,
+    /// Per task, why it is not in the wave before its own.
+    why: Vec<Option<why::Why>>,
 }
 
 impl<'a> Plan<'a> {
@@ -57,7 +62,9 @@ impl<'a> Plan<'a> {
             on_critical[i] = true;
         }
         let approvals = approvals(graph, &waves);
+        let why = why::reasons(graph, &waves, &wave_of, max);
         Plan {
+            why,
             graph,
             approvals,
             estimated: graph
@@ -220,6 +227,10 @@ struct PlannedTask {
     parallel_ok: bool,
     /// The 1-based number of its wave.
     wave: Option<usize>,
+    /// Why it is not in the wave before (`null` in the first wave or in none): `kind`
+    /// `dependency` (`task`: its dependency in that wave), `shared_file` (`file`, and `task`
+    /// holding it there), `alone` (`task` has `parallel_ok: false`) or `max` (`max`: the cap).
+    wave_reason: Option<why::Why>,
 }
 
 pub fn run(ctx: &Context) -> Result<()> {
@@ -281,6 +292,12 @@ fn to_text(out: &Output, plan: &Plan, tf: &TaskFile) -> String {
     );
     for n in 0..plan.waves.len() {
         outln!(o, "{}", wave_line(out, plan, n));
+        for &i in &plan.waves[n] {
+            match &plan.why[i] {
+                None | Some(why::Why::Dependency { .. }) => {}
+                Some(w) => outln!(o, "    {} waits: {}", safe(plan.id(i)), safe(&w.text())),
+            }
+        }
     }
     let all_blockers = schedule::blockers_of(graph, &plan.stuck);
     for (&i, blockers) in plan.stuck.iter().zip(all_blockers) {
@@ -395,6 +412,7 @@ fn build<'a>(plan: Plan<'a>, tf: &'a TaskFile, out: Output, format: Format) -> P
             checkpoint: t.checkpoint,
             parallel_ok: t.parallel_ok,
             wave: plan.wave_of[i].map(|w| w + 1),
+            wave_reason: plan.why[i].clone(),
         })
         .collect();
     let waves = plan.waves.iter().map(|w| ids(w)).collect();
@@ -508,8 +526,37 @@ fn to_dot(plan: &Plan, tf: &TaskFile) -> String {
             dot_quote(plan.id(to))
         ));
     }
+    for (to, from, label) in waits(plan) {
+        s.push_str(&format!(
+            "  {} -> {} [style=dashed, color=\"#999999\", label={}];\n",
+            dot_quote(plan.id(from)),
+            dot_quote(plan.id(to)),
+            dot_quote(&safe(&label))
+        ));
+    }
     s.push_str("}\n");
     s
+}
+
+/// The waits that are not dependencies, as (task, the task it waits for, label): a dashed
+/// edge in dot and mermaid. A `--max` wait has no task to point at (its text is in the JSON).
+fn waits(plan: &Plan) -> Vec<(usize, usize, String)> {
+    let graph = plan.graph;
+    let index = |id: &str| graph.tasks.iter().position(|t| t.id == id);
+    plan.why
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| {
+            let (holder, label) = match w.as_ref()? {
+                why::Why::SharedFile { file, task } => (task, format!("shares {file}")),
+                why::Why::Alone { task } if *task != graph.tasks[i].id => {
+                    (task, "runs alone".to_string())
+                }
+                _ => return None,
+            };
+            Some((i, index(holder)?, label))
+        })
+        .collect()
 }
 
 /// Mermaid label text: quotes and angle brackets as entities.
@@ -562,6 +609,12 @@ fn to_mermaid(plan: &Plan, tf: &TaskFile) -> String {
         } else {
             s.push_str(&format!("  t{from} --> t{to}\n"));
         }
+    }
+    for (to, from, label) in waits(plan) {
+        s.push_str(&format!(
+            "  t{from} -. \"{}\" .-> t{to}\n",
+            mermaid_text(&safe(&label))
+        ));
     }
     for st in Status::ALL {
         let members: Vec<String> = (0..graph.tasks.len())
