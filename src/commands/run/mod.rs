@@ -16,6 +16,7 @@ pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
+mod failures;
 mod feedback;
 mod group;
 mod landing;
