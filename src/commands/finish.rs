@@ -429,6 +429,7 @@ fn check_boundaries(env: &Session, candidates: &[Candidate]) -> Result<()> {
     }
     if !task_file.is_empty() {
         return Err(crate::refused!(
+            code = Code::OutsidePaths,
             help = "task states change through git-parallel's commands (finish, fail, abort, retry, approve); then run 'git parallel finish' again",
             "cannot finish; nothing was changed:\n  {}",
             task_file.join("\n  ")

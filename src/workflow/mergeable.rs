@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::session::Session;
 use super::suggest::unknown_id_hint;
 use super::worktrees::elsewhere_note;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::git::short_branch;
 use crate::taskgraph::{Status, Task};
 
@@ -45,10 +45,17 @@ pub(crate) fn candidates(env: &Session) -> Result<(Vec<Candidate>, Vec<Skipped>)
     let mut problems = Vec::new();
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for i in chosen(env, &mut problems) {
+    let chosen = chosen(env, &mut problems);
+    // The first problem's kind: a task named that is not in progress, else work of a task
+    // that its worktree does not hold as finish needs it (no commits, off its branch).
+    let mut code = (!problems.is_empty()).then_some(Code::WrongStatus);
+    for i in chosen {
         match candidate(env, i, named)? {
             Ok(c) => out.push(c),
-            Err(why) if named => problems.push(why),
+            Err(why) if named => {
+                code.get_or_insert(Code::TaskDirty);
+                problems.push(why)
+            }
             Err(reason) => skipped.push(Skipped {
                 id: env.tf.graph.tasks[i].id.clone(),
                 reason,
@@ -60,7 +67,8 @@ pub(crate) fn candidates(env: &Session) -> Result<(Vec<Candidate>, Vec<Skipped>)
             help = "see 'git parallel status'",
             "cannot finish; nothing was changed:\n  {}",
             problems.join("\n  ")
-        ));
+        )
+        .with_code(code.unwrap_or(Code::Refused)));
     }
     Ok((out, skipped))
 }
