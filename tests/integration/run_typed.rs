@@ -19,6 +19,8 @@ case "$id" in
   ALWAYS*) echo "this never works"; exit 1 ;;
   WORKFAIL*) commit half; echo "half done, gives up"; exit 1 ;;
   DROP*) commit x; git checkout -q --detach && git branch -q -D "$GIT_PARALLEL_BRANCH" ;;
+  TASKFILE*) commit x; sed -i '/id: OTHER/,/status:/s/status: pending/status: completed/' .claude/task-graph.yml
+    git commit -q -am "mark OTHER done" ;;
   SLOWFAIL*) commit x; i=0; while [ ! -e "$MARK/landed" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 1 ;;
   LEFTOVER*) commit x; B=$GIT_PARALLEL_BRANCH
     ( sleep 0.3; c=$(git commit-tree -p "$B" -m "late work" "$B^{tree}") && git update-ref "refs/heads/$B" "$c" ) >/dev/null 2>&1 &
@@ -358,6 +360,43 @@ fn an_agent_that_deletes_its_branch_fails_its_attempt_and_the_run_goes_on() {
     assert!(t.contains("is gone"), "{t}");
     assert_eq!(status(&r, "DROP"), "failed", "{t}");
     assert_eq!(status(&r, "B"), "completed", "{t}");
+}
+
+// repro round2 05, under the default sandbox: the agent cannot delete its branch there, so its
+// worktree is left detached off its branch; finish refuses that work (task-dirty) and run fails
+// the attempt instead of stopping.
+#[test]
+fn an_agent_that_leaves_its_worktree_off_its_branch_fails_its_attempt_and_the_run_goes_on() {
+    let r = repo(&[T("DROP", &[], OUT), T("B", &[], OUT)]);
+    r.git(&["config", "parallel.maxRetries", "0"]);
+    let out = run(&r, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert_eq!(status(&r, "DROP"), "failed", "{t}");
+    assert_eq!(status(&r, "B"), "completed", "{t}");
+}
+
+// repro round2 20: an agent's commit that marks another task completed in the task file is
+// refused at landing; that task still runs and lands, and run goes on.
+#[test]
+fn an_agent_that_edits_the_task_file_fails_its_attempt_and_the_other_task_still_runs() {
+    let r = repo(&[
+        T("TASKFILE", &[], OUT),
+        T("OTHER", &[], OUT),
+        T("AFTER", &["OTHER"], OUT),
+    ]);
+    r.git(&["config", "parallel.maxRetries", "0"]);
+    let out = run(&r, &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    let log = std::fs::read_to_string(r.root.join(".git/parallel/run/logs/TASKFILE.log"))
+        .unwrap_or_default();
+    assert!(log.contains("changes the task file"), "{log}");
+    assert_eq!(status(&r, "TASKFILE"), "failed", "{t}");
+    assert_eq!(status(&r, "OTHER"), "completed", "{t}");
+    assert_eq!(status(&r, "AFTER"), "completed", "{t}");
+    // OTHER's own work is on main: its agent ran.
+    assert!(r.root.join("out/OTHER/f").exists(), "{t}");
 }
 
 // repro round2 18
