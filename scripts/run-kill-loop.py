@@ -12,9 +12,11 @@ main exactly once, every agent commit seen during the loop reachable from main, 
 clean, and no agent process left running.
 
 usage: run-kill-loop.py WORKDIR [KILLS] [SEED]   (git-parallel on PATH)
+When a run finishes the graph before its kill, that round is judged and a fresh repository
+starts the next one, until KILLS kills have landed.
 Prints one line per kill and a summary with the counts.
 """
-import json, os, random, re, signal, subprocess, sys, time
+import json, os, random, re, shutil, signal, subprocess, sys, time
 
 work = sys.argv[1]
 KILLS = int(sys.argv[2]) if len(sys.argv) > 2 else 40
@@ -22,8 +24,7 @@ rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 7)
 FAN = 6
 
 subprocess.run(["rm", "-rf", work], check=True)
-repo = os.path.join(work, "repo")
-os.makedirs(os.path.join(repo, ".claude"))
+os.makedirs(work)
 tasks = []
 for i in range(1, FAN + 1):
     tasks.append((f"T-{i:02}", [], f"src/t{i}/"))
@@ -35,7 +36,7 @@ for tid, deps, path in tasks:
               f"    depends_on: [{', '.join(deps)}]",
               f"    produces:", f"      - {{ name: out, type: code, path: \"{path}\" }}",
               "    parallel_ok: true", "    status: pending"]
-open(os.path.join(repo, ".claude", "task-graph.yml"), "w").write("\n".join(lines) + "\n")
+graph_text = "\n".join(lines) + "\n"
 agent = os.path.join(work, "agent.sh")
 open(agent, "w").write("""#!/bin/sh
 set -e
@@ -61,16 +62,26 @@ def git(*a, check=True):
     return subprocess.run(["git", "-C", repo, *a], check=check, capture_output=True, text=True, env=env)
 
 
-git("init", "-q", "-b", "main")
-open(os.path.join(repo, "README.md"), "w").write("kill loop\n")
-git("add", "-A")
-git("commit", "-qm", "init")
-
-RUN = ["git", "parallel", "run", "-j", "3", "--agent", agent]
-seen = set()  # every agent commit seen on a task branch
 
 
-def snapshot():
+def new_round(n):
+    """A fresh repository for round `n` (the graph, the agent, one initial commit)."""
+    global repo
+    repo = os.path.join(work, f"round{n}", "repo")
+    os.makedirs(os.path.join(repo, ".claude"))
+    open(os.path.join(repo, ".claude", "task-graph.yml"), "w").write(graph_text)
+    git("init", "-q", "-b", "main")
+    open(os.path.join(repo, "README.md"), "w").write("kill loop\n")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+
+# The binary itself (not `git parallel`, whose `git` process would be the one a lone kill hits,
+# leaving git-parallel running on as an orphan).
+RUN = [shutil.which("git-parallel") or "git-parallel", "run", "-j", "3", "--agent", agent]
+
+
+def snapshot(seen):
+    """Adds every agent commit now on a task branch to `seen`."""
     out = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/", check=False).stdout
     for line in out.splitlines():
         oid, ref = line.split(" ", 1)
@@ -82,17 +93,57 @@ def snapshot():
                     seen.add(h)
 
 
-counts = {"group": 0, "lone": 0, "status_ok": 0, "ended_before_kill": 0}
-for k in range(KILLS):
-    how = "group" if k % 2 == 0 else "lone"
+def finish_round(seen):
+    """Runs `run` until it exits 0 (at most 10 times); the round's verdict as counts."""
+    reruns = 0
+    waited = 0
+    while reruns < 10:
+        r = subprocess.run(RUN, cwd=repo, env=env, capture_output=True, text=True)
+        snapshot(seen)
+        if r.returncode == 0:
+            reruns += 1
+            break
+        if "is running in this repository" in r.stderr and waited < 120:
+            waited += 1  # an earlier run's agents still end (the run lock): wait, not a rerun
+            time.sleep(0.5)
+            continue
+        reruns += 1
+        print(f"  rerun {reruns}: rc {r.returncode}: {r.stderr.strip()[-300:]}")
+    st = json.loads(subprocess.run(["git", "parallel", "status", "--json", "--all"], cwd=repo, env=env,
+                                   capture_output=True, text=True).stdout or "{}")
+    status = {t["id"]: t.get("status") for t in st.get("tasks", [])}
+    merges = git("log", "--merges", "--format=%s", "main").stdout.splitlines()
+    merged = {tid: sum(1 for m in merges if f"({tid})" in m) for tid, _, _ in tasks}
+    lost = [h for h in seen if git("merge-base", "--is-ancestor", h, "main", check=False).returncode != 0]
+    fsck = git("fsck", "--no-progress", "--no-dangling", check=False)
+    return {
+        "reruns": reruns,
+        "completed": sum(1 for v in status.values() if v == "completed"),
+        "once": sum(1 for v in merged.values() if v == 1),
+        "twice": sum(1 for v in merged.values() if v > 1),
+        "seen": len(seen),
+        "lost": len(lost),
+        "fsck_clean": fsck.returncode == 0 and not fsck.stdout.strip(),
+    }
+
+
+counts = {"group": 0, "lone": 0, "status_ok": 0, "status_runs": 0, "ended_before_kill": 0}
+rounds = []
+n_round = 0
+new_round(n_round)
+seen = set()
+kills = 0
+while kills < KILLS:
+    how = "group" if kills % 2 == 0 else "lone"
     p = subprocess.Popen(RUN, cwd=repo, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
-    delay = rng.uniform(0.05, 2.5)
+    delay = rng.uniform(0.05, 2.0)
     t0 = time.time()
     while time.time() - t0 < delay and p.poll() is None:
         time.sleep(0.01)
-        snapshot()
-    if p.poll() is not None:
+        snapshot(seen)
+    ended = p.poll() is not None
+    if ended:
         counts["ended_before_kill"] += 1
     else:
         if how == "group":
@@ -100,40 +151,35 @@ for k in range(KILLS):
         else:
             os.kill(p.pid, signal.SIGKILL)
         counts[how] += 1
+        kills += 1
     p.wait()
     time.sleep(0.05)
-    snapshot()
+    snapshot(seen)
     st = subprocess.run(["git", "parallel", "status"], cwd=repo, env=env, capture_output=True, text=True)
+    counts["status_runs"] += 1
     counts["status_ok"] += st.returncode == 0
-    print(f"kill {k + 1:2}: {how:5} after {delay:.2f}s rc(status)={st.returncode}", flush=True)
+    print(f"round {n_round} {'run ended' if ended else 'kill ' + str(kills) + ': ' + how} "
+          f"after {delay:.2f}s rc(status)={st.returncode}", flush=True)
     if st.returncode != 0:
         print(st.stderr.strip()[:500])
+    if ended and p.returncode == 0:
+        # The graph is done: judge this round, then a fresh one.
+        rounds.append(finish_round(seen))
+        n_round += 1
+        new_round(n_round)
+        seen = set()
+rounds.append(finish_round(seen))
 
-reruns = 0
-while reruns < 10:
-    reruns += 1
-    r = subprocess.run(RUN, cwd=repo, env=env, capture_output=True, text=True)
-    snapshot()
-    if r.returncode == 0:
-        break
-    print(f"rerun {reruns}: rc {r.returncode}: {r.stderr.strip()[-300:]}")
-
-st = json.loads(subprocess.run(["git", "parallel", "status", "--json", "--all"], cwd=repo, env=env,
-                               capture_output=True, text=True).stdout or "{}")
-status = {t["id"]: t.get("status") for t in st.get("tasks", [])}
-merges = git("log", "--merges", "--format=%s", "main").stdout.splitlines()
-merged = {tid: sum(1 for m in merges if f"({tid})" in m) for tid, _, _ in tasks}
-lost = [h for h in seen if git("merge-base", "--is-ancestor", h, "main", check=False).returncode != 0]
-fsck = git("fsck", "--no-progress", "--no-dangling", check=False)
+time.sleep(1.5)  # the watchdog of a run killed last gets a moment to end its agents
 leftover = subprocess.run(["pgrep", "-f", agent], capture_output=True, text=True).stdout.split()
-completed = sum(1 for v in status.values() if v == "completed")
-print(f"summary: kills {counts['group'] + counts['lone']} (group {counts['group']}, lone {counts['lone']}), "
-      f"runs that ended before their kill {counts['ended_before_kill']}, status exit 0 after "
-      f"{counts['status_ok']}/{KILLS}, reruns to finish {reruns}, tasks completed {completed}/{len(tasks)}, "
-      f"merged once {sum(1 for v in merged.values() if v == 1)}/{len(tasks)}, merged twice "
-      f"{sum(1 for v in merged.values() if v > 1)}, agent commits seen {len(seen)} lost {len(lost)}, "
-      f"fsck {'clean' if fsck.returncode == 0 and not fsck.stdout.strip() else 'NOT clean'}, "
-      f"agents left running {len(leftover)}")
-ok = (completed == len(tasks) and all(v == 1 for v in merged.values()) and not lost
-      and fsck.returncode == 0 and not leftover)
+tot = lambda k: sum(r[k] for r in rounds)
+n = len(tasks) * len(rounds)
+print(f"summary: rounds {len(rounds)}, kills {counts['group'] + counts['lone']} (group {counts['group']}, "
+      f"lone {counts['lone']}), runs that ended before their kill {counts['ended_before_kill']}, status exit 0 "
+      f"{counts['status_ok']}/{counts['status_runs']}, reruns to finish {tot('reruns')}, tasks completed "
+      f"{tot('completed')}/{n}, merged once {tot('once')}/{n}, merged twice {tot('twice')}, agent commits seen "
+      f"{tot('seen')} lost {tot('lost')}, fsck clean in {sum(r['fsck_clean'] for r in rounds)}/{len(rounds)} "
+      f"rounds, agents left running {len(leftover)}")
+ok = (tot("completed") == n and tot("once") == n and tot("lost") == 0
+      and all(r["fsck_clean"] for r in rounds) and not leftover)
 sys.exit(0 if ok else 1)
