@@ -260,6 +260,11 @@ impl Settings {
 }
 
 impl Repo {
+    /// A boolean `git config` value by git's rules (None: unset or not a boolean).
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.gix.config_snapshot().boolean(key)
+    }
+
     /// A `git config` value (the last one wins), including `git -c` overrides.
     pub fn config(&self, key: &str) -> Option<String> {
         self.gix

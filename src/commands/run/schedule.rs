@@ -362,13 +362,8 @@ impl<'a> Sched<'a> {
         let logged = self
             .ctx
             .repo
-            .config("core.logAllRefUpdates")
-            .is_none_or(|v| {
-                !matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "false" | "no" | "off" | "0"
-                )
-            });
+            .config_bool("core.logAllRefUpdates")
+            .unwrap_or(true);
         let start = match logged {
             true => super::moved::Start::of(&worktree, &branch, &self.tip(&branch)?),
             false => None,
