@@ -54,17 +54,25 @@ impl Sched<'_> {
         Ok(Some(why))
     }
 
-    /// `id`'s branch moved under it: marked failed without a retry.
-    fn fail_moved(&mut self, id: &str, why: &str) -> Result<()> {
+    /// `id`'s branch and its worktree (where it is checked out, else where the template puts
+    /// it), as the task file says now; None when the task is gone from it.
+    fn branch_and_worktree(&self, id: &str) -> Result<Option<(String, camino::Utf8PathBuf)>> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
         let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
-            return Ok(());
+            return Ok(None);
         };
-        let branch = env.branch_of(task);
         let wt = env
             .worktree_of(task)?
             .map(|w| w.path)
             .unwrap_or_else(|| env.worktree_path(task));
+        Ok(Some((env.branch_of(task), wt)))
+    }
+
+    /// `id`'s branch moved under it: marked failed without a retry.
+    fn fail_moved(&mut self, id: &str, why: &str) -> Result<()> {
+        let Some((branch, wt)) = self.branch_and_worktree(id)? else {
+            return Ok(());
+        };
         let attempt = self.records.get(id).map_or(1, |r| r.attempts);
         let failures = self.records.failed(id, why);
         self.records.save()?;
@@ -247,15 +255,9 @@ impl Sched<'_> {
 
     /// `id`'s work could not land: its attempt failed.
     fn fail_unmerged(&mut self, id: &str, f: Failure) -> Result<()> {
-        let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
-        let Some(task) = env.tf.graph.tasks.iter().find(|t| t.id == id) else {
+        let Some((branch, wt)) = self.branch_and_worktree(id)? else {
             return Ok(());
         };
-        let branch = env.branch_of(task);
-        let wt = env
-            .worktree_of(task)?
-            .map(|w| w.path)
-            .unwrap_or_else(|| env.worktree_path(task));
         self.attempt_failed(id, f, branch, wt)
     }
 }
