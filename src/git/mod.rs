@@ -217,7 +217,7 @@ impl Repo {
             Some(w) => Some(absolute(w)?),
             None => None,
         };
-        let main_for_settings = main.clone();
+        let settings = Settings::read(&main);
         let repo = Repo {
             gix: main,
             loc: Location {
@@ -229,7 +229,7 @@ impl Repo {
                 listings: Listings::default(),
             },
             plan_only: false,
-            settings: Settings::read(&main_for_settings),
+            settings,
         };
         repo.onto_target_worktree()
     }

@@ -35,11 +35,7 @@ fn status_of(r: &TestRepo, id: &str) -> String {
 }
 
 fn is_ancestor(r: &TestRepo, a: &str, b: &str) -> bool {
-    r.git_cmd(&r.root)
-        .args(["merge-base", "--is-ancestor", a, b])
-        .status()
-        .unwrap()
-        .success()
+    r.is_ancestor_in(&r.root, a, b)
 }
 
 fn touch(p: &Path) {

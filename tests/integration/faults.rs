@@ -44,24 +44,7 @@ const START: &[&str] = &["start"];
 fn finish_repo() -> TestRepo {
     let r = TestRepo::muaththir_approved();
     r.ok(&["start"]);
-    for (dir, file) in [
-        ("devops-DEVOPS-01", ".github/workflows/muaththir-ci.yml"),
-        (
-            "backend-BACKEND-01",
-            "products/muaththir/apps/api/src/server.ts",
-        ),
-        (
-            "frontend-FRONTEND-01",
-            "products/muaththir/apps/web/src/app/page.tsx",
-        ),
-    ] {
-        let wt = r.base().join("worktrees/muaththir").join(dir);
-        let p = wt.join(file);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, format!("// {dir}\n")).unwrap();
-        r.git_in(&wt, &["add", "-A"]);
-        r.git_in(&wt, &["commit", "-q", "-m", &format!("work in {dir}")]);
-    }
+    crate::support::muaththir::work_in_each(&r);
     r
 }
 

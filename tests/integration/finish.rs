@@ -432,12 +432,10 @@ fn branch_moved_during_the_test_is_refused() {
     );
     let sneaky = r.rev(&branch("backend", "BACKEND-01"));
     r.ok(&["finish"]);
-    let merged = r
-        .git_cmd(&r.root)
-        .args(["merge-base", "--is-ancestor", &sneaky, "main"])
-        .status()
-        .unwrap();
-    assert!(merged.success(), "the moved branch's commit is merged");
+    assert!(
+        r.is_ancestor_in(&r.root, &sneaky, "main"),
+        "the moved branch's commit is merged"
+    );
 }
 
 #[test]
@@ -495,12 +493,10 @@ fn local_changes_the_landing_does_not_touch_are_left_alone() {
         "{}",
         crate::support::all_output(&out)
     );
-    let merged = r
-        .git_cmd(&r.root)
-        .args(["merge-base", "--is-ancestor", &tip, "main"])
-        .status()
-        .unwrap();
-    assert!(merged.success(), "the agent's commit landed");
+    assert!(
+        r.is_ancestor_in(&r.root, &tip, "main"),
+        "the agent's commit landed"
+    );
     assert_eq!(r.read(file), "// agent\n");
     assert_eq!(
         r.read("audit-trail.jsonl"),
@@ -575,12 +571,10 @@ fn a_worktree_off_its_task_branch_is_not_finished_without_its_newer_commits() {
     r.git_in(&wt, &["checkout", "-q", &branch(role, id)]);
     r.git_in(&wt, &["merge", "-q", "mywork"]);
     r.ok(&["finish", id]);
-    let landed = r
-        .git_cmd(&r.root)
-        .args(["merge-base", "--is-ancestor", &newer, "main"])
-        .status()
-        .unwrap();
-    assert!(landed.success(), "the newer commit landed");
+    assert!(
+        r.is_ancestor_in(&r.root, &newer, "main"),
+        "the newer commit landed"
+    );
 }
 
 // repro round2 20
@@ -668,12 +662,10 @@ fn finish_lands_a_task_whose_worktree_was_deleted_by_hand() {
         field(&r.task_file(), "FRONTEND-01", "status").as_deref(),
         Some("completed")
     );
-    let merged = r
-        .git_cmd(&r.root)
-        .args(["merge-base", "--is-ancestor", &tip, "main"])
-        .status()
-        .unwrap();
-    assert!(merged.success(), "the committed work landed");
+    assert!(
+        r.is_ancestor_in(&r.root, &tip, "main"),
+        "the committed work landed"
+    );
     assert_eq!(
         field(&r.task_file(), "BACKEND-01", "status").as_deref(),
         Some("completed")

@@ -726,14 +726,7 @@ fn abort_gives_back_the_task_file_of_every_corpus_graph() {
 #[test]
 fn abort_restores_keys_that_were_there_before_start() {
     // BACKEND-01 had `started_at: null` and an assigned_to before it was started.
-    let r = TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
-        let t = set_status(&t, "PRD-01", "completed");
-        let t = set_status(&t, "ARCH-01", "completed");
-        approve_in_text(&t, "ARCH-01").replace(
-            "  - id: \"BACKEND-01\"\n",
-            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
-        )
-    });
+    let r = crate::support::muaththir::with_keys_before_start();
     assert_eq!(
         field(&r.task_file(), "BACKEND-01", "assigned_to").as_deref(),
         Some("team-b")

@@ -18,7 +18,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
-use crate::support::{all_output, approve_in_text, assert_same, json, set_status, TestRepo};
+use crate::support::{all_output, assert_same, json, TestRepo};
 
 const FAILPOINT: &str = "GIT_PARALLEL_FAILPOINT";
 
@@ -132,24 +132,7 @@ fn start_repo() -> TestRepo {
 fn finish_repo() -> TestRepo {
     let r = start_repo();
     r.ok(&["start"]);
-    for (dir, file) in [
-        ("devops-DEVOPS-01", ".github/workflows/muaththir-ci.yml"),
-        (
-            "backend-BACKEND-01",
-            "products/muaththir/apps/api/src/server.ts",
-        ),
-        (
-            "frontend-FRONTEND-01",
-            "products/muaththir/apps/web/src/app/page.tsx",
-        ),
-    ] {
-        let wt = r.base().join("worktrees/muaththir").join(dir);
-        let p = wt.join(file);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&p, format!("// {dir}\n")).expect("write");
-        r.git_in(&wt, &["add", "-A"]);
-        r.git_in(&wt, &["commit", "-q", "-m", &format!("work in {dir}")]);
-    }
+    crate::support::muaththir::work_in_each(&r);
     r
 }
 
@@ -284,14 +267,7 @@ fn without_updated_at(text: &str) -> String {
 /// remembers.
 #[test]
 fn old_operation_log_gives_abort_the_entry_before_start() {
-    let r = TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
-        let t = set_status(&t, "PRD-01", "completed");
-        let t = set_status(&t, "ARCH-01", "completed");
-        approve_in_text(&t, "ARCH-01").replace(
-            "  - id: \"BACKEND-01\"\n",
-            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
-        )
-    });
+    let r = crate::support::muaththir::with_keys_before_start();
     let before = r.task_file();
     r.ok(&["start", "BACKEND-01"]);
     record_or_install(&r, "log", "start-keys.log.jsonl");

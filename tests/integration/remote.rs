@@ -86,11 +86,7 @@ fn remote_status(r: &TestRepo, bare: &Path, id: &str) -> String {
 }
 
 fn is_ancestor(r: &TestRepo, bare: &Path, a: &str, b: &str) -> bool {
-    r.git_cmd(bare)
-        .args(["merge-base", "--is-ancestor", a, b])
-        .status()
-        .unwrap()
-        .success()
+    r.is_ancestor_in(bare, a, b)
 }
 
 /// A worker: joins `id` in its clone (naming the remote, or through the clone's only remote

@@ -31,10 +31,7 @@ fn run_json(r: &TestRepo, extra: &[&str]) -> (Output, Vec<serde_json::Value>) {
         .args(extra)
         .output()
         .expect("run git-parallel run");
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let events = crate::support::json_lines(&out);
     (out, events)
 }
 

@@ -60,10 +60,7 @@ fn run(r: &TestRepo, script: &str, extra: &[&str]) -> (Output, Vec<serde_json::V
         .args(extra)
         .output()
         .expect("run git-parallel run");
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let events = crate::support::json_lines(&out);
     (out, events)
 }
 

@@ -208,6 +208,15 @@ impl TestRepo {
         self.git(&["rev-parse", rev]).trim().to_string()
     }
 
+    /// Whether commit `a` is an ancestor of (or is) `b`, in the repository at `dir`.
+    pub fn is_ancestor_in(&self, dir: &Path, a: &str, b: &str) -> bool {
+        self.git_cmd(dir)
+            .args(["merge-base", "--is-ancestor", a, b])
+            .status()
+            .unwrap()
+            .success()
+    }
+
     /// The git-parallel binary, run in the main worktree.
     pub fn cmd(&self) -> Command {
         self.cmd_in(&self.root)
@@ -322,6 +331,15 @@ pub fn assert_ok(out: &Output, what: &[&str]) {
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The JSON documents of a command that prints one per line (`run --json`), in order; lines
+/// that are not JSON are left out.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 pub fn stdout(out: &Output) -> String {

@@ -56,6 +56,36 @@ pub fn start_with_work(r: &TestRepo) {
     }
 }
 
+/// One commit in each of the three started tasks' worktrees, inside its paths: the file holds
+/// `// <role>-<id>`, the message is `work in <role>-<id>` (old_journal's fixtures were recorded
+/// on exactly these commits).
+pub fn work_in_each(r: &TestRepo) {
+    for (id, role, file, _) in TASKS {
+        let dir = format!("{role}-{id}");
+        let wt = r.base().join("worktrees/muaththir").join(&dir);
+        commit_in(
+            r,
+            &wt,
+            file,
+            &format!("// {dir}\n"),
+            &format!("work in {dir}"),
+        );
+    }
+}
+
+/// muaththir ready to start BACKEND-01, which has `started_at: null` and an `assigned_to`
+/// before it is started (keys an abort must give back as they were).
+pub fn with_keys_before_start() -> TestRepo {
+    TestRepo::with_graph("muaththir.task-graph.yml", "muaththir", |t| {
+        let t = set_status(&t, "PRD-01", "completed");
+        let t = set_status(&t, "ARCH-01", "completed");
+        super::approve_in_text(&t, "ARCH-01").replace(
+            "  - id: \"BACKEND-01\"\n",
+            "  - id: \"BACKEND-01\"\n    started_at: null\n    assigned_to: \"team-b\"\n",
+        )
+    })
+}
+
 /// Adds `approved_at` after the `status:` line of task `id`.
 pub fn approve(text: &str, id: &str) -> String {
     let start = text
