@@ -199,6 +199,11 @@ impl Context {
                 "cannot read task file {path}: {e}"
             )
         })?;
+        self.load_tasks_from(path, bytes)
+    }
+
+    /// `load_tasks_at` for the task file `path`'s text `bytes`, wherever they were read.
+    pub fn load_tasks_from(&self, path: &Utf8Path, bytes: Vec<u8>) -> Result<TaskFile> {
         let shown = self.display_path(path);
         let text = TaskFile::decode(Utf8Path::new(&shown), bytes).map_err(Error::Refused)?;
         let tf = TaskFile::parse(Utf8Path::new(&shown), text).map_err(Error::Refused)?;

@@ -59,8 +59,14 @@ impl<'a> Session<'a> {
     fn open(ctx: &'a Context, readonly: bool) -> Result<Session<'a>> {
         let main = ctx.repo.workdir()?.to_path_buf();
         let task_path = ctx.locate_task_file()?;
-        let tf = ctx.load_tasks_at(&task_path)?;
         let task_rel = ctx.repo_relative(&task_path);
+        let tf = match ctx.load_tasks_at(&task_path) {
+            Ok(tf) => tf,
+            Err(e) if readonly => committed_while_pending(ctx, &task_path, task_rel.as_deref())
+                .transpose()
+                .unwrap_or(Err(e))?,
+            Err(e) => return Err(e),
+        };
         let product = product_name(ctx, &tf, &task_rel);
         let head = ctx.repo.head_branch()?;
         let target = match ctx.repo.settings.get("parallel.target").map(str::to_string) {
@@ -346,4 +352,33 @@ fn refuse_other_worktree(
         "this worktree {here} has {b} checked out, but the target is {} (the branch of the main worktree {main}); git-parallel would commit and merge there, not on {b}",
         short_branch(target)
     ))
+}
+
+/// For a command that only reads, while an interrupted operation is pending: the task file as
+/// committed at HEAD, when the main worktree's copy cannot be read (a kill in the middle of
+/// updating the main worktree can leave it half written until `recover` settles it). None when
+/// nothing is pending or nothing is committed there.
+fn committed_while_pending(
+    ctx: &Context,
+    path: &Utf8Path,
+    rel: Option<&str>,
+) -> Result<Option<TaskFile>> {
+    let Some(rel) = rel else {
+        return Ok(None);
+    };
+    if crate::txn::ensure_no_pending(&ctx.repo).is_ok() {
+        return Ok(None);
+    }
+    let Ok(head) = ctx.repo.gix.head_id() else {
+        return Ok(None);
+    };
+    let Some(bytes) = ctx.repo.file_at(head.detach(), rel)? else {
+        return Ok(None);
+    };
+    let tf = ctx.load_tasks_from(path, bytes)?;
+    crate::output::note(format_args!(
+        "{} cannot be read while the interrupted operation is pending; showing the one committed at HEAD",
+        ctx.display_path(path)
+    ));
+    Ok(Some(tf))
 }

@@ -414,3 +414,23 @@ fn start_refuses_when_a_branch_appears_under_it() {
     assert_eq!(after.files, before.files);
     assert_eq!(after.head, before.head);
 }
+
+/// A kill in the middle of updating the main worktree can leave the task file there half
+/// written (seen in the random kill series: an empty file). Until `recover` settles it,
+/// `status` still explains the state, from the task file committed at HEAD.
+#[test]
+fn status_reads_the_committed_task_file_while_the_main_worktree_copy_is_half_written() {
+    let r = finish_repo();
+    let out = r.run_env(FINISH, &[(FAILPOINT, "kill:3")]);
+    assert!(out.status.signal().is_some(), "{}", all_output(&out));
+    std::fs::write(r.root.join(&r.tasks), "").unwrap();
+    let out = r.run(&["status"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("interrupted operation is pending"), "{text}");
+    assert!(text.contains("committed at HEAD"), "{text}");
+    // recover settles it, the task file included.
+    r.ok(&["recover", "--continue"]);
+    assert!(!r.task_file().is_empty());
+    r.ok(&["status"]);
+}
