@@ -87,7 +87,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
-        schema::<join::Joined>("join"),
+        schema::<crate::workflow::join::Joined>("join"),
         schema::<remote::status::RemoteStatus>("status-remote"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
