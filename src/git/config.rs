@@ -67,6 +67,8 @@ pub const KEYS: &[&str] = &[
     "parallel.keepBackups",
     "parallel.keepIgnored",
     "parallel.launch",
+    "parallel.leaseInterval",
+    "parallel.leaseTimeout",
     "parallel.maxCost",
     "parallel.maxRetries",
     "parallel.maxTasks",
