@@ -100,14 +100,18 @@ impl Lease {
 /// Why an attempt failed, as its outcome says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutcomeFailure {
+    /// What failed, as in run's events: `exit`, `timeout`, `no-commits`, `refused`…
     pub kind: Kind,
+    /// Why, in one line.
     pub message: String,
 }
 
 /// How an attempt ended, as its worker publishes it (`refs/parallel/outcome/<ID>/<N>`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The task id.
     pub task: String,
+    /// The attempt, from 1.
     pub attempt: u32,
     /// The agent exited 0 and committed, or committed nothing where the task produces nothing.
     pub ok: bool,
@@ -117,14 +121,17 @@ pub struct Outcome {
     pub signal: Option<i32>,
     /// Why it failed (`null` when ok).
     pub failure: Option<OutcomeFailure>,
-    /// The task branch's tip as pushed with the outcome (`null`: nothing pushed).
+    /// The task branch's tip on the remote once published (`null`: the branch is gone).
     pub tip: Option<String>,
     /// The agent's commits on the task branch.
     pub commits: u32,
     /// The machine it ran on.
     pub host: String,
+    /// When the worker started (unix seconds).
     pub started_at: u64,
+    /// When it published (unix seconds).
     pub ended_at: u64,
+    /// How long the attempt took, joining included.
     pub seconds: f64,
 }
 
