@@ -362,3 +362,64 @@ fn a_lease_interval_that_is_not_a_duration_is_refused_before_anything_runs() {
     w.git(&["config", "parallel.leaseInterval", "2s"]);
     assert_ok(&work(&w, &orch.home(), &["OK-05"]), &["work", "2s"]);
 }
+
+#[test]
+fn status_shows_where_each_task_with_a_lease_runs_and_how_old_its_lease_is() {
+    let (orch, bare) = orchestrator(&["OK-06", "OK-07"]);
+    orch.git(&["config", "parallel.remote", "origin"]);
+    put_lease(
+        &orch,
+        &bare,
+        "OK-06",
+        lease("OK-06", 2, "build1:4242", NOW_SECS - 5),
+    );
+    put_lease(
+        &orch,
+        &bare,
+        "OK-07",
+        lease("OK-07", 1, "dispatched", NOW_SECS - 100),
+    );
+    let text = orch.ok(&["status"]);
+    assert!(text.contains("Workers on origin (leases):"), "{text}");
+    assert!(
+        text.contains("OK-06  attempt 2, ssh:build1 (build1:4242), lease 5s old"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OK-07  attempt 1, ssh:build1, dispatched, lease 100s old, expired"),
+        "{text}"
+    );
+    let doc = json(&orch.ok(&["status", "--json"]));
+    let task = |id: &str| {
+        doc["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let l = &task("OK-06")["lease"];
+    assert_eq!(l["attempt"], 2);
+    assert_eq!(l["holder"], "build1:4242");
+    assert_eq!(l["executor"], "ssh:build1");
+    assert_eq!(l["age_seconds"], 5);
+    assert_eq!(l["expired"], false);
+    assert_eq!(task("OK-07")["lease"]["expired"], true);
+
+    // Any other clone sees the same, and status --remote too.
+    let w = worker(&bare);
+    let text = w.ok(&["status", "--remote", "origin"]);
+    assert!(
+        text.contains("worker: attempt 2, ssh:build1 (build1:4242), lease 5s old"),
+        "{text}"
+    );
+    // Once a worker published, the outcome is shown.
+    let out = work(&w, &orch.home(), &["OK-07", "--attempt", "1"]);
+    assert_ok(&out, &["work", "OK-07"]);
+    let text = orch.ok(&["status"]);
+    assert!(
+        text.contains("OK-07  attempt 1, ssh:build1, done, lease 0s old, succeeded"),
+        "{text}"
+    );
+}
