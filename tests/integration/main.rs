@@ -30,3 +30,4 @@ mod start;
 mod status;
 mod support;
 mod taskfile;
+mod templates;
