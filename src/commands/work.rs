@@ -41,6 +41,9 @@ const GRACE_SECONDS: u64 = 5;
 /// joining its own task here) before it gives up.
 const BUSY_WAIT: Duration = Duration::from_secs(120);
 
+/// How many more times a worker tries to join after git failed (a fetch racing another one).
+const FATAL_TRIES: u32 = 2;
+
 /// What a worker published (`--json`: the outcome's fields, plus `remote`, `worktree`, `log`).
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Worked {
@@ -319,9 +322,12 @@ struct Joined {
 }
 
 /// Brings this clone up to `remote` and joins `id` as `join --remote` does (or keeps the
-/// worktree it has here), waiting for another git-parallel of this clone when it holds the lock.
+/// worktree it has here), waiting for another git-parallel of this clone when it holds the lock
+/// (two workers of one host share its clone), and trying again a few times when git could not
+/// fetch (another worker's fetch of the same refs at the same moment).
 fn join(ctx: &Context, remote: &str, id: &str) -> Result<Joined> {
     let until = Instant::now() + BUSY_WAIT;
+    let mut fatal = 0;
     loop {
         let args = ctx.args.for_command(
             &defs::JOIN,
@@ -335,6 +341,13 @@ fn join(ctx: &Context, remote: &str, id: &str) -> Result<Joined> {
                     return Err(e);
                 }
                 std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) if e.code() == Code::Fatal && fatal < FATAL_TRIES => {
+                fatal += 1;
+                if crate::txn::interrupt::received().is_some() {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(500));
             }
             other => return other,
         }

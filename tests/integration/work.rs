@@ -343,6 +343,17 @@ fn a_failing_agent_publishes_a_failed_outcome_with_its_kind() {
     assert_eq!(orch.git_in(&bare, &["rev-parse", &branch("FAIL-01")]), tip);
     let l = blob(&orch, &bare, "refs/parallel/lease/FAIL-01").unwrap();
     assert_eq!(l["holder"], "done");
+
+    // The next attempt, on another clone, finds why the last one failed in its brief.
+    let w2 = worker(&bare);
+    let out = work(&w2, &orch.home(), &["FAIL-01"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let brief = std::fs::read_to_string(w2.path(".git/parallel/run/briefs/FAIL-01.md")).unwrap();
+    assert!(brief.contains("## The last attempt failed"), "{brief}");
+    assert!(brief.contains("exited with 3"), "{brief}");
+    let second = blob(&orch, &bare, "refs/parallel/outcome/FAIL-01/2").expect("outcome 2");
+    assert_eq!(second["attempt"], 2);
+    assert!(blob(&orch, &bare, "refs/parallel/outcome/FAIL-01/1").is_some());
 }
 
 #[test]
@@ -422,4 +433,32 @@ fn status_shows_where_each_task_with_a_lease_runs_and_how_old_its_lease_is() {
         text.contains("OK-07  attempt 1, ssh:build1, done, lease 0s old, succeeded"),
         "{text}"
     );
+}
+
+#[test]
+fn two_workers_in_one_clone_at_once_both_publish() {
+    // As on an ssh host with two slots: one clone, two tasks, two workers started together.
+    let (orch, bare) = orchestrator(&["OK-08", "OK-09"]);
+    let w = worker(&bare);
+    let children: Vec<_> = ["OK-08", "OK-09"]
+        .iter()
+        .map(|id| {
+            work_cmd(&w, &orch.home(), &[id])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_ok(&out, &["work", "at once"]);
+    }
+    for id in ["OK-08", "OK-09"] {
+        let o = blob(&orch, &bare, &format!("refs/parallel/outcome/{id}/1")).expect("outcome");
+        assert_eq!(o["ok"], true, "{id}");
+        let tip = orch.git_in(&bare, &["rev-parse", &branch(id)]);
+        assert_eq!(o["tip"], tip.trim(), "{id}");
+    }
+    orch.git_in(&bare, &["fsck", "--no-progress"]);
 }
