@@ -646,16 +646,30 @@ impl Worker<'_> {
         match attempts::publish(loc, remote, branch, &outcome, self.lease.blob, &done)? {
             Written::Done(_) => {}
             Written::Lost(why) => {
-                let by = self.taken_by();
-                let mut help = String::from("nothing to do here: the newer attempt carries on");
-                if pushed_branch && by.starts_with("attempt") && by.contains(&n.to_string()) {
-                    help = "the task branch moved on the remote meanwhile (did the agent push it?); merge it and run git parallel work again".into();
+                let held = attempts::read_lease(loc, remote, id).ok().flatten();
+                if pushed_branch && held.as_ref().is_some_and(|l| l.blob == self.lease.blob) {
+                    // The lease held: the task branch moved on the remote meanwhile (the agent
+                    // pushed it itself?). Publish the attempt as failed, without the branch.
+                    let mut failed = outcome;
+                    failed.ok = false;
+                    failed.tip = None;
+                    failed.failure = Some(OutcomeFailure {
+                        kind: Kind::Refused,
+                        message: format!(
+                            "its branch moved on {remote} while the agent ran; this attempt's commits were not pushed"
+                        ),
+                    });
+                    return self.publish(None, failed, worktree);
                 }
-                return Err(Error::Refused(miette::miette!(
-                    help = help,
-                    "{id}: attempt {n} published nothing: the remote refused ({why}); the lease is held by {by}"
-                ))
-                .with_code(Code::LeaseLost));
+                let by = held.map_or_else(
+                    || "nobody (the lease was deleted: the task landed or was dropped)".into(),
+                    |l| format!("attempt {} ({})", l.value.attempt, l.value.holder),
+                );
+                return Err(crate::refused!(
+                    code = Code::LeaseLost,
+                    help = "nothing to do here: the newer attempt carries on (git parallel status shows where)",
+                    "{id}: attempt {n} published nothing: its lease is held by {by} ({why})"
+                ));
             }
             Written::Failed(why) => {
                 return Err(crate::fatal!(

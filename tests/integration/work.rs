@@ -22,6 +22,7 @@ n=$GIT_PARALLEL_ATTEMPT
 echo "agent for $id, attempt $n"
 case "$id" in
   FAIL*) echo "this does not work"; exit 3 ;;
+  PUSH*) mkdir -p "out/$id"; echo one > "out/$id/a.txt"; git add -A; git commit -q -m one; git push -q; echo two > "out/$id/b.txt"; git add -A; git commit -q -m two ;;
   SLOW*) echo $$ > agent.pid; sleep 30; mkdir -p "out/$id"; echo late > "out/$id/late.txt"; git add -A; git commit -q -m late ;;
   *) mkdir -p "out/$id"; echo "attempt $n" > "out/$id/done.txt"; env | grep '^GIT_PARALLEL_' | grep -v NOW | sort > "out/$id/env.txt"; git add -A; git commit -q -m "work on $id (attempt $n)" ;;
 esac
@@ -461,4 +462,28 @@ fn two_workers_in_one_clone_at_once_both_publish() {
         assert_eq!(o["tip"], tip.trim(), "{id}");
     }
     orch.git_in(&bare, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn an_agent_that_pushes_its_branch_itself_gets_a_failed_outcome_and_its_lease_is_released() {
+    let (orch, bare) = orchestrator(&["PUSH-01"]);
+    let w = worker(&bare);
+    // Its own push writes the bare repository, outside what the sandbox lets it write.
+    w.git(&["config", "parallel.sandbox", "off"]);
+    let out = work(&w, &orch.home(), &["PUSH-01", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let pushed = orch.git_in(&bare, &["rev-parse", &branch("PUSH-01")]);
+    assert_eq!(
+        pushed.trim(),
+        w.rev(&format!("{}~1", branch("PUSH-01"))),
+        "the agent's own push stays; the worker's second commit was not pushed"
+    );
+    let o = blob(&orch, &bare, "refs/parallel/outcome/PUSH-01/1").expect("an outcome");
+    assert_eq!(o["ok"], false);
+    assert_eq!(o["failure"]["kind"], "refused");
+    assert_eq!(o["tip"], serde_json::Value::Null);
+    assert_eq!(
+        blob(&orch, &bare, "refs/parallel/lease/PUSH-01").unwrap()["holder"],
+        "done"
+    );
 }

@@ -122,7 +122,8 @@ pub struct Outcome {
     pub signal: Option<i32>,
     /// Why it failed (`null` when ok).
     pub failure: Option<OutcomeFailure>,
-    /// The task branch's tip on the remote once published (`null`: the branch is gone).
+    /// The task branch's tip on the remote once published (`null`: the branch is gone, or the
+    /// attempt's commits could not be pushed because the branch moved on the remote meanwhile).
     pub tip: Option<String>,
     /// The agent's commits on the task branch.
     pub commits: u32,
