@@ -419,6 +419,14 @@ fn status_shows_where_each_task_with_a_lease_runs_and_how_old_its_lease_is() {
     assert_eq!(l["expired"], false);
     assert_eq!(task("OK-07")["lease"]["expired"], true);
 
+    // Cheap: one ls-remote, and no fetch where the blobs are here already.
+    let trace_file = orch.home().join("trace.txt");
+    let traced = orch.run_env(&["status"], &[("GIT_TRACE", trace_file.to_str().unwrap())]);
+    assert!(traced.status.success(), "{}", stderr(&traced));
+    let trace = std::fs::read_to_string(&trace_file).unwrap_or_default();
+    assert_eq!(trace.matches("git ls-remote").count(), 1, "{trace}");
+    assert_eq!(trace.matches("git fetch").count(), 0, "{trace}");
+
     // Any other clone sees the same, and status --remote too.
     let w = worker(&bare);
     let text = w.ok(&["status", "--remote", "origin"]);
