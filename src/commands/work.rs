@@ -440,7 +440,8 @@ impl Worker<'_> {
             .ok()
             .and_then(|v| crate::time::parse_duration(&v))
             .unwrap_or(Duration::from_secs(GRACE_SECONDS));
-        let spec = Spec {
+        let failure_text = last.as_ref().map(|f| f.message.clone());
+        let mut spec = Spec {
             task: AgentEnv {
                 id: id.clone(),
                 name: j.task.name.clone(),
@@ -466,6 +467,21 @@ impl Worker<'_> {
                 .unwrap_or_default(),
             watchdog: Watchdog::start(grace).map(Arc::new),
         };
+        // A preset (claude, codex, …) as run makes it; no session to resume on another machine.
+        if let Some(preset) = crate::workflow::presets::find(command) {
+            let prompt = repo
+                .settings
+                .get("parallel.prompt")
+                .filter(|p| !p.trim().is_empty());
+            crate::workflow::attempt::preset::apply(
+                preset,
+                &mut spec,
+                prompt,
+                &repo.common_dir,
+                None,
+                failure_text,
+            )?;
+        }
         report::text_note(
             &self.ctx.out,
             format_args!(

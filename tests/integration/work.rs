@@ -495,3 +495,42 @@ fn an_agent_that_pushes_its_branch_itself_gets_a_failed_outcome_and_its_lease_is
         "done"
     );
 }
+
+#[test]
+fn a_preset_agent_gets_its_command_line_as_under_run() {
+    let (orch, bare) = orchestrator(&["OK-10"]);
+    let w = worker(&bare);
+    let bin = orch.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(
+        &claude,
+        "#!/bin/sh\nid=$GIT_PARALLEL_TASK_ID\nmkdir -p \"out/$id\"\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"out/$id/args.txt\"\ngit add -A && git commit -q -m \"work on $id\"\nprintf '{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"session_id\":\"s1\",\"total_cost_usd\":0.5}\\n'\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&claude).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&claude, perm).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = w
+        .cmd()
+        .env("PATH", path)
+        .args(["work", "OK-10", "--agent", "claude"])
+        .output()
+        .unwrap();
+    assert_ok(&out, &["work", "--agent", "claude"]);
+    let tip = orch.git_in(&bare, &["rev-parse", &branch("OK-10")]);
+    let args = orch.git_in(
+        &bare,
+        &["show", &format!("{}:out/OK-10/args.txt", tip.trim())],
+    );
+    assert!(args.starts_with("--output-format\njson\n"), "{args}");
+    assert!(args.contains("\n-p\n"), "{args}");
+    assert!(args.contains("OK-10"), "the prompt names the task: {args}");
+    let o = blob(&orch, &bare, "refs/parallel/outcome/OK-10/1").unwrap();
+    assert_eq!(o["ok"], true);
+}
