@@ -1,6 +1,7 @@
 //! The cap on kept ignored files (`parallel.keepIgnoredMax`, default 1 GiB): when what is kept
 //! under `<git dir>/parallel/ignored/` (plus what an operation is about to keep) is over it, the
-//! regenerable paths in it ([`super::regenerable`]) are deleted, oldest directory first, until it
+//! regenerable paths in it ([`super::regenerable`]) are deleted, oldest directory first (the
+//! largest first within one), until it
 //! is within the cap — by `Keep::IgnoredDrop` steps at the end of finish's or gc's plan, named in
 //! its output. Nothing that could be someone's work is deleted: when the cap cannot be met that
 //! way, a note says so and names the largest paths left.
@@ -64,11 +65,20 @@ pub fn plan(repo: &Repo, adding: u64, going: &[Utf8PathBuf]) -> Result<Option<Ca
     let mut after = before;
     let mut dropped = Vec::new();
     'dirs: for d in &dirs {
-        for path in rules.find(d.as_std_path(), "") {
+        // In one directory, the largest first: as few deletions as the cap needs.
+        let mut found: Vec<(String, u64)> = rules
+            .find(d.as_std_path(), "")
+            .into_iter()
+            .map(|p| {
+                let n = size_of(d.join(&p).as_std_path());
+                (p, n)
+            })
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1));
+        for (path, bytes) in found {
             if after <= max {
                 break 'dirs;
             }
-            let bytes = size_of(d.join(&path).as_std_path());
             after = after.saturating_sub(bytes);
             dropped.push(Dropped {
                 dir: d.clone(),
