@@ -103,7 +103,7 @@ pub const KEYS: &[&str] = &[
 
 /// The `parallel.*` settings of one command run: every key's value read once from the
 /// repository's configuration (the last value wins; `git -c` included), parsed on demand by the
-/// typed accessors below. Multi-valued keys (`parallel.copy`, `parallel.sandboxWritable`) keep
+/// typed accessors below. Multi-valued keys (`parallel.copy`, `parallel.sandboxWritable`, `parallel.regenerable`) keep
 /// every value.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
@@ -386,6 +386,7 @@ mod tests {
             "parallel.copy",
             "parallel.setupKey",
             "parallel.sandboxWritable",
+            "parallel.regenerable",
         ];
         for k in super::KEYS.iter().chain(&multi) {
             assert!(documented.contains(k), "{k} is read but not documented");

@@ -74,7 +74,7 @@ pub fn plan(repo: &Repo, adding: u64, going: &[Utf8PathBuf]) -> Result<Option<Ca
                 (p, n)
             })
             .collect();
-        found.sort_by(|a, b| b.1.cmp(&a.1));
+        found.sort_by_key(|f| std::cmp::Reverse(f.1));
         for (path, bytes) in found {
             if after <= max {
                 break 'dirs;
@@ -104,7 +104,7 @@ pub fn plan(repo: &Repo, adding: u64, going: &[Utf8PathBuf]) -> Result<Option<Ca
                 });
             }
         }
-        left_over.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        left_over.sort_by_key(|d| std::cmp::Reverse(d.bytes));
         left_over.truncate(3);
     }
     Ok(Some(Capped {
