@@ -64,10 +64,10 @@ fn a_landed_tasks_build_output_is_not_kept_while_its_env_is() {
     let out = r.ok(&["finish", "T1"]);
     assert!(!w.exists());
     assert!(
-        out.contains("Deleted 3 regenerable paths of")
+        out.contains("Did not keep 3 regenerable paths of")
             && out.contains("target")
             && out.contains("node_modules")
-            && out.contains("build output, not kept"),
+            && out.contains("build output, deleted with the worktree"),
         "{out}"
     );
     let dirs = kept_dirs(&r);
@@ -155,8 +155,8 @@ fn the_cap_deletes_the_oldest_regenerable_files_first_and_never_an_env() {
         "{status:#}"
     );
 
-    // gc with cap 0: the dry run says what would go and changes nothing.
-    r.git(&["config", "parallel.keepIgnoredMax", "0"]);
+    // gc with a cap of 1 byte: the dry run says what would go and changes nothing.
+    r.git(&["config", "parallel.keepIgnoredMax", "1"]);
     let dry = r.ok(&["gc", "--dry-run"]);
     assert!(
         dry.contains("delete regenerable kept ignored files in") && dry.contains("target"),
@@ -165,16 +165,19 @@ fn the_cap_deletes_the_oldest_regenerable_files_first_and_never_an_env() {
     assert!(dirs[1].join("target/debug/blob").is_file(), "dry run");
     assert!(dirs[0].join("node_modules").exists(), "dry run");
 
-    // gc: every regenerable kept path goes, every .env and note stays, and it says so.
+    // gc: every regenerable kept path goes, every .env and note stays, and it says why the cap
+    // is still not met.
     let out = r.ok(&["gc"]);
     assert!(
         out.contains(
-            "of regenerable kept ignored files to stay within parallel.keepIgnoredMax (0 B)"
+            "of regenerable kept ignored files to stay within parallel.keepIgnoredMax (1 B)"
         ),
         "{out}"
     );
     assert!(
-        out.contains("more than parallel.keepIgnoredMax (0 B)") && out.contains(".env"),
+        out.contains("more than parallel.keepIgnoredMax (1 B)")
+            && out.contains("could be someone's work")
+            && out.contains(".env"),
         "the cap cannot be met without deleting someone's work: {out}"
     );
     for (i, d) in dirs.iter().enumerate() {
@@ -182,11 +185,19 @@ fn the_cap_deletes_the_oldest_regenerable_files_first_and_never_an_env() {
         assert_eq!(read(d.join(".env")), format!("SECRET_TOKEN=abc{}\n", i + 1));
         assert_eq!(read(d.join("notes.local")), format!("my notes {}\n", i + 1));
     }
-    // Nothing regenerable is left: gc has nothing to delete, and says why the cap is not met.
+    // Nothing regenerable is left: gc has nothing to delete. With a cap of 0 (keep no build
+    // output) what is left is not news: no note.
+    r.git(&["config", "parallel.keepIgnoredMax", "0"]);
     let v = json(&r.ok(&["--json", "gc"]));
     assert!(
         v["capped"]["dropped"].as_array().unwrap().is_empty(),
         "{v:#}"
     );
     assert!(v["capped"]["after"].as_u64().unwrap() > 0, "{v:#}");
+    let out = r.run(&["gc"]);
+    assert!(
+        !crate::support::all_output(&out).contains("keepIgnoredMax"),
+        "{}",
+        crate::support::all_output(&out)
+    );
 }

@@ -636,7 +636,7 @@ fn a_tagged_target_stays_warm_in_the_pool_and_is_not_kept_when_trimmed() {
     let out = r.ok(&["finish"]);
     assert!(out.contains("Trimmed the pool"), "{out}");
     assert!(
-        out.contains("Deleted 1 regenerable path of") && out.contains("(target; "),
+        out.contains("Did not keep 1 regenerable path of") && out.contains("(target; "),
         "{out}"
     );
     let kept: Vec<PathBuf> = std::fs::read_dir(r.path(".git/parallel/ignored"))

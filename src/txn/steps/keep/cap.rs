@@ -4,7 +4,8 @@
 //! largest first within one), until it
 //! is within the cap — by `Keep::IgnoredDrop` steps at the end of finish's or gc's plan, named in
 //! its output. Nothing that could be someone's work is deleted: when the cap cannot be met that
-//! way, a note says so and names the largest paths left.
+//! way, a note says so and names the largest paths left (not with a cap of 0, which only means
+//! that no regenerable output is kept).
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
@@ -149,7 +150,8 @@ impl Capped {
                 names.join(", ")
             ));
         }
-        if self.after > self.max {
+        // With a cap of 0 (no regenerable output kept) what is left is never news.
+        if self.after > self.max && self.max > 0 {
             let names: Vec<String> = self
                 .left_over
                 .iter()

@@ -459,11 +459,11 @@ pub struct Kept {
     pub files: Vec<String>,
     /// Their size in bytes (less the regenerable paths inside them).
     pub bytes: u64,
-    /// Regenerable build output not kept (a landed task's; `[]` otherwise), deleted with the
+    /// Regenerable build output not kept (a landed task's; absent otherwise), deleted with the
     /// worktree: paths relative to it, no trailing `/`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub regenerable: Vec<String>,
-    /// Their size in bytes.
+    /// Their size in bytes (absent with `regenerable`).
     #[serde(skip_serializing_if = "is_zero")]
     pub regenerable_bytes: u64,
 }
@@ -626,7 +626,7 @@ pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<Stri
         if !k.regenerable.is_empty() {
             let n = k.regenerable.len();
             out.push(format!(
-                "Deleted {n} regenerable path{} of {} with it ({}; {}): build output, not kept (parallel.regenerable)",
+                "Did not keep {n} regenerable path{} of {} ({}; {}): build output, deleted with the worktree (parallel.regenerable)",
                 if n == 1 { "" } else { "s" },
                 show(&k.worktree),
                 names(&k.regenerable),
