@@ -10,6 +10,7 @@ mod faults;
 mod finish;
 mod in_progress_elsewhere;
 mod json;
+mod kept_space;
 mod kills;
 mod lifecycle;
 mod odd_repos;

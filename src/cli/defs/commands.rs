@@ -349,7 +349,9 @@ pub static GC: Command = Command {
           older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
           age is kept. Also trims the pool of parked worktrees to parallel.poolSize, oldest first \
-          (all of them with parallel.reuseWorktrees off)."),
+          (all of them with parallel.reuseWorktrees off), and deletes regenerable build output \
+          (parallel.regenerable) in the kept ignored files, oldest first, until they fit in \
+          parallel.keepIgnoredMax; never what could be someone's work (.env, notes)."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
