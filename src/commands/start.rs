@@ -444,7 +444,15 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
     let ids: Vec<&str> = launches.iter().map(|l| l.id.as_str()).collect();
     let message = format!("chore({}): start {}", env.product, ids.join(", "));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
-    let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
+    let (mut steps, base) = if env.defers_commit() && !no_commit {
+        let text = env
+            .tf
+            .apply_edits(&edits)
+            .map_err(crate::error::Error::Refused)?;
+        (vec![env.deferred_task_file_step(text)?], env.target_tip)
+    } else {
+        env.task_file_steps(&edits, &message, no_commit)?
+    };
     steps.push(Step::Refs(Refs {
         updates: launches
             .iter()

@@ -14,6 +14,7 @@ pub mod names;
 mod robustness;
 pub mod schedule;
 mod source;
+mod starts;
 mod spans;
 mod validate;
 mod value;

@@ -76,6 +76,10 @@ impl Ops {
             {
                 child.repo.settings.set("parallel.foldStatus", "true");
             }
+            // Without a remote, a start's records stay in the main worktree's task file, for
+            // the next landing's merge commit to carry (no commit of their own on the target).
+            child.fold_start = std::ptr::eq(command, &defs::START)
+                && remote::publisher(&child)?.is_none();
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
