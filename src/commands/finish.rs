@@ -492,13 +492,13 @@ fn build_plan(
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
-    if let Some(committed) = env.pending_starts()? {
+    if let Some(pending) = env.pending_starts()? {
         // The start records pending in the main worktree are in `final_tip`: the file is put
         // back to the committed text, then moved to the new tip like every merged file.
         steps.push(Step::WriteFile(WriteFile {
             path: env.task_path.clone(),
             old: env.tf.source.clone(),
-            new: committed,
+            new: pending.committed,
         }));
     }
     steps.push(Step::Refs(Refs {

@@ -31,6 +31,14 @@ pub struct Session<'a> {
     pub main: Utf8PathBuf,
 }
 
+/// Start records pending in the main worktree's task file ([`Session::pending_starts`]).
+pub struct PendingStarts {
+    /// The task file as committed on the target.
+    pub committed: String,
+    /// The tasks started there, in file order.
+    pub ids: Vec<String>,
+}
+
 impl<'a> Session<'a> {
     /// For commands that change the repository: refuses while an interrupted operation is pending.
     pub fn load(ctx: &'a Context) -> Result<Session<'a>> {
@@ -251,8 +259,8 @@ impl<'a> Session<'a> {
             message,
         )?;
         let mut steps = Vec::new();
-        if let Some(committed) = pending {
-            steps.push(self.write_task_file(committed));
+        if let Some(p) = pending {
+            steps.push(self.write_task_file(p.committed));
         }
         steps.push(Step::Refs(Refs {
             updates: vec![RefUpdate {
@@ -307,7 +315,7 @@ impl<'a> Session<'a> {
     /// committed one: that committed text. The next commit of the task file (a landing's
     /// merge commit, or any command's record) carries those records. `None` when the file is
     /// as committed, or differs in any other way (then the commands refuse as before).
-    pub fn pending_starts(&self) -> Result<Option<String>> {
+    pub fn pending_starts(&self) -> Result<Option<PendingStarts>> {
         let Some(rel) = self.task_rel.as_deref().filter(|_| self.target_checked_out) else {
             return Ok(None);
         };
@@ -323,13 +331,13 @@ impl<'a> Session<'a> {
         let Ok(committed) = TaskFile::parse(&self.tf.path, text) else {
             return Ok(None);
         };
-        if self
+        let Some(ids) = self
             .tf
             .started_over(&committed)
-            .is_none_or(|ids| ids.is_empty())
-        {
+            .filter(|ids| !ids.is_empty())
+        else {
             return Ok(None);
-        }
+        };
         // Staged (`git add`): not ours as left; the commands refuse as for any change.
         let mut cmd = self.ctx.repo.git_main();
         cmd.args(["diff", "--cached", "--name-only", "-z"])
@@ -338,7 +346,10 @@ impl<'a> Session<'a> {
         if !crate::git::cli::stdout(cmd)?.is_empty() {
             return Ok(None);
         }
-        Ok(Some(committed.source))
+        Ok(Some(PendingStarts {
+            committed: committed.source,
+            ids,
+        }))
     }
 
     /// Refuses when the task file has uncommitted changes in the main worktree.

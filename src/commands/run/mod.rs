@@ -84,6 +84,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         .sink
         .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
+    // The tasks this run started and neither landed nor failed (a budget, a stop): their
+    // start records, still uncommitted in the main worktree, committed in one commit. Not
+    // after a signal (the engine starts nothing then): the next run, or any command that
+    // commits the task file, carries them.
+    let committed = match crate::txn::interrupt::received() {
+        None => sched.ops.commit_starts(ctx).map(|_| ()),
+        Some(_) => Ok(()),
+    };
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.failed = std::mem::take(&mut sched.summary.failed);
     summary.attempts = sched.summary.attempts;
@@ -93,6 +101,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     summary.budget_reached = sched.stopped_by.clone();
     summary.results = std::mem::take(&mut sched.summary.results);
     result?;
+    committed?;
     if !summary.interrupted {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
     }

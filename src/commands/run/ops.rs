@@ -103,6 +103,14 @@ impl Ops {
             .map(|r| r.started())
     }
 
+    /// The start records this run (or a killed one) left uncommitted in the main worktree's
+    /// task file, committed on the target in one commit: the tasks committed.
+    pub fn commit_starts(&self, ctx: &Context) -> Result<Vec<String>> {
+        let none = MetricsByTask::new();
+        self.call(ctx, &defs::START, Vec::new(), (&[], &none), start::commit_pending)
+            .map(|r| r.committed)
+    }
+
     /// `finish --partial [--test CMD] IDS`: what landed and what did not.
     pub fn finish(
         &self,
