@@ -14,8 +14,8 @@ pub mod names;
 mod robustness;
 pub mod schedule;
 mod source;
-mod starts;
 mod spans;
+mod starts;
 mod validate;
 mod value;
 

@@ -24,14 +24,25 @@ impl TaskFile {
                 continue;
             }
             edits.push(Edit::status(t.id.as_str(), Status::InProgress));
-            edits.push(Edit::task(t.id.as_str(), "started_at", t.started_at.as_deref()?));
-            edits.push(Edit::task(t.id.as_str(), "assigned_to", t.assigned_to.as_deref()?));
+            edits.push(Edit::task(
+                t.id.as_str(),
+                "started_at",
+                t.started_at.as_deref()?,
+            ));
+            edits.push(Edit::task(
+                t.id.as_str(),
+                "assigned_to",
+                t.assigned_to.as_deref()?,
+            ));
             ids.push(t.id.clone());
         }
         if ids.is_empty() {
             return None;
         }
-        edits.push(Edit::metadata("updated_at", updated_at(&self.source)?.as_str()));
+        edits.push(Edit::metadata(
+            "updated_at",
+            updated_at(&self.source)?.as_str(),
+        ));
         let replayed = committed.apply_edits(&edits).ok()?;
         (replayed == self.source).then_some(ids)
     }
@@ -85,7 +96,10 @@ mod tests {
         let one = start(&committed, "A", "2026-01-01T00:00:00Z");
         let hand = parse(&one.source.replace("# kept", "# changed"));
         assert_eq!(hand.started_over(&committed), None);
-        let done = parse(&one.source.replace("status: in_progress", "status: completed"));
+        let done = parse(
+            &one.source
+                .replace("status: in_progress", "status: completed"),
+        );
         assert_eq!(done.started_over(&committed), None);
         assert_eq!(committed.started_over(&one), None);
     }

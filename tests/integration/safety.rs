@@ -481,7 +481,10 @@ fn after_start_no_commit_finish_carries_the_start_records_in_its_commit() {
     // The committed file has the start's record too, and nothing is left uncommitted.
     let committed = r.git(&["show", &format!("main:{}", r.tasks)]);
     assert_eq!(committed, r.task_file());
-    assert!(field(&committed, "T1", "started_at").is_some(), "{committed}");
+    assert!(
+        field(&committed, "T1", "started_at").is_some(),
+        "{committed}"
+    );
     assert!(r.git(&["status", "--porcelain"]).is_empty());
     assert!(r.path("src/t1/f").exists());
     let log = r.git(&["log", "--format=%s", &format!("{before}..main")]);
@@ -495,7 +498,10 @@ fn after_start_no_commit_abort_and_fail_have_a_way_on() {
     r.ok(&["start", "--no-commit"]);
     r.ok(&["abort", "--force", "T1"]);
     let committed = r.git(&["show", &format!("main:{}", r.tasks)]);
-    assert_eq!(field(&committed, "T1", "status").as_deref(), Some("pending"));
+    assert_eq!(
+        field(&committed, "T1", "status").as_deref(),
+        Some("pending")
+    );
     assert_eq!(
         field(&committed, "T2", "status").as_deref(),
         Some("in_progress")
