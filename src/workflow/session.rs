@@ -2,6 +2,10 @@
 //! main worktree (opened once by [`Session::load`], which also takes the repository lock for a
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
+//! Start records left uncommitted in the main worktree (by `run` without a remote, or `start
+//! --no-commit`) are recognised here ([`Session::pending_starts`]) and carried by the next
+//! commit of the task file: the file is put back to its committed text, then the main worktree
+//! moved to the new commit, both journaled steps with exact inverses.
 
 use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
