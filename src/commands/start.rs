@@ -1,5 +1,7 @@
 //! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
-//! in_progress and committed on the target first — all as one transaction.
+//! in_progress and committed on the target first — all as one transaction. Called by `run`
+//! without a remote, the task file's records are written uncommitted instead, for the next
+//! landing's merge commit to carry (pending.rs commits what is left; see run's module doc).
 
 use crate::txn::steps::Refs;
 use crate::txn::Meta;
@@ -90,58 +92,6 @@ pub fn run(ctx: &Context) -> Result<()> {
 pub fn apply(ctx: &Context) -> Result<StartReport> {
     drive_report(ctx, prepare(ctx)?)
 }
-
-/// The start records `run` left uncommitted in the main worktree's task file (see
-/// [`Session::pending_starts`]) committed on the target, as the `chore(…): start …` commit a
-/// start by hand makes: what `run` does at its end for the tasks it started that no landing
-/// or failure has committed since. Nothing to do when none are pending.
-pub fn commit_pending(ctx: &Context) -> Result<PendingCommitted> {
-    let env = Session::load(ctx)?;
-    let Some(pending) = env.pending_starts()? else {
-        return drive_report(
-            ctx,
-            Prepared::nothing(PendingCommitted {
-                committed: Vec::new(),
-            }),
-        );
-    };
-    let message = format!("chore({}): start {}", env.product, pending.ids.join(", "));
-    let (steps, _) = env.task_file_text_steps(env.tf.source.clone(), &message, false)?;
-    let plan = Plan {
-        command: "start".into(),
-        summary: format!("commit the start of {}", pending.ids.join(", ")),
-        steps,
-        commit_point: None,
-        meta: Meta::tasks(pending.ids.iter().map(String::as_str)),
-    };
-    drive_report(
-        ctx,
-        Prepared::new(
-            plan,
-            PendingCommitted {
-                committed: pending.ids,
-            },
-        ),
-    )
-}
-
-/// The tasks whose pending start records were committed ([`commit_pending`]).
-#[derive(Serialize, schemars::JsonSchema)]
-pub struct PendingCommitted {
-    /// The tasks whose start is now committed on the target (empty: none was pending).
-    pub committed: Vec<String>,
-}
-
-impl fmt::Display for PendingCommitted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.committed.is_empty() {
-            return Ok(());
-        }
-        writeln!(f, "Committed the start of {}.", self.committed.join(", "))
-    }
-}
-
-impl Report for PendingCommitted {}
 
 /// A task `start` started: its id, branch (a full ref name) and worktree.
 pub struct StartedOne {
@@ -602,6 +552,9 @@ impl fmt::Display for StartReport {
 }
 
 impl Report for StartReport {}
+
+mod pending;
+pub use pending::commit_pending;
 
 #[cfg(test)]
 mod tests {
