@@ -2,6 +2,7 @@
 //! main worktree (opened once by [`Session::load`], which also takes the repository lock for a
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
+//!
 //! Start records left uncommitted in the main worktree (by `run` without a remote, or `start
 //! --no-commit`) are recognised here ([`Session::pending_starts`]) and carried by the next
 //! commit of the task file: the file is put back to its committed text, then the main worktree
@@ -332,7 +333,7 @@ impl<'a> Session<'a> {
         let Ok(text) = String::from_utf8(bytes) else {
             return Ok(None);
         };
-        let Ok(committed) = TaskFile::parse(&self.tf.path, text) else {
+        let Ok(committed) = TaskFile::parse(&self.tf.path, text.clone()) else {
             return Ok(None);
         };
         let Some(ids) = self
@@ -351,7 +352,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         }
         Ok(Some(PendingStarts {
-            committed: committed.source,
+            committed: text,
             ids,
         }))
     }
