@@ -79,6 +79,8 @@ pub const KEYS: &[&str] = &[
     "parallel.keepIgnored",
     "parallel.keepIgnoredMax",
     "parallel.launch",
+    "parallel.leaseInterval",
+    "parallel.leaseTimeout",
     "parallel.maxCost",
     "parallel.maxRetries",
     "parallel.maxTasks",

@@ -33,3 +33,4 @@ mod status;
 mod support;
 mod taskfile;
 mod templates;
+mod work;

@@ -116,6 +116,7 @@ pub enum CommandId {
     Retry,
     Approve,
     Join,
+    Work,
     Recover,
     Undo,
     Gc,
@@ -217,6 +218,8 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.reuseWorktrees", "true: finish parks each clean task worktree in the pool (<worktree root>/.parallel-pool/, detached at its branch's last commit, its ignored files kept) instead of removing it, and start takes a parked worktree for a new task, writing only the files that differ, then copies the include files and runs parallel.postStart as for a new one. Default false: a reused worktree carries over the ignored files of its last task (build caches, but also stale build output and copies of secrets made by .worktreeinclude/parallel.copy) and keeps their disk space; caches keyed by absolute path (e.g. cargo's target/) may rebuild once after the move"),
     ("parallel.poolSize", concat!("at most this many parked worktrees (default ", crate::default_pool_size!(), "; 0 parks none): finish trims the oldest to make room, gc trims the pool to it (to 0 with parallel.reuseWorktrees off); a trimmed worktree's ignored files go as a removed one's (parallel.keepIgnored)")),
     ("parallel.sandboxWritable", "multi-valued: more paths a sandboxed command may write (see SANDBOX), e.g. ~/.cargo/registry or ~/.npm; ~/ is $HOME, a relative path is relative to the main worktree; none by default"),
+    ("parallel.leaseInterval", "how often git parallel work renews its task's lease refs/parallel/lease/ID on the remote (default 10s; a bare number is seconds)"),
+    ("parallel.leaseTimeout", "a lease not renewed for this long counts as a lost worker: run --executor dispatches the attempt again, status says expired (default 60s; a bare number is seconds)"),
     ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
     ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),
 ];
