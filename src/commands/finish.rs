@@ -239,9 +239,17 @@ fn prepare(
         .iter()
         .map(|c| c.id.as_str())
         .collect();
-    let final_tip = status_commit(env, &ids, &merged, &candidates)?;
-    // Start records run left in the main worktree's task file are carried by this landing.
-    let main_changes = match (&env.task_rel, env.pending_starts()?) {
+    // Under run without a remote, tasks that produce nothing completed without any merge:
+    // their completion is written to the main worktree's task file uncommitted, for the next
+    // commit of the task file to carry (see src/commands/run/mod.rs, "History").
+    let (final_tip, deferred) = if env.defers_commit() && merged.last.is_none() {
+        let text = completion_text(env, &ids, &merged, &candidates)?;
+        (env.target_tip, Some(text))
+    } else {
+        (status_commit(env, &ids, &merged, &candidates)?, None)
+    };
+    // Records run left in the main worktree's task file are carried by this landing.
+    let main_changes = match (&env.task_rel, env.pending_records()?) {
         (Some(rel), Some(_)) => main_changes
             .into_iter()
             .filter(|(_, paths)| paths.iter().all(|p| p != rel))
@@ -249,8 +257,16 @@ fn prepare(
         _ => main_changes,
     };
     check_main_changes(env, &main_changes, final_tip)?;
-    let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
-    if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
+    let gated = deferred.is_none();
+    let prepared = gate::planned(
+        env,
+        (&candidates, &merged),
+        final_tip,
+        deferred,
+        skipped.clone(),
+        gated,
+    )?;
+    if gated && merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
     Ok(Ok(prepared))
@@ -470,12 +486,14 @@ fn done<'c>(candidates: &'c [Candidate], merged: &Merged) -> Vec<&'c Candidate> 
 
 /// The plan: the test gate (when `gate`), the target moved to the merged result with the
 /// status commit `final_tip` (the commit point, with the main worktree synced), then the
-/// worktrees and branches removed.
+/// worktrees and branches removed. With `deferred` (the task file's new text; nothing merged,
+/// under run without a remote) the target stays where it is and the main worktree's task file
+/// is rewritten uncommitted instead.
 fn build_plan(
     env: &Session,
-    candidates: &[Candidate],
-    merged: &Merged,
+    (candidates, merged): (&[Candidate], &Merged),
     final_tip: ObjectId,
+    deferred: Option<String>,
     gate: bool,
 ) -> Result<Plan> {
     let done = done(candidates, merged);
@@ -492,24 +510,36 @@ fn build_plan(
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
-    if let Some(pending) = env.pending_starts()? {
-        // The start records pending in the main worktree are in `final_tip`: the file is put
-        // back to the committed text, then moved to the new tip like every merged file.
-        steps.push(Step::WriteFile(WriteFile {
-            path: env.task_path.clone(),
-            old: env.tf.source.clone(),
-            new: pending.committed,
-        }));
+    match deferred {
+        Some(text) => {
+            // The target unmoved (checked in the same update as the branches and backups).
+            steps.push(env.deferred_task_file_step(text)?);
+            steps.push(Step::Refs(Refs {
+                updates,
+                message: message.clone(),
+            }));
+        }
+        None => {
+            if let Some(pending) = env.pending_records()? {
+                // The records pending in the main worktree are in `final_tip`: the file is put
+                // back to the committed text, then moved to the new tip like every merged file.
+                steps.push(Step::WriteFile(WriteFile {
+                    path: env.task_path.clone(),
+                    old: env.tf.source.clone(),
+                    new: pending.committed,
+                }));
+            }
+            steps.push(Step::Refs(Refs {
+                updates,
+                message: message.clone(),
+            }));
+            steps.push(Step::SyncMain(SyncMain {
+                from: env.target_tip,
+                to: final_tip,
+                branch: Some(env.target.clone()),
+            }));
+        }
     }
-    steps.push(Step::Refs(Refs {
-        updates,
-        message: message.clone(),
-    }));
-    steps.push(Step::SyncMain(SyncMain {
-        from: env.target_tip,
-        to: final_tip,
-        branch: Some(env.target.clone()),
-    }));
     let commit_point = Some(steps.len() - 1);
     if !keep {
         let mut cleanup = cleanup_steps(env, &done, message)?;
@@ -543,16 +573,39 @@ fn status_commit(
         return Ok(merged.tip);
     };
     let repo = &env.ctx.repo;
+    let new_text = completion_text(env, ids, merged, candidates)?;
+    match &merged.last {
+        // The last merge commit again, its tree with the status change: one commit per task.
+        Some((parents, last_message)) if fold_status(env) => {
+            let tree = repo.tree_with_file(merged.tip, rel, new_text.as_bytes())?;
+            Ok(repo.commit_tree(tree, parents, last_message)?)
+        }
+        _ => {
+            let message = format!("chore({}): complete {}", env.product, ids.join(", "));
+            Ok(repo.commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?)
+        }
+    }
+}
+
+/// The task file with the tasks `ids` (of `candidates`) marked completed, each with its
+/// `result`: the merged result's file (the main worktree's when outside the repository).
+fn completion_text(
+    env: &Session,
+    ids: &[&str],
+    merged: &Merged,
+    candidates: &[Candidate],
+) -> Result<String> {
+    let repo = &env.ctx.repo;
     let now = crate::time::now_iso();
-    // With start records pending in the main worktree (run without a remote), on top of them:
-    // the merged branches leave the task file as committed (finish refuses a branch that
-    // changes it), so the main worktree's copy is that file plus the records.
-    let text = match env.pending_starts()? {
-        Some(_) => env.tf.source.clone(),
-        None => repo
+    // With records pending in the main worktree (run without a remote), on top of them: the
+    // merged branches leave the task file as committed (finish refuses a branch that changes
+    // it), so the main worktree's copy is that file plus the records.
+    let text = match (&env.task_rel, env.pending_records()?) {
+        (Some(rel), None) => repo
             .file_at(merged.tip, rel)?
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_else(|| env.tf.source.clone()),
+        _ => env.tf.source.clone(),
     };
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
@@ -579,18 +632,7 @@ fn status_commit(
         ));
     }
     edits.push(Edit::metadata("updated_at", now.as_str()));
-    let new_text = tf.apply_edits(&edits).map_err(Error::Refused)?;
-    match &merged.last {
-        // The last merge commit again, its tree with the status change: one commit per task.
-        Some((parents, last_message)) if fold_status(env) => {
-            let tree = repo.tree_with_file(merged.tip, rel, new_text.as_bytes())?;
-            Ok(repo.commit_tree(tree, parents, last_message)?)
-        }
-        _ => {
-            let message = format!("chore({}): complete {}", env.product, ids.join(", "));
-            Ok(repo.commit_file_change(merged.tip, rel, new_text.as_bytes(), &message)?)
-        }
-    }
+    tf.apply_edits(&edits).map_err(Error::Refused)
 }
 
 /// The one atomic ref update that takes effect: the target to `final_tip`, the merged

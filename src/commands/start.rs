@@ -554,7 +554,7 @@ impl fmt::Display for StartReport {
 impl Report for StartReport {}
 
 mod pending;
-pub use pending::commit_pending;
+pub use pending::{commit_pending, PendingCommitted};
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ mod robustness;
 pub mod schedule;
 mod source;
 mod spans;
-mod starts;
+mod run_records;
 mod validate;
 mod value;
 
@@ -28,6 +28,7 @@ use miette::{LabeledSpan, MietteDiagnostic, Report};
 pub use edit::{Edit, EditTarget, Scalar};
 #[allow(unused_imports)] // part of the API; not every item is used yet
 pub use model::{Artifact, Consume, Graph, Priority, Status, Task};
+pub use run_records::RunRecords;
 pub use validate::{Finding, Severity};
 
 /// A loaded task file: its text, the parsed graph, and where each node sits in the source.

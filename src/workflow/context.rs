@@ -59,10 +59,12 @@ pub struct Context {
     /// What `run` measured of the tasks it hands to this command (their `result` metrics);
     /// empty for a command run by hand.
     pub metrics: crate::workflow::metrics::MetricsByTask,
-    /// `start` called by `run` without a remote: the task file's start records are written to
-    /// the main worktree uncommitted, for the next landing's merge commit (or the next commit
-    /// of the task file) to carry (src/workflow/session.rs); false for a command run by hand.
-    pub fold_start: bool,
+    /// `start`, or `finish`, called by `run` without a remote: the task file's start records,
+    /// and the completion of tasks that produce nothing (finished without a merge), are
+    /// written to the main worktree uncommitted, for the next landing's merge commit (or the
+    /// next commit of the task file) to carry (src/workflow/session.rs); false for a command
+    /// run by hand.
+    pub fold_records: bool,
 }
 
 impl Context {
@@ -91,7 +93,7 @@ impl Context {
             out,
             cwd,
             metrics: Default::default(),
-            fold_start: false,
+            fold_records: false,
         })
     }
 
@@ -111,7 +113,7 @@ impl Context {
             },
             cwd: self.cwd.clone(),
             metrics: Default::default(),
-            fold_start: false,
+            fold_records: false,
         })
     }
 

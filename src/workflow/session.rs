@@ -3,10 +3,11 @@
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
 //!
-//! Start records left uncommitted in the main worktree (by `run` without a remote, or `start
-//! --no-commit`) are recognised here ([`Session::pending_starts`]) and carried by the next
-//! commit of the task file: the file is put back to its committed text, then the main worktree
-//! moved to the new commit, both journaled steps with exact inverses.
+//! The records `run` without a remote leaves uncommitted in the main worktree (starts, and
+//! completions of tasks that produce nothing; `start --no-commit` writes the same start
+//! records) are recognised here ([`Session::pending_records`]) and carried by the next commit
+//! of the task file: the file is put back to its committed text, then the main worktree moved
+//! to the new commit, both journaled steps with exact inverses.
 
 use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -14,7 +15,7 @@ use gix::ObjectId;
 
 use crate::error::Result;
 use crate::git::{short_branch, RefUpdate};
-use crate::taskgraph::{Edit, Status, Task, TaskFile};
+use crate::taskgraph::{Edit, RunRecords, Status, Task, TaskFile};
 use crate::txn::Step;
 use crate::workflow::context::Context;
 use crate::workflow::naming::{new_branch_name, product_name, valid_branch, worktree_path};
@@ -36,12 +37,12 @@ pub struct Session<'a> {
     pub main: Utf8PathBuf,
 }
 
-/// Start records pending in the main worktree's task file ([`Session::pending_starts`]).
-pub struct PendingStarts {
+/// Run's records pending in the main worktree's task file ([`Session::pending_records`]).
+pub struct PendingRecords {
     /// The task file as committed on the target.
     pub committed: String,
-    /// The tasks started there, in file order.
-    pub ids: Vec<String>,
+    /// The tasks started, and completed without a merge, there.
+    pub records: RunRecords,
 }
 
 impl<'a> Session<'a> {
@@ -223,10 +224,10 @@ impl<'a> Session<'a> {
                 ))
             }
         };
-        // Start records run left uncommitted are carried by this commit (see
-        // [`Session::pending_starts`]): the file is put back to the committed text first, so
+        // Records run left uncommitted are carried by this commit (see
+        // [`Session::pending_records`]): the file is put back to the committed text first, so
         // that the main worktree moves to the new commit as a clean checkout would.
-        let pending = self.pending_starts()?;
+        let pending = self.pending_records()?;
         if pending.is_none() {
             self.check_task_file_clean(&rel)?;
         }
@@ -286,19 +287,20 @@ impl<'a> Session<'a> {
     }
 
     /// Whether this command's edit of the task file is left uncommitted in the main worktree
-    /// for the next commit of the task file to carry: `start` called by `run` without a
-    /// remote ([`Context::fold_start`]), on the target checked out with its task file inside
-    /// the repository; otherwise it commits (steps of [`Session::task_file_text_steps`]).
+    /// for the next commit of the task file to carry: `start`, or `finish` completing tasks
+    /// that produce nothing without a merge, called by `run` without a remote
+    /// ([`Context::fold_records`]), on the target checked out with its task file inside the
+    /// repository; otherwise it commits (steps of [`Session::task_file_text_steps`]).
     pub fn defers_commit(&self) -> bool {
-        self.ctx.fold_start && self.target_checked_out && self.task_rel.is_some()
+        self.ctx.fold_records && self.target_checked_out && self.task_rel.is_some()
     }
 
     /// The step that writes `new_text` to the main worktree's task file without committing
-    /// it, for [`Session::defers_commit`]: only on top of the committed file or of start
+    /// it, for [`Session::defers_commit`]: only on top of the committed file or of run's
     /// records already pending; any other uncommitted change refuses as a commit would.
     pub fn deferred_task_file_step(&self, new_text: String) -> Result<Step> {
         if let Some(rel) = &self.task_rel {
-            if self.pending_starts()?.is_none() {
+            if self.pending_records()?.is_none() {
                 self.check_task_file_clean(rel)?;
             }
         }
@@ -315,12 +317,14 @@ impl<'a> Session<'a> {
     }
 
     /// When the main worktree's task file differs from the one committed on the target only
-    /// by start records (tasks set `in_progress` with `started_at` and `assigned_to`, and
-    /// `metadata.updated_at`) that `run` left there uncommitted, and the index holds the
-    /// committed one: that committed text. The next commit of the task file (a landing's
-    /// merge commit, or any command's record) carries those records. `None` when the file is
-    /// as committed, or differs in any other way (then the commands refuse as before).
-    pub fn pending_starts(&self) -> Result<Option<PendingStarts>> {
+    /// by records `run` left there uncommitted (tasks set `in_progress` with `started_at` and
+    /// `assigned_to`; tasks that produce nothing set `completed` with `completed_at` and
+    /// `result`; `metadata.updated_at`: see [`TaskFile::run_records_over`]), and the index
+    /// holds the committed one: that committed text. The next commit of the task file (a
+    /// landing's merge commit, or any command's record) carries those records. `None` when
+    /// the file is as committed, or differs in any other way (then the commands refuse as
+    /// before).
+    pub fn pending_records(&self) -> Result<Option<PendingRecords>> {
         let Some(rel) = self.task_rel.as_deref().filter(|_| self.target_checked_out) else {
             return Ok(None);
         };
@@ -336,10 +340,10 @@ impl<'a> Session<'a> {
         let Ok(committed) = TaskFile::parse(&self.tf.path, text.clone()) else {
             return Ok(None);
         };
-        let Some(ids) = self
+        let Some(records) = self
             .tf
-            .started_over(&committed)
-            .filter(|ids| !ids.is_empty())
+            .run_records_over(&committed)
+            .filter(|r| !r.is_empty())
         else {
             return Ok(None);
         };
@@ -351,9 +355,9 @@ impl<'a> Session<'a> {
         if !crate::git::cli::stdout(cmd)?.is_empty() {
             return Ok(None);
         }
-        Ok(Some(PendingStarts {
+        Ok(Some(PendingRecords {
             committed: text,
-            ids,
+            records,
         }))
     }
 

@@ -252,7 +252,14 @@ fn land(
         }
     };
     merged.conflicts = batch.conflicts;
-    let mut prepared = planned(env, &batch.candidates, &merged, tip, batch.skipped, !tested)?;
+    let mut prepared = planned(
+        env,
+        (&batch.candidates, &merged),
+        tip,
+        None,
+        batch.skipped,
+        !tested,
+    )?;
     if let FinishReport::Finished(r) = &mut prepared.report {
         r.test_failures = failures.clone();
     }
@@ -272,14 +279,14 @@ fn land(
 /// its report.
 pub(super) fn planned(
     env: &Session,
-    candidates: &[Candidate],
-    merged: &Merged,
+    (candidates, merged): (&[Candidate], &Merged),
     final_tip: ObjectId,
+    deferred: Option<String>,
     skipped: Vec<Skipped>,
     gate: bool,
 ) -> Result<Prepared<FinishReport>> {
     let ctx = env.ctx;
-    let mut plan = super::build_plan(env, candidates, merged, final_tip, gate)?;
+    let mut plan = super::build_plan(env, (candidates, merged), final_tip, deferred, gate)?;
     if env.target_checked_out {
         txn::keep::check_main_overwrites(
             &ctx.repo,

@@ -99,12 +99,13 @@ pub fn run(ctx: &Context) -> Result<()> {
         .sink
         .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
-    // The tasks this run started and neither landed nor failed (a budget, a stop): their
-    // start records, still uncommitted in the main worktree, committed in one commit. Not
-    // after a signal (the engine starts nothing then): the next run, or any command that
-    // commits the task file, carries them.
+    // The records no landing carried (the start of tasks neither landed nor failed, after a
+    // budget or a stop; the completion of tasks that produce nothing, landed last), still
+    // uncommitted in the main worktree: committed in one commit. Not after a signal (the
+    // engine starts nothing then): the next run, or any command that commits the task file,
+    // carries them.
     let committed = match crate::txn::interrupt::received() {
-        None => sched.ops.commit_starts(ctx).map(|_| ()),
+        None => sched.ops.commit_pending(ctx).map(|_| ()),
         Some(_) => Ok(()),
     };
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);

@@ -76,10 +76,12 @@ impl Ops {
             {
                 child.repo.settings.set("parallel.foldStatus", "true");
             }
-            // Without a remote, a start's records stay in the main worktree's task file, for
+            // Without a remote, a start's records, and the completion of a task that produces
+            // nothing (finished without a merge), stay in the main worktree's task file, for
             // the next landing's merge commit to carry (no commit of their own on the target).
-            child.fold_start =
-                std::ptr::eq(command, &defs::START) && remote::publisher(&child)?.is_none();
+            child.fold_records = (std::ptr::eq(command, &defs::START)
+                || std::ptr::eq(command, &defs::FINISH))
+                && remote::publisher(&child)?.is_none();
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
@@ -103,9 +105,9 @@ impl Ops {
             .map(|r| r.started())
     }
 
-    /// The start records this run (or a killed one) left uncommitted in the main worktree's
-    /// task file, committed on the target in one commit: the tasks committed.
-    pub fn commit_starts(&self, ctx: &Context) -> Result<Vec<String>> {
+    /// The records this run (or a killed one) left uncommitted in the main worktree's task
+    /// file (starts, completions without a merge), committed on the target in one commit.
+    pub fn commit_pending(&self, ctx: &Context) -> Result<start::PendingCommitted> {
         let none = MetricsByTask::new();
         self.call(
             ctx,
@@ -114,7 +116,6 @@ impl Ops {
             (&[], &none),
             start::commit_pending,
         )
-        .map(|r| r.committed)
     }
 
     /// `finish --partial [--test CMD] IDS`: what landed and what did not.
