@@ -3,7 +3,9 @@
 //! (the start records ride in the main worktree's task file until the next merge commit
 //! carries them); an interrupted run (SIGINT, SIGKILL) leaves those records for the next run,
 //! which finishes from them; a kill inside a landing that carries them is rolled back or
-//! forward whole.
+//! forward whole. Tasks that produce nothing (reviews, checkpoints), completed without a
+//! merge, add no commit of their own either: their completion rides in the task file the same
+//! way, and what no merge carried is committed in one commit at run's end.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -12,24 +14,37 @@ use crate::support::kill::{kill_group, spawn_env, wait_for};
 use crate::support::{field, TestRepo};
 
 /// Agents of different durations (so the landings and the starts interleave): a task's id
-/// says how long its agent takes, tenths of a second; `WAIT*` waits for `$MARK/go`.
+/// says how long its agent takes, tenths of a second; `WAIT*` waits for `$MARK/go`;
+/// `REV*` and `CHK*` (tasks that produce nothing) commit nothing.
 const AGENT: &str = r#"
 id=$GIT_PARALLEL_TASK_ID
 case "$id" in
   WAIT*) i=0; while [ ! -e "$MARK/go" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done ;;
   *) sleep "0.$(printf %s "$id" | tr -dc 0-9 | cut -c1)" ;;
 esac
+case "$id" in REV*|CHK*) exit 0 ;; esac
 mkdir -p "out/$id" && echo "$id" > "out/$id/f" && git add -A && git commit -q -m "work on $id"
 "#;
 
 /// A repository whose task file `.claude/task-graph.yml` has `tasks` (id, dependencies),
-/// each producing `out/<ID>/`, a README, and the agent beside it.
+/// each producing `out/<ID>/` but `REV*` (a review: a decision, no files) and `CHK*` (a
+/// checkpoint producing nothing), a README, and the agent beside it.
 fn repo(tasks: &[(&str, &[&str])]) -> TestRepo {
     let mut r = TestRepo::new();
     let mut y = String::from("# the graph\nmetadata:\n  product: demo # ours\ntasks:\n");
     for (id, deps) in tasks {
+        let produces = if id.starts_with("REV") || id.starts_with("CHK") {
+            "[{ name: verdict, type: decision }]".to_string()
+        } else {
+            format!("[{{ name: out, path: out/{id}/ }}]")
+        };
+        let checkpoint = if id.starts_with("CHK") {
+            "  checkpoint: true\n"
+        } else {
+            ""
+        };
         y.push_str(&format!(
-            "- id: {id}\n  name: Task {id}\n  agent: backend-engineer # any\n  depends_on: [{}]\n  produces: [{{ name: out, path: out/{id}/ }}]\n  parallel_ok: true\n  status: pending\n",
+            "- id: {id}\n  name: Task {id}\n  agent: backend-engineer # any\n  depends_on: [{}]\n  produces: {produces}\n{checkpoint}  parallel_ok: true\n  status: pending\n",
             deps.join(", ")
         ));
     }
@@ -361,4 +376,166 @@ fn with_a_remote_every_start_is_committed_and_published_for_the_other_clones() {
         r.rev("main")
     );
     assert!(r.git(&["status", "--porcelain"]).is_empty());
+}
+
+/// Producers and reviews (tasks that produce nothing) mixed: a review of two producers, a
+/// producer depending on the review, a last review; P8 runs alongside all of it.
+const MIXED: &[(&str, &[&str])] = &[
+    ("P1", &[]),
+    ("P2", &[]),
+    ("P8", &[]),
+    ("REV1", &["P1", "P2"]),
+    ("P3", &["REV1"]),
+    ("REV2", &["P3"]),
+];
+
+fn produces_files(id: &str) -> bool {
+    !id.starts_with("REV") && !id.starts_with("CHK")
+}
+
+/// Every task of `tasks` completed in the committed task file with its `result` (a review's
+/// without artifacts), the working copy as committed, nothing pending, `git fsck` clean.
+fn assert_all_completed(r: &TestRepo, tasks: &[(&str, &[&str])], what: &str) {
+    let committed = committed_task_file(r);
+    for (id, _) in tasks {
+        assert_eq!(status(&committed, id), "completed", "{what}: {id}: {committed}");
+        let result = field(&committed, id, "result").unwrap_or_default();
+        assert!(result.contains("status: success"), "{what}: {id}: {result}");
+        if !produces_files(id) {
+            assert!(
+                result.contains("artifacts_created: []"),
+                "{what}: {id}: {result}"
+            );
+        }
+    }
+    assert_eq!(r.task_file(), committed, "{what}");
+    assert!(r.git(&["status", "--porcelain"]).is_empty(), "{what}");
+    assert_settled(r, what);
+}
+
+#[test]
+fn tasks_that_produce_nothing_add_no_commit_but_at_most_one_at_the_end() {
+    let r = repo(MIXED);
+    let before = r.rev("main");
+    let out = run(&r);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_all_completed(&r, MIXED, "after the run");
+    let producers = MIXED.iter().filter(|(id, _)| produces_files(id)).count();
+    let (merges, others) = commits_since(&r, &before);
+    let subjects = subjects(&r, &before);
+    assert_eq!(merges, producers, "{subjects}");
+    assert!(others <= 1, "{subjects}");
+    // The one other commit, if any, is run's last: the records no merge carried.
+    if others == 1 {
+        let last = subjects.lines().next().unwrap_or_default();
+        assert!(last.starts_with("chore(demo): "), "{subjects}");
+        assert!(last.contains("complete REV2"), "{subjects}");
+    }
+    assert!(!subjects.contains("complete REV1"), "{subjects}");
+}
+
+#[test]
+fn a_run_killed_with_a_completion_pending_is_finished_by_the_next_run() {
+    // REV1 completes at once (no commit); WAIT2, depending on it, starts at once (the working
+    // copy says REV1 is completed); WAIT1 and WAIT2 wait for the mark: the kill finds REV1's
+    // completion and both starts uncommitted.
+    let tasks: &[(&str, &[&str])] = &[("REV1", &[]), ("WAIT1", &[]), ("WAIT2", &["REV1"])];
+    let r = repo(tasks);
+    let before = r.rev("main");
+    let env = env(&r);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = agent(&r);
+    let mut child = spawn_env(&r, &["run", "-j", "3", "--agent", &agent], &env);
+    let file = r.path(&r.tasks);
+    let started = wait_for(&mut child, || {
+        status(&std::fs::read_to_string(&file).unwrap_or_default(), "WAIT2") == "in_progress"
+            && r.base().join("worktrees/demo/backend-WAIT2").is_dir()
+    });
+    assert!(started, "WAIT2 never started: {}", r.task_file());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    kill_group(&mut child, libc::SIGKILL);
+    // Nothing committed: the records are all in the working copy.
+    assert_eq!(r.rev("main"), before);
+    let working = r.task_file();
+    assert_eq!(status(&working, "REV1"), "completed", "{working}");
+    assert_eq!(status(&committed_task_file(&r), "REV1"), "pending");
+    let st = r.run(&["status"]);
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+    std::fs::write(mark(&r).join("go"), "").unwrap();
+    let out = run(&r);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_all_completed(&r, tasks, "after the next run");
+    assert_eq!(
+        commits_since(&r, &before),
+        (2, 0),
+        "{}",
+        subjects(&r, &before)
+    );
+}
+
+#[test]
+fn approving_a_checkpoint_whose_completion_is_pending_commits_it_with_the_approval() {
+    // CHK1 (a checkpoint producing nothing) completes at once; P2 waits for its approval;
+    // WAIT1 keeps the run going until it is interrupted.
+    let tasks: &[(&str, &[&str])] = &[("CHK1", &[]), ("WAIT1", &[]), ("P2", &["CHK1"])];
+    let r = repo(tasks);
+    let before = r.rev("main");
+    let env = env(&r);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let agent = agent(&r);
+    let mut child = spawn_env(&r, &["run", "-j", "3", "--agent", &agent], &env);
+    let file = r.path(&r.tasks);
+    let done = wait_for(&mut child, || {
+        let t = std::fs::read_to_string(&file).unwrap_or_default();
+        status(&t, "CHK1") == "completed" && status(&t, "WAIT1") == "in_progress"
+    });
+    assert!(done, "CHK1 never completed: {}", r.task_file());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    kill_group(&mut child, libc::SIGINT);
+    assert_eq!(r.rev("main"), before);
+    assert_eq!(status(&r.task_file(), "P2"), "pending");
+    // approve commits the task file: CHK1's completion and WAIT1's start with the approval.
+    r.ok(&["approve", "CHK1"]);
+    let committed = committed_task_file(&r);
+    assert_eq!(subjects(&r, &before).trim(), "chore(demo): approve CHK1");
+    assert_eq!(status(&committed, "CHK1"), "completed", "{committed}");
+    assert!(field(&committed, "CHK1", "approved_at").is_some(), "{committed}");
+    assert_eq!(status(&committed, "WAIT1"), "in_progress", "{committed}");
+    assert_eq!(r.task_file(), committed);
+    assert!(r.git(&["status", "--porcelain"]).is_empty());
+    std::fs::write(mark(&r).join("go"), "").unwrap();
+    let out = run(&r);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_all_completed(&r, tasks, "after the next run");
+    // Two merges; the approval is the only other commit.
+    assert_eq!(
+        commits_since(&r, &before),
+        (2, 1),
+        "{}",
+        subjects(&r, &before)
+    );
+}
+
+#[test]
+fn a_run_stopped_at_a_checkpoint_commits_its_completion_at_its_end() {
+    let tasks: &[(&str, &[&str])] = &[("CHK1", &[]), ("P2", &["CHK1"])];
+    let r = repo(tasks);
+    let before = r.rev("main");
+    let out = run(&r);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("git parallel approve CHK1"), "{}", text(&out));
+    assert_eq!(subjects(&r, &before).trim(), "chore(demo): complete CHK1");
+    let committed = committed_task_file(&r);
+    assert_eq!(status(&committed, "CHK1"), "completed", "{committed}");
+    assert_eq!(r.task_file(), committed);
+    r.ok(&["approve", "CHK1"]);
+    let out = run(&r);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_all_completed(&r, tasks, "after the approval");
+    assert_eq!(
+        commits_since(&r, &before),
+        (1, 2),
+        "{}",
+        subjects(&r, &before)
+    );
 }
