@@ -9,6 +9,10 @@
 #
 #   scripts/run-history.sh [GRAPH]    BIN=path/to/git-parallel (default target/debug/git-parallel)
 #   DIRTY=1 scripts/run-history.sh    with an unrelated uncommitted change in the main worktree
+#   NOTHING='QA-02 CODE-REVIEW-01' scripts/run-history.sh
+#                                     those tasks made to produce nothing (their `produces`
+#                                     dropped; the file rewritten by PyYAML), as gates and
+#                                     reviews are in many real graphs
 #
 # Prints: the tasks and those producing nothing, the runs, merge commits and other commits on
 # main's first-parent line (approvals apart), the subjects of the others, whether the task file
@@ -18,12 +22,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BIN:-$ROOT/target/debug/git-parallel}
 GRAPH=$(cd "$(dirname "${1:-$ROOT/tests/fixtures/studyflow.task-graph.yml}")" && pwd)/$(basename "${1:-studyflow.task-graph.yml}")
 D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$D"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$D
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
 cd "$D" && git init -q -b main repo && cd repo
 mkdir -p .claude
 sed -E "s/^([[:space:]-]*status:[[:space:]]*)[\"']?(completed|in_progress|failed|blocked|skipped|ready)[\"']?/\\1pending/" "$GRAPH" > .claude/task-graph.yml
+if [ -n "${NOTHING:-}" ]; then
+  python3 - .claude/task-graph.yml $NOTHING <<'P'
+import sys, yaml
+path, ids = sys.argv[1], set(sys.argv[2:])
+doc = yaml.safe_load(open(path))
+for t in doc["tasks"]:
+    if t["id"] in ids:
+        # Same names (other tasks consume them), no paths.
+        t["produces"] = [{"name": a.get("name"), "type": "decision"} for a in t.get("produces") or []]
+open(path, "w").write(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000))
+P
+fi
 echo x > README && git add -A && git commit -q -m init
 cat > "$D/agent.sh" <<'A'
 sleep $(( $(printf %s "$GIT_PARALLEL_TASK_ID" | cksum | cut -d' ' -f1) % 4 )).$(( RANDOM % 9 ))
@@ -32,11 +48,18 @@ if ! sed -n '/^## Produces/,/^## /p' "$GIT_PARALLEL_TASK_BRIEF" | grep '^- ' | g
   exit 0
 fi
 p=$(sed -n '/^## Paths it may change/,$p' "$GIT_PARALLEL_TASK_BRIEF" | sed -n 's/^- //p' | grep -v '[*?]' | head -1)
+[ -n "$p" ] || { git commit -q --allow-empty -m "nothing to write"; exit; }
+# A path ending in / or with no dot in its last part (apps/api) is a directory.
 case "$p" in
-  "") git commit -q --allow-empty -m "nothing to write" ;;
-  */) mkdir -p "$p" && echo "$GIT_PARALLEL_TASK_ID" > "$p/agent.txt" && git add -A && git commit -q -m "$GIT_PARALLEL_TASK_ID" ;;
-  *) mkdir -p "$(dirname "$p")" && echo "$GIT_PARALLEL_TASK_ID" >> "$p" && git add -A && git commit -q -m "$GIT_PARALLEL_TASK_ID" ;;
+  */) d=$p ;;
+  *) case "${p##*/}" in *.*) d= ;; *) d=$p ;; esac ;;
 esac
+if [ -n "$d" ]; then
+  mkdir -p "$d" && echo "$GIT_PARALLEL_TASK_ID" > "$d/agent-$GIT_PARALLEL_TASK_ID.txt"
+else
+  mkdir -p "$(dirname "$p")" && echo "$GIT_PARALLEL_TASK_ID" >> "$p"
+fi
+git add -A && git commit -q -m "$GIT_PARALLEL_TASK_ID"
 A
 if [ "${DIRTY:-0}" = 1 ]; then echo local >> README; fi
 echo "graph: $(basename "$GRAPH")"
