@@ -12,10 +12,10 @@ mod model;
 pub mod names;
 #[cfg(test)]
 mod robustness;
+mod run_records;
 pub mod schedule;
 mod source;
 mod spans;
-mod run_records;
 mod validate;
 mod value;
 

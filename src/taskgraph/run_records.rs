@@ -207,7 +207,10 @@ mod tests {
             two.run_records_over(&committed).map(|r| r.started),
             Some(ids(&["A", "B"]))
         );
-        assert_eq!(committed.run_records_over(&committed), Some(RunRecords::default()));
+        assert_eq!(
+            committed.run_records_over(&committed),
+            Some(RunRecords::default())
+        );
     }
 
     #[test]

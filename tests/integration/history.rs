@@ -398,7 +398,11 @@ fn produces_files(id: &str) -> bool {
 fn assert_all_completed(r: &TestRepo, tasks: &[(&str, &[&str])], what: &str) {
     let committed = committed_task_file(r);
     for (id, _) in tasks {
-        assert_eq!(status(&committed, id), "completed", "{what}: {id}: {committed}");
+        assert_eq!(
+            status(&committed, id),
+            "completed",
+            "{what}: {id}: {committed}"
+        );
         let result = field(&committed, id, "result").unwrap_or_default();
         assert!(result.contains("status: success"), "{what}: {id}: {result}");
         if !produces_files(id) {
@@ -499,7 +503,10 @@ fn approving_a_checkpoint_whose_completion_is_pending_commits_it_with_the_approv
     let committed = committed_task_file(&r);
     assert_eq!(subjects(&r, &before).trim(), "chore(demo): approve CHK1");
     assert_eq!(status(&committed, "CHK1"), "completed", "{committed}");
-    assert!(field(&committed, "CHK1", "approved_at").is_some(), "{committed}");
+    assert!(
+        field(&committed, "CHK1", "approved_at").is_some(),
+        "{committed}"
+    );
     assert_eq!(status(&committed, "WAIT1"), "in_progress", "{committed}");
     assert_eq!(r.task_file(), committed);
     assert!(r.git(&["status", "--porcelain"]).is_empty());
@@ -523,7 +530,11 @@ fn a_run_stopped_at_a_checkpoint_commits_its_completion_at_its_end() {
     let before = r.rev("main");
     let out = run(&r);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("git parallel approve CHK1"), "{}", text(&out));
+    assert!(
+        text(&out).contains("git parallel approve CHK1"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(subjects(&r, &before).trim(), "chore(demo): complete CHK1");
     let committed = committed_task_file(&r);
     assert_eq!(status(&committed, "CHK1"), "completed", "{committed}");

@@ -9,20 +9,24 @@
 //! records (status `in_progress`, `started_at`, `assigned_to`, `metadata.updated_at`) to the
 //! main worktree's task file in one journaled `WriteFile` step (its inverse writes the old text
 //! back), and the next commit of the task file carries them — the next landing's merge commit,
-//! which also holds the completion (`parallel.foldStatus`), or any command's record; what is
-//! still pending when run ends is committed in one commit ([`crate::commands::start::commit_pending`]).
-//! A run of N tasks thus adds N merge commits, and no task branch starts "behind" a start
-//! commit. Chosen over keeping start's commit on a ref of our own and folding it into the next
+//! which also holds the completion (`parallel.foldStatus`), or any command's record. A finish
+//! that merges nothing (tasks that produce nothing, their agents done without commits) writes
+//! their completion (`completed`, `completed_at`, `result`) the same way, so their dependents
+//! start at once from the main worktree's copy. What is still pending when run ends is
+//! committed in one commit ([`crate::commands::start::commit_pending`]). A run of N tasks that
+//! produce files thus adds N merge commits and at most one other, and no task branch starts
+//! "behind" a start commit. Chosen over keeping start's commit on a ref of our own and folding it into the next
 //! merge, which has more ways to go wrong: the main worktree's task file would say `pending`
 //! for running tasks (status, plan, a `start` typed by a user would all read a stale file, or
 //! all have to learn the ref), and a second line of history would have to be kept in step with
 //! the target through kills. Here the file says what is true, and the pending state is
 //! recognised from the files alone, with no record of ours that a kill could lose:
-//! [`crate::workflow::session::Session::pending_starts`] replays the records on the committed
+//! [`crate::workflow::session::Session::pending_records`] replays the records on the committed
 //! text and accepts only an exact match (index untouched); anything else in the task file is
 //! refused as before. After a signal the engine starts no transaction, so an interrupted run
 //! leaves the records uncommitted for the next run (or command) to carry. With a remote every
-//! start is committed and pushed: the remote's task file tells other clones what is taken.
+//! start and completion is committed and pushed: the remote's task file tells other clones
+//! what is taken.
 //!
 //! Files: schedule.rs (the event loop; one attempt is src/workflow/attempt/),
 //! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its

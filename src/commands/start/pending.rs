@@ -68,7 +68,11 @@ impl fmt::Display for PendingCommitted {
             writeln!(f, "Committed the start of {}.", self.committed.join(", "))?;
         }
         if !self.completed.is_empty() {
-            writeln!(f, "Committed the completion of {}.", self.completed.join(", "))?;
+            writeln!(
+                f,
+                "Committed the completion of {}.",
+                self.completed.join(", ")
+            )?;
         }
         Ok(())
     }
