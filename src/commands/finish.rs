@@ -474,12 +474,11 @@ fn build_plan(
     let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
-        let dir = crate::txn::testgate::test_dir()?;
-        steps.push(Step::TestGate(TestGate {
-            commit: final_tip,
-            command: cmd,
-            dir,
-        }));
+        steps.push(Step::TestGate(TestGate::new(
+            &env.ctx.repo,
+            final_tip,
+            cmd,
+        )?));
     }
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));

@@ -20,6 +20,7 @@ mod recover;
 mod run;
 mod stale;
 pub mod steps;
+pub mod gate_worktree;
 pub mod taskenv;
 pub mod worktree;
 

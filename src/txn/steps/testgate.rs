@@ -1,6 +1,8 @@
-//! The test gate: a commit checked out in a temporary worktree of its own, a command run there
-//! in its own process group (so an interrupt reaches it and the rollback runs after it ended),
-//! and the worktree removed again whatever happened. Changes nothing durable.
+//! The test gate: a commit checked out in the kept gate worktree (src/txn/gate_worktree.rs:
+//! its build output survives from one gate to the next; `parallel.gateWorktree keep`, the
+//! default) or, with `temp` or when that one cannot be used, in a temporary worktree of its own
+//! removed again whatever happened; a command run there in its own process group (so an
+//! interrupt reaches it and the rollback runs after it ended). Changes nothing durable.
 
 use std::os::unix::process::CommandExt;
 
@@ -15,13 +17,29 @@ use crate::git::Repo;
 use crate::txn::{interrupt, worktree};
 use gix::ObjectId;
 
-/// The `TestGate` step: the test `command` run on `commit` in the temporary worktree `dir`.
+/// The `TestGate` step: the test `command` run on `commit` in the kept gate worktree (when
+/// `kept` and it can be used), else in the temporary worktree `dir`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TestGate {
     #[serde(with = "crate::git::hex")]
     pub commit: ObjectId,
     pub command: String,
     pub dir: Utf8PathBuf,
+    /// Whether the kept gate worktree is used (journals of earlier releases: false).
+    #[serde(default)]
+    pub kept: bool,
+}
+
+impl TestGate {
+    /// The gate testing `commit` with `command`, where `parallel.gateWorktree` says.
+    pub fn new(repo: &Repo, commit: ObjectId, command: String) -> Result<TestGate> {
+        Ok(TestGate {
+            commit,
+            command,
+            dir: test_dir()?,
+            kept: repo.settings.gate_worktree_kept(),
+        })
+    }
 }
 
 impl StepKind for TestGate {
@@ -35,10 +53,11 @@ impl StepKind for TestGate {
     }
 
     fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
-        test_gate(repo, &self.commit, &self.command, &self.dir)
+        test_gate(repo, self)
     }
 
-    /// The test runs for minutes.
+    /// The test runs for minutes. (Undone, the kept gate worktree stays: only a temporary one
+    /// goes.)
     fn lets_time_pass(&self) -> bool {
         true
     }
@@ -65,34 +84,38 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
 }
 
-pub(super) fn test_gate(
-    repo: &Repo,
-    commit: &ObjectId,
-    command: &str,
-    dir: &Utf8Path,
-) -> Result<()> {
-    let status = run_test(repo, commit, command, dir)?;
+fn test_gate(repo: &Repo, gate: &TestGate) -> Result<()> {
+    let status = run_test(repo, gate)?;
     if !status.success() {
-        return Err(
-            crate::error::Error::Refused(miette::Report::new(TestFailed {
-                command: command.to_string(),
-                status,
-            }))
-            .with_code(crate::error::Code::TestGate),
-        );
+        return Err(failed(&gate.command, status));
     }
     Ok(())
 }
 
-/// Runs the test `command` on `commit` in a new temporary worktree `dir` (announced on
-/// stderr, its output streamed there, or with -q shown only on failure), then removes the
-/// worktree. The test's exit status; Err when it could not be run at all.
-pub fn run_test(
-    repo: &Repo,
-    commit: &ObjectId,
-    command: &str,
-    dir: &Utf8Path,
-) -> Result<std::process::ExitStatus> {
+/// The refusal of a test gate whose `command` ended with `status`.
+pub fn failed(command: &str, status: std::process::ExitStatus) -> crate::error::Error {
+    crate::error::Error::Refused(miette::Report::new(TestFailed {
+        command: command.to_string(),
+        status,
+    }))
+    .with_code(crate::error::Code::TestGate)
+}
+
+/// Runs the gate's test command on its commit (announced on stderr, its output streamed
+/// there, or with -q shown only on failure): in the kept gate worktree when the gate says so
+/// and it can be used, else in a new temporary worktree, removed after. The test's exit
+/// status; Err when it could not be run at all.
+pub fn run_test(repo: &Repo, gate: &TestGate) -> Result<std::process::ExitStatus> {
+    let (commit, command) = (&gate.commit, gate.command.as_str());
+    if gate.kept {
+        if let Some(held) = crate::txn::gate_worktree::take(repo, commit)? {
+            crate::output::testing(&short(commit), command, held.dir.as_str());
+            let run = spawn_test(repo, command, &held.dir)?;
+            let _ = std::fs::write(last_output_path(repo), &run.output);
+            return Ok(run.status);
+        }
+    }
+    let dir = gate.dir.as_path();
     // Leftovers of an earlier, killed run of this step (only what is provably ours).
     remove_temp_worktree(repo, dir)?;
     if let Err(e) = std::fs::create_dir(dir) {
