@@ -1,7 +1,9 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
 //! (`<git dir>/parallel/ignored/*`, see src/txn/steps/keep/) older than `parallel.keepBackups` days
 //! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
-//! pooled.rs), as one transaction (compare-and-swap for the refs).
+//! pooled.rs), as one transaction (compare-and-swap for the refs). Also removes the kept test
+//! gate worktree (src/txn/gate_worktree.rs) when no gate used it for `parallel.keepBackups`
+//! days or `parallel.gateWorktree` is `temp`: it holds only regenerable build output.
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -42,6 +44,11 @@ pub struct Collected {
     /// them with `parallel.reuseWorktrees` off), oldest first; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trimmed_pool: Vec<String>,
+    /// The kept test gate worktree (`$GIT_COMMON_DIR/parallel/gate`) removed, its build output
+    /// with it: unused for `keep_days` days, or `parallel.gateWorktree` is `temp`; absent when
+    /// it was not removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_gate_worktree: Option<String>,
     #[serde(skip)]
     dirs_shown: Vec<String>,
     #[serde(skip)]
@@ -109,6 +116,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
         pool_lines.extend(keep::kept_lines(&kept, |p| ctx.display_path(p)));
     }
+    let removed_gate_worktree = gate_worktree(ctx, now, keep)?;
     let report = Collected {
         keep_days: keep,
         deleted: old,
@@ -117,11 +125,27 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         dirs_shown: old_dirs.iter().map(|d| ctx.display_path(&d.dir)).collect(),
         trimmed_pool: trimmed.iter().map(|p| p.path.to_string()).collect(),
         pool_lines,
+        removed_gate_worktree,
     };
     Ok(match plan {
         Some(plan) => Prepared::new(plan, report),
         None => Prepared::nothing(report),
     })
+}
+
+/// Removes the kept test gate worktree when no gate used it for `keep` days (or gates use
+/// temporary worktrees) and none uses it now; its path when removed. Not with `--dry-run`.
+/// Outside the transaction: its removal is crash-safe by itself (src/txn/worktree.rs) and
+/// nothing in it needs undoing (build output).
+fn gate_worktree(ctx: &Context, now: u64, keep: u64) -> Result<Option<String>> {
+    let repo = &ctx.repo;
+    let old = txn::gate_worktree::last_used(repo)
+        .is_none_or(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY));
+    if repo.plan_only || !(old || !repo.settings.gate_worktree_kept()) {
+        return Ok(None);
+    }
+    let removed = txn::gate_worktree::remove(repo)?;
+    Ok(removed.then(|| txn::gate_worktree::path(repo).to_string()))
 }
 
 /// The backup refs, split into those older than `keep` days (to delete) and the others.
@@ -224,6 +248,12 @@ impl fmt::Display for Collected {
         for l in &self.pool_lines {
             writeln!(f, "{l}")?;
         }
+        if let Some(dir) = &self.removed_gate_worktree {
+            writeln!(
+                f,
+                "Removed the kept test gate worktree {dir} (the next test gate builds from nothing)."
+            )?;
+        }
         if old.is_empty() && self.dirs_shown.is_empty() && !self.pool_lines.is_empty() {
             return Ok(());
         }
@@ -303,6 +333,7 @@ mod tests {
             dirs_shown: dirs.iter().map(|d| d.to_string()).collect(),
             trimmed_pool: Vec::new(),
             pool_lines: Vec::new(),
+            removed_gate_worktree: None,
         }
     }
 

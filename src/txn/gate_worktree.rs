@@ -13,6 +13,7 @@
 //! holding the gate lock, clears the locks and repairs it, or removes and re-creates it. What
 //! is in it is never anyone's work: commits checked out and what the tests wrote.
 
+use std::io::Write;
 use std::os::fd::AsRawFd;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -54,11 +55,23 @@ fn lock(repo: &Repo) -> Result<Option<std::fs::File>> {
         .create(true)
         .truncate(false)
         .write(true)
+        .append(true)
         .open(&path)
         .map_err(|e| crate::fatal!("cannot open the gate lock {path}: {e}"))?;
     // SAFETY: flock on a file descriptor we own; released when the file is closed.
     let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     Ok((r == 0).then_some(file))
+}
+
+/// When a gate last used the kept worktree (seconds since the epoch; the gate lock's time).
+pub fn last_used(repo: &Repo) -> Option<u64> {
+    let modified = std::fs::metadata(lock_path(repo)).ok()?.modified().ok()?;
+    Some(
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs(),
+    )
 }
 
 /// Whether what is registered at the gate path is ours (see the module doc).
@@ -101,6 +114,8 @@ pub fn take(repo: &Repo, commit: &gix::ObjectId) -> Result<Option<Held>> {
         // No other gate runs there (we hold the gate lock): its locks are a killed gate's.
         worktree::clear_stale_locks(loc, admin);
     }
+    // The lock's time says when the kept worktree was last used (gc removes it when old).
+    let _ = (&lock).write_all(format!("{}\n", crate::time::now_secs()).as_bytes());
     let held = Held { dir, _lock: lock };
     if prepare(repo, &held.dir, commit).is_err() {
         // Half made, half removed, or its checkout broken: made again from nothing.

@@ -59,6 +59,9 @@ pub struct Context {
     /// What `run` measured of the tasks it hands to this command (their `result` metrics);
     /// empty for a command run by hand.
     pub metrics: crate::workflow::metrics::MetricsByTask,
+    /// A test gate's verdict `run` reached in the background on the landing it hands to
+    /// `finish` (reused when it covers what finish lands); `None` for a command run by hand.
+    pub tested: Option<crate::workflow::tested::Tested>,
 }
 
 impl Context {
@@ -87,6 +90,7 @@ impl Context {
             out,
             cwd,
             metrics: Default::default(),
+            tested: None,
         })
     }
 
@@ -106,6 +110,7 @@ impl Context {
             },
             cwd: self.cwd.clone(),
             metrics: Default::default(),
+            tested: None,
         })
     }
 

@@ -18,6 +18,7 @@ pub mod display;
 pub mod events;
 mod failures;
 mod feedback;
+mod gate;
 mod group;
 mod landing;
 mod lock;

@@ -108,11 +108,8 @@ pub fn failed(command: &str, status: std::process::ExitStatus) -> crate::error::
 pub fn run_test(repo: &Repo, gate: &TestGate) -> Result<std::process::ExitStatus> {
     let (commit, command) = (&gate.commit, gate.command.as_str());
     if gate.kept {
-        if let Some(held) = crate::txn::gate_worktree::take(repo, commit)? {
-            crate::output::testing(&short(commit), command, held.dir.as_str());
-            let run = spawn_test(repo, command, &held.dir)?;
-            let _ = std::fs::write(last_output_path(repo), &run.output);
-            return Ok(run.status);
+        if let Some(status) = run_kept(repo, commit, command, true)? {
+            return Ok(status);
         }
     }
     let dir = gate.dir.as_path();
@@ -131,13 +128,36 @@ pub fn run_test(repo: &Repo, gate: &TestGate) -> Result<std::process::ExitStatus
     }
     worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
     crate::output::testing(&short(commit), command, dir.as_str());
-    let run = spawn_test(repo, command, dir);
+    let run = spawn_test(repo, command, dir, false);
     let removed = remove_temp_worktree(repo, dir);
     let run = run?;
     removed?;
     // The last test's output, for what run tells the agent whose merge it failed.
     let _ = std::fs::write(last_output_path(repo), &run.output);
     Ok(run.status)
+}
+
+/// Runs the test `command` on `commit` in the kept gate worktree: its exit status, `None` when
+/// that worktree cannot be used now (see [`crate::txn::gate_worktree::take`]). `stream`: the
+/// output goes to stderr as it comes (else it is kept back, as with -q; `run`'s background gate
+/// keeps it back so as not to garble its display). Outside any transaction this changes nothing
+/// of the user's: only the kept worktree, which the next gate repairs whatever state a kill
+/// left it in.
+pub fn run_kept(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    stream: bool,
+) -> Result<Option<std::process::ExitStatus>> {
+    let Some(held) = crate::txn::gate_worktree::take(repo, commit)? else {
+        return Ok(None);
+    };
+    if stream {
+        crate::output::testing(&short(commit), command, held.dir.as_str());
+    }
+    let run = spawn_test(repo, command, &held.dir, !stream)?;
+    let _ = std::fs::write(last_output_path(repo), &run.output);
+    Ok(Some(run.status))
 }
 
 /// Where the last lines of the last test gate's output are kept (`<state dir>/test-output.txt`,
@@ -158,8 +178,9 @@ struct TestRun {
 /// Runs `command` in `dir`, in a process group of its own (so that an interrupt reaches it
 /// through our handler, which passes it on, and the rollback runs after it ended), its output
 /// (stdout and stderr through one pipe) streamed to our stderr — stdout stays parseable — or
-/// with -q kept back and shown only if it fails; the last lines are kept either way.
-fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
+/// with -q kept back and shown only if it fails (`silent`: never shown); the last lines are kept
+/// either way.
+fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path, silent: bool) -> Result<TestRun> {
     let pipe_err =
         |e: std::io::Error| crate::fatal!("cannot make a pipe for the test `{command}`: {e}");
     let (reader, writer) = std::io::pipe().map_err(pipe_err)?;
@@ -195,7 +216,7 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
             return Err(crate::fatal!("cannot run the test `{command}`: {e}"));
         }
     };
-    let quiet = crate::output::quiet();
+    let quiet = silent || crate::output::quiet();
     let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
     let pump = {
         let kept = kept.clone();
@@ -212,7 +233,7 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let kept = kept.lock().map(|k| k.clone()).unwrap_or_default();
-    if quiet && !status.success() {
+    if quiet && !silent && !status.success() {
         crate::output::failed_test_output(&kept.all, &[]);
     }
     Ok(TestRun {
