@@ -7,7 +7,7 @@
 //! It is ours only when it is registered at that path and our marker says we made it
 //! ([`MARKER`] in its admin dir, or `<state dir>/gate.owned`, written before it is created, for
 //! a creation killed half-way). On any doubt — something else at the path, or another gate
-//! using it (`<state dir>/gate.lock`, held with `flock` for the whole test) — the gate uses a
+//! using it (`<state dir>/gate.inuse`, held with `flock` for the whole test) — the gate uses a
 //! temporary worktree as before ([`take`] returns `None`). A gate killed mid-way leaves the
 //! worktree registered, perhaps half checked out with a stale `index.lock`: the next gate,
 //! holding the gate lock, clears the locks and repairs it, or removes and re-creates it. What
@@ -35,7 +35,7 @@ fn owned_path(repo: &Repo) -> Utf8PathBuf {
 }
 
 fn lock_path(repo: &Repo) -> Utf8PathBuf {
-    super::state_dir(repo).join("gate.lock")
+    super::state_dir(repo).join("gate.inuse")
 }
 
 /// The kept gate worktree, ours for as long as this value lives (its `flock` held).
