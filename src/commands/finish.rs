@@ -271,9 +271,7 @@ fn prepare(
     check_main_changes(env, &main_changes, final_tip)?;
     let test = ctx.flag_or_config(&defs::TEST);
     let verdict = match (ctx.tested, &test) {
-        (Some(t), Some(_)) if t.covers(&ctx.repo, env.task_rel.as_deref(), final_tip)? => {
-            Some(t)
-        }
+        (Some(t), Some(_)) if t.covers(&ctx.repo, env.task_rel.as_deref(), final_tip)? => Some(t),
         _ => None,
     };
     if let (Some(t), Some(test)) = (verdict, &test) {
@@ -281,7 +279,11 @@ fn prepare(
             &ctx.out,
             format_args!(
                 "the test gate already {} on this landing's files (tested as {}): not tested again",
-                if t.status.success() { "passed" } else { "failed" },
+                if t.status.success() {
+                    "passed"
+                } else {
+                    "failed"
+                },
                 crate::txn::steps::shared::short(t.commit)
             ),
         );

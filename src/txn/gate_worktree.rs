@@ -95,10 +95,8 @@ pub fn take(repo: &Repo, commit: &gix::ObjectId) -> Result<Option<Held>> {
     let dir = path(repo);
     let loc = &repo.loc;
     let found = worktree::find(loc, &dir)?;
-    let something_there = found.admin.is_some()
-        || found.dangling
-        || !found.junk.is_empty()
-        || dir.exists();
+    let something_there =
+        found.admin.is_some() || found.dangling || !found.junk.is_empty() || dir.exists();
     if something_there && !ours(repo, &found) {
         crate::output::note(format_args!(
             "{dir} is not a gate worktree git-parallel made; left alone, testing in a temporary worktree (remove it to let the gate keep its build state there)"
@@ -139,11 +137,14 @@ fn prepare(repo: &Repo, dir: &Utf8Path, commit: &gix::ObjectId) -> Result<()> {
     let loc = &repo.loc;
     let hex = commit.to_string();
     worktree::ensure(loc, dir, &hex, true, true)?;
-    let admin = worktree::find(loc, dir)?
-        .admin
-        .ok_or_else(|| crate::fatal!("the gate worktree {dir} is not registered after its set-up"))?;
-    std::fs::write(admin.join(MARKER), "made by git-parallel for its test gate\n")
-        .map_err(|e| crate::fatal!("cannot mark the gate worktree in {admin}: {e}"))?;
+    let admin = worktree::find(loc, dir)?.admin.ok_or_else(|| {
+        crate::fatal!("the gate worktree {dir} is not registered after its set-up")
+    })?;
+    std::fs::write(
+        admin.join(MARKER),
+        "made by git-parallel for its test gate\n",
+    )
+    .map_err(|e| crate::fatal!("cannot mark the gate worktree in {admin}: {e}"))?;
     let mut checkout = loc.git.in_dir(dir);
     checkout.args(["checkout", "--force", "--detach", "--quiet", &hex, "--"]);
     cli::run(checkout)?;

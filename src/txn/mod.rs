@@ -10,6 +10,7 @@ mod check;
 pub mod clean;
 mod error;
 mod failpoint;
+pub mod gate_worktree;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
@@ -20,7 +21,6 @@ mod recover;
 mod run;
 mod stale;
 pub mod steps;
-pub mod gate_worktree;
 pub mod taskenv;
 pub mod worktree;
 

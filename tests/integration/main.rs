@@ -8,6 +8,7 @@ mod concurrency;
 mod exec_demo;
 mod faults;
 mod finish;
+mod gate_worktree;
 mod in_progress_elsewhere;
 mod json;
 mod kills;

@@ -695,3 +695,46 @@ fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
     assert_eq!(status(&r, "BAD"), "completed");
     assert_eq!(r.read("out/BAD/done.txt"), "fixed\n");
 }
+
+/// The test gate of a landing runs in the background: with one agent slot, B (ready from the
+/// start) is launched while A's slow gate runs, before A is merged; every event in order.
+#[test]
+fn an_agent_is_launched_while_a_slow_test_gate_of_another_task_runs() {
+    let r = repo(&[T("A", &[], false), T("B", &[], false)]);
+    let (code, events) = run_json(&r, &["-j", "1", "--test", "sleep 2"]);
+    assert_eq!(code, 0, "{events:#?}");
+    let testing_a = events
+        .iter()
+        .position(|e| e["event"] == "testing" && e["ids"] == serde_json::json!(["A"]))
+        .unwrap_or_else(|| panic!("no testing event for A in {events:#?}"));
+    let tested_a = events
+        .iter()
+        .position(|e| e["event"] == "tested" && e["ids"] == serde_json::json!(["A"]))
+        .unwrap_or_else(|| panic!("no tested event for A in {events:#?}"));
+    assert!(at(&events, "finished", "A") < testing_a, "{events:#?}");
+    assert!(testing_a < at(&events, "started", "B"), "{events:#?}");
+    assert!(at(&events, "started", "B") < tested_a, "{events:#?}");
+    assert!(tested_a < at(&events, "merged", "A"), "{events:#?}");
+    assert_eq!(events[tested_a]["passed"], true);
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(status(&r, "B"), "completed");
+}
+
+/// `parallel.gateWorktree temp`: the gate runs inside finish's transaction, as before: no
+/// background gate events, and B starts only after A landed.
+#[test]
+fn with_a_temporary_gate_worktree_the_gate_runs_inside_the_landing() {
+    let r = repo(&[T("A", &[], false), T("B", &[], false)]);
+    r.git(&["config", "parallel.gateWorktree", "temp"]);
+    let (code, events) = run_json(&r, &["-j", "1", "--test", "true"]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "testing"),
+        "{events:#?}"
+    );
+    assert!(
+        at(&events, "merged", "A") < at(&events, "started", "B"),
+        "{events:#?}"
+    );
+    assert_eq!(status(&r, "B"), "completed");
+}

@@ -44,7 +44,13 @@ impl Sched<'_> {
         self.cfg
             .test
             .clone()
-            .or_else(|| self.ctx.repo.settings.get("parallel.test").map(str::to_string))
+            .or_else(|| {
+                self.ctx
+                    .repo
+                    .settings
+                    .get("parallel.test")
+                    .map(str::to_string)
+            })
             .filter(|t| !t.trim().is_empty())
     }
 
@@ -146,11 +152,7 @@ impl Sched<'_> {
         };
         let until = Instant::now() + grace;
         while Instant::now() < until {
-            if pending
-                .rx
-                .recv_timeout(Duration::from_millis(100))
-                .is_ok()
-            {
+            if pending.rx.recv_timeout(Duration::from_millis(100)).is_ok() {
                 return;
             }
         }

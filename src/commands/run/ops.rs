@@ -102,8 +102,14 @@ impl Ops {
     /// `start IDS`: the tasks started.
     pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
         let none = MetricsByTask::new();
-        self.call(ctx, &defs::START, Vec::new(), (ids, &none, None), start::apply)
-            .map(|r| r.started())
+        self.call(
+            ctx,
+            &defs::START,
+            Vec::new(),
+            (ids, &none, None),
+            start::apply,
+        )
+        .map(|r| r.started())
     }
 
     /// `finish --partial [--test CMD] IDS`: what landed and what did not; `tested`: the
@@ -116,14 +122,26 @@ impl Ops {
         tested: Option<Tested>,
     ) -> Result<finish::Landing> {
         let flags = self.finish_flags();
-        self.call(ctx, &defs::FINISH, flags, (ids, metrics, tested), finish::land)
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, metrics, tested),
+            finish::land,
+        )
     }
 
     /// What `finish IDS` would merge and test, made in memory (see [`finish::preview`]).
     pub fn preview(&self, ctx: &Context, ids: &[String]) -> Result<Option<gix::ObjectId>> {
         let none = MetricsByTask::new();
         let flags = self.finish_flags();
-        self.call(ctx, &defs::FINISH, flags, (ids, &none, None), finish::preview)
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, &none, None),
+            finish::preview,
+        )
     }
 
     fn finish_flags(&self) -> Vec<(&'static Flag, Option<String>)> {
