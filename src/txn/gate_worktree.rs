@@ -110,14 +110,16 @@ pub fn take(repo: &Repo, commit: &gix::ObjectId) -> Result<Option<Held>> {
     }
     if let Some(admin) = &found.admin {
         // No other gate runs there (we hold the gate lock): its locks are a killed gate's.
-        worktree::clear_stale_locks(loc, admin);
+        // (Only the admin dir's: run tests on a thread of its own while its other thread
+        // may hold the repository's ref locks.)
+        worktree::clear_admin_locks(admin);
     }
     // The lock's time says when the kept worktree was last used (gc removes it when old).
     let _ = (&lock).write_all(format!("{}\n", crate::time::now_secs()).as_bytes());
     let held = Held { dir, _lock: lock };
     if prepare(repo, &held.dir, commit).is_err() {
         // Half made, half removed, or its checkout broken: made again from nothing.
-        let again = worktree::remove(loc, &held.dir, true, &[], true)
+        let again = worktree::remove(loc, &held.dir, true, &[], false)
             .and_then(|()| prepare(repo, &held.dir, commit));
         if let Err(e) = again {
             crate::output::note(format_args!(
@@ -136,7 +138,7 @@ pub fn take(repo: &Repo, commit: &gix::ObjectId) -> Result<Option<Held>> {
 fn prepare(repo: &Repo, dir: &Utf8Path, commit: &gix::ObjectId) -> Result<()> {
     let loc = &repo.loc;
     let hex = commit.to_string();
-    worktree::ensure(loc, dir, &hex, true, true)?;
+    worktree::ensure(loc, dir, &hex, true, false)?;
     let admin = worktree::find(loc, dir)?.admin.ok_or_else(|| {
         crate::fatal!("the gate worktree {dir} is not registered after its set-up")
     })?;
@@ -167,7 +169,7 @@ pub fn remove(repo: &Repo) -> Result<bool> {
     if !ours(repo, &found) || !(there || dir.exists()) {
         return Ok(false);
     }
-    worktree::remove(&repo.loc, &dir, true, &[], true)?;
+    worktree::remove(&repo.loc, &dir, true, &[], false)?;
     let _ = std::fs::remove_file(owned_path(repo));
     Ok(there)
 }

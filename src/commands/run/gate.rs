@@ -145,11 +145,15 @@ impl Sched<'_> {
         t.covers(&self.ctx.repo, env.task_rel.as_deref(), now)
     }
 
-    /// Waits for a background gate to end (its test got run's interrupt), at most `grace`.
+    /// Waits for a background gate to end when run was interrupted (its test got the signal),
+    /// at most `grace`. Otherwise run is ending on an error: the test dies with it.
     pub(super) fn wait_gate(&mut self, grace: Duration) {
         let Some(pending) = self.gate.take() else {
             return;
         };
+        if crate::txn::interrupt::received().is_none() {
+            return;
+        }
         let until = Instant::now() + grace;
         while Instant::now() < until {
             if pending.rx.recv_timeout(Duration::from_millis(100)).is_ok() {
