@@ -97,7 +97,7 @@ __git_parallel_flags ()
 	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	exec) echo "--jobs= --sandbox= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	generate) echo "--output= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	generate) echo "--output= --task= --attempt= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	*) echo "--directory= --tasks= --product= --json --quiet --color= --help" ;;
 	esac
@@ -136,6 +136,8 @@ __git_parallel_value ()
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
 	exec:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
 	generate:-o|generate:--output) __git_parallel_files -f "$3" ;;
+	generate:--task) __git_parallel_nothing ;;
+	generate:--attempt) __git_parallel_nothing ;;
 	*) return 1 ;;
 	esac
 }
@@ -155,7 +157,7 @@ __git_parallel_positional ()
 	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
 	join) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
-	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
+	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish github-workflow gitlab-ci k8s-job" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;
 	esac
 }
@@ -171,7 +173,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|-o|--output|--task|--attempt) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason -o --output
+                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason -o --output --task --attempt
                     set skip 1
                 case '-*'
                 case '*'
@@ -117,7 +117,7 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a undo -d 'revers
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
-complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page, a completion script or a worker template'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git-parallel -n '__git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git-parallel -n 'true' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
@@ -190,7 +190,9 @@ complete -c git-parallel -n '__git_parallel_after_dashdash exec 0' -f -a '(__fis
 complete -c git-parallel -n '__git_parallel_after_dashdash exec \'*\'' -F
 complete -c git-parallel -n '__git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git-parallel -n '__git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
-complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git-parallel -n '__git_parallel_using generate' -l task -r -f -d 'k8s-job: the task the Job works on'
+complete -c git-parallel -n '__git_parallel_using generate' -l attempt -r -f -d 'k8s-job: the attempt the Job is'
+complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish github-workflow gitlab-ci k8s-job'
 complete -c git-parallel -n '__git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'
 
 # git parallel ...
@@ -212,7 +214,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page, a completion script or a worker template'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git -n '__fish_git_using_command parallel' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
@@ -285,5 +287,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_dashdash exec \'*\'' -F
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -l task -r -f -d 'k8s-job: the task the Job works on'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -l attempt -r -f -d 'k8s-job: the attempt the Job is'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish github-workflow gitlab-ci k8s-job'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'

@@ -36,7 +36,7 @@ use crate::workflow::remote;
 /// function.
 pub fn run(args: Args) -> Result<()> {
     let run: fn(&Context) -> Result<()> = match args.command.id {
-        CommandId::Generate => return generate::run(&args),
+        CommandId::Generate => return generate::run(args),
         CommandId::Demo => return demo::run(&args),
         CommandId::InstallDocs => return install_docs::run(&args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
@@ -87,7 +87,7 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
-        schema::<join::Joined>("join"),
+        schema::<crate::workflow::join::Joined>("join"),
         schema::<remote::status::RemoteStatus>("status-remote"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),
