@@ -141,7 +141,7 @@ fn gate_worktree(ctx: &Context, now: u64, keep: u64) -> Result<Option<String>> {
     let repo = &ctx.repo;
     let old = txn::gate_worktree::last_used(repo)
         .is_none_or(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY));
-    if repo.plan_only || !(old || !repo.settings.gate_worktree_kept()) {
+    if repo.plan_only || (!old && repo.settings.gate_worktree_kept()) {
         return Ok(None);
     }
     let removed = txn::gate_worktree::remove(repo)?;

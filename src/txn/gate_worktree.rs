@@ -54,7 +54,6 @@ fn lock(repo: &Repo) -> Result<Option<std::fs::File>> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
-        .write(true)
         .append(true)
         .open(&path)
         .map_err(|e| crate::fatal!("cannot open the gate lock {path}: {e}"))?;

@@ -14,25 +14,15 @@
 //! gate worktree (under the gate's own lock), so a run killed meanwhile leaves nothing to
 //! recover; the tasks' agents are recorded as succeeded and the next run lands them.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::TryRecvError;
 use std::time::{Duration, Instant};
 
 use gix::ObjectId;
 
 use super::events::Event;
-use super::schedule::Sched;
+use super::schedule::{Pending, Sched};
 use crate::error::Result;
 use crate::workflow::tested::Tested;
-
-/// A test gate running in the background.
-pub(super) struct Pending {
-    /// The tasks whose landing it tests.
-    ids: Vec<String>,
-    /// Their merged result, as finish would merge them (without the status commit).
-    commit: ObjectId,
-    /// The test's exit status when it ends (`None`: the kept worktree could not be used).
-    rx: Receiver<Result<Option<std::process::ExitStatus>>>,
-}
 
 impl Sched<'_> {
     /// The test command when landings are tested in the background: a test is set and the

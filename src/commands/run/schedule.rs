@@ -74,6 +74,16 @@ pub(super) struct Running {
     worktree: Utf8PathBuf,
 }
 
+/// A landing's test gate running in the background (src/commands/run/gate.rs).
+pub(super) struct Pending {
+    /// The tasks whose landing it tests.
+    pub(super) ids: Vec<String>,
+    /// Their merged result, as finish would merge them (without the status commit).
+    pub(super) commit: gix::ObjectId,
+    /// The test's exit status when it ends (`None`: the kept worktree could not be used).
+    pub(super) rx: Receiver<Result<Option<std::process::ExitStatus>>>,
+}
+
 /// The scheduler's state.
 pub struct Sched<'a> {
     pub(super) ctx: &'a Context,
@@ -102,8 +112,8 @@ pub struct Sched<'a> {
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
     pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
-    /// The test gate running in the background, if any.
-    pub(super) gate: Option<super::gate::Pending>,
+    /// The test gate running in the background, if any (src/commands/run/gate.rs).
+    pub(super) gate: Option<Pending>,
 }
 
 impl<'a> Sched<'a> {
