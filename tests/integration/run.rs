@@ -716,6 +716,8 @@ fn an_agent_is_launched_while_a_slow_test_gate_of_another_task_runs() {
     assert!(at(&events, "started", "B") < tested_a, "{events:#?}");
     assert!(tested_a < at(&events, "merged", "A"), "{events:#?}");
     assert_eq!(events[tested_a]["passed"], true);
+    assert_eq!(events[testing_a]["test"], "sleep 2");
+    assert!(events.iter().all(|e| e["command"] == "run"), "{events:#?}");
     // B's start moved the target during A's gate, in the task file only: the pass is reused.
     let tests_of_a = events
         .iter()

@@ -64,7 +64,7 @@ pub enum Event {
         /// The merged result tested (the merges without the task file's status change).
         commit: String,
         /// The test command.
-        command: String,
+        test: String,
     },
     /// The background test gate of these tasks' landing ended. Passed: they land next (tested
     /// again first if the target changed meanwhile in files other than the task file); failed:
@@ -140,8 +140,8 @@ impl Event {
                 attempt,
                 commits,
             } => format!("{id}: agent done after attempt {attempt}, {commits} commit(s)"),
-            Event::Testing { ids, command, .. } => format!(
-                "{}: testing their merge with `{command}` (agents go on meanwhile)",
+            Event::Testing { ids, test, .. } => format!(
+                "{}: testing their merge with `{test}` (agents go on meanwhile)",
                 ids.join(", ")
             ),
             Event::Tested { ids, passed, .. } => format!(

@@ -66,7 +66,7 @@ impl Sched<'_> {
         self.sink.event(&Event::Testing {
             ids: ids.clone(),
             commit: commit.to_string(),
-            command: command.clone(),
+            test: command.clone(),
         });
         std::thread::spawn(move || {
             let status = (|| {
