@@ -62,6 +62,10 @@ pub struct Context {
     /// A test gate's verdict `run` reached in the background on the landing it hands to
     /// `finish` (reused when it covers what finish lands); `None` for a command run by hand.
     pub tested: Option<crate::workflow::tested::Tested>,
+    /// `start` called by `run` without a remote: the task file's start records are written to
+    /// the main worktree uncommitted, for the next landing's merge commit (or the next commit
+    /// of the task file) to carry (src/workflow/session.rs); false for a command run by hand.
+    pub fold_start: bool,
 }
 
 impl Context {
@@ -91,6 +95,7 @@ impl Context {
             cwd,
             metrics: Default::default(),
             tested: None,
+            fold_start: false,
         })
     }
 
@@ -111,6 +116,7 @@ impl Context {
             cwd: self.cwd.clone(),
             metrics: Default::default(),
             tested: None,
+            fold_start: false,
         })
     }
 

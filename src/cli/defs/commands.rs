@@ -271,6 +271,41 @@ pub static JOIN: Command = Command {
     remote: RemotePolicy::Once,
 };
 
+pub static WORK: Command = Command {
+    id: CommandId::Work,
+    name: "work",
+    summary: "run one attempt of a task's agent here and publish its outcome on the remote",
+    doc: "The worker of a run spread over machines: on any machine with a clone (or, given a URL \
+          outside a clone, in a clone it makes here), bring the clone up to the shared remote \
+          (--remote NAME|URL, else parallel.remote, else the clone's only remote), take the \
+          task's lease refs/parallel/lease/ID there, join the task (its worktree on its branch, as \
+          join does, or the one it already has here), and run the agent (--agent, else \
+          parallel.agent) in that worktree with the same GIT_PARALLEL_* variables and brief as \
+          run. While the agent runs, the lease is renewed every parallel.leaseInterval (default \
+          10s); when a renewal finds that a newer attempt took the lease over, the agent is \
+          stopped (SIGTERM to its process group, SIGKILL after the grace) and nothing is \
+          published. Otherwise one atomic push, leased on every ref, publishes the task branch, \
+          the outcome refs/parallel/outcome/ID/N (exit, failure kind, tip, timings) and the \
+          lease marked done. With --attempt N (what run --executor passes) the lease must name \
+          attempt N; without it, the next attempt is taken over by hand. Exits 0 when it \
+          published a successful outcome, 1 when it published a failed one or published nothing.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&WORK_ATTEMPT, &AGENT, &WORK_REMOTE],
+    examples: &[
+        (
+            "git parallel work API-01 --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run the next attempt of API-01 here, coordinated through the remote",
+        ),
+        (
+            "git parallel work API-01 --attempt 2 --remote https://example.com/repo.git",
+            "attempt 2 as dispatched by run --executor, in a clone made here",
+        ),
+    ],
+    hidden: false,
+    remote: RemotePolicy::None,
+};
+
 pub static RECOVER: Command = Command {
     id: CommandId::Recover,
     name: "recover",
@@ -314,7 +349,9 @@ pub static GC: Command = Command {
           older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
           age is kept. Also trims the pool of parked worktrees to parallel.poolSize, oldest first \
-          (all of them with parallel.reuseWorktrees off)."),
+          (all of them with parallel.reuseWorktrees off), and deletes regenerable build output \
+          (parallel.regenerable) in the kept ignored files, oldest first, until they fit in \
+          parallel.keepIgnoredMax; never what could be someone's work (.env, notes)."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -395,14 +432,17 @@ pub static GENERATE: Command = Command {
     ]),
     flags: &[&OUTPUT, &GENERATE_TASK, &GENERATE_ATTEMPT],
     examples: &[
-        ("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page"),
+        (
+            "git parallel generate man -o ~/.local/share/man/man1/git-parallel.1",
+            "install the man page",
+        ),
         (
             "git parallel generate github-workflow -o .github/workflows/git-parallel.yml",
             "run workers on GitHub Actions",
         ),
         (
-            "git config parallel.dispatch 'git parallel generate k8s-job --task {id} --attempt {attempt} | kubectl create -f -'",
-            "one Kubernetes Job per attempt",
+            "git parallel generate k8s-job --task A-1 --attempt 1 | kubectl create -f -",
+            "a Kubernetes Job for A-1's first attempt (the dispatch line, with {id} and {attempt})",
         ),
     ],
     hidden: false,
@@ -454,6 +494,7 @@ pub static COMMANDS: &[&Command] = &[
     &RETRY,
     &APPROVE,
     &JOIN,
+    &WORK,
     &RECOVER,
     &UNDO,
     &GC,
