@@ -11,6 +11,14 @@
 # (parallel.reuseWorktrees), sandbox off (cargo writes ~/.cargo). Every repository starts with
 # the main worktree's target/ warm (built once before the clock starts), as a user's would be.
 #
+# Measured (2026-12-07, 2 CPUs shared with other builds, release binaries, 8 tasks, -j 2; the
+# agents' own work is 56 s, so 28 s is the floor at -j 2):
+#   before (main c9b246c: a cold gate per landing, in its transaction)  92.0 89.6 s
+#   after  (h/gate 57482a1: kept gate worktree, gate in the background)  31.2 31.4 31.0 s
+#   hand   (waves of 2, merge + test in the warm main worktree)          40.0 39.9 40.4 s
+# Under heavier load (load average ~8; before = main 91b8eac): before 158.8 172.1 s, after
+# 31.9 31.8 32.7 s, hand 42.1 43.3 41.1 s.
+#
 # Usage: scripts/bench-gate.sh BEFORE_BIN AFTER_BIN [what…]   (what: before after hand; all
 # by default). Prints one line per measurement: what, wall seconds, tasks completed.
 set -eu
