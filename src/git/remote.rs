@@ -20,6 +20,13 @@ pub fn configured(loc: &Location, remote: &str) -> bool {
     cli::run(cmd).is_ok()
 }
 
+/// The URL of the configured remote `remote` (`git remote get-url`).
+pub fn url(loc: &Location, remote: &str) -> Result<String> {
+    let mut cmd = loc.git_main();
+    cmd.args(["remote", "get-url", remote]);
+    Ok(cli::stdout(cmd)?.trim().to_string())
+}
+
 /// The configured remotes (`git remote`); empty when there are none or git fails.
 pub fn names(loc: &Location) -> Vec<String> {
     let mut cmd = loc.git_main();

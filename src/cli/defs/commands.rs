@@ -143,6 +143,7 @@ pub static RUN: Command = Command {
     complete_positionals: Complete::Tasks(&[]),
     flags: &[
         &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX, &REMOTE,
+        &EXECUTOR, &HOSTS, &DISPATCH,
     ],
     examples: &[
         (
