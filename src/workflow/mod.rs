@@ -10,6 +10,7 @@
 //! time, parallel_map); never a command (src/commands/).
 
 pub mod agent_env;
+pub mod attempt;
 pub mod backup;
 pub mod before_start;
 pub mod bisect;

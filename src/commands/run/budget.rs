@@ -9,10 +9,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::agent::{Done, Invocation, Spec};
 use super::schedule::Sched;
 use crate::error::Result;
 use crate::taskgraph::display::shell_quote;
+use crate::workflow::attempt::agent::{Done, Invocation, Spec};
 use crate::workflow::presets::{fill, Preset};
 
 impl Sched<'_> {

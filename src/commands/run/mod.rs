@@ -5,20 +5,17 @@
 //! ready at once. Every repository change is one of the commands (start, finish, fail,
 //! recover) called in-process through the driver, one at a time.
 //!
-//! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
+//! Files: schedule.rs (the event loop; one attempt is src/workflow/attempt/),
 //! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its
 //! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
 //! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
-pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
 mod failures;
-mod feedback;
-mod group;
 mod landing;
 mod lock;
 mod moved;
@@ -29,7 +26,6 @@ pub mod state;
 mod tally;
 #[cfg(test)]
 mod tests;
-pub mod watchdog;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -172,7 +168,7 @@ fn config(
         None => std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
     let timeout = match ctx.args.value(&defs::TIMEOUT) {
-        Some(v) => Some(parse_duration(v).ok_or_else(|| {
+        Some(v) => Some(crate::time::parse_duration(v).ok_or_else(|| {
             Error::usage(
                 format!("--timeout takes a duration such as 90s, 30m or 2h, not '{v}'"),
                 Some(defs::RUN.name),
@@ -183,7 +179,7 @@ fn config(
     let deadline = match ctx.args.value(&defs::DEADLINE) {
         Some(v) => Some(
             began
-                + parse_duration(v).ok_or_else(|| {
+                + crate::time::parse_duration(v).ok_or_else(|| {
                     Error::usage(
                         format!("--deadline takes a duration such as 90s, 30m or 2h, not '{v}'"),
                         Some(defs::RUN.name),
@@ -208,7 +204,7 @@ fn config(
     };
     let grace = std::env::var("GIT_PARALLEL_KILL_GRACE")
         .ok()
-        .and_then(|v| parse_duration(&v))
+        .and_then(|v| crate::time::parse_duration(&v))
         .unwrap_or(Duration::from_secs(GRACE_SECONDS));
     Ok(Config {
         preset: crate::workflow::presets::find(&agent),
@@ -230,7 +226,7 @@ fn config(
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
-        on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
+        on_conflict: crate::workflow::attempt::feedback::OnConflict::from_config(&ctx.repo)?,
         sandbox,
     })
 }
@@ -246,17 +242,6 @@ fn dollars(v: Option<String>, what: &str) -> Result<Option<f64>> {
             Some(defs::RUN.name),
         )),
     }
-}
-
-/// A duration: a bare number of seconds (`90`, `0.5`) or what jiff's friendly format reads
-/// (`90s`, `30m`, `2h`, `250ms`, `0.5s`, `1h 30m`, `1 hour`); `None` when negative or not one.
-pub fn parse_duration(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    let d = match v.parse::<f64>() {
-        Ok(secs) => jiff::SignedDuration::try_from_secs_f64(secs).ok()?,
-        Err(_) => v.parse::<jiff::SignedDuration>().ok()?,
-    };
-    Duration::try_from(d).ok()
 }
 
 /// With ids: those tasks and every task they depend on, directly or not. `None`: all.
