@@ -152,3 +152,67 @@ pub fn commit_line(loc: &Location, oid: &gix::ObjectId) -> Option<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
 }
+
+/// Every ref of `remote` matching `pattern` (`refs/parallel/*`), name and value.
+pub fn ls_remote_matching(
+    loc: &Location,
+    remote: &str,
+    pattern: &str,
+) -> Result<Vec<(String, gix::ObjectId)>> {
+    let mut cmd = loc.git_main();
+    cmd.args(["ls-remote", remote, pattern]);
+    let out = cli::stdout(cmd)?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(_, name)| !name.ends_with("^{}"))
+        .filter_map(|(oid, name)| {
+            Some((
+                name.to_string(),
+                gix::ObjectId::from_hex(oid.as_bytes()).ok()?,
+            ))
+        })
+        .collect())
+}
+
+/// One fetch of `refspecs` from `remote` (no tags, no FETCH_HEAD).
+pub fn fetch_refspecs(loc: &Location, remote: &str, refspecs: &[String]) -> Result<()> {
+    let mut cmd = loc.git_main();
+    cmd.args([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--refmap=",
+        remote,
+    ]);
+    cmd.args(refspecs);
+    cli::run(cmd)?;
+    Ok(())
+}
+
+/// Whether the object `oid` is in the local object database.
+pub fn has_object(loc: &Location, oid: &gix::ObjectId) -> bool {
+    let mut cmd = loc.git_main();
+    cmd.args(["cat-file", "-e", &oid.to_string()]);
+    cli::run(cmd).is_ok()
+}
+
+/// The contents of the blob `oid`, when it is here.
+pub fn blob(loc: &Location, oid: &gix::ObjectId) -> Option<Vec<u8>> {
+    let mut cmd = loc.git_main();
+    cmd.args(["cat-file", "blob", &oid.to_string()]);
+    cli::run(cmd).ok().map(|o| o.stdout)
+}
+
+/// Writes `data` as a blob into the local object database; its id.
+pub fn write_blob(loc: &Location, data: &[u8]) -> Result<gix::ObjectId> {
+    let mut cmd = loc.git_main();
+    cmd.args(["hash-object", "-w", "--stdin"]);
+    let out = cli::run_with_input(cmd, data)?;
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    gix::ObjectId::from_hex(hex.as_bytes()).map_err(|e| super::Error::BadObjectId {
+        text: hex.clone(),
+        source: Box::new(e),
+    })
+}

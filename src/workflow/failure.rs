@@ -31,6 +31,9 @@ pub enum Kind {
     TestGate,
     /// finish refused the task for another reason (the message says which).
     Refused,
+    /// A remote attempt's lease was not renewed within `parallel.leaseTimeout`: its worker is
+    /// gone or cut off.
+    LeaseExpired,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::OutsidePaths => "outside-paths",
             Kind::TestGate => "test-gate",
             Kind::Refused => "refused",
+            Kind::LeaseExpired => "lease-expired",
         }
     }
 }

@@ -164,7 +164,7 @@ fn default_dir(ctx: &Context) -> String {
 fn duration(ctx: &Context, key: &str, default: Duration) -> Result<Duration> {
     match ctx.repo.settings.get(key) {
         None => Ok(default),
-        Some(v) => super::parse_duration(v)
+        Some(v) => crate::time::parse_duration(v)
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
                 usage(&format!(

@@ -13,8 +13,10 @@
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
 mod budget;
+mod dispatch;
 pub mod display;
 pub mod events;
+pub mod executor;
 mod failures;
 mod landing;
 mod lock;
@@ -24,6 +26,7 @@ mod order;
 pub mod schedule;
 pub mod state;
 mod tally;
+mod watch;
 #[cfg(test)]
 mod tests;
 
@@ -53,7 +56,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         ctx.args.value(&defs::SANDBOX),
         crate::sandbox::Mode::Auto,
     )?;
-    let ops = ops::Ops::new(ctx, sandbox.mode);
+    let executor = executor::Executor::from_ctx(ctx)?;
+    let ops = ops::Ops::new(ctx, sandbox.mode, executor.remote().is_some());
     if let Some(op) = ops.settle(ctx)? {
         crate::workflow::report::text_note(
             &ctx.out,
@@ -62,7 +66,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env, began, sandbox)?;
+    let cfg = config(ctx, &env, began, sandbox, executor)?;
     if cfg.sandbox.active() {
         crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
     } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
@@ -143,6 +147,7 @@ fn config(
     env: &crate::workflow::session::Session,
     began: Instant,
     sandbox: crate::sandbox::Policy,
+    executor: executor::Executor,
 ) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
@@ -227,6 +232,7 @@ fn config(
         product: env.product.clone(),
         task_file: env.task_path.clone(),
         on_conflict: crate::workflow::attempt::feedback::OnConflict::from_config(&ctx.repo)?,
+        executor,
         sandbox,
     })
 }

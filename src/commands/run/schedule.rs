@@ -55,6 +55,8 @@ pub struct Config {
     pub git_dir: Utf8PathBuf,
     /// The budgets.
     pub budget: Budget,
+    /// Where the attempts run.
+    pub executor: super::executor::Executor,
 }
 
 /// When run stops launching attempts.
@@ -70,8 +72,10 @@ pub struct Budget {
 
 /// A task whose agent runs.
 pub(super) struct Running {
-    branch: String,
-    worktree: Utf8PathBuf,
+    pub(super) branch: String,
+    pub(super) worktree: Utf8PathBuf,
+    /// The ssh host it runs on (`--executor ssh`).
+    pub(super) host: Option<String>,
 }
 
 /// The scheduler's state.
@@ -102,11 +106,26 @@ pub struct Sched<'a> {
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
     pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
+    /// Watches the remote attempts (`--executor ssh|command`).
+    pub(super) watch: Option<Arc<super::watch::Watch>>,
+    /// The ssh hosts whose clone is known to exist.
+    pub(super) cloned: super::dispatch::Cloned,
 }
 
 impl<'a> Sched<'a> {
     pub fn new(ctx: &'a Context, cfg: Config, ops: Ops, target: String) -> Sched<'a> {
         let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch = cfg.executor.remote().map(|r| {
+            Arc::new(super::watch::Watch::start(super::watch::Setup {
+                loc: ctx.repo.loc.clone(),
+                remote: r.remote.clone(),
+                poll: r.poll,
+                lease_timeout: r.lease_timeout,
+                tx: tx.clone(),
+                stop: stop.clone(),
+            }))
+        });
         Sched {
             ctx,
             records: Records::load(&cfg.dir),
@@ -119,7 +138,9 @@ impl<'a> Sched<'a> {
             refinished: BTreeMap::new(),
             starts: BTreeMap::new(),
             target,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop,
+            watch,
+            cloned: Default::default(),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
@@ -182,6 +203,10 @@ impl<'a> Sched<'a> {
                 continue;
             }
             let branch = env.branch_of(task);
+            if self.cfg.executor.remote().is_some() {
+                self.resume_remote(task, branch, env.worktree_path(task));
+                continue;
+            }
             let Some(wt) = env.worktree_of(task)? else {
                 self.unstartable.insert(
                     task.id.clone(),
@@ -200,6 +225,27 @@ impl<'a> Sched<'a> {
             self.again.push_back((task.id.clone(), branch, wt.path));
         }
         Ok(())
+    }
+
+    /// A task in progress when run begins with a remote executor: finished when its last
+    /// attempt was landable, dispatched again when this clone ran it (the new lease takes
+    /// over from a worker still at it), else left to the clone that started it.
+    fn resume_remote(&mut self, task: &crate::taskgraph::Task, branch: String, wt: Utf8PathBuf) {
+        match self.records.get(&task.id).map(|r| r.last) {
+            Some(Last::Succeeded) => self.to_finish.push(task.id.clone()),
+            Some(last) => {
+                if last == Last::Running {
+                    self.records.interrupted(&task.id);
+                }
+                self.again.push_back((task.id.clone(), branch, wt));
+            }
+            None => {
+                self.unstartable.insert(
+                    task.id.clone(),
+                    "in progress, started by another clone (its run dispatches it)".into(),
+                );
+            }
+        }
     }
 
     /// Commits on `branch` that the target does not have (`None`: the branch is gone).
@@ -230,7 +276,11 @@ impl<'a> Sched<'a> {
     }
 
     fn free_slots(&self) -> usize {
-        self.cfg.jobs.saturating_sub(self.running.len())
+        let free = self.cfg.jobs.saturating_sub(self.running.len());
+        match self.cfg.executor.remote() {
+            Some(r) => free.min(super::dispatch::free_host_slots(r, &self.running)),
+            None => free,
+        }
     }
 
     /// Agents to run again, as slots free up.
@@ -302,6 +352,9 @@ impl<'a> Sched<'a> {
 
     /// Runs the next attempt of `id`'s agent in `worktree`.
     fn launch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+        if self.cfg.executor.remote().is_some() {
+            return self.dispatch(id, branch, worktree);
+        }
         let tf: TaskFile = self.ctx.load_tasks()?;
         let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
@@ -373,7 +426,14 @@ impl<'a> Sched<'a> {
             None => self.starts.remove(id),
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
-        self.running.insert(id.into(), Running { branch, worktree });
+        self.running.insert(
+            id.into(),
+            Running {
+                branch,
+                worktree,
+                host: None,
+            },
+        );
         Ok(())
     }
 
@@ -395,6 +455,9 @@ impl<'a> Sched<'a> {
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
+        }
+        if let Some(v) = self.watch.as_ref().and_then(|w| w.verdict(&done.id, done.attempt)) {
+            return self.remote_done(&done.id, done.attempt, r, v);
         }
         let produces_nothing = self
             .ctx

@@ -1,0 +1,373 @@
+//! Dispatching one attempt to another machine (`run --executor ssh|command`): the attempt's
+//! lease written on the remote first (attempt N, holder `dispatched`, leased on the lease it
+//! replaces, so an older worker's renewals and final push fail), then the worker started: `ssh
+//! <host> 'cd <dir> && git parallel work ID --attempt N --agent … --remote <URL>'` (the host's
+//! clone made first when missing, once per host), or the `--dispatch` template through `sh -c`.
+//! The process's output goes to the task's log; when it ends, the watcher (watch.rs) is told,
+//! and decides from the remote.
+
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use super::events::Event;
+use super::executor::{How, Remote};
+use super::schedule::{Running, Sched};
+use super::watch::{Verdict, Watch};
+use crate::error::Result;
+use crate::taskgraph::display::{fill_template, shell_quote};
+use crate::workflow::attempt::agent::append_log;
+use crate::workflow::failure::{Failure, Kind};
+use crate::workflow::remote::attempts::{self, Lease};
+
+/// The hosts whose clone directory is known to exist (made by this run or found there).
+pub type Cloned = Arc<Mutex<BTreeSet<String>>>;
+
+/// One dispatch process.
+struct Job {
+    id: String,
+    attempt: u32,
+    log: Utf8PathBuf,
+    /// `(host, clone script)`: run first, once per host, for ssh.
+    clone: Option<(String, String)>,
+    /// What runs the worker (or asks an engine to).
+    command: Command,
+    /// A dispatch that returns at once (command): only a failure is news.
+    detached: bool,
+    grace: Duration,
+}
+
+impl Sched<'_> {
+    /// Attempt N+1 of `id`: its lease written on the remote, then the worker dispatched.
+    pub(super) fn dispatch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+        let Some(remote) = self.cfg.executor.remote() else {
+            return Ok(());
+        };
+        let host = pick_host(remote, &self.running);
+        let executor = remote.name_on(host.as_deref());
+        let loc = self.ctx.repo.loc.clone();
+        let name = remote.remote.clone();
+        let Some(watch) = self.watch.clone() else {
+            return Ok(());
+        };
+        // What the remote knows of the task: attempt numbers only grow.
+        let mut seen = match watch.recent() {
+            Some(s) => s,
+            None => {
+                let s = attempts::read_all(&loc, &name)?;
+                watch.seen(&s);
+                s
+            }
+        };
+        let floor = seen.last_attempt(id);
+        self.records.at_least(id, floor);
+        let attempt = self.records.begin(id, executor.clone());
+        self.records.save()?;
+        self.summary.attempts += 1;
+        let log = self.log_of(id);
+        let now = attempts::now();
+        let lease = Lease {
+            task: id.to_string(),
+            attempt,
+            holder: "dispatched".into(),
+            executor: executor.clone(),
+            dispatched_at: now,
+            renewed_at: now,
+        };
+        let mut written = false;
+        for _ in 0..2 {
+            let expected = seen.leases.get(id).map(|(o, _)| *o);
+            if attempts::write_lease(&loc, &name, expected, &lease)? {
+                written = true;
+                break;
+            }
+            // Changed meanwhile (a stale read): read again, once.
+            seen = attempts::read_all(&loc, &name)?;
+        }
+        if attempt > 1 {
+            self.sink.event(&Event::Retried {
+                id: id.into(),
+                attempt,
+            });
+        }
+        self.sink.event(&Event::Started {
+            id: id.into(),
+            attempt,
+            branch: crate::git::short_branch(&branch).into(),
+            worktree: match &host {
+                Some(h) => format!("{h}:{}", remote_dir(remote, h)),
+                None => executor.clone(),
+            },
+            log: log.to_string(),
+        });
+        watch.add(id, attempt, &branch);
+        self.running.insert(
+            id.into(),
+            Running {
+                branch: branch.clone(),
+                worktree,
+                host: host.clone(),
+            },
+        );
+        if !written {
+            let f = Failure::new(
+                Kind::Refused,
+                format!("the lease of {id} on {name} kept changing: attempt {attempt} was not dispatched"),
+                attempt,
+            );
+            watch.fail_now(id, attempt, f);
+            return Ok(());
+        }
+        append_log(
+            &log,
+            &format!(
+                "==== attempt {attempt} of {id} at {}: dispatched ({executor})\n",
+                crate::time::now_iso()
+            ),
+        );
+        match self.job(remote, id, attempt, &branch, host.as_deref(), log) {
+            Some(job) => spawn(job, watch, self.cloned.clone(), self.stop.clone()),
+            None => watch.fail_now(
+                id,
+                attempt,
+                Failure::new(Kind::Refused, "no ssh host has a free slot", attempt),
+            ),
+        }
+        Ok(())
+    }
+
+    fn job(
+        &self,
+        remote: &Remote,
+        id: &str,
+        attempt: u32,
+        branch: &str,
+        host: Option<&str>,
+        log: Utf8PathBuf,
+    ) -> Option<Job> {
+        let short = crate::git::short_branch(branch).to_string();
+        let (command, clone, detached) = match (&remote.how, host) {
+            (How::Ssh { .. }, Some(h)) => {
+                let dir = sh_path(&remote_dir(remote, h));
+                let work = format!(
+                    "cd {dir} && git parallel work {} --attempt {attempt} --agent {} --remote {}",
+                    shell_quote(id),
+                    shell_quote(&self.cfg.agent),
+                    shell_quote(&remote.url)
+                );
+                let clone = format!(
+                    "test -d {dir}/.git || {{ mkdir -p {dir} && git clone -q {} {dir}; }}",
+                    shell_quote(&remote.url)
+                );
+                (ssh(h, &work), Some((h.to_string(), clone)), false)
+            }
+            (How::Ssh { .. }, None) => return None,
+            (How::Command { template }, _) => {
+                let line = fill_template(
+                    template,
+                    &[
+                        ("id", id),
+                        ("attempt", &attempt.to_string()),
+                        ("remote", &remote.url),
+                        ("branch", &short),
+                    ],
+                );
+                let mut c = Command::new("sh");
+                c.arg("-c").arg(line);
+                if let Ok(dir) = self.ctx.repo.workdir() {
+                    c.current_dir(dir);
+                }
+                (c, None, true)
+            }
+        };
+        Some(Job {
+            id: id.to_string(),
+            attempt,
+            log,
+            clone,
+            command,
+            detached,
+            grace: self.cfg.grace,
+        })
+    }
+
+    /// A remote attempt ended with `verdict`: landed, or failed and retried like a local one.
+    pub(super) fn remote_done(&mut self, id: &str, attempt: u32, r: Running, v: Verdict) -> Result<()> {
+        match v {
+            Verdict::Failed(f) => {
+                append_log(
+                    &self.log_of(id),
+                    &format!("==== attempt {attempt} ended: {}\n", f.headline()),
+                );
+                self.attempt_failed(id, f, r.branch, r.worktree)
+            }
+            Verdict::Landable { commits } => {
+                append_log(
+                    &self.log_of(id),
+                    &format!("==== attempt {attempt} ended: ok, {commits} commit(s) published\n"),
+                );
+                self.records.succeeded(id);
+                self.records.save()?;
+                self.sink.event(&Event::Finished {
+                    id: id.into(),
+                    attempt,
+                    commits,
+                });
+                self.to_finish.push(id.into());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The host with the most free slots (the first of those), for ssh; None for command.
+fn pick_host(remote: &Remote, running: &std::collections::BTreeMap<String, Running>) -> Option<String> {
+    remote
+        .hosts()
+        .iter()
+        .map(|h| {
+            let used = running
+                .values()
+                .filter(|r| r.host.as_deref() == Some(h.dest.as_str()))
+                .count();
+            (h, h.slots.saturating_sub(used))
+        })
+        .filter(|(_, free)| *free > 0)
+        .max_by_key(|(h, free)| (*free, std::cmp::Reverse(remote.hosts().iter().position(|x| x == *h))))
+        .map(|(h, _)| h.dest.clone())
+}
+
+/// Free ssh slots over all hosts (`usize::MAX` for command: only -j caps it).
+pub(super) fn free_host_slots(remote: &Remote, running: &std::collections::BTreeMap<String, Running>) -> usize {
+    if remote.hosts().is_empty() {
+        return usize::MAX;
+    }
+    remote
+        .hosts()
+        .iter()
+        .map(|h| {
+            let used = running
+                .values()
+                .filter(|r| r.host.as_deref() == Some(h.dest.as_str()))
+                .count();
+            h.slots.saturating_sub(used)
+        })
+        .sum()
+}
+
+/// `parallel.remoteDir` for `host`.
+fn remote_dir(remote: &Remote, host: &str) -> String {
+    match &remote.how {
+        How::Ssh { dir, .. } => crate::taskgraph::display::substitute(dir, &[("host", host)]),
+        How::Command { .. } => String::new(),
+    }
+}
+
+/// A path for the remote shell: `~/x` as `"$HOME"/'x'`, anything else quoted.
+fn sh_path(p: &str) -> String {
+    match p.strip_prefix("~/") {
+        Some(rest) => format!("\"$HOME\"/{}", shell_quote(rest)),
+        None if p == "~" => "\"$HOME\"".into(),
+        None => shell_quote(p).into_owned(),
+    }
+}
+
+/// `ssh <host> <script>`, never prompting.
+fn ssh(host: &str, script: &str) -> Command {
+    let mut c = Command::new("ssh");
+    c.args(["-o", "BatchMode=yes", "--", host, script]);
+    c
+}
+
+/// Runs the job in a thread: the host's clone first when needed, then the dispatch; tells
+/// `watch` how it ended.
+fn spawn(job: Job, watch: Arc<Watch>, cloned: Cloned, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Job {
+            id,
+            attempt,
+            log,
+            clone,
+            command,
+            detached,
+            grace,
+        } = job;
+        if let Some((host, script)) = clone {
+            // One clone per host at a time; the others wait and find it made.
+            let mut made = cloned.lock().unwrap_or_else(|p| p.into_inner());
+            if !made.contains(&host) {
+                append_log(&log, &format!("==== making the clone on {host} when missing\n"));
+                match run_logged(ssh(&host, &script), &log, &stop, grace) {
+                    Ok(0) => {
+                        made.insert(host.clone());
+                    }
+                    Ok(code) => {
+                        drop(made);
+                        return watch.ended(
+                            &id,
+                            attempt,
+                            format!("the clone on {host} could not be made (ssh exited {code}; see the log)"),
+                        );
+                    }
+                    Err(e) => {
+                        drop(made);
+                        return watch.ended(&id, attempt, format!("cannot run ssh: {e}"));
+                    }
+                }
+            }
+        }
+        match run_logged(command, &log, &stop, grace) {
+            Ok(0) if detached => {}
+            Ok(code) if detached => watch.fail_now(
+                &id,
+                attempt,
+                Failure::new(
+                    Kind::Exit,
+                    format!("the dispatch command exited with {code} (see the log)"),
+                    attempt,
+                ),
+            ),
+            Ok(code) => watch.ended(&id, attempt, format!("the ssh session ended (exit {code})")),
+            Err(e) => watch.fail_now(
+                &id,
+                attempt,
+                Failure::new(Kind::Exit, format!("the dispatch could not be started: {e}"), attempt),
+            ),
+        }
+    });
+}
+
+/// Runs `cmd` (stdin null, output appended to `log`, its own process group, ended with run)
+/// to its end or until `stop`; its exit code (-1: killed).
+fn run_logged(mut cmd: Command, log: &Utf8PathBuf, stop: &AtomicBool, grace: Duration) -> std::result::Result<i32, String> {
+    append_log(log, &format!("==== {}\n", crate::git::cli::describe(&cmd)));
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open {log}: {e}"))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+    crate::git::cli::die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status.code().unwrap_or(-1)),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        if stop.load(Ordering::SeqCst) {
+            let pgid = i32::try_from(child.id()).unwrap_or(0);
+            crate::workflow::attempt::group::end(pgid, grace);
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(-1);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
