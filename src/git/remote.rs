@@ -153,19 +153,21 @@ pub fn commit_line(loc: &Location, oid: &gix::ObjectId) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Every ref of `remote` matching `pattern` (`refs/parallel/*`), name and value.
-pub fn ls_remote_matching(
+/// Every ref of `remote` whose name starts with `prefix` (`refs/parallel/`), with its value:
+/// one `git ls-remote`.
+#[allow(dead_code)] // until work and run --executor read the protocol's refs
+pub fn ls_remote_under(
     loc: &Location,
     remote: &str,
-    pattern: &str,
-) -> Result<Vec<(String, gix::ObjectId)>> {
+    prefix: &str,
+) -> Result<BTreeMap<String, gix::ObjectId>> {
     let mut cmd = loc.git_main();
-    cmd.args(["ls-remote", remote, pattern]);
+    cmd.args(["ls-remote", remote, &format!("{prefix}*")]);
     let out = cli::stdout(cmd)?;
     Ok(out
         .lines()
         .filter_map(|l| l.split_once('\t'))
-        .filter(|(_, name)| !name.ends_with("^{}"))
+        .filter(|(_, name)| name.starts_with(prefix))
         .filter_map(|(oid, name)| {
             Some((
                 name.to_string(),
@@ -175,8 +177,14 @@ pub fn ls_remote_matching(
         .collect())
 }
 
-/// One fetch of `refspecs` from `remote` (no tags, no FETCH_HEAD).
-pub fn fetch_refspecs(loc: &Location, remote: &str, refspecs: &[String]) -> Result<()> {
+/// Fetches the objects the refs `names` of `remote` point at into the object database, writing
+/// no ref (not even FETCH_HEAD): what a reader needs to `cat-file` them once. Nothing to fetch:
+/// no git call.
+#[allow(dead_code)] // until work and run --executor read the protocol's refs
+pub fn fetch_objects(loc: &Location, remote: &str, names: &[&str]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
     let mut cmd = loc.git_main();
     cmd.args([
         "fetch",
@@ -186,33 +194,54 @@ pub fn fetch_refspecs(loc: &Location, remote: &str, refspecs: &[String]) -> Resu
         "--refmap=",
         remote,
     ]);
-    cmd.args(refspecs);
+    cmd.args(names);
     cli::run(cmd)?;
     Ok(())
 }
 
-/// Whether the object `oid` is in the local object database.
-pub fn has_object(loc: &Location, oid: &gix::ObjectId) -> bool {
-    let mut cmd = loc.git_main();
-    cmd.args(["cat-file", "-e", &oid.to_string()]);
-    cli::run(cmd).is_ok()
-}
-
-/// The contents of the blob `oid`, when it is here.
-pub fn blob(loc: &Location, oid: &gix::ObjectId) -> Option<Vec<u8>> {
-    let mut cmd = loc.git_main();
-    cmd.args(["cat-file", "blob", &oid.to_string()]);
-    cli::run(cmd).ok().map(|o| o.stdout)
-}
-
-/// Writes `data` as a blob into the local object database; its id.
-pub fn write_blob(loc: &Location, data: &[u8]) -> Result<gix::ObjectId> {
+/// Writes `bytes` as a blob into the object database (`git hash-object -w --stdin`): its id.
+#[allow(dead_code)] // until work and run --executor read the protocol's refs
+pub fn write_blob(loc: &Location, bytes: &[u8]) -> Result<gix::ObjectId> {
     let mut cmd = loc.git_main();
     cmd.args(["hash-object", "-w", "--stdin"]);
-    let out = cli::run_with_input(cmd, data)?;
-    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    gix::ObjectId::from_hex(hex.as_bytes()).map_err(|e| super::Error::BadObjectId {
-        text: hex.clone(),
-        source: Box::new(e),
-    })
+    let out = cli::run_with_input(cmd, bytes)?;
+    super::oid(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The contents of the blobs `oids`, in order, read with one `git cat-file --batch` (`None`:
+/// missing here, or not a blob).
+#[allow(dead_code)] // until work and run --executor read the protocol's refs
+pub fn read_blobs(loc: &Location, oids: &[gix::ObjectId]) -> Result<Vec<Option<Vec<u8>>>> {
+    if oids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = loc.git_main();
+    cmd.args(["cat-file", "--batch"]);
+    let input: String = oids.iter().map(|o| format!("{o}\n")).collect();
+    let out = cli::run_with_input(cmd, input.as_bytes())?;
+    let mut rest: &[u8] = &out.stdout;
+    let mut blobs = Vec::with_capacity(oids.len());
+    for _ in oids {
+        // `<oid> <type> <size>\n<contents>\n`, or `<name> missing\n`.
+        let Some(eol) = rest.iter().position(|&b| b == b'\n') else {
+            blobs.push(None);
+            continue;
+        };
+        let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        rest = &rest[eol + 1..];
+        let mut f = header.split(' ');
+        let (_, kind, size) = (f.next(), f.next(), f.next());
+        let Some(size) = size.and_then(|s| s.parse::<usize>().ok()) else {
+            blobs.push(None);
+            continue;
+        };
+        let Some(body) = rest.get(..size) else {
+            blobs.push(None);
+            break;
+        };
+        blobs.push((kind == Some("blob")).then(|| body.to_vec()));
+        rest = rest.get(size + 1..).unwrap_or_default();
+    }
+    blobs.resize(oids.len(), None);
+    Ok(blobs)
 }

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::taskgraph::display::{fill_template, shell_quote};
 use crate::workflow::attempt::agent::append_log;
 use crate::workflow::failure::{Failure, Kind};
-use crate::workflow::remote::attempts::{self, Lease};
+use crate::workflow::remote::attempts::{self, Lease, Written};
 
 /// The hosts whose clone directory is known to exist (made by this run or found there).
 pub type Cloned = Arc<Mutex<BTreeSet<String>>>;
@@ -64,30 +64,26 @@ impl Sched<'_> {
                 s
             }
         };
-        let floor = seen.last_attempt(id);
+        let floor = last_attempt(&seen, id);
         self.records.at_least(id, floor);
         let attempt = self.records.begin(id, executor.clone());
         self.records.save()?;
         self.summary.attempts += 1;
         let log = self.log_of(id);
-        let now = attempts::now();
-        let lease = Lease {
-            task: id.to_string(),
-            attempt,
-            holder: "dispatched".into(),
-            executor: executor.clone(),
-            dispatched_at: now,
-            renewed_at: now,
-        };
-        let mut written = false;
+        let lease = Lease::dispatched(id, attempt, &executor, crate::time::unix_now());
+        let mut refused = None;
         for _ in 0..2 {
-            let expected = seen.leases.get(id).map(|(o, _)| *o);
-            if attempts::write_lease(&loc, &name, expected, &lease)? {
-                written = true;
-                break;
+            let expected = seen.lease(id).map(|l| l.blob);
+            match attempts::write_lease(&loc, &name, expected, &lease)? {
+                Written::Done(_) => {
+                    refused = None;
+                    break;
+                }
+                Written::Lost(why) | Written::Failed(why) => refused = Some(why),
             }
-            // Changed meanwhile (a stale read): read again, once.
+            // Changed meanwhile (a stale read), or unreachable: read again, once.
             seen = attempts::read_all(&loc, &name)?;
+            watch.seen(&seen);
         }
         if attempt > 1 {
             self.sink.event(&Event::Retried {
@@ -114,10 +110,10 @@ impl Sched<'_> {
                 host: host.clone(),
             },
         );
-        if !written {
+        if let Some(why) = refused {
             let f = Failure::new(
                 Kind::Refused,
-                format!("the lease of {id} on {name} kept changing: attempt {attempt} was not dispatched"),
+                format!("the lease of {id} on {name} could not be written ({why}): attempt {attempt} was not dispatched"),
                 attempt,
             );
             watch.fail_now(id, attempt, f);
@@ -223,6 +219,17 @@ impl Sched<'_> {
             }
         }
     }
+}
+
+/// The highest attempt of `id` the remote knows (0: none): attempt numbers only grow.
+fn last_attempt(board: &attempts::Board, id: &str) -> u32 {
+    let lease = board.lease(id).map_or(0, |l| l.value.attempt);
+    let outcome = board
+        .outcomes
+        .get(id)
+        .and_then(|o| o.keys().next_back().copied())
+        .unwrap_or(0);
+    lease.max(outcome)
 }
 
 /// The host with the most free slots (the first of those), for ssh; None for command.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::git::Location;
 use crate::workflow::attempt::agent::{Done, Exit};
 use crate::workflow::failure::{Failure, Kind};
-use crate::workflow::remote::attempts::{self, Attempts};
+use crate::workflow::remote::attempts::{self, Board};
 
 /// How a remote attempt ended, as the scheduler acts on it.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ struct State {
     out: BTreeMap<String, Out>,
     verdicts: BTreeMap<String, (u32, Verdict)>,
     /// The last read of the remote, and when.
-    last: Option<(Instant, Attempts)>,
+    last: Option<(Instant, Board)>,
 }
 
 /// The watcher: its thread and what it shares with the scheduler.
@@ -122,7 +122,7 @@ impl Watch {
     }
 
     /// The remote's leases and outcomes as read less than a poll interval ago, if they were.
-    pub fn recent(&self) -> Option<Attempts> {
+    pub fn recent(&self) -> Option<Board> {
         let s = lock(&self.state);
         s.last
             .as_ref()
@@ -131,7 +131,7 @@ impl Watch {
     }
 
     /// A read of the remote made by the scheduler, for the next dispatches to reuse.
-    pub fn seen(&self, a: &Attempts) {
+    pub fn seen(&self, a: &Board) {
         lock(&self.state).last = Some((Instant::now(), a.clone()));
     }
 }
@@ -175,9 +175,8 @@ fn run(setup: &Setup, state: &Mutex<State>) {
             };
             let attempt = out.attempt;
             let seconds = seen
-                .outcomes
-                .get(&(id.clone(), attempt))
-                .map_or(out.dispatched.elapsed().as_secs_f64(), |o| o.seconds);
+                .outcome(&id, attempt)
+                .map_or(out.dispatched.elapsed().as_secs_f64(), |o| o.value.seconds);
             s.out.remove(&id);
             let exit = match &verdict {
                 Verdict::Landable { .. } => Exit::Code(0),
@@ -211,9 +210,9 @@ fn stop_all(setup: &Setup, state: &Mutex<State>) {
 }
 
 /// What the remote says of `out` (None: still running).
-fn judge(setup: &Setup, id: &str, out: &Out, seen: &Attempts, read_at: Instant) -> Option<Verdict> {
+fn judge(setup: &Setup, id: &str, out: &Out, seen: &Board, read_at: Instant) -> Option<Verdict> {
     let n = out.attempt;
-    if let Some(o) = seen.outcomes.get(&(id.to_string(), n)) {
+    if let Some(o) = seen.outcome(id, n).map(|o| &o.value) {
         if !o.ok {
             let f = match &o.failure {
                 Some(f) => Failure::new(f.kind, format!("on {}: {}", o.host, f.message), n),
@@ -231,7 +230,7 @@ fn judge(setup: &Setup, id: &str, out: &Out, seen: &Attempts, read_at: Instant) 
         }
         return Some(landable(setup, id, out, o));
     }
-    let lease = seen.leases.get(id).map(|(_, l)| l);
+    let lease = seen.lease(id).map(|l| &l.value);
     match lease {
         Some(l) if l.attempt > n => {
             return Some(Verdict::Failed(Failure::new(
@@ -243,10 +242,14 @@ fn judge(setup: &Setup, id: &str, out: &Out, seen: &Attempts, read_at: Instant) 
                 n,
             )))
         }
-        Some(l) if l.attempt == n && l.holder != "done" => {
-            let age = attempts::now().saturating_sub(l.renewed_at);
-            if age > setup.lease_timeout.as_secs() {
-                return Some(expired(setup, n, &format!("held by {}, last renewed {age}s ago", l.holder)));
+        Some(l) if l.attempt == n => {
+            let now = crate::time::unix_now();
+            if l.expired(now, setup.lease_timeout) {
+                return Some(expired(
+                    setup,
+                    n,
+                    &format!("held by {}, last renewed {}s ago", l.holder, l.age(now)),
+                ));
             }
         }
         // The lease written before the dispatch is gone: someone dropped the task.
@@ -291,7 +294,9 @@ fn landable(setup: &Setup, id: &str, out: &Out, o: &attempts::Outcome) -> Verdic
         }
     };
     match (&o.tip, at) {
-        (Some(tip), Some(at)) if *tip == at => Verdict::Landable { commits: o.commits },
+        (Some(tip), Some(at)) if *tip == at => Verdict::Landable {
+            commits: o.commits as usize,
+        },
         (None, _) if o.commits == 0 => Verdict::Landable { commits: 0 },
         (tip, at) => Verdict::Failed(Failure::new(
             Kind::Refused,

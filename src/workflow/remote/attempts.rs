@@ -1,9 +1,17 @@
-//! The remote protocol of issue 22 between `run --executor ssh|command` and `git parallel work`:
-//! every lease and outcome is a blob holding one JSON object, pointed at by a ref under
-//! `refs/parallel/` on the remote (`lease/<ID>`, `outcome/<ID>/<N>`); written with leased
-//! pushes, read with one `ls-remote` and (only when a blob is new here) one fetch.
+//! The remote protocol between an orchestrator (`run --executor ssh|command`) and its workers
+//! (`git parallel work ID`): everything they tell each other is a ref under `refs/parallel/` on
+//! the shared remote, pointing at a blob that holds one JSON object.
 //!
-//! (The smallest part of it `run` needs, written on h/executor until h/work's version lands.)
+//! - `refs/parallel/lease/<ID>`: a [`Lease`] — which attempt of the task may run, who holds
+//!   it, when it was last renewed. The orchestrator writes it before it dispatches an attempt;
+//!   the worker takes it and renews it; a renewal refused because the lease changed means a
+//!   newer attempt took over.
+//! - `refs/parallel/outcome/<ID>/<N>`: the [`Outcome`] of attempt N, published by its worker
+//!   together with the task branch and its lease in one atomic push ([`publish`]).
+//!
+//! Every write is a leased push (the value read, or "must not exist"); reading is one
+//! `ls-remote` plus one fetch of the blobs this clone does not have yet ([`read_all`]). All git
+//! calls go through the git facade (src/git/remote.rs).
 
 use std::collections::BTreeMap;
 
@@ -11,152 +19,380 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::git::{remote, Location, RefUpdate};
+use crate::git::remote::{self, Pushed};
+use crate::git::{Location, RefUpdate};
+use crate::workflow::failure::Kind;
 
-/// `refs/parallel/lease/<ID>`: who holds attempt N of a task, and since when.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// Where every ref of the protocol lives on the remote.
+pub const PREFIX: &str = "refs/parallel/";
+/// The leases: `refs/parallel/lease/<ID>`.
+pub const LEASE_PREFIX: &str = "refs/parallel/lease/";
+/// The outcomes: `refs/parallel/outcome/<ID>/<N>`.
+pub const OUTCOME_PREFIX: &str = "refs/parallel/outcome/";
+
+/// The lease of task `id`.
+pub fn lease_ref(id: &str) -> String {
+    format!("{LEASE_PREFIX}{id}")
+}
+
+/// The outcome of attempt `attempt` of task `id`.
+pub fn outcome_ref(id: &str, attempt: u32) -> String {
+    format!("{OUTCOME_PREFIX}{id}/{attempt}")
+}
+
+/// What a lease's `holder` is before a worker takes it.
+pub const DISPATCHED: &str = "dispatched";
+/// What a lease's `holder` is once its worker published.
+pub const DONE: &str = "done";
+
+/// Who may run which attempt of a task, and since when (`refs/parallel/lease/<ID>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lease {
     pub task: String,
+    /// The attempt that may run, from 1.
     pub attempt: u32,
-    /// `<hostname>:<pid>` of the worker, `dispatched` before one took it, `done` once it
-    /// published.
+    /// `<hostname>:<pid>` of the worker holding it, [`DISPATCHED`] before one took it,
+    /// [`DONE`] once it published.
     pub holder: String,
-    /// `local`, `ssh:<host>`, `command`.
+    /// `local`, `ssh:<host>` or `command` (a worker started by hand says `local`).
     pub executor: String,
+    /// When the attempt was dispatched (unix seconds).
     pub dispatched_at: u64,
+    /// When the lease was last written (unix seconds).
     pub renewed_at: u64,
 }
 
-/// The failure of an outcome.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+impl Lease {
+    /// The lease an orchestrator writes before it dispatches `attempt` of `task` at `now`.
+    pub fn dispatched(task: &str, attempt: u32, executor: &str, now: u64) -> Lease {
+        Lease {
+            task: task.to_string(),
+            attempt,
+            holder: DISPATCHED.to_string(),
+            executor: executor.to_string(),
+            dispatched_at: now,
+            renewed_at: now,
+        }
+    }
+
+    /// This lease held (taken or renewed) by `holder` at `now`.
+    pub fn held_by(&self, holder: &str, now: u64) -> Lease {
+        Lease {
+            holder: holder.to_string(),
+            renewed_at: now,
+            ..self.clone()
+        }
+    }
+
+    /// How old the lease is at `now`, in seconds.
+    pub fn age(&self, now: u64) -> u64 {
+        now.saturating_sub(self.renewed_at)
+    }
+
+    /// Whether its worker stopped renewing it: older than `timeout` and neither done nor
+    /// answered by an outcome (the caller checks the outcome).
+    pub fn expired(&self, now: u64, timeout: std::time::Duration) -> bool {
+        self.holder != DONE && self.age(now) > timeout.as_secs()
+    }
+}
+
+/// Why an attempt failed, as its outcome says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutcomeFailure {
-    pub kind: crate::workflow::failure::Kind,
+    pub kind: Kind,
     pub message: String,
 }
 
-/// `refs/parallel/outcome/<ID>/<N>`: how attempt N ended.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// How an attempt ended, as its worker publishes it (`refs/parallel/outcome/<ID>/<N>`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
     pub task: String,
     pub attempt: u32,
+    /// The agent exited 0 and committed, or committed nothing where the task produces nothing.
     pub ok: bool,
+    /// The agent's exit code (`null`: killed by a signal, or never started).
     pub exit: Option<i32>,
+    /// The signal that killed it.
     pub signal: Option<i32>,
+    /// Why it failed (`null` when ok).
     pub failure: Option<OutcomeFailure>,
-    /// The task branch's tip as pushed.
+    /// The task branch's tip as pushed with the outcome (`null`: nothing pushed).
     pub tip: Option<String>,
-    pub commits: usize,
+    /// The agent's commits on the task branch.
+    pub commits: u32,
+    /// The machine it ran on.
     pub host: String,
     pub started_at: u64,
     pub ended_at: u64,
     pub seconds: f64,
 }
 
-/// The lease ref of a task.
-pub fn lease_ref(id: &str) -> String {
-    format!("refs/parallel/lease/{id}")
+/// A value read from the remote with the blob it came from (the expected value of the next
+/// leased write of its ref).
+#[derive(Clone, Debug)]
+pub struct Stored<T> {
+    pub blob: ObjectId,
+    pub value: T,
 }
 
-/// The outcome ref of attempt `n` of a task.
-pub fn outcome_ref(id: &str, n: u32) -> String {
-    format!("refs/parallel/outcome/{id}/{n}")
+/// Every lease and outcome the remote has.
+#[derive(Clone, Debug, Default)]
+pub struct Board {
+    /// By task id.
+    pub leases: BTreeMap<String, Stored<Lease>>,
+    /// By task id, then attempt.
+    pub outcomes: BTreeMap<String, BTreeMap<u32, Stored<Outcome>>>,
+    /// Refs under `refs/parallel/lease/` or `refs/parallel/outcome/` whose blob is not one of
+    /// ours (name, why).
+    pub unreadable: Vec<(String, String)>,
 }
 
-/// Every lease and outcome on the remote, with the blob each lease ref points at (the
-/// expected value of the next leased write).
-#[derive(Clone, Default, Debug)]
-pub struct Attempts {
-    pub leases: BTreeMap<String, (ObjectId, Lease)>,
-    pub outcomes: BTreeMap<(String, u32), Outcome>,
-}
+impl Board {
+    /// The lease of `id`.
+    pub fn lease(&self, id: &str) -> Option<&Stored<Lease>> {
+        self.leases.get(id)
+    }
 
-impl Attempts {
-    /// The highest attempt number the remote knows of `id` (0: none).
-    pub fn last_attempt(&self, id: &str) -> u32 {
-        let lease = self.leases.get(id).map_or(0, |(_, l)| l.attempt);
-        let outcome = self
-            .outcomes
-            .keys()
-            .filter(|(t, _)| t == id)
-            .map(|(_, n)| *n)
-            .max()
-            .unwrap_or(0);
-        lease.max(outcome)
+    /// The outcome of attempt `attempt` of `id`.
+    pub fn outcome(&self, id: &str, attempt: u32) -> Option<&Stored<Outcome>> {
+        self.outcomes.get(id)?.get(&attempt)
+    }
+
+    /// The refs of task `id` on the remote with their values (its lease and outcomes): what a
+    /// clean-up deletes, leased on these values.
+    pub fn refs_of(&self, id: &str) -> Vec<(String, ObjectId)> {
+        let mut v = Vec::new();
+        if let Some(l) = self.leases.get(id) {
+            v.push((lease_ref(id), l.blob));
+        }
+        for (n, o) in self.outcomes.get(id).into_iter().flatten() {
+            v.push((outcome_ref(id, *n), o.blob));
+        }
+        v
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// Reads every lease and outcome of `remote` (a remote name or URL): one `ls-remote`, then one
+/// fetch of the blobs this clone does not have yet.
+pub fn read_all(loc: &Location, remote: &str) -> Result<Board> {
+    let refs = remote::ls_remote_under(loc, remote, PREFIX)?;
+    read_refs(loc, remote, &refs)
 }
 
-/// Reads every lease and outcome of `remote`: one `ls-remote`, plus one fetch when a blob is
-/// not here yet. Unreadable blobs are left out.
-pub fn read_all(loc: &Location, name: &str) -> Result<Attempts> {
-    let refs = remote::ls_remote_matching(loc, name, "refs/parallel/*")?;
-    let refs: Vec<(String, ObjectId)> = refs
-        .into_iter()
-        .filter(|(r, _)| r.starts_with("refs/parallel/lease/") || r.starts_with("refs/parallel/outcome/"))
-        .collect();
-    let missing: Vec<String> = refs
+/// Reads the lease of `id` alone (`None`: the remote has none).
+pub fn read_lease(loc: &Location, remote: &str, id: &str) -> Result<Option<Stored<Lease>>> {
+    let name = lease_ref(id);
+    let refs = remote::ls_remote(loc, remote, &[name.as_str()])?;
+    let mut board = read_refs(loc, remote, &refs)?;
+    if let Some((name, why)) = board.unreadable.pop() {
+        return Err(crate::refused!(
+            help = "delete it (git push {remote} :{name}) and dispatch the task again",
+            "the lease {name} on {remote} cannot be read: {why}"
+        ));
+    }
+    Ok(board.leases.remove(id))
+}
+
+/// The board made of `refs` (name → blob), fetching the blobs missing here.
+fn read_refs(loc: &Location, remote: &str, refs: &BTreeMap<String, ObjectId>) -> Result<Board> {
+    let ours: Vec<(&String, &ObjectId)> = refs
         .iter()
-        .filter(|(_, o)| !remote::has_object(loc, o))
-        .map(|(r, _)| r.clone())
+        .filter(|(n, _)| n.starts_with(LEASE_PREFIX) || n.starts_with(OUTCOME_PREFIX))
+        .collect();
+    let oids: Vec<ObjectId> = ours.iter().map(|(_, o)| **o).collect();
+    let mut blobs = remote::read_blobs(loc, &oids)?;
+    let missing: Vec<&str> = ours
+        .iter()
+        .zip(&blobs)
+        .filter(|(_, b)| b.is_none())
+        .map(|((n, _), _)| n.as_str())
         .collect();
     if !missing.is_empty() {
-        let specs: Vec<String> = missing
-            .iter()
-            .map(|r| format!("+{r}:{}", remote::fetched_ref(name, r)))
-            .collect();
-        remote::fetch_refspecs(loc, name, &specs)?;
+        remote::fetch_objects(loc, remote, &missing)?;
+        blobs = remote::read_blobs(loc, &oids)?;
     }
-    let mut out = Attempts::default();
-    for (r, oid) in refs {
-        let Some(text) = remote::blob(loc, &oid) else {
+    let mut board = Board::default();
+    for ((name, oid), blob) in ours.into_iter().zip(blobs) {
+        let Some(bytes) = blob else {
+            board
+                .unreadable
+                .push((name.clone(), "it does not point at a blob".into()));
             continue;
         };
-        if let Some(id) = r.strip_prefix("refs/parallel/lease/") {
-            if let Ok(l) = serde_json::from_slice::<Lease>(&text) {
-                out.leases.insert(id.to_string(), (oid, l));
+        if let Some(id) = name.strip_prefix(LEASE_PREFIX) {
+            match serde_json::from_slice::<Lease>(&bytes) {
+                Ok(value) => {
+                    board
+                        .leases
+                        .insert(id.to_string(), Stored { blob: *oid, value });
+                }
+                Err(e) => board.unreadable.push((name.clone(), e.to_string())),
             }
-        } else if let Some(rest) = r.strip_prefix("refs/parallel/outcome/") {
-            let Some((id, n)) = rest.rsplit_once('/') else {
+        } else if let Some(rest) = name.strip_prefix(OUTCOME_PREFIX) {
+            let parsed = rest
+                .rsplit_once('/')
+                .and_then(|(id, n)| Some((id, n.parse::<u32>().ok()?)));
+            let Some((id, n)) = parsed else {
+                board
+                    .unreadable
+                    .push((name.clone(), "not refs/parallel/outcome/<ID>/<N>".into()));
                 continue;
             };
-            let (Ok(n), Ok(o)) = (n.parse::<u32>(), serde_json::from_slice::<Outcome>(&text))
-            else {
-                continue;
-            };
-            out.outcomes.insert((id.to_string(), n), o);
+            match serde_json::from_slice::<Outcome>(&bytes) {
+                Ok(value) => {
+                    board
+                        .outcomes
+                        .entry(id.to_string())
+                        .or_default()
+                        .insert(n, Stored { blob: *oid, value });
+                }
+                Err(e) => board.unreadable.push((name.clone(), e.to_string())),
+            }
         }
     }
-    Ok(out)
+    Ok(board)
 }
 
-/// Writes `new` as the lease of its task, leased on `expected` (`None`: there must be none).
-/// Whether the remote took it (`false`: the lease was changed meanwhile).
+/// How a leased write ended.
+#[derive(Debug)]
+pub enum Written {
+    /// The remote took it; the new value's blob (the expected value of the next write).
+    Done(ObjectId),
+    /// The remote refused: a lease did not hold (someone else wrote first), nothing changed.
+    Lost(String),
+    /// git could not reach the remote; whether it changed is not known.
+    Failed(String),
+}
+
+/// Writes `value` as a JSON blob into this clone's object database.
+pub fn blob_of<T: Serialize>(loc: &Location, value: &T) -> Result<ObjectId> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| crate::fatal!("cannot write the protocol's JSON: {e}"))?;
+    Ok(remote::write_blob(loc, &bytes)?)
+}
+
+/// Writes `new` to `refs/parallel/lease/<task>` on `remote`, leased on `expected` (the blob
+/// read; `None`: there must be no lease yet).
 pub fn write_lease(
     loc: &Location,
-    name: &str,
+    remote: &str,
     expected: Option<ObjectId>,
     new: &Lease,
-) -> Result<bool> {
-    let text = serde_json::to_vec(new).unwrap_or_default();
-    let blob = remote::write_blob(loc, &text)?;
+) -> Result<Written> {
+    let blob = blob_of(loc, new)?;
     let update = RefUpdate {
         name: lease_ref(&new.task),
         old: expected,
         new: Some(blob),
     };
-    match remote::push(loc, name, &[update])? {
-        remote::Pushed::Done => Ok(true),
-        remote::Pushed::Rejected(_) => Ok(false),
-        remote::Pushed::Failed(e) => Err(crate::fatal!(
-            help = "check that the remote is reachable (git ls-remote {name})",
-            "cannot write the lease of {} on {name}: {e}",
-            new.task
-        )),
+    Ok(written(remote::push(loc, remote, &[update])?, blob))
+}
+
+/// A worker's last push, atomic: the task branch (`branch`, leased on the tip it fetched;
+/// `None`: the branch is not pushed), the outcome (its ref must not exist yet) and the lease
+/// (from `lease_expected`, the worker's own last lease blob, to `lease_done`, holder
+/// [`DONE`]). A worker whose lease was taken over publishes nothing.
+pub fn publish(
+    loc: &Location,
+    remote: &str,
+    branch: Option<RefUpdate>,
+    outcome: &Outcome,
+    lease_expected: ObjectId,
+    lease_done: &Lease,
+) -> Result<Written> {
+    let outcome_blob = blob_of(loc, outcome)?;
+    let lease_blob = blob_of(loc, lease_done)?;
+    let mut updates: Vec<RefUpdate> = branch.into_iter().collect();
+    updates.push(RefUpdate {
+        name: outcome_ref(&outcome.task, outcome.attempt),
+        old: None,
+        new: Some(outcome_blob),
+    });
+    updates.push(RefUpdate {
+        name: lease_ref(&outcome.task),
+        old: Some(lease_expected),
+        new: Some(lease_blob),
+    });
+    Ok(written(remote::push(loc, remote, &updates)?, outcome_blob))
+}
+
+/// Deletes task `id`'s lease and outcomes from `remote`, each leased on the value in `board`
+/// (after the task landed or was dropped; best effort: the caller may ignore the result).
+pub fn clear(loc: &Location, remote: &str, board: &Board, id: &str) -> Result<Written> {
+    let updates: Vec<RefUpdate> = board
+        .refs_of(id)
+        .into_iter()
+        .map(|(name, oid)| RefUpdate {
+            name,
+            old: Some(oid),
+            new: None,
+        })
+        .collect();
+    if updates.is_empty() {
+        return Ok(Written::Done(ObjectId::null(gix::hash::Kind::Sha1)));
+    }
+    Ok(written(
+        remote::push(loc, remote, &updates)?,
+        ObjectId::null(gix::hash::Kind::Sha1),
+    ))
+}
+
+fn written(p: Pushed, blob: ObjectId) -> Written {
+    match p {
+        Pushed::Done => Written::Done(blob),
+        Pushed::Rejected(why) => Written::Lost(why),
+        Pushed::Failed(why) => Written::Failed(why),
+    }
+}
+
+/// This machine's name (for `holder` and `host`; `localhost` when it cannot be read).
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname(2) writes at most buf.len() bytes into buf.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..end]) {
+        Ok(name) if r == 0 && !name.is_empty() => name.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
+/// The holder this process writes into a lease: `<hostname>:<pid>`.
+pub fn holder() -> String {
+    format!("{}:{}", hostname(), std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_json_is_the_protocols() {
+        let l = Lease::dispatched("A", 2, "ssh:build1", 100).held_by("h:1", 130);
+        let v: serde_json::Value = serde_json::to_value(&l).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"task":"A","attempt":2,"holder":"h:1","executor":"ssh:build1",
+                "dispatched_at":100,"renewed_at":130})
+        );
+        assert_eq!(l.age(140), 10);
+        assert!(l.expired(200, std::time::Duration::from_secs(60)));
+        assert!(!l.expired(180, std::time::Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn outcome_failure_kind_is_kebab_case() {
+        let f = OutcomeFailure {
+            kind: Kind::LeaseExpired,
+            message: "m".into(),
+        };
+        let v = serde_json::to_value(&f).expect("json");
+        assert_eq!(v["kind"], "lease-expired");
+    }
+
+    #[test]
+    fn ref_names() {
+        assert_eq!(lease_ref("A-1"), "refs/parallel/lease/A-1");
+        assert_eq!(outcome_ref("A-1", 3), "refs/parallel/outcome/A-1/3");
     }
 }
