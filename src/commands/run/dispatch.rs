@@ -192,6 +192,19 @@ impl Sched<'_> {
         })
     }
 
+    /// `id` landed or was marked failed: its lease and outcomes are deleted from the remote,
+    /// leased on their values as last read (best effort: a leftover is harmless, attempt
+    /// numbers only grow).
+    pub(super) fn clear_attempt_refs(&self, id: &str) {
+        let (Some(watch), Some(r)) = (&self.watch, self.cfg.executor.remote()) else {
+            return;
+        };
+        let Some(board) = watch.last() else { return };
+        if !board.refs_of(id).is_empty() {
+            let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, id);
+        }
+    }
+
     /// A remote attempt ended with `verdict`: landed, or failed and retried like a local one.
     pub(super) fn remote_done(&mut self, id: &str, attempt: u32, r: Running, v: Verdict) -> Result<()> {
         match v {

@@ -582,6 +582,7 @@ impl<'a> Sched<'a> {
         }
         self.records.forget(id);
         self.records.save()?;
+        self.clear_attempt_refs(id);
         self.summary.failed.push(id.into());
         self.sink.event(&Event::Failed {
             id: id.into(),

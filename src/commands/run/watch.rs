@@ -130,6 +130,11 @@ impl Watch {
             .map(|(_, a)| a.clone())
     }
 
+    /// The remote's leases and outcomes as last read, however long ago.
+    pub fn last(&self) -> Option<Board> {
+        lock(&self.state).last.as_ref().map(|(_, b)| b.clone())
+    }
+
     /// A read of the remote made by the scheduler, for the next dispatches to reuse.
     pub fn seen(&self, a: &Board) {
         lock(&self.state).last = Some((Instant::now(), a.clone()));
