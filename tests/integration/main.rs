@@ -25,6 +25,7 @@ mod run_typed;
 mod safety;
 mod sandbox;
 mod snapshots;
+mod ssh;
 mod start;
 mod status;
 mod support;
