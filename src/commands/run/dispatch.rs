@@ -44,7 +44,12 @@ struct Job {
 
 impl Sched<'_> {
     /// Attempt N+1 of `id`: its lease written on the remote, then the worker dispatched.
-    pub(super) fn dispatch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+    pub(super) fn dispatch(
+        &mut self,
+        id: &str,
+        branch: String,
+        worktree: Utf8PathBuf,
+    ) -> Result<()> {
         let Some(remote) = self.cfg.executor.remote() else {
             return Ok(());
         };
@@ -206,7 +211,13 @@ impl Sched<'_> {
     }
 
     /// A remote attempt ended with `verdict`: landed, or failed and retried like a local one.
-    pub(super) fn remote_done(&mut self, id: &str, attempt: u32, r: Running, v: Verdict) -> Result<()> {
+    pub(super) fn remote_done(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        r: Running,
+        v: Verdict,
+    ) -> Result<()> {
         match v {
             Verdict::Failed(f) => {
                 append_log(
@@ -246,7 +257,10 @@ fn last_attempt(board: &attempts::Board, id: &str) -> u32 {
 }
 
 /// The host with the most free slots (the first of those), for ssh; None for command.
-fn pick_host(remote: &Remote, running: &std::collections::BTreeMap<String, Running>) -> Option<String> {
+fn pick_host(
+    remote: &Remote,
+    running: &std::collections::BTreeMap<String, Running>,
+) -> Option<String> {
     remote
         .hosts()
         .iter()
@@ -258,12 +272,20 @@ fn pick_host(remote: &Remote, running: &std::collections::BTreeMap<String, Runni
             (h, h.slots.saturating_sub(used))
         })
         .filter(|(_, free)| *free > 0)
-        .max_by_key(|(h, free)| (*free, std::cmp::Reverse(remote.hosts().iter().position(|x| x == *h))))
+        .max_by_key(|(h, free)| {
+            (
+                *free,
+                std::cmp::Reverse(remote.hosts().iter().position(|x| x == *h)),
+            )
+        })
         .map(|(h, _)| h.dest.clone())
 }
 
 /// Free ssh slots over all hosts (`usize::MAX` for command: only -j caps it).
-pub(super) fn free_host_slots(remote: &Remote, running: &std::collections::BTreeMap<String, Running>) -> usize {
+pub(super) fn free_host_slots(
+    remote: &Remote,
+    running: &std::collections::BTreeMap<String, Running>,
+) -> usize {
     if remote.hosts().is_empty() {
         return usize::MAX;
     }
@@ -321,7 +343,10 @@ fn spawn(job: Job, watch: Arc<Watch>, cloned: Cloned, stop: Arc<AtomicBool>) {
             // One clone per host at a time; the others wait and find it made.
             let mut made = cloned.lock().unwrap_or_else(|p| p.into_inner());
             if !made.contains(&host) {
-                append_log(&log, &format!("==== making the clone on {host} when missing\n"));
+                append_log(
+                    &log,
+                    &format!("==== making the clone on {host} when missing\n"),
+                );
                 match run_logged(ssh(&host, &script), &log, &stop, grace) {
                     Ok(0) => {
                         made.insert(host.clone());
@@ -356,7 +381,11 @@ fn spawn(job: Job, watch: Arc<Watch>, cloned: Cloned, stop: Arc<AtomicBool>) {
             Err(e) => watch.fail_now(
                 &id,
                 attempt,
-                Failure::new(Kind::Exit, format!("the dispatch could not be started: {e}"), attempt),
+                Failure::new(
+                    Kind::Exit,
+                    format!("the dispatch could not be started: {e}"),
+                    attempt,
+                ),
             ),
         }
     });
@@ -364,7 +393,12 @@ fn spawn(job: Job, watch: Arc<Watch>, cloned: Cloned, stop: Arc<AtomicBool>) {
 
 /// Runs `cmd` (stdin null, output appended to `log`, its own process group, ended with run)
 /// to its end or until `stop`; its exit code (-1: killed).
-fn run_logged(mut cmd: Command, log: &Utf8PathBuf, stop: &AtomicBool, grace: Duration) -> std::result::Result<i32, String> {
+fn run_logged(
+    mut cmd: Command,
+    log: &Utf8PathBuf,
+    stop: &AtomicBool,
+    grace: Duration,
+) -> std::result::Result<i32, String> {
     append_log(log, &format!("==== {}\n", crate::git::cli::describe(&cmd)));
     let out = std::fs::OpenOptions::new()
         .create(true)
@@ -372,7 +406,10 @@ fn run_logged(mut cmd: Command, log: &Utf8PathBuf, stop: &AtomicBool, grace: Dur
         .open(log)
         .map_err(|e| format!("cannot open {log}: {e}"))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
-    cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
+    cmd.stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
     crate::git::cli::die_with_parent(&mut cmd);
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     loop {

@@ -26,9 +26,9 @@ mod order;
 pub mod schedule;
 pub mod state;
 mod tally;
-mod watch;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;

@@ -456,7 +456,11 @@ impl<'a> Sched<'a> {
             self.records.interrupted(&done.id);
             return self.records.save();
         }
-        if let Some(v) = self.watch.as_ref().and_then(|w| w.verdict(&done.id, done.attempt)) {
+        if let Some(v) = self
+            .watch
+            .as_ref()
+            .and_then(|w| w.verdict(&done.id, done.attempt))
+        {
             return self.remote_done(&done.id, done.attempt, r, v);
         }
         let produces_nothing = self

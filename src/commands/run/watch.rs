@@ -224,7 +224,9 @@ fn judge(setup: &Setup, id: &str, out: &Out, seen: &Board, read_at: Instant) -> 
                 None => Failure::new(
                     Kind::Exit,
                     match (o.exit, o.signal) {
-                        (_, Some(sig)) => format!("on {}: the agent was killed by signal {sig}", o.host),
+                        (_, Some(sig)) => {
+                            format!("on {}: the agent was killed by signal {sig}", o.host)
+                        }
                         (Some(c), _) => format!("on {}: the agent exited with {c}", o.host),
                         _ => format!("on {}: the attempt failed", o.host),
                     },
