@@ -321,6 +321,15 @@ impl<'a> Sched<'a> {
             Ok(s) => s,
             // The start was interrupted with us and rolled back; the loop stops next.
             Err(_) if crate::txn::interrupt::received().is_some() => return Ok(false),
+            // Another clone published first (a second orchestrator on the same remote): said,
+            // with who won, and tried again on the remote's new state at the next turn.
+            Err(e) if e.code() == Code::RemoteRace => {
+                crate::output::eprint(format_args!(
+                    "{}",
+                    crate::error::render_error("note", &e, self.ctx.out.color_err)
+                ));
+                return Ok(true);
+            }
             Err(e) if matches!(e, crate::error::Error::Refused(_)) => {
                 // One at a time shows which; the first one alone refused is refused for good.
                 let first = ids[0].clone();
