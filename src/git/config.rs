@@ -70,6 +70,7 @@ pub const KEYS: &[&str] = &[
     "parallel.keepBackups",
     "parallel.keepIgnored",
     "parallel.launch",
+    "parallel.leaseInterval",
     "parallel.leaseTimeout",
     "parallel.maxCost",
     "parallel.maxRetries",

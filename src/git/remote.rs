@@ -155,7 +155,6 @@ pub fn commit_line(loc: &Location, oid: &gix::ObjectId) -> Option<String> {
 
 /// Every ref of `remote` whose name starts with `prefix` (`refs/parallel/`), with its value:
 /// one `git ls-remote`.
-#[allow(dead_code)] // until work and run --executor read the protocol's refs
 pub fn ls_remote_under(
     loc: &Location,
     remote: &str,
@@ -180,7 +179,6 @@ pub fn ls_remote_under(
 /// Fetches the objects the refs `names` of `remote` point at into the object database, writing
 /// no ref (not even FETCH_HEAD): what a reader needs to `cat-file` them once. Nothing to fetch:
 /// no git call.
-#[allow(dead_code)] // until work and run --executor read the protocol's refs
 pub fn fetch_objects(loc: &Location, remote: &str, names: &[&str]) -> Result<()> {
     if names.is_empty() {
         return Ok(());
@@ -200,7 +198,6 @@ pub fn fetch_objects(loc: &Location, remote: &str, names: &[&str]) -> Result<()>
 }
 
 /// Writes `bytes` as a blob into the object database (`git hash-object -w --stdin`): its id.
-#[allow(dead_code)] // until work and run --executor read the protocol's refs
 pub fn write_blob(loc: &Location, bytes: &[u8]) -> Result<gix::ObjectId> {
     let mut cmd = loc.git_main();
     cmd.args(["hash-object", "-w", "--stdin"]);
@@ -210,7 +207,6 @@ pub fn write_blob(loc: &Location, bytes: &[u8]) -> Result<gix::ObjectId> {
 
 /// The contents of the blobs `oids`, in order, read with one `git cat-file --batch` (`None`:
 /// missing here, or not a blob).
-#[allow(dead_code)] // until work and run --executor read the protocol's refs
 pub fn read_blobs(loc: &Location, oids: &[gix::ObjectId]) -> Result<Vec<Option<Vec<u8>>>> {
     if oids.is_empty() {
         return Ok(Vec::new());
@@ -244,4 +240,28 @@ pub fn read_blobs(loc: &Location, oids: &[gix::ObjectId]) -> Result<Vec<Option<V
     }
     blobs.resize(oids.len(), None);
     Ok(blobs)
+}
+
+/// The configured remote whose URL (`remote.<name>.url`) is `url`, if any.
+pub fn named(loc: &Location, url: &str) -> Option<String> {
+    let mut cmd = loc.git_main();
+    cmd.args(["config", "--get-regexp", r"^remote\..*\.url$"]);
+    let out = cli::stdout(cmd).ok()?;
+    out.lines().find_map(|l| {
+        let (key, value) = l.split_once(' ')?;
+        let name = key.strip_prefix("remote.")?.strip_suffix(".url")?;
+        (value.trim() == url).then(|| name.to_string())
+    })
+}
+
+/// `git clone --quiet <url> <dir>` (run in `dir`'s parent).
+pub fn clone(url: &str, dir: &camino::Utf8Path) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_str().is_empty() => p,
+        _ => camino::Utf8Path::new("."),
+    };
+    let mut cmd = cli::GitCli::find()?.in_dir(parent);
+    cmd.args(["clone", "--quiet", url, dir.as_str()]);
+    cli::run(cmd)?;
+    Ok(())
 }

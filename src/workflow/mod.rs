@@ -18,6 +18,7 @@ pub mod block;
 pub mod context;
 pub mod driver;
 pub mod failure;
+pub mod join;
 pub mod kept_space;
 pub mod merge;
 pub mod mergeable;

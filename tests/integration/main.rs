@@ -31,3 +31,4 @@ mod start;
 mod status;
 mod support;
 mod taskfile;
+mod work;

@@ -272,6 +272,41 @@ pub static JOIN: Command = Command {
     remote: RemotePolicy::Once,
 };
 
+pub static WORK: Command = Command {
+    id: CommandId::Work,
+    name: "work",
+    summary: "run one attempt of a task's agent here and publish its outcome on the remote",
+    doc: "The worker of a run spread over machines: on any machine with a clone (or, given a URL \
+          outside a clone, in a clone it makes here), bring the clone up to the shared remote \
+          (--remote NAME|URL, else parallel.remote, else the clone's only remote), take the \
+          task's lease refs/parallel/lease/ID there, join the task (its worktree on its branch, as \
+          join does, or the one it already has here), and run the agent (--agent, else \
+          parallel.agent) in that worktree with the same GIT_PARALLEL_* variables and brief as \
+          run. While the agent runs, the lease is renewed every parallel.leaseInterval (default \
+          10s); when a renewal finds that a newer attempt took the lease over, the agent is \
+          stopped (SIGTERM to its process group, SIGKILL after the grace) and nothing is \
+          published. Otherwise one atomic push, leased on every ref, publishes the task branch, \
+          the outcome refs/parallel/outcome/ID/N (exit, failure kind, tip, timings) and the \
+          lease marked done. With --attempt N (what run --executor passes) the lease must name \
+          attempt N; without it, the next attempt is taken over by hand. Exits 0 when it \
+          published a successful outcome, 1 when it published a failed one or published nothing.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&WORK_ATTEMPT, &AGENT, &WORK_REMOTE],
+    examples: &[
+        (
+            "git parallel work API-01 --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run the next attempt of API-01 here, coordinated through the remote",
+        ),
+        (
+            "git parallel work API-01 --attempt 2 --remote https://example.com/repo.git",
+            "attempt 2 as dispatched by run --executor, in a clone made here",
+        ),
+    ],
+    hidden: false,
+    remote: RemotePolicy::None,
+};
+
 pub static RECOVER: Command = Command {
     id: CommandId::Recover,
     name: "recover",
@@ -419,6 +454,7 @@ pub static COMMANDS: &[&Command] = &[
     &RETRY,
     &APPROVE,
     &JOIN,
+    &WORK,
     &RECOVER,
     &UNDO,
     &GC,

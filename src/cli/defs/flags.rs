@@ -369,6 +369,31 @@ flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.r
      first, nothing is published and nothing local stays changed. Default: git config \
      parallel.remote.");
 flag!(
+    WORK_REMOTE,
+    "remote",
+    None,
+    Value("NAME|URL"),
+    Complete::Nothing,
+    Some("parallel.remote"),
+    "the shared remote: a configured remote or a URL",
+    "The shared remote the orchestrator and the workers coordinate through: a configured remote \
+     of this clone, or a URL (a configured remote with that URL is used; outside a clone, the \
+     URL is cloned into the directory named after it first). Default: git config \
+     parallel.remote, else the clone's only remote."
+);
+flag!(
+    WORK_ATTEMPT,
+    "attempt",
+    None,
+    Value("N"),
+    Complete::Nothing,
+    None,
+    "run attempt N, the one the lease names",
+    "Run attempt N of the task: the lease on the remote must name attempt N (as run --executor \
+     wrote it before dispatching), else nothing is run or published (exit 1). Without it, the \
+     worker takes the next attempt itself (the lease's attempt + 1, or 1)."
+);
+flag!(
     NO_WORKTREE,
     "no-worktree",
     None,

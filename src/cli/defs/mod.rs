@@ -116,6 +116,7 @@ pub enum CommandId {
     Retry,
     Approve,
     Join,
+    Work,
     Recover,
     Undo,
     Gc,
@@ -216,8 +217,9 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.poolSize", concat!("at most this many parked worktrees (default ", crate::default_pool_size!(), "; 0 parks none): finish trims the oldest to make room, gc trims the pool to it (to 0 with parallel.reuseWorktrees off); a trimmed worktree's ignored files go as a removed one's (parallel.keepIgnored)")),
     ("parallel.sandboxWritable", "multi-valued: more paths a sandboxed command may write (see SANDBOX), e.g. ~/.cargo/registry or ~/.npm; ~/ is $HOME, a relative path is relative to the main worktree; none by default"),
     ("parallel.remoteDir", "the clone directory of run --executor ssh on each host (default ~/.cache/git-parallel/<repository name>; {host} is replaced by the host); cloned from the remote's URL there when missing"),
-    ("parallel.leaseTimeout", "how old a worker's lease may get before run --executor ssh|command counts its attempt as failed (lease-expired) and dispatches the task again (default 60s)"),
     ("parallel.pollInterval", "how often run --executor ssh|command reads the remote's leases and outcomes, one ls-remote for all tasks (default 2s)"),
+    ("parallel.leaseInterval", "how often git parallel work renews its task's lease refs/parallel/lease/ID on the remote (default 10s; a bare number is seconds)"),
+    ("parallel.leaseTimeout", "a lease not renewed for this long counts as a lost worker: run --executor dispatches the attempt again, status says expired (default 60s; a bare number is seconds)"),
     ("color.parallel", "always, never, auto, or true (auto) / false: colour for git-parallel; before color.ui (--color and NO_COLOR override both)"),
     ("color.ui", "the colour default of git and git-parallel, read like color.parallel"),
 ];

@@ -14,13 +14,14 @@
 //! calls go through the git facade (src/git/remote.rs).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::git::remote::{self, Pushed};
-use crate::git::{Location, RefUpdate};
+use crate::git::{Location, RefUpdate, Settings};
 use crate::workflow::failure::Kind;
 
 /// Where every ref of the protocol lives on the remote.
@@ -91,7 +92,7 @@ impl Lease {
 
     /// Whether its worker stopped renewing it: older than `timeout` and neither done nor
     /// answered by an outcome (the caller checks the outcome).
-    pub fn expired(&self, now: u64, timeout: std::time::Duration) -> bool {
+    pub fn expired(&self, now: u64, timeout: Duration) -> bool {
         self.holder != DONE && self.age(now) > timeout.as_secs()
     }
 }
@@ -342,6 +343,30 @@ fn written(p: Pushed, blob: ObjectId) -> Written {
         Pushed::Done => Written::Done(blob),
         Pushed::Rejected(why) => Written::Lost(why),
         Pushed::Failed(why) => Written::Failed(why),
+    }
+}
+
+/// `parallel.leaseInterval`: how often a worker renews its lease (default 10 s).
+pub fn lease_interval(settings: &Settings) -> Result<Duration> {
+    duration(settings, "parallel.leaseInterval", Duration::from_secs(10))
+}
+
+/// `parallel.leaseTimeout`: a lease older than this lost its worker (default 60 s).
+pub fn lease_timeout(settings: &Settings) -> Result<Duration> {
+    duration(settings, "parallel.leaseTimeout", Duration::from_secs(60))
+}
+
+fn duration(settings: &Settings, key: &str, default: Duration) -> Result<Duration> {
+    match settings.get(key) {
+        None => Ok(default),
+        Some(v) => crate::time::parse_duration(v)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                crate::refused!(
+                    help = "set it to a duration such as 10s, 2m or a bare number of seconds: git config {key} 10s",
+                    "{key} must be a duration above 0, not '{v}'"
+                )
+            }),
     }
 }
 
