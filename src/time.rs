@@ -30,12 +30,6 @@ pub fn now_secs() -> u64 {
     }
 }
 
-/// Now in seconds since the epoch by the wall clock, whatever GIT_PARALLEL_NOW says: the ages
-/// of remote leases are compared across processes and machines.
-pub fn unix_now() -> u64 {
-    u64::try_from(Timestamp::now().as_second()).unwrap_or(0)
-}
-
 /// Now (GIT_PARALLEL_NOW when set and a time), to the second.
 pub fn now() -> Timestamp {
     fixed_now()

@@ -75,7 +75,7 @@ impl Sched<'_> {
         self.records.save()?;
         self.summary.attempts += 1;
         let log = self.log_of(id);
-        let lease = Lease::dispatched(id, attempt, &executor, crate::time::unix_now());
+        let lease = Lease::dispatched(id, attempt, &executor, crate::time::now_secs());
         let mut refused = None;
         for _ in 0..2 {
             let expected = seen.lease(id).map(|l| l.blob);

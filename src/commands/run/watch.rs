@@ -250,7 +250,7 @@ fn judge(setup: &Setup, id: &str, out: &Out, seen: &Board, read_at: Instant) -> 
             )))
         }
         Some(l) if l.attempt == n => {
-            let now = crate::time::unix_now();
+            let now = crate::time::now_secs();
             if l.expired(now, setup.lease_timeout) {
                 return Some(expired(
                     setup,
