@@ -196,11 +196,11 @@ fn path_with_bin() -> String {
     format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
 }
 
-/// The dispatch template of a "CI runner": a fresh clone of the remote per attempt under
-/// `$RUNNERS`, `git parallel work` started there in the background; the command returns at once.
+/// The dispatch template of a "CI runner": a fresh clone of the remote per attempt in a
+/// directory of its own under `$RUNNERS` (its worktrees beside it), `git parallel work` started there in the background; the command returns at once.
 fn runner_template(agent: &str) -> String {
     format!(
-        "d=\"$RUNNERS\"/{{id}}-{{attempt}}-$$; ( git clone -q {{remote}} \"$d\" && cd \"$d\" && git parallel work {{id}} --attempt {{attempt}} --agent '{agent}' ) >\"$d.log\" 2>&1 </dev/null &"
+        "d=\"$RUNNERS\"/{{id}}-{{attempt}}-$$; mkdir -p \"$d\" && ( git clone -q {{remote}} \"$d/repo\" && cd \"$d/repo\" && git parallel work {{id}} --attempt {{attempt}} --agent '{agent}' ) >\"$d.log\" 2>&1 </dev/null &"
     )
 }
 
@@ -317,9 +317,12 @@ fn ssh_executor_two_hosts_survive_a_stopped_and_a_killed_worker() {
     let Some(sshd) = Sshd::start_with(
         &s.r.home(),
         &[
-            ("GIT_CONFIG_COUNT", "1"),
+            ("GIT_CONFIG_COUNT", "2"),
             ("GIT_CONFIG_KEY_0", "parallel.leaseInterval"),
             ("GIT_CONFIG_VALUE_0", "1s"),
+            // The agents' marks go where the sandbox lets them write.
+            ("GIT_CONFIG_KEY_1", "parallel.sandboxWritable"),
+            ("GIT_CONFIG_VALUE_1", s.marks().to_str().unwrap()),
             ("MARKS", s.marks().to_str().unwrap()),
             ("STOP_ID", "W2"),
             ("KILL_ID", "W3"),
@@ -426,24 +429,30 @@ fn two_orchestrators_on_two_clones_land_every_task_once() {
         ("AGENT_SLEEP", "0.5"),
     ];
     let args = ["--executor", "command", "--dispatch", &template, "-j", "3"];
-    let ca = s
-        .run_in(&a, &args, &env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let cb = s
-        .run_in(&b, &args, &env)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Each orchestrator commits as itself, a second apart: their commits differ.
+    let who = |name: &str, date: &str| -> Vec<(String, String)> {
+        vec![
+            ("GIT_AUTHOR_NAME".into(), format!("Orchestrator {name}")),
+            ("GIT_COMMITTER_NAME".into(), format!("Orchestrator {name}")),
+            ("GIT_AUTHOR_DATE".into(), date.into()),
+            ("GIT_COMMITTER_DATE".into(), date.into()),
+        ]
+    };
+    let spawn = |dir: &Path, me: Vec<(String, String)>| {
+        let mut c = s.run_in(dir, &args, &env);
+        c.envs(me).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().unwrap()
+    };
+    let ca = spawn(&a, who("A", "2026-03-01T12:00:00Z"));
+    let cb = spawn(&b, who("B", "2026-03-01T12:00:01Z"));
     let (oa, ob) = (
         ca.wait_with_output().unwrap(),
         cb.wait_with_output().unwrap(),
     );
     let (ta, tb) = (text_of(&oa), text_of(&ob));
     let both = format!("A:\n{ta}\nB:\n{tb}\nrunners:\n{}", runner_logs(&runners));
+    assert!(oa.status.success() && ob.status.success(), "{both}");
+    assert!(!both.contains("rolling back failed"), "{both}");
     s.assert_landed_once(&both);
     // Each task was completed by exactly one of them.
     let completed = |t: &str| -> Vec<String> {
@@ -460,9 +469,20 @@ fn two_orchestrators_on_two_clones_land_every_task_once() {
     let mut all: Vec<String> = completed(&ta).into_iter().chain(completed(&tb)).collect();
     all.sort();
     assert_eq!(all, ["C1", "C2", "C3", "W1", "W2", "W3"], "{both}");
-    // Whoever lost a race was told who won: the remote's new tip and the commit that made it.
-    if both.contains("moved meanwhile") {
-        assert!(both.contains("is at"), "{both}");
-        assert!(both.contains("Agent Smith"), "{both}");
+    // Whoever lost a race was told who won: the remote's new tip and the commit that made it
+    // (or, coming later, that the task was already started, or dispatched by the other).
+    for (me, other, text) in [("A", "B", &ta), ("B", "A", &tb)] {
+        for line in text.lines().filter(|l| l.contains("moved meanwhile")) {
+            assert!(
+                text.contains(&format!("(Orchestrator {other} <")),
+                "{me} lost a race without being told who won ({line}):\n{both}"
+            );
+        }
     }
+    assert!(
+        both.contains("moved meanwhile")
+            || both.contains("already started")
+            || both.contains("dispatched by another run"),
+        "{both}"
+    );
 }

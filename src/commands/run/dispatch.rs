@@ -69,6 +69,15 @@ impl Sched<'_> {
                 s
             }
         };
+        // A task this run has not dispatched yet whose lease is alive on the remote was
+        // dispatched by another run on the same remote (two orchestrators can both start it
+        // when their start commits are identical): theirs.
+        let fresh = self.records.get(id).is_none_or(|r| r.attempts == 0);
+        if fresh {
+            if let Some(who) = live_lease(&seen, id, remote.lease_timeout) {
+                return self.yield_task(id, &who);
+            }
+        }
         let floor = last_attempt(&seen, id);
         self.records.at_least(id, floor);
         let attempt = self.records.begin(id, executor.clone());
@@ -89,6 +98,14 @@ impl Sched<'_> {
             // Changed meanwhile (a stale read), or unreachable: read again, once.
             seen = attempts::read_all(&loc, &name)?;
             watch.seen(&seen);
+            if fresh {
+                if let Some(who) = live_lease(&seen, id, remote.lease_timeout) {
+                    self.records.forget(id);
+                    self.records.save()?;
+                    self.summary.attempts -= 1;
+                    return self.yield_task(id, &who);
+                }
+            }
         }
         if attempt > 1 {
             self.sink.event(&Event::Retried {
@@ -210,6 +227,15 @@ impl Sched<'_> {
         }
     }
 
+    /// `id` is dispatched by another run on the remote (`who`): left to it.
+    fn yield_task(&mut self, id: &str, who: &str) -> Result<()> {
+        let why = format!("dispatched by another run on this remote ({who}): it lands it");
+        append_log(&self.log_of(id), &format!("==== {id}: {why}\n"));
+        crate::output::note(format_args!("{id}: {why}"));
+        self.unstartable.insert(id.to_string(), why);
+        Ok(())
+    }
+
     /// A remote attempt ended with `verdict`: landed, or failed and retried like a local one.
     pub(super) fn remote_done(
         &mut self,
@@ -219,12 +245,11 @@ impl Sched<'_> {
         v: Verdict,
     ) -> Result<()> {
         match v {
-            Verdict::Failed(f) => {
-                append_log(
-                    &self.log_of(id),
-                    &format!("==== attempt {attempt} ended: {}\n", f.headline()),
-                );
-                self.attempt_failed(id, f, r.branch, r.worktree)
+            Verdict::Failed(f) => self.attempt_failed(id, f, r.branch, r.worktree),
+            Verdict::TakenOver(who) => {
+                self.records.forget(id);
+                self.records.save()?;
+                self.yield_task(id, &who)
             }
             Verdict::Landable { commits } => {
                 append_log(
@@ -243,6 +268,18 @@ impl Sched<'_> {
             }
         }
     }
+}
+
+/// Who holds `id`'s lease, when it is alive (not done, not expired).
+fn live_lease(board: &attempts::Board, id: &str, timeout: Duration) -> Option<String> {
+    let l = &board.lease(id)?.value;
+    let now = crate::time::now_secs();
+    (l.holder != attempts::DONE && !l.expired(now, timeout)).then(|| {
+        format!(
+            "attempt {} by {}, held by {}",
+            l.attempt, l.executor, l.holder
+        )
+    })
 }
 
 /// The highest attempt of `id` the remote knows (0: none): attempt numbers only grow.

@@ -342,7 +342,13 @@ impl<'a> Sched<'a> {
                     Ok(s) => s,
                     Err(e) => {
                         let why = e.to_string();
-                        let why = why.lines().next().unwrap_or_default().to_string();
+                        // "cannot start:" names the why on its next line.
+                        let mut lines = why.lines().map(str::trim);
+                        let head = lines.next().unwrap_or_default();
+                        let why = match lines.next().filter(|_| head.ends_with(':')) {
+                            Some(next) => format!("{head} {next}"),
+                            None => head.to_string(),
+                        };
                         self.unstartable.insert(first, why);
                         return Ok(true);
                     }

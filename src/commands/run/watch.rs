@@ -24,6 +24,8 @@ pub enum Verdict {
     Landable { commits: usize },
     /// The attempt failed.
     Failed(Failure),
+    /// Someone else (another run on the same remote) dispatched the task: theirs to land.
+    TakenOver(String),
 }
 
 /// One attempt out on another machine.
@@ -103,11 +105,15 @@ impl Watch {
 
     /// `id`'s `attempt` failed before it reached the remote: reported at once.
     pub fn fail_now(&self, id: &str, attempt: u32, f: Failure) {
+        self.end_now(id, attempt, Verdict::Failed(f));
+    }
+
+    /// `id`'s `attempt` ended with `v` before it reached the remote: reported at once.
+    pub fn end_now(&self, id: &str, attempt: u32, v: Verdict) {
         let mut s = lock(&self.state);
         if s.out.get(id).is_some_and(|o| o.attempt == attempt) {
             s.out.remove(id);
-            s.verdicts
-                .insert(id.to_string(), (attempt, Verdict::Failed(f)));
+            s.verdicts.insert(id.to_string(), (attempt, v));
             let _ = self.tx.send(done(id, attempt, Exit::Code(1), 0.0));
         }
     }
@@ -185,7 +191,7 @@ fn run(setup: &Setup, state: &Mutex<State>) {
             s.out.remove(&id);
             let exit = match &verdict {
                 Verdict::Landable { .. } => Exit::Code(0),
-                Verdict::Failed(_) => Exit::Code(1),
+                Verdict::Failed(_) | Verdict::TakenOver(_) => Exit::Code(1),
             };
             s.verdicts.insert(id.clone(), (attempt, verdict));
             let _ = setup.tx.send(done(&id, attempt, exit, seconds));
@@ -240,13 +246,9 @@ fn judge(setup: &Setup, id: &str, out: &Out, seen: &Board, read_at: Instant) -> 
     let lease = seen.lease(id).map(|l| &l.value);
     match lease {
         Some(l) if l.attempt > n => {
-            return Some(Verdict::Failed(Failure::new(
-                Kind::Refused,
-                format!(
-                    "attempt {} of {id} was dispatched by someone else ({}) meanwhile",
-                    l.attempt, l.executor
-                ),
-                n,
+            return Some(Verdict::TakenOver(format!(
+                "attempt {} of {id} was dispatched by someone else ({}, another run on this remote?) while attempt {n} ran",
+                l.attempt, l.executor
             )))
         }
         Some(l) if l.attempt == n => {
