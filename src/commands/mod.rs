@@ -37,7 +37,7 @@ use crate::workflow::remote;
 /// function.
 pub fn run(args: Args) -> Result<()> {
     let run: fn(&Context) -> Result<()> = match args.command.id {
-        CommandId::Generate => return generate::run(&args),
+        CommandId::Generate => return generate::run(args),
         CommandId::Demo => return demo::run(&args),
         CommandId::InstallDocs => return install_docs::run(&args),
         // It may clone the repository first.

@@ -350,6 +350,28 @@ flag!(
     "Write the generated file to PATH instead of standard output."
 );
 flag!(
+    GENERATE_TASK,
+    "task",
+    None,
+    Value("ID"),
+    Complete::Nothing,
+    None,
+    "k8s-job: the task the Job works on",
+    "k8s-job only: the id of the task the Job works on (its TASK and the Job's name). Without \
+     it the manifest keeps <task id> for you to fill."
+);
+flag!(
+    GENERATE_ATTEMPT,
+    "attempt",
+    None,
+    Value("N"),
+    Complete::Nothing,
+    None,
+    "k8s-job: the attempt the Job is",
+    "k8s-job only: the attempt number the Job runs (its ATTEMPT and the Job's name), as run's \
+     {attempt}. Without it the manifest keeps <attempt> for you to fill."
+);
+flag!(
     KEEP_DEMO,
     "keep",
     None,
