@@ -6,17 +6,16 @@
 //! The process's output goes to the task's log; when it ends, the watcher (watch.rs) is told,
 //! and decides from the remote.
 
-use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use camino::Utf8PathBuf;
 
 use super::events::Event;
-use super::executor::{How, Remote};
+use super::executor::{Cloned, How, Remote};
 use super::schedule::{Running, Sched};
 use super::watch::{Verdict, Watch};
 use crate::error::Result;
@@ -24,9 +23,6 @@ use crate::taskgraph::display::{fill_template, shell_quote};
 use crate::workflow::attempt::agent::append_log;
 use crate::workflow::failure::{Failure, Kind};
 use crate::workflow::remote::attempts::{self, Lease, Written};
-
-/// The hosts whose clone directory is known to exist (made by this run or found there).
-pub type Cloned = Arc<Mutex<BTreeSet<String>>>;
 
 /// One dispatch process.
 struct Job {
@@ -316,27 +312,6 @@ fn pick_host(
             )
         })
         .map(|(h, _)| h.dest.clone())
-}
-
-/// Free ssh slots over all hosts (`usize::MAX` for command: only -j caps it).
-pub(super) fn free_host_slots(
-    remote: &Remote,
-    running: &std::collections::BTreeMap<String, Running>,
-) -> usize {
-    if remote.hosts().is_empty() {
-        return usize::MAX;
-    }
-    remote
-        .hosts()
-        .iter()
-        .map(|h| {
-            let used = running
-                .values()
-                .filter(|r| r.host.as_deref() == Some(h.dest.as_str()))
-                .count();
-            h.slots.saturating_sub(used)
-        })
-        .sum()
 }
 
 /// `parallel.remoteDir` for `host`.

@@ -49,6 +49,9 @@ pub enum How {
     Command { template: String },
 }
 
+/// The ssh hosts whose clone directory is known to exist (made by this run or found there).
+pub type Cloned = std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>;
+
 /// An ssh destination and how many agents it runs at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host {
@@ -134,6 +137,24 @@ impl Remote {
             (How::Ssh { .. }, None) => "ssh".into(),
             (How::Command { .. }, _) => "command".into(),
         }
+    }
+
+    /// Free slots over all hosts, given the host of each running attempt (`usize::MAX` for
+    /// `command`: only -j caps it).
+    pub fn free_slots<'a>(&self, running: impl Iterator<Item = Option<&'a str>> + Clone) -> usize {
+        if self.hosts().is_empty() {
+            return usize::MAX;
+        }
+        self.hosts()
+            .iter()
+            .map(|h| {
+                let used = running
+                    .clone()
+                    .filter(|r| *r == Some(h.dest.as_str()))
+                    .count();
+                h.slots.saturating_sub(used)
+            })
+            .sum()
     }
 
     /// The hosts with their slots (empty for `command`).
@@ -224,6 +245,30 @@ mod tests {
         let h = parse_hosts("build1:4, build2 ,me@build3:2").unwrap();
         let got: Vec<(&str, usize)> = h.iter().map(|h| (h.dest.as_str(), h.slots)).collect();
         assert_eq!(got, [("build1", 4), ("build2", 1), ("me@build3", 2)]);
+    }
+
+    #[test]
+    fn free_slots_count_each_hosts_running_attempts() {
+        let r = Remote {
+            how: How::Ssh {
+                hosts: parse_hosts("build1:2,build2:1").unwrap(),
+                dir: "~/x".into(),
+            },
+            remote: "origin".into(),
+            url: "/srv/x.git".into(),
+            lease_timeout: LEASE_TIMEOUT,
+            poll: POLL_INTERVAL,
+        };
+        let running = [Some("build1"), Some("build2"), Some("elsewhere")];
+        assert_eq!(r.free_slots(running.iter().copied()), 1);
+        assert_eq!(r.free_slots([None; 0].iter().copied()), 3);
+        let c = Remote {
+            how: How::Command {
+                template: "x".into(),
+            },
+            ..r
+        };
+        assert_eq!(c.free_slots([None; 0].iter().copied()), usize::MAX);
     }
 
     #[test]

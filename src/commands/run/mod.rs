@@ -10,7 +10,11 @@
 //! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
 //! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
-//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
+//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs),
+//! executor.rs (where attempts run: `--executor local|ssh|command`, the hosts and their slots),
+//! dispatch.rs (a remote attempt: its lease written, then `ssh … git parallel work` or the
+//! `--dispatch` template), watch.rs (the thread that reads the remote's leases and outcomes and
+//! ends remote attempts with the same event a local agent sends).
 
 mod budget;
 mod dispatch;

@@ -109,7 +109,7 @@ pub struct Sched<'a> {
     /// Watches the remote attempts (`--executor ssh|command`).
     pub(super) watch: Option<Arc<super::watch::Watch>>,
     /// The ssh hosts whose clone is known to exist.
-    pub(super) cloned: super::dispatch::Cloned,
+    pub(super) cloned: super::executor::Cloned,
 }
 
 impl<'a> Sched<'a> {
@@ -278,7 +278,7 @@ impl<'a> Sched<'a> {
     fn free_slots(&self) -> usize {
         let free = self.cfg.jobs.saturating_sub(self.running.len());
         match self.cfg.executor.remote() {
-            Some(r) => free.min(super::dispatch::free_host_slots(r, &self.running)),
+            Some(r) => free.min(r.free_slots(self.running.values().map(|r| r.host.as_deref()))),
             None => free,
         }
     }
