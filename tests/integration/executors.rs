@@ -486,3 +486,72 @@ fn two_orchestrators_on_two_clones_land_every_task_once() {
         "{both}"
     );
 }
+
+#[test]
+fn a_run_interrupted_while_its_worker_runs_watches_it_again_instead_of_dispatching_anew() {
+    let s = Setup::new();
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let root = s.r.root.clone();
+    let template = runner_template(&s.agent());
+    let args = ["--executor", "command", "--dispatch", &template, "C1"];
+    let env = [("RUNNERS", runners.to_str().unwrap()), ("AGENT_SLEEP", "4")];
+    let mut first = s
+        .run_in(&root, &args, &env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the worker holds C1's lease, run is interrupted; the worker goes on.
+    let until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < until {
+        let held =
+            s.r.git_cmd(&s.bare)
+                .args(["cat-file", "-p", "refs/parallel/lease/C1"])
+                .output()
+                .unwrap();
+        let lease = stdout(&held);
+        if lease.contains("\"holder\"") && !lease.contains("\"dispatched\"") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status();
+    let _ = first.wait();
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &env,
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    assert!(out.status.success(), "{text}\n{}", runner_logs(&runners));
+    let events = json_lines(&out);
+    // Landed from the attempt the first run dispatched: no new attempt.
+    assert!(!events.iter().any(|e| e["event"] == "started"), "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "finished" && e["id"] == "C1" && e["attempt"] == 1),
+        "{text}"
+    );
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    assert_eq!(
+        s.refs_under("refs/parallel/"),
+        Vec::<String>::new(),
+        "{text}"
+    );
+    s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
+}

@@ -17,6 +17,7 @@ use camino::Utf8PathBuf;
 use super::events::Event;
 use super::executor::{Cloned, How, Remote};
 use super::schedule::{Running, Sched};
+use super::state::Last;
 use super::watch::{Verdict, Watch};
 use crate::error::Result;
 use crate::taskgraph::display::{fill_template, shell_quote};
@@ -221,6 +222,88 @@ impl Sched<'_> {
         if !board.refs_of(id).is_empty() {
             let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, id);
         }
+    }
+
+    /// Tasks in progress when run begins with a remote executor (id, branch, worktree path):
+    /// those another clone started are left to it; of this clone's, one whose last attempt
+    /// was landable is finished, one whose attempt still holds a live lease (or has an outcome
+    /// not yet read) is watched again, the others are dispatched again.
+    pub(super) fn resume_remote(
+        &mut self,
+        tasks: Vec<(String, String, Utf8PathBuf)>,
+    ) -> Result<()> {
+        let (Some(remote), Some(watch)) = (self.cfg.executor.remote(), self.watch.clone()) else {
+            return Ok(());
+        };
+        let ours: Vec<_> = tasks
+            .into_iter()
+            .filter(|(id, _, _)| match self.records.get(id) {
+                Some(_) => true,
+                None => {
+                    self.unstartable.insert(
+                        id.clone(),
+                        "in progress, started by another clone (its run dispatches it)".into(),
+                    );
+                    false
+                }
+            })
+            .collect();
+        if ours.is_empty() {
+            return Ok(());
+        }
+        let board = attempts::read_all(&self.ctx.repo.loc, &remote.remote)?;
+        watch.seen(&board);
+        for (id, branch, wt) in ours {
+            if self
+                .records
+                .get(&id)
+                .is_some_and(|r| r.last == Last::Succeeded)
+            {
+                self.to_finish.push(id);
+                continue;
+            }
+            let lease = board.lease(&id).map(|l| &l.value);
+            let alive = lease.filter(|l| {
+                board.outcome(&id, l.attempt).is_some()
+                    || (l.holder != attempts::DONE
+                        && !l.expired(crate::time::now_secs(), remote.lease_timeout))
+            });
+            match alive {
+                Some(l) => {
+                    // Its worker is still at it (run was stopped, not the worker): watched again.
+                    self.records.running_as(&id, l.attempt, l.executor.clone());
+                    self.records.save()?;
+                    let host = l.executor.strip_prefix("ssh:").map(str::to_string);
+                    append_log(
+                        &self.log_of(&id),
+                        &format!(
+                            "==== attempt {} of {id} still out ({}): watched again\n",
+                            l.attempt, l.executor
+                        ),
+                    );
+                    watch.add(&id, l.attempt, &branch);
+                    self.running.insert(
+                        id,
+                        Running {
+                            branch,
+                            worktree: wt,
+                            host,
+                        },
+                    );
+                }
+                None => {
+                    if self
+                        .records
+                        .get(&id)
+                        .is_some_and(|r| r.last == Last::Running)
+                    {
+                        self.records.interrupted(&id);
+                    }
+                    self.again.push_back((id, branch, wt));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `id` is dispatched by another run on the remote (`who`): left to it.

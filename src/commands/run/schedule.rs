@@ -198,13 +198,14 @@ impl<'a> Sched<'a> {
     /// succeeded and left commits, else their agent runs (again).
     fn resume(&mut self) -> Result<()> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let mut remote = Vec::new();
         for task in &env.tf.graph.tasks {
             if task.status != Status::InProgress || !self.in_scope(&task.id) {
                 continue;
             }
             let branch = env.branch_of(task);
             if self.cfg.executor.remote().is_some() {
-                self.resume_remote(task, branch, env.worktree_path(task));
+                remote.push((task.id.clone(), branch, env.worktree_path(task)));
                 continue;
             }
             let Some(wt) = env.worktree_of(task)? else {
@@ -224,28 +225,7 @@ impl<'a> Sched<'a> {
             }
             self.again.push_back((task.id.clone(), branch, wt.path));
         }
-        Ok(())
-    }
-
-    /// A task in progress when run begins with a remote executor: finished when its last
-    /// attempt was landable, dispatched again when this clone ran it (the new lease takes
-    /// over from a worker still at it), else left to the clone that started it.
-    fn resume_remote(&mut self, task: &crate::taskgraph::Task, branch: String, wt: Utf8PathBuf) {
-        match self.records.get(&task.id).map(|r| r.last) {
-            Some(Last::Succeeded) => self.to_finish.push(task.id.clone()),
-            Some(last) => {
-                if last == Last::Running {
-                    self.records.interrupted(&task.id);
-                }
-                self.again.push_back((task.id.clone(), branch, wt));
-            }
-            None => {
-                self.unstartable.insert(
-                    task.id.clone(),
-                    "in progress, started by another clone (its run dispatches it)".into(),
-                );
-            }
-        }
+        self.resume_remote(remote)
     }
 
     /// Commits on `branch` that the target does not have (`None`: the branch is gone).
