@@ -41,6 +41,9 @@ const GRACE_SECONDS: u64 = 5;
 /// joining its own task here) before it gives up.
 const BUSY_WAIT: Duration = Duration::from_secs(120);
 
+/// How many more times a worker tries to join after git failed (a fetch racing another one).
+const FATAL_TRIES: u32 = 2;
+
 /// What a worker published (`--json`: the outcome's fields, plus `remote`, `worktree`, `log`).
 #[derive(Serialize, schemars::JsonSchema)]
 pub struct Worked {
@@ -319,9 +322,12 @@ struct Joined {
 }
 
 /// Brings this clone up to `remote` and joins `id` as `join --remote` does (or keeps the
-/// worktree it has here), waiting for another git-parallel of this clone when it holds the lock.
+/// worktree it has here), waiting for another git-parallel of this clone when it holds the lock
+/// (two workers of one host share its clone), and trying again a few times when git could not
+/// fetch (another worker's fetch of the same refs at the same moment).
 fn join(ctx: &Context, remote: &str, id: &str) -> Result<Joined> {
     let until = Instant::now() + BUSY_WAIT;
+    let mut fatal = 0;
     loop {
         let args = ctx.args.for_command(
             &defs::JOIN,
@@ -335,6 +341,13 @@ fn join(ctx: &Context, remote: &str, id: &str) -> Result<Joined> {
                     return Err(e);
                 }
                 std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) if e.code() == Code::Fatal && fatal < FATAL_TRIES => {
+                fatal += 1;
+                if crate::txn::interrupt::received().is_some() {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(500));
             }
             other => return other,
         }
@@ -427,7 +440,8 @@ impl Worker<'_> {
             .ok()
             .and_then(|v| crate::time::parse_duration(&v))
             .unwrap_or(Duration::from_secs(GRACE_SECONDS));
-        let spec = Spec {
+        let failure_text = last.as_ref().map(|f| f.message.clone());
+        let mut spec = Spec {
             task: AgentEnv {
                 id: id.clone(),
                 name: j.task.name.clone(),
@@ -453,6 +467,21 @@ impl Worker<'_> {
                 .unwrap_or_default(),
             watchdog: Watchdog::start(grace).map(Arc::new),
         };
+        // A preset (claude, codex, …) as run makes it; no session to resume on another machine.
+        if let Some(preset) = crate::workflow::presets::find(command) {
+            let prompt = repo
+                .settings
+                .get("parallel.prompt")
+                .filter(|p| !p.trim().is_empty());
+            crate::workflow::attempt::preset::apply(
+                preset,
+                &mut spec,
+                prompt,
+                &repo.common_dir,
+                None,
+                failure_text,
+            )?;
+        }
         report::text_note(
             &self.ctx.out,
             format_args!(
@@ -633,16 +662,30 @@ impl Worker<'_> {
         match attempts::publish(loc, remote, branch, &outcome, self.lease.blob, &done)? {
             Written::Done(_) => {}
             Written::Lost(why) => {
-                let by = self.taken_by();
-                let mut help = String::from("nothing to do here: the newer attempt carries on");
-                if pushed_branch && by.starts_with("attempt") && by.contains(&n.to_string()) {
-                    help = "the task branch moved on the remote meanwhile (did the agent push it?); merge it and run git parallel work again".into();
+                let held = attempts::read_lease(loc, remote, id).ok().flatten();
+                if pushed_branch && held.as_ref().is_some_and(|l| l.blob == self.lease.blob) {
+                    // The lease held: the task branch moved on the remote meanwhile (the agent
+                    // pushed it itself?). Publish the attempt as failed, without the branch.
+                    let mut failed = outcome;
+                    failed.ok = false;
+                    failed.tip = None;
+                    failed.failure = Some(OutcomeFailure {
+                        kind: Kind::Refused,
+                        message: format!(
+                            "its branch moved on {remote} while the agent ran; this attempt's commits were not pushed"
+                        ),
+                    });
+                    return self.publish(None, failed, worktree);
                 }
-                return Err(Error::Refused(miette::miette!(
-                    help = help,
-                    "{id}: attempt {n} published nothing: the remote refused ({why}); the lease is held by {by}"
-                ))
-                .with_code(Code::LeaseLost));
+                let by = held.map_or_else(
+                    || "nobody (the lease was deleted: the task landed or was dropped)".into(),
+                    |l| format!("attempt {} ({})", l.value.attempt, l.value.holder),
+                );
+                return Err(crate::refused!(
+                    code = Code::LeaseLost,
+                    help = "nothing to do here: the newer attempt carries on (git parallel status shows where)",
+                    "{id}: attempt {n} published nothing: its lease is held by {by} ({why})"
+                ));
             }
             Written::Failed(why) => {
                 return Err(crate::fatal!(

@@ -22,6 +22,7 @@ n=$GIT_PARALLEL_ATTEMPT
 echo "agent for $id, attempt $n"
 case "$id" in
   FAIL*) echo "this does not work"; exit 3 ;;
+  PUSH*) mkdir -p "out/$id"; echo one > "out/$id/a.txt"; git add -A; git commit -q -m one; git push -q; echo two > "out/$id/b.txt"; git add -A; git commit -q -m two ;;
   SLOW*) echo $$ > agent.pid; sleep 30; mkdir -p "out/$id"; echo late > "out/$id/late.txt"; git add -A; git commit -q -m late ;;
   *) mkdir -p "out/$id"; echo "attempt $n" > "out/$id/done.txt"; env | grep '^GIT_PARALLEL_' | grep -v NOW | sort > "out/$id/env.txt"; git add -A; git commit -q -m "work on $id (attempt $n)" ;;
 esac
@@ -343,6 +344,17 @@ fn a_failing_agent_publishes_a_failed_outcome_with_its_kind() {
     assert_eq!(orch.git_in(&bare, &["rev-parse", &branch("FAIL-01")]), tip);
     let l = blob(&orch, &bare, "refs/parallel/lease/FAIL-01").unwrap();
     assert_eq!(l["holder"], "done");
+
+    // The next attempt, on another clone, finds why the last one failed in its brief.
+    let w2 = worker(&bare);
+    let out = work(&w2, &orch.home(), &["FAIL-01"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let brief = std::fs::read_to_string(w2.path(".git/parallel/run/briefs/FAIL-01.md")).unwrap();
+    assert!(brief.contains("## The last attempt failed"), "{brief}");
+    assert!(brief.contains("exited with 3"), "{brief}");
+    let second = blob(&orch, &bare, "refs/parallel/outcome/FAIL-01/2").expect("outcome 2");
+    assert_eq!(second["attempt"], 2);
+    assert!(blob(&orch, &bare, "refs/parallel/outcome/FAIL-01/1").is_some());
 }
 
 #[test]
@@ -361,4 +373,164 @@ fn a_lease_interval_that_is_not_a_duration_is_refused_before_anything_runs() {
     assert_eq!(refs(&orch, &bare, "refs/"), before);
     w.git(&["config", "parallel.leaseInterval", "2s"]);
     assert_ok(&work(&w, &orch.home(), &["OK-05"]), &["work", "2s"]);
+}
+
+#[test]
+fn status_shows_where_each_task_with_a_lease_runs_and_how_old_its_lease_is() {
+    let (orch, bare) = orchestrator(&["OK-06", "OK-07"]);
+    orch.git(&["config", "parallel.remote", "origin"]);
+    put_lease(
+        &orch,
+        &bare,
+        "OK-06",
+        lease("OK-06", 2, "build1:4242", NOW_SECS - 5),
+    );
+    put_lease(
+        &orch,
+        &bare,
+        "OK-07",
+        lease("OK-07", 1, "dispatched", NOW_SECS - 100),
+    );
+    let text = orch.ok(&["status"]);
+    assert!(text.contains("Workers on origin (leases):"), "{text}");
+    assert!(
+        text.contains("OK-06  attempt 2, ssh:build1 (build1:4242), lease 5s old"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OK-07  attempt 1, ssh:build1, dispatched, lease 100s old, expired"),
+        "{text}"
+    );
+    let doc = json(&orch.ok(&["status", "--json"]));
+    let task = |id: &str| {
+        doc["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let l = &task("OK-06")["lease"];
+    assert_eq!(l["attempt"], 2);
+    assert_eq!(l["holder"], "build1:4242");
+    assert_eq!(l["executor"], "ssh:build1");
+    assert_eq!(l["age_seconds"], 5);
+    assert_eq!(l["expired"], false);
+    assert_eq!(task("OK-07")["lease"]["expired"], true);
+
+    // Cheap: one ls-remote, and no fetch where the blobs are here already.
+    let trace_file = orch.home().join("trace.txt");
+    let traced = orch.run_env(&["status"], &[("GIT_TRACE", trace_file.to_str().unwrap())]);
+    assert!(traced.status.success(), "{}", stderr(&traced));
+    let trace = std::fs::read_to_string(&trace_file).unwrap_or_default();
+    assert_eq!(trace.matches("git ls-remote").count(), 1, "{trace}");
+    assert_eq!(trace.matches("git fetch").count(), 0, "{trace}");
+
+    // Any other clone sees the same, and status --remote too.
+    let w = worker(&bare);
+    let text = w.ok(&["status", "--remote", "origin"]);
+    assert!(
+        text.contains("worker: attempt 2, ssh:build1 (build1:4242), lease 5s old"),
+        "{text}"
+    );
+    // Once a worker published, the outcome is shown.
+    let out = work(&w, &orch.home(), &["OK-07", "--attempt", "1"]);
+    assert_ok(&out, &["work", "OK-07"]);
+    let text = orch.ok(&["status"]);
+    assert!(
+        text.contains("OK-07  attempt 1, ssh:build1, done, lease 0s old, succeeded"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_workers_in_one_clone_at_once_both_publish() {
+    // As on an ssh host with two slots: one clone, two tasks, two workers started together.
+    let (orch, bare) = orchestrator(&["OK-08", "OK-09"]);
+    let w = worker(&bare);
+    let children: Vec<_> = ["OK-08", "OK-09"]
+        .iter()
+        .map(|id| {
+            work_cmd(&w, &orch.home(), &[id])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_ok(&out, &["work", "at once"]);
+    }
+    for id in ["OK-08", "OK-09"] {
+        let o = blob(&orch, &bare, &format!("refs/parallel/outcome/{id}/1")).expect("outcome");
+        assert_eq!(o["ok"], true, "{id}");
+        let tip = orch.git_in(&bare, &["rev-parse", &branch(id)]);
+        assert_eq!(o["tip"], tip.trim(), "{id}");
+    }
+    orch.git_in(&bare, &["fsck", "--no-progress"]);
+}
+
+#[test]
+fn an_agent_that_pushes_its_branch_itself_gets_a_failed_outcome_and_its_lease_is_released() {
+    let (orch, bare) = orchestrator(&["PUSH-01"]);
+    let w = worker(&bare);
+    // Its own push writes the bare repository, outside what the sandbox lets it write.
+    w.git(&["config", "parallel.sandbox", "off"]);
+    let out = work(&w, &orch.home(), &["PUSH-01", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let pushed = orch.git_in(&bare, &["rev-parse", &branch("PUSH-01")]);
+    assert_eq!(
+        pushed.trim(),
+        w.rev(&format!("{}~1", branch("PUSH-01"))),
+        "the agent's own push stays; the worker's second commit was not pushed"
+    );
+    let o = blob(&orch, &bare, "refs/parallel/outcome/PUSH-01/1").expect("an outcome");
+    assert_eq!(o["ok"], false);
+    assert_eq!(o["failure"]["kind"], "refused");
+    assert_eq!(o["tip"], serde_json::Value::Null);
+    assert_eq!(
+        blob(&orch, &bare, "refs/parallel/lease/PUSH-01").unwrap()["holder"],
+        "done"
+    );
+}
+
+#[test]
+fn a_preset_agent_gets_its_command_line_as_under_run() {
+    let (orch, bare) = orchestrator(&["OK-10"]);
+    let w = worker(&bare);
+    let bin = orch.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(
+        &claude,
+        "#!/bin/sh\nid=$GIT_PARALLEL_TASK_ID\nmkdir -p \"out/$id\"\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"out/$id/args.txt\"\ngit add -A && git commit -q -m \"work on $id\"\nprintf '{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"session_id\":\"s1\",\"total_cost_usd\":0.5}\\n'\n",
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&claude).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&claude, perm).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = w
+        .cmd()
+        .env("PATH", path)
+        .args(["work", "OK-10", "--agent", "claude"])
+        .output()
+        .unwrap();
+    assert_ok(&out, &["work", "--agent", "claude"]);
+    let tip = orch.git_in(&bare, &["rev-parse", &branch("OK-10")]);
+    let args = orch.git_in(
+        &bare,
+        &["show", &format!("{}:out/OK-10/args.txt", tip.trim())],
+    );
+    assert!(args.starts_with("--output-format\njson\n"), "{args}");
+    assert!(args.contains("\n-p\n"), "{args}");
+    assert!(args.contains("OK-10"), "the prompt names the task: {args}");
+    let o = blob(&orch, &bare, "refs/parallel/outcome/OK-10/1").unwrap();
+    assert_eq!(o["ok"], true);
 }

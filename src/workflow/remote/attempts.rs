@@ -65,6 +65,7 @@ pub struct Lease {
 
 impl Lease {
     /// The lease an orchestrator writes before it dispatches `attempt` of `task` at `now`.
+    #[allow(dead_code)] // for the orchestrator (run --executor)
     pub fn dispatched(task: &str, attempt: u32, executor: &str, now: u64) -> Lease {
         Lease {
             task: task.to_string(),
@@ -100,14 +101,18 @@ impl Lease {
 /// Why an attempt failed, as its outcome says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutcomeFailure {
+    /// What failed, as in run's events: `exit`, `timeout`, `no-commits`, `refused`…
     pub kind: Kind,
+    /// Why, in one line.
     pub message: String,
 }
 
 /// How an attempt ended, as its worker publishes it (`refs/parallel/outcome/<ID>/<N>`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Outcome {
+    /// The task id.
     pub task: String,
+    /// The attempt, from 1.
     pub attempt: u32,
     /// The agent exited 0 and committed, or committed nothing where the task produces nothing.
     pub ok: bool,
@@ -117,14 +122,18 @@ pub struct Outcome {
     pub signal: Option<i32>,
     /// Why it failed (`null` when ok).
     pub failure: Option<OutcomeFailure>,
-    /// The task branch's tip as pushed with the outcome (`null`: nothing pushed).
+    /// The task branch's tip on the remote once published (`null`: the branch is gone, or the
+    /// attempt's commits could not be pushed because the branch moved on the remote meanwhile).
     pub tip: Option<String>,
     /// The agent's commits on the task branch.
     pub commits: u32,
     /// The machine it ran on.
     pub host: String,
+    /// When the worker started (unix seconds).
     pub started_at: u64,
+    /// When it published (unix seconds).
     pub ended_at: u64,
+    /// How long the attempt took, joining included.
     pub seconds: f64,
 }
 
@@ -161,6 +170,7 @@ impl Board {
 
     /// The refs of task `id` on the remote with their values (its lease and outcomes): what a
     /// clean-up deletes, leased on these values.
+    #[allow(dead_code)] // for the orchestrator (run --executor)
     pub fn refs_of(&self, id: &str) -> Vec<(String, ObjectId)> {
         let mut v = Vec::new();
         if let Some(l) = self.leases.get(id) {
@@ -170,6 +180,65 @@ impl Board {
             v.push((outcome_ref(id, *n), o.blob));
         }
         v
+    }
+}
+
+/// A task's lease as `status` shows it (`--json`: `lease`).
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
+pub struct LeaseState {
+    /// The attempt the lease is for.
+    pub attempt: u32,
+    /// `<host>:<pid>` of the worker holding it; `dispatched` before a worker took it, `done`
+    /// once it published its outcome.
+    pub holder: String,
+    /// How the attempt was started: `local` (a worker started by hand), `ssh:<host>`,
+    /// `command`.
+    pub executor: String,
+    /// Seconds since the lease was last written.
+    pub age_seconds: u64,
+    /// Not renewed for longer than `parallel.leaseTimeout` and not done: its worker is
+    /// presumed lost.
+    pub expired: bool,
+    /// The published outcome of that attempt: `true` ok, `false` failed; `null`: none yet.
+    pub outcome_ok: Option<bool>,
+}
+
+impl LeaseState {
+    /// `attempt 2, ssh:build1 (build1:4242), lease 5s old` and what is known of its end.
+    pub fn describe(&self) -> String {
+        let who = if self.holder == DISPATCHED {
+            format!("{}, dispatched", self.executor)
+        } else if self.holder == DONE {
+            format!("{}, done", self.executor)
+        } else {
+            format!("{} ({})", self.executor, self.holder)
+        };
+        let end = match (self.outcome_ok, self.expired) {
+            (Some(true), _) => ", succeeded",
+            (Some(false), _) => ", failed",
+            (None, true) => ", expired",
+            (None, false) => "",
+        };
+        format!(
+            "attempt {}, {who}, lease {}s old{end}",
+            self.attempt, self.age_seconds
+        )
+    }
+}
+
+impl Board {
+    /// Task `id`'s lease as `status` shows it at `now` (`None`: no lease).
+    pub fn state(&self, id: &str, now: u64, timeout: Duration) -> Option<LeaseState> {
+        let l = &self.lease(id)?.value;
+        let outcome_ok = self.outcome(id, l.attempt).map(|o| o.value.ok);
+        Some(LeaseState {
+            attempt: l.attempt,
+            holder: l.holder.clone(),
+            executor: l.executor.clone(),
+            age_seconds: l.age(now),
+            expired: outcome_ok.is_none() && l.expired(now, timeout),
+            outcome_ok,
+        })
     }
 }
 
@@ -319,6 +388,7 @@ pub fn publish(
 
 /// Deletes task `id`'s lease and outcomes from `remote`, each leased on the value in `board`
 /// (after the task landed or was dropped; best effort: the caller may ignore the result).
+#[allow(dead_code)] // for the orchestrator (run --executor)
 pub fn clear(loc: &Location, remote: &str, board: &Board, id: &str) -> Result<Written> {
     let updates: Vec<RefUpdate> = board
         .refs_of(id)

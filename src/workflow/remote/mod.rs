@@ -7,8 +7,6 @@
 //! refused, nothing local stays changed, and `finish` (or `start --retry`) recomputes on the new
 //! tip, a bounded number of times. `status --remote` is src/commands/remote/status.rs.
 
-// Used by `work` and `run --executor` (being written); the allow goes with them.
-#[allow(dead_code)]
 pub mod attempts;
 pub(crate) mod status;
 mod sync;
