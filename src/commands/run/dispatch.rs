@@ -83,7 +83,7 @@ impl Sched<'_> {
         let log = self.log_of(id);
         let lease = Lease::dispatched(id, attempt, &executor, crate::time::now_secs());
         let mut refused = None;
-        for _ in 0..2 {
+        for round in 0..2 {
             let expected = seen.lease(id).map(|l| l.blob);
             match attempts::write_lease(&loc, &name, expected, &lease)? {
                 Written::Done(_) => {
@@ -91,6 +91,9 @@ impl Sched<'_> {
                     break;
                 }
                 Written::Lost(why) | Written::Failed(why) => refused = Some(why),
+            }
+            if round == 1 {
+                break;
             }
             // Changed meanwhile (a stale read), or unreachable: read again, once.
             seen = attempts::read_all(&loc, &name)?;
