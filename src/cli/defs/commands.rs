@@ -439,8 +439,8 @@ pub static GENERATE: Command = Command {
             "run workers on GitHub Actions",
         ),
         (
-            "git config parallel.dispatch 'git parallel generate k8s-job --task {id} --attempt {attempt} | kubectl create -f -'",
-            "one Kubernetes Job per attempt",
+            "git parallel generate k8s-job --task A-1 --attempt 1 | kubectl create -f -",
+            "a Kubernetes Job for A-1's first attempt (the dispatch line, with {id} and {attempt})",
         ),
     ],
     hidden: false,

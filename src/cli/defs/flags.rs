@@ -106,8 +106,10 @@ flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks")
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
-     the main worktree (start: task branches then start from the target tip as it is). finish needs \
-     the task file committed: git commit -- <task file>.");
+     the main worktree (start: task branches then start from the target tip as it is). A start's \
+     records left so are carried by the next commit of the task file (finish's merge commit, or \
+     any command that commits it), as run does without a remote; other uncommitted changes to \
+     the task file must be committed first: git commit -- <task file>.");
 flag!(
     START_FORCE,
     "force",

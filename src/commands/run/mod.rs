@@ -5,6 +5,25 @@
 //! ready at once. Every repository change is one of the commands (start, finish, fail,
 //! recover) called in-process through the driver, one at a time.
 //!
+//! History (issue 20 item 6). Without a remote, run's starts make no commit: each writes its
+//! records (status `in_progress`, `started_at`, `assigned_to`, `metadata.updated_at`) to the
+//! main worktree's task file in one journaled `WriteFile` step (its inverse writes the old text
+//! back), and the next commit of the task file carries them — the next landing's merge commit,
+//! which also holds the completion (`parallel.foldStatus`), or any command's record; what is
+//! still pending when run ends is committed in one commit ([`crate::commands::start::commit_pending`]).
+//! A run of N tasks thus adds N merge commits, and no task branch starts "behind" a start
+//! commit. Chosen over keeping start's commit on a ref of our own and folding it into the next
+//! merge, which has more ways to go wrong: the main worktree's task file would say `pending`
+//! for running tasks (status, plan, a `start` typed by a user would all read a stale file, or
+//! all have to learn the ref), and a second line of history would have to be kept in step with
+//! the target through kills. Here the file says what is true, and the pending state is
+//! recognised from the files alone, with no record of ours that a kill could lose:
+//! [`crate::workflow::session::Session::pending_starts`] replays the records on the committed
+//! text and accepts only an exact match (index untouched); anything else in the task file is
+//! refused as before. After a signal the engine starts no transaction, so an interrupted run
+//! leaves the records uncommitted for the next run (or command) to carry. With a remote every
+//! start is committed and pushed: the remote's task file tells other clones what is taken.
+//!
 //! Files: schedule.rs (the event loop; one attempt is src/workflow/attempt/),
 //! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its
 //! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
@@ -88,6 +107,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         .sink
         .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
+    // The tasks this run started and neither landed nor failed (a budget, a stop): their
+    // start records, still uncommitted in the main worktree, committed in one commit. Not
+    // after a signal (the engine starts nothing then): the next run, or any command that
+    // commits the task file, carries them.
+    let committed = match crate::txn::interrupt::received() {
+        None => sched.ops.commit_starts(ctx).map(|_| ()),
+        Some(_) => Ok(()),
+    };
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.failed = std::mem::take(&mut sched.summary.failed);
     summary.attempts = sched.summary.attempts;
@@ -97,6 +124,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     summary.budget_reached = sched.stopped_by.clone();
     summary.results = std::mem::take(&mut sched.summary.results);
     result?;
+    committed?;
     if !summary.interrupted {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
     }
