@@ -72,9 +72,13 @@ pub const KEYS: &[&str] = &[
     "parallel.agent",
     "parallel.boundaries",
     "parallel.branchTemplate",
+    "parallel.dispatch",
     "parallel.envFile",
     "parallel.envTemplate",
+    "parallel.executor",
     "parallel.foldStatus",
+    "parallel.gateWorktree",
+    "parallel.hosts",
     "parallel.keepBackups",
     "parallel.keepIgnored",
     "parallel.keepIgnoredMax",
@@ -86,14 +90,16 @@ pub const KEYS: &[&str] = &[
     "parallel.maxTasks",
     "parallel.mergeMessage",
     "parallel.onConflict",
+    "parallel.pollInterval",
     "parallel.poolSize",
     "parallel.portBase",
     "parallel.ports",
     "parallel.postStart",
+    "parallel.product",
     "parallel.prompt",
     "parallel.radar",
-    "parallel.product",
     "parallel.remote",
+    "parallel.remoteDir",
     "parallel.reuseWorktrees",
     "parallel.sandbox",
     "parallel.target",
@@ -217,6 +223,15 @@ impl Settings {
     /// its last merge commit instead of a separate `chore(...)` commit.
     pub fn fold_status(&self) -> bool {
         self.boolean("parallel.foldStatus").unwrap_or(false)
+    }
+
+    /// `parallel.gateWorktree`: `keep` (the default) tests in the kept gate worktree, whose
+    /// ignored files (build output) survive from one gate to the next; `temp` in a temporary
+    /// worktree per gate, removed after it. Any other value counts as `keep`.
+    pub fn gate_worktree_kept(&self) -> bool {
+        !self
+            .get("parallel.gateWorktree")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("temp"))
     }
 
     /// `parallel.keepIgnored` (default true): ignored files of a removed worktree are kept.

@@ -16,6 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::workflow::context::Context;
 use crate::workflow::outcome::MetricsByTask;
 use crate::workflow::remote;
+use crate::workflow::tested::Tested;
 
 /// How long to wait between two tries of a busy repository lock.
 const BUSY_PAUSE: Duration = Duration::from_millis(200);
@@ -26,15 +27,18 @@ pub struct Ops {
     remote: Option<String>,
     /// `run --test CMD` (else finish reads `parallel.test` itself).
     test: Option<String>,
+    /// Tasks start without a worktree here (`--executor ssh|command`: the workers have them).
+    no_worktree: bool,
     /// run's sandbox mode, for the test gate of the finishes it makes (as
     /// `git -c parallel.sandbox=…` would).
     sandbox: crate::sandbox::Mode,
 }
 
 impl Ops {
-    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Ops {
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode, no_worktree: bool) -> Ops {
         Ops {
             sandbox,
+            no_worktree,
             remote: ctx.args.value(&defs::REMOTE).map(str::to_string),
             test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         }
@@ -48,7 +52,7 @@ impl Ops {
         ctx: &Context,
         command: &'static Command,
         mut flags: Vec<(&'static Flag, Option<String>)>,
-        (ids, metrics): (&[String], &MetricsByTask),
+        (ids, metrics, tested): (&[String], &MetricsByTask, Option<Tested>),
         op: fn(&Context) -> Result<T>,
     ) -> Result<T> {
         if let Some(r) = self.remote.as_ref().filter(|_| {
@@ -64,6 +68,7 @@ impl Ops {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let mut child = ctx.for_command(args)?;
             child.metrics.clone_from(metrics);
+            child.tested = tested;
             child
                 .repo
                 .settings
@@ -98,10 +103,19 @@ impl Ops {
         }
     }
 
+    /// run's sandbox mode, which its test gates run in.
+    pub fn sandbox(&self) -> crate::sandbox::Mode {
+        self.sandbox
+    }
+
     /// `start IDS`: the tasks started.
     pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
         let none = MetricsByTask::new();
-        self.call(ctx, &defs::START, Vec::new(), (ids, &none), start::apply)
+        let flags = match self.no_worktree {
+            true => vec![(&defs::NO_WORKTREE, None)],
+            false => Vec::new(),
+        };
+        self.call(ctx, &defs::START, flags, (ids, &none, None), start::apply)
             .map(|r| r.started())
     }
 
@@ -113,23 +127,49 @@ impl Ops {
             ctx,
             &defs::START,
             Vec::new(),
-            (&[], &none),
+            (&[], &none, None),
             start::commit_pending,
         )
     }
 
-    /// `finish --partial [--test CMD] IDS`: what landed and what did not.
+    /// `finish --partial [--test CMD] IDS`: what landed and what did not; `tested`: the
+    /// verdict of run's background gate on this landing, reused when it covers it.
     pub fn finish(
         &self,
         ctx: &Context,
         ids: &[String],
         metrics: &MetricsByTask,
+        tested: Option<Tested>,
     ) -> Result<finish::Landing> {
+        let flags = self.finish_flags();
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, metrics, tested),
+            finish::land,
+        )
+    }
+
+    /// What `finish IDS` would merge and test, made in memory (see [`finish::preview`]).
+    pub fn preview(&self, ctx: &Context, ids: &[String]) -> Result<Option<gix::ObjectId>> {
+        let none = MetricsByTask::new();
+        let flags = self.finish_flags();
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, &none, None),
+            finish::preview,
+        )
+    }
+
+    fn finish_flags(&self) -> Vec<(&'static Flag, Option<String>)> {
         let mut flags = vec![(&defs::PARTIAL, None)];
         if let Some(t) = &self.test {
             flags.push((&defs::TEST, Some(t.clone())));
         }
-        self.call(ctx, &defs::FINISH, flags, (ids, metrics), finish::land)
+        flags
     }
 
     /// `fail ID --reason WHY`: the task marked failed, its branch and worktree kept.
@@ -142,7 +182,7 @@ impl Ops {
     ) -> Result<fail::Failed> {
         let flags = vec![(&defs::REASON, Some(why.to_string()))];
         let ids = [id.to_string()];
-        self.call(ctx, &defs::FAIL, flags, (&ids, metrics), fail::apply)
+        self.call(ctx, &defs::FAIL, flags, (&ids, metrics, None), fail::apply)
     }
 
     /// Settles an operation a killed `run` (or any command) left behind: rolled back, else

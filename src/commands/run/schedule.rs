@@ -1,6 +1,6 @@
-//! The event loop of `run`: agents run concurrently (at most `jobs`); everything else — start,
-//! finish, fail — happens here, one transaction at a time, as soon as the event that calls
-//! for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
+//! The event loop of `run`: agents run concurrently (at most `jobs`), and so does a landing's
+//! test gate (src/commands/run/gate.rs); everything else — start, finish, fail — happens here,
+//! one transaction at a time, as soon as the event that calls for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
 //! (or the task marked failed), and every task that became ready starts at once. No waves.
 //! Before a task's attempt is counted as failed, its status is read again: a task completed
 //! meanwhile (landed by hand, or by its own agent) is left completed.
@@ -55,6 +55,8 @@ pub struct Config {
     pub git_dir: Utf8PathBuf,
     /// The budgets.
     pub budget: Budget,
+    /// Where the attempts run.
+    pub executor: super::executor::Executor,
 }
 
 /// When run stops launching attempts.
@@ -70,8 +72,20 @@ pub struct Budget {
 
 /// A task whose agent runs.
 pub(super) struct Running {
-    branch: String,
-    worktree: Utf8PathBuf,
+    pub(super) branch: String,
+    pub(super) worktree: Utf8PathBuf,
+    /// The ssh host it runs on (`--executor ssh`).
+    pub(super) host: Option<String>,
+}
+
+/// A landing's test gate running in the background (src/commands/run/gate.rs).
+pub(super) struct Pending {
+    /// The tasks whose landing it tests.
+    pub(super) ids: Vec<String>,
+    /// Their merged result, as finish would merge them (without the status commit).
+    pub(super) commit: gix::ObjectId,
+    /// The test's exit status when it ends (`None`: the kept worktree could not be used).
+    pub(super) rx: Receiver<Result<Option<std::process::ExitStatus>>>,
 }
 
 /// The scheduler's state.
@@ -102,11 +116,28 @@ pub struct Sched<'a> {
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
     pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
+    /// The test gate running in the background, if any (src/commands/run/gate.rs).
+    pub(super) gate: Option<Pending>,
+    /// Watches the remote attempts (`--executor ssh|command`).
+    pub(super) watch: Option<Arc<super::watch::Watch>>,
+    /// The ssh hosts whose clone is known to exist.
+    pub(super) cloned: super::executor::Cloned,
 }
 
 impl<'a> Sched<'a> {
     pub fn new(ctx: &'a Context, cfg: Config, ops: Ops, target: String) -> Sched<'a> {
         let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch = cfg.executor.remote().map(|r| {
+            Arc::new(super::watch::Watch::start(super::watch::Setup {
+                loc: ctx.repo.loc.clone(),
+                remote: r.remote.clone(),
+                poll: r.poll,
+                lease_timeout: r.lease_timeout,
+                tx: tx.clone(),
+                stop: stop.clone(),
+            }))
+        });
         Sched {
             ctx,
             records: Records::load(&cfg.dir),
@@ -119,13 +150,16 @@ impl<'a> Sched<'a> {
             refinished: BTreeMap::new(),
             starts: BTreeMap::new(),
             target,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop,
+            watch,
+            cloned: Default::default(),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
             watchdog: None,
             stopped_by: None,
+            gate: None,
         }
     }
 
@@ -139,6 +173,8 @@ impl<'a> Sched<'a> {
         if result.is_err() || self.summary.interrupted {
             self.stop_all();
         }
+        // A background gate's test got the interrupt with run (or ends by itself).
+        self.wait_gate(self.cfg.grace + Duration::from_secs(5));
         result
     }
 
@@ -151,7 +187,8 @@ impl<'a> Sched<'a> {
             while let Ok(done) = self.rx.try_recv() {
                 self.on_done(done)?;
             }
-            if !self.to_finish.is_empty() {
+            self.poll_gate()?;
+            if !self.to_finish.is_empty() && !self.gate_running() {
                 let batch = std::mem::take(&mut self.to_finish);
                 self.finish(batch)?;
                 continue;
@@ -163,7 +200,12 @@ impl<'a> Sched<'a> {
                 self.relaunch()?;
                 self.start_ready()?
             };
-            if self.running.is_empty() && !started && self.again.is_empty() {
+            if self.running.is_empty()
+                && !started
+                && self.again.is_empty()
+                && !self.gate_running()
+                && self.to_finish.is_empty()
+            {
                 return Ok(());
             }
             self.sink.tick();
@@ -177,11 +219,16 @@ impl<'a> Sched<'a> {
     /// succeeded and left commits, else their agent runs (again).
     fn resume(&mut self) -> Result<()> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let mut remote = Vec::new();
         for task in &env.tf.graph.tasks {
             if task.status != Status::InProgress || !self.in_scope(&task.id) {
                 continue;
             }
             let branch = env.branch_of(task);
+            if self.cfg.executor.remote().is_some() {
+                remote.push((task.id.clone(), branch, env.worktree_path(task)));
+                continue;
+            }
             let Some(wt) = env.worktree_of(task)? else {
                 self.unstartable.insert(
                     task.id.clone(),
@@ -199,7 +246,7 @@ impl<'a> Sched<'a> {
             }
             self.again.push_back((task.id.clone(), branch, wt.path));
         }
-        Ok(())
+        self.resume_remote(remote)
     }
 
     /// Commits on `branch` that the target does not have (`None`: the branch is gone).
@@ -230,7 +277,11 @@ impl<'a> Sched<'a> {
     }
 
     fn free_slots(&self) -> usize {
-        self.cfg.jobs.saturating_sub(self.running.len())
+        let free = self.cfg.jobs.saturating_sub(self.running.len());
+        match self.cfg.executor.remote() {
+            Some(r) => free.min(r.free_slots(self.running.values().map(|r| r.host.as_deref()))),
+            None => free,
+        }
     }
 
     /// Agents to run again, as slots free up.
@@ -271,6 +322,15 @@ impl<'a> Sched<'a> {
             Ok(s) => s,
             // The start was interrupted with us and rolled back; the loop stops next.
             Err(_) if crate::txn::interrupt::received().is_some() => return Ok(false),
+            // Another clone published first (a second orchestrator on the same remote): said,
+            // with who won, and tried again on the remote's new state at the next turn.
+            Err(e) if e.code() == Code::RemoteRace => {
+                crate::output::eprint(format_args!(
+                    "{}",
+                    crate::error::render_error("note", &e, self.ctx.out.color_err)
+                ));
+                return Ok(true);
+            }
             Err(e) if matches!(e, crate::error::Error::Refused(_)) => {
                 // One at a time shows which; the first one alone refused is refused for good.
                 let first = ids[0].clone();
@@ -283,7 +343,13 @@ impl<'a> Sched<'a> {
                     Ok(s) => s,
                     Err(e) => {
                         let why = e.to_string();
-                        let why = why.lines().next().unwrap_or_default().to_string();
+                        // "cannot start:" names the why on its next line.
+                        let mut lines = why.lines().map(str::trim);
+                        let head = lines.next().unwrap_or_default();
+                        let why = match lines.next().filter(|_| head.ends_with(':')) {
+                            Some(next) => format!("{head} {next}"),
+                            None => head.to_string(),
+                        };
                         self.unstartable.insert(first, why);
                         return Ok(true);
                     }
@@ -302,6 +368,9 @@ impl<'a> Sched<'a> {
 
     /// Runs the next attempt of `id`'s agent in `worktree`.
     fn launch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+        if self.cfg.executor.remote().is_some() {
+            return self.dispatch(id, branch, worktree);
+        }
         let tf: TaskFile = self.ctx.load_tasks()?;
         let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
@@ -373,7 +442,14 @@ impl<'a> Sched<'a> {
             None => self.starts.remove(id),
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
-        self.running.insert(id.into(), Running { branch, worktree });
+        self.running.insert(
+            id.into(),
+            Running {
+                branch,
+                worktree,
+                host: None,
+            },
+        );
         Ok(())
     }
 
@@ -395,6 +471,13 @@ impl<'a> Sched<'a> {
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
+        }
+        if let Some(v) = self
+            .watch
+            .as_ref()
+            .and_then(|w| w.verdict(&done.id, done.attempt))
+        {
+            return self.remote_done(&done.id, done.attempt, r, v);
         }
         let produces_nothing = self
             .ctx
@@ -519,6 +602,7 @@ impl<'a> Sched<'a> {
         }
         self.records.forget(id);
         self.records.save()?;
+        self.clear_attempt_refs(id);
         self.summary.failed.push(id.into());
         self.sink.event(&Event::Failed {
             id: id.into(),
