@@ -555,3 +555,101 @@ fn a_run_interrupted_while_its_worker_runs_watches_it_again_instead_of_dispatchi
     );
     s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
 }
+
+/// The agent of the landing-feedback tests: attempt 1 of a task commits `out/<ID>/done.txt`
+/// ("mine"), then lands the same file with other content on the remote's main first (from a
+/// clone of its own, standing in for another task); attempt 2 must find the conflict in
+/// `GIT_PARALLEL_LAST_FAILURE` and the brief, and main merged into its worktree with the
+/// markers in place: it keeps what it was told and resolves.
+const CONFLICT_AGENT: &str = r#"
+id=$GIT_PARALLEL_TASK_ID
+n=$GIT_PARALLEL_ATTEMPT
+mkdir -p "out/$id"
+if [ "$n" = 1 ]; then
+  echo mine > "out/$id/done.txt"; git add -A; git commit -q -m "$id: mine"
+  c=$(mktemp -d)/other
+  git clone -q "$BARE" "$c" || exit 5
+  ( cd "$c" && mkdir -p "out/$id" && echo theirs > "out/$id/done.txt" && git add -A \
+    && git commit -q -m "main: theirs" && git push -q origin HEAD:main ) || exit 6
+  exit 0
+fi
+[ -n "$GIT_PARALLEL_LAST_FAILURE" ] || exit 7
+head -1 "$GIT_PARALLEL_LAST_FAILURE" | grep -q '^conflict: ' || exit 8
+grep -q '^<<<<<<<' "out/$id/done.txt" || exit 9
+cp "$GIT_PARALLEL_LAST_FAILURE" "out/$id/last-failure.txt"
+cp "$GIT_PARALLEL_TASK_BRIEF" "out/$id/brief.md"
+printf '%s\n' "$id" > "out/$id/done.txt"
+git add -A && git commit -q --no-edit
+"#;
+
+/// `--executor command`: attempt 1's work conflicts with what landed on main first. The
+/// landing's conflict reaches attempt 2's worker through its lease: its agent reads it
+/// (`GIT_PARALLEL_LAST_FAILURE`, kind conflict, the brief) in a worktree with main merged
+/// in, resolves, and the task lands, once.
+#[test]
+fn a_landing_conflict_reaches_the_next_remote_attempt_which_resolves_it_and_lands() {
+    let s = Setup::new();
+    std::fs::write(s.r.home().join("agent.sh"), CONFLICT_AGENT).unwrap();
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let root = s.r.root.clone();
+    let template = runner_template(&s.agent());
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("GIT_CONFIG_COUNT", "1"),
+                ("GIT_CONFIG_KEY_0", "parallel.sandbox"),
+                ("GIT_CONFIG_VALUE_0", "off"),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{text}\n{logs}");
+    assert_eq!(failed[0]["kind"], "conflict", "{text}");
+    assert_eq!(failed[0]["files"], serde_json::json!(["out/C1/done.txt"]));
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    let show = |p: &str| s.r.git_in(&s.bare, &["show", &format!("main:{p}")]);
+    assert_eq!(show("out/C1/done.txt").trim(), "C1");
+    let last = show("out/C1/last-failure.txt");
+    assert!(
+        last.starts_with("conflict: its merge conflicts with main in out/C1/done.txt\n"),
+        "{last}"
+    );
+    assert!(last.contains("attempt: 1\n"), "{last}");
+    assert!(last.contains("with: main at "), "{last}");
+    assert!(
+        last.contains("work merged main into this worktree; the merge is in progress"),
+        "{last}"
+    );
+    let brief = show("out/C1/brief.md");
+    assert!(brief.contains("its merge conflicts with main"), "{brief}");
+    // Nothing was lost: attempt 1's commit and what landed first are both in main's history.
+    let log = s.r.git_in(&s.bare, &["log", "--format=%s", "main"]);
+    assert!(log.lines().any(|l| l == "C1: mine"), "{log}");
+    assert!(log.lines().any(|l| l == "main: theirs"), "{log}");
+    assert_eq!(
+        s.refs_under("refs/parallel/"),
+        Vec::<String>::new(),
+        "{text}"
+    );
+}

@@ -22,6 +22,7 @@ use super::watch::{Verdict, Watch};
 use crate::error::Result;
 use crate::taskgraph::display::{fill_template, shell_quote};
 use crate::workflow::attempt::agent::append_log;
+use crate::workflow::attempt::feedback::wants_merge;
 use crate::workflow::failure::{Failure, Kind};
 use crate::workflow::remote::attempts::{self, Lease, Written};
 
@@ -81,7 +82,16 @@ impl Sched<'_> {
         self.records.save()?;
         self.summary.attempts += 1;
         let log = self.log_of(id);
-        let lease = Lease::dispatched(id, attempt, &executor, crate::time::now_secs());
+        // What attempt N-1 failed with (a landing's conflict, test gate or refusal included)
+        // goes to the worker in the lease, with whether to merge the target first.
+        let last = (attempt > 1)
+            .then(|| crate::workflow::failure::last(&self.cfg.dir, id))
+            .flatten();
+        let merge = last
+            .as_ref()
+            .is_some_and(|f| wants_merge(f, self.cfg.on_conflict));
+        let lease =
+            Lease::dispatched(id, attempt, &executor, crate::time::now_secs()).after(last, merge);
         let mut refused = None;
         for round in 0..2 {
             let expected = seen.lease(id).map(|l| l.blob);

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::git::remote::{self, Pushed};
 use crate::git::{Location, RefUpdate, Settings};
-use crate::workflow::failure::Kind;
+use crate::workflow::failure::{Failure, Kind};
 
 /// Where every ref of the protocol lives on the remote.
 pub const PREFIX: &str = "refs/parallel/";
@@ -61,6 +61,17 @@ pub struct Lease {
     pub dispatched_at: u64,
     /// When the lease was last written (unix seconds).
     pub renewed_at: u64,
+    /// Why the attempt before this one failed, as the orchestrator knows it (a conflict, the
+    /// test gate or an outside-paths refusal found when it landed it, or what the worker
+    /// published): what the worker hands its agent (`GIT_PARALLEL_LAST_FAILURE`, the brief).
+    /// Only in a lease an orchestrator writes; a worker drops it when it takes the lease.
+    /// Absent in leases of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<Failure>,
+    /// The worker merges the target into the task's worktree before its agent runs (after a
+    /// conflict, with run's `parallel.onConflict = merge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merge_target: bool,
 }
 
 impl Lease {
@@ -74,14 +85,29 @@ impl Lease {
             executor: executor.to_string(),
             dispatched_at: now,
             renewed_at: now,
+            last_failure: None,
+            merge_target: false,
         }
     }
 
-    /// This lease held (taken or renewed) by `holder` at `now`.
+    /// This lease carrying the failure of the attempt before (`merge_target`: the worker
+    /// merges the target into the worktree first).
+    pub fn after(self, last_failure: Option<Failure>, merge_target: bool) -> Lease {
+        Lease {
+            merge_target: merge_target && last_failure.is_some(),
+            last_failure,
+            ..self
+        }
+    }
+
+    /// This lease held (taken or renewed) by `holder` at `now`, without what the orchestrator
+    /// told its worker (the worker read it when it took the lease).
     pub fn held_by(&self, holder: &str, now: u64) -> Lease {
         Lease {
             holder: holder.to_string(),
             renewed_at: now,
+            last_failure: None,
+            merge_target: false,
             ..self.clone()
         }
     }
@@ -473,6 +499,31 @@ mod tests {
         assert_eq!(l.age(140), 10);
         assert!(l.expired(200, std::time::Duration::from_secs(60)));
         assert!(!l.expired(180, std::time::Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_lease_carries_the_last_failure_and_an_old_lease_still_reads() {
+        let mut f = Failure::new(Kind::Conflict, "its merge conflicts with main in a.txt", 1);
+        f.with = Some("main at abc1234".into());
+        f.evidence = Some("CONFLICT (add/add)\n".into());
+        let l = Lease::dispatched("A", 2, "command", 100).after(Some(f), true);
+        let v = serde_json::to_value(&l).expect("json");
+        assert_eq!(v["last_failure"]["kind"], "conflict");
+        assert_eq!(v["last_failure"]["with"], "main at abc1234");
+        assert_eq!(v["merge_target"], true);
+        let back: Lease = serde_json::from_value(v).expect("read back");
+        assert_eq!(back, l);
+        // Taken by its worker: what it was told is not renewed with it.
+        let held = l.held_by("h:1", 120);
+        assert_eq!(held.last_failure, None);
+        assert!(!held.merge_target);
+        // A lease written before the field existed.
+        let old: Lease = serde_json::from_str(
+            r#"{"task":"A","attempt":1,"holder":"dispatched","executor":"command","dispatched_at":1,"renewed_at":1}"#,
+        )
+        .expect("old lease");
+        assert_eq!(old.last_failure, None);
+        assert!(!old.merge_target);
     }
 
     #[test]
