@@ -233,7 +233,7 @@ impl Sched<'_> {
         };
         let Some(board) = watch.last() else { return };
         if !board.refs_of(id).is_empty() {
-            let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, id);
+            let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, &[id]);
         }
     }
 

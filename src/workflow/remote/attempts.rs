@@ -196,7 +196,6 @@ impl Board {
 
     /// The refs of task `id` on the remote with their values (its lease and outcomes): what a
     /// clean-up deletes, leased on these values.
-    #[allow(dead_code)] // for the orchestrator (run --executor)
     pub fn refs_of(&self, id: &str) -> Vec<(String, ObjectId)> {
         let mut v = Vec::new();
         if let Some(l) = self.leases.get(id) {
@@ -412,13 +411,13 @@ pub fn publish(
     Ok(written(remote::push(loc, remote, &updates)?, outcome_blob))
 }
 
-/// Deletes task `id`'s lease and outcomes from `remote`, each leased on the value in `board`
-/// (after the task landed or was dropped; best effort: the caller may ignore the result).
-#[allow(dead_code)] // for the orchestrator (run --executor)
-pub fn clear(loc: &Location, remote: &str, board: &Board, id: &str) -> Result<Written> {
-    let updates: Vec<RefUpdate> = board
-        .refs_of(id)
-        .into_iter()
+/// Deletes the leases and outcomes of tasks `ids` from `remote` in one push, each leased on
+/// the value in `board` (after the tasks landed or were dropped; best effort: the caller may
+/// ignore the result).
+pub fn clear(loc: &Location, remote: &str, board: &Board, ids: &[&str]) -> Result<Written> {
+    let updates: Vec<RefUpdate> = ids
+        .iter()
+        .flat_map(|id| board.refs_of(id))
         .map(|(name, oid)| RefUpdate {
             name,
             old: Some(oid),
