@@ -63,6 +63,10 @@ pub struct Context {
     /// the main worktree uncommitted, for the next landing's merge commit (or the next commit
     /// of the task file) to carry (src/workflow/session.rs); false for a command run by hand.
     pub fold_start: bool,
+    /// `finish` called by `run --executor ssh|command`: the tip each task branch must be at
+    /// on the remote for it to land (the one its attempt's outcome published); empty for a
+    /// command run by hand.
+    pub expected_tips: std::collections::BTreeMap<String, gix::ObjectId>,
 }
 
 impl Context {
@@ -92,6 +96,7 @@ impl Context {
             cwd,
             metrics: Default::default(),
             fold_start: false,
+            expected_tips: Default::default(),
         })
     }
 
@@ -112,6 +117,7 @@ impl Context {
             cwd: self.cwd.clone(),
             metrics: Default::default(),
             fold_start: false,
+            expected_tips: Default::default(),
         })
     }
 

@@ -653,3 +653,103 @@ fn a_landing_conflict_reaches_the_next_remote_attempt_which_resolves_it_and_land
         "{text}"
     );
 }
+
+/// A `git` first on PATH for the orchestrator (and its workers): the first fetch of the
+/// remote's branches after attempt 1 of C1 published its outcome — the one finish makes
+/// before it lands, after run read the outcome and checked the branch — is preceded by a
+/// commit pushed onto C1's branch on the remote (straight into the bare repository).
+const PUSH_BEFORE_FETCH: &str = r#"#!/bin/sh
+case " $* " in
+  *" fetch "*"+refs/heads/*:"*)
+    if [ ! -e "$MARKS/pushed" ] && env -u GIT_DIR -u GIT_WORK_TREE "$REAL_GIT" --git-dir="$BARE" \
+        rev-parse -q --verify refs/parallel/outcome/C1/1 >/dev/null 2>&1; then
+      touch "$MARKS/pushed"
+      ( unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+        g() { "$REAL_GIT" --git-dir="$BARE" -c user.name=late -c user.email=late@example.com "$@"; }
+        b=refs/heads/feature/demo/backend-C1
+        tip=$(g rev-parse "$b") && tree=$(g rev-parse "$tip^{tree}") \
+          && new=$(echo "late push" | g commit-tree "$tree" -p "$tip") \
+          && g update-ref "$b" "$new" "$tip" ) || echo "the late push failed" >&2
+    fi ;;
+esac
+exec "$REAL_GIT" "$@"
+"#;
+
+/// A push to a task branch after its attempt's outcome was read: finish, given the tip the
+/// outcome published, refuses (code `tip-moved`) instead of landing what it fetched; run
+/// counts a failed attempt, attempt 2 builds on the branch as it is, and that lands.
+#[test]
+fn a_push_to_the_task_branch_after_its_outcome_fails_the_attempt_instead_of_landing() {
+    let s = Setup::new();
+    std::fs::write(
+        s.r.home().join("agent.sh"),
+        "id=$GIT_PARALLEL_TASK_ID; n=$GIT_PARALLEL_ATTEMPT\nmkdir -p out/$id\necho \"$id, attempt $n\" > out/$id/done.txt\ngit add -A && git commit -q -m \"work on $id (attempt $n)\"\n",
+    )
+    .unwrap();
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = s.r.home().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let git = wrap.join("git");
+    std::fs::write(&git, PUSH_BEFORE_FETCH).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrap.display(), path_with_bin());
+    let root = s.r.root.clone();
+    let template = runner_template(&s.agent());
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("REAL_GIT", &real),
+                ("PATH", &path),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    assert!(s.marks().join("pushed").exists(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{text}\n{logs}");
+    assert_eq!(failed[0]["attempt"], 1, "{text}");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("tip-moved"), "{reason}");
+    assert!(
+        reason.contains("not at") && reason.contains("the tip its attempt published"),
+        "{reason}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "finished" && e["id"] == "C1" && e["attempt"] == 2),
+        "{text}"
+    );
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    // Attempt 2 built on the branch as it was, the late commit included.
+    let log = s.r.git_in(&s.bare, &["log", "--format=%s", "main"]);
+    assert!(log.lines().any(|l| l == "late push"), "{log}");
+    assert!(log.lines().any(|l| l == "work on C1 (attempt 2)"), "{log}");
+    s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
+}

@@ -267,11 +267,14 @@ impl Sched<'_> {
         let board = attempts::read_all(&self.ctx.repo.loc, &remote.remote)?;
         watch.seen(&board);
         for (id, branch, wt) in ours {
-            if self
-                .records
-                .get(&id)
-                .is_some_and(|r| r.last == Last::Succeeded)
-            {
+            if let Some(r) = self.records.get(&id).filter(|r| r.last == Last::Succeeded) {
+                // Landed from the tip its outcome published, as when it was first read.
+                let tip = board
+                    .outcome(&id, r.attempts)
+                    .and_then(|o| o.value.tip.as_deref()?.parse().ok());
+                if let Some(t) = tip {
+                    self.tips.insert(id.clone(), t);
+                }
                 self.to_finish.push(id);
                 continue;
             }
@@ -343,7 +346,11 @@ impl Sched<'_> {
                 self.records.save()?;
                 self.yield_task(id, &who)
             }
-            Verdict::Landable { commits } => {
+            Verdict::Landable { commits, tip } => {
+                match tip {
+                    Some(t) => self.tips.insert(id.to_string(), t),
+                    None => self.tips.remove(id),
+                };
                 append_log(
                     &self.log_of(id),
                     &format!("==== attempt {attempt} ended: ok, {commits} commit(s) published\n"),

@@ -93,7 +93,7 @@ impl Sched<'_> {
     /// Finishes `batch`, whose branches did not move under their agents.
     fn finish_unmoved(&mut self, batch: Vec<String>) -> Result<()> {
         let metrics = self.metrics_of(&batch);
-        match self.ops.finish(self.ctx, &batch, &metrics) {
+        match self.ops.finish(self.ctx, &batch, &metrics, &self.tips) {
             Ok(landing) => self.landed(&batch, landing),
             Err(e) => self.finish_failed(batch, e),
         }
@@ -139,7 +139,12 @@ impl Sched<'_> {
         }
         let fixable_by_agent = matches!(
             code,
-            Code::Conflicts | Code::TestGate | Code::OutsidePaths | Code::TaskDirty | Code::Stale
+            Code::Conflicts
+                | Code::TestGate
+                | Code::OutsidePaths
+                | Code::TaskDirty
+                | Code::Stale
+                | Code::TipMoved
         );
         if !fixable_by_agent {
             return Err(stop(&batch, e));
@@ -205,6 +210,7 @@ impl Sched<'_> {
     }
 
     fn forget(&mut self, id: &str) -> Result<()> {
+        self.tips.remove(id);
         self.records.forget(id);
         self.records.save()
     }

@@ -17,6 +17,9 @@ use crate::workflow::context::Context;
 use crate::workflow::outcome::MetricsByTask;
 use crate::workflow::remote;
 
+/// The tip each task branch must be at for `finish` to land it.
+pub type Tips = std::collections::BTreeMap<String, gix::ObjectId>;
+
 /// How long to wait between two tries of a busy repository lock.
 const BUSY_PAUSE: Duration = Duration::from_millis(200);
 
@@ -51,7 +54,7 @@ impl Ops {
         ctx: &Context,
         command: &'static Command,
         mut flags: Vec<(&'static Flag, Option<String>)>,
-        (ids, metrics): (&[String], &MetricsByTask),
+        (ids, metrics, tips): (&[String], &MetricsByTask, &Tips),
         op: fn(&Context) -> Result<T>,
     ) -> Result<T> {
         if let Some(r) = self.remote.as_ref().filter(|_| {
@@ -67,6 +70,7 @@ impl Ops {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let mut child = ctx.for_command(args)?;
             child.metrics.clone_from(metrics);
+            child.expected_tips.clone_from(tips);
             child
                 .repo
                 .settings
@@ -106,8 +110,14 @@ impl Ops {
             true => vec![(&defs::NO_WORKTREE, None)],
             false => Vec::new(),
         };
-        self.call(ctx, &defs::START, flags, (ids, &none), start::apply)
-            .map(|r| r.started())
+        self.call(
+            ctx,
+            &defs::START,
+            flags,
+            (ids, &none, &Tips::new()),
+            start::apply,
+        )
+        .map(|r| r.started())
     }
 
     /// The start records this run (or a killed one) left uncommitted in the main worktree's
@@ -118,24 +128,39 @@ impl Ops {
             ctx,
             &defs::START,
             Vec::new(),
-            (&[], &none),
+            (&[], &none, &Tips::new()),
             start::commit_pending,
         )
         .map(|r| r.committed)
     }
 
     /// `finish --partial [--test CMD] IDS`: what landed and what did not.
+    /// `tips`: the tip each task branch must be at on the remote (`run --executor
+    /// ssh|command`: the one its attempt's outcome published), else the landing refuses with
+    /// code `tip-moved`.
     pub fn finish(
         &self,
         ctx: &Context,
         ids: &[String],
         metrics: &MetricsByTask,
+        tips: &Tips,
     ) -> Result<finish::Landing> {
         let mut flags = vec![(&defs::PARTIAL, None)];
         if let Some(t) = &self.test {
             flags.push((&defs::TEST, Some(t.clone())));
         }
-        self.call(ctx, &defs::FINISH, flags, (ids, metrics), finish::land)
+        let tips: Tips = tips
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(id, t)| (id.clone(), *t))
+            .collect();
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, metrics, &tips),
+            finish::land,
+        )
     }
 
     /// `fail ID --reason WHY`: the task marked failed, its branch and worktree kept.
@@ -148,7 +173,13 @@ impl Ops {
     ) -> Result<fail::Failed> {
         let flags = vec![(&defs::REASON, Some(why.to_string()))];
         let ids = [id.to_string()];
-        self.call(ctx, &defs::FAIL, flags, (&ids, metrics), fail::apply)
+        self.call(
+            ctx,
+            &defs::FAIL,
+            flags,
+            (&ids, metrics, &Tips::new()),
+            fail::apply,
+        )
     }
 
     /// Settles an operation a killed `run` (or any command) left behind: rolled back, else
