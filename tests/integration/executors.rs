@@ -753,3 +753,101 @@ fn a_push_to_the_task_branch_after_its_outcome_fails_the_attempt_instead_of_land
     assert!(log.lines().any(|l| l == "work on C1 (attempt 2)"), "{log}");
     s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
 }
+
+/// A `git` first on PATH for the orchestrator: while the remote is moved away, every git call
+/// runs as it would (and fails); the second failed `ls-remote` moves it back afterwards.
+const BRING_BACK: &str = r#"#!/bin/sh
+if [ -e "$BARE.away" ]; then
+  "$REAL_GIT" "$@"; rc=$?
+  case " $* " in
+    *" ls-remote "*)
+      n=$(cat "$MARKS/fails" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$MARKS/fails"
+      [ "$n" -ge 2 ] && mv "$BARE.away" "$BARE" ;;
+  esac
+  exit "$rc"
+fi
+exec "$REAL_GIT" "$@"
+"#;
+
+/// The remote cannot be reached while run dispatches (the bare repository moved away by
+/// attempt 1's dispatch, back after two failed reads): each dispatch that cannot reach it is
+/// a failed attempt with the reason, retried like any other, and the task lands once it is
+/// back; the run does not stop.
+#[test]
+fn a_remote_out_of_reach_while_dispatching_fails_the_attempt_and_the_task_lands_later() {
+    let s = Setup::new();
+    // Only the dispatches read the remote while it is away (the watcher's first read comes
+    // after 3s).
+    s.r.git(&["config", "parallel.pollInterval", "3s"]);
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = s.r.home().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let git = wrap.join("git");
+    std::fs::write(&git, BRING_BACK).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrap.display(), path_with_bin());
+    let template = format!(
+        "if [ {{attempt}} = 1 ]; then mv \"$BARE\" \"$BARE.away\"; exit 3; fi; {}",
+        runner_template(&s.agent())
+    );
+    let root = s.r.root.clone();
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("REAL_GIT", &real),
+                ("PATH", &path),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert!(failed.len() >= 2, "{text}");
+    assert_eq!(failed[0]["attempt"], 1, "{text}");
+    let unreachable: Vec<_> = failed
+        .iter()
+        .filter(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("was not dispatched"))
+        })
+        .collect();
+    assert!(!unreachable.is_empty(), "{text}");
+    for e in &unreachable {
+        let r = e["reason"].as_str().unwrap_or_default();
+        assert!(r.contains("bare.git"), "the reason names the remote: {r}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "finished" && e["id"] == "C1"),
+        "{text}"
+    );
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
+}

@@ -59,13 +59,21 @@ impl Sched<'_> {
             return Ok(());
         };
         // What the remote knows of the task: attempt numbers only grow.
+        // The remote out of reach (here, or at the lease's write): this attempt fails with
+        // why, and is retried like any other; the run goes on.
+        let mut unreachable = None;
         let mut seen = match watch.recent() {
             Some(s) => s,
-            None => {
-                let s = attempts::read_all(&loc, &name)?;
-                watch.seen(&s);
-                s
-            }
+            None => match attempts::read_all(&loc, &name) {
+                Ok(s) => {
+                    watch.seen(&s);
+                    s
+                }
+                Err(e) => {
+                    unreachable = Some(format!("cannot read it: {}", one_line(&e)));
+                    attempts::Board::default()
+                }
+            },
         };
         // A task this run has not dispatched yet whose lease is alive on the remote was
         // dispatched by another run on the same remote (two orchestrators can both start it
@@ -92,21 +100,29 @@ impl Sched<'_> {
             .is_some_and(|f| wants_merge(f, self.cfg.on_conflict));
         let lease =
             Lease::dispatched(id, attempt, &executor, crate::time::now_secs()).after(last, merge);
-        let mut refused = None;
-        for round in 0..2 {
+        let mut refused = unreachable;
+        let rounds = if refused.is_some() { 0 } else { 2 };
+        for round in 0..rounds {
             let expected = seen.lease(id).map(|l| l.blob);
-            match attempts::write_lease(&loc, &name, expected, &lease)? {
-                Written::Done(_) => {
+            match attempts::write_lease(&loc, &name, expected, &lease) {
+                Ok(Written::Done(_)) => {
                     refused = None;
                     break;
                 }
-                Written::Lost(why) | Written::Failed(why) => refused = Some(why),
+                Ok(Written::Lost(why) | Written::Failed(why)) => refused = Some(one_line(&why)),
+                Err(e) => refused = Some(one_line(&e)),
             }
             if round == 1 {
                 break;
             }
             // Changed meanwhile (a stale read), or unreachable: read again, once.
-            seen = attempts::read_all(&loc, &name)?;
+            match attempts::read_all(&loc, &name) {
+                Ok(s) => seen = s,
+                Err(e) => {
+                    refused = Some(format!("cannot read it: {}", one_line(&e)));
+                    break;
+                }
+            }
             watch.seen(&seen);
             if fresh {
                 if let Some(who) = live_lease(&seen, id, remote.lease_timeout) {
@@ -367,6 +383,16 @@ impl Sched<'_> {
             }
         }
     }
+}
+
+/// `e` on one line (a failure's message is one line): its lines joined.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Who holds `id`'s lease, when it is alive (not done, not expired).
