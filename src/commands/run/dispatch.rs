@@ -1,6 +1,7 @@
 //! Dispatching one attempt to another machine (`run --executor ssh|command`): the attempt's
-//! lease written on the remote first (attempt N, holder `dispatched`, leased on the lease it
-//! replaces, so an older worker's renewals and final push fail), then the worker started: `ssh
+//! lease written on the remote first (attempt N, holder `dispatched`, the last failure for the
+//! worker to hand its agent, leased on the lease it replaces, so an older worker's renewals and
+//! final push fail; a remote out of reach fails the attempt), then the worker started: `ssh
 //! <host> 'cd <dir> && git parallel work ID --attempt N --agent … --remote <URL>'` (the host's
 //! clone made first when missing, once per host), or the `--dispatch` template through `sh -c`.
 //! The process's output goes to the task's log; when it ends, the watcher (watch.rs) is told,

@@ -3,7 +3,8 @@
 //! the shared remote, pointing at a blob that holds one JSON object.
 //!
 //! - `refs/parallel/lease/<ID>`: a [`Lease`] — which attempt of the task may run, who holds
-//!   it, when it was last renewed. The orchestrator writes it before it dispatches an attempt;
+//!   it, when it was last renewed, and (from the orchestrator) why the attempt before failed
+//!   and whether to merge the target first. The orchestrator writes it before it dispatches an attempt;
 //!   the worker takes it and renews it; a renewal refused because the lease changed means a
 //!   newer attempt took over.
 //! - `refs/parallel/outcome/<ID>/<N>`: the [`Outcome`] of attempt N, published by its worker
