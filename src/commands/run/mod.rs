@@ -41,6 +41,7 @@ pub mod display;
 pub mod events;
 pub mod executor;
 mod failures;
+mod gate;
 mod landing;
 mod lock;
 mod moved;
