@@ -127,6 +127,9 @@ pub(crate) fn session_dropping<T>(
     ctx: &Context,
     mut run: impl FnMut(&Context) -> Result<T>,
 ) -> Result<T> {
+    if !matches!(publisher(ctx), Ok(Some(_))) {
+        return session(ctx, run);
+    }
     let mut before = None;
     let result = session(ctx, |c| {
         before = statuses(c);
