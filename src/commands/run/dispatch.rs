@@ -165,7 +165,14 @@ impl Sched<'_> {
                 format!("the lease of {id} on {name} could not be written ({why}): attempt {attempt} was not dispatched"),
                 attempt,
             );
-            watch.fail_now(id, attempt, f);
+            // A remote away for a moment must not use up the task's retries at once: the
+            // failure is reported after a pause that doubles with each attempt.
+            let pause = backoff(remote.poll, attempt, remote.lease_timeout);
+            let id = id.to_string();
+            std::thread::spawn(move || {
+                std::thread::sleep(pause);
+                watch.fail_now(&id, attempt, f);
+            });
             return Ok(());
         }
         append_log(
@@ -387,6 +394,13 @@ impl Sched<'_> {
 }
 
 /// `e` on one line (a failure's message is one line): its lines joined.
+/// How long a dispatch that could not reach the remote waits before its attempt counts as
+/// failed: the poll interval, doubled with each attempt, at most the lease timeout.
+fn backoff(poll: Duration, attempt: u32, most: Duration) -> Duration {
+    poll.saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(most)
+}
+
 fn one_line(e: &impl std::fmt::Display) -> String {
     e.to_string()
         .lines()
@@ -568,5 +582,21 @@ fn run_logged(
             return Ok(-1);
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn the_pause_after_an_unreachable_remote_doubles_up_to_the_lease_timeout() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(s(2), 1, s(60)), s(2));
+        assert_eq!(backoff(s(2), 2, s(60)), s(4));
+        assert_eq!(backoff(s(2), 4, s(60)), s(16));
+        assert_eq!(backoff(s(2), 9, s(60)), s(60));
+        assert_eq!(backoff(s(2), u32::MAX, s(60)), s(60));
     }
 }
