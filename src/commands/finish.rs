@@ -240,6 +240,7 @@ fn prepare(
 ) -> Result<std::result::Result<Prepared<FinishReport>, Landing>> {
     let ctx = env.ctx;
     let (candidates, skipped) = candidates(env)?;
+    check_expected_tips(env, &candidates)?;
     for s in &skipped {
         report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
@@ -326,6 +327,37 @@ fn prepare(
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
     Ok(Ok(prepared))
+}
+
+/// For `run --executor ssh|command`: every candidate whose expected tip `run` passed (the tip
+/// its attempt's outcome published) has its branch, as fetched from the remote, at that tip;
+/// else nothing lands (code `tip-moved`): what moved it since was never the attempt's work.
+fn check_expected_tips(env: &Session, candidates: &[Candidate]) -> Result<()> {
+    let expected = &env.ctx.expected_tips;
+    let moved: Vec<String> = candidates
+        .iter()
+        .filter_map(|c| {
+            let want = expected.get(&c.id)?;
+            (*want != c.tip).then(|| {
+                format!(
+                    "{}: its branch {} is at {}, not at {}, the tip its attempt published",
+                    c.id,
+                    short_branch(&c.branch),
+                    c.tip,
+                    want
+                )
+            })
+        })
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(crate::refused!(
+        code = Code::TipMoved,
+        help = "something pushed to the branch after its attempt ended: run dispatches the task again on the branch as it is",
+        "cannot finish, nothing was changed: {}",
+        moved.join("; ")
+    ))
 }
 
 /// Local changes in the main worktree are left alone when the landing does not write their

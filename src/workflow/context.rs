@@ -68,6 +68,10 @@ pub struct Context {
     /// next commit of the task file) to carry (src/workflow/session.rs); false for a command
     /// run by hand.
     pub fold_records: bool,
+    /// `finish` called by `run --executor ssh|command`: the tip each task branch must be at
+    /// on the remote for it to land (the one its attempt's outcome published); empty for a
+    /// command run by hand.
+    pub expected_tips: std::collections::BTreeMap<String, gix::ObjectId>,
 }
 
 impl Context {
@@ -98,6 +102,7 @@ impl Context {
             metrics: Default::default(),
             tested: None,
             fold_records: false,
+            expected_tips: Default::default(),
         })
     }
 
@@ -119,6 +124,7 @@ impl Context {
             metrics: Default::default(),
             tested: None,
             fold_records: false,
+            expected_tips: Default::default(),
         })
     }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::kill::{assert_settled, demo_repo, kill_group, spawn, state, wait_for, work};
-use crate::support::{all_output, TestRepo};
+use crate::support::{all_output, json, TestRepo};
 
 /// A repository of two started tasks with work, whose `build/` is ignored.
 fn two_tasks_with_work() -> TestRepo {
@@ -88,6 +88,20 @@ fn consecutive_gates_reuse_the_kept_worktree_and_its_ignored_build_output() {
     );
     assert!(r.path("src/t1/f0").exists() && r.path("src/t2/f0").exists());
     assert_settled(&r, "two finishes with a kept gate");
+    // status says what the kept gate worktree takes and how it goes.
+    let text = r.ok(&["status"]);
+    assert!(
+        text.contains("Kept gate worktree: ") && text.contains("git parallel gc removes it"),
+        "{text}"
+    );
+    let doc = json(&r.ok(&["status", "--json"]));
+    assert!(
+        doc["gate_worktree"]["bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0),
+        "{doc}"
+    );
+    assert_eq!(doc["gate_worktree"]["path"], gate.display().to_string());
 }
 
 #[test]

@@ -278,9 +278,13 @@ flag!(
      under refs/parallel/ on the remote before it dispatches, then only watches the remote \
      (every parallel.pollInterval, default 2s, one ls-remote for all tasks) for the attempt's \
      outcome; a lease not renewed within parallel.leaseTimeout (default 60s) counts as a failed \
-     attempt (lease-expired) and the task is dispatched again. A task lands when its attempt's \
-     outcome says ok and its branch on the remote is at the outcome's tip, through the same \
-     finish as --remote. Default: git config parallel.executor, else local."
+     attempt (lease-expired) and the task is dispatched again, as is a dispatch that cannot \
+     reach the remote. The next attempt's lease carries the failure (a landing's conflict, test \
+     gate or refusal included) to its worker, which hands it to the agent as run does and, after \
+     a conflict, merges the target into the worktree first (parallel.onConflict). A task lands \
+     when its attempt's outcome says ok, through the same finish as --remote, from the tip the \
+     outcome published only: a branch pushed to since fails the attempt (tip-moved). Default: \
+     git config parallel.executor, else local."
 );
 flag!(
     HOSTS,

@@ -197,6 +197,8 @@ pub struct Summary {
     /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`) when the
     /// run ended (`null`: none).
     pub kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
+    /// The test gate's kept worktree and its size (`null`: none).
+    pub gate_worktree: Option<crate::workflow::kept_space::GateSpace>,
 }
 
 /// One task's part of a run.

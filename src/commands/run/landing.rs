@@ -109,7 +109,10 @@ impl Sched<'_> {
     /// Finishes `batch` with the verdict of its background test gate (`None`: finish tests).
     pub(super) fn land_tested(&mut self, batch: Vec<String>, tested: Option<Tested>) -> Result<()> {
         let metrics = self.metrics_of(&batch);
-        match self.ops.finish(self.ctx, &batch, &metrics, tested) {
+        match self
+            .ops
+            .finish(self.ctx, &batch, &metrics, tested, &self.tips)
+        {
             Ok(landing) => self.landed(&batch, landing),
             Err(e) => self.finish_failed(batch, e),
         }
@@ -155,7 +158,12 @@ impl Sched<'_> {
         }
         let fixable_by_agent = matches!(
             code,
-            Code::Conflicts | Code::TestGate | Code::OutsidePaths | Code::TaskDirty | Code::Stale
+            Code::Conflicts
+                | Code::TestGate
+                | Code::OutsidePaths
+                | Code::TaskDirty
+                | Code::Stale
+                | Code::TipMoved
         );
         if !fixable_by_agent {
             return Err(stop(&batch, e));
@@ -221,6 +229,7 @@ impl Sched<'_> {
     }
 
     fn forget(&mut self, id: &str) -> Result<()> {
+        self.tips.remove(id);
         self.records.forget(id);
         self.records.save()
     }

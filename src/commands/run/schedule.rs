@@ -122,6 +122,9 @@ pub struct Sched<'a> {
     pub(super) watch: Option<Arc<super::watch::Watch>>,
     /// The ssh hosts whose clone is known to exist.
     pub(super) cloned: super::executor::Cloned,
+    /// Remote attempts to land: the tip each outcome published, which the landing checks its
+    /// fetched branch against.
+    pub(super) tips: super::ops::Tips,
 }
 
 impl<'a> Sched<'a> {
@@ -153,6 +156,7 @@ impl<'a> Sched<'a> {
             stop,
             watch,
             cloned: Default::default(),
+            tips: Default::default(),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
@@ -553,6 +557,7 @@ impl<'a> Sched<'a> {
                 return self.records.save();
             }
         }
+        self.tips.remove(id);
         let why = f.message.clone();
         let failures = self.records.failed(id, &why);
         self.records.save()?;
