@@ -251,14 +251,23 @@ fn land(
             (m, tip, false)
         }
     };
+    // Only tasks that produce nothing pass (no merge): under run without a remote their
+    // completion is left uncommitted in the main worktree, as a landing of them alone is.
+    let (tip, deferred, gate) = if env.defers_commit() && merged.last.is_none() {
+        let ids = batch.ids(&outcome.accepted);
+        let text = super::completion_text(env, &ids, &merged, &batch.members)?;
+        (env.target_tip, Some(text), false)
+    } else {
+        (tip, None, !tested)
+    };
     merged.conflicts = batch.conflicts;
     let mut prepared = planned(
         env,
         (&batch.candidates, &merged),
         tip,
-        None,
+        deferred,
         batch.skipped,
-        !tested,
+        gate,
     )?;
     if let FinishReport::Finished(r) = &mut prepared.report {
         r.test_failures = failures.clone();
