@@ -171,8 +171,12 @@ pub(super) fn merge_target(
     Ok(conflicts)
 }
 
-/// The conflicted paths of a merge in progress in `worktree` (empty: none).
+/// The conflicted paths of a merge in progress in `worktree` (empty: none): its index read
+/// in-process, else asked of git.
 pub(super) fn unmerged(worktree: &Utf8Path) -> Vec<String> {
+    if let Some(paths) = crate::git::index::unmerged_in(worktree) {
+        return paths;
+    }
     let mut c = std::process::Command::new("git");
     c.arg("-C")
         .arg(worktree.as_str())
