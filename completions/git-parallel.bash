@@ -5,7 +5,7 @@
 # too. Install this file as ~/.local/share/bash-completion/completions/git-parallel (loaded
 # when needed), or source it from ~/.bashrc.
 
-__git_parallel_commands="status plan path validate start finish run abort skip fail retry approve join recover undo gc exec demo generate install-docs"
+__git_parallel_commands="status plan path validate start finish run abort skip fail retry approve join work recover undo gc exec demo generate install-docs"
 
 # Sets COMPREPLY to the words of $1 that start with $2, each followed by a space unless it
 # ends in '=' (completion runs with -o nospace, like git's).
@@ -92,12 +92,13 @@ __git_parallel_flags ()
 	retry) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	approve) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	join) echo "--dry-run --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	work) echo "--attempt= --agent= --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	recover) echo "--abort --continue --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	undo) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	gc) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	exec) echo "--jobs= --sandbox= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	demo) echo "--keep --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	generate) echo "--output= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	generate) echo "--output= --task= --attempt= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	install-docs) echo "--dry-run --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	*) echo "--directory= --tasks= --product= --json --quiet --color= --help" ;;
 	esac
@@ -133,9 +134,14 @@ __git_parallel_value ()
 	retry:--remote) __git_parallel_nothing ;;
 	approve:--remote) __git_parallel_nothing ;;
 	join:--remote) __git_parallel_nothing ;;
+	work:--attempt) __git_parallel_nothing ;;
+	work:--agent) __git_parallel_commands_reply "$3" ;;
+	work:--remote) __git_parallel_nothing ;;
 	exec:-j|exec:--jobs) __git_parallel_nothing ;;
 	exec:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
 	generate:-o|generate:--output) __git_parallel_files -f "$3" ;;
+	generate:--task) __git_parallel_nothing ;;
+	generate:--attempt) __git_parallel_nothing ;;
 	*) return 1 ;;
 	esac
 }
@@ -154,8 +160,9 @@ __git_parallel_positional ()
 	retry) if (( $2 < 1 )); then __git_parallel_tasks failed; else __git_parallel_nothing; fi ;;
 	approve) if (( $2 < 1 )); then __git_parallel_tasks @approval; else __git_parallel_nothing; fi ;;
 	join) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
+	work) if (( $2 < 1 )); then __git_parallel_tasks in_progress; else __git_parallel_nothing; fi ;;
 	exec) __git_parallel_tasks in_progress ;;
-	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish" "$cur"; else __git_parallel_nothing; fi ;;
+	generate) if (( $2 < 1 )); then __git_parallel_reply "man bash zsh fish github-workflow gitlab-ci k8s-job" "$cur"; else __git_parallel_nothing; fi ;;
 	*) __git_parallel_nothing ;;
 	esac
 }
@@ -171,7 +178,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|-o|--output) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|--attempt|-o|--output|--task) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

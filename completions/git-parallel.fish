@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason -o --output
+                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason --attempt -o --output --task
                     set skip 1
                 case '-*'
                 case '*'
@@ -112,12 +112,13 @@ complete -c git-parallel -n '__git_parallel_needs_command' -f -a fail -d 'record
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a retry -d 'restart a failed task from a fresh worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a approve -d 'approve a completed checkpoint task so its dependents may start'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a join -d 'make a worktree here for a task started on another clone'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a work -d 'run one attempt of a task\'s agent here and publish its outcome on the remote'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a recover -d 'roll back or complete an operation that was interrupted'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a undo -d 'reverse the last completed operation'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
-complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git-parallel -n '__git_parallel_needs_command' -f -a generate -d 'write the man page, a completion script or a worker template'
 complete -c git-parallel -n '__git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git-parallel -n '__git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git-parallel -n 'true' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
@@ -179,6 +180,10 @@ complete -c git-parallel -n '__git_parallel_positional approve 1' -f -a '(__git_
 complete -c git-parallel -n '__git_parallel_using join' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using join' -l remote -r -f -d 'coordinate through the shared remote NAME'
 complete -c git-parallel -n '__git_parallel_positional join 1' -f -a '(__git_parallel_tasks in_progress)'
+complete -c git-parallel -n '__git_parallel_using work' -l attempt -r -f -d 'run attempt N, the one the lease names'
+complete -c git-parallel -n '__git_parallel_using work' -l agent -r -f -a '(__fish_complete_command)' -d 'the agent command run in each task\'s worktree'
+complete -c git-parallel -n '__git_parallel_using work' -l remote -r -f -d 'the shared remote: a configured remote or a URL'
+complete -c git-parallel -n '__git_parallel_positional work 1' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git-parallel -n '__git_parallel_using recover' -l abort -d 'roll the interrupted operation back'
 complete -c git-parallel -n '__git_parallel_using recover' -l continue -d 'complete the interrupted operation'
 complete -c git-parallel -n '__git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
@@ -190,7 +195,9 @@ complete -c git-parallel -n '__git_parallel_after_dashdash exec 0' -f -a '(__fis
 complete -c git-parallel -n '__git_parallel_after_dashdash exec \'*\'' -F
 complete -c git-parallel -n '__git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git-parallel -n '__git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
-complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git-parallel -n '__git_parallel_using generate' -l task -r -f -d 'k8s-job: the task the Job works on'
+complete -c git-parallel -n '__git_parallel_using generate' -l attempt -r -f -d 'k8s-job: the attempt the Job is'
+complete -c git-parallel -n '__git_parallel_positional generate 1' -f -a 'man bash zsh fish github-workflow gitlab-ci k8s-job'
 complete -c git-parallel -n '__git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'
 
 # git parallel ...
@@ -207,12 +214,13 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a retry -d 'restart a failed task from a fresh worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a approve -d 'approve a completed checkpoint task so its dependents may start'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a join -d 'make a worktree here for a task started on another clone'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a work -d 'run one attempt of a task\'s agent here and publish its outcome on the remote'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a recover -d 'roll back or complete an operation that was interrupted'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a undo -d 'reverse the last completed operation'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a gc -d 'delete backups older than parallel.keepBackups days'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a exec -d 'run a command in every active task worktree'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a demo -d 'run the whole lifecycle on a throwaway repository'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page or a shell completion script'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a generate -d 'write the man page, a completion script or a worker template'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -f -a install-docs -d 'install the man page and the bash, zsh and fish completions'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_needs_command' -s V -l version -d 'print the version'
 complete -c git -n '__fish_git_using_command parallel' -s C -l directory -r -f -a '(__fish_complete_directories (commandline -ct))' -d 'run as if started in PATH'
@@ -274,6 +282,10 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positi
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using join' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using join' -l remote -r -f -d 'coordinate through the shared remote NAME'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional join 1' -f -a '(__git_parallel_tasks in_progress)'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using work' -l attempt -r -f -d 'run attempt N, the one the lease names'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using work' -l agent -r -f -a '(__fish_complete_command)' -d 'the agent command run in each task\'s worktree'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using work' -l remote -r -f -d 'the shared remote: a configured remote or a URL'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional work 1' -f -a '(__git_parallel_tasks in_progress)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using recover' -l abort -d 'roll the interrupted operation back'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using recover' -l continue -d 'complete the interrupted operation'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using undo' -s n -l dry-run -d 'print the plan and change nothing'
@@ -285,5 +297,7 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_after_dashdash exec \'*\'' -F
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using demo' -l keep -d 'keep the demo repository'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -s o -l output -r -F -d 'write to PATH instead of stdout'
-complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -l task -r -f -d 'k8s-job: the task the Job works on'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using generate' -l attempt -r -f -d 'k8s-job: the attempt the Job is'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional generate 1' -f -a 'man bash zsh fish github-workflow gitlab-ci k8s-job'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using install-docs' -s n -l dry-run -d 'print the plan and change nothing'

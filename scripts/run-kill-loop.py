@@ -9,7 +9,8 @@ or `run` alone (odd kills). After each kill: `status` exits 0; the journal is se
 next `run` (it settles a pending journal first); no lock file is left once `run` ended. At
 the end (`run` repeated until it exits 0, at most 10 times): every task completed, merged into
 main exactly once, every agent commit seen during the loop reachable from main, `git fsck`
-clean, and no agent process left running.
+clean, no agent process left running, and the task file committed (start records that killed
+runs left uncommitted are carried by a later commit); the commits besides the merges are counted.
 
 usage: run-kill-loop.py WORKDIR [KILLS] [SEED]   (git-parallel on PATH)
 When a run finishes the graph before its kill, that round is judged and a fresh repository
@@ -116,6 +117,11 @@ def finish_round(seen):
     merged = {tid: sum(1 for m in merges if f"({tid})" in m) for tid, _, _ in tasks}
     lost = [h for h in seen if git("merge-base", "--is-ancestor", h, "main", check=False).returncode != 0]
     fsck = git("fsck", "--no-progress", "--no-dangling", check=False)
+    # Without a remote, start records ride in the merge commits (issue 20 item 6): once a run
+    # ended, the task file is committed, and main's first-parent history has the merges and
+    # only the other commits a finished run may add (a pending start committed at its end).
+    committed = git("status", "--porcelain", "--", ".claude/task-graph.yml").stdout.strip() == ""
+    others = int(git("rev-list", "--count", "--first-parent", "--no-merges", "main").stdout) - 1
     return {
         "reruns": reruns,
         "completed": sum(1 for v in status.values() if v == "completed"),
@@ -124,6 +130,8 @@ def finish_round(seen):
         "seen": len(seen),
         "lost": len(lost),
         "fsck_clean": fsck.returncode == 0 and not fsck.stdout.strip(),
+        "task_file_committed": committed,
+        "others": others,
     }
 
 
@@ -179,7 +187,10 @@ print(f"summary: rounds {len(rounds)}, kills {counts['group'] + counts['lone']} 
       f"{counts['status_ok']}/{counts['status_runs']}, reruns to finish {tot('reruns')}, tasks completed "
       f"{tot('completed')}/{n}, merged once {tot('once')}/{n}, merged twice {tot('twice')}, agent commits seen "
       f"{tot('seen')} lost {tot('lost')}, fsck clean in {sum(r['fsck_clean'] for r in rounds)}/{len(rounds)} "
-      f"rounds, agents left running {len(leftover)}")
+      f"rounds, agents left running {len(leftover)}, task file committed in "
+      f"{sum(r['task_file_committed'] for r in rounds)}/{len(rounds)} rounds, commits besides the "
+      f"merges on main {tot('others')}")
 ok = (tot("completed") == n and tot("once") == n and tot("lost") == 0
-      and all(r["fsck_clean"] for r in rounds) and not leftover)
+      and all(r["fsck_clean"] for r in rounds) and not leftover
+      and all(r["task_file_committed"] for r in rounds))
 sys.exit(0 if ok else 1)

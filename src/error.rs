@@ -70,6 +70,12 @@ pub enum Code {
     Cleanup,
     /// The task is not in the status the command needs (e.g. completed already).
     WrongStatus,
+    /// `work --attempt N`: the task's lease on the remote names another attempt (or none, or
+    /// N is done already); nothing was run or published.
+    StaleAttempt,
+    /// `work`: a newer attempt took the task's lease over while the agent ran; the agent was
+    /// stopped and nothing was published.
+    LeaseLost,
 }
 
 impl Code {
@@ -94,6 +100,8 @@ impl Code {
             Code::RemoteRace => "remote-race",
             Code::Cleanup => "cleanup",
             Code::WrongStatus => "wrong-status",
+            Code::StaleAttempt => "stale-attempt",
+            Code::LeaseLost => "lease-lost",
         }
     }
 }

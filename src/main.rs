@@ -47,8 +47,8 @@ fn main() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // The watchdog `run` starts (src/commands/run/watchdog.rs) is this binary too.
-    if let Some(grace) = std::env::var_os(commands::run::watchdog::ENV) {
-        std::process::exit(commands::run::watchdog::serve(&grace));
+    if let Some(grace) = std::env::var_os(workflow::attempt::watchdog::ENV) {
+        std::process::exit(workflow::attempt::watchdog::serve(&grace));
     }
     let mut json_command = None;
     let code = match real_main(&mut json_command) {

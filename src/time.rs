@@ -81,6 +81,17 @@ pub fn parse_iso(s: &str) -> Option<u64> {
     u64::try_from(t.as_second()).ok()
 }
 
+/// A duration: a bare number of seconds (`90`, `0.5`) or what jiff's friendly format reads
+/// (`90s`, `30m`, `2h`, `250ms`, `0.5s`, `1h 30m`, `1 hour`); `None` when negative or not one.
+pub fn parse_duration(v: &str) -> Option<std::time::Duration> {
+    let v = v.trim();
+    let d = match v.parse::<f64>() {
+        Ok(secs) => jiff::SignedDuration::try_from_secs_f64(secs).ok()?,
+        Err(_) => v.parse::<jiff::SignedDuration>().ok()?,
+    };
+    std::time::Duration::try_from(d).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -357,7 +357,15 @@ fn bash_completion_through_git() {
     assert_eq!(c("git parallel plan --format d"), ["dot "]);
     assert_eq!(
         c("git parallel generate "),
-        ["bash ", "fish ", "man ", "zsh "]
+        [
+            "bash ",
+            "fish ",
+            "github-workflow ",
+            "gitlab-ci ",
+            "k8s-job ",
+            "man ",
+            "zsh "
+        ]
     );
     assert_eq!(c("git parallel generate man "), Vec::<String>::new());
     assert_eq!(c("git parallel --ta"), ["--tasks="]);
@@ -424,7 +432,18 @@ fn zsh_script_parses_and_completes() {
         c("git parallel plan --format="),
         ["dot", "json", "mermaid", "text"]
     );
-    assert_eq!(c("git parallel generate "), ["bash", "fish", "man", "zsh"]);
+    assert_eq!(
+        c("git parallel generate "),
+        [
+            "bash",
+            "fish",
+            "github-workflow",
+            "gitlab-ci",
+            "k8s-job",
+            "man",
+            "zsh"
+        ]
+    );
     assert_eq!(
         c("git parallel finish "),
         Vec::<String>::new(),

@@ -402,7 +402,7 @@ fn build_plan(
         }
     }
     let include = crate::workflow::worktrees::include_files(env)?;
-    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include)?;
+    let kept = keep::keep_ignored(&env.ctx.repo, &mut steps, &include, keep::BuildOutput::Keep)?;
     let deletes: Vec<RefUpdate> = targets
         .iter()
         .filter_map(|t| {

@@ -6,7 +6,7 @@
 //! refusal on conflicts, src/commands/merge.rs.
 
 use crate::taskgraph::display::safe;
-use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate};
+use crate::txn::steps::{Refs, RemoveWorktree, SyncMain, TestGate, WriteFile};
 use crate::txn::Meta;
 use camino::Utf8PathBuf;
 use gix::ObjectId;
@@ -240,6 +240,14 @@ fn prepare(
         .map(|c| c.id.as_str())
         .collect();
     let final_tip = status_commit(env, &ids, &merged, &candidates)?;
+    // Start records run left in the main worktree's task file are carried by this landing.
+    let main_changes = match (&env.task_rel, env.pending_starts()?) {
+        (Some(rel), Some(_)) => main_changes
+            .into_iter()
+            .filter(|(_, paths)| paths.iter().all(|p| p != rel))
+            .collect(),
+        _ => main_changes,
+    };
     check_main_changes(env, &main_changes, final_tip)?;
     let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
@@ -484,6 +492,15 @@ fn build_plan(
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));
     let (updates, backups) = target_updates(env, &done, final_tip, keep)?;
+    if let Some(pending) = env.pending_starts()? {
+        // The start records pending in the main worktree are in `final_tip`: the file is put
+        // back to the committed text, then moved to the new tip like every merged file.
+        steps.push(Step::WriteFile(WriteFile {
+            path: env.task_path.clone(),
+            old: env.tf.source.clone(),
+            new: pending.committed,
+        }));
+    }
     steps.push(Step::Refs(Refs {
         updates,
         message: message.clone(),
@@ -527,10 +544,16 @@ fn status_commit(
     };
     let repo = &env.ctx.repo;
     let now = crate::time::now_iso();
-    let text = repo
-        .file_at(merged.tip, rel)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|| env.tf.source.clone());
+    // With start records pending in the main worktree (run without a remote), on top of them:
+    // the merged branches leave the task file as committed (finish refuses a branch that
+    // changes it), so the main worktree's copy is that file plus the records.
+    let text = match env.pending_starts()? {
+        Some(_) => env.tf.source.clone(),
+        None => repo
+            .file_at(merged.tip, rel)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_else(|| env.tf.source.clone()),
+    };
     let tf = TaskFile::parse(&env.tf.path, text).map_err(Error::Refused)?;
     let mut edits = Vec::new();
     let target = short_branch(&env.target);

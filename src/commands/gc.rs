@@ -1,7 +1,9 @@
 //! `git parallel gc`: delete backup refs (`refs/parallel/backup/*`) and kept ignored files
 //! (`<git dir>/parallel/ignored/*`, see src/txn/steps/keep/) older than `parallel.keepBackups` days
-//! (default 30), and trim the pool of parked worktrees to `parallel.poolSize` (src/commands/
-//! pooled.rs), as one transaction (compare-and-swap for the refs).
+//! (default 30), trim the pool of parked worktrees to `parallel.poolSize` (src/workflow/pool.rs),
+//! and delete regenerable build output in the kept ignored files beyond
+//! `parallel.keepIgnoredMax` (src/txn/steps/keep/cap.rs), as one transaction (compare-and-swap
+//! for the refs).
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -42,10 +44,17 @@ pub struct Collected {
     /// them with `parallel.reuseWorktrees` off), oldest first; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trimmed_pool: Vec<String>,
+    /// Regenerable build output deleted from the kept ignored files to bring them within
+    /// `parallel.keepIgnoredMax`, oldest first (nothing that could be someone's work); absent when
+    /// they were within it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capped: Option<keep::cap::Capped>,
     #[serde(skip)]
     dirs_shown: Vec<String>,
     #[serde(skip)]
     pool_lines: Vec<String>,
+    #[serde(skip)]
+    cap_lines: Vec<String>,
 }
 
 /// One backup ref.
@@ -99,15 +108,33 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         }
         None => Default::default(),
     };
-    let mut plan = (!old.is_empty() || !old_dirs.is_empty() || !trims.is_empty())
-        .then(|| build_plan(keep, &old, &old_dirs));
     let mut pool_lines = crate::workflow::pool::lines(&trims, |p| ctx.display_path(p));
-    if let Some(plan) = plan.as_mut().filter(|_| !trims.is_empty()) {
-        plan.summary
-            .push_str(&format!(", trim {} parked worktree(s)", trims.len()));
-        plan.steps.extend(trims);
-        let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
-        pool_lines.extend(keep::kept_lines(&kept, |p| ctx.display_path(p)));
+    let n_trims = trims.len();
+    let mut trim_steps = trims;
+    let trimmed_kept =
+        keep::keep_ignored(&ctx.repo, &mut trim_steps, &[], keep::BuildOutput::Drop)?;
+    pool_lines.extend(keep::kept_lines(&trimmed_kept, |p| ctx.display_path(p)));
+    let adding = trimmed_kept
+        .iter()
+        .filter(|k| k.dir.is_some())
+        .map(|k| k.bytes)
+        .sum();
+    let going: Vec<camino::Utf8PathBuf> = old_dirs.iter().map(|d| d.dir.clone()).collect();
+    let capped = keep::cap::plan(&ctx.repo, adding, &going)?;
+    let drops = capped.as_ref().map(|c| c.steps()).unwrap_or_default();
+    let mut plan = (!old.is_empty() || !old_dirs.is_empty() || n_trims > 0 || !drops.is_empty())
+        .then(|| build_plan(keep, &old, &old_dirs));
+    if let Some(plan) = plan.as_mut() {
+        if n_trims > 0 {
+            plan.summary
+                .push_str(&format!(", trim {n_trims} parked worktree(s)"));
+            plan.steps.extend(trim_steps);
+        }
+        if !drops.is_empty() {
+            plan.summary
+                .push_str(", regenerable kept ignored files beyond parallel.keepIgnoredMax");
+            plan.steps.extend(drops);
+        }
     }
     let report = Collected {
         keep_days: keep,
@@ -116,6 +143,11 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
         deleted_ignored_dirs: old_dirs.iter().map(|d| d.dir.to_string()).collect(),
         dirs_shown: old_dirs.iter().map(|d| ctx.display_path(&d.dir)).collect(),
         trimmed_pool: trimmed.iter().map(|p| p.path.to_string()).collect(),
+        cap_lines: capped
+            .as_ref()
+            .map(|c| c.lines(|p| ctx.display_path(p)))
+            .unwrap_or_default(),
+        capped,
         pool_lines,
     };
     Ok(match plan {
@@ -221,10 +253,11 @@ impl fmt::Display for Collected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let keep = self.keep_days;
         let (old, kept) = (&self.deleted, &self.kept);
-        for l in &self.pool_lines {
+        for l in self.pool_lines.iter().chain(&self.cap_lines) {
             writeln!(f, "{l}")?;
         }
-        if old.is_empty() && self.dirs_shown.is_empty() && !self.pool_lines.is_empty() {
+        let more = !self.pool_lines.is_empty() || !self.cap_lines.is_empty();
+        if old.is_empty() && self.dirs_shown.is_empty() && more {
             return Ok(());
         }
         if old.is_empty() && self.dirs_shown.is_empty() {
@@ -302,7 +335,9 @@ mod tests {
             deleted_ignored_dirs: dirs.iter().map(|d| format!("/repo/.git/{d}")).collect(),
             dirs_shown: dirs.iter().map(|d| d.to_string()).collect(),
             trimmed_pool: Vec::new(),
+            capped: None,
             pool_lines: Vec::new(),
+            cap_lines: Vec::new(),
         }
     }
 

@@ -26,6 +26,7 @@ pub mod start;
 pub mod status;
 pub mod undo;
 pub mod validate;
+pub mod work;
 
 use crate::cli::{Args, CommandId};
 use crate::error::Result;
@@ -36,9 +37,11 @@ use crate::workflow::remote;
 /// function.
 pub fn run(args: Args) -> Result<()> {
     let run: fn(&Context) -> Result<()> = match args.command.id {
-        CommandId::Generate => return generate::run(&args),
+        CommandId::Generate => return generate::run(args),
         CommandId::Demo => return demo::run(&args),
         CommandId::InstallDocs => return install_docs::run(&args),
+        // It may clone the repository first.
+        CommandId::Work => return work::run(args),
         // Completion must stay silent: no repository or no task file simply completes nothing.
         CommandId::Complete => {
             return Context::open(args)
@@ -87,7 +90,8 @@ pub fn report_schemas() -> Vec<(&'static str, schemars::Schema)> {
         schema::<fail::Failed>("fail"),
         schema::<retry::RetryReport>("retry"),
         schema::<approve::Approved>("approve"),
-        schema::<join::Joined>("join"),
+        schema::<crate::workflow::join::Joined>("join"),
+        schema::<work::Worked>("work"),
         schema::<remote::status::RemoteStatus>("status-remote"),
         schema::<recover::RecoverReport>("recover"),
         schema::<undo::Undone>("undo"),

@@ -262,7 +262,12 @@ impl Attempt {
                 ..Meta::tasks([id])
             },
         };
-        let kept = txn::keep::keep_ignored(&env.ctx.repo, &mut plan.steps, &[])?;
+        let kept = txn::keep::keep_ignored(
+            &env.ctx.repo,
+            &mut plan.steps,
+            &[],
+            txn::keep::BuildOutput::Keep,
+        )?;
         let report = Retried {
             target: short_branch(&env.target).to_string(),
             base: base.to_string(),

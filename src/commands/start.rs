@@ -1,5 +1,7 @@
 //! `git parallel start [ID…]`: a branch and a worktree per ready task, the task file marked
-//! in_progress and committed on the target first — all as one transaction.
+//! in_progress and committed on the target first — all as one transaction. Called by `run`
+//! without a remote, the task file's records are written uncommitted instead, for the next
+//! landing's merge commit to carry (pending.rs commits what is left; see run's module doc).
 
 use crate::txn::steps::Refs;
 use crate::txn::Meta;
@@ -444,7 +446,15 @@ fn build_plan(env: &Session, launches: &[Launch]) -> Result<(Plan, gix::ObjectId
     let ids: Vec<&str> = launches.iter().map(|l| l.id.as_str()).collect();
     let message = format!("chore({}): start {}", env.product, ids.join(", "));
     let no_commit = env.ctx.args.on(&defs::NO_COMMIT);
-    let (mut steps, base) = env.task_file_steps(&edits, &message, no_commit)?;
+    let (mut steps, base) = if env.defers_commit() && !no_commit {
+        let text = env
+            .tf
+            .apply_edits(&edits)
+            .map_err(crate::error::Error::Refused)?;
+        (vec![env.deferred_task_file_step(text)?], env.target_tip)
+    } else {
+        env.task_file_steps(&edits, &message, no_commit)?
+    };
     steps.push(Step::Refs(Refs {
         updates: launches
             .iter()
@@ -542,6 +552,9 @@ impl fmt::Display for StartReport {
 }
 
 impl Report for StartReport {}
+
+mod pending;
+pub use pending::commit_pending;
 
 #[cfg(test)]
 mod tests {

@@ -41,7 +41,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Undone>> {
     txn::ensure_no_pending(&ctx.repo)?;
     let (mut plan, undone) = txn::undo_plan(&ctx.repo)?;
     keep_backups(&mut plan);
-    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
+    let kept = keep::keep_ignored(&ctx.repo, &mut plan.steps, &[], keep::BuildOutput::Keep)?;
     let kept_lines = keep::kept_lines(&kept, |p| ctx.display_path(p));
     let report = Undone {
         undone,

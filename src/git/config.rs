@@ -33,6 +33,17 @@ macro_rules! default_pool_size {
     };
 }
 
+/// `parallel.keepIgnoredMax` when unset, in MiB: the cap on kept ignored files beyond which
+/// regenerable content is deleted (1 GiB).
+#[macro_export]
+macro_rules! default_keep_ignored_max_mib {
+    () => {
+        1024
+    };
+}
+
+/// The default of `parallel.keepIgnoredMax` in bytes (see [`default_keep_ignored_max_mib!`]).
+pub const KEEP_IGNORED_MAX: u64 = default_keep_ignored_max_mib!() * 1024 * 1024;
 /// The default of `parallel.poolSize` (see [`default_pool_size!`]).
 pub const POOL_SIZE: i64 = default_pool_size!();
 /// The default of `parallel.maxRetries` (see [`default_max_retries!`]).
@@ -66,7 +77,10 @@ pub const KEYS: &[&str] = &[
     "parallel.foldStatus",
     "parallel.keepBackups",
     "parallel.keepIgnored",
+    "parallel.keepIgnoredMax",
     "parallel.launch",
+    "parallel.leaseInterval",
+    "parallel.leaseTimeout",
     "parallel.maxCost",
     "parallel.maxRetries",
     "parallel.maxTasks",
@@ -91,7 +105,7 @@ pub const KEYS: &[&str] = &[
 
 /// The `parallel.*` settings of one command run: every key's value read once from the
 /// repository's configuration (the last value wins; `git -c` included), parsed on demand by the
-/// typed accessors below. Multi-valued keys (`parallel.copy`, `parallel.sandboxWritable`) keep
+/// typed accessors below. Multi-valued keys (`parallel.copy`, `parallel.sandboxWritable`, `parallel.regenerable`) keep
 /// every value.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
@@ -103,6 +117,9 @@ pub struct Settings {
     pub setup_key: Vec<String>,
     /// `parallel.sandboxWritable`: more paths a sandboxed command may write.
     pub sandbox_writable: Vec<String>,
+    /// `parallel.regenerable`: globs of ignored paths that are regenerable build output (not
+    /// kept when a task lands), added to the built-in list.
+    pub regenerable: Vec<String>,
 }
 
 impl Settings {
@@ -126,6 +143,7 @@ impl Settings {
             copy: all("parallel.copy"),
             setup_key: all("parallel.setupKey"),
             sandbox_writable: all("parallel.sandboxWritable"),
+            regenerable: all("parallel.regenerable"),
         }
     }
 
@@ -204,6 +222,26 @@ impl Settings {
     /// `parallel.keepIgnored` (default true): ignored files of a removed worktree are kept.
     pub fn keep_ignored(&self) -> bool {
         self.boolean("parallel.keepIgnored").unwrap_or(true)
+    }
+
+    /// `parallel.keepIgnoredMax` in bytes (git's integer rules: `500m`, `2g`; default 1 GiB);
+    /// `None` for `unlimited` (no cap). `0`: regenerable content is never kept.
+    pub fn keep_ignored_max(&self) -> Result<Option<u64>> {
+        const KEY: &str = "parallel.keepIgnoredMax";
+        if self
+            .get(KEY)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("unlimited"))
+        {
+            return Ok(None);
+        }
+        let n = self.int(KEY)?;
+        match n {
+            None => Ok(Some(KEEP_IGNORED_MAX)),
+            Some(n) => u64::try_from(n).map(Some).map_err(|_| Error::BadNumber {
+                key: KEY.into(),
+                value: n.to_string(),
+            }),
+        }
     }
 
     /// `parallel.radar` (default true): status runs the conflict radar.
@@ -350,6 +388,7 @@ mod tests {
             "parallel.copy",
             "parallel.setupKey",
             "parallel.sandboxWritable",
+            "parallel.regenerable",
         ];
         for k in super::KEYS.iter().chain(&multi) {
             assert!(documented.contains(k), "{k} is read but not documented");

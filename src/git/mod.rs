@@ -6,7 +6,7 @@
 
 pub mod cli;
 mod config;
-pub use config::Settings;
+pub use config::{Settings, KEEP_IGNORED_MAX};
 mod error;
 pub mod hex;
 mod hooks;

@@ -20,6 +20,13 @@ pub fn configured(loc: &Location, remote: &str) -> bool {
     cli::run(cmd).is_ok()
 }
 
+/// The URL of the configured remote `remote` (`git remote get-url`).
+pub fn url(loc: &Location, remote: &str) -> Result<String> {
+    let mut cmd = loc.git_main();
+    cmd.args(["remote", "get-url", remote]);
+    Ok(cli::stdout(cmd)?.trim().to_string())
+}
+
 /// The configured remotes (`git remote`); empty when there are none or git fails.
 pub fn names(loc: &Location) -> Vec<String> {
     let mut cmd = loc.git_main();
@@ -144,4 +151,117 @@ pub fn commit_line(loc: &Location, oid: &gix::ObjectId) -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// Every ref of `remote` whose name starts with `prefix` (`refs/parallel/`), with its value:
+/// one `git ls-remote`.
+pub fn ls_remote_under(
+    loc: &Location,
+    remote: &str,
+    prefix: &str,
+) -> Result<BTreeMap<String, gix::ObjectId>> {
+    let mut cmd = loc.git_main();
+    cmd.args(["ls-remote", remote, &format!("{prefix}*")]);
+    let out = cli::stdout(cmd)?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(_, name)| name.starts_with(prefix))
+        .filter_map(|(oid, name)| {
+            Some((
+                name.to_string(),
+                gix::ObjectId::from_hex(oid.as_bytes()).ok()?,
+            ))
+        })
+        .collect())
+}
+
+/// Fetches the objects the refs `names` of `remote` point at into the object database, writing
+/// no ref (not even FETCH_HEAD): what a reader needs to `cat-file` them once. Nothing to fetch:
+/// no git call.
+pub fn fetch_objects(loc: &Location, remote: &str, names: &[&str]) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = loc.git_main();
+    cmd.args([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--refmap=",
+        remote,
+    ]);
+    cmd.args(names);
+    cli::run(cmd)?;
+    Ok(())
+}
+
+/// Writes `bytes` as a blob into the object database (`git hash-object -w --stdin`): its id.
+pub fn write_blob(loc: &Location, bytes: &[u8]) -> Result<gix::ObjectId> {
+    let mut cmd = loc.git_main();
+    cmd.args(["hash-object", "-w", "--stdin"]);
+    let out = cli::run_with_input(cmd, bytes)?;
+    super::oid(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The contents of the blobs `oids`, in order, read with one `git cat-file --batch` (`None`:
+/// missing here, or not a blob).
+pub fn read_blobs(loc: &Location, oids: &[gix::ObjectId]) -> Result<Vec<Option<Vec<u8>>>> {
+    if oids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut cmd = loc.git_main();
+    cmd.args(["cat-file", "--batch"]);
+    let input: String = oids.iter().map(|o| format!("{o}\n")).collect();
+    let out = cli::run_with_input(cmd, input.as_bytes())?;
+    let mut rest: &[u8] = &out.stdout;
+    let mut blobs = Vec::with_capacity(oids.len());
+    for _ in oids {
+        // `<oid> <type> <size>\n<contents>\n`, or `<name> missing\n`.
+        let Some(eol) = rest.iter().position(|&b| b == b'\n') else {
+            blobs.push(None);
+            continue;
+        };
+        let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        rest = &rest[eol + 1..];
+        let mut f = header.split(' ');
+        let (_, kind, size) = (f.next(), f.next(), f.next());
+        let Some(size) = size.and_then(|s| s.parse::<usize>().ok()) else {
+            blobs.push(None);
+            continue;
+        };
+        let Some(body) = rest.get(..size) else {
+            blobs.push(None);
+            break;
+        };
+        blobs.push((kind == Some("blob")).then(|| body.to_vec()));
+        rest = rest.get(size + 1..).unwrap_or_default();
+    }
+    blobs.resize(oids.len(), None);
+    Ok(blobs)
+}
+
+/// The configured remote whose URL (`remote.<name>.url`) is `url`, if any.
+pub fn named(loc: &Location, url: &str) -> Option<String> {
+    let mut cmd = loc.git_main();
+    cmd.args(["config", "--get-regexp", r"^remote\..*\.url$"]);
+    let out = cli::stdout(cmd).ok()?;
+    out.lines().find_map(|l| {
+        let (key, value) = l.split_once(' ')?;
+        let name = key.strip_prefix("remote.")?.strip_suffix(".url")?;
+        (value.trim() == url).then(|| name.to_string())
+    })
+}
+
+/// `git clone --quiet <url> <dir>` (run in `dir`'s parent).
+pub fn clone(url: &str, dir: &camino::Utf8Path) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_str().is_empty() => p,
+        _ => camino::Utf8Path::new("."),
+    };
+    let mut cmd = cli::GitCli::find()?.in_dir(parent);
+    cmd.args(["clone", "--quiet", url, dir.as_str()]);
+    cli::run(cmd)?;
+    Ok(())
 }

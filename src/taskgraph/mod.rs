@@ -15,6 +15,7 @@ mod robustness;
 pub mod schedule;
 mod source;
 mod spans;
+mod starts;
 mod validate;
 mod value;
 

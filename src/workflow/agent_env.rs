@@ -129,6 +129,7 @@ fn last_failure_section(f: &Failure) -> String {
         Kind::NoCommits => "The agent exited 0 without committing anything. Commit the work.",
         Kind::Timeout => "The agent ran past the time limit and was stopped. The worktree keeps what it did.",
         Kind::Exit | Kind::Refused => "The worktree keeps what the last attempt did.",
+        Kind::LeaseExpired => "The worker running the last attempt stopped renewing its lease (it died or lost the remote); what it pushed, if anything, is on the task branch.",
     };
     format!(
         "## The last attempt failed\n\n{todo}\n\n```\n{}```\n\n",

@@ -59,6 +59,10 @@ pub struct Context {
     /// What `run` measured of the tasks it hands to this command (their `result` metrics);
     /// empty for a command run by hand.
     pub metrics: crate::workflow::metrics::MetricsByTask,
+    /// `start` called by `run` without a remote: the task file's start records are written to
+    /// the main worktree uncommitted, for the next landing's merge commit (or the next commit
+    /// of the task file) to carry (src/workflow/session.rs); false for a command run by hand.
+    pub fold_start: bool,
 }
 
 impl Context {
@@ -87,6 +91,7 @@ impl Context {
             out,
             cwd,
             metrics: Default::default(),
+            fold_start: false,
         })
     }
 
@@ -106,6 +111,7 @@ impl Context {
             },
             cwd: self.cwd.clone(),
             metrics: Default::default(),
+            fold_start: false,
         })
     }
 

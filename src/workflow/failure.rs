@@ -1,5 +1,5 @@
 //! Why an attempt of `run` failed, as data: the kind (exit, timeout, no-commits, conflict,
-//! outside-paths, test-gate, refused), a one-line message, the files, the conflicting task or
+//! outside-paths, test-gate, refused, lease-expired), a one-line message, the files, the conflicting task or
 //! commit, and the evidence (the test's last output lines, the agent's last log lines). Each
 //! task's last failure is kept under `<state dir>/run/failures/`: `ID.json` (what `status`
 //! reads) and `ID.txt`, the plain text the next attempt's agent finds through
@@ -31,6 +31,9 @@ pub enum Kind {
     TestGate,
     /// finish refused the task for another reason (the message says which).
     Refused,
+    /// A worker on another machine stopped renewing its lease on the remote
+    /// (`parallel.leaseTimeout`): it died, hung or lost the remote.
+    LeaseExpired,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::OutsidePaths => "outside-paths",
             Kind::TestGate => "test-gate",
             Kind::Refused => "refused",
+            Kind::LeaseExpired => "lease-expired",
         }
     }
 }

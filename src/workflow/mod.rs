@@ -10,6 +10,7 @@
 //! time, parallel_map); never a command (src/commands/).
 
 pub mod agent_env;
+pub mod attempt;
 pub mod backup;
 pub mod before_start;
 pub mod bisect;
@@ -17,6 +18,7 @@ pub mod block;
 pub mod context;
 pub mod driver;
 pub mod failure;
+pub mod join;
 pub mod kept_space;
 pub mod merge;
 pub mod mergeable;

@@ -2,6 +2,11 @@
 //! main worktree (opened once by [`Session::load`], which also takes the repository lock for a
 //! mutating command), with the task branch and worktree of each task and the steps that put a
 //! task-file edit on the target.
+//!
+//! Start records left uncommitted in the main worktree (by `run` without a remote, or `start
+//! --no-commit`) are recognised here ([`Session::pending_starts`]) and carried by the next
+//! commit of the task file: the file is put back to its committed text, then the main worktree
+//! moved to the new commit, both journaled steps with exact inverses.
 
 use crate::txn::steps::{Refs, SyncMain, WriteFile};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -29,6 +34,14 @@ pub struct Session<'a> {
     /// The target is the branch checked out in the main worktree.
     pub target_checked_out: bool,
     pub main: Utf8PathBuf,
+}
+
+/// Start records pending in the main worktree's task file ([`Session::pending_starts`]).
+pub struct PendingStarts {
+    /// The task file as committed on the target.
+    pub committed: String,
+    /// The tasks started there, in file order.
+    pub ids: Vec<String>,
 }
 
 impl<'a> Session<'a> {
@@ -210,7 +223,13 @@ impl<'a> Session<'a> {
                 ))
             }
         };
-        self.check_task_file_clean(&rel)?;
+        // Start records run left uncommitted are carried by this commit (see
+        // [`Session::pending_starts`]): the file is put back to the committed text first, so
+        // that the main worktree moves to the new commit as a clean checkout would.
+        let pending = self.pending_starts()?;
+        if pending.is_none() {
+            self.check_task_file_clean(&rel)?;
+        }
         if let Some(w) = self
             .ctx
             .repo
@@ -231,7 +250,7 @@ impl<'a> Session<'a> {
             ));
         }
         let committed = self.ctx.repo.file_at(self.target_tip, &rel)?;
-        if committed.as_deref() != Some(self.tf.source.as_bytes()) {
+        if pending.is_none() && committed.as_deref() != Some(self.tf.source.as_bytes()) {
             return Err(crate::refused!(
                 help = self.commit_first_hint(rel.as_str()),
                 "the task file {rel} differs from the one committed on {}",
@@ -244,14 +263,18 @@ impl<'a> Session<'a> {
             new_text.as_bytes(),
             message,
         )?;
-        let mut steps = vec![Step::Refs(Refs {
+        let mut steps = Vec::new();
+        if let Some(p) = pending {
+            steps.push(self.write_task_file(p.committed));
+        }
+        steps.push(Step::Refs(Refs {
             updates: vec![RefUpdate {
                 name: self.target.clone(),
                 old: Some(self.target_tip),
                 new: Some(commit),
             }],
             message: format!("git-parallel: {message}"),
-        })];
+        }));
         if self.target_checked_out {
             steps.push(Step::SyncMain(SyncMain {
                 from: self.target_tip,
@@ -260,6 +283,78 @@ impl<'a> Session<'a> {
             }));
         }
         Ok((steps, commit))
+    }
+
+    /// Whether this command's edit of the task file is left uncommitted in the main worktree
+    /// for the next commit of the task file to carry: `start` called by `run` without a
+    /// remote ([`Context::fold_start`]), on the target checked out with its task file inside
+    /// the repository; otherwise it commits (steps of [`Session::task_file_text_steps`]).
+    pub fn defers_commit(&self) -> bool {
+        self.ctx.fold_start && self.target_checked_out && self.task_rel.is_some()
+    }
+
+    /// The step that writes `new_text` to the main worktree's task file without committing
+    /// it, for [`Session::defers_commit`]: only on top of the committed file or of start
+    /// records already pending; any other uncommitted change refuses as a commit would.
+    pub fn deferred_task_file_step(&self, new_text: String) -> Result<Step> {
+        if let Some(rel) = &self.task_rel {
+            if self.pending_starts()?.is_none() {
+                self.check_task_file_clean(rel)?;
+            }
+        }
+        Ok(self.write_task_file(new_text))
+    }
+
+    /// The main worktree's task file rewritten from its current text to `new`.
+    fn write_task_file(&self, new: String) -> Step {
+        Step::WriteFile(WriteFile {
+            path: self.task_path.clone(),
+            old: self.tf.source.clone(),
+            new,
+        })
+    }
+
+    /// When the main worktree's task file differs from the one committed on the target only
+    /// by start records (tasks set `in_progress` with `started_at` and `assigned_to`, and
+    /// `metadata.updated_at`) that `run` left there uncommitted, and the index holds the
+    /// committed one: that committed text. The next commit of the task file (a landing's
+    /// merge commit, or any command's record) carries those records. `None` when the file is
+    /// as committed, or differs in any other way (then the commands refuse as before).
+    pub fn pending_starts(&self) -> Result<Option<PendingStarts>> {
+        let Some(rel) = self.task_rel.as_deref().filter(|_| self.target_checked_out) else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.ctx.repo.file_at(self.target_tip, rel)? else {
+            return Ok(None);
+        };
+        if bytes == self.tf.source.as_bytes() {
+            return Ok(None);
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Ok(None);
+        };
+        let Ok(committed) = TaskFile::parse(&self.tf.path, text.clone()) else {
+            return Ok(None);
+        };
+        let Some(ids) = self
+            .tf
+            .started_over(&committed)
+            .filter(|ids| !ids.is_empty())
+        else {
+            return Ok(None);
+        };
+        // Staged (`git add`): not ours as left; the commands refuse as for any change.
+        let mut cmd = self.ctx.repo.git_main();
+        cmd.args(["diff", "--cached", "--name-only", "-z"])
+            .arg(self.target_tip.to_string())
+            .args(["--", rel]);
+        if !crate::git::cli::stdout(cmd)?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PendingStarts {
+            committed: text,
+            ids,
+        }))
     }
 
     /// Refuses when the task file has uncommitted changes in the main worktree.

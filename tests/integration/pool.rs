@@ -595,3 +595,60 @@ mod kills {
         assert_worktrees_sound(&r);
     }
 }
+
+/// A tagged build directory (cargo's `target/` has a `CACHEDIR.TAG`) is regenerable output, so
+/// a landed task's is not kept when its worktree is removed (issue 20 item 7b) — but the pool
+/// keeps it warm: parked with the worktree, taken with it by the next task; a trimmed parked
+/// worktree's goes with it, named, while its `.env` is kept.
+#[test]
+fn a_tagged_target_stays_warm_in_the_pool_and_is_not_kept_when_trimmed() {
+    let r = reuse_repo();
+    r.write(".gitignore", "target/\n.env\n");
+    r.git(&["commit", "-q", "-am", "ignore .env"]);
+    r.git(&["config", "parallel.poolSize", "1"]);
+    let tag = "Signature: 8a477f597d28d172789f06886806bc55\n";
+    wave(&r, &[1]);
+    std::fs::write(wt(&r, 1).join("target/CACHEDIR.TAG"), tag).unwrap();
+    let out = r.ok(&["finish"]);
+    assert!(out.contains("Parked 1 worktree for reuse"), "{out}");
+    assert!(
+        !out.contains("regenerable"),
+        "parking deletes nothing: {out}"
+    );
+    let parked = pooled(&r);
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].join("target/CACHEDIR.TAG").is_file());
+
+    r.ok(&["start", "T2"]);
+    assert_eq!(
+        std::fs::read_to_string(wt(&r, 2).join("target/cache")).unwrap(),
+        "built by T1\n",
+        "the next task gets the warm build output"
+    );
+    std::fs::write(wt(&r, 2).join(".env"), "TOKEN=2\n").unwrap();
+    work(&r, 2, 1);
+    r.ok(&["finish"]);
+    // T3 runs without reuse, then lands with it: the parked T2 worktree is trimmed for room.
+    r.git(&["config", "parallel.reuseWorktrees", "false"]);
+    wave(&r, &[3]);
+    r.git(&["config", "parallel.reuseWorktrees", "true"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = r.ok(&["finish"]);
+    assert!(out.contains("Trimmed the pool"), "{out}");
+    assert!(
+        out.contains("Did not keep 1 regenerable path of") && out.contains("(target; "),
+        "{out}"
+    );
+    let kept: Vec<PathBuf> = std::fs::read_dir(r.path(".git/parallel/ignored"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read_to_string(kept[0].join(".env")).unwrap(),
+        "TOKEN=2\n"
+    );
+    assert!(!kept[0].join("target").exists());
+    assert_worktrees_sound(&r);
+}

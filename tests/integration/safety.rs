@@ -468,35 +468,43 @@ fn follow_commit_hint(r: &TestRepo, out: &Output) {
 }
 
 #[test]
-fn after_start_no_commit_the_hints_lead_to_a_finished_task() {
+fn after_start_no_commit_finish_carries_the_start_records_in_its_commit() {
     let r = repo_with(&simple_graph(1));
+    let before = r.rev("main");
     r.ok(&["start", "--no-commit"]);
     commit_in(&r, &wt(&r, "T1"), "src/t1/f", "1\n");
-    let out = r.run(&["finish"]);
-    assert_eq!(out.status.code(), Some(1));
-    follow_commit_hint(&r, &out);
     r.ok(&["finish"]);
     assert_eq!(
         field(&r.task_file(), "T1", "status").as_deref(),
         Some("completed")
     );
+    // The committed file has the start's record too, and nothing is left uncommitted.
+    let committed = r.git(&["show", &format!("main:{}", r.tasks)]);
+    assert_eq!(committed, r.task_file());
+    assert!(
+        field(&committed, "T1", "started_at").is_some(),
+        "{committed}"
+    );
     assert!(r.git(&["status", "--porcelain"]).is_empty());
     assert!(r.path("src/t1/f").exists());
+    let log = r.git(&["log", "--format=%s", &format!("{before}..main")]);
+    assert!(!log.contains(": start "), "{log}");
 }
 
 #[test]
 fn after_start_no_commit_abort_and_fail_have_a_way_on() {
-    // abort: the hint's command, then abort works.
+    // abort commits, carrying the start records of the other task.
     let r = repo_with(&simple_graph(2));
     r.ok(&["start", "--no-commit"]);
-    let out = r.run(&["abort", "--force", "T1"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("--no-commit"), "{}", stderr(&out));
-    follow_commit_hint(&r, &out);
-    r.ok(&["abort", "T1"]);
+    r.ok(&["abort", "--force", "T1"]);
+    let committed = r.git(&["show", &format!("main:{}", r.tasks)]);
     assert_eq!(
-        field(&r.task_file(), "T1", "status").as_deref(),
+        field(&committed, "T1", "status").as_deref(),
         Some("pending")
+    );
+    assert_eq!(
+        field(&committed, "T2", "status").as_deref(),
+        Some("in_progress")
     );
     assert!(r.git(&["status", "--porcelain"]).is_empty());
 
@@ -516,6 +524,11 @@ fn after_start_no_commit_abort_and_fail_have_a_way_on() {
         Some("pending")
     );
     assert!(!r.ref_exists(&branch("T2")));
+    // A record other than a start's is not carried: the hint's commit is the way on.
+    let out = r.run(&["retry", "T1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    follow_commit_hint(&r, &out);
+    r.ok(&["retry", "T1"]);
 }
 
 // ---- repro 06: submodule work in an aborted worktree -------------------------------------------

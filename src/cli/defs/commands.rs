@@ -271,6 +271,41 @@ pub static JOIN: Command = Command {
     remote: RemotePolicy::Once,
 };
 
+pub static WORK: Command = Command {
+    id: CommandId::Work,
+    name: "work",
+    summary: "run one attempt of a task's agent here and publish its outcome on the remote",
+    doc: "The worker of a run spread over machines: on any machine with a clone (or, given a URL \
+          outside a clone, in a clone it makes here), bring the clone up to the shared remote \
+          (--remote NAME|URL, else parallel.remote, else the clone's only remote), take the \
+          task's lease refs/parallel/lease/ID there, join the task (its worktree on its branch, as \
+          join does, or the one it already has here), and run the agent (--agent, else \
+          parallel.agent) in that worktree with the same GIT_PARALLEL_* variables and brief as \
+          run. While the agent runs, the lease is renewed every parallel.leaseInterval (default \
+          10s); when a renewal finds that a newer attempt took the lease over, the agent is \
+          stopped (SIGTERM to its process group, SIGKILL after the grace) and nothing is \
+          published. Otherwise one atomic push, leased on every ref, publishes the task branch, \
+          the outcome refs/parallel/outcome/ID/N (exit, failure kind, tip, timings) and the \
+          lease marked done. With --attempt N (what run --executor passes) the lease must name \
+          attempt N; without it, the next attempt is taken over by hand. Exits 0 when it \
+          published a successful outcome, 1 when it published a failed one or published nothing.",
+    positionals: Positionals::One("ID"),
+    complete_positionals: Complete::Tasks(&["in_progress"]),
+    flags: &[&WORK_ATTEMPT, &AGENT, &WORK_REMOTE],
+    examples: &[
+        (
+            "git parallel work API-01 --agent 'my-agent \"$GIT_PARALLEL_TASK_BRIEF\"'",
+            "run the next attempt of API-01 here, coordinated through the remote",
+        ),
+        (
+            "git parallel work API-01 --attempt 2 --remote https://example.com/repo.git",
+            "attempt 2 as dispatched by run --executor, in a clone made here",
+        ),
+    ],
+    hidden: false,
+    remote: RemotePolicy::None,
+};
+
 pub static RECOVER: Command = Command {
     id: CommandId::Recover,
     name: "recover",
@@ -314,7 +349,9 @@ pub static GC: Command = Command {
           older than parallel.keepBackups days (default ", crate::default_keep_backups!(), "). A backup's age counts from when it was \
           made (the operation log, else its reflog), never from its commits' dates; one of unknown \
           age is kept. Also trims the pool of parked worktrees to parallel.poolSize, oldest first \
-          (all of them with parallel.reuseWorktrees off)."),
+          (all of them with parallel.reuseWorktrees off), and deletes regenerable build output \
+          (parallel.regenerable) in the kept ignored files, oldest first, until they fit in \
+          parallel.keepIgnoredMax; never what could be someone's work (.env, notes)."),
     positionals: Positionals::None,
     complete_positionals: Complete::Nothing,
     flags: &[&DRY_RUN],
@@ -363,12 +400,48 @@ pub static DEMO: Command = Command {
 pub static GENERATE: Command = Command {
     id: CommandId::Generate,
     name: "generate",
-    summary: "write the man page or a shell completion script",
-    doc: "Print (or write with --output) the man page or the completion script for bash, zsh or fish.",
+    summary: "write the man page, a completion script or a worker template",
+    doc: "Print (or write with --output) the man page, the completion script for bash, zsh or \
+          fish, or a template that runs the worker (git parallel work) on an engine that starts it \
+          itself, for run --executor command with its parallel.dispatch. Inside a repository a \
+          template is filled from it: the task file (GIT_PARALLEL_TASKS; empty when the worker \
+          can find it alone), and for k8s-job the remote's URL (parallel.remote, else the only \
+          remote) and parallel.agent; what is not known is left as a variable its header \
+          explains. Each installs git-parallel with cargo install --git (from \
+          GIT_PARALLEL_SOURCE) and nothing else; installing your agent's CLI is a commented \
+          placeholder. github-workflow: a workflow_dispatch workflow with the inputs task and \
+          attempt (contents: write; the agent command from the repository variable \
+          GIT_PARALLEL_AGENT), to save as .github/workflows/git-parallel.yml; dispatch: gh \
+          workflow run git-parallel.yml -f task={id} -f attempt={attempt}. gitlab-ci: a job \
+          that runs in pipelines with the variable TASK set (and ATTEMPT), pushing with the \
+          CI/CD variable GIT_PARALLEL_TOKEN (a project access token with write_repository), \
+          to include from .gitlab-ci.yml; dispatch: glab ci run -b main --variables-env \
+          TASK:{id} --variables-env ATTEMPT:{attempt}. k8s-job: one Job per attempt (named \
+          from --task and --attempt) whose container clones the remote and runs the worker, \
+          with the git credentials from the Secret git-parallel-git; dispatch: git parallel \
+          generate k8s-job --task {id} --attempt {attempt} | kubectl create -f -.",
     positionals: Positionals::One("KIND"),
-    complete_positionals: Complete::Choices(&["man", "bash", "zsh", "fish"]),
-    flags: &[&OUTPUT],
-    examples: &[("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page")],
+    complete_positionals: Complete::Choices(&[
+        "man",
+        "bash",
+        "zsh",
+        "fish",
+        "github-workflow",
+        "gitlab-ci",
+        "k8s-job",
+    ]),
+    flags: &[&OUTPUT, &GENERATE_TASK, &GENERATE_ATTEMPT],
+    examples: &[
+        ("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page"),
+        (
+            "git parallel generate github-workflow -o .github/workflows/git-parallel.yml",
+            "run workers on GitHub Actions",
+        ),
+        (
+            "git parallel generate k8s-job --task A-1 --attempt 1 | kubectl create -f -",
+            "a Kubernetes Job for A-1's first attempt (the dispatch line, with {id} and {attempt})",
+        ),
+    ],
     hidden: false,
     remote: RemotePolicy::None,
 };
@@ -418,6 +491,7 @@ pub static COMMANDS: &[&Command] = &[
     &RETRY,
     &APPROVE,
     &JOIN,
+    &WORK,
     &RECOVER,
     &UNDO,
     &GC,

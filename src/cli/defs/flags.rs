@@ -106,8 +106,10 @@ flag!(MAX, "max", None, Value("N"), Complete::Nothing, Some("parallel.maxTasks")
 flag!(NO_COMMIT, "no-commit", None, Switch, Complete::Nothing, None,
     "leave the task file edit uncommitted in the main worktree",
     "Do not commit the task file change on the target branch; leave it as an uncommitted change in \
-     the main worktree (start: task branches then start from the target tip as it is). finish needs \
-     the task file committed: git commit -- <task file>.");
+     the main worktree (start: task branches then start from the target tip as it is). A start's \
+     records left so are carried by the next commit of the task file (finish's merge commit, or \
+     any command that commits it), as run does without a remote; other uncommitted changes to \
+     the task file must be committed first: git commit -- <task file>.");
 flag!(
     START_FORCE,
     "force",
@@ -303,6 +305,28 @@ flag!(
     "Write the generated file to PATH instead of standard output."
 );
 flag!(
+    GENERATE_TASK,
+    "task",
+    None,
+    Value("ID"),
+    Complete::Nothing,
+    None,
+    "k8s-job: the task the Job works on",
+    "k8s-job only: the id of the task the Job works on (its TASK and the Job's name). Without \
+     it the manifest keeps <task id> for you to fill."
+);
+flag!(
+    GENERATE_ATTEMPT,
+    "attempt",
+    None,
+    Value("N"),
+    Complete::Nothing,
+    None,
+    "k8s-job: the attempt the Job is",
+    "k8s-job only: the attempt number the Job runs (its ATTEMPT and the Job's name), as run's \
+     {attempt}. Without it the manifest keeps <attempt> for you to fill."
+);
+flag!(
     KEEP_DEMO,
     "keep",
     None,
@@ -321,6 +345,31 @@ flag!(REMOTE, "remote", None, Value("NAME"), Complete::Nothing, Some("parallel.r
      the result with one atomic push leased on every ref it changes. If someone else published \
      first, nothing is published and nothing local stays changed. Default: git config \
      parallel.remote.");
+flag!(
+    WORK_REMOTE,
+    "remote",
+    None,
+    Value("NAME|URL"),
+    Complete::Nothing,
+    Some("parallel.remote"),
+    "the shared remote: a configured remote or a URL",
+    "The shared remote the orchestrator and the workers coordinate through: a configured remote \
+     of this clone, or a URL (a configured remote with that URL is used; outside a clone, the \
+     URL is cloned into the directory named after it first). Default: git config \
+     parallel.remote, else the clone's only remote."
+);
+flag!(
+    WORK_ATTEMPT,
+    "attempt",
+    None,
+    Value("N"),
+    Complete::Nothing,
+    None,
+    "run attempt N, the one the lease names",
+    "Run attempt N of the task: the lease on the remote must name attempt N (as run --executor \
+     wrote it before dispatching), else nothing is run or published (exit 1). Without it, the \
+     worker takes the next attempt itself (the lease's attempt + 1, or 1)."
+);
 flag!(
     NO_WORKTREE,
     "no-worktree",

@@ -287,11 +287,28 @@ pub(super) fn planned(
             &final_tip.to_string(),
         )?;
     }
-    let kept = txn::keep::keep_ignored(&ctx.repo, &mut plan.steps, &[])?;
+    let kept = txn::keep::keep_ignored(
+        &ctx.repo,
+        &mut plan.steps,
+        &[],
+        txn::keep::BuildOutput::Drop,
+    )?;
     let mut report = super::finished(env, candidates, merged, final_tip, skipped);
     report.kept_lines = crate::workflow::pool::lines(&plan.steps, |p| env.show(p));
     report
         .kept_lines
         .extend(txn::keep::kept_lines(&kept, |p| env.show(p)));
+    // What finish keeps is held within parallel.keepIgnoredMax (regenerable content only).
+    if kept.iter().any(|k| k.dir.is_some()) {
+        let adding = kept
+            .iter()
+            .filter(|k| k.dir.is_some())
+            .map(|k| k.bytes)
+            .sum();
+        if let Some(capped) = txn::keep::cap::plan(&ctx.repo, adding, &[])? {
+            plan.steps.extend(capped.steps());
+            report.kept_lines.extend(capped.lines(|p| env.show(p)));
+        }
+    }
     Ok(Prepared::new(plan, FinishReport::Finished(report)))
 }

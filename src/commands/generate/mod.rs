@@ -1,15 +1,22 @@
-//! `git parallel generate KIND [-o PATH]`: print or write the man page or a shell completion
-//! script (and, hidden, `json-doc`: docs/json.md from the report types). Needs no repository.
+//! `git parallel generate KIND [-o PATH]`: print or write the man page, a shell completion
+//! script, or a worker template for `run --executor command` (github-workflow, gitlab-ci,
+//! k8s-job: templates.rs), and, hidden, `json-doc` (docs/json.md from the report types). The
+//! templates are filled from the repository when run inside one; nothing else needs one.
 
 pub mod json_doc;
+pub mod templates;
 
 use std::path::Path;
 
 use crate::cli::{complete, defs, doc, Args};
 use crate::error::{Error, Result};
+use crate::workflow::context::Context;
 
 /// Renders one kind of file.
 type Render = fn() -> String;
+
+/// Renders one worker template from what is known of the repository.
+type RenderTemplate = fn(&templates::Vars) -> String;
 
 /// The kinds `generate` knows, each with the function that renders it.
 const KINDS: &[(&str, Render)] = &[
@@ -19,21 +26,59 @@ const KINDS: &[(&str, Render)] = &[
     ("fish", complete::fish),
 ];
 
+/// The worker templates; `--task`/`--attempt` apply to k8s-job only (one Job per attempt).
+const TEMPLATES: &[(&str, RenderTemplate)] = &[
+    ("github-workflow", templates::github_workflow),
+    ("gitlab-ci", templates::gitlab_ci),
+    ("k8s-job", templates::k8s_job),
+];
+
 /// Kinds for the maintainers, not offered to users: docs/json.md from the report types.
 const HIDDEN_KINDS: &[(&str, Render)] = &[("json-doc", json_doc::render)];
 
-pub fn run(args: &Args) -> Result<()> {
-    let kind = args
-        .positionals
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
-    let found = KINDS
+pub fn run(args: Args) -> Result<()> {
+    let kind = args.positionals.first().cloned().unwrap_or_default();
+    let output = args.value(&defs::OUTPUT).map(str::to_string);
+    let task = args.value(&defs::GENERATE_TASK).map(str::to_string);
+    let attempt = args.value(&defs::GENERATE_ATTEMPT).map(str::to_string);
+    if kind != "k8s-job" && (task.is_some() || attempt.is_some()) {
+        return Err(Error::usage(
+            "--task and --attempt apply to k8s-job only",
+            Some(defs::GENERATE.name),
+        ));
+    }
+    let attempt = match attempt {
+        None => None,
+        Some(n) => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(Error::usage(
+                    format!("--attempt takes a number from 1 up, not '{n}'"),
+                    Some(defs::GENERATE.name),
+                ))
+            }
+        },
+    };
+    let text = if let Some((_, render)) = KINDS
         .iter()
         .chain(HIDDEN_KINDS)
-        .find(|(name, _)| *name == kind);
-    let Some((_, render)) = found else {
-        let names: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+        .find(|(name, _)| *name == kind)
+    {
+        render()
+    } else if let Some((_, render)) = TEMPLATES.iter().find(|(name, _)| *name == kind) {
+        // Outside a repository (or a bare one) the template keeps its variables.
+        let mut vars = Context::open(args)
+            .map(|ctx| templates::Vars::from_repo(&ctx))
+            .unwrap_or_default();
+        vars.task = task;
+        vars.attempt = attempt;
+        render(&vars)
+    } else {
+        let names: Vec<&str> = KINDS
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(TEMPLATES.iter().map(|(name, _)| *name))
+            .collect();
         return Err(Error::usage(
             format!(
                 "unknown kind '{kind}' (expected one of: {})",
@@ -42,8 +87,7 @@ pub fn run(args: &Args) -> Result<()> {
             Some(defs::GENERATE.name),
         ));
     };
-    let text = render();
-    match args.value(&defs::OUTPUT) {
+    match output.as_deref() {
         Some(path) if path != "-" => write_file(Path::new(path), &text),
         _ => {
             crate::workflow::render::print_document("generate", text);

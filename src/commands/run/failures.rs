@@ -4,10 +4,10 @@
 
 use camino::Utf8PathBuf;
 
-use super::agent::append_log;
-use super::feedback::{merge_target, shown, OnConflict};
 use super::schedule::Sched;
 use crate::error::{Code, Error, Result};
+use crate::workflow::attempt::agent::append_log;
+use crate::workflow::attempt::feedback::{merge_target, shown, OnConflict};
 use crate::workflow::failure::{self, Failure, Kind};
 
 impl Sched<'_> {

@@ -7,12 +7,12 @@
 //! (the main worktree in the way, a target that fails the test by itself) stop the run. Which
 //! is which is the error's [`Code`], never its text.
 
-use super::agent::append_log;
 use super::events::Event;
 use super::schedule::Sched;
 use crate::commands::finish::Landing;
 use crate::error::{Code, Error, Result};
 use crate::taskgraph::Status;
+use crate::workflow::attempt::agent::append_log;
 use crate::workflow::failure::{Failure, Kind};
 
 /// How often a task whose branch moved while it landed is finished again.
@@ -232,12 +232,17 @@ impl Sched<'_> {
         };
         for (id, files) in &l.conflicts {
             seen.push(id.clone());
-            let f = super::feedback::of_conflict(files, &target, &tip, self.attempt_of(id));
+            let f = crate::workflow::attempt::feedback::of_conflict(
+                files,
+                &target,
+                &tip,
+                self.attempt_of(id),
+            );
             self.fail_unmerged(id, f)?;
         }
         for t in &l.test_failures {
             seen.push(t.id.clone());
-            let f = super::feedback::of_test(t, self.attempt_of(&t.id));
+            let f = crate::workflow::attempt::feedback::of_test(t, self.attempt_of(&t.id));
             self.fail_unmerged(&t.id, f)?;
         }
         for id in batch.iter().filter(|id| !seen.contains(id)) {

@@ -5,20 +5,36 @@
 //! ready at once. Every repository change is one of the commands (start, finish, fail,
 //! recover) called in-process through the driver, one at a time.
 //!
-//! Files: agent.rs (one attempt: spawn, env, log, stop), schedule.rs (the event loop),
+//! History (issue 20 item 6). Without a remote, run's starts make no commit: each writes its
+//! records (status `in_progress`, `started_at`, `assigned_to`, `metadata.updated_at`) to the
+//! main worktree's task file in one journaled `WriteFile` step (its inverse writes the old text
+//! back), and the next commit of the task file carries them — the next landing's merge commit,
+//! which also holds the completion (`parallel.foldStatus`), or any command's record; what is
+//! still pending when run ends is committed in one commit ([`crate::commands::start::commit_pending`]).
+//! A run of N tasks thus adds N merge commits, and no task branch starts "behind" a start
+//! commit. Chosen over keeping start's commit on a ref of our own and folding it into the next
+//! merge, which has more ways to go wrong: the main worktree's task file would say `pending`
+//! for running tasks (status, plan, a `start` typed by a user would all read a stale file, or
+//! all have to learn the ref), and a second line of history would have to be kept in step with
+//! the target through kills. Here the file says what is true, and the pending state is
+//! recognised from the files alone, with no record of ours that a kill could lose:
+//! [`crate::workflow::session::Session::pending_starts`] replays the records on the committed
+//! text and accepts only an exact match (index untouched); anything else in the task file is
+//! refused as before. After a signal the engine starts no transaction, so an interrupted run
+//! leaves the records uncommitted for the next run (or command) to carry. With a remote every
+//! start is committed and pushed: the remote's task file tells other clones what is taken.
+//!
+//! Files: schedule.rs (the event loop; one attempt is src/workflow/attempt/),
 //! landing.rs (finishing the agents' work), moved.rs (whether a branch moved under its
 //! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
 //! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
 //! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
 
-pub mod agent;
 mod budget;
 pub mod display;
 pub mod events;
 mod failures;
-mod feedback;
-mod group;
 mod landing;
 mod lock;
 mod moved;
@@ -29,7 +45,6 @@ pub mod state;
 mod tally;
 #[cfg(test)]
 mod tests;
-pub mod watchdog;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -84,6 +99,14 @@ pub fn run(ctx: &Context) -> Result<()> {
         .sink
         .plan(tally::Tally::new(tf.graph.clone(), scope.clone(), jobs));
     let result = sched.drive();
+    // The tasks this run started and neither landed nor failed (a budget, a stop): their
+    // start records, still uncommitted in the main worktree, committed in one commit. Not
+    // after a signal (the engine starts nothing then): the next run, or any command that
+    // commits the task file, carries them.
+    let committed = match crate::txn::interrupt::received() {
+        None => sched.ops.commit_starts(ctx).map(|_| ()),
+        Some(_) => Ok(()),
+    };
     std::mem::swap(&mut summary.completed, &mut sched.summary.completed);
     summary.failed = std::mem::take(&mut sched.summary.failed);
     summary.attempts = sched.summary.attempts;
@@ -93,6 +116,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     summary.budget_reached = sched.stopped_by.clone();
     summary.results = std::mem::take(&mut sched.summary.results);
     result?;
+    committed?;
     if !summary.interrupted {
         wrap_up(&ctx.load_tasks()?, scope.as_ref(), &mut sched, &mut summary);
     }
@@ -172,7 +196,7 @@ fn config(
         None => std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
     let timeout = match ctx.args.value(&defs::TIMEOUT) {
-        Some(v) => Some(parse_duration(v).ok_or_else(|| {
+        Some(v) => Some(crate::time::parse_duration(v).ok_or_else(|| {
             Error::usage(
                 format!("--timeout takes a duration such as 90s, 30m or 2h, not '{v}'"),
                 Some(defs::RUN.name),
@@ -183,7 +207,7 @@ fn config(
     let deadline = match ctx.args.value(&defs::DEADLINE) {
         Some(v) => Some(
             began
-                + parse_duration(v).ok_or_else(|| {
+                + crate::time::parse_duration(v).ok_or_else(|| {
                     Error::usage(
                         format!("--deadline takes a duration such as 90s, 30m or 2h, not '{v}'"),
                         Some(defs::RUN.name),
@@ -208,7 +232,7 @@ fn config(
     };
     let grace = std::env::var("GIT_PARALLEL_KILL_GRACE")
         .ok()
-        .and_then(|v| parse_duration(&v))
+        .and_then(|v| crate::time::parse_duration(&v))
         .unwrap_or(Duration::from_secs(GRACE_SECONDS));
     Ok(Config {
         preset: crate::workflow::presets::find(&agent),
@@ -230,7 +254,7 @@ fn config(
         dir: crate::txn::state_dir(&ctx.repo).join("run"),
         product: env.product.clone(),
         task_file: env.task_path.clone(),
-        on_conflict: feedback::OnConflict::from_config(&ctx.repo)?,
+        on_conflict: crate::workflow::attempt::feedback::OnConflict::from_config(&ctx.repo)?,
         sandbox,
     })
 }
@@ -246,17 +270,6 @@ fn dollars(v: Option<String>, what: &str) -> Result<Option<f64>> {
             Some(defs::RUN.name),
         )),
     }
-}
-
-/// A duration: a bare number of seconds (`90`, `0.5`) or what jiff's friendly format reads
-/// (`90s`, `30m`, `2h`, `250ms`, `0.5s`, `1h 30m`, `1 hour`); `None` when negative or not one.
-pub fn parse_duration(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    let d = match v.parse::<f64>() {
-        Ok(secs) => jiff::SignedDuration::try_from_secs_f64(secs).ok()?,
-        Err(_) => v.parse::<jiff::SignedDuration>().ok()?,
-    };
-    Duration::try_from(d).ok()
 }
 
 /// With ids: those tasks and every task they depend on, directly or not. `None`: all.

@@ -76,6 +76,10 @@ impl Ops {
             {
                 child.repo.settings.set("parallel.foldStatus", "true");
             }
+            // Without a remote, a start's records stay in the main worktree's task file, for
+            // the next landing's merge commit to carry (no commit of their own on the target).
+            child.fold_start =
+                std::ptr::eq(command, &defs::START) && remote::publisher(&child)?.is_none();
             match remote::session(&child, op) {
                 Err(e) if e.code() == Code::Busy && crate::txn::interrupt::received().is_none() => {
                     std::thread::sleep(BUSY_PAUSE);
@@ -97,6 +101,20 @@ impl Ops {
         let none = MetricsByTask::new();
         self.call(ctx, &defs::START, Vec::new(), (ids, &none), start::apply)
             .map(|r| r.started())
+    }
+
+    /// The start records this run (or a killed one) left uncommitted in the main worktree's
+    /// task file, committed on the target in one commit: the tasks committed.
+    pub fn commit_starts(&self, ctx: &Context) -> Result<Vec<String>> {
+        let none = MetricsByTask::new();
+        self.call(
+            ctx,
+            &defs::START,
+            Vec::new(),
+            (&[], &none),
+            start::commit_pending,
+        )
+        .map(|r| r.committed)
     }
 
     /// `finish --partial [--test CMD] IDS`: what landed and what did not.

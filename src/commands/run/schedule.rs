@@ -13,15 +13,15 @@ use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
 
-use super::agent::{self, Done, Exit, Spec};
 use super::display::Sink;
 use super::events::{Event, Summary};
-use super::feedback;
 use super::ops::Ops;
 use super::state::{Last, Records};
 use crate::error::{Code, Result};
 use crate::taskgraph::{schedule, Status, TaskFile};
 use crate::workflow::agent_env::{self, AgentEnv};
+use crate::workflow::attempt::agent::{self, Done, Exit, Spec};
+use crate::workflow::attempt::feedback;
 use crate::workflow::context::Context;
 use crate::workflow::failure::{self, Failure, Kind};
 use crate::workflow::presets::Preset;
@@ -44,7 +44,7 @@ pub struct Config {
     /// The task file's absolute path, for GIT_PARALLEL_TASK_FILE.
     pub task_file: Utf8PathBuf,
     /// What the attempt after a conflict starts from (`parallel.onConflict`).
-    pub on_conflict: super::feedback::OnConflict,
+    pub on_conflict: crate::workflow::attempt::feedback::OnConflict,
     /// Whether and how agents are confined.
     pub sandbox: crate::sandbox::Policy,
     /// The agent preset `agent` names, if it names one.
@@ -101,7 +101,7 @@ pub struct Sched<'a> {
     /// The budget that stopped launching, in words (`None`: none did).
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
-    pub(super) watchdog: Option<Arc<super::watchdog::Watchdog>>,
+    pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
 }
 
 impl<'a> Sched<'a> {
@@ -377,9 +377,10 @@ impl<'a> Sched<'a> {
     }
 
     /// The watchdog, started with the first agent.
-    fn watchdog_handle(&mut self) -> Option<Arc<super::watchdog::Watchdog>> {
+    fn watchdog_handle(&mut self) -> Option<Arc<crate::workflow::attempt::watchdog::Watchdog>> {
         if self.watchdog.is_none() {
-            self.watchdog = super::watchdog::Watchdog::start(self.cfg.grace).map(Arc::new);
+            self.watchdog =
+                crate::workflow::attempt::watchdog::Watchdog::start(self.cfg.grace).map(Arc::new);
         }
         self.watchdog.clone()
     }

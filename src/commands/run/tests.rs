@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::events::{Event, Summary, Waiting};
 use super::state::{Last, Records};
-use super::{parse_duration, summary_text};
+use super::summary_text;
+use crate::time::parse_duration;
 
 #[test]
 fn durations_take_a_unit_or_mean_seconds() {

@@ -25,6 +25,7 @@ use crate::workflow::context::Context;
 use crate::workflow::failure::{self, Failure};
 use crate::workflow::radar::{self, Radar};
 use crate::workflow::readiness::reason;
+use crate::workflow::remote::attempts::{self, LeaseState};
 use crate::workflow::render::outln;
 use crate::workflow::report::{self, Report};
 use crate::workflow::session::Session;
@@ -52,6 +53,8 @@ struct Row<'a> {
     active: Option<Active>,
     /// Unfinished tasks `run` tried: its attempts and the last failure.
     tried: Option<(u32, Option<Failure>)>,
+    /// In-progress tasks with a lease on `parallel.remote`: where a worker runs it.
+    lease: Option<LeaseState>,
 }
 
 /// What `status` reports: every task, the branch and worktree of the active ones, what is ready
@@ -94,6 +97,8 @@ struct View<'a> {
     env: &'a Session<'a>,
     rows: Vec<Row<'a>>,
     ready: Vec<usize>,
+    /// The remote the leases were read from, when they were.
+    leases_on: Option<String>,
 }
 
 /// One task in `status --json`.
@@ -148,6 +153,11 @@ struct TaskState {
     /// `.git/parallel/run/failures/<ID>.txt`, what the next attempt's agent reads).
     #[serde(skip_serializing_if = "Option::is_none")]
     last_failure: Option<Failure>,
+    /// In-progress tasks with a lease on `parallel.remote` (`refs/parallel/lease/<ID>`): the
+    /// attempt a worker (`run --executor`, `git parallel work`) runs, where, and how old the
+    /// lease is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<LeaseState>,
 }
 
 /// A task that does not start now, and why.
@@ -176,6 +186,10 @@ pub fn run(ctx: &Context) -> Result<()> {
         Vec::new()
     };
     let mut tried = failure::known(&agent_env::run_dir(&ctx.repo));
+    let mut leases = leases(
+        ctx,
+        graph.tasks.iter().any(|t| t.status == Status::InProgress),
+    )?;
     let mut rows = Vec::with_capacity(graph.tasks.len());
     for t in &graph.tasks {
         let active = if is_active(t) {
@@ -186,16 +200,61 @@ pub fn run(ctx: &Context) -> Result<()> {
             None
         };
         let tried = tried.remove(&t.id).filter(|_| !t.status.is_done());
+        let lease = leases
+            .as_mut()
+            .and_then(|(_, l)| l.remove(&t.id))
+            .filter(|_| t.status == Status::InProgress);
         rows.push(Row {
             task: t,
             active,
             tried,
+            lease,
         });
     }
     count_changes(ctx, &mut rows)?;
     let radar = radar_of(&env, &rows)?;
-    report::emit(&ctx.out, "status", &build(&env, rows, radar));
+    let mut report = build(&env, rows, radar);
+    report.view.leases_on = leases.map(|(remote, _)| remote);
+    report::emit(&ctx.out, "status", &report);
     Ok(())
+}
+
+/// The leases on `parallel.remote` by task id, when it is set and some task is in progress
+/// (one `ls-remote`; blobs fetched only when this clone lacks them). A remote that cannot be
+/// read is a warning: status goes on without them.
+fn leases(
+    ctx: &Context,
+    any_in_progress: bool,
+) -> Result<Option<(String, std::collections::BTreeMap<String, LeaseState>)>> {
+    let Some(remote) = ctx
+        .repo
+        .settings
+        .get("parallel.remote")
+        .filter(|r| !r.trim().is_empty() && any_in_progress)
+    else {
+        return Ok(None);
+    };
+    let timeout = attempts::lease_timeout(&ctx.repo.settings)?;
+    let board = match attempts::read_all(&ctx.repo.loc, remote) {
+        Ok(b) => b,
+        Err(e) => {
+            report::text_note(
+                &ctx.out,
+                format_args!(
+                    "cannot read the leases on {remote} (parallel.remote): {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
+            );
+            return Ok(None);
+        }
+    };
+    let now = crate::time::now_secs();
+    let states = board
+        .leases
+        .keys()
+        .filter_map(|id| Some((id.clone(), board.state(id, now, timeout)?)))
+        .collect();
+    Ok(Some((remote.to_string(), states)))
 }
 
 /// The report of `rows`: what is ready, and why the pending tasks that do not start now wait.
@@ -233,6 +292,7 @@ fn build<'a>(env: &'a Session<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusRe
             env,
             rows,
             ready: sel.run,
+            leases_on: None,
         },
     }
 }
@@ -261,7 +321,28 @@ fn task_state(r: &Row) -> TaskState {
         behind: counts.map(|(_, behind)| behind),
         attempts: r.tried.as_ref().map(|(n, _)| *n),
         last_failure: r.tried.as_ref().and_then(|(_, f)| f.clone()),
+        lease: r.lease.clone(),
     }
+}
+
+/// The `Workers on REMOTE:` lines: each in-progress task with a lease there.
+fn workers_text(remote: Option<&str>, rows: &[Row]) -> String {
+    let (Some(remote), true) = (remote, rows.iter().any(|r| r.lease.is_some())) else {
+        return String::new();
+    };
+    let mut o = String::new();
+    outln!(o, "Workers on {remote} (leases):");
+    for r in rows {
+        if let Some(l) = &r.lease {
+            outln!(
+                o,
+                "  {}  {}",
+                display::safe(&r.task.id),
+                display::safe(&l.describe())
+            );
+        }
+    }
+    o
 }
 
 /// The `Failed attempts:` lines: each unfinished task whose last attempt under run failed.
@@ -308,6 +389,7 @@ impl fmt::Display for StatusReport<'_> {
         f.write_str(&to_text(v.env, &v.rows, &v.ready, &self.waiting))?;
         f.write_str(&radar_text(v.env, &self.radar))?;
         f.write_str(&agents_text(v.env))?;
+        f.write_str(&workers_text(v.leases_on.as_deref(), &v.rows))?;
         if let Some(p) = &self.pool {
             writeln!(f, "{}", p.line(|d| v.env.show(d)))?;
         }

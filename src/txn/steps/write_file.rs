@@ -1,5 +1,6 @@
 //! The `WriteFile` step: a file's bytes in the main worktree replaced (the task file with
-//! --no-commit), only from the bytes it was planned on.
+//! --no-commit or under `run` without a remote; put back to its committed text before a commit
+//! that carries start records left uncommitted), only from the bytes it was planned on.
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};

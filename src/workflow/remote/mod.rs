@@ -7,6 +7,7 @@
 //! refused, nothing local stays changed, and `finish` (or `start --retry`) recomputes on the new
 //! tip, a bounded number of times. `status --remote` is src/commands/remote/status.rs.
 
+pub mod attempts;
 pub(crate) mod status;
 mod sync;
 

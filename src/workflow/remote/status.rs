@@ -48,6 +48,9 @@ struct RemoteTask {
     /// Which other clones have the branch checked out: always "unknown" (a git remote keeps
     /// no record of its clones).
     elsewhere: String,
+    /// The task's lease on the remote (`refs/parallel/lease/<ID>`: where a worker of `run
+    /// --executor` or `git parallel work` runs it); `null` when it has none.
+    lease: Option<super::attempts::LeaseState>,
 }
 
 /// Fetches `remote` and reports its started tasks.
@@ -84,6 +87,14 @@ pub(crate) fn show(ctx: &Context, remote: &str) -> Result<()> {
         }
     };
     let worktrees = repo.worktrees()?;
+    let board = super::attempts::read_all(&repo.loc, remote).map_err(|e| {
+        crate::fatal!(
+            help = "check that the remote is reachable (git ls-remote {remote})",
+            "cannot read the leases on {remote}: {e}"
+        )
+    })?;
+    let timeout = super::attempts::lease_timeout(&repo.settings)?;
+    let now = crate::time::now_secs();
     let mut tasks = Vec::new();
     for task in tf
         .graph
@@ -112,6 +123,7 @@ pub(crate) fn show(ctx: &Context, remote: &str) -> Result<()> {
                 .find(|w| w.branch.as_deref() == Some(branch.as_str()))
                 .map(|w| env.show(&w.path)),
             elsewhere: "unknown".into(),
+            lease: board.state(&task.id, now, timeout),
         });
     }
     let status = RemoteStatus {
@@ -148,10 +160,14 @@ impl fmt::Display for RemoteStatus {
                 (Some(h), None) => format!("here at {} (branch only)", short(h)),
                 (None, None) => "not here".into(),
             };
+            let elsewhere = match &t.lease {
+                Some(l) => format!("worker: {}", l.describe()),
+                None => format!("other clones: {}", t.elsewhere),
+            };
             writeln!(
                 f,
-                "  {}  {}  {}  {tip}  {here}; other clones: {}",
-                t.id, t.status, t.branch, t.elsewhere
+                "  {}  {}  {}  {tip}  {here}; {elsewhere}",
+                t.id, t.status, t.branch
             )?;
         }
         Ok(())

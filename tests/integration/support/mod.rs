@@ -5,6 +5,7 @@
 
 pub mod kill;
 pub mod muaththir;
+pub mod sshd;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

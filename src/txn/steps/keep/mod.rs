@@ -5,10 +5,18 @@
 //!   `<git dir>/parallel/ignored/<seconds>-<worktree name>/` (a rename; copy and delete across
 //!   filesystems), and moved back when the removal is undone or rolled back;
 //!   `git config parallel.keepIgnored false` deletes them instead (they are still named);
+//!   when a task lands, its regenerable build output ([`regenerable`]: `target/` with a
+//!   `CACHEDIR.TAG`, `node_modules/`, …) is not kept but deleted with the worktree, named;
+//! - the kept files are held within `parallel.keepIgnoredMax` ([`cap`]) by deleting regenerable
+//!   paths in them, oldest first, never anything else;
 //! - uncommitted changes saved by `abort --force` as a wip commit are put back into the
 //!   worktree, as uncommitted changes, when that abort is undone;
 //!
-//! `git parallel gc` trims the kept ignored files after `parallel.keepBackups` days.
+//! `git parallel gc` trims the kept ignored files after `parallel.keepBackups` days, and to the cap.
+
+pub mod cap;
+pub mod regenerable;
+pub mod size;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -49,6 +57,11 @@ pub enum Keep {
         dir: Utf8PathBuf,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         skip: Vec<String>,
+        /// Regenerable build output (paths relative to the worktree, no trailing `/`, possibly
+        /// inside an ignored directory that is moved): left in the worktree, which its removal
+        /// deletes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        regenerable: Vec<String>,
     },
     /// Move the files kept in `dir` back into the worktree.
     IgnoredRestore {
@@ -57,6 +70,12 @@ pub enum Keep {
     },
     /// Delete a directory of kept ignored files (`git parallel gc`); cannot be undone.
     IgnoredTrim { dir: Utf8PathBuf },
+    /// Delete regenerable `paths` in a directory of kept ignored files (the cap,
+    /// `parallel.keepIgnoredMax`), and the directories that leaves empty; cannot be undone.
+    IgnoredDrop {
+        dir: Utf8PathBuf,
+        paths: Vec<String>,
+    },
 }
 
 impl StepKind for Keep {
@@ -77,6 +96,10 @@ impl StepKind for Keep {
                 format!("move the ignored files kept in {dir} back into {worktree}")
             }
             Keep::IgnoredTrim { dir } => format!("delete the kept ignored files in {dir}"),
+            Keep::IgnoredDrop { dir, paths } => format!(
+                "delete regenerable kept ignored files in {dir}: {}",
+                paths.join(", ")
+            ),
         }
     }
 
@@ -99,8 +122,9 @@ impl StepKind for Keep {
                 worktree: worktree.clone(),
                 dir: dir.clone(),
                 skip: Vec::new(),
+                regenerable: Vec::new(),
             },
-            Keep::IgnoredTrim { .. } => return None,
+            Keep::IgnoredTrim { .. } | Keep::IgnoredDrop { .. } => return None,
         }))
     }
 
@@ -114,9 +138,11 @@ impl StepKind for Keep {
                 worktree,
                 dir,
                 skip,
-            } => ignored_move(loc, worktree, dir, skip),
+                regenerable,
+            } => ignored_move(loc, worktree, dir, skip, regenerable),
             Keep::IgnoredRestore { worktree, dir } => ignored_restore(worktree, dir),
             Keep::IgnoredTrim { dir } => remove_any(dir.as_std_path()),
+            Keep::IgnoredDrop { dir, paths } => cap::drop_paths(dir, paths),
         }
     }
 }
@@ -215,10 +241,20 @@ pub fn ignored_entries(loc: &Location, wt: &Utf8Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path, skip: &[String]) -> Result<()> {
+fn ignored_move(
+    loc: &Location,
+    wt: &Utf8Path,
+    dir: &Utf8Path,
+    skip: &[String],
+    regenerable: &[String],
+) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let mut entries = ignored_raw(loc, wt)?;
     entries.retain(|e| !skip.iter().any(|s| s.as_bytes() == e.as_slice()));
+    entries.retain(|e| {
+        let e = e.strip_suffix(b"/").unwrap_or(e);
+        !regenerable.iter().any(|s| s.as_bytes() == e)
+    });
     if entries.is_empty() {
         return Ok(());
     }
@@ -226,8 +262,43 @@ fn ignored_move(loc: &Location, wt: &Utf8Path, dir: &Utf8Path, skip: &[String]) 
         .map_err(|e| crate::fatal!("cannot create {dir} to keep ignored files: {e}"))?;
     for rel in entries {
         let rel = rel.strip_suffix(b"/").unwrap_or(&rel);
-        let rel = std::ffi::OsStr::from_bytes(rel);
-        move_path(&wt.as_std_path().join(rel), &dir.as_std_path().join(rel))?;
+        let inside = std::str::from_utf8(rel)
+            .ok()
+            .filter(|r| regenerable.iter().any(|g| is_under(g, r)));
+        match inside {
+            Some(r) => move_except(wt, dir, r, regenerable)?,
+            None => {
+                let rel = std::ffi::OsStr::from_bytes(rel);
+                move_path(&wt.as_std_path().join(rel), &dir.as_std_path().join(rel))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is strictly inside the directory `dir` (both relative, no trailing `/`).
+fn is_under(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+/// Moves the directory `rel` of `wt` into `dir` entry by entry, leaving the `regenerable`
+/// paths (some of them inside it) where they are.
+fn move_except(wt: &Utf8Path, dir: &Utf8Path, rel: &str, regenerable: &[String]) -> Result<()> {
+    if regenerable.iter().any(|g| g == rel) {
+        return Ok(());
+    }
+    if !regenerable.iter().any(|g| is_under(g, rel)) {
+        return move_path(wt.join(rel).as_std_path(), dir.join(rel).as_std_path());
+    }
+    let src = wt.join(rel);
+    let entries = std::fs::read_dir(&src).map_err(|e| crate::fatal!("cannot read {src}: {e}"))?;
+    std::fs::create_dir_all(dir.join(rel))
+        .map_err(|e| crate::fatal!("cannot create {} to keep ignored files: {e}", dir.join(rel)))?;
+    for e in entries.flatten() {
+        match e.file_name().into_string() {
+            Ok(name) => move_except(wt, dir, &format!("{rel}/{name}"), regenerable)?,
+            Err(name) => move_path(&e.path(), &dir.as_std_path().join(rel).join(name))?,
+        }
     }
     Ok(())
 }
@@ -386,13 +457,41 @@ pub struct Kept {
     pub dir: Option<Utf8PathBuf>,
     /// Paths relative to the worktree; a wholly ignored directory is one entry ending in `/`.
     pub files: Vec<String>,
+    /// Their size in bytes (less the regenerable paths inside them).
+    pub bytes: u64,
+    /// Regenerable build output not kept (a landed task's; absent otherwise), deleted with the
+    /// worktree: paths relative to it, no trailing `/`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regenerable: Vec<String>,
+    /// Their size in bytes (absent with `regenerable`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub regenerable_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// What happens to the regenerable build output of the worktrees removed (see [`regenerable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildOutput {
+    /// Kept like any ignored file: the work did not land (abort, retry, undo).
+    Keep,
+    /// Deleted with the worktree: the task landed (finish), or a parked worktree is trimmed.
+    Drop,
 }
 
 /// Adds, before the worktree removals among `steps`, the steps that keep their ignored files
 /// (nothing with parallel.keepIgnored=false); returns what each removal does with them.
 /// Unchanged copies of the include files (a removal's `restore`, and `include`) are not kept.
-pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>, include: &[CopyFile]) -> Result<Vec<Kept>> {
+pub fn keep_ignored(
+    repo: &Repo,
+    steps: &mut Vec<Step>,
+    include: &[CopyFile],
+    output: BuildOutput,
+) -> Result<Vec<Kept>> {
     let keep = keep_ignored_enabled(repo);
+    let rules = regenerable::Rules::of(repo);
     let base = crate::txn::state_dir(repo).join(IGNORED_DIR);
     let secs = crate::time::now_secs();
     let mut kept = Vec::new();
@@ -411,7 +510,42 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>, include: &[CopyFile]) ->
             .cloned()
             .collect();
         files.retain(|f| !skip.contains(f));
+        // With keepIgnored false everything goes anyway: nothing to tell apart.
+        let regen: Vec<String> = if keep && output == BuildOutput::Drop {
+            files
+                .iter()
+                .flat_map(|f| rules.find(path.as_std_path(), f))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        files.retain(|f| !regen.iter().any(|g| g == f.trim_end_matches('/')));
+        let regen_bytes: u64 = regen
+            .iter()
+            .map(|g| size::size_of(path.join(g).as_std_path()))
+            .sum();
+        let bytes = files
+            .iter()
+            .map(|f| size::size_of(path.join(f.trim_end_matches('/')).as_std_path()))
+            .sum::<u64>()
+            .saturating_sub(
+                regen
+                    .iter()
+                    .filter(|g| files.iter().any(|f| is_under(g, f.trim_end_matches('/'))))
+                    .map(|g| size::size_of(path.join(g).as_std_path()))
+                    .sum(),
+            );
         if files.is_empty() {
+            if !regen.is_empty() {
+                kept.push(Kept {
+                    worktree: path.clone(),
+                    dir: None,
+                    files,
+                    bytes: 0,
+                    regenerable: regen,
+                    regenerable_bytes: regen_bytes,
+                });
+            }
             continue;
         }
         let name = path.file_name().unwrap_or("worktree");
@@ -435,12 +569,16 @@ pub fn keep_ignored(repo: &Repo, steps: &mut Vec<Step>, include: &[CopyFile]) ->
                 worktree: path.clone(),
                 dir: d.clone(),
                 skip: skip.clone(),
+                regenerable: regen.clone(),
             }));
         }
         kept.push(Kept {
             worktree: path.clone(),
             dir,
             files,
+            bytes,
+            regenerable: regen,
+            regenerable_bytes: regen_bytes,
         });
     }
     if let Some(at) = steps.iter().position(|s| removal(s).is_some()) {
@@ -469,32 +607,50 @@ fn unchanged_copy(include: &[CopyFile], wt: &Utf8Path, rel: &str) -> bool {
     })
 }
 
-/// One line per worktree saying what became of its ignored files.
+/// One line per worktree saying what became of its ignored files (and one more for its
+/// regenerable build output, when it was not kept).
 pub fn kept_lines(kept: &[Kept], show: impl Fn(&Utf8Path) -> String) -> Vec<String> {
-    kept.iter()
-        .map(|k| {
-            const SHOWN: usize = 5;
-            let mut names: Vec<Cow<'_, str>> = k.files.iter().take(SHOWN).map(|f| safe(f)).collect();
-            if k.files.len() > SHOWN {
-                names.push("…".into());
-            }
-            let n = k.files.len();
-            let s = if n == 1 { "" } else { "s" };
-            match &k.dir {
-                Some(d) => format!(
-                    "Kept {n} ignored path{s} of {} ({}) in {} ('git parallel undo' puts them back)",
-                    show(&k.worktree),
-                    names.join(", "),
-                    show(d)
-                ),
-                None => format!(
-                    "Deleted {n} ignored path{s} of {} ({}) (parallel.keepIgnored is false)",
-                    show(&k.worktree),
-                    names.join(", ")
-                ),
-            }
-        })
-        .collect()
+    const SHOWN: usize = 5;
+    let names = |files: &[String]| {
+        let mut names: Vec<Cow<'_, str>> = files.iter().take(SHOWN).map(|f| safe(f)).collect();
+        if files.len() > SHOWN {
+            names.push("…".into());
+        }
+        names.join(", ")
+    };
+    let mut out = Vec::new();
+    for k in kept {
+        if !k.files.is_empty() {
+            out.push(kept_line(k, &names(&k.files), &show));
+        }
+        if !k.regenerable.is_empty() {
+            let n = k.regenerable.len();
+            out.push(format!(
+                "Did not keep {n} regenerable path{} of {} ({}; {}): build output, deleted with the worktree (parallel.regenerable)",
+                if n == 1 { "" } else { "s" },
+                show(&k.worktree),
+                names(&k.regenerable),
+                size::human(k.regenerable_bytes)
+            ));
+        }
+    }
+    out
+}
+
+fn kept_line(k: &Kept, names: &str, show: impl Fn(&Utf8Path) -> String) -> String {
+    let n = k.files.len();
+    let s = if n == 1 { "" } else { "s" };
+    match &k.dir {
+        Some(d) => format!(
+            "Kept {n} ignored path{s} of {} ({names}) in {} ('git parallel undo' puts them back)",
+            show(&k.worktree),
+            show(d)
+        ),
+        None => format!(
+            "Deleted {n} ignored path{s} of {} ({names}) (parallel.keepIgnored is false)",
+            show(&k.worktree),
+        ),
+    }
 }
 
 // ---- the main worktree ------------------------------------------------------------------------

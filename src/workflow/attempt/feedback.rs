@@ -43,7 +43,7 @@ impl OnConflict {
 const LOG_LINES: usize = 20;
 
 /// The failure of an agent that ended with `exit` (`None`: it succeeded).
-pub(super) fn of_exit(exit: &Exit, attempt: u32, log: &Utf8Path) -> Option<Failure> {
+pub fn of_exit(exit: &Exit, attempt: u32, log: &Utf8Path) -> Option<Failure> {
     let why = exit.failure()?;
     let kind = match exit {
         Exit::TimedOut => Kind::Timeout,
@@ -55,7 +55,7 @@ pub(super) fn of_exit(exit: &Exit, attempt: u32, log: &Utf8Path) -> Option<Failu
 }
 
 /// An agent that exited 0 without a commit.
-pub(super) fn no_commits(attempt: u32, log: &Utf8Path) -> Failure {
+pub fn no_commits(attempt: u32, log: &Utf8Path) -> Failure {
     let mut f = Failure::new(
         Kind::NoCommits,
         "the agent exited 0 without committing anything",
@@ -87,7 +87,7 @@ pub fn last_output_line(log: &Utf8Path) -> Option<String> {
 }
 
 /// A task whose merge conflicts, with the conflicting paths.
-pub(super) fn of_conflict(files: &[String], target: &str, tip: &str, attempt: u32) -> Failure {
+pub fn of_conflict(files: &[String], target: &str, tip: &str, attempt: u32) -> Failure {
     let mut f = Failure::new(
         Kind::Conflict,
         format!("its merge conflicts with {target} in {}", shown(files)),
@@ -103,7 +103,7 @@ pub(super) fn of_conflict(files: &[String], target: &str, tip: &str, attempt: u3
 }
 
 /// A task the test gate fails with.
-pub(super) fn of_test(t: &TestFailure, attempt: u32) -> Failure {
+pub fn of_test(t: &TestFailure, attempt: u32) -> Failure {
     let message = if t.merged_after.is_empty() {
         "the test gate fails with its merge".to_string()
     } else {
@@ -121,7 +121,7 @@ pub(super) fn of_test(t: &TestFailure, attempt: u32) -> Failure {
 }
 
 /// File names for a message: escaped (no control character reaches a terminal), joined.
-pub(super) fn shown(files: &[String]) -> String {
+pub fn shown(files: &[String]) -> String {
     let v: Vec<String> = files
         .iter()
         .map(|f| crate::taskgraph::display::safe(f).into_owned())
@@ -132,10 +132,7 @@ pub(super) fn shown(files: &[String]) -> String {
 /// `git merge TARGET` in the worktree (unless a merge is in progress there already): the
 /// conflicting paths (empty: it merged cleanly and committed). Err: git refused to start
 /// (local changes in the way…), the worktree left as it was.
-pub(super) fn merge_target(
-    worktree: &Utf8Path,
-    target: &str,
-) -> std::result::Result<Vec<String>, String> {
+pub fn merge_target(worktree: &Utf8Path, target: &str) -> std::result::Result<Vec<String>, String> {
     let git = |args: &[&str]| {
         let mut c = std::process::Command::new("git");
         c.arg("-C").arg(worktree.as_str()).args(args);
@@ -173,7 +170,7 @@ pub(super) fn merge_target(
 
 /// The conflicted paths of a merge in progress in `worktree` (empty: none): its index read
 /// in-process, else asked of git.
-pub(super) fn unmerged(worktree: &Utf8Path) -> Vec<String> {
+pub fn unmerged(worktree: &Utf8Path) -> Vec<String> {
     if let Some(paths) = crate::git::index::unmerged_in(worktree) {
         return paths;
     }
@@ -197,7 +194,7 @@ pub(super) fn unmerged(worktree: &Utf8Path) -> Vec<String> {
 }
 
 /// An agent that exited 0 leaving the merge of the target unresolved in its worktree.
-pub(super) fn merge_unfinished(worktree: &Utf8Path, attempt: u32) -> Failure {
+pub fn merge_unfinished(worktree: &Utf8Path, attempt: u32) -> Failure {
     let files = unmerged(worktree);
     let mut f = Failure::new(
         Kind::Conflict,
