@@ -85,7 +85,7 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --remote= --executor= --hosts= --dispatch= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	skip) echo "--dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
@@ -127,6 +127,9 @@ __git_parallel_value ()
 	run:--deadline) __git_parallel_nothing ;;
 	run:--sandbox) __git_parallel_reply "auto on off" "$3" ;;
 	run:--remote) __git_parallel_nothing ;;
+	run:--executor) __git_parallel_reply "local ssh command" "$3" ;;
+	run:--hosts) __git_parallel_nothing ;;
+	run:--dispatch) __git_parallel_commands_reply "$3" ;;
 	abort:--remote) __git_parallel_nothing ;;
 	skip:--remote) __git_parallel_nothing ;;
 	fail:-m|fail:--reason) __git_parallel_nothing ;;
@@ -178,7 +181,7 @@ _git_parallel ()
 		fi
 		case "$w" in
 		--) [ -n "$cmd" ] && dashdash=$i ;;
-		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|-m|--reason|--attempt|-o|--output|--task) (( i++ )) ;;
+		-C|--directory|--tasks|--product|--color|--remote|--format|--max|--test|--agent|-j|--jobs|--timeout|--max-cost|--deadline|--sandbox|--executor|--hosts|--dispatch|-m|--reason|--attempt|-o|--output|--task) (( i++ )) ;;
 		-*) ;;
 		*) if [ -z "$cmd" ]; then cmd=$w; else (( npos++ )); fi ;;
 		esac

@@ -30,7 +30,7 @@ function __git_parallel_parse
             set after 0
         else
             switch $w
-                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox -m --reason --attempt -o --output --task
+                case -C --directory --tasks --product --color --remote --format --max --test --agent -j --jobs --timeout --max-cost --deadline --sandbox --executor --hosts --dispatch -m --reason --attempt -o --output --task
                     set skip 1
                 case '-*'
                 case '*'
@@ -156,6 +156,9 @@ complete -c git-parallel -n '__git_parallel_using run' -l max-cost -r -f -d 'sto
 complete -c git-parallel -n '__git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
 complete -c git-parallel -n '__git_parallel_using run' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git-parallel -n '__git_parallel_using run' -l remote -r -f -d 'coordinate through the shared remote NAME'
+complete -c git-parallel -n '__git_parallel_using run' -l executor -r -f -a 'local ssh command' -d 'where the agents run: local, ssh or command'
+complete -c git-parallel -n '__git_parallel_using run' -l hosts -r -f -d 'ssh hosts and their slots: build1:4,build2:2'
+complete -c git-parallel -n '__git_parallel_using run' -l dispatch -r -f -a '(__fish_complete_command)' -d 'the command that starts a worker (--executor command)'
 complete -c git-parallel -n '__git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git-parallel -n '__git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git-parallel -n '__git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'
@@ -258,6 +261,9 @@ complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using 
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l deadline -r -f -d 'stop the whole run after DURATION'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l sandbox -r -f -a 'auto on off' -d 'confine the commands to their worktree: auto, on or off'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l remote -r -f -d 'coordinate through the shared remote NAME'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l executor -r -f -a 'local ssh command' -d 'where the agents run: local, ssh or command'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l hosts -r -f -d 'ssh hosts and their slots: build1:4,build2:2'
+complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using run' -l dispatch -r -f -a '(__fish_complete_command)' -d 'the command that starts a worker (--executor command)'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_positional run \'*\'' -f -a '(__git_parallel_tasks )'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s n -l dry-run -d 'print the plan and change nothing'
 complete -c git -n '__fish_git_using_command parallel; and __git_parallel_using abort' -s f -l force -d 'abort tasks with commits or changes (their tips are backed up)'

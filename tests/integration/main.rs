@@ -6,6 +6,7 @@ mod bisect;
 mod cli;
 mod concurrency;
 mod exec_demo;
+mod executors;
 mod faults;
 mod finish;
 mod history;

@@ -259,6 +259,53 @@ flag!(
      number of CPUs."
 );
 flag!(
+    EXECUTOR,
+    "executor",
+    None,
+    Value("KIND"),
+    Complete::Choices(&["local", "ssh", "command"]),
+    Some("parallel.executor"),
+    "where the agents run: local, ssh or command",
+    "Where each agent attempt runs. local (the default): a process in the task's worktree on \
+     this machine. ssh: 'git parallel work ID --attempt N' on one of --hosts, over plain ssh from \
+     PATH, in a clone of the remote kept per host (parallel.remoteDir). command: the --dispatch \
+     template, run once per attempt, starts the worker wherever it likes (a CI job, a Kubernetes \
+     Job). ssh and command need --remote (or parallel.remote): run writes the attempt's lease \
+     under refs/parallel/ on the remote before it dispatches, then only watches the remote \
+     (every parallel.pollInterval, default 2s, one ls-remote for all tasks) for the attempt's \
+     outcome; a lease not renewed within parallel.leaseTimeout (default 60s) counts as a failed \
+     attempt (lease-expired) and the task is dispatched again. A task lands when its attempt's \
+     outcome says ok and its branch on the remote is at the outcome's tip, through the same \
+     finish as --remote. Default: git config parallel.executor, else local."
+);
+flag!(
+    HOSTS,
+    "hosts",
+    None,
+    Value("LIST"),
+    Complete::Nothing,
+    Some("parallel.hosts"),
+    "ssh hosts and their slots: build1:4,build2:2",
+    "The ssh destinations of --executor ssh, each with how many agents it runs at once: \
+     build1:4,build2:2 (a host without :N has 1 slot). -j still caps the agents running in all. \
+     Any destination ssh takes (an alias of ~/.ssh/config, user@host). Default: git config \
+     parallel.hosts."
+);
+flag!(
+    DISPATCH,
+    "dispatch",
+    None,
+    Value("CMD"),
+    Complete::Command,
+    Some("parallel.dispatch"),
+    "the command that starts a worker (--executor command)",
+    "The command template of --executor command, run with sh -c once per attempt on this \
+     machine; {id}, {attempt}, {remote} (the remote's URL) and {branch} are replaced, each \
+     shell-quoted. It must start 'git parallel work {id} --attempt {attempt}' somewhere (e.g. \
+     gh workflow run git-parallel.yml -f task={id} -f attempt={attempt}) and may return at once; \
+     a non-zero exit fails the attempt. Default: git config parallel.dispatch."
+);
+flag!(
     MAX_COST,
     "max-cost",
     None,

@@ -15,9 +15,11 @@ pub enum Event {
         attempt: u32,
         /// The task's branch.
         branch: String,
-        /// The task's worktree (absolute).
+        /// The task's worktree (absolute); with `--executor ssh`, `<host>:<clone dir>` of the
+        /// host the attempt was dispatched to; with `--executor command`, `command`.
         worktree: String,
-        /// The log the agent's output is appended to.
+        /// The log the agent's output is appended to (with a remote executor: the dispatch's
+        /// output; the agent's own log is on the worker's machine).
         log: String,
     },
     /// An attempt failed: the agent exited non-zero, made no commits, timed out, or finish

@@ -185,6 +185,7 @@ impl Sched<'_> {
     ) -> Result<()> {
         self.forget(id)?;
         crate::workflow::failure::clear(&self.cfg.dir, id);
+        self.clear_attempt_refs(id);
         self.summary.completed.push(id.into());
         let target_tip = match tip {
             Some(t) => t,

@@ -29,11 +29,17 @@
 //! agent), state.rs (attempt records that let a second run continue), ops.rs (the commands
 //! run calls, typed), events.rs (events and summary),
 //! display.rs (live display, event lines, JSON lines), budget.rs (what the agents used, the
-//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs).
+//! budgets, a preset agent's command line; the presets are src/workflow/presets.rs),
+//! executor.rs (where attempts run: `--executor local|ssh|command`, the hosts and their slots),
+//! dispatch.rs (a remote attempt: its lease written, then `ssh … git parallel work` or the
+//! `--dispatch` template), watch.rs (the thread that reads the remote's leases and outcomes and
+//! ends remote attempts with the same event a local agent sends).
 
 mod budget;
+mod dispatch;
 pub mod display;
 pub mod events;
+pub mod executor;
 mod failures;
 mod landing;
 mod lock;
@@ -45,6 +51,7 @@ pub mod state;
 mod tally;
 #[cfg(test)]
 mod tests;
+mod watch;
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -72,7 +79,8 @@ pub fn run(ctx: &Context) -> Result<()> {
         ctx.args.value(&defs::SANDBOX),
         crate::sandbox::Mode::Auto,
     )?;
-    let ops = ops::Ops::new(ctx, sandbox.mode);
+    let executor = executor::Executor::from_ctx(ctx)?;
+    let ops = ops::Ops::new(ctx, sandbox.mode, executor.remote().is_some());
     if let Some(op) = ops.settle(ctx)? {
         crate::workflow::report::text_note(
             &ctx.out,
@@ -81,7 +89,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     let env = crate::workflow::session::Session::load_readonly(ctx)?;
     let tf = &env.tf;
-    let cfg = config(ctx, &env, began, sandbox)?;
+    let cfg = config(ctx, &env, began, sandbox, executor)?;
     if cfg.sandbox.active() {
         crate::output::note(format_args!("{}", cfg.sandbox.describe("agents")));
     } else if cfg.sandbox.mode != crate::sandbox::Mode::Off {
@@ -171,6 +179,7 @@ fn config(
     env: &crate::workflow::session::Session,
     began: Instant,
     sandbox: crate::sandbox::Policy,
+    executor: executor::Executor,
 ) -> Result<Config> {
     let agent = ctx
         .flag_or_config(&defs::AGENT)
@@ -255,6 +264,7 @@ fn config(
         product: env.product.clone(),
         task_file: env.task_path.clone(),
         on_conflict: crate::workflow::attempt::feedback::OnConflict::from_config(&ctx.repo)?,
+        executor,
         sandbox,
     })
 }

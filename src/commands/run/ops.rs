@@ -26,15 +26,18 @@ pub struct Ops {
     remote: Option<String>,
     /// `run --test CMD` (else finish reads `parallel.test` itself).
     test: Option<String>,
+    /// Tasks start without a worktree here (`--executor ssh|command`: the workers have them).
+    no_worktree: bool,
     /// run's sandbox mode, for the test gate of the finishes it makes (as
     /// `git -c parallel.sandbox=…` would).
     sandbox: crate::sandbox::Mode,
 }
 
 impl Ops {
-    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode) -> Ops {
+    pub fn new(ctx: &Context, sandbox: crate::sandbox::Mode, no_worktree: bool) -> Ops {
         Ops {
             sandbox,
+            no_worktree,
             remote: ctx.args.value(&defs::REMOTE).map(str::to_string),
             test: ctx.args.value(&defs::RUN_TEST).map(str::to_string),
         }
@@ -99,7 +102,11 @@ impl Ops {
     /// `start IDS`: the tasks started.
     pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
         let none = MetricsByTask::new();
-        self.call(ctx, &defs::START, Vec::new(), (ids, &none), start::apply)
+        let flags = match self.no_worktree {
+            true => vec![(&defs::NO_WORKTREE, None)],
+            false => Vec::new(),
+        };
+        self.call(ctx, &defs::START, flags, (ids, &none), start::apply)
             .map(|r| r.started())
     }
 

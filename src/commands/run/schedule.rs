@@ -55,6 +55,8 @@ pub struct Config {
     pub git_dir: Utf8PathBuf,
     /// The budgets.
     pub budget: Budget,
+    /// Where the attempts run.
+    pub executor: super::executor::Executor,
 }
 
 /// When run stops launching attempts.
@@ -70,8 +72,10 @@ pub struct Budget {
 
 /// A task whose agent runs.
 pub(super) struct Running {
-    branch: String,
-    worktree: Utf8PathBuf,
+    pub(super) branch: String,
+    pub(super) worktree: Utf8PathBuf,
+    /// The ssh host it runs on (`--executor ssh`).
+    pub(super) host: Option<String>,
 }
 
 /// The scheduler's state.
@@ -102,11 +106,26 @@ pub struct Sched<'a> {
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
     pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
+    /// Watches the remote attempts (`--executor ssh|command`).
+    pub(super) watch: Option<Arc<super::watch::Watch>>,
+    /// The ssh hosts whose clone is known to exist.
+    pub(super) cloned: super::executor::Cloned,
 }
 
 impl<'a> Sched<'a> {
     pub fn new(ctx: &'a Context, cfg: Config, ops: Ops, target: String) -> Sched<'a> {
         let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let watch = cfg.executor.remote().map(|r| {
+            Arc::new(super::watch::Watch::start(super::watch::Setup {
+                loc: ctx.repo.loc.clone(),
+                remote: r.remote.clone(),
+                poll: r.poll,
+                lease_timeout: r.lease_timeout,
+                tx: tx.clone(),
+                stop: stop.clone(),
+            }))
+        });
         Sched {
             ctx,
             records: Records::load(&cfg.dir),
@@ -119,7 +138,9 @@ impl<'a> Sched<'a> {
             refinished: BTreeMap::new(),
             starts: BTreeMap::new(),
             target,
-            stop: Arc::new(AtomicBool::new(false)),
+            stop,
+            watch,
+            cloned: Default::default(),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
@@ -177,11 +198,16 @@ impl<'a> Sched<'a> {
     /// succeeded and left commits, else their agent runs (again).
     fn resume(&mut self) -> Result<()> {
         let env = crate::workflow::session::Session::load_readonly(self.ctx)?;
+        let mut remote = Vec::new();
         for task in &env.tf.graph.tasks {
             if task.status != Status::InProgress || !self.in_scope(&task.id) {
                 continue;
             }
             let branch = env.branch_of(task);
+            if self.cfg.executor.remote().is_some() {
+                remote.push((task.id.clone(), branch, env.worktree_path(task)));
+                continue;
+            }
             let Some(wt) = env.worktree_of(task)? else {
                 self.unstartable.insert(
                     task.id.clone(),
@@ -199,7 +225,7 @@ impl<'a> Sched<'a> {
             }
             self.again.push_back((task.id.clone(), branch, wt.path));
         }
-        Ok(())
+        self.resume_remote(remote)
     }
 
     /// Commits on `branch` that the target does not have (`None`: the branch is gone).
@@ -229,7 +255,11 @@ impl<'a> Sched<'a> {
     }
 
     fn free_slots(&self) -> usize {
-        self.cfg.jobs.saturating_sub(self.running.len())
+        let free = self.cfg.jobs.saturating_sub(self.running.len());
+        match self.cfg.executor.remote() {
+            Some(r) => free.min(r.free_slots(self.running.values().map(|r| r.host.as_deref()))),
+            None => free,
+        }
     }
 
     /// Agents to run again, as slots free up.
@@ -270,6 +300,15 @@ impl<'a> Sched<'a> {
             Ok(s) => s,
             // The start was interrupted with us and rolled back; the loop stops next.
             Err(_) if crate::txn::interrupt::received().is_some() => return Ok(false),
+            // Another clone published first (a second orchestrator on the same remote): said,
+            // with who won, and tried again on the remote's new state at the next turn.
+            Err(e) if e.code() == Code::RemoteRace => {
+                crate::output::eprint(format_args!(
+                    "{}",
+                    crate::error::render_error("note", &e, self.ctx.out.color_err)
+                ));
+                return Ok(true);
+            }
             Err(e) if matches!(e, crate::error::Error::Refused(_)) => {
                 // One at a time shows which; the first one alone refused is refused for good.
                 let first = ids[0].clone();
@@ -282,7 +321,13 @@ impl<'a> Sched<'a> {
                     Ok(s) => s,
                     Err(e) => {
                         let why = e.to_string();
-                        let why = why.lines().next().unwrap_or_default().to_string();
+                        // "cannot start:" names the why on its next line.
+                        let mut lines = why.lines().map(str::trim);
+                        let head = lines.next().unwrap_or_default();
+                        let why = match lines.next().filter(|_| head.ends_with(':')) {
+                            Some(next) => format!("{head} {next}"),
+                            None => head.to_string(),
+                        };
                         self.unstartable.insert(first, why);
                         return Ok(true);
                     }
@@ -301,6 +346,9 @@ impl<'a> Sched<'a> {
 
     /// Runs the next attempt of `id`'s agent in `worktree`.
     fn launch(&mut self, id: &str, branch: String, worktree: Utf8PathBuf) -> Result<()> {
+        if self.cfg.executor.remote().is_some() {
+            return self.dispatch(id, branch, worktree);
+        }
         let tf: TaskFile = self.ctx.load_tasks()?;
         let Some(task) = tf.graph.tasks.iter().find(|t| t.id == id) else {
             return Ok(());
@@ -372,7 +420,14 @@ impl<'a> Sched<'a> {
             None => self.starts.remove(id),
         };
         agent::spawn(spec, self.stop.clone(), self.tx.clone());
-        self.running.insert(id.into(), Running { branch, worktree });
+        self.running.insert(
+            id.into(),
+            Running {
+                branch,
+                worktree,
+                host: None,
+            },
+        );
         Ok(())
     }
 
@@ -394,6 +449,13 @@ impl<'a> Sched<'a> {
         if done.exit == Exit::Stopped {
             self.records.interrupted(&done.id);
             return self.records.save();
+        }
+        if let Some(v) = self
+            .watch
+            .as_ref()
+            .and_then(|w| w.verdict(&done.id, done.attempt))
+        {
+            return self.remote_done(&done.id, done.attempt, r, v);
         }
         let produces_nothing = self
             .ctx
@@ -518,6 +580,7 @@ impl<'a> Sched<'a> {
         }
         self.records.forget(id);
         self.records.save()?;
+        self.clear_attempt_refs(id);
         self.summary.failed.push(id.into());
         self.sink.event(&Event::Failed {
             id: id.into(),

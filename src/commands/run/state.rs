@@ -92,6 +92,20 @@ impl Records {
         r.attempts
     }
 
+    /// `id` had at least `n` attempts (the remote knows of them): the next is `n + 1` or later.
+    pub fn at_least(&mut self, id: &str, n: u32) {
+        let r = self.entry(id);
+        r.attempts = r.attempts.max(n);
+    }
+
+    /// Attempt `n` of `id` runs (found running elsewhere when run begins again).
+    pub fn running_as(&mut self, id: &str, n: u32, how: String) {
+        let r = self.entry(id);
+        r.attempts = n;
+        r.last = Last::Running;
+        r.sandbox = Some(how);
+    }
+
     /// The attempts running (or left running by a killed run): id, attempt, how sandboxed.
     pub fn running(&self) -> impl Iterator<Item = (&str, u32, &str)> {
         self.tasks

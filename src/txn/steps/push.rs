@@ -88,7 +88,9 @@ fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
     if !at(&cur, updates, |u| &u.old) {
         return Err(moved(loc, name, updates, &cur));
     }
-    std::fs::write(sent_marker(&state_dir(loc)), name)?;
+    let marker = sent_marker(&state_dir(loc));
+    let sent_before = marker.exists();
+    std::fs::write(&marker, name)?;
     match remote::push(loc, name, updates)? {
         Pushed::Done => Ok(()),
         Pushed::Rejected(why) => {
@@ -97,6 +99,12 @@ fn apply(loc: &Location, name: &str, updates: &[RefUpdate]) -> Result<()> {
             // first: what this push was to do is done (repro round2 08).
             if at(&cur, updates, |u| &u.new) {
                 return Ok(());
+            }
+            // The remote refused this atomic push and none was sent before it: nothing of this
+            // operation was published, so its rollback has nothing to take back there (a lost
+            // race between two clones ends in a clean refusal, not a failed rollback).
+            if !sent_before {
+                let _ = std::fs::remove_file(&marker);
             }
             if at(&cur, updates, |u| &u.old) {
                 return Err(crate::refused!(
