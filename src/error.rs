@@ -76,6 +76,9 @@ pub enum Code {
     /// `work`: a newer attempt took the task's lease over while the agent ran; the agent was
     /// stopped and nothing was published.
     LeaseLost,
+    /// `finish` from `run --executor ssh|command`: a task branch on the remote is not at the
+    /// tip its attempt's outcome published (something pushed to it since); nothing changed.
+    TipMoved,
 }
 
 impl Code {
@@ -102,6 +105,7 @@ impl Code {
             Code::WrongStatus => "wrong-status",
             Code::StaleAttempt => "stale-attempt",
             Code::LeaseLost => "lease-lost",
+            Code::TipMoved => "tip-moved",
         }
     }
 }

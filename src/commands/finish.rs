@@ -193,25 +193,54 @@ impl Landing {
 pub fn land(ctx: &Context) -> Result<Landing> {
     let env = Session::load(ctx)?;
     let mut batch = None;
-    let prepared = match prepare(&env, &mut batch)? {
+    let mut known_failure = None;
+    let prepared = match prepare(&env, &mut batch, &mut known_failure)? {
         Ok(p) => p,
         Err(refused) => return Ok(refused),
     };
-    match (drive_report(ctx, prepared), batch) {
+    // A failure run's background gate found on this very landing: as if the gate had failed.
+    let result = match known_failure {
+        Some(e) => Err(e),
+        None => drive_report(ctx, prepared),
+    };
+    match (result, batch) {
         // The test failed on the merge of several tasks: find which break it.
         (Err(e), Some(batch)) if txn::gate_failed(&e) => gate::bisect_batch(&env, batch),
         (r, _) => r.map(Landing::of),
     }
 }
 
+/// The merged result `finish` would land and test (the merges only, without the status
+/// commit: see [`crate::workflow::tested`]), made in memory, nothing changed: what `run` tests
+/// in the background before it lands. `None` when finish would merge nothing or refuse before
+/// its test gate (it then says why itself).
+pub fn preview(ctx: &Context) -> Result<Option<ObjectId>> {
+    let env = Session::load(ctx)?;
+    let (candidates, _) = candidates(&env)?;
+    if candidates.is_empty()
+        || check_preconditions(&env, &candidates).is_err()
+        || check_boundaries(&env, &candidates).is_err()
+    {
+        return Ok(None);
+    }
+    let merged = merge_all(&env, &candidates)?;
+    if merged.merged.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(merged.tip))
+}
+
 /// The plan and report (`Err`: refused for conflicts); `batch` is set when the test gate may
-/// have to be bisected.
+/// have to be bisected; `known_failure` when the verdict `run` hands in (see
+/// [`crate::workflow::tested`]) is a failure of this very landing.
 fn prepare(
     env: &Session,
     batch: &mut Option<gate::Batch>,
+    known_failure: &mut Option<Error>,
 ) -> Result<std::result::Result<Prepared<FinishReport>, Landing>> {
     let ctx = env.ctx;
     let (candidates, skipped) = candidates(env)?;
+    check_expected_tips(env, &candidates)?;
     for s in &skipped {
         report::text_note(&ctx.out, format_args!("{}", s.reason));
     }
@@ -249,11 +278,65 @@ fn prepare(
         _ => main_changes,
     };
     check_main_changes(env, &main_changes, final_tip)?;
-    let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), true)?;
+    let test = ctx.flag_or_config(&defs::TEST);
+    let verdict = match (ctx.tested, &test) {
+        (Some(t), Some(_)) if t.covers(&ctx.repo, env.task_rel.as_deref(), final_tip)? => Some(t),
+        _ => None,
+    };
+    if let (Some(t), Some(test)) = (verdict, &test) {
+        report::text_note(
+            &ctx.out,
+            format_args!(
+                "the test gate already {} on this landing's files (tested as {}): not tested again",
+                if t.status.success() {
+                    "passed"
+                } else {
+                    "failed"
+                },
+                crate::txn::steps::shared::short(t.commit)
+            ),
+        );
+        if !t.status.success() {
+            *known_failure = Some(crate::txn::testgate::failed(test, t.status));
+        }
+    }
+    let gate = verdict.is_none();
+    let prepared = gate::planned(env, &candidates, &merged, final_tip, skipped.clone(), gate)?;
     if merged.merged.len() > 1 && ctx.flag_or_config(&defs::TEST).is_some() {
         *batch = Some(gate::Batch::new(candidates, merged, final_tip, skipped));
     }
     Ok(Ok(prepared))
+}
+
+/// For `run --executor ssh|command`: every candidate whose expected tip `run` passed (the tip
+/// its attempt's outcome published) has its branch, as fetched from the remote, at that tip;
+/// else nothing lands (code `tip-moved`): what moved it since was never the attempt's work.
+fn check_expected_tips(env: &Session, candidates: &[Candidate]) -> Result<()> {
+    let expected = &env.ctx.expected_tips;
+    let moved: Vec<String> = candidates
+        .iter()
+        .filter_map(|c| {
+            let want = expected.get(&c.id)?;
+            (*want != c.tip).then(|| {
+                format!(
+                    "{}: its branch {} is at {}, not at {}, the tip its attempt published",
+                    c.id,
+                    short_branch(&c.branch),
+                    c.tip,
+                    want
+                )
+            })
+        })
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(crate::refused!(
+        code = Code::TipMoved,
+        help = "something pushed to the branch after its attempt ended: run dispatches the task again on the branch as it is",
+        "cannot finish, nothing was changed: {}",
+        moved.join("; ")
+    ))
 }
 
 /// Local changes in the main worktree are left alone when the landing does not write their
@@ -482,12 +565,11 @@ fn build_plan(
     let ids: Vec<&str> = done.iter().map(|c| c.id.as_str()).collect();
     let mut steps = Vec::new();
     if let Some(cmd) = env.ctx.flag_or_config(&defs::TEST).filter(|_| gate) {
-        let dir = crate::txn::testgate::test_dir()?;
-        steps.push(Step::TestGate(TestGate {
-            commit: final_tip,
-            command: cmd,
-            dir,
-        }));
+        steps.push(Step::TestGate(TestGate::new(
+            &env.ctx.repo,
+            final_tip,
+            cmd,
+        )?));
     }
     let keep = env.ctx.args.on(&defs::KEEP);
     let message = format!("git-parallel: finish {}", ids.join(", "));

@@ -3,7 +3,9 @@
 //! (default 30), trim the pool of parked worktrees to `parallel.poolSize` (src/workflow/pool.rs),
 //! and delete regenerable build output in the kept ignored files beyond
 //! `parallel.keepIgnoredMax` (src/txn/steps/keep/cap.rs), as one transaction (compare-and-swap
-//! for the refs).
+//! for the refs). Also removes the kept test gate worktree (src/txn/gate_worktree.rs) when no
+//! gate used it for `parallel.keepBackups` days or `parallel.gateWorktree` is `temp`: it holds
+//! only regenerable build output.
 //!
 //! A backup's age counts from when the backup was made: the time of the newest operation in
 //! the log (`.git/parallel/log`) that set the ref to its value, else the newest entry of its
@@ -44,6 +46,11 @@ pub struct Collected {
     /// them with `parallel.reuseWorktrees` off), oldest first; absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trimmed_pool: Vec<String>,
+    /// The kept test gate worktree (`$GIT_COMMON_DIR/parallel/gate`) removed, its build output
+    /// with it: unused for `keep_days` days, or `parallel.gateWorktree` is `temp`; absent when
+    /// it was not removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_gate_worktree: Option<String>,
     /// Regenerable build output deleted from the kept ignored files to bring them within
     /// `parallel.keepIgnoredMax`, oldest first (nothing that could be someone's work); absent when
     /// they were within it.
@@ -136,6 +143,7 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
             plan.steps.extend(drops);
         }
     }
+    let removed_gate_worktree = gate_worktree(ctx, now, keep)?;
     let report = Collected {
         keep_days: keep,
         deleted: old,
@@ -149,11 +157,27 @@ fn prepare(ctx: &Context) -> Result<Prepared<Collected>> {
             .unwrap_or_default(),
         capped,
         pool_lines,
+        removed_gate_worktree,
     };
     Ok(match plan {
         Some(plan) => Prepared::new(plan, report),
         None => Prepared::nothing(report),
     })
+}
+
+/// Removes the kept test gate worktree when no gate used it for `keep` days (or gates use
+/// temporary worktrees) and none uses it now; its path when removed. Not with `--dry-run`.
+/// Outside the transaction: its removal is crash-safe by itself (src/txn/worktree.rs) and
+/// nothing in it needs undoing (build output).
+fn gate_worktree(ctx: &Context, now: u64, keep: u64) -> Result<Option<String>> {
+    let repo = &ctx.repo;
+    let old = txn::gate_worktree::last_used(repo)
+        .is_none_or(|t| now.saturating_sub(t) >= keep.saturating_mul(DAY));
+    if repo.plan_only || (!old && repo.settings.gate_worktree_kept()) {
+        return Ok(None);
+    }
+    let removed = txn::gate_worktree::remove(repo)?;
+    Ok(removed.then(|| txn::gate_worktree::path(repo).to_string()))
 }
 
 /// The backup refs, split into those older than `keep` days (to delete) and the others.
@@ -256,6 +280,12 @@ impl fmt::Display for Collected {
         for l in self.pool_lines.iter().chain(&self.cap_lines) {
             writeln!(f, "{l}")?;
         }
+        if let Some(dir) = &self.removed_gate_worktree {
+            writeln!(
+                f,
+                "Removed the kept test gate worktree {dir} (the next test gate builds from nothing)."
+            )?;
+        }
         let more = !self.pool_lines.is_empty() || !self.cap_lines.is_empty();
         if old.is_empty() && self.dirs_shown.is_empty() && more {
             return Ok(());
@@ -337,6 +367,7 @@ mod tests {
             trimmed_pool: Vec::new(),
             capped: None,
             pool_lines: Vec::new(),
+            removed_gate_worktree: None,
             cap_lines: Vec::new(),
         }
     }

@@ -66,8 +66,15 @@ pub fn run(args: Args) -> Result<()> {
         CommandId::Exec => exec::run,
         CommandId::Run => run::run,
     };
+    let drops = matches!(
+        args.command.id,
+        CommandId::Finish | CommandId::Fail | CommandId::Skip | CommandId::Abort
+    );
     let ctx = Context::open(args)?;
-    remote::session(&ctx, run)
+    match drops {
+        true => remote::session_dropping(&ctx, run),
+        false => remote::session(&ctx, run),
+    }
 }
 
 /// The report type of every command with a `--json` document, for docs/json.md (json_doc):

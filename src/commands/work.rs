@@ -146,13 +146,28 @@ pub fn run(args: Args) -> Result<()> {
             return Err(e);
         }
     };
-    let last = board
-        .outcome(&id, n.saturating_sub(1))
-        .and_then(|o| o.value.failure.clone());
+    let last = last_failure(&board, &id, n, &joined);
     let done = w.run_agent(&agent, &joined, last)?;
     let outcome = w.outcome(&joined, &done)?;
     let branch = w.branch_update(&joined)?;
     w.publish(branch, outcome, &joined.worktree)
+}
+
+/// Why attempt `n - 1` failed, for attempt `n`'s agent: what the orchestrator's lease for
+/// attempt `n` says (a landing's conflict, test gate or refusal included), else what the
+/// worker of `n - 1` published. After a conflict, when the lease says so, the target is merged
+/// into the worktree first (conflict markers in place), as run does for a local agent.
+fn last_failure(board: &attempts::Board, id: &str, n: u32, j: &Joined) -> Option<Failure> {
+    let told = board.lease(id).map(|l| &l.value).filter(|l| l.attempt == n);
+    let mut last = told.and_then(|l| l.last_failure.clone()).or_else(|| {
+        let o = board.outcome(id, n.checked_sub(1)?)?;
+        let f = o.value.failure.as_ref()?;
+        Some(Failure::new(f.kind, f.message.clone(), n - 1))
+    })?;
+    if told.is_some_and(|l| l.merge_target) && last.kind == Kind::Conflict {
+        feedback::merge_after_conflict(&j.worktree, &j.target, "work", &mut last);
+    }
+    Some(last)
 }
 
 /// Outside a repository with `--remote URL`: clone it into `./<name>` (or use the clone there)
@@ -294,6 +309,8 @@ fn take_lease(
             executor: "local".to_string(),
             dispatched_at: now,
             renewed_at: now,
+            last_failure: None,
+            merge_target: false,
         },
     };
     match attempts::write_lease(&ctx.repo.loc, remote, current.map(|l| l.blob), &new)? {
@@ -413,19 +430,13 @@ impl Worker<'_> {
 
     /// Runs the agent in the joined worktree, renewing the lease; stops it when the lease was
     /// taken over (then: an error, nothing published) or on an interrupt.
-    fn run_agent(
-        &mut self,
-        command: &str,
-        j: &Joined,
-        last: Option<OutcomeFailure>,
-    ) -> Result<Done> {
+    fn run_agent(&mut self, command: &str, j: &Joined, last: Option<Failure>) -> Result<Done> {
         let repo = &self.ctx.repo;
         let dir = agent_env::run_dir(repo);
         let id = self.id.clone();
         let n = self.attempt();
         let logs = dir.join("logs");
         std::fs::create_dir_all(&logs).map_err(|e| crate::fatal!("cannot create {logs}: {e}"))?;
-        let last = last.map(|o| Failure::new(o.kind, o.message, n.saturating_sub(1)));
         let last_failure = match &last {
             Some(f) => Some(failure::record(&dir, &id, f)?),
             None => {

@@ -77,6 +77,7 @@ pub const KEYS: &[&str] = &[
     "parallel.envTemplate",
     "parallel.executor",
     "parallel.foldStatus",
+    "parallel.gateWorktree",
     "parallel.hosts",
     "parallel.keepBackups",
     "parallel.keepIgnored",
@@ -222,6 +223,15 @@ impl Settings {
     /// its last merge commit instead of a separate `chore(...)` commit.
     pub fn fold_status(&self) -> bool {
         self.boolean("parallel.foldStatus").unwrap_or(false)
+    }
+
+    /// `parallel.gateWorktree`: `keep` (the default) tests in the kept gate worktree, whose
+    /// ignored files (build output) survive from one gate to the next; `temp` in a temporary
+    /// worktree per gate, removed after it. Any other value counts as `keep`.
+    pub fn gate_worktree_kept(&self) -> bool {
+        !self
+            .get("parallel.gateWorktree")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("temp"))
     }
 
     /// `parallel.keepIgnored` (default true): ignored files of a removed worktree are kept.

@@ -10,6 +10,7 @@ mod check;
 pub mod clean;
 mod error;
 mod failpoint;
+pub mod gate_worktree;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;

@@ -1,6 +1,6 @@
 //! A test run outside any operation: one probe of the bisection that finds which tasks break
-//! `finish`'s test gate (src/commands/bisect.rs). It runs the gate's own code (a temporary
-//! worktree of the commit, the test in it, the worktree removed) under a journal of its one
+//! `finish`'s test gate (src/commands/bisect.rs). It runs the gate's own code (the commit
+//! checked out in the kept gate worktree, or in a temporary one removed after; the test there) under a journal of its one
 //! step, so that a process killed meanwhile leaves a journal that `recover` settles like any
 //! other. A probe changes nothing durable, so there is nothing to complete: its journal is
 //! marked as rolling back from the start, and `recover` in either direction removes the
@@ -28,12 +28,8 @@ pub fn probe(
     slot.hold(&dir, summary)?;
     ensure_no_pending(repo)?;
     interrupted(summary)?;
-    let test_dir = testgate::test_dir()?;
-    let step = Step::TestGate(TestGate {
-        commit,
-        command: command.to_string(),
-        dir: test_dir.clone(),
-    });
+    let gate = TestGate::new(repo, commit, command.to_string())?;
+    let step = Step::TestGate(gate.clone());
     let plan = Plan {
         command: "finish".into(),
         summary: summary.to_string(),
@@ -45,7 +41,7 @@ pub fn probe(
     journal.rolling_back = true;
     journal.steps[0].state = StepState::Started;
     journal.save(&dir)?;
-    let status = testgate::run_test(repo, &commit, command, &test_dir);
+    let status = testgate::run_test(repo, &gate);
     // run_test removes its worktree; this also covers an error part-way through it.
     let removed = step.undo(repo, true, true);
     if removed.is_ok() {

@@ -137,6 +137,14 @@ pub(super) fn dotgit_ok(path: &Utf8Path, admin: &Utf8Path) -> bool {
 /// `HEAD.lock`, `AUTO_MERGE.lock` of a checkout, …) and the `packed-refs.lock` a checkout takes
 /// to delete such a ref (`proven` callers only; a lock a live process holds is left).
 pub fn clear_stale_locks(loc: &Location, admin: &Utf8Path) {
+    clear_admin_locks(admin);
+    super::stale::clear(loc.common_dir.join("packed-refs.lock").as_std_path());
+}
+
+/// Clears the lock files a killed git child left in a worktree's admin dir only (not the
+/// repository-wide `packed-refs.lock`, which another thread of ours may hold): for a caller
+/// that knows no git process of its own works in that worktree.
+pub fn clear_admin_locks(admin: &Utf8Path) {
     if let Ok(entries) = std::fs::read_dir(admin) {
         for e in entries.flatten() {
             if e.file_name().to_string_lossy().ends_with(".lock") {
@@ -144,7 +152,6 @@ pub fn clear_stale_locks(loc: &Location, admin: &Utf8Path) {
             }
         }
     }
-    super::stale::clear(loc.common_dir.join("packed-refs.lock").as_std_path());
 }
 
 /// Deletes a directory's entries, `.git` last, then the directory itself. A read-only

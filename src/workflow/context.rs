@@ -59,10 +59,17 @@ pub struct Context {
     /// What `run` measured of the tasks it hands to this command (their `result` metrics);
     /// empty for a command run by hand.
     pub metrics: crate::workflow::metrics::MetricsByTask,
+    /// A test gate's verdict `run` reached in the background on the landing it hands to
+    /// `finish` (reused when it covers what finish lands); `None` for a command run by hand.
+    pub tested: Option<crate::workflow::tested::Tested>,
     /// `start` called by `run` without a remote: the task file's start records are written to
     /// the main worktree uncommitted, for the next landing's merge commit (or the next commit
     /// of the task file) to carry (src/workflow/session.rs); false for a command run by hand.
     pub fold_start: bool,
+    /// `finish` called by `run --executor ssh|command`: the tip each task branch must be at
+    /// on the remote for it to land (the one its attempt's outcome published); empty for a
+    /// command run by hand.
+    pub expected_tips: std::collections::BTreeMap<String, gix::ObjectId>,
 }
 
 impl Context {
@@ -91,7 +98,9 @@ impl Context {
             out,
             cwd,
             metrics: Default::default(),
+            tested: None,
             fold_start: false,
+            expected_tips: Default::default(),
         })
     }
 
@@ -111,7 +120,9 @@ impl Context {
             },
             cwd: self.cwd.clone(),
             metrics: Default::default(),
+            tested: None,
             fold_start: false,
+            expected_tips: Default::default(),
         })
     }
 

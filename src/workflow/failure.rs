@@ -53,7 +53,7 @@ impl Kind {
 }
 
 /// One failed attempt.
-#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     /// What failed.
     pub kind: Kind,

@@ -52,5 +52,39 @@ impl KeptSpace {
     }
 }
 
+/// The kept gate worktree (`<state dir>/gate`, src/txn/gate_worktree.rs): where the test gate
+/// keeps its build output warm from one gate to the next. `git parallel gc` removes it once no
+/// gate used it for `parallel.keepBackups` days.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct GateSpace {
+    /// Its path.
+    pub path: String,
+    /// Its size in bytes (files and symbolic links, not followed).
+    pub bytes: u64,
+}
+
+impl GateSpace {
+    /// The gate worktree's size now (`None`: there is none).
+    pub fn measure(repo: &crate::git::Repo) -> Option<GateSpace> {
+        let path = crate::txn::gate_worktree::path(repo);
+        if !path.is_dir() {
+            return None;
+        }
+        Some(GateSpace {
+            bytes: crate::txn::keep::size::size_of(path.as_std_path()),
+            path: path.into_string(),
+        })
+    }
+
+    /// `Kept gate worktree: 1.2 GB in <where> (warm build output for the test gate; git
+    /// parallel gc removes it once unused for parallel.keepBackups days)`.
+    pub fn describe(&self, shown: &str) -> String {
+        format!(
+            "Kept gate worktree: {} in {shown} (the test gate's warm build; git parallel gc removes it once unused for parallel.keepBackups days)",
+            human(self.bytes)
+        )
+    }
+}
+
 /// `3.4 KB`, `2.2 GB` (see src/txn/steps/keep/size.rs).
 pub use crate::txn::keep::size::human;

@@ -37,4 +37,5 @@ pub mod session;
 pub mod submodules;
 pub mod suggest;
 pub mod taskenv;
+pub mod tested;
 pub mod worktrees;

@@ -64,7 +64,7 @@ fn status(r: &TestRepo, id: &str) -> String {
 
 /// The worktrees registered, as paths.
 fn worktrees(r: &TestRepo) -> Vec<String> {
-    r.git(&["worktree", "list", "--porcelain"])
+    r.worktree_list()
         .lines()
         .filter_map(|l| l.strip_prefix("worktree ").map(str::to_string))
         .collect()

@@ -555,3 +555,299 @@ fn a_run_interrupted_while_its_worker_runs_watches_it_again_instead_of_dispatchi
     );
     s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
 }
+
+/// The agent of the landing-feedback tests: attempt 1 of a task commits `out/<ID>/done.txt`
+/// ("mine"), then lands the same file with other content on the remote's main first (from a
+/// clone of its own, standing in for another task); attempt 2 must find the conflict in
+/// `GIT_PARALLEL_LAST_FAILURE` and the brief, and main merged into its worktree with the
+/// markers in place: it keeps what it was told and resolves.
+const CONFLICT_AGENT: &str = r#"
+id=$GIT_PARALLEL_TASK_ID
+n=$GIT_PARALLEL_ATTEMPT
+mkdir -p "out/$id"
+if [ "$n" = 1 ]; then
+  echo mine > "out/$id/done.txt"; git add -A; git commit -q -m "$id: mine"
+  c=$(mktemp -d)/other
+  git clone -q "$BARE" "$c" || exit 5
+  ( cd "$c" && mkdir -p "out/$id" && echo theirs > "out/$id/done.txt" && git add -A \
+    && git commit -q -m "main: theirs" && git push -q origin HEAD:main ) || exit 6
+  exit 0
+fi
+[ -n "$GIT_PARALLEL_LAST_FAILURE" ] || exit 7
+head -1 "$GIT_PARALLEL_LAST_FAILURE" | grep -q '^conflict: ' || exit 8
+grep -q '^<<<<<<<' "out/$id/done.txt" || exit 9
+cp "$GIT_PARALLEL_LAST_FAILURE" "out/$id/last-failure.txt"
+cp "$GIT_PARALLEL_TASK_BRIEF" "out/$id/brief.md"
+printf '%s\n' "$id" > "out/$id/done.txt"
+git add -A && git commit -q --no-edit
+"#;
+
+/// `--executor command`: attempt 1's work conflicts with what landed on main first. The
+/// landing's conflict reaches attempt 2's worker through its lease: its agent reads it
+/// (`GIT_PARALLEL_LAST_FAILURE`, kind conflict, the brief) in a worktree with main merged
+/// in, resolves, and the task lands, once.
+#[test]
+fn a_landing_conflict_reaches_the_next_remote_attempt_which_resolves_it_and_lands() {
+    let s = Setup::new();
+    std::fs::write(s.r.home().join("agent.sh"), CONFLICT_AGENT).unwrap();
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let root = s.r.root.clone();
+    let template = runner_template(&s.agent());
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("GIT_CONFIG_COUNT", "1"),
+                ("GIT_CONFIG_KEY_0", "parallel.sandbox"),
+                ("GIT_CONFIG_VALUE_0", "off"),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{text}\n{logs}");
+    assert_eq!(failed[0]["kind"], "conflict", "{text}");
+    assert_eq!(failed[0]["files"], serde_json::json!(["out/C1/done.txt"]));
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    let show = |p: &str| s.r.git_in(&s.bare, &["show", &format!("main:{p}")]);
+    assert_eq!(show("out/C1/done.txt").trim(), "C1");
+    let last = show("out/C1/last-failure.txt");
+    assert!(
+        last.starts_with("conflict: its merge conflicts with main in out/C1/done.txt\n"),
+        "{last}"
+    );
+    assert!(last.contains("attempt: 1\n"), "{last}");
+    assert!(last.contains("with: main at "), "{last}");
+    assert!(
+        last.contains("work merged main into this worktree; the merge is in progress"),
+        "{last}"
+    );
+    let brief = show("out/C1/brief.md");
+    assert!(brief.contains("its merge conflicts with main"), "{brief}");
+    // Nothing was lost: attempt 1's commit and what landed first are both in main's history.
+    let log = s.r.git_in(&s.bare, &["log", "--format=%s", "main"]);
+    assert!(log.lines().any(|l| l == "C1: mine"), "{log}");
+    assert!(log.lines().any(|l| l == "main: theirs"), "{log}");
+    assert_eq!(
+        s.refs_under("refs/parallel/"),
+        Vec::<String>::new(),
+        "{text}"
+    );
+}
+
+/// A `git` first on PATH for the orchestrator (and its workers): the first fetch of the
+/// remote's branches after attempt 1 of C1 published its outcome — the one finish makes
+/// before it lands, after run read the outcome and checked the branch — is preceded by a
+/// commit pushed onto C1's branch on the remote (straight into the bare repository).
+const PUSH_BEFORE_FETCH: &str = r#"#!/bin/sh
+case " $* " in
+  *" fetch "*"+refs/heads/*:"*)
+    if [ ! -e "$MARKS/pushed" ] && env -u GIT_DIR -u GIT_WORK_TREE "$REAL_GIT" --git-dir="$BARE" \
+        rev-parse -q --verify refs/parallel/outcome/C1/1 >/dev/null 2>&1; then
+      touch "$MARKS/pushed"
+      ( unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+        g() { "$REAL_GIT" --git-dir="$BARE" -c user.name=late -c user.email=late@example.com "$@"; }
+        b=refs/heads/feature/demo/backend-C1
+        tip=$(g rev-parse "$b") && tree=$(g rev-parse "$tip^{tree}") \
+          && new=$(echo "late push" | g commit-tree "$tree" -p "$tip") \
+          && g update-ref "$b" "$new" "$tip" ) || echo "the late push failed" >&2
+    fi ;;
+esac
+exec "$REAL_GIT" "$@"
+"#;
+
+/// A push to a task branch after its attempt's outcome was read: finish, given the tip the
+/// outcome published, refuses (code `tip-moved`) instead of landing what it fetched; run
+/// counts a failed attempt, attempt 2 builds on the branch as it is, and that lands.
+#[test]
+fn a_push_to_the_task_branch_after_its_outcome_fails_the_attempt_instead_of_landing() {
+    let s = Setup::new();
+    std::fs::write(
+        s.r.home().join("agent.sh"),
+        "id=$GIT_PARALLEL_TASK_ID; n=$GIT_PARALLEL_ATTEMPT\nmkdir -p out/$id\necho \"$id, attempt $n\" > out/$id/done.txt\ngit add -A && git commit -q -m \"work on $id (attempt $n)\"\n",
+    )
+    .unwrap();
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = s.r.home().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let git = wrap.join("git");
+    std::fs::write(&git, PUSH_BEFORE_FETCH).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrap.display(), path_with_bin());
+    let root = s.r.root.clone();
+    let template = runner_template(&s.agent());
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("REAL_GIT", &real),
+                ("PATH", &path),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    assert!(s.marks().join("pushed").exists(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{text}\n{logs}");
+    assert_eq!(failed[0]["attempt"], 1, "{text}");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("tip-moved"), "{reason}");
+    assert!(
+        reason.contains("not at") && reason.contains("the tip its attempt published"),
+        "{reason}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "finished" && e["id"] == "C1" && e["attempt"] == 2),
+        "{text}"
+    );
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    // Attempt 2 built on the branch as it was, the late commit included.
+    let log = s.r.git_in(&s.bare, &["log", "--format=%s", "main"]);
+    assert!(log.lines().any(|l| l == "late push"), "{log}");
+    assert!(log.lines().any(|l| l == "work on C1 (attempt 2)"), "{log}");
+    s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
+}
+
+/// A `git` first on PATH for the orchestrator: while the remote is moved away, every git call
+/// runs as it would (and fails); the second failed `ls-remote` moves it back afterwards.
+const BRING_BACK: &str = r#"#!/bin/sh
+if [ -e "$BARE.away" ]; then
+  "$REAL_GIT" "$@"; rc=$?
+  case " $* " in
+    *" ls-remote "*)
+      n=$(cat "$MARKS/fails" 2>/dev/null || echo 0); n=$((n+1)); echo "$n" > "$MARKS/fails"
+      [ "$n" -ge 2 ] && mv "$BARE.away" "$BARE" ;;
+  esac
+  exit "$rc"
+fi
+exec "$REAL_GIT" "$@"
+"#;
+
+/// The remote cannot be reached while run dispatches (the bare repository moved away by
+/// attempt 1's dispatch, back after two failed reads): each dispatch that cannot reach it is
+/// a failed attempt with the reason, retried like any other, and the task lands once it is
+/// back; the run does not stop.
+#[test]
+fn a_remote_out_of_reach_while_dispatching_fails_the_attempt_and_the_task_lands_later() {
+    let s = Setup::new();
+    // Only the dispatches read the remote while it is away (the watcher's first read comes
+    // after 3s).
+    s.r.git(&["config", "parallel.pollInterval", "3s"]);
+    let runners = s.r.home().join("runners");
+    std::fs::create_dir_all(&runners).unwrap();
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = s.r.home().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    let git = wrap.join("git");
+    std::fs::write(&git, BRING_BACK).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", wrap.display(), path_with_bin());
+    let template = format!(
+        "if [ {{attempt}} = 1 ]; then mv \"$BARE\" \"$BARE.away\"; exit 3; fi; {}",
+        runner_template(&s.agent())
+    );
+    let root = s.r.root.clone();
+    let out = s
+        .run_in(
+            &root,
+            &[
+                "--json",
+                "--executor",
+                "command",
+                "--dispatch",
+                &template,
+                "C1",
+            ],
+            &[
+                ("RUNNERS", runners.to_str().unwrap()),
+                ("BARE", s.bare.to_str().unwrap()),
+                ("REAL_GIT", &real),
+                ("PATH", &path),
+            ],
+        )
+        .output()
+        .unwrap();
+    let text = text_of(&out);
+    let logs = runner_logs(&runners);
+    assert!(out.status.success(), "{text}\n{logs}");
+    let events = json_lines(&out);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "attempt_failed")
+        .collect();
+    assert!(failed.len() >= 2, "{text}");
+    assert_eq!(failed[0]["attempt"], 1, "{text}");
+    let unreachable: Vec<_> = failed
+        .iter()
+        .filter(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("was not dispatched"))
+        })
+        .collect();
+    assert!(!unreachable.is_empty(), "{text}");
+    for e in &unreachable {
+        let r = e["reason"].as_str().unwrap_or_default();
+        assert!(r.contains("bare.git"), "the reason names the remote: {r}");
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "finished" && e["id"] == "C1"),
+        "{text}"
+    );
+    assert_eq!(s.merges()["C1"], 1, "{text}");
+    assert_eq!(s.statuses()["C1"], "completed");
+    s.r.git_in(&s.bare, &["fsck", "--no-progress", "--strict"]);
+}

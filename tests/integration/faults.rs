@@ -338,12 +338,7 @@ fn finish_refuses_cleanly_when_the_task_file_is_committed_on_the_target_meanwhil
     assert!(r.task_file().ends_with("# edited meanwhile\n"));
     assert_eq!(r.git(&["status", "--porcelain"]), "");
     assert_nothing_pending(&r, "after a refused finish");
-    assert_eq!(
-        r.git(&["worktree", "list", "--porcelain"])
-            .matches("worktree ")
-            .count(),
-        4
-    );
+    assert_eq!(r.worktree_list().matches("worktree ").count(), 4);
     // Nothing stands in the way of the next finish.
     r.ok(FINISH);
 }

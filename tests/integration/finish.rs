@@ -43,7 +43,7 @@ fn assert_running(r: &TestRepo, id: &str, role: &str) {
 }
 
 fn linked_worktree_count(r: &TestRepo) -> usize {
-    r.git(&["worktree", "list", "--porcelain"])
+    r.worktree_list()
         .lines()
         .filter(|l| l.starts_with("worktree "))
         .count()

@@ -9,6 +9,7 @@ mod exec_demo;
 mod executors;
 mod faults;
 mod finish;
+mod gate_worktree;
 mod history;
 mod in_progress_elsewhere;
 mod json;

@@ -695,3 +695,109 @@ fn a_batch_that_breaks_the_test_gate_lands_the_others_and_fails_the_culprit() {
     assert_eq!(status(&r, "BAD"), "completed");
     assert_eq!(r.read("out/BAD/done.txt"), "fixed\n");
 }
+
+/// The test gate of a landing runs in the background: with one agent slot, B (ready from the
+/// start) is launched while A's slow gate runs, before A is merged; every event in order.
+#[test]
+fn an_agent_is_launched_while_a_slow_test_gate_of_another_task_runs() {
+    let r = repo(&[T("A", &[], false), T("B", &[], false)]);
+    let (code, events) = run_json(&r, &["-j", "1", "--test", "sleep 2"]);
+    assert_eq!(code, 0, "{events:#?}");
+    let testing_a = events
+        .iter()
+        .position(|e| e["event"] == "testing" && e["ids"] == serde_json::json!(["A"]))
+        .unwrap_or_else(|| panic!("no testing event for A in {events:#?}"));
+    let tested_a = events
+        .iter()
+        .position(|e| e["event"] == "tested" && e["ids"] == serde_json::json!(["A"]))
+        .unwrap_or_else(|| panic!("no tested event for A in {events:#?}"));
+    assert!(at(&events, "finished", "A") < testing_a, "{events:#?}");
+    assert!(testing_a < at(&events, "started", "B"), "{events:#?}");
+    assert!(at(&events, "started", "B") < tested_a, "{events:#?}");
+    assert!(tested_a < at(&events, "merged", "A"), "{events:#?}");
+    assert_eq!(events[tested_a]["passed"], true);
+    assert_eq!(events[testing_a]["test"], "sleep 2");
+    assert!(events.iter().all(|e| e["command"] == "run"), "{events:#?}");
+    // B's start moved the target during A's gate, in the task file only: the pass is reused.
+    let tests_of_a = events
+        .iter()
+        .filter(|e| e["event"] == "testing" && e["ids"] == serde_json::json!(["A"]))
+        .count();
+    assert_eq!(tests_of_a, 1, "{events:#?}");
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(status(&r, "B"), "completed");
+}
+
+/// The target moves in another file while a landing is tested in the background: the pass
+/// does not cover what would land, so it is tested again before it lands.
+#[test]
+fn a_target_changed_in_other_files_during_the_background_gate_is_tested_again() {
+    let r = repo(&[T("A", &[], false)]);
+    let moved = r.base().join("moved");
+    let test = format!(
+        "test -e '{m}' || {{ touch '{m}' && echo other > '{root}/other.txt' && git -C '{root}' add other.txt && git -C '{root}' commit -q -m other; }}",
+        m = moved.display(),
+        root = r.root.display()
+    );
+    let (code, events) = run_json(&r, &["--sandbox", "off", "--test", &test]);
+    assert_eq!(code, 0, "{events:#?}");
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|k| ["testing", "tested", "merged"].contains(k))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["testing", "tested", "testing", "tested", "merged"],
+        "{events:#?}"
+    );
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(r.read("other.txt"), "other\n");
+    assert_eq!(r.read("out/A/done.txt"), "ok\n");
+}
+
+/// run killed (the whole process group) while a landing's test runs in the background: no
+/// operation is pending, nothing is lost, and the next run lands the task.
+#[test]
+fn a_run_killed_during_its_background_gate_loses_nothing_and_the_next_run_lands() {
+    use std::os::unix::process::CommandExt;
+    let r = repo(&[T("A", &[], false)]);
+    let running = r.base().join("running");
+    let test = format!("touch '{}'; sleep 30", running.display());
+    let mut child = run_cmd(&r, &["--sandbox", "off", "--test", &test])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(crate::support::kill::wait_for(&mut child, || running.exists()));
+    crate::support::kill::kill_group(&mut child, libc::SIGKILL);
+    assert_eq!(status(&r, "A"), "in_progress");
+    assert!(branch_exists(&r, "A"));
+    assert!(!r.path(".git/parallel/journal").exists());
+    let (code, events) = run_json(&r, &["--sandbox", "off", "--test", "true"]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert_eq!(status(&r, "A"), "completed");
+    assert_eq!(r.read("out/A/done.txt"), "ok\n");
+    assert!(!r.path(".git/parallel/journal").exists());
+    r.git(&["fsck", "--no-progress", "--no-dangling"]);
+}
+
+/// `parallel.gateWorktree temp`: the gate runs inside finish's transaction, as before: no
+/// background gate events, and B starts only after A landed.
+#[test]
+fn with_a_temporary_gate_worktree_the_gate_runs_inside_the_landing() {
+    let r = repo(&[T("A", &[], false), T("B", &[], false)]);
+    r.git(&["config", "parallel.gateWorktree", "temp"]);
+    let (code, events) = run_json(&r, &["-j", "1", "--test", "true"]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "testing"),
+        "{events:#?}"
+    );
+    assert!(
+        at(&events, "merged", "A") < at(&events, "started", "B"),
+        "{events:#?}"
+    );
+    assert_eq!(status(&r, "B"), "completed");
+}

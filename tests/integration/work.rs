@@ -534,3 +534,51 @@ fn a_preset_agent_gets_its_command_line_as_under_run() {
     let o = blob(&orch, &bare, "refs/parallel/outcome/OK-10/1").unwrap();
     assert_eq!(o["ok"], true);
 }
+
+/// finish, fail, skip and abort typed by hand with a remote: each task they land or drop has
+/// its lease and outcomes deleted from the remote after their own push; a task they leave in
+/// progress keeps its own.
+#[test]
+fn finish_fail_skip_and_abort_by_hand_clear_the_attempt_refs_of_the_tasks_they_land_or_drop() {
+    let (orch, bare) = orchestrator(&["A", "B", "C", "D", "E"]);
+    let w = worker(&bare);
+    assert_ok(&work(&w, &orch.home(), &["A"]), &["work", "A"]);
+    for id in ["B", "C", "D", "E"] {
+        put_lease(&orch, &bare, id, lease(id, 1, "dispatched", NOW_SECS));
+    }
+    assert!(refs(&orch, &bare, "refs/parallel/outcome/A/").contains("/A/1 "));
+    let of = |id: &str| {
+        let mut v = refs(&orch, &bare, &format!("refs/parallel/lease/{id}"));
+        v.push_str(&refs(&orch, &bare, &format!("refs/parallel/outcome/{id}/")));
+        v
+    };
+    for (args, id) in [
+        (vec!["finish", "A", "--remote", "origin"], "A"),
+        (
+            vec!["fail", "B", "--reason", "given up", "--remote", "origin"],
+            "B",
+        ),
+        (vec!["skip", "C", "--remote", "origin"], "C"),
+        (vec!["abort", "D", "--remote", "origin"], "D"),
+    ] {
+        assert!(!of(id).is_empty(), "{args:?}: refs before");
+        let out = orch.cmd().args(&args).output().unwrap();
+        assert_ok(&out, &args);
+        assert_eq!(of(id), "", "{args:?}: refs of {id} after");
+        assert_ne!(of("E"), "", "{args:?}: E is left alone");
+    }
+    let text = orch.git_in(&bare, &["show", &format!("main:{TASKS}")]);
+    for (id, status) in [
+        ("A", "completed"),
+        ("B", "failed"),
+        ("C", "skipped"),
+        ("D", "pending"),
+        ("E", "in_progress"),
+    ] {
+        assert_eq!(field(&text, id, "status").as_deref(), Some(status), "{id}");
+    }
+    assert!(orch
+        .git_in(&bare, &["log", "--format=%s", "main"])
+        .lines()
+        .any(|l| l.ends_with("(A)")));
+}

@@ -433,7 +433,10 @@ pub static GENERATE: Command = Command {
     ]),
     flags: &[&OUTPUT, &GENERATE_TASK, &GENERATE_ATTEMPT],
     examples: &[
-        ("git parallel generate man -o ~/.local/share/man/man1/git-parallel.1", "install the man page"),
+        (
+            "git parallel generate man -o ~/.local/share/man/man1/git-parallel.1",
+            "install the man page",
+        ),
         (
             "git parallel generate github-workflow -o .github/workflows/git-parallel.yml",
             "run workers on GitHub Actions",

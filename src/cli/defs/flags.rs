@@ -144,8 +144,9 @@ flag!(
 );
 flag!(TEST, "test", None, Value("CMD"), Complete::Command, Some("parallel.test"),
     "run CMD on the merged result before the target moves",
-    "Check the merged result out in a temporary worktree and run CMD there with the shell. The target \
-     branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
+    "Check the merged result out in the kept gate worktree ($GIT_COMMON_DIR/parallel/gate, its \
+     ignored build output kept from one gate to the next; parallel.gateWorktree temp: a temporary \
+     worktree) and run CMD there with the shell. The target branch only moves when CMD exits 0. When CMD fails on the merge of several tasks, they are \
      bisected (parts of the batch merged in memory and tested the same way, about log2 N runs) to \
      name the tasks that break it; with --partial the others are merged.");
 flag!(
@@ -156,10 +157,13 @@ flag!(
     Complete::Command,
     Some("parallel.test"),
     "run CMD on the merged result before a task lands",
-    "The test gate of every landing: the merged result is checked out in a temporary worktree and \
-     CMD runs there with the shell; the target only moves when CMD exits 0. When CMD fails on the \
-     merge of several tasks, they are bisected to name the tasks that break it, the others land, \
-     and each culprit's attempt fails (its agent runs again)."
+    "The test gate of every landing: the merged result is made in memory and checked out in the \
+     kept gate worktree (its ignored build output kept from one gate to the next), and CMD runs \
+     there with the shell, in the background: agents go on starting meanwhile. The target only \
+     moves when CMD exits 0 on the tree that lands (the task file aside: the test must not \
+     depend on it). When CMD fails on the merge of several tasks, they are bisected to name the \
+     tasks that break it, the others land, and each culprit's attempt fails (its agent runs \
+     again). parallel.gateWorktree temp: a temporary worktree per gate, inside the landing."
 );
 flag!(
     KEEP,
@@ -274,9 +278,13 @@ flag!(
      under refs/parallel/ on the remote before it dispatches, then only watches the remote \
      (every parallel.pollInterval, default 2s, one ls-remote for all tasks) for the attempt's \
      outcome; a lease not renewed within parallel.leaseTimeout (default 60s) counts as a failed \
-     attempt (lease-expired) and the task is dispatched again. A task lands when its attempt's \
-     outcome says ok and its branch on the remote is at the outcome's tip, through the same \
-     finish as --remote. Default: git config parallel.executor, else local."
+     attempt (lease-expired) and the task is dispatched again, as is a dispatch that cannot \
+     reach the remote. The next attempt's lease carries the failure (a landing's conflict, test \
+     gate or refusal included) to its worker, which hands it to the agent as run does and, after \
+     a conflict, merges the target into the worktree first (parallel.onConflict). A task lands \
+     when its attempt's outcome says ok, through the same finish as --remote, from the tip the \
+     outcome published only: a branch pushed to since fails the attempt (tip-moved). Default: \
+     git config parallel.executor, else local."
 );
 flag!(
     HOSTS,

@@ -198,6 +198,7 @@ pub static CONFIG_KEYS: &[(&str, &str)] = &[
     ("parallel.copy", "multi-valued: globs of untracked or ignored files copied into each new worktree (also .worktreeinclude)"),
     ("parallel.postStart", "a shell command run in each new worktree; its failure rolls the start back"),
     ("parallel.test", "the test gate command of finish (like --test)"),
+    ("parallel.gateWorktree", "keep (default): the test gate runs in one detached worktree kept at $GIT_COMMON_DIR/parallel/gate, checked out at each tested commit and cleaned of tracked and untracked changes but not of ignored files, so build output survives from one gate to the next (gc removes it after parallel.keepBackups days unused); run tests its landings there in the background while agents go on. temp: a fresh temporary worktree per gate, removed after it, and run's gate inside the landing"),
     ("parallel.boundaries", "error (default) or warn: files changed outside a task's paths"),
     ("parallel.mergeMessage", "merge commit message template; {type}, {product}, {name} (as written in the task file), {id}, {branch}; default {type}({product}): {name} ({id})"),
     ("parallel.foldStatus", "true: finish folds the task file's status change into its last merge commit (one commit per merged task, no chore(...) commit); default false, so every merge commit is exactly the task's branch merged and the status change stays a separate commit that can be reverted alone; run without a remote folds unless this is set"),

@@ -1,6 +1,7 @@
 //! Dispatching one attempt to another machine (`run --executor ssh|command`): the attempt's
-//! lease written on the remote first (attempt N, holder `dispatched`, leased on the lease it
-//! replaces, so an older worker's renewals and final push fail), then the worker started: `ssh
+//! lease written on the remote first (attempt N, holder `dispatched`, the last failure for the
+//! worker to hand its agent, leased on the lease it replaces, so an older worker's renewals and
+//! final push fail; a remote out of reach fails the attempt), then the worker started: `ssh
 //! <host> 'cd <dir> && git parallel work ID --attempt N --agent … --remote <URL>'` (the host's
 //! clone made first when missing, once per host), or the `--dispatch` template through `sh -c`.
 //! The process's output goes to the task's log; when it ends, the watcher (watch.rs) is told,
@@ -22,6 +23,7 @@ use super::watch::{Verdict, Watch};
 use crate::error::Result;
 use crate::taskgraph::display::{fill_template, shell_quote};
 use crate::workflow::attempt::agent::append_log;
+use crate::workflow::attempt::feedback::wants_merge;
 use crate::workflow::failure::{Failure, Kind};
 use crate::workflow::remote::attempts::{self, Lease, Written};
 
@@ -58,13 +60,21 @@ impl Sched<'_> {
             return Ok(());
         };
         // What the remote knows of the task: attempt numbers only grow.
+        // The remote out of reach (here, or at the lease's write): this attempt fails with
+        // why, and is retried like any other; the run goes on.
+        let mut unreachable = None;
         let mut seen = match watch.recent() {
             Some(s) => s,
-            None => {
-                let s = attempts::read_all(&loc, &name)?;
-                watch.seen(&s);
-                s
-            }
+            None => match attempts::read_all(&loc, &name) {
+                Ok(s) => {
+                    watch.seen(&s);
+                    s
+                }
+                Err(e) => {
+                    unreachable = Some(format!("cannot read it: {}", one_line(&e)));
+                    attempts::Board::default()
+                }
+            },
         };
         // A task this run has not dispatched yet whose lease is alive on the remote was
         // dispatched by another run on the same remote (two orchestrators can both start it
@@ -81,22 +91,39 @@ impl Sched<'_> {
         self.records.save()?;
         self.summary.attempts += 1;
         let log = self.log_of(id);
-        let lease = Lease::dispatched(id, attempt, &executor, crate::time::now_secs());
-        let mut refused = None;
-        for round in 0..2 {
+        // What attempt N-1 failed with (a landing's conflict, test gate or refusal included)
+        // goes to the worker in the lease, with whether to merge the target first.
+        let last = (attempt > 1)
+            .then(|| crate::workflow::failure::last(&self.cfg.dir, id))
+            .flatten();
+        let merge = last
+            .as_ref()
+            .is_some_and(|f| wants_merge(f, self.cfg.on_conflict));
+        let lease =
+            Lease::dispatched(id, attempt, &executor, crate::time::now_secs()).after(last, merge);
+        let mut refused = unreachable;
+        let rounds = if refused.is_some() { 0 } else { 2 };
+        for round in 0..rounds {
             let expected = seen.lease(id).map(|l| l.blob);
-            match attempts::write_lease(&loc, &name, expected, &lease)? {
-                Written::Done(_) => {
+            match attempts::write_lease(&loc, &name, expected, &lease) {
+                Ok(Written::Done(_)) => {
                     refused = None;
                     break;
                 }
-                Written::Lost(why) | Written::Failed(why) => refused = Some(why),
+                Ok(Written::Lost(why) | Written::Failed(why)) => refused = Some(one_line(&why)),
+                Err(e) => refused = Some(one_line(&e)),
             }
             if round == 1 {
                 break;
             }
             // Changed meanwhile (a stale read), or unreachable: read again, once.
-            seen = attempts::read_all(&loc, &name)?;
+            match attempts::read_all(&loc, &name) {
+                Ok(s) => seen = s,
+                Err(e) => {
+                    refused = Some(format!("cannot read it: {}", one_line(&e)));
+                    break;
+                }
+            }
             watch.seen(&seen);
             if fresh {
                 if let Some(who) = live_lease(&seen, id, remote.lease_timeout) {
@@ -223,7 +250,7 @@ impl Sched<'_> {
         };
         let Some(board) = watch.last() else { return };
         if !board.refs_of(id).is_empty() {
-            let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, id);
+            let _ = attempts::clear(&self.ctx.repo.loc, &r.remote, &board, &[id]);
         }
     }
 
@@ -257,11 +284,14 @@ impl Sched<'_> {
         let board = attempts::read_all(&self.ctx.repo.loc, &remote.remote)?;
         watch.seen(&board);
         for (id, branch, wt) in ours {
-            if self
-                .records
-                .get(&id)
-                .is_some_and(|r| r.last == Last::Succeeded)
-            {
+            if let Some(r) = self.records.get(&id).filter(|r| r.last == Last::Succeeded) {
+                // Landed from the tip its outcome published, as when it was first read.
+                let tip = board
+                    .outcome(&id, r.attempts)
+                    .and_then(|o| o.value.tip.as_deref()?.parse().ok());
+                if let Some(t) = tip {
+                    self.tips.insert(id.clone(), t);
+                }
                 self.to_finish.push(id);
                 continue;
             }
@@ -333,7 +363,11 @@ impl Sched<'_> {
                 self.records.save()?;
                 self.yield_task(id, &who)
             }
-            Verdict::Landable { commits } => {
+            Verdict::Landable { commits, tip } => {
+                match tip {
+                    Some(t) => self.tips.insert(id.to_string(), t),
+                    None => self.tips.remove(id),
+                };
                 append_log(
                     &self.log_of(id),
                     &format!("==== attempt {attempt} ended: ok, {commits} commit(s) published\n"),
@@ -350,6 +384,16 @@ impl Sched<'_> {
             }
         }
     }
+}
+
+/// `e` on one line (a failure's message is one line): its lines joined.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Who holds `id`'s lease, when it is alive (not done, not expired).

@@ -58,6 +58,27 @@ pub enum Event {
         /// Commits on the branch not on the target.
         commits: usize,
     },
+    /// The test gate began on the merge of these tasks (their landing), in the background:
+    /// agents go on starting meanwhile.
+    Testing {
+        /// The tasks whose landing is tested.
+        ids: Vec<String>,
+        /// The merged result tested (the merges without the task file's status change).
+        commit: String,
+        /// The test command.
+        test: String,
+    },
+    /// The background test gate of these tasks' landing ended. Passed: they land next (tested
+    /// again first if the target changed meanwhile in files other than the task file); failed:
+    /// the way a failing gate goes (the batch bisected, failed attempts with the test output).
+    Tested {
+        /// The tasks whose landing was tested.
+        ids: Vec<String>,
+        /// The commit tested.
+        commit: String,
+        /// Whether the test passed.
+        passed: bool,
+    },
     /// The task's branch was merged into the target and the task marked completed.
     Merged {
         /// The task id.
@@ -121,6 +142,15 @@ impl Event {
                 attempt,
                 commits,
             } => format!("{id}: agent done after attempt {attempt}, {commits} commit(s)"),
+            Event::Testing { ids, test, .. } => format!(
+                "{}: testing their merge with `{test}` (agents go on meanwhile)",
+                ids.join(", ")
+            ),
+            Event::Tested { ids, passed, .. } => format!(
+                "{}: the test {} on their merge",
+                ids.join(", "),
+                if *passed { "passed" } else { "failed" }
+            ),
             Event::Merged { id, .. } => format!("{id}: merged and completed"),
             Event::Failed {
                 id,
@@ -167,6 +197,8 @@ pub struct Summary {
     /// The ignored files finish kept of removed worktrees (`.git/parallel/ignored/`) when the
     /// run ended (`null`: none).
     pub kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
+    /// The test gate's kept worktree and its size (`null`: none).
+    pub gate_worktree: Option<crate::workflow::kept_space::GateSpace>,
 }
 
 /// One task's part of a run.

@@ -7,7 +7,7 @@ use camino::Utf8PathBuf;
 use super::schedule::Sched;
 use crate::error::{Code, Error, Result};
 use crate::workflow::attempt::agent::append_log;
-use crate::workflow::attempt::feedback::{merge_target, shown, OnConflict};
+use crate::workflow::attempt::feedback::{merge_after_conflict, shown, wants_merge};
 use crate::workflow::failure::{self, Failure, Kind};
 
 impl Sched<'_> {
@@ -121,48 +121,13 @@ impl Sched<'_> {
     /// Before the next attempt of `id` in `worktree`: after a conflict, the target merged into
     /// the worktree (`OnConflict::Merge`), what happened added to the failure the agent reads.
     pub(super) fn prepare_attempt(&self, id: &str, worktree: &Utf8PathBuf) {
-        if self.cfg.on_conflict != OnConflict::Merge {
-            return;
-        }
         let Some(mut f) = failure::last(&self.cfg.dir, id) else {
             return;
         };
-        if f.kind != Kind::Conflict || f.evidence.is_some() {
+        if !wants_merge(&f, self.cfg.on_conflict) {
             return;
         }
-        let note = merge_target(worktree, &self.target);
-        let (files, note) = match note {
-            Ok(files) if files.is_empty() => (
-                Vec::new(),
-                format!(
-                    "run merged {} into this worktree without conflicts (a merge commit on top of your work)",
-                    crate::git::short_branch(&self.target)
-                ),
-            ),
-            Ok(files) => {
-                let n = format!(
-                    "run merged {} into this worktree; the merge is in progress with conflict markers in:\n  {}\nresolve them, git add them, and git commit to conclude the merge",
-                    crate::git::short_branch(&self.target),
-                    files
-                        .iter()
-                        .map(|f| crate::taskgraph::display::safe(f).into_owned())
-                        .collect::<Vec<_>>()
-                        .join("\n  ")
-                );
-                (files, n)
-            }
-            Err(e) => (
-                Vec::new(),
-                format!(
-                    "run could not merge {} into this worktree (merge it yourself): {e}",
-                    crate::git::short_branch(&self.target)
-                ),
-            ),
-        };
-        if !files.is_empty() {
-            f.files = files;
-        }
-        f.evidence = Some(format!("{note}\n"));
+        merge_after_conflict(worktree, &self.target, "run", &mut f);
         self.record_failure_quietly(id, &f);
     }
 

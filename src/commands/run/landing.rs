@@ -1,5 +1,6 @@
 //! Landing the agents' work: every agent that succeeded since the last finish is finished in
-//! one `finish --partial` (called in-process, src/commands/run/ops.rs). The tasks it merged are
+//! one `finish --partial` (called in-process, src/commands/run/ops.rs), after its test gate ran
+//! in the background when there is one (src/commands/run/gate.rs). The tasks it merged are
 //! completed; a task whose merge conflicts (the files written to its log), that the test gate
 //! names (finish bisects a batch whose test fails and lands the others), or that finish left
 //! out, fails its attempt. A refused batch of several tasks (files outside a task's paths) is
@@ -14,6 +15,7 @@ use crate::error::{Code, Error, Result};
 use crate::taskgraph::Status;
 use crate::workflow::attempt::agent::append_log;
 use crate::workflow::failure::{Failure, Kind};
+use crate::workflow::tested::Tested;
 
 /// How often a task whose branch moved while it landed is finished again.
 const REFINISH: u32 = 2;
@@ -90,10 +92,27 @@ impl Sched<'_> {
         self.give_up(id, failures, why, &branch, &wt)
     }
 
-    /// Finishes `batch`, whose branches did not move under their agents.
+    /// Finishes `batch`, whose branches did not move under their agents: its test gate
+    /// started in the background when it can be (src/commands/run/gate.rs), else finished now;
+    /// while a background gate runs, the batch waits for the next landing.
     fn finish_unmoved(&mut self, batch: Vec<String>) -> Result<()> {
+        if self.gate_running() {
+            self.to_finish.extend(batch);
+            return Ok(());
+        }
+        if self.gate_in_background(&batch)? {
+            return Ok(());
+        }
+        self.land_tested(batch, None)
+    }
+
+    /// Finishes `batch` with the verdict of its background test gate (`None`: finish tests).
+    pub(super) fn land_tested(&mut self, batch: Vec<String>, tested: Option<Tested>) -> Result<()> {
         let metrics = self.metrics_of(&batch);
-        match self.ops.finish(self.ctx, &batch, &metrics) {
+        match self
+            .ops
+            .finish(self.ctx, &batch, &metrics, tested, &self.tips)
+        {
             Ok(landing) => self.landed(&batch, landing),
             Err(e) => self.finish_failed(batch, e),
         }
@@ -139,7 +158,12 @@ impl Sched<'_> {
         }
         let fixable_by_agent = matches!(
             code,
-            Code::Conflicts | Code::TestGate | Code::OutsidePaths | Code::TaskDirty | Code::Stale
+            Code::Conflicts
+                | Code::TestGate
+                | Code::OutsidePaths
+                | Code::TaskDirty
+                | Code::Stale
+                | Code::TipMoved
         );
         if !fixable_by_agent {
             return Err(stop(&batch, e));
@@ -205,6 +229,7 @@ impl Sched<'_> {
     }
 
     fn forget(&mut self, id: &str) -> Result<()> {
+        self.tips.remove(id);
         self.records.forget(id);
         self.records.save()
     }

@@ -41,6 +41,7 @@ pub mod display;
 pub mod events;
 pub mod executor;
 mod failures;
+mod gate;
 mod landing;
 mod lock;
 mod moved;
@@ -130,6 +131,7 @@ pub fn run(ctx: &Context) -> Result<()> {
     }
     summary.wall_seconds = began.elapsed().as_secs();
     summary.kept_ignored = crate::workflow::kept_space::KeptSpace::measure(&ctx.repo);
+    summary.gate_worktree = crate::workflow::kept_space::GateSpace::measure(&ctx.repo);
     sched.sink.summary(&summary);
     outcome(&summary)
 }
@@ -401,6 +403,9 @@ pub fn summary_text(s: &Summary) -> String {
             "Kept ignored files of removed worktrees: {} (.git/parallel/ignored/; git parallel gc deletes old ones)",
             k.describe()
         );
+    }
+    if let Some(g) = &s.gate_worktree {
+        let _ = writeln!(t, "{}", g.describe(".git/parallel/gate"));
     }
     // Without estimates there is no plan to compare with.
     let plan = if s.sequential_minutes == 0 && s.critical_path_minutes == 0 {

@@ -16,6 +16,10 @@ use crate::error::{Code, Error, Result};
 use crate::workflow::context::Context;
 use crate::workflow::outcome::MetricsByTask;
 use crate::workflow::remote;
+use crate::workflow::tested::Tested;
+
+/// The tip each task branch must be at for `finish` to land it.
+pub type Tips = std::collections::BTreeMap<String, gix::ObjectId>;
 
 /// How long to wait between two tries of a busy repository lock.
 const BUSY_PAUSE: Duration = Duration::from_millis(200);
@@ -45,13 +49,13 @@ impl Ops {
 
     /// Runs `command` with `flags` and `ids` through the remote session, waiting while another
     /// git-parallel holds the lock (and while run is not interrupted); `metrics` go into the
-    /// tasks' `result`.
+    /// tasks' `result`, `tips` are what a finish checks its branches against.
     fn call<T>(
         &self,
         ctx: &Context,
         command: &'static Command,
         mut flags: Vec<(&'static Flag, Option<String>)>,
-        (ids, metrics): (&[String], &MetricsByTask),
+        (ids, metrics, tested, tips): (&[String], &MetricsByTask, Option<Tested>, &Tips),
         op: fn(&Context) -> Result<T>,
     ) -> Result<T> {
         if let Some(r) = self.remote.as_ref().filter(|_| {
@@ -67,6 +71,8 @@ impl Ops {
             let args = ctx.args.for_command(command, flags.clone(), ids.to_vec());
             let mut child = ctx.for_command(args)?;
             child.metrics.clone_from(metrics);
+            child.tested = tested;
+            child.expected_tips.clone_from(tips);
             child
                 .repo
                 .settings
@@ -99,6 +105,11 @@ impl Ops {
         }
     }
 
+    /// run's sandbox mode, which its test gates run in.
+    pub fn sandbox(&self) -> crate::sandbox::Mode {
+        self.sandbox
+    }
+
     /// `start IDS`: the tasks started.
     pub fn start(&self, ctx: &Context, ids: &[String]) -> Result<Vec<start::StartedOne>> {
         let none = MetricsByTask::new();
@@ -106,8 +117,14 @@ impl Ops {
             true => vec![(&defs::NO_WORKTREE, None)],
             false => Vec::new(),
         };
-        self.call(ctx, &defs::START, flags, (ids, &none), start::apply)
-            .map(|r| r.started())
+        self.call(
+            ctx,
+            &defs::START,
+            flags,
+            (ids, &none, None, &Tips::new()),
+            start::apply,
+        )
+        .map(|r| r.started())
     }
 
     /// The start records this run (or a killed one) left uncommitted in the main worktree's
@@ -118,24 +135,58 @@ impl Ops {
             ctx,
             &defs::START,
             Vec::new(),
-            (&[], &none),
+            (&[], &none, None, &Tips::new()),
             start::commit_pending,
         )
         .map(|r| r.committed)
     }
 
-    /// `finish --partial [--test CMD] IDS`: what landed and what did not.
+    /// `finish --partial [--test CMD] IDS`: what landed and what did not; `tested`: the
+    /// verdict of run's background gate on this landing, reused when it covers it; `tips`:
+    /// the tip each task branch must be at on the remote (`run --executor ssh|command`: the one
+    /// its attempt's outcome published), else the landing refuses with code `tip-moved`.
     pub fn finish(
         &self,
         ctx: &Context,
         ids: &[String],
         metrics: &MetricsByTask,
+        tested: Option<Tested>,
+        tips: &Tips,
     ) -> Result<finish::Landing> {
+        let flags = self.finish_flags();
+        let tips: Tips = tips
+            .iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(id, t)| (id.clone(), *t))
+            .collect();
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, metrics, tested, &tips),
+            finish::land,
+        )
+    }
+
+    /// What `finish IDS` would merge and test, made in memory (see [`finish::preview`]).
+    pub fn preview(&self, ctx: &Context, ids: &[String]) -> Result<Option<gix::ObjectId>> {
+        let none = MetricsByTask::new();
+        let flags = self.finish_flags();
+        self.call(
+            ctx,
+            &defs::FINISH,
+            flags,
+            (ids, &none, None, &Tips::new()),
+            finish::preview,
+        )
+    }
+
+    fn finish_flags(&self) -> Vec<(&'static Flag, Option<String>)> {
         let mut flags = vec![(&defs::PARTIAL, None)];
         if let Some(t) = &self.test {
             flags.push((&defs::TEST, Some(t.clone())));
         }
-        self.call(ctx, &defs::FINISH, flags, (ids, metrics), finish::land)
+        flags
     }
 
     /// `fail ID --reason WHY`: the task marked failed, its branch and worktree kept.
@@ -148,7 +199,13 @@ impl Ops {
     ) -> Result<fail::Failed> {
         let flags = vec![(&defs::REASON, Some(why.to_string()))];
         let ids = [id.to_string()];
-        self.call(ctx, &defs::FAIL, flags, (&ids, metrics), fail::apply)
+        self.call(
+            ctx,
+            &defs::FAIL,
+            flags,
+            (&ids, metrics, None, &Tips::new()),
+            fail::apply,
+        )
     }
 
     /// Settles an operation a killed `run` (or any command) left behind: rolled back, else

@@ -1,6 +1,6 @@
-//! The event loop of `run`: agents run concurrently (at most `jobs`); everything else — start,
-//! finish, fail — happens here, one transaction at a time, as soon as the event that calls
-//! for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
+//! The event loop of `run`: agents run concurrently (at most `jobs`), and so does a landing's
+//! test gate (src/commands/run/gate.rs); everything else — start, finish, fail — happens here,
+//! one transaction at a time, as soon as the event that calls for it arrives: an agent that succeeded is finished at once, a failed attempt is run again
 //! (or the task marked failed), and every task that became ready starts at once. No waves.
 //! Before a task's attempt is counted as failed, its status is read again: a task completed
 //! meanwhile (landed by hand, or by its own agent) is left completed.
@@ -78,6 +78,16 @@ pub(super) struct Running {
     pub(super) host: Option<String>,
 }
 
+/// A landing's test gate running in the background (src/commands/run/gate.rs).
+pub(super) struct Pending {
+    /// The tasks whose landing it tests.
+    pub(super) ids: Vec<String>,
+    /// Their merged result, as finish would merge them (without the status commit).
+    pub(super) commit: gix::ObjectId,
+    /// The test's exit status when it ends (`None`: the kept worktree could not be used).
+    pub(super) rx: Receiver<Result<Option<std::process::ExitStatus>>>,
+}
+
 /// The scheduler's state.
 pub struct Sched<'a> {
     pub(super) ctx: &'a Context,
@@ -106,10 +116,15 @@ pub struct Sched<'a> {
     pub stopped_by: Option<String>,
     /// Ends the agents' process groups if run dies (started with the first agent).
     pub(super) watchdog: Option<Arc<crate::workflow::attempt::watchdog::Watchdog>>,
+    /// The test gate running in the background, if any (src/commands/run/gate.rs).
+    pub(super) gate: Option<Pending>,
     /// Watches the remote attempts (`--executor ssh|command`).
     pub(super) watch: Option<Arc<super::watch::Watch>>,
     /// The ssh hosts whose clone is known to exist.
     pub(super) cloned: super::executor::Cloned,
+    /// Remote attempts to land: the tip each outcome published, which the landing checks its
+    /// fetched branch against.
+    pub(super) tips: super::ops::Tips,
 }
 
 impl<'a> Sched<'a> {
@@ -141,12 +156,14 @@ impl<'a> Sched<'a> {
             stop,
             watch,
             cloned: Default::default(),
+            tips: Default::default(),
             tx,
             rx,
             sink: Sink::new(&ctx.out),
             summary: Summary::default(),
             watchdog: None,
             stopped_by: None,
+            gate: None,
         }
     }
 
@@ -160,6 +177,8 @@ impl<'a> Sched<'a> {
         if result.is_err() || self.summary.interrupted {
             self.stop_all();
         }
+        // A background gate's test got the interrupt with run (or ends by itself).
+        self.wait_gate(self.cfg.grace + Duration::from_secs(5));
         result
     }
 
@@ -172,7 +191,8 @@ impl<'a> Sched<'a> {
             while let Ok(done) = self.rx.try_recv() {
                 self.on_done(done)?;
             }
-            if !self.to_finish.is_empty() {
+            self.poll_gate()?;
+            if !self.to_finish.is_empty() && !self.gate_running() {
                 let batch = std::mem::take(&mut self.to_finish);
                 self.finish(batch)?;
                 continue;
@@ -184,7 +204,12 @@ impl<'a> Sched<'a> {
                 self.relaunch()?;
                 self.start_ready()?
             };
-            if self.running.is_empty() && !started && self.again.is_empty() {
+            if self.running.is_empty()
+                && !started
+                && self.again.is_empty()
+                && !self.gate_running()
+                && self.to_finish.is_empty()
+            {
                 return Ok(());
             }
             self.sink.tick();
@@ -531,6 +556,7 @@ impl<'a> Sched<'a> {
                 return self.records.save();
             }
         }
+        self.tips.remove(id);
         let why = f.message.clone();
         let failures = self.records.failed(id, &why);
         self.records.save()?;

@@ -20,8 +20,12 @@ use crate::workflow::remote::attempts::{self, Board};
 /// How a remote attempt ended, as the scheduler acts on it.
 #[derive(Clone, Debug)]
 pub enum Verdict {
-    /// Outcome ok and the remote branch at its tip: to be landed.
-    Landable { commits: usize },
+    /// Outcome ok and the remote branch at its tip (`None`: nothing committed, nothing to
+    /// check): to be landed, from that tip only.
+    Landable {
+        commits: usize,
+        tip: Option<gix::ObjectId>,
+    },
     /// The attempt failed.
     Failed(Failure),
     /// Someone else (another run on the same remote) dispatched the task: theirs to land.
@@ -305,8 +309,12 @@ fn landable(setup: &Setup, id: &str, out: &Out, o: &attempts::Outcome) -> Verdic
     match (&o.tip, at) {
         (Some(tip), Some(at)) if *tip == at => Verdict::Landable {
             commits: o.commits as usize,
+            tip: at.parse().ok(),
         },
-        (None, _) if o.commits == 0 => Verdict::Landable { commits: 0 },
+        (None, _) if o.commits == 0 => Verdict::Landable {
+            commits: 0,
+            tip: None,
+        },
         (tip, at) => Verdict::Failed(Failure::new(
             Kind::Refused,
             format!(

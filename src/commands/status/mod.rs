@@ -88,6 +88,8 @@ pub struct StatusReport<'a> {
     /// days.
     #[serde(skip_serializing_if = "Option::is_none")]
     kept_ignored: Option<crate::workflow::kept_space::KeptSpace>,
+    /// The test gate's kept worktree and its size (`null`: none).
+    gate_worktree: Option<crate::workflow::kept_space::GateSpace>,
     #[serde(skip)]
     view: View<'a>,
 }
@@ -288,6 +290,7 @@ fn build<'a>(env: &'a Session<'a>, rows: Vec<Row<'a>>, radar: Radar) -> StatusRe
         radar,
         pool: crate::workflow::pool::summary(env.ctx, &env.main),
         kept_ignored: crate::workflow::kept_space::KeptSpace::measure(&env.ctx.repo),
+        gate_worktree: crate::workflow::kept_space::GateSpace::measure(&env.ctx.repo),
         view: View {
             env,
             rows,
@@ -393,12 +396,19 @@ impl fmt::Display for StatusReport<'_> {
         if let Some(p) = &self.pool {
             writeln!(f, "{}", p.line(|d| v.env.show(d)))?;
         }
-        match &self.kept_ignored {
-            Some(k) => writeln!(
+        if let Some(k) = &self.kept_ignored {
+            writeln!(
                 f,
                 "Kept ignored files of removed worktrees: {} in {} (git parallel gc deletes old ones)",
                 k.describe(),
                 v.env.show(&crate::txn::state_dir(&v.env.ctx.repo).join("ignored"))
+            )?;
+        }
+        match &self.gate_worktree {
+            Some(g) => writeln!(
+                f,
+                "{}",
+                g.describe(&v.env.show(camino::Utf8Path::new(&g.path)))
             ),
             None => Ok(()),
         }

@@ -1,6 +1,8 @@
-//! The test gate: a commit checked out in a temporary worktree of its own, a command run there
-//! in its own process group (so an interrupt reaches it and the rollback runs after it ended),
-//! and the worktree removed again whatever happened. Changes nothing durable.
+//! The test gate: a commit checked out in the kept gate worktree (src/txn/gate_worktree.rs:
+//! its build output survives from one gate to the next; `parallel.gateWorktree keep`, the
+//! default) or, with `temp` or when that one cannot be used, in a temporary worktree of its own
+//! removed again whatever happened; a command run there in its own process group (so an
+//! interrupt reaches it and the rollback runs after it ended). Changes nothing durable.
 
 use std::os::unix::process::CommandExt;
 
@@ -15,13 +17,29 @@ use crate::git::Repo;
 use crate::txn::{interrupt, worktree};
 use gix::ObjectId;
 
-/// The `TestGate` step: the test `command` run on `commit` in the temporary worktree `dir`.
+/// The `TestGate` step: the test `command` run on `commit` in the kept gate worktree (when
+/// `kept` and it can be used), else in the temporary worktree `dir`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TestGate {
     #[serde(with = "crate::git::hex")]
     pub commit: ObjectId,
     pub command: String,
     pub dir: Utf8PathBuf,
+    /// Whether the kept gate worktree is used (journals of earlier releases: false).
+    #[serde(default)]
+    pub kept: bool,
+}
+
+impl TestGate {
+    /// The gate testing `commit` with `command`, where `parallel.gateWorktree` says.
+    pub fn new(repo: &Repo, commit: ObjectId, command: String) -> Result<TestGate> {
+        Ok(TestGate {
+            commit,
+            command,
+            dir: test_dir()?,
+            kept: repo.settings.gate_worktree_kept(),
+        })
+    }
 }
 
 impl StepKind for TestGate {
@@ -35,10 +53,11 @@ impl StepKind for TestGate {
     }
 
     fn apply(&self, repo: &Repo, _proven: bool) -> Result<()> {
-        test_gate(repo, &self.commit, &self.command, &self.dir)
+        test_gate(repo, self)
     }
 
-    /// The test runs for minutes.
+    /// The test runs for minutes. (Undone, the kept gate worktree stays: only a temporary one
+    /// goes.)
     fn lets_time_pass(&self) -> bool {
         true
     }
@@ -65,34 +84,35 @@ pub fn test_dir() -> Result<Utf8PathBuf> {
         .map_err(|p| crate::fatal!("the temp dir is not UTF-8: {}", p.display()))
 }
 
-pub(super) fn test_gate(
-    repo: &Repo,
-    commit: &ObjectId,
-    command: &str,
-    dir: &Utf8Path,
-) -> Result<()> {
-    let status = run_test(repo, commit, command, dir)?;
+fn test_gate(repo: &Repo, gate: &TestGate) -> Result<()> {
+    let status = run_test(repo, gate)?;
     if !status.success() {
-        return Err(
-            crate::error::Error::Refused(miette::Report::new(TestFailed {
-                command: command.to_string(),
-                status,
-            }))
-            .with_code(crate::error::Code::TestGate),
-        );
+        return Err(failed(&gate.command, status));
     }
     Ok(())
 }
 
-/// Runs the test `command` on `commit` in a new temporary worktree `dir` (announced on
-/// stderr, its output streamed there, or with -q shown only on failure), then removes the
-/// worktree. The test's exit status; Err when it could not be run at all.
-pub fn run_test(
-    repo: &Repo,
-    commit: &ObjectId,
-    command: &str,
-    dir: &Utf8Path,
-) -> Result<std::process::ExitStatus> {
+/// The refusal of a test gate whose `command` ended with `status`.
+pub fn failed(command: &str, status: std::process::ExitStatus) -> crate::error::Error {
+    crate::error::Error::Refused(miette::Report::new(TestFailed {
+        command: command.to_string(),
+        status,
+    }))
+    .with_code(crate::error::Code::TestGate)
+}
+
+/// Runs the gate's test command on its commit (announced on stderr, its output streamed
+/// there, or with -q shown only on failure): in the kept gate worktree when the gate says so
+/// and it can be used, else in a new temporary worktree, removed after. The test's exit
+/// status; Err when it could not be run at all.
+pub fn run_test(repo: &Repo, gate: &TestGate) -> Result<std::process::ExitStatus> {
+    let (commit, command) = (&gate.commit, gate.command.as_str());
+    if gate.kept {
+        if let Some(status) = run_kept(repo, commit, command, true)? {
+            return Ok(status);
+        }
+    }
+    let dir = gate.dir.as_path();
     // Leftovers of an earlier, killed run of this step (only what is provably ours).
     remove_temp_worktree(repo, dir)?;
     if let Err(e) = std::fs::create_dir(dir) {
@@ -108,13 +128,36 @@ pub fn run_test(
     }
     worktree::ensure(&repo.loc, dir, &commit.to_string(), true, true)?;
     crate::output::testing(&short(commit), command, dir.as_str());
-    let run = spawn_test(repo, command, dir);
+    let run = spawn_test(repo, command, dir, false);
     let removed = remove_temp_worktree(repo, dir);
     let run = run?;
     removed?;
     // The last test's output, for what run tells the agent whose merge it failed.
     let _ = std::fs::write(last_output_path(repo), &run.output);
     Ok(run.status)
+}
+
+/// Runs the test `command` on `commit` in the kept gate worktree: its exit status, `None` when
+/// that worktree cannot be used now (see [`crate::txn::gate_worktree::take`]). `stream`: the
+/// output goes to stderr as it comes (else it is kept back, as with -q; `run`'s background gate
+/// keeps it back so as not to garble its display). Outside any transaction this changes nothing
+/// of the user's: only the kept worktree, which the next gate repairs whatever state a kill
+/// left it in.
+pub fn run_kept(
+    repo: &Repo,
+    commit: &ObjectId,
+    command: &str,
+    stream: bool,
+) -> Result<Option<std::process::ExitStatus>> {
+    let Some(held) = crate::txn::gate_worktree::take(repo, commit)? else {
+        return Ok(None);
+    };
+    if stream {
+        crate::output::testing(&short(commit), command, held.dir.as_str());
+    }
+    let run = spawn_test(repo, command, &held.dir, !stream)?;
+    let _ = std::fs::write(last_output_path(repo), &run.output);
+    Ok(Some(run.status))
 }
 
 /// Where the last lines of the last test gate's output are kept (`<state dir>/test-output.txt`,
@@ -135,8 +178,9 @@ struct TestRun {
 /// Runs `command` in `dir`, in a process group of its own (so that an interrupt reaches it
 /// through our handler, which passes it on, and the rollback runs after it ended), its output
 /// (stdout and stderr through one pipe) streamed to our stderr — stdout stays parseable — or
-/// with -q kept back and shown only if it fails; the last lines are kept either way.
-fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
+/// with -q kept back and shown only if it fails (`silent`: never shown); the last lines are kept
+/// either way.
+fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path, silent: bool) -> Result<TestRun> {
     let pipe_err =
         |e: std::io::Error| crate::fatal!("cannot make a pipe for the test `{command}`: {e}");
     let (reader, writer) = std::io::pipe().map_err(pipe_err)?;
@@ -172,7 +216,7 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
             return Err(crate::fatal!("cannot run the test `{command}`: {e}"));
         }
     };
-    let quiet = crate::output::quiet();
+    let quiet = silent || crate::output::quiet();
     let kept = std::sync::Arc::new(std::sync::Mutex::new(Kept::default()));
     let pump = {
         let kept = kept.clone();
@@ -189,7 +233,7 @@ fn spawn_test(repo: &Repo, command: &str, dir: &Utf8Path) -> Result<TestRun> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let kept = kept.lock().map(|k| k.clone()).unwrap_or_default();
-    if quiet && !status.success() {
+    if quiet && !silent && !status.success() {
         crate::output::failed_test_output(&kept.all, &[]);
     }
     Ok(TestRun {

@@ -168,6 +168,39 @@ pub fn merge_target(worktree: &Utf8Path, target: &str) -> std::result::Result<Ve
     Ok(conflicts)
 }
 
+/// Whether the failure `f` asks for the target merged into the next attempt's worktree
+/// (a conflict, with `parallel.onConflict = merge`, not merged yet: a merge done adds its note
+/// to the evidence).
+pub fn wants_merge(f: &Failure, on_conflict: OnConflict) -> bool {
+    on_conflict == OnConflict::Merge && f.kind == Kind::Conflict && f.evidence.is_none()
+}
+
+/// After a conflict, before the next attempt: `target` merged into `worktree` by `who` (`run`,
+/// `work`), what happened written into `f` for the agent (the conflicting files, a note as
+/// evidence).
+pub fn merge_after_conflict(worktree: &Utf8Path, target: &str, who: &str, f: &mut Failure) {
+    let short = crate::git::short_branch(target);
+    let note = match merge_target(worktree, target) {
+        Ok(files) if files.is_empty() => format!(
+            "{who} merged {short} into this worktree without conflicts (a merge commit on top of your work)"
+        ),
+        Ok(files) => {
+            let n = format!(
+                "{who} merged {short} into this worktree; the merge is in progress with conflict markers in:\n  {}\nresolve them, git add them, and git commit to conclude the merge",
+                files
+                    .iter()
+                    .map(|f| crate::taskgraph::display::safe(f).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            );
+            f.files = files;
+            n
+        }
+        Err(e) => format!("{who} could not merge {short} into this worktree (merge it yourself): {e}"),
+    };
+    f.evidence = Some(format!("{note}\n"));
+}
+
 /// The conflicted paths of a merge in progress in `worktree` (empty: none): its index read
 /// in-process, else asked of git.
 pub fn unmerged(worktree: &Utf8Path) -> Vec<String> {

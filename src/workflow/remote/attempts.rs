@@ -3,7 +3,8 @@
 //! the shared remote, pointing at a blob that holds one JSON object.
 //!
 //! - `refs/parallel/lease/<ID>`: a [`Lease`] — which attempt of the task may run, who holds
-//!   it, when it was last renewed. The orchestrator writes it before it dispatches an attempt;
+//!   it, when it was last renewed, and (from the orchestrator) why the attempt before failed
+//!   and whether to merge the target first. The orchestrator writes it before it dispatches an attempt;
 //!   the worker takes it and renews it; a renewal refused because the lease changed means a
 //!   newer attempt took over.
 //! - `refs/parallel/outcome/<ID>/<N>`: the [`Outcome`] of attempt N, published by its worker
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::git::remote::{self, Pushed};
 use crate::git::{Location, RefUpdate, Settings};
-use crate::workflow::failure::Kind;
+use crate::workflow::failure::{Failure, Kind};
 
 /// Where every ref of the protocol lives on the remote.
 pub const PREFIX: &str = "refs/parallel/";
@@ -61,6 +62,17 @@ pub struct Lease {
     pub dispatched_at: u64,
     /// When the lease was last written (unix seconds).
     pub renewed_at: u64,
+    /// Why the attempt before this one failed, as the orchestrator knows it (a conflict, the
+    /// test gate or an outside-paths refusal found when it landed it, or what the worker
+    /// published): what the worker hands its agent (`GIT_PARALLEL_LAST_FAILURE`, the brief).
+    /// Only in a lease an orchestrator writes; a worker drops it when it takes the lease.
+    /// Absent in leases of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<Failure>,
+    /// The worker merges the target into the task's worktree before its agent runs (after a
+    /// conflict, with run's `parallel.onConflict = merge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merge_target: bool,
 }
 
 impl Lease {
@@ -74,14 +86,29 @@ impl Lease {
             executor: executor.to_string(),
             dispatched_at: now,
             renewed_at: now,
+            last_failure: None,
+            merge_target: false,
         }
     }
 
-    /// This lease held (taken or renewed) by `holder` at `now`.
+    /// This lease carrying the failure of the attempt before (`merge_target`: the worker
+    /// merges the target into the worktree first).
+    pub fn after(self, last_failure: Option<Failure>, merge_target: bool) -> Lease {
+        Lease {
+            merge_target: merge_target && last_failure.is_some(),
+            last_failure,
+            ..self
+        }
+    }
+
+    /// This lease held (taken or renewed) by `holder` at `now`, without what the orchestrator
+    /// told its worker (the worker read it when it took the lease).
     pub fn held_by(&self, holder: &str, now: u64) -> Lease {
         Lease {
             holder: holder.to_string(),
             renewed_at: now,
+            last_failure: None,
+            merge_target: false,
             ..self.clone()
         }
     }
@@ -170,7 +197,6 @@ impl Board {
 
     /// The refs of task `id` on the remote with their values (its lease and outcomes): what a
     /// clean-up deletes, leased on these values.
-    #[allow(dead_code)] // for the orchestrator (run --executor)
     pub fn refs_of(&self, id: &str) -> Vec<(String, ObjectId)> {
         let mut v = Vec::new();
         if let Some(l) = self.leases.get(id) {
@@ -386,13 +412,13 @@ pub fn publish(
     Ok(written(remote::push(loc, remote, &updates)?, outcome_blob))
 }
 
-/// Deletes task `id`'s lease and outcomes from `remote`, each leased on the value in `board`
-/// (after the task landed or was dropped; best effort: the caller may ignore the result).
-#[allow(dead_code)] // for the orchestrator (run --executor)
-pub fn clear(loc: &Location, remote: &str, board: &Board, id: &str) -> Result<Written> {
-    let updates: Vec<RefUpdate> = board
-        .refs_of(id)
-        .into_iter()
+/// Deletes the leases and outcomes of tasks `ids` from `remote` in one push, each leased on
+/// the value in `board` (after the tasks landed or were dropped; best effort: the caller may
+/// ignore the result).
+pub fn clear(loc: &Location, remote: &str, board: &Board, ids: &[&str]) -> Result<Written> {
+    let updates: Vec<RefUpdate> = ids
+        .iter()
+        .flat_map(|id| board.refs_of(id))
         .map(|(name, oid)| RefUpdate {
             name,
             old: Some(oid),
@@ -473,6 +499,31 @@ mod tests {
         assert_eq!(l.age(140), 10);
         assert!(l.expired(200, std::time::Duration::from_secs(60)));
         assert!(!l.expired(180, std::time::Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn a_lease_carries_the_last_failure_and_an_old_lease_still_reads() {
+        let mut f = Failure::new(Kind::Conflict, "its merge conflicts with main in a.txt", 1);
+        f.with = Some("main at abc1234".into());
+        f.evidence = Some("CONFLICT (add/add)\n".into());
+        let l = Lease::dispatched("A", 2, "command", 100).after(Some(f), true);
+        let v = serde_json::to_value(&l).expect("json");
+        assert_eq!(v["last_failure"]["kind"], "conflict");
+        assert_eq!(v["last_failure"]["with"], "main at abc1234");
+        assert_eq!(v["merge_target"], true);
+        let back: Lease = serde_json::from_value(v).expect("read back");
+        assert_eq!(back, l);
+        // Taken by its worker: what it was told is not renewed with it.
+        let held = l.held_by("h:1", 120);
+        assert_eq!(held.last_failure, None);
+        assert!(!held.merge_target);
+        // A lease written before the field existed.
+        let old: Lease = serde_json::from_str(
+            r#"{"task":"A","attempt":1,"holder":"dispatched","executor":"command","dispatched_at":1,"renewed_at":1}"#,
+        )
+        .expect("old lease");
+        assert_eq!(old.last_failure, None);
+        assert!(!old.merge_target);
     }
 
     #[test]

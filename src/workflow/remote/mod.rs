@@ -118,6 +118,72 @@ pub(crate) fn session<T>(ctx: &Context, mut run: impl FnMut(&Context) -> Result<
     }
 }
 
+/// [`session`] for a command that lands or drops tasks typed by hand (finish, fail, skip,
+/// abort): then, with a remote, the lease and outcomes of every task whose status it changed
+/// out of in_progress (or to skipped) are deleted from the remote after its own push, leased on
+/// the values read (best effort: a leftover is harmless, attempt numbers only grow). `run`
+/// clears those of the tasks it lands or drops itself.
+pub(crate) fn session_dropping<T>(
+    ctx: &Context,
+    mut run: impl FnMut(&Context) -> Result<T>,
+) -> Result<T> {
+    if !matches!(publisher(ctx), Ok(Some(_))) {
+        return session(ctx, run);
+    }
+    let mut before = None;
+    let result = session(ctx, |c| {
+        before = statuses(c);
+        run(c)
+    });
+    if let (Some(before), Ok(Some(Publish::Push { remote }))) = (before, publisher(ctx)) {
+        clear_dropped(ctx, &remote, &before);
+    }
+    result
+}
+
+/// Every task's status in the task file as it is here (None: it cannot be read), read quietly.
+fn statuses(ctx: &Context) -> Option<std::collections::BTreeMap<String, crate::taskgraph::Status>> {
+    let path = ctx.locate_task_file().ok()?;
+    let bytes = std::fs::read(&path).ok()?;
+    let text = crate::taskgraph::TaskFile::decode(&path, bytes).ok()?;
+    let tf = crate::taskgraph::TaskFile::parse(&path, text).ok()?;
+    Some(
+        tf.graph
+            .tasks
+            .into_iter()
+            .map(|t| (t.id, t.status))
+            .collect(),
+    )
+}
+
+/// Deletes from `remote` the protocol refs of the tasks that left in_progress since `before`.
+fn clear_dropped(
+    ctx: &Context,
+    remote: &str,
+    before: &std::collections::BTreeMap<String, crate::taskgraph::Status>,
+) {
+    use crate::taskgraph::Status;
+    let Some(after) = statuses(ctx) else { return };
+    let dropped: Vec<&str> = after
+        .iter()
+        .filter(|(id, now)| {
+            let was = before.get(*id).copied();
+            was != Some(**now)
+                && (was == Some(Status::InProgress) || **now == Status::Skipped)
+                && **now != Status::InProgress
+        })
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if dropped.is_empty() {
+        return;
+    }
+    let loc = &ctx.repo.loc;
+    let Ok(board) = attempts::read_all(loc, remote) else {
+        return;
+    };
+    let _ = attempts::clear(loc, remote, &board, &dropped);
+}
+
 /// The plan as the running command publishes it. `--no-worktree`: without the steps that make
 /// or take a worktree.
 /// With a remote: plus one [`Step::Push`] of every branch the plan changes, each leased on the

@@ -130,7 +130,7 @@ pub struct State {
 
 pub fn state(r: &TestRepo) -> State {
     let base = r.base().display().to_string();
-    let list = r.git(&["worktree", "list", "--porcelain"]);
+    let list = r.worktree_list();
     let mut statuses = vec![(
         "main".to_string(),
         r.git(&["status", "--porcelain", "--untracked-files=all"]),

@@ -241,11 +241,22 @@ impl TestRepo {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `git worktree list --porcelain` without the kept test gate worktree
+    /// (`.git/parallel/gate`): a build cache every test gate keeps on purpose, not part of the
+    /// state an operation changes or restores.
+    pub fn worktree_list(&self) -> String {
+        self.git(&["worktree", "list", "--porcelain"])
+            .split("\n\n")
+            .filter(|b| !b.is_empty() && !b.contains("/.git/parallel/gate\n"))
+            .map(|b| format!("{}\n\n", b.trim_end_matches('\n')))
+            .collect()
+    }
+
     /// Everything that makes up the repository's state, for before/after comparisons.
     pub fn snapshot(&self) -> Snapshot {
         let mut files = BTreeMap::new();
         collect_files(&self.root, &self.root, &mut files);
-        let worktrees = self.git(&["worktree", "list", "--porcelain"]);
+        let worktrees = self.worktree_list();
         let mut wt_files = BTreeMap::new();
         for line in worktrees.lines() {
             if let Some(p) = line.strip_prefix("worktree ") {
