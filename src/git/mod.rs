@@ -10,6 +10,7 @@ pub use config::{Settings, KEEP_IGNORED_MAX};
 mod error;
 pub mod hex;
 mod hooks;
+pub mod index;
 pub mod remote;
 
 use camino::{Utf8Path, Utf8PathBuf};

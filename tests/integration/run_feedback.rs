@@ -131,6 +131,35 @@ git add -A && git commit -q --no-edit
     assert!(log.lines().any(|l| l == "main: theirs"), "{log}");
 }
 
+/// After a conflict, an agent that exits 0 leaving the merge unresolved (the conflicted paths
+/// still unmerged in its worktree's index, read in-process) fails its attempt as a conflict
+/// naming them, and the next attempt resolves it and lands.
+#[test]
+fn an_agent_that_leaves_the_merge_unresolved_fails_as_a_conflict_naming_its_files() {
+    let r = repo(
+        r#"mkdir -p out/T
+case "$GIT_PARALLEL_ATTEMPT" in
+1) echo mine > out/T/data.txt; git add -A; git commit -q -m "T: mine"
+   mkdir -p "$MAIN/out/T"; echo theirs > "$MAIN/out/T/data.txt"
+   git -C "$MAIN" add out/T/data.txt; git -C "$MAIN" commit -q -m "main: theirs"
+   exit 0;;
+2) exit 0;;
+esac
+echo resolved > out/T/data.txt
+git add -A && git commit -q --no-edit
+"#,
+    );
+    let (out, events) = run_json(&r, &[]);
+    assert_eq!(out.status.code(), Some(0), "{events:#?}");
+    let f = failed(&events);
+    assert_eq!(f.len(), 2, "{events:#?}");
+    assert_eq!(f[1]["attempt"], 2);
+    assert_eq!(f[1]["kind"], "conflict");
+    assert_eq!(f[1]["files"], serde_json::json!(["out/T/data.txt"]));
+    assert_eq!(field(&r.task_file(), "T", "status").unwrap(), "completed");
+    assert_eq!(r.read("out/T/data.txt"), "resolved\n");
+}
+
 /// `parallel.onConflict = retry`: the agent runs again on the same base (nothing merged).
 #[test]
 fn on_conflict_retry_runs_the_agent_again_without_merging() {

@@ -308,13 +308,15 @@ fn a_branch_moved_by_another_agent_is_blocked_not_landed() {
     }
     let r = repo(&["A", "B"]);
     // A commits, then points B's branch (whose ref is beside its own: writable) at its commit;
-    // B then commits on top of it, unaware.
+    // B then commits on top of it, unaware. A commits its marker too: a worktree left dirty
+    // would fail A's landing and run A again, moving B's branch while B commits (a race).
     let script = r#"
 id=$GIT_PARALLEL_TASK_ID
 mkdir -p "out/$id"
 case "$id" in
   A) echo a > out/A/x; git add -A; git commit -q -m "A: work"
-     git update-ref refs/heads/feature/demo/backend-B HEAD && echo moved > out/A/moved ;;
+     git update-ref refs/heads/feature/demo/backend-B HEAD && echo moved > out/A/moved
+     git add -A; git commit -q -m "A: moved B" ;;
   B) i=0; while [ ! -e "$A/out/A/moved" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
      echo b > out/B/x; git add -A; git commit -q -m "B: work" ;;
 esac

@@ -251,7 +251,11 @@ impl Sched<'_> {
             self.completed(id, merge_commit.clone(), l.new_tip.clone())?;
         }
         let target = crate::git::short_branch(&self.target).to_string();
-        let tip = self.short_tip();
+        // Only a conflict names the target's tip (a git process: not on every landing).
+        let tip = match l.conflicts.is_empty() {
+            true => String::new(),
+            false => self.short_tip(),
+        };
         for (id, files) in &l.conflicts {
             seen.push(id.clone());
             let f = crate::workflow::attempt::feedback::of_conflict(

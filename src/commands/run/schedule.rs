@@ -268,16 +268,15 @@ impl<'a> Sched<'a> {
         Ok(Some(repo.count_between(target, tip)?))
     }
 
-    /// The commit `branch` points at.
+    /// The commit `branch` points at, read in-process.
     pub(super) fn tip(&self, branch: &str) -> Result<String> {
-        let mut cmd = self.ctx.repo.git_main();
-        cmd.args([
-            "rev-parse",
-            "--verify",
-            "-q",
-            &format!("{branch}^{{commit}}"),
-        ]);
-        Ok(crate::git::cli::stdout(cmd)?.trim().to_string())
+        match self.ctx.repo.ref_id(branch)? {
+            Some(id) => Ok(id.to_string()),
+            None => Err(crate::fatal!(
+                "cannot read the tip of {}: the branch does not exist",
+                crate::git::short_branch(branch)
+            )),
+        }
     }
 
     fn free_slots(&self) -> usize {

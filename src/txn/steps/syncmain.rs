@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::shared::short;
 use super::{Step, StepKind};
 use crate::error::Result;
+use crate::git::index::Staged;
 use crate::git::{cli, Repo};
 use gix::ObjectId;
 
@@ -120,6 +121,29 @@ fn index_differs(repo: &Repo, commit: &str) -> Result<BTreeSet<String>> {
     Ok(cli::stdout_z(cmd)?.into_iter().collect())
 }
 
+/// Whether the main worktree's index holds `commit`'s side of every change (`side`: that
+/// side's entry of a change). Read in-process where gix reads the index as git does, else
+/// asked of `git diff-index`.
+fn index_holds(
+    repo: &Repo,
+    changes: &[Change],
+    commit: &str,
+    side: impl Fn(&Change) -> Option<&Entry>,
+) -> Result<bool> {
+    let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    if let Some(staged) = repo.staged(&paths) {
+        return Ok(changes.iter().zip(staged).all(|(c, s)| match (side(c), s) {
+            (None, Staged::Absent) => true,
+            (Some(e), Staged::Entry(mode, id)) => {
+                format!("{mode:06o}") == e.mode && crate::git::oid(&e.oid).is_ok_and(|o| o == id)
+            }
+            _ => false,
+        }));
+    }
+    let off = index_differs(repo, commit)?;
+    Ok(changes.iter().all(|c| !off.contains(&c.path)))
+}
+
 /// Which of the tracked `paths` have a file that differs from the index (content compared,
 /// missing included). Only those paths are looked at (a few lstat, not one per index entry),
 /// unless there are so many that naming them costs more than the whole pass.
@@ -196,12 +220,8 @@ pub fn sync(
     if changes.is_empty() {
         return Ok(());
     }
-    let off_to = index_differs(repo, to)?;
-    let at_to = changes.iter().all(|c| !off_to.contains(&c.path));
-    let at_from = at_to || {
-        let off_from = index_differs(repo, from)?;
-        changes.iter().all(|c| !off_from.contains(&c.path))
-    };
+    let at_to = index_holds(repo, &changes, to, |c| c.to.as_ref())?;
+    let at_from = at_to || index_holds(repo, &changes, from, |c| c.from.as_ref())?;
     if !at_to && !at_from {
         return Err(crate::refused!(
             help = "commit, stash or reset the staged changes in the main worktree, then run again",

@@ -243,6 +243,7 @@ fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
     if let Some(w) = &spec.watchdog {
         w.watch(pgid);
     }
+    let watch = super::group::ExitWatch::new(pgid);
     let exit = loop {
         match super::group::exited(pgid) {
             Some(true) => break None,
@@ -263,7 +264,8 @@ fn wait(mut child: Child, spec: &Spec, stop: &AtomicBool) -> Exit {
                 Exit::Stopped
             });
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // Back at once when the agent exits; the timeout and a stop are looked at meanwhile.
+        watch.pause(Duration::from_millis(50));
     };
     super::group::end(pgid, spec.grace);
     if let Some(w) = &spec.watchdog {

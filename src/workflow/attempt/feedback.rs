@@ -201,8 +201,12 @@ pub fn merge_after_conflict(worktree: &Utf8Path, target: &str, who: &str, f: &mu
     f.evidence = Some(format!("{note}\n"));
 }
 
-/// The conflicted paths of a merge in progress in `worktree` (empty: none).
+/// The conflicted paths of a merge in progress in `worktree` (empty: none): its index read
+/// in-process, else asked of git.
 pub fn unmerged(worktree: &Utf8Path) -> Vec<String> {
+    if let Some(paths) = crate::git::index::unmerged_in(worktree) {
+        return paths;
+    }
     let mut c = std::process::Command::new("git");
     c.arg("-C")
         .arg(worktree.as_str())

@@ -1,6 +1,7 @@
 //! An agent's process group: whether its leader has exited (without reaping it, so that its
-//! pid — the group's id — cannot be reused meanwhile), and ending the group: SIGTERM to every
-//! process left in it, SIGKILL to what is still there after the grace period.
+//! pid — the group's id — cannot be reused meanwhile), waiting for that (woken the moment it
+//! exits, through a pidfd on Linux), and ending the group: SIGTERM to every process left in
+//! it, SIGKILL to what is still there after the grace period.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,59 @@ pub fn exited(pid: i32) -> Option<bool> {
             return None;
         }
         Some(info.si_pid() != 0)
+    }
+}
+
+/// Waits for our child `pid` to exit without reaping it: on Linux through a pidfd, which wakes
+/// the waiter the moment it exits; elsewhere (or on a kernel without pidfds) by sleeping a
+/// little between two looks.
+pub struct ExitWatch {
+    #[cfg(target_os = "linux")]
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+/// The sleep between two looks without a pidfd.
+const LOOK_AGAIN: Duration = Duration::from_millis(10);
+
+impl ExitWatch {
+    pub fn new(pid: i32) -> ExitWatch {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::FromRawFd;
+            // SAFETY: pidfd_open(2) on our own unreaped child (its pid cannot be reused); the
+            // descriptor it returns is owned here and closed on drop.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            let fd = i32::try_from(fd)
+                .ok()
+                .filter(|&fd| fd >= 0)
+                // SAFETY: a descriptor just opened and owned by nothing else.
+                .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+            ExitWatch { fd }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = pid;
+            ExitWatch {}
+        }
+    }
+
+    /// Returns when the process has exited, or after at most `max`.
+    pub fn pause(&self, max: Duration) {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.fd {
+            use std::os::fd::AsRawFd;
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = libc::c_int::try_from(max.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: one valid pollfd; poll(2) only writes its revents.
+            if unsafe { libc::poll(&mut p, 1, ms) } >= 0 {
+                return;
+            }
+        }
+        std::thread::sleep(max.min(LOOK_AGAIN));
     }
 }
 
