@@ -77,7 +77,6 @@ pub struct Lease {
 
 impl Lease {
     /// The lease an orchestrator writes before it dispatches `attempt` of `task` at `now`.
-    #[allow(dead_code)] // for the orchestrator (run --executor)
     pub fn dispatched(task: &str, attempt: u32, executor: &str, now: u64) -> Lease {
         Lease {
             task: task.to_string(),
