@@ -330,6 +330,10 @@ fn ssh_executor_two_hosts_survive_a_stopped_and_a_killed_worker() {
     ) else {
         return;
     };
+    // The remote is served over ssh, as on real hosts: the orchestrator and the workers
+    // fetch and push through the test's sshd.
+    let url = format!("ssh://build1{}", s.bare.display());
+    s.r.git(&["remote", "set-url", "origin", &url]);
     let hosts = s.r.home().join("hosts");
     s.r.git(&[
         "config",
@@ -372,11 +376,13 @@ fn ssh_executor_two_hosts_survive_a_stopped_and_a_killed_worker() {
             .cloned()
             .collect()
     };
+    // (Over ssh a later attempt may also fail for a passing reason, a fetch that did not go
+    // through, and be retried: the first failure is the one this test caused.)
     let w2 = failed("W2");
-    assert_eq!(w2.len(), 1, "{text}");
+    assert!(!w2.is_empty(), "{text}");
     assert_eq!(w2[0]["kind"], "lease-expired", "{text}");
     let w3 = failed("W3");
-    assert_eq!(w3.len(), 1, "{text}");
+    assert!(!w3.is_empty(), "{text}");
     assert!(
         w3[0]["reason"]
             .as_str()

@@ -741,3 +741,62 @@ fn recover_continue_after_a_kill_during_the_push_completes_it() {
     assert_eq!(remote_status(&a, &bare, "BACKEND-01"), "completed");
     fsck(&a, &bare);
 }
+
+/// A `git` that, once (while `$STALE` exists), leaves the fetched target at `$OLD` after a fetch:
+/// what a concurrent, older fetch of the same clone leaves behind (two workers of a host
+/// sharing its clone).
+const STALE_FETCH: &str = r#"#!/bin/sh
+case " $* " in
+*" fetch "*)
+  "$REAL_GIT" "$@"; rc=$?
+  if [ -e "$STALE" ]; then
+    rm -f "$STALE"
+    "$REAL_GIT" update-ref refs/parallel/remote/origin/heads/main "$OLD"
+  fi
+  exit $rc;;
+esac
+exec "$REAL_GIT" "$@"
+"#;
+
+#[test]
+fn a_fetch_left_behind_by_a_concurrent_one_is_read_again_not_refused() {
+    let (a, bare) = orchestrator();
+    let b = clone_of(bare.to_str().unwrap());
+    let old = b.rev("main");
+    // The remote moves on (a's start), and b is brought up to it.
+    hand_out(&a, "BACKEND-01");
+    b.git(&["pull", "-q", "--ff-only", "origin", "main"]);
+    assert_ne!(b.rev("main"), old);
+    // b's next sync: its first fetch leaves the target's fetched ref at the old tip.
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = b.home().join("wrap");
+    std::fs::create_dir_all(&wrap).unwrap();
+    std::fs::write(wrap.join("git"), STALE_FETCH).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(wrap.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stale = b.home().join("stale");
+    std::fs::write(&stale, "").unwrap();
+    let path = format!(
+        "{}:{}",
+        wrap.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = b
+        .cmd()
+        .args(["start", "DEVOPS-01", "--remote", "origin", "--no-worktree"])
+        .env("PATH", &path)
+        .env("REAL_GIT", &real)
+        .env("STALE", &stale)
+        .env("OLD", &old)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", all_output(&out));
+    assert!(!stale.exists(), "the stale fetch did not happen");
+    assert_eq!(remote_status(&b, &bare, "DEVOPS-01"), "in_progress");
+    assert_eq!(remote_status(&b, &bare, "BACKEND-01"), "in_progress");
+    fsck(&b, &bare);
+}

@@ -17,18 +17,33 @@ use crate::workflow::context::Context;
 use crate::workflow::session::Session;
 
 /// Fetches `remote`, then (unless `dry_run`) brings the local branches up to it.
+///
+/// A refusal (this clone ahead of or diverged from what was fetched) is planned once more after
+/// a second fetch: two commands of one clone fetching at once (two workers of a host sharing
+/// its clone) can leave the older of their two reads in `refs/parallel/remote/`, behind a target
+/// the other already brought up, and the second read is the remote as it is.
 pub(super) fn sync(ctx: &Context, remote: &str, dry_run: bool) -> Result<()> {
-    fetch(&ctx.repo.loc, remote).map_err(|e| {
-        crate::fatal!(
-            help = "check that the remote is reachable (git fetch {remote}); nothing was changed",
-            "cannot fetch from {remote}: {e}"
-        )
-    })?;
+    let fetched = || {
+        fetch(&ctx.repo.loc, remote).map_err(|e| {
+            crate::fatal!(
+                help =
+                    "check that the remote is reachable (git fetch {remote}); nothing was changed",
+                "cannot fetch from {remote}: {e}"
+            )
+        })
+    };
+    fetched()?;
     if dry_run {
         return Ok(());
     }
-    let env = Session::load(ctx)?;
-    if let Some(plan) = plan(&env, remote)? {
+    let planned = match plan(&Session::load(ctx)?, remote) {
+        Err(Error::Refused(_)) => {
+            fetched()?;
+            plan(&Session::load(ctx)?, remote)?
+        }
+        other => other?,
+    };
+    if let Some(plan) = planned {
         txn::execute(&ctx.repo, &ctx.lock, plan)?;
     }
     Ok(())
