@@ -85,7 +85,7 @@ __git_parallel_flags ()
 	plan) echo "--format= --max= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	start) echo "--dry-run --no-commit --force --max= --remote= --no-worktree --retry --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	finish) echo "--dry-run --partial --test= --keep --allow-outside --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
-	run) echo "--agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --remote= --executor= --hosts= --dispatch= --directory= --tasks= --product= --json --quiet --color= --help" ;;
+	run) echo "--dry-run --agent= --jobs= --test= --timeout= --max-cost= --deadline= --sandbox= --remote= --executor= --hosts= --dispatch= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	abort) echo "--dry-run --force --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	skip) echo "--dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;
 	fail) echo "--reason= --dry-run --no-commit --remote= --directory= --tasks= --product= --json --quiet --color= --help" ;;

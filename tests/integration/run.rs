@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::support::{field, TestRepo};
+use crate::support::{all_output, assert_ok, assert_same, field, stdout, TestRepo};
 
 /// The agent every test uses: what it does depends on the task id (and attempt), see
 /// [`AGENT`]. A task's files go under `out/<ID>/`.
@@ -800,4 +800,43 @@ fn with_a_temporary_gate_worktree_the_gate_runs_inside_the_landing() {
         "{events:#?}"
     );
     assert_eq!(status(&r, "B"), "completed");
+}
+
+#[test]
+fn dry_run_says_what_run_would_start_first_and_changes_nothing() {
+    let r = repo(&[
+        T("D1", &[], false),
+        T("A1", &[], false),
+        T("B1", &["A1"], false),
+        T("C1", &["B1"], false),
+        T("E1", &[], false),
+    ]);
+    let before = r.snapshot();
+    let (code, events) = run_json(&r, &["--dry-run", "-j", "2"]);
+    assert_eq!(code, 0, "{events:?}");
+    assert_eq!(events.len(), 1, "{events:?}");
+    let plan = &events[0];
+    assert_eq!(plan["event"], "plan", "{plan}");
+    // The chain's head first (longest remaining path), then file order, at most -j.
+    assert_eq!(plan["start"], serde_json::json!(["A1", "D1"]), "{plan}");
+    assert_eq!(plan["resume"], serde_json::json!([]), "{plan}");
+    assert_eq!(
+        plan["later"],
+        serde_json::json!(["B1", "C1", "E1"]),
+        "{plan}"
+    );
+    assert_eq!(plan["jobs"], 2);
+    assert_eq!(plan["executor"], "local");
+    let out = run(&r, &["--dry-run", "-j", "2"]);
+    assert_ok(&out, &["run --dry-run"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("would start now (local, -j 2, longest remaining path first): A1, D1"),
+        "{text}"
+    );
+    assert!(text.contains("nothing was changed (--dry-run)"), "{text}");
+    assert_same(&before, &r.snapshot(), "run --dry-run");
+    // Settings are checked as run checks them.
+    let bad = run(&r, &["--dry-run", "-j", "0"]);
+    assert_eq!(bad.status.code(), Some(129), "{}", all_output(&bad));
 }

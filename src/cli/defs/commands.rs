@@ -142,8 +142,8 @@ pub static RUN: Command = Command {
     positionals: Positionals::Many("ID"),
     complete_positionals: Complete::Tasks(&[]),
     flags: &[
-        &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX, &REMOTE, &EXECUTOR,
-        &HOSTS, &DISPATCH,
+        &DRY_RUN, &AGENT, &RUN_JOBS, &RUN_TEST, &TIMEOUT, &MAX_COST, &DEADLINE, &SANDBOX, &REMOTE,
+        &EXECUTOR, &HOSTS, &DISPATCH,
     ],
     examples: &[
         (

@@ -79,6 +79,21 @@ pub enum Event {
         /// Whether the test passed.
         passed: bool,
     },
+    /// `run --dry-run`: what run would do now; nothing was changed.
+    Plan {
+        /// The ready tasks it would start first, in the order it takes them (longest
+        /// remaining path first), at most `-j`.
+        start: Vec<String>,
+        /// Tasks in progress: their agent would run (again), or their work would land.
+        resume: Vec<String>,
+        /// The other unfinished tasks of the selection, started as what they wait for lands
+        /// (or, for a checkpoint's dependents, is approved).
+        later: Vec<String>,
+        /// How many agents at once (`-j`, `parallel.maxTasks`).
+        jobs: usize,
+        /// Where attempts run: `local`, `ssh` or `command`.
+        executor: String,
+    },
     /// The task's branch was merged into the target and the task marked completed.
     Merged {
         /// The task id.
@@ -151,6 +166,24 @@ impl Event {
                 ids.join(", "),
                 if *passed { "passed" } else { "failed" }
             ),
+            Event::Plan {
+                start,
+                resume,
+                later,
+                jobs,
+                executor,
+            } => {
+                let list = |v: &[String]| match v.is_empty() {
+                    true => "none".to_string(),
+                    false => v.join(", "),
+                };
+                format!(
+                    "would start now ({executor}, -j {jobs}, longest remaining path first): {}\nin progress, run again or landed: {}\nlater, as what they wait for lands: {}\nnothing was changed (--dry-run)",
+                    list(start),
+                    list(resume),
+                    list(later)
+                )
+            }
             Event::Merged { id, .. } => format!("{id}: merged and completed"),
             Event::Failed {
                 id,

@@ -76,6 +76,9 @@ const GRACE_SECONDS: u64 = 5;
 
 pub fn run(ctx: &Context) -> Result<()> {
     let began = Instant::now();
+    if ctx.args.on(&defs::DRY_RUN) {
+        return dry_run(ctx, began);
+    }
     crate::txn::interrupt::install();
     // One run per repository: a second one would run a second agent in every worktree.
     let _lock = lock::acquire(&crate::workflow::agent_env::run_dir(&ctx.repo))?;
@@ -139,6 +142,59 @@ pub fn run(ctx: &Context) -> Result<()> {
     summary.gate_worktree = crate::workflow::kept_space::GateSpace::measure(&ctx.repo);
     sched.sink.summary(&summary);
     outcome(&summary)
+}
+
+/// `run --dry-run`: the settings checked as run checks them, then what it would start first,
+/// what it would take up again and what waits; no lock taken, nothing settled or changed.
+fn dry_run(ctx: &Context, began: Instant) -> Result<()> {
+    let sandbox = crate::sandbox::Policy::load(
+        &ctx.repo,
+        ctx.args.value(&defs::SANDBOX),
+        crate::sandbox::Mode::Auto,
+    )?;
+    let executor = executor::Executor::from_ctx(ctx)?;
+    let env = crate::workflow::session::Session::load_readonly(ctx)?;
+    let cfg = config(ctx, &env, began, sandbox, executor)?;
+    let graph = &env.tf.graph;
+    let in_scope = |id: &str| cfg.scope.as_ref().is_none_or(|s| s.contains(id));
+    let ready = order::by_remaining_path(graph, &crate::taskgraph::schedule::select(graph).run);
+    let start: Vec<String> = ready
+        .iter()
+        .map(|&i| graph.tasks[i].id.clone())
+        .filter(|id| in_scope(id))
+        .collect();
+    let resume: Vec<String> = graph
+        .tasks
+        .iter()
+        .filter(|t| t.status == Status::InProgress && in_scope(&t.id))
+        .map(|t| t.id.clone())
+        .collect();
+    let free = cfg.jobs.saturating_sub(resume.len());
+    let start: Vec<String> = start.into_iter().take(free).collect();
+    let later = graph
+        .tasks
+        .iter()
+        .filter(|t| !t.status.is_done() && t.status != Status::InProgress && in_scope(&t.id))
+        .filter(|t| !start.contains(&t.id))
+        .map(|t| t.id.clone())
+        .collect();
+    let plan = Event::Plan {
+        start,
+        resume,
+        later,
+        jobs: cfg.jobs,
+        executor: match cfg.executor.remote() {
+            Some(r) => r.name_on(None),
+            None => "local".into(),
+        },
+    };
+    if ctx.out.json {
+        let doc = crate::workflow::report::envelope("run", &plan);
+        crate::output::print_str(&format!("{doc}\n"));
+    } else {
+        crate::output::print(format_args!("{}\n", plan.line()));
+    }
+    Ok(())
 }
 
 /// The exit: interrupted (128 + signal), 1 when a task ended failed, else 0.
