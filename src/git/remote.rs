@@ -72,18 +72,23 @@ pub fn ls_remote(
     let mut cmd = loc.git_main();
     cmd.args(["ls-remote", "--refs", remote]);
     cmd.args(names);
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .lines()
+    Ok(parse_ls_remote(&cli::stdout(cmd)?, |name| {
+        names.contains(&name)
+    }))
+}
+
+/// `ls-remote`'s lines (`<oid>\t<name>`) whose name `keep` accepts, name → value.
+fn parse_ls_remote(out: &str, keep: impl Fn(&str) -> bool) -> BTreeMap<String, gix::ObjectId> {
+    out.lines()
         .filter_map(|l| l.split_once('\t'))
-        .filter(|(_, name)| names.contains(name))
+        .filter(|(_, name)| keep(name))
         .filter_map(|(oid, name)| {
             Some((
                 name.to_string(),
                 gix::ObjectId::from_hex(oid.as_bytes()).ok()?,
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// How an atomic push ended.
@@ -162,18 +167,9 @@ pub fn ls_remote_under(
 ) -> Result<BTreeMap<String, gix::ObjectId>> {
     let mut cmd = loc.git_main();
     cmd.args(["ls-remote", remote, &format!("{prefix}*")]);
-    let out = cli::stdout(cmd)?;
-    Ok(out
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .filter(|(_, name)| name.starts_with(prefix))
-        .filter_map(|(oid, name)| {
-            Some((
-                name.to_string(),
-                gix::ObjectId::from_hex(oid.as_bytes()).ok()?,
-            ))
-        })
-        .collect())
+    Ok(parse_ls_remote(&cli::stdout(cmd)?, |name| {
+        name.starts_with(prefix)
+    }))
 }
 
 /// Fetches the objects the refs `names` of `remote` point at into the object database, writing

@@ -77,17 +77,7 @@ impl Setup {
         r.git(&["add", "-A"]);
         r.git(&["commit", "-q", "-m", "add task graph"]);
         r.tasks = ".claude/task-graph.yml".into();
-        let srv = r.home().join("srv");
-        std::fs::create_dir_all(&srv).unwrap();
-        let bare = srv.join("bare.git");
-        r.git(&[
-            "clone",
-            "-q",
-            "--bare",
-            r.root.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ]);
-        r.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        let bare = serve_bare(&r);
         std::fs::write(r.home().join("agent.sh"), AGENT).unwrap();
         std::fs::create_dir_all(r.home().join("marks")).unwrap();
         r.git(&["config", "parallel.pollInterval", "0.2s"]);
@@ -694,17 +684,7 @@ fn a_push_to_the_task_branch_after_its_outcome_fails_the_attempt_instead_of_land
     .unwrap();
     let runners = s.r.home().join("runners");
     std::fs::create_dir_all(&runners).unwrap();
-    let real = Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    let wrap = s.r.home().join("wrap");
-    std::fs::create_dir_all(&wrap).unwrap();
-    let git = wrap.join("git");
-    std::fs::write(&git, PUSH_BEFORE_FETCH).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (wrap, real) = git_wrapper(&s.r.home(), PUSH_BEFORE_FETCH);
     let path = format!("{}:{}", wrap.display(), path_with_bin());
     let root = s.r.root.clone();
     let template = runner_template(&s.agent());
@@ -787,17 +767,7 @@ fn a_remote_out_of_reach_while_dispatching_fails_the_attempt_and_the_task_lands_
     s.r.git(&["config", "parallel.pollInterval", "3s"]);
     let runners = s.r.home().join("runners");
     std::fs::create_dir_all(&runners).unwrap();
-    let real = Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    let wrap = s.r.home().join("wrap");
-    std::fs::create_dir_all(&wrap).unwrap();
-    let git = wrap.join("git");
-    std::fs::write(&git, BRING_BACK).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (wrap, real) = git_wrapper(&s.r.home(), BRING_BACK);
     let path = format!("{}:{}", wrap.display(), path_with_bin());
     let template = format!(
         "if [ {{attempt}} = 1 ]; then mv \"$BARE\" \"$BARE.away\"; exit 3; fi; {}",

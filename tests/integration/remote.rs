@@ -22,36 +22,13 @@ fn orchestrator() -> (TestRepo, PathBuf) {
 
 /// `r` with a bare clone of it as its remote `origin`.
 fn serve(r: TestRepo) -> (TestRepo, PathBuf) {
-    let srv = r.home().join("srv");
-    std::fs::create_dir_all(&srv).unwrap();
-    let bare = srv.join("bare.git");
-    r.git(&[
-        "clone",
-        "-q",
-        "--bare",
-        r.root.to_str().unwrap(),
-        bare.to_str().unwrap(),
-    ]);
-    r.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = serve_bare(&r);
     (r, bare)
 }
 
 /// Another clone of `url`, in a temp dir of its own (its worktrees beside it).
 fn clone_of(url: &str) -> TestRepo {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("repo");
-    let mut c = Command::new("git");
-    isolate(&mut c, tmp.path());
-    let out = c
-        .args(["clone", "-q", url, root.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "clone: {}", stderr(&out));
-    TestRepo {
-        root: root.canonicalize().unwrap(),
-        tmp,
-        tasks: TASKS.into(),
-    }
+    clone_of_url(url, TASKS)
 }
 
 /// The branches of the bare repository, name → commit.
@@ -768,16 +745,7 @@ fn a_fetch_left_behind_by_a_concurrent_one_is_read_again_not_refused() {
     b.git(&["pull", "-q", "--ff-only", "origin", "main"]);
     assert_ne!(b.rev("main"), old);
     // b's next sync: its first fetch leaves the target's fetched ref at the old tip.
-    let real = Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    let wrap = b.home().join("wrap");
-    std::fs::create_dir_all(&wrap).unwrap();
-    std::fs::write(wrap.join("git"), STALE_FETCH).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(wrap.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (wrap, real) = git_wrapper(&b.home(), STALE_FETCH);
     let stale = b.home().join("stale");
     std::fs::write(&stale, "").unwrap();
     let path = format!(

@@ -43,16 +43,7 @@ fn orchestrator(ids: &[&str]) -> (TestRepo, PathBuf) {
     r.git(&["commit", "-q", "-m", "add task graph"]);
     r.tasks = TASKS.into();
     std::fs::write(r.home().join("agent.sh"), AGENT).unwrap();
-    let bare = r.home().join("srv/bare.git");
-    std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-    r.git(&[
-        "clone",
-        "-q",
-        "--bare",
-        r.root.to_str().unwrap(),
-        bare.to_str().unwrap(),
-    ]);
-    r.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let bare = serve_bare(&r);
     let mut start = vec!["start"];
     start.extend(ids);
     start.extend(["--remote", "origin", "--no-worktree"]);
@@ -62,25 +53,7 @@ fn orchestrator(ids: &[&str]) -> (TestRepo, PathBuf) {
 
 /// A worker's clone of the bare remote, in a temp dir of its own.
 fn worker(bare: &Path) -> TestRepo {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("repo");
-    let mut c = Command::new("git");
-    isolate(&mut c, tmp.path());
-    let out = c
-        .args([
-            "clone",
-            "-q",
-            bare.to_str().unwrap(),
-            root.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "clone: {}", stderr(&out));
-    TestRepo {
-        root: root.canonicalize().unwrap(),
-        tmp,
-        tasks: TASKS.into(),
-    }
+    clone_of_url(bare.to_str().unwrap(), TASKS)
 }
 
 /// `git parallel work ARGS` in `w` with the test agent (kept in `agent_home`).

@@ -600,3 +600,59 @@ impl TestRepo {
             .unwrap_or(false)
     }
 }
+
+/// A bare clone of `r` at `<home>/srv/bare.git`, added to `r` as its remote `origin`.
+pub fn serve_bare(r: &TestRepo) -> PathBuf {
+    let bare = r.home().join("srv/bare.git");
+    std::fs::create_dir_all(bare.parent().expect("srv")).expect("mkdir srv");
+    r.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        r.root.to_str().expect("utf-8 root"),
+        bare.to_str().expect("utf-8 bare"),
+    ]);
+    r.git(&[
+        "remote",
+        "add",
+        "origin",
+        bare.to_str().expect("utf-8 bare"),
+    ]);
+    bare
+}
+
+/// Another clone of `url` in a temp dir of its own (its worktrees beside it), its task file at
+/// `tasks`.
+pub fn clone_of_url(url: &str, tasks: &str) -> TestRepo {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("repo");
+    let mut c = Command::new("git");
+    isolate(&mut c, tmp.path());
+    let out = c
+        .args(["clone", "-q", url, root.to_str().expect("utf-8 root")])
+        .output()
+        .expect("git clone");
+    assert!(out.status.success(), "clone: {}", stderr(&out));
+    TestRepo {
+        root: root.canonicalize().expect("canonical root"),
+        tmp,
+        tasks: tasks.into(),
+    }
+}
+
+/// A `git` of the test's, `script`, first on PATH: written executable as `<home>/wrap/git`.
+/// Returns that directory and the real git the script must call (`$REAL_GIT`).
+pub fn git_wrapper(home: &Path, script: &str) -> (PathBuf, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let real = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .expect("command -v git");
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let wrap = home.join("wrap");
+    std::fs::create_dir_all(&wrap).expect("mkdir wrap");
+    let git = wrap.join("git");
+    std::fs::write(&git, script).expect("write the git wrapper");
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (wrap, real)
+}
